@@ -1,0 +1,154 @@
+"""Read queries over a store: plain ``sqlite3``, read-only connections, plain results.
+
+The crawler writes through :mod:`storage.writer`; everything that reads for a user lives
+here. Results are dicts and dataclasses with the export field names, so the CLI only
+formats them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from . import schema
+from .errors import CorruptStore
+from .records import KINDS, PLACEMENTS
+from .writer import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
+
+__all__ = ["EXPORT_FIELDS", "iso", "iter_links", "reader", "stats"]
+
+EXPORT_FIELDS = (
+    "source",
+    "target",
+    "anchor",
+    "rel",
+    "follow",
+    "placement",
+    "image",
+    "kind",
+    "first_seen",
+    "last_seen",
+)
+NOT_FOLLOW_FLAGS = FLAG_NOFOLLOW | FLAG_SPONSORED | FLAG_UGC
+
+
+def iso(ts: float | int | None) -> str | None:
+    """Unix seconds → ISO 8601 in UTC (``2026-11-21T13:36:00Z``)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextmanager
+def reader(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a validated store; SQLite damage becomes :class:`CorruptStore`."""
+    conn = schema.connect(path, readonly=True)
+    try:
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStore(f"{path} is damaged: {exc}") from None
+    finally:
+        conn.close()
+
+
+def stats(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Counts of a store: pages by outcome and status, links by kind, hosts, domains, frontier."""
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    by_status: dict[str, int] = {}
+    by_error: dict[str, int] = {}
+    fetched = failed = skipped = 0
+    for status, error, n in conn.execute(
+        "SELECT status, error, count(*) FROM pages GROUP BY status, error ORDER BY status, error"
+    ):
+        if status is not None:
+            fetched += n
+            by_status[str(status)] = by_status.get(str(status), 0) + n
+        else:
+            by_error[error or "unknown"] = by_error.get(error or "unknown", 0) + n
+            if error in SKIP_REASONS:
+                skipped += n
+            else:
+                failed += n
+    links = {kind: 0 for kind in KINDS}
+    for kind, n in conn.execute("SELECT kind, count(*) FROM links GROUP BY kind"):
+        links[KINDS[kind]] = n
+    nofollow = one(f"SELECT count(*) FROM links WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS}")
+    notes = [
+        {"host": host, "note": note}
+        for host, note in conn.execute("SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name")
+    ]
+    return {
+        "pages": {
+            "fetched": fetched,
+            "failed": failed,
+            "skipped": skipped,
+            "by_status": by_status,
+            "not_fetched": by_error,
+        },
+        "links": {
+            "total": sum(links.values()),
+            **links,
+            "follow": links["link"] - nofollow,
+            "nofollow": nofollow,
+        },
+        "urls": one("SELECT count(*) FROM urls"),
+        "hosts": one("SELECT count(*) FROM hosts"),
+        "hosts_crawled": one(
+            "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
+            " WHERE p.status IS NOT NULL"
+        ),
+        "domains": one("SELECT count(*) FROM domains"),
+        "frontier": one("SELECT count(*) FROM frontier"),
+        "host_notes": notes,
+    }
+
+
+def _rel_list(tokens: str | None) -> list[str]:
+    return tokens.split(" ") if tokens else []
+
+
+def link_record(
+    source: str,
+    target: str,
+    anchor: str,
+    rel_tokens: str | None,
+    flags: int,
+    placement: int,
+    kind: int,
+    first_seen: int,
+    last_seen: int,
+) -> dict[str, Any]:
+    """One link as the export and every query print it."""
+    return {
+        "source": source,
+        "target": target,
+        "anchor": anchor,
+        "rel": _rel_list(rel_tokens),
+        "follow": not (kind == 0 and flags & NOT_FOLLOW_FLAGS),
+        "placement": PLACEMENTS[placement],
+        "image": bool(flags & FLAG_IMAGE),
+        "kind": KINDS[kind],
+        "first_seen": iso(first_seen),
+        "last_seen": iso(last_seen),
+    }
+
+
+LINK_COLUMNS = (
+    "s.url, t.url, a.text, r.tokens, l.flags, l.placement, l.kind, l.first_seen, l.last_seen"
+)
+LINK_JOINS = (
+    "JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
+    " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
+)
+
+
+def iter_links(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+    """Every link of the store, one record each, streamed (constant memory)."""
+    cur = conn.execute(f"SELECT {LINK_COLUMNS} FROM links l {LINK_JOINS}")
+    while rows := cur.fetchmany(2000):
+        for row in rows:
+            yield link_record(*row)

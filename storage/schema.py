@@ -1,0 +1,252 @@
+"""Opening a store safely: validate first, migrate second, never touch a file that isn't ours.
+
+A linkgraph store is a SQLite file whose header carries our ``application_id`` and whose
+``user_version`` is the number of named migrations applied. Before anything opens a
+file for writing we read those two numbers straight from the 100-byte header, so a
+foreign database, a file from a newer linkgraph, or a file that is not SQLite at all is
+refused without SQLite ever opening it read-write (opening read-write can itself write:
+a hot journal gets rolled back, WAL files get created).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "connect", "inspect_file"]
+
+APPLICATION_ID = 0x4C4B4752  # "LKGR"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Named migrations, applied in order, each in its own transaction. Never edit one that has
+# shipped: add a new one. The schema version is the number applied.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_link_store",
+        """
+        CREATE TABLE domains (
+            id   INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE hosts (
+            id        INTEGER PRIMARY KEY,
+            name      TEXT NOT NULL UNIQUE,
+            domain_id INTEGER NOT NULL REFERENCES domains(id),
+            ip        TEXT,
+            note      TEXT
+        );
+        CREATE INDEX hosts_domain ON hosts(domain_id);
+
+        -- URLs are interned. The lookup key is a 64-bit hash of the serialized URL rather
+        -- than a UNIQUE index on the text, which would store every URL twice. The single
+        -- writer keeps (hash, url) unique.
+        CREATE TABLE urls (
+            id      INTEGER PRIMARY KEY,
+            hash    INTEGER NOT NULL,
+            host_id INTEGER NOT NULL REFERENCES hosts(id),
+            url     TEXT NOT NULL
+        );
+        CREATE INDEX urls_hash ON urls(hash);
+        CREATE INDEX urls_host ON urls(host_id);
+
+        CREATE TABLE anchors (
+            id   INTEGER PRIMARY KEY,
+            text TEXT NOT NULL UNIQUE
+        );
+        INSERT INTO anchors(id, text) VALUES (0, '');
+        CREATE TABLE rels (
+            id     INTEGER PRIMARY KEY,
+            tokens TEXT NOT NULL UNIQUE
+        );
+
+        -- Clustered by target: the inbound links of a URL are one range scan of the table.
+        -- kind: 0 link, 1 redirect, 2 canonical. placement: index in records.PLACEMENTS.
+        -- flags: 1 nofollow, 2 sponsored, 4 ugc, 8 image. Times are Unix seconds, UTC.
+        CREATE TABLE links (
+            target_id  INTEGER NOT NULL,
+            source_id  INTEGER NOT NULL,
+            kind       INTEGER NOT NULL,
+            anchor_id  INTEGER NOT NULL,
+            placement  INTEGER NOT NULL,
+            flags      INTEGER NOT NULL,
+            rel_id     INTEGER,
+            first_seen INTEGER NOT NULL,
+            last_seen  INTEGER NOT NULL,
+            PRIMARY KEY (target_id, source_id, kind, anchor_id, placement)
+        ) WITHOUT ROWID;
+        CREATE INDEX links_source ON links(source_id);
+
+        -- One row per URL the crawl is done with: fetched (status set), failed (status
+        -- NULL, error set) or skipped (error is a skip reason such as 'robots').
+        CREATE TABLE pages (
+            url_id        INTEGER PRIMARY KEY REFERENCES urls(id),
+            status        INTEGER,
+            error         TEXT,
+            final_id      INTEGER,
+            content_type  TEXT,
+            fetched_at    REAL NOT NULL,
+            depth         INTEGER NOT NULL,
+            title         TEXT,
+            lang          TEXT,
+            canonical_id  INTEGER,
+            robots        INTEGER NOT NULL DEFAULT 0,
+            size          INTEGER NOT NULL DEFAULT 0,
+            elapsed_ms    INTEGER NOT NULL DEFAULT 0,
+            etag          TEXT,
+            last_modified TEXT,
+            outlinks      INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- The persistent frontier: every discovered in-scope URL not yet done.
+        -- kind: 0 page, 1 sitemap.
+        CREATE TABLE frontier (
+            url_id  INTEGER PRIMARY KEY REFERENCES urls(id),
+            host_id INTEGER NOT NULL,
+            depth   INTEGER NOT NULL,
+            hops    INTEGER NOT NULL DEFAULT 0,
+            kind    INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX frontier_host ON frontier(host_id, url_id);
+
+        -- The crawl's own settings (seeds, scope, caps) as JSON, so a resume continues it.
+        CREATE TABLE crawl (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+_REQUIRED_TABLES = {"domains", "hosts", "urls", "anchors", "rels", "links", "pages", "frontier"}
+
+
+def inspect_file(path: str | os.PathLike[str]) -> int | None:
+    """Read our identity from the SQLite header without opening the database.
+
+    Returns the schema version of a linkgraph store, ``None`` for a path that holds
+    nothing yet (missing or empty file). Raises :class:`NotAStore` for anything else.
+    """
+    p = Path(path)
+    if not p.exists():
+        return None
+    if p.is_dir():
+        raise NotAStore(f"{p} is a directory, not a linkgraph store")
+    try:
+        with p.open("rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read {p}: {exc.strerror}") from None
+    if not header:
+        return None
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise NotAStore(f"{p} is not a SQLite database (and so not a linkgraph store)")
+    user_version = int.from_bytes(header[60:64], "big")
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id == APPLICATION_ID:
+        if user_version > SCHEMA_VERSION:
+            raise NewerSchema(
+                f"{p} has store schema v{user_version}, newer than this linkgraph "
+                f"(v{SCHEMA_VERSION}); upgrade linkgraph to use it"
+            )
+        return user_version
+    if application_id != 0:
+        raise NotAStore(f"{p} is a SQLite database written by another program")
+    # application_id 0: either an empty SQLite file (ours to initialise) or foreign.
+    if _has_tables(p):
+        raise NotAStore(f"{p} is a SQLite database written by another program")
+    return 0
+
+
+def _has_tables(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStore(f"{path} is damaged: {exc}") from None
+
+
+def connect(
+    path: str | os.PathLike[str], *, readonly: bool = False, create: bool = False
+) -> sqlite3.Connection:
+    """Open a store: validated, migrated to the current schema, WAL, foreign keys off.
+
+    ``readonly`` opens a ``mode=ro`` connection (an older store of ours is migrated
+    first). ``create`` allows a new file.
+    """
+    p = Path(path)
+    version = inspect_file(p)
+    if version is None and not create:
+        raise StoreNotFound(f"no linkgraph store at {p}")
+    if readonly:
+        if version is None or version == 0:
+            raise StoreNotFound(f"no linkgraph store at {p}")
+        if version < SCHEMA_VERSION:
+            # Ours, but older: bring it up to date once, then read as asked.
+            connect(p).close()
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        _check_tables(conn, p)
+        return conn
+    if version is None and not p.parent.exists():
+        raise StoreError(f"cannot create {p}: folder {p.parent} does not exist")
+    try:
+        conn = sqlite3.connect(p, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {p}: {exc}") from None
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _migrate(conn, version or 0)
+        _check_tables(conn, p)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise CorruptStore(f"{p} is damaged: {exc}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    if version == 0:
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    for number, (name, sql) in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no ';' inside literals)."""
+    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def _check_tables(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStore(f"{path} is damaged: {exc}") from None
+    missing = _REQUIRED_TABLES - names
+    if missing:
+        raise CorruptStore(f"{path} is a linkgraph store missing tables: {', '.join(sorted(missing))}")

@@ -1,0 +1,202 @@
+"""The link store: safe opening, migrations, the batched writer, resume state, export."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from storage import queries, schema
+from storage.errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
+from storage.records import Link, Page, QueueItem
+from storage.writer import StoreWriter
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_store_has_identity_and_named_migrations(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    schema.connect(db, create=True).close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY version")]
+    assert names == [name for name, _ in schema.MIGRATIONS]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_missing_store_is_not_created_unless_asked(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFound):
+        schema.connect(tmp_path / "nope.db")
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "other.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE things (x)")
+    conn.execute("INSERT INTO things VALUES (1)")
+    conn.commit()
+    conn.close()
+    before = digest(db)
+    with pytest.raises(NotAStore, match="another program"):
+        schema.connect(db, create=True)
+    with pytest.raises(NotAStore):
+        schema.connect(db, readonly=True)
+    assert digest(db) == before
+    assert not (tmp_path / "other.db-wal").exists()
+
+
+def test_other_application_id_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA application_id = 1234")
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = digest(db)
+    with pytest.raises(NotAStore):
+        schema.connect(db, create=True)
+    assert digest(db) == before
+
+
+def test_text_file_is_refused_and_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "notes.db"
+    db.write_text("this is not a database\n" * 20)
+    before = digest(db)
+    with pytest.raises(NotAStore, match="not a SQLite database"):
+        schema.connect(db, create=True)
+    assert digest(db) == before
+
+
+def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "future.db"
+    schema.connect(db, create=True).close()
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    conn.close()
+    before = digest(db)
+    with pytest.raises(NewerSchema, match="newer"):
+        schema.connect(db)
+    assert digest(db) == before
+
+
+def test_corrupt_store_gives_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "broken.db"
+    schema.connect(db, create=True).close()
+    data = bytearray(db.read_bytes())
+    # Keep the 100-byte header (our identity), wreck the pages behind it.
+    for i in range(100, len(data)):
+        data[i] = 0xA5
+    db.write_bytes(bytes(data))
+    before = digest(db)
+    with pytest.raises(StoreError):
+        schema.connect(db)
+    with pytest.raises(StoreError):
+        with queries.reader(db) as conn:
+            queries.stats(conn)
+    assert digest(db) == before
+    assert issubclass(CorruptStore, StoreError)
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NotAStore):
+        schema.connect(tmp_path, create=True)
+
+
+def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
+    db = tmp_path / "empty.db"
+    db.write_bytes(b"")
+    schema.connect(db, create=True).close()
+    assert schema.inspect_file(db) == schema.SCHEMA_VERSION
+
+
+def _page(url: str, links: list[Link], **kw: object) -> Page:
+    return Page(url, 0, time.time(), status=200, final_url=url, links=links, **kw)  # type: ignore[arg-type]
+
+
+async def test_writer_roundtrip_and_export_fields(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_queued([QueueItem("http://a.test/", 0)])
+        writer.add_page(
+            _page(
+                "http://a.test/",
+                [
+                    Link("http://b.test/x", "B x", ("nofollow",), "footer"),
+                    Link("http://b.test/x", "B x", ("nofollow",), "footer"),  # same link twice
+                    Link("http://a.test/p", "", (), "content", True),
+                    Link("http://c.test/", "café", ("sponsored", "noopener"), "sidebar"),
+                ],
+            ),
+            [QueueItem("http://a.test/p", 1)],
+        )
+    with queries.reader(db) as conn:
+        records = {r["target"]: r for r in queries.iter_links(conn)}
+        counts = queries.stats(conn)
+    assert set(records) == {"http://b.test/x", "http://a.test/p", "http://c.test/"}
+    b = records["http://b.test/x"]
+    assert set(b) == set(queries.EXPORT_FIELDS)
+    assert (b["source"], b["anchor"], b["rel"], b["follow"], b["placement"], b["kind"]) == (
+        "http://a.test/",
+        "B x",
+        ["nofollow"],
+        False,
+        "footer",
+        "link",
+    )
+    assert b["first_seen"].endswith("Z") and "T" in b["first_seen"]
+    assert records["http://a.test/p"]["image"] is True
+    assert records["http://c.test/"]["follow"] is False
+    assert records["http://c.test/"]["rel"] == ["sponsored", "noopener"]
+    assert records["http://c.test/"]["anchor"] == "café"
+    assert counts["links"]["total"] == 3
+    assert counts["frontier"] == 1  # the page itself left the frontier, /p entered it
+    assert counts["hosts"] == 3 and counts["domains"] == 3
+
+
+async def test_resume_state_and_frontier_refill(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_queued([QueueItem(f"http://a.test/{i}", 1) for i in range(5)])
+        writer.add_queued([QueueItem("http://b.test/", 0)])
+        writer.add_page(_page("http://a.test/0", []))
+        await writer.flush()
+        state = await writer.resume_state()
+        assert state.queued_by_host == {"a.test": 4, "b.test": 1}
+        assert state.requests_by_host == {"a.test": 1}
+        assert len(state.seen_hashes) == 6
+        items = await writer.take_frontier("a.test", 3)
+        assert [i.url for i in items] == ["http://a.test/1", "http://a.test/2", "http://a.test/3"]
+        writer.add_page(Page("http://a.test/1", 1, time.time(), error="robots"))
+        state = await writer.resume_state()
+        assert state.requests_by_host == {"a.test": 1}  # a robots skip is not a request
+
+
+async def test_link_seen_again_keeps_first_seen(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        page = _page("http://a.test/", [Link("http://b.test/")])
+        page.fetched_at = 1_000_000_000
+        writer.add_page(page)
+        await writer.flush()
+        again = _page("http://a.test/", [Link("http://b.test/")])
+        again.fetched_at = 1_000_086_400
+        writer.add_page(again)
+    with queries.reader(db) as conn:
+        (record,) = list(queries.iter_links(conn))
+    assert record["first_seen"] == "2001-09-09T01:46:40Z"
+    assert record["last_seen"] == "2001-09-10T01:46:40Z"
+
+
+async def test_two_writers_on_one_store_are_refused(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db):
+        with pytest.raises(StoreError, match="another linkgraph process"):
+            await StoreWriter.open(db)
