@@ -1,0 +1,866 @@
+"""The demo web's sites: the data model :mod:`linkgraph.demoweb` serves, and the generator.
+
+A site is data: :class:`DemoSite` holds :class:`DemoPage` objects, each a list of canned
+:class:`Response` objects plus the ground truth of the links its HTML carries
+(:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The port is only known
+once the demo web is bound, so absolute URLs are written with :data:`PORT_TOKEN`
+(:func:`site_url`); the running demo web serves copies with the real port.
+
+:func:`generate` builds a small realistic web: organisations with several hosts under one
+registrable domain, a few hubs that many sites link to, pages with header, nav, content,
+sidebar, comments and footer links. With ``traps=True`` it adds the traps below (the first
+six organisations are always the trap ones; regular organisations start at ``golf.test``).
+A trap page names its trap in ``DemoPage.note`` (``redirect-loop``...), a trap host in
+``DemoSite.note`` (``robots-500``...); hubs have the note ``hub``.
+
+==================  ================================  ==========================================
+host                path                              what it tests
+==================  ================================  ==========================================
+www.alpha.test      /old-about                        301 to /about (internal redirect)
+www.alpha.test      /go/shop                          302 to shop.alpha.test (cross-host)
+www.alpha.test      /chain/1                          301, 302, 307 chain of 3 to /chain/end
+www.alpha.test      /loop/a                           redirect loop /loop/a <-> /loop/b
+www.alpha.test      /missing, /gone                   links to a 404 and a 410
+www.alpha.test      explore list                      old.alpha.test (in hosts file, refused);
+                                                      wikipedia.org / github.com (never fetch)
+blog.alpha.test     robots.txt                        a ``linkgraph`` group: /members/ disallowed
+                                                      only for us, /drafts/ only for ``*``
+blog.alpha.test     /calendar/2024-01-01              infinite calendar (next day, forever)
+blog.alpha.test     /archive/                         ``<base href>`` to /archive/2023/
+shop.alpha.test     robots.txt                        Allow beats shorter Disallow
+                                                      (/private/press/), ``/*.pdf$``, ``/search?``
+shop.alpha.test     /products/?sort=price             canonical to /products/
+old.alpha.test      (any)                             listed, nothing listens: connect refused
+www.bravo.test      robots.txt                        404: everything allowed (/private/ too)
+www.bravo.test      /downloads                        PDF, PNG, CSS, JSON files linked
+www.bravo.test      /cafe                             ISO-8859-1 page, anchor "Café"
+www.bravo.test      /no-type                          HTML with no Content-Type header
+www.bravo.test      /gzip, /brotli, /deflate          Content-Encoding gzip, br, deflate
+news.bravo.test     /meta-nofollow                    meta robots nofollow: /behind-meta-robots,
+                                                      linked only from there, is never fetched
+news.bravo.test     /meta-linkgraph                   meta name=linkgraph nofollow: the same for
+                                                      /behind-meta-linkgraph
+news.bravo.test     /x-robots-noindex                 X-Robots-Tag: noindex header
+news.bravo.test     /busy, /flaky                     429 + Retry-After: 1, 503, then 200
+news.bravo.test     /slow                             answers after 1 s
+news.bravo.test     /hidden-links                     hrefs in a comment and scripts are not
+                                                      links: /commented-out, /from-script
+www.charlie.test    robots.txt                        500: fetch nothing else on the host
+www.delta.test      robots.txt                        301 to /robots-real.txt (/secret/ banned)
+www.delta.test      /sitemap.xml                      named by ``Sitemap:``; lists /orphan/1..3,
+                                                      which no page links to
+www.delta.test      /syndicated                       canonical to another host
+www.echo.test       robots.txt                        Crawl-delay: 2 (a three-page site)
+www.foxtrot.test    robots.txt                        Crawl-delay: 60 (skip the host, report it)
+every blog. host    every page                        self canonical
+every host          /private/account                  ``Disallow: /private/``
+every host          /contact                          mailto: link (not a web link)
+==================  ================================  ==========================================
+
+With ``traps=False`` (benchmarks) there are no delays, errors, loops or outbound links, and
+robots.txt disallows ``/private/`` and ``/tmp/``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import struct
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from html import escape
+from itertools import accumulate
+from typing import Any
+
+import brotli
+
+from crawler.urls import registrable_domain
+
+__all__ = [
+    "PORT_TOKEN",
+    "CalendarTrap",
+    "DemoPage",
+    "DemoSite",
+    "ExpectedLink",
+    "Response",
+    "compress",
+    "decompress",
+    "describe",
+    "expected_edges",
+    "fill_port",
+    "generate",
+    "header_value",
+    "site_url",
+]
+
+PORT_TOKEN = "@PORT@"
+"""Stands for the port in URLs written before the demo web is bound."""
+
+_HTML = "text/html; charset=utf-8"
+_CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    "gzip": (lambda b: gzip.compress(b, mtime=0), gzip.decompress),  # mtime 0: same bytes
+    "deflate": (zlib.compress, zlib.decompress),  # HTTP "deflate" is the zlib format
+    "br": (brotli.compress, brotli.decompress),
+    "identity": (bytes, bytes),
+}
+
+
+def site_url(host: str, path: str = "/") -> str:
+    """An absolute URL on a demo host, with :data:`PORT_TOKEN` for the port."""
+    return f"http://{host}:{PORT_TOKEN}{path}"
+
+
+def compress(body: bytes, encoding: str) -> bytes:
+    """Encode ``body`` for ``Content-Encoding`` ``gzip``, ``deflate``, ``br`` or ``identity``."""
+    if encoding not in _CODECS:
+        raise ValueError(f"unknown content encoding {encoding!r}")
+    return _CODECS[encoding][0](body)
+
+
+def decompress(body: bytes, encoding: str) -> bytes:
+    """The inverse of :func:`compress`."""
+    if encoding not in _CODECS:
+        raise ValueError(f"unknown content encoding {encoding!r}")
+    return _CODECS[encoding][1](body)
+
+
+def header_value(headers: dict[str, str], name: str) -> str | None:
+    """A header's value, looked up case-insensitively."""
+    name = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedLink:
+    """Ground truth for one link a page carries; the fields of ``storage.records.Link``.
+
+    ``kind`` is ``link`` (an ``<a href>``; an image link's anchor is its ``alt``),
+    ``canonical`` (``<link rel=canonical>``) or ``redirect`` (a 3xx ``Location``).
+    """
+
+    target: str
+    anchor: str = ""
+    rel: tuple[str, ...] = ()
+    placement: str = "content"
+    image: bool = False
+    kind: str = "link"
+
+
+@dataclass(slots=True)
+class Response:
+    """One canned answer; ``delay`` is slept server-side before answering."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+    @classmethod
+    def encoded(cls, body: bytes, encoding: str, status: int = 200, **headers: str) -> Response:
+        """A response with a pre-compressed body and its ``Content-Encoding``."""
+        headers = {k.replace("_", "-"): v for k, v in headers.items()}
+        return cls(status, compress(body, encoding), {**headers, "Content-Encoding": encoding})
+
+
+@dataclass(slots=True)
+class DemoPage:
+    """A path (path + query, as requested) and its successive responses; the last repeats."""
+
+    path: str
+    responses: list[Response]
+    links: list[ExpectedLink] = field(default_factory=list)
+    note: str = ""  # the trap this page exercises; "" for an ordinary page
+
+    @classmethod
+    def html(
+        cls,
+        path: str,
+        document: str,
+        links: Iterable[ExpectedLink] = (),
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        *,
+        delay: float = 0.0,
+        encoding: str | None = None,
+        note: str = "",
+    ) -> DemoPage:
+        """An HTML page, encoded in the charset of its Content-Type (default utf-8)."""
+        headers = dict(headers or {})
+        ctype = header_value(headers, "Content-Type")
+        if ctype is None:
+            headers["Content-Type"] = ctype = _HTML
+        charset = "utf-8"
+        if "charset=" in ctype.lower():
+            charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+        body = document.encode(charset)
+        if encoding:
+            body = compress(body, encoding)
+            headers["Content-Encoding"] = encoding
+        return cls(path, [Response(status, body, headers, delay)], list(links), note)
+
+    @classmethod
+    def redirect(cls, path: str, location: str, status: int = 301, *, note: str = "") -> DemoPage:
+        """A redirect; its expected link (kind ``redirect``) is ``location``."""
+        link = ExpectedLink(location, kind="redirect")
+        return cls(path, [Response(status, b"", {"Location": location})], [link], note)
+
+    @classmethod
+    def status(
+        cls, path: str, code: int, headers: dict[str, str] | None = None, *, note: str = ""
+    ) -> DemoPage:
+        """A small HTML page answering ``code``."""
+        body = f"<!DOCTYPE html><title>{code}</title><h1>Status {code}</h1>\n".encode()
+        response = Response(code, body, {"Content-Type": _HTML, **(headers or {})})
+        return cls(path, [response], note=note)
+
+    @classmethod
+    def file(cls, path: str, body: bytes, content_type: str, *, note: str = "") -> DemoPage:
+        """A non-HTML file."""
+        return cls(path, [Response(200, body, {"Content-Type": content_type})], note=note)
+
+    @classmethod
+    def robots(cls, text: str, status: int = 200, *, note: str = "") -> DemoPage:
+        """A robots.txt answer (served at ``/robots.txt``)."""
+        response = Response(status, text.encode(), {"Content-Type": "text/plain"})
+        return cls("/robots.txt", [response], note=note)
+
+
+@dataclass(slots=True)
+class DemoSite:
+    """One host. Unknown paths get ``fallback(path)`` when set and it returns a page, else 404.
+
+    ``pages`` may be given as a list. ``listening=False``: in the hosts file, but connections
+    are refused. ``seed``: its home page is one of the demo web's seeds.
+    """
+
+    name: str
+    pages: dict[str, DemoPage] = field(default_factory=dict)
+    robots: DemoPage | None = None
+    address: str = ""
+    listening: bool = True
+    seed: bool = True
+    fallback: Callable[[str], DemoPage | None] | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pages, dict):
+            self.pages = {page.path: page for page in self.pages}
+
+
+def _fill(text: str, port: str) -> str:
+    return text.replace(PORT_TOKEN, port) if PORT_TOKEN in text else text
+
+
+def _fill_response(response: Response, port: str) -> Response:
+    headers = {k: _fill(v, port) for k, v in response.headers.items()}
+    encoding = (header_value(headers, "Content-Encoding") or "identity").strip().lower()
+    try:
+        plain = decompress(response.body, encoding)
+    except (ValueError, OSError, zlib.error, brotli.error):
+        return replace(response, headers=headers)  # not ours to decode: serve as given
+    token = PORT_TOKEN.encode()
+    if token not in plain:
+        return replace(response, headers=headers)
+    return replace(
+        response, headers=headers, body=compress(plain.replace(token, port.encode()), encoding)
+    )
+
+
+def fill_port(page: DemoPage, origin: str, port: str) -> DemoPage:
+    """A copy of ``page`` with the port in bodies, headers and link targets.
+
+    Link targets starting with ``/`` are made absolute on ``origin``.
+    """
+    links = []
+    for link in page.links:
+        target = _fill(link.target, port)
+        links.append(replace(link, target=origin + target if target.startswith("/") else target))
+    responses = [_fill_response(r, port) for r in page.responses]
+    return replace(page, responses=responses, links=links)
+
+
+def expected_edges(
+    sites: Iterable[DemoSite], port: int | None = None
+) -> list[tuple[str, ExpectedLink]]:
+    """Every ``(source URL, expected link)``, in site, page and document order.
+
+    With ``port``, :data:`PORT_TOKEN` is filled in (``DemoWeb.expected_edges()`` does it).
+    """
+    filler = PORT_TOKEN if port is None else str(port)
+    edges = []
+    for site in sites:
+        if site.listening:
+            origin = f"http://{site.name}:{filler}"
+            for path, page in site.pages.items():
+                edges += [(origin + path, ln) for ln in fill_port(page, origin, filler).links]
+    return edges
+
+
+def _host(url: str) -> str:
+    return url.split("/")[2].rsplit(":", 1)[0]
+
+
+def describe(sites: list[DemoSite]) -> dict[str, Any]:
+    """Counts for the ``linkgraph demo`` summary."""
+    names = {s.name for s in sites}
+    links = [(src, ln) for src, ln in expected_edges(sites) if ln.kind == "link"]
+    notes = {s.note for s in sites} | {p.note for s in sites for p in s.pages.values()}
+    return {
+        "sites": len(sites),
+        "listening": sum(s.listening for s in sites),
+        "domains": len({registrable_domain(n) for n in names}),
+        "seeds": sum(s.seed and s.listening for s in sites),
+        "pages": sum(len(s.pages) for s in sites),
+        "links": len(links),
+        "cross_site_links": sum(_host(src) != _host(ln.target) for src, ln in links),
+        "nofollow_links": sum(
+            bool({"nofollow", "sponsored", "ugc"} & set(ln.rel)) for _, ln in links
+        ),
+        "outbound_links": sum(_host(ln.target) not in names for _, ln in links),
+        "traps": sorted(n for n in notes if n),
+    }
+
+
+# The generator -----------------------------------------------------------------------------
+
+_NATO = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november "
+    "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
+).split()
+_SUFFIXES = "labs media works press daily studio net hub group online".split()
+_SECTIONS = {"www": "/articles/", "blog": "/posts/", "shop": "/products/", "news": "/stories/"}
+_WORDS = (
+    "crawler graph link anchor harbour river garden signal quiet bright archive lantern "
+    "orchard paper window market village winter summer journey bridge compass copper meadow "
+    "island letter pattern rhythm season shadow thunder valley wonder the a of and to in with "
+    "on for from by every small large early late green blue golden silver open hidden"
+).split()
+_ADJECTIVES = "quiet bright hidden golden early late open small green silver".split()
+_NOUNS = "harbour garden lantern orchard market bridge meadow island valley compass".split()
+_COMMENTERS = "Ada Grace Linus Alan Barbara Ken Margaret Dennis Frances Edsger Radia Tim".split()
+_REAL = ("https://en.wikipedia.org/wiki/Web_crawler", "https://github.com/python/cpython")
+_ROBOTS = "User-agent: *\nDisallow: /private/\n"
+# The way in to each trap host's traps: an "Explore" list on its home page ("href anchor; ...").
+_EXPLORE = {
+    "www.alpha.test": "/old-about Our old about page; /go/shop Visit our shop; /chain/1 The long "
+    "way round; /loop/a Round in circles; /missing A page that never was; /gone A page that is "
+    f"gone; {site_url('old.alpha.test')} Our old site; {_REAL[0]} Crawlers on Wikipedia; "
+    f"{_REAL[1]} CPython on GitHub",
+    "blog.alpha.test": "/drafts/ Drafts; /members/ Members area; /calendar/2024-01-01 Events; "
+    "/archive/ Archive",
+    "shop.alpha.test": "/private/press/release Press release; /files/catalog.pdf Catalog (PDF); "
+    "/files/catalog.pdf?download=1 Download the catalog; /search?q=shoes Search for shoes; "
+    "/search Search; /products/?sort=price Products by price",
+    "www.bravo.test": "/downloads Downloads; /cafe Café; /no-type A plain page; /gzip Gzip "
+    "edition; /brotli Brotli edition; /deflate Deflate edition",
+    "news.bravo.test": "/meta-nofollow Not followed; /meta-linkgraph Not followed by linkgraph; "
+    "/x-robots-noindex Not indexed; /busy Busy page; /flaky Flaky page; /slow Slow page; "
+    "/hidden-links Hidden links",
+    "www.delta.test": "/secret/plan The plan; /syndicated Syndicated story",
+}
+
+
+class _Doc:
+    """Writes a page's links and their ground truth together, so the two cannot disagree."""
+
+    def __init__(self, host: str, path: str, base: str | None = None) -> None:
+        self.base = base or f"http://{host}:{PORT_TOKEN}{path}"
+        self.links: list[ExpectedLink] = []
+
+    def _absolute(self, href: str) -> str:
+        if "://" in href:
+            return href
+        if href.startswith("/"):
+            return self.base[: self.base.index("/", 8)] + href
+        return self.base[: self.base.rfind("/") + 1] + href
+
+    def a(self, href: str, text: str, placement: str, rel: tuple[str, ...] = ()) -> str:
+        self.links.append(ExpectedLink(self._absolute(href), text, rel, placement))
+        attr = f' rel="{" ".join(rel)}"' if rel else ""
+        return f'<a href="{escape(href)}"{attr}>{escape(text)}</a>'
+
+    def img(self, href: str, alt: str, placement: str, src: str = "/img/photo.png") -> str:
+        self.links.append(ExpectedLink(self._absolute(href), alt, (), placement, True))
+        return f'<a href="{escape(href)}"><img src="{src}" alt="{escape(alt)}"></a>'
+
+    def canonical(self, href: str) -> str:
+        self.links.append(ExpectedLink(self._absolute(href), kind="canonical"))
+        return f'<link rel="canonical" href="{escape(href)}">\n'
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarTrap:
+    """An endless calendar: every ``prefix + YYYY-MM-DD`` exists and links to the next day."""
+
+    host: str
+    prefix: str = "/calendar/"
+
+    def __call__(self, path: str) -> DemoPage | None:
+        try:
+            day = date.fromisoformat(path.removeprefix(self.prefix))
+        except ValueError:
+            return None
+        return self.page(day) if path == f"{self.prefix}{day.isoformat()}" else None
+
+    def page(self, day: date) -> DemoPage:
+        """The page of one day."""
+        path = f"{self.prefix}{day.isoformat()}"
+        d = _Doc(self.host, path)
+        home = d.a("/", "Home", "nav")
+        after = (
+            d.a(f"{self.prefix}{day + timedelta(1)}", "Next day", "content")
+            if day < date.max
+            else ""
+        )
+        document = (
+            f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>Events on {day}</title>\n</head>\n<body>\n<nav>{home}</nav>\n<main>\n"
+            f"<h1>Events on {day}</h1>\n<p>No events.</p>\n<p>{after}</p>\n"
+            "</main>\n</body>\n</html>\n"
+        )
+        return DemoPage.html(path, document, d.links, note="calendar-trap")
+
+
+@dataclass(eq=False)
+class _Host:
+    name: str
+    org: str
+    kind: str
+    trap: bool
+    small: bool = False
+    articles: list[tuple[str, str]] = field(default_factory=list)
+    blogroll: list[_Host] = field(default_factory=list)
+    sisters: list[_Host] = field(default_factory=list)
+    powered_by: _Host | None = None
+
+    @property
+    def title(self) -> str:
+        return self.org if self.kind == "www" else f"{self.org} {self.kind.capitalize()}"
+
+
+class _Builder:
+    def __init__(self, n_sites: int, pages_per_site: int, seed: int, traps: bool) -> None:
+        self.rng = random.Random(seed)
+        self.traps = traps
+        self.hosts: list[_Host] = []
+        self._layout(n_sites, max(1, pages_per_site - 5))
+        regular = [h for h in self.hosts if not h.trap and h.kind == "www"]
+        self.hubs = hubs = regular[: max(2, len(regular) // 8)]
+        rest = [h for h in self.hosts if h not in hubs]
+        self.rng.shuffle(rest)
+        # Zipf-like weights over hubs first: a few sites get most of the links.
+        self.pool = hubs + rest
+        self.cum_weights = list(
+            accumulate(1.0 / (rank + 1) ** 1.1 for rank in range(len(self.pool)))
+        )
+        for h in self.hosts:
+            h.blogroll = [self._pick(h) for _ in range(3)]
+            h.powered_by = self.rng.choice([x for x in hubs if x is not h] or hubs)
+            h.sisters = [x for x in self.hosts if x.org == h.org and x is not h]
+
+    def _layout(self, n_sites: int, n_articles: int) -> None:
+        plan: list[tuple[str, list[str]]] = []
+        if self.traps:
+            plan = [("alpha", ["www", "blog", "shop"]), ("bravo", ["www", "news"])]
+            plan += [(name, ["www"]) for name in ("charlie", "delta", "echo", "foxtrot")]
+        names = [*_NATO, *(f"{n}{s}" for s in _SUFFIXES for n in _NATO)]
+        left = n_sites - 10 if self.traps else n_sites  # 9 trap hosts + old.alpha.test
+        org = len(plan)
+        while left > 0:
+            kinds = ["www"] + [
+                k
+                for k, p in (("blog", 0.45), ("shop", 0.25), ("news", 0.15))
+                if self.rng.random() < p
+            ]
+            name = names[org] if org < len(names) else f"org{org}"
+            plan.append((name, kinds[:left]))
+            left -= len(kinds[:left])
+            org += 1
+        for name, kinds in plan:
+            for kind in kinds:
+                small = self.traps and name in ("echo", "foxtrot")
+                trap = self.traps and len(self.hosts) < 9
+                host = _Host(f"{kind}.{name}.test", name.capitalize(), kind, trap)
+                host.small = small
+                for i in range(1 if small else n_articles):
+                    title = f"{self.rng.choice(_ADJECTIVES)} {self.rng.choice(_NOUNS)} {i + 1}"
+                    host.articles.append((_SECTIONS[kind] + title.replace(" ", "-"), title.title()))
+                self.hosts.append(host)
+
+    def _pick(self, host: _Host) -> _Host:
+        while True:
+            other = self.rng.choices(self.pool, cum_weights=self.cum_weights)[0]
+            if other is not host or len(self.pool) == 1:
+                return other
+
+    def _other(self, host: _Host) -> tuple[str, str]:
+        other = self._pick(host)
+        if self.rng.random() < 0.7:
+            return site_url(other.name), other.title
+        path, title = self.rng.choice(other.articles)
+        return site_url(other.name, path), title
+
+    def _rel(self) -> tuple[str, ...]:
+        roll = self.rng.random()
+        return ("nofollow",) if roll < 0.08 else ("sponsored",) if roll < 0.12 else ()
+
+    def _sentence(self, words: int = 9) -> str:
+        text = " ".join(self.rng.choices(_WORDS, k=words))
+        return text[0].upper() + text[1:] + "."
+
+    def _nav(self, h: _Host) -> list[tuple[str, str]]:
+        if h.small:
+            return [("/", "Home"), ("/about", "About")]
+        section = _SECTIONS[h.kind]
+        label = section.strip("/").capitalize()
+        return [("/", "Home"), (section, label), ("/about", "About"), ("/contact", "Contact")]
+
+    def render(
+        self,
+        h: _Host,
+        path: str,
+        title: str,
+        main: Callable[[_Doc], str],
+        *,
+        head: str = "",
+        base: str | None = None,
+        canonical: str | None = None,
+        comments: int = 0,
+        charset: bool = True,
+    ) -> tuple[str, list[ExpectedLink]]:
+        """The whole page, written strictly in document order (the ground truth's order)."""
+        d, rng = _Doc(h.name, path, base), self.rng
+        out = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n']
+        out.append('<meta charset="utf-8">\n' if charset else "")
+        out.append(f"<title>{escape(title)} | {escape(h.title)}</title>\n")
+        out.append(f'<base href="{escape(base)}">\n' if base else "")
+        canonical = canonical or (path if h.kind == "blog" else None)
+        out.append(d.canonical(canonical) if canonical else "")
+        out.append(f'{head}</head>\n<body>\n<header class="site-header">\n')
+        out.append(d.img("/", f"{h.title} logo", "header", "/img/logo.png"))
+        out.append(
+            f'\n<p class="tagline">{self._sentence(6)}</p>\n</header>\n<nav class="menu">\n<ul>\n'
+        )
+        out += [f"<li>{d.a(href, label, 'nav')}</li>\n" for href, label in self._nav(h)]
+        out.append("</ul>\n</nav>\n<main>\n")
+        out.append(main(d))
+        out.append('</main>\n<aside class="sidebar">\n<h2>Blogroll</h2>\n<ul>\n')
+        out += [f"<li>{d.a(site_url(x.name), x.title, 'sidebar')}</li>\n" for x in h.blogroll]
+        out.append("</ul>\n<h2>Popular</h2>\n<ul>\n")
+        out += [f"<li>{d.a(p, t, 'sidebar')}</li>\n" for p, t in h.articles[:2]]
+        out.append("</ul>\n</aside>\n")
+        if comments:
+            out.append('<section id="comments">\n<h2>Comments</h2>\n')
+            for _ in range(comments):
+                who = d.a(
+                    site_url(self._pick(h).name),
+                    rng.choice(_COMMENTERS),
+                    "comments",
+                    ("ugc", "nofollow"),
+                )
+                out.append(f'<div class="comment"><p>{who} wrote: {self._sentence()}</p></div>\n')
+            out.append("</section>\n")
+        out.append(f"<footer>\n<p>&copy; 2024 {escape(h.org)}.</p>\n<ul>\n")
+        footer = [("/about", "About us")]
+        footer += [] if h.small else [("/contact", "Contact"), ("/private/account", "My account")]
+        footer += [(site_url(x.name), x.title) for x in h.sisters]
+        if h.powered_by is not None:
+            footer.append((site_url(h.powered_by.name), f"Powered by {h.powered_by.org}"))
+        out += [f"<li>{d.a(href, text, 'footer')}</li>\n" for href, text in footer]
+        out.append("</ul>\n</footer>\n</body>\n</html>\n")
+        return "".join(out), d.links
+
+    def page(
+        self,
+        h: _Host,
+        path: str,
+        title: str,
+        links: Iterable[tuple[str, str]] = (),
+        *,
+        extra: str = "",
+        headers: dict[str, str] | None = None,
+        note: str = "",
+        encoding: str | None = None,
+        delay: float = 0.0,
+        **render: Any,
+    ) -> DemoPage:
+        """A simple page: a heading, a paragraph, a list of links and ``extra`` HTML."""
+
+        def main(d: _Doc) -> str:
+            items = "".join(f"<li>{d.a(href, text, 'content')}</li>\n" for href, text in links)
+            return (
+                f"<article>\n<h1>{escape(title)}</h1>\n<p>{self._sentence(14)}</p>\n"
+                f"{extra}<ul>\n{items}</ul>\n</article>\n"
+            )
+
+        document, found = self.render(h, path, title, main, **render)
+        return DemoPage.html(
+            path, document, found, headers=headers, delay=delay, encoding=encoding, note=note
+        )
+
+    def regular_pages(self, h: _Host) -> list[DemoPage]:
+        rng, s = self.rng, self._sentence
+        pages = []
+        for path, title in h.articles:
+
+            def article(d: _Doc, path: str = path, title: str = title) -> str:
+                inner = rng.choice([a for a in h.articles if a[0] != path] or h.articles)
+                out = [f"<article>\n<h1>{escape(title)}</h1>\n"]
+                out.append(f"<p>{s()} {d.a(inner[0], inner[1], 'content')} {s()}</p>\n")
+                href, anchor = self._other(h)
+                out.append(f"<p>{s()} {s()} See {d.a(href, anchor, 'content', self._rel())}.</p>\n")
+                if rng.random() < 0.3:
+                    out.append(
+                        f"<figure>{d.img(inner[0], f'Photo: {inner[1]}', 'content')}</figure>\n"
+                    )
+                if rng.random() < 0.5:
+                    href, anchor = self._other(h)
+                    out.append(f"<p>{s()} Also {d.a(href, anchor, 'content', self._rel())}.</p>\n")
+                out.append(f"<p>{s(14)}</p>\n</article>\n")
+                return "".join(out)
+
+            comments = 0 if h.small else rng.choice((0, 0, 1, 2, 3))
+            document, links = self.render(h, path, title, article, comments=comments)
+            pages.append(DemoPage.html(path, document, links))
+
+        def home(d: _Doc) -> str:
+            href, anchor = self._other(h)
+            welcome = f"<h1>Welcome to {escape(h.title)}</h1>\n"
+            out = [f"{welcome}<p>{s()} We like {d.a(href, anchor, 'content')}.</p>\n"]
+            out.append(
+                f"<figure>{d.img(*h.articles[0], 'content')}</figure>\n<h2>Latest</h2>\n<ul>\n"
+            )
+            out += [f"<li>{d.a(p, t, 'content')}</li>\n" for p, t in h.articles[-5:]]
+            explore = _EXPLORE.get(h.name, "") if self.traps else ""
+            if explore:
+                out.append('</ul>\n<section class="explore">\n<h2>Explore</h2>\n<ul>\n')
+                for item in explore.split("; "):
+                    href, text = item.split(" ", 1)
+                    out.append(f"<li>{d.a(href, text, 'content')}</li>\n")
+                out.append("</ul>\n</section>\n")
+            else:
+                out.append("</ul>\n")
+            return "".join(out)
+
+        document, links = self.render(h, "/", h.title, home)
+        pages.append(DemoPage.html("/", document, links))
+        about = [(site_url(x.name), x.title) for x in h.sisters]
+        about += [(_REAL[0], "How crawlers work")] if self.traps else []
+        pages.append(self.page(h, "/about", f"About {h.title}", about))
+        if not h.small:
+            pages.append(self.page(h, _SECTIONS[h.kind], "Everything", h.articles))
+            mail = f'<p>Write to <a href="mailto:hello@{h.name}">hello@{h.name}</a>.</p>\n'
+            pages.append(self.page(h, "/contact", "Contact", extra=mail))
+            pages.append(self.page(h, "/private/account", "Your account"))
+        return pages
+
+    def trap_pages(self, h: _Host) -> tuple[list[DemoPage], DemoPage | None]:
+        """The extra pages and the robots.txt of a trap host (see the module docstring)."""
+        page, move, here = self.page, DemoPage.redirect, h.name
+        robots: DemoPage | None = DemoPage.robots(_ROBOTS)
+        groups: dict[str, list[DemoPage]] = {}  # pages by the trap (note) they exercise
+        if here == "www.alpha.test":
+            groups = {
+                "redirect-301": [move("/old-about", "/about")],
+                "redirect-302-cross-host": [move("/go/shop", site_url("shop.alpha.test"), 302)],
+                "redirect-chain": [
+                    move("/chain/1", site_url(here, "/chain/2")),
+                    move("/chain/2", "/chain/3", 302),
+                    move("/chain/3", "/chain/end", 307),
+                    page(h, "/chain/end", "The end of the chain"),
+                ],
+                "redirect-loop": [move("/loop/a", "/loop/b"), move("/loop/b", "/loop/a")],
+                "status-410": [DemoPage.status("/gone", 410)],
+            }
+        elif here == "blog.alpha.test":
+            ours = "User-agent: linkgraph\nDisallow: /private/\nDisallow: /members/\n"
+            robots = DemoPage.robots(
+                f"User-agent: *\nDisallow: /private/\nDisallow: /drafts/\n\n{ours}",
+                note="robots-agent-group",
+            )
+            months = [("january", "January"), ("february", "February"), ("/about", "About")]
+            base = site_url(here, "/archive/2023/")
+            groups = {
+                "robots-agent-group": [
+                    page(h, "/drafts/", "Drafts"),
+                    page(h, "/members/", "Members"),
+                ],
+                "calendar-trap": [CalendarTrap(here).page(date(2024, 1, 1))],
+                "base-href": [
+                    page(h, "/archive/", "Archive", months, base=base),
+                    page(h, "/archive/2023/january", "January 2023"),
+                    page(h, "/archive/2023/february", "February 2023"),
+                ],
+            }
+        elif here == "shop.alpha.test":
+            rules = "Allow: /private/press/\nDisallow: /*.pdf$\nDisallow: /search?\n"
+            robots = DemoPage.robots(_ROBOTS + rules, note="robots-wildcards")
+            pdf = _pdf("Catalog")
+            groups = {
+                "robots-allow-precedence": [page(h, "/private/press/release", "Press release")],
+                "robots-wildcards": [
+                    DemoPage.file("/files/catalog.pdf", pdf, "application/pdf"),
+                    DemoPage.file("/files/catalog.pdf?download=1", pdf, "application/pdf"),
+                    page(h, "/search?q=shoes", "Results for shoes"),
+                    page(h, "/search", "Search"),
+                ],
+                "canonical": [page(h, "/products/?sort=price", "By price", canonical="/products/")],
+            }
+        elif here == "www.bravo.test":
+            robots = None  # a 404 robots.txt: everything is allowed
+            files = {
+                "/files/report.pdf": (_pdf("Report"), "application/pdf"),
+                "/img/photo.png": (_png(), "image/png"),
+                "/css/site.css": (b"body { font-family: serif; }\n", "text/css"),
+                "/api/data.json": (b'{"sites": 40}\n', "application/json"),
+            }
+            listed = [(path, path.rsplit("/", 1)[1]) for path in files]
+            other = [(site_url("www.alpha.test"), "Alpha"), ("/about", "About")]
+            latin1 = {"Content-Type": "text/html; charset=ISO-8859-1"}
+            untyped = page(h, "/no-type", "Plain", other)
+            untyped.responses[0].headers.clear()
+            groups = {
+                "non-html": [page(h, "/downloads", "Downloads", listed)]
+                + [DemoPage.file(path, *files[path]) for path in files],
+                "latin-1": [
+                    page(
+                        h, "/cafe", "Café", [("/menu", "Café menu")], charset=False, headers=latin1
+                    ),
+                    page(h, "/menu", "Menu"),
+                ],
+                "no-content-type": [untyped],
+                "content-encoding": [
+                    page(h, f"/{name}", name.title(), other, encoding=encoding)
+                    for name, encoding in (
+                        ("gzip", "gzip"),
+                        ("brotli", "br"),
+                        ("deflate", "deflate"),
+                    )
+                ],
+            }
+        elif here == "news.bravo.test":
+            hidden = (
+                '<!-- <a href="/commented-out">An old link</a> -->\n'
+                "<script>document.write('<a href=\"/from-script\">Script link</a>');</script>\n"
+                '<script type="application/ld+json">{"url": "/from-json-ld"}</script>\n'
+            )
+
+            def meta(name: str) -> str:
+                return f'<meta name="{name}" content="nofollow">\n'
+
+            def hidden_by(name: str) -> list[tuple[str, str]]:
+                return [(f"/behind-meta-{name}", "Secret")]
+
+            about, noindex = [("/about", "About")], {"X-Robots-Tag": "noindex"}
+            plain = {"Content-Type": "text/plain"}
+            busy, flaky = page(h, "/busy", "Busy"), page(h, "/flaky", "Flaky")
+            busy.responses.insert(0, Response(429, b"Slow down\n", {**plain, "Retry-After": "1"}))
+            flaky.responses.insert(0, Response(503, b"Unavailable\n", plain))
+            groups = {
+                "meta-robots-nofollow": [
+                    page(h, "/meta-nofollow", "Meta", hidden_by("robots"), head=meta("robots")),
+                    page(h, "/behind-meta-robots", "Linked from a nofollow page"),
+                ],
+                "meta-linkgraph-nofollow": [
+                    page(
+                        h, "/meta-linkgraph", "Meta", hidden_by("linkgraph"), head=meta("linkgraph")
+                    ),
+                    page(h, "/behind-meta-linkgraph", "Linked from a nofollow page"),
+                ],
+                "x-robots-tag-noindex": [
+                    page(h, "/x-robots-noindex", "Noindex", about, headers=noindex)
+                ],
+                "status-429-retry-after": [busy],
+                "status-503-once": [flaky],
+                "slow": [page(h, "/slow", "Slow", delay=1.0)],
+                "links-in-comments-and-scripts": [
+                    page(h, "/hidden-links", "Hidden", about, extra=hidden)
+                ],
+            }
+        elif here == "www.charlie.test":
+            robots = DemoPage.robots("Internal error\n", 500, note="robots-500")
+        elif here == "www.delta.test":
+            robots = DemoPage.redirect("/robots.txt", "/robots-real.txt", note="robots-redirect")
+            real = _ROBOTS + f"Disallow: /secret/\n\nSitemap: {site_url(here, '/sitemap.xml')}\n"
+            orphans = [f"/orphan/{i}" for i in (1, 2, 3)]
+            urls = "".join(f"<url><loc>{site_url(here, p)}</loc></url>\n" for p in ["/", *orphans])
+            xmlns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+            sitemap = f'<?xml version="1.0"?>\n<urlset xmlns="{xmlns}">\n{urls}</urlset>\n'
+            groups = {
+                "robots-redirect": [
+                    replace(DemoPage.robots(real), path="/robots-real.txt"),
+                    page(h, "/secret/plan", "The plan"),
+                ],
+                "sitemap": [DemoPage.file("/sitemap.xml", sitemap.encode(), "application/xml")],
+                "sitemap-orphan": [page(h, p, f"Orphan {p[-1]}") for p in orphans],
+                "canonical-cross-host": [
+                    page(h, "/syndicated", "Syndicated", canonical=site_url("blog.alpha.test"))
+                ],
+            }
+        elif here in ("www.echo.test", "www.foxtrot.test"):
+            delay = 2 if here == "www.echo.test" else 60
+            text = f"User-agent: *\nCrawl-delay: {delay}\n"
+            robots = DemoPage.robots(text, note=f"crawl-delay-{delay}")
+        for note, group in groups.items():
+            for trap_page in group:
+                trap_page.note = note
+        return [p for group in groups.values() for p in group], robots
+
+
+def _pdf(title: str) -> bytes:
+    catalog = "1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>"
+    return f"%PDF-1.4\n% {title}\n{catalog}\n%%EOF\n".encode()
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\x2a\x6f\xb4")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def generate(
+    n_sites: int = 40, pages_per_site: int = 12, *, seed: int = 7, traps: bool = True
+) -> list[DemoSite]:
+    """A deterministic demo web of ``n_sites`` hosts (the same web for the same arguments).
+
+    Each host has ``pages_per_site`` regular pages (at least 6): home, section index, about,
+    contact, ``/private/account`` and articles. Only ``www.`` hosts are seeds; the others are
+    reached through links. ``traps=True`` (at least 12 sites, one of them not listening) adds
+    the traps of the module docstring; ``traps=False`` is the fast, well-behaved benchmark web.
+
+    >>> sites = generate(12, 6, seed=1)
+    >>> sites[0].name, len(sites)
+    ('www.alpha.test', 12)
+    """
+    if n_sites < (12 if traps else 1) or pages_per_site < 1:
+        raise ValueError("generate needs n_sites >= 12 with traps (1 without), pages_per_site >= 1")
+    builder = _Builder(n_sites, pages_per_site, seed, traps)
+    sites = []
+    for h in builder.hosts:
+        pages = builder.regular_pages(h)
+        robots: DemoPage | None = DemoPage.robots(
+            _ROBOTS if traps else _ROBOTS + "Disallow: /tmp/\n"
+        )
+        note = "hub" if h in builder.hubs else ""
+        if h.trap:
+            extra, robots = builder.trap_pages(h)
+            pages += extra
+            note = robots.note if robots else "robots-404"
+        endless = CalendarTrap(h.name) if h.trap and h.kind == "blog" else None
+        sites.append(
+            DemoSite(h.name, pages, robots, seed=h.kind == "www", fallback=endless, note=note)
+        )
+        if h.trap and h.kind == "shop":
+            sites.append(
+                DemoSite("old.alpha.test", listening=False, seed=False, note="unreachable")
+            )
+    return sites
