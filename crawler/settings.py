@@ -84,7 +84,7 @@ class CrawlSettings:
     def product_token(self) -> str:
         """The product token robots.txt groups are matched against (RFC 9309 §2.2.1)."""
         token = self.user_agent.split("/", 1)[0].split()[0]
-        return "".join(c for c in token if c.isalpha() or c in "-_") or "linkgraph"
+        return "".join(c for c in token if (c.isascii() and c.isalpha()) or c in "-_") or "linkgraph"
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,486 @@
+"""The crawl loop: a dispatcher hands ready hosts to a pool of workers.
+
+Composition: the engine receives its settings, store writer, fetcher and clock; it builds
+nothing global. A worker takes one ready host, does that host's next step (resolve its
+address, fetch robots.txt, read back spilled frontier entries, or fetch one URL),
+records the outcome, and gives the host back to the scheduler, which holds it until its
+delay has passed. Workers never wait out a delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from storage.records import Link, Page, QueueItem
+from storage.writer import StoreWriter
+
+from .encoding import decode_html, is_html
+from .extract import extract, robots_directives
+from .fetch import Fetcher, FetchError, Response, header_values
+from .frontier import Frontier
+from .politeness import Host, HostScheduler, RobotsEntry, retry_after_seconds
+from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
+from .settings import CrawlSettings, SettingsError
+from .sitemaps import parse_sitemap
+from .urls import Scope, normalize, origin_of, resolve
+
+__all__ = ["CrawlStats", "Engine"]
+
+log = logging.getLogger("linkgraph.crawl")
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_THROTTLES = frozenset({429, 503})
+_DRAIN_CHUNK = 500
+
+
+@dataclass(slots=True)
+class CrawlStats:
+    """Live counters, read by the progress display and returned as the summary."""
+
+    started: float = field(default_factory=time.monotonic)
+    requests: int = 0  # distinct URLs requested (what the caps count)
+    pages: int = 0  # responses recorded
+    errors: int = 0  # URLs recorded without a response
+    skipped: int = 0  # URLs recorded without a request (robots, skipped hosts)
+    retries: int = 0
+    robots_fetches: int = 0
+    links: int = 0
+    bytes: int = 0
+    queued: int = 0
+    active_hosts: int = 0
+    hosts_seen: int = 0
+    interrupted: bool = False
+    host_notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def rate(self) -> float:
+        return self.pages / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class Engine:
+    """One crawl of one store. ``await Engine(...).run()``."""
+
+    def __init__(
+        self,
+        settings: CrawlSettings,
+        writer: StoreWriter,
+        fetcher: Fetcher,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.fetcher = fetcher
+        self.clock = clock
+        self.wallclock = wallclock
+        self.token = settings.product_token
+        self.stats = CrawlStats()
+        self.scheduler = HostScheduler(per_ip=settings.connections_per_ip, clock=clock)
+        self.frontier: Frontier | None = None
+        self._cap_reached = False
+        self._flush_wanted = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._interrupts = 0
+
+    # -- setup -------------------------------------------------------------------------
+
+    async def _prepare(self) -> Frontier:
+        s = self.settings
+        stored = await self.writer.load_crawl()
+        seeds = [u for u in (normalize(x) for x in s.seeds) if u]
+        old_seeds = list(stored.get("seeds", [])) if stored else []
+        all_seeds = list(dict.fromkeys(old_seeds + seeds))
+        if not all_seeds:
+            raise SettingsError("no seed URLs: give SEED_URL arguments or --seeds FILE")
+        scope = Scope(s.scope, all_seeds)
+        record = s.to_dict()
+        record["seeds"] = all_seeds
+        await self.writer.save_crawl(record)
+
+        frontier = Frontier(scope, delay=s.delay, max_depth=s.max_depth)
+        state = await self.writer.resume_state()
+        frontier.mark_seen(state.seen_hashes)
+        for name, queued in state.queued_by_host.items():
+            frontier.restore(name, queued)
+        for name, requests in state.requests_by_host.items():
+            frontier.host(name).requests = requests
+        self.stats.requests = state.requests_total
+        queued = []
+        for seed in all_seeds:
+            offered = frontier.offer(seed, 0)
+            if offered is not None:
+                queued.append(offered[1])
+        self.writer.add_queued(queued)
+        await self.writer.flush()
+        for host in frontier.hosts.values():
+            self.scheduler.wake(host)
+        return frontier
+
+    # -- run ---------------------------------------------------------------------------
+
+    async def run(self, *, progress: Callable[[CrawlStats], object] | None = None) -> CrawlStats:
+        """Crawl until the frontier is empty, a cap is reached, or the user interrupts."""
+        self.frontier = await self._prepare()
+        if self._capped():
+            self.scheduler.stop()
+        loop = asyncio.get_running_loop()
+        handlers = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.interrupt)
+                handlers.append(sig)
+        try:
+            async with asyncio.TaskGroup() as group:
+                flusher = group.create_task(self._flush_loop())
+                shower = group.create_task(self._progress_loop(progress)) if progress else None
+                dispatcher = group.create_task(self.scheduler.dispatch())
+                self._workers = [group.create_task(self._worker()) for _ in range(self.settings.concurrency)]
+                await asyncio.gather(*self._workers, return_exceptions=True)
+                dispatcher.cancel()
+                flusher.cancel()
+                if shower is not None:
+                    shower.cancel()
+        finally:
+            for sig in handlers:
+                loop.remove_signal_handler(sig)
+        await self.writer.flush()
+        self._refresh_counters()
+        if progress:
+            progress(self.stats)
+        return self.stats
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop taking work, drop what is in flight (it stays queued), flush, exit."""
+        self._interrupts += 1
+        self.stats.interrupted = True
+        self.scheduler.stop()
+        for task in self._workers:
+            task.cancel()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_wanted.wait(), self.settings.flush_seconds)
+            self._flush_wanted.clear()
+            await self.writer.flush()
+
+    async def _progress_loop(self, progress: Callable[[CrawlStats], object]) -> None:
+        while True:
+            self._refresh_counters()
+            progress(self.stats)
+            await asyncio.sleep(0.25)
+
+    def _refresh_counters(self) -> None:
+        if self.frontier is None:
+            return
+        self.stats.queued = self.frontier.size
+        self.stats.active_hosts = self.scheduler.busy
+        self.stats.hosts_seen = len(self.frontier.hosts)
+
+    # -- workers -----------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while (host := await self.scheduler.next_host()) is not None:
+            try:
+                await self._step(host)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not take the whole crawl down with it
+                log.exception("internal error while crawling %s; skipping the host", host.name)
+                host.skip_reason = host.skip_reason or "internal-error"
+            finally:
+                self.scheduler.release(host)
+            if self.writer.pending_pages >= 4 * self.writer.batch_pages:
+                await self.writer.flush()  # backpressure: never outrun the disk by much
+
+    async def _step(self, host: Host) -> None:
+        """Do the next piece of work for one host."""
+        assert self.frontier is not None
+        s = self.settings
+        if host.ip is None and host.skip_reason is None:
+            await self._resolve(host)
+            return
+        if host.skip_reason is not None:
+            await self._drain(host)
+            return
+        if not host.queue:
+            if host.spilled:
+                items = await self.writer.take_frontier(host.name, self.frontier.window)
+                self.frontier.refilled(host, items)
+            return
+        item = host.queue[0]
+        now = self.clock()
+        origin = origin_of(item.url)
+        entry = host.robots.get(origin)
+        if entry is None or (entry.expires <= now and entry.attempts <= s.robots_retries):
+            await self._fetch_robots(host, origin, entry)
+            return
+        if entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
+            if entry.attempts > s.robots_retries:
+                host.skip_reason = "robots-unavailable"
+                self._note(host, f"robots.txt unavailable after {entry.attempts} tries: nothing fetched")
+            else:
+                host.next_time = max(host.next_time, entry.expires)
+            return
+        retry = item.url in host.retries
+        if not retry:
+            if s.max_pages_per_host is not None and host.requests >= s.max_pages_per_host:
+                host.retired = True
+                return
+            if self._capped():
+                self.scheduler.stop()
+                return
+        self.frontier.pop(host)
+        if not entry.rules.allowed(item.url, self.token):
+            self._record(Page(item.url, item.depth, self.wallclock(), error="robots"), skipped=True)
+            return
+        if not retry:
+            host.requests += 1
+            self.stats.requests += 1
+        await self._fetch(host, item)
+
+    def _capped(self) -> bool:
+        cap = self.settings.max_pages
+        return cap is not None and self.stats.requests >= cap
+
+    async def _resolve(self, host: Host) -> None:
+        try:
+            addresses = await self.fetcher.resolver.lookup(host.name)
+        except FetchError as exc:
+            host.skip_reason = exc.reason
+            self._note(host, str(exc))
+            return
+        host.ip = addresses[0]
+        self.writer.note_host(host.name, ip=host.ip)
+
+    async def _drain(self, host: Host) -> None:
+        """Record every queued URL of a host we will not fetch, with the reason."""
+        assert self.frontier is not None
+        if not host.queue and host.spilled:
+            self.frontier.refilled(host, await self.writer.take_frontier(host.name, _DRAIN_CHUNK))
+        now = self.wallclock()
+        for _ in range(min(len(host.queue), _DRAIN_CHUNK)):
+            item = self.frontier.pop(host)
+            self._record(Page(item.url, item.depth, now, error=host.skip_reason), skipped=True)
+
+    def _note(self, host: Host, note: str) -> None:
+        self.stats.host_notes[host.name] = note
+        self.writer.note_host(host.name, note=note)
+        log.info("%s: %s", host.name, note)
+
+    # -- robots.txt (RFC 9309) ---------------------------------------------------------
+
+    async def _fetch_robots(self, host: Host, origin: str, previous: RobotsEntry | None) -> None:
+        s = self.settings
+        start = self.clock()
+        host.started(start)
+        self.stats.robots_fetches += 1
+        url = robots_url(origin)
+        status: int | None = None
+        body: bytes | None = None
+        # §2.3.1.2: follow at least five consecutive redirects.
+        for hop in range(s.robots_max_redirects + 1):
+            try:
+                resp = await self.fetcher.get(url, max_bytes=s.robots_max_bytes, headers={"Accept": "text/plain,*/*"})
+            except FetchError as exc:
+                status, body = None, None
+                log.debug("robots.txt of %s: %s", origin, exc)
+                break
+            status, body = resp.status, resp.body
+            location = resp.headers.get("Location")
+            if resp.status in _REDIRECTS and location and hop < s.robots_max_redirects:
+                target = resolve(location, url)
+                if target is None:
+                    break
+                url = target
+                continue
+            break
+        rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
+        now = self.clock()
+        if outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
+            attempts = previous.attempts + 1 if previous and previous.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE else 1
+            entry = RobotsEntry(rules, outcome, now + s.robots_retry_seconds, attempts)
+            self._note(host, f"robots.txt {status or 'unreachable'}: disallow all, try {attempts}")
+        else:
+            entry = RobotsEntry(rules, outcome, now + s.robots_cache_seconds)
+            self._apply_crawl_delay(host, rules)
+            # The robots.txt request itself opens the first gap of the site's Crawl-delay.
+            host.next_time = max(host.next_time, start + host.delay)
+            self._queue_sitemaps(rules)
+        host.robots[origin] = entry
+
+    def _apply_crawl_delay(self, host: Host, rules: RobotsRules) -> None:
+        s = self.settings
+        wanted = rules.crawl_delay(self.token)
+        if wanted is None:
+            return
+        if wanted > s.max_crawl_delay:
+            host.skip_reason = "crawl-delay"
+            self._note(host, f"Crawl-delay {wanted:g}s is above the cap of {s.max_crawl_delay:g}s: host skipped")
+            return
+        host.delay = max(s.delay, wanted)
+
+    def _queue_sitemaps(self, rules: RobotsRules) -> None:
+        if not self.settings.sitemaps or self.settings.max_depth == 0:
+            return
+        self._enqueue((url, 0, 0, "sitemap") for url in rules.sitemaps[:10])
+
+    # -- pages -------------------------------------------------------------------------
+
+    async def _fetch(self, host: Host, item: QueueItem) -> None:
+        assert self.frontier is not None
+        s = self.settings
+        now = self.clock()
+        host.started(now)
+        fetched_at = self.wallclock()
+        sitemap = item.kind == "sitemap"
+        try:
+            resp = await self.fetcher.get(
+                item.url,
+                max_bytes=s.max_page_bytes,
+                want_body=None if sitemap else _wants_body,
+            )
+        except FetchError as exc:
+            if exc.reason == "blocked-address":
+                self._record(Page(item.url, item.depth, fetched_at, error=exc.reason), skipped=True)
+                return
+            gave_up = host.failed(
+                self.clock(), park_after=s.park_after_failures, park_seconds=s.park_seconds, max_parks=s.max_parks
+            )
+            if gave_up:
+                self._note(host, f"gave up after {host.parks - 1} parkings: {exc}")
+            if not gave_up and self._retry(host, item):
+                return
+            self._record(Page(item.url, item.depth, fetched_at, error=exc.reason))
+            return
+
+        if resp.status in _THROTTLES and self._retry(host, item):
+            wait = host.throttled(
+                self.clock(), retry_after_seconds(resp.headers.get("Retry-After")), s.backoff_base, s.backoff_max
+            )
+            log.debug("%s answered %s: waiting %.1fs", host.name, resp.status, wait)
+            return
+        if resp.status >= 500:
+            gave_up = host.failed(
+                self.clock(), park_after=s.park_after_failures, park_seconds=s.park_seconds, max_parks=s.max_parks
+            )
+            if gave_up:
+                self._note(host, f"gave up after repeated {resp.status} answers")
+        else:
+            host.succeeded()
+        host.retries.pop(item.url, None)
+        self.stats.bytes += len(resp.body)
+        page = Page(
+            item.url,
+            item.depth,
+            fetched_at,
+            status=resp.status,
+            final_url=item.url,
+            content_type=resp.content_type,
+            size=len(resp.body),
+            elapsed=resp.elapsed,
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+        )
+        if resp.truncated:
+            page.error = "too-large"
+        follow: list[tuple[str, int, int, str]] = []
+        if resp.status in _REDIRECTS:
+            target = resolve(resp.headers.get("Location") or "", item.url)
+            if target is not None:
+                page.final_url = target
+                page.links.append(Link(target, kind="redirect"))
+                if item.hops < s.max_redirects:
+                    follow.append((target, item.depth, item.hops + 1, item.kind))
+        elif sitemap:
+            if 200 <= resp.status < 300:
+                found = parse_sitemap(resp.body, max_urls=s.max_sitemap_urls)
+                follow.extend((u, 1, 0, "page") for u in found.urls)
+                follow.extend((u, 0, 0, "sitemap") for u in found.sitemaps[:50])
+        elif 200 <= resp.status < 300 and is_html(resp.content_type, resp.body[:512]):
+            self._parse(page, resp, follow)
+        self._record(page, follow)
+
+    def _retry(self, host: Host, item: QueueItem) -> bool:
+        """Queue the URL again at its host's head, if it has retries left."""
+        assert self.frontier is not None
+        tries = host.retries.get(item.url, 0)
+        if tries >= self.settings.max_retries:
+            host.retries.pop(item.url, None)
+            return False
+        host.retries[item.url] = tries + 1
+        self.frontier.push_back(host, item)
+        self.stats.retries += 1
+        return True
+
+    def _parse(self, page: Page, resp: Response, follow: list[tuple[str, int, int, str]]) -> None:
+        s = self.settings
+        text, _ = decode_html(resp.body, resp.content_type)
+        found = extract(text, page.url, agent_token=self.token, want_text=s.store_text)
+        header = robots_directives(header_values(resp.headers, "X-Robots-Tag"), self.token)
+        directives = found.robots | header
+        page.title = found.title
+        page.lang = found.lang
+        page.canonical = found.canonical
+        page.text = found.text
+        page.noindex = "noindex" in directives
+        page.nofollow = "nofollow" in directives
+        page.links = found.links
+        if found.canonical is not None and found.canonical != page.url:
+            page.links.append(Link(found.canonical, kind="canonical"))
+        if page.nofollow and not s.follow_nofollow:
+            return
+        depth = page.depth + 1
+        for link in found.links:
+            if link.follow or s.follow_nofollow:
+                follow.append((link.target, depth, 0, "page"))
+
+    def _record(
+        self, page: Page, follow: Iterable[tuple[str, int, int, str]] = (), *, skipped: bool = False
+    ) -> None:
+        """Persist one finished URL and queue what it leads to, in one batch entry."""
+        new = self._enqueue(follow, persist=False)
+        self.writer.add_page(page, new)
+        if skipped:
+            self.stats.skipped += 1
+        elif page.status is None:
+            self.stats.errors += 1
+        else:
+            self.stats.pages += 1
+            self.stats.links += len(page.links)
+        if self.writer.full:
+            self._flush_wanted.set()
+
+    def _enqueue(self, candidates: Iterable[tuple[str, int, int, str]], *, persist: bool = True) -> list[QueueItem]:
+        assert self.frontier is not None
+        new: list[QueueItem] = []
+        for url, depth, hops, kind in candidates:
+            offered = self.frontier.offer(url, depth, hops, kind)
+            if offered is not None:
+                host, item = offered
+                new.append(item)
+                self.scheduler.wake(host)
+        if persist and new:
+            self.writer.add_queued(new)
+        return new
+
+
+def _wants_body(status: int, headers: object) -> bool:
+    """Read bodies of pages we may parse; skip those of files we never will."""
+    content_type = getattr(headers, "get", lambda _k, _d=None: None)("Content-Type")
+    if status in _REDIRECTS:
+        return False
+    if not content_type:
+        return True  # sniff
+    lowered = content_type.lower()
+    return "html" in lowered or "xml" in lowered

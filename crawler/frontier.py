@@ -1,0 +1,103 @@
+"""The frontier: which URLs are still to fetch, per host, in memory and in the store.
+
+Every discovered in-scope URL is written to the store's frontier table in the same
+transaction as the page that found it. Memory holds only a window of each host's queue
+(``window`` entries, ``budget`` in all); the rest stays in the store ("spilled") and is
+read back when the host's window runs dry. So a crawl of millions of URLs keeps a small
+resident set: the seen set (8-byte hashes) and the windows.
+
+Dedupe happens before anything is queued: a URL enters the frontier once per crawl,
+whether it was found as a link, a redirect target, a sitemap entry or a seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from storage.records import QueueItem
+
+from .politeness import Host
+from .urls import Scope, host_of, url_hash
+
+__all__ = ["Frontier"]
+
+
+class Frontier:
+    def __init__(
+        self,
+        scope: Scope,
+        *,
+        delay: float,
+        max_depth: int | None,
+        window: int = 200,
+        budget: int = 100_000,
+    ) -> None:
+        self.scope = scope
+        self.delay = delay
+        self.max_depth = max_depth
+        self.window = window
+        self.budget = budget
+        self.hosts: dict[str, Host] = {}
+        self.seen: set[int] = set()
+        self.in_memory = 0
+
+    def host(self, name: str) -> Host:
+        host = self.hosts.get(name)
+        if host is None:
+            host = self.hosts[name] = Host(name, self.delay)
+        return host
+
+    @property
+    def size(self) -> int:
+        """URLs queued (in memory and spilled), not counting the one a worker holds."""
+        return sum(len(h.queue) + h.spilled for h in self.hosts.values() if not h.retired)
+
+    def in_scope(self, url: str) -> bool:
+        return self.scope.allows_host(host_of(url))
+
+    def offer(self, url: str, depth: int, hops: int = 0, kind: str = "page") -> tuple[Host, QueueItem] | None:
+        """Queue a URL unless it is too deep, out of scope or already seen.
+
+        Returns the host and the new entry (which the caller must persist), else ``None``.
+        """
+        if self.max_depth is not None and depth > self.max_depth:
+            return None
+        name = host_of(url)
+        if not self.scope.allows_host(name):
+            return None
+        key = url_hash(url)
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        item = QueueItem(url, depth, hops, kind)
+        host = self.host(name)
+        if host.spilled or len(host.queue) >= self.window or self.in_memory >= self.budget:
+            host.spilled += 1
+        else:
+            host.queue.append(item)
+            self.in_memory += 1
+        return host, item
+
+    def mark_seen(self, hashes: Iterable[int]) -> None:
+        self.seen.update(hashes)
+
+    def pop(self, host: Host) -> QueueItem:
+        self.in_memory -= 1
+        return host.queue.popleft()
+
+    def push_back(self, host: Host, item: QueueItem) -> None:
+        """Put an entry back at the head of its host's queue (a retry)."""
+        host.queue.appendleft(item)
+        self.in_memory += 1
+
+    def refilled(self, host: Host, items: list[QueueItem]) -> None:
+        """Entries read back from the store for a host whose window ran dry."""
+        host.queue.extend(items)
+        host.spilled = max(0, host.spilled - len(items)) if items else 0
+        self.in_memory += len(items)
+
+    def restore(self, host_name: str, queued: int) -> Host:
+        """A resumed crawl: ``queued`` entries of this host wait in the store."""
+        host = self.host(host_name)
+        host.spilled += queued
+        return host

@@ -1,0 +1,98 @@
+"""``linkgraph demo``: serve the built-in demo web on loopback, crawl it, summarise.
+
+The demo web (see :mod:`linkgraph.demosites`) is a few dozen sites on their own
+127.77.x.y addresses, reached through a hosts file the demo writes, so the crawl runs
+with every politeness rule on and without touching the network. Settings differ from a
+real crawl only where waiting would make a demo dull: a 0.2 s delay, and robots.txt /
+parking retries after seconds rather than minutes. The Crawl-delay of www.echo.test
+(2 s) is still honoured, and www.foxtrot.test's 60 s is still refused.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from crawler.progress import Progress
+from crawler.settings import CrawlSettings
+from storage import queries, schema
+from storage.errors import NotAStore, StoreError
+
+from . import api
+from .demoweb import DemoWeb, describe, generate
+
+__all__ = ["DEMO_SETTINGS", "demo_settings", "run_demo"]
+
+DEMO_SETTINGS = {
+    "delay": 0.2,
+    "max_depth": 8,
+    "robots_retries": 2,
+    "robots_retry_seconds": 1.0,
+    "park_after_failures": 3,
+    "park_seconds": 1.0,
+    "backoff_base": 1.0,
+    "backoff_max": 5.0,
+}
+
+
+def demo_settings(seeds: list[str], hosts_file: str, *, quiet: bool = False) -> CrawlSettings:
+    return CrawlSettings(seeds=tuple(seeds), hosts_file=hosts_file, quiet=quiet, **DEMO_SETTINGS)  # type: ignore[arg-type]
+
+
+def _clear_old_demo(db: Path) -> None:
+    """Replace a previous demo store, and nothing else."""
+    try:
+        version = schema.inspect_file(db)
+    except NotAStore as exc:
+        raise StoreError(f"{exc}; refusing to replace it with the demo store") from None
+    if version is None:
+        return
+    with queries.reader(db) as conn:
+        hosts = [row[0] for row in conn.execute("SELECT name FROM hosts LIMIT 10000")]
+    if any(not h.endswith(".test") and h not in _OUTBOUND for h in hosts):
+        raise StoreError(f"{db} holds a crawl that is not the demo's; refusing to replace it")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+# Real sites the demo pages link to (recorded, never fetched).
+_OUTBOUND = {"en.wikipedia.org", "github.com", "www.w3.org", "developer.mozilla.org"}
+
+
+def run_demo(*, db: str = "demo.db", sites: int = 40, pages: int = 12, quiet: bool = False) -> int:
+    """Crawl a fresh demo web into ``db`` and print a summary; returns an exit status."""
+    path = Path(db)
+    _clear_old_demo(path)
+    web = DemoWeb(generate(max(sites, 12), max(pages, 6)))
+    with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
+        hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
+        settings = demo_settings(web.seeds, hosts_file, quiet=quiet)
+        facts = describe(web.sites)
+        if not quiet:
+            print(
+                f"demo web: {facts['sites']} sites on {facts['domains']} domains at 127.77.x.y:{web.port},"
+                f" {facts['pages']} pages; crawling into {db} ...",
+                file=sys.stderr,
+            )
+        with Progress(quiet=quiet) as progress:
+            result = api.run(api.crawl_async(path, settings, progress=progress))
+    counts = api.stats(path)
+    if result.interrupted:
+        print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
+        return 130
+    print(
+        f"crawled {counts['pages']['fetched']:,} pages on {counts['hosts_crawled']} hosts in"
+        f" {result.elapsed:.1f}s; stored {counts['links']['total']:,} links"
+        f" ({counts['links']['follow']:,} follow, {counts['links']['nofollow']:,} nofollow,"
+        f" {counts['links']['redirect']:,} redirects) to {counts['urls']:,} URLs on"
+        f" {counts['hosts']:,} hosts in {db}"
+    )
+    not_fetched = ", ".join(f"{k} {v}" for k, v in sorted(counts["pages"]["not_fetched"].items()))
+    if not_fetched:
+        print(f"not fetched: {not_fetched}")
+    for note in counts["host_notes"]:
+        if "robots.txt" in note["note"] or "Crawl-delay" in note["note"] or "gave up" in note["note"]:
+            print(f"  {note['host']}: {note['note']}")
+    print(f"next: linkgraph stats --db {db}   |   linkgraph export --db {db} --format csv")
+    return 0
