@@ -169,8 +169,11 @@ class Engine:
 
     async def _flush_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # lands just as the event is set, and the crawl would then never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_wanted.wait(), self.settings.flush_seconds)
+                async with asyncio.timeout(self.settings.flush_seconds):
+                    await self._flush_wanted.wait()
             self._flush_wanted.clear()
             await self.writer.flush()
 
@@ -222,7 +225,12 @@ class Engine:
         now = self.clock()
         origin = origin_of(item.url)
         entry = host.robots.get(origin)
-        if entry is None or (entry.expires <= now and entry.attempts <= s.robots_retries):
+        # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds
+        # only the retries of a robots.txt that could not be read.
+        unreadable = entry is not None and entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE
+        if entry is None or (
+            entry.expires <= now and (not unreadable or entry.attempts <= s.robots_retries)
+        ):
             await self._fetch_robots(host, origin, entry)
             return
         if entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
@@ -282,29 +290,32 @@ class Engine:
 
     async def _fetch_robots(self, host: Host, origin: str, previous: RobotsEntry | None) -> None:
         s = self.settings
-        start = self.clock()
-        host.started(start)
-        self.stats.robots_fetches += 1
-        url = robots_url(origin)
+        url, hop = host.robots_redirects.pop(origin, (robots_url(origin), 0))
+        sent = self.clock()  # until the fetcher says when the request really left
+        host.started(sent)
+        if hop == 0:
+            self.stats.robots_fetches += 1
         status: int | None = None
         body: bytes | None = None
-        # §2.3.1.2: follow at least five consecutive redirects.
-        for hop in range(s.robots_max_redirects + 1):
-            try:
-                resp = await self.fetcher.get(url, max_bytes=s.robots_max_bytes, headers={"Accept": "text/plain,*/*"})
-            except FetchError as exc:
-                status, body = None, None
-                log.debug("robots.txt of %s: %s", origin, exc)
-                break
+        try:
+            resp = await self.fetcher.get(url, max_bytes=s.robots_max_bytes, headers={"Accept": "text/plain,*/*"})
+        except FetchError as exc:
+            if exc.sent_ago is not None:
+                sent = self.clock() - exc.sent_ago
+            log.debug("robots.txt of %s: %s", origin, exc)
+        else:
+            sent = self.clock() - resp.sent_ago
             status, body = resp.status, resp.body
             location = resp.headers.get("Location")
+            # §2.3.1.2: follow at least five consecutive redirects. One hop per turn, so
+            # each hop is a request like any other and waits for the host's delay.
             if resp.status in _REDIRECTS and location and hop < s.robots_max_redirects:
                 target = resolve(location, url)
-                if target is None:
-                    break
-                url = target
-                continue
-            break
+                if target is not None:
+                    host.robots_redirects[origin] = (target, hop + 1)
+                    host.started(sent)
+                    return
+        host.started(sent)
         rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
         now = self.clock()
         if outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
@@ -315,7 +326,7 @@ class Engine:
             entry = RobotsEntry(rules, outcome, now + s.robots_cache_seconds)
             self._apply_crawl_delay(host, rules)
             # The robots.txt request itself opens the first gap of the site's Crawl-delay.
-            host.next_time = max(host.next_time, start + host.delay)
+            host.started(sent)
             self._queue_sitemaps(rules)
         host.robots[origin] = entry
 
@@ -351,6 +362,8 @@ class Engine:
                 want_body=None if sitemap else _wants_body,
             )
         except FetchError as exc:
+            if exc.sent_ago is not None:
+                host.started(self.clock() - exc.sent_ago)  # the gap runs from when it left
             if exc.reason == "blocked-address":
                 self._record(Page(item.url, item.depth, fetched_at, error=exc.reason), skipped=True)
                 return
@@ -364,12 +377,21 @@ class Engine:
             self._record(Page(item.url, item.depth, fetched_at, error=exc.reason))
             return
 
-        if resp.status in _THROTTLES and self._retry(host, item):
-            wait = host.throttled(
-                self.clock(), retry_after_seconds(resp.headers.get("Retry-After")), s.backoff_base, s.backoff_max
-            )
-            log.debug("%s answered %s: waiting %.1fs", host.name, resp.status, wait)
-            return
+        host.started(self.clock() - resp.sent_ago)  # the gap runs from when the request left
+        if resp.status in _THROTTLES:
+            retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+            if retry_after is not None and retry_after > s.backoff_max:
+                # Coming back before the server asked would be rude, and waiting longer
+                # than backoff_max stalls the crawl: leave the host, as for a Crawl-delay
+                # above the cap. This URL is recorded with its status, the rest as skipped.
+                host.skip_reason = "throttled"
+                self._note(
+                    host, f"asked to wait {retry_after:.0f}s (Retry-After) above backoff_max: host skipped"
+                )
+            elif self._retry(host, item):
+                wait = host.throttled(self.clock(), retry_after, s.backoff_base, s.backoff_max)
+                log.debug("%s answered %s: waiting %.1fs", host.name, resp.status, wait)
+                return
         if resp.status >= 500:
             gave_up = host.failed(
                 self.clock(), park_after=s.park_after_failures, park_seconds=s.park_seconds, max_parks=s.max_parks
@@ -438,8 +460,8 @@ class Engine:
         page.links = found.links
         if found.canonical is not None and found.canonical != page.url:
             page.links.append(Link(found.canonical, kind="canonical"))
-        if page.nofollow and not s.follow_nofollow:
-            return
+        if page.nofollow:
+            return  # meta robots / X-Robots-Tag nofollow binds even with follow_nofollow
         depth = page.depth + 1
         for link in found.links:
             if link.follow or s.follow_nofollow:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -37,11 +38,16 @@ __all__ = [
 
 
 class FetchError(Exception):
-    """A request that produced no HTTP response. ``reason`` is a short stored code."""
+    """A request that produced no HTTP response. ``reason`` is a short stored code.
 
-    def __init__(self, reason: str, message: str = "") -> None:
+    ``sent_ago`` is as in :class:`Response`, or ``None`` when the request never went out
+    (refused connection, blocked address).
+    """
+
+    def __init__(self, reason: str, message: str = "", *, sent_ago: float | None = None) -> None:
         super().__init__(message or reason)
         self.reason = reason
+        self.sent_ago = sent_ago
 
 
 class BlockedAddress(OSError):
@@ -160,12 +166,16 @@ class SafeResolver(AbstractResolver):
 
 @dataclass(slots=True)
 class Response:
+    """One HTTP response. ``sent_ago``: seconds between the request headers going on the
+    wire and this response being returned, so a caller can tell when the request left."""
+
     url: str
     status: int
     headers: Mapping[str, str]
     body: bytes
     elapsed: float
     truncated: bool = False
+    sent_ago: float = 0.0
 
     @property
     def content_type(self) -> str | None:
@@ -209,7 +219,14 @@ class Fetcher:
             timeout=self.timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
+            trace_configs=[_send_times()],
         )
+        # aiohttp sends a GET a second time, at once, when the server closes the connection
+        # without answering. The engine has its own retries, which keep the host's delay and
+        # count the failure toward parking; a hidden second request would do neither.
+        # There is no public switch: the attribute is in ClientSession.ATTRS, so setting it
+        # is allowed (an unknown name would warn, and the test suite turns that into an error).
+        self._session._retry_connection = False
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -234,14 +251,21 @@ class Fetcher:
         if is_ip_literal(host):
             await self.resolver.lookup(host)  # raises blocked-address for private literals
         start = time.monotonic()
+        sent: dict[str, float] = {}
         try:
-            async with self._session.get(url, allow_redirects=False, headers=headers) as resp:
+            async with self._session.get(
+                url, allow_redirects=False, headers=headers, trace_request_ctx=sent
+            ) as resp:
                 truncated = False
+                # Content-Length counts the bytes on the wire; a compressed body can inflate
+                # to a thousand times that, so only an unencoded length bounds what we read.
+                encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+                length = resp.content_length if encoding == "identity" else None
                 if want_body is not None and not want_body(resp.status, resp.headers):
                     body = b""
-                    if (resp.content_length or 0) <= 65_536 and resp.content_length is not None:
+                    if length is not None and length <= 65_536:
                         await resp.read()  # small: drain it to keep the connection alive
-                elif resp.content_length is not None and resp.content_length <= max_bytes:
+                elif length is not None and length <= max_bytes:
                     body = await resp.read()
                 else:
                     chunks: list[bytes] = []
@@ -253,18 +277,40 @@ class Fetcher:
                             truncated = True
                             break
                     body = b"".join(chunks)[:max_bytes]
-                return Response(url, resp.status, resp.headers, body, time.monotonic() - start, truncated)
+                done = time.monotonic()
+                ago = done - sent.get("at", start)
+                return Response(url, resp.status, resp.headers, body, done - start, truncated, ago)
         except FetchError:
             raise
         except TimeoutError:
-            raise FetchError("timeout", f"{url}: timed out") from None
+            raise FetchError("timeout", f"{url}: timed out", sent_ago=_ago(sent)) from None
         except aiohttp.ClientConnectorError as exc:
             reason = "blocked-address" if isinstance(exc.os_error, BlockedAddress) else "connect"
             raise FetchError(reason, f"{url}: {exc.os_error or exc}") from None
         except aiohttp.InvalidURL:
             raise FetchError("invalid-url", f"{url}: invalid URL") from None
         except (aiohttp.ClientError, ValueError, UnicodeError) as exc:
-            raise FetchError("protocol", f"{url}: {type(exc).__name__}: {exc}") from None
+            message = f"{url}: {type(exc).__name__}: {exc}"
+            raise FetchError("protocol", message, sent_ago=_ago(sent)) from None
+
+
+def _send_times() -> aiohttp.TraceConfig:
+    """Note when each request's headers are written, in the dict passed as its trace context.
+
+    Politeness gaps are measured between the moments requests leave: the moment the engine
+    decides to send can be tens of milliseconds earlier when the event loop is busy.
+    """
+
+    async def headers_sent(session: object, context: SimpleNamespace, params: object) -> None:
+        context.trace_request_ctx["at"] = time.monotonic()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(headers_sent)
+    return trace
+
+
+def _ago(sent: dict[str, float]) -> float | None:
+    return time.monotonic() - sent["at"] if "at" in sent else None
 
 
 def header_values(headers: Mapping[str, str], name: str) -> list[str]:

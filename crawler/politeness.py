@@ -6,7 +6,9 @@ The rules, each enforced here and nowhere else:
   when that worker is done with it.
 - A minimum gap between the *starts* of two requests to a host: its effective delay, the
   larger of ours and the site's Crawl-delay. Measured from the start so that a slow
-  response does not shorten the next gap and a fast one does not lengthen it.
+  response does not shorten the next gap and a fast one does not lengthen it; the start
+  is when the request left (the fetcher reports it), which on a busy event loop can be
+  tens of milliseconds after a worker took the host.
 - A cap on connections per IP address: hosts on one address (shared hosting) share it.
 - 429 and 503 back off: ``Retry-After`` when the server sends it (seconds or an HTTP
   date), else exponentially from ``backoff_base``, never above ``backoff_max``. Backoff
@@ -20,6 +22,7 @@ The rules, each enforced here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -72,6 +75,8 @@ class Host:
     queue: deque[QueueItem] = field(default_factory=deque)
     spilled: int = 0  # entries only in the store's frontier, not in ``queue``
     robots: dict[str, RobotsEntry] = field(default_factory=dict)
+    # origin -> (URL, hops so far) of a robots.txt redirect still to follow
+    robots_redirects: dict[str, tuple[str, int]] = field(default_factory=dict)
     next_time: float = 0.0  # earliest start of the next request (monotonic)
     busy: bool = False
     requests: int = 0  # distinct URLs requested, for the per-host cap
@@ -200,10 +205,10 @@ class HostScheduler:
                 break
             self._changed.clear()
             timeout = self._heap[0][0] - now if self._heap else None
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a cancel.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait()
         self.stopping = True
         while not self._ready.empty():
             self._ready.get_nowait()  # hosts never taken stay in the frontier

@@ -1,0 +1,468 @@
+"""What a live crawl follows, fetches and records: follow rules, scope, caps, redirects,
+encodings, size and time limits, and address safety.
+
+The sites are declared in each test; what must (and must not) be requested is written out
+by hand or taken from the demo web's ground truth, then checked against the server's log,
+and what must be stored against the store.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from crawl_support import (
+    crawl,
+    link_page,
+    link_records,
+    page_hits,
+    paths,
+    settings_for,
+    site,
+    stored_links,
+    stored_pages,
+)
+
+from crawler import fetch
+from linkgraph import api
+from linkgraph.demoweb import (
+    CalendarTrap,
+    DemoPage,
+    DemoSite,
+    DemoWeb,
+    Response,
+    generate,
+    site_url,
+)
+from storage.writer import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def expected_link_set(web: DemoWeb, host: str) -> set[tuple[str, str, str, str, str]]:
+    """The ground truth of one host's links, in the shape of ``stored_links``."""
+    return {
+        (source, link.target, link.anchor, link.kind, link.placement)
+        for source, link in web.expected_edges()
+        if source.startswith(f"http://{host}:")
+    }
+
+
+def outbound_records(db: Path, source: str) -> dict[str, dict]:
+    return {r["target"]: r for r in link_records(db) if r["source"] == source}
+
+
+# -- follow rules ---------------------------------------------------------------------------
+
+FOLLOW_HOST = "www.follow.test"
+
+
+def follow_site() -> DemoSite:
+    h = FOLLOW_HOST
+
+    def leaf(path: str) -> DemoPage:
+        return link_page(h, path, [])
+
+    def meta(name: str, content: str) -> str:
+        return f'<meta name="{name}" content="{content}">'
+
+    home = link_page(
+        h,
+        "/",
+        [
+            "/plain",
+            ("/nf", "nf", ("nofollow",)),
+            ("/sp", "sp", ("sponsored",)),
+            ("/ugc", "ugc", ("ugc",)),
+            ("/both", "both", ("nofollow",)),  # also linked, followed, from /plain
+            "/meta-robots",
+            "/meta-ours",
+            "/meta-other",
+            "/x-robots",
+            "/x-other",
+            "/noindex",
+            "/x-noindex",
+        ],
+    )
+    pages = [
+        home,
+        link_page(h, "/plain", ["/both"]),
+        link_page(h, "/meta-robots", ["/behind-meta"], head=meta("robots", "nofollow")),
+        link_page(h, "/meta-ours", ["/behind-ours"], head=meta("LinkGraph", "nofollow")),
+        link_page(h, "/meta-other", ["/behind-other"], head=meta("googlebot", "noindex, nofollow")),
+        link_page(h, "/x-robots", ["/behind-header"], headers={"X-Robots-Tag": "nofollow"}),
+        link_page(h, "/x-other", ["/behind-x-other"], headers={"X-Robots-Tag": "otherbot: none"}),
+        link_page(h, "/noindex", ["/behind-noindex"], head=meta("robots", "noindex")),
+        link_page(h, "/x-noindex", [], headers={"X-Robots-Tag": "noindex"}),
+    ]
+    leaves = "nf sp ugc both behind-meta behind-ours behind-other behind-header"
+    leaves += " behind-x-other behind-noindex"
+    pages += [leaf(f"/{name}") for name in leaves.split()]
+    return DemoSite(h, pages)
+
+
+NEVER_FOLLOWED = {"/nf", "/sp", "/ugc", "/behind-meta", "/behind-ours", "/behind-header"}
+
+
+async def test_nofollow_links_are_recorded_not_followed(tmp_path: Path) -> None:
+    async with DemoWeb([follow_site()]) as web:
+        _, db = await crawl(web, tmp_path)
+        requested = set(page_hits_paths(web))
+        truth = expected_link_set(web, FOLLOW_HOST)
+    every_page = set(follow_site().pages)
+    assert requested == every_page - NEVER_FOLLOWED
+    assert stored_links(db) == truth  # every link recorded, followed or not
+    home = outbound_records(db, web.url(FOLLOW_HOST))
+    for path, rel in {"/nf": ["nofollow"], "/sp": ["sponsored"], "/ugc": ["ugc"]}.items():
+        record = home[web.url(FOLLOW_HOST, path)]
+        assert (record["rel"], record["follow"]) == (rel, False)
+    assert home[web.url(FOLLOW_HOST, "/plain")]["follow"] is True
+    robots = {
+        u.removeprefix(web.url(FOLLOW_HOST)[:-1]): p.robots for u, p in stored_pages(db).items()
+    }
+    assert robots["/meta-robots"] == robots["/meta-ours"] == robots["/x-robots"] == ROBOTS_NOFOLLOW
+    assert robots["/noindex"] == robots["/x-noindex"] == ROBOTS_NOINDEX
+    assert robots["/meta-other"] == robots["/x-other"] == robots["/plain"] == 0
+
+
+async def test_follow_nofollow_follows_rel_nofollow(tmp_path: Path) -> None:
+    async with DemoWeb([follow_site()]) as web:
+        await crawl(web, tmp_path, follow_nofollow=True)
+        requested = set(page_hits_paths(web))
+    assert {"/nf", "/sp", "/ugc"} <= requested
+
+
+async def test_meta_nofollow_binds_even_with_follow_nofollow(tmp_path: Path) -> None:
+    """--follow-nofollow lifts rel=nofollow only; a page's own robots nofollow still holds."""
+    async with DemoWeb([follow_site()]) as web:
+        await crawl(web, tmp_path, follow_nofollow=True)
+        requested = set(page_hits_paths(web))
+    assert not {"/behind-meta", "/behind-ours", "/behind-header"} & requested
+    assert {"/nf", "/sp", "/ugc"} <= requested  # the same run did lift rel=nofollow
+
+
+def page_hits_paths(web: DemoWeb) -> list[str]:
+    return [h.path for h in page_hits(web)]
+
+
+# -- scope ------------------------------------------------------------------------------------
+
+WIKIPEDIA = "https://en.wikipedia.org/wiki/Web_crawler"
+
+
+@pytest.mark.parametrize(
+    ("scope", "fetched"),
+    [
+        ("domain", {"www.one.test", "blog.one.test"}),
+        ("host", {"www.one.test"}),
+        ("any", {"www.one.test", "blog.one.test", "www.two.test"}),
+    ],
+)
+async def test_scope_decides_what_is_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scope: str, fetched: set[str]
+) -> None:
+    outbound = [] if scope == "any" else [(WIKIPEDIA, "Wikipedia")]
+    targets = [site_url("blog.one.test"), site_url("www.two.test"), *outbound]
+    sites = [
+        site("www.one.test", {"/": targets}),
+        site("blog.one.test", {"/": []}, seed=False),
+        site("www.two.test", {"/": []}, seed=False),
+    ]
+    looked_up: list[str] = []
+    real_lookup = fetch.SafeResolver.lookup
+
+    async def recording(self: fetch.SafeResolver, host: str) -> list[str]:
+        looked_up.append(host)
+        return await real_lookup(self, host)
+
+    monkeypatch.setattr(fetch.SafeResolver, "lookup", recording)
+    async with DemoWeb(sites) as web:
+        _, db = await crawl(web, tmp_path, scope=scope)
+        requested_sites = {h.site for h in web.requests}
+        home = web.url("www.one.test")
+    assert requested_sites == fetched
+    # Out of scope: never resolved, never connected to, never a page; but the link is kept.
+    assert set(looked_up) == fetched
+    stored_hosts = {url.split("/")[2].split(":")[0] for url in stored_pages(db)}
+    assert stored_hosts == fetched
+    links = {target for source, target, *_ in stored_links(db) if source == home}
+    assert {site_url("blog.one.test"), site_url("www.two.test")} <= {
+        t.replace(str(web.port), "@PORT@") for t in links
+    }
+    assert not outbound or WIKIPEDIA in links
+
+
+# -- caps --------------------------------------------------------------------------------------
+
+
+async def test_max_pages_is_exact(tmp_path: Path) -> None:
+    async with DemoWeb(generate(20, 8, seed=2, traps=False)) as web:
+        stats, db = await crawl(web, tmp_path, max_pages=25, delay=0.0, concurrency=50)
+        requested = page_hits(web)
+    assert len(requested) == 25
+    assert stats.requests == 25
+    assert sum(p.status is not None for p in stored_pages(db).values()) == 25
+
+
+async def test_max_pages_per_host_and_every_url_once(tmp_path: Path) -> None:
+    sites = generate(12, 8, seed=4, traps=False)
+    async with DemoWeb(sites) as web:
+        await crawl(web, tmp_path, max_pages_per_host=3, delay=0.0)
+        log = {s.name: [h.path for h in page_hits(web, s.name)] for s in sites}
+        web.reset()
+        await crawl(web, tmp_path, db="whole.db", delay=0.0)
+        whole = {s.name: [h.path for h in page_hits(web, s.name)] for s in sites}
+    for s in sites:
+        assert len(log[s.name]) == 3, s.name  # each site has more than 3 pages to offer
+        assert len(whole[s.name]) == len(set(whole[s.name])), s.name  # no URL twice
+        assert sorted(whole[s.name]) == sorted(p for p in s.pages if not p.startswith("/private/"))
+
+
+async def test_max_depth_stops_the_calendar_trap(tmp_path: Path) -> None:
+    h = "blog.cal.test"
+    home = link_page(h, "/", ["/calendar/2024-01-01"])
+    async with DemoWeb([DemoSite(h, [home], fallback=CalendarTrap(h))]) as web:
+        stats, db = await crawl(web, tmp_path, max_depth=4, delay=0.0)
+        requested = page_hits_paths(web)
+    # The home page is depth 0, so depths 1..4 are the first four days.
+    assert requested == ["/"] + [f"/calendar/2024-01-0{d}" for d in range(1, 5)]
+    depths = {u.rsplit("/", 1)[-1]: p.depth for u, p in stored_pages(db).items()}
+    assert depths["2024-01-04"] == 4
+    assert stats.queued == 0
+
+
+# -- fetching ------------------------------------------------------------------------------
+
+
+def redirect_sites() -> list[DemoSite]:
+    a, b = "www.ra.test", "www.rb.test"
+    move = DemoPage.redirect
+    home = link_page(a, "/", ["/chain/1", "/loop/a", "/to-b-private", "/to-b"])
+    pages = [
+        home,
+        move("/chain/1", site_url(a, "/chain/2")),
+        move("/chain/2", "/chain/3", 302),
+        move("/chain/3", "/chain/end", 307),
+        link_page(a, "/chain/end", []),
+        move("/loop/a", "/loop/b"),
+        move("/loop/b", "/loop/a"),
+        move("/to-b-private", site_url(b, "/private/x"), 302),
+        move("/to-b", site_url(b, "/ok"), 302),
+    ]
+    b_pages = [link_page(b, "/ok", []), link_page(b, "/private/x", [])]
+    return [
+        DemoSite(a, pages),
+        DemoSite(b, b_pages, DemoPage.robots("User-agent: *\nDisallow: /private/\n"), seed=False),
+    ]
+
+
+async def test_redirects_are_edges_and_their_targets_fetched(tmp_path: Path) -> None:
+    async with DemoWeb(redirect_sites()) as web:
+        _, db = await crawl(web, tmp_path, scope="any")
+        a_paths, b_paths = paths(web, "www.ra.test"), paths(web, "www.rb.test")
+        truth = expected_link_set(web, "www.ra.test")
+        url = web.url
+    assert sorted(a_paths) == sorted(
+        [
+            "/robots.txt",
+            "/",
+            "/chain/1",
+            "/chain/2",
+            "/chain/3",
+            "/chain/end",
+            "/loop/a",
+            "/loop/b",
+            "/to-b-private",
+            "/to-b",
+        ]
+    )
+    # Cross-host: the target host's robots.txt first, and its rules obeyed.
+    assert b_paths == ["/robots.txt", "/ok"]
+    stored = stored_pages(db)
+    assert stored[url("www.rb.test", "/private/x")].error == "robots"
+    assert [stored[url("www.ra.test", p)].status for p in ("/chain/1", "/chain/2", "/chain/3")] == [
+        301,
+        302,
+        307,
+    ]
+    redirects = {(s, t) for s, t, _, kind, _ in stored_links(db) if kind == "redirect"}
+    assert redirects == {(s, t) for s, t, _, kind, _ in truth if kind == "redirect"}
+    assert len(redirects) == 7
+
+
+async def test_redirect_hops_are_capped(tmp_path: Path) -> None:
+    async with DemoWeb(redirect_sites()) as web:
+        await crawl(web, tmp_path, max_redirects=2, seeds=[web.url("www.ra.test", "/chain/1")])
+        assert paths(web, "www.ra.test") == ["/robots.txt", "/chain/1", "/chain/2", "/chain/3"]
+
+
+def content_site() -> DemoSite:
+    h = "www.bytes.test"
+    latin1 = {"Content-Type": "text/html; charset=ISO-8859-1"}
+    home = link_page(
+        h,
+        "/",
+        [
+            "/cafe",
+            "/gzip",
+            "/br",
+            "/deflate",
+            "/untyped",
+            "/report.pdf",
+            "/photo.png",
+            "/data.json",
+            "/notes.txt",
+        ],
+    )
+    cafe = DemoPage.html("/cafe", '<p><a href="/menu">Café menu</a></p>', headers=latin1)
+    encoded = [
+        DemoPage.html(f"/{name}", f'<a href="/from-{name}">From {name}</a>', encoding=name)
+        for name in ("gzip", "br", "deflate")
+    ]
+    untyped = DemoPage("/untyped", [Response(200, b'<!DOCTYPE html><a href="/from-untyped">u</a>')])
+    # Files whose bytes look like links: none of them may be parsed.
+    trick = b'<html><a href="/from-file">not a link</a></html>'
+    files = [
+        DemoPage.file("/report.pdf", b"%PDF-1.4\n" + trick, "application/pdf"),
+        DemoPage.file("/photo.png", b"\x89PNG\r\n\x1a\n" + trick, "image/png"),
+        DemoPage.file(
+            "/data.json", b'{"html": "' + trick.replace(b'"', b"'") + b'"}', "application/json"
+        ),
+        DemoPage.file("/notes.txt", trick, "text/plain"),
+    ]
+    leaves = [link_page(h, p, []) for p in ("/menu", "/from-gzip", "/from-br", "/from-deflate")]
+    leaves += [link_page(h, "/from-untyped", []), link_page(h, "/from-file", [])]
+    return DemoSite(h, [home, cafe, *encoded, untyped, *files, *leaves])
+
+
+async def test_charsets_encodings_and_files(tmp_path: Path) -> None:
+    h = "www.bytes.test"
+    async with DemoWeb([content_site()]) as web:
+        _, db = await crawl(web, tmp_path)
+        requested = set(page_hits_paths(web))
+        url = web.url
+    assert "/from-file" not in requested
+    for path in ("/menu", "/from-gzip", "/from-br", "/from-deflate", "/from-untyped"):
+        assert path in requested, path
+    links = stored_links(db)
+    assert (url(h, "/cafe"), url(h, "/menu"), "Café menu", "link", "content") in links
+    for name in ("gzip", "br", "deflate"):
+        assert (
+            url(h, f"/{name}"),
+            url(h, f"/from-{name}"),
+            f"From {name}",
+            "link",
+            "content",
+        ) in links
+    stored = stored_pages(db)
+    types = {
+        "/report.pdf": "application/pdf",
+        "/photo.png": "image/png",
+        "/data.json": "application/json",
+        "/notes.txt": "text/plain",
+    }
+    for path, content_type in types.items():
+        page = stored[url(h, path)]
+        assert (page.status, page.content_type) == (200, content_type), path
+        assert not any(source == url(h, path) for source, *_ in links), path
+
+
+async def test_size_cap_marks_too_large(tmp_path: Path) -> None:
+    h = "www.big.test"
+    big = "<p>" + "x" * 20_000 + "</p>"
+    bomb = ("<p>" + "y" * 200_000 + "</p>").encode()
+    pages = [
+        link_page(h, "/", ["/big", "/bomb", "/small"]),
+        DemoPage.html("/big", big),
+        # Small on the wire, large once decompressed: the cap is on what we hold.
+        DemoPage("/bomb", [Response.encoded(bomb, "gzip", Content_Type="text/html")]),
+        link_page(h, "/small", []),
+    ]
+    assert len(gzip.compress(bomb)) < 4_000
+    async with DemoWeb([DemoSite(h, pages)]) as web:
+        _, db = await crawl(web, tmp_path, max_page_bytes=4_000)
+        stored = stored_pages(db)
+        url = web.url
+    for path in ("/big", "/bomb"):
+        page = stored[url(h, path)]
+        assert (page.status, page.error) == (200, "too-large"), path
+        assert page.size <= 4_000, path
+    assert stored[url(h, "/small")].error is None
+
+
+async def test_timeouts_are_recorded(tmp_path: Path) -> None:
+    h = "www.slow.test"
+    slow = link_page(h, "/slow", [])
+    slow.responses[0].delay = 1.0
+    pages = [link_page(h, "/", ["/slow", "/fast"]), slow, link_page(h, "/fast", [])]
+    async with DemoWeb([DemoSite(h, pages)]) as web:
+        _, db = await crawl(web, tmp_path, read_timeout=0.2, max_retries=1)
+        tries = paths(web, h).count("/slow")
+        stored = stored_pages(db)
+        url = web.url
+    assert tries == 1 + 1  # the first try and max_retries retries
+    assert (stored[url(h, "/slow")].status, stored[url(h, "/slow")].error) == (None, "timeout")
+    assert stored[url(h, "/fast")].status == 200
+
+
+# -- address safety -------------------------------------------------------------------------------
+
+
+def safety_sites() -> list[DemoSite]:
+    """A public-looking site linking and redirecting to a site on 127.0.0.1.
+
+    The local site is reached as ``127.0.0.1`` (an IP literal) and as ``localhost`` (a
+    name the system resolver maps to loopback, not pinned by the test's hosts file).
+    """
+    h = "www.safe.test"
+    inner = [
+        site_url("127.0.0.1", "/literal"),
+        site_url("localhost", "/by-name"),
+        "/redirect-literal",
+        "/redirect-name",
+    ]
+    pages = [
+        link_page(h, "/", inner),
+        DemoPage.redirect("/redirect-literal", site_url("127.0.0.1", "/via-redirect"), 302),
+        DemoPage.redirect("/redirect-name", site_url("localhost", "/via-redirect-name"), 302),
+    ]
+    local = DemoSite(
+        "localhost",
+        [
+            link_page("localhost", p, [])
+            for p in ("/literal", "/by-name", "/via-redirect", "/via-redirect-name")
+        ],
+        address="127.0.0.1",
+        seed=False,
+    )
+    return [DemoSite(h, pages), local]
+
+
+LOCAL_PATHS = ["/literal", "/by-name", "/via-redirect", "/via-redirect-name"]
+
+
+@pytest.mark.parametrize("allow", [False, True])
+async def test_private_addresses_are_never_reached_unless_allowed(
+    tmp_path: Path, allow: bool
+) -> None:
+    async with DemoWeb(safety_sites()) as web:
+        hosts = web.write_hosts_file(tmp_path / "hosts")
+        # Pin only the public-looking site: localhost must go through the system resolver.
+        lines = [ln for ln in hosts.read_text().splitlines() if not ln.endswith(" localhost")]
+        hosts.write_text("\n".join(lines) + "\n")
+        settings = settings_for(web, hosts, scope="any", allow_private_addresses=allow)
+        await api.crawl_async(tmp_path / "links.db", settings)
+        local = paths(web, "localhost")
+        stored = stored_pages(tmp_path / "links.db")
+        port = web.port
+    local_urls = [f"http://127.0.0.1:{port}{p}" for p in LOCAL_PATHS[::2]]
+    local_urls += [f"http://localhost:{port}{p}" for p in LOCAL_PATHS[1::2]]
+    if allow:
+        assert sorted(p for p in local if p != "/robots.txt") == sorted(LOCAL_PATHS)
+        assert all(stored[u].status == 200 for u in local_urls)
+    else:
+        assert local == []  # not one connection: the server saw nothing
+        assert {u: stored[u].error for u in local_urls} == dict.fromkeys(
+            local_urls, "blocked-address"
+        )
