@@ -1,6 +1,7 @@
-"""The demo web's sites: the data model :mod:`linkgraph.demoweb` serves, and the generator.
+"""The demo web's sites: the generator of the web :mod:`linkgraph.demoweb` serves.
 
-A site is data: :class:`DemoSite` holds :class:`DemoPage` objects, each a list of canned
+A site is data (the model lives in :mod:`linkgraph.demomodel`; its names are re-exported
+here): :class:`DemoSite` holds :class:`DemoPage` objects, each a list of canned
 :class:`Response` objects plus the ground truth of the links its HTML carries
 (:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The port is only known
 once the demo web is bound, so absolute URLs are written with :data:`PORT_TOKEN`
@@ -57,13 +58,21 @@ every host          /private/account                  ``Disallow: /private/``
 every host          /contact                          mailto: link (not a web link)
 ==================  ================================  ==========================================
 
-With ``traps=False`` (benchmarks) there are no delays, errors, loops or outbound links, and
-robots.txt disallows ``/private/`` and ``/tmp/``.
+With ``traps=True`` :func:`generate` also adds the backlink-audit sites of
+:mod:`linkgraph.demoaudit` (a brand to audit and the sites linking to it, a link farm, brand
+mentions, broken and external links; its docstring has their table), and
+``generation=2`` serves the same web three months later, changed as
+``demoaudit.CHANGES`` lists. With ``traps=False`` (benchmarks) there are no delays, errors,
+loops or outbound links, and robots.txt disallows ``/private/`` and ``/tmp/``.
+
+Every 2xx answer carries a strong ``ETag`` (a hash of the body served) and a
+``Last-Modified`` (:data:`GENERATION_DATES` of the generation that wrote the page), and a
+matching ``If-None-Match`` or ``If-Modified-Since`` gets ``304 Not Modified``;
+``www.acme-shoes.test/size-guide`` (note ``no-validators``) is served without either.
 """
 
 from __future__ import annotations
 
-import gzip
 import random
 import struct
 import zlib
@@ -74,11 +83,28 @@ from html import escape
 from itertools import accumulate
 from typing import Any
 
-import brotli
-
 from crawler.urls import registrable_domain
 
+from .demoaudit import audit_facts, audit_sites
+from .demomodel import (
+    GENERATION_DATES,
+    PORT_TOKEN,
+    DemoPage,
+    DemoSite,
+    ExpectedLink,
+    LinkWriter,
+    Response,
+    compress,
+    decompress,
+    expected_edges,
+    fill_port,
+    header_value,
+    host_of_url,
+    site_url,
+)
+
 __all__ = [
+    "GENERATION_DATES",
     "PORT_TOKEN",
     "CalendarTrap",
     "DemoPage",
@@ -95,215 +121,15 @@ __all__ = [
     "site_url",
 ]
 
-PORT_TOKEN = "@PORT@"
-"""Stands for the port in URLs written before the demo web is bound."""
-
-_HTML = "text/html; charset=utf-8"
-_CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
-    "gzip": (lambda b: gzip.compress(b, mtime=0), gzip.decompress),  # mtime 0: same bytes
-    "deflate": (zlib.compress, zlib.decompress),  # HTTP "deflate" is the zlib format
-    "br": (brotli.compress, brotli.decompress),
-    "identity": (bytes, bytes),
-}
-
-
-def site_url(host: str, path: str = "/") -> str:
-    """An absolute URL on a demo host, with :data:`PORT_TOKEN` for the port."""
-    return f"http://{host}:{PORT_TOKEN}{path}"
-
-
-def compress(body: bytes, encoding: str) -> bytes:
-    """Encode ``body`` for ``Content-Encoding`` ``gzip``, ``deflate``, ``br`` or ``identity``."""
-    if encoding not in _CODECS:
-        raise ValueError(f"unknown content encoding {encoding!r}")
-    return _CODECS[encoding][0](body)
-
-
-def decompress(body: bytes, encoding: str) -> bytes:
-    """The inverse of :func:`compress`."""
-    if encoding not in _CODECS:
-        raise ValueError(f"unknown content encoding {encoding!r}")
-    return _CODECS[encoding][1](body)
-
-
-def header_value(headers: dict[str, str], name: str) -> str | None:
-    """A header's value, looked up case-insensitively."""
-    name = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == name), None)
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectedLink:
-    """Ground truth for one link a page carries; the fields of ``storage.records.Link``.
-
-    ``kind`` is ``link`` (an ``<a href>``; an image link's anchor is its ``alt``),
-    ``canonical`` (``<link rel=canonical>``) or ``redirect`` (a 3xx ``Location``).
-    """
-
-    target: str
-    anchor: str = ""
-    rel: tuple[str, ...] = ()
-    placement: str = "content"
-    image: bool = False
-    kind: str = "link"
-
-
-@dataclass(slots=True)
-class Response:
-    """One canned answer; ``delay`` is slept server-side before answering."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-    @classmethod
-    def encoded(cls, body: bytes, encoding: str, status: int = 200, **headers: str) -> Response:
-        """A response with a pre-compressed body and its ``Content-Encoding``."""
-        headers = {k.replace("_", "-"): v for k, v in headers.items()}
-        return cls(status, compress(body, encoding), {**headers, "Content-Encoding": encoding})
-
-
-@dataclass(slots=True)
-class DemoPage:
-    """A path (path + query, as requested) and its successive responses; the last repeats."""
-
-    path: str
-    responses: list[Response]
-    links: list[ExpectedLink] = field(default_factory=list)
-    note: str = ""  # the trap this page exercises; "" for an ordinary page
-
-    @classmethod
-    def html(
-        cls,
-        path: str,
-        document: str,
-        links: Iterable[ExpectedLink] = (),
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-        *,
-        delay: float = 0.0,
-        encoding: str | None = None,
-        note: str = "",
-    ) -> DemoPage:
-        """An HTML page, encoded in the charset of its Content-Type (default utf-8)."""
-        headers = dict(headers or {})
-        ctype = header_value(headers, "Content-Type")
-        if ctype is None:
-            headers["Content-Type"] = ctype = _HTML
-        charset = "utf-8"
-        if "charset=" in ctype.lower():
-            charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-        body = document.encode(charset)
-        if encoding:
-            body = compress(body, encoding)
-            headers["Content-Encoding"] = encoding
-        return cls(path, [Response(status, body, headers, delay)], list(links), note)
-
-    @classmethod
-    def redirect(cls, path: str, location: str, status: int = 301, *, note: str = "") -> DemoPage:
-        """A redirect; its expected link (kind ``redirect``) is ``location``."""
-        link = ExpectedLink(location, kind="redirect")
-        return cls(path, [Response(status, b"", {"Location": location})], [link], note)
-
-    @classmethod
-    def status(
-        cls, path: str, code: int, headers: dict[str, str] | None = None, *, note: str = ""
-    ) -> DemoPage:
-        """A small HTML page answering ``code``."""
-        body = f"<!DOCTYPE html><title>{code}</title><h1>Status {code}</h1>\n".encode()
-        response = Response(code, body, {"Content-Type": _HTML, **(headers or {})})
-        return cls(path, [response], note=note)
-
-    @classmethod
-    def file(cls, path: str, body: bytes, content_type: str, *, note: str = "") -> DemoPage:
-        """A non-HTML file."""
-        return cls(path, [Response(200, body, {"Content-Type": content_type})], note=note)
-
-    @classmethod
-    def robots(cls, text: str, status: int = 200, *, note: str = "") -> DemoPage:
-        """A robots.txt answer (served at ``/robots.txt``)."""
-        response = Response(status, text.encode(), {"Content-Type": "text/plain"})
-        return cls("/robots.txt", [response], note=note)
-
-
-@dataclass(slots=True)
-class DemoSite:
-    """One host. Unknown paths get ``fallback(path)`` when set and it returns a page, else 404.
-
-    ``pages`` may be given as a list. ``listening=False``: in the hosts file, but connections
-    are refused. ``seed``: its home page is one of the demo web's seeds.
-    """
-
-    name: str
-    pages: dict[str, DemoPage] = field(default_factory=dict)
-    robots: DemoPage | None = None
-    address: str = ""
-    listening: bool = True
-    seed: bool = True
-    fallback: Callable[[str], DemoPage | None] | None = None
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.pages, dict):
-            self.pages = {page.path: page for page in self.pages}
-
-
-def _fill(text: str, port: str) -> str:
-    return text.replace(PORT_TOKEN, port) if PORT_TOKEN in text else text
-
-
-def _fill_response(response: Response, port: str) -> Response:
-    headers = {k: _fill(v, port) for k, v in response.headers.items()}
-    encoding = (header_value(headers, "Content-Encoding") or "identity").strip().lower()
-    try:
-        plain = decompress(response.body, encoding)
-    except (ValueError, OSError, zlib.error, brotli.error):
-        return replace(response, headers=headers)  # not ours to decode: serve as given
-    token = PORT_TOKEN.encode()
-    if token not in plain:
-        return replace(response, headers=headers)
-    return replace(
-        response, headers=headers, body=compress(plain.replace(token, port.encode()), encoding)
-    )
-
-
-def fill_port(page: DemoPage, origin: str, port: str) -> DemoPage:
-    """A copy of ``page`` with the port in bodies, headers and link targets.
-
-    Link targets starting with ``/`` are made absolute on ``origin``.
-    """
-    links = []
-    for link in page.links:
-        target = _fill(link.target, port)
-        links.append(replace(link, target=origin + target if target.startswith("/") else target))
-    responses = [_fill_response(r, port) for r in page.responses]
-    return replace(page, responses=responses, links=links)
-
-
-def expected_edges(
-    sites: Iterable[DemoSite], port: int | None = None
-) -> list[tuple[str, ExpectedLink]]:
-    """Every ``(source URL, expected link)``, in site, page and document order.
-
-    With ``port``, :data:`PORT_TOKEN` is filled in (``DemoWeb.expected_edges()`` does it).
-    """
-    filler = PORT_TOKEN if port is None else str(port)
-    edges = []
-    for site in sites:
-        if site.listening:
-            origin = f"http://{site.name}:{filler}"
-            for path, page in site.pages.items():
-                edges += [(origin + path, ln) for ln in fill_port(page, origin, filler).links]
-    return edges
-
-
-def _host(url: str) -> str:
-    return url.split("/")[2].rsplit(":", 1)[0]
-
 
 def describe(sites: list[DemoSite]) -> dict[str, Any]:
-    """Counts for the ``linkgraph demo`` summary."""
+    """Counts for the ``linkgraph demo`` summary.
+
+    Beyond sites, pages and links: the audit content (``farm_sites``, ``target_backlinks``
+    and ``target_referring_domains`` of :data:`linkgraph.demoaudit.TARGET`,
+    ``brand_mentions`` and ``unlinked_mentions`` of its brand, ``broken_links``: links to
+    4xx pages or hosts that refuse), and ``pages_without_validators``.
+    """
     names = {s.name for s in sites}
     links = [(src, ln) for src, ln in expected_edges(sites) if ln.kind == "link"]
     notes = {s.note for s in sites} | {p.note for s in sites for p in s.pages.values()}
@@ -314,12 +140,13 @@ def describe(sites: list[DemoSite]) -> dict[str, Any]:
         "seeds": sum(s.seed and s.listening for s in sites),
         "pages": sum(len(s.pages) for s in sites),
         "links": len(links),
-        "cross_site_links": sum(_host(src) != _host(ln.target) for src, ln in links),
+        "cross_site_links": sum(host_of_url(src) != host_of_url(ln.target) for src, ln in links),
         "nofollow_links": sum(
             bool({"nofollow", "sponsored", "ugc"} & set(ln.rel)) for _, ln in links
         ),
-        "outbound_links": sum(_host(ln.target) not in names for _, ln in links),
+        "outbound_links": sum(host_of_url(ln.target) not in names for _, ln in links),
         "traps": sorted(n for n in notes if n),
+        **audit_facts(sites),
     }
 
 
@@ -362,34 +189,6 @@ _EXPLORE = {
 }
 
 
-class _Doc:
-    """Writes a page's links and their ground truth together, so the two cannot disagree."""
-
-    def __init__(self, host: str, path: str, base: str | None = None) -> None:
-        self.base = base or f"http://{host}:{PORT_TOKEN}{path}"
-        self.links: list[ExpectedLink] = []
-
-    def _absolute(self, href: str) -> str:
-        if "://" in href:
-            return href
-        if href.startswith("/"):
-            return self.base[: self.base.index("/", 8)] + href
-        return self.base[: self.base.rfind("/") + 1] + href
-
-    def a(self, href: str, text: str, placement: str, rel: tuple[str, ...] = ()) -> str:
-        self.links.append(ExpectedLink(self._absolute(href), text, rel, placement))
-        attr = f' rel="{" ".join(rel)}"' if rel else ""
-        return f'<a href="{escape(href)}"{attr}>{escape(text)}</a>'
-
-    def img(self, href: str, alt: str, placement: str, src: str = "/img/photo.png") -> str:
-        self.links.append(ExpectedLink(self._absolute(href), alt, (), placement, True))
-        return f'<a href="{escape(href)}"><img src="{src}" alt="{escape(alt)}"></a>'
-
-    def canonical(self, href: str) -> str:
-        self.links.append(ExpectedLink(self._absolute(href), kind="canonical"))
-        return f'<link rel="canonical" href="{escape(href)}">\n'
-
-
 @dataclass(frozen=True, slots=True)
 class CalendarTrap:
     """An endless calendar: every ``prefix + YYYY-MM-DD`` exists and links to the next day."""
@@ -407,7 +206,7 @@ class CalendarTrap:
     def page(self, day: date) -> DemoPage:
         """The page of one day."""
         path = f"{self.prefix}{day.isoformat()}"
-        d = _Doc(self.host, path)
+        d = LinkWriter(self.host, path)
         home = d.a("/", "Home", "nav")
         after = (
             d.a(f"{self.prefix}{day + timedelta(1)}", "Next day", "content")
@@ -522,7 +321,7 @@ class _Builder:
         h: _Host,
         path: str,
         title: str,
-        main: Callable[[_Doc], str],
+        main: Callable[[LinkWriter], str],
         *,
         head: str = "",
         base: str | None = None,
@@ -531,7 +330,7 @@ class _Builder:
         charset: bool = True,
     ) -> tuple[str, list[ExpectedLink]]:
         """The whole page, written strictly in document order (the ground truth's order)."""
-        d, rng = _Doc(h.name, path, base), self.rng
+        d, rng = LinkWriter(h.name, path, base), self.rng
         out = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n']
         out.append('<meta charset="utf-8">\n' if charset else "")
         out.append(f"<title>{escape(title)} | {escape(h.title)}</title>\n")
@@ -588,7 +387,7 @@ class _Builder:
     ) -> DemoPage:
         """A simple page: a heading, a paragraph, a list of links and ``extra`` HTML."""
 
-        def main(d: _Doc) -> str:
+        def main(d: LinkWriter) -> str:
             items = "".join(f"<li>{d.a(href, text, 'content')}</li>\n" for href, text in links)
             return (
                 f"<article>\n<h1>{escape(title)}</h1>\n<p>{self._sentence(14)}</p>\n"
@@ -605,7 +404,7 @@ class _Builder:
         pages = []
         for path, title in h.articles:
 
-            def article(d: _Doc, path: str = path, title: str = title) -> str:
+            def article(d: LinkWriter, path: str = path, title: str = title) -> str:
                 inner = rng.choice([a for a in h.articles if a[0] != path] or h.articles)
                 out = [f"<article>\n<h1>{escape(title)}</h1>\n"]
                 out.append(f"<p>{s()} {d.a(inner[0], inner[1], 'content')} {s()}</p>\n")
@@ -625,7 +424,7 @@ class _Builder:
             document, links = self.render(h, path, title, article, comments=comments)
             pages.append(DemoPage.html(path, document, links))
 
-        def home(d: _Doc) -> str:
+        def home(d: LinkWriter) -> str:
             href, anchor = self._other(h)
             welcome = f"<h1>Welcome to {escape(h.title)}</h1>\n"
             out = [f"{welcome}<p>{s()} We like {d.a(href, anchor, 'content')}.</p>\n"]
@@ -828,21 +627,35 @@ def _png() -> bytes:
 
 
 def generate(
-    n_sites: int = 40, pages_per_site: int = 12, *, seed: int = 7, traps: bool = True
+    n_sites: int = 40,
+    pages_per_site: int = 12,
+    *,
+    seed: int = 7,
+    traps: bool = True,
+    generation: int = 1,
 ) -> list[DemoSite]:
     """A deterministic demo web of ``n_sites`` hosts (the same web for the same arguments).
 
     Each host has ``pages_per_site`` regular pages (at least 6): home, section index, about,
     contact, ``/private/account`` and articles. Only ``www.`` hosts are seeds; the others are
     reached through links. ``traps=True`` (at least 12 sites, one of them not listening) adds
-    the traps of the module docstring; ``traps=False`` is the fast, well-behaved benchmark web.
+    the traps of the module docstring and, after the ``n_sites`` hosts, the fixed
+    backlink-audit sites of :mod:`linkgraph.demoaudit`; ``traps=False`` is the fast,
+    well-behaved benchmark web.
+
+    ``generation=2`` is the same web three months later: the same hosts, and the same
+    pages but for the audit pages listed in ``demoaudit.CHANGES`` (without traps, the two
+    generations are the same web). Serve it in place of generation 1 with
+    ``DemoWeb.replace_sites``.
 
     >>> sites = generate(12, 6, seed=1)
-    >>> sites[0].name, len(sites)
-    ('www.alpha.test', 12)
+    >>> sites[0].name, len(sites) - len(generate(12, 6, seed=1, traps=False))
+    ('www.alpha.test', 16)
     """
     if n_sites < (12 if traps else 1) or pages_per_site < 1:
         raise ValueError("generate needs n_sites >= 12 with traps (1 without), pages_per_site >= 1")
+    if generation not in GENERATION_DATES:
+        raise ValueError(f"generation must be one of {sorted(GENERATION_DATES)}")
     builder = _Builder(n_sites, pages_per_site, seed, traps)
     sites = []
     for h in builder.hosts:
@@ -863,4 +676,6 @@ def generate(
             sites.append(
                 DemoSite("old.alpha.test", listening=False, seed=False, note="unreachable")
             )
+    if traps:
+        sites += audit_sites(generation)
     return sites

@@ -15,10 +15,23 @@ Three users, three ways to run it:
   ``python -m linkgraph.demoweb --sites 300 --pages 50 --seed 1 --ready-file ready.json``,
   or :class:`DemoWebProcess` from Python.
 
-Sites are declared as data (:class:`DemoSite`, :class:`DemoPage`, :class:`Response`); the
-generated demo web lives in :mod:`linkgraph.demosites`. Since the port is only known once
-bound, absolute URLs in bodies, headers and expected links are written with
-:data:`PORT_TOKEN` (see :func:`site_url`); the running web serves copies with the real port.
+Sites are declared as data (:class:`DemoSite`, :class:`DemoPage`, :class:`Response`, in
+:mod:`linkgraph.demomodel`); the generated demo web lives in :mod:`linkgraph.demosites` and
+:mod:`linkgraph.demoaudit`. Since the port is only known once bound, absolute URLs in
+bodies, headers and expected links are written with :data:`PORT_TOKEN` (see
+:func:`site_url`); the running web serves copies with the real port.
+
+Every 2xx answer carries a strong ``ETag`` and a ``Last-Modified``, and a matching
+``If-None-Match`` or ``If-Modified-Since`` gets 304 (logged as 304), unless the page says
+``validators=False``; see :class:`~linkgraph.demomodel.Answer` for the RFC 9110 rules.
+
+A running web can be swapped to another generation of the same sites, in place (same
+addresses, same port)::
+
+    with DemoWeb(generate(40, 12)) as web:
+        ...  # crawl generation 1
+        web.replace_sites(generate(40, 12, generation=2))
+        ...  # recrawl: unchanged pages answer 304, demoaudit.CHANGES tells what changed
 
 Example::
 
@@ -50,7 +63,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from linkgraph.demomodel import Answer
 from linkgraph.demosites import (
+    GENERATION_DATES,
     PORT_TOKEN,
     CalendarTrap,
     DemoPage,
@@ -63,11 +78,11 @@ from linkgraph.demosites import (
     expected_edges,
     fill_port,
     generate,
-    header_value,
     site_url,
 )
 
 __all__ = [
+    "GENERATION_DATES",
     "PORT_TOKEN",
     "CalendarTrap",
     "DemoPage",
@@ -140,28 +155,22 @@ def _write_hosts(hosts: dict[str, str], path: str | os.PathLike[str]) -> Path:
 
 # The server ----------------------------------------------------------------------------
 
-_NOT_FOUND = DemoPage.status("", 404).responses[0]
-
-
-class _Answer:
-    """A Response ready to serve: nothing is computed per request but the aiohttp object."""
-
-    __slots__ = ("body", "delay", "headers", "status", "typed")
-
-    def __init__(self, response: Response) -> None:
-        self.status = response.status
-        self.body = response.body
-        self.headers = response.headers
-        self.delay = response.delay
-        self.typed = header_value(response.headers, "Content-Type") is not None
+_NOT_FOUND = DemoPage.status("", 404)
 
 
 class _Route:
-    __slots__ = ("answers", "served")
+    __slots__ = ("allow", "answers", "served")
 
-    def __init__(self, responses: list[Response]) -> None:
-        self.answers = [_Answer(r) for r in responses] or [_Answer(Response())]
+    def __init__(self, page: DemoPage) -> None:
+        stamp = page.last_modified if page.validators else None
+        self.answers = [Answer(r, stamp) for r in page.responses] or [Answer(Response())]
+        self.allow = frozenset(page.allow)
         self.served = 0
+
+
+def _not_allowed(allow: frozenset[str]) -> Answer:
+    headers = {"Content-Type": "text/plain", "Allow": ", ".join(sorted(allow))}
+    return Answer(Response(405, b"Method Not Allowed\n", headers))
 
 
 class _Untyped(web.Response):
@@ -194,18 +203,22 @@ class _SiteState:
         self.name = site.name
         self.port = port
         self.origin = f"http://{site.name}:{port}"
-        self.routes = {path: _Route(page.responses) for path, page in site.pages.items()}
-        if site.robots is not None:
-            self.routes["/robots.txt"] = _Route(site.robots.responses)
-        self.fallback = site.fallback
+        self.load(site)
         self.inflight = self.max_inflight = self.open = self.max_open = 0
         self.opened = self.requests = 0
+
+    def load(self, site: DemoSite) -> None:
+        """Serve ``site``'s pages from now on (a whole new table, swapped in one step)."""
+        routes = {path: _Route(page) for path, page in site.pages.items()}
+        if site.robots is not None:
+            routes["/robots.txt"] = _Route(site.robots)
+        self.routes, self.fallback = routes, site.fallback
 
     def miss(self, path: str) -> _Route:
         page = self.fallback(path) if self.fallback is not None else None
         if page is None:
-            return _Route([_NOT_FOUND])
-        route = self.routes[path] = _Route(fill_port(page, self.origin, self.port).responses)
+            return _Route(_NOT_FOUND)
+        route = self.routes[path] = _Route(fill_port(page, self.origin, self.port))
         return route
 
 
@@ -363,16 +376,19 @@ class DemoWeb:
         return replace(site, pages=pages, robots=robots, address=self.hosts[site.name])
 
     def _handler(self, state: _SiteState) -> Callable[[web.BaseRequest], Any]:
-        routes, log, conns, record = state.routes, self._log, self._conns, self._record
+        log, conns, record = self._log, self._conns, self._record
 
         async def handle(request: web.BaseRequest) -> web.StreamResponse:
             arrived = time.monotonic()
             path = request.raw_path
-            route = routes.get(path) or state.miss(path)
+            route = state.routes.get(path) or state.miss(path)
             answers = route.answers
             answer = answers[min(route.served, len(answers) - 1)]
             route.served += 1
             state.requests += 1
+            if route.allow and request.method not in route.allow:
+                answer = _not_allowed(route.allow)
+            status = answer.precondition(request.method, request.headers) or answer.status
             if record:
                 conn, peer = conns.get(request.protocol, (0, ("", 0)))
                 headers = {k.lower(): v for k, v in request.headers.items()}
@@ -386,7 +402,7 @@ class DemoWeb:
                     headers,
                     conn,
                     peer,
-                    answer.status,
+                    status,
                 )
                 log.append(hit)
             state.inflight += 1
@@ -394,6 +410,8 @@ class DemoWeb:
             try:
                 if answer.delay:
                     await asyncio.sleep(answer.delay)
+                if status != answer.status:  # 304 or 412: validators only, no body
+                    return web.Response(status=status, headers=answer.validators)
                 kind = web.Response if answer.typed else _Untyped
                 return kind(status=answer.status, body=answer.body, headers=answer.headers)
             finally:
@@ -471,6 +489,31 @@ class DemoWeb:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def replace_sites(self, sites: Iterable[DemoSite]) -> None:
+        """Serve ``sites`` instead, in place: the same hosts, addresses and port.
+
+        For moving a running web to another generation of the same sites between two
+        crawls (``web.replace_sites(generate(..., generation=2))``): each site's pages are
+        swapped in one step, and every page starts again at its first response. The
+        request log and counters are kept. ``sites`` must hold the same names, each
+        listening or not as before; otherwise ``ValueError``.
+        """
+        new = list(sites)
+        before = {s.name: s.listening for s in self._given}
+        after = {s.name: s.listening for s in new}
+        if len(after) != len(new) or after != before:
+            raise ValueError("replace_sites needs the same site names, each listening as before")
+        if any(s.address and s.address != self.hosts[s.name] for s in new):
+            raise ValueError("replace_sites cannot move a site to another address")
+        self._given = new
+        if not self._states:
+            return  # not serving yet: start() fills in the port
+        port = str(self.port)
+        self.sites = [self._filled(s, port) for s in new]
+        for site in self.sites:
+            if site.name in self._states:
+                self._states[site.name].load(site)
 
     # Addresses ----------------------------------------------------------------------
 
@@ -565,7 +608,9 @@ def _write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
 
 
 async def _serve_process(args: Any) -> None:
-    sites = generate(args.sites, args.pages, seed=args.seed, traps=args.traps)
+    sites = generate(
+        args.sites, args.pages, seed=args.seed, traps=args.traps, generation=args.generation
+    )
     demo = DemoWeb(sites, network=args.network, port=args.port, record=args.log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -595,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=12, help="pages per site (default 12)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
     parser.add_argument("--no-traps", dest="traps", action="store_false", help="benchmark web")
+    parser.add_argument(
+        "--generation", type=int, choices=(1, 2), default=1, help="web generation (default 1)"
+    )
     parser.add_argument("--ready-file", required=True, help="JSON written once serving")
     parser.add_argument("--hosts-file", help="also write the hosts file here")
     parser.add_argument("--stats-file", help="JSON of per-site counters written at exit")
@@ -635,12 +683,13 @@ class DemoWebProcess:
         *,
         seed: int = 1,
         traps: bool = False,
+        generation: int = 1,
         network: str = "127.77",
         log: bool = False,
         timeout: float = 120.0,
     ) -> None:
         self._args = ["--sites", str(n_sites), "--pages", str(pages_per_site)]
-        self._args += ["--seed", str(seed), "--network", network]
+        self._args += ["--seed", str(seed), "--network", network, "--generation", str(generation)]
         self._args += [] if traps else ["--no-traps"]
         self._args += ["--log"] if log else []
         self._timeout = timeout

@@ -7,21 +7,47 @@ import contextlib
 import errno
 import http.client
 import json
+import math
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import lxml.html
 import pytest
 
-from crawler.urls import resolve
-from linkgraph import demosites, demoweb
+from crawler.urls import Scope, registrable_domain, resolve
+from linkgraph import demoaudit, demosites, demoweb
+from linkgraph.demoaudit import (
+    BRAND,
+    BROKEN_LINKS,
+    CHANGES,
+    EXTERNAL,
+    EXTERNAL_LINKS,
+    FARM,
+    KEYWORDS,
+    MENTIONS,
+    NEW_REFERRER,
+    RECIPROCAL,
+    REFUSED,
+    RELEVANT,
+    SITEWIDE,
+    TARGET,
+    UNRELATED,
+    audit_sites,
+    fill,
+)
 from linkgraph.demoweb import (
+    GENERATION_DATES,
     CalendarTrap,
     DemoPage,
     DemoSite,
@@ -37,6 +63,7 @@ from linkgraph.demoweb import (
     generate,
     site_url,
 )
+from storage.records import LOST_REASONS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -324,10 +351,12 @@ def test_generate_is_deterministic() -> None:
 def test_generated_web_shape() -> None:
     sites = generate(40, 12)
     names = [s.name for s in sites]
-    assert len(sites) == 40 and len(set(names)) == 40
+    audit = [s.name for s in audit_sites()]
+    assert names[40:] == audit  # the fixed audit sites come after the n_sites hosts
+    assert len(set(names)) == len(names) == 40 + len(audit)
     assert names[:4] == ["www.alpha.test", "blog.alpha.test", "shop.alpha.test", "old.alpha.test"]
     summary = describe(sites)
-    assert summary["sites"] == 40 and summary["listening"] == 39
+    assert summary["sites"] == 40 + len(audit) and summary["listening"] == 39 + len(audit) - 1
     assert summary["domains"] < summary["sites"]  # several hosts per registrable domain
     assert summary["cross_site_links"] > 1000 and summary["nofollow_links"] > 50
     for trap in ("robots-500", "crawl-delay-60", "redirect-loop", "calendar-trap", "latin-1"):
@@ -396,9 +425,9 @@ def page_text(response: Response) -> str | None:
     return body.decode(charset)
 
 
-@pytest.mark.parametrize("traps", [True, False])
-async def test_ground_truth_matches_the_html(traps: bool) -> None:
-    sites = generate(16, 8, seed=5, traps=traps)
+@pytest.mark.parametrize(("traps", "generation"), [(True, 1), (True, 2), (False, 1)])
+async def test_ground_truth_matches_the_html(traps: bool, generation: int) -> None:
+    sites = generate(16, 8, seed=5, traps=traps, generation=generation)
     async with DemoWeb(sites) as web:
         checked = 0
         for site in web.sites:
@@ -434,7 +463,10 @@ async def test_generated_links_point_at_pages_that_exist() -> None:
         path = "/" + rest
         if path not in site.pages and not (site.fallback and site.fallback(path)):
             dangling.add(link.target.replace(demoweb.PORT_TOKEN, "P"))
-    assert dangling == {"http://www.alpha.test:P/missing"}
+    broken = {b.target for b in BROKEN_LINKS} - {site_url(TARGET, "/old-catalogue")}  # a 410
+    assert dangling == {"http://www.alpha.test:P/missing"} | {
+        b.replace(demoweb.PORT_TOKEN, "P") for b in broken
+    }
     # Pages the crawler must reach only by a rule: linked from one nofollow page, or nowhere.
     linked_from: dict[str, set[str]] = {}
     for source, link in expected_edges(sites):
@@ -501,3 +533,376 @@ def test_public_surface() -> None:
     }
     assert demoweb.generate is demosites.generate
     assert all(hasattr(demoweb, name) for name in demoweb.__all__)
+
+
+# Conditional requests ------------------------------------------------------------------
+
+
+def conditional_site() -> DemoSite:
+    get_only = DemoPage.html("/get-only", "<p>get</p>")
+    get_only.allow = ("GET",)
+    later = DemoPage.html("/later", "<p>written in generation 2</p>")
+    later.last_modified = GENERATION_DATES[2]
+    pages = [
+        DemoPage.html("/page", "<p>page</p>"),
+        DemoPage.html("/bare", "<p>no validators</p>", validators=False),
+        get_only,
+        later,
+        DemoPage.redirect("/moved", "/page"),
+        DemoPage.file("/data.json", b"{}", "application/json"),
+    ]
+    return DemoSite("c.test", pages)
+
+
+def http_date(when: datetime) -> str:
+    return format_datetime(when, usegmt=True)
+
+
+async def test_conditional_requests_answer_304() -> None:
+    async with DemoWeb([conditional_site()]) as web, client(web) as http:
+        url = web.url("c.test", "/page")
+
+        async def get(headers: dict[str, str], method: str = "GET") -> tuple[int, bytes]:
+            async with http.request(method, url, headers=headers) as r:
+                return r.status, await r.read()
+
+        async with http.get(url) as r:
+            etag, stamp = r.headers["ETag"], r.headers["Last-Modified"]
+            assert await r.read() == b"<p>page</p>"
+        assert etag.startswith('"') and etag.endswith('"') and len(etag) > 10  # strong
+        assert stamp == http_date(GENERATION_DATES[1])
+        async with http.get(url, headers={"If-None-Match": etag}) as r:
+            assert (r.status, await r.read()) == (304, b"")
+            assert (r.headers["ETag"], r.headers["Last-Modified"]) == (etag, stamp)
+        assert await get({"If-None-Match": f"W/{etag}"}) == (304, b"")  # weak comparison
+        assert await get({"If-None-Match": f'"other", {etag}'}) == (304, b"")
+        assert await get({"If-None-Match": "*"}) == (304, b"")
+        assert await get({"If-None-Match": '"other"'}) == (200, b"<p>page</p>")
+        future = http_date(GENERATION_DATES[2])
+        # If-None-Match decides alone when present (RFC 9110 §13.2.2).
+        assert (await get({"If-None-Match": '"other"', "If-Modified-Since": future}))[0] == 200
+        assert (await get({"If-Modified-Since": stamp}))[0] == 304
+        assert (await get({"If-Modified-Since": future}))[0] == 304
+        earlier = http_date(GENERATION_DATES[1] - timedelta(seconds=1))
+        assert (await get({"If-Modified-Since": earlier}))[0] == 200
+        assert (await get({"If-Modified-Since": "yesterday"}))[0] == 200  # not a date: ignored
+        assert (await get({"If-None-Match": etag}, "HEAD"))[0] == 304
+        assert (await get({"If-None-Match": etag}, "POST"))[0] == 412
+        assert (await get({"If-Modified-Since": future}, "POST"))[0] == 200
+        assert [h.status for h in web.hits("c.test", "/page")][:3] == [200, 304, 304]
+
+        async with http.get(web.url("c.test", "/bare"), headers={"If-None-Match": "*"}) as r:
+            assert r.status == 200 and "ETag" not in r.headers
+            assert "Last-Modified" not in r.headers
+        bare = web.url("c.test", "/bare")
+        async with http.get(bare, headers={"If-Modified-Since": future}) as r:
+            assert r.status == 200
+        async with http.get(web.url("c.test", "/later")) as r:
+            assert r.headers["Last-Modified"] == future
+        async with http.get(web.url("c.test", "/later"), headers={"If-Modified-Since": stamp}) as r:
+            assert r.status == 200  # modified after the date asked about
+        async with http.get(web.url("c.test", "/data.json"), headers={"If-None-Match": "*"}) as r:
+            assert r.status == 304  # files have validators too
+        for path in ("/moved", "/nope"):  # not 2xx: no validators, conditionals ignored
+            target = web.url("c.test", path)
+            async with http.get(target, headers={"If-None-Match": "*"}, allow_redirects=False) as r:
+                assert r.status in (301, 404) and "ETag" not in r.headers
+        async with http.head(web.url("c.test", "/get-only")) as r:
+            assert (r.status, r.headers["Allow"]) == (405, "GET")
+        async with http.get(web.url("c.test", "/get-only")) as r:
+            assert r.status == 200
+        assert web.hits("c.test", "/get-only")[0].status == 405
+
+
+def served_pages(web: DemoWeb) -> list[tuple[DemoSite, str]]:
+    """Every declared page of the listening sites answering 200 at once, every time."""
+    return [
+        (site, path)
+        for site in web.sites
+        if site.listening
+        for path, page in site.pages.items()
+        if len(page.responses) == 1
+        and page.responses[0].status == 200
+        and not page.responses[0].delay
+    ]
+
+
+async def test_generation_switch_in_place() -> None:
+    async with DemoWeb(generate(12, 6, seed=1)) as web, client(web) as http:
+        port, hosts, pages = web.port, dict(web.hosts), served_pages(web)
+
+        async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+            async with http.get(url, headers=headers, allow_redirects=False) as r:
+                return r.status, (r.headers.copy(), await r.read())
+
+        urls = [web.url(site.name, path) for site, path in pages]
+        first = dict(zip(urls, await asyncio.gather(*(fetch(u) for u in urls)), strict=True))
+        assert all(status == 200 for status, _ in first.values())
+        web.replace_sites(generate(12, 6, seed=1, generation=2))
+        assert (web.port, web.hosts) == (port, hosts)
+        assert web.url(TARGET) in web.seeds
+
+        async def again(url: str) -> tuple[int, Any]:
+            old = first[url][1][0]
+            return await fetch(url, {"If-None-Match": old["ETag"]} if "ETag" in old else None)
+
+        second = dict(zip(urls, await asyncio.gather(*(again(u) for u in urls)), strict=True))
+        changed = {fill(c.source, port) for c in CHANGES}
+        no_validators = {web.url(TARGET, "/size-guide")}
+        assert {u for u, (status, _) in second.items() if status != 304} == changed | no_validators
+        statuses = {"page-404": 404, "page-410": 410, "page-redirects": 301, "fetch-error": 500}
+        for c in CHANGES:
+            url = fill(c.source, port)
+            status, (headers, body) = second[url]
+            assert status == statuses.get(c.reason, 200), c
+            if status == 200:  # changed in place: new body, new ETag, new Last-Modified
+                assert headers["ETag"] != first[url][1][0]["ETag"] and body != first[url][1][1]
+                assert headers["Last-Modified"] == http_date(GENERATION_DATES[2])
+        # Unchanged pages keep their Last-Modified too: If-Modified-Since still gives 304.
+        unchanged = [u for u in urls if u not in changed | no_validators]
+        stamp = http_date(GENERATION_DATES[1])
+        assert {first[u][1][0]["Last-Modified"] for u in unchanged} == {stamp}
+        since = await asyncio.gather(*(fetch(u, {"If-Modified-Since": stamp}) for u in unchanged))
+        assert {status for status, _ in since} == {304}
+        status, (headers, _) = await fetch(web.url(TARGET, "/size-guide"), {"If-None-Match": "*"})
+        assert status == 200 and "ETag" not in headers
+        expected = {(s, ln.target) for s, ln in web.expected_edges() if ln.kind == "link"}
+        new = [c for c in CHANGES if c.reason == "new"]
+        assert new and all((fill(c.source, port), fill(c.target, port)) in expected for c in new)
+
+
+def host_of(url: str) -> str:
+    return url.split("/")[2].rsplit(":", 1)[0]
+
+
+def page_at(sites: list[DemoSite], url: str) -> DemoPage:
+    host, path = url.removeprefix("http://").split("/", 1)
+    return next(s for s in sites if s.name == host.split(":")[0]).pages["/" + path]
+
+
+def link_pairs(sites: list[DemoSite]) -> set[tuple[str, str]]:
+    return {(s, ln.target) for s, ln in expected_edges(sites) if ln.kind == "link"}
+
+
+def test_changes_match_the_two_generations() -> None:
+    one, two = generate(12, 6, seed=1), generate(12, 6, seed=1, generation=2)
+    assert [s.name for s in one] == [s.name for s in two]
+    e1, e2 = link_pairs(one), link_pairs(two)
+    assert {c.reason for c in CHANGES} == {*LOST_REASONS, "new"}  # every reason, once at least
+    page_level = {c.source for c in CHANGES if c.target is None}
+    assert all(
+        c.reason in LOST_REASONS and c.reason != "removed" for c in CHANGES if c.target is None
+    )
+    removed = {(c.source, c.target) for c in CHANGES if c.reason == "removed"}
+    new = {(c.source, c.target) for c in CHANGES if c.reason == "new"}
+    # Apart from pages that stop counting as a whole, the links differ by exactly CHANGES.
+    assert {pair for pair in e1 - e2 if pair[0] not in page_level} == removed
+    assert {pair for pair in e2 - e1 if pair[0] not in page_level} == new
+    sources_1 = {s for s, _ in e1}
+    for c in CHANGES:
+        assert c.source in sources_1  # the page existed, so a recrawl refetches it
+        page = page_at(two, c.source)
+        response = page.responses[-1]
+        assert page.note  # generation 2 names the change on the page
+        if c.reason in ("removed", "new", "page-noindex", "canonical-moved"):
+            assert response.status == 200
+        if c.target is None:  # it had backlinks of the target to lose
+            assert any(s == c.source and TARGET in t for s, t in e1)
+        body = page_text(response) or ""
+        expected = {"page-404": 404, "page-410": 410, "page-redirects": 301, "fetch-error": 500}
+        if c.reason in expected:
+            assert response.status == expected[c.reason]
+        if c.reason == "page-redirects":
+            assert page.links[0].kind == "redirect" and response.headers["Location"] == "/deals/"
+        if c.reason == "page-noindex":
+            assert '<meta name="robots" content="noindex">' in body
+            assert "noindex" not in (page_text(page_at(one, c.source).responses[-1]) or "")
+        if c.reason == "canonical-moved":
+            (canonical,) = [ln for ln in page.links if ln.kind == "canonical"]
+            assert canonical.target != c.source
+            assert not [ln for ln in page_at(one, c.source).links if ln.kind == "canonical"]
+            assert canonical.target in sources_1  # it names a page that exists
+    # A new referring domain: it links the target only in generation 2.
+    target = registrable_domain(TARGET)
+
+    def referrers(pairs: set[tuple[str, str]]) -> set[str]:
+        return {host_of(s) for s, t in pairs if registrable_domain(host_of(t)) == target}
+
+    assert NEW_REFERRER in referrers(e2) - referrers(e1)
+    # Nothing else changed: same bodies, same Last-Modified, everywhere else.
+    changed = {c.source for c in CHANGES}
+    for site_1, site_2 in zip(one, two, strict=True):
+        assert set(site_1.pages) == set(site_2.pages)
+        for path, page in site_1.pages.items():
+            other = site_2.pages[path]
+            url = site_url(site_1.name, path)
+            assert (page.responses != other.responses) == (url in changed), url
+            stamp = GENERATION_DATES[2 if url in changed else 1]
+            assert (page.last_modified, other.last_modified) == (GENERATION_DATES[1], stamp)
+    assert generate(20, 6, traps=False, generation=2) == generate(20, 6, traps=False)
+    with pytest.raises(ValueError):
+        generate(12, 6, generation=3)
+
+
+async def test_replace_sites_needs_the_same_hosts() -> None:
+    sites = small_sites()
+    async with DemoWeb(sites) as web:
+        with pytest.raises(ValueError):
+            web.replace_sites(sites[:-1])
+        with pytest.raises(ValueError):
+            web.replace_sites([*sites[:-1], DemoSite("cal.test", listening=False)])
+        b = DemoSite("b.test", [DemoPage.html("/x", "<p>b x, later</p>")])
+        web.replace_sites([b if s.name == "b.test" else s for s in sites])
+        async with client(web) as http, http.get(web.url("b.test", "/x")) as r:
+            assert await r.text() == "<p>b x, later</p>"
+        async with client(web) as http, http.get(web.url("b.test", "/")) as r:
+            assert r.status == 404
+
+
+# The audit sites -------------------------------------------------------------------------
+
+
+def test_link_farm_is_a_clique_with_money_anchors() -> None:
+    sites = audit_sites()
+    edges = expected_edges(sites)
+    farm = {registrable_domain(h) for h in FARM}
+    assert len(farm) == 5
+    pairs = {
+        (registrable_domain(host_of(s)), registrable_domain(host_of(ln.target)))
+        for s, ln in edges
+        if ln.kind == "link"
+    }
+    for a in farm:
+        for b in farm - {a}:
+            assert (a, b) in pairs and (b, a) in pairs  # mutual, every pair
+    by_name = {s.name: s for s in sites}
+    for host in FARM:
+        pages = by_name[host].pages
+        assert len(pages) > 30
+        for path, page in pages.items():  # sitewide: every page links every partner
+            footer = {host_of(ln.target) for ln in page.links if ln.placement == "footer"}
+            assert footer == set(FARM) - {host}, path
+        money = {
+            ln.anchor for p in pages.values() for ln in p.links if host_of(ln.target) == TARGET
+        }
+        assert set(KEYWORDS) <= money
+        outlinks = [ln for ln in pages["/links"].links if ln.kind == "link"]
+        assert len(outlinks) >= 150
+        assert sum(host_of(ln.target) != host for ln in outlinks) >= 100
+        assert by_name[host].seed and by_name[host].note == "link-farm"
+
+
+def test_audit_target_has_a_realistic_anchor_mix() -> None:
+    sites = audit_sites()
+    into = [
+        (s, ln)
+        for s, ln in expected_edges(sites)
+        if ln.kind == "link" and host_of(ln.target) == TARGET and host_of(s) != TARGET
+    ]
+    anchors = {ln.anchor for _, ln in into}
+    assert {BRAND, "www.acme-shoes.test", "click here", "read more", *KEYWORDS} <= anchors
+    assert "best running shoes for beginners" in anchors  # partial match
+    assert "" in {ln.anchor for _, ln in into if not ln.image}  # an empty anchor
+    assert any(ln.image and ln.anchor for _, ln in into)  # an image link with its alt
+    rels = {r for _, ln in into for r in ln.rel}
+    assert {"sponsored", "ugc", "nofollow"} <= rels
+    placements = {ln.placement for _, ln in into}
+    assert {"content", "footer", "comments"} <= placements
+    assert len({registrable_domain(host_of(s)) for s, _ in into}) >= 10
+    # Sitewide: every page of the club links the target from its footer.
+    club = next(s for s in sites if s.name == SITEWIDE)
+    for page in club.pages.values():
+        assert any(host_of(ln.target) == TARGET and ln.placement == "footer" for ln in page.links)
+    # Reciprocal: the target links back to one of its linkers.
+    assert any(host_of(s) == RECIPROCAL for s, _ in into)
+    assert any(
+        host_of(s) == TARGET and host_of(ln.target) == RECIPROCAL for s, ln in expected_edges(sites)
+    )
+
+
+def visible_text(page: DemoPage) -> str | None:
+    text = page_text(page.responses[-1])
+    if text is None or page.responses[-1].status != 200:
+        return None
+    return " ".join(lxml.html.document_fromstring(text).body.text_content().split())
+
+
+@pytest.mark.parametrize("generation", [1, 2])
+def test_brand_mentions_are_as_declared(generation: int) -> None:
+    sites = generate(12, 6, seed=1, generation=generation)
+    linking = {
+        s for s, ln in expected_edges(sites) if ln.kind == "link" and host_of(ln.target) == TARGET
+    }
+    found = {
+        site_url(site.name, path)
+        for site in sites
+        if site.listening and site.name != TARGET
+        for path, page in site.pages.items()
+        if BRAND in (visible_text(page) or "")
+    }
+    mentions = MENTIONS[generation]
+    assert found == set(mentions.linked) | set(mentions.unlinked)
+    assert set(mentions.linked) <= linking
+    assert not set(mentions.unlinked) & linking and len(mentions.unlinked) >= 3
+    facts = describe(sites)
+    assert facts["brand_mentions"] == len(found)
+    assert facts["unlinked_mentions"] == len(mentions.unlinked)
+
+
+def test_topical_text_separates_relevant_from_unrelated_sites() -> None:
+    """TF-IDF (sites as documents) puts running sites near the target, the others far."""
+    sites = [s for s in audit_sites() if s.listening]
+    counts = {
+        s.name: Counter(
+            re.findall(
+                r"[a-z]{3,}", " ".join(visible_text(p) or "" for p in s.pages.values()).lower()
+            )
+        )
+        for s in sites
+    }
+    df = Counter(word for c in counts.values() for word in c)
+
+    def vector(host: str) -> dict[str, float]:
+        idf = {w: math.log(len(counts) / df[w]) for w in counts[host]}
+        return {w: (1 + math.log(n)) * idf[w] for w, n in counts[host].items()}
+
+    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+        dot = sum(v * b.get(w, 0.0) for w, v in a.items())
+        return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+    target = vector(TARGET)
+    relevant = [cosine(vector(h), target) for h in RELEVANT]
+    unrelated = [cosine(vector(h), target) for h in UNRELATED]
+    assert min(relevant) > 0.08 and max(unrelated) < 0.03, (relevant, unrelated)
+
+
+async def test_broken_and_external_links_answer_as_declared() -> None:
+    sites = generate(12, 6, seed=1)
+    edges = {(s, ln.target) for s, ln in expected_edges(sites)}
+    async with DemoWeb(sites) as web, client(web) as http:
+        for link in BROKEN_LINKS + EXTERNAL_LINKS:
+            assert (link.source, link.target) in edges
+            if link.status is None:
+                with pytest.raises(aiohttp.ClientConnectorError):
+                    await http.get(fill(link.target, web.port))
+                continue
+            async with http.get(fill(link.target, web.port), allow_redirects=False) as r:
+                assert r.status == link.status, link
+        async with http.head(web.url(EXTERNAL, "/no-head")) as r:
+            assert r.status == 405 and r.headers["Allow"] == "GET"
+        scope = Scope("domain", web.seeds)
+        assert scope.allows_host(TARGET) and scope.allows_host(FARM[0])
+        assert not scope.allows_host(EXTERNAL) and not scope.allows_host(REFUSED)
+        assert web.hosts[REFUSED]  # in the hosts file, although nothing listens
+
+
+def test_describe_counts_the_audit_content() -> None:
+    facts = describe(generate(12, 6, seed=1))
+    assert facts["farm_sites"] == len(FARM) and facts["pages_without_validators"] == 1
+    assert facts["target_backlinks"] > 30 and facts["target_referring_domains"] >= 10
+    # alpha's /missing, /gone and old.alpha.test, then the audit's broken and external links
+    external = sum(link.status is None or link.status >= 400 for link in EXTERNAL_LINKS)
+    assert facts["broken_links"] == 3 + len(BROKEN_LINKS) + external
+    bench = describe(generate(20, 6, traps=False))
+    assert bench["farm_sites"] == bench["target_backlinks"] == bench["brand_mentions"] == 0
+    assert demoaudit.CHANGES is CHANGES
