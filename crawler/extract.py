@@ -140,6 +140,8 @@ class Extracted:
     robots: frozenset[str]
     base: str
     text: str | None
+    # (hash, host, registrable domain) of link targets, when the caller had them computed
+    url_info: dict[str, tuple[int, str, str]] | None = None
 
 
 def _collapse(text: str) -> str:

@@ -14,12 +14,61 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from storage.records import QueueItem
 
 from .politeness import Host
 from .urls import Scope, host_of, url_hash
 
-__all__ = ["Frontier"]
+__all__ = ["Frontier", "SeenSet"]
+
+
+class SeenSet:
+    """A set of 64-bit URL hashes that costs about 8 bytes per member.
+
+    A Python set of ints costs about 70 bytes per member (the int object and its slot).
+    Here only the most recent ``recent`` members live in one; older ones are merged into a
+    sorted int64 array and found by binary search. Lookups of a crawl are mostly repeats of
+    links seen minutes ago (menus, footers), which the small set answers.
+
+    >>> seen = SeenSet(recent=2)
+    >>> seen.update([5, 1, 9]); seen.add(7)
+    >>> (1 in seen, 7 in seen, 3 in seen, len(seen))
+    (True, True, False, 4)
+    """
+
+    __slots__ = ("_limit", "_recent", "_sorted")
+
+    def __init__(self, recent: int = 65_536) -> None:
+        self._limit = recent
+        self._recent: set[int] = set()
+        self._sorted = np.empty(0, dtype=np.int64)
+
+    def __contains__(self, key: int) -> bool:
+        if key in self._recent:
+            return True
+        old = self._sorted
+        i = int(old.searchsorted(key))
+        return i < len(old) and int(old[i]) == key
+
+    def __len__(self) -> int:
+        return len(self._recent) + len(self._sorted)
+
+    def add(self, key: int) -> None:
+        self._recent.add(key)
+        if len(self._recent) >= self._limit:
+            self._merge()
+
+    def update(self, keys: Iterable[int]) -> None:
+        fresh = np.fromiter(keys, dtype=np.int64)
+        if len(fresh):
+            self._sorted = np.union1d(self._sorted, fresh)
+
+    def _merge(self) -> None:
+        fresh = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
+        self._sorted = np.union1d(self._sorted, fresh)
+        self._recent.clear()
 
 
 class Frontier:
@@ -30,7 +79,7 @@ class Frontier:
         delay: float,
         max_depth: int | None,
         window: int = 200,
-        budget: int = 100_000,
+        budget: int = 50_000,
     ) -> None:
         self.scope = scope
         self.delay = delay
@@ -38,7 +87,7 @@ class Frontier:
         self.window = window
         self.budget = budget
         self.hosts: dict[str, Host] = {}
-        self.seen: set[int] = set()
+        self.seen = SeenSet()
         self.in_memory = 0
 
     def host(self, name: str) -> Host:
@@ -55,18 +104,28 @@ class Frontier:
     def in_scope(self, url: str) -> bool:
         return self.scope.allows_host(host_of(url))
 
-    def offer(self, url: str, depth: int, hops: int = 0, kind: str = "page") -> tuple[Host, QueueItem] | None:
+    def offer(
+        self,
+        url: str,
+        depth: int,
+        hops: int = 0,
+        kind: str = "page",
+        info: tuple[int, str, str] | None = None,
+    ) -> tuple[Host, QueueItem] | None:
         """Queue a URL unless it is too deep, out of scope or already seen.
 
+        ``info`` is the URL's (hash, host, domain) when the caller has them already.
         Returns the host and the new entry (which the caller must persist), else ``None``.
         """
         if self.max_depth is not None and depth > self.max_depth:
             return None
-        name = host_of(url)
-        if not self.scope.allows_host(name):
-            return None
-        key = url_hash(url)
+        # Most offers are URLs seen before (menus, footers): answer those from the seen
+        # set before paying for host and scope.
+        key = url_hash(url) if info is None else info[0]
         if key in self.seen:
+            return None
+        name = host_of(url) if info is None else info[1]
+        if not self.scope.allows_host(name):
             return None
         self.seen.add(key)
         item = QueueItem(url, depth, hops, kind)

@@ -46,6 +46,33 @@ def resolve(href: str, base: str) -> str | None:
     >>> resolve("mailto:someone@example.com", "http://a/") is None
     True
     """
+    # Most hrefs are absolute or path-absolute, and their result does not depend on the
+    # base's path: cache those (a site's menu repeats on every page). The key keeps what
+    # the result does depend on: nothing for an absolute URL, the base's scheme and
+    # authority for a path-absolute one.
+    head = href[:8].lower()
+    if head.startswith(("http://", "https://")):
+        key: tuple[str, str] | str = href
+    elif href[:1] == "/" and href[1:2] not in ("/", "\\"):
+        end = base.find("/", base.find("//") + 2)
+        key = (base if end < 0 else base[:end], href)
+    else:
+        return _resolve(href, base)
+    try:
+        return _cache[key]
+    except KeyError:
+        pass
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.clear()
+    result = _cache[key] = _resolve(href, base)
+    return result
+
+
+_CACHE_SIZE = 65_536
+_cache: dict[tuple[str, str] | str, str | None] = {}
+
+
+def _resolve(href: str, base: str) -> str | None:
     try:
         joined = ada_url.join_url(base, href)
     except ValueError:

@@ -245,3 +245,32 @@ def test_scope_extended_keeps_old_and_adds_new() -> None:
     assert scope.allows_host("x.example.com")
     assert scope.allows_host("example.org")
     assert not scope.allows_host("example.net")
+
+
+def test_resolution_cache_never_changes_an_answer() -> None:
+    """The cache keys absolute and path-absolute hrefs on what their result depends on."""
+    from crawler import urls
+
+    bases = [
+        "http://a.test/x/y",
+        "https://a.test/x/",
+        "http://user:pw@a.test:8080/p",
+        "http://b.test/",
+        "https://b.test/deep/er/",
+    ]
+    hrefs = [
+        "/p?q",
+        "/",
+        "//c.test/x",
+        "http://d.test/z#f",
+        "HTTPS://E.test",
+        "http:rel",
+        "rel/x",
+        "?q",
+        "/\\x",
+    ]
+    urls._cache.clear()
+    for _ in range(2):  # the second pass answers from the cache
+        for base in bases:
+            for href in hrefs:
+                assert urls.resolve(href, base) == urls._resolve(href, base), (href, base)

@@ -1,0 +1,575 @@
+"""Crawl throughput: linkgraph against Scrapy and a bare aiohttp loop, in one run.
+
+Each crawler crawls the generated demo web (``linkgraph.demoweb``, no traps) from the same
+seeds with politeness on except the delay: robots.txt obeyed, one request per host at a
+time, the same concurrency. The demo web runs in its own process (its own core) and is
+started afresh for every crawl, so its per-site counters (requests, connections, most
+requests in flight at once) check each crawler's politeness. Every crawler runs in its own
+subprocess, so reactors, event loops and heaps never mix.
+
+- ``linkgraph``: ``linkgraph.api.crawl_async`` into a fresh SQLite store, default settings
+  but ``delay=0``; afterwards every stored link is compared with the demo web's ground
+  truth (``expected_edges``) for the pages fetched.
+- ``scrapy``: a spider as a typical user writes it: ``response.css("a[href]")`` and
+  ``response.urljoin``, one item per link (source, target, anchor text, rel) to a
+  JSON-lines feed, ``response.follow`` for links not marked nofollow/sponsored/ugc,
+  ``allowed_domains`` = the seeds' registrable domains. ROBOTSTXT_OBEY, CONCURRENT_REQUESTS
+  = N, CONCURRENT_REQUESTS_PER_DOMAIN = 1, no delay or jitter, no AutoThrottle, cookies
+  off (linkgraph keeps none), LOG_LEVEL INFO; Scrapy's default HTTP/1.1 download handler
+  on the asyncio reactor, with uvloop as its loop (linkgraph runs on uvloop too) unless
+  ``--scrapy-loop asyncio``. Names resolve through a TWISTED_DNS_RESOLVER that answers from
+  the demo web's hosts file.
+- ``bare``: aiohttp + selectolax: fetch, parse ``a[href]``, resolve (ada-url), dedupe,
+  follow; no robots.txt (it skips the paths the benchmark web's robots.txt disallows, so
+  it fetches the same URLs), no storage, the same one-request-per-host rule. The ceiling
+  of this machine for this politeness.
+
+The Scrapy spider and the bare loop live in ``bench_crawl_peers.py`` beside this file.
+
+pages/s is HTML pages fetched (status 200; robots.txt requests not counted) per second of
+crawl, measured inside each child from the crawl call to its end: linkgraph's includes the
+final flush and store close; Scrapy's ends at its last parsed response, so its shutdown
+and feed close are not counted against it.
+
+Examples::
+
+    python scripts/bench_crawl.py                       # 300 hosts x 50 pages, all three
+    python scripts/bench_crawl.py --repeat 3 --json /tmp/crawl.json
+    python scripts/bench_crawl.py --only linkgraph --profile py-spy
+    python scripts/bench_crawl.py --only linkgraph --only bare --variant exp=/tmp/lgexp
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+KINDS = ("linkgraph", "scrapy", "bare")
+
+
+# -- the machine -----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, Python and the versions of the libraries that do the work."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for dist in (
+        "aiohttp",
+        "aiosqlite",
+        "selectolax",
+        "uvloop",
+        "ada-url",
+        "Scrapy",
+        "Twisted",
+        "lxml",
+    ):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "absent"
+    versions["SQLite"] = sqlite3.sqlite_version
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+# -- children: one crawl each, run as `bench_crawl.py --child KIND --spec FILE --out FILE` ----
+
+
+def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
+    from crawler.settings import CrawlSettings
+    from linkgraph import api
+
+    settings = CrawlSettings(
+        seeds=tuple(spec["seeds"]),
+        hosts_file=spec["hosts_file"],
+        delay=0.0,
+        concurrency=spec["concurrency"],
+        quiet=True,
+    )
+    profile, profiler = spec.get("profile"), None
+    if profile == "pyinstrument":
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+    elif profile == "cprofile":
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start, cpu = time.perf_counter(), time.process_time()
+    stats = api.run(api.crawl_async(spec["db"], settings))
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if profile == "pyinstrument":
+        profiler.stop()
+        Path(spec["profile_out"]).write_text(profiler.output_text(unicode=True))
+    elif profile == "cprofile":
+        import io
+        import pstats
+
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        Path(spec["profile_out"]).write_text(out.getvalue())
+    return {
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "pages": stats.pages,
+        "errors": stats.errors,
+        "skipped": stats.skipped,
+        "links": stats.links,
+        "robots": stats.robots_fetches,
+        "code": str(Path(api.__file__).parent.parent),
+    }
+
+
+# -- checks against the demo web's ground truth -------------------------------------------------
+
+
+def expected_links(args: argparse.Namespace, port: int) -> dict[str, list[Any]]:
+    from linkgraph.demoweb import expected_edges, generate
+
+    by_source: dict[str, list[Any]] = {}
+    sites = generate(args.sites, args.pages, seed=args.seed, traps=False)
+    for source, link in expected_edges(sites, port):
+        by_source.setdefault(source, []).append(link)
+    return by_source
+
+
+def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
+    """Every expected link of every fetched page against the store's link rows.
+
+    A link row is keyed by (source, target, kind, anchor, placement), so ``missing`` counts
+    expected keys without a row. Two links of one page that share a key but differ in rel
+    or image become one row with one set of flags: ``merged`` counts those. A page's
+    canonical link to itself is no link row by design (the engine keeps it as the page's
+    ``canonical``), so those are checked against ``pages.canonical_id``.
+    """
+    from storage.records import KINDS as LINK_KINDS
+    from storage.records import PLACEMENTS
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        pages = dict(
+            conn.execute(
+                "SELECT u.url, c.url FROM pages p JOIN urls u ON u.id = p.url_id"
+                " LEFT JOIN urls c ON c.id = p.canonical_id WHERE p.status = 200"
+            ).fetchall()
+        )
+        stored = {
+            (s, t, LINK_KINDS[kind], anchor, PLACEMENTS[placement]): (rel or "", bool(flags & 8))
+            for s, t, kind, anchor, placement, rel, flags in conn.execute(
+                "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens, l.flags FROM links l"
+                " JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
+                " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
+            )
+        }
+    finally:
+        conn.close()
+    rows, self_canonical, canonical_ok = 0, 0, 0
+    want: dict[tuple[str, ...], set[tuple[str, bool]]] = {}
+    for source, canonical in pages.items():
+        for ln in truth.get(source, []):
+            rows += 1
+            if ln.kind == "canonical" and ln.target == source:
+                self_canonical += 1
+                canonical_ok += canonical == source
+                continue
+            key = (source, ln.target, ln.kind, ln.anchor, ln.placement)
+            want.setdefault(key, set()).add((" ".join(ln.rel), ln.image))
+    missing = want.keys() - stored.keys()
+    merged = [
+        k for k, flags in want.items() if k in stored and (len(flags) > 1 or stored[k] not in flags)
+    ]
+    return {
+        "fetched_pages": len(pages),
+        "expected_link_rows": rows,
+        "expected_keys": len(want),
+        "stored_keys": len(stored),
+        "missing": len(missing),
+        "extra": len(stored.keys() - want.keys()),
+        "merged": len(merged),
+        "self_canonicals": self_canonical,
+        "self_canonicals_stored": canonical_ok,
+        "merged_sample": [(k, sorted(want[k]), stored[k]) for k in sorted(merged)[:1]],
+    }
+
+
+def check_feed(feed: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
+    """Scrapy's feed: its (source, target) pairs against the ground truth's ``link`` entries."""
+    got: Counter[tuple[str, str]] = Counter()
+    with feed.open(encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            got[(item["source"], item["target"])] += 1
+    sources = {s for s, _ in got}
+    want: Counter[tuple[str, str]] = Counter(
+        (s, ln.target) for s in sources for ln in truth.get(s, []) if ln.kind == "link"
+    )
+    return {
+        "items": sum(got.values()),
+        "expected_items": sum(want.values()),
+        "missing": sum((want - got).values()),
+        "extra": sum((got - want).values()),
+    }
+
+
+# -- one crawl: a fresh demo web, a child, its checks ---------------------------------------------
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(
+    kind: str,
+    spec: dict[str, Any],
+    workdir: Path,
+    *,
+    path: str | None,
+    prefix: list[str],
+    timeout: float,
+) -> dict[str, Any]:
+    spec_file, out_file = workdir / "spec.json", workdir / "out.json"
+    spec_file.write_text(json.dumps(spec))
+    out_file.unlink(missing_ok=True)
+    env = dict(os.environ)
+    if path:  # an experimental copy of the packages, found before the editable install
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+    cmd = [
+        *prefix,
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--spec",
+        str(spec_file),
+        "--out",
+        str(out_file),
+    ]
+    try:
+        proc = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:  # a hung crawl is a result too: report it, go on
+        return {
+            "failed": f"no end after {timeout:.0f}s",
+            "elapsed": timeout,
+            "cpu": 0.0,
+            "pages": 0,
+        }
+    if proc.returncode != 0 or not out_file.exists():
+        sys.stderr.write(proc.stderr[-4000:])
+        return {"failed": f"exit status {proc.returncode}", "elapsed": 0.0, "cpu": 0.0, "pages": 0}
+    return json.loads(out_file.read_text())
+
+
+def one_crawl(
+    entry: dict[str, Any],
+    args: argparse.Namespace,
+    workdir: Path,
+    truth: dict[int, Any],
+    profile: str | None = None,
+) -> dict[str, Any]:
+    from linkgraph.demoweb import DemoWebProcess
+
+    kind = entry["kind"]
+    db, feed = workdir / "linkgraph.db", workdir / "scrapy.jsonl"
+    for stale in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), feed):
+        stale.unlink(missing_ok=True)
+    prefix: list[str] = []
+    spec: dict[str, Any] = {"concurrency": args.concurrency, "scrapy_loop": args.scrapy_loop}
+    spec |= {"db": str(db), "feed": str(feed)}
+    if profile == "py-spy":
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        prefix = [spy, "record", "--threads", "--gil", "-r", str(SPY_RATE), "--format", "raw"]
+        prefix += ["-o", str(workdir / "py-spy.txt"), "--"]
+    elif profile:
+        spec |= {"profile": profile, "profile_out": str(workdir / f"{profile}.txt")}
+    with DemoWebProcess(args.sites, args.pages, seed=args.seed, traps=False) as demo:
+        spec |= {"seeds": demo.seeds, "hosts": demo.hosts}
+        spec["hosts_file"] = str(demo.write_hosts_file(workdir / "hosts"))
+        pid = demo.process.pid if demo.process else 0
+        server_cpu = process_cpu(pid)
+        result = run_child(
+            kind, spec, workdir, path=entry.get("path"), prefix=prefix, timeout=args.timeout
+        )
+        server_cpu = process_cpu(pid) - server_cpu
+        port = demo.port
+    result |= {"label": entry["label"], "kind": kind, "server_cpu": server_cpu}
+    result["pages_per_s"] = result["pages"] / result["elapsed"] if result["elapsed"] else 0.0
+    stats = demo.stats or {"sites": {}, "requests": 0, "connections": 0}
+    sites = stats["sites"].values()
+    result["server"] = {
+        "requests": stats["requests"],
+        "connections": stats["connections"],
+        "max_inflight_per_site": max((s["max_inflight"] for s in sites), default=0),
+    }
+    if args.verify and kind in ("linkgraph", "scrapy") and not profile and "failed" not in result:
+        if port not in truth:
+            truth.clear()
+            truth[port] = expected_links(args, port)
+        result["check"] = (
+            check_linkgraph(db, truth[port])
+            if kind == "linkgraph"
+            else check_feed(feed, truth[port])
+        )
+    if profile == "py-spy":
+        result["profile_text"] = spy_breakdown(workdir / "py-spy.txt", result["pages"])
+    elif profile:
+        result["profile_text"] = Path(spec["profile_out"]).read_text()
+    return result
+
+
+# -- py-spy: where the GIL-holding time of a linkgraph crawl goes ---------------------------------
+
+SPY_RATE = 250
+# (substring of a stack, bucket): the first rule that matches a stack, tried in order, names it.
+# Leaf rules come first so that time spent in a syscall is not charged to its caller.
+SPY_RULES = [
+    ("leaf:StreamWriter._write", "socket send (syscall; on loopback it runs the receive side too)"),
+    ("aiohttp/", "aiohttp client (Python)"),
+    ("crawler/urls.py:", "URL resolution, hashing, scope (urls.py)"),
+    ("_placements", "extract: placements"),
+    ("_Head", "extract: head (title, canonical, meta)"),
+    ("extract (crawler/extract.py", "extract: parse, links, anchors, text"),
+    ("decode_html", "charset decoding"),
+    ("storage/writer.py", "store writer, on the event loop thread"),
+    ("aiosqlite", "aiosqlite hand-offs, on the event loop thread"),
+    ("crawler/frontier.py", "frontier (seen set, queues)"),
+    ("crawler/robots.py", "robots.txt matching"),
+    ("crawler/politeness.py", "scheduler (heap, ready queue)"),
+    ("crawler/engine.py", "engine (records, follow lists, steps)"),
+    ("Runner.run", "event loop and callbacks"),
+]
+
+
+def spy_breakdown(path: Path, pages: int) -> str:
+    """Sum py-spy's raw (collapsed) samples per thread and per bucket, in ms per page."""
+    threads: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        _thread, *frames = stack.split(";")
+        if frames and frames[0].startswith("Thread._bootstrap"):
+            name = "SQLite writer thread (aiosqlite)"
+        elif "aiohttp" in stack or "Runner.run" in stack:
+            name = "event loop thread"
+        else:
+            name = "start-up and imports"
+        threads[name] += n
+        if name != "event loop thread":
+            continue
+        joined = ";".join(frames)
+        leaf = frames[-1] if frames else ""
+        for key, bucket in SPY_RULES:
+            hit = leaf.startswith(key[5:]) if key.startswith("leaf:") else key in joined
+            if hit:
+                buckets[bucket] += n
+                break
+        else:
+            buckets["other: " + leaf.split(" (")[0]] += n
+
+    def ms(n: int) -> str:
+        return f"{1000 * n / SPY_RATE / max(pages, 1):8.3f}"
+
+    total = sum(threads.values()) or 1
+    out = [f"samples holding the GIL: {total} at {SPY_RATE} Hz = {total / SPY_RATE:.1f} s"]
+    out.append(f"{'seconds':>8} {'ms/page':>8}  thread ({pages} pages)")
+    out += [f"{n / SPY_RATE:8.2f} {ms(n)}  {name}" for name, n in threads.most_common()]
+    loop = threads["event loop thread"] or 1
+    out.append(f"\n{'share':>8} {'ms/page':>8}  event loop thread, by the first rule that matches")
+    out += [f"{n / loop:8.1%} {ms(n)}  {name}" for name, n in buckets.most_common()]
+    return "\n".join(out)
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in runs if "failed" not in r]
+    labels = list(dict.fromkeys(r["label"] for r in ok))
+    med = {k: statistics.median(r["pages_per_s"] for r in ok if r["label"] == k) for k in labels}
+    rounds: dict[int, dict[str, float]] = {}
+    for r in ok:
+        rounds.setdefault(r["round"], {})[r["label"]] = r["pages_per_s"]
+    pairs = [
+        (mine, peer)
+        for mine in labels
+        if mine.startswith("linkgraph")
+        for peer in ("scrapy", "bare")
+    ]
+    # Variants against an unpatched copy named "base" when there is one, else the repo's code.
+    base = "linkgraph[base]" if "linkgraph[base]" in labels else "linkgraph"
+    pairs += [(v, base) for v in labels if v.startswith("linkgraph[") and v != base]
+    ratios = {}
+    for mine, peer in pairs:
+        paired = [x[mine] / x[peer] for x in rounds.values() if mine in x and peer in x]
+        if paired:
+            ratios[f"{mine}/{peer}"] = statistics.median(paired)
+    return {"median_pages_per_s": med, "ratios": ratios}
+
+
+def print_report(info: dict[str, Any], runs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    print(f"\nmachine: {info['cpu']}, {info['cores']} cores, Python {info['python']}")
+    print(f"platform: {info['platform']}")
+    print("libraries: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    header = ("round", "crawler", "pages", "links", "secs", "pages/s", "cpu ms/page", "server cpu")
+    print("\n{:>5}  {:<24} {:>6} {:>7} {:>7} {:>8} {:>11} {:>10}".format(*header), end="")
+    print("  demo web saw: requests, connections, max in flight per site")
+    for r in runs:
+        s = r["server"]
+        cells = (r["round"], r["label"], r["pages"], r.get("links", 0), r["elapsed"])
+        cells += (r["pages_per_s"], 1000 * r["cpu"] / max(r["pages"], 1))
+        cells += (r["server_cpu"] / r["elapsed"],)
+        print(
+            "{:>5}  {:<24} {:>6} {:>7} {:>7.2f} {:>8.0f} {:>11.2f} {:>10.0%}".format(*cells), end=""
+        )
+        print(f"  {s['requests']}, {s['connections']}, {s['max_inflight_per_site']}")
+        if "failed" in r:
+            print(f"{'':>7}FAILED: {r['failed']}")
+        if "check" in r:
+            print(f"{'':>7}check: {json.dumps(r['check'], default=str)}")
+    print()
+    for label, value in summary["median_pages_per_s"].items():
+        print(f"median {label:<24} {value:8.0f} pages/s")
+    for key, value in summary["ratios"].items():
+        print(f"{key:<36} {value:6.2f}x  (median of the per-round ratios)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Crawl throughput of linkgraph, Scrapy and a bare aiohttp loop (demo web).",
+        epilog="Example: python scripts/bench_crawl.py --repeat 3 --json /tmp/crawl.json",
+    )
+    parser.add_argument("--sites", type=int, default=300, help="demo hosts (default 300)")
+    parser.add_argument("--pages", type=int, default=50, help="pages per host (default 50)")
+    parser.add_argument("--seed", type=int, default=1, help="demo web generator seed (default 1)")
+    parser.add_argument(
+        "--concurrency", type=int, default=100, help="requests in flight (default 100)"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every crawler (default 1)")
+    parser.add_argument(
+        "--only", choices=KINDS, action="append", help="run only this crawler (repeatable)"
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also crawl with linkgraph's packages from DIR (an experimental copy)",
+    )
+    parser.add_argument("--scrapy-loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="py-spy",
+        choices=("py-spy", "pyinstrument", "cprofile"),
+        help="then crawl once more with linkgraph under a profiler and print where time goes",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="seconds before a crawl counts as hung"
+    )
+    parser.add_argument(
+        "--no-verify", dest="verify", action="store_false", help="skip the link checks"
+    )
+    parser.add_argument(
+        "--json", metavar="FILE", help="write the machine, every crawl and the summary"
+    )
+    parser.add_argument("--workdir", metavar="DIR", help="keep stores, feeds and profiles here")
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        spec = json.loads(Path(args.spec).read_text())
+        # "cpu" is process_time() over the same span as "elapsed": every thread of the
+        # crawler's process (the SQLite writer's too), imports and start-up excluded.
+        if args.child == "linkgraph":
+            child = child_linkgraph
+        else:  # the peers live beside this file
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import bench_crawl_peers
+
+            child = getattr(bench_crawl_peers, f"child_{args.child}")
+        Path(args.out).write_text(json.dumps(child(spec)))
+        return 0
+
+    entries = [{"label": k, "kind": k} for k in KINDS if not args.only or k in args.only]
+    for variant in args.variant:
+        name, _, path = variant.partition("=")
+        entries.append(
+            {"label": f"linkgraph[{name}]", "kind": "linkgraph", "path": str(Path(path).resolve())}
+        )
+    info = machine()
+    runs: list[dict[str, Any]] = []
+    truth: dict[int, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
+        workdir = Path(args.workdir or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for round_no in range(1, args.repeat + 1):
+            # Rotate the order every round so that drift (thermal, caches) favours no one.
+            shift = (round_no - 1) % len(entries)
+            for entry in entries[shift:] + entries[:shift]:
+                result = one_crawl(entry, args, workdir, truth)
+                result["round"] = round_no
+                runs.append(result)
+                if args.json:  # as we go, so an interrupted run still leaves its crawls
+                    Path(args.json).write_text(
+                        json.dumps({"machine": info, "runs": runs}, indent=1)
+                    )
+                done = f"{result['pages']} pages in {result['elapsed']:.2f}s"
+                print(f"round {round_no} {entry['label']}: {done}", file=sys.stderr)
+        summary = summarize(runs)
+        print_report(info, runs, summary)
+        if args.profile:
+            profiled = one_crawl(
+                {"label": "linkgraph", "kind": "linkgraph"}, args, workdir, truth, args.profile
+            )
+            rate = f"{profiled['pages_per_s']:.0f} pages/s with the profiler on"
+            print(f"\nlinkgraph under {args.profile}: {rate}")
+            print(profiled["profile_text"][:20000])
+            summary["profile"] = profiled["profile_text"]
+    if args.json:
+        record = {"machine": info, "args": vars(args), "runs": runs, "summary": summary}
+        Path(args.json).write_text(json.dumps(record, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
