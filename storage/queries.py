@@ -7,6 +7,7 @@ formats them.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -15,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import schema
+from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
 from .errors import CorruptStore
 from .records import KINDS, PLACEMENTS
-from .writer import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
 
-__all__ = ["EXPORT_FIELDS", "iso", "iter_links", "reader", "stats"]
+__all__ = ["EXPORT_FIELDS", "crawl_record", "iso", "iter_links", "reader", "stats"]
 
 EXPORT_FIELDS = (
     "source",
@@ -60,11 +61,16 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     by_status: dict[str, int] = {}
     by_error: dict[str, int] = {}
+    checked: dict[str, int] = {}
     fetched = failed = skipped = 0
-    for status, error, n in conn.execute(
-        "SELECT status, error, count(*) FROM pages GROUP BY status, error ORDER BY status, error"
+    for status, error, checked_only, n in conn.execute(
+        "SELECT status, error, checked_only, count(*) FROM pages"
+        " GROUP BY status, error, checked_only ORDER BY status, error"
     ):
-        if status is not None:
+        if checked_only:  # link checks (broken --check-external), not crawled pages
+            key = str(status) if status is not None else (error or "unknown")
+            checked[key] = checked.get(key, 0) + n
+        elif status is not None:
             fetched += n
             by_status[str(status)] = by_status.get(str(status), 0) + n
         else:
@@ -79,7 +85,9 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     nofollow = one(f"SELECT count(*) FROM links WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS}")
     notes = [
         {"host": host, "note": note}
-        for host, note in conn.execute("SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name")
+        for host, note in conn.execute(
+            "SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name"
+        )
     ]
     return {
         "pages": {
@@ -88,6 +96,7 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
             "skipped": skipped,
             "by_status": by_status,
             "not_fetched": by_error,
+            "links_checked": checked,
         },
         "links": {
             "total": sum(links.values()),
@@ -138,7 +147,8 @@ def link_record(
 
 
 LINK_COLUMNS = (
-    "s.url, t.url, a.text, r.tokens, l.flags, l.placement, l.kind, l.first_seen, l.last_seen"
+    "s.url, t.url, a.text, r.tokens, l.flags, l.placement, l.kind, l.first_seen,"
+    " coalesce(l.last_seen, l.first_seen)"
 )
 LINK_JOINS = (
     "JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
@@ -152,3 +162,10 @@ def iter_links(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
     while rows := cur.fetchmany(2000):
         for row in rows:
             yield link_record(*row)
+
+
+def crawl_record(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The settings the store's crawl last ran with (``CrawlSettings`` fields and all its
+    seeds), or ``None`` when the store holds no crawl."""
+    row = conn.execute("SELECT value FROM crawl WHERE key = 'settings'").fetchone()
+    return json.loads(row[0]) if row else None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "KINDS",
+    "LOST_REASONS",
     "NOT_FOLLOW_RELS",
     "PLACEMENTS",
     "Link",
@@ -20,6 +21,16 @@ __all__ = [
 # Stored as small integers: the index in these tuples.
 PLACEMENTS = ("content", "nav", "header", "footer", "sidebar", "comments")
 KINDS = ("link", "redirect", "canonical")
+# Why a link stopped counting, found when its source page was fetched again.
+LOST_REASONS = (
+    "removed",  # the page no longer carries it
+    "page-404",
+    "page-410",
+    "page-redirects",  # the page now redirects elsewhere
+    "page-noindex",  # the page now says noindex
+    "canonical-moved",  # the page now names another URL as canonical
+    "fetch-error",  # no usable answer: network error, 5xx, other 4xx
+)
 # A link whose rel holds any of these passes no authority (Google's rel qualifiers).
 NOT_FOLLOW_RELS = frozenset({"nofollow", "sponsored", "ugc"})
 
@@ -67,6 +78,10 @@ class Page:
     etag: str | None = None
     last_modified: str | None = None
     text: str | None = None
+    not_modified: bool = False  # a conditional refetch answered 304: nothing changed
+    checked_only: bool = False  # a link check (HEAD), not a crawl of the page
+    # (hash, host, registrable domain) of link targets, computed where the page was parsed
+    url_info: dict[str, tuple[int, str, str]] | None = None
     links: list[Link] = field(default_factory=list)
 
 
@@ -75,10 +90,14 @@ class QueueItem:
     """A URL waiting in the frontier.
 
     ``hops`` counts the redirects that led here (capped by ``max_redirects``); redirects do
-    not add depth. ``kind`` is ``page`` or ``sitemap``.
+    not add depth. ``kind`` is ``page``, ``sitemap``, ``refresh`` (a stored page fetched
+    again, conditionally with ``etag`` / ``last_modified``) or ``check`` (a link target
+    whose status is checked with HEAD, nothing more).
     """
 
     url: str
     depth: int
     hops: int = 0
     kind: str = "page"
+    etag: str | None = None
+    last_modified: str | None = None

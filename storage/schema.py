@@ -62,21 +62,26 @@ MIGRATIONS: list[tuple[str, str]] = [
             id     INTEGER PRIMARY KEY,
             tokens TEXT NOT NULL UNIQUE
         );
+        INSERT INTO rels(id, tokens) VALUES (0, '');
 
         -- Clustered by target: the inbound links of a URL are one range scan of the table.
+        -- A link is one (target, source, kind, anchor, placement, rel, flags): a page with
+        -- the same anchor twice in one place, once nofollow, has two links.
         -- kind: 0 link, 1 redirect, 2 canonical. placement: index in records.PLACEMENTS.
-        -- flags: 1 nofollow, 2 sponsored, 4 ugc, 8 image. Times are Unix seconds, UTC.
+        -- rel_id: 0 for no rel. flags: 1 nofollow, 2 sponsored, 4 ugc, 8 image.
+        -- Times are Unix seconds, UTC. last_seen stays NULL until the link is seen again
+        -- (most never are, and NULL costs no bytes): read coalesce(last_seen, first_seen).
         CREATE TABLE links (
             target_id  INTEGER NOT NULL,
             source_id  INTEGER NOT NULL,
             kind       INTEGER NOT NULL,
             anchor_id  INTEGER NOT NULL,
             placement  INTEGER NOT NULL,
+            rel_id     INTEGER NOT NULL,
             flags      INTEGER NOT NULL,
-            rel_id     INTEGER,
             first_seen INTEGER NOT NULL,
-            last_seen  INTEGER NOT NULL,
-            PRIMARY KEY (target_id, source_id, kind, anchor_id, placement)
+            last_seen  INTEGER,
+            PRIMARY KEY (target_id, source_id, kind, anchor_id, placement, rel_id, flags)
         ) WITHOUT ROWID;
         CREATE INDEX links_source ON links(source_id);
 
@@ -119,13 +124,65 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_authority_scores",
+        """
+        -- Written by `linkgraph rank`, replaced whole on every run. pagerank is the raw
+        -- score (the level's vector sums to 1), authority its 0-100 log scaling, trust the
+        -- TrustRank from --trusted seeds (NULL without), harmonic the harmonic centrality.
+        -- backlinks / referring_domains count links from other registrable domains.
+        CREATE TABLE page_scores (
+            url_id            INTEGER PRIMARY KEY,
+            pagerank          REAL NOT NULL,
+            authority         REAL NOT NULL,
+            trust             REAL,
+            backlinks         INTEGER NOT NULL DEFAULT 0,
+            referring_domains INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX page_scores_rank ON page_scores(pagerank);
+        CREATE TABLE host_scores (
+            host_id           INTEGER PRIMARY KEY,
+            pagerank          REAL NOT NULL,
+            authority         REAL NOT NULL,
+            trust             REAL,
+            harmonic          REAL,
+            backlinks         INTEGER NOT NULL DEFAULT 0,
+            referring_domains INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX host_scores_rank ON host_scores(pagerank);
+        CREATE TABLE domain_scores (
+            domain_id         INTEGER PRIMARY KEY,
+            pagerank          REAL NOT NULL,
+            authority         REAL NOT NULL,
+            trust             REAL,
+            harmonic          REAL,
+            backlinks         INTEGER NOT NULL DEFAULT 0,
+            referring_domains INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX domain_scores_rank ON domain_scores(pagerank);
+        """,
+    ),
+    (
+        "0003_recrawl_history_and_text",
+        """
+        -- Set when a recrawl finds a link gone (records.LOST_REASONS index); cleared if it
+        -- comes back. first_seen / last_seen keep their meaning.
+        ALTER TABLE links ADD COLUMN lost_at INTEGER;
+        ALTER TABLE links ADD COLUMN lost_reason INTEGER;
+        CREATE INDEX links_lost ON links(lost_at) WHERE lost_at IS NOT NULL;
+        -- 1 when the URL was only checked (HEAD, `broken --check-external`), not crawled.
+        ALTER TABLE pages ADD COLUMN checked_only INTEGER NOT NULL DEFAULT 0;
+        -- Visible text of crawled pages (rowid = url id): unlinked mentions, relevance.
+        CREATE VIRTUAL TABLE page_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _REQUIRED_TABLES = {"domains", "hosts", "urls", "anchors", "rels", "links", "pages", "frontier"}
 
 
 def inspect_file(path: str | os.PathLike[str]) -> int | None:
-    """Read our identity from the SQLite header without opening the database.
+    """Read our identity from the SQLite header without opening the database for writing.
 
     Returns the schema version of a linkgraph store, ``None`` for a path that holds
     nothing yet (missing or empty file). Raises :class:`NotAStore` for anything else.
@@ -146,6 +203,12 @@ def inspect_file(path: str | os.PathLike[str]) -> int | None:
         raise NotAStore(f"{p} is not a SQLite database (and so not a linkgraph store)")
     user_version = int.from_bytes(header[60:64], "big")
     application_id = int.from_bytes(header[68:72], "big")
+    wal = Path(f"{p}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        # In WAL mode the header above is only rewritten at a checkpoint, and SQLite skips
+        # the one at close while another connection is open: a crawl killed before any
+        # checkpoint leaves zeros there. Ask SQLite, read-only, what the WAL holds.
+        user_version, application_id = _versions_through_wal(p)
     if application_id == APPLICATION_ID:
         if user_version > SCHEMA_VERSION:
             raise NewerSchema(
@@ -159,6 +222,18 @@ def inspect_file(path: str | os.PathLike[str]) -> int | None:
     if _has_tables(p):
         raise NotAStore(f"{p} is a SQLite database written by another program")
     return 0
+
+
+def _versions_through_wal(path: Path) -> tuple[int, int]:
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+            return user_version, conn.execute("PRAGMA application_id").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStore(f"{path} is damaged: {exc}") from None
 
 
 def _has_tables(path: Path) -> bool:
@@ -249,4 +324,6 @@ def _check_tables(conn: sqlite3.Connection, path: Path) -> None:
         raise CorruptStore(f"{path} is damaged: {exc}") from None
     missing = _REQUIRED_TABLES - names
     if missing:
-        raise CorruptStore(f"{path} is a linkgraph store missing tables: {', '.join(sorted(missing))}")
+        raise CorruptStore(
+            f"{path} is a linkgraph store missing tables: {', '.join(sorted(missing))}"
+        )

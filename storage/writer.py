@@ -24,34 +24,29 @@ from typing import Any
 
 import aiosqlite
 
-from crawler.urls import host_of, registrable_domain, url_hash
-
 from . import schema
+from .commit import (
+    QUEUE_KIND,
+    QUEUE_KIND_ID,
+    SKIP_REASONS,
+    Batch,
+    commit_batch,
+    link_flags,
+)
 from .errors import StoreError
-from .records import KINDS, PLACEMENTS, Link, Page, QueueItem
+from .records import Link, Page, QueueItem
+
+
+def queue_checks_sql() -> str:
+    """Queue (kind 3, check) every link target that has no page row yet."""
+    return (
+        "INSERT OR IGNORE INTO frontier(url_id, host_id, depth, hops, kind)"
+        " SELECT DISTINCT l.target_id, u.host_id, 0, 0, 3 FROM links l JOIN urls u ON u.id = l.target_id"
+        " WHERE l.kind = 0 AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.url_id = l.target_id)"
+    )
+
 
 __all__ = ["SKIP_REASONS", "ResumeState", "StoreWriter", "link_flags"]
-
-# Outcomes recorded in pages.error that made no request: they don't count against caps.
-SKIP_REASONS = frozenset({"robots", "robots-unavailable", "crawl-delay", "parked", "blocked-address"})
-
-_KIND_ID = {k: i for i, k in enumerate(KINDS)}
-_PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
-_QUEUE_KIND_ID = {"page": 0, "sitemap": 1}
-_QUEUE_KIND = {v: k for k, v in _QUEUE_KIND_ID.items()}
-_MAX_ANCHOR = 500
-FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
-ROBOTS_NOINDEX, ROBOTS_NOFOLLOW = 1, 2
-
-
-def link_flags(link: Link) -> int:
-    rel = link.rel
-    return (
-        (FLAG_NOFOLLOW if "nofollow" in rel else 0)
-        | (FLAG_SPONSORED if "sponsored" in rel else 0)
-        | (FLAG_UGC if "ugc" in rel else 0)
-        | (FLAG_IMAGE if link.image else 0)
-    )
 
 
 @dataclass(slots=True)
@@ -64,31 +59,25 @@ class ResumeState:
     seen_hashes: list[int] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _Batch:
-    pages: list[Page] = field(default_factory=list)
-    queued: list[QueueItem] = field(default_factory=list)
-    hosts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.pages or self.queued or self.hosts)
-
-
 class StoreWriter:
     """Owns a store for writing during a crawl. Use :meth:`open` and ``async with``."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, lock_fd: int, *, batch_pages: int) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: str, lock_fd: int, *, batch_pages: int
+    ) -> None:
         self._conn = conn
         self.path = path
         self._lock_fd = lock_fd
         self.batch_pages = batch_pages
-        self._batch = _Batch()
+        self._batch = Batch()
         self._flush_lock = asyncio.Lock()
         self._rel_ids: dict[str, int] = {}
         self.committed_pages = 0
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str], *, create: bool = True, batch_pages: int = 200) -> StoreWriter:
+    async def open(
+        cls, path: str | os.PathLike[str], *, create: bool = True, batch_pages: int = 200
+    ) -> StoreWriter:
         path = os.fspath(path)
         schema.connect(path, create=create).close()  # validate and migrate, synchronously
         lock_fd = os.open(path, os.O_RDONLY)
@@ -105,7 +94,9 @@ class StoreWriter:
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA temp_store=MEMORY",
-                "PRAGMA cache_size=-65536",
+                # 32 MiB of page cache: inserts into big B-trees stay fast, and it is a
+                # fixed cost, not one per URL (see docs/benchmarks.md, frontier memory).
+                "PRAGMA cache_size=-32768",
                 "PRAGMA busy_timeout=10000",
             ):
                 await conn.execute(pragma)
@@ -114,6 +105,10 @@ class StoreWriter:
                 " host TEXT NOT NULL, domain TEXT NOT NULL)"
             )
             await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
+            await conn.execute(
+                "CREATE TEMP TABLE sk (target_id INTEGER, source_id INTEGER, kind INTEGER,"
+                " anchor_id INTEGER, placement INTEGER, rel_id INTEGER, flags INTEGER)"
+            )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
         except BaseException:
@@ -144,6 +139,10 @@ class StoreWriter:
         if queued:
             self._batch.queued.extend(queued)
 
+    def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
+        """Buffer links whose source page was not fetched by us (an imported edge list)."""
+        self._batch.loose.append((source, links, seen_at))
+
     def add_queued(self, items: Iterable[QueueItem]) -> None:
         """Buffer frontier entries that no page discovered (seeds, sitemap entries)."""
         self._batch.queued.extend(items)
@@ -163,165 +162,39 @@ class StoreWriter:
     # -- committing --------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Commit everything buffered so far in one transaction."""
+        """Commit everything buffered so far in one transaction.
+
+        A transaction, once begun, runs to its end even when the caller is cancelled (Ctrl-C,
+        the end of a crawl): stopped half way it would stay open on the connection and
+        every later write would fail. The cancellation is passed on once it has ended.
+        """
         async with self._flush_lock:
-            batch, self._batch = self._batch, _Batch()
-            if not batch:
+            if not self._batch:
                 return
-            try:
-                await self._commit(batch)
-            except BaseException as exc:
-                # Keep the records so a later flush (or the caller's error path) can retry.
-                batch.pages.extend(self._batch.pages)
-                batch.queued.extend(self._batch.queued)
-                batch.hosts.update(self._batch.hosts)
-                self._batch = batch
-                if isinstance(exc, aiosqlite.Error):
-                    raise StoreError(f"cannot write to {self.path}: {exc}") from None
-                raise
-            self.committed_pages += len(batch.pages)
+            commit = asyncio.ensure_future(self._commit_batch())
+            cancelled = False
+            while not commit.done():
+                try:
+                    await asyncio.shield(commit)  # raises the commit's own error, if any
+                except asyncio.CancelledError:
+                    cancelled = True  # pass it on once the transaction has ended
+            if cancelled:
+                if not commit.cancelled():
+                    commit.exception()  # seen: a failed batch is back in the buffer anyway
+                raise asyncio.CancelledError
 
-    async def _commit(self, batch: _Batch) -> None:
-        conn = self._conn
-        urls: dict[str, None] = {}
-        anchors: dict[str, None] = {}
-        for page in batch.pages:
-            urls[page.url] = None
-            for link in page.links:
-                urls[link.target] = None
-                if link.anchor:
-                    anchors[link.anchor[:_MAX_ANCHOR]] = None
-        for item in batch.queued:
-            urls[item.url] = None
-        hosts_only = {h for h in batch.hosts}
-
-        await conn.execute("BEGIN IMMEDIATE")
+    async def _commit_batch(self) -> None:
+        batch, self._batch = self._batch, Batch()
         try:
-            await conn.execute("DELETE FROM temp.su")
-            await conn.executemany(
-                "INSERT INTO temp.su(url, hash, host, domain) VALUES (?, ?, ?, ?)",
-                [(u, url_hash(u), h := host_of(u), registrable_domain(h)) for u in urls],
-            )
-            if hosts_only:
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO domains(name) VALUES (?)",
-                    [(registrable_domain(h),) for h in hosts_only],
-                )
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO hosts(name, domain_id)"
-                    " SELECT ?, id FROM domains WHERE name = ?",
-                    [(h, registrable_domain(h)) for h in hosts_only],
-                )
-            await conn.execute("INSERT OR IGNORE INTO domains(name) SELECT DISTINCT domain FROM temp.su")
-            await conn.execute(
-                "INSERT OR IGNORE INTO hosts(name, domain_id)"
-                " SELECT DISTINCT s.host, d.id FROM temp.su s JOIN domains d ON d.name = s.domain"
-            )
-            await conn.execute(
-                "INSERT INTO urls(hash, host_id, url)"
-                " SELECT s.hash, h.id, s.url FROM temp.su s JOIN hosts h ON h.name = s.host"
-                " WHERE NOT EXISTS (SELECT 1 FROM urls u WHERE u.hash = s.hash AND u.url = s.url)"
-            )
-            async with conn.execute(
-                "SELECT s.url, u.id, u.host_id FROM temp.su s"
-                " JOIN urls u ON u.hash = s.hash AND u.url = s.url"
-            ) as cur:
-                ids = {url: (uid, hid) async for url, uid, hid in cur}
-
-            anchor_ids = {"": 0}
-            if anchors:
-                await conn.execute("DELETE FROM temp.sa")
-                await conn.executemany("INSERT INTO temp.sa(text) VALUES (?)", [(a,) for a in anchors])
-                await conn.execute("INSERT OR IGNORE INTO anchors(text) SELECT text FROM temp.sa")
-                async with conn.execute(
-                    "SELECT a.text, a.id FROM temp.sa s JOIN anchors a ON a.text = s.text"
-                ) as cur:
-                    anchor_ids.update({text: aid async for text, aid in cur})
-
-            link_rows: dict[tuple[int, int, int, int, int], tuple[Any, ...]] = {}
-            page_rows = []
-            for page in batch.pages:
-                source = ids[page.url][0]
-                fetched = int(page.fetched_at)
-                outlinks = 0
-                for link in page.links:
-                    if link.kind == "link":
-                        outlinks += 1
-                    key = (
-                        ids[link.target][0],
-                        source,
-                        _KIND_ID[link.kind],
-                        anchor_ids[link.anchor[:_MAX_ANCHOR]],
-                        _PLACEMENT_ID[link.placement],
-                    )
-                    if key not in link_rows:
-                        rel_id = await self._rel_id(link.rel) if link.rel else None
-                        link_rows[key] = (*key, link_flags(link), rel_id, fetched, fetched)
-                page_rows.append(
-                    (
-                        source,
-                        page.status,
-                        page.error,
-                        ids[page.final_url][0] if page.final_url in ids else None,
-                        page.content_type,
-                        page.fetched_at,
-                        page.depth,
-                        page.title,
-                        page.lang,
-                        ids[page.canonical][0] if page.canonical in ids else None,
-                        (ROBOTS_NOINDEX if page.noindex else 0) | (ROBOTS_NOFOLLOW if page.nofollow else 0),
-                        page.size,
-                        int(page.elapsed * 1000),
-                        page.etag,
-                        page.last_modified,
-                        outlinks,
-                    )
-                )
-            if link_rows:
-                await conn.executemany(
-                    "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, flags,"
-                    " rel_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO UPDATE SET flags = excluded.flags, rel_id = excluded.rel_id,"
-                    " last_seen = excluded.last_seen",
-                    link_rows.values(),
-                )
-            if page_rows:
-                await conn.executemany(
-                    "INSERT INTO pages(url_id, status, error, final_id, content_type, fetched_at,"
-                    " depth, title, lang, canonical_id, robots, size, elapsed_ms, etag,"
-                    " last_modified, outlinks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(url_id) DO UPDATE SET status = excluded.status,"
-                    " error = excluded.error, final_id = excluded.final_id,"
-                    " content_type = excluded.content_type, fetched_at = excluded.fetched_at,"
-                    " title = excluded.title, lang = excluded.lang,"
-                    " canonical_id = excluded.canonical_id, robots = excluded.robots,"
-                    " size = excluded.size, elapsed_ms = excluded.elapsed_ms,"
-                    " etag = excluded.etag, last_modified = excluded.last_modified,"
-                    " outlinks = excluded.outlinks",
-                    page_rows,
-                )
-            if batch.queued:
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO frontier(url_id, host_id, depth, hops, kind)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (*ids[item.url], item.depth, item.hops, _QUEUE_KIND_ID[item.kind])
-                        for item in batch.queued
-                    ],
-                )
-            if page_rows:
-                await conn.executemany(
-                    "DELETE FROM frontier WHERE url_id = ?", [(row[0],) for row in page_rows]
-                )
-            if batch.hosts:
-                await conn.executemany(
-                    "UPDATE hosts SET ip = coalesce(?, ip), note = coalesce(?, note) WHERE name = ?",
-                    [(ip, note, host) for host, (ip, note) in batch.hosts.items()],
-                )
-            await conn.execute("COMMIT")
-        except BaseException:
-            await conn.execute("ROLLBACK")
+            await commit_batch(self._conn, batch, self._rel_id)
+        except BaseException as exc:
+            # Keep the records so a later flush (or the caller's error path) can retry.
+            batch.absorb(self._batch)
+            self._batch = batch
+            if isinstance(exc, aiosqlite.Error):
+                raise StoreError(f"cannot write to {self.path}: {exc}") from None
             raise
+        self.committed_pages += len(batch.pages)
 
     async def _rel_id(self, rel: tuple[str, ...]) -> int:
         tokens = " ".join(rel)
@@ -348,18 +221,30 @@ class StoreWriter:
             (json.dumps(settings, sort_keys=True),),
         )
 
-    async def resume_state(self) -> ResumeState:
-        """Per-host queue sizes, per-host request counts and the seen URL hashes."""
+    @staticmethod
+    def _kind_clause(kinds: tuple[str, ...] | None) -> str:
+        if kinds is None:
+            return ""
+        return f" AND f.kind IN ({', '.join(str(QUEUE_KIND_ID[k]) for k in kinds)})"
+
+    async def resume_state(self, *, kinds: tuple[str, ...] | None = None) -> ResumeState:
+        """Per-host queue sizes, per-host request counts and the seen URL hashes.
+
+        ``kinds`` limits the queue to entries of those kinds (a link-check run leaves a
+        crawl's own entries where they are).
+        """
         await self.flush()
         state = ResumeState()
         async with self._conn.execute(
-            "SELECT h.name, count(*) FROM frontier f JOIN hosts h ON h.id = f.host_id GROUP BY f.host_id"
+            "SELECT h.name, count(*) FROM frontier f JOIN hosts h ON h.id = f.host_id"
+            f" WHERE 1 {self._kind_clause(kinds)} GROUP BY f.host_id"
         ) as cur:
             state.queued_by_host = {name: n async for name, n in cur}
         skip = ", ".join(f"'{r}'" for r in sorted(SKIP_REASONS))
         async with self._conn.execute(
             "SELECT h.name, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
-            f" JOIN hosts h ON h.id = u.host_id WHERE p.error IS NULL OR p.error NOT IN ({skip})"
+            f" JOIN hosts h ON h.id = u.host_id WHERE p.checked_only = 0"
+            f" AND (p.error IS NULL OR p.error NOT IN ({skip}))"
             " GROUP BY u.host_id"
         ) as cur:
             state.requests_by_host = {name: n async for name, n in cur}
@@ -371,7 +256,9 @@ class StoreWriter:
             state.seen_hashes = [h async for (h,) in cur]
         return state
 
-    async def take_frontier(self, host: str, limit: int) -> list[QueueItem]:
+    async def take_frontier(
+        self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
+    ) -> list[QueueItem]:
         """The oldest queued entries of one host. Flushes first, so the store is current.
 
         The caller must hold none of this host's entries in memory or in flight, else it
@@ -379,8 +266,43 @@ class StoreWriter:
         """
         await self.flush()
         async with self._conn.execute(
-            "SELECT u.url, f.depth, f.hops, f.kind FROM frontier f JOIN urls u ON u.id = f.url_id"
-            " WHERE f.host_id = (SELECT id FROM hosts WHERE name = ?) ORDER BY f.url_id LIMIT ?",
+            "SELECT u.url, f.depth, f.hops, f.kind, p.etag, p.last_modified FROM frontier f"
+            " JOIN urls u ON u.id = f.url_id LEFT JOIN pages p ON p.url_id = f.url_id AND f.kind = 2"
+            " WHERE f.host_id = (SELECT id FROM hosts WHERE name = ?)"
+            f"{self._kind_clause(kinds)} ORDER BY f.url_id LIMIT ?",
             (host, limit),
         ) as cur:
-            return [QueueItem(url, depth, hops, _QUEUE_KIND[kind]) async for url, depth, hops, kind in cur]
+            return [
+                QueueItem(url, depth, hops, QUEUE_KIND[kind], etag, modified)
+                async for url, depth, hops, kind, etag, modified in cur
+            ]
+
+    async def _queue(self, sql: str) -> int:
+        """Run one frontier-filling statement in its own transaction; returns rows added."""
+        await self.flush()
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await self._conn.execute(sql)
+            added = cur.rowcount
+            await self._conn.execute("COMMIT")
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        return added
+
+    async def queue_checks(self) -> int:
+        """Queue every link target without a page row for a status check; returns how many."""
+        return await self._queue(queue_checks_sql())
+
+    async def queue_refresh(self) -> int:
+        """Queue every fetched page again (``crawl --refresh``); returns how many.
+
+        Each entry carries the page's ETag / Last-Modified for a conditional request.
+        Pages already queued stay as they are.
+        """
+        return await self._queue(
+            "INSERT OR IGNORE INTO frontier(url_id, host_id, depth, hops, kind)"
+            " SELECT p.url_id, u.host_id, p.depth, 0, 2 FROM pages p JOIN urls u ON u.id = p.url_id"
+            " WHERE p.status IS NOT NULL OR p.error NOT IN"
+            f" ({', '.join(repr(r) for r in sorted(SKIP_REASONS))})"
+        )

@@ -1,0 +1,362 @@
+"""What the backlink audit reads from the store: plain rows for ``graph``'s pure scoring.
+
+Every function takes a read connection and a resolved :class:`~storage.backlinks.Target`
+and returns dicts or dataclasses; none of them scores anything.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .backlinks import Target, _filters
+from .commit import FLAG_IMAGE
+from .queries import NOT_FOLLOW_FLAGS, iso
+from .records import LOST_REASONS, PLACEMENTS
+
+__all__ = [
+    "BacklinkDetail",
+    "backlink_details",
+    "broken_links",
+    "changes",
+    "domain_sizes",
+    "mentions",
+    "page_texts",
+    "referring_ips",
+]
+
+_CHUNK = 900
+_UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
+
+
+@dataclass(slots=True)
+class BacklinkDetail:
+    """One stored link into a target, with what quality and toxicity scoring need."""
+
+    source_id: int
+    target_id: int
+    source: str
+    target: str
+    anchor: str
+    rel: list[str]
+    flags: int
+    placement: str
+    first_seen: str | None
+    last_seen: str | None
+    source_domain_id: int
+    source_domain: str
+    source_outlinks: int | None
+    source_authority: float | None
+    source_domain_authority: float | None
+
+    @property
+    def follow(self) -> bool:
+        return not self.flags & NOT_FOLLOW_FLAGS
+
+    @property
+    def image(self) -> bool:
+        return bool(self.flags & FLAG_IMAGE)
+
+
+def backlink_details(
+    conn: sqlite3.Connection,
+    target: Target,
+    *,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+) -> list[BacklinkDetail]:
+    """Every current (not lost) link into the target, with source page facts."""
+    where, params = _filters(
+        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+    )
+    sql = (
+        "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
+        " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
+        " ds.authority"
+        " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
+        " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
+        " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
+        " LEFT JOIN pages p ON p.url_id = l.source_id LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
+        " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id"
+        f" WHERE {where} AND l.lost_at IS NULL"
+    )
+    return [
+        BacklinkDetail(
+            sid,
+            tid,
+            src,
+            tgt,
+            anchor,
+            tokens.split(" ") if tokens else [],
+            flags,
+            PLACEMENTS[pl],
+            iso(first),
+            iso(last),
+            did,
+            dname,
+            outlinks,
+            authority,
+            domain_authority,
+        )
+        for (
+            sid,
+            tid,
+            src,
+            tgt,
+            anchor,
+            tokens,
+            flags,
+            pl,
+            first,
+            last,
+            did,
+            dname,
+            outlinks,
+            authority,
+            domain_authority,
+        ) in conn.execute(sql, params)
+    ]
+
+
+def domain_sizes(conn: sqlite3.Connection, domain_ids: set[int]) -> dict[int, int]:
+    """Crawled HTML-or-not pages (a response received) per registrable domain."""
+    sizes: dict[int, int] = {}
+    ids = sorted(domain_ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for did, n in conn.execute(
+            "SELECT h.domain_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+            f" JOIN hosts h ON h.id = u.host_id WHERE p.status BETWEEN 200 AND 299"
+            f" AND h.domain_id IN ({','.join('?' * len(chunk))}) GROUP BY h.domain_id",
+            chunk,
+        ):
+            sizes[did] = n
+    return sizes
+
+
+def page_texts(conn: sqlite3.Connection, url_ids: set[int]) -> dict[int, str]:
+    """Stored visible text of these pages (pages crawled with ``store_text``)."""
+    texts: dict[int, str] = {}
+    ids = sorted(url_ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for rowid, text in conn.execute(
+            f"SELECT rowid, text FROM page_text WHERE rowid IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            texts[rowid] = text
+    return texts
+
+
+def target_domain_links_to(
+    conn: sqlite3.Connection, target: Target, domain_ids: set[int]
+) -> set[int]:
+    """Of these domains, the ones the target's own registrable domain links to."""
+    if not domain_ids:
+        return set()
+    rows = conn.execute(
+        "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
+        " JOIN urls s ON s.host_id = sh.id JOIN links l ON l.source_id = s.id AND l.kind = 0"
+        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = ?",
+        (target.domain,),
+    )
+    return {did for (did,) in rows} & domain_ids
+
+
+def _since_ts(since: str | None) -> int:
+    if not since:
+        return 0
+    try:
+        when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since wants a date like 2026-01-31, not {since!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp())
+
+
+def changes(
+    conn: sqlite3.Connection,
+    target: Target,
+    *,
+    since: str | None = None,
+    include_internal: bool = False,
+    by: str = "day",
+) -> dict[str, list[dict[str, Any]]]:
+    """New and lost backlinks and referring domains since a date, and link velocity.
+
+    A backlink is new on its ``first_seen``; lost on the recrawl that found it gone
+    (``lost_at``, with the reason). A referring domain is new when its first link to the
+    target is; lost when all its links to the target are lost.
+    """
+    if by not in ("day", "week"):
+        raise ValueError(f"unknown period {by!r}: use day or week")
+    start = _since_ts(since)
+    where, params = _filters(target, include_internal=include_internal)
+    rows = conn.execute(
+        "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
+        " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
+        " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
+        f" JOIN anchors a ON a.id = l.anchor_id WHERE {where}",
+        params,
+    ).fetchall()
+    link_changes: list[dict[str, Any]] = []
+    seen_pairs: set[tuple[str, str, str]] = set()
+    per_domain: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+    for source, tgt, anchor, first, lost, reason, _, domain in rows:
+        per_domain[domain].append((first, lost))
+        if first >= start and (source, tgt, "new") not in seen_pairs:
+            seen_pairs.add((source, tgt, "new"))
+            link_changes.append(
+                {
+                    "source": source,
+                    "target": tgt,
+                    "anchor": anchor,
+                    "change": "new",
+                    "reason": None,
+                    "date": iso(first),
+                }
+            )
+        if lost is not None and lost >= start and (source, tgt, "lost") not in seen_pairs:
+            seen_pairs.add((source, tgt, "lost"))
+            link_changes.append(
+                {
+                    "source": source,
+                    "target": tgt,
+                    "anchor": anchor,
+                    "change": "lost",
+                    "reason": LOST_REASONS[reason] if reason is not None else None,
+                    "date": iso(lost),
+                }
+            )
+    link_changes.sort(key=lambda r: (r["date"] or "", r["change"], r["source"]), reverse=True)
+    domains: list[dict[str, Any]] = []
+    for domain, links in per_domain.items():
+        first = min(f for f, _ in links)
+        if first >= start:
+            domains.append({"domain": domain, "change": "new", "date": iso(first)})
+        if all(lost is not None for _, lost in links):
+            last_lost = max(lost for _, lost in links if lost is not None)
+            if last_lost >= start:
+                domains.append({"domain": domain, "change": "lost", "date": iso(last_lost)})
+    domains.sort(key=lambda r: (r["date"] or "", r["change"], r["domain"]), reverse=True)
+    buckets: dict[str, dict[str, Any]] = {}
+    for record in link_changes:
+        when = datetime.fromisoformat(record["date"].replace("Z", "+00:00"))
+        key = (
+            when.strftime("%Y-%m-%d")
+            if by == "day"
+            else f"{when.isocalendar().year}-W{when.isocalendar().week:02d}"
+        )
+        bucket = buckets.setdefault(key, {"period": key, "new": 0, "lost": 0})
+        bucket[record["change"]] += 1
+    velocity = [buckets[k] for k in sorted(buckets)]
+    return {"links": link_changes, "referring_domains": domains, "velocity": velocity}
+
+
+def broken_links(
+    conn: sqlite3.Connection,
+    target: Target | None,
+    *,
+    outbound: bool = False,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Links whose target answered 4xx/5xx or could not be reached.
+
+    With a ``target``: links *into* it (its dead pages that still have backlinks), or with
+    ``outbound`` links *from* it (dead links on its pages).
+    """
+    clauses = [
+        "l.kind = 0",
+        f"(p.status >= 400 OR (p.status IS NULL AND p.error IN ({','.join('?' * len(_UNREACHABLE))})))",
+    ]
+    params: list[Any] = list(_UNREACHABLE)
+    if target is not None:
+        column = "l.source_id" if outbound else "l.target_id"
+        clauses.append(f"{column} IN ({target.url_ids_sql})")
+        params.extend(target.params)
+    sql = (
+        "SELECT s.url, t.url, a.text, l.flags, l.placement, p.status, p.error, p.fetched_at"
+        " FROM links l JOIN pages p ON p.url_id = l.target_id JOIN urls s ON s.id = l.source_id"
+        " JOIN urls t ON t.id = l.target_id JOIN anchors a ON a.id = l.anchor_id"
+        f" WHERE {' AND '.join(clauses)} ORDER BY t.url, s.url"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {
+            "source": source,
+            "target": tgt,
+            "anchor": anchor,
+            "follow": not flags & NOT_FOLLOW_FLAGS,
+            "placement": PLACEMENTS[placement],
+            "status": status,
+            "error": error,
+            "checked": iso(checked),
+        }
+        for source, tgt, anchor, flags, placement, status, error, checked in conn.execute(
+            sql, params
+        )
+    ]
+
+
+def mentions(
+    conn: sqlite3.Connection,
+    phrase: str,
+    *,
+    exclude_linking: Target | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Pages whose visible text contains ``phrase`` (a full-text phrase match).
+
+    ``links_to_target`` says whether the page links to ``exclude_linking``; with that
+    target given, the linking pages are left out: what remains are unlinked mentions.
+    """
+    words = phrase.replace('"', " ").split()
+    if not words:
+        raise ValueError("give a brand name or phrase to look for")
+    query = '"' + " ".join(words) + '"'
+    params: list[Any] = [query]
+    linking = "0"
+    if exclude_linking is not None:
+        linking = (
+            "EXISTS (SELECT 1 FROM links l WHERE l.source_id = pt.rowid AND l.kind = 0"
+            f" AND l.target_id IN ({exclude_linking.url_ids_sql}))"
+        )
+        params = list(exclude_linking.params) + params
+    sql = (
+        f"SELECT u.url, p.title, snippet(page_text, 0, '[', ']', ' … ', 12), {linking}"
+        " FROM page_text pt JOIN urls u ON u.id = pt.rowid LEFT JOIN pages p ON p.url_id = pt.rowid"
+        " WHERE page_text MATCH ? ORDER BY rank"
+    )
+    records = []
+    for url, title, snippet, links in conn.execute(sql, params):
+        if exclude_linking is not None and links:
+            continue
+        records.append(
+            {"url": url, "title": title, "snippet": snippet, "links_to_target": bool(links)}
+        )
+        if limit is not None and len(records) >= limit:
+            break
+    return records
+
+
+def referring_ips(
+    conn: sqlite3.Connection, target: Target, *, include_internal: bool = False
+) -> dict[str, list[str]]:
+    """Per linking registrable domain, the addresses its linking hosts resolved to."""
+    where, params = _filters(target, include_internal=include_internal)
+    out: dict[str, set[str]] = defaultdict(set)
+    for domain, ip in conn.execute(
+        "SELECT DISTINCT d.name, sh.ip FROM links l JOIN urls s ON s.id = l.source_id"
+        f" JOIN hosts sh ON sh.id = s.host_id JOIN domains d ON d.id = sh.domain_id WHERE {where}"
+        " AND sh.ip IS NOT NULL",
+        params,
+    ):
+        out[domain].add(ip)
+    return {d: sorted(ips) for d, ips in out.items()}

@@ -1,0 +1,389 @@
+"""Backlink queries: inbound links, referring domains, anchors, top lists, the link gap.
+
+Definitions (the README repeats them):
+
+- A **backlink** is a distinct (source page, target URL) pair of kind ``link``. Counts of
+  backlinks count such pairs, however many links (anchors, placements) a page has to the
+  same URL. A pair is a **follow backlink** when any of its links is followable (no
+  nofollow, sponsored or ugc).
+- A link is **internal** when source and target share a registrable domain; queries
+  leave internal links out unless asked (``include_internal``).
+- A **target** is a URL (``exact``: that URL; ``prefix``: every URL starting with it), a
+  host (``host``: every URL on it), or a domain (``domain``: every URL on the name and
+  its subdomains).
+
+Every query is one SQL statement driven by the links table's primary key, which is
+clustered by target: the inbound links of a URL are one range scan.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.urls import host_of, normalize, registrable_domain, url_hash
+
+from .errors import StoreError
+from .queries import NOT_FOLLOW_FLAGS, iso, link_record
+from .records import PLACEMENTS
+
+__all__ = [
+    "MODES",
+    "Target",
+    "anchors",
+    "backlinks",
+    "intersect",
+    "referring_domains",
+    "resolve_target",
+    "top",
+]
+
+MODES = ("exact", "prefix", "host", "domain")
+_PAIR = "((l.source_id << 32) | l.target_id)"
+
+
+class TargetError(StoreError):
+    """A target that cannot be understood (not a URL, not a host name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A query target resolved against a store: the SQL that yields its URL ids."""
+
+    text: str
+    mode: str
+    domain: str  # registrable domain: links from it are internal
+    url_ids_sql: str
+    params: tuple[Any, ...]
+
+
+def resolve_target(conn: sqlite3.Connection, target: str, mode: str | None = None) -> Target:
+    """Turn ``https://x.com/a`` (a URL, mode exact) or ``x.com`` (a name, mode domain) into SQL."""
+    target = target.strip()
+    if mode is not None and mode not in MODES:
+        raise TargetError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if "://" in target:
+        url = normalize(target)
+        if url is None:
+            raise TargetError(f"not an http(s) URL: {target!r}")
+        mode = mode or "exact"
+        host = host_of(url)
+    else:
+        if mode in ("exact", "prefix"):
+            raise TargetError(f"mode {mode} needs a URL with a scheme, not {target!r}")
+        url = None
+        normalized = normalize(f"http://{target}/")
+        if not target or normalized is None or "/" in target:
+            raise TargetError(f"not a host or domain name: {target!r}")
+        host = host_of(normalized)
+        mode = mode or "domain"
+    domain = registrable_domain(host)
+    if mode == "exact":
+        assert url is not None
+        return Target(
+            target,
+            mode,
+            domain,
+            "SELECT id FROM urls WHERE hash = ? AND url = ?",
+            (url_hash(url), url),
+        )
+    if mode == "prefix":
+        assert url is not None
+        return Target(
+            target,
+            mode,
+            domain,
+            "SELECT id FROM urls WHERE host_id = (SELECT id FROM hosts WHERE name = ?)"
+            " AND substr(url, 1, ?) = ?",
+            (host, len(url), url),
+        )
+    if mode == "host":
+        return Target(
+            target,
+            mode,
+            domain,
+            "SELECT id FROM urls WHERE host_id = (SELECT id FROM hosts WHERE name = ?)",
+            (host,),
+        )
+    # domain: the name and every subdomain of it (all within one registrable domain)
+    return Target(
+        target,
+        mode,
+        domain,
+        "SELECT u.id FROM urls u WHERE u.host_id IN (SELECT h.id FROM hosts h"
+        " WHERE h.domain_id = (SELECT id FROM domains WHERE name = ?) AND (h.name = ? OR h.name GLOB ?))",
+        (domain, host, "*." + host),
+    )
+
+
+def _filters(
+    target: Target,
+    *,
+    include_internal: bool,
+    follow_only: bool = False,
+    placement: str | None = None,
+) -> tuple[str, list[Any]]:
+    clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
+    params: list[Any] = list(target.params)
+    if not include_internal:
+        clauses.append("sh.domain_id IS NOT (SELECT id FROM domains WHERE name = ?)")
+        params.append(target.domain)
+    if follow_only:
+        clauses.append(f"(l.flags & {NOT_FOLLOW_FLAGS}) = 0")
+    if placement is not None:
+        if placement not in PLACEMENTS:
+            raise TargetError(
+                f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}"
+            )
+        clauses.append("l.placement = ?")
+        params.append(PLACEMENTS.index(placement))
+    return " AND ".join(clauses), params
+
+
+_SOURCE_HOST = "JOIN hosts sh ON sh.id = s.host_id"
+
+
+def backlinks(
+    conn: sqlite3.Connection,
+    target: Target,
+    *,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+    sort: str = "authority",
+) -> list[dict[str, Any]]:
+    """The links into a target, one record per stored link, with the source page's authority.
+
+    ``sort="authority"`` puts the strongest source pages first; ``"first_seen"`` the
+    newest links first.
+    """
+    where, params = _filters(
+        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+    )
+    order = {
+        "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
+        "first_seen": "l.first_seen DESC, ps.pagerank DESC",
+    }.get(sort)
+    if order is None:
+        raise TargetError(f"unknown sort {sort!r}: use authority or first_seen")
+    # Filter and sort on ids first; fetch URL, anchor and rel text only for the rows kept.
+    inner = (
+        "SELECT l.target_id, l.source_id, l.anchor_id, l.rel_id, l.flags, l.placement, l.kind,"
+        " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, ps.authority AS authority, ps.pagerank AS pagerank"
+        f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST}"
+        f" LEFT JOIN page_scores ps ON ps.url_id = l.source_id WHERE {where} ORDER BY {order}"
+    )
+    if limit is not None:
+        inner += " LIMIT ?"
+        params.append(limit)
+    sql = (
+        "SELECT s.url, t.url, a.text, r.tokens, x.flags, x.placement, x.kind, x.first_seen,"
+        f" x.last_seen, x.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
+        " JOIN urls t ON t.id = x.target_id JOIN anchors a ON a.id = x.anchor_id"
+        " LEFT JOIN rels r ON r.id = x.rel_id ORDER BY "
+        + order.replace("ps.", "x.").replace("l.", "x.")
+    )
+    records = []
+    for row in conn.execute(sql, params):
+        record = link_record(*row[:-1])
+        record["source_authority"] = row[-1]
+        records.append(record)
+    return records
+
+
+def referring_domains(
+    conn: sqlite3.Connection,
+    target: Target,
+    *,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """One record per linking registrable domain, strongest first."""
+    # One narrow row per link, grouped here: measured on a 10M-link store, SQLite's own
+    # GROUP BY with aggregates took three times as long as reading the rows.
+    where, params = _filters(
+        target, include_internal=True, follow_only=follow_only, placement=placement
+    )
+    rows = conn.execute(
+        f"SELECT l.source_id, l.target_id, s.host_id, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
+        f" coalesce(l.last_seen, l.first_seen) FROM links l JOIN urls s ON s.id = l.source_id WHERE {where}",
+        params,
+    ).fetchall()
+    host_domain = dict(
+        conn.execute(
+            "SELECT id, domain_id FROM hosts WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({r[2] for r in rows})),),
+        )
+    )
+    own = conn.execute("SELECT id FROM domains WHERE name = ?", (target.domain,)).fetchone()
+    skip = None if include_internal or own is None else own[0]
+    # per domain: {pair: follow}, first_seen, last_seen
+    pairs: dict[int, dict[tuple[int, int], bool]] = {}
+    seen: dict[int, list[int]] = {}
+    for source, tgt, host, follow, first, last in rows:
+        domain = host_domain[host]
+        if domain == skip:
+            continue
+        by_pair = pairs.setdefault(domain, {})
+        by_pair[(source, tgt)] = by_pair.get((source, tgt), False) or bool(follow)
+        span = seen.get(domain)
+        if span is None:
+            seen[domain] = [first, last]
+        else:
+            span[0] = min(span[0], first)
+            span[1] = max(span[1], last)
+    if not pairs:
+        return []
+    info = {
+        did: (name, authority, rank)
+        for did, name, authority, rank in conn.execute(
+            "SELECT d.id, d.name, ds.authority, ds.pagerank FROM domains d"
+            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id WHERE d.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(pairs)),),
+        )
+    }
+    order = sorted(
+        pairs,
+        key=lambda d: (info[d][2] is None, -(info[d][2] or 0.0), -len(pairs[d]), info[d][0]),
+    )
+    if limit is not None:
+        order = order[:limit]
+    return [
+        {
+            "domain": info[d][0],
+            "backlinks": len(pairs[d]),
+            "follow_backlinks": sum(pairs[d].values()),
+            "first_seen": iso(seen[d][0]),
+            "last_seen": iso(seen[d][1]),
+            "authority": info[d][1],
+        }
+        for d in order
+    ]
+
+
+def anchors(
+    conn: sqlite3.Connection,
+    target: Target,
+    *,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Anchor texts of the links into a target, with backlink and referring-domain counts."""
+    where, params = _filters(
+        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+    )
+    sql = (
+        f"SELECT a.text, count(DISTINCT {_PAIR}),"
+        f" count(DISTINCT CASE WHEN (l.flags & {NOT_FOLLOW_FLAGS}) = 0 THEN {_PAIR} END),"
+        " count(DISTINCT sh.domain_id), (l.flags & 8) > 0"
+        f" FROM links l JOIN anchors a ON a.id = l.anchor_id JOIN urls s ON s.id = l.source_id {_SOURCE_HOST}"
+        f" WHERE {where} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {
+            "anchor": text,
+            "backlinks": n,
+            "follow_backlinks": nf,
+            "referring_domains": nd,
+            "image": bool(img),
+        }
+        for text, n, nf, nd, img in conn.execute(sql, params)
+    ]
+
+
+_LEVELS = {
+    "page": ("page_scores", "url_id", "urls", "url", "url"),
+    "host": ("host_scores", "host_id", "hosts", "name", "host"),
+    "domain": ("domain_scores", "domain_id", "domains", "name", "domain"),
+}
+
+
+def top(
+    conn: sqlite3.Connection, *, level: str = "domain", limit: int = 20
+) -> list[dict[str, Any]]:
+    """The highest-authority pages, hosts or domains (needs ``linkgraph rank``)."""
+    if level not in _LEVELS:
+        raise TargetError(f"unknown level {level!r}: use page, host or domain")
+    table, key, names, column, label = _LEVELS[level]
+    if conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0] == 0:
+        raise StoreError("no authority scores yet: run `linkgraph rank --db PATH` first")
+    sql = (
+        f"SELECT n.{column}, sc.authority, sc.pagerank, sc.referring_domains, sc.backlinks, sc.trust"
+        f" FROM {table} sc JOIN {names} n ON n.id = sc.{key} ORDER BY sc.pagerank DESC, n.{column} LIMIT ?"
+    )
+    records = []
+    for name, authority, pagerank, rd, bl, trust in conn.execute(sql, (limit,)):
+        record = {
+            label: name,
+            "authority": authority,
+            "pagerank": pagerank,
+            "referring_domains": rd,
+            "backlinks": bl,
+        }
+        if trust is not None:
+            record["trust"] = trust
+        records.append(record)
+    return records
+
+
+def _linking_domains(conn: sqlite3.Connection, target: Target) -> set[int]:
+    where, params = _filters(target, include_internal=False)
+    sql = f"SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}"
+    return {d for (d,) in conn.execute(sql, params)}
+
+
+def intersect(
+    conn: sqlite3.Connection,
+    competitors: list[Target],
+    *,
+    exclude: Target | None = None,
+    min_count: int = 2,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Domains linking to at least ``min_count`` competitors but not to ``exclude``.
+
+    The competitor backlink gap: sites that link to your competitors and not to you.
+    """
+    if not competitors:
+        raise TargetError("name at least one competitor")
+    linked: dict[int, list[str]] = {}
+    for competitor in competitors:
+        for domain_id in _linking_domains(conn, competitor):
+            linked.setdefault(domain_id, []).append(competitor.text)
+    excluded = _linking_domains(conn, exclude) if exclude is not None else set()
+    own = {c.domain for c in competitors} | ({exclude.domain} if exclude else set())
+    wanted = [d for d, names in linked.items() if len(names) >= min_count and d not in excluded]
+    if not wanted:
+        return []
+    info: dict[int, tuple[str, float | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for did, name, authority in conn.execute(
+            f"SELECT d.id, d.name, ds.authority FROM domains d LEFT JOIN domain_scores ds ON ds.domain_id = d.id"
+            f" WHERE d.id IN ({marks})",
+            chunk,
+        ):
+            info[did] = (name, authority)
+    records = [
+        {
+            "domain": info[d][0],
+            "competitors": linked[d],
+            "count": len(linked[d]),
+            "authority": info[d][1],
+        }
+        for d in wanted
+        if info[d][0] not in own
+    ]
+    records.sort(key=lambda r: (-r["count"], -(r["authority"] or 0.0), r["domain"]))
+    return records[:limit] if limit is not None else records
