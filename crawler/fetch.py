@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from .urls import host_of, is_ip_literal
 
@@ -30,8 +31,8 @@ __all__ = [
     "FetchError",
     "Fetcher",
     "Response",
-    "header_values",
     "SafeResolver",
+    "header_values",
     "is_public_address",
     "read_hosts_file",
 ]
@@ -80,7 +81,9 @@ def read_hosts_file(path: str | Path) -> dict[str, list[str]]:
         try:
             ipaddress.ip_address(address)
         except ValueError:
-            raise FetchError("hosts-file", f"{path}:{number}: {address!r} is not an IP address") from None
+            raise FetchError(
+                "hosts-file", f"{path}:{number}: {address!r} is not an IP address"
+            ) from None
         if not names:
             raise FetchError("hosts-file", f"{path}:{number}: an address without a host name")
         for name in names:
@@ -91,7 +94,9 @@ def read_hosts_file(path: str | Path) -> dict[str, list[str]]:
 class SafeResolver(AbstractResolver):
     """Hosts-file pins first, then the system resolver, and only public answers."""
 
-    def __init__(self, pinned: Mapping[str, list[str]] | None = None, *, allow_private: bool = False) -> None:
+    def __init__(
+        self, pinned: Mapping[str, list[str]] | None = None, *, allow_private: bool = False
+    ) -> None:
         self.pinned = dict(pinned or {})
         self.allow_private = allow_private
         self._cache: dict[str, list[str]] = {}
@@ -148,13 +153,19 @@ class SafeResolver(AbstractResolver):
         try:
             addresses = await self.lookup(host)
         except FetchError as exc:
-            raise BlockedAddress(str(exc)) if exc.reason == "blocked-address" else OSError(str(exc)) from None
+            raise (
+                BlockedAddress(str(exc)) if exc.reason == "blocked-address" else OSError(str(exc))
+            ) from None
         results: list[ResolveResult] = []
         for address in addresses:
             fam = socket.AF_INET6 if ":" in address else socket.AF_INET
             results.append(
                 ResolveResult(
-                    hostname=host, host=address, port=port, family=fam, proto=0,
+                    hostname=host,
+                    host=address,
+                    port=port,
+                    family=fam,
+                    proto=0,
                     flags=socket.AI_NUMERICHOST,
                 )
             )
@@ -198,7 +209,9 @@ class Fetcher:
         self.resolver = resolver
         self.concurrency = concurrency
         self.timeout = aiohttp.ClientTimeout(
-            total=connect_timeout + 2 * read_timeout, connect=connect_timeout, sock_read=read_timeout
+            total=connect_timeout + 2 * read_timeout,
+            connect=connect_timeout,
+            sock_read=read_timeout,
         )
         self._session: aiohttp.ClientSession | None = None
 
@@ -240,6 +253,7 @@ class Fetcher:
         max_bytes: int,
         headers: Mapping[str, str] | None = None,
         want_body: Callable[[int, Mapping[str, str]], bool] | None = None,
+        method: str = "GET",
     ) -> Response:
         """GET without following redirects; the body is read up to ``max_bytes``.
 
@@ -253,8 +267,14 @@ class Fetcher:
         start = time.monotonic()
         sent: dict[str, float] = {}
         try:
-            async with self._session.get(
-                url, allow_redirects=False, headers=headers, trace_request_ctx=sent
+            # Our URLs are WHATWG serializations, already percent-encoded: tell yarl not to
+            # parse and quote them again (it would also "fix" what we must send as is).
+            async with self._session.request(
+                method,
+                URL(url, encoded=True),
+                allow_redirects=False,
+                headers=headers,
+                trace_request_ctx=sent,
             ) as resp:
                 truncated = False
                 # Content-Length counts the bytes on the wire; a compressed body can inflate

@@ -63,6 +63,7 @@ class RobotsEntry:
     outcome: str
     expires: float  # monotonic time after which the rules are fetched again
     attempts: int = 1
+    error: str | None = None  # the network error of an unreachable robots.txt
 
 
 @dataclass(eq=False, slots=True)
@@ -88,6 +89,7 @@ class Host:
     heap_seq: int = -1
     slot_ip: str | None = None  # the address whose connection slot this host holds
     retries: dict[str, int] = field(default_factory=dict)
+    head_refused: set[str] = field(default_factory=set)  # link checks to redo with GET
 
     @property
     def has_work(self) -> bool:

@@ -31,7 +31,9 @@ def _line(stats: CrawlStats) -> str:
 class Progress:
     """Callable progress sink. Use as a context manager so the live panel is closed."""
 
-    def __init__(self, *, quiet: bool = False, stream: IO[str] | None = None, every: float = 10.0) -> None:
+    def __init__(
+        self, *, quiet: bool = False, stream: IO[str] | None = None, every: float = 10.0
+    ) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.every = every

@@ -2,7 +2,9 @@
 
 Precedence, lowest first: the defaults below < a TOML file (``--config``) < environment
 variables (``LINKGRAPH_<NAME>``, e.g. ``LINKGRAPH_DELAY=2``) < the command line.
-``configs/linkgraph.toml`` documents every field; a test keeps the two in step.
+``configs/linkgraph.toml`` documents every field; a test keeps the two in step. A crawl
+that continues a store's crawl starts from the settings stored with it instead of the
+defaults (``linkgraph.api.stored_settings``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class CrawlSettings:
     max_pages_per_host: int | None = None
     max_depth: int | None = None
     follow_nofollow: bool = False
+    refresh: bool = False
     sitemaps: bool = True
     max_sitemap_urls: int = 50_000
     # Politeness
@@ -59,6 +62,7 @@ class CrawlSettings:
     hosts_file: str | None = None
     allow_private_addresses: bool = False
     store_text: bool = True
+    parse_workers: int | None = None
     # Storage and display
     batch_pages: int = 200
     flush_seconds: float = 1.0
@@ -84,7 +88,9 @@ class CrawlSettings:
     def product_token(self) -> str:
         """The product token robots.txt groups are matched against (RFC 9309 §2.2.1)."""
         token = self.user_agent.split("/", 1)[0].split()[0]
-        return "".join(c for c in token if (c.isascii() and c.isalpha()) or c in "-_") or "linkgraph"
+        return (
+            "".join(c for c in token if (c.isascii() and c.isalpha()) or c in "-_") or "linkgraph"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import ipaddress
 import json
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -20,10 +22,25 @@ from crawler.engine import CrawlStats, Engine
 from crawler.fetch import Fetcher, SafeResolver, read_hosts_file
 from crawler.settings import CrawlSettings, SettingsError, load_settings
 from crawler.urls import normalize
+from storage import backlinks as _backlinks
 from storage import queries
+from storage.audit import referring_ips
+from storage.errors import StoreNotFound
 from storage.writer import StoreWriter
 
-__all__ = ["crawl", "crawl_async", "export", "iter_links", "run", "stats"]
+__all__ = [
+    "anchors",
+    "backlinks",
+    "crawl",
+    "crawl_async",
+    "export",
+    "intersect",
+    "iter_links",
+    "referring_domains",
+    "run",
+    "stats",
+    "top",
+]
 
 T = TypeVar("T")
 
@@ -40,15 +57,22 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(coro)
 
 
-def read_seeds_file(path: str | os.PathLike[str]) -> list[str]:
-    """One URL per line; blank lines and ``#`` comments ignored."""
+def read_list_file(path: str | os.PathLike[str], what: str) -> list[tuple[int, str]]:
+    """The entries of a one-per-line file, with their line numbers; blank lines and ``#``
+    comments (whole lines or line ends) left out. ``what`` names the file in errors."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise SettingsError(f"cannot read seeds file {path}: {exc.strerror}") from None
+        raise SettingsError(f"cannot read {what} {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise SettingsError(f"seeds file {path} is not UTF-8 text") from None
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        raise SettingsError(f"{what} {path} is not UTF-8 text") from None
+    entries = ((number, line.split("#", 1)[0].strip()) for number, line in enumerate(lines, 1))
+    return [(number, line) for number, line in entries if line]
+
+
+def read_seeds_file(path: str | os.PathLike[str]) -> list[str]:
+    """One URL per line; blank lines and ``#`` comments ignored."""
+    return [line for _, line in read_list_file(path, "seeds file")]
 
 
 async def crawl_async(
@@ -56,8 +80,12 @@ async def crawl_async(
     settings: CrawlSettings,
     *,
     progress: Callable[[CrawlStats], object] | None = None,
+    check: bool = False,
 ) -> CrawlStats:
-    """Crawl into ``db`` (created, or continued when it holds a crawl already)."""
+    """Crawl into ``db`` (created, or continued when it holds a crawl already).
+
+    ``check=True`` instead checks the status of every link target not fetched yet
+    (``linkgraph broken --check-external``)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
     resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
     async with (
@@ -70,7 +98,7 @@ async def crawl_async(
             read_timeout=settings.read_timeout,
         ) as fetcher,
     ):
-        engine = Engine(settings, writer, fetcher)
+        engine = Engine(settings, writer, fetcher, check=check)
         return await engine.run(progress=progress)
 
 
@@ -92,12 +120,30 @@ def crawl(
         import linkgraph
         linkgraph.crawl("links.db", ["https://example.com/"], max_pages=50)
     """
-    base = settings or CrawlSettings()
+    base = settings or stored_settings(db) or CrawlSettings()
     merged = dict(options)
     if seeds:
         merged["seeds"] = tuple(base.seeds) + tuple(seeds)
     final = load_settings(environ={}, overrides=merged, base=base)
     return run(crawl_async(db, final, progress=progress))
+
+
+def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
+    """The settings the crawl in ``db`` last ran with, or ``None`` for a store without one.
+
+    A continued crawl starts from these rather than from the defaults, so ``linkgraph crawl
+    --db links.db`` resumes with the scope, caps, delay and hosts file it began with. The
+    seeds are left out (the engine adds the stored ones itself), and so is ``quiet``.
+    """
+    try:
+        with queries.reader(db) as conn:
+            record = queries.crawl_record(conn)
+    except StoreNotFound:
+        return None
+    if record is None:
+        return None
+    known = {f.name for f in fields(CrawlSettings)} - {"seeds", "quiet", "refresh"}
+    return load_settings(environ={}, overrides={k: v for k, v in record.items() if k in known})
 
 
 def stats(db: str | os.PathLike[str]) -> dict[str, Any]:
@@ -112,33 +158,179 @@ def iter_links(db: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
         yield from queries.iter_links(conn)
 
 
+EXPORT_FORMATS = ("jsonl", "csv", "graphml", "gexf", "edgelist")
+
+
 def export(
     db: str | os.PathLike[str],
     *,
     format: str = "jsonl",
-    output: str | os.PathLike[str] | IO[str] | None = None,
+    level: str = "page",
+    output: str | os.PathLike[str] | IO[Any] | None = None,
 ) -> int:
-    """Write every link as JSON lines or CSV; returns the number of records written.
+    """Write the store's links; returns the number of records (or edges) written.
 
-    ``output`` is a path, an open text file, or ``None`` for standard output. A path is
-    written to a temporary name and renamed at the end, so an interrupted export never
-    leaves a half file under the name asked for.
+    ``jsonl`` and ``csv`` write every link, one record each (``level`` is ignored).
+    ``graphml``, ``gexf`` and ``edgelist`` write the graph at ``level`` (page, host or
+    domain) for Gephi and other tools. ``output`` is a path, an open file, or ``None``
+    for standard output. A path is written to a temporary name and renamed at the end,
+    so an interrupted export never leaves a half file under the name asked for.
     """
-    if format not in ("jsonl", "csv"):
-        raise SettingsError(f"unknown export format {format!r}: use jsonl or csv")
+    from .graphs import LEVELS, export_graph
+
+    if format not in EXPORT_FORMATS:
+        raise SettingsError(f"unknown export format {format!r}: use {', '.join(EXPORT_FORMATS)}")
+    if level not in LEVELS:
+        raise SettingsError(f"unknown level {level!r}: use page, host or domain")
+    binary = format in ("graphml", "gexf")
+
+    def write(stream: IO[Any]) -> int:
+        if format in ("jsonl", "csv"):
+            return _write_links(db, format, stream)
+        return export_graph(db, stream, format=format, level=level)
+
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):
-        stream = sys.stdout if output is None else output
-        return _write_links(db, format, stream)  # type: ignore[arg-type]
+        stream: Any = output
+        if stream is None:
+            stream = sys.stdout.buffer if binary else sys.stdout
+        return write(stream)
     target = Path(output)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            count = _write_links(db, format, fh)
+        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline="") as fh:
+            count = write(fh)
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return count
+
+
+def backlinks(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    mode: str | None = None,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+    sort: str = "authority",
+) -> list[dict[str, Any]]:
+    """Links into ``target`` (a URL, or a bare domain / host name), strongest sources first.
+
+    A target with a scheme is a URL (``mode="exact"`` by default, or ``"prefix"``); a bare
+    name is a domain and its subdomains (``mode="domain"``) or one host (``"host"``).
+    Records carry the export fields plus ``source_authority``.
+
+    Example::
+
+        linkgraph.backlinks("links.db", "example.com", follow_only=True, limit=20)
+    """
+    with queries.reader(db) as conn:
+        return _backlinks.backlinks(
+            conn,
+            _backlinks.resolve_target(conn, target, mode),
+            follow_only=follow_only,
+            include_internal=include_internal,
+            placement=placement,
+            limit=limit,
+            sort=sort,
+        )
+
+
+def referring_domains(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    mode: str | None = None,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """One record per registrable domain linking to ``target``: ``domain``, ``backlinks``,
+    ``follow_backlinks``, ``first_seen``, ``last_seen``, ``authority``, and the addresses
+    its linking hosts resolved to (``ips``) with their /24 ``subnets``."""
+    with queries.reader(db) as conn:
+        t = _backlinks.resolve_target(conn, target, mode)
+        records = _backlinks.referring_domains(
+            conn,
+            t,
+            follow_only=follow_only,
+            include_internal=include_internal,
+            placement=placement,
+            limit=limit,
+        )
+        ips = referring_ips(conn, t, include_internal=include_internal)
+    for record in records:
+        record["ips"] = ips.get(record["domain"], [])
+        record["subnets"] = sorted({subnet_24(ip) for ip in record["ips"]})
+    return records
+
+
+def subnet_24(ip: str) -> str:
+    """The /24 of an IPv4 address (the /48 of an IPv6 one): links from one subnet often
+    share an owner, which is why backlink tools count referring subnets."""
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def anchors(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    mode: str | None = None,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Anchor texts of the links into ``target`` with backlink and referring-domain counts."""
+    with queries.reader(db) as conn:
+        return _backlinks.anchors(
+            conn,
+            _backlinks.resolve_target(conn, target, mode),
+            follow_only=follow_only,
+            include_internal=include_internal,
+            placement=placement,
+            limit=limit,
+        )
+
+
+def top(
+    db: str | os.PathLike[str], *, level: str = "domain", limit: int = 20
+) -> list[dict[str, Any]]:
+    """The highest-authority pages, hosts or domains (after :func:`rank`)."""
+    with queries.reader(db) as conn:
+        return _backlinks.top(conn, level=level, limit=limit)
+
+
+def intersect(
+    db: str | os.PathLike[str],
+    competitors: list[str],
+    *,
+    exclude: str | None = None,
+    min: int = 2,
+    mode: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """The competitor backlink gap: domains linking to at least ``min`` of ``competitors``
+    but not to ``exclude``, each with the competitors it links to and its authority.
+
+    Example::
+
+        linkgraph.intersect("links.db", ["rival-a.com", "rival-b.com"], exclude="me.com", min=2)
+    """
+    with queries.reader(db) as conn:
+        return _backlinks.intersect(
+            conn,
+            [_backlinks.resolve_target(conn, c, mode) for c in competitors],
+            exclude=_backlinks.resolve_target(conn, exclude, mode) if exclude else None,
+            min_count=min,
+            limit=limit,
+        )
 
 
 def _write_links(db: str | os.PathLike[str], format: str, stream: IO[str]) -> int:

@@ -17,8 +17,10 @@ from typing import Any
 from crawler.fetch import FetchError
 from crawler.settings import CrawlSettings, SettingsError, load_settings
 from storage.errors import StoreError
+from storage.records import PLACEMENTS
 
 from . import api
+from .output import FORMATS, emit, emit_json
 
 __all__ = ["main"]
 
@@ -82,20 +84,68 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000",
         "linkgraph crawl --db links.db            # continue an interrupted crawl",
     )
-    p.add_argument("seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope")
-    p.add_argument("--db", required=True, metavar="PATH", help="the SQLite link store (created if missing)")
-    p.add_argument("--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL per line")
-    p.add_argument("--config", metavar="FILE.toml", help="settings file (see configs/linkgraph.toml)")
-    p.add_argument("--scope", choices=("domain", "host", "any"), help="what to fetch (default: domain)")
+    p.add_argument(
+        "seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"
+    )
+    p.add_argument(
+        "--db", required=True, metavar="PATH", help="the SQLite link store (created if missing)"
+    )
+    p.add_argument(
+        "--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL per line"
+    )
+    p.add_argument(
+        "--config", metavar="FILE.toml", help="settings file (see configs/linkgraph.toml)"
+    )
+    p.add_argument(
+        "--scope", choices=("domain", "host", "any"), help="what to fetch (default: domain)"
+    )
     p.add_argument("--max-pages", type=_positive_int, metavar="N", help="stop after N URLs fetched")
-    p.add_argument("--max-pages-per-host", type=_positive_int, metavar="N", help="at most N URLs per host")
-    p.add_argument("--max-depth", type=_positive_int, metavar="N", help="follow links at most N hops from a seed")
-    p.add_argument("--delay", type=_seconds, metavar="SECONDS", help="minimum gap between requests to a host (default 1.0)")
-    p.add_argument("--user-agent", metavar="UA", help="User-Agent; its first word is the robots.txt token")
-    p.add_argument("--hosts-file", metavar="FILE", help="/etc/hosts-format file pinning names to addresses")
-    p.add_argument("--follow-nofollow", action="store_true", default=None, help="also follow rel=nofollow links")
-    p.add_argument("--concurrency", type=_positive_int, metavar="N", help="requests in flight at most (default 100)")
-    p.add_argument("--no-sitemaps", dest="sitemaps", action="store_false", default=None, help="ignore Sitemap: lines")
+    p.add_argument(
+        "--max-pages-per-host", type=_positive_int, metavar="N", help="at most N URLs per host"
+    )
+    p.add_argument(
+        "--max-depth",
+        type=_positive_int,
+        metavar="N",
+        help="follow links at most N hops from a seed",
+    )
+    p.add_argument(
+        "--delay",
+        type=_seconds,
+        metavar="SECONDS",
+        help="minimum gap between requests to a host (default 1.0)",
+    )
+    p.add_argument(
+        "--user-agent", metavar="UA", help="User-Agent; its first word is the robots.txt token"
+    )
+    p.add_argument(
+        "--hosts-file", metavar="FILE", help="/etc/hosts-format file pinning names to addresses"
+    )
+    p.add_argument(
+        "--follow-nofollow",
+        action="store_true",
+        default=None,
+        help="also follow rel=nofollow links",
+    )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        default=None,
+        help="fetch every stored page again (conditionally) to find new and lost links",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="requests in flight at most (default 100)",
+    )
+    p.add_argument(
+        "--no-sitemaps",
+        dest="sitemaps",
+        action="store_false",
+        default=None,
+        help="ignore Sitemap: lines",
+    )
     p.add_argument(
         "--allow-private-addresses",
         action="store_true",
@@ -112,24 +162,267 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "export",
-        "Write every link as JSON lines or CSV.",
+        "Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).",
         "linkgraph export --db links.db --format csv --output links.csv",
+        "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
     )
     p.add_argument("--db", required=True, metavar="PATH")
-    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--format", choices=api.EXPORT_FORMATS, default="jsonl")
+    p.add_argument(
+        "--level", choices=("page", "host", "domain"), default="page", help="graph formats only"
+    )
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_export)
+
+    p = command(
+        "rank",
+        "Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and domain.",
+        "linkgraph rank --db links.db",
+        "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
+    )
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_rank)
+
+    def target_command(name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+        p = command(name, help, *examples)
+        p.add_argument(
+            "target", metavar="TARGET", help="a URL (with scheme), or a domain / host name"
+        )
+        p.add_argument("--db", required=True, metavar="PATH")
+        p.add_argument(
+            "--mode",
+            choices=("exact", "prefix", "host", "domain"),
+            help="URL targets: exact (default) or prefix; names: domain (default, with subdomains) or host",
+        )
+        p.add_argument("--follow-only", action="store_true", help="only followable links")
+        p.add_argument(
+            "--include-internal",
+            action="store_true",
+            help="also links from the target's own domain",
+        )
+        p.add_argument(
+            "--placement", choices=PLACEMENTS, help="only links in this part of the page"
+        )
+        p.add_argument(
+            "--limit",
+            type=_positive_int,
+            default=100,
+            metavar="N",
+            help="at most N records (default 100)",
+        )
+        p.add_argument("--format", choices=FORMATS, default="table")
+        return p
+
+    def profile_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--brand", action="append", default=[], metavar="NAME", help="a brand name (repeatable)"
+        )
+        p.add_argument(
+            "--keyword",
+            action="append",
+            default=[],
+            metavar="PHRASE",
+            help="a target keyword (repeatable)",
+        )
+        p.add_argument(
+            "--profile",
+            metavar="FILE.toml",
+            help="brands, keywords and thresholds (configs/profile.example.toml)",
+        )
+        p.add_argument(
+            "--generic-file",
+            metavar="FILE",
+            help="generic anchors, one per line (configs/generic_anchors.txt)",
+        )
+
+    p = target_command(
+        "backlinks",
+        "Links into a target, strongest source pages first (--quality: scored and explained).",
+        "linkgraph backlinks example.com --db links.db --follow-only --limit 20",
+        "linkgraph backlinks https://example.com/pricing --db links.db --format json",
+        "linkgraph backlinks example.com --db links.db --quality --keyword 'running shoes'",
+    )
+    p.add_argument("--sort", choices=("authority", "first_seen"), default="authority")
+    p.add_argument(
+        "--quality",
+        action="store_true",
+        help="score each link: authority, follow, placement, relevance, dilution, sitewide",
+    )
+    profile_args(p)
+    p.set_defaults(func=cmd_backlinks)
+    p = target_command(
+        "referring-domains",
+        "The registrable domains linking to a target, with backlink counts and authority.",
+        "linkgraph referring-domains example.com --db links.db",
+    )
+    p.set_defaults(func=cmd_referring_domains)
+    p = target_command(
+        "anchors",
+        "Anchor texts of the links into a target, with backlink and referring-domain counts.",
+        "linkgraph anchors example.com --db links.db --limit 30",
+        "linkgraph anchors example.com --db links.db --classify --brand Example --keyword 'blue widgets'",
+    )
+    p.add_argument(
+        "--classify",
+        action="store_true",
+        help="branded/exact/partial/generic/naked URL/image/empty shares",
+    )
+    profile_args(p)
+    p.set_defaults(func=cmd_anchors)
+
+    p = command(
+        "changes",
+        "New and lost backlinks (with the reason) and referring domains since a date, and link velocity.",
+        "linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01",
+    )
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"
+    )
+    p.add_argument("--by", choices=("day", "week"), default="day", help="velocity period")
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    p.add_argument("--include-internal", action="store_true")
+    p.add_argument(
+        "--show",
+        choices=("links", "domains", "velocity"),
+        default=None,
+        help="one part only (table, csv)",
+    )
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_changes)
+
+    p = command(
+        "broken",
+        "Links whose target answered 4xx/5xx or could not be reached: the raw material of broken-link building.",
+        "linkgraph broken --db links.db",
+        "linkgraph broken example.com --db links.db --outbound --check-external",
+    )
+    p.add_argument(
+        "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
+    )
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "--outbound", action="store_true", help="links on TARGET's pages, not links into it"
+    )
+    p.add_argument(
+        "--check-external",
+        action="store_true",
+        help="first check uncrawled link targets (HEAD) under the crawl's politeness",
+    )
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_broken)
+
+    p = command(
+        "toxic",
+        "Toxic-link triage: a score per referring domain with its reasons (for a human to review).",
+        "linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40",
+    )
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--min-score", type=_positive_int, default=0, metavar="X")
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    profile_args(p)
+    p.set_defaults(func=cmd_toxic)
+
+    p = command(
+        "disavow",
+        "Write Google's disavow file for the referring domains scoring at least --min-score.",
+        "linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt",
+    )
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--min-score", type=_positive_int, default=50, metavar="X")
+    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    profile_args(p)
+    p.set_defaults(func=cmd_disavow)
+
+    p = command(
+        "mentions",
+        "Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.",
+        "linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com",
+    )
+    p.add_argument("phrase", metavar="PHRASE")
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "--exclude-linking", metavar="TARGET", help="leave out pages that link to this target"
+    )
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    p.add_argument("--limit", type=_positive_int, default=100, metavar="N")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_mentions)
+
+    p = command(
+        "top",
+        "The highest-authority pages, hosts or domains (run `linkgraph rank` first).",
+        "linkgraph top --db links.db --level domain --limit 25",
+    )
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--level", choices=("page", "host", "domain"), default="domain")
+    p.add_argument("--limit", type=_positive_int, default=20, metavar="N")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_top)
+
+    p = command(
+        "intersect",
+        "The competitor backlink gap: domains linking to at least K competitors but not to you.",
+        "linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db",
+    )
+    p.add_argument("competitors", nargs="+", metavar="COMPETITOR", help="domains, hosts or URLs")
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "--exclude", metavar="TARGET", help="your own site: domains linking to it are left out"
+    )
+    p.add_argument(
+        "--min", type=_positive_int, default=2, metavar="K", help="link to at least K competitors"
+    )
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    p.add_argument("--limit", type=_positive_int, default=100, metavar="N")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_intersect)
+
+    p = command(
+        "import",
+        "Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.",
+        "linkgraph import --db links.db backlinks.csv",
+        "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
+    )
+    p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
+    p.add_argument("--db", required=True, metavar="PATH")
+    p.set_defaults(func=cmd_import)
 
     p = command(
         "demo",
         "Start the built-in local demo web, crawl it into a store, and summarise.",
         "linkgraph demo",
         "linkgraph demo --db /tmp/demo.db --sites 60",
+        "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
     )
-    p.add_argument("--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)")
-    p.add_argument("--sites", type=_positive_int, default=40, metavar="N", help="number of demo sites")
-    p.add_argument("--pages", type=_positive_int, default=12, metavar="N", help="pages per demo site")
+    p.add_argument(
+        "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
+    )
+    p.add_argument(
+        "--sites", type=_positive_int, default=40, metavar="N", help="number of demo sites"
+    )
+    p.add_argument(
+        "--pages", type=_positive_int, default=12, metavar="N", help="pages per demo site"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--recrawl",
+        action="store_true",
+        help="then age the demo web three months and recrawl it with --refresh (for `linkgraph changes`)",
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -138,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 CRAWL_FLAGS = (
+    "refresh",
     "scope",
     "max_pages",
     "max_pages_per_host",
@@ -168,7 +462,8 @@ def crawl_settings(args: argparse.Namespace, *, base: CrawlSettings | None = Non
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.progress import Progress
 
-    settings = crawl_settings(args)
+    # A store holding a crawl continues it with its own settings; flags given now win.
+    settings = crawl_settings(args, base=api.stored_settings(args.db))
     with Progress(quiet=settings.quiet) as progress:
         result = api.run(api.crawl_async(args.db, settings, progress=progress))
     _print_crawl_summary(result, args.db, quiet=settings.quiet)
@@ -177,7 +472,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
     if result.interrupted:
-        print(f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {db}`", file=sys.stderr)
+        print(
+            f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {db}`",
+            file=sys.stderr,
+        )
     if quiet:
         return
     print(
@@ -222,16 +520,279 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    count = api.export(args.db, format=args.format, output=args.output)
+    count = api.export(args.db, format=args.format, level=args.level, output=args.output)
     if args.output:
-        print(f"wrote {count:,} links to {args.output}", file=sys.stderr)
+        what = "links" if args.format in ("jsonl", "csv") else f"{args.level}-level edges"
+        print(f"wrote {count:,} {what} to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from .ranking import rank
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(f"{message} ...", file=sys.stderr)
+
+    summary = rank(args.db, trusted=args.trusted, progress=say)
+    if not args.quiet:
+        took = sum(summary.seconds.values())
+        print(
+            f"ranked {summary.pages:,} pages, {summary.hosts:,} hosts and {summary.domains:,} domains"
+            f" from {summary.follow_edges:,} followed page links in {took:.2f}s"
+            + (f" (TrustRank from {summary.trusted} trusted domains)" if summary.trusted else "")
+        )
+        for name, authority in summary.top_domains:
+            print(f"  {authority:5.1f}  {name}")
+    return EXIT_OK
+
+
+_LINK_COLUMNS = (
+    "source",
+    "target",
+    "anchor",
+    "rel",
+    "follow",
+    "placement",
+    "first_seen",
+    "source_authority",
+)
+
+
+def _query_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "mode": args.mode,
+        "follow_only": args.follow_only,
+        "include_internal": args.include_internal,
+        "placement": args.placement,
+        "limit": args.limit,
+    }
+
+
+def _profile(args: argparse.Namespace) -> Any:
+    from .audit import load_profile
+
+    return load_profile(
+        args.profile, brand=args.brand, keyword=args.keyword, generic_file=args.generic_file
+    )
+
+
+_QUALITY_COLUMNS = (
+    "source",
+    "target",
+    "anchor",
+    "follow",
+    "placement",
+    "source_authority",
+    "relevance",
+    "source_outlinks",
+    "sitewide",
+    "quality",
+)
+
+
+def cmd_backlinks(args: argparse.Namespace) -> int:
+    if args.quality:
+        from .audit import backlink_quality
+
+        records = backlink_quality(
+            args.db, args.target, profile=_profile(args), **_query_kwargs(args)
+        )
+        if args.format == "csv":
+            for r in records:
+                r.update({f"quality_{k}": v for k, v in r.pop("quality_parts").items()})
+        emit(
+            records,
+            format=args.format,
+            columns=_QUALITY_COLUMNS if args.format == "table" else None,
+            title=f"backlinks of {args.target}, by quality",
+        )
+        return EXIT_OK
+    records = api.backlinks(args.db, args.target, sort=args.sort, **_query_kwargs(args))
+    emit(
+        records,
+        format=args.format,
+        columns=None if args.format == "json" else _LINK_COLUMNS,
+        title=f"backlinks of {args.target}",
+    )
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    from .audit import changes
+
+    result = changes(
+        args.db,
+        args.target,
+        since=args.since,
+        by=args.by,
+        mode=args.mode,
+        include_internal=args.include_internal,
+    )
+    if args.format == "json" and args.show is None:
+        emit_json(result)
+        return EXIT_OK
+    parts = {
+        "links": "new and lost backlinks",
+        "domains": "new and lost referring domains",
+        "velocity": "link velocity",
+    }
+    keys = {"links": "links", "domains": "referring_domains", "velocity": "velocity"}
+    shown = [args.show] if args.show else (["links"] if args.format == "csv" else list(parts))
+    for part in shown:
+        emit(result[keys[part]], format=args.format, title=f"{parts[part]} of {args.target}")
+    return EXIT_OK
+
+
+def cmd_broken(args: argparse.Namespace) -> int:
+    from crawler.progress import Progress
+
+    from .audit import broken
+
+    with Progress(quiet=args.quiet or not args.check_external) as progress:
+        records = broken(
+            args.db,
+            args.target,
+            mode=args.mode,
+            outbound=args.outbound,
+            check_external=args.check_external,
+            limit=args.limit,
+            progress=progress,
+        )
+    emit(records, format=args.format, title="broken links")
+    return EXIT_OK
+
+
+def cmd_toxic(args: argparse.Namespace) -> int:
+    from .audit import toxic
+
+    records = toxic(
+        args.db,
+        args.target,
+        profile=_profile(args),
+        min_score=args.min_score,
+        mode=args.mode,
+        limit=args.limit,
+    )
+    emit(
+        records,
+        format=args.format,
+        columns=None
+        if args.format == "json"
+        else ("domain", "score", "reasons", "backlinks", "authority"),
+        title=f"toxic-link triage for {args.target}",
+    )
+    return EXIT_OK
+
+
+def cmd_disavow(args: argparse.Namespace) -> int:
+    from .audit import disavow
+
+    text = disavow(
+        args.db,
+        args.target,
+        min_score=args.min_score,
+        profile=_profile(args),
+        mode=args.mode,
+        output=args.output,
+    )
+    if args.output:
+        entries = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        print(f"wrote {entries} disavow entries to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_mentions(args: argparse.Namespace) -> int:
+    from .audit import mentions
+
+    records = mentions(
+        args.db, args.phrase, exclude_linking=args.exclude_linking, mode=args.mode, limit=args.limit
+    )
+    emit(records, format=args.format, title=f"pages mentioning {args.phrase!r}")
+    return EXIT_OK
+
+
+def cmd_referring_domains(args: argparse.Namespace) -> int:
+    records = api.referring_domains(args.db, args.target, **_query_kwargs(args))
+    emit(records, format=args.format, title=f"referring domains of {args.target}")
+    if args.format == "table" and records:
+        ips = {ip for r in records for ip in r["ips"]}
+        subnets = {net for r in records for net in r["subnets"]}
+        print(f"{len(records)} referring domains on {len(ips)} IPs in {len(subnets)} subnets (/24)")
+    return EXIT_OK
+
+
+def cmd_anchors(args: argparse.Namespace) -> int:
+    if args.classify:
+        from .audit import anchor_profile
+
+        kwargs = _query_kwargs(args)
+        report = anchor_profile(
+            args.db,
+            args.target,
+            profile=_profile(args),
+            mode=kwargs["mode"],
+            include_internal=kwargs["include_internal"],
+        )
+        if args.format == "json":
+            emit_json(report)
+            return EXIT_OK
+        emit(
+            report["classes"],
+            format=args.format,
+            title=f"anchor profile of {args.target}",
+            columns=("class", "backlinks", "share", "anchors", "examples"),
+        )
+        if args.format == "table":
+            for warning in report["warnings"]:
+                print(f"over-optimized: {warning}")
+            if not report["warnings"]:
+                print("the anchor profile looks natural by these thresholds")
+        return EXIT_OK
+    records = api.anchors(args.db, args.target, **_query_kwargs(args))
+    emit(records, format=args.format, title=f"anchors of links to {args.target}")
+    return EXIT_OK
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    records = api.top(args.db, level=args.level, limit=args.limit)
+    emit(records, format=args.format, title=f"top {args.level}s by authority")
+    return EXIT_OK
+
+
+def cmd_intersect(args: argparse.Namespace) -> int:
+    records = api.intersect(
+        args.db,
+        args.competitors,
+        exclude=args.exclude,
+        min=args.min,
+        mode=args.mode,
+        limit=args.limit,
+    )
+    emit(records, format=args.format, title="domains linking to your competitors but not to you")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_links
+
+    result = import_links(args.db, args.file)
+    for problem in result.problems:
+        print(f"  skipped {problem}", file=sys.stderr)
+    print(
+        f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped) into {args.db}"
+    )
+    return EXIT_OK if result.links or not result.rows else EXIT_ERROR
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(db=args.db, sites=args.sites, pages=args.pages, quiet=args.quiet)
+    return run_demo(
+        db=args.db, sites=args.sites, pages=args.pages, quiet=args.quiet, recrawl=args.recrawl
+    )
 
 
 # -- entry point -------------------------------------------------------------------------
@@ -258,7 +819,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK  # `linkgraph export | head` is fine
     except OSError as exc:
-        print(f"linkgraph: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), file=sys.stderr)
+        print(
+            f"linkgraph: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(
+                ": "
+            ),
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

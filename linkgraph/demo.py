@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.progress import Progress
 from crawler.settings import CrawlSettings
+from crawler.urls import registrable_domain
 from storage import queries, schema
 from storage.errors import NotAStore, StoreError
 
-from . import api
+from . import api, audit
+from .demoaudit import BRAND, KEYWORDS, TARGET
 from .demoweb import DemoWeb, describe, generate
 
 __all__ = ["DEMO_SETTINGS", "demo_settings", "run_demo"]
@@ -49,22 +55,32 @@ def _clear_old_demo(db: Path) -> None:
     if version is None:
         return
     with queries.reader(db) as conn:
-        hosts = [row[0] for row in conn.execute("SELECT name FROM hosts LIMIT 10000")]
-    if any(not h.endswith(".test") and h not in _OUTBOUND for h in hosts):
+        record = queries.crawl_record(conn) or {}
+    # A demo crawl is the one that used the demo's own hosts file.
+    if "linkgraph-demo-" not in str(record.get("hosts_file") or ""):
         raise StoreError(f"{db} holds a crawl that is not the demo's; refusing to replace it")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-# Real sites the demo pages link to (recorded, never fetched).
-_OUTBOUND = {"en.wikipedia.org", "github.com", "www.w3.org", "developer.mozilla.org"}
+def run_demo(
+    *,
+    db: str = "demo.db",
+    sites: int = 40,
+    pages: int = 12,
+    quiet: bool = False,
+    recrawl: bool = False,
+) -> int:
+    """Crawl a fresh demo web into ``db`` and print a summary; returns an exit status.
 
-
-def run_demo(*, db: str = "demo.db", sites: int = 40, pages: int = 12, quiet: bool = False) -> int:
-    """Crawl a fresh demo web into ``db`` and print a summary; returns an exit status."""
+    ``recrawl``: then move the demo web three months on (generation 2: removed links,
+    deleted and redirected pages, a new referring domain...) and crawl it again with
+    ``--refresh``, so that ``linkgraph changes`` has history to show.
+    """
     path = Path(db)
     _clear_old_demo(path)
-    web = DemoWeb(generate(max(sites, 12), max(pages, 6)))
+    n_sites, n_pages = max(sites, 12), max(pages, 6)
+    web = DemoWeb(generate(n_sites, n_pages))
     with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
         hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
         settings = demo_settings(web.seeds, hosts_file, quiet=quiet)
@@ -77,13 +93,46 @@ def run_demo(*, db: str = "demo.db", sites: int = 40, pages: int = 12, quiet: bo
             )
         with Progress(quiet=quiet) as progress:
             result = api.run(api.crawl_async(path, settings, progress=progress))
+        if result.interrupted:
+            print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
+            return 130
+        if recrawl:
+            time.sleep(1.0)  # link times are whole seconds: keep the two crawls apart
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            web.replace_sites(generate(n_sites, n_pages, generation=2))
+            if not quiet:
+                print(
+                    "the demo web is three months older now; recrawling with --refresh ...",
+                    file=sys.stderr,
+                )
+            with Progress(quiet=quiet) as progress:
+                again = api.run(
+                    api.crawl_async(path, replace(settings, refresh=True), progress=progress)
+                )
+            if again.interrupted:
+                print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
+                return 130
+    _summary(db, path, result.elapsed)
+    if recrawl:
+        report = audit.changes(path, registrable_domain(TARGET), since=since)
+        lost = Counter(r["reason"] for r in report["links"] if r["change"] == "lost")
+        new = sum(r["change"] == "new" for r in report["links"])
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items()))
+        print(f"recrawl: {TARGET} gained {new} backlinks and lost {sum(lost.values())} ({reasons})")
+        print(f"  linkgraph changes {registrable_domain(TARGET)} --db {db} --since {since}")
+    print(
+        f"next: linkgraph rank --db {db} && linkgraph top --db {db}"
+        f"   |   linkgraph anchors {registrable_domain(TARGET)} --db {db} --classify --brand '{BRAND}'"
+        f" --keyword '{KEYWORDS[0]}'"
+    )
+    return 0
+
+
+def _summary(db: str, path: Path, elapsed: float) -> None:
     counts = api.stats(path)
-    if result.interrupted:
-        print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
-        return 130
     print(
         f"crawled {counts['pages']['fetched']:,} pages on {counts['hosts_crawled']} hosts in"
-        f" {result.elapsed:.1f}s; stored {counts['links']['total']:,} links"
+        f" {elapsed:.1f}s; stored {counts['links']['total']:,} links"
         f" ({counts['links']['follow']:,} follow, {counts['links']['nofollow']:,} nofollow,"
         f" {counts['links']['redirect']:,} redirects) to {counts['urls']:,} URLs on"
         f" {counts['hosts']:,} hosts in {db}"
@@ -92,7 +141,9 @@ def run_demo(*, db: str = "demo.db", sites: int = 40, pages: int = 12, quiet: bo
     if not_fetched:
         print(f"not fetched: {not_fetched}")
     for note in counts["host_notes"]:
-        if "robots.txt" in note["note"] or "Crawl-delay" in note["note"] or "gave up" in note["note"]:
+        if (
+            "robots.txt" in note["note"]
+            or "Crawl-delay" in note["note"]
+            or "gave up" in note["note"]
+        ):
             print(f"  {note['host']}: {note['note']}")
-    print(f"next: linkgraph stats --db {db}   |   linkgraph export --db {db} --format csv")
-    return 0

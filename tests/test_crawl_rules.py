@@ -35,7 +35,7 @@ from linkgraph.demoweb import (
     generate,
     site_url,
 )
-from storage.writer import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
+from storage.commit import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -35,7 +35,9 @@ def test_default_config_holds_the_defaults() -> None:
 def test_precedence_defaults_toml_env_cli(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[crawl]\ndelay = 2.5\nmax-pages = 10\nscope = "host"\n')
-    s = load_settings(config_file=config, environ={"LINKGRAPH_MAX_PAGES": "20"}, overrides={"scope": "any"})
+    s = load_settings(
+        config_file=config, environ={"LINKGRAPH_MAX_PAGES": "20"}, overrides={"scope": "any"}
+    )
     assert (s.delay, s.max_pages, s.scope) == (2.5, 20, "any")
     # An absent command-line flag (None) never hides a lower layer.
     s = load_settings(config_file=config, environ={}, overrides={"delay": None})

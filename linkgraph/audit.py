@@ -1,0 +1,458 @@
+"""The backlink audit: anchor profile, link quality, changes, broken links, toxic triage,
+disavow, unlinked mentions. Each is one function of the Python API and one command.
+
+Composition only: ``storage.audit`` reads rows, ``graph.anchors`` / ``graph.quality`` /
+``graph.relevance`` / ``graph.toxic`` score them, this module joins the two.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tomllib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from crawler.settings import SettingsError
+from graph.anchors import (
+    DEFAULT_GENERIC,
+    AnchorProfile,
+    anchor_shares,
+    classify_anchor,
+    over_optimization,
+)
+from graph.levels import group_graph
+from graph.quality import link_quality
+from graph.relevance import cosine_pairs
+from graph.toxic import DomainEvidence, mutual_triangles, toxic_score
+from storage import audit as store_audit
+from storage import backlinks as store_backlinks
+from storage import queries
+from storage.graphload import load_graph
+
+from . import api
+from .api import read_list_file
+from .disavow import DisavowEntry, format_disavow
+
+__all__ = [
+    "AuditProfile",
+    "anchor_profile",
+    "backlink_quality",
+    "broken",
+    "changes",
+    "disavow",
+    "load_profile",
+    "mentions",
+    "toxic",
+]
+
+UNRELATED = 0.1  # TF-IDF cosine below which a linking page is "unrelated" to the target
+MIN_SITEWIDE_PAGES = 3  # a domain needs this many crawled pages for "sitewide" to mean anything
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProfile:
+    """A target's brand names and keywords, and the audit's thresholds."""
+
+    brands: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    generic: frozenset[str] = DEFAULT_GENERIC
+    max_exact_share: float = 0.10
+    max_money_share: float = 0.30
+    sitewide_share: float = 0.5
+
+    @property
+    def anchors(self) -> AnchorProfile:
+        return AnchorProfile(brands=self.brands, keywords=self.keywords, generic=self.generic)
+
+
+def read_generic(path: str | os.PathLike[str]) -> frozenset[str]:
+    return frozenset(line for _, line in read_list_file(path, "generic anchors file"))
+
+
+def load_profile(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    brand: Sequence[str] = (),
+    keyword: Sequence[str] = (),
+    generic_file: str | os.PathLike[str] | None = None,
+) -> AuditProfile:
+    """A profile from a TOML file (``[profile]`` table), extended by ``brand`` / ``keyword``."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                table = tomllib.load(fh).get("profile", {})
+        except OSError as exc:
+            raise SettingsError(f"cannot read profile {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"profile {path} is not valid TOML: {exc}") from None
+        known = {
+            "brands",
+            "keywords",
+            "generic_file",
+            "max_exact_share",
+            "max_money_share",
+            "sitewide_share",
+        }
+        unknown = set(table) - known
+        if unknown:
+            raise SettingsError(f"profile {path}: unknown setting {sorted(unknown)[0]!r}")
+        values = dict(table)
+    generic_path = generic_file or values.pop("generic_file", None)
+    try:
+        return AuditProfile(
+            brands=tuple(values.get("brands", ())) + tuple(brand),
+            keywords=tuple(values.get("keywords", ())) + tuple(keyword),
+            generic=read_generic(generic_path) if generic_path else DEFAULT_GENERIC,
+            max_exact_share=float(values.get("max_exact_share", 0.10)),
+            max_money_share=float(values.get("max_money_share", 0.30)),
+            sitewide_share=float(values.get("sitewide_share", 0.5)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"profile {path}: {exc}") from None
+
+
+# -- anchors -------------------------------------------------------------------------------
+
+
+def anchor_profile(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    profile: AuditProfile | None = None,
+    mode: str | None = None,
+    include_internal: bool = False,
+) -> dict[str, Any]:
+    """Classify every backlink's anchor: per-class counts and shares, and warnings.
+
+    Returns ``{"classes": [...], "warnings": [...], "over_optimized": bool, "anchors": [...]}``;
+    shares are of backlinks (distinct source page → target URL pairs).
+    """
+    profile = profile or AuditProfile()
+    with queries.reader(db) as conn:
+        rows = store_backlinks.anchors(
+            conn,
+            store_backlinks.resolve_target(conn, target, mode),
+            include_internal=include_internal,
+            limit=None,
+        )
+    for row in rows:
+        row["class"] = classify_anchor(row["anchor"], image=row["image"], profile=profile.anchors)
+    weights = [r["backlinks"] for r in rows]
+    shares = anchor_shares([r["class"] for r in rows], weights)
+    by_class: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = by_class.setdefault(
+            row["class"], {"class": row["class"], "backlinks": 0, "anchors": 0, "examples": []}
+        )
+        entry["backlinks"] += row["backlinks"]
+        entry["anchors"] += 1
+        if len(entry["examples"]) < 3 and row["anchor"]:
+            entry["examples"].append(row["anchor"])
+    classes = [{**by_class[c], "share": round(shares[c], 4)} for c in shares if c in by_class]
+    classes.sort(key=lambda r: -r["backlinks"])
+    warnings = over_optimization(
+        shares, max_exact=profile.max_exact_share, max_money=profile.max_money_share
+    )
+    return {
+        "classes": classes,
+        "warnings": warnings,
+        "over_optimized": bool(warnings),
+        "anchors": rows,
+    }
+
+
+# -- link quality --------------------------------------------------------------------------
+
+
+def _sitewide_domains(
+    conn: Any, details: list[store_audit.BacklinkDetail], share: float
+) -> set[int]:
+    pages_linking: dict[int, set[int]] = defaultdict(set)
+    for d in details:
+        pages_linking[d.source_domain_id].add(d.source_id)
+    sizes = store_audit.domain_sizes(conn, set(pages_linking))
+    return {
+        did
+        for did, pages in pages_linking.items()
+        if sizes.get(did, 0) >= MIN_SITEWIDE_PAGES and len(pages) > share * sizes[did]
+    }
+
+
+def _relevance(
+    conn: Any, details: list[store_audit.BacklinkDetail]
+) -> dict[tuple[int, int], float]:
+    ids = {d.source_id for d in details} | {d.target_id for d in details}
+    texts = store_audit.page_texts(conn, ids)
+    order = sorted(texts)
+    index = {url_id: i for i, url_id in enumerate(order)}
+    pairs = sorted(
+        {
+            (d.source_id, d.target_id)
+            for d in details
+            if d.source_id in index and d.target_id in index
+        }
+    )
+    sims = cosine_pairs([texts[i] for i in order], [(index[s], index[t]) for s, t in pairs])
+    return dict(zip(pairs, (float(x) for x in sims), strict=True))
+
+
+def backlink_quality(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    profile: AuditProfile | None = None,
+    mode: str | None = None,
+    follow_only: bool = False,
+    include_internal: bool = False,
+    placement: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Every backlink with its quality score and the parts behind it, best first."""
+    profile = profile or AuditProfile()
+    with queries.reader(db) as conn:
+        t = store_backlinks.resolve_target(conn, target, mode)
+        details = store_audit.backlink_details(
+            conn, t, follow_only=follow_only, include_internal=include_internal, placement=placement
+        )
+        sitewide = _sitewide_domains(conn, details, profile.sitewide_share)
+        relevance = _relevance(conn, details)
+    records = []
+    for d in details:
+        rel = relevance.get((d.source_id, d.target_id))
+        q = link_quality(
+            domain_authority=d.source_domain_authority,
+            follow=d.follow,
+            placement=d.placement,
+            relevance=rel,
+            outlinks=d.source_outlinks,
+            sitewide=d.source_domain_id in sitewide,
+        )
+        records.append(
+            {
+                "source": d.source,
+                "target": d.target,
+                "anchor": d.anchor,
+                "rel": d.rel,
+                "follow": d.follow,
+                "placement": d.placement,
+                "image": d.image,
+                "first_seen": d.first_seen,
+                "last_seen": d.last_seen,
+                "source_authority": d.source_authority,
+                "source_domain_authority": d.source_domain_authority,
+                "source_outlinks": d.source_outlinks,
+                "sitewide": d.source_domain_id in sitewide,
+                "relevance": None if rel is None else round(rel, 3),
+                "quality": q.score,
+                "quality_parts": q.parts,
+            }
+        )
+    records.sort(key=lambda r: (-r["quality"], r["source"]))
+    return records[:limit] if limit is not None else records
+
+
+# -- changes and broken links ---------------------------------------------------------------
+
+
+def changes(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    since: str | None = None,
+    by: str = "day",
+    mode: str | None = None,
+    include_internal: bool = False,
+) -> dict[str, list[dict[str, Any]]]:
+    """New and lost backlinks (with the reason) and referring domains, and link velocity."""
+    with queries.reader(db) as conn:
+        try:
+            return store_audit.changes(
+                conn,
+                store_backlinks.resolve_target(conn, target, mode),
+                since=since,
+                by=by,
+                include_internal=include_internal,
+            )
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
+
+def broken(
+    db: str | os.PathLike[str],
+    target: str | None = None,
+    *,
+    mode: str | None = None,
+    outbound: bool = False,
+    check_external: bool = False,
+    limit: int | None = None,
+    progress: Any = None,
+) -> list[dict[str, Any]]:
+    """Links whose target answered 4xx/5xx or could not be reached.
+
+    ``check_external`` first checks every link target the crawl did not fetch (HEAD, GET
+    where HEAD is refused) under the crawl's own politeness settings.
+    """
+    if check_external:
+        settings = api.stored_settings(db)
+        if settings is None:
+            raise SettingsError(f"{db} holds no crawl whose settings the check could reuse")
+        api.run(api.crawl_async(db, settings, progress=progress, check=True))
+    with queries.reader(db) as conn:
+        t = store_backlinks.resolve_target(conn, target, mode) if target else None
+        return store_audit.broken_links(conn, t, outbound=outbound, limit=limit)
+
+
+# -- toxic links and disavow ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _DomainFacts:
+    backlinks: set[tuple[int, int]] = field(default_factory=set)
+    exact_unrelated: int = 0
+    footer_pages: set[int] = field(default_factory=set)
+    outlinks: list[int] = field(default_factory=list)
+    link_pages: set[str] = field(default_factory=set)
+
+
+def toxic(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    profile: AuditProfile | None = None,
+    min_score: int = 0,
+    mode: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per referring domain: a 0-100 toxicity score for triage, with its reasons."""
+    profile = profile or AuditProfile()
+    with queries.reader(db) as conn:
+        t = store_backlinks.resolve_target(conn, target, mode)
+        details = store_audit.backlink_details(conn, t)
+        relevance = _relevance(conn, details)
+        facts: dict[int, _DomainFacts] = defaultdict(_DomainFacts)
+        names: dict[int, str] = {}
+        authority: dict[int, float | None] = {}
+        for d in details:
+            f = facts[d.source_domain_id]
+            names[d.source_domain_id] = d.source_domain
+            f.backlinks.add((d.source_id, d.target_id))
+            if d.source_outlinks is not None:
+                f.outlinks.append(d.source_outlinks)
+                if d.source_outlinks >= 100:
+                    f.link_pages.add(d.source)
+            cls = classify_anchor(d.anchor, image=d.image, profile=profile.anchors)
+            rel = relevance.get((d.source_id, d.target_id))
+            if cls == "exact" and rel is not None and rel < UNRELATED:
+                f.exact_unrelated += 1
+            if d.placement == "footer":
+                f.footer_pages.add(d.source_id)
+        sizes = store_audit.domain_sizes(conn, set(facts))
+        reciprocal = store_audit.target_domain_links_to(conn, t, set(facts))
+        for did, a in conn.execute("SELECT domain_id, authority FROM domain_scores"):
+            authority[did - 1] = a
+        g = load_graph(conn)
+    # The domain graph, all links (a farm interlinks whether or not it says nofollow).
+    url_domain = g.url_domain
+    adjacency = group_graph(g.src, g.dst, url_domain, n_groups=max(g.n_domains, 1))
+    triangles, _ = mutual_triangles(adjacency)
+    inbound = np.asarray((adjacency > 0).sum(axis=0)).ravel()
+    records = []
+    for did, f in facts.items():
+        size = sizes.get(did, 0)
+        evidence = DomainEvidence(
+            domain=names[did],
+            backlinks=len(f.backlinks),
+            triangles=int(triangles[did - 1]),
+            reciprocal=did in reciprocal,
+            exact_unrelated=f.exact_unrelated,
+            sitewide_footer=size >= MIN_SITEWIDE_PAGES
+            and len(f.footer_pages) > profile.sitewide_share * size,
+            median_outlinks=statistics.median(f.outlinks) if f.outlinks else 0.0,
+            inbound_domains=int(inbound[did - 1]),
+            authority=authority.get(did - 1),
+        )
+        score = toxic_score(evidence)
+        if score.score < min_score:
+            continue
+        records.append(
+            {
+                "domain": score.domain,
+                "score": score.score,
+                "reasons": score.reasons,
+                "signals": score.signals,
+                "backlinks": evidence.backlinks,
+                "authority": evidence.authority,
+                "link_pages": sorted(f.link_pages),
+            }
+        )
+    records.sort(key=lambda r: (-r["score"], r["domain"]))
+    return records[:limit] if limit is not None else records
+
+
+def disavow(
+    db: str | os.PathLike[str],
+    target: str,
+    *,
+    min_score: int = 50,
+    profile: AuditProfile | None = None,
+    mode: str | None = None,
+    output: str | os.PathLike[str] | IO[str] | None = None,
+) -> str:
+    """Google's disavow file for the referring domains scoring at least ``min_score``.
+
+    Domains at or above the score become ``domain:`` lines; on domains below it, pages
+    with hundreds of outbound links (link pages) that scored at least half of it become
+    URL lines. Returns the text; writes it to ``output`` when given (a path or a file).
+    """
+    scored = toxic(db, target, profile=profile, mode=mode)
+    entries = []
+    for r in scored:
+        reason = "; ".join(r["reasons"])
+        if r["score"] >= min_score:
+            entries.append(DisavowEntry("domain", r["domain"], r["score"], reason))
+        elif r["link_pages"] and r["score"] >= min_score / 2:
+            for url in r["link_pages"]:
+                entries.append(
+                    DisavowEntry("url", url, r["score"], f"link page on {r['domain']}: {reason}")
+                )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    header = [
+        f"disavow file for {target}, written by linkgraph on {stamp}",
+        f"domains scoring {min_score}+ in `linkgraph toxic`; review before uploading to Search Console",
+    ]
+    text = format_disavow(entries, header=header)
+    if output is not None:
+        if hasattr(output, "write"):
+            output.write(text)  # type: ignore[union-attr]
+        else:
+            Path(output).write_text(text, encoding="utf-8")  # type: ignore[arg-type]
+    return text
+
+
+# -- mentions ---------------------------------------------------------------------------------
+
+
+def mentions(
+    db: str | os.PathLike[str],
+    phrase: str,
+    *,
+    exclude_linking: str | None = None,
+    mode: str | None = None,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Pages that mention ``phrase`` in their visible text; with ``exclude_linking`` only
+    those that do not link to that target (unlinked mentions: outreach material)."""
+    with queries.reader(db) as conn:
+        t = store_backlinks.resolve_target(conn, exclude_linking, mode) if exclude_linking else None
+        try:
+            return store_audit.mentions(conn, phrase, exclude_linking=t, limit=limit)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None

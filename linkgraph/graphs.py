@@ -1,0 +1,143 @@
+"""networkx interop and graph exports (GraphML, GEXF, edge lists) for Gephi and friends.
+
+``to_networkx(db, level=...)`` builds a ``networkx.DiGraph`` whose nodes are URLs, hosts or
+registrable domains (named by their text) with the stored scores as attributes, and whose
+edges carry ``links`` (the backlinks, distinct source page -> target URL pairs, behind the
+edge) and ``follow_links`` (those of them that are follow). At page
+level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redirect``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import IO, Any
+
+import networkx as nx
+import numpy as np
+
+from crawler.settings import SettingsError
+from storage import queries
+from storage.graphload import GraphArrays, load_graph
+
+__all__ = ["LEVELS", "export_graph", "to_networkx"]
+
+LEVELS = ("page", "host", "domain")
+_NAMES = {"page": ("urls", "url"), "host": ("hosts", "name"), "domain": ("domains", "name")}
+_SCORES = {
+    "page": ("page_scores", "url_id"),
+    "host": ("host_scores", "host_id"),
+    "domain": ("domain_scores", "domain_id"),
+}
+
+
+def _level_edges(
+    g: GraphArrays, level: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(source, target, links, follow_links, is_redirect) per edge of the level."""
+    src = np.concatenate([g.src, g.redirect_src]).astype(np.int64)
+    dst = np.concatenate([g.dst, g.redirect_dst]).astype(np.int64)
+    follow = np.concatenate([g.follow, np.ones(len(g.redirect_src), dtype=bool)])
+    redirect = np.concatenate(
+        [np.zeros(len(g.src), dtype=bool), np.ones(len(g.redirect_src), dtype=bool)]
+    )
+    if level != "page":
+        group = g.url_host if level == "host" else g.url_domain
+        src, dst = group[src].astype(np.int64), group[dst].astype(np.int64)
+        keep = src != dst
+        src, dst, follow, redirect = src[keep], dst[keep], follow[keep], redirect[keep]
+    key = (src << 32) | dst
+    unique, inverse = np.unique(key, return_inverse=True)
+    links = np.bincount(inverse, minlength=len(unique))
+    follow_links = np.bincount(inverse, weights=follow, minlength=len(unique)).astype(np.int64)
+    any_redirect = np.bincount(inverse, weights=redirect, minlength=len(unique)) > 0
+    return unique >> 32, unique & 0xFFFFFFFF, links, follow_links, any_redirect
+
+
+def _node_names(conn: sqlite3.Connection, level: str, ids: np.ndarray) -> dict[int, str]:
+    table, column = _NAMES[level]
+    wanted = sorted({int(i) + 1 for i in ids})
+    names: dict[int, str] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        for rid, name in conn.execute(
+            f"SELECT id, {column} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            names[rid - 1] = name
+    return names
+
+
+def _node_scores(conn: sqlite3.Connection, level: str) -> dict[int, dict[str, Any]]:
+    table, key = _SCORES[level]
+    scores = {}
+    for row in conn.execute(
+        f"SELECT {key}, authority, pagerank, backlinks, referring_domains, trust FROM {table}"
+    ):
+        attrs = {
+            "authority": row[1],
+            "pagerank": row[2],
+            "backlinks": row[3],
+            "referring_domains": row[4],
+        }
+        if row[5] is not None:
+            attrs["trust"] = row[5]
+        scores[row[0] - 1] = attrs
+    return scores
+
+
+def _level(db: str | os.PathLike[str], level: str) -> tuple[Any, ...]:
+    """The level's edges (source, target, links, follow_links, redirect) and node names."""
+    if level not in LEVELS:
+        raise SettingsError(f"unknown level {level!r}: use page, host or domain")
+    with queries.reader(db) as conn:
+        g = load_graph(conn)
+        src, dst, links, follow_links, redirect = _level_edges(g, level)
+        names = _node_names(conn, level, np.concatenate([src, dst]))
+        scores = _node_scores(conn, level)
+    return src, dst, links, follow_links, redirect, names, scores
+
+
+def to_networkx(db: str | os.PathLike[str], *, level: str = "domain") -> nx.DiGraph:
+    """The link graph of a store at one level, as a ``networkx.DiGraph``.
+
+    Node attributes: ``authority``, ``pagerank``, ``backlinks``, ``referring_domains``
+    (after ``linkgraph rank``). Edge attributes: ``links``, ``follow_links``, and at page
+    level ``kind``.
+    """
+    src, dst, links, follow_links, redirect, names, scores = _level(db, level)
+    graph = nx.DiGraph(level=level)
+    for node_id, name in names.items():
+        graph.add_node(name, **scores.get(node_id, {}))
+    for s, t, n_links, n_follow, is_redirect in zip(
+        src.tolist(),
+        dst.tolist(),
+        links.tolist(),
+        follow_links.tolist(),
+        redirect.tolist(),
+        strict=True,
+    ):
+        attrs: dict[str, Any] = {"links": n_links, "follow_links": n_follow}
+        if level == "page":
+            attrs["kind"] = "redirect" if is_redirect else "link"
+        graph.add_edge(names[s], names[t], **attrs)
+    return graph
+
+
+def export_graph(db: str | os.PathLike[str], stream: IO[Any], *, format: str, level: str) -> int:
+    """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges."""
+    if format == "edgelist":
+        src, dst, links, follow_links, _, names, _ = _level(db, level)
+        stream.write("source\ttarget\tlinks\tfollow_links\n")
+        for s, t, n_links, n_follow in zip(
+            src.tolist(), dst.tolist(), links.tolist(), follow_links.tolist(), strict=True
+        ):
+            stream.write(f"{names[s]}\t{names[t]}\t{n_links}\t{n_follow}\n")
+        return len(src)
+    graph = to_networkx(db, level=level)
+    if format == "graphml":
+        nx.write_graphml(graph, stream)
+    elif format == "gexf":
+        nx.write_gexf(graph, stream)
+    else:
+        raise SettingsError(f"unknown graph format {format!r}: use graphml, gexf or edgelist")
+    return graph.number_of_edges()

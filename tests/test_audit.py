@@ -1,0 +1,344 @@
+"""The backlink audit against a live demo web, crawled twice (generation 1, then 2 with --refresh).
+
+Expected answers come from the demo web's own ground truth (``linkgraph.demoaudit``:
+``CHANGES``, ``MENTIONS``, ``BROKEN_LINKS``, ``EXTERNAL_LINKS``, ``FARM``...), never from
+the code under test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import shutil
+import sqlite3
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import linkgraph
+from crawler.settings import CrawlSettings
+from crawler.urls import host_of, registrable_domain
+from graph.anchors import AnchorProfile, anchor_shares, classify_anchor
+from linkgraph import api
+from linkgraph.audit import load_profile
+from linkgraph.demoaudit import (
+    BRAND,
+    BROKEN_LINKS,
+    CHANGES,
+    EXTERNAL,
+    EXTERNAL_LINKS,
+    FARM,
+    KEYWORDS,
+    MENTIONS,
+    NEW_REFERRER,
+    RECIPROCAL,
+    RELEVANT,
+    SITEWIDE,
+    TARGET,
+    fill,
+)
+from linkgraph.demoweb import DemoWeb, generate
+from linkgraph.disavow import validate_disavow
+
+pytestmark = pytest.mark.timeout(240)
+DOMAIN = registrable_domain(TARGET)
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """Crawl generation 1 into gen1.db; switch the running web to generation 2 and
+    refresh a copy of the store into gen2.db."""
+    tmp = tmp_path_factory.mktemp("audit")
+    web = DemoWeb(generate(12, 6))
+    web.start_in_thread()
+    try:
+        settings = CrawlSettings(
+            seeds=tuple(web.seeds),
+            hosts_file=str(web.write_hosts_file(tmp / "hosts")),
+            delay=0.02,
+            max_depth=4,
+            robots_retries=1,
+            robots_retry_seconds=0.2,
+            park_seconds=0.2,
+            backoff_base=0.2,
+            quiet=True,
+        )
+        gen1 = tmp / "gen1.db"
+        truth1 = web.expected_edges()
+        api.run(api.crawl_async(gen1, settings))
+        linkgraph.rank(gen1)
+        gen2 = tmp / "gen2.db"
+        shutil.copy(gen1, gen2)
+        time.sleep(1.1)  # times are whole seconds: keep the two crawls apart
+        between = datetime.now(UTC).isoformat(timespec="seconds")
+        web.replace_sites(generate(12, 6, generation=2))
+        web.clear_log()
+        api.run(api.crawl_async(gen2, dataclasses.replace(settings, refresh=True)))
+        refresh_log = web.requests
+        linkgraph.rank(gen2)
+        checked = tmp / "checked.db"
+        shutil.copy(gen1, checked)
+        web.clear_log()
+        linkgraph.broken(checked, check_external=True)
+        check_log = web.requests
+        yield SimpleNamespace(
+            web=web,
+            port=web.port,
+            gen1=gen1,
+            gen2=gen2,
+            checked=checked,
+            between=between,
+            truth1=truth1,
+            refresh_log=refresh_log,
+            check_log=check_log,
+            settings=settings,
+        )
+    finally:
+        web.stop()
+
+
+def url(audit: SimpleNamespace, u: str) -> str:
+    return fill(u, audit.port)
+
+
+PROFILE = load_profile(brand=[BRAND], keyword=list(KEYWORDS))
+
+
+# -- recrawl history ------------------------------------------------------------------------
+
+
+def test_refresh_uses_conditional_requests(audit: SimpleNamespace) -> None:
+    pages = [h for h in audit.refresh_log if h.path != "/robots.txt" and h.method == "GET"]
+    conditional = [
+        h for h in pages if "if-none-match" in h.headers or "if-modified-since" in h.headers
+    ]
+    assert len(conditional) > 50
+    statuses = Counter(h.status for h in conditional)
+    assert statuses[304] > 50  # unchanged pages answer 304 and are not downloaded again
+    changed = {url(audit, c.source) for c in CHANGES}
+    assert (
+        not {f"http://{h.site}:{audit.port}{h.path}" for h in conditional if h.status == 304}
+        & changed
+    )
+
+
+def test_changes_find_every_lost_link_with_its_reason(audit: SimpleNamespace) -> None:
+    report = linkgraph.changes(audit.gen2, DOMAIN, since=audit.between)
+    lost = {
+        (r["source"], r["target"], r["reason"]) for r in report["links"] if r["change"] == "lost"
+    }
+    expected = set()
+    for change in CHANGES:
+        source = url(audit, change.source)
+        if change.reason == "new":
+            continue
+        targets = (
+            [url(audit, change.target)]
+            if change.target
+            else [
+                link.target
+                for s, link in audit.truth1
+                if s == source
+                and link.kind == "link"
+                and registrable_domain(host_of(link.target)) == DOMAIN
+            ]
+        )
+        assert targets, change
+        expected |= {(source, t, change.reason) for t in targets}
+    assert lost == expected
+    new = {(r["source"], r["target"]) for r in report["links"] if r["change"] == "new"}
+    assert {
+        (url(audit, c.source), url(audit, c.target)) for c in CHANGES if c.reason == "new"
+    } <= new
+    domains = {(r["domain"], r["change"]) for r in report["referring_domains"]}
+    assert (registrable_domain(NEW_REFERRER), "new") in domains
+    velocity = report["velocity"]
+    assert sum(v["lost"] for v in velocity) == len({(s, t) for s, t, _ in lost})
+    # Nothing changed before the refresh: the first crawl's links are all "new" at once.
+    assert all(r["change"] == "new" for r in linkgraph.changes(audit.gen1, DOMAIN)["links"])
+
+
+def test_a_lost_link_that_returns_is_current_again(audit: SimpleNamespace) -> None:
+    """Links not lost keep their first_seen and gain a later last_seen on the recrawl."""
+    with sqlite3.connect(audit.gen2) as conn:
+        kept = conn.execute(
+            "SELECT count(*) FROM links WHERE lost_at IS NULL AND last_seen > first_seen"
+        ).fetchone()[0]
+    assert kept > 100
+
+
+# -- anchors, quality, toxicity, disavow ------------------------------------------------------
+
+
+def test_anchor_profile_matches_the_ground_truth(audit: SimpleNamespace) -> None:
+    report = linkgraph.anchor_profile(audit.gen1, DOMAIN, profile=PROFILE)
+    pairs: dict[tuple[str, str, str, bool], None] = {}
+    for source, link in audit.truth1:
+        if (
+            link.kind == "link"
+            and registrable_domain(host_of(link.target)) == DOMAIN
+            and registrable_domain(host_of(source)) != DOMAIN
+        ):
+            pairs[(source, link.target, link.anchor, link.image)] = None
+    profile = AnchorProfile(brands=(BRAND,), keywords=KEYWORDS)
+    # One backlink per (source, target, anchor, image) group, as the report counts them.
+    by_anchor = Counter((anchor, image) for (_, _, anchor, image) in pairs)
+    classes = [classify_anchor(a, image=i, profile=profile) for a, i in by_anchor]
+    expected = anchor_shares(classes, list(by_anchor.values()))
+    got = {c["class"]: c["share"] for c in report["classes"]}
+    for cls, share in expected.items():
+        assert got.get(cls, 0.0) == pytest.approx(share, abs=0.02), cls
+    assert {"branded", "exact", "partial", "generic", "naked_url", "image"} <= set(got)
+    assert report["over_optimized"] == bool(report["warnings"])
+
+
+def test_link_quality_ranks_a_relevant_content_link_above_a_farm_link(
+    audit: SimpleNamespace,
+) -> None:
+    records = linkgraph.backlink_quality(audit.gen1, DOMAIN, profile=PROFILE, limit=None)
+    by_domain: dict[str, list[dict]] = {}
+    for r in records:
+        by_domain.setdefault(registrable_domain(host_of(r["source"])), []).append(r)
+    farm = [r["quality"] for d in FARM for r in by_domain[registrable_domain(d)]]
+    relevant = [
+        r["quality"]
+        for r in by_domain[registrable_domain(RECIPROCAL)]
+        if r["placement"] == "content" and r["follow"]
+    ]
+    assert max(farm) < max(relevant)
+    sitewide = by_domain[registrable_domain(SITEWIDE)]
+    assert all(r["sitewide"] for r in sitewide if r["placement"] == "footer")
+    for r in records:
+        parts = r["quality_parts"]
+        assert set(parts) == {
+            "authority",
+            "follow",
+            "placement",
+            "relevance",
+            "dilution",
+            "sitewide",
+        }
+        assert 0 <= r["quality"] <= 100
+    cooking = [
+        r["relevance"] for r in by_domain["recipe-corner.test"] if r["relevance"] is not None
+    ]
+    running = [
+        r["relevance"]
+        for r in by_domain[registrable_domain(RECIPROCAL)]
+        if r["relevance"] is not None
+    ]
+    assert max(cooking) < min(running)
+
+
+def test_toxic_triage_flags_the_farm_and_spares_real_sites(audit: SimpleNamespace) -> None:
+    scores = {r["domain"]: r for r in linkgraph.toxic(audit.gen1, DOMAIN, profile=PROFILE)}
+    farm = [scores[registrable_domain(d)] for d in FARM]
+    for record in farm:
+        assert "link-farm" in record["signals"], record
+        assert record["score"] >= 50, record
+    for host in RELEVANT:
+        domain = registrable_domain(host)
+        if domain in scores:
+            assert scores[domain]["score"] < min(r["score"] for r in farm), scores[domain]
+    assert "reciprocal" in scores[registrable_domain(RECIPROCAL)]["signals"]
+    assert "sitewide-footer" in scores[registrable_domain(SITEWIDE)]["signals"]
+    assert all(r["reasons"] for r in farm)
+
+
+def test_disavow_file_is_valid_and_names_the_farm(audit: SimpleNamespace, tmp_path: Path) -> None:
+    out = tmp_path / "disavow.txt"
+    text = linkgraph.disavow(audit.gen1, DOMAIN, min_score=50, profile=PROFILE, output=out)
+    assert out.read_text(encoding="utf-8") == text
+    assert validate_disavow(text) == []
+    domains = {line[len("domain:") :] for line in text.splitlines() if line.startswith("domain:")}
+    assert {registrable_domain(d) for d in FARM} <= domains
+    assert not {registrable_domain(d) for d in RELEVANT} & domains
+
+
+# -- mentions, broken links, referring IPs ----------------------------------------------------
+
+
+def test_unlinked_mentions(audit: SimpleNamespace) -> None:
+    unlinked = {r["url"] for r in linkgraph.mentions(audit.gen1, BRAND, exclude_linking=DOMAIN)}
+    assert unlinked == {url(audit, u) for u in MENTIONS[1].unlinked}
+    every = {r["url"]: r for r in linkgraph.mentions(audit.gen1, BRAND, limit=None)}
+    assert {url(audit, u) for u in MENTIONS[1].linked} <= set(every)
+    assert all("[" in r["snippet"] for r in every.values())
+
+
+def test_broken_links_in_scope(audit: SimpleNamespace) -> None:
+    found = {(r["source"], r["target"], r["status"]) for r in linkgraph.broken(audit.gen1)}
+    assert {(url(audit, b.source), url(audit, b.target), b.status) for b in BROKEN_LINKS} <= found
+    into_target = linkgraph.broken(audit.gen1, DOMAIN)
+    assert {r["target"] for r in into_target} == {
+        url(audit, b.target)
+        for b in BROKEN_LINKS
+        if registrable_domain(host_of(url(audit, b.target))) == DOMAIN
+    }
+
+
+def test_check_external_uses_head_under_the_same_politeness(audit: SimpleNamespace) -> None:
+    records = {r["target"]: r for r in linkgraph.broken(audit.checked)}
+    for link in EXTERNAL_LINKS:
+        target = url(audit, link.target)
+        if link.status is None:
+            assert records[target]["error"] == "connect"
+        elif link.status >= 400:
+            assert records[target]["status"] == link.status
+        else:
+            assert target not in records
+    hits = [h for h in audit.check_log if h.site == EXTERNAL]
+    assert hits[0].path == "/robots.txt"  # robots.txt first, as for any crawl
+    methods = Counter((h.path, h.method) for h in hits[1:])
+    assert methods[("/no-head", "HEAD")] == 1 and methods[("/no-head", "GET")] == 1
+    assert all(m in ("HEAD", "GET") for _, m in methods)
+    times = [h.time for h in hits]
+    assert all(b - a >= audit.settings.delay - 0.02 for a, b in itertools.pairwise(times))
+    stats = linkgraph.stats(audit.checked)
+    assert (
+        stats["pages"]["links_checked"]
+        and stats["pages"]["fetched"] == linkgraph.stats(audit.gen1)["pages"]["fetched"]
+    )
+
+
+def test_referring_domains_carry_ips_and_subnets(audit: SimpleNamespace) -> None:
+    records = linkgraph.referring_domains(audit.gen1, DOMAIN)
+    assert records
+    for r in records:
+        assert r["ips"] and all(ip.startswith("127.77.") for ip in r["ips"])
+        assert all(net.endswith(".0/24") for net in r["subnets"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["anchors", DOMAIN, "--classify", "--brand", BRAND, "--keyword", KEYWORDS[0]],
+        ["backlinks", DOMAIN, "--quality", "--keyword", KEYWORDS[0]],
+        ["changes", DOMAIN],
+        ["broken"],
+        ["toxic", DOMAIN, "--keyword", KEYWORDS[0]],
+        ["mentions", BRAND, "--exclude-linking", DOMAIN],
+        ["referring-domains", DOMAIN],
+    ],
+)
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_audit_commands_print_every_format(
+    audit: SimpleNamespace, argv: list[str], fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from linkgraph.cli import main
+
+    code = main([*argv, "--db", str(audit.gen2), "--format", fmt])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    if fmt == "json":
+        json.loads(out)
+    elif fmt == "csv":
+        assert out.splitlines()[0].count(",") >= 1
+    else:
+        assert out.strip()

@@ -1,0 +1,78 @@
+"""The README, the CLI and CI stay in step: what the docs say is what the code does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import linkgraph
+from linkgraph.cli import build_parser
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text()
+
+
+def quick_start_commands() -> list[str]:
+    return re.findall(r"^python3 -m venv .*$", README, flags=re.MULTILINE)
+
+
+def test_readme_has_the_two_quick_start_commands() -> None:
+    demo, tests = quick_start_commands()
+    assert demo.endswith("pip install . && linkgraph demo")
+    assert tests.endswith("pip install '.[test]' && python -m pytest")
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    ci = (REPO / ".ci" / "run").read_text()
+    assert quick_start_commands()[1] in ci.splitlines()
+    assert "-eq 5" in ci  # "no tests collected" must fail CI
+
+
+def _subcommands() -> dict[str, object]:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return dict(sub.choices)  # type: ignore[attr-defined]
+
+
+def test_every_command_is_in_the_readme_and_has_an_example() -> None:
+    for name, sub in _subcommands().items():
+        assert f"linkgraph {name}" in README, name
+        assert "Example:" in sub.format_help(), name  # type: ignore[attr-defined]
+
+
+def test_every_command_has_a_python_function() -> None:
+    functions = {"import": "import_links"}
+    for name in _subcommands():
+        if name == "demo":
+            continue
+        assert hasattr(linkgraph, functions.get(name, name.replace("-", "_"))), name
+
+
+def test_public_surface_is_pinned() -> None:
+    assert sorted(linkgraph.__all__) == sorted(
+        [
+            "CrawlSettings",
+            "__version__",
+            "anchor_profile",
+            "anchors",
+            "backlink_quality",
+            "backlinks",
+            "broken",
+            "changes",
+            "crawl",
+            "crawl_async",
+            "disavow",
+            "export",
+            "import_links",
+            "intersect",
+            "iter_links",
+            "load_profile",
+            "mentions",
+            "rank",
+            "referring_domains",
+            "stats",
+            "to_networkx",
+            "top",
+            "toxic",
+        ]
+    )

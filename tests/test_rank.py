@@ -1,0 +1,175 @@
+"""`linkgraph rank` on a crawled store agrees with networkx built independently from the links."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+import linkgraph
+from crawler.urls import host_of, registrable_domain
+from storage.records import Link, Page
+from storage.writer import StoreWriter
+
+
+def random_web(seed: int) -> tuple[dict[str, list[tuple[str, bool]]], dict[str, str]]:
+    """Pages on 12 hosts of 6 domains with random follow/nofollow links, plus redirects."""
+    rng = random.Random(seed)
+    hosts = [f"{sub}.d{d}.test" for d in range(6) for sub in ("www", "blog")]
+    pages = [f"http://{h}/p{i}" for h in hosts for i in range(5)]
+    links = {}
+    for page in pages:
+        targets = rng.sample(pages, rng.randint(0, 6))
+        links[page] = [(t, rng.random() < 0.8) for t in targets if t != page]
+    # A few pages redirect instead of carrying links.
+    redirects = {}
+    for page in rng.sample(pages, 4):
+        target = rng.choice([p for p in pages if p != page])
+        links[page] = []
+        redirects[page] = target
+    return links, redirects
+
+
+async def build(db: Path, links: dict, redirects: dict) -> None:
+    async with await StoreWriter.open(db) as writer:
+        for page, out in links.items():
+            if page in redirects:
+                writer.add_page(
+                    Page(
+                        page,
+                        0,
+                        time.time(),
+                        status=301,
+                        final_url=redirects[page],
+                        links=[Link(redirects[page], kind="redirect")],
+                    )
+                )
+                continue
+            writer.add_page(
+                Page(
+                    page,
+                    0,
+                    time.time(),
+                    status=200,
+                    final_url=page,
+                    links=[Link(t, "a", () if f else ("nofollow",)) for t, f in out],
+                )
+            )
+
+
+def scores(db: Path, table: str, key: str, names: str, column: str) -> dict[str, float]:
+    conn = sqlite3.connect(db)
+    rows = conn.execute(
+        f"SELECT n.{column}, s.pagerank FROM {table} s JOIN {names} n ON n.id = s.{key}"
+    ).fetchall()
+    conn.close()
+    return dict(rows)
+
+
+def l1(a: dict[str, float], b: dict[str, float]) -> float:
+    return sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_page_host_domain_pagerank_match_networkx(tmp_path: Path, seed: int) -> None:
+    links, redirects = random_web(seed)
+    db = tmp_path / "r.db"
+    await build(db, links, redirects)
+    linkgraph.rank(db)
+
+    # Page level: follow links, and a redirecting page's single link to its target.
+    page_graph = nx.DiGraph()
+    page_graph.add_nodes_from(links)
+    for page, out in links.items():
+        for target, follow in out:
+            page_graph.add_node(target)
+            if follow:
+                page_graph.add_edge(page, target)
+    for page, target in redirects.items():
+        page_graph.add_edge(page, target)
+    expected = nx.pagerank(page_graph, alpha=0.85, tol=1e-13, max_iter=10_000)
+    assert l1(scores(db, "page_scores", "url_id", "urls", "url"), expected) < 1e-8
+
+    # Host and domain level: one edge per ordered pair of different groups with a follow link.
+    for table, key, names, group in (
+        ("host_scores", "host_id", "hosts", host_of),
+        ("domain_scores", "domain_id", "domains", lambda u: registrable_domain(host_of(u))),
+    ):
+        g = nx.DiGraph()
+        g.add_nodes_from({group(p) for p in page_graph})
+        for a, b in page_graph.edges:
+            if group(a) != group(b):
+                g.add_edge(group(a), group(b))
+        expected = nx.pagerank(g, alpha=0.85, tol=1e-13, max_iter=10_000)
+        assert l1(scores(db, table, key, names, "name"), expected) < 1e-8, table
+
+
+async def test_trustrank_favours_what_trusted_sites_link_to(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    links = {
+        "http://www.trusted.test/": [("http://www.good.test/", True)],
+        "http://www.good.test/": [("http://www.trusted.test/", True)],
+        "http://www.spam1.test/": [("http://www.spam2.test/", True)],
+        "http://www.spam2.test/": [
+            ("http://www.spam1.test/", True),
+            ("http://www.good.test/", True),
+        ],
+    }
+    await build(db, links, {})
+    trusted = tmp_path / "trusted.txt"
+    trusted.write_text("# seeds\ntrusted.test\n")
+    summary = linkgraph.rank(db, trusted=trusted)
+    assert summary.trusted == 1
+    rows = {r["domain"]: r for r in linkgraph.top(db, level="domain", limit=10)}
+    assert rows["good.test"]["trust"] > rows["spam1.test"]["trust"]
+    assert rows["spam2.test"]["trust"] == pytest.approx(
+        0.0, abs=1e-12
+    )  # nothing trusted links to it
+
+
+async def test_rank_counts_backlinks_and_referring_domains(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    links = {
+        "http://www.a.test/1": [("http://www.t.test/", True), ("http://www.t.test/x", False)],
+        "http://www.a.test/2": [("http://www.t.test/", True)],
+        "http://blog.b.test/": [("http://www.t.test/", True)],
+        "http://www.t.test/": [("http://www.t.test/x", True)],  # internal: not counted
+    }
+    await build(db, links, {})
+    linkgraph.rank(db)
+    top = {r["domain"]: r for r in linkgraph.top(db, level="domain")}
+    assert (top["t.test"]["backlinks"], top["t.test"]["referring_domains"]) == (4, 2)
+    pages = {r["url"]: r for r in linkgraph.top(db, level="page", limit=50)}
+    assert (
+        pages["http://www.t.test/"]["backlinks"],
+        pages["http://www.t.test/"]["referring_domains"],
+    ) == (3, 2)
+    assert pages["http://www.t.test/x"]["backlinks"] == 1  # the nofollow pair still is a backlink
+
+
+def test_import_then_rank(tmp_path: Path) -> None:
+    edges = tmp_path / "edges.csv"
+    edges.write_text(
+        "source_url,target_url,anchor_text,rel\n"
+        "https://www.a.test/,https://www.t.test/,T,\n"
+        "https://www.b.test/,https://www.t.test/,T,nofollow\n"
+        "not a url,https://www.t.test/,x,\n"
+        "https://www.b.test/,https://www.a.test/,A,ugc sponsored\n"
+    )
+    db = tmp_path / "i.db"
+    result = linkgraph.import_links(db, edges)
+    assert (result.rows, result.links, result.skipped) == (4, 3, 1)
+    assert "line 4" in result.problems[0]
+    records = {(r["source"], r["target"]): r for r in linkgraph.iter_links(db)}
+    assert records[("https://www.b.test/", "https://www.a.test/")]["rel"] == ["ugc", "sponsored"]
+    assert records[("https://www.b.test/", "https://www.t.test/")]["follow"] is False
+    assert linkgraph.stats(db)["pages"]["fetched"] == 0  # imported sources were not fetched
+    linkgraph.rank(db)
+    assert linkgraph.top(db, level="domain")[0]["domain"] == "t.test"
+    tsv = tmp_path / "edges.tsv"
+    tsv.write_text("https://www.c.test/\thttps://www.t.test/\n")
+    assert linkgraph.import_links(db, tsv).links == 1
