@@ -24,7 +24,6 @@ from crawler.settings import CrawlSettings, SettingsError, load_settings
 from crawler.urls import normalize
 from storage import backlinks as _backlinks
 from storage import queries
-from storage.audit import referring_ips
 from storage.errors import StoreNotFound
 from storage.writer import StoreWriter
 
@@ -262,9 +261,7 @@ def referring_domains(
             placement=placement,
             limit=limit,
         )
-        ips = referring_ips(conn, t, include_internal=include_internal)
     for record in records:
-        record["ips"] = ips.get(record["domain"], [])
         record["subnets"] = sorted({subnet_24(ip) for ip in record["ips"]})
     return records
 

@@ -304,6 +304,16 @@ def broken(
         settings = api.stored_settings(db)
         if settings is None:
             raise SettingsError(f"{db} holds no crawl whose settings the check could reuse")
+        if settings.hosts_file and not os.path.exists(settings.hosts_file):
+            hint = (
+                "the demo web is gone once `linkgraph demo` ends: run"
+                " `linkgraph demo --check-external` instead"
+                if "linkgraph-demo-" in settings.hosts_file
+                else "put it back, then run the check again"
+            )
+            raise SettingsError(
+                f"the hosts file of {db}'s crawl, {settings.hosts_file}, no longer exists; {hint}"
+            )
         api.run(api.crawl_async(db, settings, progress=progress, check=True))
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode) if target else None

@@ -407,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph demo",
         "linkgraph demo --db /tmp/demo.db --sites 60",
         "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
+        "linkgraph demo --recrawl --check-external   # and check external links: see `broken`",
     )
     p.add_argument(
         "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
@@ -422,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--recrawl",
         action="store_true",
         help="then age the demo web three months and recrawl it with --refresh (for `linkgraph changes`)",
+    )
+    p.add_argument(
+        "--check-external",
+        action="store_true",
+        help="then check the link targets the crawl did not fetch, while the demo web is up"
+        " (for `linkgraph broken`)",
     )
     p.set_defaults(func=cmd_demo)
     return parser
@@ -791,7 +798,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(
-        db=args.db, sites=args.sites, pages=args.pages, quiet=args.quiet, recrawl=args.recrawl
+        db=args.db,
+        sites=args.sites,
+        pages=args.pages,
+        quiet=args.quiet,
+        recrawl=args.recrawl,
+        check_external=args.check_external,
     )
 
 

@@ -70,12 +70,15 @@ def run_demo(
     pages: int = 12,
     quiet: bool = False,
     recrawl: bool = False,
+    check_external: bool = False,
 ) -> int:
     """Crawl a fresh demo web into ``db`` and print a summary; returns an exit status.
 
     ``recrawl``: then move the demo web three months on (generation 2: removed links,
     deleted and redirected pages, a new referring domain...) and crawl it again with
     ``--refresh``, so that ``linkgraph changes`` has history to show.
+    ``check_external``: then check the link targets the crawl did not fetch, as
+    ``linkgraph broken --check-external`` does, while the demo web is still up.
     """
     path = Path(db)
     _clear_old_demo(path)
@@ -112,6 +115,14 @@ def run_demo(
             if again.interrupted:
                 print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
                 return 130
+        if check_external:
+            if not quiet:
+                print("checking the link targets the crawl did not fetch ...", file=sys.stderr)
+            with Progress(quiet=quiet) as progress:
+                checked = api.run(api.crawl_async(path, settings, progress=progress, check=True))
+            if checked.interrupted:
+                print(f"interrupted; what was checked is in {db}", file=sys.stderr)
+                return 130
     _summary(db, path, result.elapsed)
     if recrawl:
         report = audit.changes(path, registrable_domain(TARGET), since=since)
@@ -120,6 +131,8 @@ def run_demo(
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items()))
         print(f"recrawl: {TARGET} gained {new} backlinks and lost {sum(lost.values())} ({reasons})")
         print(f"  linkgraph changes {registrable_domain(TARGET)} --db {db} --since {since}")
+    if check_external:
+        print(f"broken links: {len(audit.broken(path))} (see `linkgraph broken --db {db}`)")
     print(
         f"next: linkgraph rank --db {db} && linkgraph top --db {db}"
         f"   |   linkgraph anchors {registrable_domain(TARGET)} --db {db} --classify --brand '{BRAND}'"

@@ -25,7 +25,6 @@ __all__ = [
     "domain_sizes",
     "mentions",
     "page_texts",
-    "referring_ips",
 ]
 
 _CHUNK = 900
@@ -344,19 +343,3 @@ def mentions(
         if limit is not None and len(records) >= limit:
             break
     return records
-
-
-def referring_ips(
-    conn: sqlite3.Connection, target: Target, *, include_internal: bool = False
-) -> dict[str, list[str]]:
-    """Per linking registrable domain, the addresses its linking hosts resolved to."""
-    where, params = _filters(target, include_internal=include_internal)
-    out: dict[str, set[str]] = defaultdict(set)
-    for domain, ip in conn.execute(
-        "SELECT DISTINCT d.name, sh.ip FROM links l JOIN urls s ON s.id = l.source_id"
-        f" JOIN hosts sh ON sh.id = s.host_id JOIN domains d ON d.id = sh.domain_id WHERE {where}"
-        " AND sh.ip IS NOT NULL",
-        params,
-    ):
-        out[domain].add(ip)
-    return {d: sorted(ips) for d, ips in out.items()}

@@ -18,8 +18,10 @@ clustered by target: the inbound links of a URL are one range scan.
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,64 +205,75 @@ def referring_domains(
     placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
-    """One record per linking registrable domain, strongest first."""
+    """One record per linking registrable domain, strongest first.
+
+    Each record has ``domain``, ``backlinks``, ``follow_backlinks``, ``first_seen``,
+    ``last_seen``, ``authority`` and ``ips``: the addresses its linking hosts resolved to.
+    """
     # One narrow row per link, grouped here: measured on a 10M-link store, SQLite's own
     # GROUP BY with aggregates took three times as long as reading the rows.
     where, params = _filters(
-        target, include_internal=True, follow_only=follow_only, placement=placement
+        target, include_internal=include_internal, follow_only=follow_only, placement=placement
     )
     rows = conn.execute(
-        f"SELECT l.source_id, l.target_id, s.host_id, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
-        f" coalesce(l.last_seen, l.first_seen) FROM links l JOIN urls s ON s.id = l.source_id WHERE {where}",
+        f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
+        " coalesce(l.last_seen, l.first_seen)"
+        f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}",
         params,
     ).fetchall()
-    host_domain = dict(
+    if not rows:
+        return []
+    domain_of: dict[int, int] = {}  # backlink (source, target pair) -> linking domain
+    follow: set[int] = set()
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    ips: dict[int, set[str]] = {}
+    for pair, domain, ip, followable, seen_first, seen_last in rows:
+        domain_of[pair] = domain
+        if followable:
+            follow.add(pair)
+        if first.get(domain, seen_first) >= seen_first:
+            first[domain] = seen_first
+        if last.get(domain, seen_last) <= seen_last:
+            last[domain] = seen_last
+        if ip is not None:
+            ips.setdefault(domain, set()).add(ip)
+    count = Counter(domain_of.values())
+    follow_count = Counter(domain_of[pair] for pair in follow)
+    # Strongest first: by domain PageRank, then backlinks, then name. Names and authority
+    # are fetched only for the domains that can make the cut, not for every linking domain.
+    rank = dict(
         conn.execute(
-            "SELECT id, domain_id FROM hosts WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted({r[2] for r in rows})),),
+            "SELECT domain_id, pagerank FROM domain_scores"
+            " WHERE domain_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(count)),),
         )
     )
-    own = conn.execute("SELECT id FROM domains WHERE name = ?", (target.domain,)).fetchone()
-    skip = None if include_internal or own is None else own[0]
-    # per domain: {pair: follow}, first_seen, last_seen
-    pairs: dict[int, dict[tuple[int, int], bool]] = {}
-    seen: dict[int, list[int]] = {}
-    for source, tgt, host, follow, first, last in rows:
-        domain = host_domain[host]
-        if domain == skip:
-            continue
-        by_pair = pairs.setdefault(domain, {})
-        by_pair[(source, tgt)] = by_pair.get((source, tgt), False) or bool(follow)
-        span = seen.get(domain)
-        if span is None:
-            seen[domain] = [first, last]
-        else:
-            span[0] = min(span[0], first)
-            span[1] = max(span[1], last)
-    if not pairs:
-        return []
+    keys = [(rank.get(d) is None, -(rank.get(d) or 0.0), -n, d) for d, n in count.items()]
+    if limit is not None and len(keys) > limit:
+        cut = heapq.nsmallest(limit, keys)[-1][:3]
+        keys = [k for k in keys if k[:3] <= cut]
     info = {
-        did: (name, authority, rank)
-        for did, name, authority, rank in conn.execute(
-            "SELECT d.id, d.name, ds.authority, ds.pagerank FROM domains d"
-            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id WHERE d.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted(pairs)),),
+        did: (name, authority)
+        for did, name, authority in conn.execute(
+            "SELECT d.id, d.name, ds.authority FROM domains d"
+            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id"
+            " WHERE d.id IN (SELECT value FROM json_each(?))",
+            (json.dumps([k[3] for k in keys]),),
         )
     }
-    order = sorted(
-        pairs,
-        key=lambda d: (info[d][2] is None, -(info[d][2] or 0.0), -len(pairs[d]), info[d][0]),
-    )
+    order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
     if limit is not None:
         order = order[:limit]
     return [
         {
             "domain": info[d][0],
-            "backlinks": len(pairs[d]),
-            "follow_backlinks": sum(pairs[d].values()),
-            "first_seen": iso(seen[d][0]),
-            "last_seen": iso(seen[d][1]),
+            "backlinks": count[d],
+            "follow_backlinks": follow_count[d],
+            "first_seen": iso(first[d]),
+            "last_seen": iso(last[d]),
             "authority": info[d][1],
+            "ips": sorted(ips.get(d, ())),
         }
         for d in order
     ]

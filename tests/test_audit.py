@@ -305,6 +305,28 @@ def test_check_external_uses_head_under_the_same_politeness(audit: SimpleNamespa
     )
 
 
+def test_check_external_without_the_crawls_hosts_file_is_one_clear_error(
+    audit: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The crawl pinned its names with a hosts file; once that file is gone, checking would
+    # resolve the names some other way. It must stop with one line and change nothing.
+    from linkgraph.cli import main
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(audit.checked, copy)
+    before = linkgraph.broken(copy)
+    hosts = Path(audit.settings.hosts_file)
+    hosts.rename(hosts.with_suffix(".away"))
+    try:
+        code = main(["broken", "--db", str(copy), "--check-external"])
+    finally:
+        hosts.with_suffix(".away").rename(hosts)
+    out, err = capsys.readouterr()
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and "no longer exists" in err and "Traceback" not in err
+    assert linkgraph.broken(copy) == before
+
+
 def test_referring_domains_carry_ips_and_subnets(audit: SimpleNamespace) -> None:
     records = linkgraph.referring_domains(audit.gen1, DOMAIN)
     assert records
