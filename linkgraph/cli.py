@@ -727,7 +727,11 @@ def cmd_referring_domains(args: argparse.Namespace) -> int:
     if args.format == "table" and records:
         ips = {ip for r in records for ip in r["ips"]}
         subnets = {net for r in records for net in r["subnets"]}
-        print(f"{len(records)} referring domains on {len(ips)} IPs in {len(subnets)} subnets (/24)")
+        which = "the first " if args.limit is not None and len(records) == args.limit else ""
+        print(
+            f"{which}{len(records)} referring domain(s) shown: on {len(ips)} IP(s)"
+            f" in {len(subnets)} /24 subnet(s)"
+        )
     return EXIT_OK
 
 
