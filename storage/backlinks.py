@@ -27,6 +27,7 @@ from typing import Any
 
 from crawler.urls import host_of, normalize, registrable_domain, url_hash
 
+from .commit import FLAG_INTERNAL
 from .errors import StoreError
 from .queries import NOT_FOLLOW_FLAGS, iso, link_record
 from .records import PLACEMENTS
@@ -130,8 +131,7 @@ def _filters(
     clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
     params: list[Any] = list(target.params)
     if not include_internal:
-        clauses.append("sh.domain_id IS NOT (SELECT id FROM domains WHERE name = ?)")
-        params.append(target.domain)
+        clauses.append(f"(l.flags & {FLAG_INTERNAL}) = 0")
     if follow_only:
         clauses.append(f"(l.flags & {NOT_FOLLOW_FLAGS}) = 0")
     if placement is not None:
@@ -175,8 +175,8 @@ def backlinks(
     inner = (
         "SELECT l.target_id, l.source_id, l.anchor_id, l.rel_id, l.flags, l.placement, l.kind,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, ps.authority AS authority, ps.pagerank AS pagerank"
-        f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST}"
-        f" LEFT JOIN page_scores ps ON ps.url_id = l.source_id WHERE {where} ORDER BY {order}"
+        " FROM links l LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
+        f" WHERE {where} ORDER BY {order}"
     )
     if limit is not None:
         inner += " LIMIT ?"

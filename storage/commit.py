@@ -52,6 +52,7 @@ SKIP_REASONS = frozenset(
     {"robots", "robots-unavailable", "crawl-delay", "throttled", "parked", "blocked-address"}
 )
 FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
+FLAG_INTERNAL = 16  # source and target share a registrable domain
 ROBOTS_NOINDEX, ROBOTS_NOFOLLOW = 1, 2
 QUEUE_KIND_ID = {"page": 0, "sitemap": 1, "refresh": 2, "check": 3}
 QUEUE_KIND = {v: k for k, v in QUEUE_KIND_ID.items()}
@@ -81,13 +82,14 @@ _MAX_ANCHOR = 500
 _CHUNK = 900  # SQLite's default limit on host parameters is 999
 
 
-def link_flags(link: Link) -> int:
+def link_flags(link: Link, *, internal: bool = False) -> int:
     rel = link.rel
     return (
         (FLAG_NOFOLLOW if "nofollow" in rel else 0)
         | (FLAG_SPONSORED if "sponsored" in rel else 0)
         | (FLAG_UGC if "ugc" in rel else 0)
         | (FLAG_IMAGE if link.image else 0)
+        | (FLAG_INTERNAL if internal else 0)
     )
 
 
@@ -136,8 +138,9 @@ def page_loss(
 
 async def _intern(
     conn: aiosqlite.Connection, batch: Batch
-) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
-    """Ids for every URL and anchor of the batch, inserting the new ones."""
+) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str]]:
+    """Ids for every URL and anchor of the batch, inserting the new ones, and each URL's
+    registrable domain."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     for source, links in [(p.url, p.links) for p in batch.pages] + [
@@ -165,12 +168,14 @@ async def _intern(
         if page.url_info:
             known.update(page.url_info)
     rows = []
+    domains: dict[str, str] = {}
     for u in urls:
         info = known.get(u)
         if info is None:
             host = host_of(u)
             info = (url_hash(u), host, registrable_domain(host))
         rows.append((u, *info))
+        domains[u] = info[2]
     await conn.execute(
         f"INSERT INTO temp.su(url, hash, host, domain) SELECT {_cols(4)} FROM json_each(?)",
         (_json(rows),),
@@ -202,7 +207,7 @@ async def _intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids
+    return ids, anchor_ids, domains
 
 
 async def _previous_pages(
@@ -235,7 +240,7 @@ async def commit_batch(
 async def _write(
     conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
 ) -> None:
-    ids, anchor_ids = await _intern(conn, batch)
+    ids, anchor_ids, domains = await _intern(conn, batch)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in [p.links for p in batch.pages] + [ls for _, ls, _ in batch.loose]:
@@ -244,8 +249,9 @@ async def _write(
                 rel_ids[link.rel] = await rel_id(link.rel)
 
     def add_links(
-        source: int, links: list[Link], seen: int, *, kinds: frozenset[str] | None = None
+        source_url: str, links: list[Link], seen: int, *, kinds: frozenset[str] | None = None
     ) -> list[tuple]:
+        source, own = ids[source_url][0], domains[source_url]
         keys = []
         for link in links:
             if kinds is not None and link.kind not in kinds:
@@ -257,7 +263,7 @@ async def _write(
                 anchor_ids[link.anchor[:_MAX_ANCHOR]],
                 _PLACEMENT_ID[link.placement],
                 rel_ids[link.rel],
-                link_flags(link),
+                link_flags(link, internal=domains[link.target] == own),
             )
             keys.append(key)
             if key not in link_rows:
@@ -265,7 +271,7 @@ async def _write(
         return keys
 
     for source_url, links, seen_at in batch.loose:
-        add_links(ids[source_url][0], links, int(seen_at))
+        add_links(source_url, links, int(seen_at))
 
     previous = await _previous_pages(conn, [ids[p.url][0] for p in batch.pages])
     page_rows = []
@@ -288,10 +294,10 @@ async def _write(
         canonical_id = ids[page.canonical][0] if page.canonical in ids else None
         loss = page_loss(page, before, source, canonical_id) if refetch else None  # type: ignore[arg-type]
         if loss is not None:
-            add_links(source, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
+            add_links(page.url, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
             whole_page_lost.append((seen, _LOST_ID[loss], source))
         else:
-            keys = add_links(source, page.links, seen)
+            keys = add_links(page.url, page.links, seen)
             if refetch:
                 diffed[source] = (seen, keys)
         if page.text:

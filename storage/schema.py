@@ -68,7 +68,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- A link is one (target, source, kind, anchor, placement, rel, flags): a page with
         -- the same anchor twice in one place, once nofollow, has two links.
         -- kind: 0 link, 1 redirect, 2 canonical. placement: index in records.PLACEMENTS.
-        -- rel_id: 0 for no rel. flags: 1 nofollow, 2 sponsored, 4 ugc, 8 image.
+        -- rel_id: 0 for no rel. flags: 1 nofollow, 2 sponsored, 4 ugc, 8 image, 16 internal
+        -- (since 0004).
         -- Times are Unix seconds, UTC. last_seen stays NULL until the link is seen again
         -- (most never are, and NULL costs no bytes): read coalesce(last_seen, first_seen).
         CREATE TABLE links (
@@ -174,6 +175,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE pages ADD COLUMN checked_only INTEGER NOT NULL DEFAULT 0;
         -- Visible text of crawled pages (rowid = url id): unlinked mentions, relevance.
         CREATE VIRTUAL TABLE page_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+        """,
+    ),
+    (
+        "0004_internal_link_flag",
+        """
+        -- flags bit 16 (commit.FLAG_INTERNAL): source and target share a registrable
+        -- domain. Backlink queries leave internal links out by this bit instead of looking
+        -- up every source page's host. Set by the writer from now on; here for old links.
+        UPDATE links SET flags = flags | 16 WHERE (flags & 16) = 0 AND
+            (SELECT h.domain_id FROM urls u JOIN hosts h ON h.id = u.host_id WHERE u.id = links.source_id)
+            = (SELECT h.domain_id FROM urls u JOIN hosts h ON h.id = u.host_id WHERE u.id = links.target_id);
         """,
     ),
 ]

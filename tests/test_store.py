@@ -200,3 +200,46 @@ async def test_two_writers_on_one_store_are_refused(tmp_path: Path) -> None:
     async with await StoreWriter.open(db):
         with pytest.raises(StoreError, match="another linkgraph process"):
             await StoreWriter.open(db)
+
+
+async def test_internal_bit_from_the_writer_and_from_the_0004_migration_agree(
+    tmp_path: Path,
+) -> None:
+    # Internal = source and target share a registrable domain (www.a.co.uk and
+    # blog.a.co.uk do; a.co.uk and b.co.uk do not, co.uk being a public suffix).
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_page(
+            _page(
+                "http://www.a.co.uk/",
+                [
+                    Link("http://blog.a.co.uk/x", "blog", (), "nav"),
+                    Link("http://www.a.co.uk/about", "about", ("nofollow",), "footer"),
+                    Link("http://b.co.uk/", "b", (), "content"),
+                    Link("http://a.co.uk.evil.test/", "lookalike", (), "content"),
+                ],
+            )
+        )
+        writer.add_links("http://b.co.uk/", [Link("http://www.a.co.uk/", "a", ())], time.time())
+    conn = sqlite3.connect(db)
+    query = (
+        "SELECT t.url, (l.flags & 16) > 0 FROM links l JOIN urls t ON t.id = l.target_id"
+        " ORDER BY t.url"
+    )
+    written = conn.execute(query).fetchall()
+    assert dict(written) == {
+        "http://a.co.uk.evil.test/": 0,
+        "http://b.co.uk/": 0,
+        "http://blog.a.co.uk/x": 1,
+        "http://www.a.co.uk/": 0,
+        "http://www.a.co.uk/about": 1,
+    }
+    # The same store as version 3 wrote it: no bit, no 0004 in the ledger.
+    conn.execute("UPDATE links SET flags = flags & ~16")
+    conn.execute("DELETE FROM migrations WHERE version = 4")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with queries.reader(db) as conn:  # migrates an older store of ours first
+        assert conn.execute(query).fetchall() == written
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
