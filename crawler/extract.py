@@ -76,15 +76,25 @@ encoding is percent-encoded from UTF-8, where a browser would use the page's enc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.urls import resolve
+from crawler.nesting import cap_nesting
+from crawler.urls import MAX_URL_LENGTH, resolve
 from storage.records import Link
 
-__all__ = ["COMMENT_TOKENS", "SIDEBAR_TOKENS", "Extracted", "extract", "robots_directives"]
+__all__ = [
+    "COMMENT_TOKENS",
+    "SIDEBAR_TOKENS",
+    "Budget",
+    "Extracted",
+    "extract",
+    "robots_directives",
+]
 
 COMMENT_TOKENS = frozenset(
     {
@@ -142,6 +152,11 @@ class Extracted:
     text: str | None
     # (hash, host, registrable domain) of link targets, when the caller had them computed
     url_info: dict[str, tuple[int, str, str]] | None = None
+    # "parse-timeout" (the CPU budget ran out: the links found until then) or
+    # "parse-failed" (the parser crashed: no links)
+    error: str | None = None
+    truncated: bool = False  # the page had more than max_links links
+    long_urls: int = 0  # link targets longer than max_url_length, left out
 
 
 def _collapse(text: str) -> str:
@@ -222,45 +237,86 @@ def _placement_of(node: LexborNode) -> str | None:
     return None
 
 
-def _placements(tree: LexborHTMLParser) -> dict[int, str]:
-    """Map each link inside a placement container (by ``mem_id``) to its placement.
+class Budget:
+    """The CPU time one page may take; :func:`extract` stops where it runs out.
 
-    Containers come in document order, so an inner container is visited after the one
-    around it and overwrites its label: the innermost wins. The work is one selector pass
-    plus, per container, a C-side walk of its subtree; no per-link walk up the tree.
+    ``clock`` is the calling thread's CPU time by default, so a busy machine or a page
+    parsed beside others is not charged for their work; tests pass a fake clock.
     """
-    placements: dict[int, str] = {}
+
+    __slots__ = ("_clock", "_end", "exceeded")
+
+    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.thread_time):
+        self._clock = clock
+        self._end = None if seconds is None else clock() + seconds
+        self.exceeded = False
+
+    def spent(self) -> bool:
+        """True once the budget is used up (and from then on)."""
+        if not self.exceeded and self._end is not None and self._clock() >= self._end:
+            self.exceeded = True
+        return self.exceeded
+
+
+_T = TypeVar("_T")
+
+
+def _innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator[_T | None]:
+    """For each node, the value in ``marks`` of its innermost marked ancestor (by ``mem_id``).
+
+    Each walk up the tree stops at the first ancestor already walked through, and every
+    ancestor is walked through once, so the whole is linear in the size of the tree
+    however deep it is (a selector such as ``nav a`` walks all ancestors of every
+    candidate: quadratic on a deep tree).
+    """
+    memo: dict[int, _T | None] = {}
+    for node in nodes:
+        path = []
+        parent = node.parent
+        value: _T | None = None
+        while parent is not None:
+            key = parent.mem_id
+            if key in marks:
+                value = marks[key]
+                break
+            if key in memo:
+                value = memo[key]
+                break
+            path.append(key)
+            parent = parent.parent
+        for key in path:
+            memo[key] = value
+        yield value
+
+
+def _placements(tree: LexborHTMLParser, links: list[LexborNode]) -> list[str]:
+    """The placement of each link: that of its innermost container, ``content`` if none."""
+    containers: dict[int, str] = {}
     for node in tree.css(_CONTAINERS):
         placement = _placement_of(node)
         if placement is not None:
-            for link in node.css(_LINKS):
-                placements[link.mem_id] = placement
-    return placements
+            containers[node.mem_id] = placement
+    if not containers:
+        return ["content"] * len(links)
+    return [p or "content" for p in _innermost(links, containers)]
 
 
-def _nearest(node: LexborNode, tags: tuple[str, ...]) -> LexborNode | None:
-    parent = node.parent
-    while parent is not None and parent.tag not in tags:
-        parent = parent.parent
-    return parent
-
-
-def _link_contents(tree: LexborHTMLParser) -> tuple[dict[int, list[str]], set[int]]:
-    """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts.
-
-    One selector pass for the whole page instead of a query per link.
-    """
+def _link_contents(
+    tree: LexborHTMLParser, links: list[LexborNode]
+) -> tuple[dict[int, list[str]], set[int]]:
+    """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts."""
     alts: dict[int, list[str]] = {}
     scripted: set[int] = set()
-    for node in tree.css("a[href] img, a[href] script, a[href] style"):
-        link = _nearest(node, ("a",))
-        if link is None:
+    keys = {link.mem_id: link.mem_id for link in links if link.tag == "a"}
+    nodes = tree.css("img, script, style")
+    for node, key in zip(nodes, _innermost(nodes, keys), strict=True):
+        if key is None:
             continue
         if node.tag != "img":
-            scripted.add(link.mem_id)
+            scripted.add(key)
             continue
         alt = _collapse(node.attributes.get("alt") or "")
-        known = alts.setdefault(link.mem_id, [])
+        known = alts.setdefault(key, [])
         if alt and alt not in known:
             known.append(alt)
     return alts, scripted
@@ -274,19 +330,45 @@ def _text_without_scripts(node: LexborNode) -> str:
     return "".join(parts)
 
 
-def _links(tree: LexborHTMLParser, base: str) -> list[Link]:
-    placements = _placements(tree)
-    alts, scripted = _link_contents(tree)
+@dataclass(slots=True)
+class _Found:
+    links: list[Link]
+    truncated: bool = False  # more links than max_links
+    long_urls: int = 0  # targets longer than max_url_length, left out
+
+
+def _links(
+    tree: LexborHTMLParser, base: str, budget: Budget, max_links: int | None, max_url: int
+) -> _Found:
+    nodes = tree.css(_LINKS)
+    found = _Found([])
+    if max_links is not None and len(nodes) > max_links:
+        # Elements, not yet links: some may be skipped (mailto:...), so look a little
+        # further than the cap, and never at all of a page of 200,000 links.
+        nodes = nodes[: max_links + max_links // 4 + 16]
+        found.truncated = True
+    placements = _placements(tree, nodes)
+    if budget.spent():
+        return found
+    alts, scripted = _link_contents(tree, nodes)
     targets: dict[str, str | None] = {}
-    links = []
-    for node in tree.css(_LINKS):
+    links = found.links
+    for i, node in enumerate(nodes):
+        if i & 63 == 63 and budget.spent():
+            break
         attrs = node.attributes
         href = attrs.get("href", attrs.get("xlink:href")) or ""
         target = targets.get(href, "")
         if target == "":
             target = targets[href] = resolve(href, base)
+            if target is not None and len(target) > max_url:
+                found.long_urls += 1
+                target = targets[href] = None
         if target is None:
             continue
+        if max_links is not None and len(links) >= max_links:
+            found.truncated = True
+            break
         key = node.mem_id
         if node.tag == "area":
             anchor = _collapse(attrs.get("alt") or "")
@@ -299,8 +381,8 @@ def _links(tree: LexborHTMLParser, base: str) -> list[Link]:
                 anchor = " ".join(alts[key])
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
-        links.append(Link(target, anchor, rels, placements.get(key, "content"), image))
-    return links
+        links.append(Link(target, anchor, rels, placements[i], image))
+    return found
 
 
 class _Head:
@@ -314,22 +396,26 @@ class _Head:
         self.meta_lang: str | None = None
         self.title: str | None = None
         self.robots: list[str] = []
-        title_found = False
+        titles = []
         for node in tree.css(_HEAD_ITEMS):
             tag = node.tag
             attrs = node.attributes
             if tag == "meta":
                 self._meta(attrs, agent)
             elif tag == "title":
-                # The page's title is the first HTML <title>; SVG icons have their own.
-                if not title_found and _nearest(node, ("svg", "math")) is None:
-                    title_found = True
-                    self.title = _collapse(node.text()) or None
+                titles.append(node)
             elif tag == "base":
                 if self.base_href is None:
                     self.base_href = attrs.get("href") or ""
             elif self.canonical_href is None:
                 self.canonical_href = attrs.get("href") or ""
+        if titles:
+            # The page's title is the first HTML <title>; SVG icons have their own.
+            foreign = {node.mem_id: True for node in tree.css("svg, math")}
+            for node, inside in zip(titles, _innermost(titles, foreign), strict=True):
+                if not inside:
+                    self.title = _collapse(node.text()) or None
+                    break
 
     def _meta(self, attrs: dict[str, str | None], agent: str) -> None:
         content = attrs.get("content")
@@ -345,42 +431,61 @@ class _Head:
 
 
 def extract(
-    html: str, url: str, *, agent_token: str = "linkgraph", want_text: bool = False
+    html: str,
+    url: str,
+    *,
+    agent_token: str = "linkgraph",
+    want_text: bool = False,
+    max_links: int | None = None,
+    max_url_length: int = MAX_URL_LENGTH,
+    budget: Budget | None = None,
 ) -> Extracted:
     """Parse a page and return its links and metadata (the rules are in the module doc).
 
     ``url`` is the page's own (final) URL; ``agent_token`` names our ``<meta>`` robots tag.
+    At most ``max_links`` links are kept (``truncated`` says when there were more);
+    targets longer than ``max_url_length`` are left out and counted in ``long_urls``.
+    When ``budget`` runs out the page comes back with the links found so far and
+    ``error="parse-timeout"``.
 
     >>> html = '<base href="/d/"><nav><a href="p#x" rel="NoFollow">A&nbsp; b</a></nav>'
     >>> link = extract(html, "https://example.com/a/b").links[0]
     >>> link.target, link.anchor, link.rel, link.placement
     ('https://example.com/d/p', 'A b', ('nofollow',), 'nav')
     """
-    tree = LexborHTMLParser(html)
+    budget = budget or Budget(None)
+    tree = LexborHTMLParser(cap_nesting(html)[0])
     head = _Head(tree, agent_token.strip().lower())
     base = url
     if head.base_href is not None:
         base = resolve(head.base_href, url) or url
-    links = _links(tree, base)
+    found = _Found([])
+    if not budget.spent():
+        found = _links(tree, base, budget, max_links, max_url_length)
 
     root = tree.root
     lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""
     canonical = None
     if head.canonical_href is not None:
         canonical = resolve(head.canonical_href, base)
+        if canonical is not None and len(canonical) > max_url_length:
+            canonical = None
 
     text = None
-    if want_text:
+    if want_text and not budget.spent():
         body = tree.body
         tree.strip_tags(_NOT_VISIBLE)
         text = _collapse(body.text(separator=" ")) if body is not None else ""
 
     return Extracted(
-        links=links,
+        links=found.links,
         title=head.title,
         lang=lang or head.meta_lang,
         canonical=canonical,
         robots=robots_directives(head.robots, agent_token),
         base=base,
         text=text,
+        error="parse-timeout" if budget.spent() else None,
+        truncated=found.truncated,
+        long_urls=found.long_urls,
     )

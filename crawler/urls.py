@@ -17,6 +17,7 @@ import ada_url
 from publicsuffixlist import PublicSuffixList
 
 __all__ = [
+    "MAX_URL_LENGTH",
     "SKIPPED_SCHEMES",
     "Scope",
     "host_of",
@@ -30,6 +31,9 @@ __all__ = [
 
 SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:")
 _WEB_SCHEMES = ("http:", "https:")
+# Longer URLs are not recorded: browsers and search engines stop about here (Google's
+# disavow file takes 2,048 characters), and only traps and junk run longer.
+MAX_URL_LENGTH = 2048
 
 _psl = PublicSuffixList()
 
@@ -37,12 +41,15 @@ _psl = PublicSuffixList()
 def resolve(href: str, base: str) -> str | None:
     """Resolve ``href`` against ``base`` per the WHATWG URL Standard.
 
-    Returns the serialized absolute URL without its fragment, or ``None`` when the result
-    is not a valid http(s) URL (``javascript:``, ``mailto:``, ``tel:``, ``data:`` and any
-    other scheme are not web links).
+    Returns the serialized absolute URL without its fragment and without credentials
+    (``user:pass@``), or ``None`` when the result is not a valid http(s) URL
+    (``javascript:``, ``mailto:``, ``tel:``, ``data:`` and any other scheme are not web
+    links).
 
     >>> resolve("../g?x#frag", "http://a/b/c/d")
     'http://a/b/g?x'
+    >>> resolve("//user:secret@a/x", "https://b/")
+    'https://a/x'
     >>> resolve("mailto:someone@example.com", "http://a/") is None
     True
     """
@@ -79,14 +86,29 @@ def _resolve(href: str, base: str) -> str | None:
         return None
     if not joined.startswith(_WEB_SCHEMES):
         return None
-    cut = joined.find("#")
-    return joined if cut < 0 else joined[:cut]
+    return _bare(joined)
+
+
+def _bare(href: str) -> str:
+    """A serialized http(s) URL without its fragment and its credentials.
+
+    Credentials in a link are a secret someone leaked, and never part of the page's
+    identity. In a WHATWG serialization "@" in the user info is percent-encoded, so the
+    only "@" before the path ends the credentials.
+    """
+    cut = href.find("#")
+    if cut >= 0:
+        href = href[:cut]
+    start = href.index("//") + 2
+    end = href.find("/", start)
+    at = href.rfind("@", start, len(href) if end < 0 else end)
+    return href if at < 0 else href[:start] + href[at + 1 :]
 
 
 def normalize(url: str) -> str | None:
     """Parse an absolute URL (a seed, an imported edge) and serialize it as :func:`resolve` does.
 
-    >>> normalize("HTTP://Example.COM:80/a b#top")
+    >>> normalize("HTTP://user:pw@Example.COM:80/a b#top")
     'http://example.com/a%20b'
     """
     url = url.strip()
@@ -98,8 +120,7 @@ def normalize(url: str) -> str | None:
     # C0 controls, so "h\tttp://host/" is an http URL that a check on the raw text misses.
     if not href.startswith(_WEB_SCHEMES):
         return None
-    cut = href.find("#")
-    return href if cut < 0 else href[:cut]
+    return _bare(href)
 
 
 def _authority(url: str) -> str:
