@@ -26,7 +26,7 @@ from .encoding import is_html
 from .extract import robots_directives
 from .fetch import Fetcher, FetchError, Response, header_values
 from .frontier import Frontier
-from .parsing import PageParser, auto_workers
+from .parsing import PageParser, ParseLimits, auto_workers
 from .politeness import Host, HostScheduler, RobotsEntry, retry_after_seconds
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
 from .settings import CrawlSettings, SettingsError
@@ -56,6 +56,7 @@ class CrawlStats:
     checking: int = 0  # link targets queued for a status check
     robots_fetches: int = 0
     links: int = 0
+    long_urls: int = 0  # link targets left out for their length (max_url_length)
     bytes: int = 0
     queued: int = 0
     active_hosts: int = 0
@@ -98,8 +99,13 @@ class Engine:
         self.stats = CrawlStats()
         self.scheduler = HostScheduler(per_ip=settings.connections_per_ip, clock=clock)
         workers = auto_workers() if settings.parse_workers is None else settings.parse_workers
+        limits = ParseLimits(
+            max_links=settings.max_links_per_page,
+            max_url_length=settings.max_url_length,
+            cpu_seconds=settings.parse_cpu_seconds,
+        )
         self.parser = PageParser(
-            workers=workers, agent_token=self.token, want_text=settings.store_text
+            workers=workers, agent_token=self.token, want_text=settings.store_text, limits=limits
         )
         self.frontier: Frontier | None = None
         self._cap_reached = False
@@ -585,6 +591,13 @@ class Engine:
     ) -> None:
         s = self.settings
         found = await self.parser.parse(resp.body, resp.content_type, page.url)
+        # One reason per page: a cut-off parse says more than a cut-off body, and both
+        # more than a link list cut at max_links_per_page.
+        if found.error is not None:
+            page.error = found.error
+        elif found.truncated and page.error is None:
+            page.error = "links-truncated"
+        self.stats.long_urls += found.long_urls
         header = robots_directives(header_values(resp.headers, "X-Robots-Tag"), self.token)
         directives = found.robots | header
         page.title = found.title

@@ -340,22 +340,41 @@ class _Found:
 def _links(
     tree: LexborHTMLParser, base: str, budget: Budget, max_links: int | None, max_url: int
 ) -> _Found:
-    nodes = tree.css(_LINKS)
+    elements = tree.css(_LINKS)
     found = _Found([])
-    if max_links is not None and len(nodes) > max_links:
-        # Elements, not yet links: some may be skipped (mailto:...), so look a little
-        # further than the cap, and never at all of a page of 200,000 links.
-        nodes = nodes[: max_links + max_links // 4 + 16]
-        found.truncated = True
+    targets: dict[str, str | None] = {}
+    start = 0
+    # In windows, so that a page of 200,000 links costs the placements of the first
+    # max_links or so, not of all (some elements are skipped: mailto:, too long...).
+    while start < len(elements) and not (found.truncated or budget.exceeded):
+        size = len(elements)
+        if max_links is not None:
+            size = max_links - len(found.links)
+            size += size // 4 + 16
+        window = elements[start : start + size]
+        start += len(window)
+        _link_window(tree, window, base, budget, max_links, max_url, targets, found)
+    return found
+
+
+def _link_window(
+    tree: LexborHTMLParser,
+    nodes: list[LexborNode],
+    base: str,
+    budget: Budget,
+    max_links: int | None,
+    max_url: int,
+    targets: dict[str, str | None],
+    found: _Found,
+) -> None:
     placements = _placements(tree, nodes)
     if budget.spent():
-        return found
+        return
     alts, scripted = _link_contents(tree, nodes)
-    targets: dict[str, str | None] = {}
     links = found.links
     for i, node in enumerate(nodes):
         if i & 63 == 63 and budget.spent():
-            break
+            return
         attrs = node.attributes
         href = attrs.get("href", attrs.get("xlink:href")) or ""
         target = targets.get(href, "")
@@ -368,7 +387,7 @@ def _links(
             continue
         if max_links is not None and len(links) >= max_links:
             found.truncated = True
-            break
+            return
         key = node.mem_id
         if node.tag == "area":
             anchor = _collapse(attrs.get("alt") or "")
@@ -382,7 +401,6 @@ def _links(
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
         links.append(Link(target, anchor, rels, placements[i], image))
-    return found
 
 
 class _Head:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_DEPTH", "cap_nesting"]
+__all__ = ["MAX_DEPTH", "SCAN_ABOVE", "cap_nesting"]
 
 MAX_DEPTH = 512
 
@@ -78,7 +78,7 @@ _BREAKOUT = frozenset(
 _INTEGRATION = frozenset("foreignobject desc mi mo mn ms mtext annotation-xml".split())
 # Below this many "<" the scan costs more than it can save: the tree construction of a
 # page with n tags walks the stack at most n * n / 2 steps, tens of milliseconds at 8,192.
-_SCAN_ABOVE = 8192
+SCAN_ABOVE = 8192
 _LOOKBACK = 64  # how far down the stack an end tag or an implied end tag looks
 
 _TOKEN = re.compile(r"<(?:(!--)|(/?)([A-Za-z][^\t\n\f\r />]*)|[!?]|/(?=[^A-Za-z>]))")
@@ -88,14 +88,18 @@ _TAG_REST = re.compile(r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["
 _COMMENT_END = re.compile(r"->|>|.*?--!?>", re.S)
 
 
-def cap_nesting(html: str, max_depth: int = MAX_DEPTH) -> tuple[str, int]:
+def cap_nesting(
+    html: str, max_depth: int = MAX_DEPTH, *, scan_above: int = SCAN_ABOVE
+) -> tuple[str, int]:
     """``html`` with start tags deeper than ``max_depth`` removed, and how many were.
+
+    Pages with at most ``scan_above`` tags are not scanned (see :data:`SCAN_ABOVE`).
 
     >>> html, dropped = cap_nesting("<div>" * 10_000 + "<a href=/x>x</a>")
     >>> dropped, html.count("<div>"), html.endswith("<a href=/x>x</a>")
     (9488, 512, True)
     """
-    if html.count("<") <= max(max_depth, _SCAN_ABOVE):
+    if html.count("<") <= max(max_depth, scan_above):
         return html, 0
     stack: list[tuple[str, bool]] = []  # (name, dropped)
     counts: dict[str, int] = {}

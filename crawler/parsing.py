@@ -2,15 +2,23 @@
 
 A crawl is CPU-bound in its event-loop thread long before the network is the limit:
 parsing is a third of that thread's time, and threads cannot help (the GIL). So once a
-crawl has shown it is big (``inline_pages`` pages parsed inline), parsing moves to worker
+crawl has shown it is big (``inline_pages`` pages parsed), parsing moves to worker
 processes (``python -m crawler.parsing``), each fed through its stdin and answering on
 its stdout, read by the event loop itself. Not ``concurrent.futures``: its feeder and
 manager threads fight the event loop for the GIL and, measured, made the crawl slower.
+Before that, and when no worker can run, pages are parsed in one thread of our own: never
+on the event loop, where one slow page would hold up every host and Ctrl-C (lexbor
+parses without the GIL, and our Python steps give it up every few milliseconds).
 
-Protocol: length-prefixed pickles, one request and one answer per page, answered in
-order. Small crawls never start a worker (one costs half a second to start), and a worker
-that dies is dropped: its pages in flight are parsed inline, and so is everything after,
-so a bad page can cost time, never the crawl.
+Each page has a CPU-time budget (``ParseLimits.cpu_seconds``): extraction stops where it
+runs out and the page comes back with the links found so far and ``parse-timeout``. The
+budget is checked between steps; a worker also runs under ``RLIMIT_CPU`` set a little past
+it, so a parse stuck inside the C parser ends with the worker. Such a page is recorded as
+``parse-timeout`` (``parse-failed`` when the worker crashed), the pages queued behind it
+go to another worker, and a new worker is started in its place.
+
+Protocol: length-prefixed pickles, one request and one answer per page, answered in order.
+Small crawls never start a worker (one costs half a second to start).
 """
 
 from __future__ import annotations
@@ -18,23 +26,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import pickle
+import queue
+import signal
 import struct
 import sys
+import threading
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from storage.records import Link
 
 from .encoding import decode_html
-from .extract import Extracted, extract
-from .urls import host_of, registrable_domain, url_hash
+from .extract import Budget, Extracted, extract
+from .settings import SettingsError
+from .urls import MAX_URL_LENGTH, host_of, registrable_domain, url_hash
 
-__all__ = ["PageParser", "auto_workers", "parse_page"]
+__all__ = ["PageParser", "ParseLimits", "auto_workers", "parse_page"]
 
 log = logging.getLogger("linkgraph.crawl")
 
 _HEADER = struct.Struct("!I")
+# A worker that keeps dying (a parser bug on a common page) is not restarted for ever.
+_MAX_RESTARTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """What one page may cost: links kept, URL length, CPU seconds (``None``: no limit)."""
+
+    max_links: int | None = 10_000
+    max_url_length: int = MAX_URL_LENGTH
+    cpu_seconds: float | None = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_links is not None and self.max_links < 1:
+            raise SettingsError(f"max_links_per_page must be at least 1, not {self.max_links}")
+        if self.max_url_length < 1:
+            raise SettingsError(f"max_url_length must be at least 1, not {self.max_url_length}")
+        if self.cpu_seconds is not None and not self.cpu_seconds > 0:
+            raise SettingsError(f"parse_cpu_seconds must be above 0, not {self.cpu_seconds}")
+
+    @property
+    def hard_seconds(self) -> int | None:
+        """The CPU time after which a worker is killed: the budget, then as much again."""
+        return None if self.cpu_seconds is None else math.ceil(2 * self.cpu_seconds) + 1
+
 
 # A compact, cheaply pickled form of Extracted: links as plain tuples.
 _Parsed = tuple[
@@ -46,15 +87,36 @@ _Parsed = tuple[
     str,
     str | None,
     dict[str, tuple[int, str, str]],
+    str | None,
+    bool,
+    int,
 ]
 
 
 def parse_page(
-    body: bytes, content_type: str | None, url: str, agent_token: str, want_text: bool
+    body: bytes,
+    content_type: str | None,
+    url: str,
+    agent_token: str,
+    want_text: bool,
+    limits: ParseLimits = ParseLimits(),
+    clock: Callable[[], float] | None = None,
 ) -> _Parsed:
-    """Decode and extract one page (runs in a worker process, or inline)."""
+    """Decode and extract one page (runs in a worker process or the parse thread).
+
+    ``clock`` measures the CPU budget (default: this thread's CPU time).
+    """
+    budget = Budget(limits.cpu_seconds, *(() if clock is None else (clock,)))
     text, _ = decode_html(body, content_type)
-    found = extract(text, url, agent_token=agent_token, want_text=want_text)
+    found = extract(
+        text,
+        url,
+        agent_token=agent_token,
+        want_text=want_text,
+        max_links=limits.max_links,
+        max_url_length=limits.max_url_length,
+        budget=budget,
+    )
     links = [
         (link.target, link.anchor, link.rel, link.placement, link.image) for link in found.links
     ]
@@ -75,11 +137,14 @@ def parse_page(
         found.base,
         found.text,
         info,
+        found.error,
+        found.truncated,
+        found.long_urls,
     )
 
 
 def _unpack(parsed: _Parsed) -> Extracted:
-    links, title, lang, canonical, robots, base, text, info = parsed
+    links, title, lang, canonical, robots, base, text, info, error, truncated, long_urls = parsed
     return Extracted(
         links=[Link(t, a, r, p, i) for t, a, r, p, i in links],
         title=title,
@@ -89,12 +154,27 @@ def _unpack(parsed: _Parsed) -> Extracted:
         base=base,
         text=text,
         url_info=info,
+        error=error,
+        truncated=truncated,
+        long_urls=long_urls,
     )
+
+
+def _failed(url: str, error: str) -> Extracted:
+    """A page whose parse produced nothing (the worker died on it, or the parser raised)."""
+    return Extracted([], None, None, None, frozenset(), url, None, {}, error=error)
 
 
 def auto_workers() -> int:
     """One worker per core beyond the event loop's own, at most four."""
     return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+class _WorkerDied(Exception):
+    def __init__(self, this_page: bool, error: str) -> None:
+        super().__init__(error)
+        self.this_page = this_page  # the worker was parsing this page (else: queued behind)
+        self.error = error
 
 
 class _Worker:
@@ -118,17 +198,25 @@ class _Worker:
                         future.set_result(answer)
         except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, IndexError):
             pass
-        finally:
-            while self.waiting:  # the worker is gone: its callers parse inline
-                future = self.waiting.popleft()
-                if not future.done():
-                    future.set_exception(BrokenPipeError("parse worker exited"))
+        code = await self.process.wait()
+        # Killed at its CPU limit (SIGXCPU) or by us (SIGKILL): the page took too long.
+        error = "parse-timeout" if code in (-signal.SIGXCPU, -signal.SIGKILL) else "parse-failed"
+        first = True
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(_WorkerDied(first, error))
+            first = False
+
+    @property
+    def alive(self) -> bool:
+        stdin = self.process.stdin
+        return not self.reader.done() and stdin is not None and not stdin.is_closing()
 
     def submit(self, request: bytes) -> asyncio.Future[_Parsed]:
         stdin = self.process.stdin
-        assert stdin is not None
-        if self.reader.done() or stdin.is_closing():
-            raise BrokenPipeError("parse worker exited")
+        if not self.alive or stdin is None:
+            raise _WorkerDied(False, "parse-failed")
         future: asyncio.Future[_Parsed] = asyncio.get_running_loop().create_future()
         self.waiting.append(future)
         stdin.write(_HEADER.pack(len(request)) + request)
@@ -147,56 +235,141 @@ class _Worker:
             await self.reader
 
 
+class _ParseThread:
+    """One daemon thread that parses pages handed to it, in order.
+
+    A daemon, and not a ``concurrent.futures`` pool, so that an interrupted crawl exits at
+    once instead of waiting at interpreter exit for the page in hand.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def parse(self, args: tuple[Any, ...]) -> asyncio.Future[_Parsed]:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="page-parser", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Parsed] = loop.create_future()
+        self._queue.put((loop, future, args))
+        return future
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            loop, future, args = job
+            try:
+                result: Any = parse_page(*args)
+                ok = True
+            except Exception as exc:  # a parser bug on one page: the caller records it
+                result, ok = exc, False
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(_settle, future, result, ok)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread = None
+
+
+def _settle(future: asyncio.Future[_Parsed], result: Any, ok: bool) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(result)
+    else:
+        future.set_exception(result)
+
+
 class PageParser:
-    """Parses pages inline, then (for big crawls) in ``workers`` processes."""
+    """Parses pages in a thread, then (for big crawls) in ``workers`` processes."""
 
     def __init__(
-        self, *, workers: int, agent_token: str, want_text: bool, inline_pages: int = 500
+        self,
+        *,
+        workers: int,
+        agent_token: str,
+        want_text: bool,
+        inline_pages: int = 500,
+        limits: ParseLimits = ParseLimits(),
     ) -> None:
         self.workers = workers
         self.agent_token = agent_token
         self.want_text = want_text
         self.inline_pages = inline_pages
+        self.limits = limits
         self.parsed = 0
+        self.restarts = 0
         self._pool: list[_Worker] = []
         self._starting: asyncio.Task[None] | None = None
+        self._replacing: set[asyncio.Task[None]] = set()
         self._broken = workers == 0
         self._next = 0
+        self._thread = _ParseThread()
+
+    async def _spawn(self) -> _Worker:
+        return _Worker(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "crawler.parsing",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
 
     async def _start(self) -> None:
         try:
             for _ in range(self.workers):
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "crawler.parsing",
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                )
-                self._pool.append(_Worker(process))
+                self._pool.append(await self._spawn())
         except OSError as exc:
-            log.warning("cannot start page-parsing workers (%s); parsing inline", exc)
+            log.warning("cannot start page-parsing workers (%s); parsing in a thread", exc)
+            self._broken = True
+
+    async def _replace(self) -> None:
+        try:
+            self._pool.append(await self._spawn())
+        except OSError as exc:
+            log.warning("cannot restart a page-parsing worker (%s)", exc)
+
+    def _retire(self, worker: _Worker) -> None:
+        """Drop a dead worker and start another in its place, while restarts remain."""
+        if worker not in self._pool:
+            return
+        self._pool.remove(worker)
+        if self.restarts < _MAX_RESTARTS:
+            self.restarts += 1
+            task = asyncio.ensure_future(self._replace())
+            self._replacing.add(task)
+            task.add_done_callback(self._replacing.discard)
+        elif not self._pool:
+            log.warning("page-parsing workers keep stopping; parsing in a thread from now on")
             self._broken = True
 
     async def parse(self, body: bytes, content_type: str | None, url: str) -> Extracted:
+        """Parse one page, never on the event loop; problems come back in ``error``."""
         self.parsed += 1
         if not self._broken and self._starting is None and self.parsed > self.inline_pages:
             self._starting = asyncio.ensure_future(self._start())
-        if self._pool and not self._broken:
+        args = (body, content_type, url, self.agent_token, self.want_text, self.limits)
+        while self._pool and not self._broken:
             worker = self._pool[self._next % len(self._pool)]
             self._next += 1
-            request = pickle.dumps(
-                (body, content_type, url, self.agent_token, self.want_text), protocol=5
-            )
             try:
-                return _unpack(await worker.submit(request))
-            except (BrokenPipeError, ConnectionError, RuntimeError) as exc:
-                if not self._broken:
-                    log.warning(
-                        "a page-parsing worker stopped (%s); parsing inline from now on", exc
-                    )
-                self._broken = True
-        return _unpack(parse_page(body, content_type, url, self.agent_token, self.want_text))
+                return _unpack(await worker.submit(pickle.dumps(args, protocol=5)))
+            except _WorkerDied as died:
+                self._retire(worker)
+                if died.this_page:
+                    log.warning("%s: %s (its parsing worker stopped)", url, died.error)
+                    return _failed(url, died.error)
+            except RuntimeError as exc:  # the worker caught a parser error on this page
+                log.warning("%s: %s", url, exc)
+                return _failed(url, "parse-failed")
+        try:
+            return _unpack(await self._thread.parse(args))
+        except Exception as exc:  # a parser bug on one page must not stop the crawl
+            log.warning("%s: parsing failed: %s: %s", url, type(exc).__name__, exc)
+            return _failed(url, "parse-failed")
 
     async def wait_started(self) -> bool:
         """Wait for the workers being started, if any; True when they are in use."""
@@ -205,15 +378,39 @@ class PageParser:
         return bool(self._pool) and not self._broken
 
     async def close(self) -> None:
+        self._thread.close()
         if self._starting is not None:
             with contextlib.suppress(Exception):
                 await self._starting
+        for task in list(self._replacing):
+            with contextlib.suppress(Exception):
+                await task
         for worker in self._pool:
             await worker.close()
         self._pool = []
 
 
+def _limit_cpu(limits: ParseLimits) -> None:  # pragma: no cover - runs in the worker process
+    """Let the kernel end this worker when the page in hand runs past its CPU limit."""
+    import resource
+
+    hard = limits.hard_seconds
+    if hard is None:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    _, ceiling = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(used) + hard
+    if ceiling != resource.RLIM_INFINITY:
+        soft = min(soft, ceiling)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, ceiling))
+
+
 def _serve() -> None:  # pragma: no cover - runs in the worker process
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump core
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         header = stdin.read(_HEADER.size)
@@ -222,6 +419,8 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
         (size,) = _HEADER.unpack(header)
         args = pickle.loads(stdin.read(size))
         try:
+            with contextlib.suppress(ImportError, ValueError, OSError):
+                _limit_cpu(args[5])
             answer: object = parse_page(*args)
         except Exception as exc:  # a parser bug on one page: the caller records it
             answer = RuntimeError(f"parsing failed: {type(exc).__name__}: {exc}")

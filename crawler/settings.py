@@ -63,6 +63,10 @@ class CrawlSettings:
     allow_private_addresses: bool = False
     store_text: bool = True
     parse_workers: int | None = None
+    # Parsing one page: links kept, URL length, CPU seconds before "parse-timeout"
+    max_links_per_page: int = 10_000
+    max_url_length: int = 2048
+    parse_cpu_seconds: float = 10.0
     # Storage and display
     batch_pages: int = 200
     flush_seconds: float = 1.0

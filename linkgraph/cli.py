@@ -509,6 +509,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     table.add_row("pages fetched", f"{pages['fetched']:,}")
     for status, n in sorted(pages["by_status"].items()):
         table.add_row(f"  HTTP {status}", f"{n:,}")
+    for reason, n in sorted(pages["incomplete"].items()):
+        table.add_row(f"  of which {reason}", f"{n:,}")
     table.add_row("URLs not fetched", f"{pages['failed'] + pages['skipped']:,}")
     for reason, n in sorted(pages["not_fetched"].items()):
         table.add_row(f"  {reason}", f"{n:,}")

@@ -62,6 +62,7 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     by_error: dict[str, int] = {}
     checked: dict[str, int] = {}
+    incomplete: dict[str, int] = {}  # fetched, but not all of it recorded: why
     fetched = failed = skipped = 0
     for status, error, checked_only, n in conn.execute(
         "SELECT status, error, checked_only, count(*) FROM pages"
@@ -73,6 +74,8 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
         elif status is not None:
             fetched += n
             by_status[str(status)] = by_status.get(str(status), 0) + n
+            if error:  # too-large, parse-timeout, parse-failed, links-truncated
+                incomplete[error] = incomplete.get(error, 0) + n
         else:
             by_error[error or "unknown"] = by_error.get(error or "unknown", 0) + n
             if error in SKIP_REASONS:
@@ -95,6 +98,7 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
             "failed": failed,
             "skipped": skipped,
             "by_status": by_status,
+            "incomplete": incomplete,
             "not_fetched": by_error,
             "links_checked": checked,
         },

@@ -1,14 +1,20 @@
-"""Page parsing in worker processes gives the same answers as inline, and survives a dead worker."""
+"""Page parsing: workers answer as the thread does, never the event loop, within its limits."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from crawler.parsing import PageParser, parse_page
+from crawler import parsing
+from crawler.parsing import PageParser, ParseLimits, parse_page
 from crawler.urls import host_of, registrable_domain, url_hash
 
 PAGE = (
@@ -68,18 +74,124 @@ async def test_many_pages_in_flight_come_back_to_the_right_callers(corpus: Path)
         ]
 
 
-async def test_a_dead_worker_means_inline_parsing_not_a_failed_crawl() -> None:
+async def test_a_dead_worker_is_replaced_and_parsing_goes_on_in_workers() -> None:
     parser = PageParser(workers=1, agent_token="linkgraph", want_text=False, inline_pages=0)
     try:
         first = await parser.parse(PAGE, "text/html", "http://site.test/")
         assert await parser.wait_started()
-        parser._pool[0].process.kill()
-        await parser._pool[0].process.wait()
+        dead = parser._pool[0].process
+        dead.kill()
+        await dead.wait()
         again = await parser.parse(PAGE, "text/html", "http://site.test/")
         assert again.links == first.links
-        assert parser._broken
+        for task in list(parser._replacing):
+            await task
+        assert [w.process.pid for w in parser._pool] != [dead.pid]
+        assert len(parser._pool) == 1 and not parser._broken
+        assert (await parser.parse(PAGE, "text/html", "http://site.test/")).links == first.links
     finally:
         await parser.close()
+
+
+async def test_the_page_a_worker_dies_on_is_parse_timeout_and_the_next_ones_parse() -> None:
+    parser = PageParser(workers=1, agent_token="linkgraph", want_text=False, inline_pages=0)
+    try:
+        await parser.parse(PAGE, "text/html", "http://site.test/")
+        assert await parser.wait_started()
+        worker = parser._pool[0]
+        # Stop the worker, queue three pages on it, and end it as its CPU limit would:
+        # it dies on the first, before reading the two behind it.
+        worker.process.send_signal(signal.SIGSTOP)
+        pages = [
+            asyncio.ensure_future(parser.parse(PAGE, "text/html", f"http://site.test/{n}"))
+            for n in range(3)
+        ]
+        await asyncio.sleep(0)
+        assert len(worker.waiting) == 3
+        worker.process.send_signal(signal.SIGXCPU)
+        worker.process.send_signal(signal.SIGCONT)
+        first, *rest = await asyncio.gather(*pages)
+    finally:
+        await parser.close()
+    assert (first.error, first.links) == ("parse-timeout", [])
+    assert all(r.error is None and len(r.links) == 3 for r in rest)
+
+
+def test_the_worker_cpu_limit_ends_a_runaway_parse() -> None:
+    script = (
+        "from crawler.parsing import ParseLimits, _limit_cpu\n"
+        "_limit_cpu(ParseLimits(cpu_seconds=0.01))\n"
+        "while True: pass\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    assert done.returncode == -signal.SIGXCPU
+
+
+async def test_pages_are_never_parsed_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop_thread = threading.get_ident()
+    ticked = threading.Event()
+    seen: list[int] = []
+    real = parsing.parse_page
+
+    def slow_parse(*args: object) -> object:
+        seen.append(threading.get_ident())
+        # Returns only once the event loop has ticked five times: on the loop it never would.
+        assert ticked.wait(timeout=20)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parsing, "parse_page", slow_parse)
+    parser = PageParser(workers=0, agent_token="linkgraph", want_text=False)
+
+    async def ticker() -> int:
+        for tick in itertools.count(1):
+            await asyncio.sleep(0.01)
+            if tick == 5:
+                ticked.set()
+                return tick
+        return 0
+
+    try:
+        result, ticks = await asyncio.gather(
+            parser.parse(PAGE, "text/html", "http://site.test/"), ticker()
+        )
+    finally:
+        await parser.close()
+    assert ticks == 5 and len(result.links) == 3
+    assert seen and loop_thread not in seen
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_a_page_over_its_link_cap_comes_back_truncated(workers: int) -> None:
+    limits = ParseLimits(max_links=2)
+    parser = PageParser(
+        workers=workers, agent_token="linkgraph", want_text=False, inline_pages=0, limits=limits
+    )
+    try:
+        await parser.parse(PAGE, "text/html", "http://site.test/")
+        await parser.wait_started()
+        result = await parser.parse(PAGE, "text/html", "http://site.test/")
+    finally:
+        await parser.close()
+    assert [link.target for link in result.links] == ["http://site.test/a", "https://other.test/x"]
+    assert result.truncated
+
+
+def test_parse_page_stops_at_its_budget_with_the_links_so_far() -> None:
+    body = "".join(f'<a href="/p{i}">{i}</a>' for i in range(1_000)).encode()
+    ticks = itertools.count()
+    parsed = parse_page(
+        body,
+        "text/html",
+        "http://site.test/",
+        "linkgraph",
+        False,
+        ParseLimits(cpu_seconds=8),
+        lambda: float(next(ticks)),
+    )
+    links, error = parsed[0], parsed[8]
+    assert error == "parse-timeout"
+    assert 0 < len(links) < 1_000
+    assert [t for t, *_ in links] == [f"http://site.test/p{i}" for i in range(len(links))]
 
 
 @pytest.mark.parametrize("workers", [0, 1])
