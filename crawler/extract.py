@@ -60,6 +60,16 @@ Visible text (``want_text=True``)
     space (so block boundaries never glue words together) and whitespace collapsed. CSS is
     not evaluated: text hidden by stylesheets is included.
 
+Limits
+    Elements nested deeper than 512 levels are flattened before parsing
+    (:mod:`crawler.nesting`), as Blink and WebKit do, so placement comes from the
+    containers within the first 512 levels. SVG links inside more than
+    :data:`MAX_LINK_NESTING` other links are not recorded. ``max_links`` caps the links
+    kept, in document order (``truncated``); targets longer than ``max_url_length`` are
+    left out (``long_urls``); a :class:`Budget` of CPU time that runs out ends the
+    extraction with the links found so far (``error="parse-timeout"``). All the work is
+    linear in the size of the page.
+
 Misnested markup
     We record the tree the parser builds, as a browser does. When markup is misnested (an
     ``<a>`` wrapping a ``<div>`` inside a ``<p>``, an ``<a>`` inside an ``<a>``), HTML tree
@@ -121,6 +131,9 @@ _ROLE_PLACEMENT = {
     "complementary": "sidebar",
 }
 _BLOCKS = frozenset({"div", "section", "article", "aside", "ol", "ul", "dl", "footer"})
+# A link's anchor is all the text inside it, links inside it included: n SVG links each
+# inside the last would cost (and store) n * n characters. Deeper ones are not recorded.
+MAX_LINK_NESTING = 16
 
 
 # Each token above contains one of these, so a substring match (cheap in lexbor, unlike
@@ -289,6 +302,28 @@ def _innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator
         yield value
 
 
+def _in_foreign(nodes: list[LexborNode]) -> Iterator[bool]:
+    """For each node, whether it is inside SVG or MathML: :func:`_innermost`'s walk."""
+    memo: dict[int, bool] = {}
+    for node in nodes:
+        path = []
+        parent = node.parent
+        inside = False
+        while parent is not None:
+            key = parent.mem_id
+            if key in memo:
+                inside = memo[key]
+                break
+            if parent.tag in ("svg", "math"):
+                inside = True
+                break
+            path.append(key)
+            parent = parent.parent
+        for key in path:
+            memo[key] = inside
+        yield inside
+
+
 def _placements(tree: LexborHTMLParser, links: list[LexborNode]) -> list[str]:
     """The placement of each link: that of its innermost container, ``content`` if none."""
     containers: dict[int, str] = {}
@@ -320,6 +355,18 @@ def _link_contents(
         if alt and alt not in known:
             known.append(alt)
     return alts, scripted
+
+
+def _link_nesting(links: list[LexborNode]) -> list[int]:
+    """How many of the other links each link is inside (0 for nearly every link)."""
+    keys = {link.mem_id: link.mem_id for link in links}
+    levels: dict[int, int] = {}
+    out = []
+    for link, outer in zip(links, _innermost(links, keys), strict=True):
+        level = 0 if outer is None else levels.get(outer, 0) + 1
+        levels[link.mem_id] = level
+        out.append(level)
+    return out
 
 
 def _text_without_scripts(node: LexborNode) -> str:
@@ -371,10 +418,17 @@ def _link_window(
     if budget.spent():
         return
     alts, scripted = _link_contents(tree, nodes)
+    # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
+    # cost little however nested: look (a walk of the whole tree) only past that.
+    nesting = None
+    if len(nodes) > 256 and tree.css_first("svg") is not None:
+        nesting = _link_nesting(nodes)
     links = found.links
     for i, node in enumerate(nodes):
         if i & 63 == 63 and budget.spent():
             return
+        if nesting is not None and nesting[i] > MAX_LINK_NESTING:
+            continue
         attrs = node.attributes
         href = attrs.get("href", attrs.get("xlink:href")) or ""
         target = targets.get(href, "")
@@ -427,13 +481,11 @@ class _Head:
                     self.base_href = attrs.get("href") or ""
             elif self.canonical_href is None:
                 self.canonical_href = attrs.get("href") or ""
-        if titles:
-            # The page's title is the first HTML <title>; SVG icons have their own.
-            foreign = {node.mem_id: True for node in tree.css("svg, math")}
-            for node, inside in zip(titles, _innermost(titles, foreign), strict=True):
-                if not inside:
-                    self.title = _collapse(node.text()) or None
-                    break
+        # The page's title is the first HTML <title>; SVG icons have their own.
+        for node, inside in zip(titles, _in_foreign(titles), strict=True):
+            if not inside:
+                self.title = _collapse(node.text()) or None
+                break
 
     def _meta(self, attrs: dict[str, str | None], agent: str) -> None:
         content = attrs.get("content")

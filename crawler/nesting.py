@@ -21,6 +21,7 @@ page passes through unchanged.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["MAX_DEPTH", "SCAN_ABOVE", "cap_nesting"]
@@ -81,10 +82,14 @@ _INTEGRATION = frozenset("foreignobject desc mi mo mn ms mtext annotation-xml".s
 SCAN_ABOVE = 8192
 _LOOKBACK = 64  # how far down the stack an end tag or an implied end tag looks
 
-_TOKEN = re.compile(r"<(?:(!--)|(/?)([A-Za-z][^\t\n\f\r />]*)|[!?]|/(?=[^A-Za-z>]))")
-# The rest of a tag: attribute values in quotes may hold ">". Possessive, so a tag left
-# open at the end of the page costs one pass, not a backtracking search.
-_TAG_REST = re.compile(r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["'])*+>?""")
+# A comment's start, a tag (whole: attribute values in quotes may hold ">"; possessive,
+# so a tag left open at the end of the page costs one pass, not a backtracking search),
+# or the start of a bogus comment (<!doctype>, <?...>, </ x>).
+_TOKEN = re.compile(
+    r"<(?:(!--)|(/?)([A-Za-z][^\t\n\f\r />]*)"
+    r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["'])*+>?"""
+    r"|[!?]|/(?=[^A-Za-z>]))"
+)
 _COMMENT_END = re.compile(r"->|>|.*?--!?>", re.S)
 
 
@@ -99,7 +104,8 @@ def cap_nesting(
     >>> dropped, html.count("<div>"), html.endswith("<a href=/x>x</a>")
     (9488, 512, True)
     """
-    if html.count("<") <= max(max_depth, scan_above):
+    limit = max(max_depth, scan_above)
+    if len(html) <= 3 * limit or html.count("<") <= limit:  # a tag takes 3 characters
         return html, 0
     stack: list[tuple[str, bool]] = []  # (name, dropped)
     counts: dict[str, int] = {}
@@ -108,21 +114,19 @@ def cap_nesting(
     pos = 0
     search = _TOKEN.search
     while (m := search(html, pos)) is not None:
-        start = m.start()
-        if m.group(1):  # a comment: "<!-->" and "<!--->" end at once
-            end = _COMMENT_END.match(html, m.end())
+        start, pos = m.span()
+        comment, slash, name = m.groups()
+        if comment:  # "<!-->" and "<!--->" end at once
+            end = _COMMENT_END.match(html, pos)
             pos = end.end() if end else len(html)
             continue
-        name = m.group(3)
-        rest = _TAG_REST.match(html, m.end())
-        pos = rest.end() if rest else m.end()
-        if name is None:  # <!doctype>, <?...>, </ x>: a bogus comment up to ">"
-            close = html.find(">", m.end())
+        if name is None:  # a bogus comment, up to ">"
+            close = html.find(">", pos)
             pos = len(html) if close < 0 else close + 1
             continue
         name = name.lower()
-        if m.group(2):  # an end tag
-            found = _find(stack, name)
+        if slash:  # an end tag
+            found = _find(stack, name) if counts.get(name) else None
             if found is not None:
                 if stack[found][1]:
                     cuts.append((start, pos))
@@ -136,7 +140,7 @@ def cap_nesting(
         if name in _VOID or (in_foreign and html[pos - 2 : pos] == "/>"):
             continue
         if not in_foreign and name in _RAW_TEXT:
-            close = re.compile(rf"</{name}[\t\n\f\r />]", re.I).search(html, pos)
+            close = _raw_text_end(name).search(html, pos)
             pos = len(html) if close is None else close.start()
             if len(stack) >= max_depth:
                 continue
@@ -144,8 +148,9 @@ def cap_nesting(
             break
         if name in _CLOSES_P and counts.get("p"):
             _close(stack, counts, ("p",))
-        if name in _SIBLINGS and not in_foreign:
-            _close(stack, counts, _SIBLINGS[name])
+        family = _SIBLINGS.get(name)
+        if family and not in_foreign and any(counts.get(n) for n in family):
+            _close(stack, counts, family)
         # An SVG <a> does not close the one around it: only there can links nest, and
         # each holds the text of all inside it, so beyond the cap they go too.
         drop = len(stack) >= max_depth and (name not in _KEEP or (in_foreign and name == "a"))
@@ -199,3 +204,8 @@ def _in_foreign(counts: dict[str, int]) -> bool:
     if not (counts.get("svg") or counts.get("math")):
         return False
     return not any(counts.get(name) for name in _INTEGRATION)
+
+
+@functools.cache
+def _raw_text_end(name: str) -> re.Pattern[str]:
+    return re.compile(rf"</{name}[\t\n\f\r />]", re.I)

@@ -181,3 +181,21 @@ def test_credentials_never_reach_a_link() -> None:
     found = extract(html, "https://me:secret@example.com/")
     assert [link.target for link in found.links] == ["https://other.test/x"]
     assert found.base == "https://cdn.test/"
+
+
+def test_svg_links_nested_past_the_limit_are_not_recorded() -> None:
+    # Each link holds all the ones after it: below the nesting cap's scan limit, so the
+    # tree really is 4,000 links deep, and their anchors would total 8 million characters.
+    found = extract("<svg>" + "<a href=/x>x" * 4_000, PAGE)
+    depth = extract_module.MAX_LINK_NESTING + 1
+    assert len(found.links) == depth
+    assert [len(link.anchor) for link in found.links] == list(range(4_000, 4_000 - depth, -1))
+
+
+def test_svg_links_nested_a_little_are_all_recorded() -> None:
+    found = extract('<svg><a href="/a">a<a href="/b">b</a></a><a href="/c">c</a></svg>', PAGE)
+    assert [(link.target, link.anchor) for link in found.links] == [
+        ("https://example.com/a", "ab"),  # textContent: the text nodes, end to end
+        ("https://example.com/b", "b"),
+        ("https://example.com/c", "c"),
+    ]
