@@ -504,6 +504,9 @@ class Engine:
         follow: list[tuple[str, int, int, str]] = []
         if resp.status in _REDIRECTS:
             target = resolve(resp.headers.get("Location") or "", item.url)
+            if target is not None and len(target) > s.max_url_length:
+                self.stats.long_urls += 1
+                target = None
             if target is not None:
                 page.final_url = target
                 page.links.append(Link(target, kind="redirect"))
@@ -512,7 +515,9 @@ class Engine:
         elif sitemap:
             if 200 <= resp.status < 300:
                 found = parse_sitemap(resp.body, max_urls=s.max_sitemap_urls)
-                follow.extend((u, 1, 0, "page") for u in found.urls)
+                urls = [u for u in found.urls if len(u) <= s.max_url_length]
+                self.stats.long_urls += len(found.urls) - len(urls)
+                follow.extend((u, 1, 0, "page") for u in urls)
                 follow.extend((u, 0, 0, "sitemap") for u in found.sitemaps[:50])
         elif 200 <= resp.status < 300 and is_html(resp.content_type, resp.body[:512]):
             await self._parse(page, resp, follow)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from crawl_support import crawl, link_page, stored_links, stored_pages
 
-from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb
+from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, Response
 from storage import queries
 
 pytestmark = pytest.mark.timeout(120)
@@ -56,3 +56,21 @@ async def test_a_page_past_its_budget_or_link_cap_is_marked_and_the_crawl_goes_o
     with queries.reader(db) as conn:
         counts = queries.stats(conn)["pages"]
     assert counts["incomplete"] == {"parse-timeout": 1, "links-truncated": 1}
+
+
+async def test_over_long_urls_are_neither_stored_nor_fetched(tmp_path: Path) -> None:
+    long_path = "/" + "a" * 300
+    pages = [
+        link_page(H, "/", [long_path, "/moved", "/ok"]),
+        DemoPage("/moved", [Response(301, headers={"Location": long_path})]),
+        link_page(H, "/ok", []),
+        link_page(H, long_path, []),
+    ]
+    async with DemoWeb([DemoSite(H, pages)]) as web:
+        stats, db = await crawl(web, tmp_path, max_url_length=200)
+        url = web.url
+        requested = [hit.path for hit in web.hits(H)]
+    assert long_path not in requested
+    assert url(H, "/ok") in stored_pages(db)
+    assert not any(long_path in t for _, t, *_ in stored_links(db))
+    assert stats.long_urls == 2  # the link on /, the Location of /moved
