@@ -151,10 +151,14 @@ def stats(db: str | os.PathLike[str]) -> dict[str, Any]:
         return queries.stats(conn)
 
 
-def iter_links(db: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Every link in the store as an export record (see ``storage.queries.EXPORT_FIELDS``)."""
+def iter_links(
+    db: str | os.PathLike[str], *, include_lost: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Every current link in the store as an export record (see
+    ``storage.queries.EXPORT_FIELDS``); ``include_lost`` adds lost links, and ``lost_at`` /
+    ``lost_reason`` to every record."""
     with queries.reader(db) as conn:
-        yield from queries.iter_links(conn)
+        yield from queries.iter_links(conn, include_lost=include_lost)
 
 
 EXPORT_FORMATS = ("jsonl", "csv", "graphml", "gexf", "edgelist")
@@ -166,10 +170,12 @@ def export(
     format: str = "jsonl",
     level: str = "page",
     output: str | os.PathLike[str] | IO[Any] | None = None,
+    include_lost: bool = False,
 ) -> int:
     """Write the store's links; returns the number of records (or edges) written.
 
-    ``jsonl`` and ``csv`` write every link, one record each (``level`` is ignored).
+    ``jsonl`` and ``csv`` write every current link, one record each (``level`` is
+    ignored); ``include_lost`` adds the lost links with ``lost_at`` and ``lost_reason``.
     ``graphml``, ``gexf`` and ``edgelist`` write the graph at ``level`` (page, host or
     domain) for Gephi and other tools. ``output`` is a path, an open file, or ``None``
     for standard output. A path is written to a temporary name and renamed at the end,
@@ -181,11 +187,13 @@ def export(
         raise SettingsError(f"unknown export format {format!r}: use {', '.join(EXPORT_FORMATS)}")
     if level not in LEVELS:
         raise SettingsError(f"unknown level {level!r}: use page, host or domain")
+    if include_lost and format not in ("jsonl", "csv"):
+        raise SettingsError("include_lost is for jsonl and csv: a graph holds current links only")
     binary = format in ("graphml", "gexf")
 
     def write(stream: IO[Any]) -> int:
         if format in ("jsonl", "csv"):
-            return _write_links(db, format, stream)
+            return _write_links(db, format, stream, include_lost=include_lost)
         return export_graph(db, stream, format=format, level=level)
 
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):
@@ -212,6 +220,7 @@ def backlinks(
     mode: str | None = None,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
     sort: str = "authority",
@@ -220,7 +229,8 @@ def backlinks(
 
     A target with a scheme is a URL (``mode="exact"`` by default, or ``"prefix"``); a bare
     name is a domain and its subdomains (``mode="domain"``) or one host (``"host"``).
-    Records carry the export fields plus ``source_authority``.
+    Records carry the export fields plus ``source_authority``. Current links only;
+    ``include_lost`` adds lost ones, each record then with ``lost_at`` and ``lost_reason``.
 
     Example::
 
@@ -232,6 +242,7 @@ def backlinks(
             _backlinks.resolve_target(conn, target, mode),
             follow_only=follow_only,
             include_internal=include_internal,
+            include_lost=include_lost,
             placement=placement,
             limit=limit,
             sort=sort,
@@ -245,12 +256,15 @@ def referring_domains(
     mode: str | None = None,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
-    """One record per registrable domain linking to ``target``: ``domain``, ``backlinks``,
+    """One record per registrable domain with a current link to ``target``: ``domain``, ``backlinks``,
     ``follow_backlinks``, ``first_seen``, ``last_seen``, ``authority``, and the addresses
-    its linking hosts resolved to (``ips``) with their /24 ``subnets``."""
+    its linking hosts resolved to (``ips``) with their /24 ``subnets``. ``include_lost``
+    counts lost links too, with ``lost_at`` / ``lost_reason`` per domain (see
+    :func:`storage.backlinks.referring_domains`)."""
     with queries.reader(db) as conn:
         t = _backlinks.resolve_target(conn, target, mode)
         records = _backlinks.referring_domains(
@@ -258,6 +272,7 @@ def referring_domains(
             t,
             follow_only=follow_only,
             include_internal=include_internal,
+            include_lost=include_lost,
             placement=placement,
             limit=limit,
         )
@@ -281,16 +296,20 @@ def anchors(
     mode: str | None = None,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
-    """Anchor texts of the links into ``target`` with backlink and referring-domain counts."""
+    """Anchor texts of the current links into ``target`` with backlink and
+    referring-domain counts (``include_lost``: lost links too, with ``lost_at`` /
+    ``lost_reason`` per anchor)."""
     with queries.reader(db) as conn:
         return _backlinks.anchors(
             conn,
             _backlinks.resolve_target(conn, target, mode),
             follow_only=follow_only,
             include_internal=include_internal,
+            include_lost=include_lost,
             placement=placement,
             limit=limit,
         )
@@ -299,7 +318,8 @@ def anchors(
 def top(
     db: str | os.PathLike[str], *, level: str = "domain", limit: int = 20
 ) -> list[dict[str, Any]]:
-    """The highest-authority pages, hosts or domains (after :func:`rank`)."""
+    """The highest-authority pages, hosts or domains (after :func:`rank`), with their
+    current backlinks and referring domains as counted by the last :func:`rank`."""
     with queries.reader(db) as conn:
         return _backlinks.top(conn, level=level, limit=limit)
 
@@ -312,9 +332,12 @@ def intersect(
     min: int = 2,
     mode: str | None = None,
     limit: int | None = 100,
+    include_lost: bool = False,
 ) -> list[dict[str, Any]]:
     """The competitor backlink gap: domains linking to at least ``min`` of ``competitors``
     but not to ``exclude``, each with the competitors it links to and its authority.
+    Current links only; ``include_lost`` also counts competitors a domain linked to
+    before, listed in ``lost_competitors``.
 
     Example::
 
@@ -327,21 +350,25 @@ def intersect(
             exclude=_backlinks.resolve_target(conn, exclude, mode) if exclude else None,
             min_count=min,
             limit=limit,
+            include_lost=include_lost,
         )
 
 
-def _write_links(db: str | os.PathLike[str], format: str, stream: IO[str]) -> int:
+def _write_links(
+    db: str | os.PathLike[str], format: str, stream: IO[str], *, include_lost: bool = False
+) -> int:
     count = 0
     if format == "jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for record in iter_links(db):
+        for record in iter_links(db, include_lost=include_lost):
             stream.write(dumps(record))
             stream.write("\n")
             count += 1
     else:
-        writer = csv.DictWriter(stream, fieldnames=queries.EXPORT_FIELDS, lineterminator="\n")
+        fields = queries.EXPORT_FIELDS + (queries.LOST_FIELDS if include_lost else ())
+        writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        for record in iter_links(db):
+        for record in iter_links(db, include_lost=include_lost):
             record["rel"] = " ".join(record["rel"])
             record["follow"] = "true" if record["follow"] else "false"
             record["image"] = "true" if record["image"] else "false"

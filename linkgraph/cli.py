@@ -55,6 +55,11 @@ def _seconds(text: str) -> float:
     return value
 
 
+_INCLUDE_LOST_HELP = (
+    "also lost links (gone on a recrawl), with lost_at and lost_reason; default: current links"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linkgraph",
@@ -172,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--level", choices=("page", "host", "domain"), default="page", help="graph formats only"
     )
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--include-lost", action="store_true", help=_INCLUDE_LOST_HELP + " (jsonl, csv)")
     p.set_defaults(func=cmd_export)
 
     p = command(
@@ -207,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--placement", choices=PLACEMENTS, help="only links in this part of the page"
         )
+        p.add_argument("--include-lost", action="store_true", help=_INCLUDE_LOST_HELP)
         p.add_argument(
             "--limit",
             type=_positive_int,
@@ -389,6 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
     p.add_argument("--limit", type=_positive_int, default=100, metavar="N")
     p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument(
+        "--include-lost",
+        action="store_true",
+        help="also count competitors a domain linked to before (lost links), in lost_competitors",
+    )
     p.set_defaults(func=cmd_intersect)
 
     p = command(
@@ -527,7 +539,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    count = api.export(args.db, format=args.format, level=args.level, output=args.output)
+    count = api.export(
+        args.db,
+        format=args.format,
+        level=args.level,
+        output=args.output,
+        include_lost=args.include_lost,
+    )
     if args.output:
         what = "links" if args.format in ("jsonl", "csv") else f"{args.level}-level edges"
         print(f"wrote {count:,} {what} to {args.output}", file=sys.stderr)
@@ -571,6 +589,7 @@ def _query_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "mode": args.mode,
         "follow_only": args.follow_only,
         "include_internal": args.include_internal,
+        "include_lost": args.include_lost,
         "placement": args.placement,
         "limit": args.limit,
     }
@@ -611,15 +630,18 @@ def cmd_backlinks(args: argparse.Namespace) -> int:
         emit(
             records,
             format=args.format,
-            columns=_QUALITY_COLUMNS if args.format == "table" else None,
+            columns=_QUALITY_COLUMNS + (("lost_at", "lost_reason") if args.include_lost else ())
+            if args.format == "table"
+            else None,
             title=f"backlinks of {args.target}, by quality",
         )
         return EXIT_OK
     records = api.backlinks(args.db, args.target, sort=args.sort, **_query_kwargs(args))
+    lost = ("lost_at", "lost_reason") if args.include_lost else ()
     emit(
         records,
         format=args.format,
-        columns=None if args.format == "json" else _LINK_COLUMNS,
+        columns=None if args.format == "json" else _LINK_COLUMNS + lost,
         title=f"backlinks of {args.target}",
     )
     return EXIT_OK
@@ -746,6 +768,7 @@ def cmd_anchors(args: argparse.Namespace) -> int:
             profile=_profile(args),
             mode=kwargs["mode"],
             include_internal=kwargs["include_internal"],
+            include_lost=kwargs["include_lost"],
         )
         if args.format == "json":
             emit_json(report)
@@ -781,6 +804,7 @@ def cmd_intersect(args: argparse.Namespace) -> int:
         min=args.min,
         mode=args.mode,
         limit=args.limit,
+        include_lost=args.include_lost,
     )
     emit(records, format=args.format, title="domains linking to your competitors but not to you")
     return EXIT_OK

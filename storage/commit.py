@@ -10,10 +10,13 @@ A page fetched before is compared with what the store knew (recrawl history):
 - links seen again get ``last_seen`` (NULL until then: most links are seen once, and a
   NULL costs no bytes; readers use ``coalesce(last_seen, first_seen)``) and lose any
   ``lost_at`` (a link that came back);
-- links the page no longer carries are marked lost, reason ``removed``;
+- links the page no longer carries are marked lost, reason ``removed``; redirect hops and
+  canonical declarations too (a page that stopped redirecting no longer passes its score
+  on);
 - when the whole page stopped counting (404, 410, a redirect, a new noindex or a
   canonical pointing elsewhere, a failed fetch) all its links are marked lost with that
-  reason instead, and are not refreshed;
+  reason instead, and are not refreshed; the redirect or canonical it declares now is
+  current;
 - a ``304 Not Modified`` refreshes ``last_seen`` of the links still standing;
 - a URL now blocked by robots.txt (or otherwise skipped) leaves its history untouched.
 """
@@ -278,8 +281,9 @@ async def _write(
     done = []
     texts = []
     unchanged = []  # (seen, source): 304 Not Modified
-    whole_page_lost = []  # (lost_at, reason, source)
-    diffed: dict[int, tuple[int, list[tuple]]] = {}  # source -> (fetched, keys seen now)
+    # source -> (fetched, lost reason id, keys carried now): every other current link of
+    # the source is lost, with that reason (0, removed, unless the whole page is lost).
+    diffed: dict[int, tuple[int, int, list[tuple]]] = {}
     for page in batch.pages:
         source = ids[page.url][0]
         done.append(source)
@@ -294,12 +298,12 @@ async def _write(
         canonical_id = ids[page.canonical][0] if page.canonical in ids else None
         loss = page_loss(page, before, source, canonical_id) if refetch else None  # type: ignore[arg-type]
         if loss is not None:
-            add_links(page.url, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
-            whole_page_lost.append((seen, _LOST_ID[loss], source))
+            keys = add_links(page.url, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
+            diffed[source] = (seen, _LOST_ID[loss], keys)
         else:
             keys = add_links(page.url, page.links, seen)
             if refetch:
-                diffed[source] = (seen, keys)
+                diffed[source] = (seen, 0, keys)
         if page.text:
             texts.append((source, page.text))
         page_rows.append(
@@ -336,20 +340,15 @@ async def _write(
         await conn.execute(
             "INSERT INTO temp.sk(target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
             f" SELECT {_cols(7)} FROM json_each(?)",
-            (_json([key for _, keys in diffed.values() for key in keys]),),
+            (_json([key for _, _, keys in diffed.values() for key in keys]),),
         )
         await conn.executemany(
-            "UPDATE links SET lost_at = ?, lost_reason = 0 WHERE source_id = ? AND kind = 0 AND lost_at IS NULL"
+            "UPDATE links SET lost_at = ?, lost_reason = ? WHERE source_id = ? AND lost_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM temp.sk k WHERE k.source_id = links.source_id"
             " AND k.target_id = links.target_id AND k.kind = links.kind"
             " AND k.anchor_id = links.anchor_id AND k.placement = links.placement"
             " AND k.rel_id = links.rel_id AND k.flags = links.flags)",
-            [(seen, source) for source, (seen, _) in diffed.items()],
-        )
-    if whole_page_lost:
-        await conn.executemany(
-            "UPDATE links SET lost_at = ?, lost_reason = ? WHERE source_id = ? AND kind = 0 AND lost_at IS NULL",
-            whole_page_lost,
+            [(seen, reason, source) for source, (seen, reason, _) in diffed.items()],
         )
     if unchanged:
         await conn.executemany(

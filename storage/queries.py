@@ -3,6 +3,14 @@
 The crawler writes through :mod:`storage.writer`; everything that reads for a user lives
 here. Results are dicts and dataclasses with the export field names, so the CLI only
 formats them.
+
+One definition serves every count and list (the README repeats it): a link is
+**current** while the last fetch of its source page still carried it, that is while its
+``lost_at`` is NULL (:data:`CURRENT`). A recrawl sets ``lost_at`` and ``lost_reason``
+when the page dropped the link or stopped counting (404, 410, a redirect, noindex, a
+canonical elsewhere, a failed fetch) and clears them when the link comes back. Queries
+read current links only; ``include_lost`` adds the lost ones, each with ``lost_at`` and
+``lost_reason``, for history.
 """
 
 from __future__ import annotations
@@ -18,9 +26,23 @@ from typing import Any
 from . import schema
 from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
 from .errors import CorruptStore
-from .records import KINDS, PLACEMENTS
+from .records import KINDS, LOST_REASONS, PLACEMENTS
 
-__all__ = ["EXPORT_FIELDS", "crawl_record", "iso", "iter_links", "reader", "stats"]
+__all__ = [
+    "CURRENT",
+    "EXPORT_FIELDS",
+    "LOST_FIELDS",
+    "crawl_record",
+    "current",
+    "iso",
+    "iter_links",
+    "reader",
+    "stats",
+]
+
+# The one definition of a current link, as SQL over the links table aliased ``l``.
+# Cheap on every query: lost_at sits in the row the query reads anyway.
+CURRENT = "l.lost_at IS NULL"
 
 EXPORT_FIELDS = (
     "source",
@@ -34,7 +56,21 @@ EXPORT_FIELDS = (
     "first_seen",
     "last_seen",
 )
+# Added to records when lost links are asked for: when and why a link stopped counting
+# (both None for a current link).
+LOST_FIELDS = ("lost_at", "lost_reason")
 NOT_FOLLOW_FLAGS = FLAG_NOFOLLOW | FLAG_SPONSORED | FLAG_UGC
+
+
+def current(alias: str = "l", *, include_lost: bool = False) -> str:
+    """The SQL condition keeping current links of the links table aliased ``alias``
+    (``"1"``, keeping everything, with ``include_lost``)."""
+    return "1" if include_lost else CURRENT.replace("l.", f"{alias}.", 1)
+
+
+def lost_reason(index: int | None) -> str | None:
+    """A stored ``lost_reason`` index as its name in :data:`~storage.records.LOST_REASONS`."""
+    return LOST_REASONS[index] if index is not None else None
 
 
 def iso(ts: float | int | None) -> str | None:
@@ -79,10 +115,15 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
                 skipped += n
             else:
                 failed += n
+    # Current links only, every kind: the numbers every other command counts from.
     links = {kind: 0 for kind in KINDS}
-    for kind, n in conn.execute("SELECT kind, count(*) FROM links GROUP BY kind"):
+    for kind, n in conn.execute(
+        f"SELECT kind, count(*) FROM links l WHERE {CURRENT} GROUP BY kind"
+    ):
         links[KINDS[kind]] = n
-    nofollow = one(f"SELECT count(*) FROM links WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS}")
+    nofollow = one(
+        f"SELECT count(*) FROM links l WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS} AND {CURRENT}"
+    )
     notes = [
         {"host": host, "note": note}
         for host, note in conn.execute(
@@ -103,17 +144,25 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
             **links,
             "follow": links["link"] - nofollow,
             "nofollow": nofollow,
+            # Links a recrawl found gone (the partial index links_lost counts them).
+            "lost": one("SELECT count(*) FROM links WHERE lost_at IS NOT NULL"),
         },
         "urls": one("SELECT count(*) FROM urls"),
         "hosts": one("SELECT count(*) FROM hosts"),
-        "hosts_crawled": one(
-            "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
-            " WHERE p.status IS NOT NULL"
-        ),
+        "hosts_crawled": hosts_crawled(conn),
         "domains": one("SELECT count(*) FROM domains"),
         "frontier": one("SELECT count(*) FROM frontier"),
         "host_notes": notes,
     }
+
+
+def hosts_crawled(conn: sqlite3.Connection) -> int:
+    """Hosts with at least one crawled page that answered (any status; a link check's
+    HEAD request is not a crawl)."""
+    return conn.execute(
+        "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
+        " WHERE p.status IS NOT NULL AND p.checked_only = 0"
+    ).fetchone()[0]
 
 
 def _rel_list(tokens: str | None) -> list[str]:
@@ -130,9 +179,11 @@ def link_record(
     kind: int,
     first_seen: int,
     last_seen: int,
+    *lost: int | None,
 ) -> dict[str, Any]:
-    """One link as the export and every query print it."""
-    return {
+    """One link as the export and every query print it; given ``lost_at`` and
+    ``lost_reason`` (the :data:`LOST_COLUMNS`), with those two fields too."""
+    record = {
         "source": source,
         "target": target,
         "anchor": anchor,
@@ -144,21 +195,33 @@ def link_record(
         "first_seen": iso(first_seen),
         "last_seen": iso(last_seen),
     }
+    if lost:
+        lost_at, reason = lost
+        record["lost_at"] = iso(lost_at)
+        record["lost_reason"] = lost_reason(reason)
+    return record
 
 
 LINK_COLUMNS = (
     "s.url, t.url, a.text, r.tokens, l.flags, l.placement, l.kind, l.first_seen,"
     " coalesce(l.last_seen, l.first_seen)"
 )
+LOST_COLUMNS = "l.lost_at, l.lost_reason"
 LINK_JOINS = (
     "JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
     " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
 )
 
 
-def iter_links(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
-    """Every link of the store, one record each, streamed (constant memory)."""
-    cur = conn.execute(f"SELECT {LINK_COLUMNS} FROM links l {LINK_JOINS}")
+def iter_links(conn: sqlite3.Connection, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
+    """Every current link of the store, one record each, streamed (constant memory).
+
+    ``include_lost`` adds the lost links, and ``lost_at`` / ``lost_reason`` to every record.
+    """
+    columns = f"{LINK_COLUMNS}, {LOST_COLUMNS}" if include_lost else LINK_COLUMNS
+    cur = conn.execute(
+        f"SELECT {columns} FROM links l {LINK_JOINS} WHERE {current(include_lost=include_lost)}"
+    )
     while rows := cur.fetchmany(2000):
         for row in rows:
             yield link_record(*row)
