@@ -55,11 +55,12 @@ class CrawlStats:
     refreshing: int = 0  # stored pages queued again by --refresh
     checking: int = 0  # link targets queued for a status check
     robots_fetches: int = 0
-    links: int = 0
+    links: int = 0  # current links in the store, as `linkgraph stats` counts them
     bytes: int = 0
     queued: int = 0
     active_hosts: int = 0
     hosts_seen: int = 0
+    hosts_crawled: int = 0  # hosts with a page that answered, as `linkgraph stats` counts them
     interrupted: bool = False
     host_notes: dict[str, str] = field(default_factory=dict)
 
@@ -219,6 +220,10 @@ class Engine:
             await asyncio.sleep(0.25)
 
     def _refresh_counters(self) -> None:
+        # The store's own totals, kept by the writer as each batch commits: what the
+        # display shows is what `linkgraph stats` will say.
+        self.stats.links = self.writer.links
+        self.stats.hosts_crawled = self.writer.hosts_crawled
         if self.frontier is None:
             return
         self.stats.queued = self.frontier.size
@@ -617,7 +622,6 @@ class Engine:
             self.stats.errors += 1
         else:
             self.stats.pages += 1
-            self.stats.links += len(page.links)
         if self.writer.full:
             self._flush_wanted.set()
 

@@ -499,7 +499,8 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
         return
     print(
         f"crawled {result.pages:,} pages ({result.errors:,} errors, {result.skipped:,} skipped) "
-        f"in {result.elapsed:.1f}s, {result.links:,} links; queue left: {result.queued:,}",
+        f"in {result.elapsed:.1f}s; the store holds {result.links:,} current links;"
+        f" queue left: {result.queued:,}",
         file=sys.stderr,
     )
     for host, note in sorted(result.host_notes.items()):
@@ -525,9 +526,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for reason, n in sorted(pages["not_fetched"].items()):
         table.add_row(f"  {reason}", f"{n:,}")
     links = result["links"]
-    table.add_row("links", f"{links['total']:,}")
-    for kind in ("link", "redirect", "canonical", "follow", "nofollow"):
+    table.add_row("links (current)", f"{links['total']:,}")
+    for kind in ("link", "redirect", "canonical"):
         table.add_row(f"  {kind}", f"{links[kind]:,}")
+    table.add_row("    follow / nofollow", f"{links['follow']:,} / {links['nofollow']:,}")
+    table.add_row("lost links (history)", f"{links['lost']:,}")
     table.add_row("URLs known", f"{result['urls']:,}")
     table.add_row("hosts (crawled)", f"{result['hosts']:,} ({result['hosts_crawled']:,})")
     table.add_row("domains", f"{result['domains']:,}")

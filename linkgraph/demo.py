@@ -142,13 +142,17 @@ def run_demo(
 
 
 def _summary(db: str, path: Path, elapsed: float) -> None:
+    """The store's numbers, all from ``stats`` (the live display counts the same way)."""
     counts = api.stats(path)
+    links = counts["links"]
+    lost = f" and {links['lost']:,} lost ones" if links["lost"] else ""
     print(
-        f"crawled {counts['pages']['fetched']:,} pages on {counts['hosts_crawled']} hosts in"
-        f" {elapsed:.1f}s; stored {counts['links']['total']:,} links"
-        f" ({counts['links']['follow']:,} follow, {counts['links']['nofollow']:,} nofollow,"
-        f" {counts['links']['redirect']:,} redirects) to {counts['urls']:,} URLs on"
-        f" {counts['hosts']:,} hosts in {db}"
+        f"crawled {counts['pages']['fetched']:,} pages on {counts['hosts_crawled']:,} hosts in"
+        f" {elapsed:.1f}s ({counts['hosts']:,} hosts known, with the link targets never fetched);"
+        f" stored {links['total']:,} current links ({links['link']:,} links:"
+        f" {links['follow']:,} follow, {links['nofollow']:,} nofollow;"
+        f" {links['redirect']:,} redirects; {links['canonical']:,} canonicals){lost}"
+        f" to {counts['urls']:,} URLs in {db}"
     )
     not_fetched = ", ".join(f"{k} {v}" for k, v in sorted(counts["pages"]["not_fetched"].items()))
     if not_fetched:

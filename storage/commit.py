@@ -46,6 +46,7 @@ __all__ = [
     "ROBOTS_NOINDEX",
     "SKIP_REASONS",
     "Batch",
+    "Committed",
     "commit_batch",
     "link_flags",
 ]
@@ -114,8 +115,21 @@ class Batch:
         self.loose.extend(later.loose)
 
 
+@dataclass(slots=True)
+class Committed:
+    """How one batch changed the store's totals, as ``storage.queries.stats`` counts them:
+    current links (all kinds), and per host id the pages that answered (crawled, not just
+    checked). The writer keeps running totals from these, for the live display."""
+
+    links: int = 0
+    answered: dict[int, int] = field(default_factory=dict)
+
+
 def page_loss(
-    page: Page, previous: tuple[int | None, int, int | None], url_id: int, canonical_id: int | None
+    page: Page,
+    previous: tuple[int | None, int, int | None, int],
+    url_id: int,
+    canonical_id: int | None,
 ) -> str | None:
     """Why all of a refetched page's links stop counting, or ``None`` if the page is fine."""
     status = page.status
@@ -215,35 +229,65 @@ async def _intern(
 
 async def _previous_pages(
     conn: aiosqlite.Connection, url_ids: list[int]
-) -> dict[int, tuple[int | None, int, int | None]]:
+) -> dict[int, tuple[int | None, int, int | None, int]]:
     rows = await conn.execute_fetchall(
-        "SELECT json_group_array(json_array(url_id, status, robots, canonical_id)) FROM pages"
-        " WHERE url_id IN (SELECT value FROM json_each(?))",
+        "SELECT json_group_array(json_array(url_id, status, robots, canonical_id, checked_only))"
+        " FROM pages WHERE url_id IN (SELECT value FROM json_each(?))",
         (_json(url_ids),),
     )
     return {
-        url_id: (status, robots, canonical)
-        for url_id, status, robots, canonical in json.loads(rows[0][0])
+        url_id: (status, robots, canonical, checked)
+        for url_id, status, robots, canonical, checked in json.loads(rows[0][0])
     }
+
+
+async def _current_links_of(conn: aiosqlite.Connection, sources: list[int]) -> int:
+    """Current links (all kinds) from these source pages: one index range each."""
+    if not sources:
+        return 0
+    rows = await conn.execute_fetchall(
+        "SELECT count(*) FROM links WHERE source_id IN (SELECT value FROM json_each(?))"
+        " AND lost_at IS NULL",
+        (_json(sources),),
+    )
+    return rows[0][0]
+
+
+async def _sources_with_links(conn: aiosqlite.Connection, sources: list[int]) -> list[int]:
+    """Of these pages, the ones with links stored already (refetched or imported): only
+    their links can change state; every link of the others is new."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT source_id FROM links WHERE source_id IN (SELECT value FROM json_each(?))",
+        (_json(sources),),
+    )
+    return [source for (source,) in rows]
 
 
 async def commit_batch(
     conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
-) -> None:
+) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does)."""
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        await _write(conn, batch, rel_id)
+        committed = await _write(conn, batch, rel_id)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
+    return committed
 
 
 async def _write(
     conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
-) -> None:
+) -> Committed:
     ids, anchor_ids, domains = await _intern(conn, batch)
+    committed = Committed()
+    # The change in current links is counted where it can happen: pages with links stored
+    # already are counted before and after; every link of the other pages is new. A first
+    # crawl pays one index probe per page for this.
+    sources = list({ids[p.url][0] for p in batch.pages} | {ids[s][0] for s, _, _ in batch.loose})
+    known = await _sources_with_links(conn, sources)
+    links_before = await _current_links_of(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in [p.links for p in batch.pages] + [ls for _, ls, _ in batch.loose]:
@@ -295,6 +339,12 @@ async def _write(
         if refetch and page.not_modified:
             unchanged.append((page.fetched_at, seen, source))
             continue
+        # This page's row is replaced below: did its host gain or lose an answered page?
+        was = before is not None and before[0] is not None and not before[3]
+        now = page.status is not None and not page.checked_only
+        if was != now:
+            host = ids[page.url][1]
+            committed.answered[host] = committed.answered.get(host, 0) + (now - was)
         canonical_id = ids[page.canonical][0] if page.canonical in ids else None
         loss = page_loss(page, before, source, canonical_id) if refetch else None  # type: ignore[arg-type]
         if loss is not None:
@@ -404,3 +454,10 @@ async def _write(
             "UPDATE hosts SET ip = coalesce(?, ip), note = coalesce(?, note) WHERE name = ?",
             [(ip, note, host) for host, (ip, note) in batch.hosts.items()],
         )
+    old = set(known)
+    committed.links = (
+        await _current_links_of(conn, known)
+        - links_before
+        + sum(1 for key in link_rows if key[1] not in old)
+    )
+    return committed

@@ -72,7 +72,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         )
         gen1 = tmp / "gen1.db"
         truth1 = web.expected_edges()
-        api.run(api.crawl_async(gen1, settings))
+        crawl1 = api.run(api.crawl_async(gen1, settings))
         linkgraph.rank(gen1)
         gen2 = tmp / "gen2.db"
         shutil.copy(gen1, gen2)
@@ -80,7 +80,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         between = datetime.now(UTC).isoformat(timespec="seconds")
         web.replace_sites(generate(12, 6, generation=2))
         web.clear_log()
-        api.run(api.crawl_async(gen2, dataclasses.replace(settings, refresh=True)))
+        crawl2 = api.run(api.crawl_async(gen2, dataclasses.replace(settings, refresh=True)))
         refresh_log = web.requests
         linkgraph.rank(gen2)
         checked = tmp / "checked.db"
@@ -99,6 +99,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
             refresh_log=refresh_log,
             check_log=check_log,
             settings=settings,
+            crawls=(crawl1, crawl2),
         )
     finally:
         web.stop()
@@ -163,6 +164,27 @@ def test_changes_find_every_lost_link_with_its_reason(audit: SimpleNamespace) ->
     assert sum(v["lost"] for v in velocity) == len({(s, t) for s, t, _ in lost})
     # Nothing changed before the refresh: the first crawl's links are all "new" at once.
     assert all(r["change"] == "new" for r in linkgraph.changes(audit.gen1, DOMAIN)["links"])
+
+
+def test_each_crawls_last_count_is_what_stats_says(audit: SimpleNamespace) -> None:
+    """The live display's links and hosts crawled (the CrawlStats a crawl ends with) are
+    the store's totals by stats' definitions, after the first crawl and after the refresh
+    that lost links."""
+    for crawl, db in zip(audit.crawls, (audit.gen1, audit.gen2), strict=True):
+        with sqlite3.connect(db) as conn:
+            current = conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL").fetchone()
+            hosts = conn.execute(
+                "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
+                " WHERE p.status IS NOT NULL"
+            ).fetchone()
+        stats = linkgraph.stats(db)
+        assert crawl.links == current[0]
+        assert crawl.hosts_crawled == hosts[0]
+        assert (stats["links"]["total"], stats["hosts_crawled"]) == (current[0], hosts[0])
+        assert stats["links"]["total"] == sum(
+            stats["links"][kind] for kind in ("link", "redirect", "canonical")
+        )
+    assert linkgraph.stats(audit.gen2)["links"]["lost"] > 0
 
 
 def test_a_lost_link_that_returns_is_current_again(audit: SimpleNamespace) -> None:

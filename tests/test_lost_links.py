@@ -64,11 +64,13 @@ def gen2() -> list[Page]:
     ]  # fmt: skip
 
 
-async def write(db: Path, pages: list[Page]) -> None:
+async def write(db: Path, pages: list[Page]) -> tuple[int, int]:
+    """Commit the pages; the writer's running (links, hosts crawled) totals after."""
     async with await StoreWriter.open(db) as writer:
         for page in pages:
             page.final_url = page.final_url or page.url
             writer.add_page(page)
+    return writer.links, writer.hosts_crawled
 
 
 @pytest.fixture
@@ -161,6 +163,20 @@ def test_stats_and_export_count_current_links(store: Path) -> None:
     header, *rows = out.getvalue().splitlines()
     assert header.endswith(",lost_at,lost_reason")
     assert sum(row.endswith(f",{LOST_AT},page-noindex") for row in rows) == 2
+
+
+async def test_the_writers_running_totals_are_the_stats_totals(tmp_path: Path) -> None:
+    """What the live display shows during a crawl (the writer's totals) is what `stats`
+    counts: current links of every kind, hosts with a page that answered."""
+    db = tmp_path / "links.db"
+    # Generation 1: a 3, b 1, c 1, d 2, e 1 links and f's redirect hop; six hosts answered.
+    assert await write(db, gen1()) == (9, 6)
+    assert (linkgraph.stats(db)["links"]["total"], linkgraph.stats(db)["hosts_crawled"]) == (9, 6)
+    # Generation 2 (a new writer counts the store it opens): the 404 still answered.
+    assert await write(db, gen2()) == (5, 6)
+    # A fetch error leaves e.test with no page that answered.
+    assert await write(db, [Page("http://www.e.test/", 0, T2 + 60, error="connect")]) == (4, 5)
+    assert (linkgraph.stats(db)["links"]["total"], linkgraph.stats(db)["hosts_crawled"]) == (4, 5)
 
 
 def test_rank_and_graphs_use_current_links_only(store: Path) -> None:
