@@ -2,8 +2,8 @@
 
 ``to_networkx(db, level=...)`` builds a ``networkx.DiGraph`` whose nodes are URLs, hosts or
 registrable domains (named by their text) with the stored scores as attributes, and whose
-edges carry ``links`` (the backlinks, distinct source page -> target URL pairs, behind the
-edge) and ``follow_links`` (those of them that are follow). At page
+edges carry ``links`` (the current backlinks, distinct source page -> target URL pairs,
+behind the edge) and ``follow_links`` (those of them that are follow). At page
 level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redirect``).
 """
 

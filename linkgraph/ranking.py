@@ -4,7 +4,8 @@ The composition of the three engines for ranking: ``storage.graphload`` reads ar
 ``graph`` computes, ``storage.graphload.write_scores`` writes back, all levels in one
 transaction (a crash leaves the previous scores whole).
 
-What counts, at each level:
+What counts, at each level (current links only: a link a recrawl found gone passes
+nothing, see ``storage.queries.CURRENT``):
 
 - **page**: follow links (internal and external) and redirects; a page that redirects
   passes its whole score to its target (``graph.fold_redirects``).
