@@ -236,27 +236,30 @@ def referring_domains(
         follow_only=follow_only,
         placement=placement,
     )
-    lost_columns = LOST_COLUMNS if include_lost else "NULL, NULL"
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
-        f" coalesce(l.last_seen, l.first_seen), {lost_columns}"
-        f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}",
+        " coalesce(l.last_seen, l.first_seen)"
+        + (f", {LOST_COLUMNS}" if include_lost else "")
+        + f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}",
         params,
     ).fetchall()
     if not rows:
         return []
+    lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
+    still_current: set[int] = set()
+    if include_lost:  # history costs its own pass; the default one stays as narrow
+        for _, domain, _, _, _, _, lost_at, reason in rows:
+            if lost_at is None:
+                still_current.add(domain)
+            elif lost.get(domain, (lost_at,))[0] <= lost_at:
+                lost[domain] = (lost_at, reason)
+        rows = [row[:6] for row in rows]
     domain_of: dict[int, int] = {}  # backlink (source, target pair) -> linking domain
     follow: set[int] = set()
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     ips: dict[int, set[str]] = {}
-    lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
-    still_current: set[int] = set()
-    for pair, domain, ip, followable, seen_first, seen_last, lost_at, reason in rows:
-        if lost_at is None:
-            still_current.add(domain)
-        elif lost.get(domain, (lost_at,))[0] <= lost_at:
-            lost[domain] = (lost_at, reason)
+    for pair, domain, ip, followable, seen_first, seen_last in rows:
         domain_of[pair] = domain
         if followable:
             follow.add(pair)
