@@ -188,7 +188,7 @@ def export(
     if level not in LEVELS:
         raise SettingsError(f"unknown level {level!r}: use page, host or domain")
     if include_lost and format not in ("jsonl", "csv"):
-        raise SettingsError("include_lost is for jsonl and csv: a graph holds current links only")
+        raise SettingsError("--include-lost is for jsonl and csv: a graph holds current links only")
     binary = format in ("graphml", "gexf")
 
     def write(stream: IO[Any]) -> int:

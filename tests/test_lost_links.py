@@ -194,6 +194,24 @@ def test_rank_and_graphs_use_current_links_only(store: Path) -> None:
     assert set(graph.predecessors("t.test")) == {"a.test", "e.test", "f.test"}
 
 
+async def test_a_canonical_the_page_no_longer_declares_is_lost(tmp_path: Path) -> None:
+    db = tmp_path / "links.db"
+    page, canonical = "http://www.g.test/a?ref=x", "http://www.g.test/a"
+    await write(db, [Page(page, 0, T1, status=200, canonical=canonical, links=[Link(canonical, kind="canonical")])])  # fmt: skip
+    assert linkgraph.stats(db)["links"]["canonical"] == 1
+    await write(db, [Page(page, 0, T2, status=200)])
+    assert (linkgraph.stats(db)["links"]["canonical"], linkgraph.stats(db)["links"]["lost"]) == (
+        0,
+        1,
+    )
+    (record,) = linkgraph.iter_links(db, include_lost=True)
+    assert (record["kind"], record["lost_at"], record["lost_reason"]) == (
+        "canonical",
+        LOST_AT,
+        "removed",
+    )
+
+
 def test_include_lost_on_a_graph_export_is_a_clear_error(store: Path) -> None:
     with pytest.raises(SettingsError, match="jsonl and csv"):
         linkgraph.export(store, format="gexf", output=io.BytesIO(), include_lost=True)
