@@ -86,7 +86,11 @@ async def crawl_async(
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
-    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
+    resolver = SafeResolver(
+        pinned,
+        allow_private=settings.allow_private_addresses,
+        pinned_only=settings.pinned_only,
+    )
     async with (
         await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
         Fetcher(

@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore Sitemap: lines",
     )
     p.add_argument(
+        "--pinned-only",
+        action="store_true",
+        default=None,
+        help="with --hosts-file: resolve only the names pinned there, never ask DNS; links to"
+        " other hosts are recorded, not fetched (a local mirror; the demo does this)",
+    )
+    p.add_argument(
         "--allow-private-addresses",
         action="store_true",
         default=None,
@@ -446,6 +453,7 @@ CRAWL_FLAGS = (
     "delay",
     "user_agent",
     "hosts_file",
+    "pinned_only",
     "follow_nofollow",
     "concurrency",
     "sitemaps",

@@ -43,7 +43,15 @@ DEMO_SETTINGS = {
 
 
 def demo_settings(seeds: list[str], hosts_file: str, *, quiet: bool = False) -> CrawlSettings:
-    return CrawlSettings(seeds=tuple(seeds), hosts_file=hosts_file, quiet=quiet, **DEMO_SETTINGS)  # type: ignore[arg-type]
+    # pinned_only: the demo web links out to real sites; the demo must not even look
+    # their names up, let alone check them.
+    return CrawlSettings(
+        seeds=tuple(seeds),
+        hosts_file=hosts_file,
+        pinned_only=True,
+        quiet=quiet,
+        **DEMO_SETTINGS,  # type: ignore[arg-type]
+    )
 
 
 def _clear_old_demo(db: Path) -> None:
