@@ -8,7 +8,6 @@ after flushing what was fetched.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -18,9 +17,10 @@ from crawler.fetch import FetchError
 from crawler.settings import CrawlSettings, SettingsError, load_settings
 from storage.errors import StoreError
 from storage.records import PLACEMENTS
+from storage.safetext import terminal_safe
 
 from . import api
-from .output import FORMATS, emit, emit_json
+from .output import FORMATS, emit, emit_json, safe_text, say
 
 __all__ = ["main"]
 
@@ -491,18 +491,18 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
         file=sys.stderr,
     )
     for host, note in sorted(result.host_notes.items()):
-        print(f"  {host}: {note}", file=sys.stderr)
+        say(f"  {host}: {note}", sys.stderr)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     result = api.stats(args.db)
     if args.format == "json":
-        print(json.dumps(result, indent=2))
+        emit_json(result)
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"linkgraph store {args.db}", show_header=False)
+    table = Table(title=safe_text(f"linkgraph store {args.db}"), show_header=False)
     table.add_column()
     table.add_column(justify="right")
     pages = result["pages"]
@@ -511,7 +511,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         table.add_row(f"  HTTP {status}", f"{n:,}")
     table.add_row("URLs not fetched", f"{pages['failed'] + pages['skipped']:,}")
     for reason, n in sorted(pages["not_fetched"].items()):
-        table.add_row(f"  {reason}", f"{n:,}")
+        table.add_row(safe_text(f"  {reason}"), f"{n:,}")
     links = result["links"]
     table.add_row("links", f"{links['total']:,}")
     for kind in ("link", "redirect", "canonical", "follow", "nofollow"):
@@ -522,7 +522,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     table.add_row("frontier (still queued)", f"{result['frontier']:,}")
     Console().print(table)
     for note in result["host_notes"]:
-        print(f"  {note['host']}: {note['note']}")
+        say(f"  {note['host']}: {note['note']}")
     return EXIT_OK
 
 
@@ -550,7 +550,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
             + (f" (TrustRank from {summary.trusted} trusted domains)" if summary.trusted else "")
         )
         for name, authority in summary.top_domains:
-            print(f"  {authority:5.1f}  {name}")
+            print(terminal_safe(f"  {authority:5.1f}  {name}"))
     return EXIT_OK
 
 
@@ -563,6 +563,22 @@ _LINK_COLUMNS = (
     "placement",
     "first_seen",
     "source_authority",
+    "source_domain_authority",
+)
+# Every field of a command's records: the CSV header of an empty result.
+_LINK_FIELDS = (
+    "source",
+    "target",
+    "anchor",
+    "rel",
+    "follow",
+    "placement",
+    "image",
+    "kind",
+    "first_seen",
+    "last_seen",
+    "source_authority",
+    "source_domain_authority",
 )
 
 
@@ -584,6 +600,23 @@ def _profile(args: argparse.Namespace) -> Any:
     )
 
 
+_QUALITY_FIELDS = (
+    "source",
+    "target",
+    "anchor",
+    "rel",
+    "follow",
+    "placement",
+    "image",
+    "first_seen",
+    "last_seen",
+    "source_authority",
+    "source_domain_authority",
+    "source_outlinks",
+    "sitewide",
+    "relevance",
+    "quality",
+)
 _QUALITY_COLUMNS = (
     "source",
     "target",
@@ -605,13 +638,17 @@ def cmd_backlinks(args: argparse.Namespace) -> int:
         records = backlink_quality(
             args.db, args.target, profile=_profile(args), **_query_kwargs(args)
         )
+        from graph.quality import WEIGHTS
+
         if args.format == "csv":
-            for r in records:
-                r.update({f"quality_{k}": v for k, v in r.pop("quality_parts").items()})
+            for r in records:  # one column per part, in the formula's order
+                parts = r.pop("quality_parts")
+                r.update({f"quality_{k}": parts[k] for k in WEIGHTS})
         emit(
             records,
             format=args.format,
             columns=_QUALITY_COLUMNS if args.format == "table" else None,
+            fields=(*_QUALITY_FIELDS, *(f"quality_{k}" for k in WEIGHTS)),
             title=f"backlinks of {args.target}, by quality",
         )
         return EXIT_OK
@@ -622,6 +659,14 @@ def cmd_backlinks(args: argparse.Namespace) -> int:
         columns=None if args.format == "json" else _LINK_COLUMNS,
         title=f"backlinks of {args.target}",
     )
+    if args.format == "table" and records and args.sort == "authority":
+        # Page authority is what the list is sorted by, and a link farm's pages have plenty
+        # of it (the farm links them in circles): say where the judgement lives.
+        say(
+            "sorted by the linking page's authority; link farms raise their own pages' by"
+            " linking them in circles: compare source_domain_authority, and see"
+            f" `linkgraph toxic {args.target}` or `--quality`"
+        )
     return EXIT_OK
 
 
@@ -646,8 +691,18 @@ def cmd_changes(args: argparse.Namespace) -> int:
     }
     keys = {"links": "links", "domains": "referring_domains", "velocity": "velocity"}
     shown = [args.show] if args.show else (["links"] if args.format == "csv" else list(parts))
+    fields = {
+        "links": ("source", "target", "anchor", "change", "reason", "date"),
+        "domains": ("domain", "change", "date"),
+        "velocity": ("period", "new", "lost"),
+    }
     for part in shown:
-        emit(result[keys[part]], format=args.format, title=f"{parts[part]} of {args.target}")
+        emit(
+            result[keys[part]],
+            format=args.format,
+            fields=fields[part],
+            title=f"{parts[part]} of {args.target}",
+        )
     return EXIT_OK
 
 
@@ -666,7 +721,12 @@ def cmd_broken(args: argparse.Namespace) -> int:
             limit=args.limit,
             progress=progress,
         )
-    emit(records, format=args.format, title="broken links")
+    emit(
+        records,
+        format=args.format,
+        fields=("source", "target", "anchor", "follow", "placement", "status", "error", "checked"),
+        title="broken links",
+    )
     return EXIT_OK
 
 
@@ -717,13 +777,32 @@ def cmd_mentions(args: argparse.Namespace) -> int:
     records = mentions(
         args.db, args.phrase, exclude_linking=args.exclude_linking, mode=args.mode, limit=args.limit
     )
-    emit(records, format=args.format, title=f"pages mentioning {args.phrase!r}")
+    emit(
+        records,
+        format=args.format,
+        fields=("url", "title", "snippet", "links_to_target"),
+        title=f"pages mentioning {args.phrase!r}",
+    )
     return EXIT_OK
 
 
 def cmd_referring_domains(args: argparse.Namespace) -> int:
     records = api.referring_domains(args.db, args.target, **_query_kwargs(args))
-    emit(records, format=args.format, title=f"referring domains of {args.target}")
+    emit(
+        records,
+        format=args.format,
+        fields=(
+            "domain",
+            "backlinks",
+            "follow_backlinks",
+            "first_seen",
+            "last_seen",
+            "authority",
+            "ips",
+            "subnets",
+        ),
+        title=f"referring domains of {args.target}",
+    )
     if args.format == "table" and records:
         ips = {ip for r in records for ip in r["ips"]}
         subnets = {net for r in records for net in r["subnets"]}
@@ -758,18 +837,29 @@ def cmd_anchors(args: argparse.Namespace) -> int:
         )
         if args.format == "table":
             for warning in report["warnings"]:
-                print(f"over-optimized: {warning}")
+                say(f"over-optimized: {warning}")
             if not report["warnings"]:
                 print("the anchor profile looks natural by these thresholds")
         return EXIT_OK
     records = api.anchors(args.db, args.target, **_query_kwargs(args))
-    emit(records, format=args.format, title=f"anchors of links to {args.target}")
+    emit(
+        records,
+        format=args.format,
+        fields=("anchor", "backlinks", "follow_backlinks", "referring_domains", "image"),
+        title=f"anchors of links to {args.target}",
+    )
     return EXIT_OK
 
 
 def cmd_top(args: argparse.Namespace) -> int:
     records = api.top(args.db, level=args.level, limit=args.limit)
-    emit(records, format=args.format, title=f"top {args.level}s by authority")
+    name = {"page": "url", "host": "host", "domain": "domain"}[args.level]
+    emit(
+        records,
+        format=args.format,
+        fields=(name, "authority", "pagerank", "referring_domains", "backlinks"),
+        title=f"top {args.level}s by authority",
+    )
     return EXIT_OK
 
 
@@ -782,7 +872,12 @@ def cmd_intersect(args: argparse.Namespace) -> int:
         mode=args.mode,
         limit=args.limit,
     )
-    emit(records, format=args.format, title="domains linking to your competitors but not to you")
+    emit(
+        records,
+        format=args.format,
+        fields=("domain", "competitors", "count", "authority"),
+        title="domains linking to your competitors but not to you",
+    )
     return EXIT_OK
 
 
@@ -791,7 +886,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     result = import_links(args.db, args.file)
     for problem in result.problems:
-        print(f"  skipped {problem}", file=sys.stderr)
+        say(f"  skipped {problem}", sys.stderr)
     print(
         f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped) into {args.db}"
     )

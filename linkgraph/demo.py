@@ -23,6 +23,7 @@ from crawler.settings import CrawlSettings
 from crawler.urls import registrable_domain
 from storage import queries, schema
 from storage.errors import NotAStore, StoreError
+from storage.safetext import terminal_safe
 
 from . import api, audit
 from .demoaudit import BRAND, KEYWORDS, TARGET
@@ -152,11 +153,11 @@ def _summary(db: str, path: Path, elapsed: float) -> None:
     )
     not_fetched = ", ".join(f"{k} {v}" for k, v in sorted(counts["pages"]["not_fetched"].items()))
     if not_fetched:
-        print(f"not fetched: {not_fetched}")
+        print(terminal_safe(f"not fetched: {not_fetched}"))
     for note in counts["host_notes"]:
         if (
             "robots.txt" in note["note"]
             or "Crawl-delay" in note["note"]
             or "gave up" in note["note"]
         ):
-            print(f"  {note['host']}: {note['note']}")
+            print(terminal_safe(f"  {note['host']}: {note['note']}"))

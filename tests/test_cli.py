@@ -284,7 +284,11 @@ def test_export_csv_to_a_file(
     assert {r["follow"] for r in rows} == {"true", "false"}
     assert {r["image"] for r in rows} == {"true", "false"}
     check_against_truth(
-        crawled, [record_key(r, tuple(r["rel"].split()), r["image"] == "true") for r in rows]
+        crawled,
+        [
+            record_key(r, tuple(r["rel"].split("; ") if r["rel"] else ()), r["image"] == "true")
+            for r in rows
+        ],
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["links.csv"]  # no partial file left
 
