@@ -55,6 +55,28 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _score(text: str) -> int:
+    value = _positive_int(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"a score is 0-100: {text}")
+    return value
+
+
+DB_HELP = "the SQLite link store written by `linkgraph crawl` (or import, demo)"
+FORMAT_HELP = "table (default), json, or csv (booleans true/false, lists joined with '; ')"
+MODE_HELP = (
+    "how a TARGET matches: a URL exactly (default for URLs) or as a prefix;"
+    " a name as a domain with its subdomains (default for names) or one host"
+)
+TARGET_HELP = "a URL (with scheme), or a domain / host name"
+
+
+def _limit_help(default: int | None) -> str:
+    return (
+        f"at most N records (default {default})" if default else "at most N records (default: all)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linkgraph",
@@ -67,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every host decision")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        required=True,
+        help="`linkgraph COMMAND --help` shows its options and an example",
+    )
 
     def command(name: str, help: str, *examples: str) -> argparse.ArgumentParser:
         return sub.add_parser(
@@ -156,8 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_crawl)
 
     p = command("stats", "Counts of a link store.", "linkgraph stats --db links.db --format json")
-    p.add_argument("--db", required=True, metavar="PATH")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    p.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
     p.set_defaults(func=cmd_stats)
 
     p = command(
@@ -166,10 +195,19 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph export --db links.db --format csv --output links.csv",
         "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
     )
-    p.add_argument("--db", required=True, metavar="PATH")
-    p.add_argument("--format", choices=api.EXPORT_FORMATS, default="jsonl")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.add_argument(
-        "--level", choices=("page", "host", "domain"), default="page", help="graph formats only"
+        "--format",
+        choices=api.EXPORT_FORMATS,
+        default="jsonl",
+        help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
+        " source, target, links, follow_links; no header): the graph at --level",
+    )
+    p.add_argument(
+        "--level",
+        choices=("page", "host", "domain"),
+        default="page",
+        help="graph formats only: nodes are pages (default), hosts or domains",
     )
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_export)
@@ -180,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph rank --db links.db",
         "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
     )
-    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.add_argument(
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
     )
@@ -189,14 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def target_command(name: str, help: str, *examples: str) -> argparse.ArgumentParser:
         p = command(name, help, *examples)
-        p.add_argument(
-            "target", metavar="TARGET", help="a URL (with scheme), or a domain / host name"
-        )
-        p.add_argument("--db", required=True, metavar="PATH")
+        p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+        p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
         p.add_argument(
             "--mode",
             choices=("exact", "prefix", "host", "domain"),
-            help="URL targets: exact (default) or prefix; names: domain (default, with subdomains) or host",
+            help=MODE_HELP,
         )
         p.add_argument("--follow-only", action="store_true", help="only followable links")
         p.add_argument(
@@ -214,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help="at most N records (default 100)",
         )
-        p.add_argument("--format", choices=FORMATS, default="table")
+        p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
         return p
 
     def profile_args(p: argparse.ArgumentParser) -> None:
@@ -246,7 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph backlinks https://example.com/pricing --db links.db --format json",
         "linkgraph backlinks example.com --db links.db --quality --keyword 'running shoes'",
     )
-    p.add_argument("--sort", choices=("authority", "first_seen"), default="authority")
+    p.add_argument(
+        "--sort",
+        choices=("authority", "first_seen"),
+        default="authority",
+        help="authority (default): the linking page's 0-100 authority, strongest first;"
+        " first_seen: newest first. --quality sorts by the quality score",
+    )
     p.add_argument(
         "--quality",
         action="store_true",
@@ -269,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--classify",
         action="store_true",
-        help="branded/exact/partial/generic/naked URL/image/empty shares",
+        help="shares by class: branded, exact, partial, generic, naked_url, image, empty,"
+        " other (none of these: an article title, a person's name)",
     )
     profile_args(p)
     p.set_defaults(func=cmd_anchors)
@@ -279,21 +322,28 @@ def build_parser() -> argparse.ArgumentParser:
         "New and lost backlinks (with the reason) and referring domains since a date, and link velocity.",
         "linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01",
     )
-    p.add_argument("target", metavar="TARGET")
-    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.add_argument(
         "--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"
     )
-    p.add_argument("--by", choices=("day", "week"), default="day", help="velocity period")
-    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
-    p.add_argument("--include-internal", action="store_true")
+    p.add_argument(
+        "--by",
+        choices=("day", "week"),
+        default="day",
+        help="velocity period: day (default) or week",
+    )
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+    p.add_argument(
+        "--include-internal", action="store_true", help="also links from the target's own domain"
+    )
     p.add_argument(
         "--show",
         choices=("links", "domains", "velocity"),
         default=None,
         help="one part only (table, csv)",
     )
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     p.set_defaults(func=cmd_changes)
 
     p = command(
@@ -305,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
     )
-    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.add_argument(
         "--outbound", action="store_true", help="links on TARGET's pages, not links into it"
     )
@@ -314,10 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="first check uncrawled link targets (HEAD) under the crawl's politeness",
     )
-    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
-    p.add_argument("--limit", type=_positive_int, default=None, metavar="N")
-    p.add_argument("--format", choices=FORMATS, default="table")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N", help=_limit_help(None))
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_broken)
 
     p = command(
@@ -325,12 +375,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Toxic-link triage: a score per referring domain with its reasons (for a human to review).",
         "linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40",
     )
-    p.add_argument("target", metavar="TARGET")
-    p.add_argument("--db", required=True, metavar="PATH")
-    p.add_argument("--min-score", type=_positive_int, default=0, metavar="X")
-    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
-    p.add_argument("--limit", type=_positive_int, default=None, metavar="N")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    p.add_argument(
+        "--min-score",
+        type=_score,
+        default=0,
+        metavar="X",
+        help="only domains scoring X or more, 0-100 (default 0: all)",
+    )
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N", help=_limit_help(None))
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     profile_args(p)
     p.set_defaults(func=cmd_toxic)
 
@@ -339,11 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Write Google's disavow file for the referring domains scoring at least --min-score.",
         "linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt",
     )
-    p.add_argument("target", metavar="TARGET")
-    p.add_argument("--db", required=True, metavar="PATH")
-    p.add_argument("--min-score", type=_positive_int, default=50, metavar="X")
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    p.add_argument(
+        "--min-score",
+        type=_score,
+        default=50,
+        metavar="X",
+        help="disavow domains scoring X or more, and link pages of domains scoring X/2"
+        " or more; 0-100 (default 50)",
+    )
     p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
     profile_args(p)
     p.set_defaults(func=cmd_disavow)
 
@@ -352,14 +415,16 @@ def build_parser() -> argparse.ArgumentParser:
         "Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.",
         "linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com",
     )
-    p.add_argument("phrase", metavar="PHRASE")
-    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "phrase", metavar="PHRASE", help="words to find, as a phrase, in pages' visible text"
+    )
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.add_argument(
         "--exclude-linking", metavar="TARGET", help="leave out pages that link to this target"
     )
-    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
-    p.add_argument("--limit", type=_positive_int, default=100, metavar="N")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+    p.add_argument("--limit", type=_positive_int, default=100, metavar="N", help=_limit_help(100))
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     p.set_defaults(func=cmd_mentions)
 
     p = command(
@@ -367,10 +432,15 @@ def build_parser() -> argparse.ArgumentParser:
         "The highest-authority pages, hosts or domains (run `linkgraph rank` first).",
         "linkgraph top --db links.db --level domain --limit 25",
     )
-    p.add_argument("--db", required=True, metavar="PATH")
-    p.add_argument("--level", choices=("page", "host", "domain"), default="domain")
-    p.add_argument("--limit", type=_positive_int, default=20, metavar="N")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    p.add_argument(
+        "--level",
+        choices=("page", "host", "domain"),
+        default="domain",
+        help="rank pages, hosts or domains (default domain)",
+    )
+    p.add_argument("--limit", type=_positive_int, default=20, metavar="N", help=_limit_help(20))
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     p.set_defaults(func=cmd_top)
 
     p = command(
@@ -379,16 +449,20 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db",
     )
     p.add_argument("competitors", nargs="+", metavar="COMPETITOR", help="domains, hosts or URLs")
-    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.add_argument(
         "--exclude", metavar="TARGET", help="your own site: domains linking to it are left out"
     )
     p.add_argument(
-        "--min", type=_positive_int, default=2, metavar="K", help="link to at least K competitors"
+        "--min",
+        type=_positive_int,
+        default=2,
+        metavar="K",
+        help="link to at least K competitors (default 2)",
     )
-    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"))
-    p.add_argument("--limit", type=_positive_int, default=100, metavar="N")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+    p.add_argument("--limit", type=_positive_int, default=100, metavar="N", help=_limit_help(100))
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
     p.set_defaults(func=cmd_intersect)
 
     p = command(
@@ -398,14 +472,14 @@ def build_parser() -> argparse.ArgumentParser:
         "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
     )
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
-    p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
     p.set_defaults(func=cmd_import)
 
     p = command(
         "demo",
         "Start the built-in local demo web, crawl it into a store, and summarise.",
         "linkgraph demo",
-        "linkgraph demo --db /tmp/demo.db --sites 60",
+        "linkgraph demo --db /tmp/demo.db --sites 100 --pages 20",
         "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
         "linkgraph demo --recrawl --check-external   # and check external links: see `broken`",
     )
@@ -413,10 +487,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
     )
     p.add_argument(
-        "--sites", type=_positive_int, default=40, metavar="N", help="number of demo sites"
+        "--sites",
+        type=_positive_int,
+        default=56,
+        metavar="N",
+        help="sites in the demo web, its 16 fixed trap and audit sites included"
+        " (default 56, at least 28)",
     )
     p.add_argument(
-        "--pages", type=_positive_int, default=12, metavar="N", help="pages per demo site"
+        "--pages",
+        type=_positive_int,
+        default=12,
+        metavar="N",
+        help="pages of each generated site (default 12, at least 6)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument(
