@@ -259,6 +259,16 @@ def test_export_csv_is_escaped_and_formula_safe(tmp_path: Path) -> None:
     assert {r["follow"] for r in rows.values()} == {"true", "false"}
 
 
+def test_export_jsonl_escapes_what_acts_on_a_terminal_and_keeps_the_anchors(
+    hostile_store: Path,
+) -> None:
+    out = io.StringIO()
+    linkgraph.export(hostile_store, format="jsonl", output=out)
+    assert_inert(out.getvalue())
+    anchors = {json.loads(line)["anchor"] for line in out.getvalue().splitlines()}
+    assert anchors == set(VISIBLE)
+
+
 # -- one CSV form in every command ---------------------------------------------------------------
 
 
