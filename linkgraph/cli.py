@@ -20,7 +20,7 @@ from storage.records import PLACEMENTS
 from storage.safetext import terminal_safe
 
 from . import api
-from .output import FORMATS, emit, emit_json, safe_text, say
+from .output import FORMATS, SafeFormatter, emit, emit_json, safe_text, say
 
 __all__ = ["main"]
 
@@ -997,9 +997,10 @@ _EXPECTED: tuple[type[BaseException], ...] = (StoreError, SettingsError, FetchEr
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler]
     )
     func: Callable[[argparse.Namespace], int] = args.func
     try:

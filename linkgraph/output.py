@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import IO, Any
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from storage.safetext import LIST_SEPARATOR, csv_cell, json_safe, terminal_safe
 
-__all__ = ["FORMATS", "emit", "emit_json", "safe_text", "say"]
+__all__ = ["FORMATS", "SafeFormatter", "emit", "emit_json", "safe_text", "say"]
 
 FORMATS = ("table", "json", "csv")
 
@@ -34,6 +35,16 @@ def safe_text(value: Any) -> Text:
 def say(message: str, stream: IO[str] | None = None) -> None:
     """``print`` for a line that carries crawled text (a host note, a warning)."""
     print(terminal_safe(message), file=stream or sys.stdout)
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines (``-v``) name hosts, URLs and server answers: escape them like a print.
+
+    Only the message is escaped; a traceback keeps its own newlines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().formatMessage(record))
 
 
 def _cell(value: Any) -> str:

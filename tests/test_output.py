@@ -11,7 +11,9 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import re
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +23,7 @@ import pytest
 
 import linkgraph
 from linkgraph.cli import _print_crawl_summary, main
-from linkgraph.output import emit, emit_json
+from linkgraph.output import SafeFormatter, emit, emit_json
 from storage.records import Link, Page
 from storage.writer import StoreWriter
 
@@ -134,6 +136,20 @@ def test_json_escapes_what_acts_on_a_terminal_and_keeps_the_value() -> None:
     assert json.loads(stream.getvalue()) == records
 
 
+def test_a_log_line_shows_control_characters_escaped_and_keeps_its_traceback() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord(
+            "crawler", logging.INFO, __file__, 1, "%s: %s", ("www.a.test", CLEAR), sys.exc_info()
+        )
+    text = SafeFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    first, *rest = text.splitlines()
+    assert first == r"INFO crawler: www.a.test: \x1b[2J\x1b[H"
+    assert rest[0] == "Traceback (most recent call last):" and rest[-1] == "ValueError: boom"
+    assert_inert(text)
+
+
 # -- the command on a hostile store --------------------------------------------------------------
 
 TARGET = "http://www.acme.test/"
@@ -200,6 +216,14 @@ def test_csv_of_a_command_holds_the_visible_escapes(
     code, out, _ = run(capsys, *command, "--db", str(hostile_store), "--format", "csv")
     assert code == 0
     assert {row["anchor"] for row in csv.DictReader(io.StringIO(out))} == set(VISIBLE.values())
+
+
+def test_mentions_show_the_match_markers_of_the_snippet(
+    capsys: pytest.CaptureFixture[str], hostile_store: Path
+) -> None:
+    code, out, _ = run(capsys, "mentions", "acme shoes", "--db", str(hostile_store))
+    assert code == 0
+    assert out.count("[acme shoes] reviewed") == len(VISIBLE)  # rich took them for markup
 
 
 def test_the_anchors_table_holds_the_visible_escapes(
