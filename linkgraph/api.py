@@ -25,6 +25,7 @@ from crawler.urls import normalize
 from storage import backlinks as _backlinks
 from storage import queries
 from storage.errors import StoreNotFound
+from storage.safetext import csv_cell, json_safe
 from storage.writer import StoreWriter
 
 __all__ = [
@@ -86,7 +87,11 @@ async def crawl_async(
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
-    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
+    resolver = SafeResolver(
+        pinned,
+        allow_private=settings.allow_private_addresses,
+        pinned_only=settings.pinned_only,
+    )
     async with (
         await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
         Fetcher(
@@ -229,8 +234,10 @@ def backlinks(
 
     A target with a scheme is a URL (``mode="exact"`` by default, or ``"prefix"``); a bare
     name is a domain and its subdomains (``mode="domain"``) or one host (``"host"``).
-    Records carry the export fields plus ``source_authority``. Current links only;
-    ``include_lost`` adds lost ones, each record then with ``lost_at`` and ``lost_reason``.
+    Records carry the export fields plus ``source_authority`` (the linking page's 0-100
+    authority) and ``source_domain_authority`` (its registrable domain's). Current links
+    only; ``include_lost`` adds lost ones, each record then with ``lost_at`` and
+    ``lost_reason``.
 
     Example::
 
@@ -361,18 +368,17 @@ def _write_links(
     if format == "jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         for record in iter_links(db, include_lost=include_lost):
-            stream.write(dumps(record))
+            stream.write(json_safe(dumps(record)))
             stream.write("\n")
             count += 1
     else:
+        # The same cells as every CSV of the command (storage.safetext.csv_cell): crawled
+        # text escaped and formula-safe, true/false, lists joined with "; ".
         fields = queries.EXPORT_FIELDS + (queries.LOST_FIELDS if include_lost else ())
-        writer = csv.DictWriter(stream, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(fields)
         for record in iter_links(db, include_lost=include_lost):
-            record["rel"] = " ".join(record["rel"])
-            record["follow"] = "true" if record["follow"] else "false"
-            record["image"] = "true" if record["image"] else "false"
-            writer.writerow(record)
+            writer.writerow([csv_cell(record[name]) for name in fields])
             count += 1
     return count
 

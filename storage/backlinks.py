@@ -165,7 +165,9 @@ def backlinks(
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
     """The current links into a target, one record per stored link, with the source page's
-    authority (``include_lost``: the lost ones too, with ``lost_at`` and ``lost_reason``).
+    authority (``source_authority``) and its registrable domain's
+    (``source_domain_authority``); ``include_lost``: the lost ones too, with ``lost_at``
+    and ``lost_reason``.
 
     ``sort="authority"`` puts the strongest source pages first; ``"first_seen"`` the
     newest links first.
@@ -194,17 +196,21 @@ def backlinks(
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
+    # The linking domain's authority beside the page's: a site can raise its own pages'
+    # PageRank by linking them in circles (link farms do), its domain's far less.
     sql = (
         "SELECT s.url, t.url, a.text, r.tokens, x.flags, x.placement, x.kind, x.first_seen,"
-        f" x.last_seen{lost.replace('l.', 'x.')}, x.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
+        f" x.last_seen{lost.replace('l.', 'x.')}, x.authority, ds.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
         " JOIN urls t ON t.id = x.target_id JOIN anchors a ON a.id = x.anchor_id"
-        " LEFT JOIN rels r ON r.id = x.rel_id ORDER BY "
+        f" LEFT JOIN rels r ON r.id = x.rel_id {_SOURCE_HOST}"
+        " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id ORDER BY "
         + order.replace("ps.", "x.").replace("l.", "x.")
     )
     records = []
     for row in conn.execute(sql, params):
-        record = link_record(*row[:-1])
-        record["source_authority"] = row[-1]
+        record = link_record(*row[:-2])
+        record["source_authority"] = row[-2]
+        record["source_domain_authority"] = row[-1]
         records.append(record)
     return records
 
