@@ -244,3 +244,23 @@ def test_cli_include_lost_adds_the_lost_columns(
     )
     lost = {r["domain"]: r["lost_at"] for r in json.loads(capsys.readouterr().out)}
     assert lost["b.test"] == LOST_AT and lost["a.test"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "added"),
+    [
+        (["anchors", "t.test"], ",lost_at,lost_reason"),
+        (["intersect", "t.test", "u.test"], ",lost_competitors"),
+        (["export"], ",lost_at,lost_reason"),
+    ],
+)
+def test_cli_include_lost_adds_its_columns_to_every_command(
+    store: Path, capsys: pytest.CaptureFixture[str], argv: list[str], added: str
+) -> None:
+    fmt = ["--format", "csv"]
+    assert main([*argv, "--db", str(store), *fmt]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert not header.endswith(added)
+    assert main([*argv, "--db", str(store), *fmt, "--include-lost"]) == 0
+    header, *more = capsys.readouterr().out.splitlines()
+    assert header.endswith(added) and len(more) > len(rows)
