@@ -35,7 +35,9 @@ __all__ = [
     "crawl_record",
     "current",
     "iso",
+    "hosts_crawled",
     "iter_links",
+    "lost_reason",
     "reader",
     "stats",
 ]
