@@ -13,15 +13,17 @@ import ipaddress
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from crawler.engine import CrawlStats, Engine
-from crawler.fetch import Fetcher, SafeResolver, read_hosts_file
+from crawler.fetch import Fetcher, FetchError, SafeResolver, read_hosts_file
+from crawler.robots import rules_for_response
+from crawler.robotsfetch import RobotsFetch, fetch_robots
 from crawler.settings import CrawlSettings, SettingsError, load_settings
-from crawler.urls import normalize
+from crawler.urls import normalize, resolve
 from storage import backlinks as _backlinks
 from storage import queries
 from storage.errors import StoreNotFound
@@ -36,6 +38,7 @@ __all__ = [
     "intersect",
     "iter_links",
     "referring_domains",
+    "robots",
     "run",
     "stats",
     "top",
@@ -353,3 +356,99 @@ def _write_links(db: str | os.PathLike[str], format: str, stream: IO[str]) -> in
 def normalize_seed(url: str) -> str | None:
     """A seed as the store will hold it, or ``None`` when it is not an http(s) URL."""
     return normalize(url)
+
+
+# A base for paths asked about a robots.txt read from a file: only the path is matched, and
+# nothing is fetched, so the name (reserved by RFC 2606) is never resolved.
+_FILE_BASE = "http://robots.invalid/"
+
+
+def robots(
+    source: str | os.PathLike[str],
+    urls: Sequence[str],
+    *,
+    user_agent: str | None = None,
+    settings: CrawlSettings | None = None,
+) -> dict[str, Any]:
+    """Allowed or disallowed, and by which rule: the answer a crawl gets from a robots.txt.
+
+    ``source`` is a robots.txt file or an http(s) URL. A URL is fetched as a crawl fetches
+    it (redirects, ``robots_max_bytes``, the same address safety: a private host needs the
+    settings' ``hosts_file`` pin or ``allow_private_addresses``) and read with the same
+    status rules: 4xx allows everything, 5xx and 429 disallow everything. ``urls`` are
+    absolute http(s) URLs, or paths starting with "/". ``user_agent`` is a User-Agent
+    whose first word is the product token (default: the settings'). A file that cannot
+    be read raises ``SettingsError``; a URL that cannot be fetched, ``FetchError``.
+
+    Example::
+
+        import linkgraph
+        report = linkgraph.robots("robots.txt", ["/private/x"], user_agent="linkgraph")
+        report["results"][0]  # {"url": "/private/x", "allowed": False, "line": 2, ...}
+    """
+    settings = settings or CrawlSettings()
+    if user_agent is not None:
+        settings = load_settings(environ={}, overrides={"user_agent": user_agent}, base=settings)
+    token = settings.product_token
+    text = os.fspath(source)
+    fetched: RobotsFetch | None = None
+    if text.lower().startswith(("http://", "https://")):
+        robots_url = normalize(text)
+        if robots_url is None:
+            raise SettingsError(f"not a valid http(s) URL: {text!r}")
+        fetched = run(_fetch_robots(robots_url, settings))
+        if fetched.error is not None:
+            raise FetchError(fetched.error.reason, f"robots.txt not fetched: {fetched.error}")
+        rules, outcome = fetched.rules, fetched.outcome
+        base = robots_url
+    else:
+        try:
+            body = Path(text).read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"cannot read robots.txt file {text}: {exc.strerror}") from None
+        rules, outcome = rules_for_response(200, body, max_bytes=settings.robots_max_bytes)
+        base = _FILE_BASE
+    results = []
+    for url in urls:
+        absolute = resolve(url, base) if url.startswith("/") else normalize(url)
+        if absolute is None:
+            raise SettingsError(f"not an http(s) URL or a path starting with '/': {url!r}")
+        decision = rules.decide(absolute, token)
+        rule = decision.rule
+        written = f"{'Allow' if rule.allow else 'Disallow'}: {rule.pattern}" if rule else None
+        results.append(
+            {
+                "url": url,
+                "allowed": decision.allowed,
+                "rule": written,
+                "line": rule.line if rule else None,
+                "user_agent": rule.user_agent if rule else None,
+                "reason": decision.reason,
+            }
+        )
+    return {
+        "robots": text,
+        "fetched": fetched.url if fetched else None,
+        "status": fetched.status if fetched else None,
+        "outcome": str(outcome),
+        "token": token,
+        "results": results,
+    }
+
+
+async def _fetch_robots(url: str, settings: CrawlSettings) -> RobotsFetch:
+    pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
+    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
+    async with Fetcher(
+        user_agent=settings.user_agent,
+        resolver=resolver,
+        concurrency=1,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    ) as fetcher:
+        return await fetch_robots(
+            fetcher,
+            url,
+            max_bytes=settings.robots_max_bytes,
+            max_redirects=settings.robots_max_redirects,
+        )

@@ -402,6 +402,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = command(
+        "robots",
+        "Allowed or disallowed per URL, with the deciding robots.txt rule and its line"
+        " (the crawler's own answer).",
+        "linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot",
+        "linkgraph robots https://example.com/robots.txt https://example.com/cart --format json",
+    )
+    p.add_argument(
+        "source",
+        metavar="ROBOTS_FILE_OR_URL",
+        help="a robots.txt file, or its http(s) URL (fetched as a crawl fetches it)",
+    )
+    p.add_argument(
+        "urls",
+        nargs="+",
+        metavar="URL",
+        help="URLs to check: absolute http(s) URLs, or paths starting with /",
+    )
+    p.add_argument(
+        "--user-agent",
+        metavar="UA",
+        help="User-Agent whose first word is the product token (default: linkgraph's)",
+    )
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.add_argument(
+        "--config", metavar="FILE.toml", help="settings file (see configs/linkgraph.toml)"
+    )
+    p.add_argument(
+        "--hosts-file", metavar="FILE", help="/etc/hosts-format file pinning names to addresses"
+    )
+    p.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        default=None,
+        help="allow fetching from loopback/private addresses",
+    )
+    p.set_defaults(func=cmd_robots)
+
+    p = command(
         "demo",
         "Start the built-in local demo web, crawl it into a store, and summarise.",
         "linkgraph demo",
@@ -796,6 +834,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped) into {args.db}"
     )
     return EXIT_OK if result.links or not result.rows else EXIT_ERROR
+
+
+def cmd_robots(args: argparse.Namespace) -> int:
+    overrides = {
+        "user_agent": args.user_agent,
+        "hosts_file": args.hosts_file,
+        "allow_private_addresses": args.allow_private_addresses,
+    }
+    settings = load_settings(config_file=args.config, overrides=overrides)
+    report = api.robots(args.source, args.urls, settings=settings)
+    from .robotstable import print_robots_json, print_robots_table
+
+    (print_robots_json if args.format == "json" else print_robots_table)(report, sys.stdout)
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -241,3 +241,15 @@ async def test_a_robots_txt_cut_at_the_limit_keeps_its_last_complete_line(tmp_pa
         requested = paths(web, name)
     assert sorted(requested) == ["/", "/public", "/robots.txt"]
     assert stored_pages(db)[web.url(name, "/private/x")].error == "robots"
+
+
+async def test_a_line_cut_by_the_size_limit_is_dropped_whole(tmp_path: Path) -> None:
+    """Cut at the limit, "Allow: /public/page" would read "Allow: /" and open the site."""
+    name = "www.cut.test"
+    robots = "User-agent: *\nDisallow: /\nAllow: /public/page\n"
+    pages = pages_of(name, ["/public/page"], [])
+    async with DemoWeb([site(name, pages, robots=robots)]) as web:
+        _, db = await crawl(web, tmp_path, robots_max_bytes=robots.index("/public") + 1)
+        requested = paths(web, name)
+    assert requested == ["/robots.txt"]
+    assert stored_pages(db)[web.url(name, "/")].error == "robots"
