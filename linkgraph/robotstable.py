@@ -35,7 +35,7 @@ def terminal_text(value: object) -> str:
     and rich markup escaped.
 
     >>> terminal_text("Disallow: /\\x1b[2J[bold]x")
-    'Disallow: /\\\\x1b\\\\[2J\\\\[bold]x'
+    'Disallow: /\\\\x1b[2J\\\\[bold]x'
     """
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
     return escape(text)
