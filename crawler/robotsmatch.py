@@ -12,8 +12,9 @@ or asked for by the RFC:
   as the RFC's own table does (``/foo/bar/%62%61%7A`` is matched as ``/foo/bar/baz``);
   Google compares the two spellings as different strings. Escaped reserved characters
   (``%3F``, ``%2F``, ``%24``, ``%2A``) stay escaped, so they never equal the raw character.
-- §2.2.2: a URL's non-ASCII octets are percent-encoded too (Google encodes only the
-  rule's), so ``/café`` and ``/caf%C3%A9`` are one path.
+- §2.2.2: a URL's non-ASCII octets are percent-encoded too, and its escapes get
+  upper-case hex (Google does both to the rule only), so ``/café``, ``/caf%C3%A9`` and
+  ``/caf%c3%a9`` are one path, and ``Disallow: /*%2B*`` matches ``/a%2bb``.
 - The length of a rule is counted in the octets of the rule as written; Google counts
   the rule after escaping its non-ASCII octets (three octets each). Only rules written
   with raw non-ASCII characters can rank differently.
