@@ -164,6 +164,8 @@ class RobotsRules:
         octets: a body of ``max_bytes`` or fewer is taken as complete.
         """
         body = _strip_bom(body)
+        # §2.5: crawlers SHOULD impose a parsing limit, of at least 500 KiB. A deliberate
+        # difference from Google's library, which parses a body of any length.
         if len(body) > max_bytes:
             body = _cut_at_line(body, max_bytes)
         groups: list[_Group] = []

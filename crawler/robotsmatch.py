@@ -62,6 +62,8 @@ def _octets(text: str) -> bytes:
 def _fix_octet(match: re.Match[bytes]) -> bytes:
     found = match.group()
     if len(found) == 3:  # an escape
+        # §2.2.2: an escaped unreserved character is decoded; a deliberate difference
+        # from Google's matcher, which leaves /%62az and /baz apart.
         value = int(found[1:], 16)
         return bytes((value,)) if value in _UNRESERVED else found.upper()
     return b"%%%02X" % found[0]
