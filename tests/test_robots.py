@@ -302,7 +302,7 @@ def test_percent_encoding_is_normalised_on_both_sides(rule: str, path: str) -> N
 
 
 def test_escapes_that_are_not_utf8_stay_distinct() -> None:
-    # protego alone decodes both to U+FFFD and calls them equal.
+    # A decoder that turned both into U+FFFD (as protego did) would call them equal.
     text = "User-agent: *\nDisallow: /%E9\n"
     assert not allowed(text, "/%E9")
     assert not allowed(text, "/%e9x")
