@@ -60,6 +60,7 @@ class CrawlSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     hosts_file: str | None = None
+    pinned_only: bool = False
     allow_private_addresses: bool = False
     store_text: bool = True
     parse_workers: int | None = None
@@ -81,6 +82,8 @@ class CrawlSettings:
         for name in ("concurrency", "connections_per_ip", "max_page_bytes", "robots_max_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1")
+        if self.pinned_only and not self.hosts_file:
+            raise SettingsError("pinned_only needs a hosts_file: nothing else could be resolved")
         if not self.user_agent.strip():
             raise SettingsError("user_agent must not be empty")
 

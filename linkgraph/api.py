@@ -27,6 +27,7 @@ from crawler.urls import normalize, resolve
 from storage import backlinks as _backlinks
 from storage import queries
 from storage.errors import StoreNotFound
+from storage.safetext import csv_cell, json_safe
 from storage.writer import StoreWriter
 
 __all__ = [
@@ -89,7 +90,11 @@ async def crawl_async(
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
-    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
+    resolver = SafeResolver(
+        pinned,
+        allow_private=settings.allow_private_addresses,
+        pinned_only=settings.pinned_only,
+    )
     async with (
         await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
         Fetcher(
@@ -223,7 +228,8 @@ def backlinks(
 
     A target with a scheme is a URL (``mode="exact"`` by default, or ``"prefix"``); a bare
     name is a domain and its subdomains (``mode="domain"``) or one host (``"host"``).
-    Records carry the export fields plus ``source_authority``.
+    Records carry the export fields plus ``source_authority`` (the linking page's 0-100
+    authority) and ``source_domain_authority`` (its registrable domain's).
 
     Example::
 
@@ -338,17 +344,16 @@ def _write_links(db: str | os.PathLike[str], format: str, stream: IO[str]) -> in
     if format == "jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         for record in iter_links(db):
-            stream.write(dumps(record))
+            stream.write(json_safe(dumps(record)))
             stream.write("\n")
             count += 1
     else:
-        writer = csv.DictWriter(stream, fieldnames=queries.EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
+        # The same cells as every CSV of the command (storage.safetext.csv_cell): crawled
+        # text escaped and formula-safe, true/false, lists joined with "; ".
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(queries.EXPORT_FIELDS)
         for record in iter_links(db):
-            record["rel"] = " ".join(record["rel"])
-            record["follow"] = "true" if record["follow"] else "false"
-            record["image"] = "true" if record["image"] else "false"
-            writer.writerow(record)
+            writer.writerow([csv_cell(record[name]) for name in queries.EXPORT_FIELDS])
             count += 1
     return count
 

@@ -19,16 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.progress import Progress
-from crawler.settings import CrawlSettings
+from crawler.settings import CrawlSettings, SettingsError
 from crawler.urls import registrable_domain
 from storage import queries, schema
 from storage.errors import NotAStore, StoreError
+from storage.safetext import terminal_safe
 
 from . import api, audit
 from .demoaudit import BRAND, KEYWORDS, TARGET
 from .demoweb import DemoWeb, describe, generate
 
-__all__ = ["DEMO_SETTINGS", "demo_settings", "run_demo"]
+__all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"]
+
+# The generator's floors: the traps need 12 generated hosts, a regular site 6 pages.
+MIN_GENERATED, MIN_PAGES = 12, 6
+# 40 generated sites plus the fixed ones (old.alpha.test and the audit sites): the web
+# the README describes, 56 sites on 35 domains.
+DEFAULT_SITES = 56
 
 DEMO_SETTINGS = {
     "delay": 0.2,
@@ -43,7 +50,33 @@ DEMO_SETTINGS = {
 
 
 def demo_settings(seeds: list[str], hosts_file: str, *, quiet: bool = False) -> CrawlSettings:
-    return CrawlSettings(seeds=tuple(seeds), hosts_file=hosts_file, quiet=quiet, **DEMO_SETTINGS)  # type: ignore[arg-type]
+    # pinned_only: the demo web links out to real sites; the demo must not even look
+    # their names up, let alone check them.
+    return CrawlSettings(
+        seeds=tuple(seeds),
+        hosts_file=hosts_file,
+        pinned_only=True,
+        quiet=quiet,
+        **DEMO_SETTINGS,  # type: ignore[arg-type]
+    )
+
+
+def demo_size(sites: int, pages: int) -> int:
+    """How many sites :func:`generate` must make for a demo web of ``sites`` sites in all.
+
+    The demo web always holds some fixed sites besides the generated ones (an unreachable
+    host and the backlink-audit sites); ``sites`` counts them too, so that the number
+    asked for is the number the summary shows. Too small a web is refused, not enlarged.
+    """
+    fixed = len(generate(MIN_GENERATED, 1)) - MIN_GENERATED
+    if sites < MIN_GENERATED + fixed:
+        raise SettingsError(
+            f"the demo web needs at least {MIN_GENERATED + fixed} sites ({fixed} fixed trap and"
+            f" audit sites and {MIN_GENERATED} generated ones), not {sites}"
+        )
+    if pages < MIN_PAGES:
+        raise SettingsError(f"demo sites need at least {MIN_PAGES} pages each, not {pages}")
+    return sites - fixed
 
 
 def _clear_old_demo(db: Path) -> None:
@@ -66,7 +99,7 @@ def _clear_old_demo(db: Path) -> None:
 def run_demo(
     *,
     db: str = "demo.db",
-    sites: int = 40,
+    sites: int = DEFAULT_SITES,
     pages: int = 12,
     quiet: bool = False,
     recrawl: bool = False,
@@ -74,15 +107,18 @@ def run_demo(
 ) -> int:
     """Crawl a fresh demo web into ``db`` and print a summary; returns an exit status.
 
+    ``sites`` is the number of sites of the demo web, at least 28 (see :func:`demo_size`);
+    ``pages`` the pages of each generated site, at least 6.
+
     ``recrawl``: then move the demo web three months on (generation 2: removed links,
     deleted and redirected pages, a new referring domain...) and crawl it again with
     ``--refresh``, so that ``linkgraph changes`` has history to show.
     ``check_external``: then check the link targets the crawl did not fetch, as
     ``linkgraph broken --check-external`` does, while the demo web is still up.
     """
+    n_sites, n_pages = demo_size(sites, pages), pages
     path = Path(db)
     _clear_old_demo(path)
-    n_sites, n_pages = max(sites, 12), max(pages, 6)
     web = DemoWeb(generate(n_sites, n_pages))
     with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
         hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
@@ -152,11 +188,11 @@ def _summary(db: str, path: Path, elapsed: float) -> None:
     )
     not_fetched = ", ".join(f"{k} {v}" for k, v in sorted(counts["pages"]["not_fetched"].items()))
     if not_fetched:
-        print(f"not fetched: {not_fetched}")
+        print(terminal_safe(f"not fetched: {not_fetched}"))
     for note in counts["host_notes"]:
         if (
             "robots.txt" in note["note"]
             or "Crawl-delay" in note["note"]
             or "gave up" in note["note"]
         ):
-            print(f"  {note['host']}: {note['note']}")
+            print(terminal_safe(f"  {note['host']}: {note['note']}"))

@@ -49,7 +49,15 @@ __all__ = [
 
 # Outcomes recorded in pages.error that made no request: they don't count against caps.
 SKIP_REASONS = frozenset(
-    {"robots", "robots-unavailable", "crawl-delay", "throttled", "parked", "blocked-address"}
+    {
+        "robots",
+        "robots-unavailable",
+        "crawl-delay",
+        "throttled",
+        "parked",
+        "blocked-address",
+        "not-pinned",
+    }
 )
 FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
 FLAG_INTERNAL = 16  # source and target share a registrable domain
