@@ -474,7 +474,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with Progress(quiet=settings.quiet) as progress:
         result = api.run(api.crawl_async(args.db, settings, progress=progress))
     _print_crawl_summary(result, args.db, quiet=settings.quiet)
-    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    failed = api.failed_seeds(args.db)
+    if failed:
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise CliError(f"every seed failed: {'; '.join(failed[:3])}{more}")
+    return EXIT_OK
 
 
 def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
