@@ -396,9 +396,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.",
         "linkgraph import --db links.db backlinks.csv",
         "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
+        "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
     )
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
     p.add_argument("--db", required=True, metavar="PATH")
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
+        " detected from a byte-order mark (UTF-8/16/32), else UTF-8 if the file is valid"
+        " UTF-8, else cp1252 (Windows-1252), as the summary says",
+    )
     p.set_defaults(func=cmd_import)
 
     p = command(
@@ -795,11 +803,13 @@ def cmd_intersect(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .importer import import_links
 
-    result = import_links(args.db, args.file)
+    result = import_links(args.db, args.file, encoding=args.encoding)
     for problem in result.problems:
         print(f"  skipped {problem}", file=sys.stderr)
+    read_as = "" if result.encoding == "utf-8" else f", read as {result.encoding_note}"
     print(
-        f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped) into {args.db}"
+        f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped)"
+        f" into {args.db}{read_as}"
     )
     return EXIT_OK if result.links or not result.rows else EXIT_ERROR
 
