@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -11,6 +12,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from linkgraph.cli import main
 from linkgraph.importer import import_links
 from storage import schema
 from storage.errors import CorruptStore
+from storage.writer import StoreWriter
 
 NOBODY = 65534
 
@@ -230,3 +233,57 @@ def test_crawl_without_seeds_keeps_an_existing_empty_file(tmp_path: Path) -> Non
     db.write_bytes(b"")
     assert main(["crawl", "--db", str(db)]) == 1
     assert db.exists() and stat.S_ISREG(db.stat().st_mode)
+
+
+# -- the demo replaces its store: never one that is being written --------------------------
+
+
+def test_second_demo_on_the_same_store_refuses_while_the_first_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "linkgraph", "demo", "--db", str(db), "--quiet", "--sites", "12"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{db}-wal").exists():  # the first demo's crawl has the store open
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first demo never opened its store"
+            time.sleep(0.05)
+        second = main(["demo", "--db", str(db), "--quiet"])
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert second == 1
+    assert capsys.readouterr().err == f"linkgraph: error: another linkgraph is writing {db}\n"
+    assert first.returncode == 0, err
+    assert out.startswith("crawled ")
+    assert not Path(f"{db}.lock").exists()
+
+
+def test_demo_does_not_delete_a_demo_store_a_crawl_is_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    with asyncio.Runner() as runner:
+        writer = runner.run(StoreWriter.open(db))
+        try:
+            # What an earlier demo leaves: its crawl record names the demo's hosts file.
+            runner.run(
+                writer.save_crawl({"seeds": [], "hosts_file": "/tmp/linkgraph-demo-1/hosts"})
+            )
+            runner.run(writer.flush())
+            inode = db.stat().st_ino
+            # e.g. `linkgraph broken --check-external --db demo.db` still running
+            status = main(["demo", "--db", str(db), "--quiet"])
+        finally:
+            runner.run(writer.close())
+    assert status == 1
+    assert capsys.readouterr().err == f"linkgraph: error: another linkgraph is writing {db}\n"
+    assert db.stat().st_ino == inode
