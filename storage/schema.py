@@ -303,8 +303,9 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     wal = Path(f"{p}-wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise ReadOnlyStore(
-            f"{p} is in a read-only folder and part of it is still in {wal.name}: open it"
-            " once where it can be written (any linkgraph command does) to fold that in"
+            f"{p} is in a read-only folder and part of it is still in {wal.name}, which SQLite"
+            " cannot read there: run a write command on it (e.g. `linkgraph rank`) where it"
+            " can be written, which folds that file into the store"
         )
     return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 

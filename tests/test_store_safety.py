@@ -287,3 +287,25 @@ def test_demo_does_not_delete_a_demo_store_a_crawl_is_writing(
     assert status == 1
     assert capsys.readouterr().err == f"linkgraph: error: another linkgraph is writing {db}\n"
     assert db.stat().st_ino == inode
+
+
+def test_read_only_folder_with_pending_wal_is_a_one_line_error(shared_dir: Path) -> None:
+    """Pages still in the -wal file cannot be read without the -shm index, which cannot be
+    created here: say so, rather than read the store without them or call it damaged."""
+    db = build_store(shared_dir)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("INSERT INTO domains(name) VALUES ('pending.example')")
+    copy = shared_dir / "copy.db"
+    # Copied while the connection is open: closing it would checkpoint the -wal away.
+    copy.write_bytes(db.read_bytes())
+    Path(f"{copy}-wal").write_bytes(Path(f"{db}-wal").read_bytes())
+    conn.close()
+    make_read_only(copy)
+
+    result = run_without_write_access("stats", "--db", str(copy), "--format", "json")
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "read-only folder" in result.stderr and "copy.db-wal" in result.stderr
+    assert "damaged" not in result.stderr
