@@ -187,13 +187,29 @@ def test_stats_reports_a_malformed_store_as_damaged(
     assert "is damaged" in err
 
 
-def test_a_healthy_store_passes_the_check_on_every_opening(tmp_path: Path) -> None:
+def test_check_passes_a_healthy_store_and_fails_a_malformed_one(tmp_path: Path) -> None:
     db = build_store(tmp_path)
     schema.connect(db).close()
     schema.connect(db, readonly=True, check=True).close()
     corrupt_an_index_page(db)
     with pytest.raises(CorruptStore):
         schema.connect(db, readonly=True, check=True)
+
+
+def test_a_locked_store_is_called_locked_not_damaged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = build_store(tmp_path)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        status = main(["rank", "--db", str(db)])  # waits out sqlite3's 5 s busy timeout
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert status == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"linkgraph: error: {db} is locked by another process; try again when it is done"
 
 
 # -- crawl exit codes ----------------------------------------------------------------------
