@@ -1,8 +1,9 @@
 """The ``linkgraph`` command: parse arguments, call one API function, print, exit.
 
 Errors we expect (a bad flag value, a foreign database, an unreadable file) become one
-line on stderr and exit status 1; argparse's own usage errors exit 2; Ctrl-C exits 130
-after flushing what was fetched.
+line on stderr and exit status 1; so does a crawl whose every seed failed (it built
+nothing to query). argparse's own usage errors exit 2; Ctrl-C exits 130 after flushing
+what was fetched.
 """
 
 from __future__ import annotations
