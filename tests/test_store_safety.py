@@ -338,3 +338,25 @@ def test_read_only_folder_with_pending_wal_is_a_one_line_error(shared_dir: Path)
     assert result.stderr.count("\n") == 1
     assert "read-only folder" in result.stderr and "copy.db-wal" in result.stderr
     assert "damaged" not in result.stderr
+
+
+def test_older_store_in_a_read_only_folder_asks_to_be_opened_where_writable(
+    shared_dir: Path,
+) -> None:
+    db = build_store(shared_dir)
+    older = schema.SCHEMA_VERSION - 1
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(f"PRAGMA user_version = {older}")  # as a store of the previous release
+    conn.execute("DELETE FROM migrations WHERE version > ?", (older,))
+    conn.close()
+    make_read_only(db)
+    before = digest(db)
+
+    result = run_without_write_access("stats", "--db", str(db), "--format", "json")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"linkgraph: error: {db} has store schema v{older} and is read-only: open it once"
+        f" where it can be written, so that it is brought up to v{schema.SCHEMA_VERSION}\n"
+    )
+    assert digest(db) == before
