@@ -5,7 +5,11 @@ A linkgraph store is a SQLite file whose header carries our ``application_id`` a
 file for writing we read those two numbers straight from the 100-byte header, so a
 foreign database, a file from a newer linkgraph, or a file that is not SQLite at all is
 refused without SQLite ever opening it read-write (opening read-write can itself write:
-a hot journal gets rolled back, WAL files get created).
+a hot journal gets rolled back, WAL files get created). An existing store then passes
+SQLite's ``quick_check`` on a read-only connection before the read-write opening, so
+nothing is ever written into a malformed file; and a store in a place we may not write is
+read without writing anything beside it (:func:`open_readonly`), or refused for writing
+with a :class:`~storage.errors.ReadOnlyStore` that says so.
 """
 
 from __future__ import annotations
