@@ -28,6 +28,7 @@ from storage import backlinks as _backlinks
 from storage import queries
 from storage.errors import StoreNotFound
 from storage.safetext import csv_cell, json_safe
+from storage.schema import inspect_file
 from storage.writer import StoreWriter
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "crawl",
     "crawl_async",
     "export",
+    "failed_seeds",
     "intersect",
     "iter_links",
     "referring_domains",
@@ -89,6 +91,10 @@ async def crawl_async(
 
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
+    if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
+        # The engine says the same, but only once the store is open, and opening creates
+        # it: a crawl with nothing to do must not leave a new empty store behind.
+        raise SettingsError("no seed URLs: give SEED_URL arguments or --seeds FILE")
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
     resolver = SafeResolver(
         pinned,
@@ -135,6 +141,26 @@ def crawl(
     return run(crawl_async(db, final, progress=progress))
 
 
+def failed_seeds(db: str | os.PathLike[str]) -> list[str]:
+    """``"URL (reason)"`` for every seed of the crawl in ``db`` if every one failed, else ``[]``.
+
+    A seed failed when the crawl is done with it and got no page: no response (``connect``,
+    ``dns``, ``timeout``...), skipped (``robots-unavailable``...), or an HTTP error status.
+    ``linkgraph crawl`` exits non-zero after such a crawl: it built nothing to query.
+    """
+    with queries.reader(db) as conn:
+        record = queries.crawl_record(conn) or {}
+        urls = [str(u) for u in record.get("seeds", [])]
+        outcomes = queries.url_outcomes(conn, urls)
+    failed = []
+    for url in urls:
+        status, error = outcomes.get(url, (0, None))
+        if status is not None and status < 400:  # 0: not done yet, so not failed
+            return []
+        failed.append(f"{url} ({error or f'HTTP {status}'})")
+    return failed
+
+
 def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
     """The settings the crawl in ``db`` last ran with, or ``None`` for a store without one.
 
@@ -154,8 +180,11 @@ def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
 
 
 def stats(db: str | os.PathLike[str]) -> dict[str, Any]:
-    """Counts of a store: pages by status, links by kind, hosts, domains, frontier size."""
-    with queries.reader(db) as conn:
+    """Counts of a store: pages by status, links by kind, hosts, domains, frontier size.
+
+    Runs SQLite's ``quick_check`` first: ``stats`` is the command to ask whether a store
+    is healthy (it raises :class:`~storage.errors.CorruptStore` when it is not)."""
+    with queries.reader(db, check=True) as conn:
         return queries.stats(conn)
 
 
