@@ -1,8 +1,9 @@
 """The ``linkgraph`` command: parse arguments, call one API function, print, exit.
 
 Errors we expect (a bad flag value, a foreign database, an unreadable file) become one
-line on stderr and exit status 1; argparse's own usage errors exit 2; Ctrl-C exits 130
-after flushing what was fetched.
+line on stderr and exit status 1; so does a crawl whose every seed failed (it built
+nothing to query). argparse's own usage errors exit 2; Ctrl-C exits 130 after flushing
+what was fetched.
 """
 
 from __future__ import annotations
@@ -489,10 +490,58 @@ def build_parser() -> argparse.ArgumentParser:
         "Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.",
         "linkgraph import --db links.db backlinks.csv",
         "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
+        "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
     )
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
     p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
+        " detected from a byte-order mark (UTF-8/16/32), else UTF-8 if the file is valid"
+        " UTF-8, else cp1252 (Windows-1252), as the summary says",
+    )
     p.set_defaults(func=cmd_import)
+
+    p = command(
+        "robots",
+        "Allowed or disallowed per URL, with the deciding robots.txt rule and its line"
+        " (the crawler's own answer).",
+        "linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot",
+        "linkgraph robots https://example.com/robots.txt https://example.com/cart --format json",
+    )
+    p.add_argument(
+        "source",
+        metavar="ROBOTS_FILE_OR_URL",
+        help="a robots.txt file, or its http(s) URL (fetched as a crawl fetches it)",
+    )
+    p.add_argument(
+        "urls",
+        nargs="+",
+        metavar="URL",
+        help="URLs to check: absolute http(s) URLs, or paths starting with /",
+    )
+    p.add_argument(
+        "--user-agent",
+        metavar="UA",
+        help="User-Agent whose first word is the product token (default: linkgraph's)",
+    )
+    p.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    p.add_argument(
+        "--config", metavar="FILE.toml", help="settings file (see configs/linkgraph.toml)"
+    )
+    p.add_argument(
+        "--hosts-file", metavar="FILE", help="/etc/hosts-format file pinning names to addresses"
+    )
+    p.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        default=None,
+        help="allow fetching from loopback/private addresses",
+    )
+    p.set_defaults(func=cmd_robots)
 
     p = command(
         "demo",
@@ -577,7 +626,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with Progress(quiet=settings.quiet) as progress:
         result = api.run(api.crawl_async(args.db, settings, progress=progress))
     _print_crawl_summary(result, args.db, quiet=settings.quiet)
-    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    failed = api.failed_seeds(args.db)
+    if failed:
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise CliError(f"every seed failed: {'; '.join(failed[:3])}{more}")
+    return EXIT_OK
 
 
 def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
@@ -1018,13 +1073,32 @@ def cmd_intersect(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from .importer import import_links
 
-    result = import_links(args.db, args.file)
+    result = import_links(args.db, args.file, encoding=args.encoding)
     for problem in result.problems:
         say(f"  skipped {problem}", sys.stderr)
+    read_as = "" if result.encoding == "utf-8" else f", read as {result.encoding_note}"
     print(
-        f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped) into {args.db}"
+        f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped)"
+        f" into {args.db}{read_as}"
     )
     return EXIT_OK if result.links or not result.rows else EXIT_ERROR
+
+
+def cmd_robots(args: argparse.Namespace) -> int:
+    overrides = {
+        "user_agent": args.user_agent,
+        "hosts_file": args.hosts_file,
+        "allow_private_addresses": args.allow_private_addresses,
+    }
+    settings = load_settings(config_file=args.config, overrides=overrides)
+    report = api.robots(args.source, args.urls, settings=settings)
+    if args.format == "json":
+        emit_json(report)
+        return EXIT_OK
+    from .robotstable import print_robots_table
+
+    print_robots_table(report, sys.stdout)
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

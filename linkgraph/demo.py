@@ -10,10 +10,16 @@ parking retries after seconds rather than minutes. The Crawl-delay of www.echo.t
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import inspect
+import os
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +85,70 @@ def demo_size(sites: int, pages: int) -> int:
     return sites - fixed
 
 
+@contextmanager
+def _demo_lock(db: Path) -> Iterator[None]:
+    """Hold ``DB.lock`` exclusively for a whole demo run, or raise :class:`StoreError`.
+
+    The demo deletes its store before crawling: without this, a second ``linkgraph demo``
+    on the same path deleted the store the first was still writing. The writer's own lock
+    sits on the store file, which the demo replaces, so it cannot serve here; this lock
+    file outlives the replacement. It is removed at the end (see the inode check below).
+    """
+    lock_path = Path(f"{db}.lock")
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot create {lock_path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"another linkgraph is writing {db}") from None
+        # The previous holder unlinks the file as it finishes: if it did so after we opened
+        # it, we hold an orphan while a third run may lock a new file at the path. Retry.
+        try:
+            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _one_demo_per_store(run: Callable[..., int]) -> Callable[..., int]:
+    """Run ``run_demo`` under :func:`_demo_lock` on its ``db``."""
+    signature = inspect.signature(run)
+
+    @functools.wraps(run)
+    def locked(*args: object, **kwargs: object) -> int:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        with _demo_lock(Path(str(bound.arguments["db"]))):
+            return run(*args, **kwargs)
+
+    return locked
+
+
+def _refuse_if_written(db: Path) -> None:
+    """A crawl (``linkgraph crawl`` or ``broken --check-external``) holds the writer's
+    lock on the store file itself: never delete a store under it."""
+    try:
+        fd = os.open(db, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StoreError(f"another linkgraph is writing {db}") from None
+    finally:
+        os.close(fd)  # closing releases the probe's lock
+
+
 def _clear_old_demo(db: Path) -> None:
     """Replace a previous demo store, and nothing else."""
     try:
@@ -87,6 +157,7 @@ def _clear_old_demo(db: Path) -> None:
         raise StoreError(f"{exc}; refusing to replace it with the demo store") from None
     if version is None:
         return
+    _refuse_if_written(db)
     with queries.reader(db) as conn:
         record = queries.crawl_record(conn) or {}
     # A demo crawl is the one that used the demo's own hosts file.
@@ -96,6 +167,7 @@ def _clear_old_demo(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
+@_one_demo_per_store
 def run_demo(
     *,
     db: str = "demo.db",

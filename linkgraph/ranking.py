@@ -34,7 +34,7 @@ import graph
 from crawler.settings import SettingsError
 from crawler.urls import host_of, normalize, registrable_domain
 from storage import schema
-from storage.errors import CorruptStore
+from storage.errors import from_sqlite
 from storage.graphload import GraphArrays, load_graph, write_scores
 
 from .api import read_list_file
@@ -221,7 +221,7 @@ def rank(
             )
         ]
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{db} is damaged: {exc}") from None
+        raise from_sqlite(db, exc) from None
     finally:
         conn.close()
     return summary

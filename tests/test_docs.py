@@ -70,6 +70,7 @@ def test_public_surface_is_pinned() -> None:
             "mentions",
             "rank",
             "referring_domains",
+            "robots",
             "stats",
             "to_networkx",
             "top",
