@@ -50,6 +50,8 @@ __all__ = [
 # Outcomes recorded in pages.error that made no request: they don't count against caps.
 SKIP_REASONS = frozenset(
     {"robots", "robots-unavailable", "crawl-delay", "throttled", "parked", "blocked-address"}
+    # a host given up by its budget, and URLs refused by a trap guard
+    | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
 )
 FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
 FLAG_INTERNAL = 16  # source and target share a registrable domain

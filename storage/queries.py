@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.settings import GUARDS
+
 from . import schema
 from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
 from .errors import CorruptStore
@@ -113,6 +115,11 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "domains": one("SELECT count(*) FROM domains"),
         "frontier": one("SELECT count(*) FROM frontier"),
         "host_notes": notes,
+        # The trap guards and host budget the crawl ran with (None: lifted), so a reader
+        # of the "not fetched" reasons knows which limits produced them.
+        "guards": {name: record[name] for name in GUARDS if name in record}
+        if (record := crawl_record(conn))
+        else {},
     }
 
 
