@@ -29,6 +29,7 @@ from .frontier import Frontier, Guards
 from .parsing import PageParser, auto_workers
 from .politeness import Host, HostScheduler, RobotsEntry, retry_after_seconds
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
+from .robotsfetch import fetch_robots_hop
 from .settings import CrawlSettings, SettingsError
 from .sitemaps import parse_sitemap
 from .urls import Scope, normalize, origin_of, resolve
@@ -352,33 +353,27 @@ class Engine:
         host.started(sent)
         if hop == 0:
             self.stats.robots_fetches += 1
-        status: int | None = None
-        body: bytes | None = None
-        error: str | None = None
         began = self.clock()
-        try:
-            resp = await self.fetcher.get(
-                url, max_bytes=s.robots_max_bytes, headers={"Accept": "text/plain,*/*"}
-            )
-        except FetchError as exc:
-            self._waited(host, began)
-            error = exc.reason
-            if exc.sent_ago is not None:
-                sent = self.clock() - exc.sent_ago
-            log.debug("robots.txt of %s: %s", origin, exc)
-        else:
-            self._waited(host, began)
-            sent = self.clock() - resp.sent_ago
-            status, body = resp.status, resp.body
-            location = resp.headers.get("Location")
-            # §2.3.1.2: follow at least five consecutive redirects. One hop per turn, so
-            # each hop is a request like any other and waits for the host's delay.
-            if resp.status in _REDIRECTS and location and hop < s.robots_max_redirects:
-                target = resolve(location, url)
-                if target is not None:
-                    host.robots_redirects[origin] = (target, hop + 1)
-                    host.started(sent)
-                    return
+        result = await fetch_robots_hop(
+            self.fetcher,
+            url,
+            hop,
+            max_bytes=s.robots_max_bytes,
+            max_redirects=s.robots_max_redirects,
+        )
+        self._waited(host, began)
+        status, body = result.status, result.body
+        error = result.error.reason if result.error else None
+        if result.error:
+            log.debug("robots.txt of %s: %s", origin, result.error)
+        if result.sent_ago is not None:
+            sent = self.clock() - result.sent_ago
+        # One hop per turn, so each hop is a request like any other and waits for the
+        # host's delay.
+        if result.redirect is not None:
+            host.robots_redirects[origin] = (result.redirect, hop + 1)
+            host.started(sent)
+            return
         host.started(sent)
         rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
         now = self.clock()

@@ -92,13 +92,22 @@ def read_hosts_file(path: str | Path) -> dict[str, list[str]]:
 
 
 class SafeResolver(AbstractResolver):
-    """Hosts-file pins first, then the system resolver, and only public answers."""
+    """Hosts-file pins first, then the system resolver, and only public answers.
+
+    ``pinned_only``: never ask the system resolver; a name that is not pinned fails with
+    reason ``not-pinned`` before any packet leaves (the demo, a crawl of a local mirror).
+    """
 
     def __init__(
-        self, pinned: Mapping[str, list[str]] | None = None, *, allow_private: bool = False
+        self,
+        pinned: Mapping[str, list[str]] | None = None,
+        *,
+        allow_private: bool = False,
+        pinned_only: bool = False,
     ) -> None:
         self.pinned = dict(pinned or {})
         self.allow_private = allow_private
+        self.pinned_only = pinned_only
         self._cache: dict[str, list[str]] = {}
         self._pending: dict[str, asyncio.Future[list[str]]] = {}
 
@@ -128,6 +137,8 @@ class SafeResolver(AbstractResolver):
     async def _lookup(self, host: str) -> list[str]:
         if host in self.pinned:
             return self.pinned[host]
+        if self.pinned_only:
+            raise FetchError("not-pinned", f"{host} is not pinned in the hosts file: not resolved")
         if is_ip_literal(host):
             candidates = [host.strip("[]")]
         else:

@@ -88,6 +88,7 @@ class CrawlSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     hosts_file: str | None = None
+    pinned_only: bool = False
     allow_private_addresses: bool = False
     store_text: bool = True
     parse_workers: int | None = _rule(None, low=ZERO_OK, high=64)
@@ -105,6 +106,8 @@ class CrawlSettings:
             except SettingsError as exc:
                 raise SettingsError(f"{f.name}: {exc}") from None
             object.__setattr__(self, f.name, value)
+        if self.pinned_only and not self.hosts_file:
+            raise SettingsError("pinned_only needs a hosts_file: nothing else could be resolved")
 
     @property
     def product_token(self) -> str:

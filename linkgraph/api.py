@@ -13,18 +13,22 @@ import ipaddress
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from crawler.engine import CrawlStats, Engine
-from crawler.fetch import Fetcher, SafeResolver, read_hosts_file
+from crawler.fetch import Fetcher, FetchError, SafeResolver, read_hosts_file
+from crawler.robots import rules_for_response
+from crawler.robotsfetch import RobotsFetch, fetch_robots
 from crawler.settings import CrawlSettings, SettingsError, load_settings
-from crawler.urls import normalize
+from crawler.urls import normalize, resolve
 from storage import backlinks as _backlinks
 from storage import queries
 from storage.errors import StoreNotFound
+from storage.safetext import csv_cell, json_safe
+from storage.schema import inspect_file
 from storage.writer import StoreWriter
 
 __all__ = [
@@ -33,9 +37,11 @@ __all__ = [
     "crawl",
     "crawl_async",
     "export",
+    "failed_seeds",
     "intersect",
     "iter_links",
     "referring_domains",
+    "robots",
     "run",
     "stats",
     "top",
@@ -85,8 +91,16 @@ async def crawl_async(
 
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
+    if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
+        # The engine says the same, but only once the store is open, and opening creates
+        # it: a crawl with nothing to do must not leave a new empty store behind.
+        raise SettingsError("no seed URLs: give SEED_URL arguments or --seeds FILE")
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
-    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
+    resolver = SafeResolver(
+        pinned,
+        allow_private=settings.allow_private_addresses,
+        pinned_only=settings.pinned_only,
+    )
     async with (
         await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
         Fetcher(
@@ -127,6 +141,26 @@ def crawl(
     return run(crawl_async(db, final, progress=progress))
 
 
+def failed_seeds(db: str | os.PathLike[str]) -> list[str]:
+    """``"URL (reason)"`` for every seed of the crawl in ``db`` if every one failed, else ``[]``.
+
+    A seed failed when the crawl is done with it and got no page: no response (``connect``,
+    ``dns``, ``timeout``...), skipped (``robots-unavailable``...), or an HTTP error status.
+    ``linkgraph crawl`` exits non-zero after such a crawl: it built nothing to query.
+    """
+    with queries.reader(db) as conn:
+        record = queries.crawl_record(conn) or {}
+        urls = [str(u) for u in record.get("seeds", [])]
+        outcomes = queries.url_outcomes(conn, urls)
+    failed = []
+    for url in urls:
+        status, error = outcomes.get(url, (0, None))
+        if status is not None and status < 400:  # 0: not done yet, so not failed
+            return []
+        failed.append(f"{url} ({error or f'HTTP {status}'})")
+    return failed
+
+
 def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
     """The settings the crawl in ``db`` last ran with, or ``None`` for a store without one.
 
@@ -149,8 +183,11 @@ def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
 
 
 def stats(db: str | os.PathLike[str]) -> dict[str, Any]:
-    """Counts of a store: pages by status, links by kind, hosts, domains, frontier size."""
-    with queries.reader(db) as conn:
+    """Counts of a store: pages by status, links by kind, hosts, domains, frontier size.
+
+    Runs SQLite's ``quick_check`` first: ``stats`` is the command to ask whether a store
+    is healthy (it raises :class:`~storage.errors.CorruptStore` when it is not)."""
+    with queries.reader(db, check=True) as conn:
         return queries.stats(conn)
 
 
@@ -223,7 +260,8 @@ def backlinks(
 
     A target with a scheme is a URL (``mode="exact"`` by default, or ``"prefix"``); a bare
     name is a domain and its subdomains (``mode="domain"``) or one host (``"host"``).
-    Records carry the export fields plus ``source_authority``.
+    Records carry the export fields plus ``source_authority`` (the linking page's 0-100
+    authority) and ``source_domain_authority`` (its registrable domain's).
 
     Example::
 
@@ -338,17 +376,16 @@ def _write_links(db: str | os.PathLike[str], format: str, stream: IO[str]) -> in
     if format == "jsonl":
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         for record in iter_links(db):
-            stream.write(dumps(record))
+            stream.write(json_safe(dumps(record)))
             stream.write("\n")
             count += 1
     else:
-        writer = csv.DictWriter(stream, fieldnames=queries.EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
+        # The same cells as every CSV of the command (storage.safetext.csv_cell): crawled
+        # text escaped and formula-safe, true/false, lists joined with "; ".
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(queries.EXPORT_FIELDS)
         for record in iter_links(db):
-            record["rel"] = " ".join(record["rel"])
-            record["follow"] = "true" if record["follow"] else "false"
-            record["image"] = "true" if record["image"] else "false"
-            writer.writerow(record)
+            writer.writerow([csv_cell(record[name]) for name in queries.EXPORT_FIELDS])
             count += 1
     return count
 
@@ -356,3 +393,99 @@ def _write_links(db: str | os.PathLike[str], format: str, stream: IO[str]) -> in
 def normalize_seed(url: str) -> str | None:
     """A seed as the store will hold it, or ``None`` when it is not an http(s) URL."""
     return normalize(url)
+
+
+# A base for paths asked about a robots.txt read from a file: only the path is matched, and
+# nothing is fetched, so the name (reserved by RFC 2606) is never resolved.
+_FILE_BASE = "http://robots.invalid/"
+
+
+def robots(
+    source: str | os.PathLike[str],
+    urls: Sequence[str],
+    *,
+    user_agent: str | None = None,
+    settings: CrawlSettings | None = None,
+) -> dict[str, Any]:
+    """Allowed or disallowed, and by which rule: the answer a crawl gets from a robots.txt.
+
+    ``source`` is a robots.txt file or an http(s) URL. A URL is fetched as a crawl fetches
+    it (redirects, ``robots_max_bytes``, the same address safety: a private host needs the
+    settings' ``hosts_file`` pin or ``allow_private_addresses``) and read with the same
+    status rules: 4xx allows everything, 5xx and 429 disallow everything. ``urls`` are
+    absolute http(s) URLs, or paths starting with "/". ``user_agent`` is a User-Agent
+    whose first word is the product token (default: the settings'). A file that cannot
+    be read raises ``SettingsError``; a URL that cannot be fetched, ``FetchError``.
+
+    Example::
+
+        import linkgraph
+        report = linkgraph.robots("robots.txt", ["/private/x"], user_agent="linkgraph")
+        report["results"][0]  # {"url": "/private/x", "allowed": False, "line": 2, ...}
+    """
+    settings = settings or CrawlSettings()
+    if user_agent is not None:
+        settings = load_settings(environ={}, overrides={"user_agent": user_agent}, base=settings)
+    token = settings.product_token
+    text = os.fspath(source)
+    fetched: RobotsFetch | None = None
+    if text.lower().startswith(("http://", "https://")):
+        robots_url = normalize(text)
+        if robots_url is None:
+            raise SettingsError(f"not a valid http(s) URL: {text!r}")
+        fetched = run(_fetch_robots(robots_url, settings))
+        if fetched.error is not None:
+            raise FetchError(fetched.error.reason, f"robots.txt not fetched: {fetched.error}")
+        rules, outcome = fetched.rules, fetched.outcome
+        base = robots_url
+    else:
+        try:
+            body = Path(text).read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"cannot read robots.txt file {text}: {exc.strerror}") from None
+        rules, outcome = rules_for_response(200, body, max_bytes=settings.robots_max_bytes)
+        base = _FILE_BASE
+    results = []
+    for url in urls:
+        absolute = resolve(url, base) if url.startswith("/") else normalize(url)
+        if absolute is None:
+            raise SettingsError(f"not an http(s) URL or a path starting with '/': {url!r}")
+        decision = rules.decide(absolute, token)
+        rule = decision.rule
+        written = f"{'Allow' if rule.allow else 'Disallow'}: {rule.pattern}" if rule else None
+        results.append(
+            {
+                "url": url,
+                "allowed": decision.allowed,
+                "rule": written,
+                "line": rule.line if rule else None,
+                "user_agent": rule.user_agent if rule else None,
+                "reason": decision.reason,
+            }
+        )
+    return {
+        "robots": text,
+        "fetched": fetched.url if fetched else None,
+        "status": fetched.status if fetched else None,
+        "outcome": str(outcome),
+        "token": token,
+        "results": results,
+    }
+
+
+async def _fetch_robots(url: str, settings: CrawlSettings) -> RobotsFetch:
+    pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
+    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
+    async with Fetcher(
+        user_agent=settings.user_agent,
+        resolver=resolver,
+        concurrency=1,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    ) as fetcher:
+        return await fetch_robots(
+            fetcher,
+            url,
+            max_bytes=settings.robots_max_bytes,
+            max_redirects=settings.robots_max_redirects,
+        )

@@ -124,10 +124,16 @@ def to_networkx(db: str | os.PathLike[str], *, level: str = "domain") -> nx.DiGr
 
 
 def export_graph(db: str | os.PathLike[str], stream: IO[Any], *, format: str, level: str) -> int:
-    """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges."""
+    """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges.
+
+    The edge list is one line per edge, ``source``, ``target``, ``links``,
+    ``follow_links``, and no header, so that every line is an edge: networkx reads it
+    back with ``nx.read_edgelist(path, delimiter="\\t", create_using=nx.DiGraph,
+    data=[("links", int), ("follow_links", int)])``. Node names (URLs, host and domain
+    names) hold neither tabs nor newlines, nor ``#`` (fragments are not stored).
+    """
     if format == "edgelist":
         src, dst, links, follow_links, _, names, _ = _level(db, level)
-        stream.write("source\ttarget\tlinks\tfollow_links\n")
         for s, t, n_links, n_follow in zip(
             src.tolist(), dst.tolist(), links.tolist(), follow_links.tolist(), strict=True
         ):

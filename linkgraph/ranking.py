@@ -33,7 +33,7 @@ import graph
 from crawler.settings import SettingsError
 from crawler.urls import host_of, normalize, registrable_domain
 from storage import schema
-from storage.errors import CorruptStore
+from storage.errors import from_sqlite
 from storage.graphload import GraphArrays, load_graph, write_scores
 
 from .api import read_list_file
@@ -220,7 +220,7 @@ def rank(
             )
         ]
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{db} is damaged: {exc}") from None
+        raise from_sqlite(db, exc) from None
     finally:
         conn.close()
     return summary

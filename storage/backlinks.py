@@ -157,7 +157,8 @@ def backlinks(
     limit: int | None = 100,
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
-    """The links into a target, one record per stored link, with the source page's authority.
+    """The links into a target, one record per stored link, with the source page's authority
+    (``source_authority``) and its registrable domain's (``source_domain_authority``).
 
     ``sort="authority"`` puts the strongest source pages first; ``"first_seen"`` the
     newest links first.
@@ -181,17 +182,21 @@ def backlinks(
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
+    # The linking domain's authority beside the page's: a site can raise its own pages'
+    # PageRank by linking them in circles (link farms do), its domain's far less.
     sql = (
         "SELECT s.url, t.url, a.text, r.tokens, x.flags, x.placement, x.kind, x.first_seen,"
-        f" x.last_seen, x.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
+        f" x.last_seen, x.authority, ds.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
         " JOIN urls t ON t.id = x.target_id JOIN anchors a ON a.id = x.anchor_id"
-        " LEFT JOIN rels r ON r.id = x.rel_id ORDER BY "
+        f" LEFT JOIN rels r ON r.id = x.rel_id {_SOURCE_HOST}"
+        " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id ORDER BY "
         + order.replace("ps.", "x.").replace("l.", "x.")
     )
     records = []
     for row in conn.execute(sql, params):
-        record = link_record(*row[:-1])
-        record["source_authority"] = row[-1]
+        record = link_record(*row[:-2])
+        record["source_authority"] = row[-2]
+        record["source_domain_authority"] = row[-1]
         records.append(record)
     return records
 

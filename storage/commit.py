@@ -49,7 +49,15 @@ __all__ = [
 
 # Outcomes recorded in pages.error that made no request: they don't count against caps.
 SKIP_REASONS = frozenset(
-    {"robots", "robots-unavailable", "crawl-delay", "throttled", "parked", "blocked-address"}
+    {
+        "robots",
+        "robots-unavailable",
+        "crawl-delay",
+        "throttled",
+        "parked",
+        "blocked-address",
+        "not-pinned",
+    }
     # a host given up by its budget, and URLs refused by a trap guard
     | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
 )

@@ -16,13 +16,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.settings import GUARDS
+from crawler.urls import url_hash
 
 from . import schema
 from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
-from .errors import CorruptStore
+from .errors import from_sqlite
 from .records import KINDS, PLACEMENTS
 
-__all__ = ["EXPORT_FIELDS", "crawl_record", "iso", "iter_links", "reader", "stats"]
+__all__ = [
+    "EXPORT_FIELDS",
+    "crawl_record",
+    "iso",
+    "iter_links",
+    "reader",
+    "stats",
+    "url_outcomes",
+]
 
 EXPORT_FIELDS = (
     "source",
@@ -47,13 +56,14 @@ def iso(ts: float | int | None) -> str | None:
 
 
 @contextmanager
-def reader(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to a validated store; SQLite damage becomes :class:`CorruptStore`."""
-    conn = schema.connect(path, readonly=True)
+def reader(path: str | os.PathLike[str], *, check: bool = False) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a validated store (``check``: and SQLite's ``quick_check``);
+    SQLite errors become store errors (:func:`~storage.errors.from_sqlite`)."""
+    conn = schema.connect(path, readonly=True, check=check)
     try:
         yield conn
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{path} is damaged: {exc}") from None
+        raise from_sqlite(path, exc) from None
     finally:
         conn.close()
 
@@ -176,3 +186,19 @@ def crawl_record(conn: sqlite3.Connection) -> dict[str, Any] | None:
     seeds), or ``None`` when the store holds no crawl."""
     row = conn.execute("SELECT value FROM crawl WHERE key = 'settings'").fetchone()
     return json.loads(row[0]) if row else None
+
+
+def url_outcomes(
+    conn: sqlite3.Connection, urls: list[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """``(status, error)`` of each of ``urls`` (normalized) that has a page row."""
+    found: dict[str, tuple[int | None, str | None]] = {}
+    for url in urls:
+        row = conn.execute(
+            "SELECT p.status, p.error FROM urls u JOIN pages p ON p.url_id = u.id"
+            " WHERE u.hash = ? AND u.url = ?",
+            (url_hash(url), url),
+        ).fetchone()
+        if row is not None:
+            found[url] = (row[0], row[1])
+    return found

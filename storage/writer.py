@@ -18,6 +18,7 @@ import asyncio
 import fcntl
 import json
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ from .commit import (
     commit_batch,
     link_flags,
 )
-from .errors import StoreError
+from .errors import StoreError, from_sqlite
 from .records import Link, Page, QueueItem
 
 
@@ -111,6 +112,9 @@ class StoreWriter:
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
+        except sqlite3.Error as exc:
+            os.close(lock_fd)
+            raise from_sqlite(path, exc) from None
         except BaseException:
             os.close(lock_fd)
             raise
