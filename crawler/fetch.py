@@ -219,8 +219,11 @@ class Fetcher:
         self.user_agent = user_agent
         self.resolver = resolver
         self.concurrency = concurrency
+        # sock_read alone bounds only the silence between two reads: a server dripping a
+        # byte every few seconds (a tarpit) would hold a request for ever. ``total`` is the
+        # deadline of the whole try, connection, headers and body.
         self.timeout = aiohttp.ClientTimeout(
-            total=connect_timeout + 2 * read_timeout,
+            total=connect_timeout + read_timeout,
             connect=connect_timeout,
             sock_read=read_timeout,
         )

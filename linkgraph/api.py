@@ -176,7 +176,10 @@ def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
     if record is None:
         return None
     known = {f.name for f in fields(CrawlSettings)} - {"seeds", "quiet", "refresh"}
-    return load_settings(environ={}, overrides={k: v for k, v in record.items() if k in known})
+    # A stored null is a limit the crawl ran without: "none" keeps it lifted (a None
+    # override would mean "not given" and bring the default back).
+    stored = {k: "none" if v is None else v for k, v in record.items() if k in known}
+    return load_settings(environ={}, overrides=stored, source=lambda name: f"stored {name}")
 
 
 def stats(db: str | os.PathLike[str]) -> dict[str, Any]:

@@ -46,16 +46,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0 or value != value:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
-
-
 _INCLUDE_LOST_HELP = (
     "also lost links (gone on a recrawl), with lost_at and lost_reason; default: current links"
 )
@@ -129,22 +119,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", metavar="FILE.toml", help="settings file (see configs/linkgraph.toml)"
     )
-    p.add_argument(
-        "--scope", choices=("domain", "host", "any"), help="what to fetch (default: domain)"
-    )
-    p.add_argument("--max-pages", type=_positive_int, metavar="N", help="stop after N URLs fetched")
-    p.add_argument(
-        "--max-pages-per-host", type=_positive_int, metavar="N", help="at most N URLs per host"
-    )
+    # Setting flags take text: crawler.settings checks it with the same rules as the
+    # TOML file and the environment, and a limit given as "none" is lifted.
+    p.add_argument("--scope", metavar="SCOPE", help="what to fetch: domain (default), host or any")
+    p.add_argument("--max-pages", metavar="N", help="stop after N URLs fetched")
+    p.add_argument("--max-pages-per-host", metavar="N", help="at most N URLs fetched per host")
     p.add_argument(
         "--max-depth",
-        type=_positive_int,
         metavar="N",
-        help="follow links at most N hops from a seed",
+        help="follow links at most N hops from a seed (default 20; none: no limit)",
+    )
+    p.add_argument(
+        "--max-urls-per-host",
+        metavar="N",
+        help="at most N URLs queued per host, the rest recorded as host-url-cap"
+        " (default 100000; none: no limit)",
+    )
+    p.add_argument(
+        "--host-budget-seconds",
+        metavar="SECONDS",
+        help="give a host up after this long waiting on its responses (default 3600; none)",
+    )
+    p.add_argument(
+        "--host-max-failures",
+        metavar="N",
+        help="give a host up after N failed requests in a row (default 6; none)",
     )
     p.add_argument(
         "--delay",
-        type=_seconds,
         metavar="SECONDS",
         help="minimum gap between requests to a host (default 1.0)",
     )
@@ -168,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--concurrency",
-        type=_positive_int,
         metavar="N",
         help="requests in flight at most (default 100)",
     )
@@ -594,6 +595,9 @@ CRAWL_FLAGS = (
     "max_pages",
     "max_pages_per_host",
     "max_depth",
+    "max_urls_per_host",
+    "host_budget_seconds",
+    "host_max_failures",
     "delay",
     "user_agent",
     "hosts_file",
@@ -615,7 +619,12 @@ def crawl_settings(args: argparse.Namespace, *, base: CrawlSettings | None = Non
     if bad:
         raise CliError(f"not an http(s) URL: {bad[0]!r}")
     overrides["seeds"] = seeds or None
-    return load_settings(config_file=args.config, overrides=overrides, base=base)
+    return load_settings(config_file=args.config, overrides=overrides, base=base, source=_flag)
+
+
+def _flag(name: str) -> str:
+    """How an error names a setting given on the command line: by its flag."""
+    return "--" + name.replace("_", "-")
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -684,6 +693,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     Console().print(table)
     for note in result["host_notes"]:
         say(f"  {note['host']}: {note['note']}")
+    if result["guards"]:
+        guards = ", ".join(
+            f"{name} {'none' if value is None else f'{value:g}'}"
+            for name, value in result["guards"].items()
+        )
+        say(f"guards: {guards}")
     return EXIT_OK
 
 

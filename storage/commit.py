@@ -62,6 +62,8 @@ SKIP_REASONS = frozenset(
         "blocked-address",
         "not-pinned",
     }
+    # a host given up by its budget, and URLs refused by a trap guard
+    | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
 )
 FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
 FLAG_INTERNAL = 16  # source and target share a registrable domain

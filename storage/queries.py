@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.settings import GUARDS
 from crawler.urls import url_hash
 
 from . import schema
@@ -159,6 +160,11 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "domains": one("SELECT count(*) FROM domains"),
         "frontier": one("SELECT count(*) FROM frontier"),
         "host_notes": notes,
+        # The trap guards and host budget the crawl ran with (None: lifted), so a reader
+        # of the "not fetched" reasons knows which limits produced them.
+        "guards": {name: record[name] for name in GUARDS if name in record}
+        if (record := crawl_record(conn))
+        else {},
     }
 
 

@@ -71,9 +71,7 @@ def test_help_of_every_command_has_an_example(capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     "argv",
     [
-        ["crawl", "http://a.test/", "--db", "x.db", "--max-pages", "-3"],
-        ["crawl", "http://a.test/", "--db", "x.db", "--scope", "planet"],
-        ["crawl", "http://a.test/", "--db", "x.db", "--delay", "soon"],
+        # Bad values of setting flags are settings errors (exit 1): tests/test_settings.py
         ["crawl", "http://a.test/", "--db", "x.db", "--no-such-flag"],
         ["stats"],
         ["export", "--db", "x.db", "--format", "xml"],
