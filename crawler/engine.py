@@ -25,10 +25,11 @@ from storage.writer import StoreWriter
 from .encoding import is_html
 from .extract import robots_directives
 from .fetch import Fetcher, FetchError, Response, header_values
-from .frontier import Frontier
+from .frontier import Frontier, Guards
 from .parsing import PageParser, ParseLimits, auto_workers
 from .politeness import Host, HostScheduler, RobotsEntry, retry_after_seconds
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
+from .robotsfetch import fetch_robots_hop
 from .settings import CrawlSettings, SettingsError
 from .sitemaps import parse_sitemap
 from .urls import Scope, normalize, origin_of, resolve
@@ -55,12 +56,13 @@ class CrawlStats:
     refreshing: int = 0  # stored pages queued again by --refresh
     checking: int = 0  # link targets queued for a status check
     robots_fetches: int = 0
-    links: int = 0
+    links: int = 0  # current links in the store, as `linkgraph stats` counts them
     long_urls: int = 0  # link targets left out for their length (max_url_length)
     bytes: int = 0
     queued: int = 0
     active_hosts: int = 0
     hosts_seen: int = 0
+    hosts_crawled: int = 0  # hosts with a page that answered, as `linkgraph stats` counts them
     interrupted: bool = False
     host_notes: dict[str, str] = field(default_factory=dict)
 
@@ -131,7 +133,14 @@ class Engine:
             await self.writer.save_crawl(record)
         scope = Scope(s.scope, all_seeds)
 
-        frontier = Frontier(scope, delay=s.delay, max_depth=s.max_depth)
+        guards = Guards(
+            max_depth=s.max_depth,
+            max_urls_per_host=s.max_urls_per_host,
+            max_segment_repeats=s.max_segment_repeats,
+            max_queries_per_path=s.max_queries_per_path,
+            max_query_params=s.max_query_params,
+        )
+        frontier = self.frontier = Frontier(scope, delay=s.delay, guards=guards)
         if self.check:
             self.stats.checking = await self.writer.queue_checks()
         elif s.refresh:
@@ -142,7 +151,9 @@ class Engine:
             frontier.restore(name, queued)
         if not (s.refresh or self.check):  # a new pass: the caps count its own requests
             for name, requests in state.requests_by_host.items():
-                frontier.host(name).requests = requests
+                host = frontier.host(name)
+                host.requests = requests
+                host.accepted += requests
             self.stats.requests = state.requests_total
         queued = []
         for seed in all_seeds:
@@ -150,6 +161,7 @@ class Engine:
             if offered is not None:
                 queued.append(offered[1])
         self.writer.add_queued(queued)
+        self._record_refused()
         await self.writer.flush()
         for host in frontier.hosts.values():
             self.scheduler.wake(host)
@@ -225,6 +237,10 @@ class Engine:
             await asyncio.sleep(0.25)
 
     def _refresh_counters(self) -> None:
+        # The store's own totals, kept by the writer as each batch commits: what the
+        # display shows is what `linkgraph stats` will say.
+        self.stats.links = self.writer.links
+        self.stats.hosts_crawled = self.writer.hosts_crawled
         if self.frontier is None:
             return
         self.stats.queued = self.frontier.size
@@ -348,30 +364,27 @@ class Engine:
         host.started(sent)
         if hop == 0:
             self.stats.robots_fetches += 1
-        status: int | None = None
-        body: bytes | None = None
-        error: str | None = None
-        try:
-            resp = await self.fetcher.get(
-                url, max_bytes=s.robots_max_bytes, headers={"Accept": "text/plain,*/*"}
-            )
-        except FetchError as exc:
-            error = exc.reason
-            if exc.sent_ago is not None:
-                sent = self.clock() - exc.sent_ago
-            log.debug("robots.txt of %s: %s", origin, exc)
-        else:
-            sent = self.clock() - resp.sent_ago
-            status, body = resp.status, resp.body
-            location = resp.headers.get("Location")
-            # §2.3.1.2: follow at least five consecutive redirects. One hop per turn, so
-            # each hop is a request like any other and waits for the host's delay.
-            if resp.status in _REDIRECTS and location and hop < s.robots_max_redirects:
-                target = resolve(location, url)
-                if target is not None:
-                    host.robots_redirects[origin] = (target, hop + 1)
-                    host.started(sent)
-                    return
+        began = self.clock()
+        result = await fetch_robots_hop(
+            self.fetcher,
+            url,
+            hop,
+            max_bytes=s.robots_max_bytes,
+            max_redirects=s.robots_max_redirects,
+        )
+        self._waited(host, began)
+        status, body = result.status, result.body
+        error = result.error.reason if result.error else None
+        if result.error:
+            log.debug("robots.txt of %s: %s", origin, result.error)
+        if result.sent_ago is not None:
+            sent = self.clock() - result.sent_ago
+        # One hop per turn, so each hop is a request like any other and waits for the
+        # host's delay.
+        if result.redirect is not None:
+            host.robots_redirects[origin] = (result.redirect, hop + 1)
+            host.started(sent)
+            return
         host.started(sent)
         rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
         now = self.clock()
@@ -436,24 +449,19 @@ class Engine:
                 want_body=None if sitemap else _wants_body,
             )
         except FetchError as exc:
+            self._waited(host, now)
             if exc.sent_ago is not None:
                 host.started(self.clock() - exc.sent_ago)  # the gap runs from when it left
             if exc.reason == "blocked-address":
                 self._record(Page(item.url, item.depth, fetched_at, error=exc.reason), skipped=True)
                 return
-            gave_up = host.failed(
-                self.clock(),
-                park_after=s.park_after_failures,
-                park_seconds=s.park_seconds,
-                max_parks=s.max_parks,
-            )
-            if gave_up:
-                self._note(host, f"gave up after {host.parks - 1} parkings: {exc}")
-            if not gave_up and self._retry(host, item):
+            gave_up = self._failed(host, f"gave up after {host.parks} parkings: {exc}", str(exc))
+            if not gave_up and host.skip_reason is None and self._retry(host, item):
                 return
             self._record(Page(item.url, item.depth, fetched_at, error=exc.reason))
             return
 
+        self._waited(host, now)
         host.started(self.clock() - resp.sent_ago)  # the gap runs from when the request left
         if resp.status in _THROTTLES:
             retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
@@ -471,14 +479,9 @@ class Engine:
                 log.debug("%s answered %s: waiting %.1fs", host.name, resp.status, wait)
                 return
         if resp.status >= 500:
-            gave_up = host.failed(
-                self.clock(),
-                park_after=s.park_after_failures,
-                park_seconds=s.park_seconds,
-                max_parks=s.max_parks,
+            self._failed(
+                host, f"gave up after repeated {resp.status} answers", f"HTTP {resp.status}"
             )
-            if gave_up:
-                self._note(host, f"gave up after repeated {resp.status} answers")
         else:
             host.succeeded()
         host.retries.pop(item.url, None)
@@ -532,23 +535,22 @@ class Engine:
                 item.url, max_bytes=s.max_page_bytes, method=method, want_body=lambda *_: False
             )
         except FetchError as exc:
+            self._waited(host, now)
             if exc.sent_ago is not None:
                 host.started(self.clock() - exc.sent_ago)
             skipped = exc.reason == "blocked-address"
             if not skipped:
-                gave_up = host.failed(
-                    self.clock(),
-                    park_after=s.park_after_failures,
-                    park_seconds=s.park_seconds,
-                    max_parks=s.max_parks,
+                gave_up = self._failed(
+                    host, f"gave up after {host.parks} parkings: {exc}", str(exc)
                 )
-                if not gave_up and self._retry(host, item):
+                if not gave_up and host.skip_reason is None and self._retry(host, item):
                     return
             self._record(
                 Page(item.url, item.depth, fetched_at, error=exc.reason, checked_only=True),
                 skipped=skipped,
             )
             return
+        self._waited(host, now)
         host.started(self.clock() - resp.sent_ago)
         if method == "HEAD" and resp.status in (405, 501):
             # RFC 9110 §9.3.2 lets a server refuse HEAD; ask again with GET, after the delay.
@@ -578,6 +580,39 @@ class Engine:
                 checked_only=True,
             )
         )
+
+    def _failed(self, host: Host, parked_note: str, why: str) -> bool:
+        """Count a failed request against its host; True when the host is given up."""
+        s = self.settings
+        gave_up = host.failed(
+            self.clock(),
+            park_after=s.park_after_failures,
+            park_seconds=s.park_seconds,
+            max_parks=s.max_parks,
+            max_failures=s.host_max_failures,
+        )
+        if gave_up and host.skip_reason == "host-budget":
+            # An error may quote what the server sent (aiohttp quotes a bad status line
+            # over several lines): one line, no control characters, a bounded length.
+            why = "".join(c if c.isprintable() else " " for c in " ".join(why.split()))[:200]
+            self._note(
+                host,
+                f"host budget: {host.streak} failed requests in a row (last: {why}):"
+                " given up, the rest recorded as host-budget",
+            )
+        elif gave_up:
+            self._note(host, parked_note)
+        return gave_up
+
+    def _waited(self, host: Host, since: float) -> None:
+        """Charge the time since ``since`` (a request's start) to the host's time budget."""
+        budget = self.settings.host_budget_seconds
+        if host.spent(self.clock() - since, budget):
+            self._note(
+                host,
+                f"host budget: {host.waited:.0f}s spent waiting on responses (budget {budget:g}s):"
+                " given up, the rest recorded as host-budget",
+            )
 
     def _retry(self, host: Host, item: QueueItem) -> bool:
         """Queue the URL again at its host's head, if it has retries left."""
@@ -635,9 +670,17 @@ class Engine:
             self.stats.errors += 1
         else:
             self.stats.pages += 1
-            self.stats.links += len(page.links)
         if self.writer.full:
             self._flush_wanted.set()
+
+    def _record_refused(self) -> None:
+        """Record the URLs a trap guard refused: not fetched, with the guard's reason."""
+        assert self.frontier is not None
+        refused = self.frontier.take_refused()
+        if refused:
+            now = self.wallclock()
+            for url, depth, reason in refused:
+                self._record(Page(url, depth, now, error=reason), skipped=True)
 
     def _enqueue(
         self,
@@ -657,6 +700,7 @@ class Engine:
                 self.scheduler.wake(host)
         if persist and new:
             self.writer.add_queued(new)
+        self._record_refused()
         return new
 
 

@@ -92,13 +92,22 @@ def read_hosts_file(path: str | Path) -> dict[str, list[str]]:
 
 
 class SafeResolver(AbstractResolver):
-    """Hosts-file pins first, then the system resolver, and only public answers."""
+    """Hosts-file pins first, then the system resolver, and only public answers.
+
+    ``pinned_only``: never ask the system resolver; a name that is not pinned fails with
+    reason ``not-pinned`` before any packet leaves (the demo, a crawl of a local mirror).
+    """
 
     def __init__(
-        self, pinned: Mapping[str, list[str]] | None = None, *, allow_private: bool = False
+        self,
+        pinned: Mapping[str, list[str]] | None = None,
+        *,
+        allow_private: bool = False,
+        pinned_only: bool = False,
     ) -> None:
         self.pinned = dict(pinned or {})
         self.allow_private = allow_private
+        self.pinned_only = pinned_only
         self._cache: dict[str, list[str]] = {}
         self._pending: dict[str, asyncio.Future[list[str]]] = {}
 
@@ -128,6 +137,8 @@ class SafeResolver(AbstractResolver):
     async def _lookup(self, host: str) -> list[str]:
         if host in self.pinned:
             return self.pinned[host]
+        if self.pinned_only:
+            raise FetchError("not-pinned", f"{host} is not pinned in the hosts file: not resolved")
         if is_ip_literal(host):
             candidates = [host.strip("[]")]
         else:
@@ -208,8 +219,11 @@ class Fetcher:
         self.user_agent = user_agent
         self.resolver = resolver
         self.concurrency = concurrency
+        # sock_read alone bounds only the silence between two reads: a server dripping a
+        # byte every few seconds (a tarpit) would hold a request for ever. ``total`` is the
+        # deadline of the whole try, connection, headers and body.
         self.timeout = aiohttp.ClientTimeout(
-            total=connect_timeout + 2 * read_timeout,
+            total=connect_timeout + read_timeout,
             connect=connect_timeout,
             sock_read=read_timeout,
         )

@@ -8,11 +8,18 @@ resident set: the seen set (8-byte hashes) and the windows.
 
 Dedupe happens before anything is queued: a URL enters the frontier once per crawl,
 whether it was found as a link, a redirect target, a sitemap entry or a seed.
+
+Trap guards run next, on URLs not seen before: an endless URL space (a calendar linking
+to the next day, session ids, a relative link that grows the path) would otherwise keep
+a crawl going for ever. A refused URL is marked seen and handed back in :attr:`refused`
+with its reason, for the engine to record as not fetched.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +28,7 @@ from storage.records import QueueItem
 from .politeness import Host
 from .urls import Scope, host_of, url_hash
 
-__all__ = ["Frontier", "SeenSet"]
+__all__ = ["Frontier", "Guards", "SeenSet"]
 
 
 class SeenSet:
@@ -71,24 +78,66 @@ class SeenSet:
         self._recent.clear()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Guards:
+    """The trap guards' limits (``None``: that guard is off); see configs/linkgraph.toml."""
+
+    max_depth: int | None = None
+    max_urls_per_host: int | None = None
+    max_segment_repeats: int | None = None
+    max_queries_per_path: int | None = None
+    max_query_params: int | None = None
+
+    def refuse(self, url: str, depth: int) -> str | None:
+        """The reason a URL is refused on its own merits (depth, path, query), or ``None``.
+
+        >>> Guards(max_segment_repeats=2).refuse("http://a.test/x/y/x/y/x/y", 1)
+        'trap-repeat'
+        >>> Guards(max_query_params=2).refuse("http://a.test/?a=1&b=2&c=3", 1)
+        'trap-query'
+        """
+        if self.max_depth is not None and depth > self.max_depth:
+            return "trap-depth"
+        if self.max_segment_repeats is None and self.max_query_params is None:
+            return None
+        # URLs here are normalised (scheme://authority/path?query, no fragment): cut them
+        # by hand, as urlsplit costs more than the rest of ``offer`` together.
+        path, _, query = url[url.find("/", url.find("//") + 2) :].partition("?")
+        repeats = self.max_segment_repeats
+        if repeats is not None:
+            # Any segment repeated, not only in a row: /a/b/a/b/a/b is a loop of two.
+            segments = path.strip("/").split("/")
+            if len(segments) > repeats and len(set(segments)) < len(segments):
+                if max(Counter(segments).values()) > repeats:
+                    return "trap-repeat"
+        if self.max_query_params is not None and query:
+            if query.count("&") + 1 > self.max_query_params:
+                return "trap-query"
+        return None
+
+
 class Frontier:
     def __init__(
         self,
         scope: Scope,
         *,
         delay: float,
-        max_depth: int | None,
+        guards: Guards | None = None,
         window: int = 200,
         budget: int = 50_000,
     ) -> None:
         self.scope = scope
         self.delay = delay
-        self.max_depth = max_depth
+        self.guards = guards or Guards()
         self.window = window
         self.budget = budget
         self.hosts: dict[str, Host] = {}
         self.seen = SeenSet()
         self.in_memory = 0
+        # Distinct query strings per (host, path), by a hash of "scheme://host/path": only
+        # paths that had a query cost an entry. Counted from this run's discoveries.
+        self._queries: dict[int, int] = {}
+        self.refused: list[tuple[str, int, str]] = []  # (url, depth, reason) to record
 
     def host(self, name: str) -> Host:
         host = self.hosts.get(name)
@@ -112,15 +161,14 @@ class Frontier:
         kind: str = "page",
         info: tuple[int, str, str] | None = None,
     ) -> tuple[Host, QueueItem] | None:
-        """Queue a URL unless it is too deep, out of scope or already seen.
+        """Queue a URL unless it is already seen, out of scope or refused by a guard.
 
         ``info`` is the URL's (hash, host, domain) when the caller has them already.
-        Returns the host and the new entry (which the caller must persist), else ``None``.
+        Returns the host and the new entry (which the caller must persist), else ``None``;
+        a URL a guard refused is added to :attr:`refused` (once: it is marked seen).
         """
-        if self.max_depth is not None and depth > self.max_depth:
-            return None
         # Most offers are URLs seen before (menus, footers): answer those from the seen
-        # set before paying for host and scope.
+        # set before paying for host, scope and guards.
         key = url_hash(url) if info is None else info[0]
         if key in self.seen:
             return None
@@ -128,14 +176,41 @@ class Frontier:
         if not self.scope.allows_host(name):
             return None
         self.seen.add(key)
-        item = QueueItem(url, depth, hops, kind)
+        reason = self._refusal(url, depth, name)
+        if reason is not None:
+            self.refused.append((url, depth, reason))
+            return None
         host = self.host(name)
+        host.accepted += 1
+        item = QueueItem(url, depth, hops, kind)
         if host.spilled or len(host.queue) >= self.window or self.in_memory >= self.budget:
             host.spilled += 1
         else:
             host.queue.append(item)
             self.in_memory += 1
         return host, item
+
+    def _refusal(self, url: str, depth: int, name: str) -> str | None:
+        g = self.guards
+        reason = g.refuse(url, depth)
+        if reason is not None:
+            return reason
+        host = self.hosts.get(name)
+        if g.max_urls_per_host is not None and host is not None:
+            if host.accepted >= g.max_urls_per_host:
+                return "host-url-cap"
+        if g.max_queries_per_path is not None and "?" in url:
+            path_key = hash(url.split("?", 1)[0])
+            queries = self._queries.get(path_key, 0)
+            if queries >= g.max_queries_per_path:
+                return "trap-query"
+            self._queries[path_key] = queries + 1
+        return None
+
+    def take_refused(self) -> list[tuple[str, int, str]]:
+        """The URLs refused since the last call, as ``(url, depth, reason)``."""
+        refused, self.refused = self.refused, []
+        return refused
 
     def mark_seen(self, hashes: Iterable[int]) -> None:
         self.seen.update(hashes)
@@ -159,4 +234,5 @@ class Frontier:
         """A resumed crawl: ``queued`` entries of this host wait in the store."""
         host = self.host(host_name)
         host.spilled += queued
+        host.accepted += queued
         return host

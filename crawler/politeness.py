@@ -15,6 +15,11 @@ The rules, each enforced here and nowhere else:
   never shrinks the gap below the delay, and errors never speed anything up.
 - A host that keeps failing is parked (left alone for ``park_seconds``), and after
   ``max_parks`` parkings it is given up, instead of being hammered.
+- A per-host budget bounds what one host can cost a crawl: after ``host_max_failures``
+  failed requests in a row (a parking does not reset the count), or once the time spent
+  waiting on its responses passes ``host_budget_seconds``, the host is given up
+  ("host-budget"). A tarpit that answers a byte at a time, or garbage, cannot keep a crawl
+  alive: each try has a deadline, and the tries are counted.
 - Workers never sleep out a host's delay: the heap hands out only hosts that are ready,
   so a worker always has something useful to do while a delay runs.
 """
@@ -81,7 +86,10 @@ class Host:
     next_time: float = 0.0  # earliest start of the next request (monotonic)
     busy: bool = False
     requests: int = 0  # distinct URLs requested, for the per-host cap
-    failures: int = 0  # consecutive failed requests
+    accepted: int = 0  # URLs queued in this crawl, for max_urls_per_host
+    failures: int = 0  # consecutive failed requests since the last parking
+    streak: int = 0  # consecutive failed requests, parkings or not (the failure budget)
+    waited: float = 0.0  # seconds spent waiting on this host's responses (the time budget)
     throttles: int = 0  # consecutive 429/503 answers
     parks: int = 0
     skip_reason: str | None = None  # set: every remaining URL is recorded as skipped
@@ -112,19 +120,43 @@ class Host:
 
     def succeeded(self) -> None:
         self.failures = 0
+        self.streak = 0
         self.throttles = 0
 
-    def failed(self, now: float, *, park_after: int, park_seconds: float, max_parks: int) -> bool:
-        """Count a failure; park the host after too many in a row. True when given up."""
+    def failed(
+        self,
+        now: float,
+        *,
+        park_after: int,
+        park_seconds: float,
+        max_parks: int,
+        max_failures: int | None = None,
+    ) -> bool:
+        """Count a failure; park the host after too many in a row, give it up after too
+        many parkings ("parked") or too many failures in all ("host-budget"). True when
+        given up."""
         self.failures += 1
-        if self.failures < park_after:
-            return False
-        self.failures = 0
-        self.parks += 1
-        if self.parks > max_parks:
-            self.skip_reason = "parked"
+        self.streak += 1
+        park = self.failures >= park_after
+        if park:
+            self.failures = 0
+            self.parks += 1
+            if self.parks > max_parks:
+                self.skip_reason = "parked"
+                return True
+        if max_failures is not None and self.streak >= max_failures:
+            self.skip_reason = "host-budget"
             return True
-        self.next_time = max(self.next_time, now + park_seconds)
+        if park:
+            self.next_time = max(self.next_time, now + park_seconds)
+        return False
+
+    def spent(self, seconds: float, budget: float | None) -> bool:
+        """Add time spent waiting on a response; True when that passes the budget."""
+        self.waited += seconds
+        if budget is not None and self.waited >= budget and self.skip_reason is None:
+            self.skip_reason = "host-budget"
+            return True
         return False
 
 

@@ -1,7 +1,9 @@
 """Progress: a live panel on a terminal, a plain line every few seconds otherwise.
 
 The engine calls the display with its :class:`~crawler.engine.CrawlStats` four times a
-second; the display decides what to show. ``--quiet`` shows nothing.
+second; the display decides what to show. ``--quiet`` shows nothing. Links and hosts
+crawled are the store's totals as ``linkgraph stats`` counts them (current links of every
+kind; hosts with a page that answered), so the last frame agrees with every summary.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _line(stats: CrawlStats) -> str:
     return (
         f"pages {stats.pages:,}  {stats.rate():.1f}/s  queue {stats.queued:,}"
         f"  active hosts {stats.active_hosts}  errors {stats.errors:,}"
-        f"  skipped {stats.skipped:,}  links {stats.links:,}"
+        f"  skipped {stats.skipped:,}  hosts crawled {stats.hosts_crawled:,}  links {stats.links:,}"
     )
 
 
@@ -74,7 +76,7 @@ class Progress:
             ("pages/s", f"{stats.rate():.1f}"),
             ("queue", f"{stats.queued:,}"),
             ("active hosts", f"{stats.active_hosts:,}"),
-            ("hosts seen", f"{stats.hosts_seen:,}"),
+            ("hosts crawled", f"{stats.hosts_crawled:,}"),
             ("links", f"{stats.links:,}"),
             ("errors", f"{stats.errors:,}"),
             ("skipped (robots, hosts)", f"{stats.skipped:,}"),

@@ -3,35 +3,41 @@
 This is the pure layer. The engine fetches ``/robots.txt`` (following at most five redirects,
 RFC 9309 §2.3.1.2), then calls :func:`rules_for_response` with the status and body, caches the
 result for at most a day (§2.4) and asks :meth:`RobotsRules.allowed` before every fetch.
+``linkgraph robots`` asks :meth:`RobotsRules.decide`, the same answer with the rule that
+gave it.
 
-The work is split with protego. Lines, groups and user-agent matching are ours, because
-protego disagrees with RFC 9309 and Google's reference parser there: it ends a group at an
-unknown line, it never matches ``User-agent: Foo Bar`` for the token ``foo``, and it lets
-``User-agent: link`` apply to ``linkgraph``. Rule patterns are matched by protego, whose
-percent-encoding normalisation and longest-match precedence (§2.2.2) we keep, after two
-fixes applied to both sides of the comparison: octets outside printable ASCII are escaped
-from their original bytes, and escapes that are not UTF-8 are kept distinct (protego would
-turn every one of them into U+FFFD, so ``%E9`` and ``%E8`` would compare equal).
+Lines, groups and user-agent matching follow RFC 9309 and Google's reference parser
+(google/robotstxt); path matching (§2.2.2-2.2.3) is :mod:`crawler.robotsmatch`. Where we
+differ from Google on purpose, the code says so beside the RFC section:
+
+- §2.5: at most 500 KiB (512,000 bytes) are parsed; Google's library parses any length
+  (its crawler stops at 500 KiB).
+- §2.2.2: ``/robots.txt`` is always allowed, whatever the rules; Google's library has no
+  such exception.
+- §2.2.2: escaped unreserved characters are decoded before comparison (see
+  :mod:`crawler.robotsmatch` for this and the other matching choices).
 
 Where the RFC is silent we read the file as its author meant it: a ``Crawl-delay`` applies
-to the user-agents named just before it, and Unicode whitespace around a value is not part
-of the value. ``tests/test_robots_google.py`` lists every case where we differ from
-Google's parser, with the reason.
+to the user-agents named just before it. ``tests/test_robots_google.py`` lists every case
+where we differ from Google's parser, with the reason.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from enum import StrEnum
-
-from protego import Protego
 
 from crawler.urls import normalize, origin_of
 
+from .robotsmatch import Pattern, normalize_path, path_params_query
+
 __all__ = [
     "MAX_SITEMAPS",
+    "RobotsDecision",
     "RobotsOutcome",
+    "RobotsRule",
     "RobotsRules",
     "is_valid_product_token",
     "robots_url",
@@ -48,8 +54,10 @@ _MAX_LINE_BYTES = 8 * 2083 - 1
 # §2.2 ABNF: EOL = %x0D / %x0A / %x0D.0A. str.splitlines() would also split on \x0b, \x0c,
 # \x1c-\x1e, \x85, \u2028 and \u2029, which are not line ends in a robots.txt.
 _EOL = re.compile(rb"\r\n|\r|\n")
-_WS = " \t\v\f"
-_WORDS = re.compile(r"[ \t\v\f]+")
+# §2.2 ABNF: WS = %x20 / %x09. Nothing else (not \v, \f or Unicode spaces) is trimmed from
+# a key or value: "Disallow: /members\u2002" is a rule for "/members%E2%80%82".
+_WS = " \t"
+_WORDS = re.compile(r"[ \t]+")
 
 _USER_AGENT_KEYS = frozenset({"user-agent", "useragent", "user agent"})
 _ALLOW_KEYS = frozenset({"allow"})
@@ -61,13 +69,6 @@ _CRAWL_DELAY_KEYS = frozenset({"crawl-delay", "crawl delay"})
 # §2.2.1: a product token is letters, "_" and "-" only.
 _TOKEN_PREFIX = re.compile(r"[A-Za-z_-]*")
 _TOKEN = re.compile(r"[A-Za-z_-]+")
-
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\x21-\x7e]+")
-_ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-
-# The scheme and host protego is shown: it reads a bare path starting with "//" as an
-# authority, so paths reach it inside an absolute URL whose authority it then drops.
-_MATCH_BASE = "http://robots.invalid"
 
 
 class RobotsOutcome(StrEnum):
@@ -87,9 +88,34 @@ class _Group:
     __slots__ = ("agents", "delays", "rules")
 
     def __init__(self) -> None:
-        self.agents: set[str] = set()  # lower-cased product tokens, and "*"
-        self.rules: list[tuple[bool, str]] = []  # (is_allow, pattern), file order
+        # lower-cased product token (or "*") -> the user-agent value as first written
+        self.agents: dict[str, str] = {}
+        self.rules: list[tuple[bool, str, int]] = []  # (is_allow, pattern, line), file order
         self.delays: dict[str, float] = {}  # agent -> Crawl-delay
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsRule:
+    """An Allow or Disallow rule as the file wrote it, for showing why a URL was decided."""
+
+    allow: bool
+    pattern: str
+    """The pattern as written (undecodable bytes shown as U+FFFD)."""
+    line: int | None
+    """1-based line number in the file; None for the implied rule of an unreachable file."""
+    user_agent: str
+    """The user-agent value (as written) that made the rule's group apply."""
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsDecision:
+    """The answer for one URL and product token, with what decided it."""
+
+    allowed: bool
+    rule: RobotsRule | None
+    """The deciding rule: the longest match (§2.2.2); None when no rule decided."""
+    reason: str
+    """``"rule"``, ``"no matching rule"``, ``"no group"`` or ``"/robots.txt"``."""
 
 
 class RobotsRules:
@@ -107,7 +133,7 @@ class RobotsRules:
     2.0
     """
 
-    __slots__ = ("_groups", "_matchers", "_sitemaps", "directive_count", "unknown_count")
+    __slots__ = ("_compiled", "_groups", "_sitemaps", "directive_count", "unknown_count")
 
     def __init__(
         self,
@@ -119,9 +145,9 @@ class RobotsRules:
     ) -> None:
         self._groups = groups
         self._sitemaps = sitemaps
-        # token -> protego parser over the merged rules of the groups that apply to it
-        # (None when no rule applies). A crawl asks with one token, so this stays tiny.
-        self._matchers: dict[str, Protego | None] = {}
+        # token -> the rules of the groups that apply to it, in the order they are tried
+        # (None when no group applies). A crawl asks with one token, so this stays tiny.
+        self._compiled: dict[str, list[tuple[Pattern, RobotsRule]] | None] = {}
         self.directive_count = directive_count
         """Lines read as a user-agent, allow, disallow, sitemap or crawl-delay record."""
         self.unknown_count = unknown_count
@@ -131,12 +157,16 @@ class RobotsRules:
     def parse(cls, body: bytes, *, max_bytes: int = 512_000) -> RobotsRules:
         """Parse a robots.txt body. Never raises: what cannot be read is ignored (§2.3.1.5).
 
-        At most ``max_bytes`` are read (§2.5 requires at least 500 KiB); a line cut by the
-        limit is dropped whole, since half a rule can mean something the whole does not.
-        A body of exactly ``max_bytes`` is taken as cut, so fetch up to ``max_bytes + 1``.
+        At most ``max_bytes`` are read (§2.5 requires at least 500 KiB). A body longer
+        than that is cut after the last line that ends within the limit (the line end may
+        be the first octet past it); a line cut by the limit is dropped whole, since half a
+        rule can mean something the whole does not. So fetch up to ``max_bytes + 1``
+        octets: a body of ``max_bytes`` or fewer is taken as complete.
         """
         body = _strip_bom(body)
-        if len(body) >= max_bytes:
+        # §2.5: crawlers SHOULD impose a parsing limit, of at least 500 KiB. A deliberate
+        # difference from Google's library, which parses a body of any length.
+        if len(body) > max_bytes:
             body = _cut_at_line(body, max_bytes)
         groups: list[_Group] = []
         sitemaps: list[str] = []
@@ -144,7 +174,7 @@ class RobotsRules:
         current: _Group | None = None
         in_rules = False  # an allow or disallow line came after the last user-agent line
         named: list[str] = []  # agents named since the last rule or Crawl-delay line
-        for raw in _EOL.split(body):
+        for number, raw in enumerate(_EOL.split(body), 1):
             # Keep the original octets of non-UTF-8 bytes (as lone surrogates) so that a
             # rule written in Latin-1 is escaped from its bytes, as §2.2.2 asks.
             line = raw[:_MAX_LINE_BYTES].decode("utf-8", "surrogateescape")
@@ -164,7 +194,7 @@ class RobotsRules:
                     in_rules = False
                 agent = _agent_of(value)
                 if agent:
-                    current.agents.add(agent)
+                    current.agents.setdefault(agent, _text(value))
                     named.append(agent)
             elif key in _ALLOW_KEYS or key in _DISALLOW_KEYS:
                 directives += 1
@@ -175,7 +205,7 @@ class RobotsRules:
                 named.clear()
                 # An empty pattern matches nothing; "Disallow:" is the classic "allow all".
                 if value:
-                    current.rules.append((key in _ALLOW_KEYS, value))
+                    current.rules.append((key in _ALLOW_KEYS, value, number))
             elif key in _SITEMAP_KEYS:
                 # §2.2.4: other records (Sitemap) belong to no group and do not end one.
                 directives += 1
@@ -213,8 +243,8 @@ class RobotsRules:
     def disallow_all(cls) -> RobotsRules:
         """Rules that disallow everything but /robots.txt ("unreachable", §2.3.1.4)."""
         group = _Group()
-        group.agents.add("*")
-        group.rules.append((False, "/"))
+        group.agents["*"] = "*"
+        group.rules.append((False, "/", 0))  # line 0: implied, not read from a file
         return cls((group,))
 
     def allowed(self, url: str, agent_token: str) -> bool:
@@ -228,14 +258,31 @@ class RobotsRules:
         ...     "http://example.com/a", "linkgraph")
         False
         """
-        path = _path_params_query(url)
-        # §2.2.2: "The /robots.txt URI is implicitly allowed", with any query (as protego).
-        if path.partition("?")[0] == "/robots.txt":
-            return True
-        matcher = self._matcher(agent_token)
-        if matcher is None:
-            return True
-        return matcher.can_fetch(_MATCH_BASE + _escape(path), "*")
+        return self.decide(url, agent_token).allowed
+
+    def decide(self, url: str, agent_token: str) -> RobotsDecision:
+        """The answer of :meth:`allowed` with the rule that gave it.
+
+        >>> rules = RobotsRules.parse(b"User-agent: *\\nDisallow: /a\\nAllow: /a/b\\n")
+        >>> decision = rules.decide("https://example.com/a/b/c", "linkgraph")
+        >>> decision.allowed, decision.rule.pattern, decision.rule.line
+        (True, '/a/b', 3)
+        """
+        raw = path_params_query(url)
+        # §2.2.2: "The /robots.txt URI is implicitly allowed", with any query. A
+        # deliberate difference from Google's library, which matches it like any path.
+        if raw.partition("?")[0] == "/robots.txt":
+            return RobotsDecision(True, None, "/robots.txt")
+        compiled = self._rules_for(agent_token)
+        if compiled is None:
+            return RobotsDecision(True, None, "no group")
+        path = normalize_path(raw)
+        # Sorted longest first, Allow before Disallow at equal length: the first rule
+        # that matches is §2.2.2's most specific match, and Allow wins a tie.
+        for pattern, rule in compiled:
+            if pattern.matches(path):
+                return RobotsDecision(rule.allow, rule, "rule")
+        return RobotsDecision(True, None, "no matching rule")
 
     def crawl_delay(self, agent_token: str) -> float | None:
         """Crawl-delay (seconds) of the groups that apply to ``agent_token``, or None.
@@ -265,19 +312,28 @@ class RobotsRules:
         specific = [g for g in self._groups if token in g.agents]
         return specific or [g for g in self._groups if "*" in g.agents]
 
-    def _matcher(self, agent_token: str) -> Protego | None:
+    def _rules_for(self, agent_token: str) -> list[tuple[Pattern, RobotsRule]] | None:
         key = agent_token.lower()
-        if key not in self._matchers:
-            rules = [rule for group in self._applicable(key) for rule in group.rules]
-            matcher = None
-            if rules:
-                lines = [
-                    f"{'Allow' if is_allow else 'Disallow'}: {_escape(pattern)}\n"
-                    for is_allow, pattern in rules
-                ]
-                matcher = Protego.parse("User-agent: *\n" + "".join(lines))
-            self._matchers[key] = matcher
-        return self._matchers[key]
+        if key not in self._compiled:
+            groups = self._applicable(key)
+            compiled = None
+            if groups:
+                which = key if key in groups[0].agents else "*"
+                compiled = []
+                for group in groups:
+                    for allow, pattern, line in group.rules:
+                        rule = RobotsRule(allow, _text(pattern), line or None, group.agents[which])
+                        compiled.append((Pattern.compile(pattern), rule))
+                        # Google's parser reads "Allow: /dir/index.htm(l)" as also allowing
+                        # "/dir/" itself (a directory is served as its index page). Not in
+                        # the RFC; kept because sites write it expecting that.
+                        slash = pattern.rfind("/")
+                        if allow and pattern.startswith("/index.htm", max(slash, 0)):
+                            directory = Pattern.compile(pattern[: slash + 1] + "$")
+                            compiled.append((directory, rule))
+                compiled.sort(key=lambda item: (-item[0].length, not item[1].allow))
+            self._compiled[key] = compiled
+        return self._compiled[key]
 
 
 def is_valid_product_token(token: str) -> bool:
@@ -343,7 +399,7 @@ def _strip_bom(body: bytes) -> bytes:
 
 def _cut_at_line(body: bytes, max_bytes: int) -> bytes:
     # §2.5: ignore what lies past the parsing limit. The line the limit falls in is
-    # dropped unless the limit falls exactly on its end.
+    # dropped unless the limit falls exactly on its end (the octet past it is a line end).
     head = body[:max_bytes]
     if body[max_bytes : max_bytes + 1] in (b"\n", b"\r"):
         return head
@@ -365,14 +421,14 @@ def _key_value(line: str) -> tuple[str, str] | None:
             return None
         key, value = words
     key = " ".join(_WORDS.split(key.strip(_WS))).lower()
-    # Unicode whitespace too: "Disallow: /members\u2002" (seen in the wild) means /members.
-    return key, value.strip()
+    # §2.2: only space and tab surround a value (see _WS).
+    return key, value.strip(_WS)
 
 
 def _agent_of(value: str) -> str:
     """The product token a user-agent line names, lower-cased ("" when it names none)."""
     # Google treats "*" followed by whitespace and anything as the global agent.
-    if value == "*" or (value.startswith("*") and value[1:2].isspace()):
+    if value == "*" or (value.startswith("*") and value[1:2] in (" ", "\t")):
         return "*"
     # §2.2.1 and Google: the token is the leading run of letters, "_" and "-", so
     # "LinkGraph/1.0" and "linkgraph bot" both name "linkgraph". Wildcards are not part
@@ -392,63 +448,3 @@ def _parse_delay(value: str) -> float | None:
 def _text(value: str) -> str:
     """A decoded value as printable text (undecodable bytes become U+FFFD)."""
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _path_params_query(url: str) -> str:
-    """The part of a URL rules are matched against: path, params and query (§2.2.2).
-
-    Follows Google's reference parser: the fragment is dropped, the result starts with
-    "/", and URLs without a scheme are read as ``host/path``.
-    """
-    start = 2 if url.startswith("//") else 0
-    early_path = _find_any(url, "/?;", start)
-    scheme_end = url.find("://", start)
-    if scheme_end < 0 or (early_path >= 0 and early_path < scheme_end):
-        scheme_end = start  # a "://" inside the path is not a scheme separator
-    else:
-        scheme_end += 3
-    path_start = _find_any(url, "/?;", scheme_end)
-    if path_start < 0:
-        return "/"
-    hash_pos = url.find("#", start)
-    if 0 <= hash_pos < path_start:
-        return "/"
-    path = url[path_start : hash_pos if hash_pos >= 0 else len(url)]
-    return path if path.startswith("/") else "/" + path
-
-
-def _find_any(text: str, chars: str, start: int) -> int:
-    positions = [p for p in (text.find(c, start) for c in chars) if p >= 0]
-    return min(positions) if positions else -1
-
-
-def _escape(text: str) -> str:
-    """Prepare a pattern or path for protego, identically on both sides (§2.2.2).
-
-    Octets outside printable ASCII are percent-encoded from their original bytes. Runs of
-    escapes that do not decode as UTF-8 have their high octets written as ``%25XX``, which
-    protego keeps verbatim; left alone it would decode each to U+FFFD.
-    """
-    text = _NOT_PRINTABLE_ASCII.sub(_encode_octets, text)
-    if "%" in text:
-        text = _ESCAPE_RUN.sub(_protect_non_utf8, text)
-    return text
-
-
-def _encode_octets(match: re.Match[str]) -> str:
-    chars = match.group()
-    try:
-        octets = chars.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate that did not come from our decoding
-        octets = chars.encode("utf-8", "surrogatepass")
-    return "".join(f"%{b:02X}" for b in octets)
-
-
-def _protect_non_utf8(match: re.Match[str]) -> str:
-    run = match.group()
-    octets = bytes.fromhex(run.replace("%", ""))
-    try:
-        octets.decode("utf-8")
-    except UnicodeDecodeError:
-        return "".join(f"%25{b:02X}" if b >= 0x80 else f"%{b:02X}" for b in octets)
-    return run

@@ -9,13 +9,21 @@ defaults (``linkgraph.api.stored_settings``).
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["DEFAULT_USER_AGENT", "CrawlSettings", "SettingsError", "load_settings"]
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "GUARDS",
+    "CrawlSettings",
+    "SettingsError",
+    "check",
+    "load_settings",
+]
 
 DEFAULT_USER_AGENT = "linkgraph/0.1 (+https://github.com/linkgraph/linkgraph)"
 
@@ -24,45 +32,66 @@ class SettingsError(ValueError):
     """A setting has a wrong name, type or value."""
 
 
+def _rule(default: Any, *, low: float = 1, high: float | None = None, **meta: Any) -> Any:
+    """A field with its validation rule: ``low``/``high`` bound numbers (floats other than
+    a ``low`` of 0 must be above 0: ``low=1`` on a float means "positive"), ``choices``
+    names the allowed strings. A field declared without a rule gets the strictest one:
+    positive numbers, strings without control characters."""
+    return field(default=default, metadata={"low": low, "high": high, **meta})
+
+
+ZERO_OK = 0  # ``low=ZERO_OK``: zero is a meaningful value of this setting
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CrawlSettings:
     # What to crawl
     seeds: tuple[str, ...] = ()
-    scope: str = "domain"
-    max_pages: int | None = None
-    max_pages_per_host: int | None = None
-    max_depth: int | None = None
+    scope: str = _rule("domain", choices=("domain", "host", "any"))
+    max_pages: int | None = _rule(None, low=ZERO_OK)
+    max_pages_per_host: int | None = _rule(None, low=ZERO_OK)
     follow_nofollow: bool = False
     refresh: bool = False
     sitemaps: bool = True
-    max_sitemap_urls: int = 50_000
+    max_sitemap_urls: int = _rule(50_000, low=ZERO_OK)
+    # Trap guards: each refused URL is recorded (not fetched) with the guard's reason;
+    # "none" lifts a guard. Defaults are in configs/linkgraph.toml, with why.
+    max_depth: int | None = _rule(20, low=ZERO_OK)
+    max_urls_per_host: int | None = _rule(100_000)
+    max_segment_repeats: int | None = _rule(2)
+    max_queries_per_path: int | None = _rule(1_000)
+    max_query_params: int | None = _rule(20, low=ZERO_OK)
     # Politeness
     user_agent: str = DEFAULT_USER_AGENT
-    delay: float = 1.0
-    max_crawl_delay: float = 30.0
-    connections_per_ip: int = 2
-    backoff_base: float = 10.0
-    backoff_max: float = 600.0
-    max_retries: int = 3
-    park_after_failures: int = 5
-    park_seconds: float = 300.0
-    max_parks: int = 2
+    delay: float = _rule(1.0, low=ZERO_OK)
+    max_crawl_delay: float = _rule(30.0, low=ZERO_OK)
+    connections_per_ip: int = _rule(2, high=1_000)
+    backoff_base: float = _rule(10.0, low=ZERO_OK)
+    backoff_max: float = _rule(600.0, low=ZERO_OK)
+    max_retries: int = _rule(3, low=ZERO_OK)
+    park_after_failures: int = 3
+    park_seconds: float = _rule(60.0, low=ZERO_OK)
+    max_parks: int = _rule(2, low=ZERO_OK)
+    # Per-host budget: a host past either is given up, its URLs recorded "host-budget".
+    host_budget_seconds: float | None = 3600.0
+    host_max_failures: int | None = 6
     # robots.txt (RFC 9309)
     robots_max_bytes: int = 512_000
-    robots_max_redirects: int = 5
+    robots_max_redirects: int = _rule(5, low=ZERO_OK)
     robots_cache_seconds: float = 86_400.0
-    robots_retries: int = 3
-    robots_retry_seconds: float = 60.0
+    robots_retries: int = _rule(3, low=ZERO_OK)
+    robots_retry_seconds: float = _rule(60.0, low=ZERO_OK)
     # Fetching
-    concurrency: int = 100
-    max_redirects: int = 5
+    concurrency: int = _rule(100, high=10_000)
+    max_redirects: int = _rule(5, low=ZERO_OK)
     max_page_bytes: int = 10 * 1024 * 1024
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     hosts_file: str | None = None
+    pinned_only: bool = False
     allow_private_addresses: bool = False
     store_text: bool = True
-    parse_workers: int | None = None
+    parse_workers: int | None = _rule(None, low=ZERO_OK, high=64)
     # Parsing one page: links kept, URL length, CPU seconds before "parse-timeout"
     max_links_per_page: int = 10_000
     max_url_length: int = 2048
@@ -73,20 +102,16 @@ class CrawlSettings:
     quiet: bool = False
 
     def __post_init__(self) -> None:
-        if self.scope not in ("domain", "host", "any"):
-            raise SettingsError(f"scope must be domain, host or any, not {self.scope!r}")
-        for name in ("max_pages", "max_pages_per_host", "max_depth"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise SettingsError(f"{name} must be 0 or more, not {value}")
-        for name in ("delay", "max_crawl_delay", "backoff_base", "backoff_max"):
-            if getattr(self, name) < 0:
-                raise SettingsError(f"{name} must be 0 or more")
-        for name in ("concurrency", "connections_per_ip", "max_page_bytes", "robots_max_bytes"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{name} must be at least 1")
-        if not self.user_agent.strip():
-            raise SettingsError("user_agent must not be empty")
+        # Every construction is checked, whatever built it: defaults, the loader below,
+        # ``dataclasses.replace``, a test or the Python API.
+        for f in fields(self):
+            try:
+                value = check(f.name, getattr(self, f.name))
+            except SettingsError as exc:
+                raise SettingsError(f"{f.name}: {exc}") from None
+            object.__setattr__(self, f.name, value)
+        if self.pinned_only and not self.hosts_file:
+            raise SettingsError("pinned_only needs a hosts_file: nothing else could be resolved")
 
     @property
     def product_token(self) -> str:
@@ -102,39 +127,130 @@ class CrawlSettings:
 
 _FIELDS = {f.name: f for f in fields(CrawlSettings)}
 
+# The settings that stop a crawl from running on forever; ``linkgraph stats`` shows them.
+GUARDS = (
+    "max_depth",
+    "max_urls_per_host",
+    "max_segment_repeats",
+    "max_queries_per_path",
+    "max_query_params",
+    "host_budget_seconds",
+    "host_max_failures",
+)
+_NONE_WORDS = ("none",)  # how text (env, flags, TOML) says "no limit" for an optional setting
 
-def _coerce(name: str, value: Any, source: str) -> Any:
-    default = _FIELDS[name].default
-    kind = _FIELDS[name].type
-    try:
-        if name == "seeds":
-            if isinstance(value, str):
-                value = value.split()
-            return tuple(str(v) for v in value)
-        if value is None:
-            if "None" in str(kind):
-                return None
-            raise TypeError
-        if "bool" in str(kind):
-            if isinstance(value, str):
-                lowered = value.strip().lower()
-                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise TypeError
-                return lowered in ("1", "true", "yes", "on")
-            if not isinstance(value, bool):
-                raise TypeError
-            return value
-        if "int" in str(kind) and not isinstance(default, float):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise TypeError
-            return int(value)
-        if "float" in str(kind):
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{source}: {name} has a wrong value: {value!r}") from None
+
+def _kind(name: str) -> tuple[str, bool]:
+    """``("int" | "float" | "bool" | "str" | "seeds", optional)`` from a field's annotation."""
+    annotation = str(_FIELDS[name].type)
+    base = annotation.split("|")[0].strip()
+    return ("seeds" if base.startswith("tuple") else base), "None" in annotation
+
+
+def _control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def check(name: str, value: Any) -> Any:
+    """Validate one typed value of setting ``name``; return it normalised (an int given for
+    a float setting becomes a float, a list of seeds a tuple). The one rule set: the loader
+    and ``CrawlSettings.__post_init__`` both call it, so every source obeys the same rules."""
+    kind, optional = _kind(name)
+    meta = _FIELDS[name].metadata
+    if value is None:
+        if optional:
+            return None
+        raise SettingsError("must be set (only limits take none)")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise SettingsError(f"must be true or false, not {value!r}")
+        return value
+    if kind == "seeds":
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise SettingsError(f"must be a list of URLs, not {value!r}")
+        for seed in value:
+            if not isinstance(seed, str) or _control(seed):
+                raise SettingsError(f"not a URL: {seed!r}")
+        return tuple(value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise SettingsError(f"must be a string, not {value!r}")
+        if _control(value):
+            # A CR or LF in a header value makes every request fail; a NUL breaks paths.
+            raise SettingsError(f"must not contain control characters: {value!r}")
+        if not value.strip():
+            raise SettingsError("must not be empty")
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise SettingsError(
+                f"must be {', '.join(choices[:-1])} or {choices[-1]}, not {value!r}"
+            )
+        return value
+    # Numbers. bool is an int to Python, never to a user.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(f"must be a number, not {value!r}")
+    if kind == "int":
+        if not isinstance(value, int):
+            raise SettingsError(f"must be a whole number, not {value!r}")
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            # nan compares false with everything: a nan delay silently switched the delay
+            # off, and inf waited forever.
+            raise SettingsError(f"must be a finite number, not {value!r}")
+    low, high = meta.get("low", 1), meta.get("high")
+    if low == 0 and value < 0:
+        raise SettingsError(f"must be 0 or more, not {value!r}")
+    if low != 0 and (value < low if kind == "int" else value <= 0):
+        raise SettingsError(
+            f"must be at least {low}, not {value!r}"
+            if kind == "int"
+            else f"must be above 0, not {value!r}"
+        )
+    if high is not None and value > high:
+        raise SettingsError(f"must be at most {high}, not {value!r}")
+    return value
+
+
+def _from_text(name: str, text: str) -> Any:
+    """An environment variable or a flag: text into the setting's type (checked later)."""
+    kind, optional = _kind(name)
+    stripped = text.strip()
+    if optional and stripped.lower() in _NONE_WORDS:
+        return None
+    if kind == "seeds":
+        return tuple(text.split())
+    if kind == "bool":
+        lowered = stripped.lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise SettingsError(f"must be true or false, not {text!r}")
+        return lowered in ("1", "true", "yes", "on")
+    if kind == "int":
+        try:
+            return int(stripped)
+        except ValueError:
+            raise SettingsError(f"must be a whole number, not {text!r}") from None
+    if kind == "float":
+        try:
+            return float(stripped)
+        except ValueError:
+            raise SettingsError(f"must be a number, not {text!r}") from None
+    return text
+
+
+def _from_toml(name: str, value: Any) -> Any:
+    """A TOML value keeps its TOML type: ``delay = "2"`` is an error, not a number. TOML
+    has no null, so an optional limit is lifted with the string "none"."""
+    kind, optional = _kind(name)
+    if optional and isinstance(value, str) and value.strip().lower() in _NONE_WORDS:
+        return None
+    if kind == "seeds" and isinstance(value, str):
+        return tuple(value.split())
+    return value
+
+
+def _option(name: str) -> str:
+    return f"option {name}"
 
 
 def load_settings(
@@ -143,13 +259,24 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     base: CrawlSettings | None = None,
+    source: Callable[[str], str] = _option,
 ) -> CrawlSettings:
     """Build settings: ``base`` (defaults) < TOML file < ``LINKGRAPH_*`` environment < overrides.
 
     ``overrides`` holds only what the user gave on the command line (``None`` values are
-    ignored, so an absent flag never hides a lower layer).
+    ignored, so an absent flag never hides a lower layer); text values there are parsed
+    as in the environment. ``source(name)`` names an override in error messages (the
+    command line passes its flag's name). Every error is a one-line :class:`SettingsError` naming where the
+    bad value came from and the setting.
     """
     values: dict[str, Any] = {}
+
+    def take(name: str, value: Any, where: str, parse: Callable[[str, Any], Any]) -> None:
+        try:
+            values[name] = check(name, parse(name, value))
+        except SettingsError as exc:
+            raise SettingsError(f"{where}: {exc}") from None
+
     if config_file is not None:
         try:
             with open(config_file, "rb") as fh:
@@ -159,23 +286,31 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config {config_file} is not valid TOML: {exc}") from None
         table = data.get("crawl", data)
+        if not isinstance(table, dict):
+            raise SettingsError(
+                f"config {config_file}: crawl must be a table ([crawl]), not {table!r}"
+            )
         for key, value in table.items():
             name = key.replace("-", "_")
             if name not in _FIELDS:
                 raise SettingsError(f"config {config_file}: unknown setting {key!r}")
-            values[name] = _coerce(name, value, f"config {config_file}")
+            take(name, value, f"config {config_file}: {key}", _from_toml)
     environ = os.environ if environ is None else environ
     for name in _FIELDS:
         raw = environ.get(f"LINKGRAPH_{name.upper()}")
         if raw is not None:
-            values[name] = _coerce(name, raw, f"LINKGRAPH_{name.upper()}")
+            take(name, raw, f"LINKGRAPH_{name.upper()}", _from_text)
     for name, value in (overrides or {}).items():
         if value is None:
             continue
         if name not in _FIELDS:
             raise SettingsError(f"unknown setting {name!r}")
-        values[name] = _coerce(name, value, "command line")
-    try:
-        return replace(base or CrawlSettings(), **values)
-    except TypeError as exc:  # pragma: no cover - guarded by _FIELDS
-        raise SettingsError(str(exc)) from None
+        parse = _from_text if isinstance(value, str) else _as_is
+        take(name, value, source(name), parse)
+    return replace(base or CrawlSettings(), **values)
+
+
+def _as_is(name: str, value: Any) -> Any:
+    if _kind(name)[0] == "seeds" and isinstance(value, list):
+        return tuple(value)
+    return value

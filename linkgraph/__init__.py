@@ -24,6 +24,7 @@ from .api import (
     intersect,
     iter_links,
     referring_domains,
+    robots,
     stats,
     top,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "mentions",
     "rank",
     "referring_domains",
+    "robots",
     "stats",
     "to_networkx",
     "top",

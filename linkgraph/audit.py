@@ -129,8 +129,10 @@ def anchor_profile(
     profile: AuditProfile | None = None,
     mode: str | None = None,
     include_internal: bool = False,
+    include_lost: bool = False,
 ) -> dict[str, Any]:
-    """Classify every backlink's anchor: per-class counts and shares, and warnings.
+    """Classify every current backlink's anchor: per-class counts and shares, and warnings
+    (``include_lost``: lost backlinks too).
 
     Returns ``{"classes": [...], "warnings": [...], "over_optimized": bool, "anchors": [...]}``;
     shares are of backlinks (distinct source page → target URL pairs).
@@ -141,6 +143,7 @@ def anchor_profile(
             conn,
             store_backlinks.resolve_target(conn, target, mode),
             include_internal=include_internal,
+            include_lost=include_lost,
             limit=None,
         )
     for row in rows:
@@ -212,15 +215,22 @@ def backlink_quality(
     mode: str | None = None,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
-    """Every backlink with its quality score and the parts behind it, best first."""
+    """Every current link into the target with its quality score and the parts behind it,
+    best first (``include_lost``: lost links too, with ``lost_at`` and ``lost_reason``)."""
     profile = profile or AuditProfile()
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode)
         details = store_audit.backlink_details(
-            conn, t, follow_only=follow_only, include_internal=include_internal, placement=placement
+            conn,
+            t,
+            follow_only=follow_only,
+            include_internal=include_internal,
+            include_lost=include_lost,
+            placement=placement,
         )
         sitewide = _sitewide_domains(conn, details, profile.sitewide_share)
         relevance = _relevance(conn, details)
@@ -254,6 +264,7 @@ def backlink_quality(
                 "quality": q.score,
                 "quality_parts": q.parts,
             }
+            | ({"lost_at": d.lost_at, "lost_reason": d.lost_reason} if include_lost else {})
         )
     records.sort(key=lambda r: (-r["quality"], r["source"]))
     return records[:limit] if limit is not None else records
@@ -341,7 +352,9 @@ def toxic(
     mode: str | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Per referring domain: a 0-100 toxicity score for triage, with its reasons."""
+    """Per referring domain with a current link: a 0-100 toxicity score for triage, with
+    its reasons. Lost links are history, not a risk: they are left out, here and in the
+    domain graph the link-farm signal reads."""
     profile = profile or AuditProfile()
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode)

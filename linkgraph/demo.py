@@ -10,25 +10,38 @@ parking retries after seconds rather than minutes. The Crawl-delay of www.echo.t
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import inspect
+import os
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.progress import Progress
-from crawler.settings import CrawlSettings
+from crawler.settings import CrawlSettings, SettingsError
 from crawler.urls import registrable_domain
 from storage import queries, schema
 from storage.errors import NotAStore, StoreError
+from storage.safetext import terminal_safe
 
 from . import api, audit
 from .demoaudit import BRAND, KEYWORDS, TARGET
 from .demoweb import DemoWeb, describe, generate
 
-__all__ = ["DEMO_SETTINGS", "demo_settings", "run_demo"]
+__all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"]
+
+# The generator's floors: the traps need 12 generated hosts, a regular site 6 pages.
+MIN_GENERATED, MIN_PAGES = 12, 6
+# 40 generated sites plus the fixed ones (old.alpha.test and the audit sites): the web
+# the README describes, 56 sites on 35 domains.
+DEFAULT_SITES = 56
 
 DEMO_SETTINGS = {
     "delay": 0.2,
@@ -43,7 +56,97 @@ DEMO_SETTINGS = {
 
 
 def demo_settings(seeds: list[str], hosts_file: str, *, quiet: bool = False) -> CrawlSettings:
-    return CrawlSettings(seeds=tuple(seeds), hosts_file=hosts_file, quiet=quiet, **DEMO_SETTINGS)  # type: ignore[arg-type]
+    # pinned_only: the demo web links out to real sites; the demo must not even look
+    # their names up, let alone check them.
+    return CrawlSettings(
+        seeds=tuple(seeds),
+        hosts_file=hosts_file,
+        pinned_only=True,
+        quiet=quiet,
+        **DEMO_SETTINGS,  # type: ignore[arg-type]
+    )
+
+
+def demo_size(sites: int, pages: int) -> int:
+    """How many sites :func:`generate` must make for a demo web of ``sites`` sites in all.
+
+    The demo web always holds some fixed sites besides the generated ones (an unreachable
+    host and the backlink-audit sites); ``sites`` counts them too, so that the number
+    asked for is the number the summary shows. Too small a web is refused, not enlarged.
+    """
+    fixed = len(generate(MIN_GENERATED, 1)) - MIN_GENERATED
+    if sites < MIN_GENERATED + fixed:
+        raise SettingsError(
+            f"the demo web needs at least {MIN_GENERATED + fixed} sites ({fixed} fixed trap and"
+            f" audit sites and {MIN_GENERATED} generated ones), not {sites}"
+        )
+    if pages < MIN_PAGES:
+        raise SettingsError(f"demo sites need at least {MIN_PAGES} pages each, not {pages}")
+    return sites - fixed
+
+
+@contextmanager
+def _demo_lock(db: Path) -> Iterator[None]:
+    """Hold ``DB.lock`` exclusively for a whole demo run, or raise :class:`StoreError`.
+
+    The demo deletes its store before crawling: without this, a second ``linkgraph demo``
+    on the same path deleted the store the first was still writing. The writer's own lock
+    sits on the store file, which the demo replaces, so it cannot serve here; this lock
+    file outlives the replacement. It is removed at the end (see the inode check below).
+    """
+    lock_path = Path(f"{db}.lock")
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot create {lock_path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"another linkgraph is writing {db}") from None
+        # The previous holder unlinks the file as it finishes: if it did so after we opened
+        # it, we hold an orphan while a third run may lock a new file at the path. Retry.
+        try:
+            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _one_demo_per_store(run: Callable[..., int]) -> Callable[..., int]:
+    """Run ``run_demo`` under :func:`_demo_lock` on its ``db``."""
+    signature = inspect.signature(run)
+
+    @functools.wraps(run)
+    def locked(*args: object, **kwargs: object) -> int:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        with _demo_lock(Path(str(bound.arguments["db"]))):
+            return run(*args, **kwargs)
+
+    return locked
+
+
+def _refuse_if_written(db: Path) -> None:
+    """A crawl (``linkgraph crawl`` or ``broken --check-external``) holds the writer's
+    lock on the store file itself: never delete a store under it."""
+    try:
+        fd = os.open(db, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StoreError(f"another linkgraph is writing {db}") from None
+    finally:
+        os.close(fd)  # closing releases the probe's lock
 
 
 def _clear_old_demo(db: Path) -> None:
@@ -54,6 +157,7 @@ def _clear_old_demo(db: Path) -> None:
         raise StoreError(f"{exc}; refusing to replace it with the demo store") from None
     if version is None:
         return
+    _refuse_if_written(db)
     with queries.reader(db) as conn:
         record = queries.crawl_record(conn) or {}
     # A demo crawl is the one that used the demo's own hosts file.
@@ -63,10 +167,11 @@ def _clear_old_demo(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
+@_one_demo_per_store
 def run_demo(
     *,
     db: str = "demo.db",
-    sites: int = 40,
+    sites: int = DEFAULT_SITES,
     pages: int = 12,
     quiet: bool = False,
     recrawl: bool = False,
@@ -74,15 +179,18 @@ def run_demo(
 ) -> int:
     """Crawl a fresh demo web into ``db`` and print a summary; returns an exit status.
 
+    ``sites`` is the number of sites of the demo web, at least 28 (see :func:`demo_size`);
+    ``pages`` the pages of each generated site, at least 6.
+
     ``recrawl``: then move the demo web three months on (generation 2: removed links,
     deleted and redirected pages, a new referring domain...) and crawl it again with
     ``--refresh``, so that ``linkgraph changes`` has history to show.
     ``check_external``: then check the link targets the crawl did not fetch, as
     ``linkgraph broken --check-external`` does, while the demo web is still up.
     """
+    n_sites, n_pages = demo_size(sites, pages), pages
     path = Path(db)
     _clear_old_demo(path)
-    n_sites, n_pages = max(sites, 12), max(pages, 6)
     web = DemoWeb(generate(n_sites, n_pages))
     with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
         hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
@@ -142,21 +250,25 @@ def run_demo(
 
 
 def _summary(db: str, path: Path, elapsed: float) -> None:
+    """The store's numbers, all from ``stats`` (the live display counts the same way)."""
     counts = api.stats(path)
+    links = counts["links"]
+    lost = f" and {links['lost']:,} lost ones" if links["lost"] else ""
     print(
-        f"crawled {counts['pages']['fetched']:,} pages on {counts['hosts_crawled']} hosts in"
-        f" {elapsed:.1f}s; stored {counts['links']['total']:,} links"
-        f" ({counts['links']['follow']:,} follow, {counts['links']['nofollow']:,} nofollow,"
-        f" {counts['links']['redirect']:,} redirects) to {counts['urls']:,} URLs on"
-        f" {counts['hosts']:,} hosts in {db}"
+        f"crawled {counts['pages']['fetched']:,} pages on {counts['hosts_crawled']:,} hosts in"
+        f" {elapsed:.1f}s ({counts['hosts']:,} hosts known, with the link targets never fetched);"
+        f" stored {links['total']:,} current links ({links['link']:,} links:"
+        f" {links['follow']:,} follow, {links['nofollow']:,} nofollow;"
+        f" {links['redirect']:,} redirects; {links['canonical']:,} canonicals){lost}"
+        f" to {counts['urls']:,} URLs in {db}"
     )
     not_fetched = ", ".join(f"{k} {v}" for k, v in sorted(counts["pages"]["not_fetched"].items()))
     if not_fetched:
-        print(f"not fetched: {not_fetched}")
+        print(terminal_safe(f"not fetched: {not_fetched}"))
     for note in counts["host_notes"]:
         if (
             "robots.txt" in note["note"]
             or "Crawl-delay" in note["note"]
             or "gave up" in note["note"]
         ):
-            print(f"  {note['host']}: {note['note']}")
+            print(terminal_safe(f"  {note['host']}: {note['note']}"))

@@ -2,8 +2,8 @@
 
 ``to_networkx(db, level=...)`` builds a ``networkx.DiGraph`` whose nodes are URLs, hosts or
 registrable domains (named by their text) with the stored scores as attributes, and whose
-edges carry ``links`` (the backlinks, distinct source page -> target URL pairs, behind the
-edge) and ``follow_links`` (those of them that are follow). At page
+edges carry ``links`` (the current backlinks, distinct source page -> target URL pairs,
+behind the edge) and ``follow_links`` (those of them that are follow). At page
 level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redirect``).
 """
 
@@ -124,10 +124,16 @@ def to_networkx(db: str | os.PathLike[str], *, level: str = "domain") -> nx.DiGr
 
 
 def export_graph(db: str | os.PathLike[str], stream: IO[Any], *, format: str, level: str) -> int:
-    """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges."""
+    """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges.
+
+    The edge list is one line per edge, ``source``, ``target``, ``links``,
+    ``follow_links``, and no header, so that every line is an edge: networkx reads it
+    back with ``nx.read_edgelist(path, delimiter="\\t", create_using=nx.DiGraph,
+    data=[("links", int), ("follow_links", int)])``. Node names (URLs, host and domain
+    names) hold neither tabs nor newlines, nor ``#`` (fragments are not stored).
+    """
     if format == "edgelist":
         src, dst, links, follow_links, _, names, _ = _level(db, level)
-        stream.write("source\ttarget\tlinks\tfollow_links\n")
         for s, t, n_links, n_follow in zip(
             src.tolist(), dst.tolist(), links.tolist(), follow_links.tolist(), strict=True
         ):

@@ -6,17 +6,28 @@ names then choose the columns (``source``/``from``, ``target``/``to``, ``anchor`
 ``rel``), so exports from other tools load as they are. Imported links are kind
 ``link`` with placement ``content``; their sources get no page row (we did not fetch
 them), so ``stats`` counts them as links, not pages.
+
+Encoding: SEO tools export in whatever their platform likes (Excel's "Unicode text" is
+UTF-16 LE with a BOM; Windows tools write CP1252). The file's encoding is decided in this
+order: ``--encoding NAME`` when given; else a byte-order mark (UTF-8, UTF-16 LE/BE,
+UTF-32 LE/BE); else UTF-8 when the whole file decodes strictly as UTF-8; else the
+fallback :data:`FALLBACK_ENCODING` (Windows-1252), which the result reports. A byte the
+chosen encoding cannot decode is a one-line error naming its line; nothing is guessed
+past that.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import os
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from crawler.settings import SettingsError
 from crawler.urls import normalize
@@ -25,10 +36,29 @@ from storage.writer import StoreWriter
 
 from .api import run
 
-__all__ = ["ImportResult", "import_links"]
+__all__ = ["FALLBACK_ENCODING", "ImportResult", "detect_encoding", "import_links"]
+
+FALLBACK_ENCODING = "cp1252"
+# UTF-32 LE's mark begins with UTF-16 LE's (FF FE): test the longer marks first. The
+# utf-16 / utf-32 codecs read the mark themselves and take the byte order from it.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32 LE (byte-order mark)"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32 BE (byte-order mark)"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (byte-order mark)"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE (byte-order mark)"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE (byte-order mark)"),
+)
 
 _ALIASES = {
-    "source": ("source", "source_url", "from", "src", "referring_page", "url_from"),
+    "source": (
+        "source",
+        "source_url",
+        "from",
+        "src",
+        "referring_page",
+        "referring_page_url",
+        "url_from",
+    ),
     "target": ("target", "target_url", "to", "dst", "url_to", "link"),
     "anchor": ("anchor", "anchor_text", "text"),
     "rel": ("rel", "rels"),
@@ -43,10 +73,13 @@ class ImportResult:
     links: int = 0
     skipped: int = 0
     problems: list[str] = field(default_factory=list)  # the first few, with line numbers
+    encoding: str = "utf-8"  # the Python codec the file was read with
+    encoding_note: str = "UTF-8"  # how that was decided, for the user
 
 
 def _columns(header: list[str]) -> dict[str, int]:
-    lowered = [h.strip().lower() for h in header]
+    # "Target URL", "target-url" and "target_url" are one column name (tools differ).
+    lowered = [re.sub(r"[\s-]+", "_", h.strip().lower()) for h in header]
     found: dict[str, int] = {}
     for name, aliases in _ALIASES.items():
         for alias in aliases:
@@ -91,16 +124,92 @@ async def _load(db: str | os.PathLike[str], rows: csv.reader, result: ImportResu
                 await writer.flush()
 
 
+def detect_encoding(raw: BinaryIO, name: str, encoding: str | None = None) -> tuple[str, str]:
+    """The codec to read ``raw`` with and a note saying why (see the module docstring).
+
+    ``raw`` is a seekable binary file; it is read through once (to check that every byte
+    decodes) and left at its start. ``name`` names the file in errors. Raises
+    :class:`SettingsError` for an unknown codec or a line that does not decode.
+    """
+    head = raw.read(4)
+    raw.seek(0)
+    if encoding is not None:
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            raise SettingsError(
+                f"unknown encoding {encoding!r}: give a codec name such as utf-8, cp1252,"
+                " utf-16, latin-1"
+            ) from None
+        if codec == "utf-8" and head.startswith(codecs.BOM_UTF8):
+            codec = "utf-8-sig"  # the mark is not part of the first column's name
+        chosen, note = codec, f"{codec} (--encoding)"
+    else:
+        for bom, codec, bom_note in _BOMS:
+            if head.startswith(bom):
+                chosen, note = codec, bom_note
+                break
+        else:
+            if _first_bad_line(raw, "utf-8") is None:
+                return "utf-8", "UTF-8"
+            chosen = FALLBACK_ENCODING
+            note = f"{FALLBACK_ENCODING} (Windows-1252): the file is not UTF-8"
+    bad = _first_bad_line(raw, chosen)
+    if bad is not None:
+        neither = " (nor UTF-8)" if note.endswith("is not UTF-8") else ""
+        raise SettingsError(
+            f"{name}: line {bad} is not valid {chosen} text{neither}; give --encoding NAME"
+            " with the file's encoding"
+        )
+    return chosen, note
+
+
+def _first_bad_line(raw: BinaryIO, codec: str) -> int | None:
+    """The line number of the first byte ``codec`` cannot decode, or ``None``; streamed,
+    so a large file is never held in memory."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    lines = 0
+    try:
+        while chunk := raw.read(1 << 20):
+            try:
+                lines += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as exc:
+                # exc.object is what the decoder held plus this chunk; all before exc.start
+                # decodes, so its newlines finish the count.
+                before = bytes(exc.object[: exc.start]).decode(codec, "replace")
+                return lines + before.count("\n") + 1
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:  # the file ends inside a character
+            return lines + 1
+        return None
+    finally:
+        raw.seek(0)
+
+
 def import_links(
-    db: str | os.PathLike[str], file: str | os.PathLike[str], *, delimiter: str | None = None
+    db: str | os.PathLike[str],
+    file: str | os.PathLike[str],
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
-    """Load an edge list into ``db`` (created if missing). ``file`` ``-`` reads standard input."""
+    """Load an edge list into ``db`` (created if missing). ``file`` ``-`` reads standard input.
+
+    ``encoding`` is a Python codec name; without it the encoding is detected (byte-order
+    mark, else UTF-8, else :data:`FALLBACK_ENCODING`) and reported in the result.
+    """
     path = str(file)
     try:
-        stream = sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")
+        # Standard input is read whole: detecting the encoding needs a second pass.
+        raw: BinaryIO = (
+            io.BytesIO(sys.stdin.buffer.read()) if path == "-" else Path(path).open("rb")
+        )
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
     try:
+        codec, note = detect_encoding(raw, path, encoding)
+        stream = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
         if delimiter is None:
             first = stream.readline()
             delimiter = "\t" if "\t" in first or path.endswith(".tsv") else ","
@@ -108,17 +217,21 @@ def import_links(
         else:
             lines = []
         rows = csv.reader(_chain(lines, stream), delimiter=delimiter)
-        result = ImportResult()
+        result = ImportResult(encoding=codec, encoding_note=note)
         try:
             run(_load(db, rows, result))
-        except UnicodeDecodeError:
-            raise SettingsError(f"{path} is not UTF-8 text") from None
+        except UnicodeDecodeError:  # checked above; only a file changed meanwhile gets here
+            raise SettingsError(f"{path} is not {codec} text") from None
         except csv.Error as exc:
-            raise SettingsError(f"{path}: not valid CSV: {exc}") from None
+            hint = ""
+            if "NUL" in str(exc):
+                hint = " (UTF-16 without a byte-order mark? try --encoding utf-16-le)"
+            raise SettingsError(
+                f"{path}: not valid CSV at line {rows.line_num}: {exc}{hint}"
+            ) from None
         return result
     finally:
-        if stream is not sys.stdin:
-            stream.close()
+        raw.close()
 
 
 def _chain(first: list[str], rest: object):  # type: ignore[no-untyped-def]

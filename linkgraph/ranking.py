@@ -4,7 +4,8 @@ The composition of the three engines for ranking: ``storage.graphload`` reads ar
 ``graph`` computes, ``storage.graphload.write_scores`` writes back, all levels in one
 transaction (a crash leaves the previous scores whole).
 
-What counts, at each level:
+What counts, at each level (current links only: a link a recrawl found gone passes
+nothing, see ``storage.queries.CURRENT``):
 
 - **page**: follow links (internal and external) and redirects; a page that redirects
   passes its whole score to its target (``graph.fold_redirects``).
@@ -33,7 +34,7 @@ import graph
 from crawler.settings import SettingsError
 from crawler.urls import host_of, normalize, registrable_domain
 from storage import schema
-from storage.errors import CorruptStore
+from storage.errors import from_sqlite
 from storage.graphload import GraphArrays, load_graph, write_scores
 
 from .api import read_list_file
@@ -220,7 +221,7 @@ def rank(
             )
         ]
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{db} is damaged: {exc}") from None
+        raise from_sqlite(db, exc) from None
     finally:
         conn.close()
     return summary

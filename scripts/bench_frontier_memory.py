@@ -255,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write the results here")
     parser.add_argument("--child-tracemalloc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.json:
+        # Made before the run, so a long benchmark never ends in a traceback.
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--json {args.json}: cannot make its folder ({exc.strerror or exc})")
 
     import uvloop
 

@@ -1,7 +1,8 @@
 """What the backlink audit reads from the store: plain rows for ``graph``'s pure scoring.
 
 Every function takes a read connection and a resolved :class:`~storage.backlinks.Target`
-and returns dicts or dataclasses; none of them scores anything.
+and returns dicts or dataclasses; none of them scores anything. All of them read current
+links only (:data:`storage.queries.CURRENT`), but :func:`changes`, which is about history.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .backlinks import Target, _filters
 from .commit import FLAG_IMAGE
-from .queries import NOT_FOLLOW_FLAGS, iso
+from .queries import CURRENT, NOT_FOLLOW_FLAGS, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS
 
 __all__ = [
@@ -50,6 +51,8 @@ class BacklinkDetail:
     source_outlinks: int | None
     source_authority: float | None
     source_domain_authority: float | None
+    lost_at: str | None = None
+    lost_reason: str | None = None
 
     @property
     def follow(self) -> bool:
@@ -66,22 +69,28 @@ def backlink_details(
     *,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
 ) -> list[BacklinkDetail]:
-    """Every current (not lost) link into the target, with source page facts."""
+    """Every current link into the target (``include_lost``: and every lost one), with
+    source page facts."""
     where, params = _filters(
-        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+        target,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        follow_only=follow_only,
+        placement=placement,
     )
     sql = (
         "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
-        " ds.authority"
+        " ds.authority, l.lost_at, l.lost_reason"
         " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
         " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
         " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
         " LEFT JOIN pages p ON p.url_id = l.source_id LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
         " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id"
-        f" WHERE {where} AND l.lost_at IS NULL"
+        f" WHERE {where}"
     )
     return [
         BacklinkDetail(
@@ -100,6 +109,8 @@ def backlink_details(
             outlinks,
             authority,
             domain_authority,
+            iso(lost_at),
+            lost_reason(reason),
         )
         for (
             sid,
@@ -117,6 +128,8 @@ def backlink_details(
             outlinks,
             authority,
             domain_authority,
+            lost_at,
+            reason,
         ) in conn.execute(sql, params)
     ]
 
@@ -154,12 +167,13 @@ def page_texts(conn: sqlite3.Connection, url_ids: set[int]) -> dict[int, str]:
 def target_domain_links_to(
     conn: sqlite3.Connection, target: Target, domain_ids: set[int]
 ) -> set[int]:
-    """Of these domains, the ones the target's own registrable domain links to."""
+    """Of these domains, the ones the target's own registrable domain links to now."""
     if not domain_ids:
         return set()
     rows = conn.execute(
         "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
-        " JOIN urls s ON s.host_id = sh.id JOIN links l ON l.source_id = s.id AND l.kind = 0"
+        " JOIN urls s ON s.host_id = sh.id"
+        f" JOIN links l ON l.source_id = s.id AND l.kind = 0 AND {CURRENT}"
         " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = ?",
         (target.domain,),
     )
@@ -195,7 +209,7 @@ def changes(
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
     start = _since_ts(since)
-    where, params = _filters(target, include_internal=include_internal)
+    where, params = _filters(target, include_internal=include_internal, include_lost=True)
     rows = conn.execute(
         "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
         " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
@@ -271,6 +285,7 @@ def broken_links(
     """
     clauses = [
         "l.kind = 0",
+        CURRENT,
         f"(p.status >= 400 OR (p.status IS NULL AND p.error IN ({','.join('?' * len(_UNREACHABLE))})))",
     ]
     params: list[Any] = list(_UNREACHABLE)
@@ -324,7 +339,7 @@ def mentions(
     linking = "0"
     if exclude_linking is not None:
         linking = (
-            "EXISTS (SELECT 1 FROM links l WHERE l.source_id = pt.rowid AND l.kind = 0"
+            f"EXISTS (SELECT 1 FROM links l WHERE l.source_id = pt.rowid AND l.kind = 0 AND {CURRENT}"
             f" AND l.target_id IN ({exclude_linking.url_ids_sql}))"
         )
         params = list(exclude_linking.params) + params

@@ -6,6 +6,9 @@ Definitions (the README repeats them):
   backlinks count such pairs, however many links (anchors, placements) a page has to the
   same URL. A pair is a **follow backlink** when any of its links is followable (no
   nofollow, sponsored or ugc).
+- A link is **current** while its source page still carries it (``lost_at`` is NULL,
+  :data:`storage.queries.CURRENT`); every query reads current links only unless asked
+  (``include_lost``), and then gives each record ``lost_at`` and ``lost_reason``.
 - A link is **internal** when source and target share a registrable domain; queries
   leave internal links out unless asked (``include_internal``).
 - A **target** is a URL (``exact``: that URL; ``prefix``: every URL starting with it), a
@@ -29,7 +32,7 @@ from crawler.urls import host_of, normalize, registrable_domain, url_hash
 
 from .commit import FLAG_INTERNAL
 from .errors import StoreError
-from .queries import NOT_FOLLOW_FLAGS, iso, link_record
+from .queries import LOST_COLUMNS, NOT_FOLLOW_FLAGS, current, iso, link_record, lost_reason
 from .records import PLACEMENTS
 
 __all__ = [
@@ -125,11 +128,14 @@ def _filters(
     target: Target,
     *,
     include_internal: bool,
+    include_lost: bool = False,
     follow_only: bool = False,
     placement: str | None = None,
 ) -> tuple[str, list[Any]]:
     clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
     params: list[Any] = list(target.params)
+    if not include_lost:
+        clauses.append(current())
     if not include_internal:
         clauses.append(f"(l.flags & {FLAG_INTERNAL}) = 0")
     if follow_only:
@@ -153,17 +159,25 @@ def backlinks(
     *,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
-    """The links into a target, one record per stored link, with the source page's authority.
+    """The current links into a target, one record per stored link, with the source page's
+    authority (``source_authority``) and its registrable domain's
+    (``source_domain_authority``); ``include_lost``: the lost ones too, with ``lost_at``
+    and ``lost_reason``.
 
     ``sort="authority"`` puts the strongest source pages first; ``"first_seen"`` the
     newest links first.
     """
     where, params = _filters(
-        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+        target,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        follow_only=follow_only,
+        placement=placement,
     )
     order = {
         "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
@@ -172,26 +186,31 @@ def backlinks(
     if order is None:
         raise TargetError(f"unknown sort {sort!r}: use authority or first_seen")
     # Filter and sort on ids first; fetch URL, anchor and rel text only for the rows kept.
+    lost = f", {LOST_COLUMNS}" if include_lost else ""
     inner = (
         "SELECT l.target_id, l.source_id, l.anchor_id, l.rel_id, l.flags, l.placement, l.kind,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, ps.authority AS authority, ps.pagerank AS pagerank"
-        " FROM links l LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
+        f"{lost} FROM links l LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
         f" WHERE {where} ORDER BY {order}"
     )
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
+    # The linking domain's authority beside the page's: a site can raise its own pages'
+    # PageRank by linking them in circles (link farms do), its domain's far less.
     sql = (
         "SELECT s.url, t.url, a.text, r.tokens, x.flags, x.placement, x.kind, x.first_seen,"
-        f" x.last_seen, x.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
+        f" x.last_seen{lost.replace('l.', 'x.')}, x.authority, ds.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
         " JOIN urls t ON t.id = x.target_id JOIN anchors a ON a.id = x.anchor_id"
-        " LEFT JOIN rels r ON r.id = x.rel_id ORDER BY "
+        f" LEFT JOIN rels r ON r.id = x.rel_id {_SOURCE_HOST}"
+        " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id ORDER BY "
         + order.replace("ps.", "x.").replace("l.", "x.")
     )
     records = []
     for row in conn.execute(sql, params):
-        record = link_record(*row[:-1])
-        record["source_authority"] = row[-1]
+        record = link_record(*row[:-2])
+        record["source_authority"] = row[-2]
+        record["source_domain_authority"] = row[-1]
         records.append(record)
     return records
 
@@ -202,27 +221,45 @@ def referring_domains(
     *,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
-    """One record per linking registrable domain, strongest first.
+    """One record per registrable domain with a current link to the target, strongest first.
 
     Each record has ``domain``, ``backlinks``, ``follow_backlinks``, ``first_seen``,
     ``last_seen``, ``authority`` and ``ips``: the addresses its linking hosts resolved to.
+    ``include_lost`` also counts lost links, and adds the domains that only had lost ones;
+    each record then has ``lost_at`` and ``lost_reason``: when and why its last current
+    link to the target was lost (``None`` while it has one).
     """
     # One narrow row per link, grouped here: measured on a 10M-link store, SQLite's own
     # GROUP BY with aggregates took three times as long as reading the rows.
     where, params = _filters(
-        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+        target,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        follow_only=follow_only,
+        placement=placement,
     )
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
         " coalesce(l.last_seen, l.first_seen)"
-        f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}",
+        + (f", {LOST_COLUMNS}" if include_lost else "")
+        + f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}",
         params,
     ).fetchall()
     if not rows:
         return []
+    lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
+    still_current: set[int] = set()
+    if include_lost:  # history costs its own pass; the default one stays as narrow
+        for _, domain, _, _, _, _, lost_at, reason in rows:
+            if lost_at is None:
+                still_current.add(domain)
+            elif lost.get(domain, (lost_at,))[0] <= lost_at:
+                lost[domain] = (lost_at, reason)
+        rows = [row[:6] for row in rows]
     domain_of: dict[int, int] = {}  # backlink (source, target pair) -> linking domain
     follow: set[int] = set()
     first: dict[int, int] = {}
@@ -265,7 +302,7 @@ def referring_domains(
     order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
     if limit is not None:
         order = order[:limit]
-    return [
+    records = [
         {
             "domain": info[d][0],
             "backlinks": count[d],
@@ -277,6 +314,12 @@ def referring_domains(
         }
         for d in order
     ]
+    if include_lost:
+        for d, record in zip(order, records, strict=True):
+            gone = None if d in still_current else lost.get(d)
+            record["lost_at"] = iso(gone[0]) if gone else None
+            record["lost_reason"] = lost_reason(gone[1]) if gone else None
+    return records
 
 
 def anchors(
@@ -285,33 +328,47 @@ def anchors(
     *,
     follow_only: bool = False,
     include_internal: bool = False,
+    include_lost: bool = False,
     placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
-    """Anchor texts of the links into a target, with backlink and referring-domain counts."""
+    """Anchor texts of the current links into a target, with backlink and referring-domain
+    counts. ``include_lost`` counts lost links too; each record then has ``lost_at`` and
+    ``lost_reason``: when and why the anchor's last current link was lost (``None`` while
+    it has one)."""
     where, params = _filters(
-        target, include_internal=include_internal, follow_only=follow_only, placement=placement
+        target,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        follow_only=follow_only,
+        placement=placement,
     )
+    # max() makes SQLite take the bare l.lost_reason from the row holding the latest loss.
     sql = (
         f"SELECT a.text, count(DISTINCT {_PAIR}),"
         f" count(DISTINCT CASE WHEN (l.flags & {NOT_FOLLOW_FLAGS}) = 0 THEN {_PAIR} END),"
-        " count(DISTINCT sh.domain_id), (l.flags & 8) > 0"
+        " count(DISTINCT sh.domain_id), (l.flags & 8) > 0,"
+        " count(*) = count(l.lost_at), max(l.lost_at), l.lost_reason"
         f" FROM links l JOIN anchors a ON a.id = l.anchor_id JOIN urls s ON s.id = l.source_id {_SOURCE_HOST}"
         f" WHERE {where} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
     )
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [
-        {
+    records = []
+    for text, n, nf, nd, img, all_lost, lost_at, reason in conn.execute(sql, params):
+        record = {
             "anchor": text,
             "backlinks": n,
             "follow_backlinks": nf,
             "referring_domains": nd,
             "image": bool(img),
         }
-        for text, n, nf, nd, img in conn.execute(sql, params)
-    ]
+        if include_lost:
+            record["lost_at"] = iso(lost_at) if all_lost else None
+            record["lost_reason"] = lost_reason(reason) if all_lost else None
+        records.append(record)
+    return records
 
 
 _LEVELS = {
@@ -349,8 +406,10 @@ def top(
     return records
 
 
-def _linking_domains(conn: sqlite3.Connection, target: Target) -> set[int]:
-    where, params = _filters(target, include_internal=False)
+def _linking_domains(
+    conn: sqlite3.Connection, target: Target, *, include_lost: bool = False
+) -> set[int]:
+    where, params = _filters(target, include_internal=False, include_lost=include_lost)
     sql = f"SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}"
     return {d for (d,) in conn.execute(sql, params)}
 
@@ -362,17 +421,26 @@ def intersect(
     exclude: Target | None = None,
     min_count: int = 2,
     limit: int | None = 100,
+    include_lost: bool = False,
 ) -> list[dict[str, Any]]:
-    """Domains linking to at least ``min_count`` competitors but not to ``exclude``.
+    """Domains with current links to at least ``min_count`` competitors but none to ``exclude``.
 
     The competitor backlink gap: sites that link to your competitors and not to you.
+    ``include_lost`` also counts the competitors a domain linked to before (each record
+    then lists those in ``lost_competitors``); ``exclude`` always means current links:
+    a domain that dropped its link to you is back in the gap.
     """
     if not competitors:
         raise TargetError("name at least one competitor")
     linked: dict[int, list[str]] = {}
+    lost_only: dict[int, list[str]] = {}
     for competitor in competitors:
-        for domain_id in _linking_domains(conn, competitor):
+        now = _linking_domains(conn, competitor)
+        ever = _linking_domains(conn, competitor, include_lost=True) if include_lost else now
+        for domain_id in ever:
             linked.setdefault(domain_id, []).append(competitor.text)
+            if domain_id not in now:
+                lost_only.setdefault(domain_id, []).append(competitor.text)
     excluded = _linking_domains(conn, exclude) if exclude is not None else set()
     own = {c.domain for c in competitors} | ({exclude.domain} if exclude else set())
     wanted = [d for d, names in linked.items() if len(names) >= min_count and d not in excluded]
@@ -395,6 +463,7 @@ def intersect(
             "count": len(linked[d]),
             "authority": info[d][1],
         }
+        | ({"lost_competitors": lost_only.get(d, [])} if include_lost else {})
         for d in wanted
         if info[d][0] not in own
     ]

@@ -10,10 +10,13 @@ A page fetched before is compared with what the store knew (recrawl history):
 - links seen again get ``last_seen`` (NULL until then: most links are seen once, and a
   NULL costs no bytes; readers use ``coalesce(last_seen, first_seen)``) and lose any
   ``lost_at`` (a link that came back);
-- links the page no longer carries are marked lost, reason ``removed``;
+- links the page no longer carries are marked lost, reason ``removed``; redirect hops and
+  canonical declarations too (a page that stopped redirecting no longer passes its score
+  on);
 - when the whole page stopped counting (404, 410, a redirect, a new noindex or a
   canonical pointing elsewhere, a failed fetch) all its links are marked lost with that
-  reason instead, and are not refreshed;
+  reason instead, and are not refreshed; the redirect or canonical it declares now is
+  current;
 - a ``304 Not Modified`` refreshes ``last_seen`` of the links still standing;
 - a URL now blocked by robots.txt (or otherwise skipped) leaves its history untouched.
 """
@@ -43,13 +46,24 @@ __all__ = [
     "ROBOTS_NOINDEX",
     "SKIP_REASONS",
     "Batch",
+    "Committed",
     "commit_batch",
     "link_flags",
 ]
 
 # Outcomes recorded in pages.error that made no request: they don't count against caps.
 SKIP_REASONS = frozenset(
-    {"robots", "robots-unavailable", "crawl-delay", "throttled", "parked", "blocked-address"}
+    {
+        "robots",
+        "robots-unavailable",
+        "crawl-delay",
+        "throttled",
+        "parked",
+        "blocked-address",
+        "not-pinned",
+    }
+    # a host given up by its budget, and URLs refused by a trap guard
+    | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
 )
 FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
 FLAG_INTERNAL = 16  # source and target share a registrable domain
@@ -111,8 +125,21 @@ class Batch:
         self.loose.extend(later.loose)
 
 
+@dataclass(slots=True)
+class Committed:
+    """How one batch changed the store's totals, as ``storage.queries.stats`` counts them:
+    current links (all kinds), and per host id the pages that answered (crawled, not just
+    checked). The writer keeps running totals from these, for the live display."""
+
+    links: int = 0
+    answered: dict[int, int] = field(default_factory=dict)
+
+
 def page_loss(
-    page: Page, previous: tuple[int | None, int, int | None], url_id: int, canonical_id: int | None
+    page: Page,
+    previous: tuple[int | None, int, int | None, int],
+    url_id: int,
+    canonical_id: int | None,
 ) -> str | None:
     """Why all of a refetched page's links stop counting, or ``None`` if the page is fine."""
     status = page.status
@@ -212,35 +239,65 @@ async def _intern(
 
 async def _previous_pages(
     conn: aiosqlite.Connection, url_ids: list[int]
-) -> dict[int, tuple[int | None, int, int | None]]:
+) -> dict[int, tuple[int | None, int, int | None, int]]:
     rows = await conn.execute_fetchall(
-        "SELECT json_group_array(json_array(url_id, status, robots, canonical_id)) FROM pages"
-        " WHERE url_id IN (SELECT value FROM json_each(?))",
+        "SELECT json_group_array(json_array(url_id, status, robots, canonical_id, checked_only))"
+        " FROM pages WHERE url_id IN (SELECT value FROM json_each(?))",
         (_json(url_ids),),
     )
     return {
-        url_id: (status, robots, canonical)
-        for url_id, status, robots, canonical in json.loads(rows[0][0])
+        url_id: (status, robots, canonical, checked)
+        for url_id, status, robots, canonical, checked in json.loads(rows[0][0])
     }
+
+
+async def _current_links_of(conn: aiosqlite.Connection, sources: list[int]) -> int:
+    """Current links (all kinds) from these source pages: one index range each."""
+    if not sources:
+        return 0
+    rows = await conn.execute_fetchall(
+        "SELECT count(*) FROM links WHERE source_id IN (SELECT value FROM json_each(?))"
+        " AND lost_at IS NULL",
+        (_json(sources),),
+    )
+    return rows[0][0]
+
+
+async def _sources_with_links(conn: aiosqlite.Connection, sources: list[int]) -> list[int]:
+    """Of these pages, the ones with links stored already (refetched or imported): only
+    their links can change state; every link of the others is new."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT source_id FROM links WHERE source_id IN (SELECT value FROM json_each(?))",
+        (_json(sources),),
+    )
+    return [source for (source,) in rows]
 
 
 async def commit_batch(
     conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
-) -> None:
+) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does)."""
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        await _write(conn, batch, rel_id)
+        committed = await _write(conn, batch, rel_id)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
+    return committed
 
 
 async def _write(
     conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
-) -> None:
+) -> Committed:
     ids, anchor_ids, domains = await _intern(conn, batch)
+    committed = Committed()
+    # The change in current links is counted where it can happen: pages with links stored
+    # already are counted before and after; every link of the other pages is new. A first
+    # crawl pays one index probe per page for this.
+    sources = list({ids[p.url][0] for p in batch.pages} | {ids[s][0] for s, _, _ in batch.loose})
+    known = await _sources_with_links(conn, sources)
+    links_before = await _current_links_of(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in [p.links for p in batch.pages] + [ls for _, ls, _ in batch.loose]:
@@ -278,8 +335,9 @@ async def _write(
     done = []
     texts = []
     unchanged = []  # (seen, source): 304 Not Modified
-    whole_page_lost = []  # (lost_at, reason, source)
-    diffed: dict[int, tuple[int, list[tuple]]] = {}  # source -> (fetched, keys seen now)
+    # source -> (fetched, lost reason id, keys carried now): every other current link of
+    # the source is lost, with that reason (0, removed, unless the whole page is lost).
+    diffed: dict[int, tuple[int, int, list[tuple]]] = {}
     for page in batch.pages:
         source = ids[page.url][0]
         done.append(source)
@@ -291,15 +349,21 @@ async def _write(
         if refetch and page.not_modified:
             unchanged.append((page.fetched_at, seen, source))
             continue
+        # This page's row is replaced below: did its host gain or lose an answered page?
+        was = before is not None and before[0] is not None and not before[3]
+        now = page.status is not None and not page.checked_only
+        if was != now:
+            host = ids[page.url][1]
+            committed.answered[host] = committed.answered.get(host, 0) + (now - was)
         canonical_id = ids[page.canonical][0] if page.canonical in ids else None
         loss = page_loss(page, before, source, canonical_id) if refetch else None  # type: ignore[arg-type]
         if loss is not None:
-            add_links(page.url, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
-            whole_page_lost.append((seen, _LOST_ID[loss], source))
+            keys = add_links(page.url, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
+            diffed[source] = (seen, _LOST_ID[loss], keys)
         else:
             keys = add_links(page.url, page.links, seen)
             if refetch:
-                diffed[source] = (seen, keys)
+                diffed[source] = (seen, 0, keys)
         if page.text:
             texts.append((source, page.text))
         page_rows.append(
@@ -336,20 +400,15 @@ async def _write(
         await conn.execute(
             "INSERT INTO temp.sk(target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
             f" SELECT {_cols(7)} FROM json_each(?)",
-            (_json([key for _, keys in diffed.values() for key in keys]),),
+            (_json([key for _, _, keys in diffed.values() for key in keys]),),
         )
         await conn.executemany(
-            "UPDATE links SET lost_at = ?, lost_reason = 0 WHERE source_id = ? AND kind = 0 AND lost_at IS NULL"
+            "UPDATE links SET lost_at = ?, lost_reason = ? WHERE source_id = ? AND lost_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM temp.sk k WHERE k.source_id = links.source_id"
             " AND k.target_id = links.target_id AND k.kind = links.kind"
             " AND k.anchor_id = links.anchor_id AND k.placement = links.placement"
             " AND k.rel_id = links.rel_id AND k.flags = links.flags)",
-            [(seen, source) for source, (seen, _) in diffed.items()],
-        )
-    if whole_page_lost:
-        await conn.executemany(
-            "UPDATE links SET lost_at = ?, lost_reason = ? WHERE source_id = ? AND kind = 0 AND lost_at IS NULL",
-            whole_page_lost,
+            [(seen, reason, source) for source, (seen, reason, _) in diffed.items()],
         )
     if unchanged:
         await conn.executemany(
@@ -405,3 +464,10 @@ async def _write(
             "UPDATE hosts SET ip = coalesce(?, ip), note = coalesce(?, note) WHERE name = ?",
             [(ip, note, host) for host, (ip, note) in batch.hosts.items()],
         )
+    old = set(known)
+    committed.links = (
+        await _current_links_of(conn, known)
+        - links_before
+        + sum(1 for key in link_rows if key[1] not in old)
+    )
+    return committed

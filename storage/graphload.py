@@ -28,9 +28,9 @@ _NOT_FOLLOW = FLAG_NOFOLLOW | FLAG_SPONSORED | FLAG_UGC
 class GraphArrays:
     """The link graph of a store as arrays (all ids are 0-based: store id - 1).
 
-    ``src``/``dst``: distinct (source page, target URL) pairs of kind ``link`` — the
-    backlinks — with ``follow`` true when any link of the pair is followable.
-    ``redirect_src``/``redirect_dst``: redirect hops. ``url_host`` maps URL → host,
+    ``src``/``dst``: distinct (source page, target URL) pairs of current links of kind
+    ``link`` — the backlinks — with ``follow`` true when any current link of the pair is
+    followable. ``redirect_src``/``redirect_dst``: current redirect hops. ``url_host`` maps URL → host,
     ``host_domain`` host → domain.
     """
 
@@ -56,7 +56,11 @@ def _ints(conn: sqlite3.Connection, sql: str, params: Iterable[object] = ()) -> 
 
 
 def load_graph(conn: sqlite3.Connection) -> GraphArrays:
-    """Read every link and the URL → host → domain maps into arrays."""
+    """Read every current link and the URL → host → domain maps into arrays.
+
+    Lost links (``lost_at`` set: the page dropped them or stopped counting) are left out,
+    so nothing ranked or exported as a graph passes authority through a link that is gone.
+    """
     n_urls = conn.execute("SELECT coalesce(max(id), 0) FROM urls").fetchone()[0]
     n_hosts = conn.execute("SELECT coalesce(max(id), 0) FROM hosts").fetchone()[0]
     n_domains = conn.execute("SELECT coalesce(max(id), 0) FROM domains").fetchone()[0]
@@ -72,7 +76,7 @@ def load_graph(conn: sqlite3.Connection) -> GraphArrays:
     packed = _ints(
         conn,
         f"SELECT (source_id << 33) | (target_id << 1) | ((flags & {_NOT_FOLLOW}) = 0)"
-        " FROM links WHERE kind = 0",
+        " FROM links WHERE kind = 0 AND lost_at IS NULL",
     )
     packed.sort()
     pair = packed >> 1
@@ -84,11 +88,12 @@ def load_graph(conn: sqlite3.Connection) -> GraphArrays:
     dst = (((kept >> 1) & 0xFFFFFFFF) - 1).astype(np.int32)
     follow = (kept & 1).astype(bool)
 
-    # One redirect per page: the latest, should a recrawl have seen it move.
+    # One redirect per page: the latest current one (a store written before recrawls
+    # marked redirect hops lost may hold an older one beside it).
     packed = _ints(
         conn,
         "SELECT (source_id << 32) | target_id FROM (SELECT source_id, target_id, max(coalesce(last_seen, first_seen))"
-        " FROM links WHERE kind = 1 GROUP BY source_id)",
+        " FROM links WHERE kind = 1 AND lost_at IS NULL GROUP BY source_id)",
     )
     redirect_src = ((packed >> 32) - 1).astype(np.int32)
     redirect_dst = ((packed & 0xFFFFFFFF) - 1).astype(np.int32)

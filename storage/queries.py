@@ -3,6 +3,14 @@
 The crawler writes through :mod:`storage.writer`; everything that reads for a user lives
 here. Results are dicts and dataclasses with the export field names, so the CLI only
 formats them.
+
+One definition serves every count and list (the README repeats it): a link is
+**current** while the last fetch of its source page still carried it, that is while its
+``lost_at`` is NULL (:data:`CURRENT`). A recrawl sets ``lost_at`` and ``lost_reason``
+when the page dropped the link or stopped counting (404, 410, a redirect, noindex, a
+canonical elsewhere, a failed fetch) and clears them when the link comes back. Queries
+read current links only; ``include_lost`` adds the lost ones, each with ``lost_at`` and
+``lost_reason``, for history.
 """
 
 from __future__ import annotations
@@ -15,12 +23,32 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.settings import GUARDS
+from crawler.urls import url_hash
+
 from . import schema
 from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
-from .errors import CorruptStore
-from .records import KINDS, PLACEMENTS
+from .errors import from_sqlite
+from .records import KINDS, LOST_REASONS, PLACEMENTS
 
-__all__ = ["EXPORT_FIELDS", "crawl_record", "iso", "iter_links", "reader", "stats"]
+__all__ = [
+    "CURRENT",
+    "EXPORT_FIELDS",
+    "LOST_FIELDS",
+    "crawl_record",
+    "current",
+    "hosts_crawled",
+    "iso",
+    "iter_links",
+    "lost_reason",
+    "reader",
+    "stats",
+    "url_outcomes",
+]
+
+# The one definition of a current link, as SQL over the links table aliased ``l``.
+# Cheap on every query: lost_at sits in the row the query reads anyway.
+CURRENT = "l.lost_at IS NULL"
 
 EXPORT_FIELDS = (
     "source",
@@ -34,7 +62,21 @@ EXPORT_FIELDS = (
     "first_seen",
     "last_seen",
 )
+# Added to records when lost links are asked for: when and why a link stopped counting
+# (both None for a current link).
+LOST_FIELDS = ("lost_at", "lost_reason")
 NOT_FOLLOW_FLAGS = FLAG_NOFOLLOW | FLAG_SPONSORED | FLAG_UGC
+
+
+def current(alias: str = "l", *, include_lost: bool = False) -> str:
+    """The SQL condition keeping current links of the links table aliased ``alias``
+    (``"1"``, keeping everything, with ``include_lost``)."""
+    return "1" if include_lost else CURRENT.replace("l.", f"{alias}.", 1)
+
+
+def lost_reason(index: int | None) -> str | None:
+    """A stored ``lost_reason`` index as its name in :data:`~storage.records.LOST_REASONS`."""
+    return LOST_REASONS[index] if index is not None else None
 
 
 def iso(ts: float | int | None) -> str | None:
@@ -45,13 +87,14 @@ def iso(ts: float | int | None) -> str | None:
 
 
 @contextmanager
-def reader(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to a validated store; SQLite damage becomes :class:`CorruptStore`."""
-    conn = schema.connect(path, readonly=True)
+def reader(path: str | os.PathLike[str], *, check: bool = False) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a validated store (``check``: and SQLite's ``quick_check``);
+    SQLite errors become store errors (:func:`~storage.errors.from_sqlite`)."""
+    conn = schema.connect(path, readonly=True, check=check)
     try:
         yield conn
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{path} is damaged: {exc}") from None
+        raise from_sqlite(path, exc) from None
     finally:
         conn.close()
 
@@ -82,10 +125,15 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
                 skipped += n
             else:
                 failed += n
+    # Current links only, every kind: the numbers every other command counts from.
     links = {kind: 0 for kind in KINDS}
-    for kind, n in conn.execute("SELECT kind, count(*) FROM links GROUP BY kind"):
+    for kind, n in conn.execute(
+        f"SELECT kind, count(*) FROM links l WHERE {CURRENT} GROUP BY kind"
+    ):
         links[KINDS[kind]] = n
-    nofollow = one(f"SELECT count(*) FROM links WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS}")
+    nofollow = one(
+        f"SELECT count(*) FROM links l WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS} AND {CURRENT}"
+    )
     notes = [
         {"host": host, "note": note}
         for host, note in conn.execute(
@@ -107,17 +155,30 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
             **links,
             "follow": links["link"] - nofollow,
             "nofollow": nofollow,
+            # Links a recrawl found gone (the partial index links_lost counts them).
+            "lost": one("SELECT count(*) FROM links WHERE lost_at IS NOT NULL"),
         },
         "urls": one("SELECT count(*) FROM urls"),
         "hosts": one("SELECT count(*) FROM hosts"),
-        "hosts_crawled": one(
-            "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
-            " WHERE p.status IS NOT NULL"
-        ),
+        "hosts_crawled": hosts_crawled(conn),
         "domains": one("SELECT count(*) FROM domains"),
         "frontier": one("SELECT count(*) FROM frontier"),
         "host_notes": notes,
+        # The trap guards and host budget the crawl ran with (None: lifted), so a reader
+        # of the "not fetched" reasons knows which limits produced them.
+        "guards": {name: record[name] for name in GUARDS if name in record}
+        if (record := crawl_record(conn))
+        else {},
     }
+
+
+def hosts_crawled(conn: sqlite3.Connection) -> int:
+    """Hosts with at least one crawled page that answered (any status; a link check's
+    HEAD request is not a crawl)."""
+    return conn.execute(
+        "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
+        " WHERE p.status IS NOT NULL AND p.checked_only = 0"
+    ).fetchone()[0]
 
 
 def _rel_list(tokens: str | None) -> list[str]:
@@ -134,9 +195,11 @@ def link_record(
     kind: int,
     first_seen: int,
     last_seen: int,
+    *lost: int | None,
 ) -> dict[str, Any]:
-    """One link as the export and every query print it."""
-    return {
+    """One link as the export and every query print it; given ``lost_at`` and
+    ``lost_reason`` (the :data:`LOST_COLUMNS`), with those two fields too."""
+    record = {
         "source": source,
         "target": target,
         "anchor": anchor,
@@ -148,21 +211,33 @@ def link_record(
         "first_seen": iso(first_seen),
         "last_seen": iso(last_seen),
     }
+    if lost:
+        lost_at, reason = lost
+        record["lost_at"] = iso(lost_at)
+        record["lost_reason"] = lost_reason(reason)
+    return record
 
 
 LINK_COLUMNS = (
     "s.url, t.url, a.text, r.tokens, l.flags, l.placement, l.kind, l.first_seen,"
     " coalesce(l.last_seen, l.first_seen)"
 )
+LOST_COLUMNS = "l.lost_at, l.lost_reason"
 LINK_JOINS = (
     "JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
     " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
 )
 
 
-def iter_links(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
-    """Every link of the store, one record each, streamed (constant memory)."""
-    cur = conn.execute(f"SELECT {LINK_COLUMNS} FROM links l {LINK_JOINS}")
+def iter_links(conn: sqlite3.Connection, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
+    """Every current link of the store, one record each, streamed (constant memory).
+
+    ``include_lost`` adds the lost links, and ``lost_at`` / ``lost_reason`` to every record.
+    """
+    columns = f"{LINK_COLUMNS}, {LOST_COLUMNS}" if include_lost else LINK_COLUMNS
+    cur = conn.execute(
+        f"SELECT {columns} FROM links l {LINK_JOINS} WHERE {current(include_lost=include_lost)}"
+    )
     while rows := cur.fetchmany(2000):
         for row in rows:
             yield link_record(*row)
@@ -173,3 +248,19 @@ def crawl_record(conn: sqlite3.Connection) -> dict[str, Any] | None:
     seeds), or ``None`` when the store holds no crawl."""
     row = conn.execute("SELECT value FROM crawl WHERE key = 'settings'").fetchone()
     return json.loads(row[0]) if row else None
+
+
+def url_outcomes(
+    conn: sqlite3.Connection, urls: list[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """``(status, error)`` of each of ``urls`` (normalized) that has a page row."""
+    found: dict[str, tuple[int | None, str | None]] = {}
+    for url in urls:
+        row = conn.execute(
+            "SELECT p.status, p.error FROM urls u JOIN pages p ON p.url_id = u.id"
+            " WHERE u.hash = ? AND u.url = ?",
+            (url_hash(url), url),
+        ).fetchone()
+        if row is not None:
+            found[url] = (row[0], row[1])
+    return found

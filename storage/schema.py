@@ -5,7 +5,11 @@ A linkgraph store is a SQLite file whose header carries our ``application_id`` a
 file for writing we read those two numbers straight from the 100-byte header, so a
 foreign database, a file from a newer linkgraph, or a file that is not SQLite at all is
 refused without SQLite ever opening it read-write (opening read-write can itself write:
-a hot journal gets rolled back, WAL files get created).
+a hot journal gets rolled back, WAL files get created). An existing store then passes
+SQLite's ``quick_check`` on a read-only connection before the read-write opening, so
+nothing is ever written into a malformed file; and a store in a place we may not write is
+read without writing anything beside it (:func:`open_readonly`), or refused for writing
+with a :class:`~storage.errors.ReadOnlyStore` that says so.
 """
 
 from __future__ import annotations
@@ -15,9 +19,25 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
+from .errors import (
+    CorruptStore,
+    NewerSchema,
+    NotAStore,
+    ReadOnlyStore,
+    StoreError,
+    StoreNotFound,
+    from_sqlite,
+)
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "connect", "inspect_file"]
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "connect",
+    "inspect_file",
+    "open_readonly",
+    "quick_check",
+]
 
 APPLICATION_ID = 0x4C4B4752  # "LKGR"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -237,35 +257,121 @@ def inspect_file(path: str | os.PathLike[str]) -> int | None:
 
 
 def _versions_through_wal(path: Path) -> tuple[int, int]:
+    conn = open_readonly(path)
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            user_version = conn.execute("PRAGMA user_version").fetchone()[0]
-            return user_version, conn.execute("PRAGMA application_id").fetchone()[0]
-        finally:
-            conn.close()
+        user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return user_version, conn.execute("PRAGMA application_id").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{path} is damaged: {exc}") from None
+        raise from_sqlite(path, exc) from None
+    finally:
+        conn.close()
 
 
 def _has_tables(path: Path) -> bool:
+    conn = open_readonly(path)
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
-        finally:
-            conn.close()
+        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{path} is damaged: {exc}") from None
+        raise from_sqlite(path, exc) from None
+    finally:
+        conn.close()
+
+
+def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A ``mode=ro`` connection that also works in a folder we may not write.
+
+    Reading a WAL database needs its ``-shm`` index beside it, and SQLite creates that
+    file even for a read-only connection: in a read-only folder (a mounted snapshot, a
+    shared directory, a ``chmod -w`` archive) ``mode=ro`` fails with
+    SQLITE_READONLY_DIRECTORY. When the ``-wal`` file is empty or absent the database
+    file alone holds the whole store, so we read it with ``immutable=1``, which skips
+    the shared-memory index and all locking (https://www.sqlite.org/uri.html#uriimmutable).
+    A store with committed pages still in its ``-wal`` cannot be read that way.
+    """
+    p = Path(path)
+    uri = p.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        name = getattr(exc, "sqlite_errorname", "")
+        if name not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY_CANTINIT"):
+            raise from_sqlite(p, exc) from None
+        if _writable(p.parent):
+            raise from_sqlite(p, exc) from None
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise from_sqlite(p, exc) from None
+    wal = Path(f"{p}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ReadOnlyStore(
+            f"{p} is in a read-only folder and part of it is still in {wal.name}, which SQLite"
+            " cannot read there: run a write command on it (e.g. `linkgraph rank`) where it"
+            " can be written, which folds that file into the store"
+        )
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+
+
+def _writable(path: Path) -> bool:
+    # os.access asks the kernel with our real ids: a read-only mount answers False even
+    # for root, a missing write bit answers False for anyone but root.
+    return os.access(path, os.W_OK)
+
+
+def _refuse_readonly(p: Path, *, exists: bool) -> None:
+    """Raise :class:`ReadOnlyStore` before a write that the file system would refuse."""
+    if exists and not _writable(p):
+        raise ReadOnlyStore(
+            f"{p} is read-only: write commands cannot change it (queries can read it)"
+        )
+    if not _writable(p.parent):
+        if exists:
+            raise ReadOnlyStore(
+                f"{p} is in a read-only folder: SQLite writes its -wal and -shm files beside"
+                f" the store, so write commands need {p.parent} writable (queries can read it)"
+            )
+        raise ReadOnlyStore(f"cannot create {p}: folder {p.parent} is read-only")
+
+
+def quick_check(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`CorruptStore` unless SQLite's ``PRAGMA quick_check`` says ``ok``.
+
+    ``quick_check`` reads every page of the file and checks each B-tree's structure (it
+    skips only the cross-check of indexes against their tables that ``integrity_check``
+    adds), so it costs one sequential read of the store: see the README for timings.
+    """
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        raise from_sqlite(path, exc) from None
+    if rows != ["ok"]:
+        # One report can hold many lines ("*** in database main ***", "Page 9: ..."):
+        # name the first problem, count the rest, keep the error on one line.
+        found = [ln.strip() for r in rows for ln in str(r).splitlines()]
+        found = [ln for ln in found if ln and not ln.startswith("***")] or ["?"]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise CorruptStore(
+            f"{path} is damaged: SQLite's quick_check found {found[0]!r}{more};"
+            " it was left as it is"
+        )
 
 
 def connect(
-    path: str | os.PathLike[str], *, readonly: bool = False, create: bool = False
+    path: str | os.PathLike[str],
+    *,
+    readonly: bool = False,
+    create: bool = False,
+    check: bool = False,
 ) -> sqlite3.Connection:
     """Open a store: validated, migrated to the current schema, WAL, foreign keys off.
 
-    ``readonly`` opens a ``mode=ro`` connection (an older store of ours is migrated
-    first). ``create`` allows a new file.
+    ``readonly`` opens a read-only connection (an older store of ours is migrated
+    first), which works in a read-only folder too. ``create`` allows a new file. An
+    existing store opened for writing is checked first with SQLite's ``quick_check``
+    (``check=True`` asks the same of a read-only opening), so nothing is ever written
+    into a malformed file.
     """
     p = Path(path)
     version = inspect_file(p)
@@ -276,12 +382,31 @@ def connect(
             raise StoreNotFound(f"no linkgraph store at {p}")
         if version < SCHEMA_VERSION:
             # Ours, but older: bring it up to date once, then read as asked.
+            if not (_writable(p) and _writable(p.parent)):
+                raise ReadOnlyStore(
+                    f"{p} has store schema v{version} and is read-only: open it once where it"
+                    f" can be written, so that it is brought up to v{SCHEMA_VERSION}"
+                )
             connect(p).close()
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
-        _check_tables(conn, p)
+        conn = open_readonly(p)
+        try:
+            _check_tables(conn, p)
+            if check:
+                quick_check(conn, p)
+        except BaseException:
+            conn.close()
+            raise
         return conn
     if version is None and not p.parent.exists():
         raise StoreError(f"cannot create {p}: folder {p.parent} does not exist")
+    _refuse_readonly(p, exists=version is not None)
+    if version:
+        # Before the read-write opening: that one may already write (WAL, migrations).
+        conn = open_readonly(p)
+        try:
+            quick_check(conn, p)
+        finally:
+            conn.close()
     try:
         conn = sqlite3.connect(p, isolation_level=None)
     except sqlite3.Error as exc:
@@ -293,7 +418,7 @@ def connect(
         _check_tables(conn, p)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise CorruptStore(f"{p} is damaged: {exc}") from None
+        raise from_sqlite(p, exc) from None
     except BaseException:
         conn.close()
         raise
@@ -333,7 +458,7 @@ def _check_tables(conn: sqlite3.Connection, path: Path) -> None:
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
-        raise CorruptStore(f"{path} is damaged: {exc}") from None
+        raise from_sqlite(path, exc) from None
     missing = _REQUIRED_TABLES - names
     if missing:
         raise CorruptStore(

@@ -18,6 +18,7 @@ import asyncio
 import fcntl
 import json
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ from .commit import (
     commit_batch,
     link_flags,
 )
-from .errors import StoreError
+from .errors import StoreError, from_sqlite
 from .records import Link, Page, QueueItem
 
 
@@ -73,6 +74,12 @@ class StoreWriter:
         self._flush_lock = asyncio.Lock()
         self._rel_ids: dict[str, int] = {}
         self.committed_pages = 0
+        # Running totals of what is committed, by the definitions of storage.queries.stats,
+        # for the live display: current links of every kind, hosts with a page that
+        # answered, and those pages per host id.
+        self.links = 0
+        self.hosts_crawled = 0
+        self._answered: dict[int, int] = {}
 
     @classmethod
     async def open(
@@ -111,11 +118,27 @@ class StoreWriter:
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
+            # Once per open: count(*) reads the smallest index, lost links their own.
+            (links,) = await (await conn.execute("SELECT count(*) FROM links")).fetchone()  # type: ignore[misc]
+            (lost,) = await (  # type: ignore[misc]
+                await conn.execute("SELECT count(*) FROM links WHERE lost_at IS NOT NULL")
+            ).fetchone()
+            async with conn.execute(
+                "SELECT u.host_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+                " WHERE p.status IS NOT NULL AND p.checked_only = 0 GROUP BY u.host_id"
+            ) as cur:
+                answered = {host: n async for host, n in cur}
+        except sqlite3.Error as exc:
+            os.close(lock_fd)
+            raise from_sqlite(path, exc) from None
         except BaseException:
             os.close(lock_fd)
             raise
         writer = cls(conn, path, lock_fd, batch_pages=batch_pages)
         writer._rel_ids = rel_ids
+        writer.links = links - lost
+        writer._answered = answered
+        writer.hosts_crawled = len(answered)
         return writer
 
     async def __aenter__(self) -> StoreWriter:
@@ -186,7 +209,7 @@ class StoreWriter:
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
-            await commit_batch(self._conn, batch, self._rel_id)
+            committed = await commit_batch(self._conn, batch, self._rel_id)
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
             batch.absorb(self._batch)
@@ -195,6 +218,11 @@ class StoreWriter:
                 raise StoreError(f"cannot write to {self.path}: {exc}") from None
             raise
         self.committed_pages += len(batch.pages)
+        self.links += committed.links
+        for host, change in committed.answered.items():
+            before = self._answered.get(host, 0)
+            self._answered[host] = before + change
+            self.hosts_crawled += (before + change > 0) - (before > 0)
 
     async def _rel_id(self, rel: tuple[str, ...]) -> int:
         tokens = " ".join(rel)

@@ -1,13 +1,98 @@
-"""Shared fixtures: the third-party corpus beside the repository."""
+"""Shared fixtures: the third-party corpus beside the repository, and the network guard.
+
+The guard (``tests/netguard/``) lets this process and every Python child it starts reach
+nothing but loopback: a lookup of any other name, or a connect to any other address, is
+refused and logged, and the test phase (setup, call or teardown, so module fixtures too)
+during which it happened fails, even when the code under test swallowed the refusal as an
+ordinary crawl outcome.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+
+sys.path.insert(0, str(NETGUARD))
+import netguard  # noqa: E402
+
+_LOG_DIR = Path(tempfile.mkdtemp(prefix="linkgraph-netguard-"))
+_LOG = _LOG_DIR / "violations.log"
+_LOG.touch()
+os.environ[netguard.LOG_ENV] = str(_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(NETGUARD), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
+netguard.install()
+_read_up_to = 0
+
+
+def _new_violations() -> list[str]:
+    global _read_up_to
+    with _LOG.open(encoding="utf-8") as log:
+        log.seek(min(_read_up_to, _LOG.stat().st_size))
+        lines = log.read().splitlines()
+        _read_up_to = log.tell()
+    return lines
+
+
+def _guarded(phase: str) -> Generator[None, Any, Any]:
+    _new_violations()  # anything from before belongs to an earlier phase's report
+    result = yield
+    tried = _new_violations()
+    if tried:
+        pytest.fail(
+            f"the test's {phase} reached for the network outside loopback: " + "; ".join(tried[:5]),
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _guarded("setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _guarded("call"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _guarded("teardown"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_LOG_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def netguard_violations() -> Iterator[Callable[[], list[str]]]:
+    """For the guard's own tests: a function returning the violations logged so far in
+    the test, taking them out of the log so that the guard does not fail the test."""
+    start = _LOG.stat().st_size
+    seen: list[str] = []
+
+    def take() -> list[str]:
+        with _LOG.open("r+", encoding="utf-8") as log:
+            log.seek(start)
+            seen.extend(log.read().splitlines())
+            log.truncate(start)
+        return list(seen)
+
+    yield take
+    take()
 
 
 @pytest.fixture(scope="session")

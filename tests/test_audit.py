@@ -8,7 +8,9 @@ the code under test.
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
+import json
 import shutil
 import sqlite3
 import time
@@ -41,6 +43,7 @@ from linkgraph.demoaudit import (
     TARGET,
     fill,
 )
+from linkgraph.demomodel import expected_edges
 from linkgraph.demoweb import DemoWeb, generate
 from linkgraph.disavow import validate_disavow
 
@@ -59,6 +62,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         settings = CrawlSettings(
             seeds=tuple(web.seeds),
             hosts_file=str(web.write_hosts_file(tmp / "hosts")),
+            pinned_only=True,  # the demo web links to real sites: never look them up
             delay=0.02,
             max_depth=4,
             robots_retries=1,
@@ -69,7 +73,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         )
         gen1 = tmp / "gen1.db"
         truth1 = web.expected_edges()
-        api.run(api.crawl_async(gen1, settings))
+        crawl1 = api.run(api.crawl_async(gen1, settings))
         linkgraph.rank(gen1)
         gen2 = tmp / "gen2.db"
         shutil.copy(gen1, gen2)
@@ -77,7 +81,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         between = datetime.now(UTC).isoformat(timespec="seconds")
         web.replace_sites(generate(12, 6, generation=2))
         web.clear_log()
-        api.run(api.crawl_async(gen2, dataclasses.replace(settings, refresh=True)))
+        crawl2 = api.run(api.crawl_async(gen2, dataclasses.replace(settings, refresh=True)))
         refresh_log = web.requests
         linkgraph.rank(gen2)
         checked = tmp / "checked.db"
@@ -96,6 +100,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
             refresh_log=refresh_log,
             check_log=check_log,
             settings=settings,
+            crawls=(crawl1, crawl2),
         )
     finally:
         web.stop()
@@ -162,6 +167,27 @@ def test_changes_find_every_lost_link_with_its_reason(audit: SimpleNamespace) ->
     assert all(r["change"] == "new" for r in linkgraph.changes(audit.gen1, DOMAIN)["links"])
 
 
+def test_each_crawls_last_count_is_what_stats_says(audit: SimpleNamespace) -> None:
+    """The live display's links and hosts crawled (the CrawlStats a crawl ends with) are
+    the store's totals by stats' definitions, after the first crawl and after the refresh
+    that lost links."""
+    for crawl, db in zip(audit.crawls, (audit.gen1, audit.gen2), strict=True):
+        with sqlite3.connect(db) as conn:
+            current = conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL").fetchone()
+            hosts = conn.execute(
+                "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
+                " WHERE p.status IS NOT NULL"
+            ).fetchone()
+        stats = linkgraph.stats(db)
+        assert crawl.links == current[0]
+        assert crawl.hosts_crawled == hosts[0]
+        assert (stats["links"]["total"], stats["hosts_crawled"]) == (current[0], hosts[0])
+        assert stats["links"]["total"] == sum(
+            stats["links"][kind] for kind in ("link", "redirect", "canonical")
+        )
+    assert linkgraph.stats(audit.gen2)["links"]["lost"] > 0
+
+
 def test_a_lost_link_that_returns_is_current_again(audit: SimpleNamespace) -> None:
     """Links not lost keep their first_seen and gain a later last_seen on the recrawl."""
     with sqlite3.connect(audit.gen2) as conn:
@@ -169,6 +195,63 @@ def test_a_lost_link_that_returns_is_current_again(audit: SimpleNamespace) -> No
             "SELECT count(*) FROM links WHERE lost_at IS NULL AND last_seen > first_seen"
         ).fetchone()[0]
     assert kept > 100
+
+
+def backlink_pairs(truth: list) -> set[tuple[str, str]]:
+    """The (source, target) backlinks into DOMAIN from other domains in a ground truth."""
+    return {
+        (source, link.target)
+        for source, link in truth
+        if link.kind == "link"
+        and registrable_domain(host_of(link.target)) == DOMAIN
+        and registrable_domain(host_of(source)) != DOMAIN
+    }
+
+
+def test_every_command_counts_the_current_backlinks_of_generation_2(
+    audit: SimpleNamespace,
+) -> None:
+    """backlinks, top, referring-domains, anchors, backlinks --quality, changes and export
+    agree on gen2.db, and on the demo model's answer: generation 2's links, less those of
+    the pages that stopped counting (404, 410, redirect, noindex, canonical, 500)."""
+    stopped = {url(audit, c.source) for c in CHANGES if c.target is None}
+    truth2 = expected_edges(generate(12, 6, generation=2), audit.port)
+    current = backlink_pairs([(s, link) for s, link in truth2 if s not in stopped])
+    domains = {registrable_domain(host_of(s)) for s, _ in current}
+    ever = current | backlink_pairs(audit.truth1)
+    lost_domains = {registrable_domain(host_of(s)) for s, _ in ever} - domains
+    # The issue's two: their only linking pages went noindex and 410.
+    assert lost_domains == {"fitness-forum.test", "city-news.test"}
+
+    db = audit.gen2
+    listed = linkgraph.backlinks(db, DOMAIN, limit=None)
+    assert {(r["source"], r["target"]) for r in listed} == current
+    (top,) = [r for r in linkgraph.top(db, limit=1000) if r["domain"] == DOMAIN]
+    assert (top["backlinks"], top["referring_domains"]) == (len(current), len(domains))
+    referring = linkgraph.referring_domains(db, DOMAIN, limit=None)
+    assert {r["domain"] for r in referring} == domains
+    assert sum(r["backlinks"] for r in referring) == len(current)
+    anchors = linkgraph.anchors(db, DOMAIN, limit=None)
+    groups = {
+        (s, link.target, link.anchor, link.image)
+        for s, link in truth2
+        if (s, link.target) in current and link.kind == "link"
+    }
+    assert sum(a["backlinks"] for a in anchors) == len(groups)
+    quality = linkgraph.backlink_quality(db, DOMAIN, limit=None)
+    assert {(r["source"], r["target"]) for r in quality} == current
+    changes = linkgraph.changes(db, DOMAIN)["referring_domains"]
+    assert {r["domain"] for r in changes if r["change"] == "lost"} == lost_domains
+    out = io.StringIO()
+    linkgraph.export(db, format="jsonl", output=out)
+    exported = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert backlink_pairs([(r["source"], SimpleNamespace(**r)) for r in exported]) == current
+
+    history = linkgraph.referring_domains(db, DOMAIN, limit=None, include_lost=True)
+    gone = {r["domain"]: r["lost_reason"] for r in history if r["lost_at"]}
+    assert gone == {"fitness-forum.test": "page-noindex", "city-news.test": "page-410"}
+    old = linkgraph.backlinks(db, DOMAIN, limit=None, include_lost=True)
+    assert {(r["source"], r["target"]) for r in old} == ever
 
 
 # -- anchors, quality, toxicity, disavow ------------------------------------------------------
@@ -351,8 +434,6 @@ def test_referring_domains_carry_ips_and_subnets(audit: SimpleNamespace) -> None
 def test_audit_commands_print_every_format(
     audit: SimpleNamespace, argv: list[str], fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import json
-
     from linkgraph.cli import main
 
     code = main([*argv, "--db", str(audit.gen2), "--format", fmt])

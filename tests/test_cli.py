@@ -71,9 +71,7 @@ def test_help_of_every_command_has_an_example(capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     "argv",
     [
-        ["crawl", "http://a.test/", "--db", "x.db", "--max-pages", "-3"],
-        ["crawl", "http://a.test/", "--db", "x.db", "--scope", "planet"],
-        ["crawl", "http://a.test/", "--db", "x.db", "--delay", "soon"],
+        # Bad values of setting flags are settings errors (exit 1): tests/test_settings.py
         ["crawl", "http://a.test/", "--db", "x.db", "--no-such-flag"],
         ["stats"],
         ["export", "--db", "x.db", "--format", "xml"],
@@ -284,7 +282,11 @@ def test_export_csv_to_a_file(
     assert {r["follow"] for r in rows} == {"true", "false"}
     assert {r["image"] for r in rows} == {"true", "false"}
     check_against_truth(
-        crawled, [record_key(r, tuple(r["rel"].split()), r["image"] == "true") for r in rows]
+        crawled,
+        [
+            record_key(r, tuple(r["rel"].split("; ") if r["rel"] else ()), r["image"] == "true")
+            for r in rows
+        ],
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["links.csv"]  # no partial file left
 
@@ -294,7 +296,7 @@ def test_export_csv_to_a_file(
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    args = ["demo", "--db", str(db), "--sites", "12", "--pages", "6", "--quiet"]
+    args = ["demo", "--db", str(db), "--sites", "28", "--pages", "6", "--quiet"]
     with child(args) as process:
         out, err = process.communicate(timeout=80)
     assert process.returncode == 0, err
@@ -307,6 +309,32 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     with child(args) as process:
         _, err = process.communicate(timeout=80)
     assert process.returncode == 0, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--sites", "1", "--pages", "1"], "at least 28 sites"),
+        (["--sites", "27"], "at least 28 sites"),
+        (["--pages", "5"], "at least 6 pages"),
+    ],
+)
+def test_demo_refuses_a_web_smaller_than_it_can_build(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], says: str
+) -> None:
+    db = tmp_path / "demo.db"
+    code, out, err = run(capsys, "demo", "--db", str(db), "--quiet", *argv)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("linkgraph: error:") and says in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_sites_is_the_number_of_sites_served() -> None:
+    from linkgraph.demo import demo_size
+    from linkgraph.demosites import describe, generate
+
+    for sites in (28, 30, 56):
+        assert describe(generate(demo_size(sites, 6), 6))["sites"] == sites
 
 
 def crawl_store(path: Path) -> Path:

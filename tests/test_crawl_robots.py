@@ -227,3 +227,29 @@ async def test_robots_is_fetched_again_when_its_cache_expires(
     assert all(not p.startswith("/p/") for p in requested[second:])
     refused = [u for u, p in stored_pages(db).items() if p.error == "robots"]
     assert refused and len(refused) + len(page_hits(web, name)) == 1 + len(leaves)
+
+
+async def test_a_robots_txt_cut_at_the_limit_keeps_its_last_complete_line(tmp_path: Path) -> None:
+    """§2.5: a body longer than ``robots_max_bytes`` is read up to the limit, and a line
+    whose end is the first octet past the limit is complete: its rule applies."""
+    name = "www.long.test"
+    head = "User-agent: *\nDisallow: /private/"
+    robots = head + "\n" + "# padding\n" * 50
+    pages = pages_of(name, ["/public"], ["/private/x"])
+    async with DemoWeb([site(name, pages, robots=robots)]) as web:
+        _, db = await crawl(web, tmp_path, robots_max_bytes=len(head.encode()))
+        requested = paths(web, name)
+    assert sorted(requested) == ["/", "/public", "/robots.txt"]
+    assert stored_pages(db)[web.url(name, "/private/x")].error == "robots"
+
+
+async def test_a_line_cut_by_the_size_limit_is_dropped_whole(tmp_path: Path) -> None:
+    """Cut at the limit, "Allow: /public/page" would read "Allow: /" and open the site."""
+    name = "www.cut.test"
+    robots = "User-agent: *\nDisallow: /\nAllow: /public/page\n"
+    pages = pages_of(name, ["/public/page"], [])
+    async with DemoWeb([site(name, pages, robots=robots)]) as web:
+        _, db = await crawl(web, tmp_path, robots_max_bytes=robots.index("/public") + 1)
+        requested = paths(web, name)
+    assert requested == ["/robots.txt"]
+    assert stored_pages(db)[web.url(name, "/")].error == "robots"

@@ -70,9 +70,63 @@ def test_public_surface_is_pinned() -> None:
             "mentions",
             "rank",
             "referring_domains",
+            "robots",
             "stats",
             "to_networkx",
             "top",
             "toxic",
         ]
     )
+
+
+def _actions() -> list[tuple[str, object]]:
+    """(command, action) for every option and positional of the parser and each command."""
+    parser = build_parser()
+    found = [("linkgraph", a) for a in parser._actions]
+    found += [(name, a) for name, sub in _subcommands().items() for a in sub._actions]  # type: ignore[attr-defined]
+    return found
+
+
+def test_every_option_and_positional_has_help_text() -> None:
+    missing = [
+        f"{name} {'/'.join(a.option_strings) or a.dest}"  # type: ignore[attr-defined]
+        for name, a in _actions()
+        if not (a.help or "").strip()  # type: ignore[attr-defined]
+    ]
+    assert missing == []
+
+
+def test_help_states_every_default_other_than_off() -> None:
+    for name, a in _actions():
+        default = a.default  # type: ignore[attr-defined]
+        if default in (None, False, [], "==SUPPRESS==") or a.option_strings == []:  # type: ignore[attr-defined]
+            continue
+        assert str(default) in a.help, f"{name} {a.option_strings}: default {default!r}"  # type: ignore[attr-defined]
+
+
+def test_every_anchor_class_is_in_the_readme_and_the_help() -> None:
+    from graph.anchors import ANCHOR_CLASSES
+
+    (classify,) = [
+        a
+        for a in _subcommands()["anchors"]._actions  # type: ignore[attr-defined]
+        if "--classify" in a.option_strings
+    ]
+    profile = README.split("**Anchor profile**")[1].split("\n- **")[0]
+    for name in ANCHOR_CLASSES:
+        assert f"`{name}`" in profile, name
+        assert name in classify.help, name
+
+
+def test_the_demo_sites_default_is_the_size_of_the_demo_web() -> None:
+    from linkgraph.demo import demo_size
+    from linkgraph.demosites import describe, generate
+
+    (sites,) = [
+        a
+        for a in _subcommands()["demo"]._actions  # type: ignore[attr-defined]
+        if "--sites" in a.option_strings
+    ]
+    facts = describe(generate(demo_size(sites.default, 12), 12))
+    assert facts["sites"] == sites.default
+    assert f"{facts['sites']} sites on {facts['domains']} domains" in README

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
-from dataclasses import FrozenInstanceError, fields
+from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 
 import pytest
 
 from crawler.settings import DEFAULT_USER_AGENT, CrawlSettings, SettingsError, load_settings
+from linkgraph import cli
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "linkgraph.toml"
@@ -44,20 +46,140 @@ def test_precedence_defaults_toml_env_cli(tmp_path: Path) -> None:
     assert s.delay == 2.5
 
 
+# A bad value, and how each source spells it: (setting, text for env and flag, TOML value).
+BAD_VALUES = [
+    ("delay", "nan", "nan"),  # nan compared false with every gap: no delay at all
+    ("delay", "inf", "inf"),  # waited for ever
+    ("delay", "-1", "-1"),
+    ("max_pages", "-1", "-1"),
+    ("max_depth", "1.5", "1.5"),
+    ("concurrency", "0", "0"),
+    ("user_agent", "bot/1\r\nX-Evil: 1", '"bot/1\\r\\nX-Evil: 1"'),
+    ("flush_seconds", "0", "0"),
+    ("batch_pages", "0", "0"),
+    ("read_timeout", "-1", "-1"),
+    ("max_redirects", "-1", "-1"),  # silently turned redirects off
+    ("max_retries", "-1", "-1"),
+    ("host_budget_seconds", "nan", "nan"),
+    ("scope", "planet", '"planet"'),
+]
+CRAWL = ["crawl", "http://a.test/"]
+
+
+def run_crawl(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
+    db = tmp_path / "links.db"
+    code = cli.main([*CRAWL, "--db", str(db), *args])
+    assert not db.exists()  # refused before anything started
+    return code, capsys.readouterr().err
+
+
+def assert_one_line_error(code: int, err: str, *names: str) -> None:
+    assert code == 1
+    assert "Traceback" not in err
+    (line,) = err.splitlines()
+    assert line.startswith("linkgraph: error: ")
+    for name in names:
+        assert name in line
+
+
+@pytest.mark.parametrize(("name", "text", "toml"), BAD_VALUES)
+def test_a_bad_value_in_the_config_file_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    text: str,
+    toml: str,
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(f"[crawl]\n{name} = {toml}\n")
+    code, err = run_crawl(capsys, tmp_path, "--config", str(config))
+    assert_one_line_error(code, err, str(config), name)
+
+
+@pytest.mark.parametrize(("name", "text", "toml"), BAD_VALUES)
+def test_a_bad_value_in_the_environment_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    text: str,
+    toml: str,
+) -> None:
+    monkeypatch.setenv(f"LINKGRAPH_{name.upper()}", text)
+    code, err = run_crawl(capsys, tmp_path)
+    assert_one_line_error(code, err, f"LINKGRAPH_{name.upper()}")
+
+
 @pytest.mark.parametrize(
-    ("layer", "message"),
+    ("name", "text", "toml"), [case for case in BAD_VALUES if case[0] in cli.CRAWL_FLAGS]
+)
+def test_a_bad_value_on_the_command_line_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, toml: str
+) -> None:
+    flag = "--" + name.replace("_", "-")
+    code, err = run_crawl(capsys, tmp_path, flag, text)
+    assert_one_line_error(code, err, flag)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
     [
-        ({"overrides": {"scope": "planet"}}, "scope"),
-        ({"overrides": {"delay": -1}}, "delay"),
-        ({"environ": {"LINKGRAPH_MAX_PAGES": "lots"}}, "max_pages"),
-        ({"environ": {"LINKGRAPH_FOLLOW_NOFOLLOW": "maybe"}}, "follow_nofollow"),
-        ({"overrides": {"concurrency": 0}}, "concurrency"),
+        ("crawl = 5\n", "crawl"),  # a number where the [crawl] table belongs
+        ('[crawl]\ndelay = "2"\n', "delay"),  # a string where a number belongs
+        ("[crawl]\nmax_pages = 5.0\n", "max_pages"),
+        ('[crawl]\nsitemaps = "yes"\n', "sitemaps"),
+        ("[crawl]\nseeds = 5\n", "seeds"),
+        ("[crawl]\nuser_agent = 7\n", "user_agent"),
     ],
 )
-def test_bad_values_are_clear_errors(layer: dict, message: str) -> None:
-    layer.setdefault("environ", {})
-    with pytest.raises(SettingsError, match=message):
-        load_settings(**layer)
+def test_a_wrong_type_in_the_config_file_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, toml: str, key: str
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(toml)
+    code, err = run_crawl(capsys, tmp_path, "--config", str(config))
+    assert_one_line_error(code, err, str(config), key)
+
+
+def test_a_nan_or_infinite_delay_is_refused_however_the_settings_are_built() -> None:
+    for value in (math.nan, math.inf):
+        with pytest.raises(SettingsError, match="delay: must be a finite number"):
+            CrawlSettings(delay=value)
+        with pytest.raises(SettingsError, match="finite"):
+            replace(CrawlSettings(), delay=value)
+        with pytest.raises(SettingsError, match="LINKGRAPH_DELAY"):
+            load_settings(environ={"LINKGRAPH_DELAY": str(value)})
+
+
+def _numeric_fields() -> list[tuple[str, str]]:
+    kinds = [(f.name, str(f.type).split("|")[0].strip()) for f in fields(CrawlSettings)]
+    return [(name, kind) for name, kind in kinds if kind in ("int", "float")]
+
+
+@pytest.mark.parametrize(("name", "kind"), _numeric_fields())
+def test_every_numeric_setting_refuses_negatives_nan_and_the_wrong_type(
+    name: str, kind: str
+) -> None:
+    """Driven by the fields themselves: a setting added later gets the same checks."""
+    bad: list[object] = [-1, "3", True]
+    bad += [math.nan, math.inf, -math.inf] if kind == "float" else [2.5]
+    for value in bad:
+        with pytest.raises(SettingsError, match=name):
+            CrawlSettings(**{name: value})
+
+
+def test_limits_are_lifted_with_none_from_every_source(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[crawl]\nmax_depth = "none"\n')
+    assert load_settings(config_file=config, environ={}).max_depth is None
+    assert load_settings(environ={"LINKGRAPH_MAX_URLS_PER_HOST": "none"}).max_urls_per_host is None
+    args = cli.build_parser().parse_args(["crawl", "http://a.test/", "--db", "x.db"])
+    args.host_budget_seconds = "none"
+    assert cli.crawl_settings(args).host_budget_seconds is None
+    # A setting that must have a value cannot be lifted.
+    with pytest.raises(SettingsError, match="LINKGRAPH_DELAY"):
+        load_settings(environ={"LINKGRAPH_DELAY": "none"})
 
 
 def test_unknown_and_broken_config_files(tmp_path: Path) -> None:
