@@ -17,6 +17,12 @@ are never dropped. The scan errs on
 the side of a deeper stack than lexbor builds, so the bound holds; on real pages the
 stack is far below the cap (the corpus's deepest page stays under 100 levels) and the
 page passes through unchanged.
+
+Not bounded here: "reconstruct the active formatting elements" clones every formatting
+element left open (``<b id=1>...<b id=2000>`` closed off by a ``</div>``) at each later
+paragraph, so 2,000 of them and 2,000 paragraphs (37 KB, 6,000 tags: below the scan)
+build 4 million nodes, 1.4 s and 1.5 GB. Capping open formatting elements in this scan
+would bound it, but needs a cheap test for which pages to scan.
 """
 
 from __future__ import annotations
