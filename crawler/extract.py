@@ -67,8 +67,10 @@ Limits
     :data:`MAX_LINK_NESTING` other links are not recorded. ``max_links`` caps the links
     kept, in document order (``truncated``); targets longer than ``max_url_length`` are
     left out (``long_urls``); a :class:`Budget` of CPU time that runs out ends the
-    extraction with the links found so far (``error="parse-timeout"``). All the work is
-    linear in the size of the page.
+    extraction with the links found so far (``error="parse-timeout"``). The work is then
+    linear in the size of the page (the nesting scan skips pages of up to 8,192 tags,
+    whose worst case is a fraction of a second; :mod:`crawler.nesting` says what the cap
+    does not bound).
 
 Misnested markup
     We record the tree the parser builds, as a browser does. When markup is misnested (an
