@@ -358,7 +358,7 @@ def anchors(
 
 
 def top(
-    db: str | os.PathLike[str], *, level: str = "domain", limit: int = 20
+    db: str | os.PathLike[str], *, level: str = "domain", limit: int | None = 20
 ) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains (after :func:`rank`), with their
     current backlinks and referring domains as counted by the last :func:`rank`."""

@@ -17,6 +17,7 @@ from typing import Any
 from crawler.fetch import FetchError
 from crawler.settings import CrawlSettings, SettingsError, load_settings
 from storage.errors import StoreError
+from storage.queries import EXPORT_FIELDS
 from storage.records import PLACEMENTS
 from storage.safetext import terminal_safe
 
@@ -750,20 +751,7 @@ _LINK_COLUMNS = (
     "source_domain_authority",
 )
 # Every field of a command's records: the CSV header of an empty result.
-_LINK_FIELDS = (
-    "source",
-    "target",
-    "anchor",
-    "rel",
-    "follow",
-    "placement",
-    "image",
-    "kind",
-    "first_seen",
-    "last_seen",
-    "source_authority",
-    "source_domain_authority",
-)
+_LINK_FIELDS = (*EXPORT_FIELDS, "source_authority", "source_domain_authority")
 
 
 def _lost_columns(args: argparse.Namespace) -> tuple[str, ...]:

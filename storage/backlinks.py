@@ -379,7 +379,7 @@ _LEVELS = {
 
 
 def top(
-    conn: sqlite3.Connection, *, level: str = "domain", limit: int = 20
+    conn: sqlite3.Connection, *, level: str = "domain", limit: int | None = 20
 ) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains (needs ``linkgraph rank``)."""
     if level not in _LEVELS:
@@ -392,7 +392,9 @@ def top(
         f" FROM {table} sc JOIN {names} n ON n.id = sc.{key} ORDER BY sc.pagerank DESC, n.{column} LIMIT ?"
     )
     records = []
-    for name, authority, pagerank, rd, bl, trust in conn.execute(sql, (limit,)):
+    for name, authority, pagerank, rd, bl, trust in conn.execute(
+        sql, (-1 if limit is None else limit,)
+    ):
         record = {
             label: name,
             "authority": authority,

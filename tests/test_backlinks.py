@@ -139,6 +139,15 @@ async def test_rank_then_top_and_sorted_backlinks(store: Path) -> None:
     assert authorities == sorted(authorities, reverse=True)
 
 
+async def test_top_without_a_limit_lists_every_domain(store: Path) -> None:
+    linkgraph.rank(store)
+    every = linkgraph.top(store, level="domain", limit=None)
+    assert [r["domain"] for r in every] == [
+        r["domain"] for r in linkgraph.top(store, level="domain", limit=10_000)
+    ]
+    assert len(every) == 4  # t.test and the three domains linking to it
+
+
 async def test_to_networkx_levels(store: Path) -> None:
     linkgraph.rank(store)
     g = linkgraph.to_networkx(store, level="domain")
