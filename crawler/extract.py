@@ -69,8 +69,10 @@ Limits
     left out (``long_urls``); a :class:`Budget` of CPU time that runs out ends the
     extraction with the links found so far (``error="parse-timeout"``). The work is then
     linear in the size of the page (the nesting scan skips pages of up to 8,192 tags,
-    whose worst case is a fraction of a second; :mod:`crawler.nesting` says what the cap
-    does not bound).
+    whose worst case is a fraction of a second). The same scan bounds the formatting
+    elements (``<b>``, ``<font>``...) the parser re-creates in each paragraph when they
+    are left open: 32 open at once, and about 2^18 copies per page
+    (:mod:`crawler.nesting` says how, and what it does not bound).
 
 Misnested markup
     We record the tree the parser builds, as a browser does. When markup is misnested (an

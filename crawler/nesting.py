@@ -18,11 +18,43 @@ the side of a deeper stack than lexbor builds, so the bound holds; on real pages
 stack is far below the cap (the corpus's deepest page stays under 100 levels) and the
 page passes through unchanged.
 
-Not bounded here: "reconstruct the active formatting elements" clones every formatting
-element left open (``<b id=1>...<b id=2000>`` closed off by a ``</div>``) at each later
-paragraph, so 2,000 of them and 2,000 paragraphs (37 KB, 6,000 tags: below the scan)
-build 4 million nodes, 1.4 s and 1.5 GB. Capping open formatting elements in this scan
-would bound it, but needs a cheap test for which pages to scan.
+Open formatting elements are bounded too. The parser keeps a list of the formatting
+elements (``<b>``, ``<font>``, ``<i>``... but not ``<a>``: a new one ends the last) that
+were opened and not yet closed by their own end tag, and "reconstructs" them, as fresh
+copies with all their attributes, before each later text or phrasing element whose place
+has lost them. Left open and closed off by a ``</div>``, 2,000 of them (distinct
+attributes defeat the HTML Standard's "Noah's Ark" limit of three identical ones) are
+copied into each of 2,000 paragraphs: a 37 KB page built 4 million nodes, 1.4 s and
+1.5 GB; 8 elements with 10 KB of attributes in 4,000 paragraphs copied 320 MB. The scan
+keeps an over-count of that list (an element leaves it only when its own end tag finds it
+with nothing but phrasing elements above) and
+
+* drops formatting start tags that would leave more than ``MAX_FORMATTING`` (32) on it,
+  or more than ``MAX_FORMATTING_BYTES`` (2 KB) of their tags;
+* charges, at each tag, twice the list (the text before the tag and the tag may each
+  re-create it all); when the charges pass ``MAX_CLONES`` (2^18) elements or
+  ``MAX_CLONE_BYTES`` (16 MB) of tags, it drops every formatting element on the list,
+  and every later one.
+
+A page is scanned when one pass of a regular expression finds more than ``SCAN_ABOVE``
+tags, or enough formatting start tags not closed right after some text by their own end
+tag (``<b>x</b>`` is off the list at once) that, re-created after every tag, they could
+pass the same charges. So no page makes the parser copy more than about 2^18 formatting
+elements or 16 MB of their attributes. The bomb above (2,000 and 2,000) builds 68,000
+nodes (32 copies a paragraph), 40 MB; with 8,000 of each, 16,000 (the charges ran out).
+
+Why these values: on the 230 pages of the corpus the over-count never passes 12 elements
+or 1 KB of tags, and the charges stay under 6,400 elements and 70 KB, so the tests check
+that every page passes unchanged at half the caps and an eighth of the charges. 2^18
+elements is about 90 MB of nodes at worst (15 open elements, 8,000 paragraphs: the worst
+page not scanned), against 1.5 GB before; a lower budget would scan more real pages (4 are
+scanned for it at 2^18, 1 at 2^19), and the scan costs about as much as the parse. The
+cost on the corpus (30 MB): the regular expression takes about 52 ms where counting the
+"<" took 22 ms, and with the 4 pages it scans extraction goes from about 405 to 470 ms of
+CPU (2^19: 455 ms).
+
+Not bounded: an ``<a>`` left open is re-created once per paragraph (it is never dropped),
+and so are its attributes.
 """
 
 from __future__ import annotations
@@ -30,9 +62,21 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["MAX_DEPTH", "SCAN_ABOVE", "cap_nesting"]
+__all__ = [
+    "MAX_CLONES",
+    "MAX_CLONE_BYTES",
+    "MAX_DEPTH",
+    "MAX_FORMATTING",
+    "MAX_FORMATTING_BYTES",
+    "SCAN_ABOVE",
+    "cap_nesting",
+]
 
 MAX_DEPTH = 512
+MAX_FORMATTING = 32
+MAX_FORMATTING_BYTES = 2048
+MAX_CLONES = 1 << 18
+MAX_CLONE_BYTES = 1 << 24
 
 _VOID = frozenset(
     "area base basefont bgsound br col embed frame hr image img input keygen link meta param"
@@ -82,6 +126,10 @@ _BREAKOUT = frozenset(
     " li listing menu meta nobr ol p pre ruby s small span strong strike sub sup table tt u ul"
     " var font".split()
 )
+# The formatting elements the parser re-creates after they are closed off ("reconstruct
+# the active formatting elements"), except <a>: a new <a> ends the one before it, so at
+# most one is re-created, and links are never dropped.
+_FORMATTING = frozenset("b big code em font i nobr s small strike strong tt u".split())
 _INTEGRATION = frozenset("foreignobject desc mi mo mn ms mtext annotation-xml".split())
 # Below this many "<" the scan costs more than it can save: the tree construction of a
 # page with n tags walks the stack at most n * n / 2 steps, tens of milliseconds at 8,192.
@@ -96,27 +144,60 @@ _TOKEN = re.compile(
     r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["'])*+>?"""
     r"|[!?]|/(?=[^A-Za-z>]))"
 )
+# One pass for the decision to scan: every "<", and each formatting start tag with its
+# attributes (the parser copies those into every element it re-creates) and, when only
+# text follows up to its own end tag, that end tag: such an element is off the parser's
+# list at once. Names by character class: much faster than re.I on every "<".
+_NAMES = (
+    "(?:"
+    + "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in sorted(_FORMATTING))
+    + ")"
+)
+_COUNT = re.compile(
+    r"<(?:(?=[bBcCeEfFiInNsStTuU])(" + _NAMES + r"(?=[\t\n\f\r />])"
+    r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["'])*+"""
+    r"(?:>[^<]*+</" + _NAMES + r"[\t\n\f\r ]*+>)?))?"
+)
+_CLOSED = re.compile(r"([A-Za-z]+).*</([A-Za-z]+)[\t\n\f\r ]*>", re.S)
 _COMMENT_END = re.compile(r"->|>|.*?--!?>", re.S)
 
 
 def cap_nesting(
-    html: str, max_depth: int = MAX_DEPTH, *, scan_above: int = SCAN_ABOVE
+    html: str,
+    max_depth: int = MAX_DEPTH,
+    *,
+    scan_above: int = SCAN_ABOVE,
+    max_formatting: int = MAX_FORMATTING,
+    max_formatting_bytes: int = MAX_FORMATTING_BYTES,
+    max_clones: int = MAX_CLONES,
+    max_clone_bytes: int = MAX_CLONE_BYTES,
 ) -> tuple[str, int]:
     """``html`` with start tags deeper than ``max_depth`` removed, and how many were.
 
-    Pages with at most ``scan_above`` tags are not scanned (see :data:`SCAN_ABOVE`).
+    Formatting start tags that would leave more than ``max_formatting`` formatting
+    elements, or more than ``max_formatting_bytes`` of their tags, open at once are
+    removed too. Pages with at most ``scan_above`` tags and no more formatting tags than
+    that are not scanned (see :data:`SCAN_ABOVE`). When the parser could re-create more
+    than ``max_clones`` of them, or ``max_clone_bytes`` of their tags, the formatting
+    elements still open are removed from the source, and later ones too.
 
     >>> html, dropped = cap_nesting("<div>" * 10_000 + "<a href=/x>x</a>")
     >>> dropped, html.count("<div>"), html.endswith("<a href=/x>x</a>")
     (9488, 512, True)
+    >>> cap_nesting("<div>" + "<i>" * 100 + "</div>" + "<p>x" * 2_000)[0].count("<i>")
+    32
     """
-    limit = max(max_depth, scan_above)
-    if len(html) <= 3 * limit or html.count("<") <= limit:  # a tag takes 3 characters
+    if not _worth_scanning(html, max(max_depth, scan_above), max_clones, max_clone_bytes):
         return html, 0
-    stack: list[tuple[str, bool]] = []  # (name, dropped)
+    stack: list[tuple[str, bool, int]] = []  # (name, dropped, where a formatting tag starts)
     counts: dict[str, int] = {}
     cuts: list[tuple[int, int]] = []
     dropped = 0
+    # The formatting elements the parser may still re-create: all opened and not yet
+    # closed by their own end tag, wherever they are now (an over-count, so the bound holds),
+    # as {start: end} of their tags; and an upper bound on the copies made so far.
+    live: dict[int, int] = {}
+    formatting = formatting_bytes = clones = clone_bytes = 0
     pos = 0
     search = _TOKEN.search
     while (m := search(html, pos)) is not None:
@@ -131,11 +212,26 @@ def cap_nesting(
             pos = len(html) if close < 0 else close + 1
             continue
         name = name.lower()
+        if formatting:
+            # The text before this tag and the tag itself may each re-create them all.
+            clones += 2 * formatting
+            clone_bytes += 2 * formatting_bytes
+            if clones > max_clones or clone_bytes > max_clone_bytes:
+                cuts.extend(live.items())
+                dropped += len(live)
+                live.clear()
+                formatting = formatting_bytes = max_formatting = 0
         if slash:  # an end tag
             found = _find(stack, name) if counts.get(name) else None
             if found is not None:
-                if stack[found][1]:
+                _, was_dropped, opened = stack[found]
+                if was_dropped or (opened >= 0 and opened not in live):
                     cuts.append((start, pos))
+                elif opened >= 0:
+                    # Closed with nothing but phrasing elements above it: the parser
+                    # takes it off its list of active formatting elements.
+                    formatting -= 1
+                    formatting_bytes -= live.pop(opened) - opened
                 _pop_to(stack, counts, found)
             continue
         in_foreign = _in_foreign(counts)
@@ -160,13 +256,27 @@ def cap_nesting(
         # An SVG <a> does not close the one around it: only there can links nest, and
         # each holds the text of all inside it, so beyond the cap they go too.
         drop = len(stack) >= max_depth and (name not in _KEEP or (in_foreign and name == "a"))
+        opened = -1
+        if not drop and not in_foreign and name in _FORMATTING:
+            weight = pos - start
+            if formatting >= max_formatting or formatting_bytes + weight > max_formatting_bytes:
+                # Gone from the source, so not on the parser's stack either; an end tag
+                # for it closes an earlier one, or none, as the parser would see it.
+                cuts.append((start, pos))
+                dropped += 1
+                continue
+            formatting += 1
+            formatting_bytes += weight
+            live[start] = pos
+            opened = start
         if drop:
             cuts.append((start, pos))
             dropped += 1
-        stack.append((name, drop))
+        stack.append((name, drop, opened))
         counts[name] = counts.get(name, 0) + 1
     if not cuts:
         return html, 0
+    cuts.sort()  # the formatting tags cut when the copies ran out come late
     parts = []
     last = 0
     for start, end in cuts:
@@ -176,7 +286,27 @@ def cap_nesting(
     return "".join(parts), dropped
 
 
-def _find(stack: list[tuple[str, bool]], name: str) -> int | None:
+def _worth_scanning(html: str, tags: int, clones: int, clone_bytes: int) -> bool:
+    """Whether the page has more than ``tags`` tags, or could make the parser re-create
+    more than ``clones`` formatting elements or ``clone_bytes`` of their tags.
+
+    Each formatting start tag not closed right after some text may stay on the parser's
+    list, and the list can be re-created after each tag and after the text before it.
+    """
+    found = _COUNT.findall(html)  # "" for each "<" that does not open a formatting element
+    if len(found) > tags:
+        return True
+    left = left_bytes = 0
+    for tag in filter(None, found):
+        closed = _CLOSED.fullmatch(tag)
+        if closed is None or closed[1].lower() != closed[2].lower():
+            left += 1
+            left_bytes += len(tag) + 2  # with "<" and ">"
+    rounds = 2 * len(found) + 1
+    return left * rounds > clones or left_bytes * rounds > clone_bytes
+
+
+def _find(stack: list[tuple[str, bool, int]], name: str) -> int | None:
     """The index of the open element an end tag ``name`` closes, or None when it closes none."""
     special = name in _SPECIAL
     for i in range(len(stack) - 1, max(-1, len(stack) - 1 - _LOOKBACK), -1):
@@ -188,7 +318,9 @@ def _find(stack: list[tuple[str, bool]], name: str) -> int | None:
     return None
 
 
-def _close(stack: list[tuple[str, bool]], counts: dict[str, int], names: tuple[str, ...]) -> None:
+def _close(
+    stack: list[tuple[str, bool, int]], counts: dict[str, int], names: tuple[str, ...]
+) -> None:
     """Implied end tags: pop to the nearest open element named in ``names``, if in scope."""
     for i in range(len(stack) - 1, max(-1, len(stack) - 1 - _LOOKBACK), -1):
         entry = stack[i][0]
@@ -199,8 +331,8 @@ def _close(stack: list[tuple[str, bool]], counts: dict[str, int], names: tuple[s
             return
 
 
-def _pop_to(stack: list[tuple[str, bool]], counts: dict[str, int], index: int) -> None:
-    for popped, _ in stack[index:]:
+def _pop_to(stack: list[tuple[str, bool, int]], counts: dict[str, int], index: int) -> None:
+    for popped, _, _ in stack[index:]:
         counts[popped] -= 1
     del stack[index:]
 

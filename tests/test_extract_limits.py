@@ -12,11 +12,38 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler import extract as extract_module
 from crawler.encoding import decode_html
 from crawler.extract import Budget, extract
-from crawler.nesting import MAX_DEPTH, cap_nesting
+from crawler.nesting import MAX_CLONE_BYTES, MAX_DEPTH, MAX_FORMATTING, cap_nesting
 
 PAGE = "https://example.com/"
 # The page of the report: 1.4 MB that took lexbor about 170 s to parse (78 s here).
 BOMB = "<div><span><b>" * 100_000 + "<a href=/x>x</a>"
+
+
+def _formatting_bomb(elements: int, paragraphs: int, attribute: str = "") -> str:
+    """Distinct formatting elements closed off by a ``</div>``, then linked paragraphs.
+
+    Each paragraph makes the parser re-create every one of them ("reconstruct the
+    active formatting elements"); distinct attributes defeat the Noah's Ark clause.
+    """
+    opened = "".join(f"<b id={i}{attribute}>" for i in range(elements))
+    return (
+        "<div>" + opened + "</div>" + "".join(f"<p><a href=/p{i}>p</a>" for i in range(paragraphs))
+    )
+
+
+def _nodes(html: str) -> tuple[int, int]:
+    """How many nodes lexbor builds from ``html``, and how long their attributes are."""
+    nodes = attribute_chars = 0
+    todo = [LexborHTMLParser(html).root]
+    while todo:
+        node = todo.pop()
+        nodes += 1
+        attribute_chars += sum(len(k) + len(v or "") for k, v in node.attributes.items())
+        child = node.child
+        while child is not None:
+            todo.append(child)
+            child = child.next
+    return nodes, attribute_chars
 
 
 def _depth(tree: LexborHTMLParser) -> int:
@@ -77,11 +104,84 @@ def test_deep_nesting_keeps_links_text_and_placement_above_the_cap() -> None:
 
 
 def test_real_pages_pass_the_cap_unchanged(corpus: Path) -> None:
-    root = corpus / "html-trafilatura" / "cache"
-    for file in sorted(root.glob("*.html.gz")):
+    root = corpus / "html-trafilatura"
+    files = sorted(root.glob("*/*.html.gz"))
+    assert len(files) == 230
+    for file in files:
         html, _ = decode_html(gzip.decompress(file.read_bytes()), "text/html")
-        # A cap ten times below MAX_DEPTH, and scanning every page however small.
-        assert cap_nesting(html, 48, scan_above=0) == (html, 0), file.name
+        # Scanning every page however small, with caps well below the real ones: depth ten
+        # times lower, half the open formatting elements and bytes, an eighth of the copies.
+        capped = cap_nesting(
+            html,
+            48,
+            scan_above=0,
+            max_formatting=16,
+            max_formatting_bytes=1024,
+            max_clones=1 << 15,
+            max_clone_bytes=1 << 21,
+        )
+        assert capped == (html, 0), file.name
+
+
+# -- open formatting elements ---------------------------------------------------------------
+
+
+def test_open_formatting_elements_are_capped_and_links_kept() -> None:
+    html = _formatting_bomb(100, 500)
+    capped, dropped = cap_nesting(html)
+    assert capped.count("<b ") == MAX_FORMATTING
+    assert dropped == 100 - MAX_FORMATTING
+    assert capped.count("<a href=") == 500
+
+
+@pytest.mark.parametrize(
+    ("elements", "paragraphs"), [(2_000, 2_000), (200, 2_000), (31, 16_000), (15, 8_000)]
+)
+def test_a_formatting_bomb_builds_a_small_tree(elements: int, paragraphs: int) -> None:
+    html = _formatting_bomb(elements, paragraphs)
+    # Before the cap lexbor built 4 million nodes (1.5 GB) from the first, a 37 KB page.
+    nodes, _ = _nodes(cap_nesting(html)[0])
+    assert nodes <= (1 << 18) + 5 * (elements + paragraphs)
+    found = extract(html, PAGE)
+    assert found.error is None
+    assert [link.target for link in found.links] == [
+        f"https://example.com/p{i}" for i in range(paragraphs)
+    ]
+
+
+def test_a_formatting_bomb_with_long_attributes_copies_little() -> None:
+    # A 100 KB page: 8 elements of 10 KB each, copied into 4,000 paragraphs, were 370 MB.
+    html = _formatting_bomb(8, 4_000, " t=" + "x" * 10_000)
+    _, copied = _nodes(cap_nesting(html)[0])
+    assert copied <= MAX_CLONE_BYTES + len(html)
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "</b>" * 1_500,  # the end tags all come, but only after the paragraphs
+        "",
+    ],
+)
+def test_formatting_end_tags_after_the_damage_do_not_hide_it(closing: str) -> None:
+    # 7,500 tags: below the depth scan's threshold. Without the cap: 2.25 million nodes.
+    html = _formatting_bomb(1_500, 1_500) + closing
+    assert _nodes(cap_nesting(html)[0])[0] <= (1 << 18) + 5 * 3_000
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "<b id={i}>x</i>",  # closed by another element's end tag: still open
+        "<b id={i}><table></b></table>",  # out of scope: the end tag is ignored
+        "<b id={i}>" + "<div>" * 9 + "</b>" + "</div>" * 9,  # the adoption agency gives up
+    ],
+)
+def test_formatting_elements_left_open_by_misnesting_are_counted(unit: str) -> None:
+    html = "<div>" + "".join(unit.format(i=i) for i in range(500)) + "</div>" + "<p>x" * 500
+    before = _nodes(html)[0]  # a quarter of a million: each paragraph re-creates them all
+    assert before > 250_000
+    assert _nodes(cap_nesting(html)[0])[0] <= before // 8
 
 
 class _CountingMarks(dict[int, str]):
