@@ -500,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--encoding",
         metavar="NAME",
         help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
-        " detected from a byte-order mark (UTF-8/16/32), else UTF-8 if the file is valid"
+        " detected from a byte-order mark (UTF-8/16/32), else UTF-16 by its NUL bytes,"
+        " else UTF-8 if the file is valid"
         " UTF-8, else cp1252 (Windows-1252), as the summary says",
     )
     p.set_defaults(func=cmd_import)

@@ -10,7 +10,8 @@ them), so ``stats`` counts them as links, not pages.
 Encoding: SEO tools export in whatever their platform likes (Excel's "Unicode text" is
 UTF-16 LE with a BOM; Windows tools write CP1252). The file's encoding is decided in this
 order: ``--encoding NAME`` when given; else a byte-order mark (UTF-8, UTF-16 LE/BE,
-UTF-32 LE/BE); else UTF-8 when the whole file decodes strictly as UTF-8; else the
+UTF-32 LE/BE); else UTF-16 LE/BE when the first two characters are ASCII with a NUL byte
+beside each (a UTF-16 file saved without its mark); else UTF-8 when the whole file decodes strictly as UTF-8; else the
 fallback :data:`FALLBACK_ENCODING` (Windows-1252), which the result reports. A byte the
 chosen encoding cannot decode is a one-line error naming its line; nothing is guessed
 past that.
@@ -136,9 +137,12 @@ def detect_encoding(raw: BinaryIO, name: str, encoding: str | None = None) -> tu
     if encoding is not None:
         try:
             codec = codecs.lookup(encoding).name
+            text_codec = codecs.lookup(encoding)._is_text_encoding
         except LookupError:
+            text_codec = None
+        if not text_codec:  # rot13, base64, hex... are codecs, but not of bytes to text
             raise SettingsError(
-                f"unknown encoding {encoding!r}: give a codec name such as utf-8, cp1252,"
+                f"unknown text encoding {encoding!r}: give a codec name such as utf-8, cp1252,"
                 " utf-16, latin-1"
             ) from None
         if codec == "utf-8" and head.startswith(codecs.BOM_UTF8):
@@ -150,10 +154,15 @@ def detect_encoding(raw: BinaryIO, name: str, encoding: str | None = None) -> tu
                 chosen, note = codec, bom_note
                 break
         else:
-            if _first_bad_line(raw, "utf-8") is None:
+            if len(head) == 4 and head[1] == head[3] == 0 and 0 < head[0] < 128 > head[2] > 0:
+                chosen, note = "utf-16-le", "UTF-16 LE (no byte-order mark: NUL bytes)"
+            elif len(head) == 4 and head[0] == head[2] == 0 and 0 < head[1] < 128 > head[3] > 0:
+                chosen, note = "utf-16-be", "UTF-16 BE (no byte-order mark: NUL bytes)"
+            elif _first_bad_line(raw, "utf-8") is None:
                 return "utf-8", "UTF-8"
-            chosen = FALLBACK_ENCODING
-            note = f"{FALLBACK_ENCODING} (Windows-1252): the file is not UTF-8"
+            else:
+                chosen = FALLBACK_ENCODING
+                note = f"{FALLBACK_ENCODING} (Windows-1252): the file is not UTF-8"
     bad = _first_bad_line(raw, chosen)
     if bad is not None:
         neither = " (nor UTF-8)" if note.endswith("is not UTF-8") else ""
@@ -176,11 +185,16 @@ def _first_bad_line(raw: BinaryIO, codec: str) -> int | None:
             except UnicodeDecodeError as exc:
                 # exc.object is what the decoder held plus this chunk; all before exc.start
                 # decodes, so its newlines finish the count.
-                before = bytes(exc.object[: exc.start]).decode(codec, "replace")
+                try:
+                    before = bytes(exc.object[: exc.start]).decode(codec, "replace")
+                except UnicodeError:
+                    return lines + 1
                 return lines + before.count("\n") + 1
+            except (UnicodeError, ValueError):  # e.g. "UTF-16 stream does not start with BOM"
+                return lines + 1
         try:
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:  # the file ends inside a character
+        except (UnicodeError, ValueError):  # the file ends inside a character
             return lines + 1
         return None
     finally:

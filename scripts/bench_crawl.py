@@ -526,6 +526,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).write_text(json.dumps(child(spec)))
         return 0
 
+    if args.json:  # before the crawls, which take minutes: not after them
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--json {args.json}: cannot make its folder ({exc.strerror})")
     entries = [{"label": k, "kind": k} for k in KINDS if not args.only or k in args.only]
     for variant in args.variant:
         name, _, path = variant.partition("=")

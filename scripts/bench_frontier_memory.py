@@ -155,7 +155,7 @@ async def build(args: argparse.Namespace, db: Path) -> dict[str, Any]:
         tracemalloc.start()
     writer = await StoreWriter.open(db, batch_pages=200)
     try:
-        frontier = Frontier(Scope("any", []), delay=1.0, max_depth=None)
+        frontier = Frontier(Scope("any", []), delay=1.0)  # no trap guards: every URL counts
         stream = urls(args.urls, args.hosts, args.seed)
         gc.collect()
         _libc_trim()

@@ -82,9 +82,47 @@ def test_unknown_encoding_is_a_one_line_error(
     db = tmp_path / "i.db"
     assert main(["import", "--db", str(db), "--encoding", "klingon-8", str(edges)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("linkgraph: error: unknown encoding 'klingon-8'")
+    assert err.startswith("linkgraph: error: unknown text encoding 'klingon-8'")
     assert err.count("\n") == 1
     assert not db.exists()
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "zlib"])
+def test_a_codec_that_is_not_a_text_encoding_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], codec: str
+) -> None:
+    edges = tmp_path / "edges.csv"
+    edges.write_bytes(b"source,target\nhttps://a.example/,https://t.example/caf\xe9\n")
+    db = tmp_path / "i.db"
+    assert main(["import", "--db", str(db), "--encoding", codec, str(edges)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"linkgraph: error: unknown text encoding '{codec}'")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "idna"])
+def test_a_file_the_stated_codec_cannot_start_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], codec: str
+) -> None:
+    # utf-16 without a byte-order mark refuses the first bytes; idna fails on its own terms.
+    edges = tmp_path / "edges.csv"
+    edges.write_bytes(b"source,target\nhttps://a.example/,https://t.example/caf\xe9\n")
+    db = tmp_path / "i.db"
+    assert main(["import", "--db", str(db), "--encoding", codec, str(edges)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("linkgraph: error: ") and f"is not valid {codec} text" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_recognised(tmp_path: Path, codec: str) -> None:
+    text = f"source\ttarget\tanchor\nhttps://a.example/\thttps://t.example/\t{WIDE}\n"
+    tsv = tmp_path / "edges.tsv"
+    tsv.write_bytes(text.encode(codec))
+    db = tmp_path / "i.db"
+    result = linkgraph.import_links(db, tsv)
+    assert result.links == 1
+    assert anchors_by_source(db) == {"https://a.example/": WIDE}
 
 
 def test_undecodable_byte_is_a_one_line_error_naming_its_line(

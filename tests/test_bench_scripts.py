@@ -1,0 +1,38 @@
+"""The benchmark scripts still run against today's code, and account for every URL.
+
+They are not imported by the package, so an API change can break them silently (the trap
+guards changed ``Frontier``'s keywords and ``bench_frontier_memory.py`` died at start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) -> None:
+    out = tmp_path / "not" / "yet" / "there.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench_frontier_memory.py"),
+            "--urls",
+            "2000",
+            "--hosts",
+            "20",
+            "--json",
+            str(out),
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    run = json.loads(out.read_text())["rss_run"]
+    assert run["urls"] == run["seen"] == 2000
+    assert run["in_memory"] + run["spilled"] == 2000  # every queued URL is somewhere
+    assert run["frontier_rows"] == 2000  # ... and stored
