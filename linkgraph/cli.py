@@ -224,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="page",
         help="graph formats only: nodes are pages (default), hosts or domains",
     )
-    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument(
+        "--output", metavar="FILE", help="write here instead of standard output ('-': stdout)"
+    )
     p.add_argument("--include-lost", action="store_true", help=_INCLUDE_LOST_HELP + " (jsonl, csv)")
     p.set_defaults(func=cmd_export)
 
@@ -422,7 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="disavow domains scoring X or more, and link pages of domains scoring X/2"
         " or more; 0-100 (default 50)",
     )
-    p.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    p.add_argument(
+        "--output", metavar="FILE", help="write here instead of standard output ('-': stdout)"
+    )
     p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
     profile_args(p)
     p.set_defaults(func=cmd_disavow)
@@ -707,6 +711,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.output == "-":  # the usual spelling of standard output, not a file named "-"
+        args.output = None
     count = api.export(
         args.db,
         format=args.format,
@@ -934,6 +940,8 @@ def cmd_toxic(args: argparse.Namespace) -> int:
 def cmd_disavow(args: argparse.Namespace) -> int:
     from .audit import disavow
 
+    if args.output == "-":  # standard output, as for export
+        args.output = None
     text = disavow(
         args.db,
         args.target,

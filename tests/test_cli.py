@@ -291,6 +291,21 @@ def test_export_csv_to_a_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["links.csv"]  # no partial file left
 
 
+def test_export_to_dash_writes_standard_output(
+    capsys: pytest.CaptureFixture[str],
+    crawled: Crawled,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(
+        capsys, "export", "--db", str(crawled.db), "--format", "csv", "--output", "-"
+    )
+    assert code == 0
+    assert out.splitlines()[0] == ",".join(EXPORT_FIELDS)
+    assert not (tmp_path / "-").exists()
+
+
 # -- linkgraph demo -------------------------------------------------------------------------------
 
 
