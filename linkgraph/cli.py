@@ -16,6 +16,7 @@ from typing import Any
 
 from crawler.fetch import FetchError
 from crawler.settings import CrawlSettings, SettingsError, load_settings
+from graph.errors import GraphError
 from storage.errors import StoreError
 from storage.queries import EXPORT_FIELDS
 from storage.records import PLACEMENTS
@@ -1130,7 +1131,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- entry point -------------------------------------------------------------------------
 
-_EXPECTED: tuple[type[BaseException], ...] = (StoreError, SettingsError, FetchError, CliError)
+# GraphError: PageRank that does not converge, or a graph the ranking cannot take.
+_EXPECTED: tuple[type[BaseException], ...] = (
+    StoreError,
+    SettingsError,
+    FetchError,
+    GraphError,
+    CliError,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -173,3 +173,25 @@ def test_import_then_rank(tmp_path: Path) -> None:
     tsv = tmp_path / "edges.tsv"
     tsv.write_text("https://www.c.test/\thttps://www.t.test/\n")
     assert linkgraph.import_links(db, tsv).links == 1
+
+
+def test_rank_that_does_not_converge_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import graph
+    from graph.errors import ConvergenceError
+    from linkgraph.cli import main
+
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\n")
+    db = tmp_path / "i.db"
+    linkgraph.import_links(db, edges)
+
+    def never_converges(*args: object, **kwargs: object) -> None:
+        raise ConvergenceError(100, 0.5, 1e-10)
+
+    monkeypatch.setattr(graph, "pagerank", never_converges)
+    assert main(["rank", "--db", str(db), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("linkgraph: error: ") and "100" in err
+    assert err.count("\n") == 1
