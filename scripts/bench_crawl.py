@@ -363,6 +363,7 @@ SPY_RULES = [
     ("decode_html", "charset decoding"),
     ("storage/writer.py", "store writer, on the event loop thread"),
     ("aiosqlite", "aiosqlite hand-offs, on the event loop thread"),
+    ("crawler/parsing.py", "parse hand-off (pickles to and from the worker, Link records)"),
     ("crawler/frontier.py", "frontier (seen set, queues)"),
     ("crawler/robots.py", "robots.txt matching"),
     ("crawler/politeness.py", "scheduler (heap, ready queue)"),
@@ -371,18 +372,28 @@ SPY_RULES = [
 ]
 
 
-def spy_breakdown(path: Path, pages: int) -> str:
-    """Sum py-spy's raw (collapsed) samples per thread and per bucket, in ms per page."""
+def spy_counts(text: str) -> tuple[Counter[str], Counter[str]]:
+    """Samples per thread, and per bucket of ``SPY_RULES`` for the event loop thread.
+
+    ``text`` is py-spy's raw (collapsed) output: one ``thread;frame;...;frame count`` line
+    per distinct stack. Threads are told apart by what they run, not by name alone: the
+    engine's ``page-parser`` thread (parsing before the workers start) and aiosqlite's
+    connection thread are both ``Thread._bootstrap`` stacks.
+    """
     threads: Counter[str] = Counter()
     buckets: Counter[str] = Counter()
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue
         n = int(count)
-        _thread, *frames = stack.split(";")
-        if frames and frames[0].startswith("Thread._bootstrap"):
+        thread, *frames = stack.split(";")
+        if "_connection_worker_thread" in stack:
             name = "SQLite writer thread (aiosqlite)"
+        elif "page-parser" in thread or "_ParseThread._run" in stack:
+            name = "page-parser thread (the first pages, before the workers)"
+        elif frames and frames[0].startswith("Thread._bootstrap"):
+            name = "other threads"
         elif "aiohttp" in stack or "Runner.run" in stack:
             name = "event loop thread"
         else:
@@ -399,6 +410,12 @@ def spy_breakdown(path: Path, pages: int) -> str:
                 break
         else:
             buckets["other: " + leaf.split(" (")[0]] += n
+    return threads, buckets
+
+
+def spy_breakdown(path: Path, pages: int) -> str:
+    """Sum py-spy's raw (collapsed) samples per thread and per bucket, in ms per page."""
+    threads, buckets = spy_counts(path.read_text())
 
     def ms(n: int) -> str:
         return f"{1000 * n / SPY_RATE / max(pages, 1):8.3f}"
