@@ -169,6 +169,11 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
     ``missing`` counts expected links without a row and ``extra`` rows no page has. A page's
     canonical link to itself is no link row by design (the engine keeps it as the page's
     ``canonical``), so those are checked against ``pages.canonical_id``.
+
+    ``not_fetched`` counts the URLs recorded without a fetch or with an error, by reason:
+    a trap guard or a per-host cap that cut the benchmark web short would show here
+    (``trap-depth``, ``host-url-cap``...), while the peers, which have no such guards,
+    would crawl on.
     """
     from storage.records import KINDS as LINK_KINDS
     from storage.records import PLACEMENTS
@@ -179,6 +184,12 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
             conn.execute(
                 "SELECT u.url, c.url FROM pages p JOIN urls u ON u.id = p.url_id"
                 " LEFT JOIN urls c ON c.id = p.canonical_id WHERE p.status = 200"
+            ).fetchall()
+        )
+        not_fetched = dict(
+            conn.execute(
+                "SELECT error, count(*) FROM pages WHERE error IS NOT NULL GROUP BY error"
+                " ORDER BY error"
             ).fetchall()
         )
         stored = {
@@ -206,6 +217,7 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
     missing = want - stored
     return {
         "fetched_pages": len(pages),
+        "not_fetched": not_fetched,
         "expected_link_rows": rows,
         "expected_keys": len(want),
         "stored_keys": len(stored),

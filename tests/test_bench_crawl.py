@@ -1,11 +1,15 @@
-"""The crawl benchmark's py-spy breakdown: which thread and which bucket a sample is charged to."""
+"""scripts/bench_crawl.py: the py-spy breakdown, and the check that linkgraph did the peers' work."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from storage.records import Link, Page
+from storage.writer import StoreWriter
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_crawl.py"
 
@@ -54,3 +58,20 @@ def test_parse_hand_off_on_the_loop_is_not_charged_to_the_engine() -> None:
     _, buckets = _load().spy_counts(RAW)
     assert buckets["parse hand-off (pickles to and from the worker, Link records)"] == 13
     assert buckets["engine (records, follow lists, steps)"] == 3
+
+
+def test_link_check_counts_unfetched_urls_by_reason(tmp_path: Path) -> None:
+    db = tmp_path / "crawl.db"
+    home, deep, private = "http://a.test/", "http://a.test/deep", "http://a.test/private/x"
+
+    async def write() -> None:
+        async with await StoreWriter.open(db) as writer:
+            links = [Link(deep, "deep", (), "content"), Link(private, "private", (), "content")]
+            writer.add_page(Page(home, 0, 1.0, status=200, final_url=home, links=links))
+            writer.add_page(Page(deep, 21, 1.0, error="trap-depth"))
+            writer.add_page(Page(private, 1, 1.0, error="robots"))
+
+    asyncio.run(write())
+    check = _load().check_linkgraph(db, {})
+    assert check["not_fetched"] == {"robots": 1, "trap-depth": 1}
+    assert check["fetched_pages"] == 1
