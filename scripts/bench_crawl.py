@@ -169,6 +169,11 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
     ``missing`` counts expected links without a row and ``extra`` rows no page has. A page's
     canonical link to itself is no link row by design (the engine keeps it as the page's
     ``canonical``), so those are checked against ``pages.canonical_id``.
+
+    ``not_fetched`` counts the URLs recorded without a fetch or with an error, by reason:
+    a trap guard or a per-host cap that cut the benchmark web short would show here
+    (``trap-depth``, ``host-url-cap``...), while the peers, which have no such guards,
+    would crawl on.
     """
     from storage.records import KINDS as LINK_KINDS
     from storage.records import PLACEMENTS
@@ -179,6 +184,12 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
             conn.execute(
                 "SELECT u.url, c.url FROM pages p JOIN urls u ON u.id = p.url_id"
                 " LEFT JOIN urls c ON c.id = p.canonical_id WHERE p.status = 200"
+            ).fetchall()
+        )
+        not_fetched = dict(
+            conn.execute(
+                "SELECT error, count(*) FROM pages WHERE error IS NOT NULL GROUP BY error"
+                " ORDER BY error"
             ).fetchall()
         )
         stored = {
@@ -206,6 +217,7 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
     missing = want - stored
     return {
         "fetched_pages": len(pages),
+        "not_fetched": not_fetched,
         "expected_link_rows": rows,
         "expected_keys": len(want),
         "stored_keys": len(stored),
@@ -363,6 +375,7 @@ SPY_RULES = [
     ("decode_html", "charset decoding"),
     ("storage/writer.py", "store writer, on the event loop thread"),
     ("aiosqlite", "aiosqlite hand-offs, on the event loop thread"),
+    ("crawler/parsing.py", "parse hand-off (pickles to and from the worker, Link records)"),
     ("crawler/frontier.py", "frontier (seen set, queues)"),
     ("crawler/robots.py", "robots.txt matching"),
     ("crawler/politeness.py", "scheduler (heap, ready queue)"),
@@ -371,18 +384,28 @@ SPY_RULES = [
 ]
 
 
-def spy_breakdown(path: Path, pages: int) -> str:
-    """Sum py-spy's raw (collapsed) samples per thread and per bucket, in ms per page."""
+def spy_counts(text: str) -> tuple[Counter[str], Counter[str]]:
+    """Samples per thread, and per bucket of ``SPY_RULES`` for the event loop thread.
+
+    ``text`` is py-spy's raw (collapsed) output: one ``thread;frame;...;frame count`` line
+    per distinct stack. Threads are told apart by what they run, not by name alone: the
+    engine's ``page-parser`` thread (parsing before the workers start) and aiosqlite's
+    connection thread are both ``Thread._bootstrap`` stacks.
+    """
     threads: Counter[str] = Counter()
     buckets: Counter[str] = Counter()
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue
         n = int(count)
-        _thread, *frames = stack.split(";")
-        if frames and frames[0].startswith("Thread._bootstrap"):
+        thread, *frames = stack.split(";")
+        if "_connection_worker_thread" in stack:
             name = "SQLite writer thread (aiosqlite)"
+        elif "page-parser" in thread or "_ParseThread._run" in stack:
+            name = "page-parser thread (the first pages, before the workers)"
+        elif frames and frames[0].startswith("Thread._bootstrap"):
+            name = "other threads"
         elif "aiohttp" in stack or "Runner.run" in stack:
             name = "event loop thread"
         else:
@@ -399,6 +422,12 @@ def spy_breakdown(path: Path, pages: int) -> str:
                 break
         else:
             buckets["other: " + leaf.split(" (")[0]] += n
+    return threads, buckets
+
+
+def spy_breakdown(path: Path, pages: int) -> str:
+    """Sum py-spy's raw (collapsed) samples per thread and per bucket, in ms per page."""
+    threads, buckets = spy_counts(path.read_text())
 
     def ms(n: int) -> str:
         return f"{1000 * n / SPY_RATE / max(pages, 1):8.3f}"
