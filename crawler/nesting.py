@@ -44,8 +44,8 @@ elements or 16 MB of their attributes. The bomb above (2,000 and 2,000) builds 6
 nodes (32 copies a paragraph), 40 MB; with 8,000 of each, 16,000 (the charges ran out).
 
 Why these values: on the 230 pages of the corpus the over-count never passes 12 elements
-or 1 KB of tags, and the charges stay under 6,400 elements and 70 KB, so the tests check
-that every page passes unchanged at half the caps and an eighth of the charges. 2^18
+or 1 KB of tags, and the charges stay under 6,400 elements and 70 KB (1.4 MB with the
+links, see below), so the tests check that every page passes unchanged at half the caps and an eighth of the charges. 2^18
 elements is about 90 MB of nodes at worst (15 open elements, 8,000 paragraphs: the worst
 page not scanned), against 1.5 GB before; a lower budget would scan more real pages (4 are
 scanned for it at 2^18, 1 at 2^19), and the scan costs about as much as the parse. The
@@ -53,8 +53,25 @@ cost on the corpus (30 MB): the regular expression takes about 52 ms where count
 "<" took 22 ms, and with the 4 pages it scans extraction goes from about 405 to 470 ms of
 CPU (2^19: 455 ms).
 
-Not bounded: an ``<a>`` left open is re-created once per paragraph (it is never dropped),
-and so are its attributes.
+Links are re-created too: an ``<a>`` left open and closed off by a ``</div>`` is copied,
+with all its attributes, into each later paragraph (only one ``<a>`` is on the list at a
+time: a new one ends it). 20,000 paragraphs after a link with 10 KB of attributes (90 KB)
+copied 200 MB, 266 MB of memory in all; 5,000 after 50 KB (70 KB, too few tags to be
+scanned then), 250 MB. A link is never dropped, so the scan charges the open ``<a>``'s
+name and attributes (not the space between them) to the same byte budget, at each tag
+until its end tag or the next ``<a>``. Once the copies ran out, the open ``<a>`` is ended
+by an ``</a>`` put just before the next tag that may take it off the parser's stack (an
+end tag of an element around it, or a start tag that closes a ``<p>``, a list item or
+back to a table context), so it is not re-created: the link keeps its text, the
+paragraphs after it are no longer links. Both pages now copy under 9 MB (about 40 MB of
+memory), and the trigger counts the largest ``<a>`` not closed right after some text.
+Its copies add at most one node per tag, so they are charged bytes, not elements.
+
+The corpus's links charge up to 1.4 MB (a page of 300 links of 400-700 bytes each, open
+over a dozen tags), so a page with about ten times as many such links runs out of copies
+and its later links that hold a block (``<a><div>...``) lose that text. With ``<a>`` in
+the trigger's expression it takes about 100 ms on the corpus instead of 70, and counts
+the end tags it swallowed, which scans one more page; extraction takes about 5% more.
 """
 
 from __future__ import annotations
@@ -130,6 +147,11 @@ _BREAKOUT = frozenset(
 # the active formatting elements"), except <a>: a new <a> ends the one before it, so at
 # most one is re-created, and links are never dropped.
 _FORMATTING = frozenset("b big code em font i nobr s small strike strong tt u".split())
+# Start tags that may pop an <a>: they close a <p>, a sibling or back to a table context.
+_ENDS_LINK = (
+    _CLOSES_P
+    | frozenset("body button caption col colgroup frameset html tbody td tfoot th thead tr".split())
+) - frozenset(["a"])
 _INTEGRATION = frozenset("foreignobject desc mi mo mn ms mtext annotation-xml".split())
 # Below this many "<" the scan costs more than it can save: the tree construction of a
 # page with n tags walks the stack at most n * n / 2 steps, tens of milliseconds at 8,192.
@@ -144,21 +166,23 @@ _TOKEN = re.compile(
     r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["'])*+>?"""
     r"|[!?]|/(?=[^A-Za-z>]))"
 )
-# One pass for the decision to scan: every "<", and each formatting start tag with its
-# attributes (the parser copies those into every element it re-creates) and, when only
+# One pass for the decision to scan: every "<", and each formatting or <a> start tag with
+# its attributes (the parser copies those into every element it re-creates) and, when only
 # text follows up to its own end tag, that end tag: such an element is off the parser's
 # list at once. Names by character class: much faster than re.I on every "<".
 _NAMES = (
     "(?:"
     + "|".join("".join(f"[{c}{c.upper()}]" for c in name) for name in sorted(_FORMATTING))
-    + ")"
+    + "|[aA])"
 )
 _COUNT = re.compile(
-    r"<(?:(?=[bBcCeEfFiInNsStTuU])(" + _NAMES + r"(?=[\t\n\f\r />])"
+    r"<(?:(?=[aAbBcCeEfFiInNsStTuU])(" + _NAMES + r"(?=[\t\n\f\r />])"
     r"""(?:[^>"'=]++|=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+')?+|["'])*+"""
     r"(?:>[^<]*+</" + _NAMES + r"[\t\n\f\r ]*+>)?))?"
 )
 _CLOSED = re.compile(r"([A-Za-z]+).*</([A-Za-z]+)[\t\n\f\r ]*>", re.S)
+# A tag's name, attribute names and values, quoted values whole: what a copy holds.
+_WORDS = re.compile(r"""[^\t\n\f\r "'=>/]++|"[^"]*+"|'[^']*+'""")
 _COMMENT_END = re.compile(r"->|>|.*?--!?>", re.S)
 
 
@@ -191,13 +215,18 @@ def cap_nesting(
         return html, 0
     stack: list[tuple[str, bool, int]] = []  # (name, dropped, where a formatting tag starts)
     counts: dict[str, int] = {}
-    cuts: list[tuple[int, int]] = []
+    cuts: list[tuple[int, int, str]] = []  # (start, end, what replaces them)
     dropped = 0
     # The formatting elements the parser may still re-create: all opened and not yet
     # closed by their own end tag, wherever they are now (an over-count, so the bound holds),
     # as {start: end} of their tags; and an upper bound on the copies made so far.
     live: dict[int, int] = {}
     formatting = formatting_bytes = clones = clone_bytes = 0
+    # The <a> the parser may still re-create (a new one ends it), as its tag's length;
+    # once the copies ran out, it is closed before anything that could take it off the
+    # parser's stack, so that it is never re-created. The link itself stays.
+    link = 0
+    links_closed = False
     pos = 0
     search = _TOKEN.search
     while (m := search(html, pos)) is not None:
@@ -212,21 +241,31 @@ def cap_nesting(
             pos = len(html) if close < 0 else close + 1
             continue
         name = name.lower()
-        if formatting:
+        if formatting or link:
             # The text before this tag and the tag itself may each re-create them all.
-            clones += 2 * formatting
-            clone_bytes += 2 * formatting_bytes
+            clones += 2 * formatting  # an <a> adds a node a tag at most: linear
+            clone_bytes += 2 * (formatting_bytes + link)
             if clones > max_clones or clone_bytes > max_clone_bytes:
-                cuts.extend(live.items())
+                cuts.extend((opened, end, "") for opened, end in live.items())
                 dropped += len(live)
                 live.clear()
                 formatting = formatting_bytes = max_formatting = 0
+                links_closed = True
+        if link and links_closed and _pops_link(stack, counts, name, slash):
+            # End the link just before the tag that takes it off the parser's stack (the
+            # next text or phrasing element would re-create it): its text stays its own.
+            cuts.append((start, start, "</a>"))
+            link = 0
         if slash:  # an end tag
             found = _find(stack, name) if counts.get(name) else None
+            if name == "a" and not _in_foreign(counts):
+                if found is not None or not counts.get("a"):
+                    # Closed, or no longer on the stack: either way off the list.
+                    link = 0
             if found is not None:
                 _, was_dropped, opened = stack[found]
                 if was_dropped or (opened >= 0 and opened not in live):
-                    cuts.append((start, pos))
+                    cuts.append((start, pos, ""))
                 elif opened >= 0:
                     # Closed with nothing but phrasing elements above it: the parser
                     # takes it off its list of active formatting elements.
@@ -262,7 +301,7 @@ def cap_nesting(
             if formatting >= max_formatting or formatting_bytes + weight > max_formatting_bytes:
                 # Gone from the source, so not on the parser's stack either; an end tag
                 # for it closes an earlier one, or none, as the parser would see it.
-                cuts.append((start, pos))
+                cuts.append((start, pos, ""))
                 dropped += 1
                 continue
             formatting += 1
@@ -270,8 +309,10 @@ def cap_nesting(
             live[start] = pos
             opened = start
         if drop:
-            cuts.append((start, pos))
+            cuts.append((start, pos, ""))
             dropped += 1
+        if name == "a" and not drop and not in_foreign:
+            link = _attributes_length(html[start:pos])
         stack.append((name, drop, opened))
         counts[name] = counts.get(name, 0) + 1
     if not cuts:
@@ -279,8 +320,9 @@ def cap_nesting(
     cuts.sort()  # the formatting tags cut when the copies ran out come late
     parts = []
     last = 0
-    for start, end in cuts:
+    for start, end, replacement in cuts:
         parts.append(html[last:start])
+        parts.append(replacement)
         last = end
     parts.append(html[last:])
     return "".join(parts), dropped
@@ -296,14 +338,43 @@ def _worth_scanning(html: str, tags: int, clones: int, clone_bytes: int) -> bool
     found = _COUNT.findall(html)  # "" for each "<" that does not open a formatting element
     if len(found) > tags:
         return True
-    left = left_bytes = 0
+    left = left_bytes = link_bytes = 0
+    count = len(found)
     for tag in filter(None, found):
         closed = _CLOSED.fullmatch(tag)
+        if closed is not None:
+            count += 1  # the end tag's "<" was in the match
         if closed is None or closed[1].lower() != closed[2].lower():
-            left += 1
-            left_bytes += len(tag) + 2  # with "<" and ">"
-    rounds = 2 * len(found) + 1
-    return left * rounds > clones or left_bytes * rounds > clone_bytes
+            # An <a> (no formatting element's name starts so): one at a time on the list.
+            if tag[0] in "aA":
+                link_bytes = max(link_bytes, len(tag) + 2)
+            else:
+                left += 1
+                left_bytes += len(tag) + 2  # with "<" and ">"
+    left_bytes += link_bytes
+    rounds = 2 * count + 1
+    return count > tags or left * rounds > clones or left_bytes * rounds > clone_bytes
+
+
+def _pops_link(
+    stack: list[tuple[str, bool, int]], counts: dict[str, int], name: str, end: bool
+) -> bool:
+    """Whether the tag ``name`` may take an open ``<a>`` off the stack (roughly, erring
+    on the side of yes): an end tag of an element below it, or a block's start tag."""
+    if _in_foreign(counts):
+        return False
+    if not end:
+        return name in _ENDS_LINK
+    if name == "a" or not counts.get(name):
+        return False
+    found = _find(stack, name)
+    return found is None or any(entry[0] == "a" for entry in stack[found:])
+
+
+def _attributes_length(tag: str) -> int:
+    """About how many characters a copy of the element of ``tag`` holds: its name and
+    attributes, but not the space between them (real links are often indented)."""
+    return sum(map(len, _WORDS.findall(tag)))
 
 
 def _find(stack: list[tuple[str, bool, int]], name: str) -> int | None:

@@ -156,6 +156,50 @@ def test_a_formatting_bomb_with_long_attributes_copies_little() -> None:
     assert copied <= MAX_CLONE_BYTES + len(html)
 
 
+def _link_bomb(paragraphs: int, attribute: int, tail: str = "", inside: str = "") -> str:
+    """A link left open and closed off by a ``</div>``: each paragraph re-creates it."""
+    link = '<a href="/x" title="' + "y" * attribute + '">x' + inside
+    return "<html><body><div>" + link + "</div>" + "<p>z" * paragraphs + tail + "</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "attribute"),
+    [
+        (20_000, 10_000),  # 90 KB: 200 MB of copies, 266 MB of memory in all
+        (5_000, 50_000),  # 70 KB with few tags: 250 MB of copies
+    ],
+)
+def test_a_link_left_open_copies_little_and_keeps_its_anchor(
+    paragraphs: int, attribute: int
+) -> None:
+    html = _link_bomb(paragraphs, attribute)
+    _, copied = _nodes(cap_nesting(html)[0])
+    assert copied <= MAX_CLONE_BYTES + len(html)
+    links = extract(html, PAGE).links
+    assert (links[0].target, links[0].anchor) == ("https://example.com/x", "x")
+    # The paragraphs re-created before the copies ran out are links to it too.
+    assert {(link.target, link.anchor) for link in links[1:]} == {("https://example.com/x", "z")}
+
+
+def test_an_svg_link_end_tag_does_not_hide_the_open_link() -> None:
+    # Inside SVG "</a>" ends the SVG link, not the HTML one around it.
+    html = _link_bomb(20_000, 10_000, inside='<svg><a href="/s">s</a></svg>')
+    _, copied = _nodes(cap_nesting(html)[0])
+    assert copied <= MAX_CLONE_BYTES + len(html)
+
+
+def test_links_after_the_copies_ran_out_keep_their_text() -> None:
+    tail = (
+        '<p><a href="/y" title="' + "t" * 10_000 + '"><span>s</span>t<b>u</b></a> v'
+        '<div><a href="/w">w</div><p>after'
+    )
+    found = extract(_link_bomb(20_000, 10_000, tail), PAGE)
+    assert [(link.target, link.anchor) for link in found.links[-2:]] == [
+        ("https://example.com/y", "stu"),
+        ("https://example.com/w", "w"),  # ended before the <p> that would re-create it
+    ]
+
+
 @pytest.mark.parametrize(
     "closing",
     [
