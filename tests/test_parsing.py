@@ -195,13 +195,22 @@ def test_parse_page_stops_at_its_budget_with_the_links_so_far() -> None:
 
 
 @pytest.mark.parametrize("workers", [0, 1])
-async def test_garbage_never_raises(workers: int) -> None:
+async def test_garbage_gives_no_links_no_error_and_its_visible_text(workers: int) -> None:
+    # The bogus charset is ignored: bytes that are not UTF-8 are read as windows-1252
+    # (crawler/encoding.py), where 0xff is "ÿ"; NUL bytes are not text.
+    cases = [
+        (b"", ""),
+        (b"\x00\xff" * 1000, "\u00ff" * 1000),
+        (b"<a href='http://[::1'>x</a>", "x"),  # an unparseable href is not a link
+        (b"<" * 10_000, "<" * 10_000),
+    ]
     parser = PageParser(workers=workers, agent_token="linkgraph", want_text=True, inline_pages=0)
     try:
         await parser.parse(b"", None, "http://site.test/")
         await parser.wait_started()
-        for body in (b"", b"\x00\xff" * 1000, b"<a href='http://[::1'>x</a>", b"<" * 10_000):
+        for body, text in cases:
             result = await parser.parse(body, "text/html; charset=bogus", "http://site.test/")
-            assert isinstance(result.links, list)
+            assert (result.links, result.error, result.truncated) == ([], None, False), body[:20]
+            assert (result.text, result.title, result.canonical) == (text, None, None), body[:20]
     finally:
         await parser.close()
