@@ -9,7 +9,6 @@ folder's PROVENANCE.md.
 from __future__ import annotations
 
 import gzip
-import time
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +68,8 @@ def cnr(corpus: Path) -> tuple[np.ndarray, np.ndarray]:
     return _cnr(corpus)
 
 
-def test_cnr_2000_loads_quickly_and_completely(corpus: Path) -> None:
-    started = time.perf_counter()
+def test_cnr_2000_loads_completely(corpus: Path) -> None:
     edges, reference = _cnr(corpus)
-    assert time.perf_counter() - started < 10
     assert edges.shape == (CNR_ARCS, 2)
     assert edges.max() == CNR_NODES - 1
     assert reference.sum() == pytest.approx(1.0, abs=1e-9)
