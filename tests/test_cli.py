@@ -238,8 +238,36 @@ def test_stats_json(capsys: pytest.CaptureFixture[str], crawled: Crawled) -> Non
     truth = truth_of(crawled)
     assert links["redirect"] == sum(key[4] == "redirect" for key in truth)
     assert links["follow"] + links["nofollow"] == links["link"]
-    assert pages["not_fetched"]["robots"] > 0
-    assert pages["not_fetched"]["robots-unavailable"] >= 1  # www.charlie.test and old.alpha.test
+
+    # The URLs robots.txt keeps out, by the demo sites' robots.txt files, read by hand:
+    # /private/ on every site that has a robots.txt (www.bravo.test's answers 404: all
+    # allowed; shop.alpha.test allows /private/press/), /members/ on
+    # blog.alpha.test (its linkgraph group), /secret/ on www.delta.test (behind its
+    # robots.txt redirect), and /*.pdf$ and /search? on shop.alpha.test. Each one a page
+    # the crawl fetched links to (the ground truth) is skipped, no more.
+    def kept_out(target: str) -> bool:
+        parts = urlsplit(target)
+        if parts.port != crawled.web.port:
+            return False  # not a demo site
+        host, path = parts.hostname, parts.path + (f"?{parts.query}" if parts.query else "")
+        if path.startswith("/private/") and host != "www.bravo.test":
+            return not (host == "shop.alpha.test" and path.startswith("/private/press/"))
+        return (
+            (host == "blog.alpha.test" and path.startswith("/members/"))
+            or (host == "www.delta.test" and path.startswith("/secret/"))
+            or (
+                host == "shop.alpha.test" and (path.endswith(".pdf") or path.startswith("/search?"))
+            )
+        )
+
+    skipped = {u: p.error for u, p in stored_pages(crawled.db).items() if p.status is None}
+    robots = {key[1] for key in truth if key[4] == "link" and kept_out(key[1])}
+    assert {u for u, e in skipped.items() if e == "robots"} == robots
+    assert pages["not_fetched"]["robots"] == len(robots)
+    # robots.txt answers 500 on www.charlie.test; old.alpha.test refuses connections.
+    unavailable = {crawled.web.url("www.charlie.test"), crawled.web.url("old.alpha.test")}
+    assert {u for u, e in skipped.items() if e == "robots-unavailable"} == unavailable
+    assert pages["not_fetched"]["robots-unavailable"] == 2
     notes = {n["host"] for n in stats["host_notes"]}
     assert {"www.charlie.test", "old.alpha.test", "www.echo.test", "www.foxtrot.test"} <= notes
     assert stats["frontier"] == 0
