@@ -102,7 +102,8 @@ def machine() -> dict[str, Any]:
 
 
 def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
-    from crawler.settings import CrawlSettings
+    from linkgraph.crawler.settings import CrawlSettings
+
     from linkgraph import api
 
     settings = CrawlSettings(
@@ -175,8 +176,8 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
     (``trap-depth``, ``host-url-cap``...), while the peers, which have no such guards,
     would crawl on.
     """
-    from storage.records import KINDS as LINK_KINDS
-    from storage.records import PLACEMENTS
+    from linkgraph.storage.records import KINDS as LINK_KINDS
+    from linkgraph.storage.records import PLACEMENTS
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:

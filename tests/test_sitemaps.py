@@ -8,8 +8,7 @@ import time
 import tracemalloc
 
 import pytest
-
-from crawler.sitemaps import Sitemap, parse_sitemap
+from linkgraph.crawler.sitemaps import Sitemap, parse_sitemap
 
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
