@@ -274,7 +274,9 @@ def run_child(
     spec_file.write_text(json.dumps(spec))
     out_file.unlink(missing_ok=True)
     env = dict(os.environ)
-    if path:  # an experimental copy of the packages, found before the editable install
+    # An experimental copy installed in DIR (pip install --target: a checkout's own folders are
+    # not the package), found before the editable install.
+    if path:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
     cmd = [
         *prefix,
@@ -517,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=DIR",
-        help="also crawl with linkgraph's packages from DIR (an experimental copy)",
+        help="also crawl with the linkgraph package in DIR (an experimental copy installed there "
+        "with: pip install --no-deps --target DIR COPY)",
     )
     parser.add_argument("--scrapy-loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument(
