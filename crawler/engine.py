@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from storage.commit import SKIP_REASONS
-from storage.records import Link, Page, QueueItem
-from storage.writer import StoreWriter
+from linkgraph.storage.commit import SKIP_REASONS
+from linkgraph.storage.records import Link, Page, QueueItem
+from linkgraph.storage.writer import StoreWriter
 
 from .encoding import is_html
 from .extract import robots_directives

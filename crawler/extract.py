@@ -95,11 +95,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from linkgraph.storage.records import Link
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.nesting import cap_nesting
-from crawler.urls import MAX_URL_LENGTH, resolve
-from storage.records import Link
+from .nesting import cap_nesting
+from .urls import MAX_URL_LENGTH, resolve
 
 __all__ = [
     "COMMENT_TOKENS",

@@ -22,8 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-
-from storage.records import QueueItem
+from linkgraph.storage.records import QueueItem
 
 from .politeness import Host
 from .urls import Scope, host_of, url_hash

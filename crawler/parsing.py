@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from storage.records import Link
+from linkgraph.storage.records import Link
 
 from .encoding import decode_html
 from .extract import Budget, Extracted, extract
@@ -311,8 +311,11 @@ class PageParser:
         return _Worker(
             await asyncio.create_subprocess_exec(
                 sys.executable,
+                # -P: a folder named "linkgraph" in the working directory must not shadow
+                # the installed package in the worker.
+                "-P",
                 "-m",
-                "crawler.parsing",
+                "linkgraph.crawler.parsing",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from storage.records import QueueItem
+from linkgraph.storage.records import QueueItem
 
 from .robots import RobotsRules
 

@@ -29,9 +29,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from crawler.urls import normalize, origin_of
-
 from .robotsmatch import Pattern, normalize_path, path_params_query
+from .urls import normalize, origin_of
 
 __all__ = [
     "MAX_SITEMAPS",

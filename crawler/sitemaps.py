@@ -18,7 +18,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 
-from crawler.urls import normalize
+from .urls import normalize
 
 __all__ = ["Sitemap", "parse_sitemap"]
 

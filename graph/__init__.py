@@ -17,16 +17,16 @@ store lives in ``storage/``).
 
 from __future__ import annotations
 
-from graph.anchors import AnchorProfile, anchor_shares, classify_anchor, over_optimization
-from graph.authority import authority_scores
-from graph.errors import ConvergenceError, GraphError, GraphInputError
-from graph.harmonic import harmonic_centrality
-from graph.levels import fold_redirects, group_graph
-from graph.pagerank import pagerank
-from graph.quality import link_quality
-from graph.reference import pagerank_reference
-from graph.relevance import cosine_pairs
-from graph.toxic import DomainEvidence, mutual_triangles, toxic_score
+from .anchors import AnchorProfile, anchor_shares, classify_anchor, over_optimization
+from .authority import authority_scores
+from .errors import ConvergenceError, GraphError, GraphInputError
+from .harmonic import harmonic_centrality
+from .levels import fold_redirects, group_graph
+from .pagerank import pagerank
+from .quality import link_quality
+from .reference import pagerank_reference
+from .relevance import cosine_pairs
+from .toxic import DomainEvidence, mutual_triangles, toxic_score
 
 __all__ = [
     "AnchorProfile",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from graph.errors import GraphInputError
+from .errors import GraphInputError
 
 __all__ = [
     "MAX_NODES",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.errors import GraphInputError
+from .errors import GraphInputError
 
 __all__ = ["authority_scores"]
 
@@ -57,7 +57,7 @@ def authority_scores(raw: Any, *, alpha: float = 0.85, decimals: int = 1) -> np.
 
     Examples
     --------
-    >>> from graph import authority_scores
+    >>> from linkgraph.graph import authority_scores
     >>> authority_scores([0.05, 0.05, 0.1, 0.8]).tolist()
     [0.0, 0.0, 25.0, 100.0]
     """

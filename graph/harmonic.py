@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from graph._sparse import edge_arrays, transpose_csr
-from graph.errors import GraphInputError
+from ._sparse import edge_arrays, transpose_csr
+from .errors import GraphInputError
 
 __all__ = ["EXACT_MAX_NODES", "harmonic_centrality"]
 
@@ -91,7 +91,7 @@ def harmonic_centrality(
     A path 0 -> 1 -> 2: node 2 is reached from 1 in one click and from 0 in two.
 
     >>> import numpy as np
-    >>> from graph import harmonic_centrality
+    >>> from linkgraph.graph import harmonic_centrality
     >>> harmonic_centrality(np.array([[0, 1], [1, 2]])).tolist()
     [0.0, 1.0, 1.5]
     """

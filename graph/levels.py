@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from graph._sparse import check_node_count
-from graph.errors import GraphInputError
+from ._sparse import check_node_count
+from .errors import GraphInputError
 
 __all__ = ["fold_redirects", "group_graph"]
 
@@ -67,7 +67,7 @@ def group_graph(
     counted in the value); page 2 links to 3 with a nofollow link (dropped).
 
     >>> import numpy as np
-    >>> from graph import group_graph
+    >>> from linkgraph.graph import group_graph
     >>> g = group_graph([0, 0, 1, 2], [1, 2, 2, 3], [0, 0, 1, 2],
     ...                 follow=[True, True, True, False])
     >>> g.toarray()
@@ -131,7 +131,7 @@ def fold_redirects(
     --------
     Page 1 redirects to page 3; the link 1 -> 2 recorded from its body is dropped.
 
-    >>> from graph import fold_redirects
+    >>> from linkgraph.graph import fold_redirects
     >>> src, dst, follow = fold_redirects([0, 1], [1, 2], [[1, 3]])
     >>> src.tolist(), dst.tolist(), follow.tolist()
     ([0, 1], [1, 3], [True, True])

@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from graph._sparse import RowBlock, edge_arrays, row_blocks, transpose_csr
-from graph.errors import ConvergenceError, GraphInputError
+from ._sparse import RowBlock, edge_arrays, row_blocks, transpose_csr
+from .errors import ConvergenceError, GraphInputError
 
 __all__ = ["pagerank"]
 
@@ -134,7 +134,7 @@ def pagerank(
     Three pages: 0 and 1 link to each other, both link to 2, and 2 has no links.
 
     >>> import numpy as np
-    >>> from graph import pagerank
+    >>> from linkgraph.graph import pagerank
     >>> scores = pagerank(np.array([[0, 1], [1, 0], [0, 2], [1, 2]]))
     >>> scores.round(4).tolist()
     [0.292, 0.292, 0.4161]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from graph._sparse import check_node_count
-from graph.errors import ConvergenceError, GraphInputError
+from ._sparse import check_node_count
+from .errors import ConvergenceError, GraphInputError
 
 __all__ = ["pagerank_reference"]
 

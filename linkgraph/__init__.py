@@ -13,34 +13,100 @@ names (``linkgraph import`` is :func:`import_links`, since ``import`` is a keywo
 
 from __future__ import annotations
 
-from crawler.settings import CrawlSettings
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
-from .api import (
-    anchors,
-    backlinks,
-    crawl,
-    crawl_async,
-    export,
-    intersect,
-    iter_links,
-    referring_domains,
-    robots,
-    stats,
-    top,
-)
-from .audit import (
-    anchor_profile,
-    backlink_quality,
-    broken,
-    changes,
-    disavow,
-    load_profile,
-    mentions,
-    toxic,
-)
-from .graphs import to_networkx
-from .importer import import_links
-from .ranking import rank
+if TYPE_CHECKING:
+    from linkgraph.crawler.settings import CrawlSettings
+
+    from .api import (
+        anchors,
+        backlinks,
+        crawl,
+        crawl_async,
+        export,
+        intersect,
+        iter_links,
+        referring_domains,
+        robots,
+        stats,
+        top,
+    )
+    from .audit import (
+        anchor_profile,
+        backlink_quality,
+        broken,
+        changes,
+        disavow,
+        load_profile,
+        mentions,
+        toxic,
+    )
+    from .graphs import to_networkx
+    from .importer import import_links
+    from .ranking import rank
+
+# The public names load on first use. crawler/, graph/ and storage/ install inside this
+# package, so importing any of them (a parse worker imports only linkgraph.crawler.parsing)
+# runs this file first: importing the API here would load aiohttp, numpy and scipy into every
+# such process, and would import linkgraph.crawler while linkgraph itself is half-initialised.
+_LAZY: dict[str, str] = {
+    "CrawlSettings": "linkgraph.crawler.settings",
+    "anchors": ".api",
+    "backlinks": ".api",
+    "crawl": ".api",
+    "crawl_async": ".api",
+    "export": ".api",
+    "intersect": ".api",
+    "iter_links": ".api",
+    "referring_domains": ".api",
+    "robots": ".api",
+    "stats": ".api",
+    "top": ".api",
+    "anchor_profile": ".audit",
+    "backlink_quality": ".audit",
+    "broken": ".audit",
+    "changes": ".audit",
+    "disavow": ".audit",
+    "load_profile": ".audit",
+    "mentions": ".audit",
+    "toxic": ".audit",
+    "to_networkx": ".graphs",
+    "import_links": ".importer",
+    "rank": ".ranking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+class _Package(types.ModuleType):
+    """The package module, so that a submodule import cannot rebind a public function.
+
+    ``linkgraph.disavow`` is the function; importing the submodule ``linkgraph.disavow``
+    would otherwise make the attribute the module (the import system binds each submodule
+    on its package).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __version__ = "0.1.0"
 

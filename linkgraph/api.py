@@ -18,18 +18,18 @@ from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from crawler.engine import CrawlStats, Engine
-from crawler.fetch import Fetcher, FetchError, SafeResolver, read_hosts_file
-from crawler.robots import rules_for_response
-from crawler.robotsfetch import RobotsFetch, fetch_robots
-from crawler.settings import CrawlSettings, SettingsError, load_settings
-from crawler.urls import normalize, resolve
-from storage import backlinks as _backlinks
-from storage import queries
-from storage.errors import StoreNotFound
-from storage.safetext import csv_cell, json_safe
-from storage.schema import inspect_file
-from storage.writer import StoreWriter
+from linkgraph.crawler.engine import CrawlStats, Engine
+from linkgraph.crawler.fetch import Fetcher, FetchError, SafeResolver, read_hosts_file
+from linkgraph.crawler.robots import rules_for_response
+from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
+from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
+from linkgraph.crawler.urls import normalize, resolve
+from linkgraph.storage import backlinks as _backlinks
+from linkgraph.storage import queries
+from linkgraph.storage.errors import StoreNotFound
+from linkgraph.storage.safetext import csv_cell, json_safe
+from linkgraph.storage.schema import inspect_file
+from linkgraph.storage.writer import StoreWriter
 
 __all__ = [
     "anchors",

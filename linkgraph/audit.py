@@ -19,22 +19,22 @@ from typing import IO, Any
 
 import numpy as np
 
-from crawler.settings import SettingsError
-from graph.anchors import (
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.graph.anchors import (
     DEFAULT_GENERIC,
     AnchorProfile,
     anchor_shares,
     classify_anchor,
     over_optimization,
 )
-from graph.levels import group_graph
-from graph.quality import link_quality
-from graph.relevance import cosine_pairs
-from graph.toxic import DomainEvidence, mutual_triangles, toxic_score
-from storage import audit as store_audit
-from storage import backlinks as store_backlinks
-from storage import queries
-from storage.graphload import load_graph
+from linkgraph.graph.levels import group_graph
+from linkgraph.graph.quality import link_quality
+from linkgraph.graph.relevance import cosine_pairs
+from linkgraph.graph.toxic import DomainEvidence, mutual_triangles, toxic_score
+from linkgraph.storage import audit as store_audit
+from linkgraph.storage import backlinks as store_backlinks
+from linkgraph.storage import queries
+from linkgraph.storage.graphload import load_graph
 
 from . import api
 from .api import read_list_file

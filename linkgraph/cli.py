@@ -14,13 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from crawler.fetch import FetchError
-from crawler.settings import CrawlSettings, SettingsError, load_settings
-from graph.errors import GraphError
-from storage.errors import StoreError
-from storage.queries import EXPORT_FIELDS
-from storage.records import PLACEMENTS
-from storage.safetext import terminal_safe
+from linkgraph.crawler.fetch import FetchError
+from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
+from linkgraph.graph.errors import GraphError
+from linkgraph.storage.errors import StoreError
+from linkgraph.storage.queries import EXPORT_FIELDS
+from linkgraph.storage.records import PLACEMENTS
+from linkgraph.storage.safetext import terminal_safe
 
 from . import api
 from .output import FORMATS, SafeFormatter, emit, emit_json, safe_text, say
@@ -635,7 +635,7 @@ def _flag(name: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.progress import Progress
+    from linkgraph.crawler.progress import Progress
 
     # A store holding a crawl continues it with its own settings; flags given now win.
     settings = crawl_settings(args, base=api.stored_settings(args.db))
@@ -824,7 +824,7 @@ def cmd_backlinks(args: argparse.Namespace) -> int:
         records = backlink_quality(
             args.db, args.target, profile=_profile(args), **_query_kwargs(args)
         )
-        from graph.quality import WEIGHTS
+        from linkgraph.graph.quality import WEIGHTS
 
         if args.format == "csv":
             for r in records:  # one column per part, in the formula's order
@@ -893,7 +893,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_broken(args: argparse.Namespace) -> int:
-    from crawler.progress import Progress
+    from linkgraph.crawler.progress import Progress
 
     from .audit import broken
 

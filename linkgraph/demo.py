@@ -24,12 +24,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.progress import Progress
-from crawler.settings import CrawlSettings, SettingsError
-from crawler.urls import registrable_domain
-from storage import queries, schema
-from storage.errors import NotAStore, StoreError
-from storage.safetext import terminal_safe
+from linkgraph.crawler.progress import Progress
+from linkgraph.crawler.settings import CrawlSettings, SettingsError
+from linkgraph.crawler.urls import registrable_domain
+from linkgraph.storage import queries, schema
+from linkgraph.storage.errors import NotAStore, StoreError
+from linkgraph.storage.safetext import terminal_safe
 
 from . import api, audit
 from .demoaudit import BRAND, KEYWORDS, TARGET

@@ -69,7 +69,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from crawler.urls import registrable_domain
+from linkgraph.crawler.urls import registrable_domain
 
 from .demomodel import (
     GENERATION_DATES,

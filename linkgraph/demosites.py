@@ -83,7 +83,7 @@ from html import escape
 from itertools import accumulate
 from typing import Any
 
-from crawler.urls import registrable_domain
+from linkgraph.crawler.urls import registrable_domain
 
 from .demoaudit import audit_facts, audit_sites
 from .demomodel import (

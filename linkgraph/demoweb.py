@@ -707,7 +707,8 @@ class DemoWebProcess:
         self._dir = tempfile.TemporaryDirectory(prefix="linkgraph-demoweb-")
         ready = Path(self._dir.name, "ready.json")
         stats = Path(self._dir.name, "stats.json")
-        cmd = [sys.executable, "-m", "linkgraph.demoweb", *self._args]
+        # -P: the working directory must not shadow the installed package in the server.
+        cmd = [sys.executable, "-P", "-m", "linkgraph.demoweb", *self._args]
         cmd += ["--ready-file", str(ready), "--stats-file", str(stats)]
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self._timeout

@@ -16,9 +16,9 @@ from typing import IO, Any
 import networkx as nx
 import numpy as np
 
-from crawler.settings import SettingsError
-from storage import queries
-from storage.graphload import GraphArrays, load_graph
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.storage import queries
+from linkgraph.storage.graphload import GraphArrays, load_graph
 
 __all__ = ["LEVELS", "export_graph", "to_networkx"]
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from crawler.settings import SettingsError
-from crawler.urls import normalize
-from storage.records import Link
-from storage.writer import StoreWriter
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.crawler.urls import normalize
+from linkgraph.storage.records import Link
+from linkgraph.storage.writer import StoreWriter
 
 from .api import run
 

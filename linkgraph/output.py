@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from storage.safetext import LIST_SEPARATOR, csv_cell, json_safe, terminal_safe
+from linkgraph.storage.safetext import LIST_SEPARATOR, csv_cell, json_safe, terminal_safe
 
 __all__ = ["FORMATS", "SafeFormatter", "emit", "emit_json", "safe_text", "say"]
 

@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-import graph
-from crawler.settings import SettingsError
-from crawler.urls import host_of, normalize, registrable_domain
-from storage import schema
-from storage.errors import from_sqlite
-from storage.graphload import GraphArrays, load_graph, write_scores
+from linkgraph import graph
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.crawler.urls import host_of, normalize, registrable_domain
+from linkgraph.storage import schema
+from linkgraph.storage.errors import from_sqlite
+from linkgraph.storage.graphload import GraphArrays, load_graph, write_scores
 
 from .api import read_list_file
 

@@ -102,7 +102,8 @@ def machine() -> dict[str, Any]:
 
 
 def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
-    from crawler.settings import CrawlSettings
+    from linkgraph.crawler.settings import CrawlSettings
+
     from linkgraph import api
 
     settings = CrawlSettings(
@@ -175,8 +176,8 @@ def check_linkgraph(db: Path, truth: dict[str, list[Any]]) -> dict[str, Any]:
     (``trap-depth``, ``host-url-cap``...), while the peers, which have no such guards,
     would crawl on.
     """
-    from storage.records import KINDS as LINK_KINDS
-    from storage.records import PLACEMENTS
+    from linkgraph.storage.records import KINDS as LINK_KINDS
+    from linkgraph.storage.records import PLACEMENTS
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -273,7 +274,9 @@ def run_child(
     spec_file.write_text(json.dumps(spec))
     out_file.unlink(missing_ok=True)
     env = dict(os.environ)
-    if path:  # an experimental copy of the packages, found before the editable install
+    # An experimental copy installed in DIR (pip install --target: a checkout's own folders are
+    # not the package), found before the editable install.
+    if path:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
     cmd = [
         *prefix,
@@ -516,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=DIR",
-        help="also crawl with linkgraph's packages from DIR (an experimental copy)",
+        help="also crawl with the linkgraph package in DIR (an experimental copy installed there "
+        "with: pip install --no-deps --target DIR COPY)",
     )
     parser.add_argument("--scrapy-loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument(

@@ -55,10 +55,9 @@ def child_scrapy(spec: dict[str, Any]) -> dict[str, Any]:
     import types
 
     import scrapy
+    from linkgraph.crawler.urls import registrable_domain
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
-
-    from crawler.urls import registrable_domain
 
     timings: dict[str, float] = {}
     counts: Counter[str] = Counter()

@@ -144,9 +144,9 @@ def breakdown(frontier: Any) -> dict[str, int]:
 
 
 async def build(args: argparse.Namespace, db: Path) -> dict[str, Any]:
-    from crawler.frontier import Frontier
-    from crawler.urls import Scope
-    from storage.writer import StoreWriter
+    from linkgraph.crawler.frontier import Frontier
+    from linkgraph.crawler.urls import Scope
+    from linkgraph.storage.writer import StoreWriter
 
     trace = args.child_tracemalloc
     if trace:

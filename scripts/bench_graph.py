@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from graph.pagerank import _prepare, _solve, pagerank
+from linkgraph.graph.pagerank import _prepare, _solve, pagerank
 
 REPO = Path(__file__).resolve().parent.parent
 

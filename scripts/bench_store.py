@@ -31,12 +31,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from linkgraph.storage.records import PLACEMENTS, Link, Page
+from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-from storage.records import PLACEMENTS, Link, Page
-from storage.writer import StoreWriter
 
 WORDS = (
     "best cheap guide review news blog home shop free online top how what why buy "

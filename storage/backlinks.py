@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.urls import host_of, normalize, registrable_domain, url_hash
+from linkgraph.crawler.urls import host_of, normalize, registrable_domain, url_hash
 
 from .commit import FLAG_INTERNAL
 from .errors import StoreError

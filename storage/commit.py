@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
-
-from crawler.urls import host_of, registrable_domain, url_hash
+from linkgraph.crawler.urls import host_of, registrable_domain, url_hash
 
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem
 

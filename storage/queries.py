@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.settings import GUARDS
-from crawler.urls import url_hash
+from linkgraph.crawler.settings import GUARDS
+from linkgraph.crawler.urls import url_hash
 
 from . import schema
 from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS

@@ -9,6 +9,7 @@ ordinary crawl outcome.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -22,6 +23,16 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 NETGUARD = Path(__file__).resolve().parent / "netguard"
+
+# crawler/, graph/ and storage/ install inside linkgraph. Run without -P, Python puts the
+# checkout's root first on sys.path, and its linkgraph/ folder (without them) hides a
+# non-editable install: say so once instead of failing every test module on an import.
+if importlib.util.find_spec("linkgraph.crawler") is None:
+    pytest.exit(
+        "linkgraph.crawler is not importable: install the package (pip install '.[test]') "
+        "and run the tests as the README says (python -P -m pytest)",
+        returncode=4,
+    )
 
 sys.path.insert(0, str(NETGUARD))
 import netguard  # noqa: E402

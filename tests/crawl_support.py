@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from linkgraph.crawler.engine import CrawlStats
+from linkgraph.crawler.settings import CrawlSettings
+from linkgraph.storage import queries
 
-from crawler.engine import CrawlStats
-from crawler.settings import CrawlSettings
 from linkgraph import api
 from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, ExpectedLink, Hit, site_url
-from storage import queries
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -263,13 +263,14 @@ def count_pages(db: Path) -> int:
 
 
 def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "linkgraph", *args]
+    # -P: the child imports the installed package, not the checkout's linkgraph/ folder
+    # (which lacks crawler/, graph/ and storage/: they install inside it).
+    return [sys.executable, "-P", "-m", "linkgraph", *args]
 
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINKGRAPH_")}
     env.update(extra)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from linkgraph.crawler.settings import CrawlSettings
+from linkgraph.crawler.urls import host_of, registrable_domain
+from linkgraph.graph.anchors import AnchorProfile, anchor_shares, classify_anchor
 
 import linkgraph
-from crawler.settings import CrawlSettings
-from crawler.urls import host_of, registrable_domain
-from graph.anchors import AnchorProfile, anchor_shares, classify_anchor
 from linkgraph import api
 from linkgraph.audit import load_profile
 from linkgraph.demoaudit import (

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from linkgraph.storage.backlinks import TargetError
+from linkgraph.storage.records import Link, Page
+from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-from storage.backlinks import TargetError
-from storage.records import Link, Page
-from storage.writer import StoreWriter
 
 # source page -> [(target, anchor, rel, placement)]
 LINKS = {

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from storage.records import Link, Page
-from storage.writer import StoreWriter
+from linkgraph.storage.records import Link, Page
+from linkgraph.storage.writer import StoreWriter
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_crawl.py"
 

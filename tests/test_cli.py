@@ -23,16 +23,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from crawl_support import child, crawl, page_hits, stored_pages
+from linkgraph.storage import schema
+from linkgraph.storage.queries import EXPORT_FIELDS
+from linkgraph.storage.records import KINDS, PLACEMENTS, Page
+from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
 from linkgraph.cli import build_parser, main
 from linkgraph.demo import demo_size
 from linkgraph.demomodel import expected_edges
 from linkgraph.demoweb import DemoWeb, generate
-from storage import schema
-from storage.queries import EXPORT_FIELDS
-from storage.records import KINDS, PLACEMENTS, Page
-from storage.writer import StoreWriter
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 from crawl_support import FAST, page_hits, site, stored_pages
+from linkgraph.crawler.engine import Engine
+from linkgraph.crawler.fetch import Response
+from linkgraph.crawler.settings import CrawlSettings
+from linkgraph.storage import queries
+from linkgraph.storage.writer import StoreWriter
 
-from crawler.engine import Engine
-from crawler.fetch import Response
-from crawler.settings import CrawlSettings
 from linkgraph import api
 from linkgraph.demoweb import DemoWeb
-from storage import queries
-from storage.writer import StoreWriter
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from crawl_support import crawl, link_page, stored_links, stored_pages
+from linkgraph.storage import queries
 
 from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, Response
-from storage import queries
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -38,12 +38,12 @@ from crawl_support import (
     site,
     stored_pages,
 )
+from linkgraph.crawler.fetch import Fetcher
+from linkgraph.crawler.settings import CrawlSettings
+from linkgraph.storage import queries
 
-from crawler.fetch import Fetcher
-from crawler.settings import CrawlSettings
 from linkgraph import api
 from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, Response, generate
-from storage import queries
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -28,11 +28,11 @@ from crawl_support import (
     stored_pages,
     wait_until,
 )
+from linkgraph.storage.records import Link, Page, QueueItem
+from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
 from linkgraph.demoweb import DemoWeb, generate
-from storage.records import Link, Page, QueueItem
-from storage.writer import StoreWriter
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -184,8 +184,8 @@ def test_a_store_killed_before_its_first_checkpoint_can_be_resumed(tmp_path: Pat
     db = tmp_path / "links.db"
     script = f"""
 import asyncio, os, sqlite3, time
-from storage import schema, writer
-from storage.records import Page
+from linkgraph.storage import schema, writer
+from linkgraph.storage.records import Page
 
 first_open = schema.connect
 readers = []
@@ -207,7 +207,11 @@ async def main():
 asyncio.run(main())
 """
     process = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, env=child_env(), capture_output=True, timeout=60
+        [sys.executable, "-P", "-c", script],
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        timeout=60,
     )
     assert process.returncode == -signal.SIGKILL, process.stderr
     assert db.read_bytes()[68:72] == b"\0\0\0\0"  # the application id is not on disk yet

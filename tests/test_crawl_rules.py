@@ -23,8 +23,9 @@ from crawl_support import (
     stored_links,
     stored_pages,
 )
+from linkgraph.crawler import fetch
+from linkgraph.storage.commit import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
-from crawler import fetch
 from linkgraph import api
 from linkgraph.demoweb import (
     CalendarTrap,
@@ -35,7 +36,6 @@ from linkgraph.demoweb import (
     generate,
     site_url,
 )
-from storage.commit import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
 pytestmark = pytest.mark.timeout(60)
 

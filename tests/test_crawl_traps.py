@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from crawl_support import crawl, link_page, page_hits, stored_pages
+from linkgraph.storage import queries
 
 from linkgraph import api, cli
 from linkgraph.demoweb import CalendarTrap, DemoPage, DemoSite, DemoWeb
-from storage import queries
 
 pytestmark = pytest.mark.timeout(90)
 

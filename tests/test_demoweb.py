@@ -24,8 +24,9 @@ from typing import Any
 import aiohttp
 import lxml.html
 import pytest
+from linkgraph.crawler.urls import Scope, registrable_domain, resolve
+from linkgraph.storage.records import LOST_REASONS
 
-from crawler.urls import Scope, registrable_domain, resolve
 from linkgraph import demoaudit, demosites, demoweb
 from linkgraph.demoaudit import (
     BRAND,
@@ -63,7 +64,6 @@ from linkgraph.demoweb import (
     generate,
     site_url,
 )
-from storage.records import LOST_REASONS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -319,7 +319,7 @@ def test_runs_as_a_process_and_stops_on_sigterm() -> None:
 
 def test_module_command_writes_ready_file(tmp_path: Path) -> None:
     ready, hosts = tmp_path / "ready.json", tmp_path / "hosts"
-    cmd = [sys.executable, "-m", "linkgraph.demoweb", "--sites", "3", "--pages", "2"]
+    cmd = [sys.executable, "-P", "-m", "linkgraph.demoweb", "--sites", "3", "--pages", "2"]
     cmd += ["--no-traps", "--ready-file", str(ready), "--hosts-file", str(hosts)]
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     try:

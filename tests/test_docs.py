@@ -19,7 +19,7 @@ def quick_start_commands() -> list[str]:
 def test_readme_has_the_two_quick_start_commands() -> None:
     demo, tests = quick_start_commands()
     assert demo.endswith("pip install . && linkgraph demo")
-    assert tests.endswith("pip install '.[test]' && python -m pytest")
+    assert tests.endswith("pip install '.[test]' && python -P -m pytest")
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
@@ -105,7 +105,7 @@ def test_help_states_every_default_other_than_off() -> None:
 
 
 def test_every_anchor_class_is_in_the_readme_and_the_help() -> None:
-    from graph.anchors import ANCHOR_CLASSES
+    from linkgraph.graph.anchors import ANCHOR_CLASSES
 
     (classify,) = [
         a

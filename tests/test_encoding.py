@@ -6,8 +6,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-
-from crawler.encoding import decode_html, encoding_from_label, is_html
+from linkgraph.crawler.encoding import decode_html, encoding_from_label, is_html
 
 # -- decode_html: the order of the rules ----------------------------------------------------
 

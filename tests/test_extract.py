@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from crawler import extract as extract_module
-from crawler.extract import Extracted, extract, robots_directives
-from storage.records import PLACEMENTS, Link
+from linkgraph.crawler import extract as extract_module
+from linkgraph.crawler.extract import Extracted, extract, robots_directives
+from linkgraph.storage.records import PLACEMENTS, Link
 
 PAGE = "https://example.com/dir/page.html"
 

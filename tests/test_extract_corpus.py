@@ -29,12 +29,11 @@ from typing import Any
 import ada_url
 import lxml.html
 import pytest
+from linkgraph.crawler import extract as extract_module
+from linkgraph.crawler.encoding import decode_html
+from linkgraph.crawler.extract import extract
+from linkgraph.storage.records import PLACEMENTS
 from selectolax.lexbor import LexborHTMLParser
-
-from crawler import extract as extract_module
-from crawler.encoding import decode_html
-from crawler.extract import extract
-from storage.records import PLACEMENTS
 
 Page = tuple[str, str, str]  # file, url, html
 Triple = tuple[str, str, tuple[str, ...]]  # target, anchor, rel

@@ -7,12 +7,11 @@ import itertools
 from pathlib import Path
 
 import pytest
+from linkgraph.crawler import extract as extract_module
+from linkgraph.crawler.encoding import decode_html
+from linkgraph.crawler.extract import Budget, extract
+from linkgraph.crawler.nesting import MAX_CLONE_BYTES, MAX_DEPTH, MAX_FORMATTING, cap_nesting
 from selectolax.lexbor import LexborHTMLParser
-
-from crawler import extract as extract_module
-from crawler.encoding import decode_html
-from crawler.extract import Budget, extract
-from crawler.nesting import MAX_CLONE_BYTES, MAX_DEPTH, MAX_FORMATTING, cap_nesting
 
 PAGE = "https://example.com/"
 # The page of the report: 1.4 MB that took lexbor about 170 s to parse (78 s here).

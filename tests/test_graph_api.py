@@ -7,21 +7,21 @@ import importlib
 
 import pytest
 
-import graph
+from linkgraph import graph
 
 MODULES = [
-    "graph",
-    "graph.anchors",
-    "graph.authority",
-    "graph.errors",
-    "graph.harmonic",
-    "graph.levels",
-    "graph.pagerank",
-    "graph.quality",
-    "graph.reference",
-    "graph.relevance",
-    "graph.toxic",
-    "graph._sparse",
+    "linkgraph.graph",
+    "linkgraph.graph.anchors",
+    "linkgraph.graph.authority",
+    "linkgraph.graph.errors",
+    "linkgraph.graph.harmonic",
+    "linkgraph.graph.levels",
+    "linkgraph.graph.pagerank",
+    "linkgraph.graph.quality",
+    "linkgraph.graph.reference",
+    "linkgraph.graph.relevance",
+    "linkgraph.graph.toxic",
+    "linkgraph.graph._sparse",
 ]
 
 
@@ -47,7 +47,7 @@ def test_public_names_are_pinned() -> None:
         "toxic_score",
     ]
     for name in graph.__all__:
-        assert getattr(graph, name).__module__.startswith("graph.")
+        assert getattr(graph, name).__module__.startswith("linkgraph.graph.")
 
 
 def test_exception_tree() -> None:
@@ -73,6 +73,6 @@ def test_docstring_examples(name: str) -> None:
 def test_the_private_sparse_kernel_is_in_use() -> None:
     # scipy's csr_matvec is private API: when a scipy release moves it, the public
     # fallback keeps results right but PageRank gets slower, and this test says so.
-    from graph import _sparse
+    from linkgraph.graph import _sparse
 
     assert _sparse._KERNEL_OK

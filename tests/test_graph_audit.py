@@ -9,17 +9,17 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from graph.anchors import (
+from linkgraph.graph.anchors import (
     DEFAULT_GENERIC,
     AnchorProfile,
     anchor_shares,
     classify_anchor,
     over_optimization,
 )
-from graph.quality import WEIGHTS, link_quality
-from graph.relevance import cosine_pairs
-from graph.toxic import DomainEvidence, mutual_triangles, spammy_name_reasons, toxic_score
+from linkgraph.graph.quality import WEIGHTS, link_quality
+from linkgraph.graph.relevance import cosine_pairs
+from linkgraph.graph.toxic import DomainEvidence, mutual_triangles, spammy_name_reasons, toxic_score
+
 from linkgraph.disavow import (
     MAX_BYTES,
     MAX_LINES,

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from graph import GraphInputError, authority_scores, pagerank
+from linkgraph.graph import GraphInputError, authority_scores, pagerank
 
 
 def test_formula_by_hand() -> None:

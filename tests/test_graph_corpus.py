@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from graph import authority_scores, group_graph, harmonic_centrality, pagerank
+from linkgraph.graph import authority_scores, group_graph, harmonic_centrality, pagerank
 
 CNR_NODES = 325_557
 CNR_ARCS = 3_216_152

@@ -6,10 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from linkgraph.graph import GraphInputError, harmonic_centrality
+from linkgraph.graph.harmonic import EXACT_MAX_NODES
 from scipy.sparse import csgraph
-
-from graph import GraphInputError, harmonic_centrality
-from graph.harmonic import EXACT_MAX_NODES
 
 
 def _web_like(seed: int, n: int, out_degree: int) -> np.ndarray:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from graph import GraphInputError, fold_redirects, group_graph, pagerank
+from linkgraph.graph import GraphInputError, fold_redirects, group_graph, pagerank
 
 # Pages and their domains:
 #   domain 0 (a.example): pages 0, 1, 2

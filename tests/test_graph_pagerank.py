@@ -6,8 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from graph import ConvergenceError, GraphError, GraphInputError, pagerank
+from linkgraph.graph import ConvergenceError, GraphError, GraphInputError, pagerank
 
 # Tight on both sides so the comparison measures the formulas, not the stopping
 # rules: ours stops when the L1 change is below TOL, networkx when it is below
@@ -216,7 +215,7 @@ def test_graph_input_error_is_a_value_error() -> None:
 
 
 def test_public_scipy_fallback_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    from graph import _sparse
+    from linkgraph.graph import _sparse
 
     n = 500
     edges = _random_edges(21, n, 3000)

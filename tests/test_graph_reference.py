@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from graph import ConvergenceError, GraphInputError, pagerank, pagerank_reference
+from linkgraph.graph import ConvergenceError, GraphInputError, pagerank, pagerank_reference
 
 # The 11-page example of the Wikipedia "PageRank" article, damping 0.85: the figure
 # https://en.wikipedia.org/wiki/File:PageRanks-Example.svg (public domain). The

@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 
 import pytest
+from linkgraph.crawler.settings import SettingsError
 
 import linkgraph
-from crawler.settings import SettingsError
 from linkgraph.cli import main
 from linkgraph.importer import detect_encoding
 

@@ -25,14 +25,14 @@ import json
 from pathlib import Path
 
 import pytest
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.storage.graphload import load_graph
+from linkgraph.storage.queries import reader
+from linkgraph.storage.records import Link, Page
+from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-from crawler.settings import SettingsError
 from linkgraph.cli import main
-from storage.graphload import load_graph
-from storage.queries import reader
-from storage.records import Link, Page
-from storage.writer import StoreWriter
 
 T1 = 1_700_000_000  # 2023-11-14T22:13:20Z
 T2 = T1 + 90 * 86_400  # 2024-02-12T22:13:20Z

@@ -20,12 +20,12 @@ from types import SimpleNamespace
 
 import networkx as nx
 import pytest
+from linkgraph.storage.records import Link, Page
+from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
 from linkgraph.cli import _print_crawl_summary, main
 from linkgraph.output import SafeFormatter, emit, emit_json
-from storage.records import Link, Page
-from storage.writer import StoreWriter
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,10 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from crawler import parsing
-from crawler.parsing import PageParser, ParseLimits, parse_page
-from crawler.urls import host_of, registrable_domain, url_hash
+from linkgraph.crawler import parsing
+from linkgraph.crawler.parsing import PageParser, ParseLimits, parse_page
+from linkgraph.crawler.urls import host_of, registrable_domain, url_hash
 
 PAGE = (
     b'<html lang="en"><head><title>T</title><link rel="canonical" href="/c"></head><body>'
@@ -119,11 +118,11 @@ async def test_the_page_a_worker_dies_on_is_parse_timeout_and_the_next_ones_pars
 
 def test_the_worker_cpu_limit_ends_a_runaway_parse() -> None:
     script = (
-        "from crawler.parsing import ParseLimits, _limit_cpu\n"
+        "from linkgraph.crawler.parsing import ParseLimits, _limit_cpu\n"
         "_limit_cpu(ParseLimits(cpu_seconds=0.01))\n"
         "while True: pass\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    done = subprocess.run([sys.executable, "-P", "-c", script], timeout=60, check=False)
     assert done.returncode == -signal.SIGXCPU
 
 

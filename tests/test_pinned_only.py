@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from crawl_support import crawl, site, site_url, stored_pages
+from linkgraph.crawler.settings import CrawlSettings, SettingsError
 
 import linkgraph
-from crawler.settings import CrawlSettings, SettingsError
 from linkgraph.demo import demo_settings
 from linkgraph.demoweb import DemoWeb
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from linkgraph.crawler.urls import host_of, registrable_domain
+from linkgraph.storage.records import Link, Page
+from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-from crawler.urls import host_of, registrable_domain
-from storage.records import Link, Page
-from storage.writer import StoreWriter
 
 
 def random_web(seed: int) -> tuple[dict[str, list[tuple[str, bool]]], dict[str, str]]:
@@ -178,8 +178,9 @@ def test_import_then_rank(tmp_path: Path) -> None:
 def test_rank_that_does_not_converge_is_a_one_line_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import graph
-    from graph.errors import ConvergenceError
+    from linkgraph.graph.errors import ConvergenceError
+
+    from linkgraph import graph
     from linkgraph.cli import main
 
     edges = tmp_path / "edges.csv"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from crawler.robots import (
+from linkgraph.crawler.robots import (
     MAX_SITEMAPS,
     RobotsOutcome,
     RobotsRules,
@@ -12,7 +11,7 @@ from crawler.robots import (
     robots_url,
     rules_for_response,
 )
-from crawler.settings import CrawlSettings
+from linkgraph.crawler.settings import CrawlSettings
 
 TOKEN = "linkgraph"
 SITE = "https://example.com"
@@ -585,7 +584,7 @@ class _CountingStr(str):
 
 @pytest.mark.parametrize("rule", ["/*a*a*a*a*a*b", "/*a*a*a*a*a*b$", "*a*a*a*a*a*a*a*a*ab"])
 def test_matching_makes_one_search_per_piece_of_the_pattern(rule: str) -> None:
-    from crawler.robotsmatch import Pattern
+    from linkgraph.crawler.robotsmatch import Pattern
 
     pattern = Pattern.compile(rule)
     path = _CountingStr("/" + "a" * 5000)

@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from crawler.robots import RobotsRules, is_valid_product_token
+from linkgraph.crawler.robots import RobotsRules, is_valid_product_token
 
 _RFC_ENCODING = (
     "RFC 9309 §2.2.2 says octets outside ASCII MUST be percent-encoded and escaped unreserved "

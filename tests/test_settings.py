@@ -9,8 +9,13 @@ from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 
 import pytest
+from linkgraph.crawler.settings import (
+    DEFAULT_USER_AGENT,
+    CrawlSettings,
+    SettingsError,
+    load_settings,
+)
 
-from crawler.settings import DEFAULT_USER_AGENT, CrawlSettings, SettingsError, load_settings
 from linkgraph import cli
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,9 +9,8 @@ import re
 import tracemalloc
 
 import pytest
-
-from crawler import sitemaps
-from crawler.sitemaps import Sitemap, parse_sitemap
+from linkgraph.crawler import sitemaps
+from linkgraph.crawler.sitemaps import Sitemap, parse_sitemap
 
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 

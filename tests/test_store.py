@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from storage import queries, schema
-from storage.errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
-from storage.records import Link, Page, QueueItem
-from storage.writer import StoreWriter
+from linkgraph.storage import queries, schema
+from linkgraph.storage.errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
+from linkgraph.storage.records import Link, Page, QueueItem
+from linkgraph.storage.writer import StoreWriter
 
 
 def digest(path: Path) -> str:

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from linkgraph.storage import schema
+from linkgraph.storage.errors import CorruptStore
+from linkgraph.storage.writer import StoreWriter
 
 from linkgraph.cli import main
 from linkgraph.importer import import_links
-from storage import schema
-from storage.errors import CorruptStore
-from storage.writer import StoreWriter
 
 NOBODY = 65534
 
@@ -43,7 +43,7 @@ sys.exit(linkgraph.cli.main(sys.argv[1:]))
 
 def run_without_write_access(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _CHILD, *args],
+        [sys.executable, "-P", "-c", _CHILD, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -272,7 +272,18 @@ def test_second_demo_on_the_same_store_refuses_while_the_first_runs(
 ) -> None:
     db = tmp_path / "demo.db"
     first = subprocess.Popen(
-        [sys.executable, "-m", "linkgraph", "demo", "--db", str(db), "--quiet", "--sites", "28"],
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "linkgraph",
+            "demo",
+            "--db",
+            str(db),
+            "--quiet",
+            "--sites",
+            "28",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

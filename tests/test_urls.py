@@ -8,8 +8,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-
-from crawler.urls import (
+from linkgraph.crawler.urls import (
     Scope,
     host_of,
     is_ip_literal,
@@ -275,7 +274,7 @@ def test_scope_extended_keeps_old_and_adds_new() -> None:
 
 def test_resolution_cache_never_changes_an_answer() -> None:
     """The cache keys absolute and path-absolute hrefs on what their result depends on."""
-    from crawler import urls
+    from linkgraph.crawler import urls
 
     bases = [
         "http://a.test/x/y",

@@ -1,0 +1,64 @@
+"""The installed distribution: ``linkgraph`` is its only top-level import name.
+
+The repository's folders ``crawler/``, ``graph/`` and ``storage/`` install as
+``linkgraph.crawler``, ``linkgraph.graph`` and ``linkgraph.storage``: top-level names like
+``crawler`` and ``storage`` belong to other distributions on the package index, and a user's
+own ``graph.py`` would shadow ours.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+_PROBE = """
+import importlib.util, json
+names = ["crawler", "graph", "storage", "linkgraph.crawler", "linkgraph.graph", "linkgraph.storage"]
+print(json.dumps({name: importlib.util.find_spec(name) is not None for name in names}))
+"""
+
+
+def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
+    top_level = importlib.metadata.distribution("linkgraph").read_text("top_level.txt")
+    assert top_level is not None
+    assert top_level.split() == ["linkgraph"]
+
+
+def test_only_linkgraph_subpackages_are_importable_outside_the_checkout(tmp_path: Path) -> None:
+    # -P and a working directory outside the checkout: only the installed package is seen.
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", _PROBE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {
+        "crawler": False,
+        "graph": False,
+        "storage": False,
+        "linkgraph.crawler": True,
+        "linkgraph.graph": True,
+        "linkgraph.storage": True,
+    }
+
+
+def test_importing_a_subpackage_does_not_load_the_whole_api(tmp_path: Path) -> None:
+    # A parse worker imports linkgraph.crawler.parsing, which runs linkgraph/__init__.py first.
+    probe = (
+        "import sys, linkgraph.crawler.parsing\n"
+        "print(sorted(m for m in ('numpy', 'scipy', 'aiohttp', 'linkgraph.api') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
