@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from linkgraph.storage.commit import SKIP_REASONS
 from linkgraph.storage.records import Link, Page, QueueItem
+from linkgraph.storage.vocab import SKIP_REASONS
 from linkgraph.storage.writer import StoreWriter
 
 from .encoding import is_html

@@ -19,16 +19,11 @@ import numpy as np
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage import queries
 from linkgraph.storage.graphload import GraphArrays, load_graph
+from linkgraph.storage.vocab import LEVEL_NAMES, LEVEL_SCORES
 
 __all__ = ["LEVELS", "export_graph", "to_networkx"]
 
 LEVELS = ("page", "host", "domain")
-_NAMES = {"page": ("urls", "url"), "host": ("hosts", "name"), "domain": ("domains", "name")}
-_SCORES = {
-    "page": ("page_scores", "url_id"),
-    "host": ("host_scores", "host_id"),
-    "domain": ("domain_scores", "domain_id"),
-}
 
 
 def _level_edges(
@@ -55,7 +50,7 @@ def _level_edges(
 
 
 def _node_names(conn: sqlite3.Connection, level: str, ids: np.ndarray) -> dict[int, str]:
-    table, column = _NAMES[level]
+    table, column = LEVEL_NAMES[level]
     wanted = sorted({int(i) + 1 for i in ids})
     names: dict[int, str] = {}
     for start in range(0, len(wanted), 900):
@@ -68,7 +63,7 @@ def _node_names(conn: sqlite3.Connection, level: str, ids: np.ndarray) -> dict[i
 
 
 def _node_scores(conn: sqlite3.Connection, level: str) -> dict[int, dict[str, Any]]:
-    table, key = _SCORES[level]
+    table, key = LEVEL_SCORES[level]
     scores = {}
     for row in conn.execute(
         f"SELECT {key}, authority, pagerank, backlinks, referring_domains, trust FROM {table}"

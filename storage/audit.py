@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .backlinks import Target, _filters
-from .commit import FLAG_IMAGE
-from .queries import CURRENT, NOT_FOLLOW_FLAGS, iso, lost_reason
+from .queries import CURRENT, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS
+from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS
 
 __all__ = [
     "BacklinkDetail",

@@ -30,10 +30,10 @@ from typing import Any
 
 from linkgraph.crawler.urls import host_of, normalize, registrable_domain, url_hash
 
-from .commit import FLAG_INTERNAL
 from .errors import StoreError
-from .queries import LOST_COLUMNS, NOT_FOLLOW_FLAGS, current, iso, link_record, lost_reason
+from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
 from .records import PLACEMENTS
+from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = [
     "MODES",
@@ -371,20 +371,17 @@ def anchors(
     return records
 
 
-_LEVELS = {
-    "page": ("page_scores", "url_id", "urls", "url", "url"),
-    "host": ("host_scores", "host_id", "hosts", "name", "host"),
-    "domain": ("domain_scores", "domain_id", "domains", "name", "domain"),
-}
+# The record's key for the name: a page is named by its URL.
+_LABELS = {"page": "url", "host": "host", "domain": "domain"}
 
 
 def top(
     conn: sqlite3.Connection, *, level: str = "domain", limit: int | None = 20
 ) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains (needs ``linkgraph rank``)."""
-    if level not in _LEVELS:
+    if level not in LEVEL_SCORES:
         raise TargetError(f"unknown level {level!r}: use page, host or domain")
-    table, key, names, column, label = _LEVELS[level]
+    (table, key), (names, column), label = LEVEL_SCORES[level], LEVEL_NAMES[level], _LABELS[level]
     if conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0] == 0:
         raise StoreError("no authority scores yet: run `linkgraph rank --db PATH` first")
     sql = (

@@ -32,43 +32,14 @@ from typing import Any
 import aiosqlite
 from linkgraph.crawler.urls import host_of, registrable_domain, url_hash
 
-from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem
+from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
+from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 
 __all__ = [
-    "FLAG_IMAGE",
-    "FLAG_NOFOLLOW",
-    "FLAG_SPONSORED",
-    "FLAG_UGC",
-    "QUEUE_KIND",
-    "QUEUE_KIND_ID",
-    "ROBOTS_NOFOLLOW",
-    "ROBOTS_NOINDEX",
-    "SKIP_REASONS",
     "Batch",
     "Committed",
     "commit_batch",
-    "link_flags",
 ]
-
-# Outcomes recorded in pages.error that made no request: they don't count against caps.
-SKIP_REASONS = frozenset(
-    {
-        "robots",
-        "robots-unavailable",
-        "crawl-delay",
-        "throttled",
-        "parked",
-        "blocked-address",
-        "not-pinned",
-    }
-    # a host given up by its budget, and URLs refused by a trap guard
-    | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
-)
-FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
-FLAG_INTERNAL = 16  # source and target share a registrable domain
-ROBOTS_NOINDEX, ROBOTS_NOFOLLOW = 1, 2
-QUEUE_KIND_ID = {"page": 0, "sitemap": 1, "refresh": 2, "check": 3}
-QUEUE_KIND = {v: k for k, v in QUEUE_KIND_ID.items()}
 
 # Every bulk statement takes its rows as one JSON array bound to one parameter and lets
 # json_each() loop in C. With executemany, sqlite3 releases and re-takes the GIL around
@@ -93,17 +64,6 @@ _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _MAX_ANCHOR = 500
 _CHUNK = 900  # SQLite's default limit on host parameters is 999
-
-
-def link_flags(link: Link, *, internal: bool = False) -> int:
-    rel = link.rel
-    return (
-        (FLAG_NOFOLLOW if "nofollow" in rel else 0)
-        | (FLAG_SPONSORED if "sponsored" in rel else 0)
-        | (FLAG_UGC if "ugc" in rel else 0)
-        | (FLAG_IMAGE if link.image else 0)
-        | (FLAG_INTERNAL if internal else 0)
-    )
 
 
 @dataclass(slots=True)

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .commit import FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC
+from .vocab import LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = ["GraphArrays", "load_graph", "write_scores"]
-
-_NOT_FOLLOW = FLAG_NOFOLLOW | FLAG_SPONSORED | FLAG_UGC
 
 
 @dataclass(slots=True)
@@ -75,7 +73,7 @@ def load_graph(conn: sqlite3.Connection) -> GraphArrays:
     # Lowest bit: this link is followable. A pair is follow when any of its links is.
     packed = _ints(
         conn,
-        f"SELECT (source_id << 33) | (target_id << 1) | ((flags & {_NOT_FOLLOW}) = 0)"
+        f"SELECT (source_id << 33) | (target_id << 1) | ((flags & {NOT_FOLLOW_FLAGS}) = 0)"
         " FROM links WHERE kind = 0 AND lost_at IS NULL",
     )
     packed.sort()
@@ -111,13 +109,6 @@ def load_graph(conn: sqlite3.Connection) -> GraphArrays:
     )
 
 
-_SCORE_TABLES = {
-    "page": ("page_scores", "url_id"),
-    "host": ("host_scores", "host_id"),
-    "domain": ("domain_scores", "domain_id"),
-}
-
-
 def write_scores(
     conn: sqlite3.Connection,
     level: str,
@@ -133,7 +124,7 @@ def write_scores(
 
     Runs inside the caller's transaction, so all levels change together or not at all.
     """
-    table, key = _SCORE_TABLES[level]
+    table, key = LEVEL_SCORES[level]
     n = len(pagerank)
     ids = range(1, n + 1)
     columns = [

@@ -27,9 +27,9 @@ from linkgraph.crawler.settings import GUARDS
 from linkgraph.crawler.urls import url_hash
 
 from . import schema
-from .commit import FLAG_IMAGE, FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, SKIP_REASONS
 from .errors import from_sqlite
 from .records import KINDS, LOST_REASONS, PLACEMENTS
+from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS, SKIP_REASONS
 
 __all__ = [
     "CURRENT",
@@ -65,7 +65,6 @@ EXPORT_FIELDS = (
 # Added to records when lost links are asked for: when and why a link stopped counting
 # (both None for a current link).
 LOST_FIELDS = ("lost_at", "lost_reason")
-NOT_FOLLOW_FLAGS = FLAG_NOFOLLOW | FLAG_SPONSORED | FLAG_UGC
 
 
 def current(alias: str = "l", *, include_lost: bool = False) -> str:

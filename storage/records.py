@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .vocab import FLAG_IMAGE, FLAG_INTERNAL, NOT_FOLLOW_RELS, REL_FLAGS
+
 __all__ = [
     "KINDS",
     "LOST_REASONS",
@@ -16,6 +18,7 @@ __all__ = [
     "Link",
     "Page",
     "QueueItem",
+    "link_flags",
 ]
 
 # Stored as small integers: the index in these tuples.
@@ -31,8 +34,6 @@ LOST_REASONS = (
     "canonical-moved",  # the page now names another URL as canonical
     "fetch-error",  # no usable answer: network error, 5xx, other 4xx
 )
-# A link whose rel holds any of these passes no authority (Google's rel qualifiers).
-NOT_FOLLOW_RELS = frozenset({"nofollow", "sponsored", "ugc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,14 @@ class Link:
     def follow(self) -> bool:
         """False when rel holds nofollow, sponsored or ugc."""
         return not NOT_FOLLOW_RELS.intersection(self.rel)
+
+
+def link_flags(link: Link, *, internal: bool = False) -> int:
+    """The links.flags bits of one link (``vocab.FLAG_*``)."""
+    flags = FLAG_IMAGE if link.image else 0
+    for rel in link.rel:
+        flags |= REL_FLAGS.get(rel, 0)
+    return flags | (FLAG_INTERNAL if internal else 0)
 
 
 @dataclass(slots=True)

@@ -200,7 +200,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "0004_internal_link_flag",
         """
-        -- flags bit 16 (commit.FLAG_INTERNAL): source and target share a registrable
+        -- flags bit 16 (vocab.FLAG_INTERNAL): source and target share a registrable
         -- domain. Backlink queries leave internal links out by this bit instead of looking
         -- up every source page's host. Set by the writer from now on; here for old links.
         UPDATE links SET flags = flags | 16 WHERE (flags & 16) = 0 AND

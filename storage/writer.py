@@ -26,16 +26,10 @@ from typing import Any
 import aiosqlite
 
 from . import schema
-from .commit import (
-    QUEUE_KIND,
-    QUEUE_KIND_ID,
-    SKIP_REASONS,
-    Batch,
-    commit_batch,
-    link_flags,
-)
+from .commit import Batch, commit_batch
 from .errors import StoreError, from_sqlite
 from .records import Link, Page, QueueItem
+from .vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
 
 
 def queue_checks_sql() -> str:
@@ -47,7 +41,7 @@ def queue_checks_sql() -> str:
     )
 
 
-__all__ = ["SKIP_REASONS", "ResumeState", "StoreWriter", "link_flags"]
+__all__ = ["ResumeState", "StoreWriter"]
 
 
 @dataclass(slots=True)

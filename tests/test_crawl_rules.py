@@ -24,7 +24,7 @@ from crawl_support import (
     stored_pages,
 )
 from linkgraph.crawler import fetch
-from linkgraph.storage.commit import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
+from linkgraph.storage.vocab import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
 from linkgraph import api
 from linkgraph.demoweb import (

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from linkgraph.storage import queries, schema
 from linkgraph.storage.errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
-from linkgraph.storage.records import Link, Page, QueueItem
+from linkgraph.storage.records import Link, Page, QueueItem, link_flags
+from linkgraph.storage.vocab import NOT_FOLLOW_FLAGS
 from linkgraph.storage.writer import StoreWriter
 
 
@@ -242,3 +243,16 @@ async def test_internal_bit_from_the_writer_and_from_the_0004_migration_agree(
     with queries.reader(db) as conn:  # migrates an older store of ours first
         assert conn.execute(query).fetchall() == written
         assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [(), ("nofollow",), ("sponsored",), ("ugc",), ("noopener", "ugc"), ("noopener",), ("me",)],
+)
+def test_stored_flags_say_not_follow_exactly_when_the_rel_does(rel: tuple[str, ...]) -> None:
+    # The crawler's rule (Link.follow, from rel names) and the readers' rule (the bits in
+    # links.flags) must agree, or a query and the graph would count a link differently.
+    link = Link("https://a.example/", rel=rel)
+    not_follow = bool({"nofollow", "sponsored", "ugc"} & set(rel))
+    assert link.follow is not not_follow
+    assert bool(link_flags(link) & NOT_FOLLOW_FLAGS) is not_follow

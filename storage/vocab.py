@@ -1,0 +1,66 @@
+"""The store's shared vocabulary, defined once: link flag bits, the follow rule, queue
+kinds, skip reasons, robots bits and the score tables of each ranking level.
+
+Every stage (crawler, store, graph loading, queries, CLI) imports these from here or from
+``records``, so a bit or a name cannot drift between the writer and its readers. It
+imports nothing, so any module may import it without a cycle.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FLAG_IMAGE",
+    "FLAG_INTERNAL",
+    "FLAG_NOFOLLOW",
+    "FLAG_SPONSORED",
+    "FLAG_UGC",
+    "LEVEL_NAMES",
+    "LEVEL_SCORES",
+    "NOT_FOLLOW_FLAGS",
+    "NOT_FOLLOW_RELS",
+    "QUEUE_KIND",
+    "QUEUE_KIND_ID",
+    "REL_FLAGS",
+    "ROBOTS_NOFOLLOW",
+    "ROBOTS_NOINDEX",
+    "SKIP_REASONS",
+]
+
+# links.flags bits
+FLAG_NOFOLLOW, FLAG_SPONSORED, FLAG_UGC, FLAG_IMAGE = 1, 2, 4, 8
+FLAG_INTERNAL = 16  # source and target share a registrable domain
+# A link whose rel holds any of these passes no authority (Google's rel qualifiers); each
+# has its stored bit. The set of rels and the mask both derive from this one table.
+REL_FLAGS = {"nofollow": FLAG_NOFOLLOW, "sponsored": FLAG_SPONSORED, "ugc": FLAG_UGC}
+NOT_FOLLOW_RELS = frozenset(REL_FLAGS)
+NOT_FOLLOW_FLAGS = sum(REL_FLAGS.values())  # distinct bits: the sum is their OR
+
+# pages.robots bits: what the page's meta robots / X-Robots-Tag said
+ROBOTS_NOINDEX, ROBOTS_NOFOLLOW = 1, 2
+
+# frontier.kind
+QUEUE_KIND_ID = {"page": 0, "sitemap": 1, "refresh": 2, "check": 3}
+QUEUE_KIND = {v: k for k, v in QUEUE_KIND_ID.items()}
+
+# Outcomes recorded in pages.error that made no request: they don't count against caps.
+SKIP_REASONS = frozenset(
+    {
+        "robots",
+        "robots-unavailable",
+        "crawl-delay",
+        "throttled",
+        "parked",
+        "blocked-address",
+        "not-pinned",
+    }
+    # a host given up by its budget, and URLs refused by a trap guard
+    | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
+)
+
+# Per ranking level: (score table, its id column), and (name table, its name column).
+LEVEL_SCORES = {
+    "page": ("page_scores", "url_id"),
+    "host": ("host_scores", "host_id"),
+    "domain": ("domain_scores", "domain_id"),
+}
+LEVEL_NAMES = {"page": ("urls", "url"), "host": ("hosts", "name"), "domain": ("domains", "name")}
