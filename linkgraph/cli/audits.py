@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..output import FORMATS, emit, emit_json
+from ..output import emit, emit_json
 from .common import (
-    DB_HELP,
     EXIT_OK,
-    FORMAT_HELP,
     TARGET_HELP,
     Command,
+    add_db,
+    add_format,
+    add_limit,
     add_mode,
     add_profile_args,
     args_profile,
-    limit_help,
-    positive_int,
     score,
 )
 
@@ -28,7 +27,7 @@ def add_changes(command: Command) -> None:
         "linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01",
     )
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"
     )
@@ -48,7 +47,7 @@ def add_changes(command: Command) -> None:
         default=None,
         help="one part only (table, csv)",
     )
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_format(p)
     p.set_defaults(func=cmd_changes)
 
 
@@ -62,7 +61,7 @@ def add_broken(command: Command) -> None:
     p.add_argument(
         "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
     )
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--outbound", action="store_true", help="links on TARGET's pages, not links into it"
     )
@@ -72,8 +71,8 @@ def add_broken(command: Command) -> None:
         help="first check uncrawled link targets (HEAD) under the crawl's politeness",
     )
     add_mode(p)
-    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help=limit_help(None))
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_limit(p, None)
+    add_format(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_broken)
 
@@ -85,7 +84,7 @@ def add_toxic(command: Command) -> None:
         "linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40",
     )
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--min-score",
         type=score,
@@ -94,8 +93,8 @@ def add_toxic(command: Command) -> None:
         help="only domains scoring X or more, 0-100 (default 0: all)",
     )
     add_mode(p)
-    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help=limit_help(None))
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_limit(p, None)
+    add_format(p)
     add_profile_args(p)
     p.set_defaults(func=cmd_toxic)
 
@@ -107,7 +106,7 @@ def add_disavow(command: Command) -> None:
         "linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt",
     )
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--min-score",
         type=score,
@@ -133,13 +132,13 @@ def add_mentions(command: Command) -> None:
     p.add_argument(
         "phrase", metavar="PHRASE", help="words to find, as a phrase, in pages' visible text"
     )
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--exclude-linking", metavar="TARGET", help="leave out pages that link to this target"
     )
     add_mode(p)
-    p.add_argument("--limit", type=positive_int, default=100, metavar="N", help=limit_help(100))
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_limit(p, 100)
+    add_format(p)
     p.set_defaults(func=cmd_mentions)
 
 

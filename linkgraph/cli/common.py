@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ..output import FORMATS
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # build_parser's factory: command(name, help, *examples) -> the subcommand's parser.
@@ -56,6 +58,23 @@ TARGET_HELP = "a URL (with scheme), or a domain / host name"
 def limit_help(default: int | None) -> str:
     return (
         f"at most N records (default {default})" if default else "at most N records (default: all)"
+    )
+
+
+def add_db(p: argparse.ArgumentParser) -> None:
+    """``--db``: the store a query or report reads (crawl and demo word theirs differently)."""
+    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+
+
+def add_format(p: argparse.ArgumentParser) -> None:
+    """``--format`` of the record-listing commands: table, json or csv."""
+    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+
+
+def add_limit(p: argparse.ArgumentParser, default: int | None) -> None:
+    """``--limit N``; None as the default means every record."""
+    p.add_argument(
+        "--limit", type=positive_int, default=default, metavar="N", help=limit_help(default)
     )
 
 

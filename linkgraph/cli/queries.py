@@ -8,18 +8,18 @@ from typing import Any
 from linkgraph.storage.records import PLACEMENTS
 
 from .. import api
-from ..output import FORMATS, emit, emit_json, say
+from ..output import emit, emit_json, say
 from .common import (
-    DB_HELP,
     EXIT_OK,
-    FORMAT_HELP,
     INCLUDE_LOST_HELP,
     TARGET_HELP,
     Command,
+    add_db,
+    add_format,
+    add_limit,
     add_mode,
     add_profile_args,
     args_profile,
-    limit_help,
     positive_int,
 )
 
@@ -28,7 +28,7 @@ def _target_command(command: Command, name: str, help: str, *lines: str) -> argp
     """A query of the links into one target: the options backlinks, referring-domains, anchors share."""
     p = command(name, help, *lines)
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     add_mode(p)
     p.add_argument("--follow-only", action="store_true", help="only followable links")
     p.add_argument(
@@ -38,14 +38,8 @@ def _target_command(command: Command, name: str, help: str, *lines: str) -> argp
     )
     p.add_argument("--placement", choices=PLACEMENTS, help="only links in this part of the page")
     p.add_argument("--include-lost", action="store_true", help=INCLUDE_LOST_HELP)
-    p.add_argument(
-        "--limit",
-        type=positive_int,
-        default=100,
-        metavar="N",
-        help="at most N records (default 100)",
-    )
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_limit(p, 100)
+    add_format(p)
     return p
 
 
@@ -108,15 +102,15 @@ def add_top(command: Command) -> None:
         "The highest-authority pages, hosts or domains (run `linkgraph rank` first).",
         "linkgraph top --db links.db --level domain --limit 25",
     )
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--level",
         choices=("page", "host", "domain"),
         default="domain",
         help="rank pages, hosts or domains (default domain)",
     )
-    p.add_argument("--limit", type=positive_int, default=20, metavar="N", help=limit_help(20))
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_limit(p, 20)
+    add_format(p)
     p.set_defaults(func=cmd_top)
 
 
@@ -127,7 +121,7 @@ def add_intersect(command: Command) -> None:
         "linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db",
     )
     p.add_argument("competitors", nargs="+", metavar="COMPETITOR", help="domains, hosts or URLs")
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--exclude", metavar="TARGET", help="your own site: domains linking to it are left out"
     )
@@ -139,8 +133,8 @@ def add_intersect(command: Command) -> None:
         help="link to at least K competitors (default 2)",
     )
     add_mode(p)
-    p.add_argument("--limit", type=positive_int, default=100, metavar="N", help=limit_help(100))
-    p.add_argument("--format", choices=FORMATS, default="table", help=FORMAT_HELP)
+    add_limit(p, 100)
+    add_format(p)
     p.add_argument(
         "--include-lost",
         action="store_true",

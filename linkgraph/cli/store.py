@@ -9,12 +9,12 @@ from linkgraph.storage.safetext import terminal_safe
 
 from .. import api
 from ..output import emit_json, safe_text, say
-from .common import DB_HELP, EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db
 
 
 def add_stats(command: Command) -> None:
     p = command("stats", "Counts of a link store.", "linkgraph stats --db links.db --format json")
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
     )
@@ -28,7 +28,7 @@ def add_export(command: Command) -> None:
         "linkgraph export --db links.db --format csv --output links.csv",
         "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
     )
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--format",
         choices=api.EXPORT_FORMATS,
@@ -56,7 +56,7 @@ def add_rank(command: Command) -> None:
         "linkgraph rank --db links.db",
         "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
     )
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
     )
@@ -73,7 +73,7 @@ def add_import(command: Command) -> None:
         "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
     )
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
-    p.add_argument("--db", required=True, metavar="PATH", help=DB_HELP)
+    add_db(p)
     p.add_argument(
         "--encoding",
         metavar="NAME",
