@@ -62,3 +62,17 @@ def test_importing_a_subpackage_does_not_load_the_whole_api(tmp_path: Path) -> N
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:
+    # setuptools builds only the packages pyproject lists; an editable install still finds an
+    # unlisted subpackage (such as linkgraph/cli/), so only the built wheel would lack it.
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "linkgraph").rglob("__init__.py")
+    }
+    assert on_disk <= set(declared["packages"])

@@ -1,0 +1,77 @@
+"""The ``linkgraph`` command: parse arguments, call one API function, print, exit.
+
+Errors we expect (a bad flag value, a foreign database, an unreadable file) become one
+line on stderr and exit status 1; so does a crawl whose every seed failed (it built
+nothing to query). argparse's own usage errors exit 2; Ctrl-C exits 130 after flushing
+what was fetched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from linkgraph.crawler.fetch import FetchError
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.graph.errors import GraphError
+from linkgraph.storage.errors import StoreError
+
+from ..output import SafeFormatter
+from .common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
+from .crawling import CRAWL_FLAGS, _print_crawl_summary, crawl_settings
+from .parser import build_parser
+
+# The names callers and tests import from ``linkgraph.cli``; the console script is main.
+__all__ = [
+    "CRAWL_FLAGS",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CliError",
+    "_print_crawl_summary",
+    "build_parser",
+    "crawl_settings",
+    "main",
+]
+
+
+# GraphError: PageRank that does not converge, or a graph the ranking cannot take.
+_EXPECTED: tuple[type[BaseException], ...] = (
+    StoreError,
+    SettingsError,
+    FetchError,
+    GraphError,
+    CliError,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler]
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except _EXPECTED as exc:
+        print(f"linkgraph: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("linkgraph: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK  # `linkgraph export | head` is fine
+    except OSError as exc:
+        print(
+            f"linkgraph: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(
+                ": "
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_ERROR

@@ -1,0 +1,280 @@
+"""The commands that fetch: ``crawl``, ``robots`` (a robots.txt verdict) and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from linkgraph.crawler.settings import CrawlSettings, load_settings
+
+from .. import api
+from ..output import emit_json, say
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliError,
+    Command,
+    add_fetch_flags,
+    positive_int,
+)
+
+
+def add_crawl(command: Command) -> None:
+    p = command(
+        "crawl",
+        "Crawl seed sites politely into a link store (continues the crawl if the store has one).",
+        "linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000",
+        "linkgraph crawl --db links.db            # continue an interrupted crawl",
+    )
+    p.add_argument(
+        "seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"
+    )
+    p.add_argument(
+        "--db", required=True, metavar="PATH", help="the SQLite link store (created if missing)"
+    )
+    p.add_argument(
+        "--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL per line"
+    )
+    add_fetch_flags(p, "--config")
+    # Setting flags take text: crawler.settings checks it with the same rules as the
+    # TOML file and the environment, and a limit given as "none" is lifted.
+    p.add_argument("--scope", metavar="SCOPE", help="what to fetch: domain (default), host or any")
+    p.add_argument("--max-pages", metavar="N", help="stop after N URLs fetched")
+    p.add_argument("--max-pages-per-host", metavar="N", help="at most N URLs fetched per host")
+    p.add_argument(
+        "--max-depth",
+        metavar="N",
+        help="follow links at most N hops from a seed (default 20; none: no limit)",
+    )
+    p.add_argument(
+        "--max-urls-per-host",
+        metavar="N",
+        help="at most N URLs queued per host, the rest recorded as host-url-cap"
+        " (default 100000; none: no limit)",
+    )
+    p.add_argument(
+        "--host-budget-seconds",
+        metavar="SECONDS",
+        help="give a host up after this long waiting on its responses (default 3600; none)",
+    )
+    p.add_argument(
+        "--host-max-failures",
+        metavar="N",
+        help="give a host up after N failed requests in a row (default 6; none)",
+    )
+    p.add_argument(
+        "--delay",
+        metavar="SECONDS",
+        help="minimum gap between requests to a host (default 1.0)",
+    )
+    add_fetch_flags(p, "--user-agent", "--hosts-file")
+    p.add_argument(
+        "--follow-nofollow",
+        action="store_true",
+        default=None,
+        help="also follow rel=nofollow links",
+    )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        default=None,
+        help="fetch every stored page again (conditionally) to find new and lost links",
+    )
+    p.add_argument(
+        "--concurrency",
+        metavar="N",
+        help="requests in flight at most (default 100)",
+    )
+    p.add_argument(
+        "--no-sitemaps",
+        dest="sitemaps",
+        action="store_false",
+        default=None,
+        help="ignore Sitemap: lines",
+    )
+    p.add_argument(
+        "--pinned-only",
+        action="store_true",
+        default=None,
+        help="with --hosts-file: resolve only the names pinned there, never ask DNS; links to"
+        " other hosts are recorded, not fetched (a local mirror; the demo does this)",
+    )
+    add_fetch_flags(p, "--allow-private-addresses")
+    p.add_argument("--quiet", action="store_true", default=None, help="no progress output")
+    p.set_defaults(func=cmd_crawl)
+
+
+def add_robots(command: Command) -> None:
+    p = command(
+        "robots",
+        "Allowed or disallowed per URL, with the deciding robots.txt rule and its line"
+        " (the crawler's own answer).",
+        "linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot",
+        "linkgraph robots https://example.com/robots.txt https://example.com/cart --format json",
+    )
+    p.add_argument(
+        "source",
+        metavar="ROBOTS_FILE_OR_URL",
+        help="a robots.txt file, or its http(s) URL (fetched as a crawl fetches it)",
+    )
+    p.add_argument(
+        "urls",
+        nargs="+",
+        metavar="URL",
+        help="URLs to check: absolute http(s) URLs, or paths starting with /",
+    )
+    add_fetch_flags(p, "--user-agent")
+    p.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    add_fetch_flags(p, "--config", "--hosts-file", "--allow-private-addresses")
+    p.set_defaults(func=cmd_robots)
+
+
+def add_demo(command: Command) -> None:
+    p = command(
+        "demo",
+        "Start the built-in local demo web, crawl it into a store, and summarise.",
+        "linkgraph demo",
+        "linkgraph demo --db /tmp/demo.db --sites 100 --pages 20",
+        "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
+        "linkgraph demo --recrawl --check-external   # and check external links: see `broken`",
+    )
+    p.add_argument(
+        "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
+    )
+    p.add_argument(
+        "--sites",
+        type=positive_int,
+        default=56,
+        metavar="N",
+        help="sites in the demo web, its 16 fixed trap and audit sites included"
+        " (default 56, at least 28)",
+    )
+    p.add_argument(
+        "--pages",
+        type=positive_int,
+        default=12,
+        metavar="N",
+        help="pages of each generated site (default 12, at least 6)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--recrawl",
+        action="store_true",
+        help="then age the demo web three months and recrawl it with --refresh (for `linkgraph changes`)",
+    )
+    p.add_argument(
+        "--check-external",
+        action="store_true",
+        help="then check the link targets the crawl did not fetch, while the demo web is up"
+        " (for `linkgraph broken`)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+CRAWL_FLAGS = (
+    "refresh",
+    "scope",
+    "max_pages",
+    "max_pages_per_host",
+    "max_depth",
+    "max_urls_per_host",
+    "host_budget_seconds",
+    "host_max_failures",
+    "delay",
+    "user_agent",
+    "hosts_file",
+    "pinned_only",
+    "follow_nofollow",
+    "concurrency",
+    "sitemaps",
+    "allow_private_addresses",
+    "quiet",
+)
+
+
+def crawl_settings(args: argparse.Namespace, *, base: CrawlSettings | None = None) -> CrawlSettings:
+    overrides: dict[str, Any] = {name: getattr(args, name) for name in CRAWL_FLAGS}
+    seeds = list(args.seeds)
+    if args.seeds_file:
+        seeds += api.read_seeds_file(args.seeds_file)
+    bad = [s for s in seeds if api.normalize_seed(s) is None]
+    if bad:
+        raise CliError(f"not an http(s) URL: {bad[0]!r}")
+    overrides["seeds"] = seeds or None
+    return load_settings(config_file=args.config, overrides=overrides, base=base, source=_flag)
+
+
+def _flag(name: str) -> str:
+    """How an error names a setting given on the command line: by its flag."""
+    return "--" + name.replace("_", "-")
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from linkgraph.crawler.progress import Progress
+
+    # A store holding a crawl continues it with its own settings; flags given now win.
+    settings = crawl_settings(args, base=api.stored_settings(args.db))
+    with Progress(quiet=settings.quiet) as progress:
+        result = api.run(api.crawl_async(args.db, settings, progress=progress))
+    _print_crawl_summary(result, args.db, quiet=settings.quiet)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    failed = api.failed_seeds(args.db)
+    if failed:
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise CliError(f"every seed failed: {'; '.join(failed[:3])}{more}")
+    return EXIT_OK
+
+
+def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
+    if result.interrupted:
+        print(
+            f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {db}`",
+            file=sys.stderr,
+        )
+    if quiet:
+        return
+    print(
+        f"crawled {result.pages:,} pages ({result.errors:,} errors, {result.skipped:,} skipped) "
+        f"in {result.elapsed:.1f}s; the store holds {result.links:,} current links;"
+        f" queue left: {result.queued:,}",
+        file=sys.stderr,
+    )
+    for host, note in sorted(result.host_notes.items()):
+        say(f"  {host}: {note}", sys.stderr)
+
+
+def cmd_robots(args: argparse.Namespace) -> int:
+    overrides = {
+        "user_agent": args.user_agent,
+        "hosts_file": args.hosts_file,
+        "allow_private_addresses": args.allow_private_addresses,
+    }
+    settings = load_settings(config_file=args.config, overrides=overrides)
+    report = api.robots(args.source, args.urls, settings=settings)
+    if args.format == "json":
+        emit_json(report)
+        return EXIT_OK
+    from ..robotstable import print_robots_table
+
+    print_robots_table(report, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    return run_demo(
+        db=args.db,
+        sites=args.sites,
+        pages=args.pages,
+        quiet=args.quiet,
+        recrawl=args.recrawl,
+        check_external=args.check_external,
+    )

@@ -1,0 +1,180 @@
+"""The commands that read or fill a whole store: ``stats``, ``export``, ``rank``, ``import``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from linkgraph.storage.safetext import terminal_safe
+
+from .. import api
+from ..output import emit_json, safe_text, say
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db
+
+
+def add_stats(command: Command) -> None:
+    p = command("stats", "Counts of a link store.", "linkgraph stats --db links.db --format json")
+    add_db(p)
+    p.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    p.set_defaults(func=cmd_stats)
+
+
+def add_export(command: Command) -> None:
+    p = command(
+        "export",
+        "Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).",
+        "linkgraph export --db links.db --format csv --output links.csv",
+        "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
+    )
+    add_db(p)
+    p.add_argument(
+        "--format",
+        choices=api.EXPORT_FORMATS,
+        default="jsonl",
+        help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
+        " source, target, links, follow_links; no header): the graph at --level",
+    )
+    p.add_argument(
+        "--level",
+        choices=("page", "host", "domain"),
+        default="page",
+        help="graph formats only: nodes are pages (default), hosts or domains",
+    )
+    p.add_argument(
+        "--output", metavar="FILE", help="write here instead of standard output ('-': stdout)"
+    )
+    p.add_argument("--include-lost", action="store_true", help=INCLUDE_LOST_HELP + " (jsonl, csv)")
+    p.set_defaults(func=cmd_export)
+
+
+def add_rank(command: Command) -> None:
+    p = command(
+        "rank",
+        "Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and domain.",
+        "linkgraph rank --db links.db",
+        "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
+    )
+    add_db(p)
+    p.add_argument(
+        "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_rank)
+
+
+def add_import(command: Command) -> None:
+    p = command(
+        "import",
+        "Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.",
+        "linkgraph import --db links.db backlinks.csv",
+        "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
+        "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
+    )
+    p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
+    add_db(p)
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
+        " detected from a byte-order mark (UTF-8/16/32), else UTF-16 by its NUL bytes,"
+        " else UTF-8 if the file is valid"
+        " UTF-8, else cp1252 (Windows-1252), as the summary says",
+    )
+    p.set_defaults(func=cmd_import)
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    result = api.stats(args.db)
+    if args.format == "json":
+        emit_json(result)
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=safe_text(f"linkgraph store {args.db}"), show_header=False)
+    table.add_column()
+    table.add_column(justify="right")
+    pages = result["pages"]
+    table.add_row("pages fetched", f"{pages['fetched']:,}")
+    for status, n in sorted(pages["by_status"].items()):
+        table.add_row(f"  HTTP {status}", f"{n:,}")
+    for reason, n in sorted(pages["incomplete"].items()):
+        table.add_row(f"  of which {reason}", f"{n:,}")
+    table.add_row("URLs not fetched", f"{pages['failed'] + pages['skipped']:,}")
+    for reason, n in sorted(pages["not_fetched"].items()):
+        table.add_row(safe_text(f"  {reason}"), f"{n:,}")
+    links = result["links"]
+    table.add_row("links (current)", f"{links['total']:,}")
+    for kind in ("link", "redirect", "canonical"):
+        table.add_row(f"  {kind}", f"{links[kind]:,}")
+    table.add_row("    follow / nofollow", f"{links['follow']:,} / {links['nofollow']:,}")
+    table.add_row("lost links (history)", f"{links['lost']:,}")
+    table.add_row("URLs known", f"{result['urls']:,}")
+    table.add_row("hosts (crawled)", f"{result['hosts']:,} ({result['hosts_crawled']:,})")
+    table.add_row("domains", f"{result['domains']:,}")
+    table.add_row("frontier (still queued)", f"{result['frontier']:,}")
+    Console().print(table)
+    for note in result["host_notes"]:
+        say(f"  {note['host']}: {note['note']}")
+    if result["guards"]:
+        guards = ", ".join(
+            f"{name} {'none' if value is None else f'{value:g}'}"
+            for name, value in result["guards"].items()
+        )
+        say(f"guards: {guards}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.output == "-":  # the usual spelling of standard output, not a file named "-"
+        args.output = None
+    count = api.export(
+        args.db,
+        format=args.format,
+        level=args.level,
+        output=args.output,
+        include_lost=args.include_lost,
+    )
+    if args.output:
+        what = "links" if args.format in ("jsonl", "csv") else f"{args.level}-level edges"
+        print(f"wrote {count:,} {what} to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from ..ranking import rank
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(f"{message} ...", file=sys.stderr)
+
+    summary = rank(args.db, trusted=args.trusted, progress=say)
+    if not args.quiet:
+        took = sum(summary.seconds.values())
+        print(
+            f"ranked {summary.pages:,} pages, {summary.hosts:,} hosts and {summary.domains:,} domains"
+            f" from {summary.follow_edges:,} followed page links in {took:.2f}s"
+            + (f" (TrustRank from {summary.trusted} trusted domains)" if summary.trusted else "")
+        )
+        for name, authority in summary.top_domains:
+            print(terminal_safe(f"  {authority:5.1f}  {name}"))
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..importer import import_links
+
+    result = import_links(args.db, args.file, encoding=args.encoding)
+    for problem in result.problems:
+        say(f"  skipped {problem}", sys.stderr)
+    read_as = "" if result.encoding == "utf-8" else f", read as {result.encoding_note}"
+    print(
+        f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped)"
+        f" into {args.db}{read_as}"
+    )
+    return EXIT_OK if result.links or not result.rows else EXIT_ERROR
