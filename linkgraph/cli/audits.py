@@ -14,6 +14,7 @@ from .common import (
     add_format,
     add_limit,
     add_mode,
+    add_output,
     add_profile_args,
     args_profile,
     score,
@@ -115,9 +116,7 @@ def add_disavow(command: Command) -> None:
         help="disavow domains scoring X or more, and link pages of domains scoring X/2"
         " or more; 0-100 (default 50)",
     )
-    p.add_argument(
-        "--output", metavar="FILE", help="write here instead of standard output ('-': stdout)"
-    )
+    add_output(p)
     add_mode(p)
     add_profile_args(p)
     p.set_defaults(func=cmd_disavow)
@@ -230,8 +229,6 @@ def cmd_toxic(args: argparse.Namespace) -> int:
 def cmd_disavow(args: argparse.Namespace) -> int:
     from ..audit import disavow
 
-    if args.output == "-":  # standard output, as for export
-        args.output = None
     text = disavow(
         args.db,
         args.target,

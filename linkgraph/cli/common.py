@@ -43,6 +43,16 @@ def score(text: str) -> int:
     return value
 
 
+def add_output(p: argparse.ArgumentParser) -> None:
+    """``--output FILE``; ``-``, the usual spelling of standard output, is ``None``."""
+    p.add_argument(
+        "--output",
+        type=lambda text: None if text == "-" else text,
+        metavar="FILE",
+        help="write here instead of standard output ('-': stdout)",
+    )
+
+
 INCLUDE_LOST_HELP = (
     "also lost links (gone on a recrawl), with lost_at and lost_reason; default: current links"
 )

@@ -9,7 +9,7 @@ from linkgraph.storage.safetext import terminal_safe
 
 from .. import api
 from ..output import emit_json, safe_text, say
-from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output
 
 
 def add_stats(command: Command) -> None:
@@ -42,9 +42,7 @@ def add_export(command: Command) -> None:
         default="page",
         help="graph formats only: nodes are pages (default), hosts or domains",
     )
-    p.add_argument(
-        "--output", metavar="FILE", help="write here instead of standard output ('-': stdout)"
-    )
+    add_output(p)
     p.add_argument("--include-lost", action="store_true", help=INCLUDE_LOST_HELP + " (jsonl, csv)")
     p.set_defaults(func=cmd_export)
 
@@ -131,8 +129,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    if args.output == "-":  # the usual spelling of standard output, not a file named "-"
-        args.output = None
     count = api.export(
         args.db,
         format=args.format,
