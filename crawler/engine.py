@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from linkgraph.storage.interface import CrawlWriter
 from linkgraph.storage.records import Link, Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
-from linkgraph.storage.writer import StoreWriter
 
 from .encoding import is_html
 from .extract import robots_directives
@@ -80,7 +80,7 @@ class Engine:
     def __init__(
         self,
         settings: CrawlSettings,
-        writer: StoreWriter,
+        writer: CrawlWriter,
         fetcher: Fetcher,
         *,
         clock: Callable[[], float] = time.monotonic,

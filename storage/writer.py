@@ -20,7 +20,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -28,6 +27,7 @@ import aiosqlite
 from . import schema
 from .commit import Batch, commit_batch
 from .errors import StoreError, from_sqlite
+from .interface import ResumeState
 from .records import Link, Page, QueueItem
 from .vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
 
@@ -41,17 +41,7 @@ def queue_checks_sql() -> str:
     )
 
 
-__all__ = ["ResumeState", "StoreWriter"]
-
-
-@dataclass(slots=True)
-class ResumeState:
-    """What a continuing crawl needs to know about the work already done."""
-
-    queued_by_host: dict[str, int] = field(default_factory=dict)
-    requests_by_host: dict[str, int] = field(default_factory=dict)
-    requests_total: int = 0
-    seen_hashes: list[int] = field(default_factory=list)
+__all__ = ["StoreWriter"]
 
 
 class StoreWriter:
