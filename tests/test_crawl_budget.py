@@ -23,7 +23,7 @@ from linkgraph.storage import queries
 from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
-from linkgraph.demoweb import DemoWeb
+from linkgraph.demo import DemoWeb
 
 pytestmark = pytest.mark.timeout(60)
 

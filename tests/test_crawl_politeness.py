@@ -43,7 +43,7 @@ from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.storage import queries
 
 from linkgraph import api
-from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, Response, generate
+from linkgraph.demo import DemoPage, DemoSite, DemoWeb, Response, generate
 
 pytestmark = pytest.mark.timeout(90)
 

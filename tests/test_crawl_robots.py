@@ -20,7 +20,7 @@ from crawl_support import (
     stored_pages,
 )
 
-from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, Response, site_url
+from linkgraph.demo import DemoPage, DemoSite, DemoWeb, Response, site_url
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -27,7 +27,7 @@ from linkgraph.crawler import fetch
 from linkgraph.storage.vocab import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
 from linkgraph import api
-from linkgraph.demoweb import (
+from linkgraph.demo import (
     CalendarTrap,
     DemoPage,
     DemoSite,

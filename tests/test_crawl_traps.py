@@ -14,7 +14,7 @@ from crawl_support import crawl, link_page, page_hits, stored_pages
 from linkgraph.storage import queries
 
 from linkgraph import api, cli
-from linkgraph.demoweb import CalendarTrap, DemoPage, DemoSite, DemoWeb
+from linkgraph.demo import CalendarTrap, DemoPage, DemoSite, DemoWeb
 
 pytestmark = pytest.mark.timeout(90)
 

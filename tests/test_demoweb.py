@@ -27,28 +27,25 @@ import pytest
 from linkgraph.crawler.urls import Scope, registrable_domain, resolve
 from linkgraph.storage.records import LOST_REASONS
 
-from linkgraph import demoaudit, demosites, demoweb
-from linkgraph.demoaudit import (
+import linkgraph.demo
+from linkgraph.demo import (
     BRAND,
     BROKEN_LINKS,
     CHANGES,
     EXTERNAL,
     EXTERNAL_LINKS,
     FARM,
+    GENERATION_DATES,
     KEYWORDS,
     MENTIONS,
     NEW_REFERRER,
+    PORT_TOKEN,
     RECIPROCAL,
     REFUSED,
     RELEVANT,
     SITEWIDE,
     TARGET,
     UNRELATED,
-    audit_sites,
-    fill,
-)
-from linkgraph.demoweb import (
-    GENERATION_DATES,
     CalendarTrap,
     DemoPage,
     DemoSite,
@@ -57,13 +54,16 @@ from linkgraph.demoweb import (
     DemoWebProcess,
     ExpectedLink,
     Response,
+    audit_sites,
     compress,
     decompress,
     describe,
     expected_edges,
+    fill,
     generate,
     site_url,
 )
+from linkgraph.demo import web as server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -157,7 +157,7 @@ async def test_port_is_filled_in_bodies_headers_and_links() -> None:
             f"http://a.test:{web.port}/go",
             ExpectedLink(f"http://b.test:{web.port}/x", kind="redirect"),
         ) in edges
-    assert demoweb.PORT_TOKEN in small_sites()[0].pages["/"].responses[0].body.decode()
+    assert PORT_TOKEN in small_sites()[0].pages["/"].responses[0].body.decode()
 
 
 async def test_successive_responses_and_reset() -> None:
@@ -269,9 +269,9 @@ async def test_bind_retries_on_a_port_taken_elsewhere(monkeypatch: pytest.Monkey
                 raise OSError(errno.EADDRINUSE, "taken")
             super().bind(address)
 
-    monkeypatch.setattr(demoweb.socket, "socket", Flaky)
+    monkeypatch.setattr(server.socket, "socket", Flaky)
     async with DemoWeb(small_sites()) as web:
-        monkeypatch.setattr(demoweb.socket, "socket", real)
+        monkeypatch.setattr(server.socket, "socket", real)
         assert refused and web.hosts["b.test"] == "127.77.0.3"
         async with client(web) as http, http.get(web.url("b.test", "/x")) as r:
             assert r.status == 200
@@ -319,7 +319,7 @@ def test_runs_as_a_process_and_stops_on_sigterm() -> None:
 
 def test_module_command_writes_ready_file(tmp_path: Path) -> None:
     ready, hosts = tmp_path / "ready.json", tmp_path / "hosts"
-    cmd = [sys.executable, "-P", "-m", "linkgraph.demoweb", "--sites", "3", "--pages", "2"]
+    cmd = [sys.executable, "-P", "-m", "linkgraph.demo.web", "--sites", "3", "--pages", "2"]
     cmd += ["--no-traps", "--ready-file", str(ready), "--hosts-file", str(hosts)]
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     try:
@@ -462,10 +462,10 @@ async def test_generated_links_point_at_pages_that_exist() -> None:
             continue
         path = "/" + rest
         if path not in site.pages and not (site.fallback and site.fallback(path)):
-            dangling.add(link.target.replace(demoweb.PORT_TOKEN, "P"))
+            dangling.add(link.target.replace(PORT_TOKEN, "P"))
     broken = {b.target for b in BROKEN_LINKS} - {site_url(TARGET, "/old-catalogue")}  # a 410
     assert dangling == {"http://www.alpha.test:P/missing"} | {
-        b.replace(demoweb.PORT_TOKEN, "P") for b in broken
+        b.replace(PORT_TOKEN, "P") for b in broken
     }
     # Pages the crawler must reach only by a rule: linked from one nofollow page, or nowhere.
     linked_from: dict[str, set[str]] = {}
@@ -523,16 +523,36 @@ def test_compression_helpers_round_trip() -> None:
 
 
 def test_public_surface() -> None:
-    assert set(demoweb.__all__) >= {
+    assert set(linkgraph.demo.__all__) >= {
         "DemoWeb",
+        "DemoWebProcess",
         "DemoSite",
         "DemoPage",
         "Response",
         "Hit",
         "generate",
+        "run_demo",
     }
-    assert demoweb.generate is demosites.generate
-    assert all(hasattr(demoweb, name) for name in demoweb.__all__)
+    assert all(hasattr(linkgraph.demo, name) for name in linkgraph.demo.__all__)
+    assert linkgraph.demo.generate is generate
+
+
+def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -> None:
+    # The demo server's child process imports only the server: the package's names load
+    # on first use, so neither the crawl-and-query API nor numpy comes with it.
+    probe = (
+        "import sys, linkgraph.demo, linkgraph.demo.web\n"
+        "print(sorted(m for m in ('numpy', 'linkgraph.api', 'linkgraph.demo.run') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
 
 
 # Conditional requests ------------------------------------------------------------------
@@ -905,4 +925,3 @@ def test_describe_counts_the_audit_content() -> None:
     assert facts["broken_links"] == 3 + len(BROKEN_LINKS) + external
     bench = describe(generate(20, 6, traps=False))
     assert bench["farm_sites"] == bench["target_backlinks"] == bench["brand_mentions"] == 0
-    assert demoaudit.CHANGES is CHANGES

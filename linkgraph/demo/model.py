@@ -8,7 +8,7 @@ once the demo web is bound, so absolute URLs are written with :data:`PORT_TOKEN`
 :class:`Answer` is a response as the server sends it: validators added, conditional
 requests answered (RFC 9110 §13). :class:`LinkWriter` writes a page's links and their ground
 truth in one go, and :class:`MarkupSite` whole pages from a tiny link markup, for the
-generators (:mod:`linkgraph.demosites`, :mod:`linkgraph.demoaudit`).
+generators (:mod:`linkgraph.demo.sites`, :mod:`linkgraph.demo.audit`).
 """
 
 from __future__ import annotations

@@ -12,18 +12,18 @@ Three users, three ways to run it:
 - in a background thread with its own loop: ``with DemoWeb(sites) as web: ...``
   (or :meth:`DemoWeb.start_in_thread` / :meth:`DemoWeb.stop`);
 - in a child process with its own CPU core, for benchmarks:
-  ``python -m linkgraph.demoweb --sites 300 --pages 50 --seed 1 --ready-file ready.json``,
+  ``python -m linkgraph.demo.web --sites 300 --pages 50 --seed 1 --ready-file ready.json``,
   or :class:`DemoWebProcess` from Python.
 
 Sites are declared as data (:class:`DemoSite`, :class:`DemoPage`, :class:`Response`, in
-:mod:`linkgraph.demomodel`); the generated demo web lives in :mod:`linkgraph.demosites` and
-:mod:`linkgraph.demoaudit`. Since the port is only known once bound, absolute URLs in
+:mod:`linkgraph.demo.model`); the generated demo web lives in :mod:`linkgraph.demo.sites` and
+:mod:`linkgraph.demo.audit`. Since the port is only known once bound, absolute URLs in
 bodies, headers and expected links are written with :data:`PORT_TOKEN` (see
 :func:`site_url`); the running web serves copies with the real port.
 
 Every 2xx answer carries a strong ``ETag`` and a ``Last-Modified``, and a matching
 ``If-None-Match`` or ``If-Modified-Since`` gets 304 (logged as 304), unless the page says
-``validators=False``; see :class:`~linkgraph.demomodel.Answer` for the RFC 9110 rules.
+``validators=False``; see :class:`~linkgraph.demo.model.Answer` for the RFC 9110 rules.
 
 A running web can be swapped to another generation of the same sites, in place (same
 addresses, same port)::
@@ -63,8 +63,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from linkgraph.demomodel import Answer
-from linkgraph.demosites import (
+from .model import Answer
+from .sites import (
     GENERATION_DATES,
     PORT_TOKEN,
     CalendarTrap,
@@ -628,13 +628,13 @@ async def _serve_process(args: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m linkgraph.demoweb``: serve the generated demo web until SIGTERM/SIGINT."""
+    """``python -m linkgraph.demo.web``: serve the generated demo web until SIGTERM/SIGINT."""
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m linkgraph.demoweb",
+        prog="python -m linkgraph.demo.web",
         description="Serve the generated demo web on loopback addresses until SIGTERM.",
-        epilog="Example: python -m linkgraph.demoweb --sites 300 --pages 50 --ready-file r.json",
+        epilog="Example: python -m linkgraph.demo.web --sites 300 --pages 50 --ready-file r.json",
     )
     parser.add_argument("--sites", type=int, default=40, help="number of hosts (default 40)")
     parser.add_argument("--pages", type=int, default=12, help="pages per site (default 12)")
@@ -708,7 +708,7 @@ class DemoWebProcess:
         ready = Path(self._dir.name, "ready.json")
         stats = Path(self._dir.name, "stats.json")
         # -P: the working directory must not shadow the installed package in the server.
-        cmd = [sys.executable, "-P", "-m", "linkgraph.demoweb", *self._args]
+        cmd = [sys.executable, "-P", "-m", "linkgraph.demo.web", *self._args]
         cmd += ["--ready-file", str(ready), "--stats-file", str(stats)]
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self._timeout
@@ -766,6 +766,6 @@ class DemoWebProcess:
 
 if __name__ == "__main__":
     # Run the importable module's main, not this __main__ copy, so classes are not doubled.
-    from linkgraph.demoweb import main as _main
+    from linkgraph.demo.web import main as _main
 
     sys.exit(_main())

@@ -1,6 +1,6 @@
-"""The demo web's sites: the generator of the web :mod:`linkgraph.demoweb` serves.
+"""The demo web's sites: the generator of the web :mod:`linkgraph.demo.web` serves.
 
-A site is data (the model lives in :mod:`linkgraph.demomodel`; its names are re-exported
+A site is data (the model lives in :mod:`linkgraph.demo.model`; its names are re-exported
 here): :class:`DemoSite` holds :class:`DemoPage` objects, each a list of canned
 :class:`Response` objects plus the ground truth of the links its HTML carries
 (:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The port is only known
@@ -59,7 +59,7 @@ every host          /contact                          mailto: link (not a web li
 ==================  ================================  ==========================================
 
 With ``traps=True`` :func:`generate` also adds the backlink-audit sites of
-:mod:`linkgraph.demoaudit` (a brand to audit and the sites linking to it, a link farm, brand
+:mod:`linkgraph.demo.audit` (a brand to audit and the sites linking to it, a link farm, brand
 mentions, broken and external links; its docstring has their table), and
 ``generation=2`` serves the same web three months later, changed as
 ``demoaudit.CHANGES`` lists. With ``traps=False`` (benchmarks) there are no delays, errors,
@@ -85,8 +85,8 @@ from typing import Any
 
 from linkgraph.crawler.urls import registrable_domain
 
-from .demoaudit import audit_facts, audit_sites
-from .demomodel import (
+from .audit import audit_facts, audit_sites
+from .model import (
     GENERATION_DATES,
     PORT_TOKEN,
     DemoPage,
@@ -126,7 +126,7 @@ def describe(sites: list[DemoSite]) -> dict[str, Any]:
     """Counts for the ``linkgraph demo`` summary.
 
     Beyond sites, pages and links: the audit content (``farm_sites``, ``target_backlinks``
-    and ``target_referring_domains`` of :data:`linkgraph.demoaudit.TARGET`,
+    and ``target_referring_domains`` of :data:`linkgraph.demo.audit.TARGET`,
     ``brand_mentions`` and ``unlinked_mentions`` of its brand, ``broken_links``: links to
     4xx pages or hosts that refuse), and ``pages_without_validators``.
     """
@@ -640,7 +640,7 @@ def generate(
     contact, ``/private/account`` and articles. Only ``www.`` hosts are seeds; the others are
     reached through links. ``traps=True`` (at least 12 sites, one of them not listening) adds
     the traps of the module docstring and, after the ``n_sites`` hosts, the fixed
-    backlink-audit sites of :mod:`linkgraph.demoaudit`; ``traps=False`` is the fast,
+    backlink-audit sites of :mod:`linkgraph.demo.audit`; ``traps=False`` is the fast,
     well-behaved benchmark web.
 
     ``generation=2`` is the same web three months later: the same hosts, and the same

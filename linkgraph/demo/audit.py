@@ -1,6 +1,6 @@
 """The backlink-audit corner of the demo web, and how it changes three months later.
 
-:func:`linkgraph.demosites.generate` adds these sites when ``traps=True``. They do not
+:func:`linkgraph.demo.sites.generate` adds these sites when ``traps=True``. They do not
 depend on its size or seed, so the facts below are constants. The brand to audit is
 :data:`BRAND` ("Acme Shoes", keywords :data:`KEYWORDS`) at :data:`TARGET`. All hosts are
 seeds but the last two, which are outside every seed's registrable domain: a crawl records
@@ -71,7 +71,7 @@ from typing import Any, NamedTuple
 
 from linkgraph.crawler.urls import registrable_domain
 
-from .demomodel import (
+from .model import (
     GENERATION_DATES,
     PORT_TOKEN,
     DemoPage,
@@ -149,7 +149,7 @@ def _url(key: str, path: str = "/") -> str:
 
 
 def fill(url: str, port: int | str) -> str:
-    """``url`` with :data:`~linkgraph.demomodel.PORT_TOKEN` replaced by ``port``."""
+    """``url`` with :data:`~linkgraph.demo.model.PORT_TOKEN` replaced by ``port``."""
     return url.replace(PORT_TOKEN, str(port))
 
 

@@ -1,6 +1,6 @@
 """``linkgraph demo``: serve the built-in demo web on loopback, crawl it, summarise.
 
-The demo web (see :mod:`linkgraph.demosites`) is a few dozen sites on their own
+The demo web (see :mod:`linkgraph.demo.sites`) is a few dozen sites on their own
 127.77.x.y addresses, reached through a hosts file the demo writes, so the crawl runs
 with every politeness rule on and without touching the network. Settings differ from a
 real crawl only where waiting would make a demo dull: a 0.2 s delay, and robots.txt /
@@ -31,9 +31,9 @@ from linkgraph.storage import queries, schema
 from linkgraph.storage.errors import NotAStore, StoreError
 from linkgraph.storage.safetext import terminal_safe
 
-from . import api, audit
-from .demoaudit import BRAND, KEYWORDS, TARGET
-from .demoweb import DemoWeb, describe, generate
+from .. import api, audit
+from .audit import BRAND, KEYWORDS, TARGET
+from .web import DemoWeb, describe, generate
 
 __all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"]
 
