@@ -61,9 +61,9 @@ from linkgraph.demo import (
     expected_edges,
     fill,
     generate,
+    server,
     site_url,
 )
-from linkgraph.demo import web as server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -319,7 +319,7 @@ def test_runs_as_a_process_and_stops_on_sigterm() -> None:
 
 def test_module_command_writes_ready_file(tmp_path: Path) -> None:
     ready, hosts = tmp_path / "ready.json", tmp_path / "hosts"
-    cmd = [sys.executable, "-P", "-m", "linkgraph.demo.web", "--sites", "3", "--pages", "2"]
+    cmd = [sys.executable, "-P", "-m", "linkgraph.demo.process", "--sites", "3", "--pages", "2"]
     cmd += ["--no-traps", "--ready-file", str(ready), "--hosts-file", str(hosts)]
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     try:

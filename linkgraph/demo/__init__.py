@@ -6,7 +6,10 @@ The modules, from the data up:
   truth of the links each page carries;
 - :mod:`~linkgraph.demo.sites`: :func:`generate`, the generated web, and :func:`describe`;
 - :mod:`~linkgraph.demo.audit`: the backlink-audit sites the generated web includes;
-- :mod:`~linkgraph.demo.web`: :class:`DemoWeb`, the server, in-process or in a thread;
+- :mod:`~linkgraph.demo.server`: how one site answers a request (validators, 304s, the log);
+- :mod:`~linkgraph.demo.web`: :class:`DemoWeb`, the sites served, in-process or in a thread;
+- :mod:`~linkgraph.demo.process`: :class:`DemoWebProcess`, the demo web in a child process
+  (``python -m linkgraph.demo.process``);
 - :mod:`~linkgraph.demo.run`: ``linkgraph demo``, a crawl of the demo web and its summary.
 
 Every public name is importable from here (``from linkgraph.demo import DemoWeb``). They
@@ -24,7 +27,6 @@ _LAZY: dict[str, str] = {
         (
             "GENERATION_DATES",
             "PORT_TOKEN",
-            "Answer",
             "DemoPage",
             "DemoSite",
             "ExpectedLink",
@@ -68,9 +70,9 @@ _LAZY: dict[str, str] = {
         ),
         ".audit",
     ),
-    **dict.fromkeys(
-        ("DemoResolver", "DemoWeb", "DemoWebError", "DemoWebProcess", "Hit"), ".web"
-    ),
+    **dict.fromkeys(("Answer", "DemoWebError", "Hit"), ".server"),
+    **dict.fromkeys(("DemoResolver", "DemoWeb"), ".web"),
+    "DemoWebProcess": ".process",
     **dict.fromkeys(
         ("DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"), ".run"
     ),

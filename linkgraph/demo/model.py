@@ -5,8 +5,7 @@ A site is data: :class:`DemoSite` holds :class:`DemoPage` objects, each a list o
 (:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The port is only known
 once the demo web is bound, so absolute URLs are written with :data:`PORT_TOKEN`
 (:func:`site_url`); the running demo web serves copies with the real port (:func:`fill_port`).
-:class:`Answer` is a response as the server sends it: validators added, conditional
-requests answered (RFC 9110 §13). :class:`LinkWriter` writes a page's links and their ground
+:class:`LinkWriter` writes a page's links and their ground
 truth in one go, and :class:`MarkupSite` whole pages from a tiny link markup, for the
 generators (:mod:`linkgraph.demo.sites`, :mod:`linkgraph.demo.audit`).
 """
@@ -16,11 +15,9 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
-from hashlib import blake2b
 from html import escape
 from typing import Any
 
@@ -29,7 +26,6 @@ import brotli
 __all__ = [
     "GENERATION_DATES",
     "PORT_TOKEN",
-    "Answer",
     "DemoPage",
     "DemoSite",
     "ExpectedLink",
@@ -214,67 +210,6 @@ class DemoSite:
     def __post_init__(self) -> None:
         if not isinstance(self.pages, dict):
             self.pages = {page.path: page for page in self.pages}
-
-
-# Serving: validators and conditional requests (RFC 9110 §13) ------------------------------
-
-_ENTITY_TAG = re.compile(r'(?:W/)?"[^"]*"|\*')
-
-
-def _http_date(value: str | None) -> datetime | None:
-    """An HTTP-date (RFC 9110 §5.6.7), or ``None`` when absent or not a valid date."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-class Answer:
-    """A :class:`Response` as served: validators added once, preconditions checked per request.
-
-    With ``last_modified`` (a page with validators), a 2xx answer gets a strong ``ETag``, a
-    hash of the body served, and that ``Last-Modified``, unless the response names its own.
-    """
-
-    __slots__ = ("body", "delay", "etag", "headers", "modified", "status", "typed", "validators")
-
-    def __init__(self, response: Response, last_modified: datetime | None = None) -> None:
-        self.status = response.status
-        self.body = response.body
-        self.headers = headers = dict(response.headers)
-        self.delay = response.delay
-        self.typed = header_value(headers, "Content-Type") is not None
-        self.etag = header_value(headers, "ETag")
-        stamp = header_value(headers, "Last-Modified")
-        if last_modified is not None and 200 <= self.status < 300:
-            if self.etag is None:  # strong: the same bytes, always the same tag
-                self.etag = headers["ETag"] = f'"{blake2b(self.body, digest_size=12).hexdigest()}"'
-            if stamp is None:
-                stamp = headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
-        self.modified = _http_date(stamp)
-        # RFC 9110 §15.4.5: a 304 carries the ETag a 200 would have; Last-Modified helps
-        # a cache update the stored response.
-        self.validators = {k: v for k, v in (("ETag", self.etag), ("Last-Modified", stamp)) if v}
-
-    def precondition(self, method: str, headers: Mapping[str, str]) -> int | None:
-        """304 or 412 when a conditional header says so (RFC 9110 §13.2.2), else ``None``."""
-        if not 200 <= self.status < 300 or not self.validators:
-            return None  # §13.2.1: preconditions apply only to what would be a 2xx
-        safe = method in ("GET", "HEAD")
-        none_match = headers.get("If-None-Match")
-        if none_match is not None:  # §13.1.2, weak comparison
-            tags = {t.removeprefix("W/") for t in _ENTITY_TAG.findall(none_match)}
-            own = self.etag.removeprefix("W/") if self.etag else None
-            if "*" in tags or own in tags:
-                return 304 if safe else 412
-            return None
-        since = _http_date(headers.get("If-Modified-Since")) if safe else None
-        if since is not None and self.modified is not None and self.modified <= since:
-            return 304  # §13.1.3: not modified since the date given
-        return None
 
 
 def _fill(text: str, port: str) -> str:

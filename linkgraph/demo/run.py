@@ -33,7 +33,8 @@ from linkgraph.storage.safetext import terminal_safe
 
 from .. import api, audit
 from .audit import BRAND, KEYWORDS, TARGET
-from .web import DemoWeb, describe, generate
+from .sites import describe, generate
+from .web import DemoWeb
 
 __all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"]
 
