@@ -4,8 +4,11 @@ The modules, from the data up:
 
 - :mod:`~linkgraph.demo.model`: sites, pages and canned responses as data, with the ground
   truth of the links each page carries;
+- :mod:`~linkgraph.demo.markup`: writing pages and their ground truth in one go;
 - :mod:`~linkgraph.demo.sites`: :func:`generate`, the generated web, and :func:`describe`;
-- :mod:`~linkgraph.demo.audit`: the backlink-audit sites the generated web includes;
+- :mod:`~linkgraph.demo.traps`: the generated web's trap hosts (redirects, robots.txt...);
+- :mod:`~linkgraph.demo.audit`: the backlink-audit sites the generated web includes, and
+  :mod:`~linkgraph.demo.truth`, what a crawl of them must find;
 - :mod:`~linkgraph.demo.server`: how one site answers a request (validators, 304s, the log);
 - :mod:`~linkgraph.demo.web`: :class:`DemoWeb`, the sites served, in-process or in a thread;
 - :mod:`~linkgraph.demo.process`: :class:`DemoWebProcess`, the demo web in a child process
@@ -30,8 +33,6 @@ _LAZY: dict[str, str] = {
             "DemoPage",
             "DemoSite",
             "ExpectedLink",
-            "LinkWriter",
-            "MarkupSite",
             "Response",
             "compress",
             "decompress",
@@ -43,6 +44,7 @@ _LAZY: dict[str, str] = {
         ),
         ".model",
     ),
+    **dict.fromkeys(("Block", "LinkWriter", "MarkupSite"), ".markup"),
     **dict.fromkeys(("CalendarTrap", "describe", "generate"), ".sites"),
     **dict.fromkeys(
         (
@@ -65,11 +67,11 @@ _LAZY: dict[str, str] = {
             "Change",
             "Mentions",
             "audit_facts",
-            "audit_sites",
             "fill",
         ),
-        ".audit",
+        ".truth",
     ),
+    "audit_sites": ".audit",
     **dict.fromkeys(("Answer", "DemoWebError", "Hit"), ".server"),
     **dict.fromkeys(("DemoResolver", "DemoWeb"), ".web"),
     "DemoWebProcess": ".process",

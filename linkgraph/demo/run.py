@@ -32,8 +32,8 @@ from linkgraph.storage.errors import NotAStore, StoreError
 from linkgraph.storage.safetext import terminal_safe
 
 from .. import api, audit
-from .audit import BRAND, KEYWORDS, TARGET
 from .sites import describe, generate
+from .truth import BRAND, KEYWORDS, TARGET
 from .web import DemoWeb
 
 __all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"]

@@ -1,69 +1,22 @@
-"""The demo web's sites: the generator of the web :mod:`linkgraph.demo.web` serves.
+"""The generated demo web: :func:`generate`, and :func:`describe` for the summary.
 
-A site is data (the model lives in :mod:`linkgraph.demo.model`; its names are re-exported
-here): :class:`DemoSite` holds :class:`DemoPage` objects, each a list of canned
-:class:`Response` objects plus the ground truth of the links its HTML carries
-(:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The port is only known
-once the demo web is bound, so absolute URLs are written with :data:`PORT_TOKEN`
-(:func:`site_url`); the running demo web serves copies with the real port.
+Sites are data (:mod:`linkgraph.demo.model`): :class:`DemoSite` holds :class:`DemoPage`
+objects, each a list of canned :class:`Response` objects plus the ground truth of the links
+its HTML carries (:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The
+port is only known once the demo web is bound, so absolute URLs are written with
+:data:`PORT_TOKEN` (:func:`site_url`); the running demo web serves copies with the real port.
 
 :func:`generate` builds a small realistic web: organisations with several hosts under one
 registrable domain, a few hubs that many sites link to, pages with header, nav, content,
-sidebar, comments and footer links. With ``traps=True`` it adds the traps below (the first
-six organisations are always the trap ones; regular organisations start at ``golf.test``).
-A trap page names its trap in ``DemoPage.note`` (``redirect-loop``...), a trap host in
-``DemoSite.note`` (``robots-500``...); hubs have the note ``hub``.
-
-==================  ================================  ==========================================
-host                path                              what it tests
-==================  ================================  ==========================================
-www.alpha.test      /old-about                        301 to /about (internal redirect)
-www.alpha.test      /go/shop                          302 to shop.alpha.test (cross-host)
-www.alpha.test      /chain/1                          301, 302, 307 chain of 3 to /chain/end
-www.alpha.test      /loop/a                           redirect loop /loop/a <-> /loop/b
-www.alpha.test      /missing, /gone                   links to a 404 and a 410
-www.alpha.test      explore list                      old.alpha.test (in hosts file, refused);
-                                                      wikipedia.org / github.com (never fetch)
-blog.alpha.test     robots.txt                        a ``linkgraph`` group: /members/ disallowed
-                                                      only for us, /drafts/ only for ``*``
-blog.alpha.test     /calendar/2024-01-01              infinite calendar (next day, forever)
-blog.alpha.test     /archive/                         ``<base href>`` to /archive/2023/
-shop.alpha.test     robots.txt                        Allow beats shorter Disallow
-                                                      (/private/press/), ``/*.pdf$``, ``/search?``
-shop.alpha.test     /products/?sort=price             canonical to /products/
-old.alpha.test      (any)                             listed, nothing listens: connect refused
-www.bravo.test      robots.txt                        404: everything allowed (/private/ too)
-www.bravo.test      /downloads                        PDF, PNG, CSS, JSON files linked
-www.bravo.test      /cafe                             ISO-8859-1 page, anchor "Café"
-www.bravo.test      /no-type                          HTML with no Content-Type header
-www.bravo.test      /gzip, /brotli, /deflate          Content-Encoding gzip, br, deflate
-news.bravo.test     /meta-nofollow                    meta robots nofollow: /behind-meta-robots,
-                                                      linked only from there, is never fetched
-news.bravo.test     /meta-linkgraph                   meta name=linkgraph nofollow: the same for
-                                                      /behind-meta-linkgraph
-news.bravo.test     /x-robots-noindex                 X-Robots-Tag: noindex header
-news.bravo.test     /busy, /flaky                     429 + Retry-After: 1, 503, then 200
-news.bravo.test     /slow                             answers after 1 s
-news.bravo.test     /hidden-links                     hrefs in a comment and scripts are not
-                                                      links: /commented-out, /from-script
-www.charlie.test    robots.txt                        500: fetch nothing else on the host
-www.delta.test      robots.txt                        301 to /robots-real.txt (/secret/ banned)
-www.delta.test      /sitemap.xml                      named by ``Sitemap:``; lists /orphan/1..3,
-                                                      which no page links to
-www.delta.test      /syndicated                       canonical to another host
-www.echo.test       robots.txt                        Crawl-delay: 2 (a three-page site)
-www.foxtrot.test    robots.txt                        Crawl-delay: 60 (skip the host, report it)
-every blog. host    every page                        self canonical
-every host          /private/account                  ``Disallow: /private/``
-every host          /contact                          mailto: link (not a web link)
-==================  ================================  ==========================================
-
-With ``traps=True`` :func:`generate` also adds the backlink-audit sites of
-:mod:`linkgraph.demo.audit` (a brand to audit and the sites linking to it, a link farm, brand
-mentions, broken and external links; its docstring has their table), and
-``generation=2`` serves the same web three months later, changed as
-``demoaudit.CHANGES`` lists. With ``traps=False`` (benchmarks) there are no delays, errors,
-loops or outbound links, and robots.txt disallows ``/private/`` and ``/tmp/``.
+sidebar, comments and footer links; hubs have the note ``hub``. With ``traps=True`` the
+first six organisations are the trap ones (:mod:`linkgraph.demo.traps` has their table)
+and the backlink-audit sites of :mod:`linkgraph.demo.audit` are added (a brand to audit and
+the sites linking to it, a link farm, brand mentions, broken and external links; its
+docstring has their table), and ``generation=2`` serves the same web three months later,
+changed as :data:`linkgraph.demo.truth.CHANGES` lists. With ``traps=False`` (benchmarks)
+there are no delays, errors, loops or outbound links, and robots.txt disallows
+``/private/`` and ``/tmp/``. On every host ``/private/account`` is disallowed and
+``/contact`` has a mailto: link (not a web link); every ``blog.`` page has a self canonical.
 
 Every 2xx answer carries a strong ``ETag`` (a hash of the body served) and a
 ``Last-Modified`` (:data:`GENERATION_DATES` of the generation that wrote the page), and a
@@ -74,59 +27,37 @@ matching ``If-None-Match`` or ``If-Modified-Since`` gets ``304 Not Modified``;
 from __future__ import annotations
 
 import random
-import struct
-import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from functools import partial
 from html import escape
 from itertools import accumulate
 from typing import Any
 
 from linkgraph.crawler.urls import registrable_domain
 
-from .audit import audit_facts, audit_sites
+from .audit import audit_sites
+from .markup import LinkWriter
 from .model import (
     GENERATION_DATES,
-    PORT_TOKEN,
     DemoPage,
     DemoSite,
     ExpectedLink,
-    LinkWriter,
-    Response,
-    compress,
-    decompress,
     expected_edges,
-    fill_port,
-    header_value,
     host_of_url,
     site_url,
 )
+from .traps import EXPLORE, REAL_SITES, ROBOTS, CalendarTrap, trap_pages
+from .truth import audit_facts
 
-__all__ = [
-    "GENERATION_DATES",
-    "PORT_TOKEN",
-    "CalendarTrap",
-    "DemoPage",
-    "DemoSite",
-    "ExpectedLink",
-    "Response",
-    "compress",
-    "decompress",
-    "describe",
-    "expected_edges",
-    "fill_port",
-    "generate",
-    "header_value",
-    "site_url",
-]
+__all__ = ["CalendarTrap", "describe", "generate"]
 
 
 def describe(sites: list[DemoSite]) -> dict[str, Any]:
     """Counts for the ``linkgraph demo`` summary.
 
     Beyond sites, pages and links: the audit content (``farm_sites``, ``target_backlinks``
-    and ``target_referring_domains`` of :data:`linkgraph.demo.audit.TARGET`,
+    and ``target_referring_domains`` of :data:`linkgraph.demo.truth.TARGET`,
     ``brand_mentions`` and ``unlinked_mentions`` of its brand, ``broken_links``: links to
     4xx pages or hosts that refuse), and ``pages_without_validators``.
     """
@@ -167,59 +98,6 @@ _WORDS = (
 _ADJECTIVES = "quiet bright hidden golden early late open small green silver".split()
 _NOUNS = "harbour garden lantern orchard market bridge meadow island valley compass".split()
 _COMMENTERS = "Ada Grace Linus Alan Barbara Ken Margaret Dennis Frances Edsger Radia Tim".split()
-_REAL = ("https://en.wikipedia.org/wiki/Web_crawler", "https://github.com/python/cpython")
-_ROBOTS = "User-agent: *\nDisallow: /private/\n"
-# The way in to each trap host's traps: an "Explore" list on its home page ("href anchor; ...").
-_EXPLORE = {
-    "www.alpha.test": "/old-about Our old about page; /go/shop Visit our shop; /chain/1 The long "
-    "way round; /loop/a Round in circles; /missing A page that never was; /gone A page that is "
-    f"gone; {site_url('old.alpha.test')} Our old site; {_REAL[0]} Crawlers on Wikipedia; "
-    f"{_REAL[1]} CPython on GitHub",
-    "blog.alpha.test": "/drafts/ Drafts; /members/ Members area; /calendar/2024-01-01 Events; "
-    "/archive/ Archive",
-    "shop.alpha.test": "/private/press/release Press release; /files/catalog.pdf Catalog (PDF); "
-    "/files/catalog.pdf?download=1 Download the catalog; /search?q=shoes Search for shoes; "
-    "/search Search; /products/?sort=price Products by price",
-    "www.bravo.test": "/downloads Downloads; /cafe Café; /no-type A plain page; /gzip Gzip "
-    "edition; /brotli Brotli edition; /deflate Deflate edition",
-    "news.bravo.test": "/meta-nofollow Not followed; /meta-linkgraph Not followed by linkgraph; "
-    "/x-robots-noindex Not indexed; /busy Busy page; /flaky Flaky page; /slow Slow page; "
-    "/hidden-links Hidden links",
-    "www.delta.test": "/secret/plan The plan; /syndicated Syndicated story",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CalendarTrap:
-    """An endless calendar: every ``prefix + YYYY-MM-DD`` exists and links to the next day."""
-
-    host: str
-    prefix: str = "/calendar/"
-
-    def __call__(self, path: str) -> DemoPage | None:
-        try:
-            day = date.fromisoformat(path.removeprefix(self.prefix))
-        except ValueError:
-            return None
-        return self.page(day) if path == f"{self.prefix}{day.isoformat()}" else None
-
-    def page(self, day: date) -> DemoPage:
-        """The page of one day."""
-        path = f"{self.prefix}{day.isoformat()}"
-        d = LinkWriter(self.host, path)
-        home = d.a("/", "Home", "nav")
-        after = (
-            d.a(f"{self.prefix}{day + timedelta(1)}", "Next day", "content")
-            if day < date.max
-            else ""
-        )
-        document = (
-            f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>Events on {day}</title>\n</head>\n<body>\n<nav>{home}</nav>\n<main>\n"
-            f"<h1>Events on {day}</h1>\n<p>No events.</p>\n<p>{after}</p>\n"
-            "</main>\n</body>\n</html>\n"
-        )
-        return DemoPage.html(path, document, d.links, note="calendar-trap")
 
 
 @dataclass(eq=False)
@@ -432,7 +310,7 @@ class _Builder:
                 f"<figure>{d.img(*h.articles[0], 'content')}</figure>\n<h2>Latest</h2>\n<ul>\n"
             )
             out += [f"<li>{d.a(p, t, 'content')}</li>\n" for p, t in h.articles[-5:]]
-            explore = _EXPLORE.get(h.name, "") if self.traps else ""
+            explore = EXPLORE.get(h.name, "") if self.traps else ""
             if explore:
                 out.append('</ul>\n<section class="explore">\n<h2>Explore</h2>\n<ul>\n')
                 for item in explore.split("; "):
@@ -446,7 +324,7 @@ class _Builder:
         document, links = self.render(h, "/", h.title, home)
         pages.append(DemoPage.html("/", document, links))
         about = [(site_url(x.name), x.title) for x in h.sisters]
-        about += [(_REAL[0], "How crawlers work")] if self.traps else []
+        about += [(REAL_SITES[0], "How crawlers work")] if self.traps else []
         pages.append(self.page(h, "/about", f"About {h.title}", about))
         if not h.small:
             pages.append(self.page(h, _SECTIONS[h.kind], "Everything", h.articles))
@@ -454,176 +332,6 @@ class _Builder:
             pages.append(self.page(h, "/contact", "Contact", extra=mail))
             pages.append(self.page(h, "/private/account", "Your account"))
         return pages
-
-    def trap_pages(self, h: _Host) -> tuple[list[DemoPage], DemoPage | None]:
-        """The extra pages and the robots.txt of a trap host (see the module docstring)."""
-        page, move, here = self.page, DemoPage.redirect, h.name
-        robots: DemoPage | None = DemoPage.robots(_ROBOTS)
-        groups: dict[str, list[DemoPage]] = {}  # pages by the trap (note) they exercise
-        if here == "www.alpha.test":
-            groups = {
-                "redirect-301": [move("/old-about", "/about")],
-                "redirect-302-cross-host": [move("/go/shop", site_url("shop.alpha.test"), 302)],
-                "redirect-chain": [
-                    move("/chain/1", site_url(here, "/chain/2")),
-                    move("/chain/2", "/chain/3", 302),
-                    move("/chain/3", "/chain/end", 307),
-                    page(h, "/chain/end", "The end of the chain"),
-                ],
-                "redirect-loop": [move("/loop/a", "/loop/b"), move("/loop/b", "/loop/a")],
-                "status-410": [DemoPage.status("/gone", 410)],
-            }
-        elif here == "blog.alpha.test":
-            ours = "User-agent: linkgraph\nDisallow: /private/\nDisallow: /members/\n"
-            robots = DemoPage.robots(
-                f"User-agent: *\nDisallow: /private/\nDisallow: /drafts/\n\n{ours}",
-                note="robots-agent-group",
-            )
-            months = [("january", "January"), ("february", "February"), ("/about", "About")]
-            base = site_url(here, "/archive/2023/")
-            groups = {
-                "robots-agent-group": [
-                    page(h, "/drafts/", "Drafts"),
-                    page(h, "/members/", "Members"),
-                ],
-                "calendar-trap": [CalendarTrap(here).page(date(2024, 1, 1))],
-                "base-href": [
-                    page(h, "/archive/", "Archive", months, base=base),
-                    page(h, "/archive/2023/january", "January 2023"),
-                    page(h, "/archive/2023/february", "February 2023"),
-                ],
-            }
-        elif here == "shop.alpha.test":
-            rules = "Allow: /private/press/\nDisallow: /*.pdf$\nDisallow: /search?\n"
-            robots = DemoPage.robots(_ROBOTS + rules, note="robots-wildcards")
-            pdf = _pdf("Catalog")
-            groups = {
-                "robots-allow-precedence": [page(h, "/private/press/release", "Press release")],
-                "robots-wildcards": [
-                    DemoPage.file("/files/catalog.pdf", pdf, "application/pdf"),
-                    DemoPage.file("/files/catalog.pdf?download=1", pdf, "application/pdf"),
-                    page(h, "/search?q=shoes", "Results for shoes"),
-                    page(h, "/search", "Search"),
-                ],
-                "canonical": [page(h, "/products/?sort=price", "By price", canonical="/products/")],
-            }
-        elif here == "www.bravo.test":
-            robots = None  # a 404 robots.txt: everything is allowed
-            files = {
-                "/files/report.pdf": (_pdf("Report"), "application/pdf"),
-                "/img/photo.png": (_png(), "image/png"),
-                "/css/site.css": (b"body { font-family: serif; }\n", "text/css"),
-                "/api/data.json": (b'{"sites": 40}\n', "application/json"),
-            }
-            listed = [(path, path.rsplit("/", 1)[1]) for path in files]
-            other = [(site_url("www.alpha.test"), "Alpha"), ("/about", "About")]
-            latin1 = {"Content-Type": "text/html; charset=ISO-8859-1"}
-            untyped = page(h, "/no-type", "Plain", other)
-            untyped.responses[0].headers.clear()
-            groups = {
-                "non-html": [page(h, "/downloads", "Downloads", listed)]
-                + [DemoPage.file(path, *files[path]) for path in files],
-                "latin-1": [
-                    page(
-                        h, "/cafe", "Café", [("/menu", "Café menu")], charset=False, headers=latin1
-                    ),
-                    page(h, "/menu", "Menu"),
-                ],
-                "no-content-type": [untyped],
-                "content-encoding": [
-                    page(h, f"/{name}", name.title(), other, encoding=encoding)
-                    for name, encoding in (
-                        ("gzip", "gzip"),
-                        ("brotli", "br"),
-                        ("deflate", "deflate"),
-                    )
-                ],
-            }
-        elif here == "news.bravo.test":
-            hidden = (
-                '<!-- <a href="/commented-out">An old link</a> -->\n'
-                "<script>document.write('<a href=\"/from-script\">Script link</a>');</script>\n"
-                '<script type="application/ld+json">{"url": "/from-json-ld"}</script>\n'
-            )
-
-            def meta(name: str) -> str:
-                return f'<meta name="{name}" content="nofollow">\n'
-
-            def hidden_by(name: str) -> list[tuple[str, str]]:
-                return [(f"/behind-meta-{name}", "Secret")]
-
-            about, noindex = [("/about", "About")], {"X-Robots-Tag": "noindex"}
-            plain = {"Content-Type": "text/plain"}
-            busy, flaky = page(h, "/busy", "Busy"), page(h, "/flaky", "Flaky")
-            busy.responses.insert(0, Response(429, b"Slow down\n", {**plain, "Retry-After": "1"}))
-            flaky.responses.insert(0, Response(503, b"Unavailable\n", plain))
-            groups = {
-                "meta-robots-nofollow": [
-                    page(h, "/meta-nofollow", "Meta", hidden_by("robots"), head=meta("robots")),
-                    page(h, "/behind-meta-robots", "Linked from a nofollow page"),
-                ],
-                "meta-linkgraph-nofollow": [
-                    page(
-                        h, "/meta-linkgraph", "Meta", hidden_by("linkgraph"), head=meta("linkgraph")
-                    ),
-                    page(h, "/behind-meta-linkgraph", "Linked from a nofollow page"),
-                ],
-                "x-robots-tag-noindex": [
-                    page(h, "/x-robots-noindex", "Noindex", about, headers=noindex)
-                ],
-                "status-429-retry-after": [busy],
-                "status-503-once": [flaky],
-                "slow": [page(h, "/slow", "Slow", delay=1.0)],
-                "links-in-comments-and-scripts": [
-                    page(h, "/hidden-links", "Hidden", about, extra=hidden)
-                ],
-            }
-        elif here == "www.charlie.test":
-            robots = DemoPage.robots("Internal error\n", 500, note="robots-500")
-        elif here == "www.delta.test":
-            robots = DemoPage.redirect("/robots.txt", "/robots-real.txt", note="robots-redirect")
-            real = _ROBOTS + f"Disallow: /secret/\n\nSitemap: {site_url(here, '/sitemap.xml')}\n"
-            orphans = [f"/orphan/{i}" for i in (1, 2, 3)]
-            urls = "".join(f"<url><loc>{site_url(here, p)}</loc></url>\n" for p in ["/", *orphans])
-            xmlns = "http://www.sitemaps.org/schemas/sitemap/0.9"
-            sitemap = f'<?xml version="1.0"?>\n<urlset xmlns="{xmlns}">\n{urls}</urlset>\n'
-            groups = {
-                "robots-redirect": [
-                    replace(DemoPage.robots(real), path="/robots-real.txt"),
-                    page(h, "/secret/plan", "The plan"),
-                ],
-                "sitemap": [DemoPage.file("/sitemap.xml", sitemap.encode(), "application/xml")],
-                "sitemap-orphan": [page(h, p, f"Orphan {p[-1]}") for p in orphans],
-                "canonical-cross-host": [
-                    page(h, "/syndicated", "Syndicated", canonical=site_url("blog.alpha.test"))
-                ],
-            }
-        elif here in ("www.echo.test", "www.foxtrot.test"):
-            delay = 2 if here == "www.echo.test" else 60
-            text = f"User-agent: *\nCrawl-delay: {delay}\n"
-            robots = DemoPage.robots(text, note=f"crawl-delay-{delay}")
-        for note, group in groups.items():
-            for trap_page in group:
-                trap_page.note = note
-        return [p for group in groups.values() for p in group], robots
-
-
-def _pdf(title: str) -> bytes:
-    catalog = "1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>"
-    return f"%PDF-1.4\n% {title}\n{catalog}\n%%EOF\n".encode()
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\x2a\x6f\xb4")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def generate(
@@ -644,7 +352,7 @@ def generate(
     well-behaved benchmark web.
 
     ``generation=2`` is the same web three months later: the same hosts, and the same
-    pages but for the audit pages listed in ``demoaudit.CHANGES`` (without traps, the two
+    pages but for the audit pages listed in :data:`~linkgraph.demo.truth.CHANGES` (without traps, the two
     generations are the same web). Serve it in place of generation 1 with
     ``DemoWeb.replace_sites``.
 
@@ -660,12 +368,10 @@ def generate(
     sites = []
     for h in builder.hosts:
         pages = builder.regular_pages(h)
-        robots: DemoPage | None = DemoPage.robots(
-            _ROBOTS if traps else _ROBOTS + "Disallow: /tmp/\n"
-        )
+        robots: DemoPage | None = DemoPage.robots(ROBOTS if traps else ROBOTS + "Disallow: /tmp/\n")
         note = "hub" if h in builder.hubs else ""
         if h.trap:
-            extra, robots = builder.trap_pages(h)
+            extra, robots = trap_pages(h.name, partial(builder.page, h))
             pages += extra
             note = robots.note if robots else "robots-404"
         endless = CalendarTrap(h.name) if h.trap and h.kind == "blog" else None

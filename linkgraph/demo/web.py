@@ -30,7 +30,7 @@ addresses, same port)::
     with DemoWeb(generate(40, 12)) as web:
         ...  # crawl generation 1
         web.replace_sites(generate(40, 12, generation=2))
-        ...  # recrawl: unchanged pages answer 304, demoaudit.CHANGES tells what changed
+        ...  # recrawl: unchanged pages answer 304, truth.CHANGES tells what changed
 
 Example::
 
