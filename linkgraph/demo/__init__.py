@@ -23,76 +23,45 @@ test that imports :class:`DemoWeb` does not load the query API.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Any
 
-_LAZY: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "GENERATION_DATES",
-            "PORT_TOKEN",
-            "DemoPage",
-            "DemoSite",
-            "ExpectedLink",
-            "Response",
-            "compress",
-            "decompress",
-            "expected_edges",
-            "fill_port",
-            "header_value",
-            "host_of_url",
-            "site_url",
-        ),
-        ".model",
-    ),
-    **dict.fromkeys(("Block", "LinkWriter", "MarkupSite"), ".markup"),
-    **dict.fromkeys(("CalendarTrap", "describe", "generate"), ".sites"),
-    **dict.fromkeys(
-        (
-            "BRAND",
-            "BROKEN_LINKS",
-            "CHANGES",
-            "EXTERNAL",
-            "EXTERNAL_LINKS",
-            "FARM",
-            "KEYWORDS",
-            "MENTIONS",
-            "NEW_REFERRER",
-            "RECIPROCAL",
-            "REFUSED",
-            "RELEVANT",
-            "SITEWIDE",
-            "TARGET",
-            "UNRELATED",
-            "BrokenLink",
-            "Change",
-            "Mentions",
-            "audit_facts",
-            "fill",
-        ),
-        ".truth",
-    ),
-    "audit_sites": ".audit",
-    **dict.fromkeys(("Answer", "DemoWebError", "Hit"), ".server"),
-    **dict.fromkeys(("DemoResolver", "DemoWeb"), ".web"),
-    "DemoWebProcess": ".process",
-    **dict.fromkeys(
-        ("DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"), ".run"
-    ),
-}
+# The modules whose ``__all__`` make up the package's names, in the order a name is looked
+# up: a lookup imports only the modules up to the one that defines the name, and ``run``,
+# which loads the query API, comes last.
+_MODULES = (
+    "model",
+    "markup",
+    "server",
+    "web",
+    "process",
+    "traps",
+    "truth",
+    "audit",
+    "sites",
+    "run",
+)
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f".{name}", __name__)
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    if name == "__all__":
+        names = sorted({n for m in _MODULES for n in _module(m).__all__})
+        globals()["__all__"] = names
+        return names
+    if name in _MODULES:  # ``from linkgraph.demo import web``: the module, loading no other
+        return _module(name)
+    if not name.startswith("_"):
+        for m in _MODULES:
+            module = _module(m)
+            if name in module.__all__:
+                value = globals()[name] = getattr(module, name)
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
-
-# Built from the table, so that the two cannot disagree.
-__all__ = sorted(_LAZY)
+    return sorted({*globals(), *__getattr__("__all__")})

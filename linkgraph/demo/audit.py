@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .markup import MarkupSite
+from .markup import Block, MarkupSite
 from .model import GENERATION_DATES, DemoPage, DemoSite, site_url
 from .truth import (
     ALIASES,
@@ -134,6 +134,19 @@ def _prose(topic: str, start: int = 0, count: int = 2) -> str:
 
 def _writer(name: str, title: str, nav: list[tuple[str, str]], **kw: Any) -> MarkupSite:
     return MarkupSite(name, title, nav, aliases=ALIASES, **kw)
+
+
+def _until_generation_2(
+    s: MarkupSite, generation: int, path: str, title: str, blocks: list[Block], then: int | str
+) -> None:
+    """A page of generation 1 that generation 2 replaces: with a status page when ``then``
+    is a status code, with a redirect to ``then`` when it is a path."""
+    if generation == 1:
+        s.page(path, title, blocks)
+    elif isinstance(then, int):
+        s.add(DemoPage.status(path, then))
+    else:
+        s.add(DemoPage.redirect(path, then))
 
 
 def _acme() -> DemoSite:
@@ -223,10 +236,7 @@ def _trail_tips(generation: int) -> DemoSite:
         "I wore light [trail running shoes](acme:/trail-running-shoes) with a rock plate. "
         "To see the pair, [click here](acme:/).",
     ]
-    if generation == 1:
-        s.page("/posts/first-trail-race", "My first trail race", race)
-    else:
-        s.add(DemoPage.status("/posts/first-trail-race", 404))
+    _until_generation_2(s, generation, "/posts/first-trail-race", "My first trail race", race, 404)
     gear = [
         _prose("trail", 3),
         f"My shoes are from {BRAND}, my jacket is ten years old, and my map is paper.",
@@ -242,10 +252,8 @@ def _marathon_club(generation: int) -> DemoSite:
     footer = [f"Official shoe partner: [{BRAND}](acme:/)", "[About the club](/about)"]
     s = _writer(SITEWIDE, "Marathon Club", nav, footer=footer)
     s.page("/", "Marathon Club", [_prose("club", 0, 3), _prose("running", 3, 2)])
-    if generation == 1:
-        s.page("/events", "Events", [_prose("club", 1), "Next race: the city marathon."])
-    else:
-        s.add(DemoPage.status("/events", 500))
+    events = [_prose("club", 1), "Next race: the city marathon."]
+    _until_generation_2(s, generation, "/events", "Events", events, 500)
     s.page("/results", "Results", [_prose("club", 2), _prose("running", 3, 1)])
     s.page("/join", "Join the club", [_prose("club", 2, 1), _prose("running", 1, 2)])
     s.page("/about", "About the club", [_prose("club", 0), _prose("trail", 2, 2)])
@@ -264,10 +272,9 @@ def _city_news(generation: int) -> DemoSite:
         "For the opening offers, [click here](acme:/stockists). "
         "The company's story: [read more](acme:/about).",
     ]
-    if generation == 1:
-        s.page("/2024/acme-store-opening", "A new shoe shop on Main Street", opening)
-    else:
-        s.add(DemoPage.status("/2024/acme-store-opening", 410))
+    _until_generation_2(
+        s, generation, "/2024/acme-store-opening", "A new shoe shop on Main Street", opening, 410
+    )
     closures = [
         "Main Street closes from 7 to 13 on Sunday for the city marathon.",
         f"The race is organised by the [Marathon Club](mc:/) and sponsored by {BRAND}.",
@@ -335,10 +342,7 @@ def _gear_deals(generation: int) -> DemoSite:
         '[trail running shoes](acme:/trail-running-shoes "sponsored") from 79 euros, '
         f'and a [{BRAND} coupon](acme:/ "sponsored").',
     ]
-    if generation == 1:
-        s.page("/deals/acme-summer", "Summer shoe sale", sale)
-    else:
-        s.add(DemoPage.redirect("/deals/acme-summer", "/deals/"))
+    _until_generation_2(s, generation, "/deals/acme-summer", "Summer shoe sale", sale, "/deals/")
     return s.site(note="backlink-source")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .model import PORT_TOKEN, DemoPage, DemoSite, ExpectedLink, site_url
 
-__all__ = ["Block", "LinkWriter", "MarkupSite"]
+__all__ = ["LinkWriter", "MarkupSite"]
 
 
 class LinkWriter:

@@ -2,7 +2,7 @@
 
 A site is data: :class:`DemoSite` holds :class:`DemoPage` objects, each a list of canned
 :class:`Response` objects plus the ground truth of the links its HTML carries
-(:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The port is only known
+(:class:`ExpectedLink`, which is ``storage.records.Link``). The port is only known
 once the demo web is bound, so absolute URLs are written with :data:`PORT_TOKEN`
 (:func:`site_url`); the running demo web serves copies with the real port (:func:`fill_port`).
 Pages are written with their ground truth by :mod:`linkgraph.demo.markup`.
@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import brotli
+
+from linkgraph.storage.records import Link
 
 __all__ = [
     "GENERATION_DATES",
@@ -77,20 +79,11 @@ def header_value(headers: dict[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-@dataclass(frozen=True, slots=True)
-class ExpectedLink:
-    """Ground truth for one link a page carries; the fields of ``storage.records.Link``.
-
-    ``kind`` is ``link`` (an ``<a href>``; an image link's anchor is its ``alt``),
-    ``canonical`` (``<link rel=canonical>``) or ``redirect`` (a 3xx ``Location``).
-    """
-
-    target: str
-    anchor: str = ""
-    rel: tuple[str, ...] = ()
-    placement: str = "content"
-    image: bool = False
-    kind: str = "link"
+# The ground truth of a link has exactly the fields of the record a crawl stores for it,
+# so it is that record, and the two cannot drift apart. ``kind`` is ``link`` (an ``<a
+# href>``; an image link's anchor is its ``alt``), ``canonical`` (``<link rel=canonical>``)
+# or ``redirect`` (a 3xx ``Location``).
+ExpectedLink = Link
 
 
 @dataclass(slots=True)

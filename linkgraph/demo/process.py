@@ -25,7 +25,7 @@ from .server import DemoWebError
 from .sites import generate
 from .web import DemoWeb, write_hosts
 
-__all__ = ["DemoWebProcess", "main"]
+__all__ = ["DemoWebProcess"]
 
 
 def _write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> None:

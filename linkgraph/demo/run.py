@@ -86,6 +86,16 @@ def demo_size(sites: int, pages: int) -> int:
     return sites - fixed
 
 
+def _lock_or_refuse(fd: int, db: Path) -> None:
+    """Lock ``fd`` exclusively without waiting; when another process holds it, close ``fd``
+    and raise :class:`StoreError` (the writer's lock and the demo's lock file alike)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(f"another linkgraph is writing {db}") from None
+
+
 @contextmanager
 def _demo_lock(db: Path) -> Iterator[None]:
     """Hold ``DB.lock`` exclusively for a whole demo run, or raise :class:`StoreError`.
@@ -101,11 +111,7 @@ def _demo_lock(db: Path) -> Iterator[None]:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"cannot create {lock_path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreError(f"another linkgraph is writing {db}") from None
+        _lock_or_refuse(fd, db)
         # The previous holder unlinks the file as it finishes: if it did so after we opened
         # it, we hold an orphan while a third run may lock a new file at the path. Retry.
         try:
@@ -142,12 +148,8 @@ def _refuse_if_written(db: Path) -> None:
         fd = os.open(db, os.O_RDONLY)
     except FileNotFoundError:
         return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise StoreError(f"another linkgraph is writing {db}") from None
-    finally:
-        os.close(fd)  # closing releases the probe's lock
+    _lock_or_refuse(fd, db)
+    os.close(fd)  # closing releases the probe's lock
 
 
 def _clear_old_demo(db: Path) -> None:

@@ -26,16 +26,7 @@ from aiohttp import web
 
 from .model import DemoPage, DemoSite, Response, fill_port, header_value
 
-__all__ = [
-    "Answer",
-    "Connections",
-    "DemoWebError",
-    "Hit",
-    "SiteServer",
-    "SiteState",
-    "bind",
-    "handler",
-]
+__all__ = ["Answer", "DemoWebError", "Hit"]
 
 
 class DemoWebError(RuntimeError):

@@ -2,7 +2,7 @@
 
 Sites are data (:mod:`linkgraph.demo.model`): :class:`DemoSite` holds :class:`DemoPage`
 objects, each a list of canned :class:`Response` objects plus the ground truth of the links
-its HTML carries (:class:`ExpectedLink`, the same fields as ``storage.records.Link``). The
+its HTML carries (:class:`ExpectedLink`, which is ``storage.records.Link``). The
 port is only known once the demo web is bound, so absolute URLs are written with
 :data:`PORT_TOKEN` (:func:`site_url`); the running demo web serves copies with the real port.
 
@@ -50,7 +50,7 @@ from .model import (
 from .traps import EXPLORE, REAL_SITES, ROBOTS, CalendarTrap, trap_pages
 from .truth import audit_facts
 
-__all__ = ["CalendarTrap", "describe", "generate"]
+__all__ = ["describe", "generate"]
 
 
 def describe(sites: list[DemoSite]) -> dict[str, Any]:

@@ -62,7 +62,7 @@ from datetime import date, timedelta
 from .markup import LinkWriter
 from .model import DemoPage, Response, site_url
 
-__all__ = ["EXPLORE", "REAL_SITES", "ROBOTS", "CalendarTrap", "trap_pages"]
+__all__ = ["CalendarTrap"]
 
 REAL_SITES = ("https://en.wikipedia.org/wiki/Web_crawler", "https://github.com/python/cpython")
 ROBOTS = "User-agent: *\nDisallow: /private/\n"

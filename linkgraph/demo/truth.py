@@ -39,7 +39,6 @@ from .model import (
 )
 
 __all__ = [
-    "ALIASES",
     "BRAND",
     "BROKEN_LINKS",
     "CHANGES",

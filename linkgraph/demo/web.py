@@ -58,7 +58,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from .model import DemoSite, ExpectedLink, expected_edges, fill_port
 from .server import Connections, DemoWebError, Hit, SiteServer, SiteState, bind, handler
 
-__all__ = ["DemoResolver", "DemoWeb", "write_hosts"]
+__all__ = ["DemoResolver", "DemoWeb"]
 
 
 class DemoResolver(AbstractResolver):
