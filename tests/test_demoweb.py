@@ -527,24 +527,6 @@ def test_public_surface() -> None:
     assert linkgraph.demo.generate is generate
 
 
-def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -> None:
-    # The demo server's child process imports only the server: the package's names load
-    # on first use, so neither the crawl-and-query API nor numpy comes with it.
-    probe = (
-        "import sys, linkgraph.demo, linkgraph.demo.web\n"
-        "print(sorted(m for m in ('numpy', 'linkgraph.api', 'linkgraph.demo.run') if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", probe],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.strip() == "[]"
-
-
 # Conditional requests ------------------------------------------------------------------
 
 
