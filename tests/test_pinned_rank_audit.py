@@ -26,13 +26,15 @@ import io
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
+from linkgraph.storage.graphload import GraphArrays
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
 from linkgraph.audit import anchor_profile, load_profile
-from linkgraph.graphs import export_graph, to_networkx
+from linkgraph.graphs import _level_edges, export_graph, to_networkx
 
 T1 = 1_700_000_000  # 2023-11-14T22:13:20Z
 T2 = T1 + 30 * 86_400  # 2023-12-14T22:13:20Z
@@ -504,3 +506,37 @@ def test_mentions_are_unchanged(ranked: tuple[Path, linkgraph.RankSummary]) -> N
     ] == MENTIONS
     unlinked = linkgraph.mentions(db, "Acme Widgets", exclude_linking="www.t.test")
     assert [(r["url"], r["snippet"]) for r in unlinked] == UNLINKED
+
+
+def level_edges(level: str) -> list[tuple[int, int, int, int, bool]]:
+    """The edges of a hand-built graph: URLs 0, 1 on host 0, URL 2 on host 1, one domain.
+    Links 0 -> 0 (to itself), 0 -> 1 nofollow, 0 -> 2 nofollow, 1 -> 2; 2 redirects to 1."""
+    g = GraphArrays(
+        n_urls=3,
+        n_hosts=2,
+        n_domains=1,
+        src=np.array([0, 0, 0, 1], dtype=np.int32),
+        dst=np.array([0, 1, 2, 2], dtype=np.int32),
+        follow=np.array([True, False, False, True]),
+        redirect_src=np.array([2], dtype=np.int32),
+        redirect_dst=np.array([1], dtype=np.int32),
+        url_host=np.array([0, 0, 1], dtype=np.int32),
+        host_domain=np.array([0, 0], dtype=np.int32),
+    )
+    columns = (c.tolist() for c in _level_edges(g, level))
+    return list(zip(*columns, strict=True))
+
+
+def test_page_edges_keep_a_link_to_itself() -> None:
+    assert level_edges("page") == [
+        (0, 0, 1, 1, False),
+        (0, 1, 1, 0, False),
+        (0, 2, 1, 0, False),
+        (1, 2, 1, 1, False),
+        (2, 1, 1, 1, True),
+    ]
+
+
+def test_host_edges_merge_pairs_and_drop_links_inside_a_host() -> None:
+    assert level_edges("host") == [(0, 1, 2, 1, False), (1, 0, 1, 1, True)]
+    assert level_edges("domain") == []
