@@ -1,8 +1,8 @@
-"""graph/ranking.py, the level-ranking pipeline, on graphs small enough to solve by hand."""
+"""graph/ranking.py, the level-ranking pipeline, on graphs small enough to solve by hand.
+
+The graphs are storage's own GraphArrays, which graph.ranking.LinkArrays describes."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from linkgraph.graph.ranking import (
     seed_vector,
     trusted_seeds,
 )
+from linkgraph.storage.graphload import GraphArrays
 
 ALPHA = 0.85
 
@@ -69,24 +70,10 @@ def test_score_level_without_seeds_has_no_trust_and_harmonic_when_asked() -> Non
     assert cols["harmonic"].tolist() == [2.0, 1.5, 1.5]
 
 
-@dataclass
-class Arrays:
-    n_urls: int
-    n_hosts: int
-    n_domains: int
-    src: np.ndarray
-    dst: np.ndarray
-    follow: np.ndarray
-    redirect_src: np.ndarray
-    redirect_dst: np.ndarray
-    url_host: np.ndarray
-    host_domain: np.ndarray
-
-
-def tiny_web() -> Arrays:
+def tiny_web() -> GraphArrays:
     """URLs 0 (host 0), 1 (host 1), 2 and 3 (host 2); hosts 0, 1 on domain 0, host 2 on
     domain 1. Links 0 -> 2, 1 -> 2 (nofollow), 2 -> 0; URL 3 redirects to 0."""
-    return Arrays(
+    return GraphArrays(
         n_urls=4,
         n_hosts=3,
         n_domains=2,
@@ -134,7 +121,7 @@ def test_rank_levels_trust_lands_only_on_seeds() -> None:
 
 def test_rank_levels_leave_an_empty_level_empty() -> None:
     empty = np.array([], dtype=np.int32)
-    g = Arrays(0, 0, 0, empty, empty, np.array([], dtype=bool), empty, empty, empty, empty)
+    g = GraphArrays(0, 0, 0, empty, empty, np.array([], dtype=bool), empty, empty, empty, empty)
     ranking = rank_levels(g)
     assert ranking.levels == {"page": {}, "host": {}, "domain": {}}
     assert ranking.follow_edges == 0

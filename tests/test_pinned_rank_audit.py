@@ -44,6 +44,7 @@ FARM = [
     "http://best-seo-backlink-farm.xyz/",
     "http://www.link-swap-club.top/",
 ]
+OTHER_HOSTS = {f"x{j}.other.test" for j in range(110)}
 PROFILE = load_profile(brand=["Acme"], keyword=["blue widgets"])
 
 
@@ -230,19 +231,23 @@ def test_page_scores_are_unchanged(ranked: tuple[Path, linkgraph.RankSummary]) -
     assert len(rows) == len(PAGES) + 110
 
 
-def test_host_scores_are_unchanged(ranked: tuple[Path, linkgraph.RankSummary]) -> None:
+@pytest.mark.parametrize(
+    ("table", "key", "names", "expected"),
+    [
+        ("host_scores", "host_id", "hosts", HOSTS),
+        ("domain_scores", "domain_id", "domains", DOMAINS),
+    ],
+)
+def test_host_and_domain_scores_are_unchanged(
+    ranked: tuple[Path, linkgraph.RankSummary], table: str, key: str, names: str, expected: dict
+) -> None:
     db, _ = ranked
     cols = ["pagerank", "authority", "trust", "harmonic", "backlinks", "referring_domains"]
-    rows = score_rows(db, "host_scores", "host_id", "hosts", "name", cols)
-    assert {h: v for h, v in rows.items() if "other.test" not in h} == HOSTS
-    assert {v for h, v in rows.items() if "other.test" in h} == {OTHER_HOST}
-    assert len(rows) == len(HOSTS) + 110
-
-
-def test_domain_scores_are_unchanged(ranked: tuple[Path, linkgraph.RankSummary]) -> None:
-    db, _ = ranked
-    cols = ["pagerank", "authority", "trust", "harmonic", "backlinks", "referring_domains"]
-    assert score_rows(db, "domain_scores", "domain_id", "domains", "name", cols) == DOMAINS
+    rows = score_rows(db, table, key, names, "name", cols)
+    # The 110 hosts of other.test score alike; they are one domain.
+    assert {name: v for name, v in rows.items() if name not in OTHER_HOSTS} == expected
+    assert {v for name, v in rows.items() if name in OTHER_HOSTS} <= {OTHER_HOST}
+    assert len(rows) == len(expected) + (len(OTHER_HOSTS) if table == "host_scores" else 0)
 
 
 def test_rank_without_trusted_sites_writes_no_trust(tmp_path: Path) -> None:
