@@ -35,16 +35,13 @@ def _level_edges(
     src = np.concatenate([g.src, g.redirect_src]).astype(np.int64)
     dst = np.concatenate([g.dst, g.redirect_dst]).astype(np.int64)
     follow = np.concatenate([g.follow, np.ones(len(g.redirect_src), dtype=bool)])
-    redirect = np.concatenate(
-        [np.zeros(len(g.src), dtype=bool), np.ones(len(g.redirect_src), dtype=bool)]
-    )
     if level == "page":
         n = g.n_urls
 
         # A page's link to itself is an edge of the page graph (group_graph drops links
         # inside a group), so pages are counted directly, the way group_graph counts.
-        def count(mask: np.ndarray) -> sp.csr_array:
-            m = sp.csr_array((mask.astype(np.int64), (src, dst)), shape=(n, n))
+        def count(s: np.ndarray, d: np.ndarray) -> sp.csr_array:
+            m = sp.csr_array((np.ones(len(s), dtype=np.int64), (s, d)), shape=(n, n))
             m.sum_duplicates()
             return m
 
@@ -52,20 +49,24 @@ def _level_edges(
         group = g.url_host if level == "host" else g.url_domain
         n = g.n_hosts if level == "host" else g.n_domains
 
-        def count(mask: np.ndarray) -> sp.csr_array:
-            return group_graph(src, dst, group, follow=mask, n_groups=n)
+        def count(s: np.ndarray, d: np.ndarray) -> sp.csr_array:
+            return group_graph(s, d, group, n_groups=n)
 
-    links = count(np.ones(len(src), dtype=bool)).tocoo()
+    links = count(src, dst).tocoo()
     rows, cols = links.coords
+    edge_keys = (rows.astype(np.int64) << 32) | cols
 
     def at_edges(m: sp.csr_array) -> np.ndarray:
-        # scipy answers an empty fancy index with a sparse array, not an empty one.
-        if not len(rows):
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(m[rows, cols], dtype=np.int64).reshape(-1)
+        # m's pairs are a subset of the edges, both sorted by (row, col): a binary search
+        # places each count.
+        sub = m.tocoo()
+        sub_rows, sub_cols = sub.coords
+        values = np.zeros(len(edge_keys), dtype=np.int64)
+        values[np.searchsorted(edge_keys, (sub_rows.astype(np.int64) << 32) | sub_cols)] = sub.data
+        return values
 
-    follow_links = at_edges(count(follow))
-    any_redirect = at_edges(count(redirect)) > 0
+    follow_links = at_edges(count(src[follow], dst[follow]))
+    any_redirect = at_edges(count(g.redirect_src, g.redirect_dst)) > 0
     return (
         rows.astype(np.int64),
         cols.astype(np.int64),
