@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,21 +16,25 @@ from linkgraph.graph.toxic import (
     is_sitewide,
     toxic_score,
 )
+from linkgraph.storage.audit import BacklinkDetail
+from linkgraph.storage.vocab import FLAG_IMAGE
 
 PROFILE = AnchorProfile(brands=("Acme",), keywords=("blue widgets",))
 
 
-@dataclass
-class Link:
-    source_id: int
-    target_id: int
-    source: str
-    anchor: str
-    placement: str
-    source_domain_id: int
-    source_domain: str
-    source_outlinks: int | None
-    image: bool = False
+def link(
+    source_id: int,
+    target_id: int,
+    anchor: str,
+    placement: str,
+    domain_id: int,
+    outlinks: int | None,
+) -> BacklinkDetail:
+    """A stored link (storage's own record, which graph.toxic.LinkFacts describes)."""
+    return BacklinkDetail(
+        source_id, target_id, f"http://d{domain_id}.test/{source_id}", "http://t.test/", anchor,
+        [], 0, placement, None, None, domain_id, f"d{domain_id}.test", outlinks, None, None,
+    )  # fmt: skip
 
 
 def test_sitewide_needs_more_than_the_share_of_enough_pages() -> None:
@@ -43,24 +47,24 @@ def test_sitewide_needs_more_than_the_share_of_enough_pages() -> None:
 def test_domain_links_group_by_domain_and_count_each_signal_once() -> None:
     links = [
         # Domain 1: an exact anchor from an unrelated page, and the same pair again.
-        Link(10, 1, "http://a.test/x", "blue widgets", "content", 1, "a.test", 5),
-        Link(10, 1, "http://a.test/x", "blue widgets", "footer", 1, "a.test", 5),
+        link(10, 1, "blue widgets", "content", 1, 5),
+        link(10, 1, "blue widgets", "footer", 1, 5),
         # Domain 1 again: exact anchor but related (0.5), from a link page.
-        Link(11, 1, "http://a.test/y", "blue widgets", "footer", 1, "a.test", LINK_PAGE_OUTLINKS),
+        link(11, 1, "blue widgets", "footer", 1, LINK_PAGE_OUTLINKS),
         # Domain 2: a brand anchor, an exact anchor with unknown relevance, an image.
-        Link(20, 1, "http://b.test/", "Acme", "content", 2, "b.test", None),
-        Link(21, 2, "http://b.test/z", "blue widgets", "content", 2, "b.test", 99),
-        Link(22, 2, "http://b.test/i", "blue widgets", "content", 2, "b.test", 1, image=True),
+        link(20, 1, "Acme", "content", 2, None),
+        link(21, 2, "blue widgets", "content", 2, 99),
+        dataclasses.replace(link(22, 2, "blue widgets", "content", 2, 1), flags=FLAG_IMAGE),
     ]
     relevance = {(10, 1): 0.05, (11, 1): 0.5, (22, 2): 0.0}
     grouped = domain_links(links, anchors=PROFILE, relevance=relevance)
     a, b = grouped[1], grouped[2]
-    assert (a.domain, b.domain) == ("a.test", "b.test")
+    assert (a.domain, b.domain) == ("d1.test", "d2.test")
     assert a.backlinks == {(10, 1), (11, 1)}
     assert a.exact_unrelated == 2  # both links of pair (10, 1) count
     assert a.footer_pages == {10, 11}
     assert a.outlinks == [5, 5, LINK_PAGE_OUTLINKS]
-    assert a.link_pages == {"http://a.test/y"}
+    assert a.link_pages == {"http://d1.test/11"}
     assert b.backlinks == {(20, 1), (21, 2), (22, 2)}
     assert b.exact_unrelated == 0  # (21, 2) has no relevance; (22, 2) is an image anchor
     assert b.outlinks == [99, 1] and b.link_pages == set()
