@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cli_support import run
 from crawl_support import child, crawl, page_hits, stored_pages
 from linkgraph.storage import schema
 from linkgraph.storage.queries import EXPORT_FIELDS
@@ -29,7 +30,7 @@ from linkgraph.storage.records import KINDS, PLACEMENTS, Page
 from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
-from linkgraph.cli import build_parser, main
+from linkgraph.cli import build_parser
 from linkgraph.demo import demo_size
 from linkgraph.demomodel import expected_edges
 from linkgraph.demoweb import DemoWeb, generate
@@ -43,16 +44,6 @@ def subcommands() -> list[str]:
     parser = build_parser()
     (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
     return list(sub.choices)  # type: ignore[attr-defined]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``linkgraph ARGV`` in-process: exit status, standard output, standard error."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sha256(path: Path) -> str:
