@@ -8,16 +8,17 @@ import sys
 from ..output import emit, emit_json
 from .common import (
     EXIT_OK,
-    TARGET_HELP,
     Command,
     add_db,
     add_format,
-    add_limit,
+    add_listing,
+    add_min_score,
     add_mode,
     add_output,
     add_profile_args,
+    add_quiet,
+    add_target,
     args_profile,
-    score,
 )
 
 
@@ -26,9 +27,9 @@ def add_changes(command: Command) -> None:
         "changes",
         "New and lost backlinks (with the reason) and referring domains since a date, and link velocity.",
         "linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01",
+        func=cmd_changes,
     )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
+    add_target(p)
     p.add_argument(
         "--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"
     )
@@ -49,7 +50,6 @@ def add_changes(command: Command) -> None:
         help="one part only (table, csv)",
     )
     add_format(p)
-    p.set_defaults(func=cmd_changes)
 
 
 def add_broken(command: Command) -> None:
@@ -58,6 +58,7 @@ def add_broken(command: Command) -> None:
         "Links whose target answered 4xx/5xx or could not be reached: the raw material of broken-link building.",
         "linkgraph broken --db links.db",
         "linkgraph broken example.com --db links.db --outbound --check-external",
+        func=cmd_broken,
     )
     p.add_argument(
         "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
@@ -71,11 +72,8 @@ def add_broken(command: Command) -> None:
         action="store_true",
         help="first check uncrawled link targets (HEAD) under the crawl's politeness",
     )
-    add_mode(p)
-    add_limit(p, None)
-    add_format(p)
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_broken)
+    add_listing(p, None)
+    add_quiet(p)
 
 
 def add_toxic(command: Command) -> None:
@@ -83,21 +81,12 @@ def add_toxic(command: Command) -> None:
         "toxic",
         "Toxic-link triage: a score per referring domain with its reasons (for a human to review).",
         "linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40",
+        func=cmd_toxic,
     )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
-    p.add_argument(
-        "--min-score",
-        type=score,
-        default=0,
-        metavar="X",
-        help="only domains scoring X or more, 0-100 (default 0: all)",
-    )
-    add_mode(p)
-    add_limit(p, None)
-    add_format(p)
+    add_target(p)
+    add_min_score(p, 0, "only domains scoring X or more, 0-100 (default 0: all)")
+    add_listing(p, None)
     add_profile_args(p)
-    p.set_defaults(func=cmd_toxic)
 
 
 def add_disavow(command: Command) -> None:
@@ -105,21 +94,18 @@ def add_disavow(command: Command) -> None:
         "disavow",
         "Write Google's disavow file for the referring domains scoring at least --min-score.",
         "linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt",
+        func=cmd_disavow,
     )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
-    p.add_argument(
-        "--min-score",
-        type=score,
-        default=50,
-        metavar="X",
-        help="disavow domains scoring X or more, and link pages of domains scoring X/2"
+    add_target(p)
+    add_min_score(
+        p,
+        50,
+        "disavow domains scoring X or more, and link pages of domains scoring X/2"
         " or more; 0-100 (default 50)",
     )
     add_output(p)
     add_mode(p)
     add_profile_args(p)
-    p.set_defaults(func=cmd_disavow)
 
 
 def add_mentions(command: Command) -> None:
@@ -127,6 +113,7 @@ def add_mentions(command: Command) -> None:
         "mentions",
         "Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.",
         "linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com",
+        func=cmd_mentions,
     )
     p.add_argument(
         "phrase", metavar="PHRASE", help="words to find, as a phrase, in pages' visible text"
@@ -135,10 +122,7 @@ def add_mentions(command: Command) -> None:
     p.add_argument(
         "--exclude-linking", metavar="TARGET", help="leave out pages that link to this target"
     )
-    add_mode(p)
-    add_limit(p, 100)
-    add_format(p)
-    p.set_defaults(func=cmd_mentions)
+    add_listing(p, 100)
 
 
 # -- commands ----------------------------------------------------------------------------

@@ -14,7 +14,10 @@ from ..output import FORMATS
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-# build_parser's factory: command(name, help, *examples) -> the subcommand's parser.
+# What a command runs: the parsed arguments in, the exit status out.
+Run = Callable[[argparse.Namespace], int]
+# build_parser's factory: command(name, help, *examples, func=run) -> the subcommand's
+# parser, already bound to the function it runs (so no command can be left without one).
 Command = Callable[..., argparse.ArgumentParser]
 
 
@@ -91,6 +94,30 @@ def add_limit(p: argparse.ArgumentParser, default: int | None) -> None:
 def add_mode(p: argparse.ArgumentParser) -> None:
     """``--mode``: how a target (or competitor, or excluded site) matches URLs."""
     p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+
+
+def add_target(p: argparse.ArgumentParser) -> None:
+    """``TARGET`` and ``--db``: the site a report is about, and the store it reads."""
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    add_db(p)
+
+
+def add_listing(p: argparse.ArgumentParser, limit: int | None) -> None:
+    """``--mode``, ``--limit``, ``--format``: the options every report that lists records
+    matching a target ends with, in this order."""
+    add_mode(p)
+    add_limit(p, limit)
+    add_format(p)
+
+
+def add_min_score(p: argparse.ArgumentParser, default: int, help: str) -> None:
+    """``--min-score X``: the toxic score (0-100) a report starts at."""
+    p.add_argument("--min-score", type=score, default=default, metavar="X", help=help)
+
+
+def add_quiet(p: argparse.ArgumentParser, *, default: bool | None = False) -> None:
+    """``--quiet``; crawl's default is None, so an absent flag leaves the TOML value in force."""
+    p.add_argument("--quiet", action="store_true", default=default, help="no progress output")
 
 
 # The settings crawl and robots both take, with help true for both: robots fetches a

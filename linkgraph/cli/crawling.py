@@ -16,6 +16,7 @@ from .common import (
     CliError,
     Command,
     add_fetch_flags,
+    add_quiet,
     positive_int,
 )
 
@@ -26,6 +27,7 @@ def add_crawl(command: Command) -> None:
         "Crawl seed sites politely into a link store (continues the crawl if the store has one).",
         "linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000",
         "linkgraph crawl --db links.db            # continue an interrupted crawl",
+        func=cmd_crawl,
     )
     p.add_argument(
         "seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"
@@ -101,8 +103,7 @@ def add_crawl(command: Command) -> None:
         " other hosts are recorded, not fetched (a local mirror; the demo does this)",
     )
     add_fetch_flags(p, "--allow-private-addresses")
-    p.add_argument("--quiet", action="store_true", default=None, help="no progress output")
-    p.set_defaults(func=cmd_crawl)
+    add_quiet(p, default=None)
 
 
 def add_robots(command: Command) -> None:
@@ -112,6 +113,7 @@ def add_robots(command: Command) -> None:
         " (the crawler's own answer).",
         "linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot",
         "linkgraph robots https://example.com/robots.txt https://example.com/cart --format json",
+        func=cmd_robots,
     )
     p.add_argument(
         "source",
@@ -129,7 +131,6 @@ def add_robots(command: Command) -> None:
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
     )
     add_fetch_flags(p, "--config", "--hosts-file", "--allow-private-addresses")
-    p.set_defaults(func=cmd_robots)
 
 
 def add_demo(command: Command) -> None:
@@ -140,6 +141,7 @@ def add_demo(command: Command) -> None:
         "linkgraph demo --db /tmp/demo.db --sites 100 --pages 20",
         "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
         "linkgraph demo --recrawl --check-external   # and check external links: see `broken`",
+        func=cmd_demo,
     )
     p.add_argument(
         "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
@@ -159,7 +161,7 @@ def add_demo(command: Command) -> None:
         metavar="N",
         help="pages of each generated site (default 12, at least 6)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet(p)
     p.add_argument(
         "--recrawl",
         action="store_true",
@@ -171,7 +173,6 @@ def add_demo(command: Command) -> None:
         help="then check the link targets the crawl did not fetch, while the demo web is up"
         " (for `linkgraph broken`)",
     )
-    p.set_defaults(func=cmd_demo)
 
 
 # -- commands ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from . import audits, crawling, queries, store
-from .common import examples
+from .common import Run, examples
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,14 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="`linkgraph COMMAND --help` shows its options and an example",
     )
 
-    def command(name: str, help: str, *lines: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
+    def command(name: str, help: str, *lines: str, func: Run) -> argparse.ArgumentParser:
+        p = sub.add_parser(
             name,
             help=help,
             description=help,
             epilog=examples(*lines),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        p.set_defaults(func=func)
+        return p
 
     for add in (
         crawling.add_crawl,

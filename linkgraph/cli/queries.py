@@ -12,23 +12,26 @@ from ..output import emit, emit_json, say
 from .common import (
     EXIT_OK,
     INCLUDE_LOST_HELP,
-    TARGET_HELP,
     Command,
+    Run,
     add_db,
     add_format,
     add_limit,
+    add_listing,
     add_mode,
     add_profile_args,
+    add_target,
     args_profile,
     positive_int,
 )
 
 
-def _target_command(command: Command, name: str, help: str, *lines: str) -> argparse.ArgumentParser:
+def _target_command(
+    command: Command, name: str, help: str, *lines: str, func: Run
+) -> argparse.ArgumentParser:
     """A query of the links into one target: the options backlinks, referring-domains, anchors share."""
-    p = command(name, help, *lines)
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
+    p = command(name, help, *lines, func=func)
+    add_target(p)
     add_mode(p)
     p.add_argument("--follow-only", action="store_true", help="only followable links")
     p.add_argument(
@@ -51,6 +54,7 @@ def add_backlinks(command: Command) -> None:
         "linkgraph backlinks example.com --db links.db --follow-only --limit 20",
         "linkgraph backlinks https://example.com/pricing --db links.db --format json",
         "linkgraph backlinks example.com --db links.db --quality --keyword 'running shoes'",
+        func=cmd_backlinks,
     )
     p.add_argument(
         "--sort",
@@ -65,17 +69,16 @@ def add_backlinks(command: Command) -> None:
         help="score each link: authority, follow, placement, relevance, dilution, sitewide",
     )
     add_profile_args(p)
-    p.set_defaults(func=cmd_backlinks)
 
 
 def add_referring_domains(command: Command) -> None:
-    p = _target_command(
+    _target_command(
         command,
         "referring-domains",
         "The registrable domains linking to a target, with backlink counts and authority.",
         "linkgraph referring-domains example.com --db links.db",
+        func=cmd_referring_domains,
     )
-    p.set_defaults(func=cmd_referring_domains)
 
 
 def add_anchors(command: Command) -> None:
@@ -85,6 +88,7 @@ def add_anchors(command: Command) -> None:
         "Anchor texts of the links into a target, with backlink and referring-domain counts.",
         "linkgraph anchors example.com --db links.db --limit 30",
         "linkgraph anchors example.com --db links.db --classify --brand Example --keyword 'blue widgets'",
+        func=cmd_anchors,
     )
     p.add_argument(
         "--classify",
@@ -93,7 +97,6 @@ def add_anchors(command: Command) -> None:
         " other (none of these: an article title, a person's name)",
     )
     add_profile_args(p)
-    p.set_defaults(func=cmd_anchors)
 
 
 def add_top(command: Command) -> None:
@@ -101,6 +104,7 @@ def add_top(command: Command) -> None:
         "top",
         "The highest-authority pages, hosts or domains (run `linkgraph rank` first).",
         "linkgraph top --db links.db --level domain --limit 25",
+        func=cmd_top,
     )
     add_db(p)
     p.add_argument(
@@ -111,7 +115,6 @@ def add_top(command: Command) -> None:
     )
     add_limit(p, 20)
     add_format(p)
-    p.set_defaults(func=cmd_top)
 
 
 def add_intersect(command: Command) -> None:
@@ -119,6 +122,7 @@ def add_intersect(command: Command) -> None:
         "intersect",
         "The competitor backlink gap: domains linking to at least K competitors but not to you.",
         "linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db",
+        func=cmd_intersect,
     )
     p.add_argument("competitors", nargs="+", metavar="COMPETITOR", help="domains, hosts or URLs")
     add_db(p)
@@ -132,15 +136,12 @@ def add_intersect(command: Command) -> None:
         metavar="K",
         help="link to at least K competitors (default 2)",
     )
-    add_mode(p)
-    add_limit(p, 100)
-    add_format(p)
+    add_listing(p, 100)
     p.add_argument(
         "--include-lost",
         action="store_true",
         help="also count competitors a domain linked to before (lost links), in lost_competitors",
     )
-    p.set_defaults(func=cmd_intersect)
 
 
 # -- commands ----------------------------------------------------------------------------

@@ -9,16 +9,28 @@ from linkgraph.storage.safetext import terminal_safe
 
 from .. import api
 from ..output import emit_json, safe_text, say
-from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    INCLUDE_LOST_HELP,
+    Command,
+    add_db,
+    add_output,
+    add_quiet,
+)
 
 
 def add_stats(command: Command) -> None:
-    p = command("stats", "Counts of a link store.", "linkgraph stats --db links.db --format json")
+    p = command(
+        "stats",
+        "Counts of a link store.",
+        "linkgraph stats --db links.db --format json",
+        func=cmd_stats,
+    )
     add_db(p)
     p.add_argument(
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
     )
-    p.set_defaults(func=cmd_stats)
 
 
 def add_export(command: Command) -> None:
@@ -27,6 +39,7 @@ def add_export(command: Command) -> None:
         "Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).",
         "linkgraph export --db links.db --format csv --output links.csv",
         "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
+        func=cmd_export,
     )
     add_db(p)
     p.add_argument(
@@ -44,7 +57,6 @@ def add_export(command: Command) -> None:
     )
     add_output(p)
     p.add_argument("--include-lost", action="store_true", help=INCLUDE_LOST_HELP + " (jsonl, csv)")
-    p.set_defaults(func=cmd_export)
 
 
 def add_rank(command: Command) -> None:
@@ -53,13 +65,13 @@ def add_rank(command: Command) -> None:
         "Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and domain.",
         "linkgraph rank --db links.db",
         "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
+        func=cmd_rank,
     )
     add_db(p)
     p.add_argument(
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_rank)
+    add_quiet(p)
 
 
 def add_import(command: Command) -> None:
@@ -69,6 +81,7 @@ def add_import(command: Command) -> None:
         "linkgraph import --db links.db backlinks.csv",
         "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
         "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
+        func=cmd_import,
     )
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
     add_db(p)
@@ -80,7 +93,6 @@ def add_import(command: Command) -> None:
         " else UTF-8 if the file is valid"
         " UTF-8, else cp1252 (Windows-1252), as the summary says",
     )
-    p.set_defaults(func=cmd_import)
 
 
 # -- commands ----------------------------------------------------------------------------
