@@ -31,6 +31,7 @@ from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
 from linkgraph.cli import build_parser
+from linkgraph.cli.common import describe
 from linkgraph.demo import demo_size
 from linkgraph.demomodel import expected_edges
 from linkgraph.demoweb import DemoWeb, generate
@@ -60,6 +61,34 @@ def test_help_of_every_command_has_an_example(capsys: pytest.CaptureFixture[str]
         code, out, _ = run(capsys, name, "--help")
         assert code == 0, name
         assert "Example:" in out and f"linkgraph {name}" in out, name
+
+
+def test_a_command_is_named_and_described_by_its_function() -> None:
+    def cmd_some_report(args: object) -> int:
+        """Counts some things,
+        over two lines.
+
+        Example:
+          linkgraph some-report --db links.db
+          linkgraph some-report --db links.db   # aligned comment
+        """
+        return 0
+
+    assert describe(cmd_some_report) == (
+        "some-report",
+        "Counts some things, over two lines.",
+        "Example:\n  linkgraph some-report --db links.db\n"
+        "  linkgraph some-report --db links.db   # aligned comment",
+    )
+
+
+def test_a_command_without_an_example_is_refused() -> None:
+    def cmd_bare(args: object) -> int:
+        """Does something, but shows no one how."""
+        return 0
+
+    with pytest.raises(TypeError, match="cmd_bare's docstring has no Example"):
+        describe(cmd_bare)
 
 
 @pytest.mark.parametrize(

@@ -23,12 +23,7 @@ from .common import (
 
 
 def add_changes(command: Command) -> None:
-    p = command(
-        "changes",
-        "New and lost backlinks (with the reason) and referring domains since a date, and link velocity.",
-        "linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01",
-        func=cmd_changes,
-    )
+    p = command(cmd_changes)
     add_target(p)
     p.add_argument(
         "--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"
@@ -53,13 +48,7 @@ def add_changes(command: Command) -> None:
 
 
 def add_broken(command: Command) -> None:
-    p = command(
-        "broken",
-        "Links whose target answered 4xx/5xx or could not be reached: the raw material of broken-link building.",
-        "linkgraph broken --db links.db",
-        "linkgraph broken example.com --db links.db --outbound --check-external",
-        func=cmd_broken,
-    )
+    p = command(cmd_broken)
     p.add_argument(
         "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
     )
@@ -77,12 +66,7 @@ def add_broken(command: Command) -> None:
 
 
 def add_toxic(command: Command) -> None:
-    p = command(
-        "toxic",
-        "Toxic-link triage: a score per referring domain with its reasons (for a human to review).",
-        "linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40",
-        func=cmd_toxic,
-    )
+    p = command(cmd_toxic)
     add_target(p)
     add_min_score(p, 0, "only domains scoring X or more, 0-100 (default 0: all)")
     add_listing(p, None)
@@ -90,12 +74,7 @@ def add_toxic(command: Command) -> None:
 
 
 def add_disavow(command: Command) -> None:
-    p = command(
-        "disavow",
-        "Write Google's disavow file for the referring domains scoring at least --min-score.",
-        "linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt",
-        func=cmd_disavow,
-    )
+    p = command(cmd_disavow)
     add_target(p)
     add_min_score(
         p,
@@ -109,12 +88,7 @@ def add_disavow(command: Command) -> None:
 
 
 def add_mentions(command: Command) -> None:
-    p = command(
-        "mentions",
-        "Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.",
-        "linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com",
-        func=cmd_mentions,
-    )
+    p = command(cmd_mentions)
     p.add_argument(
         "phrase", metavar="PHRASE", help="words to find, as a phrase, in pages' visible text"
     )
@@ -129,6 +103,12 @@ def add_mentions(command: Command) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
+    """New and lost backlinks (with the reason) and referring domains since a date, and link
+    velocity.
+
+    Example:
+      linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01
+    """
     from ..audit import changes
 
     result = changes(
@@ -165,6 +145,13 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_broken(args: argparse.Namespace) -> int:
+    """Links whose target answered 4xx/5xx or could not be reached: the raw material of broken-link
+    building.
+
+    Example:
+      linkgraph broken --db links.db
+      linkgraph broken example.com --db links.db --outbound --check-external
+    """
     from linkgraph.crawler.progress import Progress
 
     from ..audit import broken
@@ -189,6 +176,11 @@ def cmd_broken(args: argparse.Namespace) -> int:
 
 
 def cmd_toxic(args: argparse.Namespace) -> int:
+    """Toxic-link triage: a score per referring domain with its reasons (for a human to review).
+
+    Example:
+      linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40
+    """
     from ..audit import toxic
 
     records = toxic(
@@ -211,6 +203,11 @@ def cmd_toxic(args: argparse.Namespace) -> int:
 
 
 def cmd_disavow(args: argparse.Namespace) -> int:
+    """Write Google's disavow file for the referring domains scoring at least --min-score.
+
+    Example:
+      linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt
+    """
     from ..audit import disavow
 
     text = disavow(
@@ -230,6 +227,11 @@ def cmd_disavow(args: argparse.Namespace) -> int:
 
 
 def cmd_mentions(args: argparse.Namespace) -> int:
+    """Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.
+
+    Example:
+      linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com
+    """
     from ..audit import mentions
 
     records = mentions(

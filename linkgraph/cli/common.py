@@ -7,6 +7,7 @@ audit profile) are added here once, so their choices and help cannot drift apart
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,9 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # What a command runs: the parsed arguments in, the exit status out.
 Run = Callable[[argparse.Namespace], int]
-# build_parser's factory: command(name, help, *examples, func=run) -> the subcommand's
-# parser, already bound to the function it runs (so no command can be left without one).
-Command = Callable[..., argparse.ArgumentParser]
+# build_parser's factory: command(cmd_name) -> the subcommand's parser, named, described
+# and bound to the function it runs (see describe).
+Command = Callable[[Run], argparse.ArgumentParser]
 
 
 class CliError(Exception):
@@ -27,6 +28,21 @@ class CliError(Exception):
 
 def examples(*lines: str) -> str:
     return "Example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def describe(run: Run) -> tuple[str, str, str]:
+    """The name, help and epilog of the command that ``run`` implements.
+
+    A command is named after its function (``cmd_referring_domains`` is
+    ``referring-domains``), and its docstring is its help, as click does it: the first
+    paragraph, joined into one line, is the help ``linkgraph --help`` lists, and the
+    ``Example:`` section that must follow it is the epilog, as written.
+    """
+    name = run.__name__.removeprefix("cmd_").replace("_", "-")
+    summary, found, example = (inspect.getdoc(run) or "").partition("\n\nExample:\n")
+    if not found:
+        raise TypeError(f"{run.__name__}'s docstring has no Example: section for its --help")
+    return name, " ".join(summary.split()), "Example:\n" + example
 
 
 def positive_int(text: str) -> int:

@@ -22,13 +22,7 @@ from .common import (
 
 
 def add_crawl(command: Command) -> None:
-    p = command(
-        "crawl",
-        "Crawl seed sites politely into a link store (continues the crawl if the store has one).",
-        "linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000",
-        "linkgraph crawl --db links.db            # continue an interrupted crawl",
-        func=cmd_crawl,
-    )
+    p = command(cmd_crawl)
     p.add_argument(
         "seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"
     )
@@ -107,14 +101,7 @@ def add_crawl(command: Command) -> None:
 
 
 def add_robots(command: Command) -> None:
-    p = command(
-        "robots",
-        "Allowed or disallowed per URL, with the deciding robots.txt rule and its line"
-        " (the crawler's own answer).",
-        "linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot",
-        "linkgraph robots https://example.com/robots.txt https://example.com/cart --format json",
-        func=cmd_robots,
-    )
+    p = command(cmd_robots)
     p.add_argument(
         "source",
         metavar="ROBOTS_FILE_OR_URL",
@@ -134,15 +121,7 @@ def add_robots(command: Command) -> None:
 
 
 def add_demo(command: Command) -> None:
-    p = command(
-        "demo",
-        "Start the built-in local demo web, crawl it into a store, and summarise.",
-        "linkgraph demo",
-        "linkgraph demo --db /tmp/demo.db --sites 100 --pages 20",
-        "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
-        "linkgraph demo --recrawl --check-external   # and check external links: see `broken`",
-        func=cmd_demo,
-    )
+    p = command(cmd_demo)
     p.add_argument(
         "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
     )
@@ -217,6 +196,12 @@ def _flag(name: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    """Crawl seed sites politely into a link store (continues the crawl if the store has one).
+
+    Example:
+      linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
+      linkgraph crawl --db links.db            # continue an interrupted crawl
+    """
     from linkgraph.crawler.progress import Progress
 
     # A store holding a crawl continues it with its own settings; flags given now win.
@@ -252,6 +237,13 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
 
 
 def cmd_robots(args: argparse.Namespace) -> int:
+    """Allowed or disallowed per URL, with the deciding robots.txt rule and its line (the crawler's
+    own answer).
+
+    Example:
+      linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot
+      linkgraph robots https://example.com/robots.txt https://example.com/cart --format json
+    """
     overrides = {
         "user_agent": args.user_agent,
         "hosts_file": args.hosts_file,
@@ -269,6 +261,14 @@ def cmd_robots(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the built-in local demo web, crawl it into a store, and summarise.
+
+    Example:
+      linkgraph demo
+      linkgraph demo --db /tmp/demo.db --sites 100 --pages 20
+      linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`
+      linkgraph demo --recrawl --check-external   # and check external links: see `broken`
+    """
     from ..demo import run_demo
 
     return run_demo(

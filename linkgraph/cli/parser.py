@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from . import audits, crawling, queries, store
-from .common import Run, examples
+from .common import Run, describe, examples
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,15 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="`linkgraph COMMAND --help` shows its options and an example",
     )
 
-    def command(name: str, help: str, *lines: str, func: Run) -> argparse.ArgumentParser:
+    def command(run: Run) -> argparse.ArgumentParser:
+        name, help, epilog = describe(run)
         p = sub.add_parser(
             name,
             help=help,
             description=help,
-            epilog=examples(*lines),
+            epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.set_defaults(func=func)
+        p.set_defaults(func=run)
         return p
 
     for add in (

@@ -9,24 +9,11 @@ from linkgraph.storage.safetext import terminal_safe
 
 from .. import api
 from ..output import emit_json, safe_text, say
-from .common import (
-    EXIT_ERROR,
-    EXIT_OK,
-    INCLUDE_LOST_HELP,
-    Command,
-    add_db,
-    add_output,
-    add_quiet,
-)
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output, add_quiet
 
 
 def add_stats(command: Command) -> None:
-    p = command(
-        "stats",
-        "Counts of a link store.",
-        "linkgraph stats --db links.db --format json",
-        func=cmd_stats,
-    )
+    p = command(cmd_stats)
     add_db(p)
     p.add_argument(
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
@@ -34,13 +21,7 @@ def add_stats(command: Command) -> None:
 
 
 def add_export(command: Command) -> None:
-    p = command(
-        "export",
-        "Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).",
-        "linkgraph export --db links.db --format csv --output links.csv",
-        "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
-        func=cmd_export,
-    )
+    p = command(cmd_export)
     add_db(p)
     p.add_argument(
         "--format",
@@ -60,13 +41,7 @@ def add_export(command: Command) -> None:
 
 
 def add_rank(command: Command) -> None:
-    p = command(
-        "rank",
-        "Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and domain.",
-        "linkgraph rank --db links.db",
-        "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
-        func=cmd_rank,
-    )
+    p = command(cmd_rank)
     add_db(p)
     p.add_argument(
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
@@ -75,14 +50,7 @@ def add_rank(command: Command) -> None:
 
 
 def add_import(command: Command) -> None:
-    p = command(
-        "import",
-        "Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.",
-        "linkgraph import --db links.db backlinks.csv",
-        "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
-        "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
-        func=cmd_import,
-    )
+    p = command(cmd_import)
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
     add_db(p)
     p.add_argument(
@@ -99,6 +67,11 @@ def add_import(command: Command) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """Counts of a link store.
+
+    Example:
+      linkgraph stats --db links.db --format json
+    """
     result = api.stats(args.db)
     if args.format == "json":
         emit_json(result)
@@ -141,6 +114,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).
+
+    Example:
+      linkgraph export --db links.db --format csv --output links.csv
+      linkgraph export --db links.db --format gexf --level domain --output domains.gexf
+    """
     count = api.export(
         args.db,
         format=args.format,
@@ -155,6 +134,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
+    """Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and
+    domain.
+
+    Example:
+      linkgraph rank --db links.db
+      linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites
+    """
     from ..ranking import rank
 
     def say(message: str) -> None:
@@ -175,6 +161,13 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.
+
+    Example:
+      linkgraph import --db links.db backlinks.csv
+      linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db
+      linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv
+    """
     from ..importer import import_links
 
     result = import_links(args.db, args.file, encoding=args.encoding)
