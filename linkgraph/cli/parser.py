@@ -1,7 +1,8 @@
 """The ``linkgraph`` argument parser: the top-level options and every command, in help order.
 
-Each command's options live beside its function (crawling, store, queries, audits); this
-module only fixes the order ``linkgraph --help`` lists them in.
+Each command's options live beside its function (crawling, store, queries, audits), and its
+name, help and examples come from that function (``cmd_NAME`` and its docstring, see
+``common.describe``); this module only fixes the order ``linkgraph --help`` lists them in.
 """
 
 from __future__ import annotations
