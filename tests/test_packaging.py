@@ -21,6 +21,19 @@ print(json.dumps({name: importlib.util.find_spec(name) is not None for name in n
 """
 
 
+def run_outside_checkout(code: str, cwd: Path) -> str:
+    """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
 def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
     top_level = importlib.metadata.distribution("linkgraph").read_text("top_level.txt")
     assert top_level is not None
@@ -28,16 +41,7 @@ def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
 
 
 def test_only_linkgraph_subpackages_are_importable_outside_the_checkout(tmp_path: Path) -> None:
-    # -P and a working directory outside the checkout: only the installed package is seen.
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", _PROBE],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(done.stdout) == {
+    assert json.loads(run_outside_checkout(_PROBE, tmp_path)) == {
         "crawler": False,
         "graph": False,
         "storage": False,
@@ -53,15 +57,7 @@ def test_importing_a_subpackage_does_not_load_the_whole_api(tmp_path: Path) -> N
         "import sys, linkgraph.crawler.parsing\n"
         "print(sorted(m for m in ('numpy', 'scipy', 'aiohttp', 'linkgraph.api') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", probe],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.strip() == "[]"
+    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
 
 
 def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:
