@@ -65,14 +65,8 @@ KINDS = ("linkgraph", "scrapy", "bare")
 
 def machine() -> dict[str, Any]:
     """CPU model, cores, Python and the versions of the libraries that do the work."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from _benchutil import cpu_model  # beside this script, on sys.path when it runs
+
     versions = {}
     for dist in (
         "aiohttp",
@@ -90,7 +84,7 @@ def machine() -> dict[str, Any]:
             versions[dist] = "absent"
     versions["SQLite"] = sqlite3.sqlite_version
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),

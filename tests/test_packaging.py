@@ -22,9 +22,8 @@ print(json.dumps({name: importlib.util.find_spec(name) is not None for name in n
 """
 
 
-def _outside_the_checkout(code: str, cwd: Path) -> str:
-    """The standard output of ``code`` run with -P from ``cwd``: only the installed package
-    is seen, never the checkout."""
+def run_outside_checkout(code: str, cwd: Path) -> str:
+    """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
     done = subprocess.run(
         [sys.executable, "-P", "-c", code],
         cwd=cwd,
@@ -43,7 +42,7 @@ def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
 
 
 def test_only_linkgraph_subpackages_are_importable_outside_the_checkout(tmp_path: Path) -> None:
-    assert json.loads(_outside_the_checkout(_PROBE, tmp_path)) == {
+    assert json.loads(run_outside_checkout(_PROBE, tmp_path)) == {
         "crawler": False,
         "graph": False,
         "storage": False,
@@ -61,7 +60,7 @@ def test_importing_a_subpackage_does_not_load_the_whole_api(tmp_path: Path) -> N
         "import sys, linkgraph.crawler.parsing\n"
         "print(sorted(m for m in ('numpy', 'scipy', 'aiohttp', 'linkgraph.api') if m in sys.modules))"
     )
-    assert _outside_the_checkout(probe, tmp_path).strip() == "[]"
+    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
 
 
 def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -> None:
@@ -72,7 +71,7 @@ def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -
         "from linkgraph.demo import DemoWeb, web\n"
         "print(sorted(m for m in ('numpy', 'linkgraph.api', 'linkgraph.demo.run') if m in sys.modules))"
     )
-    assert _outside_the_checkout(probe, tmp_path).strip() == "[]"
+    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
 
 
 def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:
