@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import doctest
 import errno
 import http.client
+import importlib
 import json
 import math
 import re
@@ -510,6 +512,16 @@ def test_compression_helpers_round_trip() -> None:
     assert response.headers == {"Content-Type": "text/html", "Content-Encoding": "br"}
     with pytest.raises(ValueError):
         compress(body, "zstd")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["model", "markup", "server", "web", "process", "traps", "truth", "audit", "sites", "run"],
+)
+def test_the_examples_in_the_demo_docstrings_run(name: str) -> None:
+    module = importlib.import_module(f"linkgraph.demo.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} doctest failures in {name}"
 
 
 def test_public_surface() -> None:
