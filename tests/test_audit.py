@@ -1,6 +1,6 @@
 """The backlink audit against a live demo web, crawled twice (generation 1, then 2 with --refresh).
 
-Expected answers come from the demo web's own ground truth (``linkgraph.demo.audit``:
+Expected answers come from the demo web's own ground truth (``linkgraph.demo.truth``:
 ``CHANGES``, ``MENTIONS``, ``BROKEN_LINKS``, ``EXTERNAL_LINKS``, ``FARM``...), never from
 the code under test.
 """
