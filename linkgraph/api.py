@@ -23,10 +23,11 @@ from linkgraph.crawler.fetch import Fetcher, FetchError, SafeResolver, read_host
 from linkgraph.crawler.robots import rules_for_response
 from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
-from linkgraph.crawler.urls import normalize, resolve
+from linkgraph.crawler.urls import resolve
 from linkgraph.storage import backlinks as _backlinks
 from linkgraph.storage import queries
 from linkgraph.storage.errors import StoreNotFound
+from linkgraph.storage.identity import normalize
 from linkgraph.storage.safetext import csv_cell, json_safe
 from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter

@@ -55,7 +55,7 @@ def child_scrapy(spec: dict[str, Any]) -> dict[str, Any]:
     import types
 
     import scrapy
-    from linkgraph.crawler.urls import registrable_domain
+    from linkgraph.storage.identity import registrable_domain
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 

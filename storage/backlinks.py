@@ -28,9 +28,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from linkgraph.crawler.urls import host_of, normalize, registrable_domain, url_hash
-
 from .errors import StoreError
+from .identity import host_of, normalize, registrable_domain, url_hash
 from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
 from .records import PLACEMENTS
 from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS

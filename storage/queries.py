@@ -23,13 +23,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from linkgraph.crawler.settings import GUARDS
-from linkgraph.crawler.urls import url_hash
-
 from . import schema
 from .errors import from_sqlite
+from .identity import url_hash
 from .records import KINDS, LOST_REASONS, PLACEMENTS
-from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS, SKIP_REASONS
+from .vocab import FLAG_IMAGE, GUARDS, NOT_FOLLOW_FLAGS, SKIP_REASONS
 
 __all__ = [
     "CURRENT",

@@ -21,8 +21,8 @@ from types import SimpleNamespace
 
 import pytest
 from linkgraph.crawler.settings import CrawlSettings
-from linkgraph.crawler.urls import host_of, registrable_domain
 from linkgraph.graph.anchors import AnchorProfile, anchor_shares, classify_anchor
+from linkgraph.storage.identity import host_of, registrable_domain
 
 import linkgraph
 from linkgraph import api

@@ -27,7 +27,8 @@ import aiohttp
 import lxml.html
 import pytest
 from linkgraph.crawler.extract import extract
-from linkgraph.crawler.urls import Scope, registrable_domain, resolve
+from linkgraph.crawler.urls import Scope, resolve
+from linkgraph.storage.identity import registrable_domain
 from linkgraph.storage.records import LOST_REASONS
 
 import linkgraph.demo

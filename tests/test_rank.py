@@ -9,7 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from linkgraph.crawler.urls import host_of, registrable_domain
+from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
