@@ -18,6 +18,8 @@ from typing import Any
 
 from linkgraph.storage.vocab import GUARDS
 
+from linkgraph.errors import LinkgraphError
+
 __all__ = [
     "DEFAULT_USER_AGENT",
     "GUARDS",
@@ -30,7 +32,7 @@ __all__ = [
 DEFAULT_USER_AGENT = "linkgraph/0.1 (+https://github.com/linkgraph/linkgraph)"
 
 
-class SettingsError(ValueError):
+class SettingsError(LinkgraphError, ValueError):
     """A setting has a wrong name, type or value."""
 
 

@@ -1,6 +1,6 @@
 """The store's exceptions, drawn here at the top so callers see the whole tree.
 
-    StoreError
+    StoreError              (a linkgraph.errors.LinkgraphError)
     ├── StoreNotFound       no file at that path (and we were not asked to create one)
     ├── NotAStore           not SQLite, or SQLite written by another program
     ├── NewerSchema         written by a newer linkgraph; we never downgrade or touch it
@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from linkgraph.errors import LinkgraphError
+
 __all__ = [
     "CorruptStore",
     "NewerSchema",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-class StoreError(Exception):
+class StoreError(LinkgraphError):
     """Base of every error raised by ``storage``."""
 
 
