@@ -22,6 +22,7 @@ clustered by target: the inbound links of a URL are one range scan.
 from __future__ import annotations
 
 import heapq
+import ipaddress
 import json
 import sqlite3
 from collections import Counter
@@ -42,6 +43,7 @@ __all__ = [
     "intersect",
     "referring_domains",
     "resolve_target",
+    "subnet_24",
     "top",
 ]
 
@@ -227,7 +229,8 @@ def referring_domains(
     """One record per registrable domain with a current link to the target, strongest first.
 
     Each record has ``domain``, ``backlinks``, ``follow_backlinks``, ``first_seen``,
-    ``last_seen``, ``authority`` and ``ips``: the addresses its linking hosts resolved to.
+    ``last_seen``, ``authority``, ``ips``: the addresses its linking hosts resolved to, and
+    their ``subnets`` (:func:`subnet_24`).
     ``include_lost`` also counts lost links, and adds the domains that only had lost ones;
     each record then has ``lost_at`` and ``lost_reason``: when and why its last current
     link to the target was lost (``None`` while it has one).
@@ -318,7 +321,17 @@ def referring_domains(
             gone = None if d in still_current else lost.get(d)
             record["lost_at"] = iso(gone[0]) if gone else None
             record["lost_reason"] = lost_reason(gone[1]) if gone else None
+    for record in records:  # last: the field order of the records is part of the output
+        record["subnets"] = sorted({subnet_24(ip) for ip in record["ips"]})
     return records
+
+
+def subnet_24(ip: str) -> str:
+    """The /24 of an IPv4 address (the /48 of an IPv6 one): links from one subnet often
+    share an owner, which is why backlink tools count referring subnets."""
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def anchors(

@@ -8,13 +8,13 @@ bits, the follow rule, queue kinds, skip reasons) in :mod:`.vocab`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .records import Link, Page, QueueItem
 
-__all__ = ["CrawlWriter", "ResumeState"]
+__all__ = ["CrawlWriter", "LinkFilter", "LinkReader", "ResumeState"]
 
 
 @dataclass(slots=True)
@@ -81,3 +81,74 @@ class CrawlWriter(Protocol):
 
     async def queue_refresh(self) -> int:
         """Queue every fetched page again, with its validators; returns how many."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkFilter:
+    """Which links into a target a backlink query counts (the defaults: every current,
+    external link of kind ``link``)."""
+
+    follow_only: bool = False  # leave out nofollow, sponsored and ugc links
+    include_internal: bool = False  # keep links from the target's own registrable domain
+    include_lost: bool = False  # add lost links, with lost_at and lost_reason
+    placement: str | None = None  # only links in this part of the page (records.PLACEMENTS)
+
+
+class LinkReader(Protocol):
+    """What the queries of the façade read from a store: counts, links, and the backlink
+    answers. Targets are given as the user wrote them (a URL, or a host or domain name)
+    with a ``mode`` (``exact``, ``prefix``, ``host``, ``domain``; ``None``: exact for a
+    URL, domain for a name), so a backend decides how to find them.
+
+    Every answer counts current links only (a link is current while its source page still
+    carries it); ``include_lost`` adds lost links, with ``lost_at`` and ``lost_reason``.
+    Errors are :class:`~storage.errors.StoreError` (a bad target: ``TargetError``).
+    """
+
+    def check(self) -> None:
+        """Raise ``CorruptStore`` unless the store is sound (SQLite: ``quick_check``)."""
+
+    def close(self) -> None:
+        """Release the store; no method may be called after."""
+
+    def stats(self) -> dict[str, Any]:
+        """Pages by outcome and status, links by kind, hosts, domains, frontier, guards."""
+
+    def crawl_record(self) -> dict[str, Any] | None:
+        """The settings the store's crawl last ran with, or ``None`` without a crawl."""
+
+    def url_outcomes(self, urls: list[str]) -> dict[str, tuple[int | None, str | None]]:
+        """``(status, error)`` of each of ``urls`` (normalized) that has a page record."""
+
+    def iter_links(self, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
+        """Every current link as an export record, streamed."""
+
+    def backlinks(
+        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None, sort: str
+    ) -> list[dict[str, Any]]:
+        """Links into ``target``, one record per link, strongest (or newest) sources first."""
+
+    def referring_domains(
+        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """One record per registrable domain linking to ``target``, strongest first."""
+
+    def anchors(
+        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Anchor texts of the links into ``target`` with backlink and domain counts."""
+
+    def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
+        """The highest-authority pages, hosts or domains (after ranking)."""
+
+    def intersect(
+        self,
+        competitors: list[str],
+        *,
+        exclude: str | None,
+        min_count: int,
+        mode: str | None,
+        limit: int | None,
+        include_lost: bool,
+    ) -> list[dict[str, Any]]:
+        """Domains linking to at least ``min_count`` competitors and not to ``exclude``."""

@@ -52,6 +52,7 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(linkgraph.__all__) == sorted(
         [
             "CrawlSettings",
+            "LinkgraphError",
             "__version__",
             "anchor_profile",
             "anchors",
@@ -68,6 +69,7 @@ def test_public_surface_is_pinned() -> None:
             "iter_links",
             "load_profile",
             "mentions",
+            "open_store",
             "rank",
             "referring_domains",
             "robots",

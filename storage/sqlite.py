@@ -1,0 +1,154 @@
+"""The SQLite store as the façade reads it: one read-only connection, the query functions
+of :mod:`.queries` and :mod:`.backlinks` behind the :class:`~.interface.LinkReader` seam.
+
+Open it once and ask it many questions::
+
+    with SqliteStore.open("links.db") as store:
+        store.stats()
+        store.top(level="domain", limit=20)
+
+Every SQLite error a query meets becomes a :class:`~.errors.StoreError`, as on opening
+(:func:`~.errors.from_sqlite`), so no ``sqlite3`` exception crosses the seam.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import backlinks as _backlinks
+from . import queries, schema
+from .errors import StoreError, from_sqlite
+from .interface import LinkFilter
+
+__all__ = ["SqliteStore"]
+
+
+class SqliteStore:
+    """A validated store file opened for reading (a ``LinkReader``); close it, or use ``with``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, check: bool = False) -> SqliteStore:
+        """Open the store at ``path`` read-only (an older schema of ours is migrated first);
+        ``check`` also runs SQLite's ``quick_check``. Raises ``StoreNotFound``,
+        ``NotAStore``, ``NewerSchema``, ``CorruptStore``..."""
+        return cls(schema.connect(path, readonly=True, check=check), path)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The read connection, for store modules that take one (audit rows, graph loading)."""
+        if self._conn is None:
+            raise StoreError(f"{self.path} is closed")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"<SqliteStore {os.fspath(self.path)!r} {state}>"
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        # A query can meet a damaged page or a lock long after the opening checked the file.
+        try:
+            yield self.conn
+        except sqlite3.DatabaseError as exc:
+            raise from_sqlite(self.path, exc) from None
+
+    def check(self) -> None:
+        with self._reading() as conn:
+            schema.quick_check(conn, self.path)
+
+    def stats(self) -> dict[str, Any]:
+        with self._reading() as conn:
+            return queries.stats(conn)
+
+    def crawl_record(self) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            return queries.crawl_record(conn)
+
+    def url_outcomes(self, urls: list[str]) -> dict[str, tuple[int | None, str | None]]:
+        with self._reading() as conn:
+            return queries.url_outcomes(conn, urls)
+
+    def iter_links(self, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
+        with self._reading() as conn:
+            yield from queries.iter_links(conn, include_lost=include_lost)
+
+    def backlinks(
+        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None, sort: str
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            t = _backlinks.resolve_target(conn, target, mode)
+            return _backlinks.backlinks(conn, t, **_options(where), limit=limit, sort=sort)
+
+    def referring_domains(
+        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            t = _backlinks.resolve_target(conn, target, mode)
+            return _backlinks.referring_domains(conn, t, **_options(where), limit=limit)
+
+    def anchors(
+        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            t = _backlinks.resolve_target(conn, target, mode)
+            return _backlinks.anchors(conn, t, **_options(where), limit=limit)
+
+    def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return _backlinks.top(conn, level=level, limit=limit)
+
+    def intersect(
+        self,
+        competitors: list[str],
+        *,
+        exclude: str | None,
+        min_count: int,
+        mode: str | None,
+        limit: int | None,
+        include_lost: bool,
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return _backlinks.intersect(
+                conn,
+                [_backlinks.resolve_target(conn, c, mode) for c in competitors],
+                exclude=_backlinks.resolve_target(conn, exclude, mode) if exclude else None,
+                min_count=min_count,
+                limit=limit,
+                include_lost=include_lost,
+            )
+
+
+def _options(where: LinkFilter) -> dict[str, Any]:
+    """The filter as the keyword arguments of the query functions of :mod:`.backlinks`."""
+    return {
+        "follow_only": where.follow_only,
+        "include_internal": where.include_internal,
+        "include_lost": where.include_lost,
+        "placement": where.placement,
+    }
