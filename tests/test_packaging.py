@@ -77,6 +77,25 @@ def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -
     assert run_outside_checkout(probe, tmp_path).strip() == "[]"
 
 
+def test_the_error_root_loads_nothing_but_itself(tmp_path: Path) -> None:
+    # storage/ and graph/ subclass it: importing it must not drag the API, aiohttp or numpy
+    # into a package that only needs its own errors.
+    probe = (
+        "import sys; before = set(sys.modules); import linkgraph.errors\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('linkgraph')"
+        " or m.split('.')[0] in ('numpy', 'scipy', 'aiohttp', 'aiosqlite', 'sqlite3')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "['linkgraph', 'linkgraph.errors']"
+
+
 def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:
     # setuptools builds only the packages pyproject lists; an editable install still finds an
     # unlisted subpackage (such as linkgraph/cli/), so only the built wheel would lack it.
