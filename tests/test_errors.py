@@ -82,15 +82,14 @@ def test_every_error_class_is_a_linkgraph_error(cls: type[BaseException]) -> Non
     assert issubclass(cls, LinkgraphError)
 
 
-def test_the_old_import_paths_name_the_same_classes() -> None:
+def test_the_root_is_public_and_value_errors_stay_value_errors() -> None:
     from linkgraph.crawler.settings import SettingsError
-    from linkgraph.storage.errors import StoreError
-
-    from linkgraph.cli import CliError
+    from linkgraph.graph.errors import GraphInputError
 
     assert linkgraph.LinkgraphError is LinkgraphError
-    assert issubclass(SettingsError, ValueError)  # callers that catch ValueError keep working
-    assert {StoreError, SettingsError, CliError} <= set(LinkgraphError.__subclasses__())
+    # Callers that catch ValueError around a setting or a graph input keep working.
+    assert issubclass(SettingsError, ValueError)
+    assert issubclass(GraphInputError, ValueError)
 
 
 @pytest.fixture
