@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from linkgraph.storage import schema
 from linkgraph.storage.errors import CorruptStore, StoreError, StoreNotFound
+from linkgraph.storage.interface import LinkFilter
 from linkgraph.storage.sqlite import SqliteStore
 from test_backlinks import build, pairs
 
@@ -98,3 +99,53 @@ async def test_an_open_store_is_read_only(store: Path) -> None:
         pytest.raises(sqlite3.OperationalError, match="readonly"),
     ):
         opened.conn.execute("DELETE FROM links")
+
+
+class RecordingReader:
+    """A LinkReader with no file behind it: it records what the façade asks."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[Any, ...]] = []
+
+    def check(self) -> None:
+        self.asked.append(("check",))
+
+    def stats(self) -> dict[str, Any]:
+        self.asked.append(("stats",))
+        return {"links": {"link": 0}}
+
+    def backlinks(self, target: str, where: LinkFilter, **options: Any) -> list[dict[str, Any]]:
+        self.asked.append(("backlinks", target, where, options))
+        return []
+
+    def intersect(self, competitors: list[str], **options: Any) -> list[dict[str, Any]]:
+        self.asked.append(("intersect", competitors, options))
+        return []
+
+
+def test_the_facade_passes_each_keyword_to_the_reader_it_was_given() -> None:
+    reader = RecordingReader()
+    linkgraph.backlinks(reader, "x.test", include_lost=True, placement="footer", limit=5)  # type: ignore[arg-type]
+    linkgraph.intersect(reader, ["a.test", "b.test"], exclude="me.test", min=3)  # type: ignore[arg-type]
+    linkgraph.stats(reader)  # type: ignore[arg-type]
+    assert reader.asked == [
+        (
+            "backlinks",
+            "x.test",
+            LinkFilter(include_lost=True, placement="footer"),
+            {"mode": None, "limit": 5, "sort": "authority"},
+        ),
+        (
+            "intersect",
+            ["a.test", "b.test"],
+            {
+                "exclude": "me.test",
+                "min_count": 3,
+                "mode": None,
+                "limit": 100,
+                "include_lost": False,
+            },
+        ),
+        ("check",),  # stats asks the store whether it is healthy first
+        ("stats",),
+    ]
