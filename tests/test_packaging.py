@@ -85,15 +85,7 @@ def test_the_error_root_loads_nothing_but_itself(tmp_path: Path) -> None:
         "print(sorted(m for m in set(sys.modules) - before if m.startswith('linkgraph')"
         " or m.split('.')[0] in ('numpy', 'scipy', 'aiohttp', 'aiosqlite', 'sqlite3')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", probe],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.strip() == "['linkgraph', 'linkgraph.errors']"
+    assert run_outside_checkout(probe, tmp_path).strip() == "['linkgraph', 'linkgraph.errors']"
 
 
 def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:
@@ -181,29 +173,11 @@ def test_storage_imports_nothing_from_the_crawler(path: Path) -> None:
     assert upward == []
 
 
-# Another branch is moving the SQL of these modules into storage/; until it lands they fail.
-_SQL_LEFT = {"linkgraph/ranking.py", "linkgraph/graphs.py", "linkgraph/audit.py"}
+def _outside_storage() -> list[Path]:
+    return sorted(p for d in ("linkgraph", "crawler", "graph") for p in (ROOT / d).rglob("*.py"))
 
 
-def _outside_storage() -> list[object]:
-    paths = sorted(p for d in ("linkgraph", "crawler", "graph") for p in (ROOT / d).rglob("*.py"))
-    return [
-        pytest.param(
-            path,
-            id=str(path.relative_to(ROOT)),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ranking.py, graphs.py and audit.py still run their own SQL; their"
-                " queries are moving into storage/",
-            )
-            if str(path.relative_to(ROOT)) in _SQL_LEFT
-            else (),
-        )
-        for path in paths
-    ]
-
-
-@pytest.mark.parametrize("path", _outside_storage())
+@pytest.mark.parametrize("path", _outside_storage(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_only_storage_talks_to_sqlite(path: Path) -> None:
     assert _sql_calls(path) == []
 
