@@ -9,7 +9,7 @@ import pkgutil
 import time
 from pathlib import Path
 
-import linkgraph.graph
+import linkgraph.graph.ranking
 import pytest
 from linkgraph.graph.errors import ConvergenceError
 from linkgraph.storage.records import Link, Page
@@ -111,7 +111,8 @@ def test_a_graph_error_in_a_command_is_one_line_and_exit_1(
     def no_convergence(*args: object, **kwargs: object) -> None:
         raise ConvergenceError(100, 0.5, 1e-9)
 
-    monkeypatch.setattr(linkgraph.graph, "pagerank", no_convergence)
+    # graph/ranking.py runs PageRank for every level of `linkgraph rank`.
+    monkeypatch.setattr(linkgraph.graph.ranking, "pagerank", no_convergence)
     code = cli.main(["rank", "--db", str(small_store), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1
