@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from linkgraph.errors import LinkgraphError
 
@@ -27,6 +29,7 @@ __all__ = [
     "StoreError",
     "StoreNotFound",
     "from_sqlite",
+    "sqlite_errors",
 ]
 
 
@@ -67,3 +70,14 @@ def from_sqlite(path: str | os.PathLike[str], exc: sqlite3.Error) -> StoreError:
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return StoreError(f"cannot open {path}: {exc}")
     return StoreError(f"{path}: SQLite error: {exc}")
+
+
+@contextmanager
+def sqlite_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Raise the store error that an ``sqlite3`` error inside the block stands for, so no
+    ``sqlite3`` exception leaves the store (a query can meet a damaged page or a lock long
+    after the opening checked the file)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise from_sqlite(path, exc) from None

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Any
 
 import numpy as np
 
 from . import schema
-from .errors import from_sqlite
+from .errors import sqlite_errors
 from .graphload import write_scores
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
 
@@ -36,13 +36,8 @@ _CHUNK = 900  # below SQLite's default limit of bound parameters
 @contextmanager
 def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     """A read-write connection to a validated store; SQLite errors become store errors."""
-    conn = schema.connect(path)
-    try:
+    with closing(schema.connect(path)) as conn, sqlite_errors(path):
         yield conn
-    except sqlite3.DatabaseError as exc:
-        raise from_sqlite(path, exc) from None
-    finally:
-        conn.close()
 
 
 def trusted_candidates(

@@ -8,7 +8,7 @@ Open it once and ask it many questions::
         store.top(level="domain", limit=20)
 
 Every SQLite error a query meets becomes a :class:`~.errors.StoreError`, as on opening
-(:func:`~.errors.from_sqlite`), so no ``sqlite3`` exception crosses the seam.
+(:func:`~.errors.sqlite_errors`), so no ``sqlite3`` exception crosses the seam.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from . import backlinks as _backlinks
 from . import queries, schema
-from .errors import StoreError, from_sqlite
+from .errors import StoreError, sqlite_errors
 from .interface import LinkFilter
 
 __all__ = ["SqliteStore"]
@@ -72,11 +72,8 @@ class SqliteStore:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        # A query can meet a damaged page or a lock long after the opening checked the file.
-        try:
+        with sqlite_errors(self.path):
             yield self.conn
-        except sqlite3.DatabaseError as exc:
-            raise from_sqlite(self.path, exc) from None
 
     def check(self) -> None:
         with self._reading() as conn:

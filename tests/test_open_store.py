@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from linkgraph.storage import schema
-from linkgraph.storage.errors import CorruptStore, StoreError, StoreNotFound
+from linkgraph.storage.errors import CorruptStore, StoreError, StoreNotFound, sqlite_errors
 from linkgraph.storage.interface import LinkFilter
 from linkgraph.storage.sqlite import SqliteStore
 from test_backlinks import build, pairs
@@ -149,3 +149,14 @@ def test_the_facade_passes_each_keyword_to_the_reader_it_was_given() -> None:
         ("check",),  # stats asks the store whether it is healthy first
         ("stats",),
     ]
+
+
+def test_an_sqlite_error_met_in_a_query_becomes_a_store_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "x.db"
+    garbage.write_bytes(b"not a database, " * 64)
+    conn = sqlite3.connect(garbage)
+    try:
+        with pytest.raises(CorruptStore, match=r"x\.db is damaged"), sqlite_errors(garbage):
+            conn.execute("SELECT count(*) FROM sqlite_master")
+    finally:
+        conn.close()
