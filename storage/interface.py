@@ -86,7 +86,8 @@ class CrawlWriter(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkFilter:
     """Which links into a target a backlink query counts (the defaults: every current,
-    external link of kind ``link``)."""
+    external link of kind ``link``). The field names are the keywords of the SQLite query
+    functions (``storage.backlinks``), which take it as ``**asdict(where)``."""
 
     follow_only: bool = False  # leave out nofollow, sponsored and ugc links
     include_internal: bool = False  # keep links from the target's own registrable domain

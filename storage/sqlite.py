@@ -17,6 +17,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -100,21 +101,21 @@ class SqliteStore:
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
             t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.backlinks(conn, t, **_options(where), limit=limit, sort=sort)
+            return _backlinks.backlinks(conn, t, **asdict(where), limit=limit, sort=sort)
 
     def referring_domains(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
             t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.referring_domains(conn, t, **_options(where), limit=limit)
+            return _backlinks.referring_domains(conn, t, **asdict(where), limit=limit)
 
     def anchors(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
             t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.anchors(conn, t, **_options(where), limit=limit)
+            return _backlinks.anchors(conn, t, **asdict(where), limit=limit)
 
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
@@ -139,13 +140,3 @@ class SqliteStore:
                 limit=limit,
                 include_lost=include_lost,
             )
-
-
-def _options(where: LinkFilter) -> dict[str, Any]:
-    """The filter as the keyword arguments of the query functions of :mod:`.backlinks`."""
-    return {
-        "follow_only": where.follow_only,
-        "include_internal": where.include_internal,
-        "include_lost": where.include_lost,
-        "placement": where.placement,
-    }
