@@ -15,7 +15,8 @@
     ├── GraphError                   graph/errors.py: ranking
     │   ├── GraphInputError (ValueError)   a malformed graph or parameter
     │   └── ConvergenceError         an iterative method did not converge
-    └── CliError                     linkgraph/cli/common.py: an error phrased for the user
+    ├── CliError                     linkgraph/cli/common.py: an error phrased for the user
+    └── DemoWebError (RuntimeError)  linkgraph/demo/server.py: the demo web could not start
 
 Each class is defined in its own package, beside the code that raises it, and keeps its
 import path; only the root lives here. Every message is fit for one line of

@@ -26,8 +26,6 @@ _NOT_USER_ERRORS = {
     # into FetchError("blocked-address"), which is ours.
     "linkgraph.crawler.fetch.BlockedAddress",
 }
-# Defined in a module this change does not touch; its base moves when that module does.
-_NOT_YET = {"linkgraph.demo.server.DemoWebError"}
 
 
 def _error_classes() -> list[type[BaseException]]:
@@ -56,13 +54,7 @@ def _error_classes() -> list[type[BaseException]]:
 
 
 def _param(cls: type[BaseException]) -> object:
-    name = f"{cls.__module__}.{cls.__qualname__}"
-    marks = (
-        pytest.mark.xfail(strict=True, reason="demo/server.py keeps RuntimeError for now")
-        if name in _NOT_YET
-        else ()
-    )
-    return pytest.param(cls, id=name, marks=marks)
+    return pytest.param(cls, id=f"{cls.__module__}.{cls.__qualname__}")
 
 
 def test_the_walk_finds_the_errors_of_every_package() -> None:

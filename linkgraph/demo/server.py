@@ -24,13 +24,18 @@ from typing import Any
 
 from aiohttp import web
 
+from linkgraph.errors import LinkgraphError
+
 from .model import DemoPage, DemoSite, Response, fill_port, header_value
 
 __all__ = ["Answer", "DemoWebError", "Hit"]
 
 
-class DemoWebError(RuntimeError):
-    """The demo web could not start (no shared free port, bad site list, child died)."""
+class DemoWebError(LinkgraphError, RuntimeError):
+    """The demo web could not start (no shared free port, bad site list, child died).
+
+    A :class:`LinkgraphError`, so `linkgraph demo` reports it in one line; still a
+    ``RuntimeError`` for code that caught it as one."""
 
 
 @dataclass(frozen=True, slots=True)
