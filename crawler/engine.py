@@ -24,12 +24,13 @@ from linkgraph.storage.vocab import SKIP_REASONS
 
 from .encoding import is_html
 from .extract import robots_directives
-from .fetch import Fetcher, FetchError, Response, header_values
+from .fetch import FetchError, Response, header_values
 from .frontier import Frontier, Guards
 from .parsing import PageParser, ParseLimits, auto_workers
 from .politeness import Host, HostScheduler, RobotsEntry, retry_after_seconds
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
 from .robotsfetch import fetch_robots_hop
+from .seams import Clock, HttpFetcher, Resolver, SystemClock, wait_event
 from .settings import CrawlSettings, SettingsError
 from .sitemaps import parse_sitemap
 from .urls import Scope, normalize, origin_of, resolve
@@ -81,34 +82,36 @@ class Engine:
         self,
         settings: CrawlSettings,
         writer: CrawlWriter,
-        fetcher: Fetcher,
+        fetcher: HttpFetcher,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        resolver: Resolver | None = None,
+        clock: Clock | None = None,
         wallclock: Callable[[], float] = time.time,
+        parser: PageParser | None = None,
         check: bool = False,
     ) -> None:
         """``check=True`` runs a link check instead of a crawl: every link target without a
         page row gets a HEAD request (GET where HEAD is refused), under the same politeness
-        rules, and nothing is parsed or followed."""
+        rules, and nothing is parsed or followed.
+
+        ``resolver`` defaults to the fetcher's own (the aiohttp :class:`~.fetch.Fetcher`
+        carries the :class:`~.fetch.SafeResolver` that vets its connections), so the
+        address a host's per-IP slot is counted against is the one connected to.
+        ``clock`` (real by default) is what every politeness wait is measured and slept on;
+        ``wallclock`` dates records and reads ``Retry-After`` dates. ``parser`` defaults
+        to a :class:`~.parsing.PageParser` built from the settings."""
         self.settings = settings
         self.check = check
         self.kinds: tuple[str, ...] | None = ("check",) if check else None
         self.writer = writer
         self.fetcher = fetcher
-        self.clock = clock
+        self.resolver: Resolver = resolver if resolver is not None else fetcher.resolver  # type: ignore[attr-defined]
+        self.clock: Clock = clock or SystemClock()
         self.wallclock = wallclock
         self.token = settings.product_token
         self.stats = CrawlStats()
-        self.scheduler = HostScheduler(per_ip=settings.connections_per_ip, clock=clock)
-        workers = auto_workers() if settings.parse_workers is None else settings.parse_workers
-        limits = ParseLimits(
-            max_links=settings.max_links_per_page,
-            max_url_length=settings.max_url_length,
-            cpu_seconds=settings.parse_cpu_seconds,
-        )
-        self.parser = PageParser(
-            workers=workers, agent_token=self.token, want_text=settings.store_text, limits=limits
-        )
+        self.scheduler = HostScheduler(per_ip=settings.connections_per_ip, clock=self.clock)
+        self.parser = parser or _parser_for(settings)
         self.frontier: Frontier | None = None
         self._cap_reached = False
         self._flush_wanted = asyncio.Event()
@@ -222,11 +225,7 @@ class Engine:
 
     async def _flush_loop(self) -> None:
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
-            # lands just as the event is set, and the crawl would then never end.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.flush_seconds):
-                    await self._flush_wanted.wait()
+            await wait_event(self._flush_wanted, self.clock, self.settings.flush_seconds)
             self._flush_wanted.clear()
             await self.writer.flush()
 
@@ -234,7 +233,7 @@ class Engine:
         while True:
             self._refresh_counters()
             progress(self.stats)
-            await asyncio.sleep(0.25)
+            await self.clock.sleep(0.25)
 
     def _refresh_counters(self) -> None:
         # The store's own totals, kept by the writer as each batch commits: what the
@@ -281,7 +280,7 @@ class Engine:
                 self.frontier.refilled(host, items)
             return
         item = host.queue[0]
-        now = self.clock()
+        now = self.clock.monotonic()
         origin = origin_of(item.url)
         entry = host.robots.get(origin)
         # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds
@@ -328,7 +327,7 @@ class Engine:
 
     async def _resolve(self, host: Host) -> None:
         try:
-            addresses = await self.fetcher.resolver.lookup(host.name)
+            addresses = await self.resolver.lookup(host.name)
         except FetchError as exc:
             host.skip_reason = exc.reason
             self._note(host, str(exc))
@@ -360,11 +359,11 @@ class Engine:
     async def _fetch_robots(self, host: Host, origin: str, previous: RobotsEntry | None) -> None:
         s = self.settings
         url, hop = host.robots_redirects.pop(origin, (robots_url(origin), 0))
-        sent = self.clock()  # until the fetcher says when the request really left
+        sent = self.clock.monotonic()  # until the fetcher says when the request really left
         host.started(sent)
         if hop == 0:
             self.stats.robots_fetches += 1
-        began = self.clock()
+        began = self.clock.monotonic()
         result = await fetch_robots_hop(
             self.fetcher,
             url,
@@ -378,7 +377,7 @@ class Engine:
         if result.error:
             log.debug("robots.txt of %s: %s", origin, result.error)
         if result.sent_ago is not None:
-            sent = self.clock() - result.sent_ago
+            sent = self.clock.monotonic() - result.sent_ago
         # One hop per turn, so each hop is a request like any other and waits for the
         # host's delay.
         if result.redirect is not None:
@@ -387,7 +386,7 @@ class Engine:
             return
         host.started(sent)
         rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
-        now = self.clock()
+        now = self.clock.monotonic()
         if outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
             attempts = (
                 previous.attempts + 1
@@ -428,7 +427,7 @@ class Engine:
     async def _fetch(self, host: Host, item: QueueItem) -> None:
         assert self.frontier is not None
         s = self.settings
-        now = self.clock()
+        now = self.clock.monotonic()
         host.started(now)
         fetched_at = self.wallclock()
         if item.kind == "check":
@@ -451,7 +450,9 @@ class Engine:
         except FetchError as exc:
             self._waited(host, now)
             if exc.sent_ago is not None:
-                host.started(self.clock() - exc.sent_ago)  # the gap runs from when it left
+                host.started(
+                    self.clock.monotonic() - exc.sent_ago
+                )  # the gap runs from when it left
             if exc.reason == "blocked-address":
                 self._record(Page(item.url, item.depth, fetched_at, error=exc.reason), skipped=True)
                 return
@@ -462,9 +463,11 @@ class Engine:
             return
 
         self._waited(host, now)
-        host.started(self.clock() - resp.sent_ago)  # the gap runs from when the request left
+        host.started(
+            self.clock.monotonic() - resp.sent_ago
+        )  # the gap runs from when the request left
         if resp.status in _THROTTLES:
-            retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(resp.headers.get("Retry-After"), self.wallclock())
             if retry_after is not None and retry_after > s.backoff_max:
                 # Coming back before the server asked would be rude, and waiting longer
                 # than backoff_max stalls the crawl: leave the host, as for a Crawl-delay
@@ -475,7 +478,9 @@ class Engine:
                     f"asked to wait {retry_after:.0f}s (Retry-After) above backoff_max: host skipped",
                 )
             elif self._retry(host, item):
-                wait = host.throttled(self.clock(), retry_after, s.backoff_base, s.backoff_max)
+                wait = host.throttled(
+                    self.clock.monotonic(), retry_after, s.backoff_base, s.backoff_max
+                )
                 log.debug("%s answered %s: waiting %.1fs", host.name, resp.status, wait)
                 return
         if resp.status >= 500:
@@ -537,7 +542,7 @@ class Engine:
         except FetchError as exc:
             self._waited(host, now)
             if exc.sent_ago is not None:
-                host.started(self.clock() - exc.sent_ago)
+                host.started(self.clock.monotonic() - exc.sent_ago)
             skipped = exc.reason == "blocked-address"
             if not skipped:
                 gave_up = self._failed(
@@ -551,7 +556,7 @@ class Engine:
             )
             return
         self._waited(host, now)
-        host.started(self.clock() - resp.sent_ago)
+        host.started(self.clock.monotonic() - resp.sent_ago)
         if method == "HEAD" and resp.status in (405, 501):
             # RFC 9110 §9.3.2 lets a server refuse HEAD; ask again with GET, after the delay.
             host.head_refused.add(item.url)
@@ -559,8 +564,8 @@ class Engine:
             return
         if resp.status in _THROTTLES and self._retry(host, item):
             host.throttled(
-                self.clock(),
-                retry_after_seconds(resp.headers.get("Retry-After")),
+                self.clock.monotonic(),
+                retry_after_seconds(resp.headers.get("Retry-After"), self.wallclock()),
                 s.backoff_base,
                 s.backoff_max,
             )
@@ -585,7 +590,7 @@ class Engine:
         """Count a failed request against its host; True when the host is given up."""
         s = self.settings
         gave_up = host.failed(
-            self.clock(),
+            self.clock.monotonic(),
             park_after=s.park_after_failures,
             park_seconds=s.park_seconds,
             max_parks=s.max_parks,
@@ -607,7 +612,7 @@ class Engine:
     def _waited(self, host: Host, since: float) -> None:
         """Charge the time since ``since`` (a request's start) to the host's time budget."""
         budget = self.settings.host_budget_seconds
-        if host.spent(self.clock() - since, budget):
+        if host.spent(self.clock.monotonic() - since, budget):
             self._note(
                 host,
                 f"host budget: {host.waited:.0f}s spent waiting on responses (budget {budget:g}s):"
@@ -702,6 +707,21 @@ class Engine:
             self.writer.add_queued(new)
         self._record_refused()
         return new
+
+
+def _parser_for(settings: CrawlSettings) -> PageParser:
+    workers = auto_workers() if settings.parse_workers is None else settings.parse_workers
+    limits = ParseLimits(
+        max_links=settings.max_links_per_page,
+        max_url_length=settings.max_url_length,
+        cpu_seconds=settings.parse_cpu_seconds,
+    )
+    return PageParser(
+        workers=workers,
+        agent_token=settings.product_token,
+        want_text=settings.store_text,
+        limits=limits,
+    )
 
 
 def _wants_body(status: int, headers: object) -> bool:
