@@ -58,6 +58,11 @@ class FakeClock:
             self._runner = loop.create_task(self._run())
         await future
 
+    def close(self) -> None:
+        """Stop the runner: two clocks settling on one loop would each see the other run."""
+        if self._runner is not None:
+            self._runner.cancel()
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -274,6 +279,9 @@ async def run_crawl(
         parser=InlineParser(crawl_settings.product_token),
         check=check,
     )
-    async with asyncio.timeout(30):  # real seconds: a bound, never reached by a passing test
-        stats = await engine.run()
+    try:
+        async with asyncio.timeout(30):  # real seconds: a bound, never reached by a passing test
+            stats = await engine.run()
+    finally:
+        clock.close()
     return Crawl(fetcher, writer, stats, clock)
