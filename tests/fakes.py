@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +132,8 @@ class Request:
 class FakeFetcher:
     """Answers from a script: ``{url: Answer}`` or ``{url: [Answer, ...]}`` (one per
     request, the last repeated). Unscripted URLs get a 404, so a robots.txt nobody scripted
-    allows everything. ``ips`` maps a host to its addresses (default: one of its own).
+    allows everything, unless ``fallback(url)`` answers (a trap: endless generated
+    pages). ``ips`` maps a host to its addresses (default: one of its own).
     Every request is logged with its virtual start and end in :attr:`log`."""
 
     def __init__(
@@ -141,8 +142,10 @@ class FakeFetcher:
         script: Mapping[str, Answer | Sequence[Answer]],
         *,
         ips: Mapping[str, list[str]] | None = None,
+        fallback: Callable[[str], Answer | None] | None = None,
     ) -> None:
         self.clock = clock
+        self.fallback = fallback
         self.script = {u: [a] if isinstance(a, Answer) else list(a) for u, a in script.items()}
         self.ips = dict(ips or {})
         self.log: list[Request] = []
@@ -159,6 +162,9 @@ class FakeFetcher:
 
     def _answer(self, url: str) -> Answer:
         answers = self.script.get(url)
+        if not answers and self.fallback is not None:
+            generated = self.fallback(url)
+            answers = [generated] if generated is not None else None
         if not answers:
             return Answer(404, b"not found", {"Content-Type": "text/plain"})
         n = self._served.get(url, 0)
@@ -254,6 +260,14 @@ class Crawl:
     def page(self, url: str) -> Any:
         return self.writer.pages[url]
 
+    def not_fetched(self) -> dict[str, int]:
+        """URLs recorded without a response, counted by reason."""
+        counts: dict[str, int] = {}
+        for page in self.writer.pages.values():
+            if page.status is None and page.error is not None:
+                counts[page.error] = counts.get(page.error, 0) + 1
+        return counts
+
 
 async def run_crawl(
     script: Mapping[str, Answer | Sequence[Answer]],
@@ -261,12 +275,13 @@ async def run_crawl(
     seeds: Sequence[str],
     ips: Mapping[str, list[str]] | None = None,
     writer: MemoryWriter | None = None,
+    fallback: Callable[[str], Answer | None] | None = None,
     check: bool = False,
     **settings: Any,
 ) -> Crawl:
     """Crawl ``seeds`` over a :class:`FakeFetcher` of ``script`` on a fresh virtual clock."""
     clock = FakeClock()
-    fetcher = FakeFetcher(clock, script, ips=ips)
+    fetcher = FakeFetcher(clock, script, ips=ips, fallback=fallback)
     writer = writer or memory_writer()
     crawl_settings = CrawlSettings(seeds=tuple(seeds), **{**FAKE_DEFAULTS, **settings})
     engine = Engine(
