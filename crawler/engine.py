@@ -5,6 +5,11 @@ nothing global. A worker takes one ready host, does that host's next step (resol
 address, fetch robots.txt, read back spilled frontier entries, or fetch one URL),
 records the outcome, and gives the host back to the scheduler, which holds it until its
 delay has passed. Workers never wait out a delay.
+
+The parts of a step are components the engine builds from what it received:
+:class:`~.robotscache.RobotsCache` (robots.txt per origin), :class:`~.pagefetch.PageFetch`
+(one page, its retries and throttling), :class:`~.linkcheck.LinkCheck` (check mode) and
+:class:`~.outcomes.Outcomes` (records, host notes, failure and time budgets).
 """
 
 from __future__ import annotations
