@@ -26,16 +26,29 @@ signal                     weight  fires when
 from __future__ import annotations
 
 import re
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
+from .anchors import AnchorProfile, classify_anchor
+
 __all__ = [
+    "LINK_PAGE_OUTLINKS",
+    "MIN_SITEWIDE_PAGES",
     "SIGNAL_WEIGHTS",
+    "UNRELATED",
     "DomainEvidence",
+    "DomainLinks",
+    "LinkFacts",
     "ToxicScore",
+    "domain_evidence",
+    "domain_graph_signals",
+    "domain_links",
+    "is_sitewide",
     "mutual_triangles",
     "spammy_name_reasons",
     "toxic_score",
@@ -50,7 +63,9 @@ SIGNAL_WEIGHTS = {
     "no-inbound-authority": 15,
     "spammy-name": 10,
 }
-LINK_PAGE_OUTLINKS = 100
+LINK_PAGE_OUTLINKS = 100  # a page with this many outbound links is a link page
+UNRELATED = 0.1  # TF-IDF cosine below which a linking page is "unrelated" to the target
+MIN_SITEWIDE_PAGES = 3  # a domain needs this many crawled pages for "sitewide" to mean anything
 
 # Cheap TLDs that abuse reports single out (Spamhaus, SURBL lists); a signal, not proof.
 _ABUSED_TLDS = frozenset(
@@ -188,4 +203,134 @@ def toxic_score(e: DomainEvidence) -> ToxicScore:
         fired.append(("spammy-name", "name: " + ", ".join(names)))
     return ToxicScore(
         e.domain, min(100, score), [reason for _, reason in fired], [name for name, _ in fired]
+    )
+
+
+# -- evidence: from the stored links into a target to one DomainEvidence per domain -------
+
+
+class LinkFacts(Protocol):
+    """What the evidence reads of one link into the target (``storage.audit``'s
+    ``BacklinkDetail`` is one)."""
+
+    source_id: int
+    target_id: int
+    source: str
+    anchor: str
+    placement: str
+    source_domain_id: int
+    source_domain: str
+    source_outlinks: int | None
+
+    @property
+    def image(self) -> bool: ...
+
+
+@dataclass(slots=True)
+class DomainLinks:
+    """One referring domain's links into the target, as the signals need them."""
+
+    domain: str
+    backlinks: set[tuple[int, int]] = field(default_factory=set)
+    exact_unrelated: int = 0
+    footer_pages: set[int] = field(default_factory=set)
+    outlinks: list[int] = field(default_factory=list)
+    link_pages: set[str] = field(default_factory=set)
+
+
+def is_sitewide(pages: int, domain_pages: int, share: float) -> bool:
+    """Whether a link from ``pages`` of a domain's ``domain_pages`` crawled pages is
+    sitewide: on more than ``share`` of them, and the domain big enough to tell.
+
+    >>> is_sitewide(3, 4, 0.5), is_sitewide(2, 4, 0.5), is_sitewide(2, 2, 0.5)
+    (True, False, False)
+    """
+    return domain_pages >= MIN_SITEWIDE_PAGES and pages > share * domain_pages
+
+
+def domain_links(
+    links: Iterable[LinkFacts],
+    *,
+    anchors: AnchorProfile,
+    relevance: Mapping[tuple[int, int], float],
+) -> dict[int, DomainLinks]:
+    """Group the links into a target by their source's registrable domain id.
+
+    ``relevance`` holds the TF-IDF cosine of (source page, target page) pairs whose
+    texts are known; an exact-match anchor from a pair below :data:`UNRELATED` counts.
+
+    >>> from types import SimpleNamespace as Link
+    >>> link = Link(source_id=1, target_id=9, source="http://s.test/", anchor="blue widgets",
+    ...             image=False, placement="footer", source_domain_id=4,
+    ...             source_domain="s.test", source_outlinks=120)
+    >>> d = domain_links([link], anchors=AnchorProfile(keywords=("blue widgets",)),
+    ...                  relevance={(1, 9): 0.02})[4]
+    >>> d.exact_unrelated, sorted(d.footer_pages), sorted(d.link_pages)
+    (1, [1], ['http://s.test/'])
+    """
+    grouped: dict[int, DomainLinks] = {}
+    for d in links:
+        f = grouped.get(d.source_domain_id)
+        if f is None:
+            f = grouped[d.source_domain_id] = DomainLinks(d.source_domain)
+        f.backlinks.add((d.source_id, d.target_id))
+        if d.source_outlinks is not None:
+            f.outlinks.append(d.source_outlinks)
+            if d.source_outlinks >= LINK_PAGE_OUTLINKS:
+                f.link_pages.add(d.source)
+        cls = classify_anchor(d.anchor, image=d.image, profile=anchors)
+        rel = relevance.get((d.source_id, d.target_id))
+        if cls == "exact" and rel is not None and rel < UNRELATED:
+            f.exact_unrelated += 1
+        if d.placement == "footer":
+            f.footer_pages.add(d.source_id)
+    return grouped
+
+
+def domain_graph_signals(adjacency: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per domain of a domain graph: its mutual-link triangles and how many other
+    domains link to it.
+
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_array(([1, 1, 1, 1, 1, 1, 1], ([0, 1, 1, 2, 2, 0, 3], [1, 0, 2, 1, 0, 2, 0])),
+    ...                  shape=(4, 4))
+    >>> triangles, inbound = domain_graph_signals(a)
+    >>> triangles.tolist(), inbound.tolist()
+    ([1, 1, 1, 0], [3, 2, 2, 0])
+    """
+    triangles, _ = mutual_triangles(adjacency)
+    inbound = np.asarray((sp.csr_array(adjacency) > 0).sum(axis=0)).ravel()
+    return triangles, inbound
+
+
+def domain_evidence(
+    links: DomainLinks,
+    *,
+    domain_pages: int,
+    triangles: int,
+    inbound_domains: int,
+    reciprocal: bool,
+    authority: float | None,
+    sitewide_share: float,
+) -> DomainEvidence:
+    """The evidence :func:`toxic_score` reads, from a domain's links and what the store
+    knows of the domain: its crawled pages, its place in the domain graph, whether the
+    target links back, its authority.
+
+    >>> e = domain_evidence(DomainLinks("s.test", outlinks=[10, 300, 200]), domain_pages=0,
+    ...                     triangles=0, inbound_domains=2, reciprocal=False, authority=None,
+    ...                     sitewide_share=0.5)
+    >>> e.median_outlinks, e.sitewide_footer
+    (200, False)
+    """
+    return DomainEvidence(
+        domain=links.domain,
+        backlinks=len(links.backlinks),
+        triangles=triangles,
+        reciprocal=reciprocal,
+        exact_unrelated=links.exact_unrelated,
+        sitewide_footer=is_sitewide(len(links.footer_pages), domain_pages, sitewide_share),
+        median_outlinks=statistics.median(links.outlinks) if links.outlinks else 0.0,
+        inbound_domains=inbound_domains,
+        authority=authority,
     )

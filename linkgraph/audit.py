@@ -8,16 +8,13 @@ Composition only: ``storage.audit`` reads rows, ``graph.anchors`` / ``graph.qual
 from __future__ import annotations
 
 import os
-import statistics
 import tomllib
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
+from typing import IO, Any, Unpack
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.anchors import (
@@ -30,10 +27,18 @@ from linkgraph.graph.anchors import (
 from linkgraph.graph.levels import group_graph
 from linkgraph.graph.quality import link_quality
 from linkgraph.graph.relevance import cosine_pairs
-from linkgraph.graph.toxic import DomainEvidence, mutual_triangles, toxic_score
+from linkgraph.graph.toxic import (
+    domain_evidence,
+    domain_graph_signals,
+    domain_links,
+    is_sitewide,
+    toxic_score,
+)
 from linkgraph.storage import audit as store_audit
 from linkgraph.storage import backlinks as store_backlinks
 from linkgraph.storage import queries
+from linkgraph.storage import scores as store_scores
+from linkgraph.storage.audit import LinkFilters
 from linkgraph.storage.graphload import load_graph
 
 from . import api
@@ -51,9 +56,6 @@ __all__ = [
     "mentions",
     "toxic",
 ]
-
-UNRELATED = 0.1  # TF-IDF cosine below which a linking page is "unrelated" to the target
-MIN_SITEWIDE_PAGES = 3  # a domain needs this many crawled pages for "sitewide" to mean anything
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,7 @@ def _sitewide_domains(
     return {
         did
         for did, pages in pages_linking.items()
-        if sizes.get(did, 0) >= MIN_SITEWIDE_PAGES and len(pages) > share * sizes[did]
+        if is_sitewide(len(pages), sizes.get(did, 0), share)
     }
 
 
@@ -213,25 +215,19 @@ def backlink_quality(
     *,
     profile: AuditProfile | None = None,
     mode: str | None = None,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
     limit: int | None = 100,
+    **filters: Unpack[LinkFilters],
 ) -> list[dict[str, Any]]:
     """Every current link into the target with its quality score and the parts behind it,
-    best first (``include_lost``: lost links too, with ``lost_at`` and ``lost_reason``)."""
+    best first (``include_lost``: lost links too, with ``lost_at`` and ``lost_reason``).
+
+    ``filters`` are ``follow_only``, ``include_internal``, ``include_lost`` and
+    ``placement``, as for :func:`linkgraph.backlinks`."""
     profile = profile or AuditProfile()
+    include_lost = filters.get("include_lost", False)
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode)
-        details = store_audit.backlink_details(
-            conn,
-            t,
-            follow_only=follow_only,
-            include_internal=include_internal,
-            include_lost=include_lost,
-            placement=placement,
-        )
+        details = store_audit.backlink_details(conn, t, **filters)
         sitewide = _sitewide_domains(conn, details, profile.sitewide_share)
         relevance = _relevance(conn, details)
     records = []
@@ -283,15 +279,28 @@ def changes(
     include_internal: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """New and lost backlinks (with the reason) and referring domains, and link velocity."""
+    return _ask(
+        db,
+        target,
+        mode,
+        lambda conn, t: store_audit.changes(
+            conn, t, since=since, by=by, include_internal=include_internal
+        ),
+    )
+
+
+def _ask(
+    db: str | os.PathLike[str],
+    target: str | None,
+    mode: str | None,
+    query: Callable[[Any, store_backlinks.Target | None], Any],
+) -> Any:
+    """``query(conn, resolved target)`` on a read connection (no target: ``None``); the
+    ``ValueError`` storage raises for a bad argument becomes a one-line settings error."""
     with queries.reader(db) as conn:
+        t = store_backlinks.resolve_target(conn, target, mode) if target is not None else None
         try:
-            return store_audit.changes(
-                conn,
-                store_backlinks.resolve_target(conn, target, mode),
-                since=since,
-                by=by,
-                include_internal=include_internal,
-            )
+            return query(conn, t)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
 
@@ -326,21 +335,15 @@ def broken(
                 f"the hosts file of {db}'s crawl, {settings.hosts_file}, no longer exists; {hint}"
             )
         api.run(api.crawl_async(db, settings, progress=progress, check=True))
-    with queries.reader(db) as conn:
-        t = store_backlinks.resolve_target(conn, target, mode) if target else None
-        return store_audit.broken_links(conn, t, outbound=outbound, limit=limit)
+    return _ask(
+        db,
+        target or None,
+        mode,
+        lambda conn, t: store_audit.broken_links(conn, t, outbound=outbound, limit=limit),
+    )
 
 
 # -- toxic links and disavow ----------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _DomainFacts:
-    backlinks: set[tuple[int, int]] = field(default_factory=set)
-    exact_unrelated: int = 0
-    footer_pages: set[int] = field(default_factory=set)
-    outlinks: list[int] = field(default_factory=list)
-    link_pages: set[str] = field(default_factory=set)
 
 
 def toxic(
@@ -359,48 +362,26 @@ def toxic(
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode)
         details = store_audit.backlink_details(conn, t)
-        relevance = _relevance(conn, details)
-        facts: dict[int, _DomainFacts] = defaultdict(_DomainFacts)
-        names: dict[int, str] = {}
-        authority: dict[int, float | None] = {}
-        for d in details:
-            f = facts[d.source_domain_id]
-            names[d.source_domain_id] = d.source_domain
-            f.backlinks.add((d.source_id, d.target_id))
-            if d.source_outlinks is not None:
-                f.outlinks.append(d.source_outlinks)
-                if d.source_outlinks >= 100:
-                    f.link_pages.add(d.source)
-            cls = classify_anchor(d.anchor, image=d.image, profile=profile.anchors)
-            rel = relevance.get((d.source_id, d.target_id))
-            if cls == "exact" and rel is not None and rel < UNRELATED:
-                f.exact_unrelated += 1
-            if d.placement == "footer":
-                f.footer_pages.add(d.source_id)
-        sizes = store_audit.domain_sizes(conn, set(facts))
-        reciprocal = store_audit.target_domain_links_to(conn, t, set(facts))
-        for did, a in conn.execute("SELECT domain_id, authority FROM domain_scores"):
-            authority[did - 1] = a
+        by_domain = domain_links(
+            details, anchors=profile.anchors, relevance=_relevance(conn, details)
+        )
+        sizes = store_audit.domain_sizes(conn, set(by_domain))
+        reciprocal = store_audit.target_domain_links_to(conn, t, set(by_domain))
+        authority = store_scores.domain_authority(conn)
         g = load_graph(conn)
     # The domain graph, all links (a farm interlinks whether or not it says nofollow).
-    url_domain = g.url_domain
-    adjacency = group_graph(g.src, g.dst, url_domain, n_groups=max(g.n_domains, 1))
-    triangles, _ = mutual_triangles(adjacency)
-    inbound = np.asarray((adjacency > 0).sum(axis=0)).ravel()
+    adjacency = group_graph(g.src, g.dst, g.url_domain, n_groups=max(g.n_domains, 1))
+    triangles, inbound = domain_graph_signals(adjacency)
     records = []
-    for did, f in facts.items():
-        size = sizes.get(did, 0)
-        evidence = DomainEvidence(
-            domain=names[did],
-            backlinks=len(f.backlinks),
+    for did, links in by_domain.items():
+        evidence = domain_evidence(
+            links,
+            domain_pages=sizes.get(did, 0),
             triangles=int(triangles[did - 1]),
-            reciprocal=did in reciprocal,
-            exact_unrelated=f.exact_unrelated,
-            sitewide_footer=size >= MIN_SITEWIDE_PAGES
-            and len(f.footer_pages) > profile.sitewide_share * size,
-            median_outlinks=statistics.median(f.outlinks) if f.outlinks else 0.0,
             inbound_domains=int(inbound[did - 1]),
+            reciprocal=did in reciprocal,
             authority=authority.get(did - 1),
+            sitewide_share=profile.sitewide_share,
         )
         score = toxic_score(evidence)
         if score.score < min_score:
@@ -413,7 +394,7 @@ def toxic(
                 "signals": score.signals,
                 "backlinks": evidence.backlinks,
                 "authority": evidence.authority,
-                "link_pages": sorted(f.link_pages),
+                "link_pages": sorted(links.link_pages),
             }
         )
     records.sort(key=lambda r: (-r["score"], r["domain"]))
@@ -473,9 +454,9 @@ def mentions(
 ) -> list[dict[str, Any]]:
     """Pages that mention ``phrase`` in their visible text; with ``exclude_linking`` only
     those that do not link to that target (unlinked mentions: outreach material)."""
-    with queries.reader(db) as conn:
-        t = store_backlinks.resolve_target(conn, exclude_linking, mode) if exclude_linking else None
-        try:
-            return store_audit.mentions(conn, phrase, exclude_linking=t, limit=limit)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
+    return _ask(
+        db,
+        exclude_linking or None,
+        mode,
+        lambda conn, t: store_audit.mentions(conn, phrase, exclude_linking=t, limit=limit),
+    )

@@ -10,16 +10,17 @@ level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redire
 from __future__ import annotations
 
 import os
-import sqlite3
 from typing import IO, Any
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from linkgraph.crawler.settings import SettingsError
+from linkgraph.graph.levels import group_graph
 from linkgraph.storage import queries
+from linkgraph.storage import scores as store_scores
 from linkgraph.storage.graphload import GraphArrays, load_graph
-from linkgraph.storage.vocab import LEVEL_NAMES, LEVEL_SCORES
 
 __all__ = ["LEVELS", "export_graph", "to_networkx"]
 
@@ -29,55 +30,50 @@ LEVELS = ("page", "host", "domain")
 def _level_edges(
     g: GraphArrays, level: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(source, target, links, follow_links, is_redirect) per edge of the level."""
+    """(source, target, links, follow_links, is_redirect) per edge of the level, sorted
+    by source then target."""
     src = np.concatenate([g.src, g.redirect_src]).astype(np.int64)
     dst = np.concatenate([g.dst, g.redirect_dst]).astype(np.int64)
     follow = np.concatenate([g.follow, np.ones(len(g.redirect_src), dtype=bool)])
-    redirect = np.concatenate(
-        [np.zeros(len(g.src), dtype=bool), np.ones(len(g.redirect_src), dtype=bool)]
-    )
-    if level != "page":
+    if level == "page":
+        n = g.n_urls
+
+        # A page's link to itself is an edge of the page graph (group_graph drops links
+        # inside a group), so pages are counted directly, the way group_graph counts.
+        def count(s: np.ndarray, d: np.ndarray) -> sp.csr_array:
+            m = sp.csr_array((np.ones(len(s), dtype=np.int64), (s, d)), shape=(n, n))
+            m.sum_duplicates()
+            return m
+
+    else:
         group = g.url_host if level == "host" else g.url_domain
-        src, dst = group[src].astype(np.int64), group[dst].astype(np.int64)
-        keep = src != dst
-        src, dst, follow, redirect = src[keep], dst[keep], follow[keep], redirect[keep]
-    key = (src << 32) | dst
-    unique, inverse = np.unique(key, return_inverse=True)
-    links = np.bincount(inverse, minlength=len(unique))
-    follow_links = np.bincount(inverse, weights=follow, minlength=len(unique)).astype(np.int64)
-    any_redirect = np.bincount(inverse, weights=redirect, minlength=len(unique)) > 0
-    return unique >> 32, unique & 0xFFFFFFFF, links, follow_links, any_redirect
+        n = g.n_hosts if level == "host" else g.n_domains
 
+        def count(s: np.ndarray, d: np.ndarray) -> sp.csr_array:
+            return group_graph(s, d, group, n_groups=n)
 
-def _node_names(conn: sqlite3.Connection, level: str, ids: np.ndarray) -> dict[int, str]:
-    table, column = LEVEL_NAMES[level]
-    wanted = sorted({int(i) + 1 for i in ids})
-    names: dict[int, str] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        for rid, name in conn.execute(
-            f"SELECT id, {column} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            names[rid - 1] = name
-    return names
+    links = count(src, dst).tocoo()
+    rows, cols = links.coords
+    edge_keys = (rows.astype(np.int64) << 32) | cols
 
+    def at_edges(m: sp.csr_array) -> np.ndarray:
+        # m's pairs are a subset of the edges, both sorted by (row, col): a binary search
+        # places each count.
+        sub = m.tocoo()
+        sub_rows, sub_cols = sub.coords
+        values = np.zeros(len(edge_keys), dtype=np.int64)
+        values[np.searchsorted(edge_keys, (sub_rows.astype(np.int64) << 32) | sub_cols)] = sub.data
+        return values
 
-def _node_scores(conn: sqlite3.Connection, level: str) -> dict[int, dict[str, Any]]:
-    table, key = LEVEL_SCORES[level]
-    scores = {}
-    for row in conn.execute(
-        f"SELECT {key}, authority, pagerank, backlinks, referring_domains, trust FROM {table}"
-    ):
-        attrs = {
-            "authority": row[1],
-            "pagerank": row[2],
-            "backlinks": row[3],
-            "referring_domains": row[4],
-        }
-        if row[5] is not None:
-            attrs["trust"] = row[5]
-        scores[row[0] - 1] = attrs
-    return scores
+    follow_links = at_edges(count(src[follow], dst[follow]))
+    any_redirect = at_edges(count(g.redirect_src, g.redirect_dst)) > 0
+    return (
+        rows.astype(np.int64),
+        cols.astype(np.int64),
+        links.data.astype(np.int64),
+        follow_links,
+        any_redirect,
+    )
 
 
 def _level(db: str | os.PathLike[str], level: str) -> tuple[Any, ...]:
@@ -87,8 +83,8 @@ def _level(db: str | os.PathLike[str], level: str) -> tuple[Any, ...]:
     with queries.reader(db) as conn:
         g = load_graph(conn)
         src, dst, links, follow_links, redirect = _level_edges(g, level)
-        names = _node_names(conn, level, np.concatenate([src, dst]))
-        scores = _node_scores(conn, level)
+        names = store_scores.node_names(conn, level, np.concatenate([src, dst]))
+        scores = store_scores.node_scores(conn, level)
     return src, dst, links, follow_links, redirect, names, scores
 
 

@@ -1,6 +1,6 @@
 """Crawl throughput: linkgraph against Scrapy and a bare aiohttp loop, in one run.
 
-Each crawler crawls the generated demo web (``linkgraph.demoweb``, no traps) from the same
+Each crawler crawls the generated demo web (``linkgraph.demo``, no traps) from the same
 seeds with politeness on except the delay: robots.txt obeyed, one request per host at a
 time, the same concurrency. The demo web runs in its own process (its own core) and is
 started afresh for every crawl, so its per-site counters (requests, connections, most
@@ -65,14 +65,8 @@ KINDS = ("linkgraph", "scrapy", "bare")
 
 def machine() -> dict[str, Any]:
     """CPU model, cores, Python and the versions of the libraries that do the work."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from _benchutil import cpu_model  # beside this script, on sys.path when it runs
+
     versions = {}
     for dist in (
         "aiohttp",
@@ -90,7 +84,7 @@ def machine() -> dict[str, Any]:
             versions[dist] = "absent"
     versions["SQLite"] = sqlite3.sqlite_version
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -154,7 +148,7 @@ def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_links(args: argparse.Namespace, port: int) -> dict[str, list[Any]]:
-    from linkgraph.demoweb import expected_edges, generate
+    from linkgraph.demo import expected_edges, generate
 
     by_source: dict[str, list[Any]] = {}
     sites = generate(args.sites, args.pages, seed=args.seed, traps=False)
@@ -313,7 +307,7 @@ def one_crawl(
     truth: dict[int, Any],
     profile: str | None = None,
 ) -> dict[str, Any]:
-    from linkgraph.demoweb import DemoWebProcess
+    from linkgraph.demo import DemoWebProcess
 
     kind = entry["kind"]
     db, feed = workdir / "linkgraph.db", workdir / "scrapy.jsonl"

@@ -226,14 +226,9 @@ def bench_linkgraph_rank() -> None:
 
 
 def machine() -> list[str]:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from _benchutil import cpu_model  # beside this script, on sys.path when it runs
+
+    cpu = cpu_model("unknown CPU")
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .backlinks import Target, _filters
 from .queries import CURRENT, iso, lost_reason
@@ -20,6 +21,7 @@ from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS
 
 __all__ = [
     "BacklinkDetail",
+    "LinkFilters",
     "backlink_details",
     "broken_links",
     "changes",
@@ -30,6 +32,20 @@ __all__ = [
 
 _CHUNK = 900
 _UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
+
+
+class LinkFilters(TypedDict, total=False):
+    """Which stored links into a target a query reads; each filter is off unless given.
+
+    ``follow_only``: followable links only; ``include_internal``: links from the target's
+    own registrable domain too; ``include_lost``: lost links too; ``placement``: links in
+    that part of the page only (``content``, ``nav``, ``footer``...).
+    """
+
+    follow_only: bool
+    include_internal: bool
+    include_lost: bool
+    placement: str | None
 
 
 @dataclass(slots=True)
@@ -64,23 +80,11 @@ class BacklinkDetail:
 
 
 def backlink_details(
-    conn: sqlite3.Connection,
-    target: Target,
-    *,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
+    conn: sqlite3.Connection, target: Target, **filters: Unpack[LinkFilters]
 ) -> list[BacklinkDetail]:
     """Every current link into the target (``include_lost``: and every lost one), with
     source page facts."""
-    where, params = _filters(
-        target,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        follow_only=follow_only,
-        placement=placement,
-    )
+    where, params = _filters(target, **{"include_internal": False, **filters})
     sql = (
         "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
@@ -134,34 +138,29 @@ def backlink_details(
     ]
 
 
+def _by_id_chunks(conn: sqlite3.Connection, sql: str, ids: set[int]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` (whose ``{ids}`` stands for a list of placeholders) for all
+    these ids, asked in chunks that stay under SQLite's limit on parameters."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        yield from conn.execute(sql.format(ids=",".join("?" * len(chunk))), chunk)
+
+
 def domain_sizes(conn: sqlite3.Connection, domain_ids: set[int]) -> dict[int, int]:
     """Crawled HTML-or-not pages (a response received) per registrable domain."""
-    sizes: dict[int, int] = {}
-    ids = sorted(domain_ids)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for did, n in conn.execute(
-            "SELECT h.domain_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
-            f" JOIN hosts h ON h.id = u.host_id WHERE p.status BETWEEN 200 AND 299"
-            f" AND h.domain_id IN ({','.join('?' * len(chunk))}) GROUP BY h.domain_id",
-            chunk,
-        ):
-            sizes[did] = n
-    return sizes
+    sql = (
+        "SELECT h.domain_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+        " JOIN hosts h ON h.id = u.host_id WHERE p.status BETWEEN 200 AND 299"
+        " AND h.domain_id IN ({ids}) GROUP BY h.domain_id"
+    )
+    return dict(_by_id_chunks(conn, sql, domain_ids))
 
 
 def page_texts(conn: sqlite3.Connection, url_ids: set[int]) -> dict[int, str]:
     """Stored visible text of these pages (pages crawled with ``store_text``)."""
-    texts: dict[int, str] = {}
-    ids = sorted(url_ids)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for rowid, text in conn.execute(
-            f"SELECT rowid, text FROM page_text WHERE rowid IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            texts[rowid] = text
-    return texts
+    sql = "SELECT rowid, text FROM page_text WHERE rowid IN ({ids})"
+    return dict(_by_id_chunks(conn, sql, url_ids))
 
 
 def target_domain_links_to(

@@ -1,6 +1,6 @@
 """The backlink audit against a live demo web, crawled twice (generation 1, then 2 with --refresh).
 
-Expected answers come from the demo web's own ground truth (``linkgraph.demoaudit``:
+Expected answers come from the demo web's own ground truth (``linkgraph.demo.truth``:
 ``CHANGES``, ``MENTIONS``, ``BROKEN_LINKS``, ``EXTERNAL_LINKS``, ``FARM``...), never from
 the code under test.
 """
@@ -27,7 +27,7 @@ from linkgraph.graph.anchors import AnchorProfile, anchor_shares, classify_ancho
 import linkgraph
 from linkgraph import api
 from linkgraph.audit import load_profile
-from linkgraph.demoaudit import (
+from linkgraph.demo import (
     BRAND,
     BROKEN_LINKS,
     CHANGES,
@@ -41,10 +41,11 @@ from linkgraph.demoaudit import (
     RELEVANT,
     SITEWIDE,
     TARGET,
+    DemoWeb,
+    expected_edges,
     fill,
+    generate,
 )
-from linkgraph.demomodel import expected_edges
-from linkgraph.demoweb import DemoWeb, generate
 from linkgraph.disavow import validate_disavow
 
 pytestmark = pytest.mark.timeout(240)

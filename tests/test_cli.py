@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cli_support import run
 from crawl_support import child, crawl, page_hits, stored_pages
 from linkgraph.storage import schema
 from linkgraph.storage.queries import EXPORT_FIELDS
@@ -29,10 +30,9 @@ from linkgraph.storage.records import KINDS, PLACEMENTS, Page
 from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
-from linkgraph.cli import build_parser, main
-from linkgraph.demo import demo_size
-from linkgraph.demomodel import expected_edges
-from linkgraph.demoweb import DemoWeb, generate
+from linkgraph.cli import build_parser
+from linkgraph.cli.common import describe
+from linkgraph.demo import DemoWeb, demo_size, expected_edges, generate
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -43,16 +43,6 @@ def subcommands() -> list[str]:
     parser = build_parser()
     (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
     return list(sub.choices)  # type: ignore[attr-defined]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``linkgraph ARGV`` in-process: exit status, standard output, standard error."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sha256(path: Path) -> str:
@@ -69,6 +59,34 @@ def test_help_of_every_command_has_an_example(capsys: pytest.CaptureFixture[str]
         code, out, _ = run(capsys, name, "--help")
         assert code == 0, name
         assert "Example:" in out and f"linkgraph {name}" in out, name
+
+
+def test_a_command_is_named_and_described_by_its_function() -> None:
+    def cmd_some_report(args: object) -> int:
+        """Counts some things,
+        over two lines.
+
+        Example:
+          linkgraph some-report --db links.db
+          linkgraph some-report --db links.db   # aligned comment
+        """
+        return 0
+
+    assert describe(cmd_some_report) == (
+        "some-report",
+        "Counts some things, over two lines.",
+        "Example:\n  linkgraph some-report --db links.db\n"
+        "  linkgraph some-report --db links.db   # aligned comment",
+    )
+
+
+def test_a_command_without_an_example_is_refused() -> None:
+    def cmd_bare(args: object) -> int:
+        """Does something, but shows no one how."""
+        return 0
+
+    with pytest.raises(TypeError, match="cmd_bare's docstring has no Example"):
+        describe(cmd_bare)
 
 
 @pytest.mark.parametrize(
@@ -403,8 +421,7 @@ def test_demo_refuses_a_web_smaller_than_it_can_build(
 
 
 def test_demo_sites_is_the_number_of_sites_served() -> None:
-    from linkgraph.demo import demo_size
-    from linkgraph.demosites import describe, generate
+    from linkgraph.demo import demo_size, describe, generate
 
     for sites in (28, 30, 56):
         assert describe(generate(demo_size(sites, 6), 6))["sites"] == sites

@@ -18,7 +18,7 @@ from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.storage import queries
 
 from linkgraph import api
-from linkgraph.demoweb import DemoWeb
+from linkgraph.demo import DemoWeb
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -39,7 +39,7 @@ from linkgraph.crawler.fetch import Fetcher
 from linkgraph.crawler.settings import CrawlSettings
 
 from linkgraph import api
-from linkgraph.demoweb import DemoWeb, generate
+from linkgraph.demo import DemoWeb, generate
 
 pytestmark = pytest.mark.timeout(90)
 

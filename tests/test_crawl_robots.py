@@ -21,7 +21,7 @@ from crawl_support import (
     stored_pages,
 )
 
-from linkgraph.demoweb import DemoPage, DemoWeb
+from linkgraph.demo import DemoPage, DemoWeb
 
 pytestmark = pytest.mark.timeout(60)
 

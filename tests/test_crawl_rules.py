@@ -28,7 +28,7 @@ from crawl_support import (
 from linkgraph.storage.vocab import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
 from linkgraph import api
-from linkgraph.demoweb import (
+from linkgraph.demo import (
     DemoPage,
     DemoSite,
     DemoWeb,

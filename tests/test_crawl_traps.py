@@ -17,7 +17,7 @@ from crawl_support import crawl, link_page
 from linkgraph.storage import queries
 
 from linkgraph import cli
-from linkgraph.demoweb import CalendarTrap, DemoSite, DemoWeb
+from linkgraph.demo import CalendarTrap, DemoSite, DemoWeb
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import doctest
 import errno
 import http.client
+import importlib
 import json
 import math
 import re
@@ -24,31 +26,14 @@ from typing import Any
 import aiohttp
 import lxml.html
 import pytest
+from linkgraph.crawler.extract import extract
 from linkgraph.crawler.urls import Scope, registrable_domain, resolve
 from linkgraph.storage.records import LOST_REASONS
 
-from linkgraph import demoaudit, demosites, demoweb
-from linkgraph.demoaudit import (
-    BRAND,
-    BROKEN_LINKS,
-    CHANGES,
-    EXTERNAL,
-    EXTERNAL_LINKS,
-    FARM,
-    KEYWORDS,
-    MENTIONS,
-    NEW_REFERRER,
-    RECIPROCAL,
-    REFUSED,
-    RELEVANT,
-    SITEWIDE,
-    TARGET,
-    UNRELATED,
-    audit_sites,
-    fill,
-)
-from linkgraph.demoweb import (
+import linkgraph.demo
+from linkgraph.demo import (
     GENERATION_DATES,
+    PORT_TOKEN,
     CalendarTrap,
     DemoPage,
     DemoSite,
@@ -57,12 +42,17 @@ from linkgraph.demoweb import (
     DemoWebProcess,
     ExpectedLink,
     Response,
+    audit_sites,
     compress,
     decompress,
     describe,
     expected_edges,
+    fill_port,
     generate,
+    header_value,
+    server,
     site_url,
+    truth,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -157,7 +147,7 @@ async def test_port_is_filled_in_bodies_headers_and_links() -> None:
             f"http://a.test:{web.port}/go",
             ExpectedLink(f"http://b.test:{web.port}/x", kind="redirect"),
         ) in edges
-    assert demoweb.PORT_TOKEN in small_sites()[0].pages["/"].responses[0].body.decode()
+    assert PORT_TOKEN in small_sites()[0].pages["/"].responses[0].body.decode()
 
 
 async def test_successive_responses_and_reset() -> None:
@@ -269,9 +259,9 @@ async def test_bind_retries_on_a_port_taken_elsewhere(monkeypatch: pytest.Monkey
                 raise OSError(errno.EADDRINUSE, "taken")
             super().bind(address)
 
-    monkeypatch.setattr(demoweb.socket, "socket", Flaky)
+    monkeypatch.setattr(server.socket, "socket", Flaky)
     async with DemoWeb(small_sites()) as web:
-        monkeypatch.setattr(demoweb.socket, "socket", real)
+        monkeypatch.setattr(server.socket, "socket", real)
         assert refused and web.hosts["b.test"] == "127.77.0.3"
         async with client(web) as http, http.get(web.url("b.test", "/x")) as r:
             assert r.status == 200
@@ -319,7 +309,7 @@ def test_runs_as_a_process_and_stops_on_sigterm() -> None:
 
 def test_module_command_writes_ready_file(tmp_path: Path) -> None:
     ready, hosts = tmp_path / "ready.json", tmp_path / "hosts"
-    cmd = [sys.executable, "-P", "-m", "linkgraph.demoweb", "--sites", "3", "--pages", "2"]
+    cmd = [sys.executable, "-P", "-m", "linkgraph.demo.process", "--sites", "3", "--pages", "2"]
     cmd += ["--no-traps", "--ready-file", str(ready), "--hosts-file", str(hosts)]
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     try:
@@ -462,10 +452,12 @@ async def test_generated_links_point_at_pages_that_exist() -> None:
             continue
         path = "/" + rest
         if path not in site.pages and not (site.fallback and site.fallback(path)):
-            dangling.add(link.target.replace(demoweb.PORT_TOKEN, "P"))
-    broken = {b.target for b in BROKEN_LINKS} - {site_url(TARGET, "/old-catalogue")}  # a 410
+            dangling.add(link.target.replace(PORT_TOKEN, "P"))
+    broken = {b.target for b in truth.BROKEN_LINKS} - {
+        site_url(truth.TARGET, "/old-catalogue")
+    }  # a 410
     assert dangling == {"http://www.alpha.test:P/missing"} | {
-        b.replace(demoweb.PORT_TOKEN, "P") for b in broken
+        b.replace(PORT_TOKEN, "P") for b in broken
     }
     # Pages the crawler must reach only by a rule: linked from one nofollow page, or nowhere.
     linked_from: dict[str, set[str]] = {}
@@ -522,17 +514,29 @@ def test_compression_helpers_round_trip() -> None:
         compress(body, "zstd")
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["model", "markup", "server", "web", "process", "traps", "truth", "audit", "sites", "run"],
+)
+def test_the_examples_in_the_demo_docstrings_run(name: str) -> None:
+    module = importlib.import_module(f"linkgraph.demo.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} doctest failures in {name}"
+
+
 def test_public_surface() -> None:
-    assert set(demoweb.__all__) >= {
+    assert set(linkgraph.demo.__all__) >= {
         "DemoWeb",
+        "DemoWebProcess",
         "DemoSite",
         "DemoPage",
         "Response",
         "Hit",
         "generate",
+        "run_demo",
     }
-    assert demoweb.generate is demosites.generate
-    assert all(hasattr(demoweb, name) for name in demoweb.__all__)
+    assert all(hasattr(linkgraph.demo, name) for name in linkgraph.demo.__all__)
+    assert linkgraph.demo.generate is generate
 
 
 # Conditional requests ------------------------------------------------------------------
@@ -640,19 +644,19 @@ async def test_generation_switch_in_place() -> None:
         assert all(status == 200 for status, _ in first.values())
         web.replace_sites(generate(12, 6, seed=1, generation=2))
         assert (web.port, web.hosts) == (port, hosts)
-        assert web.url(TARGET) in web.seeds
+        assert web.url(truth.TARGET) in web.seeds
 
         async def again(url: str) -> tuple[int, Any]:
             old = first[url][1][0]
             return await fetch(url, {"If-None-Match": old["ETag"]} if "ETag" in old else None)
 
         second = dict(zip(urls, await asyncio.gather(*(again(u) for u in urls)), strict=True))
-        changed = {fill(c.source, port) for c in CHANGES}
-        no_validators = {web.url(TARGET, "/size-guide")}
+        changed = {truth.fill(c.source, port) for c in truth.CHANGES}
+        no_validators = {web.url(truth.TARGET, "/size-guide")}
         assert {u for u, (status, _) in second.items() if status != 304} == changed | no_validators
         statuses = {"page-404": 404, "page-410": 410, "page-redirects": 301, "fetch-error": 500}
-        for c in CHANGES:
-            url = fill(c.source, port)
+        for c in truth.CHANGES:
+            url = truth.fill(c.source, port)
             status, (headers, body) = second[url]
             assert status == statuses.get(c.reason, 200), c
             if status == 200:  # changed in place: new body, new ETag, new Last-Modified
@@ -664,11 +668,15 @@ async def test_generation_switch_in_place() -> None:
         assert {first[u][1][0]["Last-Modified"] for u in unchanged} == {stamp}
         since = await asyncio.gather(*(fetch(u, {"If-Modified-Since": stamp}) for u in unchanged))
         assert {status for status, _ in since} == {304}
-        status, (headers, _) = await fetch(web.url(TARGET, "/size-guide"), {"If-None-Match": "*"})
+        status, (headers, _) = await fetch(
+            web.url(truth.TARGET, "/size-guide"), {"If-None-Match": "*"}
+        )
         assert status == 200 and "ETag" not in headers
         expected = {(s, ln.target) for s, ln in web.expected_edges() if ln.kind == "link"}
-        new = [c for c in CHANGES if c.reason == "new"]
-        assert new and all((fill(c.source, port), fill(c.target, port)) in expected for c in new)
+        new = [c for c in truth.CHANGES if c.reason == "new"]
+        assert new and all(
+            (truth.fill(c.source, port), truth.fill(c.target, port)) in expected for c in new
+        )
 
 
 def host_of(url: str) -> str:
@@ -688,18 +696,23 @@ def test_changes_match_the_two_generations() -> None:
     one, two = generate(12, 6, seed=1), generate(12, 6, seed=1, generation=2)
     assert [s.name for s in one] == [s.name for s in two]
     e1, e2 = link_pairs(one), link_pairs(two)
-    assert {c.reason for c in CHANGES} == {*LOST_REASONS, "new"}  # every reason, once at least
-    page_level = {c.source for c in CHANGES if c.target is None}
+    assert {c.reason for c in truth.CHANGES} == {
+        *LOST_REASONS,
+        "new",
+    }  # every reason, once at least
+    page_level = {c.source for c in truth.CHANGES if c.target is None}
     assert all(
-        c.reason in LOST_REASONS and c.reason != "removed" for c in CHANGES if c.target is None
+        c.reason in LOST_REASONS and c.reason != "removed"
+        for c in truth.CHANGES
+        if c.target is None
     )
-    removed = {(c.source, c.target) for c in CHANGES if c.reason == "removed"}
-    new = {(c.source, c.target) for c in CHANGES if c.reason == "new"}
-    # Apart from pages that stop counting as a whole, the links differ by exactly CHANGES.
+    removed = {(c.source, c.target) for c in truth.CHANGES if c.reason == "removed"}
+    new = {(c.source, c.target) for c in truth.CHANGES if c.reason == "new"}
+    # Apart from pages that stop counting as a whole, the links differ by exactly truth.CHANGES.
     assert {pair for pair in e1 - e2 if pair[0] not in page_level} == removed
     assert {pair for pair in e2 - e1 if pair[0] not in page_level} == new
     sources_1 = {s for s, _ in e1}
-    for c in CHANGES:
+    for c in truth.CHANGES:
         assert c.source in sources_1  # the page existed, so a recrawl refetches it
         page = page_at(two, c.source)
         response = page.responses[-1]
@@ -707,7 +720,7 @@ def test_changes_match_the_two_generations() -> None:
         if c.reason in ("removed", "new", "page-noindex", "canonical-moved"):
             assert response.status == 200
         if c.target is None:  # it had backlinks of the target to lose
-            assert any(s == c.source and TARGET in t for s, t in e1)
+            assert any(s == c.source and truth.TARGET in t for s, t in e1)
         body = page_text(response) or ""
         expected = {"page-404": 404, "page-410": 410, "page-redirects": 301, "fetch-error": 500}
         if c.reason in expected:
@@ -723,14 +736,14 @@ def test_changes_match_the_two_generations() -> None:
             assert not [ln for ln in page_at(one, c.source).links if ln.kind == "canonical"]
             assert canonical.target in sources_1  # it names a page that exists
     # A new referring domain: it links the target only in generation 2.
-    target = registrable_domain(TARGET)
+    target = registrable_domain(truth.TARGET)
 
     def referrers(pairs: set[tuple[str, str]]) -> set[str]:
         return {host_of(s) for s, t in pairs if registrable_domain(host_of(t)) == target}
 
-    assert NEW_REFERRER in referrers(e2) - referrers(e1)
+    assert truth.NEW_REFERRER in referrers(e2) - referrers(e1)
     # Nothing else changed: same bodies, same Last-Modified, everywhere else.
-    changed = {c.source for c in CHANGES}
+    changed = {c.source for c in truth.CHANGES}
     for site_1, site_2 in zip(one, two, strict=True):
         assert set(site_1.pages) == set(site_2.pages)
         for path, page in site_1.pages.items():
@@ -765,7 +778,7 @@ async def test_replace_sites_needs_the_same_hosts() -> None:
 def test_link_farm_is_a_clique_with_money_anchors() -> None:
     sites = audit_sites()
     edges = expected_edges(sites)
-    farm = {registrable_domain(h) for h in FARM}
+    farm = {registrable_domain(h) for h in truth.FARM}
     assert len(farm) == 5
     pairs = {
         (registrable_domain(host_of(s)), registrable_domain(host_of(ln.target)))
@@ -776,16 +789,19 @@ def test_link_farm_is_a_clique_with_money_anchors() -> None:
         for b in farm - {a}:
             assert (a, b) in pairs and (b, a) in pairs  # mutual, every pair
     by_name = {s.name: s for s in sites}
-    for host in FARM:
+    for host in truth.FARM:
         pages = by_name[host].pages
         assert len(pages) > 30
         for path, page in pages.items():  # sitewide: every page links every partner
             footer = {host_of(ln.target) for ln in page.links if ln.placement == "footer"}
-            assert footer == set(FARM) - {host}, path
+            assert footer == set(truth.FARM) - {host}, path
         money = {
-            ln.anchor for p in pages.values() for ln in p.links if host_of(ln.target) == TARGET
+            ln.anchor
+            for p in pages.values()
+            for ln in p.links
+            if host_of(ln.target) == truth.TARGET
         }
-        assert set(KEYWORDS) <= money
+        assert set(truth.KEYWORDS) <= money
         outlinks = [ln for ln in pages["/links"].links if ln.kind == "link"]
         assert len(outlinks) >= 150
         assert sum(host_of(ln.target) != host for ln in outlinks) >= 100
@@ -797,10 +813,16 @@ def test_audit_target_has_a_realistic_anchor_mix() -> None:
     into = [
         (s, ln)
         for s, ln in expected_edges(sites)
-        if ln.kind == "link" and host_of(ln.target) == TARGET and host_of(s) != TARGET
+        if ln.kind == "link" and host_of(ln.target) == truth.TARGET and host_of(s) != truth.TARGET
     ]
     anchors = {ln.anchor for _, ln in into}
-    assert {BRAND, "www.acme-shoes.test", "click here", "read more", *KEYWORDS} <= anchors
+    assert {
+        truth.BRAND,
+        "www.acme-shoes.test",
+        "click here",
+        "read more",
+        *truth.KEYWORDS,
+    } <= anchors
     assert "best running shoes for beginners" in anchors  # partial match
     assert "" in {ln.anchor for _, ln in into if not ln.image}  # an empty anchor
     assert any(ln.image and ln.anchor for _, ln in into)  # an image link with its alt
@@ -810,13 +832,16 @@ def test_audit_target_has_a_realistic_anchor_mix() -> None:
     assert {"content", "footer", "comments"} <= placements
     assert len({registrable_domain(host_of(s)) for s, _ in into}) >= 10
     # Sitewide: every page of the club links the target from its footer.
-    club = next(s for s in sites if s.name == SITEWIDE)
+    club = next(s for s in sites if s.name == truth.SITEWIDE)
     for page in club.pages.values():
-        assert any(host_of(ln.target) == TARGET and ln.placement == "footer" for ln in page.links)
+        assert any(
+            host_of(ln.target) == truth.TARGET and ln.placement == "footer" for ln in page.links
+        )
     # Reciprocal: the target links back to one of its linkers.
-    assert any(host_of(s) == RECIPROCAL for s, _ in into)
+    assert any(host_of(s) == truth.RECIPROCAL for s, _ in into)
     assert any(
-        host_of(s) == TARGET and host_of(ln.target) == RECIPROCAL for s, ln in expected_edges(sites)
+        host_of(s) == truth.TARGET and host_of(ln.target) == truth.RECIPROCAL
+        for s, ln in expected_edges(sites)
     )
 
 
@@ -831,16 +856,18 @@ def visible_text(page: DemoPage) -> str | None:
 def test_brand_mentions_are_as_declared(generation: int) -> None:
     sites = generate(12, 6, seed=1, generation=generation)
     linking = {
-        s for s, ln in expected_edges(sites) if ln.kind == "link" and host_of(ln.target) == TARGET
+        s
+        for s, ln in expected_edges(sites)
+        if ln.kind == "link" and host_of(ln.target) == truth.TARGET
     }
     found = {
         site_url(site.name, path)
         for site in sites
-        if site.listening and site.name != TARGET
+        if site.listening and site.name != truth.TARGET
         for path, page in site.pages.items()
-        if BRAND in (visible_text(page) or "")
+        if truth.BRAND in (visible_text(page) or "")
     }
-    mentions = MENTIONS[generation]
+    mentions = truth.MENTIONS[generation]
     assert found == set(mentions.linked) | set(mentions.unlinked)
     assert set(mentions.linked) <= linking
     assert not set(mentions.unlinked) & linking and len(mentions.unlinked) >= 3
@@ -870,9 +897,9 @@ def test_topical_text_separates_relevant_from_unrelated_sites() -> None:
         dot = sum(v * b.get(w, 0.0) for w, v in a.items())
         return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
 
-    target = vector(TARGET)
-    relevant = [cosine(vector(h), target) for h in RELEVANT]
-    unrelated = [cosine(vector(h), target) for h in UNRELATED]
+    target = vector(truth.TARGET)
+    relevant = [cosine(vector(h), target) for h in truth.RELEVANT]
+    unrelated = [cosine(vector(h), target) for h in truth.UNRELATED]
     assert min(relevant) > 0.08 and max(unrelated) < 0.03, (relevant, unrelated)
 
 
@@ -880,29 +907,50 @@ async def test_broken_and_external_links_answer_as_declared() -> None:
     sites = generate(12, 6, seed=1)
     edges = {(s, ln.target) for s, ln in expected_edges(sites)}
     async with DemoWeb(sites) as web, client(web) as http:
-        for link in BROKEN_LINKS + EXTERNAL_LINKS:
+        for link in truth.BROKEN_LINKS + truth.EXTERNAL_LINKS:
             assert (link.source, link.target) in edges
             if link.status is None:
                 with pytest.raises(aiohttp.ClientConnectorError):
-                    await http.get(fill(link.target, web.port))
+                    await http.get(truth.fill(link.target, web.port))
                 continue
-            async with http.get(fill(link.target, web.port), allow_redirects=False) as r:
+            async with http.get(truth.fill(link.target, web.port), allow_redirects=False) as r:
                 assert r.status == link.status, link
-        async with http.head(web.url(EXTERNAL, "/no-head")) as r:
+        async with http.head(web.url(truth.EXTERNAL, "/no-head")) as r:
             assert r.status == 405 and r.headers["Allow"] == "GET"
         scope = Scope("domain", web.seeds)
-        assert scope.allows_host(TARGET) and scope.allows_host(FARM[0])
-        assert not scope.allows_host(EXTERNAL) and not scope.allows_host(REFUSED)
-        assert web.hosts[REFUSED]  # in the hosts file, although nothing listens
+        assert scope.allows_host(truth.TARGET) and scope.allows_host(truth.FARM[0])
+        assert not scope.allows_host(truth.EXTERNAL) and not scope.allows_host(truth.REFUSED)
+        assert web.hosts[truth.REFUSED]  # in the hosts file, although nothing listens
+
+
+def test_the_ground_truth_of_every_generated_page_is_what_extract_finds_in_it() -> None:
+    # The expected links are the records a crawl stores, so on every HTML page of the
+    # generated web (both generations) the extractor's links equal the page's ground truth.
+    pages = 0
+    for generation in (1, 2):
+        for site in generate(12, 6, seed=1, generation=generation):
+            origin = f"http://{site.name}:8000"
+            for page in site.pages.values():
+                page = fill_port(page, origin, "8000")
+                response = page.responses[-1]
+                ctype = header_value(response.headers, "Content-Type") or ""
+                if response.status != 200 or not ctype.startswith("text/html"):
+                    continue
+                encoding = header_value(response.headers, "Content-Encoding") or "identity"
+                charset = ctype.partition("charset=")[2] or "utf-8"
+                html = decompress(response.body, encoding).decode(charset)
+                found = extract(html, origin + page.path).links
+                assert found == [ln for ln in page.links if ln.kind == "link"], origin + page.path
+                pages += 1
+    assert pages > 500
 
 
 def test_describe_counts_the_audit_content() -> None:
     facts = describe(generate(12, 6, seed=1))
-    assert facts["farm_sites"] == len(FARM) and facts["pages_without_validators"] == 1
+    assert facts["farm_sites"] == len(truth.FARM) and facts["pages_without_validators"] == 1
     assert facts["target_backlinks"] > 30 and facts["target_referring_domains"] >= 10
     # alpha's /missing, /gone and old.alpha.test, then the audit's broken and external links
-    external = sum(link.status is None or link.status >= 400 for link in EXTERNAL_LINKS)
-    assert facts["broken_links"] == 3 + len(BROKEN_LINKS) + external
+    external = sum(link.status is None or link.status >= 400 for link in truth.EXTERNAL_LINKS)
+    assert facts["broken_links"] == 3 + len(truth.BROKEN_LINKS) + external
     bench = describe(generate(20, 6, traps=False))
     assert bench["farm_sites"] == bench["target_backlinks"] == bench["brand_mentions"] == 0
-    assert demoaudit.CHANGES is CHANGES

@@ -119,8 +119,7 @@ def test_every_anchor_class_is_in_the_readme_and_the_help() -> None:
 
 
 def test_the_demo_sites_default_is_the_size_of_the_demo_web() -> None:
-    from linkgraph.demo import demo_size
-    from linkgraph.demosites import describe, generate
+    from linkgraph.demo import demo_size, describe, generate
 
     (sites,) = [
         a

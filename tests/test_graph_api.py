@@ -18,6 +18,7 @@ MODULES = [
     "linkgraph.graph.levels",
     "linkgraph.graph.pagerank",
     "linkgraph.graph.quality",
+    "linkgraph.graph.ranking",
     "linkgraph.graph.reference",
     "linkgraph.graph.relevance",
     "linkgraph.graph.toxic",

@@ -15,10 +15,38 @@ from linkgraph.importer import detect_encoding
 
 SMART = "\u201ccaf\u00e9\u201d \u2014 cr\u00e8me br\u00fbl\u00e9e"  # “café” — crème brûlée
 WIDE = "\u00dcn\u00efcode \u2013 \u2603 \u65e5\u672c"  # Ünïcode – ☃ 日本
+CAFE_LATIN1 = b"source,target\nhttps://a.example/,https://t.example/caf\xe9\n"
 
 
 def anchors_by_source(db: Path) -> dict[str, str]:
     return {r["source"]: r["anchor"] for r in linkgraph.iter_links(db)}
+
+
+def assert_reads_the_wide_anchor(tmp_path: Path, data: bytes, name: str) -> None:
+    """Importing DATA, saved as NAME, stores its one link with the anchor WIDE intact."""
+    edges = tmp_path / name
+    edges.write_bytes(data)
+    db = tmp_path / "i.db"
+    result = linkgraph.import_links(db, edges)
+    assert result.links == 1
+    assert anchors_by_source(db) == {"https://a.example/": WIDE}
+
+
+def import_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, data: bytes, *flags: str
+) -> str:
+    """``linkgraph import [FLAGS] edges.csv`` of DATA fails: its one line of error.
+
+    The store is not created: a file that cannot be read leaves nothing half-imported.
+    """
+    edges = tmp_path / "edges.csv"
+    edges.write_bytes(data)
+    db = tmp_path / "i.db"
+    assert main(["import", "--db", str(db), *flags, str(edges)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert not db.exists()
+    return err
 
 
 def test_cp1252_csv_with_smart_quotes_is_read_as_cp1252(
@@ -66,38 +94,23 @@ def test_utf16_le_tsv_with_bom_as_excel_writes_it(tmp_path: Path) -> None:
 )
 def test_byte_order_marks_choose_the_encoding(tmp_path: Path, bom: bytes, codec: str) -> None:
     text = f"source,target,anchor\nhttps://a.example/,https://t.example/,{WIDE}\n"
-    edges = tmp_path / "edges.csv"
-    edges.write_bytes(bom + text.encode(codec))
-    db = tmp_path / "i.db"
-    result = linkgraph.import_links(db, edges)
-    assert result.links == 1
-    assert anchors_by_source(db) == {"https://a.example/": WIDE}
+    assert_reads_the_wide_anchor(tmp_path, bom + text.encode(codec), "edges.csv")
 
 
 def test_unknown_encoding_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    edges = tmp_path / "edges.csv"
-    edges.write_text("https://a.example/,https://t.example/\n", encoding="utf-8")
-    db = tmp_path / "i.db"
-    assert main(["import", "--db", str(db), "--encoding", "klingon-8", str(edges)]) == 1
-    err = capsys.readouterr().err
+    data = b"https://a.example/,https://t.example/\n"
+    err = import_error(capsys, tmp_path, data, "--encoding", "klingon-8")
     assert err.startswith("linkgraph: error: unknown text encoding 'klingon-8'")
-    assert err.count("\n") == 1
-    assert not db.exists()
 
 
 @pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "zlib"])
 def test_a_codec_that_is_not_a_text_encoding_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], codec: str
 ) -> None:
-    edges = tmp_path / "edges.csv"
-    edges.write_bytes(b"source,target\nhttps://a.example/,https://t.example/caf\xe9\n")
-    db = tmp_path / "i.db"
-    assert main(["import", "--db", str(db), "--encoding", codec, str(edges)]) == 1
-    err = capsys.readouterr().err
+    err = import_error(capsys, tmp_path, CAFE_LATIN1, "--encoding", codec)
     assert err.startswith(f"linkgraph: error: unknown text encoding '{codec}'")
-    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "idna"])
@@ -105,42 +118,28 @@ def test_a_file_the_stated_codec_cannot_start_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], codec: str
 ) -> None:
     # utf-16 without a byte-order mark refuses the first bytes; idna fails on its own terms.
-    edges = tmp_path / "edges.csv"
-    edges.write_bytes(b"source,target\nhttps://a.example/,https://t.example/caf\xe9\n")
-    db = tmp_path / "i.db"
-    assert main(["import", "--db", str(db), "--encoding", codec, str(edges)]) == 1
-    err = capsys.readouterr().err
+    err = import_error(capsys, tmp_path, CAFE_LATIN1, "--encoding", codec)
     assert err.startswith("linkgraph: error: ") and f"is not valid {codec} text" in err
-    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
 def test_utf16_without_a_byte_order_mark_is_recognised(tmp_path: Path, codec: str) -> None:
     text = f"source\ttarget\tanchor\nhttps://a.example/\thttps://t.example/\t{WIDE}\n"
-    tsv = tmp_path / "edges.tsv"
-    tsv.write_bytes(text.encode(codec))
-    db = tmp_path / "i.db"
-    result = linkgraph.import_links(db, tsv)
-    assert result.links == 1
-    assert anchors_by_source(db) == {"https://a.example/": WIDE}
+    assert_reads_the_wide_anchor(tmp_path, text.encode(codec), "edges.tsv")
 
 
 def test_undecodable_byte_is_a_one_line_error_naming_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # 0x81 is undefined in Windows-1252 and invalid in UTF-8: neither can read line 3.
-    edges = tmp_path / "edges.csv"
-    edges.write_bytes(
+    data = (
         b"source,target,anchor\n"
         b"https://a.example/,https://t.example/,caf\xe9\n"
         b"https://b.example/,https://t.example/,bad \x81 byte\n"
     )
-    db = tmp_path / "i.db"
-    assert main(["import", "--db", str(db), str(edges)]) == 1
-    err = capsys.readouterr().err
+    err = import_error(capsys, tmp_path, data)
+    edges = tmp_path / "edges.csv"
     assert err.startswith(f"linkgraph: error: {edges}: line 3 is not valid cp1252 text")
-    assert err.count("\n") == 1
-    assert not db.exists()
 
 
 def test_stated_encoding_wins_and_its_errors_name_the_line(

@@ -15,16 +15,18 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import networkx as nx
 import pytest
+from cli_support import run
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-from linkgraph.cli import _print_crawl_summary, main
+from linkgraph.cli import _print_crawl_summary
 from linkgraph.output import SafeFormatter, emit, emit_json
 
 pytestmark = pytest.mark.timeout(60)
@@ -51,15 +53,6 @@ ACTIVE = re.compile(
 def assert_inert(text: str) -> None:
     found = ACTIVE.search(text)
     assert found is None, f"raw {found.group()!r} in output"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- emit ----------------------------------------------------------------------------------------
@@ -176,12 +169,19 @@ async def build_hostile(db: Path) -> None:
         writer.add_page(Page("http://www.gone.test/", 1, now, status=404))
 
 
-@pytest.fixture(scope="module")
-def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("hostile") / "links.db"
-    asyncio.run(build_hostile(db))
+def ranked_store(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Awaitable[None]]
+) -> Path:
+    """A store filled by ``build`` and ranked, in a fresh folder: what a module's tests read."""
+    db = tmp_path_factory.mktemp(name) / "links.db"
+    asyncio.run(build(db))
     linkgraph.rank(db)
     return db
+
+
+@pytest.fixture(scope="module")
+def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ranked_store(tmp_path_factory, "hostile", build_hostile)
 
 
 COMMANDS = [
@@ -379,10 +379,7 @@ async def build_sites(db: Path) -> None:
 
 @pytest.fixture(scope="module")
 def ranked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("ranked") / "links.db"
-    asyncio.run(build_sites(db))
-    linkgraph.rank(db)
-    return db
+    return ranked_store(tmp_path_factory, "ranked", build_sites)
 
 
 def test_backlinks_carry_the_linking_domains_authority(ranked: Path) -> None:

@@ -16,9 +16,23 @@ from pathlib import Path
 
 _PROBE = """
 import importlib.util, json
-names = ["crawler", "graph", "storage", "linkgraph.crawler", "linkgraph.graph", "linkgraph.storage"]
+names = ["crawler", "graph", "storage", "linkgraph.crawler", "linkgraph.graph", "linkgraph.storage",
+         "linkgraph.demo", "linkgraph.demo.web"]
 print(json.dumps({name: importlib.util.find_spec(name) is not None for name in names}))
 """
+
+
+def run_outside_checkout(code: str, cwd: Path) -> str:
+    """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
 
 
 def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
@@ -28,22 +42,15 @@ def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
 
 
 def test_only_linkgraph_subpackages_are_importable_outside_the_checkout(tmp_path: Path) -> None:
-    # -P and a working directory outside the checkout: only the installed package is seen.
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", _PROBE],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(done.stdout) == {
+    assert json.loads(run_outside_checkout(_PROBE, tmp_path)) == {
         "crawler": False,
         "graph": False,
         "storage": False,
         "linkgraph.crawler": True,
         "linkgraph.graph": True,
         "linkgraph.storage": True,
+        "linkgraph.demo": True,
+        "linkgraph.demo.web": True,
     }
 
 
@@ -53,15 +60,18 @@ def test_importing_a_subpackage_does_not_load_the_whole_api(tmp_path: Path) -> N
         "import sys, linkgraph.crawler.parsing\n"
         "print(sorted(m for m in ('numpy', 'scipy', 'aiohttp', 'linkgraph.api') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", probe],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
+
+
+def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -> None:
+    # The demo server's child process imports only the server: the demo package's names
+    # load on first use, so neither the crawl-and-query API nor numpy comes with it.
+    probe = (
+        "import sys, linkgraph.demo, linkgraph.demo.process\n"
+        "from linkgraph.demo import DemoWeb, web\n"
+        "print(sorted(m for m in ('numpy', 'linkgraph.api', 'linkgraph.demo.run') if m in sys.modules))"
     )
-    assert done.stdout.strip() == "[]"
+    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
 
 
 def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:

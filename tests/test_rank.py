@@ -178,9 +178,9 @@ def test_import_then_rank(tmp_path: Path) -> None:
 def test_rank_that_does_not_converge_is_a_one_line_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from linkgraph.graph import ranking
     from linkgraph.graph.errors import ConvergenceError
 
-    from linkgraph import graph
     from linkgraph.cli import main
 
     edges = tmp_path / "edges.csv"
@@ -191,7 +191,8 @@ def test_rank_that_does_not_converge_is_a_one_line_error(
     def never_converges(*args: object, **kwargs: object) -> None:
         raise ConvergenceError(100, 0.5, 1e-10)
 
-    monkeypatch.setattr(graph, "pagerank", never_converges)
+    # The level pipeline calls PageRank where it lives now: graph/ranking.py.
+    monkeypatch.setattr(ranking, "pagerank", never_converges)
     assert main(["rank", "--db", str(db), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("linkgraph: error: ") and "100" in err

@@ -7,6 +7,7 @@ import re
 import tomllib
 from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from linkgraph.crawler.settings import (
@@ -51,24 +52,42 @@ def test_precedence_defaults_toml_env_cli(tmp_path: Path) -> None:
     assert s.delay == 2.5
 
 
-# A bad value, and how each source spells it: (setting, text for env and flag, TOML value).
+class BadValue(NamedTuple):
+    """A bad value of a setting, as each source spells it."""
+
+    name: str
+    text: str  # in the environment and on the command line
+    toml: str
+
+
 BAD_VALUES = [
-    ("delay", "nan", "nan"),  # nan compared false with every gap: no delay at all
-    ("delay", "inf", "inf"),  # waited for ever
-    ("delay", "-1", "-1"),
-    ("max_pages", "-1", "-1"),
-    ("max_depth", "1.5", "1.5"),
-    ("concurrency", "0", "0"),
-    ("user_agent", "bot/1\r\nX-Evil: 1", '"bot/1\\r\\nX-Evil: 1"'),
-    ("flush_seconds", "0", "0"),
-    ("batch_pages", "0", "0"),
-    ("read_timeout", "-1", "-1"),
-    ("max_redirects", "-1", "-1"),  # silently turned redirects off
-    ("max_retries", "-1", "-1"),
-    ("host_budget_seconds", "nan", "nan"),
-    ("scope", "planet", '"planet"'),
+    BadValue("delay", "nan", "nan"),  # nan compared false with every gap: no delay at all
+    BadValue("delay", "inf", "inf"),  # waited for ever
+    BadValue("delay", "-1", "-1"),
+    BadValue("max_pages", "-1", "-1"),
+    BadValue("max_depth", "1.5", "1.5"),
+    BadValue("concurrency", "0", "0"),
+    BadValue("user_agent", "bot/1\r\nX-Evil: 1", '"bot/1\\r\\nX-Evil: 1"'),
+    BadValue("flush_seconds", "0", "0"),
+    BadValue("batch_pages", "0", "0"),
+    BadValue("read_timeout", "-1", "-1"),
+    BadValue("max_redirects", "-1", "-1"),  # silently turned redirects off
+    BadValue("max_retries", "-1", "-1"),
+    BadValue("host_budget_seconds", "nan", "nan"),
+    BadValue("scope", "planet", '"planet"'),
 ]
 CRAWL = ["crawl", "http://a.test/"]
+
+
+def bad_id(bad: BadValue) -> str:
+    return f"{bad.name}={bad.text!r}"
+
+
+@pytest.fixture(params=BAD_VALUES, ids=bad_id)
+def bad(request: pytest.FixtureRequest) -> BadValue:
+    """Each bad value in turn: every source of settings must refuse all of them."""
+    value: BadValue = request.param
+    return value
 
 
 def run_crawl(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -87,43 +106,36 @@ def assert_one_line_error(code: int, err: str, *names: str) -> None:
         assert name in line
 
 
-@pytest.mark.parametrize(("name", "text", "toml"), BAD_VALUES)
 def test_a_bad_value_in_the_config_file_is_a_one_line_error(
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    name: str,
-    text: str,
-    toml: str,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bad: BadValue
 ) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text(f"[crawl]\n{name} = {toml}\n")
+    config.write_text(f"[crawl]\n{bad.name} = {bad.toml}\n")
     code, err = run_crawl(capsys, tmp_path, "--config", str(config))
-    assert_one_line_error(code, err, str(config), name)
+    assert_one_line_error(code, err, str(config), bad.name)
 
 
-@pytest.mark.parametrize(("name", "text", "toml"), BAD_VALUES)
 def test_a_bad_value_in_the_environment_is_a_one_line_error(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    name: str,
-    text: str,
-    toml: str,
+    bad: BadValue,
 ) -> None:
-    monkeypatch.setenv(f"LINKGRAPH_{name.upper()}", text)
+    monkeypatch.setenv(f"LINKGRAPH_{bad.name.upper()}", bad.text)
     code, err = run_crawl(capsys, tmp_path)
-    assert_one_line_error(code, err, f"LINKGRAPH_{name.upper()}")
+    assert_one_line_error(code, err, f"LINKGRAPH_{bad.name.upper()}")
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "toml"), [case for case in BAD_VALUES if case[0] in cli.CRAWL_FLAGS]
+    "bad",
+    [bad for bad in BAD_VALUES if bad.name in cli.CRAWL_FLAGS],
+    ids=bad_id,
 )
 def test_a_bad_value_on_the_command_line_is_a_one_line_error(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, toml: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bad: BadValue
 ) -> None:
-    flag = "--" + name.replace("_", "-")
-    code, err = run_crawl(capsys, tmp_path, flag, text)
+    flag = "--" + bad.name.replace("_", "-")
+    code, err = run_crawl(capsys, tmp_path, flag, bad.text)
     assert_one_line_error(code, err, flag)
 
 

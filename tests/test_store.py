@@ -19,6 +19,16 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def write_sql(db: Path, *statements: str) -> str:
+    """Run STATEMENTS on DB as another program would (plain sqlite3): the file's digest after."""
+    conn = sqlite3.connect(db)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    return digest(db)
+
+
 def test_new_store_has_identity_and_named_migrations(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     schema.connect(db, create=True).close()
@@ -39,12 +49,7 @@ def test_missing_store_is_not_created_unless_asked(tmp_path: Path) -> None:
 
 def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
     db = tmp_path / "other.db"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE things (x)")
-    conn.execute("INSERT INTO things VALUES (1)")
-    conn.commit()
-    conn.close()
-    before = digest(db)
+    before = write_sql(db, "CREATE TABLE things (x)", "INSERT INTO things VALUES (1)")
     with pytest.raises(NotAStore, match="another program"):
         schema.connect(db, create=True)
     with pytest.raises(NotAStore):
@@ -55,12 +60,7 @@ def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> Non
 
 def test_other_application_id_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "app.db"
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA application_id = 1234")
-    conn.execute("CREATE TABLE t (x)")
-    conn.commit()
-    conn.close()
-    before = digest(db)
+    before = write_sql(db, "PRAGMA application_id = 1234", "CREATE TABLE t (x)")
     with pytest.raises(NotAStore):
         schema.connect(db, create=True)
     assert digest(db) == before
@@ -78,10 +78,7 @@ def test_text_file_is_refused_and_untouched(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
     db = tmp_path / "future.db"
     schema.connect(db, create=True).close()
-    conn = sqlite3.connect(db)
-    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
-    conn.close()
-    before = digest(db)
+    before = write_sql(db, f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
     with pytest.raises(NewerSchema, match="newer"):
         schema.connect(db)
     assert digest(db) == before

@@ -8,27 +8,23 @@ import sys
 from ..output import emit, emit_json
 from .common import (
     EXIT_OK,
-    TARGET_HELP,
     Command,
     add_db,
     add_format,
-    add_limit,
+    add_listing,
+    add_min_score,
     add_mode,
     add_output,
     add_profile_args,
+    add_quiet,
+    add_target,
     args_profile,
-    score,
 )
 
 
 def add_changes(command: Command) -> None:
-    p = command(
-        "changes",
-        "New and lost backlinks (with the reason) and referring domains since a date, and link velocity.",
-        "linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01",
-    )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
+    p = command(cmd_changes)
+    add_target(p)
     p.add_argument(
         "--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"
     )
@@ -49,16 +45,10 @@ def add_changes(command: Command) -> None:
         help="one part only (table, csv)",
     )
     add_format(p)
-    p.set_defaults(func=cmd_changes)
 
 
 def add_broken(command: Command) -> None:
-    p = command(
-        "broken",
-        "Links whose target answered 4xx/5xx or could not be reached: the raw material of broken-link building.",
-        "linkgraph broken --db links.db",
-        "linkgraph broken example.com --db links.db --outbound --check-external",
-    )
+    p = command(cmd_broken)
     p.add_argument(
         "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
     )
@@ -71,63 +61,34 @@ def add_broken(command: Command) -> None:
         action="store_true",
         help="first check uncrawled link targets (HEAD) under the crawl's politeness",
     )
-    add_mode(p)
-    add_limit(p, None)
-    add_format(p)
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_broken)
+    add_listing(p, None)
+    add_quiet(p)
 
 
 def add_toxic(command: Command) -> None:
-    p = command(
-        "toxic",
-        "Toxic-link triage: a score per referring domain with its reasons (for a human to review).",
-        "linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40",
-    )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
-    p.add_argument(
-        "--min-score",
-        type=score,
-        default=0,
-        metavar="X",
-        help="only domains scoring X or more, 0-100 (default 0: all)",
-    )
-    add_mode(p)
-    add_limit(p, None)
-    add_format(p)
+    p = command(cmd_toxic)
+    add_target(p)
+    add_min_score(p, 0, "only domains scoring X or more, 0-100 (default 0: all)")
+    add_listing(p, None)
     add_profile_args(p)
-    p.set_defaults(func=cmd_toxic)
 
 
 def add_disavow(command: Command) -> None:
-    p = command(
-        "disavow",
-        "Write Google's disavow file for the referring domains scoring at least --min-score.",
-        "linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt",
-    )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
-    p.add_argument(
-        "--min-score",
-        type=score,
-        default=50,
-        metavar="X",
-        help="disavow domains scoring X or more, and link pages of domains scoring X/2"
+    p = command(cmd_disavow)
+    add_target(p)
+    add_min_score(
+        p,
+        50,
+        "disavow domains scoring X or more, and link pages of domains scoring X/2"
         " or more; 0-100 (default 50)",
     )
     add_output(p)
     add_mode(p)
     add_profile_args(p)
-    p.set_defaults(func=cmd_disavow)
 
 
 def add_mentions(command: Command) -> None:
-    p = command(
-        "mentions",
-        "Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.",
-        "linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com",
-    )
+    p = command(cmd_mentions)
     p.add_argument(
         "phrase", metavar="PHRASE", help="words to find, as a phrase, in pages' visible text"
     )
@@ -135,16 +96,19 @@ def add_mentions(command: Command) -> None:
     p.add_argument(
         "--exclude-linking", metavar="TARGET", help="leave out pages that link to this target"
     )
-    add_mode(p)
-    add_limit(p, 100)
-    add_format(p)
-    p.set_defaults(func=cmd_mentions)
+    add_listing(p, 100)
 
 
 # -- commands ----------------------------------------------------------------------------
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
+    """New and lost backlinks (with the reason) and referring domains since a date, and link
+    velocity.
+
+    Example:
+      linkgraph crawl --db links.db --refresh && linkgraph changes example.com --db links.db --since 2026-11-01
+    """
     from ..audit import changes
 
     result = changes(
@@ -181,6 +145,13 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def cmd_broken(args: argparse.Namespace) -> int:
+    """Links whose target answered 4xx/5xx or could not be reached: the raw material of broken-link
+    building.
+
+    Example:
+      linkgraph broken --db links.db
+      linkgraph broken example.com --db links.db --outbound --check-external
+    """
     from linkgraph.crawler.progress import Progress
 
     from ..audit import broken
@@ -205,6 +176,11 @@ def cmd_broken(args: argparse.Namespace) -> int:
 
 
 def cmd_toxic(args: argparse.Namespace) -> int:
+    """Toxic-link triage: a score per referring domain with its reasons (for a human to review).
+
+    Example:
+      linkgraph toxic example.com --db links.db --keyword 'blue widgets' --min-score 40
+    """
     from ..audit import toxic
 
     records = toxic(
@@ -227,6 +203,11 @@ def cmd_toxic(args: argparse.Namespace) -> int:
 
 
 def cmd_disavow(args: argparse.Namespace) -> int:
+    """Write Google's disavow file for the referring domains scoring at least --min-score.
+
+    Example:
+      linkgraph disavow example.com --db links.db --min-score 60 --output disavow.txt
+    """
     from ..audit import disavow
 
     text = disavow(
@@ -246,6 +227,11 @@ def cmd_disavow(args: argparse.Namespace) -> int:
 
 
 def cmd_mentions(args: argparse.Namespace) -> int:
+    """Pages that mention a brand in their text; --exclude-linking keeps those not linking to you.
+
+    Example:
+      linkgraph mentions 'Acme Shoes' --db links.db --exclude-linking acme-shoes.com
+    """
     from ..audit import mentions
 
     records = mentions(

@@ -7,6 +7,7 @@ audit profile) are added here once, so their choices and help cannot drift apart
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +15,11 @@ from ..output import FORMATS
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-# build_parser's factory: command(name, help, *examples) -> the subcommand's parser.
-Command = Callable[..., argparse.ArgumentParser]
+# What a command runs: the parsed arguments in, the exit status out.
+Run = Callable[[argparse.Namespace], int]
+# build_parser's factory: command(cmd_name) -> the subcommand's parser, named, described
+# and bound to the function it runs (see describe).
+Command = Callable[[Run], argparse.ArgumentParser]
 
 
 class CliError(Exception):
@@ -24,6 +28,21 @@ class CliError(Exception):
 
 def examples(*lines: str) -> str:
     return "Example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def describe(run: Run) -> tuple[str, str, str]:
+    """The name, help and epilog of the command that ``run`` implements.
+
+    A command is named after its function (``cmd_referring_domains`` is
+    ``referring-domains``), and its docstring is its help, as click does it: the first
+    paragraph, joined into one line, is the help ``linkgraph --help`` lists, and the
+    ``Example:`` section that must follow it is the epilog, as written.
+    """
+    name = run.__name__.removeprefix("cmd_").replace("_", "-")
+    summary, found, example = (inspect.getdoc(run) or "").partition("\n\nExample:\n")
+    if not found:
+        raise TypeError(f"{run.__name__}'s docstring has no Example: section for its --help")
+    return name, " ".join(summary.split()), "Example:\n" + example
 
 
 def positive_int(text: str) -> int:
@@ -91,6 +110,30 @@ def add_limit(p: argparse.ArgumentParser, default: int | None) -> None:
 def add_mode(p: argparse.ArgumentParser) -> None:
     """``--mode``: how a target (or competitor, or excluded site) matches URLs."""
     p.add_argument("--mode", choices=("exact", "prefix", "host", "domain"), help=MODE_HELP)
+
+
+def add_target(p: argparse.ArgumentParser) -> None:
+    """``TARGET`` and ``--db``: the site a report is about, and the store it reads."""
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    add_db(p)
+
+
+def add_listing(p: argparse.ArgumentParser, limit: int | None) -> None:
+    """``--mode``, ``--limit``, ``--format``: the options every report that lists records
+    matching a target ends with, in this order."""
+    add_mode(p)
+    add_limit(p, limit)
+    add_format(p)
+
+
+def add_min_score(p: argparse.ArgumentParser, default: int, help: str) -> None:
+    """``--min-score X``: the toxic score (0-100) a report starts at."""
+    p.add_argument("--min-score", type=score, default=default, metavar="X", help=help)
+
+
+def add_quiet(p: argparse.ArgumentParser, *, default: bool | None = False) -> None:
+    """``--quiet``; crawl's default is None, so an absent flag leaves the TOML value in force."""
+    p.add_argument("--quiet", action="store_true", default=default, help="no progress output")
 
 
 # The settings crawl and robots both take, with help true for both: robots fetches a

@@ -16,17 +16,13 @@ from .common import (
     CliError,
     Command,
     add_fetch_flags,
+    add_quiet,
     positive_int,
 )
 
 
 def add_crawl(command: Command) -> None:
-    p = command(
-        "crawl",
-        "Crawl seed sites politely into a link store (continues the crawl if the store has one).",
-        "linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000",
-        "linkgraph crawl --db links.db            # continue an interrupted crawl",
-    )
+    p = command(cmd_crawl)
     p.add_argument(
         "seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"
     )
@@ -101,18 +97,11 @@ def add_crawl(command: Command) -> None:
         " other hosts are recorded, not fetched (a local mirror; the demo does this)",
     )
     add_fetch_flags(p, "--allow-private-addresses")
-    p.add_argument("--quiet", action="store_true", default=None, help="no progress output")
-    p.set_defaults(func=cmd_crawl)
+    add_quiet(p, default=None)
 
 
 def add_robots(command: Command) -> None:
-    p = command(
-        "robots",
-        "Allowed or disallowed per URL, with the deciding robots.txt rule and its line"
-        " (the crawler's own answer).",
-        "linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot",
-        "linkgraph robots https://example.com/robots.txt https://example.com/cart --format json",
-    )
+    p = command(cmd_robots)
     p.add_argument(
         "source",
         metavar="ROBOTS_FILE_OR_URL",
@@ -129,18 +118,10 @@ def add_robots(command: Command) -> None:
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
     )
     add_fetch_flags(p, "--config", "--hosts-file", "--allow-private-addresses")
-    p.set_defaults(func=cmd_robots)
 
 
 def add_demo(command: Command) -> None:
-    p = command(
-        "demo",
-        "Start the built-in local demo web, crawl it into a store, and summarise.",
-        "linkgraph demo",
-        "linkgraph demo --db /tmp/demo.db --sites 100 --pages 20",
-        "linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`",
-        "linkgraph demo --recrawl --check-external   # and check external links: see `broken`",
-    )
+    p = command(cmd_demo)
     p.add_argument(
         "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
     )
@@ -159,7 +140,7 @@ def add_demo(command: Command) -> None:
         metavar="N",
         help="pages of each generated site (default 12, at least 6)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet(p)
     p.add_argument(
         "--recrawl",
         action="store_true",
@@ -171,7 +152,6 @@ def add_demo(command: Command) -> None:
         help="then check the link targets the crawl did not fetch, while the demo web is up"
         " (for `linkgraph broken`)",
     )
-    p.set_defaults(func=cmd_demo)
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -216,6 +196,12 @@ def _flag(name: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    """Crawl seed sites politely into a link store (continues the crawl if the store has one).
+
+    Example:
+      linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
+      linkgraph crawl --db links.db            # continue an interrupted crawl
+    """
     from linkgraph.crawler.progress import Progress
 
     # A store holding a crawl continues it with its own settings; flags given now win.
@@ -251,6 +237,13 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
 
 
 def cmd_robots(args: argparse.Namespace) -> int:
+    """Allowed or disallowed per URL, with the deciding robots.txt rule and its line (the crawler's
+    own answer).
+
+    Example:
+      linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot
+      linkgraph robots https://example.com/robots.txt https://example.com/cart --format json
+    """
     overrides = {
         "user_agent": args.user_agent,
         "hosts_file": args.hosts_file,
@@ -268,6 +261,14 @@ def cmd_robots(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the built-in local demo web, crawl it into a store, and summarise.
+
+    Example:
+      linkgraph demo
+      linkgraph demo --db /tmp/demo.db --sites 100 --pages 20
+      linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`
+      linkgraph demo --recrawl --check-external   # and check external links: see `broken`
+    """
     from ..demo import run_demo
 
     return run_demo(

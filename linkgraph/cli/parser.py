@@ -1,7 +1,8 @@
 """The ``linkgraph`` argument parser: the top-level options and every command, in help order.
 
-Each command's options live beside its function (crawling, store, queries, audits); this
-module only fixes the order ``linkgraph --help`` lists them in.
+Each command's options live beside its function (crawling, store, queries, audits), and its
+name, help and examples come from that function (``cmd_NAME`` and its docstring, see
+``common.describe``); this module only fixes the order ``linkgraph --help`` lists them in.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from . import audits, crawling, queries, store
-from .common import examples
+from .common import Run, describe, examples
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,14 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="`linkgraph COMMAND --help` shows its options and an example",
     )
 
-    def command(name: str, help: str, *lines: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
+    def command(run: Run) -> argparse.ArgumentParser:
+        name, help, epilog = describe(run)
+        p = sub.add_parser(
             name,
             help=help,
             description=help,
-            epilog=examples(*lines),
+            epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        p.set_defaults(func=run)
+        return p
 
     for add in (
         crawling.add_crawl,

@@ -12,23 +12,24 @@ from ..output import emit, emit_json, say
 from .common import (
     EXIT_OK,
     INCLUDE_LOST_HELP,
-    TARGET_HELP,
     Command,
+    Run,
     add_db,
     add_format,
     add_limit,
+    add_listing,
     add_mode,
     add_profile_args,
+    add_target,
     args_profile,
     positive_int,
 )
 
 
-def _target_command(command: Command, name: str, help: str, *lines: str) -> argparse.ArgumentParser:
+def _target_command(command: Command, run: Run) -> argparse.ArgumentParser:
     """A query of the links into one target: the options backlinks, referring-domains, anchors share."""
-    p = command(name, help, *lines)
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    add_db(p)
+    p = command(run)
+    add_target(p)
     add_mode(p)
     p.add_argument("--follow-only", action="store_true", help="only followable links")
     p.add_argument(
@@ -44,14 +45,7 @@ def _target_command(command: Command, name: str, help: str, *lines: str) -> argp
 
 
 def add_backlinks(command: Command) -> None:
-    p = _target_command(
-        command,
-        "backlinks",
-        "Links into a target, strongest source pages first (--quality: scored and explained).",
-        "linkgraph backlinks example.com --db links.db --follow-only --limit 20",
-        "linkgraph backlinks https://example.com/pricing --db links.db --format json",
-        "linkgraph backlinks example.com --db links.db --quality --keyword 'running shoes'",
-    )
+    p = _target_command(command, cmd_backlinks)
     p.add_argument(
         "--sort",
         choices=("authority", "first_seen"),
@@ -65,27 +59,14 @@ def add_backlinks(command: Command) -> None:
         help="score each link: authority, follow, placement, relevance, dilution, sitewide",
     )
     add_profile_args(p)
-    p.set_defaults(func=cmd_backlinks)
 
 
 def add_referring_domains(command: Command) -> None:
-    p = _target_command(
-        command,
-        "referring-domains",
-        "The registrable domains linking to a target, with backlink counts and authority.",
-        "linkgraph referring-domains example.com --db links.db",
-    )
-    p.set_defaults(func=cmd_referring_domains)
+    _target_command(command, cmd_referring_domains)
 
 
 def add_anchors(command: Command) -> None:
-    p = _target_command(
-        command,
-        "anchors",
-        "Anchor texts of the links into a target, with backlink and referring-domain counts.",
-        "linkgraph anchors example.com --db links.db --limit 30",
-        "linkgraph anchors example.com --db links.db --classify --brand Example --keyword 'blue widgets'",
-    )
+    p = _target_command(command, cmd_anchors)
     p.add_argument(
         "--classify",
         action="store_true",
@@ -93,15 +74,10 @@ def add_anchors(command: Command) -> None:
         " other (none of these: an article title, a person's name)",
     )
     add_profile_args(p)
-    p.set_defaults(func=cmd_anchors)
 
 
 def add_top(command: Command) -> None:
-    p = command(
-        "top",
-        "The highest-authority pages, hosts or domains (run `linkgraph rank` first).",
-        "linkgraph top --db links.db --level domain --limit 25",
-    )
+    p = command(cmd_top)
     add_db(p)
     p.add_argument(
         "--level",
@@ -111,15 +87,10 @@ def add_top(command: Command) -> None:
     )
     add_limit(p, 20)
     add_format(p)
-    p.set_defaults(func=cmd_top)
 
 
 def add_intersect(command: Command) -> None:
-    p = command(
-        "intersect",
-        "The competitor backlink gap: domains linking to at least K competitors but not to you.",
-        "linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db",
-    )
+    p = command(cmd_intersect)
     p.add_argument("competitors", nargs="+", metavar="COMPETITOR", help="domains, hosts or URLs")
     add_db(p)
     p.add_argument(
@@ -132,27 +103,22 @@ def add_intersect(command: Command) -> None:
         metavar="K",
         help="link to at least K competitors (default 2)",
     )
-    add_mode(p)
-    add_limit(p, 100)
-    add_format(p)
+    add_listing(p, 100)
     p.add_argument(
         "--include-lost",
         action="store_true",
         help="also count competitors a domain linked to before (lost links), in lost_competitors",
     )
-    p.set_defaults(func=cmd_intersect)
 
 
 # -- commands ----------------------------------------------------------------------------
 
 
+# What a link is, the first fields of every listing of links: from where to where, its
+# text and its attributes.
+_LINK_FIELDS = ("source", "target", "anchor", "rel", "follow", "placement")
 _LINK_COLUMNS = (
-    "source",
-    "target",
-    "anchor",
-    "rel",
-    "follow",
-    "placement",
+    *_LINK_FIELDS,
     "first_seen",
     "source_authority",
     "source_domain_authority",
@@ -176,12 +142,7 @@ def _query_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 _QUALITY_FIELDS = (
-    "source",
-    "target",
-    "anchor",
-    "rel",
-    "follow",
-    "placement",
+    *_LINK_FIELDS,
     "image",
     "first_seen",
     "last_seen",
@@ -207,6 +168,13 @@ _QUALITY_COLUMNS = (
 
 
 def cmd_backlinks(args: argparse.Namespace) -> int:
+    """Links into a target, strongest source pages first (--quality: scored and explained).
+
+    Example:
+      linkgraph backlinks example.com --db links.db --follow-only --limit 20
+      linkgraph backlinks https://example.com/pricing --db links.db --format json
+      linkgraph backlinks example.com --db links.db --quality --keyword 'running shoes'
+    """
     if args.quality:
         from ..audit import backlink_quality
 
@@ -246,6 +214,11 @@ def cmd_backlinks(args: argparse.Namespace) -> int:
 
 
 def cmd_referring_domains(args: argparse.Namespace) -> int:
+    """The registrable domains linking to a target, with backlink counts and authority.
+
+    Example:
+      linkgraph referring-domains example.com --db links.db
+    """
     records = api.referring_domains(args.db, args.target, **_query_kwargs(args))
     emit(
         records,
@@ -275,6 +248,12 @@ def cmd_referring_domains(args: argparse.Namespace) -> int:
 
 
 def cmd_anchors(args: argparse.Namespace) -> int:
+    """Anchor texts of the links into a target, with backlink and referring-domain counts.
+
+    Example:
+      linkgraph anchors example.com --db links.db --limit 30
+      linkgraph anchors example.com --db links.db --classify --brand Example --keyword 'blue widgets'
+    """
     if args.classify:
         from ..audit import anchor_profile
 
@@ -320,6 +299,11 @@ def cmd_anchors(args: argparse.Namespace) -> int:
 
 
 def cmd_top(args: argparse.Namespace) -> int:
+    """The highest-authority pages, hosts or domains (run `linkgraph rank` first).
+
+    Example:
+      linkgraph top --db links.db --level domain --limit 25
+    """
     records = api.top(args.db, level=args.level, limit=args.limit)
     name = {"page": "url", "host": "host", "domain": "domain"}[args.level]
     emit(
@@ -332,6 +316,11 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 
 def cmd_intersect(args: argparse.Namespace) -> int:
+    """The competitor backlink gap: domains linking to at least K competitors but not to you.
+
+    Example:
+      linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db
+    """
     records = api.intersect(
         args.db,
         args.competitors,

@@ -9,25 +9,19 @@ from linkgraph.storage.safetext import terminal_safe
 
 from .. import api
 from ..output import emit_json, safe_text, say
-from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output, add_quiet
 
 
 def add_stats(command: Command) -> None:
-    p = command("stats", "Counts of a link store.", "linkgraph stats --db links.db --format json")
+    p = command(cmd_stats)
     add_db(p)
     p.add_argument(
         "--format", choices=("table", "json"), default="table", help="table (default) or json"
     )
-    p.set_defaults(func=cmd_stats)
 
 
 def add_export(command: Command) -> None:
-    p = command(
-        "export",
-        "Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).",
-        "linkgraph export --db links.db --format csv --output links.csv",
-        "linkgraph export --db links.db --format gexf --level domain --output domains.gexf",
-    )
+    p = command(cmd_export)
     add_db(p)
     p.add_argument(
         "--format",
@@ -44,32 +38,19 @@ def add_export(command: Command) -> None:
     )
     add_output(p)
     p.add_argument("--include-lost", action="store_true", help=INCLUDE_LOST_HELP + " (jsonl, csv)")
-    p.set_defaults(func=cmd_export)
 
 
 def add_rank(command: Command) -> None:
-    p = command(
-        "rank",
-        "Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and domain.",
-        "linkgraph rank --db links.db",
-        "linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites",
-    )
+    p = command(cmd_rank)
     add_db(p)
     p.add_argument(
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_rank)
+    add_quiet(p)
 
 
 def add_import(command: Command) -> None:
-    p = command(
-        "import",
-        "Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.",
-        "linkgraph import --db links.db backlinks.csv",
-        "linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db",
-        "linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv",
-    )
+    p = command(cmd_import)
     p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
     add_db(p)
     p.add_argument(
@@ -80,13 +61,17 @@ def add_import(command: Command) -> None:
         " else UTF-8 if the file is valid"
         " UTF-8, else cp1252 (Windows-1252), as the summary says",
     )
-    p.set_defaults(func=cmd_import)
 
 
 # -- commands ----------------------------------------------------------------------------
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """Counts of a link store.
+
+    Example:
+      linkgraph stats --db links.db --format json
+    """
     result = api.stats(args.db)
     if args.format == "json":
         emit_json(result)
@@ -129,6 +114,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).
+
+    Example:
+      linkgraph export --db links.db --format csv --output links.csv
+      linkgraph export --db links.db --format gexf --level domain --output domains.gexf
+    """
     count = api.export(
         args.db,
         format=args.format,
@@ -143,6 +134,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
+    """Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and
+    domain.
+
+    Example:
+      linkgraph rank --db links.db
+      linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites
+    """
     from ..ranking import rank
 
     def say(message: str) -> None:
@@ -163,6 +161,13 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.
+
+    Example:
+      linkgraph import --db links.db backlinks.csv
+      linkgraph import --db links.db edges.tsv && linkgraph rank --db links.db
+      linkgraph import --db links.db --encoding utf-16 ahrefs-export.tsv
+    """
     from ..importer import import_links
 
     result = import_links(args.db, args.file, encoding=args.encoding)

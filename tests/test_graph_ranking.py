@@ -1,0 +1,127 @@
+"""graph/ranking.py, the level-ranking pipeline, on graphs small enough to solve by hand.
+
+The graphs are storage's own GraphArrays, which graph.ranking.LinkArrays describes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from linkgraph.graph.ranking import (
+    pair_counts,
+    rank_levels,
+    score_level,
+    seed_vector,
+    trusted_seeds,
+)
+from linkgraph.storage.graphload import GraphArrays
+
+ALPHA = 0.85
+
+
+def test_pair_counts_count_backlinks_and_distinct_domains_per_target() -> None:
+    # Target 0: three backlinks from domains 5, 5, 6; target 2: one from 5; target 1: none.
+    backlinks, referring = pair_counts(np.array([0, 0, 0, 2]), np.array([5, 5, 6, 5]), 3)
+    assert backlinks.tolist() == [3, 0, 1]
+    assert referring.tolist() == [2, 0, 1]
+
+
+def test_seed_vector_is_one_on_seeds_and_none_without() -> None:
+    assert seed_vector(np.array([2]), 3).tolist() == [0.0, 0.0, 1.0]
+    assert seed_vector(np.array([], dtype=np.int64), 3) is None
+
+
+def test_trusted_seeds_take_every_page_of_a_trusted_host() -> None:
+    url_host = np.array([0, 1, 1, 2, 1])
+    seeds = trusted_seeds(np.array([3]), np.array([1]), url_host)
+    assert seeds["page"].tolist() == [1, 2, 4]
+    assert seeds["host"].tolist() == [1]
+    assert seeds["domain"].tolist() == [3]
+
+
+def test_score_level_solves_a_star_by_hand() -> None:
+    # 0 <-> 1, 0 <-> 2. PageRank: p0 = 0.05 + 0.85 (p1 + p2), p1 = p2 = 0.05 + 0.85 p0 / 2
+    # gives p0 = 0.135 / 0.2775. TrustRank seeded on 0: t0 = 0.15 + 0.85^2 t0.
+    edges = np.array([[0, 1], [0, 2], [1, 0], [2, 0]])
+    cols = score_level(
+        edges,
+        3,
+        target_of=np.array([1, 1]),
+        source_domain=np.array([4, 4]),
+        alpha=ALPHA,
+        seeds=np.array([0]),
+    )
+    p0 = 0.135 / 0.2775
+    assert cols["pagerank"] == pytest.approx([p0, (1 - p0) / 2, (1 - p0) / 2], abs=1e-9)
+    t0 = 0.15 / (1 - 0.85**2)
+    assert cols["trust"] == pytest.approx([t0, (1 - t0) / 2, (1 - t0) / 2], abs=1e-9)
+    assert cols["backlinks"].tolist() == [0, 2, 0]
+    assert cols["referring_domains"].tolist() == [0, 1, 0]
+    assert cols["authority"].argmax() == 0
+    assert "harmonic" not in cols
+
+
+def test_score_level_without_seeds_has_no_trust_and_harmonic_when_asked() -> None:
+    matrix = sp.csr_array(([1, 1, 1, 1], ([0, 0, 1, 2], [1, 2, 0, 0])), shape=(3, 3))
+    empty = np.array([], dtype=np.int64)
+    cols = score_level(matrix, 3, target_of=empty, source_domain=empty, harmonic=True)
+    assert "trust" not in cols
+    # Into 0: from 1 and 2 at distance 1; into 1: from 0 at 1, from 2 at 2 (2 -> 0 -> 1).
+    assert cols["harmonic"].tolist() == [2.0, 1.5, 1.5]
+
+
+def tiny_web() -> GraphArrays:
+    """URLs 0 (host 0), 1 (host 1), 2 and 3 (host 2); hosts 0, 1 on domain 0, host 2 on
+    domain 1. Links 0 -> 2, 1 -> 2 (nofollow), 2 -> 0; URL 3 redirects to 0."""
+    return GraphArrays(
+        n_urls=4,
+        n_hosts=3,
+        n_domains=2,
+        src=np.array([0, 1, 2], dtype=np.int32),
+        dst=np.array([2, 2, 0], dtype=np.int32),
+        follow=np.array([True, False, True]),
+        redirect_src=np.array([3], dtype=np.int32),
+        redirect_dst=np.array([0], dtype=np.int32),
+        url_host=np.array([0, 1, 2, 2], dtype=np.int32),
+        host_domain=np.array([0, 0, 1], dtype=np.int32),
+    )
+
+
+def test_rank_levels_fold_redirects_and_group_hosts_and_domains() -> None:
+    said: list[str] = []
+    ranking = rank_levels(tiny_web(), alpha=ALPHA, progress=said.append)
+    # Page edges: 0 -> 2, 2 -> 0 and the redirect 3 -> 0 (the nofollow link drops out).
+    assert ranking.follow_edges == 3
+    assert said == ["ranking 4 pages", "ranking 3 hosts", "ranking 2 domains"]
+    page, host, domain = (ranking.levels[level] for level in ("page", "host", "domain"))
+    # Backlinks between domains: 0 -> 2, 1 -> 2 (nofollow counts), 2 -> 0; redirects don't.
+    assert page["backlinks"].tolist() == [1, 0, 2, 0]
+    assert page["referring_domains"].tolist() == [1, 0, 1, 0]
+    assert host["backlinks"].tolist() == [1, 0, 2]
+    assert domain["backlinks"].tolist() == [1, 2]
+    assert domain["referring_domains"].tolist() == [1, 1]
+    # Domains 0 <-> 1 link both ways: equal PageRank. Hosts 0 <-> 2 (host 1 links only
+    # nofollow, so it is dangling): p1 = 0.05 + 0.85 p1 / 3.
+    assert domain["pagerank"] == pytest.approx([0.5, 0.5], abs=1e-9)
+    p1 = 0.05 / (1 - 0.85 / 3)
+    assert host["pagerank"] == pytest.approx([(1 - p1) / 2, p1, (1 - p1) / 2], abs=1e-9)
+    assert host["harmonic"].tolist() == [1.0, 0.0, 1.0]
+    assert "harmonic" not in page and "trust" not in page
+
+
+def test_rank_levels_trust_lands_only_on_seeds() -> None:
+    g = tiny_web()
+    seeds = trusted_seeds(np.array([1]), np.array([2]), g.url_host)
+    ranking = rank_levels(g, alpha=ALPHA, seeds=seeds)
+    # Domain level: t1 = 0.15 + 0.85 t0, t0 = 0.85 t1.
+    t1 = 0.15 / (1 - 0.85**2)
+    assert ranking.levels["domain"]["trust"] == pytest.approx([0.85 * t1, t1], abs=1e-9)
+    assert ranking.levels["host"]["trust"][1] == 0.0
+
+
+def test_rank_levels_leave_an_empty_level_empty() -> None:
+    empty = np.array([], dtype=np.int32)
+    g = GraphArrays(0, 0, 0, empty, empty, np.array([], dtype=bool), empty, empty, empty, empty)
+    ranking = rank_levels(g)
+    assert ranking.levels == {"page": {}, "host": {}, "domain": {}}
+    assert ranking.follow_edges == 0
