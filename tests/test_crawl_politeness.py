@@ -74,14 +74,17 @@ def no_collector_pauses() -> Iterator[None]:
         gc.enable()
 
 
+SERVER_LAG = 0.1  # how late a loaded server may stamp a request it was sent on time
+
+
 def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> None:
     """300 hosts crawled at once by a ``linkgraph crawl`` process, 20 requests in flight.
 
-    Twenty, not the default hundred, because the gaps are read from the server's clock:
-    the crawler's own send times keep every gap (measured: never under 0.3001 s for a 0.3 s
-    delay), but with a hundred first requests arriving together on a busy two-core machine
-    the server timestamped some of them up to 75 ms late, which would hide the rule behind
-    its own noise. With twenty the lag stayed under ``EPSILON``.
+    The exact gap is proven on the virtual clock (``test_politeness_rules.py``); this live
+    run checks that the real aiohttp path keeps it at scale. The gaps are read from the
+    server's clock, which on a busy two-core machine (tests run on both cores) stamps a
+    request up to ~75 ms late and so shortens the gap after it: the floor allows
+    ``SERVER_LAG``. A crawl without the delay has gaps far below that floor (asserted).
     """
     delay = 0.3
     sites = generate(300, 6, seed=1, traps=False)
@@ -101,11 +104,11 @@ def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> N
         wanted = sorted(p for p in s.pages if not p.startswith("/private/"))
         assert log[0].path == "/robots.txt", s.name
         assert sorted(h.path for h in log[1:]) == wanted, s.name
-        assert min(gaps(log)) >= delay - EPSILON, (s.name, [h.path for h in log], gaps(log))
+        assert min(gaps(log)) >= delay - SERVER_LAG, (s.name, [h.path for h in log], gaps(log))
         assert inflight[s.name] == 1, s.name
         assert connections[s.name] <= 1, s.name
     # The same assertion fails when the delay is off: it measures something.
-    assert min(min(gaps(log)) for log in rude.values()) < delay - EPSILON
+    assert min(min(gaps(log)) for log in rude.values()) < delay - SERVER_LAG
     assert sum(len(log) for log in rude.values()) == sum(len(log) for log in hits.values())
 
 
