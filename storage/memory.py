@@ -7,15 +7,16 @@ out a host's entries oldest first; :meth:`resume_state` counts what a continuing
 needs. Nothing survives the process: it is for tests and throwaway crawls.
 
 URL identity (the 64-bit hash the crawler's seen-set uses, the host a URL belongs to) is
-passed in, so that this module depends on nothing outside ``storage/``.
+the store's own (:mod:`.identity`), as in the SQLite store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .identity import host_of, url_hash
 from .interface import ResumeState
 from .records import Link, Page, QueueItem
 from .vocab import SKIP_REASONS
@@ -32,16 +33,9 @@ class _Batch:
 
 
 class MemoryWriter:
-    """A crawl's store in memory. ``url_hash(url)`` and ``host_of(url)`` define URL identity
-    as the crawler does (``linkgraph.crawler.urls``)."""
+    """A crawl's store in memory: pass it to the engine where a StoreWriter would go."""
 
-    def __init__(
-        self,
-        *,
-        url_hash: Callable[[str], int],
-        host_of: Callable[[str], str],
-        batch_pages: int = 200,
-    ) -> None:
+    def __init__(self, *, batch_pages: int = 200) -> None:
         self.url_hash = url_hash
         self.host_of = host_of
         self.batch_pages = batch_pages

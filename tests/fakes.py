@@ -21,7 +21,7 @@ from linkgraph.crawler.extract import Extracted
 from linkgraph.crawler.fetch import FetchError, Response
 from linkgraph.crawler.parsing import ParseLimits, _unpack, parse_page
 from linkgraph.crawler.settings import CrawlSettings
-from linkgraph.crawler.urls import host_of, url_hash
+from linkgraph.crawler.urls import host_of
 from linkgraph.storage.memory import MemoryWriter
 
 # An HTTP date's epoch for the fake wall clock: virtual t=0 is this Unix time.
@@ -236,7 +236,7 @@ class InlineParser:
 
 
 def memory_writer(batch_pages: int = 200) -> MemoryWriter:
-    return MemoryWriter(url_hash=url_hash, host_of=host_of, batch_pages=batch_pages)
+    return MemoryWriter(batch_pages=batch_pages)
 
 
 # No rule is switched off; only the waits are shortened, and they are virtual anyway.
