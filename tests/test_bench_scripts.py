@@ -36,3 +36,32 @@ def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) 
     assert run["urls"] == run["seen"] == 2000
     assert run["in_memory"] + run["spilled"] == 2000  # every queued URL is somewhere
     assert run["frontier_rows"] == 2000  # ... and stored
+
+
+def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) -> None:
+    out = tmp_path / "import.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench_import.py"),
+            "--links",
+            "3000",
+            "--domains",
+            "50",
+            "--pages",
+            "5",
+            "--dir",
+            str(tmp_path),
+            "--json",
+            str(out),
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    run = json.loads(out.read_text())
+    assert run["import"]["links"] == run["peer"]["links"] == 3000
+    # 250 sources, 10,000 targets, 1,000 anchors: with this seed no two rows are one link,
+    # so every row is a stored link (a lost batch would show here).
+    assert run["import"]["stored"] == 3000

@@ -1,0 +1,147 @@
+"""Benchmark ``linkgraph import`` against a plain sqlite3 load of the same rows.
+
+Generates a seeded CSV edge list (header ``source,target,anchor,rel``): ``--domains``
+source domains with ``--pages`` pages each, one random page of one random domain per
+link as its source (so sources repeat, in no order), a target among 200 paths on a
+``www.`` host of a random domain, anchors from 1,000 texts, every seventh link
+``nofollow``. Then, in this one process and on the same file:
+
+- ``linkgraph import``: :func:`linkgraph.import_links` into a new store, through the
+  crawler's batched writer (``StoreWriter`` -> ``commit_batch``);
+- the peer: a plain ``sqlite3`` load of the same rows, written to be fast and fair: the
+  ``csv`` module, URLs interned in a dict, a ``urls(id, url)`` and a
+  ``links(source_id, target_id, anchor, rel)`` table with one index (on the target, as
+  backlinks need), ``executemany`` in one transaction, WAL and ``synchronous=NORMAL``
+  as the store has them. It does no URL normalisation and no host, domain, anchor or
+  rel interning: it is the floor a load of these rows can reach from Python.
+
+It prints the machine, links/s of both and their ratio (import time / peer time).
+
+Usage::
+
+    python scripts/bench_import.py                       # 1M links
+    python scripts/bench_import.py --links 200000 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _benchutil import cpu_model
+
+import linkgraph
+
+
+def generate(path: Path, links: int, *, domains: int, pages: int, seed: int) -> None:
+    """Write the seeded edge list (see the module docstring)."""
+    rng = random.Random(seed)
+    rand = rng.randrange
+    with path.open("w", newline="", encoding="utf-8") as out:
+        out.write("source,target,anchor,rel\n")
+        lines = []
+        for i in range(links):
+            lines.append(
+                f"https://site{rand(domains)}.example/p/{rand(pages)}.html,"
+                f"https://www.site{rand(domains)}.example/a/{rand(200)},"
+                f"anchor text {i % 1000},{'nofollow' if i % 7 == 0 else ''}\n"
+            )
+            if len(lines) == 10_000:
+                out.writelines(lines)
+                lines.clear()
+        out.writelines(lines)
+
+
+def plain_load(csv_path: Path, db: Path) -> int:
+    """The peer: the same rows into interned url and link tables with one index."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE urls (id INTEGER PRIMARY KEY, url TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE links (source_id INTEGER NOT NULL, target_id INTEGER NOT NULL,"
+        " anchor TEXT NOT NULL, rel TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX links_target ON links(target_id)")
+    ids: dict[str, int] = {}
+    link_rows = []
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        next(rows)
+        for source, target, anchor, rel in rows:
+            s = ids.get(source)
+            if s is None:
+                s = ids[source] = len(ids) + 1
+            t = ids.get(target)
+            if t is None:
+                t = ids[target] = len(ids) + 1
+            link_rows.append((s, t, anchor, rel))
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO urls(id, url) VALUES (?, ?)", ((i, u) for u, i in ids.items()))
+    conn.executemany("INSERT INTO links VALUES (?, ?, ?, ?)", link_rows)
+    conn.execute("COMMIT")
+    (n,) = conn.execute("SELECT count(*) FROM links").fetchone()
+    conn.close()
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", type=int, default=1_000_000, help="rows in the CSV")
+    parser.add_argument("--domains", type=int, default=20_000, help="source/target domains")
+    parser.add_argument("--pages", type=int, default=50, help="pages per source domain")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated CSV")
+    parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--skip-peer", action="store_true", help="time the import only")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        work = Path(tmp)
+        edges = work / "edges.csv"
+        generate(edges, args.links, domains=args.domains, pages=args.pages, seed=args.seed)
+        print(
+            f"machine: {cpu_model()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f};"
+            f" Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+        )
+        print(
+            f"input: {args.links:,} links, {args.domains:,} domains x {args.pages} pages,"
+            f" seed {args.seed}, {edges.stat().st_size / 1e6:.1f} MB"
+        )
+        results: dict[str, object] = {"links": args.links, "machine": cpu_model()}
+
+        start = time.perf_counter()
+        result = linkgraph.import_links(work / "store.db", edges)
+        took = time.perf_counter() - start
+        stored = linkgraph.stats(work / "store.db")["links"]["link"]
+        results["import"] = {"seconds": took, "links": result.links, "stored": stored}
+        print(
+            f"linkgraph import: {took:7.2f} s  {args.links / took:10,.0f} links/s"
+            f"  ({result.links:,} imported, {stored:,} distinct links stored)"
+        )
+        if not args.skip_peer:
+            start = time.perf_counter()
+            peer_rows = plain_load(edges, work / "plain.db")
+            peer = time.perf_counter() - start
+            results["peer"] = {"seconds": peer, "links": peer_rows}
+            results["ratio"] = took / peer
+            print(f"plain sqlite3:    {peer:7.2f} s  {args.links / peer:10,.0f} links/s")
+            print(f"ratio (import / plain): {took / peer:.2f}x")
+        print(f"load after: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
