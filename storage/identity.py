@@ -104,6 +104,11 @@ def host_of(url: str) -> str:
 
 def is_ip_literal(host: str) -> bool:
     """True for ``192.0.2.1`` and ``[2001:db8::1]``."""
+    # Most hosts are names: an IPv4 address ends in a digit and an IPv6 one holds a
+    # colon, so a name without either is answered without ipaddress's raise-and-catch
+    # (most of registrable_domain's time for a host seen first).
+    if ":" not in host and not host[-1:].isdigit():
+        return False
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
