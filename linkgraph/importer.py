@@ -23,6 +23,7 @@ import asyncio
 import codecs
 import csv
 import io
+import itertools
 import os
 import re
 import sys
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage.identity import normalize
@@ -107,6 +108,7 @@ _CANONICAL = re.compile(
     r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?"
     r"(\?[A-Za-z0-9\-._~!$&()*+,;=:@/%?]*)?\Z"
 )
+_MISSING: Any = object()
 _NO_HEADER = {"source": 0, "target": 1, "anchor": 2, "rel": 3}
 _MEMO = 200_000  # distinct cells remembered at once (about 40 MB at most)
 _YIELD = 256  # rows between chances for the commit running meanwhile to go on
@@ -124,22 +126,18 @@ def _normalize_cell(text: str) -> str | None:
     return f"{authority}{path or '/'}{query or ''}"
 
 
-def _memo(compute: Callable[[str], _T]) -> Callable[[str], _T]:
-    """``compute`` remembered per distinct cell: exports repeat their sources (one page,
-    many links), anchors and rels. Forgets everything when full rather than keeping
-    least-recently-used order, which would cost more per call than it saves."""
-    memo: dict[str, _T] = {}
+def _remember(memo: dict[str, _T], cell: str, compute: Callable[[str], _T]) -> _T:
+    """``compute(cell)``, kept in ``memo``: exports repeat their sources (one page, many
+    links), anchors and rels, and each distinct cell is worked out once. A full memo is
+    emptied rather than kept in least-recently-used order, which would cost every lookup."""
+    if len(memo) >= _MEMO:
+        memo.clear()
+    value = memo[cell] = compute(cell)
+    return value
 
-    def remembered(cell: str) -> _T:
-        try:
-            return memo[cell]
-        except KeyError:
-            if len(memo) >= _MEMO:
-                memo.clear()
-            value = memo[cell] = compute(cell)
-            return value
 
-    return remembered
+def _url_of(cell: str) -> str | None:
+    return _normalize_cell(cell.strip())
 
 
 def _rel_tokens(cell: str) -> tuple[str, ...]:
@@ -155,9 +153,11 @@ async def _load(
 ) -> None:
     now = time.time()
     columns: dict[str, int] | None = None
-    norm = _memo(lambda cell: _normalize_cell(cell.strip()))
-    rel_of = _memo(_rel_tokens)
-    anchor_of = _memo(_anchor_text)
+    # Per distinct cell: its URL as stored (None: not http(s)), rel tokens, anchor text.
+    urls: dict[str, str | None] = {}
+    rels: dict[str, tuple[str, ...]] = {}
+    anchors: dict[str, str] = {}
+    miss = _MISSING
     async with await StoreWriter.open(db) as writer:
         # A batch commits while the next one is read: the commit's SQL runs in the
         # writer's thread, mostly outside the GIL.
@@ -175,8 +175,14 @@ async def _load(
                         continue
                 result.rows += 1
                 n = len(row)
-                source = norm(row[source_at]) if source_at < n else None
-                target = norm(row[target_at]) if target_at < n else None
+                cell = row[source_at] if source_at < n else ""
+                source = urls.get(cell, miss)
+                if source is miss:
+                    source = _remember(urls, cell, _url_of)
+                cell = row[target_at] if target_at < n else ""
+                target = urls.get(cell, miss)
+                if target is miss:
+                    target = _remember(urls, cell, _url_of)
                 if source is None or target is None:
                     result.skipped += 1
                     if len(result.problems) < 5:
@@ -184,8 +190,16 @@ async def _load(
                         bad = row[at].strip() if at < n else ""
                         result.problems.append(f"line {line_no}: not an http(s) URL: {bad!r}")
                     continue
-                rel = rel_of(row[rel_at]) if 0 <= rel_at < n else ()
-                anchor = anchor_of(row[anchor_at]) if 0 <= anchor_at < n else ""
+                rel: tuple[str, ...] = ()
+                if 0 <= rel_at < n and (cell := row[rel_at]):
+                    rel = rels.get(cell, miss)  # type: ignore[arg-type]
+                    if rel is miss:
+                        rel = _remember(rels, cell, _rel_tokens)
+                anchor = ""
+                if 0 <= anchor_at < n and (cell := row[anchor_at]):
+                    anchor = anchors.get(cell, miss)  # type: ignore[arg-type]
+                    if anchor is miss:
+                        anchor = _remember(anchors, cell, _anchor_text)
                 writer.add_links(source, [Link(target, anchor, rel)], now)
                 result.links += 1
                 if result.links % _YIELD == 0:
@@ -307,7 +321,7 @@ def import_links(
             lines = [first]
         else:
             lines = []
-        rows = csv.reader(_chain(lines, stream), delimiter=delimiter)
+        rows = csv.reader(itertools.chain(lines, stream), delimiter=delimiter)
         result = ImportResult(encoding=codec, encoding_note=note)
         try:
             run(_load(db, rows, result))
@@ -323,8 +337,3 @@ def import_links(
         return result
     finally:
         raw.close()
-
-
-def _chain(first: list[str], rest: object):  # type: ignore[no-untyped-def]
-    yield from first
-    yield from rest  # type: ignore[misc]

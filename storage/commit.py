@@ -48,11 +48,14 @@ __all__ = [
 _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_extract
 
 
+def _col(i: int) -> str:
+    """``value->>i``: field ``i`` of one json_each row."""
+    return f"value->>{i}" if _ARROW else f"json_extract(value, '$[{i}]')"
+
+
 def _cols(n: int) -> str:
     """``value->>0, value->>1, ...``: the fields of one json_each row."""
-    if _ARROW:
-        return ", ".join(f"value->>{i}" for i in range(n))
-    return ", ".join(f"json_extract(value, '$[{i}]')" for i in range(n))
+    return ", ".join(_col(i) for i in range(n))
 
 
 def _json(rows: Any) -> str:
@@ -124,7 +127,7 @@ def page_loss(
 
 async def _intern(
     conn: aiosqlite.Connection, batch: Batch
-) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str]]:
+) -> tuple[dict[str, list[int]], dict[str, int], dict[str, str]]:
     """Ids for every URL and anchor of the batch, inserting the new ones, and each URL's
     registrable domain."""
     urls: dict[str, None] = {}
@@ -155,21 +158,36 @@ async def _intern(
             known.update(page.url_info)
     rows = []
     domains: dict[str, str] = {}
+    # Hosts repeat across a batch's URLs: each one's domain is looked up, and its row
+    # written, once.
+    host_domains: dict[str, str] = {}
     for u in urls:
         info = known.get(u)
         if info is None:
             host = host_of(u)
-            info = (url_hash(u), host, registrable_domain(host))
-        rows.append((u, *info))
-        domains[u] = info[2]
+            domain = host_domains.get(host)
+            if domain is None:
+                domain = host_domains[host] = registrable_domain(host)
+            rows.append((url_hash(u), u, host))
+        else:
+            key, host, domain = info
+            host_domains.setdefault(host, domain)
+            rows.append((key, u, host))
+        domains[u] = domain
+    hosts = _json(list(host_domains.items()))
     await conn.execute(
-        f"INSERT INTO temp.su(url, hash, host, domain) SELECT {_cols(4)} FROM json_each(?)",
-        (_json(rows),),
+        f"INSERT OR IGNORE INTO domains(name) SELECT DISTINCT {_col(1)} FROM json_each(?)",
+        (hosts,),
     )
-    await conn.execute("INSERT OR IGNORE INTO domains(name) SELECT DISTINCT domain FROM temp.su")
     await conn.execute(
-        "INSERT OR IGNORE INTO hosts(name, domain_id)"
-        " SELECT DISTINCT s.host, d.id FROM temp.su s JOIN domains d ON d.name = s.domain"
+        "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT h.name, d.id"
+        f" FROM (SELECT {_col(0)} AS name, {_col(1)} AS domain FROM json_each(?)) h"
+        " JOIN domains d ON d.name = h.domain",
+        (hosts,),
+    )
+    await conn.execute(
+        f"INSERT INTO temp.su(hash, url, host) SELECT {_cols(3)} FROM json_each(?)",
+        (_json(rows),),
     )
     await conn.execute(
         "INSERT INTO urls(hash, host_id, url)"
@@ -181,7 +199,8 @@ async def _intern(
         "SELECT json_group_object(s.url, json_array(u.id, u.host_id)) FROM temp.su s"
         " JOIN urls u ON u.hash = s.hash AND u.url = s.url"
     )
-    ids = {url: (uid, hid) for url, (uid, hid) in json.loads(rows[0][0]).items()}
+    # url -> [url id, host id], as decoded: a tuple per URL would cost more than it reads.
+    ids: dict[str, list[int]] = json.loads(rows[0][0])
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
@@ -352,7 +371,9 @@ async def _write(
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
             f" first_seen) SELECT {_cols(8)} FROM json_each(?) WHERE true"
             " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL, lost_reason = NULL",
-            (_json(list(link_rows.values())),),
+            # In key order the rows go into the links B-tree (clustered by target) from
+            # left to right, each page filled once, instead of at random places.
+            (_json(sorted(link_rows.values())),),
         )
     if diffed:
         await conn.execute("DELETE FROM temp.sk")

@@ -92,8 +92,8 @@ class StoreWriter:
             ):
                 await conn.execute(pragma)
             await conn.execute(
-                "CREATE TEMP TABLE su (url TEXT NOT NULL, hash INTEGER NOT NULL,"
-                " host TEXT NOT NULL, domain TEXT NOT NULL)"
+                "CREATE TEMP TABLE su (hash INTEGER NOT NULL, url TEXT NOT NULL,"
+                " host TEXT NOT NULL)"
             )
             await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
             await conn.execute(
