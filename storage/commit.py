@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,8 @@ class Committed:
 
     links: int = 0
     answered: dict[int, int] = field(default_factory=dict)
+    # Ids of the hosts this batch looked up, for the caller to pass back in later batches.
+    hosts: dict[str, int] = field(default_factory=dict)
 
 
 def page_loss(
@@ -126,10 +128,11 @@ def page_loss(
 
 
 async def _intern(
-    conn: aiosqlite.Connection, batch: Batch
-) -> tuple[dict[str, list[int]], dict[str, int], dict[str, str]]:
-    """Ids for every URL and anchor of the batch, inserting the new ones, and each URL's
-    registrable domain."""
+    conn: aiosqlite.Connection, batch: Batch, host_ids: Mapping[str, int]
+) -> tuple[dict[str, list[int]], dict[str, int], dict[str, str], dict[str, int]]:
+    """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
+    registrable domain, and the ids of the hosts not in ``host_ids`` (committed hosts
+    the caller knows already)."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     for source, links in [(p.url, p.links) for p in batch.pages] + [
@@ -156,7 +159,7 @@ async def _intern(
     for page in batch.pages:
         if page.url_info:
             known.update(page.url_info)
-    rows = []
+    url_rows = []
     domains: dict[str, str] = {}
     # Hosts repeat across a batch's URLs: each one's domain is looked up, and its row
     # written, once.
@@ -168,30 +171,47 @@ async def _intern(
             domain = host_domains.get(host)
             if domain is None:
                 domain = host_domains[host] = registrable_domain(host)
-            rows.append((url_hash(u), u, host))
+            url_rows.append((url_hash(u), u, host))
         else:
             key, host, domain = info
             host_domains.setdefault(host, domain)
-            rows.append((key, u, host))
+            url_rows.append((key, u, host))
         domains[u] = domain
-    hosts = _json(list(host_domains.items()))
+    # A host is interned once per store, not once per batch: most of a batch's hosts
+    # were written before, and the caller passes their ids back in.
+    found: dict[str, int] = {}
+    new_hosts = [(h, d) for h, d in host_domains.items() if h not in host_ids]
+    if new_hosts:
+        await conn.execute(
+            "INSERT OR IGNORE INTO domains(name) SELECT value FROM json_each(?)",
+            (_json(list({d: None for _, d in new_hosts})),),
+        )
+        hosts = _json(new_hosts)
+        await conn.execute(
+            "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT h.name, d.id"
+            f" FROM (SELECT {_col(0)} AS name, {_col(1)} AS domain FROM json_each(?)) h"
+            " JOIN domains d ON d.name = h.domain",
+            (hosts,),
+        )
+        rows = await conn.execute_fetchall(
+            "SELECT json_group_object(name, id) FROM hosts"
+            f" WHERE name IN (SELECT {_col(0)} FROM json_each(?))",
+            (hosts,),
+        )
+        found = json.loads(rows[0][0])
     await conn.execute(
-        f"INSERT OR IGNORE INTO domains(name) SELECT DISTINCT {_col(1)} FROM json_each(?)",
-        (hosts,),
+        f"INSERT INTO temp.su(hash, url, host_id) SELECT {_cols(3)} FROM json_each(?)",
+        (
+            _json(
+                [
+                    (key, u, found[host] if host in found else host_ids[host])
+                    for key, u, host in url_rows
+                ]
+            ),
+        ),
     )
     await conn.execute(
-        "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT h.name, d.id"
-        f" FROM (SELECT {_col(0)} AS name, {_col(1)} AS domain FROM json_each(?)) h"
-        " JOIN domains d ON d.name = h.domain",
-        (hosts,),
-    )
-    await conn.execute(
-        f"INSERT INTO temp.su(hash, url, host) SELECT {_cols(3)} FROM json_each(?)",
-        (_json(rows),),
-    )
-    await conn.execute(
-        "INSERT INTO urls(hash, host_id, url)"
-        " SELECT s.hash, h.id, s.url FROM temp.su s JOIN hosts h ON h.name = s.host"
+        "INSERT INTO urls(hash, host_id, url) SELECT s.hash, s.host_id, s.url FROM temp.su s"
         " WHERE NOT EXISTS (SELECT 1 FROM urls u WHERE u.hash = s.hash AND u.url = s.url)"
     )
     # One JSON document back, not a Python tuple per row.
@@ -212,7 +232,7 @@ async def _intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains
+    return ids, anchor_ids, domains, found
 
 
 async def _previous_pages(
@@ -252,12 +272,18 @@ async def _sources_with_links(conn: aiosqlite.Connection, sources: list[int]) ->
 
 
 async def commit_batch(
-    conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
+    conn: aiosqlite.Connection,
+    batch: Batch,
+    rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
+    host_ids: Mapping[str, int] | None = None,
 ) -> Committed:
-    """Write one batch in one transaction (the caller rolls back nothing: this does)."""
+    """Write one batch in one transaction (the caller rolls back nothing: this does).
+
+    ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``).
+    """
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        committed = await _write(conn, batch, rel_id)
+        committed = await _write(conn, batch, rel_id, host_ids or {})
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
@@ -266,10 +292,13 @@ async def commit_batch(
 
 
 async def _write(
-    conn: aiosqlite.Connection, batch: Batch, rel_id: Callable[[tuple[str, ...]], Awaitable[int]]
+    conn: aiosqlite.Connection,
+    batch: Batch,
+    rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
+    host_ids: Mapping[str, int],
 ) -> Committed:
-    ids, anchor_ids, domains = await _intern(conn, batch)
-    committed = Committed()
+    ids, anchor_ids, domains, hosts = await _intern(conn, batch, host_ids)
+    committed = Committed(hosts=hosts)
     # The change in current links is counted where it can happen: pages with links stored
     # already are counted before and after; every link of the other pages is new. A first
     # crawl pays one index probe per page for this.

@@ -43,6 +43,10 @@ def queue_checks_sql() -> str:
 
 __all__ = ["StoreWriter"]
 
+# Host ids remembered across batches (about 100 bytes each); past this, forgotten and
+# looked up again.
+_HOST_IDS = 500_000
+
 
 class StoreWriter:
     """Owns a store for writing during a crawl. Use :meth:`open` and ``async with``."""
@@ -57,6 +61,7 @@ class StoreWriter:
         self._batch = Batch()
         self._flush_lock = asyncio.Lock()
         self._rel_ids: dict[str, int] = {}
+        self._host_ids: dict[str, int] = {}  # host name -> id, of committed batches
         self.committed_pages = 0
         # Running totals of what is committed, by the definitions of storage.queries.stats,
         # for the live display: current links of every kind, hosts with a page that
@@ -93,7 +98,7 @@ class StoreWriter:
                 await conn.execute(pragma)
             await conn.execute(
                 "CREATE TEMP TABLE su (hash INTEGER NOT NULL, url TEXT NOT NULL,"
-                " host TEXT NOT NULL)"
+                " host_id INTEGER NOT NULL)"
             )
             await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
             await conn.execute(
@@ -193,7 +198,7 @@ class StoreWriter:
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
-            committed = await commit_batch(self._conn, batch, self._rel_id)
+            committed = await commit_batch(self._conn, batch, self._rel_id, self._host_ids)
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
             batch.absorb(self._batch)
@@ -202,6 +207,10 @@ class StoreWriter:
                 raise StoreError(f"cannot write to {self.path}: {exc}") from None
             raise
         self.committed_pages += len(batch.pages)
+        # Only ids of a committed batch are kept: a rolled-back one's may be given again.
+        if len(self._host_ids) + len(committed.hosts) > _HOST_IDS:
+            self._host_ids.clear()
+        self._host_ids.update(committed.hosts)
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)

@@ -6,11 +6,14 @@ Counted in calls, never in wall time: the numbers are in docs/benchmarks.md ("Im
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 from pathlib import Path
 
 import pytest
 from linkgraph.storage import identity
 from linkgraph.storage.identity import normalize
+from linkgraph.storage.records import Link
+from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
 from linkgraph import importer
@@ -108,3 +111,32 @@ def test_each_distinct_url_cell_is_normalized_once(
     )
     assert linkgraph.import_links(tmp_path / "i.db", edges).links == 60
     assert sorted(seen) == ["https://s.example/"] + [f"https://t.example/{i}" for i in range(5)]
+
+
+async def test_a_host_is_interned_once_per_store_not_once_per_batch(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_links("https://a.example/1", [Link("https://www.b.example/1")], 1.0)
+        await writer.flush()
+        statements: list[str] = []
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_links("https://a.example/2", [Link("https://www.b.example/2")], 2.0)
+        writer.add_links("https://c.example/", [Link("https://a.example/2")], 2.0)
+        await writer.flush()
+    # Only c.example was looked up; a.example and www.b.example were known.
+    host_lookups = [s for s in statements if "hosts" in s]
+    assert len(host_lookups) == 2
+    assert all('"c.example"' in s and "a.example" not in s for s in host_lookups)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT u.url, h.name, d.name FROM urls u JOIN hosts h ON h.id = u.host_id"
+            " JOIN domains d ON d.id = h.domain_id ORDER BY u.id"
+        ).fetchall()
+    conn.close()
+    assert rows == [
+        ("https://a.example/1", "a.example", "a.example"),
+        ("https://www.b.example/1", "www.b.example", "b.example"),
+        ("https://a.example/2", "a.example", "a.example"),
+        ("https://www.b.example/2", "www.b.example", "b.example"),
+        ("https://c.example/", "c.example", "c.example"),
+    ]
