@@ -67,6 +67,7 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _MAX_ANCHOR = 500
+_INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
 _CHUNK = 900  # SQLite's default limit on host parameters is 999
 
 
@@ -130,7 +131,7 @@ def page_loss(
 
 async def _intern(
     conn: aiosqlite.Connection, batch: Batch, host_ids: Mapping[str, int]
-) -> tuple[dict[str, list[int]], dict[str, int], dict[str, str], dict[str, int]]:
+) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int]]:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
     registrable domain, and the ids of the hosts not in ``host_ids`` (committed hosts
     the caller knows already)."""
@@ -200,28 +201,25 @@ async def _intern(
             (hosts,),
         )
         found = json.loads(rows[0][0])
+    host_of_url = [found[host] if host in found else host_ids[host] for _, _, host in url_rows]
     await conn.execute(
         f"INSERT INTO temp.su(hash, url, host_id) SELECT {_cols(3)} FROM json_each(?)",
-        (
-            _json(
-                [
-                    (key, u, found[host] if host in found else host_ids[host])
-                    for key, u, host in url_rows
-                ]
-            ),
-        ),
+        (_json([(key, u, hid) for (key, u, _), hid in zip(url_rows, host_of_url, strict=True)]),),
     )
     await conn.execute(
         "INSERT INTO urls(hash, host_id, url) SELECT s.hash, s.host_id, s.url FROM temp.su s"
         " WHERE NOT EXISTS (SELECT 1 FROM urls u WHERE u.hash = s.hash AND u.url = s.url)"
     )
-    # One JSON document back, not a Python tuple per row.
+    # One JSON array of ids back, in temp.su's order (the order of url_rows): decoding
+    # numbers is a fraction of decoding every URL again as an object's keys.
     rows = await conn.execute_fetchall(
-        "SELECT json_group_object(s.url, json_array(u.id, u.host_id)) FROM temp.su s"
-        " JOIN urls u ON u.hash = s.hash AND u.url = s.url"
+        "SELECT json_group_array(id) FROM (SELECT u.id AS id FROM temp.su s"
+        " JOIN urls u ON u.hash = s.hash AND u.url = s.url ORDER BY s.rowid)"
     )
-    # url -> [url id, host id], as decoded: a tuple per URL would cost more than it reads.
-    ids: dict[str, list[int]] = json.loads(rows[0][0])
+    url_ids: list[int] = json.loads(rows[0][0])
+    if len(url_ids) != len(url_rows):  # (hash, url) is unique: one id per row
+        raise RuntimeError(f"{len(url_rows)} URLs interned, {len(url_ids)} ids found")
+    ids = dict(zip(urls, zip(url_ids, host_of_url, strict=True), strict=True))
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
@@ -338,6 +336,9 @@ async def _write(
     # add_links() inlined for the loose links of an import: one source with one link
     # each, a function call per link was a sixth of the import's Python time.
     kind_id, placement_id = _KIND_ID, _PLACEMENT_ID
+    flags_of = {
+        (link.rel, link.image): link_flags(link) for _, links, _ in batch.loose for link in links
+    }
     for source_url, links, seen_at in batch.loose:
         source, own = ids[source_url][0], domains[source_url]
         for link in links:
@@ -349,7 +350,7 @@ async def _write(
                 anchor_ids[link.anchor[:_MAX_ANCHOR]],
                 placement_id[link.placement],
                 rel_ids[link.rel],
-                link_flags(link, internal=domains[target] == own),
+                flags_of[link.rel, link.image] | (_INTERNAL if domains[target] == own else 0),
             )
             if key not in link_rows:
                 link_rows[key] = (*key, int(seen_at))
