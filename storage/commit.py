@@ -49,9 +49,9 @@ __all__ = [
 _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_extract
 
 
-def _col(i: int) -> str:
+def _col(i: int, value: str = "value") -> str:
     """``value->>i``: field ``i`` of one json_each row."""
-    return f"value->>{i}" if _ARROW else f"json_extract(value, '$[{i}]')"
+    return f"{value}->>{i}" if _ARROW else f"json_extract({value}, '$[{i}]')"
 
 
 def _cols(n: int) -> str:
@@ -156,7 +156,6 @@ async def _intern(
             "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT ?, id FROM domains WHERE name = ?",
             [(h, registrable_domain(h)) for h in batch.hosts],
         )
-    await conn.execute("DELETE FROM temp.su")
     known: dict[str, tuple[int, str, str]] = {}
     for page in batch.pages:
         if page.url_info:
@@ -202,23 +201,31 @@ async def _intern(
         )
         found = json.loads(rows[0][0])
     host_of_url = [found[host] if host in found else host_ids[host] for _, _, host in url_rows]
-    await conn.execute(
-        f"INSERT INTO temp.su(hash, url, host_id) SELECT {_cols(3)} FROM json_each(?)",
-        (_json([(key, u, hid) for (key, u, _), hid in zip(url_rows, host_of_url, strict=True)]),),
-    )
-    await conn.execute(
-        "INSERT INTO urls(hash, host_id, url) SELECT s.hash, s.host_id, s.url FROM temp.su s"
-        " WHERE NOT EXISTS (SELECT 1 FROM urls u WHERE u.hash = s.hash AND u.url = s.url)"
-    )
-    # One JSON array of ids back, in temp.su's order (the order of url_rows): decoding
-    # numbers is a fraction of decoding every URL again as an object's keys.
+    # Known URLs are looked up once, by hash; the new ones get the ids SQLite would give
+    # them (max + 1, in order), so nothing is looked up twice or joined back.
     rows = await conn.execute_fetchall(
-        "SELECT json_group_array(id) FROM (SELECT u.id AS id FROM temp.su s"
-        " JOIN urls u ON u.hash = s.hash AND u.url = s.url ORDER BY s.rowid)"
+        "SELECT json_group_array(coalesce(id, 0)) FROM (SELECT u.id AS id FROM json_each(?) j"
+        f" LEFT JOIN urls u ON u.hash = {_col(0, 'j.value')} AND u.url = {_col(1, 'j.value')}"
+        " ORDER BY j.key)",
+        (_json([(key, u) for key, u, _ in url_rows]),),
     )
     url_ids: list[int] = json.loads(rows[0][0])
-    if len(url_ids) != len(url_rows):  # (hash, url) is unique: one id per row
-        raise RuntimeError(f"{len(url_rows)} URLs interned, {len(url_ids)} ids found")
+    if len(url_ids) != len(url_rows):  # (hash, url) is unique: one id or none per URL
+        raise RuntimeError(f"{len(url_rows)} URLs looked up, {len(url_ids)} answers")
+    rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
+    last = rows[0][0]
+    new_rows = []
+    for i, uid in enumerate(url_ids):
+        if not uid:
+            last += 1
+            key, u, _ = url_rows[i]
+            url_ids[i] = last
+            new_rows.append((last, key, host_of_url[i], u))
+    if new_rows:
+        await conn.execute(
+            f"INSERT INTO urls(id, hash, host_id, url) SELECT {_cols(4)} FROM json_each(?)",
+            (_json(new_rows),),
+        )
     ids = dict(zip(urls, zip(url_ids, host_of_url, strict=True), strict=True))
     anchor_ids = {"": 0}
     if anchors:

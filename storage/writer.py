@@ -96,10 +96,6 @@ class StoreWriter:
                 "PRAGMA busy_timeout=10000",
             ):
                 await conn.execute(pragma)
-            await conn.execute(
-                "CREATE TEMP TABLE su (hash INTEGER NOT NULL, url TEXT NOT NULL,"
-                " host_id INTEGER NOT NULL)"
-            )
             await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
             await conn.execute(
                 "CREATE TEMP TABLE sk (target_id INTEGER, source_id INTEGER, kind INTEGER,"
