@@ -71,7 +71,7 @@ _SPLIT = re.compile(r"[\s,;]+")
 _T = TypeVar("_T")
 # Links per transaction: each commit pays fixed costs (statements, the WAL write of every
 # B-tree page it touched), shared by more links in a bigger batch.
-_BATCH = 20_480
+_BATCH = 102_400
 
 
 @dataclass(slots=True)
