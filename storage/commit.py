@@ -1,7 +1,9 @@
 """One batch of crawl records, written in one transaction.
 
 The set-based part (interning URLs, hosts, domains and anchors) runs as a few SQL
-statements over temp tables, so per-row work stays in SQLite's C code. Then pages, their
+statements over JSON arrays and temp tables, so per-row work stays in SQLite's C code:
+each URL is looked up once by its hash, and the new ones are given the ids SQLite would
+give them; hosts the writer knows from earlier batches are not looked up again. Then pages, their
 links and the frontier change together: a page's record, its links, what it discovered
 and the removal of its own frontier entry commit at once, or not at all.
 
