@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._sparse import edge_arrays, transpose_csr
+from ._sparse import in_links
 from .errors import GraphInputError
 
 __all__ = ["EXACT_MAX_NODES", "harmonic_centrality"]
@@ -95,10 +95,9 @@ def harmonic_centrality(
     >>> harmonic_centrality(np.array([[0, 1], [1, 2]])).tolist()
     [0.0, 1.0, 1.5]
     """
-    src, dst, _, n = edge_arrays(adjacency, n)
+    indptr, indices, _, n = in_links(adjacency, n)
     if n == 0:
         return np.zeros(0)
-    indptr, indices, _ = transpose_csr(src, dst, np.ones(src.size), n)
 
     scale = 1.0
     if sources is not None:

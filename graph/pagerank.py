@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ._sparse import RowBlock, edge_arrays, row_blocks, transpose_csr
+from ._sparse import RowBlock, in_links, row_blocks
 from .errors import ConvergenceError, GraphInputError
 
 __all__ = ["pagerank"]
@@ -188,7 +188,7 @@ def _prepare(
     threads: int | None,
 ) -> _Chain:
     """Check the input and build the in-link matrix (the part done once per graph)."""
-    src, dst, weight, n = edge_arrays(adjacency, n)
+    indptr, indices, data, n = in_links(adjacency, n)
     if not 0.0 <= alpha <= 1.0:
         raise GraphInputError(f"alpha must be in [0, 1], got {alpha}")
     if threads is not None and (
@@ -198,7 +198,6 @@ def _prepare(
     teleport = _distribution(personalization, n, "personalization")
     sink = teleport if dangling is None else _distribution(dangling, n, "dangling")
 
-    indptr, indices, data = transpose_csr(src, dst, weight, n)
     if not weighted:
         data.fill(1.0)
     out_weight = np.bincount(indices, weights=data, minlength=n)
