@@ -126,9 +126,10 @@ def fold_redirects(
     -------
     src, dst : numpy.ndarray
         The links of pages that do not redirect, unchanged and in order, followed by
-        one link ``page -> target`` per redirect (without redirects: the input arrays
-        themselves, not copies). int32 when every id fits, else int64. A page that redirects to itself
-        gets no out-link: it is a dead end, like a page without links.
+        one link ``page -> target`` per redirect (without redirects: views of the
+        input arrays, not copies); int32 when every id fits, else int64. A page that
+        redirects to itself gets no out-link: it is a dead end, like a page without
+        links.
     follow : numpy.ndarray of bool
         The follow mask of the result (all true when ``follow`` is omitted); a
         redirect link is always followed.

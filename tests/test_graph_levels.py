@@ -127,3 +127,21 @@ def test_fold_redirects_edge_cases() -> None:
         fold_redirects([0], [1], [[1, -2]])
     with pytest.raises(GraphInputError):
         fold_redirects([0], [1], [], follow=[True, True])
+
+
+def test_fold_redirects_keeps_int32_ids_and_without_redirects_copies_nothing() -> None:
+    src = np.array([0, 1, 2], dtype=np.int32)
+    dst = np.array([1, 2, 0], dtype=np.int32)
+    same_src, same_dst, _ = fold_redirects(src, dst, np.zeros((0, 2), dtype=np.int32))
+    assert np.shares_memory(same_src, src) and np.shares_memory(same_dst, dst)
+    folded_src, folded_dst, _ = fold_redirects(src, dst, np.array([[1, 0]], dtype=np.int32))
+    assert (folded_src.tolist(), folded_dst.tolist()) == ([0, 2, 1], [1, 0, 0])
+    assert folded_src.dtype == folded_dst.dtype == np.int32
+
+
+def test_group_graph_of_int32_ids_counts_like_int64() -> None:
+    src, dst, group = [0, 0, 1, 2, 3], [1, 2, 2, 3, 0], [0, 0, 1, 2]
+    narrow = group_graph(*(np.array(a, dtype=np.int32) for a in (src, dst, group)))
+    wide = group_graph(*(np.array(a, dtype=np.int64) for a in (src, dst, group)))
+    assert narrow.toarray().tolist() == wide.toarray().tolist() == [[0, 2, 0], [0, 0, 1], [1, 0, 0]]
+    assert narrow.dtype == np.int64
