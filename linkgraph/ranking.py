@@ -36,7 +36,10 @@ class RankSummary:
     backlinks: int = 0
     follow_edges: int = 0
     trusted: int = 0
+    # load / rank / write, which add up to the whole run...
     seconds: dict[str, float] = field(default_factory=dict)
+    # ... and the steps inside them, in order (``linkgraph rank --verbose`` prints these).
+    phases: dict[str, float] = field(default_factory=dict)
     top_domains: list[tuple[str, float]] = field(default_factory=list)
 
 
@@ -78,15 +81,24 @@ def rank(
     alpha: float = 0.85,
     progress: Callable[[str], object] | None = None,
 ) -> RankSummary:
-    """Compute and store PageRank, authority (0-100), TrustRank and harmonic centrality."""
+    """Compute and store PageRank, authority (0-100), TrustRank and harmonic centrality.
+
+    ``summary.seconds`` splits the run into load, rank and write; ``summary.phases``
+    names the steps inside them: ``open`` (the store's integrity check and migrations),
+    ``load``, ``counts`` (backlinks and referring domains of all levels), per level its
+    ``graph`` and ``scores`` (PageRank, TrustRank, harmonic centrality), ``write``.
+    """
     say = progress or (lambda _msg: None)
     summary = RankSummary()
+    phases = summary.phases
     trusted_names = read_trusted(trusted) if isinstance(trusted, (str, os.PathLike)) else trusted
+    started = time.perf_counter()
     with store_scores.writer(db) as conn:
         clock = time.perf_counter()
+        phases["open"] = clock - started
         say("loading the link graph")
         g = load_graph(conn)
-        summary.seconds["load"] = time.perf_counter() - clock
+        summary.seconds["load"] = phases["load"] = time.perf_counter() - clock
         summary.pages, summary.hosts, summary.domains = g.n_urls, g.n_hosts, g.n_domains
         summary.backlinks = len(g.src)
         seeds = _trusted_ids(conn, trusted_names, g) if trusted_names else None
@@ -94,13 +106,14 @@ def rank(
             summary.trusted = len(seeds["domain"])
 
         clock = time.perf_counter()
-        ranking = rank_levels(g, alpha=alpha, seeds=seeds, progress=say)
+        ranking = rank_levels(g, alpha=alpha, seeds=seeds, progress=say, timings=phases)
+        del g  # the scores are all that is left to write: free the link arrays first
         summary.follow_edges = ranking.follow_edges
         summary.seconds["rank"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         say("writing scores")
         store_scores.replace_scores(conn, ranking.levels)
-        summary.seconds["write"] = time.perf_counter() - clock
+        summary.seconds["write"] = phases["write"] = time.perf_counter() - clock
         summary.top_domains = store_scores.top_domains(conn, 5)
     return summary

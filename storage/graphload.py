@@ -27,6 +27,8 @@ __all__ = ["REDIRECTS_SQL", "GraphArrays", "load_graph", "write_scores"]
 
 # Rows joined into one string per query: about 20 MB of text, a bounded buffer.
 _CHUNK_ROWS = 1 << 20
+# Score rows converted to Python objects at a time, on the way back.
+_WRITE_SLICE = 1 << 16
 
 # One redirect per page: the latest current one (a store written before recrawls marked
 # redirect hops lost may hold an older one beside it). ``+source_id`` keeps SQLite from
@@ -183,21 +185,16 @@ def write_scores(
     """
     table, key = LEVEL_SCORES[level]
     n = len(pagerank)
-    ids = range(1, n + 1)
-    columns = [
-        ids,
-        pagerank.tolist(),
-        authority.tolist(),
-        backlinks.tolist(),
-        referring_domains.tolist(),
-    ]
+    columns = [pagerank, authority, backlinks, referring_domains]
     names = [key, "pagerank", "authority", "backlinks", "referring_domains"]
     if trust is not None:
-        columns.append(trust.tolist())
+        columns.append(trust)
         names.append("trust")
     if harmonic is not None and level != "page":
-        columns.append(harmonic.tolist())
+        columns.append(harmonic)
         names.append("harmonic")
+    if any(len(column) != n for column in columns):
+        raise ValueError(f"{level} score columns differ in length")
     indexes = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
         " AND sql IS NOT NULL",
@@ -208,8 +205,19 @@ def write_scores(
     conn.execute(f"DELETE FROM {table}")
     conn.executemany(
         f"INSERT INTO {table}({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        zip(*columns, strict=True),
+        _rows(columns, n),
     )
-    del columns
     for _, sql in indexes:
         conn.execute(sql)
+
+
+def _rows(columns: list[np.ndarray], n: int) -> Iterator[tuple[object, ...]]:
+    """``(id + 1, *values)`` per row, converted to Python a slice at a time: whole columns
+    as lists would hold 2.2M float objects per column (about 70 MB each) at once."""
+    for start in range(0, n, _WRITE_SLICE):
+        stop = min(n, start + _WRITE_SLICE)
+        yield from zip(
+            range(start + 1, stop + 1),
+            *(column[start:stop].tolist() for column in columns),
+            strict=True,
+        )

@@ -110,7 +110,10 @@ def test_load_graph_merges_the_rows_of_a_pair_follow_when_any_row_is(
     assert g.src.dtype == g.dst.dtype == np.int32
 
 
-def test_write_scores_replaces_rows_and_keeps_the_rank_index(tmp_path: Path) -> None:
+def test_write_scores_replaces_rows_and_keeps_the_rank_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)  # rows converted in several slices
     conn = store(tmp_path, 3, [])
     index_sql = conn.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'"
@@ -139,20 +142,41 @@ def test_write_scores_replaces_rows_and_keeps_the_rank_index(tmp_path: Path) -> 
     )
 
 
-def test_write_scores_failing_midway_leaves_the_previous_scores(tmp_path: Path) -> None:
-    conn = store(tmp_path, 2, [])
+def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)
+    conn = store(tmp_path, 5, [])
     conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (1, 0.5, 1)")
-    with pytest.raises(ValueError):
+    with pytest.raises(sqlite3.IntegrityError):
         replace_scores(
             conn,
             {
                 "page": {
-                    "pagerank": np.array([0.2, 0.8]),
-                    "authority": np.array([1.0]),  # one short: zip(strict=True) fails
-                    "backlinks": np.array([0, 0]),
-                    "referring_domains": np.array([0, 0]),
+                    # NaN is bound as NULL: the fourth row breaks NOT NULL, after the
+                    # table was emptied, its index dropped and three rows written.
+                    "pagerank": np.array([0.2, 0.3, 0.1, np.nan, 0.4]),
+                    "authority": np.ones(5),
+                    "backlinks": np.zeros(5, dtype=np.int64),
+                    "referring_domains": np.zeros(5, dtype=np.int64),
                 }
             },
         )
     assert conn.execute("SELECT url_id, pagerank FROM page_scores").fetchall() == [(1, 0.5)]
     assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
+
+
+def test_write_scores_refuses_columns_of_different_lengths(tmp_path: Path) -> None:
+    conn = store(tmp_path, 2, [])
+    with pytest.raises(ValueError, match="differ in length"):
+        replace_scores(
+            conn,
+            {
+                "page": {
+                    "pagerank": np.array([0.2, 0.8]),
+                    "authority": np.array([1.0]),
+                    "backlinks": np.array([0, 0, 0]),
+                    "referring_domains": np.array([0, 0]),
+                }
+            },
+        )

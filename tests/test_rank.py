@@ -9,6 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from cli_support import run
 from linkgraph.crawler.urls import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
@@ -197,3 +198,29 @@ def test_rank_that_does_not_converge_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.startswith("linkgraph: error: ") and "100" in err
     assert err.count("\n") == 1
+
+
+def test_rank_verbose_names_every_phase_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\nhttps://b.test/,https://a.test/\n")
+    db = tmp_path / "v.db"
+    linkgraph.import_links(db, edges)
+    code, out, err = run(capsys, "rank", "--db", str(db), "--quiet", "--verbose")
+    assert code == 0 and out == ""
+    phases = [line.split()[0:-1] for line in err.splitlines()]
+    assert [" ".join(words) for words in phases] == [
+        "open",
+        "load",
+        "counts",
+        "page graph",
+        "page scores",
+        "host graph",
+        "host scores",
+        "domain graph",
+        "domain scores",
+        "write",
+    ]
+    _, _, quiet_err = run(capsys, "rank", "--db", str(db), "--quiet")
+    assert quiet_err == ""

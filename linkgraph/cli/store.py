@@ -47,6 +47,12 @@ def add_rank(command: Command) -> None:
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
     )
     add_quiet(p)
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the seconds of each phase (open, load, counts, each level's graph"
+        " and scores, write) to standard error",
+    )
 
 
 def add_import(command: Command) -> None:
@@ -140,6 +146,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     Example:
       linkgraph rank --db links.db
       linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites
+      linkgraph rank --db links.db --verbose               # where the time goes
     """
     from ..ranking import rank
 
@@ -157,6 +164,9 @@ def cmd_rank(args: argparse.Namespace) -> int:
         )
         for name, authority in summary.top_domains:
             print(terminal_safe(f"  {authority:5.1f}  {name}"))
+    if args.verbose:
+        for phase, seconds in summary.phases.items():
+            print(f"  {phase:<15} {seconds:7.2f}s", file=sys.stderr)
     return EXIT_OK
 
 
