@@ -113,7 +113,9 @@ def test_load_graph_merges_the_rows_of_a_pair_follow_when_any_row_is(
 def test_write_scores_replaces_rows_and_keeps_the_rank_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)  # rows converted in several slices
+    # Rows converted in slices of 3 and inserted 2 a statement: every path of the insert.
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", 3)
+    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 2)
     conn = store(tmp_path, 3, [])
     index_sql = conn.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'"
@@ -136,6 +138,8 @@ def test_write_scores_replaces_rows_and_keeps_the_rank_index(
         " WHERE pagerank > 0 ORDER BY pagerank"
     ).fetchall()
     assert rows == [(3, pagerank[2], 2), (1, pagerank[0], 1), (2, pagerank[1], 0)]
+    types = "SELECT DISTINCT typeof(url_id), typeof(pagerank), typeof(backlinks) FROM page_scores"
+    assert conn.execute(types).fetchall() == [("integer", "real", "integer")]
     assert (
         conn.execute("SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
         == index_sql
@@ -146,6 +150,7 @@ def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)
+    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 1)
     conn = store(tmp_path, 5, [])
     conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (1, 0.5, 1)")
     with pytest.raises(sqlite3.IntegrityError):
