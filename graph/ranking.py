@@ -291,39 +291,40 @@ def rank_levels(
     is told which level is being ranked; ``timings``, when given, gets the seconds of
     each step (``counts``, then ``graph``, ``pagerank`` and ``harmonic`` per level).
 
-    Memory is what bounds this at scale (ten million links): ids stay int32, each level's
-    graph is built from the page links and freed before the next one is, and the page
-    graph goes to PageRank as the in-link matrix itself (a CSC array), not as an edge
-    list to convert.
+    Memory is what bounds this at scale (ten million links): ids stay int32, no filtered
+    copy of the links outlives the graph built from it, each level's graph is freed
+    before the next one is built, and the page graph goes to PageRank as the in-link
+    matrix itself (a CSC array), not as an edge list to convert.
     """
     say = progress or (lambda _msg: None)
     clock = _Clock(timings)
     counts = level_backlink_counts(g.src, g.dst, g.url_host, g.host_domain, g.n_domains)
     clock.lap("counts")
-    src_f, dst_f = g.src[g.follow], g.dst[g.follow]
     redirects = np.column_stack([g.redirect_src, g.redirect_dst])
     follow_edges = 0
     results: dict[str, dict[str, np.ndarray]] = {}
     for level, n in (("page", g.n_urls), ("host", g.n_hosts), ("domain", g.n_domains)):
-        if level == "host":
-            # Redirects join the host and domain graphs as links: a site that moved passes on.
-            if len(g.redirect_src):
-                src_f = np.concatenate([src_f, g.redirect_src])
-                dst_f = np.concatenate([dst_f, g.redirect_dst])
         if n == 0:
             results[level] = {}
             continue
         say(f"ranking {n:,} {level}s")
         adjacency: Any
         if level == "page":
-            p_src, p_dst, _ = fold_redirects(src_f, dst_f, redirects)
+            p_src, p_dst, p_follow = fold_redirects(g.src, g.dst, redirects, follow=g.follow)
+            p_src, p_dst = p_src[p_follow], p_dst[p_follow]
             follow_edges = len(p_src)
             adjacency = sp.csc_array((np.ones(len(p_src)), (p_src, p_dst)), shape=(n, n))
-            del p_src, p_dst
+            del p_src, p_dst, p_follow
             adjacency.sum_duplicates()  # every edge counts once, as for an edge array
         else:
             group = g.url_host if level == "host" else g.host_domain[g.url_host]
-            adjacency = group_graph(src_f, dst_f, group, n_groups=n)
+            adjacency = group_graph(g.src, g.dst, group, follow=g.follow, n_groups=n)
+            if len(g.redirect_src):
+                # Redirects join the host and domain graphs as links: a site that moved
+                # passes on. The sum counts the links of a pair as one graph of both would.
+                adjacency = adjacency + group_graph(
+                    g.redirect_src, g.redirect_dst, group, n_groups=n
+                )
         clock.lap(f"{level} graph")
         results[level] = score_level(
             adjacency,
