@@ -113,9 +113,12 @@ def transpose_csr(
     )
 
 
-def in_links(adjacency: Any, n: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def in_links(
+    adjacency: Any, n: int | None, *, values: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
     """The in-link matrix of either graph form: ``(indptr, indices, data, n)`` as
-    :func:`transpose_csr` returns them for :func:`edge_arrays`' output.
+    :func:`transpose_csr` returns them for :func:`edge_arrays`' output (``data`` is
+    ``None`` with ``values=False``, for callers that only need the structure).
 
     A CSR or CSC matrix in canonical form (sorted indices, no duplicates) whose values are
     all positive and finite is read as it is: its CSC form *is* the in-link CSR. That
@@ -132,18 +135,18 @@ def in_links(adjacency: Any, n: int | None) -> tuple[np.ndarray, np.ndarray, np.
         and adjacency.nnz <= MAX_NODES
         and adjacency.has_canonical_format
     ):
-        values = np.asarray(adjacency.data)
-        if values.dtype.kind in "iuf" and bool(np.all(values > 0) and np.all(np.isfinite(values))):
+        stored = np.asarray(adjacency.data)
+        if stored.dtype.kind in "iuf" and bool(np.all(stored > 0) and np.all(np.isfinite(stored))):
             by_target = adjacency if adjacency.format == "csc" else adjacency.tocsc()
             return (
                 by_target.indptr.astype(np.int32, copy=False),
                 by_target.indices.astype(np.int32, copy=False),
-                np.array(by_target.data, dtype=np.float64),
+                np.array(by_target.data, dtype=np.float64) if values else None,
                 int(adjacency.shape[0]),
             )
     src, dst, weight, n = edge_arrays(adjacency, n)
     indptr, indices, data = transpose_csr(src, dst, weight, n)
-    return indptr, indices, data, n
+    return indptr, indices, data if values else None, n
 
 
 class RowBlock:

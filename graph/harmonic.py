@@ -98,8 +98,7 @@ def harmonic_centrality(
     >>> harmonic_centrality(np.array([[0, 1], [1, 2]])).tolist()
     [0.0, 1.0, 1.5]
     """
-    indptr, indices, weights, n = in_links(adjacency, n)
-    del weights  # every link has length 1: do not hold 8 bytes a link through the search
+    indptr, indices, _, n = in_links(adjacency, n, values=False)  # every link has length 1
     if n == 0:
         return np.zeros(0)
 

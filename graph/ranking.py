@@ -161,10 +161,14 @@ def level_backlink_counts(
         host_rank = np.empty(n_hosts, dtype=np.int64)
         host_rank[np.argsort(host_domain, kind="stable")] = np.arange(n_hosts)
         page_at = np.argsort(host_rank[url_host], kind="stable")  # page at each position
-        position = np.empty(n_urls, dtype=np.int64)
-        position[page_at] = np.arange(n_urls)
-        keys = source_domain.astype(np.int64) * n_urls + position[target]
-        del source_domain, target, position
+        position = np.empty(n_urls, dtype=np.int32)
+        position[page_at] = np.arange(n_urls, dtype=np.int32)
+        # Built in place: each int64 temporary here is 8 bytes per backlink.
+        keys = source_domain.astype(np.int64)
+        del source_domain
+        keys *= n_urls
+        keys += position[target]
+        del target, position
         keys.sort()
         node_at = {"page": page_at, "host": url_host[page_at], "domain": url_domain[page_at]}
         sizes = {"page": n_urls, "host": n_hosts, "domain": n_domains}
@@ -313,8 +317,10 @@ def rank_levels(
             p_src, p_dst, p_follow = fold_redirects(g.src, g.dst, redirects, follow=g.follow)
             p_src, p_dst = p_src[p_follow], p_dst[p_follow]
             follow_edges = len(p_src)
-            adjacency = sp.csc_array((np.ones(len(p_src)), (p_src, p_dst)), shape=(n, n))
-            del p_src, p_dst, p_follow
+            # int32 ones: PageRank reads only which entries exist (a count cannot overflow).
+            ones = np.ones(len(p_src), dtype=np.int32)
+            adjacency = sp.csc_array((ones, (p_src, p_dst)), shape=(n, n))
+            del p_src, p_dst, p_follow, ones
             adjacency.sum_duplicates()  # every edge counts once, as for an edge array
         else:
             group = g.url_host if level == "host" else g.host_domain[g.url_host]

@@ -76,7 +76,8 @@ def _packed(conn: sqlite3.Connection, sql: str, top: int) -> Iterator[np.ndarray
 
     Each range is sized from the rows the last one held, to about ``_CHUNK_ROWS``.
     """
-    lo, step = 1, 1 << 12
+    # A small first range: the first ids of a crawl are often its hubs.
+    lo, step = 1, 1 << 8
     while lo <= top:
         text, rows = conn.execute(
             f"SELECT group_concat(packed), count(*) FROM ({sql})", (lo, lo + step)

@@ -50,3 +50,12 @@ def test_in_links_of_other_matrices_take_the_edge_list_path() -> None:
         in_links(sp.csr_array(np.array([[0.0, -1.0], [0.0, 0.0]])), None)
     with pytest.raises(GraphInputError):
         in_links(random_matrix("csr"), 61)
+
+
+def test_in_links_without_values_give_the_structure_only() -> None:
+    for matrix in (random_matrix("csc"), np.array([[0, 1], [1, 2], [0, 2]])):
+        indptr, indices, data, n = in_links(matrix, None, values=False)
+        assert data is None
+        assert (indptr.tolist(), indices.tolist(), n) == tuple(
+            by_edge_list(matrix)[i] for i in (0, 1, 3)
+        )
