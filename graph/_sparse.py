@@ -137,7 +137,18 @@ def in_links(
     ):
         stored = np.asarray(adjacency.data)
         if stored.dtype.kind in "iuf" and bool(np.all(stored > 0) and np.all(np.isfinite(stored))):
-            by_target = adjacency if adjacency.format == "csc" else adjacency.tocsc()
+            by_target = adjacency
+            if adjacency.format == "csr":
+                if not values:  # transpose the structure alone: 1 byte a link, not 8
+                    adjacency = sp.csr_array(
+                        (
+                            np.ones(adjacency.nnz, dtype=np.int8),
+                            adjacency.indices,
+                            adjacency.indptr,
+                        ),
+                        shape=adjacency.shape,
+                    )
+                by_target = adjacency.tocsc()
             return (
                 by_target.indptr.astype(np.int32, copy=False),
                 by_target.indices.astype(np.int32, copy=False),

@@ -101,9 +101,14 @@ def group_graph(
     del src_group
     cols = groups[dst_ids[keep]].astype(np.int32, copy=False)
     del keep
-    counts = np.ones(rows.size, dtype=np.int64)
-    graph = sp.csr_array((counts, (rows, cols)), shape=(n_groups, n_groups))
+    # Counted in int32 (at most one per link: no overflow below 2**31 links), widened
+    # once the pairs are merged, when there are fewer of them and no inputs left.
+    graph = sp.csr_array(
+        (np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(n_groups, n_groups)
+    )
+    del rows, cols
     graph.sum_duplicates()  # one entry per ordered pair, valued by its link count
+    graph.data = graph.data.astype(np.int64)
     return graph
 
 

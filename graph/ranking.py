@@ -288,12 +288,15 @@ def rank_levels(
     seeds: Mapping[str, np.ndarray] | None = None,
     progress: Callable[[str], object] | None = None,
     timings: dict[str, float] | None = None,
+    after_step: Callable[[], object] | None = None,
 ) -> LevelRanking:
     """Rank every page, host and domain of a link graph (see the module docstring).
 
     ``seeds`` holds TrustRank seed ids per level (:func:`trusted_seeds`); ``progress``
     is told which level is being ranked; ``timings``, when given, gets the seconds of
-    each step (``counts``, then ``graph``, ``pagerank`` and ``harmonic`` per level).
+    each step (``counts``, then ``graph`` and ``scores`` per level); ``after_step`` is
+    called after each of those steps, with its temporaries freed (the command hands freed
+    memory back to the operating system there).
 
     Memory is what bounds this at scale (ten million links): ids stay int32, no filtered
     copy of the links outlives the graph built from it, each level's graph is freed
@@ -301,7 +304,7 @@ def rank_levels(
     matrix itself (a CSC array), not as an edge list to convert.
     """
     say = progress or (lambda _msg: None)
-    clock = _Clock(timings)
+    clock = _Clock(timings, after_step)
     counts = level_backlink_counts(g.src, g.dst, g.url_host, g.host_domain, g.n_domains)
     clock.lap("counts")
     redirects = np.column_stack([g.redirect_src, g.redirect_dst])
@@ -346,13 +349,19 @@ def rank_levels(
 
 
 class _Clock:
-    """Seconds since the last lap, recorded under a name (nothing without a dict)."""
+    """Seconds since the last lap, recorded under a name (nothing without a dict), and
+    the hook to call at each lap."""
 
-    def __init__(self, into: dict[str, float] | None) -> None:
+    def __init__(
+        self, into: dict[str, float] | None, after: Callable[[], object] | None = None
+    ) -> None:
         self._into = into
+        self._after = after
         self._last = time.perf_counter()
 
     def lap(self, name: str) -> None:
+        if self._after is not None:
+            self._after()
         now = time.perf_counter()
         if self._into is not None:
             self._into[name] = self._into.get(name, 0.0) + now - self._last

@@ -9,6 +9,7 @@ gone passes nothing (see ``storage.queries.CURRENT``).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import time
 from collections.abc import Callable
@@ -74,6 +75,20 @@ def _trusted_ids(conn: Any, names: list[str], g: GraphArrays) -> dict[str, np.nd
     return trusted_seeds(domain_ids, host_ids, g.url_host)
 
 
+def _return_freed_memory() -> None:
+    """Hand the heap memory already freed back to the operating system (glibc only).
+
+    Reading and ranking free many arrays of a few MB; glibc keeps those in its heap for
+    reuse (once a large block was freed, it raises its threshold for using mmap to 32
+    MB), which on the 10M-link store held about 100 MB of freed memory through every
+    later phase. ``malloc_trim`` releases it; elsewhere this does nothing.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def rank(
     db: str | os.PathLike[str],
     *,
@@ -106,12 +121,21 @@ def rank(
             summary.trusted = len(seeds["domain"])
 
         clock = time.perf_counter()
-        ranking = rank_levels(g, alpha=alpha, seeds=seeds, progress=say, timings=phases)
+        _return_freed_memory()
+        ranking = rank_levels(
+            g,
+            alpha=alpha,
+            seeds=seeds,
+            progress=say,
+            timings=phases,
+            after_step=_return_freed_memory,
+        )
         del g  # the scores are all that is left to write: free the link arrays first
         summary.follow_edges = ranking.follow_edges
         summary.seconds["rank"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        _return_freed_memory()
         say("writing scores")
         store_scores.replace_scores(conn, ranking.levels)
         summary.seconds["write"] = phases["write"] = time.perf_counter() - clock

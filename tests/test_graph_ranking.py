@@ -182,6 +182,17 @@ def test_rank_levels_fold_redirects_and_group_hosts_and_domains() -> None:
     assert "harmonic" not in page and "trust" not in page
 
 
+def test_rank_levels_time_each_step_and_call_the_hook_after_it() -> None:
+    timings: dict[str, float] = {}
+    seen: list[list[str]] = []
+    rank_levels(tiny_web(), timings=timings, after_step=lambda: seen.append(list(timings)))
+    steps = ["counts"] + [f"{level} {part}" for level in ("page", "host", "domain")
+                          for part in ("graph", "scores")]  # fmt: skip
+    assert list(timings) == steps
+    # The hook runs after a step's work and before its time is recorded.
+    assert seen == [steps[:i] for i in range(len(steps))]
+
+
 def test_rank_levels_trust_lands_only_on_seeds() -> None:
     g = tiny_web()
     seeds = trusted_seeds(np.array([1]), np.array([2]), g.url_host)

@@ -53,7 +53,7 @@ def test_in_links_of_other_matrices_take_the_edge_list_path() -> None:
 
 
 def test_in_links_without_values_give_the_structure_only() -> None:
-    for matrix in (random_matrix("csc"), np.array([[0, 1], [1, 2], [0, 2]])):
+    for matrix in (random_matrix("csc"), random_matrix("csr"), np.array([[0, 1], [1, 2], [0, 2]])):
         indptr, indices, data, n = in_links(matrix, None, values=False)
         assert data is None
         assert (indptr.tolist(), indices.tolist(), n) == tuple(
