@@ -24,6 +24,7 @@ __all__ = [
     "domain_authority",
     "node_names",
     "node_scores",
+    "reader",
     "replace_scores",
     "top_domains",
     "trusted_candidates",
@@ -37,6 +38,19 @@ _CHUNK = 900  # below SQLite's default limit of bound parameters
 def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     """A read-write connection to a validated store; SQLite errors become store errors."""
     conn = schema.connect(path)
+    try:
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise from_sqlite(path, exc) from None
+    finally:
+        conn.close()
+
+
+@contextmanager
+def reader(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a validated store, without ``quick_check``; SQLite errors
+    become store errors."""
+    conn = schema.connect(path, readonly=True)
     try:
         yield conn
     except sqlite3.DatabaseError as exc:

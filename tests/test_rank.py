@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -224,3 +225,33 @@ def test_rank_verbose_names_every_phase_in_order(
     ]
     _, _, quiet_err = run(capsys, "rank", "--db", str(db), "--quiet")
     assert quiet_err == ""
+
+
+def test_rank_reads_the_graph_while_the_store_is_being_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from linkgraph.storage import schema
+
+    ranking = importlib.import_module("linkgraph.ranking")
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\n")
+    db = tmp_path / "c.db"
+    linkgraph.import_links(db, edges)
+    loaded = threading.Event()
+    real_load, real_check = ranking.load_graph, schema.quick_check
+
+    def load(conn: sqlite3.Connection) -> object:
+        graph = real_load(conn)
+        loaded.set()
+        return graph
+
+    def check(conn: sqlite3.Connection, path: object) -> None:
+        # Read one after the other, the graph would wait for this check: it never comes.
+        assert loaded.wait(10), "the graph was not read during the integrity check"
+        real_check(conn, path)
+
+    monkeypatch.setattr(ranking, "load_graph", load)
+    monkeypatch.setattr(schema, "quick_check", check)
+    assert linkgraph.rank(db).backlinks == 1
