@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from .records import Link, Page, QueueItem
 
-__all__ = ["CrawlWriter", "LinkFilter", "LinkReader", "ResumeState"]
+__all__ = ["CrawlWriter", "LinkFilter", "LinkFilters", "LinkReader", "ResumeState"]
 
 
 @dataclass(slots=True)
@@ -86,13 +86,24 @@ class CrawlWriter(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkFilter:
     """Which links into a target a backlink query counts (the defaults: every current,
-    external link of kind ``link``). The field names are the keywords of the SQLite query
-    functions (``storage.backlinks``), which take it as ``**asdict(where)``."""
+    external link of kind ``link``). The façade builds one from its keywords; the query
+    functions of the store (``storage.backlinks``, ``storage.audit``) take it as it is."""
 
     follow_only: bool = False  # leave out nofollow, sponsored and ugc links
     include_internal: bool = False  # keep links from the target's own registrable domain
     include_lost: bool = False  # add lost links, with lost_at and lost_reason
     placement: str | None = None  # only links in this part of the page (records.PLACEMENTS)
+
+
+class LinkFilters(TypedDict, total=False):
+    """The fields of :class:`LinkFilter` as keywords, for the façade functions that take
+    them as ``**filters`` (``LinkFilter(**filters)`` builds the filter); each is off
+    unless given."""
+
+    follow_only: bool
+    include_internal: bool
+    include_lost: bool
+    placement: str | None
 
 
 class LinkReader(Protocol):

@@ -17,7 +17,6 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -101,21 +100,21 @@ class SqliteStore:
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
             t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.backlinks(conn, t, **asdict(where), limit=limit, sort=sort)
+            return _backlinks.backlinks(conn, t, where, limit=limit, sort=sort)
 
     def referring_domains(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
             t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.referring_domains(conn, t, **asdict(where), limit=limit)
+            return _backlinks.referring_domains(conn, t, where, limit=limit)
 
     def anchors(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
             t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.anchors(conn, t, **asdict(where), limit=limit)
+            return _backlinks.anchors(conn, t, where, limit=limit)
 
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
