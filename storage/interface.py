@@ -14,7 +14,14 @@ from typing import Any, Protocol, TypedDict
 
 from .records import Link, Page, QueueItem
 
-__all__ = ["CrawlWriter", "LinkFilter", "LinkFilters", "LinkReader", "ResumeState"]
+__all__ = [
+    "BufferedWriter",
+    "CrawlWriter",
+    "LinkFilter",
+    "LinkFilters",
+    "LinkReader",
+    "ResumeState",
+]
 
 
 @dataclass(slots=True)
@@ -81,6 +88,41 @@ class CrawlWriter(Protocol):
 
     async def queue_refresh(self) -> int:
         """Queue every fetched page again, with its validators; returns how many."""
+
+
+class _Buffer(Protocol):
+    """What a writer's batch holds in both backends (each adds its own page records)."""
+
+    pages: list[Any]
+    queued: list[QueueItem]
+    hosts: dict[str, tuple[str | None, str | None]]
+
+
+class BufferedWriter:
+    """The buffer bookkeeping a :class:`CrawlWriter` does alike in every backend: frontier
+    entries, host notes and the count that says a batch is full. A backend keeps its batch
+    in ``_batch`` and buffers pages and loose links its own way."""
+
+    batch_pages: int
+    _batch: _Buffer
+
+    def add_queued(self, items: Iterable[QueueItem]) -> None:
+        """Buffer frontier entries that no page discovered (seeds, sitemap entries)."""
+        self._batch.queued.extend(items)
+
+    def note_host(self, host: str, *, ip: str | None = None, note: str | None = None) -> None:
+        """Remember a host's address or a note about it; a later value wins, a missing
+        one keeps what the batch already holds."""
+        old_ip, old_note = self._batch.hosts.get(host, (None, None))
+        self._batch.hosts[host] = (ip or old_ip, note or old_note)
+
+    @property
+    def pending_pages(self) -> int:
+        return len(self._batch.pages)
+
+    @property
+    def full(self) -> bool:
+        return len(self._batch.pages) >= self.batch_pages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
