@@ -48,23 +48,9 @@ class LinkCheck:
                 item.url, max_bytes=s.max_page_bytes, method=method, want_body=lambda *_: False
             )
         except FetchError as exc:
-            self.out.waited(host, now)
-            if exc.sent_ago is not None:
-                host.started(self.clock.monotonic() - exc.sent_ago)
-            skipped = exc.reason == "blocked-address"
-            if not skipped:
-                gave_up = self.out.failed(
-                    host, f"gave up after {host.parks} parkings: {exc}", str(exc)
-                )
-                if not gave_up and host.skip_reason is None and self.out.retry(host, item):
-                    return
-            self.out.record(
-                Page(item.url, item.depth, fetched_at, error=exc.reason, checked_only=True),
-                skipped=skipped,
-            )
+            self.out.fetch_failed(host, item, exc, now, fetched_at, checked_only=True)
             return
-        self.out.waited(host, now)
-        host.started(self.clock.monotonic() - resp.sent_ago)
+        self.out.came_back(host, now, resp.sent_ago)
         if method == "HEAD" and resp.status in (405, 501):
             # RFC 9110 §9.3.2 lets a server refuse HEAD; ask again with GET, after the delay.
             host.head_refused.add(item.url)

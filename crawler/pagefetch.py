@@ -71,26 +71,10 @@ class PageFetch:
                 want_body=None if sitemap else _wants_body,
             )
         except FetchError as exc:
-            self.out.waited(host, now)
-            if exc.sent_ago is not None:
-                host.started(
-                    self.clock.monotonic() - exc.sent_ago
-                )  # the gap runs from when it left
-            if exc.reason == "blocked-address":
-                self.out.record(
-                    Page(item.url, item.depth, fetched_at, error=exc.reason), skipped=True
-                )
-                return
-            gave_up = self.out.failed(host, f"gave up after {host.parks} parkings: {exc}", str(exc))
-            if not gave_up and host.skip_reason is None and self.out.retry(host, item):
-                return
-            self.out.record(Page(item.url, item.depth, fetched_at, error=exc.reason))
+            self.out.fetch_failed(host, item, exc, now, fetched_at)
             return
 
-        self.out.waited(host, now)
-        host.started(
-            self.clock.monotonic() - resp.sent_ago
-        )  # the gap runs from when the request left
+        self.out.came_back(host, now, resp.sent_ago)
         if resp.status in THROTTLES:
             retry_after = retry_after_seconds(resp.headers.get("Retry-After"), self.wallclock())
             if retry_after is not None and retry_after > s.backoff_max:
