@@ -7,37 +7,18 @@ Nothing is parsed or followed; each answer is recorded as ``checked_only``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from linkgraph.storage.records import Page, QueueItem
 
 from .fetch import FetchError
-from .outcomes import Outcomes
-from .pagefetch import THROTTLES
+from .pagefetch import THROTTLES, FetchStep
 from .politeness import Host, retry_after_seconds
-from .seams import Clock, HttpFetcher
-from .settings import CrawlSettings
 from .urls import resolve
 
 __all__ = ["LinkCheck"]
 
 
-class LinkCheck:
+class LinkCheck(FetchStep):
     """Checks one link target per call of :meth:`run`."""
-
-    def __init__(
-        self,
-        settings: CrawlSettings,
-        fetcher: HttpFetcher,
-        clock: Clock,
-        wallclock: Callable[[], float],
-        out: Outcomes,
-    ) -> None:
-        self.settings = settings
-        self.fetcher = fetcher
-        self.clock = clock
-        self.wallclock = wallclock
-        self.out = out
 
     async def run(self, host: Host, item: QueueItem, now: float, fetched_at: float) -> None:
         """A link check: HEAD (GET, body unread, where HEAD is refused); record the status."""
