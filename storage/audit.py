@@ -1,6 +1,6 @@
 """What the backlink audit reads from the store: plain rows for ``graph``'s pure scoring.
 
-Every function takes a read connection and a resolved :class:`~storage.backlinks.Target`
+Every function takes a read connection and a resolved :class:`~storage.records.Target`
 and returns dicts or dataclasses; none of them scores anything. All of them read current
 links only (:data:`storage.queries.CURRENT`), but :func:`changes`, which is about history.
 """
@@ -10,15 +10,14 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .backlinks import Target, _filters
 from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
-from .records import LOST_REASONS, PLACEMENTS
-from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS
+from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
+from .vocab import NOT_FOLLOW_FLAGS
 
 __all__ = [
     "BacklinkDetail",
@@ -33,37 +32,6 @@ __all__ = [
 
 _CHUNK = 900
 _UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
-
-
-@dataclass(slots=True)
-class BacklinkDetail:
-    """One stored link into a target, with what quality and toxicity scoring need."""
-
-    source_id: int
-    target_id: int
-    source: str
-    target: str
-    anchor: str
-    rel: list[str]
-    flags: int
-    placement: str
-    first_seen: str | None
-    last_seen: str | None
-    source_domain_id: int
-    source_domain: str
-    source_outlinks: int | None
-    source_authority: float | None
-    source_domain_authority: float | None
-    lost_at: str | None = None
-    lost_reason: str | None = None
-
-    @property
-    def follow(self) -> bool:
-        return not self.flags & NOT_FOLLOW_FLAGS
-
-    @property
-    def image(self) -> bool:
-        return bool(self.flags & FLAG_IMAGE)
 
 
 def backlink_details(

@@ -26,14 +26,13 @@ import ipaddress
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import StoreError
 from .identity import host_of, normalize, registrable_domain, url_hash
 from .interface import LinkFilter
 from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
-from .records import PLACEMENTS
+from .records import PLACEMENTS, Target
 from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -54,17 +53,6 @@ _PAIR = "((l.source_id << 32) | l.target_id)"
 
 class TargetError(StoreError):
     """A target that cannot be understood (not a URL, not a host name)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A query target resolved against a store: the SQL that yields its URL ids."""
-
-    text: str
-    mode: str
-    domain: str  # registrable domain: links from it are internal
-    url_ids_sql: str
-    params: tuple[Any, ...]
 
 
 def resolve_target(conn: sqlite3.Connection, target: str, mode: str | None = None) -> Target:

@@ -2,26 +2,45 @@
 
 A backend (SQLite today, an in-memory one for tests, PostgreSQL next) implements these
 ``Protocol``s; the crawler, ``graph/`` and the façade depend on them, never on a backend's
-module. The records that cross the seam are in :mod:`.records`, the shared vocabulary (flag
-bits, the follow rule, queue kinds, skip reasons) in :mod:`.vocab`.
+module. The records that cross the seam are in :mod:`.records` (and ``GraphArrays``, the
+link graph as arrays, which this module re-exports), the shared vocabulary (flag bits, the
+follow rule, queue kinds, skip reasons) in :mod:`.vocab`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from .records import Link, Page, QueueItem
+from .records import BacklinkDetail, Link, Page, QueueItem, Target
+
+if TYPE_CHECKING:
+    from .graphload import GraphArrays
 
 __all__ = [
+    "AuditReader",
+    "BacklinkDetail",
     "BufferedWriter",
     "CrawlWriter",
+    "GraphArrays",
     "LinkFilter",
     "LinkFilters",
     "LinkReader",
     "ResumeState",
+    "Target",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # GraphArrays is defined beside the SQLite loader that fills it; it is imported on
+    # first use so that the crawl, which imports this module for CrawlWriter, does not
+    # load the query side (sqlite3 and the graph loader) with it.
+    if name == "GraphArrays":
+        from .graphload import GraphArrays
+
+        return GraphArrays
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(slots=True)
@@ -206,3 +225,66 @@ class LinkReader(Protocol):
         include_lost: bool,
     ) -> list[dict[str, Any]]:
         """Domains linking to at least ``min_count`` competitors and not to ``exclude``."""
+
+
+class AuditReader(LinkReader, Protocol):
+    """What the audits (``linkgraph.audit``) and the graph export (``linkgraph.graphs``)
+    read from a store, besides the :class:`LinkReader` queries.
+
+    A target is resolved once (:meth:`resolve_target`) into a :class:`~.records.Target`
+    that the caller hands back unread to the reads about it. Ids are the store's own:
+    ``source_domain_id`` of a :class:`~.records.BacklinkDetail` and the ids
+    :meth:`domain_sizes`, :meth:`page_texts` and :meth:`target_domain_links_to` take are
+    1-based; the link graph, :meth:`domain_authority`, :meth:`node_names` and
+    :meth:`node_scores` number nodes from 0 (store id - 1), as the arrays index them.
+    Errors are :class:`~storage.errors.StoreError` (a bad target: ``TargetError``); a bad
+    argument (an unknown period, an empty phrase) is a ``ValueError``.
+    """
+
+    def resolve_target(self, target: str, mode: str | None = None) -> Target:
+        """``target`` as the user wrote it (a URL, or a host or domain name) with a
+        ``mode`` (``None``: exact for a URL, domain for a name), resolved for this store."""
+
+    def backlink_details(self, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
+        """Every current link into the target that ``where`` keeps (``include_lost``: and
+        every lost one), with the source page's facts."""
+
+    def domain_sizes(self, domain_ids: set[int]) -> dict[int, int]:
+        """Pages that answered 2xx, per registrable domain of these."""
+
+    def page_texts(self, url_ids: set[int]) -> dict[int, str]:
+        """The stored visible text of these pages (crawled with ``store_text``)."""
+
+    def target_domain_links_to(self, target: Target, domain_ids: set[int]) -> set[int]:
+        """Of these domains, the ones the target's own registrable domain links to now."""
+
+    def domain_authority(self) -> dict[int, float | None]:
+        """Authority (0-100) per ranked domain (0-based id)."""
+
+    def link_graph(self) -> GraphArrays:
+        """Every current link and the URL → host → domain maps, as arrays."""
+
+    def node_names(self, level: str, ids: Iterable[int]) -> dict[int, str]:
+        """The text of these nodes of a level (``page``, ``host``, ``domain``): URLs, host
+        or domain names, by 0-based id."""
+
+    def node_scores(self, level: str) -> dict[int, dict[str, Any]]:
+        """The stored scores of every ranked node of a level, by 0-based id."""
+
+    def changes(
+        self, target: Target, *, since: str | None, by: str, include_internal: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """New and lost backlinks and referring domains since a date, and link velocity
+        per ``day`` or ``week``."""
+
+    def broken_links(
+        self, target: Target | None, *, outbound: bool, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Links whose target answered 4xx/5xx or could not be reached: all of them, those
+        into ``target``, or with ``outbound`` those on its pages."""
+
+    def mentions(
+        self, phrase: str, *, exclude_linking: Target | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Pages whose visible text contains ``phrase``, leaving out those that link to
+        ``exclude_linking`` when given."""
