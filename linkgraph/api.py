@@ -11,7 +11,6 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +28,7 @@ from linkgraph.storage.linkfile import write_links
 from linkgraph.storage.sqlite import SqliteStore
 
 from .inputs import read_list_file, read_seeds_file
+from .stores import reading as _reading
 from .wiring import crawl_async, fetch_robots_txt, run
 
 __all__ = [
@@ -66,18 +66,6 @@ def open_store(path: str | os.PathLike[str], *, check: bool = False) -> SqliteSt
                 print(rival, len(linkgraph.referring_domains(store, rival, limit=None)))
     """
     return SqliteStore.open(path, check=check)
-
-
-@contextmanager
-def _reading(db: Store, *, check: bool = False) -> Iterator[LinkReader]:
-    """The store ``db`` names: opened (and closed) here for a path, as given when open."""
-    if isinstance(db, str | os.PathLike):
-        with SqliteStore.open(db, check=check) as store:
-            yield store
-        return
-    if check:
-        db.check()
-    yield db
 
 
 def crawl(
