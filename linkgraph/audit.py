@@ -42,7 +42,7 @@ from linkgraph.storage.records import BacklinkDetail, Target
 from . import api
 from .api import read_list_file
 from .disavow import DisavowEntry, format_disavow
-from .stores import reading
+from .stores import AuditStore, reading
 
 __all__ = [
     "AuditProfile",
@@ -55,9 +55,6 @@ __all__ = [
     "mentions",
     "toxic",
 ]
-
-# What every audit reads: a store's path, or a store the caller opened.
-Store = str | os.PathLike[str] | AuditReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +124,7 @@ def load_profile(
 
 
 def anchor_profile(
-    db: Store,
+    db: AuditStore,
     target: str,
     *,
     profile: AuditProfile | None = None,
@@ -207,7 +204,7 @@ def _relevance(store: AuditReader, details: list[BacklinkDetail]) -> dict[tuple[
 
 
 def backlink_quality(
-    db: Store,
+    db: AuditStore,
     target: str,
     *,
     profile: AuditProfile | None = None,
@@ -267,7 +264,7 @@ def backlink_quality(
 
 
 def changes(
-    db: Store,
+    db: AuditStore,
     target: str,
     *,
     since: str | None = None,
@@ -285,7 +282,7 @@ def changes(
 
 
 def _ask(
-    db: Store,
+    db: AuditStore,
     target: str | None,
     mode: str | None,
     query: Callable[[AuditReader, Target | None], Any],
@@ -301,7 +298,7 @@ def _ask(
 
 
 def broken(
-    db: Store,
+    db: AuditStore,
     target: str | None = None,
     *,
     mode: str | None = None,
@@ -348,7 +345,7 @@ def broken(
 
 
 def toxic(
-    db: Store,
+    db: AuditStore,
     target: str,
     *,
     profile: AuditProfile | None = None,
@@ -403,7 +400,7 @@ def toxic(
 
 
 def disavow(
-    db: Store,
+    db: AuditStore,
     target: str,
     *,
     min_score: int = 50,
@@ -446,7 +443,7 @@ def disavow(
 
 
 def mentions(
-    db: Store,
+    db: AuditStore,
     phrase: str,
     *,
     exclude_linking: str | None = None,

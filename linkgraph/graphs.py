@@ -9,7 +9,6 @@ level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redire
 
 from __future__ import annotations
 
-import os
 from typing import IO, Any
 
 import networkx as nx
@@ -18,16 +17,13 @@ import scipy.sparse as sp
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.levels import group_graph
-from linkgraph.storage.interface import AuditReader, GraphArrays
+from linkgraph.storage.interface import GraphArrays
 
-from .stores import reading
+from .stores import AuditStore, reading
 
 __all__ = ["LEVELS", "export_graph", "to_networkx"]
 
 LEVELS = ("page", "host", "domain")
-
-# What the graph functions read: a store's path, or a store the caller opened.
-Store = str | os.PathLike[str] | AuditReader
 
 
 def _level_edges(
@@ -79,7 +75,7 @@ def _level_edges(
     )
 
 
-def _level(db: Store, level: str) -> tuple[Any, ...]:
+def _level(db: AuditStore, level: str) -> tuple[Any, ...]:
     """The level's edges (source, target, links, follow_links, redirect) and node names."""
     if level not in LEVELS:
         raise SettingsError(f"unknown level {level!r}: use page, host or domain")
@@ -91,7 +87,7 @@ def _level(db: Store, level: str) -> tuple[Any, ...]:
     return src, dst, links, follow_links, redirect, names, scores
 
 
-def to_networkx(db: Store, *, level: str = "domain") -> nx.DiGraph:
+def to_networkx(db: AuditStore, *, level: str = "domain") -> nx.DiGraph:
     """The link graph of a store at one level, as a ``networkx.DiGraph``.
 
     Node attributes: ``authority``, ``pagerank``, ``backlinks``, ``referring_domains``
@@ -117,7 +113,7 @@ def to_networkx(db: Store, *, level: str = "domain") -> nx.DiGraph:
     return graph
 
 
-def export_graph(db: Store, stream: IO[Any], *, format: str, level: str) -> int:
+def export_graph(db: AuditStore, stream: IO[Any], *, format: str, level: str) -> int:
     """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges.
 
     The edge list is one line per edge, ``source``, ``target``, ``links``,

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar, overload
 
-from linkgraph.storage.interface import LinkReader
+from linkgraph.storage.interface import AuditReader, LinkReader
 from linkgraph.storage.sqlite import SqliteStore
 
-__all__ = ["reading"]
+__all__ = ["AuditStore", "reading"]
+
+# What the audits and the graph export read: a store's path, or a store the caller opened.
+AuditStore = str | os.PathLike[str] | AuditReader
 
 R = TypeVar("R", bound=LinkReader)
 

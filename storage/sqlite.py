@@ -51,7 +51,7 @@ class SqliteStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The read connection, for store modules that take one (audit rows, graph loading)."""
+        """The read connection every method reads on (the store's query modules take it)."""
         if self._conn is None:
             raise StoreError(f"{self.path} is closed")
         return self._conn

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage import schema
-from linkgraph.storage.interface import GraphArrays, Target
+from linkgraph.storage.errors import StoreError
+from linkgraph.storage.interface import GraphArrays, LinkFilter, Target
 from linkgraph.storage.records import Link, Page
+from linkgraph.storage.sqlite import SqliteStore
 from linkgraph.storage.writer import StoreWriter
 from test_backlinks import LINKS, pairs
 
@@ -248,3 +250,39 @@ def test_an_audit_resolves_its_target_once_and_hands_the_store_its_keywords() ->
 def test_a_bad_argument_the_store_refuses_is_one_settings_error() -> None:
     with pytest.raises(SettingsError, match="unknown period 'month'"):
         linkgraph.changes(RecordingAuditReader(fail=True), "x.test", by="month")  # type: ignore[arg-type]
+
+
+AUDIT_READS: dict[str, Callable[[SqliteStore, Target], Any]] = {
+    "backlink_details": lambda s, t: s.backlink_details(t, LinkFilter()),
+    "domain_sizes": lambda s, t: s.domain_sizes({1}),
+    "page_texts": lambda s, t: s.page_texts({1}),
+    "target_domain_links_to": lambda s, t: s.target_domain_links_to(t, {1}),
+    "domain_authority": lambda s, t: s.domain_authority(),
+    "link_graph": lambda s, t: s.link_graph(),
+    "node_names": lambda s, t: s.node_names("domain", [0]),
+    "node_scores": lambda s, t: s.node_scores("domain"),
+    "changes": lambda s, t: s.changes(t, since=None, by="day", include_internal=False),
+    "broken_links": lambda s, t: s.broken_links(t, outbound=False, limit=None),
+    "mentions": lambda s, t: s.mentions("acme", exclude_linking=t, limit=None),
+}
+
+
+class FailingConnection:
+    """A connection whose every statement meets a lock (as another process can cause)."""
+
+    def execute(self, *args: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+
+@pytest.mark.parametrize("name", AUDIT_READS)
+async def test_an_sqlite_error_in_an_audit_read_becomes_a_store_error(
+    store: Path, name: str
+) -> None:
+    with SqliteStore.open(store) as opened:
+        target = opened.resolve_target("t.test")
+        real, opened._conn = opened._conn, FailingConnection()  # type: ignore[assignment]
+        try:
+            with pytest.raises(StoreError, match="SQLite error: database is locked"):
+                AUDIT_READS[name](opened, target)
+        finally:
+            opened._conn = real
