@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from linkgraph.crawler.settings import CrawlSettings
+from crawl_support import settings_for
 from linkgraph.storage.identity import registrable_domain
 
 import linkgraph
@@ -32,18 +32,9 @@ def crawled_twice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNa
     web = DemoWeb(generate(12, 6))
     web.start_in_thread()
     try:
-        settings = CrawlSettings(
-            seeds=tuple(web.seeds),
-            hosts_file=str(web.write_hosts_file(tmp / "hosts")),
-            pinned_only=True,  # the demo web links to real sites: never look them up
-            delay=0.02,
-            max_depth=4,
-            robots_retries=1,
-            robots_retry_seconds=0.2,
-            park_seconds=0.2,
-            backoff_base=0.2,
-            quiet=True,
-        )
+        # The demo web links to real sites: pinned_only never looks them up.
+        hosts = web.write_hosts_file(tmp / "hosts")
+        settings = settings_for(web, hosts, pinned_only=True, delay=0.02, max_depth=4)
         gen1 = tmp / "gen1.db"
         truth1 = web.expected_edges()
         crawl1 = api.run(api.crawl_async(gen1, settings))
