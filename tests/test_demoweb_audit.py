@@ -1,5 +1,5 @@
 """The demo web's audit sites: the link farm, the target's anchor mix, brand mentions, topical
-text, broken and external links."""
+text, broken and external links, and what describe counts of them."""
 
 from __future__ import annotations
 
@@ -174,3 +174,14 @@ async def test_broken_and_external_links_answer_as_declared() -> None:
         assert scope.allows_host(truth.TARGET) and scope.allows_host(truth.FARM[0])
         assert not scope.allows_host(truth.EXTERNAL) and not scope.allows_host(truth.REFUSED)
         assert web.hosts[truth.REFUSED]  # in the hosts file, although nothing listens
+
+
+def test_describe_counts_the_audit_content() -> None:
+    facts = describe(generate(12, 6, seed=1))
+    assert facts["farm_sites"] == len(truth.FARM) and facts["pages_without_validators"] == 1
+    assert facts["target_backlinks"] > 30 and facts["target_referring_domains"] >= 10
+    # alpha's /missing, /gone and old.alpha.test, then the audit's broken and external links
+    external = sum(link.status is None or link.status >= 400 for link in truth.EXTERNAL_LINKS)
+    assert facts["broken_links"] == 3 + len(truth.BROKEN_LINKS) + external
+    bench = describe(generate(20, 6, traps=False))
+    assert bench["farm_sites"] == bench["target_backlinks"] == bench["brand_mentions"] == 0
