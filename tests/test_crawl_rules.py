@@ -4,7 +4,8 @@ limits, and address safety, over real sockets.
 Scope, caps, redirects and the follow rules themselves are proven on a virtual clock in
 ``test_follow_rules.py``; the follow rules are also checked here once, through the store.
 
-The sites are declared in each test; what must (and must not) be requested is written out
+The sites are declared in each test (the follow-rules site in ``tests/follow_pages.py``, which
+``test_follow_rules.py`` crawls too); what must (and must not) be requested is written out
 by hand or taken from the demo web's ground truth, then checked against the server's log,
 and what must be stored against the store.
 """
