@@ -78,21 +78,21 @@ def test_robots_directives(values: list[str], expected: set[str]) -> None:
 
 
 # What extract reads from the head, by test id: (html, expected) per field.
-E = "https://example.com"
+SITE = "https://example.com"
 CANONICAL: dict[str, tuple[str, str | None]] = {
     "first_resolved_without_fragment": (
         '<link rel="stylesheet" href="/s.css"><link rel="Canonical" href="/c?a=1#frag">\n'
         '<link rel="canonical" href="/second">',
-        f"{E}/c?a=1",
+        f"{SITE}/c?a=1",
     ),
-    "among_other_rel_tokens": ('<link rel="alternate canonical" href="/c">', f"{E}/c"),
+    "among_other_rel_tokens": ('<link rel="alternate canonical" href="/c">', f"{SITE}/c"),
     "missing": ("<p>no canonical</p>", None),
     "not_web": ('<link rel="canonical" href="mailto:a@b">', None),
     "without_href": ('<link rel="canonical">', None),
     # With scripting off (as we parse), an <img> in <noscript> in <head> ends the head.
     "pushed_into_body_by_noscript_is_still_found": (
         '<head><noscript><img src="p.gif"></noscript><link rel="canonical" href="/c"></head>',
-        f"{E}/c",
+        f"{SITE}/c",
     ),
 }
 TITLE: dict[str, tuple[str, str | None]] = {
