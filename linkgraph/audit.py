@@ -38,8 +38,8 @@ from linkgraph.storage import audit as store_audit
 from linkgraph.storage import backlinks as store_backlinks
 from linkgraph.storage import queries
 from linkgraph.storage import scores as store_scores
-from linkgraph.storage.audit import LinkFilters
 from linkgraph.storage.graphload import load_graph
+from linkgraph.storage.interface import LinkFilter, LinkFilters
 
 from . import api
 from .api import read_list_file
@@ -144,8 +144,7 @@ def anchor_profile(
         rows = store_backlinks.anchors(
             conn,
             store_backlinks.resolve_target(conn, target, mode),
-            include_internal=include_internal,
-            include_lost=include_lost,
+            LinkFilter(include_internal=include_internal, include_lost=include_lost),
             limit=None,
         )
     for row in rows:
@@ -224,10 +223,10 @@ def backlink_quality(
     ``filters`` are ``follow_only``, ``include_internal``, ``include_lost`` and
     ``placement``, as for :func:`linkgraph.backlinks`."""
     profile = profile or AuditProfile()
-    include_lost = filters.get("include_lost", False)
+    where = LinkFilter(**filters)
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode)
-        details = store_audit.backlink_details(conn, t, **filters)
+        details = store_audit.backlink_details(conn, t, where)
         sitewide = _sitewide_domains(conn, details, profile.sitewide_share)
         relevance = _relevance(conn, details)
     records = []
@@ -260,7 +259,7 @@ def backlink_quality(
                 "quality": q.score,
                 "quality_parts": q.parts,
             }
-            | ({"lost_at": d.lost_at, "lost_reason": d.lost_reason} if include_lost else {})
+            | ({"lost_at": d.lost_at, "lost_reason": d.lost_reason} if where.include_lost else {})
         )
     records.sort(key=lambda r: (-r["quality"], r["source"]))
     return records[:limit] if limit is not None else records
@@ -361,7 +360,7 @@ def toxic(
     profile = profile or AuditProfile()
     with queries.reader(db) as conn:
         t = store_backlinks.resolve_target(conn, target, mode)
-        details = store_audit.backlink_details(conn, t)
+        details = store_audit.backlink_details(conn, t, LinkFilter())
         by_domain = domain_links(
             details, anchors=profile.anchors, relevance=_relevance(conn, details)
         )

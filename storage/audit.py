@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any
 
 from .backlinks import Target, _filters
+from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS
 from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS
@@ -32,20 +33,6 @@ __all__ = [
 
 _CHUNK = 900
 _UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
-
-
-class LinkFilters(TypedDict, total=False):
-    """Which stored links into a target a query reads; each filter is off unless given.
-
-    ``follow_only``: followable links only; ``include_internal``: links from the target's
-    own registrable domain too; ``include_lost``: lost links too; ``placement``: links in
-    that part of the page only (``content``, ``nav``, ``footer``...).
-    """
-
-    follow_only: bool
-    include_internal: bool
-    include_lost: bool
-    placement: str | None
 
 
 @dataclass(slots=True)
@@ -80,11 +67,11 @@ class BacklinkDetail:
 
 
 def backlink_details(
-    conn: sqlite3.Connection, target: Target, **filters: Unpack[LinkFilters]
+    conn: sqlite3.Connection, target: Target, where: LinkFilter
 ) -> list[BacklinkDetail]:
-    """Every current link into the target (``include_lost``: and every lost one), with
-    source page facts."""
-    where, params = _filters(target, **{"include_internal": False, **filters})
+    """Every current link into the target that ``where`` keeps (``include_lost``: and
+    every lost one), with source page facts."""
+    condition, params = _filters(target, where)
     sql = (
         "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
@@ -94,7 +81,7 @@ def backlink_details(
         " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
         " LEFT JOIN pages p ON p.url_id = l.source_id LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
         " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id"
-        f" WHERE {where}"
+        f" WHERE {condition}"
     )
     return [
         BacklinkDetail(
@@ -208,12 +195,14 @@ def changes(
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
     start = _since_ts(since)
-    where, params = _filters(target, include_internal=include_internal, include_lost=True)
+    condition, params = _filters(
+        target, LinkFilter(include_internal=include_internal, include_lost=True)
+    )
     rows = conn.execute(
         "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
         " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
         " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
-        f" JOIN anchors a ON a.id = l.anchor_id WHERE {where}",
+        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}",
         params,
     ).fetchall()
     link_changes: list[dict[str, Any]] = []

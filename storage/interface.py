@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from .records import Link, Page, QueueItem
 
-__all__ = ["CrawlWriter", "LinkFilter", "LinkReader", "ResumeState"]
+__all__ = [
+    "BufferedWriter",
+    "CrawlWriter",
+    "LinkFilter",
+    "LinkFilters",
+    "LinkReader",
+    "ResumeState",
+]
 
 
 @dataclass(slots=True)
@@ -83,16 +90,62 @@ class CrawlWriter(Protocol):
         """Queue every fetched page again, with its validators; returns how many."""
 
 
+class _Buffer(Protocol):
+    """What a writer's batch holds in both backends (each adds its own page records)."""
+
+    pages: list[Any]
+    queued: list[QueueItem]
+    hosts: dict[str, tuple[str | None, str | None]]
+
+
+class BufferedWriter:
+    """The buffer bookkeeping a :class:`CrawlWriter` does alike in every backend: frontier
+    entries, host notes and the count that says a batch is full. A backend keeps its batch
+    in ``_batch`` and buffers pages and loose links its own way."""
+
+    batch_pages: int
+    _batch: _Buffer
+
+    def add_queued(self, items: Iterable[QueueItem]) -> None:
+        """Buffer frontier entries that no page discovered (seeds, sitemap entries)."""
+        self._batch.queued.extend(items)
+
+    def note_host(self, host: str, *, ip: str | None = None, note: str | None = None) -> None:
+        """Remember a host's address or a note about it; a later value wins, a missing
+        one keeps what the batch already holds."""
+        old_ip, old_note = self._batch.hosts.get(host, (None, None))
+        self._batch.hosts[host] = (ip or old_ip, note or old_note)
+
+    @property
+    def pending_pages(self) -> int:
+        return len(self._batch.pages)
+
+    @property
+    def full(self) -> bool:
+        return len(self._batch.pages) >= self.batch_pages
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkFilter:
     """Which links into a target a backlink query counts (the defaults: every current,
-    external link of kind ``link``). The field names are the keywords of the SQLite query
-    functions (``storage.backlinks``), which take it as ``**asdict(where)``."""
+    external link of kind ``link``). The façade builds one from its keywords; the query
+    functions of the store (``storage.backlinks``, ``storage.audit``) take it as it is."""
 
     follow_only: bool = False  # leave out nofollow, sponsored and ugc links
     include_internal: bool = False  # keep links from the target's own registrable domain
     include_lost: bool = False  # add lost links, with lost_at and lost_reason
     placement: str | None = None  # only links in this part of the page (records.PLACEMENTS)
+
+
+class LinkFilters(TypedDict, total=False):
+    """The fields of :class:`LinkFilter` as keywords, for the façade functions that take
+    them as ``**filters`` (``LinkFilter(**filters)`` builds the filter); each is off
+    unless given."""
+
+    follow_only: bool
+    include_internal: bool
+    include_lost: bool
+    placement: str | None
 
 
 class LinkReader(Protocol):

@@ -17,13 +17,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from . import backlinks as _backlinks
 from . import queries, schema
+from .backlinks import Target
 from .errors import StoreError, sqlite_errors
 from .interface import LinkFilter
 
@@ -76,6 +76,12 @@ class SqliteStore:
         with sqlite_errors(self.path):
             yield self.conn
 
+    @contextmanager
+    def _about(self, target: str, mode: str | None) -> Iterator[tuple[sqlite3.Connection, Target]]:
+        """The read connection and ``target`` resolved on it, for the backlink queries."""
+        with self._reading() as conn:
+            yield conn, _backlinks.resolve_target(conn, target, mode)
+
     def check(self) -> None:
         with self._reading() as conn:
             schema.quick_check(conn, self.path)
@@ -99,23 +105,20 @@ class SqliteStore:
     def backlinks(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None, sort: str
     ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.backlinks(conn, t, **asdict(where), limit=limit, sort=sort)
+        with self._about(target, mode) as (conn, t):
+            return _backlinks.backlinks(conn, t, where, limit=limit, sort=sort)
 
     def referring_domains(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.referring_domains(conn, t, **asdict(where), limit=limit)
+        with self._about(target, mode) as (conn, t):
+            return _backlinks.referring_domains(conn, t, where, limit=limit)
 
     def anchors(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.anchors(conn, t, **asdict(where), limit=limit)
+        with self._about(target, mode) as (conn, t):
+            return _backlinks.anchors(conn, t, where, limit=limit)
 
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
