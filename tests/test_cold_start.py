@@ -11,10 +11,9 @@ regression.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_support import run_outside_checkout
 from linkgraph.storage import schema
 
 HEAVY = ("aiohttp", "numpy", "scipy", "networkx", "linkgraph.crawler.engine", "publicsuffixlist")
@@ -33,15 +32,7 @@ print(json.dumps({"code": code, "loaded": sorted(m for m in HEAVY if m in sys.mo
 
 def loaded_by(args: list[str], cwd: Path) -> dict[str, object]:
     code = _PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return json.loads(run_outside_checkout(code, cwd))
 
 
 def test_help_loads_no_engine_network_or_array_library(tmp_path: Path) -> None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_outside_checkout
 
 _PROBE = """
 import importlib.util, json
@@ -23,19 +22,6 @@ names = ["crawler", "graph", "storage", "linkgraph.crawler", "linkgraph.graph", 
          "linkgraph.demo", "linkgraph.demo.web"]
 print(json.dumps({name: importlib.util.find_spec(name) is not None for name in names}))
 """
-
-
-def run_outside_checkout(code: str, cwd: Path) -> str:
-    """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
 
 
 def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
