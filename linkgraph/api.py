@@ -13,23 +13,23 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from linkgraph.crawler.engine import CrawlStats
-from linkgraph.crawler.fetch import FetchError
-from linkgraph.crawler.robots import rules_for_response
-from linkgraph.crawler.robotsfetch import RobotsFetch
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
-from linkgraph.crawler.urls import resolve
 from linkgraph.storage.errors import StoreNotFound
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.interface import LinkFilter, LinkReader
-from linkgraph.storage.linkfile import write_links
+from linkgraph.storage.linkfile import EXPORT_FORMATS, write_links
 from linkgraph.storage.sqlite import SqliteStore
 
 from .inputs import read_list_file, read_seeds_file
 from .stores import reading as _reading
-from .wiring import crawl_async, fetch_robots_txt, run
+
+if TYPE_CHECKING:
+    from linkgraph.crawler.engine import CrawlStats
+    from linkgraph.crawler.robotsfetch import RobotsFetch
+
+    from .wiring import crawl_async, run
 
 __all__ = [
     "anchors",
@@ -49,6 +49,19 @@ __all__ = [
     "stats",
     "top",
 ]
+
+# The crawl's wiring loads the engine and aiohttp (a quarter of a second): only a command
+# that crawls or fetches pays for it, not every query.
+_WIRING = frozenset({"crawl_async", "run"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WIRING:
+        from . import wiring
+
+        return getattr(wiring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # What every query function reads: a store's path, or a store the caller opened.
 Store = str | os.PathLike[str] | LinkReader
@@ -86,6 +99,8 @@ def crawl(
         import linkgraph
         linkgraph.crawl("links.db", ["https://example.com/"], max_pages=50)
     """
+    from .wiring import crawl_async, run
+
     base = settings or stored_settings(db) or CrawlSettings()
     merged = dict(options)
     if seeds:
@@ -150,9 +165,6 @@ def iter_links(db: Store, *, include_lost: bool = False) -> Iterator[dict[str, A
     ``lost_reason`` to every record."""
     with _reading(db) as store:
         yield from store.iter_links(include_lost=include_lost)
-
-
-EXPORT_FORMATS = ("jsonl", "csv", "graphml", "gexf", "edgelist")
 
 
 def export(
@@ -363,6 +375,12 @@ def robots(
         report = linkgraph.robots("robots.txt", ["/private/x"], user_agent="linkgraph")
         report["results"][0]  # {"url": "/private/x", "allowed": False, "line": 2, ...}
     """
+    from linkgraph.crawler.fetch import FetchError
+    from linkgraph.crawler.robots import rules_for_response
+    from linkgraph.crawler.urls import resolve
+
+    from .wiring import fetch_robots_txt, run
+
     settings = settings or CrawlSettings()
     if user_agent is not None:
         settings = load_settings(environ={}, overrides={"user_agent": user_agent}, base=settings)
