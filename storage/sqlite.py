@@ -21,15 +21,20 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import audit as _audit
 from . import backlinks as _backlinks
-from . import queries, schema, scores
+from . import queries, schema
 from .errors import StoreError, sqlite_errors
-from .graphload import GraphArrays, load_graph
 from .interface import LinkFilter
 from .records import BacklinkDetail, Target
+
+if TYPE_CHECKING:
+    from .graphload import GraphArrays
+
+# graphload and scores load numpy: they are imported by the methods that need them, so a
+# query command (backlinks, top...) starts without it.
 
 __all__ = ["SqliteStore"]
 
@@ -172,18 +177,26 @@ class SqliteStore:
             return _audit.target_domain_links_to(conn, target, domain_ids)
 
     def domain_authority(self) -> dict[int, float | None]:
+        from . import scores
+
         with self._reading() as conn:
             return scores.domain_authority(conn)
 
     def link_graph(self) -> GraphArrays:
+        from .graphload import load_graph
+
         with self._reading() as conn:
             return load_graph(conn)
 
     def node_names(self, level: str, ids: Iterable[int]) -> dict[int, str]:
+        from . import scores
+
         with self._reading() as conn:
             return scores.node_names(conn, level, ids)
 
     def node_scores(self, level: str) -> dict[int, dict[str, Any]]:
+        from . import scores
+
         with self._reading() as conn:
             return scores.node_scores(conn, level)
 
