@@ -1,10 +1,11 @@
 """networkx interop and graph exports (GraphML, GEXF, edge lists) for Gephi and friends.
 
-``to_networkx(db, level=...)`` (``db``: a store's path or an open store) builds a ``networkx.DiGraph`` whose nodes are URLs, hosts or
-registrable domains (named by their text) with the stored scores as attributes, and whose
-edges carry ``links`` (the current backlinks, distinct source page -> target URL pairs,
-behind the edge) and ``follow_links`` (those of them that are follow). At page
-level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redirect``).
+``to_networkx(db, level=...)`` (``db``: a store's path or an open store) builds a
+``networkx.DiGraph`` whose nodes are URLs, hosts or registrable domains (named by their
+text) with the stored scores as attributes, and whose edges carry ``links`` (the current
+backlinks, distinct source page -> target URL pairs, behind the edge) and ``follow_links``
+(those of them that are follow). At page level an edge is a backlink pair plus redirects
+(``kind`` = ``link`` or ``redirect``).
 """
 
 from __future__ import annotations

@@ -33,9 +33,6 @@ from .records import BacklinkDetail, Target
 if TYPE_CHECKING:
     from .graphload import GraphArrays
 
-# graphload and scores load numpy: they are imported by the methods that need them, so a
-# query command (backlinks, top...) starts without it.
-
 __all__ = ["SqliteStore"]
 
 
@@ -155,6 +152,8 @@ class SqliteStore:
             )
 
     # -- AuditReader: what the audits and the graph export read ------------------------
+    # graphload and scores load numpy: the methods that need them import them, so that a
+    # query command (backlinks, top...) starts without it.
 
     def resolve_target(self, target: str, mode: str | None = None) -> Target:
         with self._reading() as conn:
