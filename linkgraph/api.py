@@ -198,10 +198,7 @@ def export(
         if format in ("jsonl", "csv"):
             records = iter_links(db, include_lost=include_lost)
             return write_links(records, stream, format=format, include_lost=include_lost)
-        # The graph is loaded by path (graphs.py reads its own arrays): an open store
-        # gives its file.
-        path = db.path if isinstance(db, SqliteStore) else db
-        return export_graph(path, stream, format=format, level=level)
+        return export_graph(db, stream, format=format, level=level)
 
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):
         stream: Any = output

@@ -33,7 +33,6 @@ __all__ = [
 _WEB_SCHEMES = ("http:", "https:")
 
 
-
 @lru_cache(maxsize=1)
 def _suffixes() -> Any:
     """The bundled Public Suffix List, built on first use: it takes ~50 ms, which a command
