@@ -53,7 +53,8 @@ Metadata
     "content-language">`` (up to a comma), lower-cased. ``canonical``: the first ``<link
     rel=canonical href>`` anywhere in the document, resolved (``None`` when it is not
     http(s)). ``robots``: the directives of ``<meta name=robots>`` and of ``<meta name=
-    {agent_token}>``, parsed by :func:`robots_directives`.
+    {agent_token}>``, parsed by :func:`robots_directives`. (The head is gathered by
+    :mod:`crawler.pagemeta`; its rules are stated here with the rest.)
 Visible text (``want_text=True``)
     The text of ``<body>`` without ``<script>``, ``<style>``, ``<noscript>``,
     ``<template>``, ``<iframe>`` fallback and SVG ``<title>``, text nodes joined with a
@@ -99,6 +100,7 @@ from linkgraph.storage.records import Link
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .nesting import cap_nesting
+from .pagemeta import PageHead, robots_directives
 from .urls import MAX_URL_LENGTH, resolve
 
 __all__ = [
@@ -151,7 +153,6 @@ _CONTAINERS = ", ".join(
     [*_TAG_PLACEMENT, "[role]"] + [f"[{a}*={s} i]" for s in _PREFILTER for a in ("id", "class")]
 )
 _LINKS = "a[href], area[href]"
-_HEAD_ITEMS = "base[href], title, meta[content], link[rel~=canonical i][href]"
 _TEXT_FREE = frozenset({"script", "style"})
 _NOT_VISIBLE = ["script", "style", "noscript", "template", "iframe", "title"]
 
@@ -178,56 +179,6 @@ class Extracted:
 
 def _collapse(text: str) -> str:
     return " ".join(text.split())
-
-
-# -- robots directives ----------------------------------------------------------------------
-
-# Directives that take a value after a colon, so "max-snippet: 20" is not a user agent.
-_VALUED = frozenset({"max-snippet", "max-image-preview", "max-video-preview", "unavailable_after"})
-_AGENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def robots_directives(values: Iterable[str], agent_token: str) -> frozenset[str]:
-    """The robots directives in ``X-Robots-Tag`` values (or meta robots contents) for us.
-
-    Directives are comma-separated (a part without a colon may also separate them with
-    spaces or semicolons). ``name: directives`` scopes the directives after it, up to the
-    next such prefix, to the user agent ``name``; they apply when the name is
-    ``agent_token`` (any case) and are ignored otherwise. ``none`` stands for ``noindex``
-    and ``nofollow``. Valued directives come back as ``name:value``.
-
-    >>> sorted(robots_directives(["noindex, nofollow"], "linkgraph"))
-    ['nofollow', 'noindex']
-    >>> sorted(robots_directives(["googlebot: noindex", "LinkGraph: none"], "linkgraph"))
-    ['nofollow', 'noindex']
-    >>> sorted(robots_directives(["max-snippet: 20, otherbot: noindex"], "linkgraph"))
-    ['max-snippet:20']
-    """
-    agent = agent_token.strip().lower()
-    found: set[str] = set()
-    for value in values:
-        applies = True
-        for part in value.lower().split(","):
-            name, colon, rest = part.partition(":")
-            name = name.strip()
-            if colon and name not in _VALUED:
-                if not name or not _AGENT_CHARS.issuperset(name):
-                    continue  # "06-nov-94 08:49": the tail of a date after a comma
-                applies = name == agent
-                name, colon, rest = rest.partition(":")
-                name = name.strip()
-            if not applies:
-                continue
-            if colon:
-                if name in _VALUED:
-                    found.add(f"{name}:{rest.strip()}")
-                continue
-            for token in name.replace(";", " ").split():
-                if token == "none":
-                    found.update(("noindex", "nofollow"))
-                else:
-                    found.add(token)
-    return frozenset(found)
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -304,28 +255,6 @@ def _innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator
         for key in path:
             memo[key] = value
         yield value
-
-
-def _in_foreign(nodes: list[LexborNode]) -> Iterator[bool]:
-    """For each node, whether it is inside SVG or MathML: :func:`_innermost`'s walk."""
-    memo: dict[int, bool] = {}
-    for node in nodes:
-        path = []
-        parent = node.parent
-        inside = False
-        while parent is not None:
-            key = parent.mem_id
-            if key in memo:
-                inside = memo[key]
-                break
-            if parent.tag in ("svg", "math"):
-                inside = True
-                break
-            path.append(key)
-            parent = parent.parent
-        for key in path:
-            memo[key] = inside
-        yield inside
 
 
 def _placements(tree: LexborHTMLParser, links: list[LexborNode]) -> list[str]:
@@ -461,47 +390,12 @@ def _link_window(
         links.append(Link(target, anchor, rels, placements[i], image))
 
 
-class _Head:
-    """The page-level facts, gathered in one selector pass over the document."""
-
-    __slots__ = ("base_href", "canonical_href", "meta_lang", "robots", "title")
-
-    def __init__(self, tree: LexborHTMLParser, agent: str) -> None:
-        self.base_href: str | None = None
-        self.canonical_href: str | None = None
-        self.meta_lang: str | None = None
-        self.title: str | None = None
-        self.robots: list[str] = []
-        titles = []
-        for node in tree.css(_HEAD_ITEMS):
-            tag = node.tag
-            attrs = node.attributes
-            if tag == "meta":
-                self._meta(attrs, agent)
-            elif tag == "title":
-                titles.append(node)
-            elif tag == "base":
-                if self.base_href is None:
-                    self.base_href = attrs.get("href") or ""
-            elif self.canonical_href is None:
-                self.canonical_href = attrs.get("href") or ""
-        # The page's title is the first HTML <title>; SVG icons have their own.
-        for node, inside in zip(titles, _in_foreign(titles), strict=True):
-            if not inside:
-                self.title = _collapse(node.text()) or None
-                break
-
-    def _meta(self, attrs: dict[str, str | None], agent: str) -> None:
-        content = attrs.get("content")
-        if content is None:
-            return
-        name = (attrs.get("name") or "").strip().lower()
-        if name == "robots" or name == agent:
-            self.robots.append(content)
-        elif self.meta_lang is None:
-            if (attrs.get("http-equiv") or "").strip().lower() == "content-language":
-                # WHATWG "pragma-set default language": the part before any comma.
-                self.meta_lang = content.partition(",")[0].strip().lower() or None
+def _title(head: PageHead) -> str | None:
+    """The first ``<title>`` outside SVG and MathML (icons have their own), collapsed."""
+    for node, foreign in zip(head.titles, _innermost(head.titles, head.foreign), strict=True):
+        if foreign is None:
+            return _collapse(node.text()) or None
+    return None
 
 
 def extract(
@@ -529,7 +423,7 @@ def extract(
     """
     budget = budget or Budget(None)
     tree = LexborHTMLParser(cap_nesting(html)[0])
-    head = _Head(tree, agent_token.strip().lower())
+    head = PageHead(tree, agent_token.strip().lower())
     base = url
     if head.base_href is not None:
         base = resolve(head.base_href, url) or url
@@ -553,7 +447,7 @@ def extract(
 
     return Extracted(
         links=found.links,
-        title=head.title,
+        title=_title(head),
         lang=lang or head.meta_lang,
         canonical=canonical,
         robots=robots_directives(head.robots, agent_token),

@@ -25,6 +25,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from linkgraph.errors import LinkgraphError
+
 from .urls import host_of, is_ip_literal
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 
-class FetchError(Exception):
+class FetchError(LinkgraphError):
     """A request that produced no HTTP response. ``reason`` is a short stored code.
 
     ``sent_ago`` is as in :class:`Response`, or ``None`` when the request never went out

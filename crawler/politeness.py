@@ -27,18 +27,17 @@ The rules, each enforced here and nowhere else:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from linkgraph.storage.records import QueueItem
 
 from .robots import RobotsRules
+from .seams import Clock, SystemClock, wait_event
 
 __all__ = ["Host", "HostScheduler", "RobotsEntry", "retry_after_seconds"]
 
@@ -169,9 +168,9 @@ class HostScheduler:
     :meth:`wake` when work arrives.
     """
 
-    def __init__(self, *, per_ip: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, per_ip: int, clock: Clock | None = None) -> None:
         self.per_ip = per_ip
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self._heap: list[tuple[float, int, Host]] = []
         self._seq = itertools.count()
         self._ready: asyncio.Queue[Host | None] = asyncio.Queue()
@@ -226,7 +225,7 @@ class HostScheduler:
     async def dispatch(self) -> None:
         """Move hosts whose time has come into the ready queue, until stopped or dry."""
         while not self.stopping:
-            now = self.clock()
+            now = self.clock.monotonic()
             while self._heap and self._heap[0][0] <= now:
                 _, seq, host = heapq.heappop(self._heap)
                 if seq != host.heap_seq:
@@ -239,10 +238,7 @@ class HostScheduler:
                 break
             self._changed.clear()
             timeout = self._heap[0][0] - now if self._heap else None
-            # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a cancel.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._changed.wait()
+            await wait_event(self._changed, self.clock, timeout)
         self.stopping = True
         while not self._ready.empty():
             self._ready.get_nowait()  # hosts never taken stay in the frontier

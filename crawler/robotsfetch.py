@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fetch import Fetcher, FetchError
+from .fetch import FetchError
 from .robots import RobotsOutcome, RobotsRules, rules_for_response
+from .seams import HttpFetcher
 from .urls import resolve
 
 __all__ = ["REDIRECTS", "RobotsFetch", "RobotsHop", "fetch_robots", "fetch_robots_hop"]
@@ -48,7 +49,7 @@ class RobotsFetch:
 
 
 async def fetch_robots_hop(
-    fetcher: Fetcher, url: str, hop: int, *, max_bytes: int, max_redirects: int
+    fetcher: HttpFetcher, url: str, hop: int, *, max_bytes: int, max_redirects: int
 ) -> RobotsHop:
     """Request ``url`` (the ``hop``-th redirect of a robots.txt, 0 for the first)."""
     try:
@@ -65,7 +66,7 @@ async def fetch_robots_hop(
 
 
 async def fetch_robots(
-    fetcher: Fetcher, url: str, *, max_bytes: int, max_redirects: int
+    fetcher: HttpFetcher, url: str, *, max_bytes: int, max_redirects: int
 ) -> RobotsFetch:
     """Fetch the robots.txt at ``url``, following redirects, and read it as a crawl does."""
     hop = 0

@@ -16,6 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from linkgraph.storage.vocab import GUARDS
+
+from linkgraph.errors import LinkgraphError
+
 __all__ = [
     "DEFAULT_USER_AGENT",
     "GUARDS",
@@ -28,7 +32,7 @@ __all__ = [
 DEFAULT_USER_AGENT = "linkgraph/0.1 (+https://github.com/linkgraph/linkgraph)"
 
 
-class SettingsError(ValueError):
+class SettingsError(LinkgraphError, ValueError):
     """A setting has a wrong name, type or value."""
 
 
@@ -127,16 +131,6 @@ class CrawlSettings:
 
 _FIELDS = {f.name: f for f in fields(CrawlSettings)}
 
-# The settings that stop a crawl from running on forever; ``linkgraph stats`` shows them.
-GUARDS = (
-    "max_depth",
-    "max_urls_per_host",
-    "max_segment_repeats",
-    "max_queries_per_path",
-    "max_query_params",
-    "host_budget_seconds",
-    "host_max_failures",
-)
 _NONE_WORDS = ("none",)  # how text (env, flags, TOML) says "no limit" for an optional setting
 
 

@@ -2,7 +2,7 @@
 
 ::
 
-    GraphError                  base of everything graph/ raises on purpose
+    GraphError                  base of everything graph/ raises on purpose (a LinkgraphError)
      ├── GraphInputError        malformed input: bad shape, ids out of range, negative weights
      │                          (also a ValueError, so generic callers can catch that)
      └── ConvergenceError       an iterative method did not reach its tolerance in max_iter
@@ -13,10 +13,12 @@ An iterative method never returns a half-converged answer: it raises
 
 from __future__ import annotations
 
+from linkgraph.errors import LinkgraphError
+
 __all__ = ["ConvergenceError", "GraphError", "GraphInputError"]
 
 
-class GraphError(Exception):
+class GraphError(LinkgraphError):
     """Base class of the errors raised by the ranking functions in ``graph/``."""
 
 

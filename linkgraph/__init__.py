@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         export,
         intersect,
         iter_links,
+        open_store,
         referring_domains,
         robots,
         stats,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         mentions,
         toxic,
     )
+    from .errors import LinkgraphError
     from .graphs import to_networkx
     from .importer import import_links
     from .ranking import rank
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 # such process, and would import linkgraph.crawler while linkgraph itself is half-initialised.
 _LAZY: dict[str, str] = {
     "CrawlSettings": "linkgraph.crawler.settings",
+    "LinkgraphError": ".errors",
     "anchors": ".api",
     "backlinks": ".api",
     "crawl": ".api",
@@ -61,6 +64,7 @@ _LAZY: dict[str, str] = {
     "export": ".api",
     "intersect": ".api",
     "iter_links": ".api",
+    "open_store": ".api",
     "referring_domains": ".api",
     "robots": ".api",
     "stats": ".api",
@@ -112,6 +116,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CrawlSettings",
+    "LinkgraphError",
     "__version__",
     "anchor_profile",
     "anchors",
@@ -128,6 +133,7 @@ __all__ = [
     "iter_links",
     "load_profile",
     "mentions",
+    "open_store",
     "rank",
     "referring_domains",
     "robots",

@@ -1,35 +1,35 @@
 """The public Python API: one function per command, the same names and keywords.
 
-This module is the composition root: it builds settings, opens the store, builds the
-fetcher and engine, and runs them. Nothing below it reaches for global state.
+The façade: it builds settings, opens the store once per call (or reads one the caller
+opened with :func:`open_store`), and hands the work to the crawl's wiring
+(:mod:`linkgraph.wiring`) or to the store's :class:`~storage.interface.LinkReader`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import csv
 import io
-import ipaddress
-import json
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 
-from linkgraph.crawler.engine import CrawlStats, Engine
-from linkgraph.crawler.fetch import Fetcher, FetchError, SafeResolver, read_hosts_file
-from linkgraph.crawler.robots import rules_for_response
-from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
-from linkgraph.crawler.urls import normalize, resolve
-from linkgraph.storage import backlinks as _backlinks
-from linkgraph.storage import queries
 from linkgraph.storage.errors import StoreNotFound
-from linkgraph.storage.safetext import csv_cell, json_safe
-from linkgraph.storage.schema import inspect_file
-from linkgraph.storage.writer import StoreWriter
+from linkgraph.storage.identity import normalize
+from linkgraph.storage.interface import LinkFilter, LinkReader
+from linkgraph.storage.linkfile import EXPORT_FORMATS, write_links
+from linkgraph.storage.sqlite import SqliteStore
+
+from .inputs import read_list_file, read_seeds_file
+from .stores import reading as _reading
+
+if TYPE_CHECKING:
+    from linkgraph.crawler.engine import CrawlStats
+    from linkgraph.crawler.robotsfetch import RobotsFetch
+
+    from .wiring import crawl_async, run
 
 __all__ = [
     "anchors",
@@ -40,6 +40,9 @@ __all__ = [
     "failed_seeds",
     "intersect",
     "iter_links",
+    "open_store",
+    "read_list_file",
+    "read_seeds_file",
     "referring_domains",
     "robots",
     "run",
@@ -47,72 +50,35 @@ __all__ = [
     "top",
 ]
 
-T = TypeVar("T")
+# The crawl's wiring loads the engine and aiohttp (a quarter of a second): only a command
+# that crawls or fetches pays for it, not every query.
+_WIRING = frozenset({"crawl_async", "run"})
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop when it is installed, else on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(coro)
+def __getattr__(name: str) -> Any:
+    if name in _WIRING:
+        from . import wiring
+
+        return getattr(wiring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def read_list_file(path: str | os.PathLike[str], what: str) -> list[tuple[int, str]]:
-    """The entries of a one-per-line file, with their line numbers; blank lines and ``#``
-    comments (whole lines or line ends) left out. ``what`` names the file in errors."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SettingsError(f"cannot read {what} {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SettingsError(f"{what} {path} is not UTF-8 text") from None
-    entries = ((number, line.split("#", 1)[0].strip()) for number, line in enumerate(lines, 1))
-    return [(number, line) for number, line in entries if line]
+# What every query function reads: a store's path, or a store the caller opened.
+Store = str | os.PathLike[str] | LinkReader
 
 
-def read_seeds_file(path: str | os.PathLike[str]) -> list[str]:
-    """One URL per line; blank lines and ``#`` comments ignored."""
-    return [line for _, line in read_list_file(path, "seeds file")]
+def open_store(path: str | os.PathLike[str], *, check: bool = False) -> SqliteStore:
+    """Open the store at ``path`` once, read-only, for many queries; close it (or use
+    ``with``). Every query function takes it in place of a path. ``check`` runs SQLite's
+    ``quick_check`` first. Raises ``StoreNotFound``, ``NotAStore``, ``CorruptStore``...
 
+    Example::
 
-async def crawl_async(
-    db: str | os.PathLike[str],
-    settings: CrawlSettings,
-    *,
-    progress: Callable[[CrawlStats], object] | None = None,
-    check: bool = False,
-) -> CrawlStats:
-    """Crawl into ``db`` (created, or continued when it holds a crawl already).
-
-    ``check=True`` instead checks the status of every link target not fetched yet
-    (``linkgraph broken --check-external``)."""
-    if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
-        # The engine says the same, but only once the store is open, and opening creates
-        # it: a crawl with nothing to do must not leave a new empty store behind.
-        raise SettingsError("no seed URLs: give SEED_URL arguments or --seeds FILE")
-    pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
-    resolver = SafeResolver(
-        pinned,
-        allow_private=settings.allow_private_addresses,
-        pinned_only=settings.pinned_only,
-    )
-    async with (
-        await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
-        Fetcher(
-            user_agent=settings.user_agent,
-            resolver=resolver,
-            concurrency=settings.concurrency,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-        ) as fetcher,
-    ):
-        engine = Engine(settings, writer, fetcher, check=check)
-        return await engine.run(progress=progress)
+        with linkgraph.open_store("links.db") as store:
+            for rival in ("rival-a.com", "rival-b.com"):
+                print(rival, len(linkgraph.referring_domains(store, rival, limit=None)))
+    """
+    return SqliteStore.open(path, check=check)
 
 
 def crawl(
@@ -133,6 +99,8 @@ def crawl(
         import linkgraph
         linkgraph.crawl("links.db", ["https://example.com/"], max_pages=50)
     """
+    from .wiring import crawl_async, run
+
     base = settings or stored_settings(db) or CrawlSettings()
     merged = dict(options)
     if seeds:
@@ -141,17 +109,17 @@ def crawl(
     return run(crawl_async(db, final, progress=progress))
 
 
-def failed_seeds(db: str | os.PathLike[str]) -> list[str]:
+def failed_seeds(db: Store) -> list[str]:
     """``"URL (reason)"`` for every seed of the crawl in ``db`` if every one failed, else ``[]``.
 
     A seed failed when the crawl is done with it and got no page: no response (``connect``,
     ``dns``, ``timeout``...), skipped (``robots-unavailable``...), or an HTTP error status.
     ``linkgraph crawl`` exits non-zero after such a crawl: it built nothing to query.
     """
-    with queries.reader(db) as conn:
-        record = queries.crawl_record(conn) or {}
+    with _reading(db) as store:
+        record = store.crawl_record() or {}
         urls = [str(u) for u in record.get("seeds", [])]
-        outcomes = queries.url_outcomes(conn, urls)
+        outcomes = store.url_outcomes(urls)
     failed = []
     for url in urls:
         status, error = outcomes.get(url, (0, None))
@@ -161,7 +129,7 @@ def failed_seeds(db: str | os.PathLike[str]) -> list[str]:
     return failed
 
 
-def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
+def stored_settings(db: Store) -> CrawlSettings | None:
     """The settings the crawl in ``db`` last ran with, or ``None`` for a store without one.
 
     A continued crawl starts from these rather than from the defaults, so ``linkgraph crawl
@@ -169,8 +137,8 @@ def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
     seeds are left out (the engine adds the stored ones itself), and so is ``quiet``.
     """
     try:
-        with queries.reader(db) as conn:
-            record = queries.crawl_record(conn)
+        with _reading(db) as store:
+            record = store.crawl_record()
     except StoreNotFound:
         return None
     if record is None:
@@ -182,30 +150,25 @@ def stored_settings(db: str | os.PathLike[str]) -> CrawlSettings | None:
     return load_settings(environ={}, overrides=stored, source=lambda name: f"stored {name}")
 
 
-def stats(db: str | os.PathLike[str]) -> dict[str, Any]:
+def stats(db: Store) -> dict[str, Any]:
     """Counts of a store: pages by status, links by kind, hosts, domains, frontier size.
 
     Runs SQLite's ``quick_check`` first: ``stats`` is the command to ask whether a store
     is healthy (it raises :class:`~storage.errors.CorruptStore` when it is not)."""
-    with queries.reader(db, check=True) as conn:
-        return queries.stats(conn)
+    with _reading(db, check=True) as store:
+        return store.stats()
 
 
-def iter_links(
-    db: str | os.PathLike[str], *, include_lost: bool = False
-) -> Iterator[dict[str, Any]]:
+def iter_links(db: Store, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
     """Every current link in the store as an export record (see
     ``storage.queries.EXPORT_FIELDS``); ``include_lost`` adds lost links, and ``lost_at`` /
     ``lost_reason`` to every record."""
-    with queries.reader(db) as conn:
-        yield from queries.iter_links(conn, include_lost=include_lost)
-
-
-EXPORT_FORMATS = ("jsonl", "csv", "graphml", "gexf", "edgelist")
+    with _reading(db) as store:
+        yield from store.iter_links(include_lost=include_lost)
 
 
 def export(
-    db: str | os.PathLike[str],
+    db: Store,
     *,
     format: str = "jsonl",
     level: str = "page",
@@ -233,7 +196,8 @@ def export(
 
     def write(stream: IO[Any]) -> int:
         if format in ("jsonl", "csv"):
-            return _write_links(db, format, stream, include_lost=include_lost)
+            records = iter_links(db, include_lost=include_lost)
+            return write_links(records, stream, format=format, include_lost=include_lost)
         return export_graph(db, stream, format=format, level=level)
 
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):
@@ -254,7 +218,7 @@ def export(
 
 
 def backlinks(
-    db: str | os.PathLike[str],
+    db: Store,
     target: str,
     *,
     mode: str | None = None,
@@ -278,21 +242,18 @@ def backlinks(
 
         linkgraph.backlinks("links.db", "example.com", follow_only=True, limit=20)
     """
-    with queries.reader(db) as conn:
-        return _backlinks.backlinks(
-            conn,
-            _backlinks.resolve_target(conn, target, mode),
-            follow_only=follow_only,
-            include_internal=include_internal,
-            include_lost=include_lost,
-            placement=placement,
-            limit=limit,
-            sort=sort,
-        )
+    where = LinkFilter(
+        follow_only=follow_only,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        placement=placement,
+    )
+    with _reading(db) as store:
+        return store.backlinks(target, where, mode=mode, limit=limit, sort=sort)
 
 
 def referring_domains(
-    db: str | os.PathLike[str],
+    db: Store,
     target: str,
     *,
     mode: str | None = None,
@@ -307,32 +268,18 @@ def referring_domains(
     its linking hosts resolved to (``ips``) with their /24 ``subnets``. ``include_lost``
     counts lost links too, with ``lost_at`` / ``lost_reason`` per domain (see
     :func:`storage.backlinks.referring_domains`)."""
-    with queries.reader(db) as conn:
-        t = _backlinks.resolve_target(conn, target, mode)
-        records = _backlinks.referring_domains(
-            conn,
-            t,
-            follow_only=follow_only,
-            include_internal=include_internal,
-            include_lost=include_lost,
-            placement=placement,
-            limit=limit,
-        )
-    for record in records:
-        record["subnets"] = sorted({subnet_24(ip) for ip in record["ips"]})
-    return records
-
-
-def subnet_24(ip: str) -> str:
-    """The /24 of an IPv4 address (the /48 of an IPv6 one): links from one subnet often
-    share an owner, which is why backlink tools count referring subnets."""
-    address = ipaddress.ip_address(ip)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+    where = LinkFilter(
+        follow_only=follow_only,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        placement=placement,
+    )
+    with _reading(db) as store:
+        return store.referring_domains(target, where, mode=mode, limit=limit)
 
 
 def anchors(
-    db: str | os.PathLike[str],
+    db: Store,
     target: str,
     *,
     mode: str | None = None,
@@ -345,29 +292,25 @@ def anchors(
     """Anchor texts of the current links into ``target`` with backlink and
     referring-domain counts (``include_lost``: lost links too, with ``lost_at`` /
     ``lost_reason`` per anchor)."""
-    with queries.reader(db) as conn:
-        return _backlinks.anchors(
-            conn,
-            _backlinks.resolve_target(conn, target, mode),
-            follow_only=follow_only,
-            include_internal=include_internal,
-            include_lost=include_lost,
-            placement=placement,
-            limit=limit,
-        )
+    where = LinkFilter(
+        follow_only=follow_only,
+        include_internal=include_internal,
+        include_lost=include_lost,
+        placement=placement,
+    )
+    with _reading(db) as store:
+        return store.anchors(target, where, mode=mode, limit=limit)
 
 
-def top(
-    db: str | os.PathLike[str], *, level: str = "domain", limit: int | None = 20
-) -> list[dict[str, Any]]:
+def top(db: Store, *, level: str = "domain", limit: int | None = 20) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains (after :func:`rank`), with their
     current backlinks and referring domains as counted by the last :func:`rank`."""
-    with queries.reader(db) as conn:
-        return _backlinks.top(conn, level=level, limit=limit)
+    with _reading(db) as store:
+        return store.top(level=level, limit=limit)
 
 
 def intersect(
-    db: str | os.PathLike[str],
+    db: Store,
     competitors: list[str],
     *,
     exclude: str | None = None,
@@ -385,37 +328,15 @@ def intersect(
 
         linkgraph.intersect("links.db", ["rival-a.com", "rival-b.com"], exclude="me.com", min=2)
     """
-    with queries.reader(db) as conn:
-        return _backlinks.intersect(
-            conn,
-            [_backlinks.resolve_target(conn, c, mode) for c in competitors],
-            exclude=_backlinks.resolve_target(conn, exclude, mode) if exclude else None,
+    with _reading(db) as store:
+        return store.intersect(
+            competitors,
+            exclude=exclude,
             min_count=min,
+            mode=mode,
             limit=limit,
             include_lost=include_lost,
         )
-
-
-def _write_links(
-    db: str | os.PathLike[str], format: str, stream: IO[str], *, include_lost: bool = False
-) -> int:
-    count = 0
-    if format == "jsonl":
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for record in iter_links(db, include_lost=include_lost):
-            stream.write(json_safe(dumps(record)))
-            stream.write("\n")
-            count += 1
-    else:
-        # The same cells as every CSV of the command (storage.safetext.csv_cell): crawled
-        # text escaped and formula-safe, true/false, lists joined with "; ".
-        fields = queries.EXPORT_FIELDS + (queries.LOST_FIELDS if include_lost else ())
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(fields)
-        for record in iter_links(db, include_lost=include_lost):
-            writer.writerow([csv_cell(record[name]) for name in fields])
-            count += 1
-    return count
 
 
 def normalize_seed(url: str) -> str | None:
@@ -451,6 +372,12 @@ def robots(
         report = linkgraph.robots("robots.txt", ["/private/x"], user_agent="linkgraph")
         report["results"][0]  # {"url": "/private/x", "allowed": False, "line": 2, ...}
     """
+    from linkgraph.crawler.fetch import FetchError
+    from linkgraph.crawler.robots import rules_for_response
+    from linkgraph.crawler.urls import resolve
+
+    from .wiring import fetch_robots_txt, run
+
     settings = settings or CrawlSettings()
     if user_agent is not None:
         settings = load_settings(environ={}, overrides={"user_agent": user_agent}, base=settings)
@@ -461,7 +388,7 @@ def robots(
         robots_url = normalize(text)
         if robots_url is None:
             raise SettingsError(f"not a valid http(s) URL: {text!r}")
-        fetched = run(_fetch_robots(robots_url, settings))
+        fetched = run(fetch_robots_txt(robots_url, settings))
         if fetched.error is not None:
             raise FetchError(fetched.error.reason, f"robots.txt not fetched: {fetched.error}")
         rules, outcome = fetched.rules, fetched.outcome
@@ -499,21 +426,3 @@ def robots(
         "token": token,
         "results": results,
     }
-
-
-async def _fetch_robots(url: str, settings: CrawlSettings) -> RobotsFetch:
-    pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
-    resolver = SafeResolver(pinned, allow_private=settings.allow_private_addresses)
-    async with Fetcher(
-        user_agent=settings.user_agent,
-        resolver=resolver,
-        concurrency=1,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-    ) as fetcher:
-        return await fetch_robots(
-            fetcher,
-            url,
-            max_bytes=settings.robots_max_bytes,
-            max_redirects=settings.robots_max_redirects,
-        )

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from linkgraph.crawler.settings import SettingsError
-from linkgraph.crawler.urls import normalize
+from linkgraph.storage.identity import normalize
 from linkgraph.storage.records import Link
 from linkgraph.storage.writer import StoreWriter
 

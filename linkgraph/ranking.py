@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +21,8 @@ import numpy as np
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.crawler.urls import host_of, normalize, registrable_domain
 from linkgraph.graph.ranking import rank_levels, trusted_seeds
-from linkgraph.storage import schema
 from linkgraph.storage import scores as store_scores
-from linkgraph.storage.graphload import GraphArrays, load_graph
+from linkgraph.storage.graphload import GraphArrays
 
 from .api import read_list_file
 
@@ -92,53 +89,6 @@ def _return_freed_memory() -> None:
         pass
 
 
-class _Loader:
-    """The link graph, read on a read-only connection in a second thread while the
-    writer's opening runs ``quick_check``: both are one pass over the file, and on a
-    10M-link store each takes seconds. Nothing is written before that check passes (the
-    writer opens only then); a store that needs a migration is read after it, on the
-    writer's connection, as before. Leaving the block early interrupts the read."""
-
-    def __init__(self, db: str | os.PathLike[str]) -> None:
-        self._db = db
-        self._conn: sqlite3.Connection | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future[tuple[GraphArrays, float]] | None = None
-
-    def __enter__(self) -> _Loader:
-        if schema.inspect_file(self._db) == schema.SCHEMA_VERSION:
-            self._pool = ThreadPoolExecutor(max_workers=1)
-            self._future = self._pool.submit(self._load)
-        return self
-
-    def _load(self) -> tuple[GraphArrays, float]:
-        clock = time.perf_counter()
-        with store_scores.reader(self._db) as conn:
-            self._conn = conn
-            try:
-                return load_graph(conn), time.perf_counter() - clock
-            finally:
-                self._conn = None
-
-    def result(self, writer: sqlite3.Connection) -> tuple[GraphArrays, float]:
-        """The graph and the seconds its reading took (on ``writer`` if not read yet)."""
-        if self._future is not None:
-            return self._future.result()
-        clock = time.perf_counter()
-        return load_graph(writer), time.perf_counter() - clock
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pool is None:
-            return
-        conn = self._conn
-        if conn is not None:  # an error stopped the run before the read was done
-            try:
-                conn.interrupt()
-            except sqlite3.ProgrammingError:  # it was done after all, and closed
-                pass
-        self._pool.shutdown(wait=True)
-
-
 def rank(
     db: str | os.PathLike[str],
     *,
@@ -158,7 +108,7 @@ def rank(
     phases = summary.phases
     trusted_names = read_trusted(trusted) if isinstance(trusted, (str, os.PathLike)) else trusted
     started = time.perf_counter()
-    with _Loader(db) as loader, store_scores.writer(db) as conn:
+    with store_scores.GraphLoader(db) as loader, store_scores.writer(db) as conn:
         phases["open"] = time.perf_counter() - started
         say("loading the link graph")
         g, phases["load"] = loader.result(conn)

@@ -55,7 +55,7 @@ def child_scrapy(spec: dict[str, Any]) -> dict[str, Any]:
     import types
 
     import scrapy
-    from linkgraph.crawler.urls import registrable_domain
+    from linkgraph.storage.identity import registrable_domain
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
@@ -157,7 +157,7 @@ def child_bare(spec: dict[str, Any]) -> dict[str, Any]:
     import uvloop
     from selectolax.lexbor import LexborHTMLParser
 
-    from linkgraph.demoweb import DemoResolver
+    from linkgraph.demo import DemoResolver
 
     hosts: dict[str, str] = spec["hosts"]
     concurrency: int = spec["concurrency"]

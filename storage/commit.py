@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
-from linkgraph.crawler.urls import host_of, registrable_domain, url_hash
 
+from .identity import host_of, registrable_domain, url_hash
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 

@@ -1,6 +1,6 @@
 """The store's exceptions, drawn here at the top so callers see the whole tree.
 
-    StoreError
+    StoreError              (a linkgraph.errors.LinkgraphError)
     ├── StoreNotFound       no file at that path (and we were not asked to create one)
     ├── NotAStore           not SQLite, or SQLite written by another program
     ├── NewerSchema         written by a newer linkgraph; we never downgrade or touch it
@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from linkgraph.errors import LinkgraphError
 
 __all__ = [
     "CorruptStore",
@@ -25,10 +29,11 @@ __all__ = [
     "StoreError",
     "StoreNotFound",
     "from_sqlite",
+    "sqlite_errors",
 ]
 
 
-class StoreError(Exception):
+class StoreError(LinkgraphError):
     """Base of every error raised by ``storage``."""
 
 
@@ -65,3 +70,14 @@ def from_sqlite(path: str | os.PathLike[str], exc: sqlite3.Error) -> StoreError:
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return StoreError(f"cannot open {path}: {exc}")
     return StoreError(f"{path}: SQLite error: {exc}")
+
+
+@contextmanager
+def sqlite_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Raise the store error that an ``sqlite3`` error inside the block stands for, so no
+    ``sqlite3`` exception leaves the store (a query can meet a damaged page or a lock long
+    after the opening checked the file)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise from_sqlite(path, exc) from None

@@ -19,17 +19,15 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from linkgraph.crawler.settings import GUARDS
-from linkgraph.crawler.urls import url_hash
-
 from . import schema
-from .errors import from_sqlite
+from .errors import sqlite_errors
+from .identity import url_hash
 from .records import KINDS, LOST_REASONS, PLACEMENTS
-from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS, SKIP_REASONS
+from .vocab import FLAG_IMAGE, GUARDS, NOT_FOLLOW_FLAGS, SKIP_REASONS
 
 __all__ = [
     "CURRENT",
@@ -89,13 +87,8 @@ def iso(ts: float | int | None) -> str | None:
 def reader(path: str | os.PathLike[str], *, check: bool = False) -> Iterator[sqlite3.Connection]:
     """A read-only connection to a validated store (``check``: and SQLite's ``quick_check``);
     SQLite errors become store errors (:func:`~storage.errors.from_sqlite`)."""
-    conn = schema.connect(path, readonly=True, check=check)
-    try:
+    with closing(schema.connect(path, readonly=True, check=check)) as conn, sqlite_errors(path):
         yield conn
-    except sqlite3.DatabaseError as exc:
-        raise from_sqlite(path, exc) from None
-    finally:
-        conn.close()
 
 
 def stats(conn: sqlite3.Connection) -> dict[str, Any]:

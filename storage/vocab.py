@@ -14,6 +14,7 @@ __all__ = [
     "FLAG_NOFOLLOW",
     "FLAG_SPONSORED",
     "FLAG_UGC",
+    "GUARDS",
     "LEVEL_NAMES",
     "LEVEL_SCORES",
     "NOT_FOLLOW_FLAGS",
@@ -55,6 +56,18 @@ SKIP_REASONS = frozenset(
     }
     # a host given up by its budget, and URLs refused by a trap guard
     | {"host-budget", "host-url-cap", "trap-depth", "trap-repeat", "trap-query"}
+)
+
+# The crawl settings that stop a crawl from running on forever (trap guards, the host
+# budget): the crawl stores them with its settings and ``linkgraph stats`` shows them.
+GUARDS = (
+    "max_depth",
+    "max_urls_per_host",
+    "max_segment_repeats",
+    "max_queries_per_path",
+    "max_query_params",
+    "host_budget_seconds",
+    "host_max_failures",
 )
 
 # Per ranking level: (score table, its id column), and (name table, its name column).

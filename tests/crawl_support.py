@@ -1,6 +1,6 @@
 """Helpers for the crawl integration tests (``tests/test_crawl_*.py``, ``tests/test_cli.py``).
 
-Every crawl test runs the real engine against a live :class:`~linkgraph.demoweb.DemoWeb` on
+Every crawl test runs the real engine against a live :class:`~linkgraph.demo.DemoWeb` on
 loopback and then reads two independent records of what happened: the server's request
 log (what was *sent*) and the store (what the crawler *recorded*). Expected outcomes come
 from the sites a test declares or from the demo web's ground truth, never from the code
@@ -31,7 +31,7 @@ from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.storage import queries
 
 from linkgraph import api
-from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, ExpectedLink, Hit, site_url
+from linkgraph.demo import DemoPage, DemoSite, DemoWeb, ExpectedLink, Hit, site_url
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -32,9 +32,7 @@ from linkgraph.storage.writer import StoreWriter
 from linkgraph import api
 from linkgraph.cli import build_parser
 from linkgraph.cli.common import describe
-from linkgraph.demo import demo_size
-from linkgraph.demomodel import expected_edges
-from linkgraph.demoweb import DemoWeb, generate
+from linkgraph.demo import DemoWeb, demo_size, expected_edges, generate
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -423,8 +421,7 @@ def test_demo_refuses_a_web_smaller_than_it_can_build(
 
 
 def test_demo_sites_is_the_number_of_sites_served() -> None:
-    from linkgraph.demo import demo_size
-    from linkgraph.demosites import describe, generate
+    from linkgraph.demo import demo_size, describe, generate
 
     for sites in (28, 30, 56):
         assert describe(generate(demo_size(sites, 6), 6))["sites"] == sites

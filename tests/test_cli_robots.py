@@ -17,7 +17,7 @@ from crawl_support import site
 from test_crawl_robots import ALLOWED, DISALLOWED, RULES
 
 from linkgraph.cli import main
-from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb
+from linkgraph.demo import DemoPage, DemoSite, DemoWeb
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -4,26 +4,21 @@ crawl ends with every other host's pages done.
 The tarpits are raw asyncio servers on loopback that answer robots.txt properly (so the
 host is not skipped for that) and then misbehave on every page. The settings are small
 (a tenth of a second where the defaults have tens); assertions are on outcomes, each
-test is bounded by a pytest timeout. The time budget is proven with a fake clock.
+test is bounded by a pytest timeout. The time budget is proven on a virtual clock in test_politeness_rules.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from crawl_support import FAST, page_hits, site, stored_pages
-from linkgraph.crawler.engine import Engine
-from linkgraph.crawler.fetch import Response
 from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.storage import queries
-from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
-from linkgraph.demoweb import DemoWeb
+from linkgraph.demo import DemoWeb
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -123,62 +118,3 @@ async def test_a_tarpit_host_is_given_up_and_the_crawl_ends(tmp_path: Path, mode
         counts = queries.stats(conn)
     assert counts["pages"]["not_fetched"]["host-budget"] == 3
     assert any(n["host"] == TARPIT and "host budget" in n["note"] for n in counts["host_notes"])
-
-
-# -- the time budget, on a fake clock ---------------------------------------------------------
-
-
-@dataclass
-class SlowFetcher:
-    """Every request takes ``seconds`` on the fake clock; pages are empty HTML, robots.txt
-    is a 404 (allow all)."""
-
-    seconds: float
-    now: list[float] = field(default_factory=lambda: [0.0])
-    urls: list[str] = field(default_factory=list)
-
-    @property
-    def resolver(self) -> SlowFetcher:
-        return self
-
-    async def lookup(self, host: str) -> list[str]:
-        return ["192.0.2.1"]
-
-    def clock(self) -> float:
-        return self.now[0]
-
-    async def get(self, url: str, *, max_bytes: int, **kwargs: object) -> Response:
-        self.urls.append(url)
-        self.now[0] += self.seconds
-        if url.endswith("/robots.txt"):
-            return Response(url, 404, {}, b"", self.seconds)
-        headers: Mapping[str, str] = {"Content-Type": "text/html"}
-        return Response(url, 200, headers, b"<p>slow</p>", self.seconds)
-
-
-async def test_a_host_past_its_time_budget_is_given_up(tmp_path: Path) -> None:
-    slow = [f"http://slow.test/p/{i}" for i in range(5)]
-    fetcher = SlowFetcher(seconds=100.0)
-    settings = CrawlSettings(
-        seeds=(*slow, "http://other.test/"),
-        delay=0.0,
-        host_budget_seconds=250.0,
-        parse_workers=0,
-        sitemaps=False,
-        quiet=True,
-    )
-    async with await StoreWriter.open(tmp_path / "links.db") as writer:
-        engine = Engine(settings, writer, fetcher, clock=fetcher.clock)  # type: ignore[arg-type]
-        stats = await engine.run()
-    # slow.test: robots.txt (100 s), /p/0 (200 s), /p/1 (300 s: past 250): three requests,
-    # then the other three URLs are recorded. other.test spends 200 s: within its budget.
-    assert [u for u in fetcher.urls if "slow.test" in u] == [
-        "http://slow.test/robots.txt",
-        *slow[:2],
-    ]
-    stored = stored_pages(tmp_path / "links.db")
-    assert [stored[u].status for u in slow[:2]] == [200, 200]
-    assert [stored[u].error for u in slow[2:]] == ["host-budget"] * 3
-    assert stored["http://other.test/"].status == 200
-    assert "300s spent waiting on responses (budget 250s)" in stats.host_notes["slow.test"]
-    assert "other.test" not in stats.host_notes

@@ -8,7 +8,7 @@ import pytest
 from crawl_support import crawl, link_page, stored_links, stored_pages
 from linkgraph.storage import queries
 
-from linkgraph.demoweb import DemoPage, DemoSite, DemoWeb, Response
+from linkgraph.demo import DemoPage, DemoSite, DemoWeb, Response
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -32,7 +32,7 @@ from linkgraph.storage.records import Link, Page, QueueItem
 from linkgraph.storage.writer import StoreWriter
 
 from linkgraph import api
-from linkgraph.demoweb import DemoWeb, generate
+from linkgraph.demo import DemoWeb, generate
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,7 +1,11 @@
-"""What a live crawl follows, fetches and records: follow rules, scope, caps, redirects,
-encodings, size and time limits, and address safety.
+"""What a live crawl follows, fetches and records: follow rules, encodings, size and time
+limits, and address safety, over real sockets.
 
-The sites are declared in each test; what must (and must not) be requested is written out
+Scope, caps, redirects and the follow rules themselves are proven on a virtual clock in
+``test_follow_rules.py``; the follow rules are also checked here once, through the store.
+
+The sites are declared in each test (the follow-rules site in ``tests/follow_pages.py``, which
+``test_follow_rules.py`` crawls too); what must (and must not) be requested is written out
 by hand or taken from the demo web's ground truth, then checked against the server's log,
 and what must be stored against the store.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import follow_pages
 import pytest
 from crawl_support import (
     crawl,
@@ -19,21 +24,17 @@ from crawl_support import (
     page_hits,
     paths,
     settings_for,
-    site,
     stored_links,
     stored_pages,
 )
-from linkgraph.crawler import fetch
 from linkgraph.storage.vocab import ROBOTS_NOFOLLOW, ROBOTS_NOINDEX
 
 from linkgraph import api
-from linkgraph.demoweb import (
-    CalendarTrap,
+from linkgraph.demo import (
     DemoPage,
     DemoSite,
     DemoWeb,
     Response,
-    generate,
     site_url,
 )
 
@@ -55,54 +56,19 @@ def outbound_records(db: Path, source: str) -> dict[str, dict]:
 
 # -- follow rules ---------------------------------------------------------------------------
 
-FOLLOW_HOST = "www.follow.test"
+FOLLOW_HOST = follow_pages.HOST
 
 
 def follow_site() -> DemoSite:
-    h = FOLLOW_HOST
-
-    def leaf(path: str) -> DemoPage:
-        return link_page(h, path, [])
-
-    def meta(name: str, content: str) -> str:
-        return f'<meta name="{name}" content="{content}">'
-
-    home = link_page(
-        h,
-        "/",
-        [
-            "/plain",
-            ("/nf", "nf", ("nofollow",)),
-            ("/sp", "sp", ("sponsored",)),
-            ("/ugc", "ugc", ("ugc",)),
-            ("/both", "both", ("nofollow",)),  # also linked, followed, from /plain
-            "/meta-robots",
-            "/meta-ours",
-            "/meta-other",
-            "/x-robots",
-            "/x-other",
-            "/noindex",
-            "/x-noindex",
-        ],
-    )
-    pages = [
-        home,
-        link_page(h, "/plain", ["/both"]),
-        link_page(h, "/meta-robots", ["/behind-meta"], head=meta("robots", "nofollow")),
-        link_page(h, "/meta-ours", ["/behind-ours"], head=meta("LinkGraph", "nofollow")),
-        link_page(h, "/meta-other", ["/behind-other"], head=meta("googlebot", "noindex, nofollow")),
-        link_page(h, "/x-robots", ["/behind-header"], headers={"X-Robots-Tag": "nofollow"}),
-        link_page(h, "/x-other", ["/behind-x-other"], headers={"X-Robots-Tag": "otherbot: none"}),
-        link_page(h, "/noindex", ["/behind-noindex"], head=meta("robots", "noindex")),
-        link_page(h, "/x-noindex", [], headers={"X-Robots-Tag": "noindex"}),
-    ]
-    leaves = "nf sp ugc both behind-meta behind-ours behind-other behind-header"
-    leaves += " behind-x-other behind-noindex"
-    pages += [leaf(f"/{name}") for name in leaves.split()]
-    return DemoSite(h, pages)
-
-
-NEVER_FOLLOWED = {"/nf", "/sp", "/ugc", "/behind-meta", "/behind-ours", "/behind-header"}
+    """The follow-rules site (``tests/follow_pages.py``) as a demo site."""
+    pages = []
+    for path, (links, head, headers) in follow_pages.PAGES.items():
+        targets = []
+        for link in links:
+            href, _, rel = link.partition(" ")
+            targets.append((href, href, tuple(rel.split())))
+        pages.append(link_page(FOLLOW_HOST, path, targets, head=head, headers=headers or None))
+    return DemoSite(FOLLOW_HOST, pages)
 
 
 async def test_nofollow_links_are_recorded_not_followed(tmp_path: Path) -> None:
@@ -111,7 +77,7 @@ async def test_nofollow_links_are_recorded_not_followed(tmp_path: Path) -> None:
         requested = set(page_hits_paths(web))
         truth = expected_link_set(web, FOLLOW_HOST)
     every_page = set(follow_site().pages)
-    assert requested == every_page - NEVER_FOLLOWED
+    assert requested == every_page - follow_pages.NEVER_FOLLOWED
     assert stored_links(db) == truth  # every link recorded, followed or not
     home = outbound_records(db, web.url(FOLLOW_HOST))
     for path, rel in {"/nf": ["nofollow"], "/sp": ["sponsored"], "/ugc": ["ugc"]}.items():
@@ -126,175 +92,11 @@ async def test_nofollow_links_are_recorded_not_followed(tmp_path: Path) -> None:
     assert robots["/meta-other"] == robots["/x-other"] == robots["/plain"] == 0
 
 
-async def test_follow_nofollow_follows_rel_nofollow(tmp_path: Path) -> None:
-    async with DemoWeb([follow_site()]) as web:
-        await crawl(web, tmp_path, follow_nofollow=True)
-        requested = set(page_hits_paths(web))
-    assert {"/nf", "/sp", "/ugc"} <= requested
-
-
-async def test_meta_nofollow_binds_even_with_follow_nofollow(tmp_path: Path) -> None:
-    """--follow-nofollow lifts rel=nofollow only; a page's own robots nofollow still holds."""
-    async with DemoWeb([follow_site()]) as web:
-        await crawl(web, tmp_path, follow_nofollow=True)
-        requested = set(page_hits_paths(web))
-    assert not {"/behind-meta", "/behind-ours", "/behind-header"} & requested
-    assert {"/nf", "/sp", "/ugc"} <= requested  # the same run did lift rel=nofollow
-
-
 def page_hits_paths(web: DemoWeb) -> list[str]:
     return [h.path for h in page_hits(web)]
 
 
-# -- scope ------------------------------------------------------------------------------------
-
-WIKIPEDIA = "https://en.wikipedia.org/wiki/Web_crawler"
-
-
-@pytest.mark.parametrize(
-    ("scope", "fetched"),
-    [
-        ("domain", {"www.one.test", "blog.one.test"}),
-        ("host", {"www.one.test"}),
-        ("any", {"www.one.test", "blog.one.test", "www.two.test"}),
-    ],
-)
-async def test_scope_decides_what_is_fetched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scope: str, fetched: set[str]
-) -> None:
-    outbound = [] if scope == "any" else [(WIKIPEDIA, "Wikipedia")]
-    targets = [site_url("blog.one.test"), site_url("www.two.test"), *outbound]
-    sites = [
-        site("www.one.test", {"/": targets}),
-        site("blog.one.test", {"/": []}, seed=False),
-        site("www.two.test", {"/": []}, seed=False),
-    ]
-    looked_up: list[str] = []
-    real_lookup = fetch.SafeResolver.lookup
-
-    async def recording(self: fetch.SafeResolver, host: str) -> list[str]:
-        looked_up.append(host)
-        return await real_lookup(self, host)
-
-    monkeypatch.setattr(fetch.SafeResolver, "lookup", recording)
-    async with DemoWeb(sites) as web:
-        _, db = await crawl(web, tmp_path, scope=scope)
-        requested_sites = {h.site for h in web.requests}
-        home = web.url("www.one.test")
-    assert requested_sites == fetched
-    # Out of scope: never resolved, never connected to, never a page; but the link is kept.
-    assert set(looked_up) == fetched
-    stored_hosts = {url.split("/")[2].split(":")[0] for url in stored_pages(db)}
-    assert stored_hosts == fetched
-    links = {target for source, target, *_ in stored_links(db) if source == home}
-    assert {site_url("blog.one.test"), site_url("www.two.test")} <= {
-        t.replace(str(web.port), "@PORT@") for t in links
-    }
-    assert not outbound or WIKIPEDIA in links
-
-
-# -- caps --------------------------------------------------------------------------------------
-
-
-async def test_max_pages_is_exact(tmp_path: Path) -> None:
-    async with DemoWeb(generate(20, 8, seed=2, traps=False)) as web:
-        stats, db = await crawl(web, tmp_path, max_pages=25, delay=0.0, concurrency=50)
-        requested = page_hits(web)
-    assert len(requested) == 25
-    assert stats.requests == 25
-    assert sum(p.status is not None for p in stored_pages(db).values()) == 25
-
-
-async def test_max_pages_per_host_and_every_url_once(tmp_path: Path) -> None:
-    sites = generate(12, 8, seed=4, traps=False)
-    async with DemoWeb(sites) as web:
-        await crawl(web, tmp_path, max_pages_per_host=3, delay=0.0)
-        log = {s.name: [h.path for h in page_hits(web, s.name)] for s in sites}
-        web.reset()
-        await crawl(web, tmp_path, db="whole.db", delay=0.0)
-        whole = {s.name: [h.path for h in page_hits(web, s.name)] for s in sites}
-    for s in sites:
-        assert len(log[s.name]) == 3, s.name  # each site has more than 3 pages to offer
-        assert len(whole[s.name]) == len(set(whole[s.name])), s.name  # no URL twice
-        assert sorted(whole[s.name]) == sorted(p for p in s.pages if not p.startswith("/private/"))
-
-
-async def test_max_depth_stops_the_calendar_trap(tmp_path: Path) -> None:
-    h = "blog.cal.test"
-    home = link_page(h, "/", ["/calendar/2024-01-01"])
-    async with DemoWeb([DemoSite(h, [home], fallback=CalendarTrap(h))]) as web:
-        stats, db = await crawl(web, tmp_path, max_depth=4, delay=0.0)
-        requested = page_hits_paths(web)
-    # The home page is depth 0, so depths 1..4 are the first four days.
-    assert requested == ["/"] + [f"/calendar/2024-01-0{d}" for d in range(1, 5)]
-    depths = {u.rsplit("/", 1)[-1]: p.depth for u, p in stored_pages(db).items()}
-    assert depths["2024-01-04"] == 4
-    assert stats.queued == 0
-
-
 # -- fetching ------------------------------------------------------------------------------
-
-
-def redirect_sites() -> list[DemoSite]:
-    a, b = "www.ra.test", "www.rb.test"
-    move = DemoPage.redirect
-    home = link_page(a, "/", ["/chain/1", "/loop/a", "/to-b-private", "/to-b"])
-    pages = [
-        home,
-        move("/chain/1", site_url(a, "/chain/2")),
-        move("/chain/2", "/chain/3", 302),
-        move("/chain/3", "/chain/end", 307),
-        link_page(a, "/chain/end", []),
-        move("/loop/a", "/loop/b"),
-        move("/loop/b", "/loop/a"),
-        move("/to-b-private", site_url(b, "/private/x"), 302),
-        move("/to-b", site_url(b, "/ok"), 302),
-    ]
-    b_pages = [link_page(b, "/ok", []), link_page(b, "/private/x", [])]
-    return [
-        DemoSite(a, pages),
-        DemoSite(b, b_pages, DemoPage.robots("User-agent: *\nDisallow: /private/\n"), seed=False),
-    ]
-
-
-async def test_redirects_are_edges_and_their_targets_fetched(tmp_path: Path) -> None:
-    async with DemoWeb(redirect_sites()) as web:
-        _, db = await crawl(web, tmp_path, scope="any")
-        a_paths, b_paths = paths(web, "www.ra.test"), paths(web, "www.rb.test")
-        truth = expected_link_set(web, "www.ra.test")
-        url = web.url
-    assert sorted(a_paths) == sorted(
-        [
-            "/robots.txt",
-            "/",
-            "/chain/1",
-            "/chain/2",
-            "/chain/3",
-            "/chain/end",
-            "/loop/a",
-            "/loop/b",
-            "/to-b-private",
-            "/to-b",
-        ]
-    )
-    # Cross-host: the target host's robots.txt first, and its rules obeyed.
-    assert b_paths == ["/robots.txt", "/ok"]
-    stored = stored_pages(db)
-    assert stored[url("www.rb.test", "/private/x")].error == "robots"
-    assert [stored[url("www.ra.test", p)].status for p in ("/chain/1", "/chain/2", "/chain/3")] == [
-        301,
-        302,
-        307,
-    ]
-    redirects = {(s, t) for s, t, _, kind, _ in stored_links(db) if kind == "redirect"}
-    assert redirects == {(s, t) for s, t, _, kind, _ in truth if kind == "redirect"}
-    assert len(redirects) == 7
-
-
-async def test_redirect_hops_are_capped(tmp_path: Path) -> None:
-    async with DemoWeb(redirect_sites()) as web:
-        await crawl(web, tmp_path, max_redirects=2, seeds=[web.url("www.ra.test", "/chain/1")])
-        assert paths(web, "www.ra.test") == ["/robots.txt", "/chain/1", "/chain/2", "/chain/3"]
 
 
 def content_site() -> DemoSite:

@@ -1,55 +1,29 @@
-"""The demo web: serving, the request log, counters, run modes, and the generated sites."""
+"""The demo web: serving, the request log, counters, run modes and conditional requests."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import doctest
 import errno
 import http.client
+import importlib
 import json
-import math
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
-from email.utils import format_datetime
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import lxml.html
 import pytest
-from linkgraph.crawler.urls import Scope, registrable_domain, resolve
-from linkgraph.storage.records import LOST_REASONS
+from demo_support import HTML, client, http_date, small_sites
 
-from linkgraph import demoaudit, demosites, demoweb
-from linkgraph.demoaudit import (
-    BRAND,
-    BROKEN_LINKS,
-    CHANGES,
-    EXTERNAL,
-    EXTERNAL_LINKS,
-    FARM,
-    KEYWORDS,
-    MENTIONS,
-    NEW_REFERRER,
-    RECIPROCAL,
-    REFUSED,
-    RELEVANT,
-    SITEWIDE,
-    TARGET,
-    UNRELATED,
-    audit_sites,
-    fill,
-)
-from linkgraph.demoweb import (
+import linkgraph.demo
+from linkgraph.demo import (
     GENERATION_DATES,
-    CalendarTrap,
+    PORT_TOKEN,
     DemoPage,
     DemoSite,
     DemoWeb,
@@ -59,58 +33,11 @@ from linkgraph.demoweb import (
     Response,
     compress,
     decompress,
-    describe,
-    expected_edges,
     generate,
-    site_url,
+    server,
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-HTML = "text/html; charset=utf-8"
-
-
-def small_sites() -> list[DemoSite]:
-    home = DemoPage.html(
-        "/",
-        f'<a href="/about">About</a> <a href="{site_url("b.test", "/x")}">B</a>',
-        [ExpectedLink("/about", "About"), ExpectedLink(site_url("b.test", "/x"), "B")],
-    )
-    flaky = DemoPage(
-        "/flaky",
-        [
-            Response(503, b"busy", {"Retry-After": "1"}),
-            Response(200, b"ok", {"Content-Type": HTML}),
-        ],
-    )
-    a = DemoSite(
-        "a.test",
-        [
-            home,
-            DemoPage.html("/about", "<p>about a</p>"),
-            DemoPage.html("/search?q=1", "<p>query</p>"),
-            flaky,
-            DemoPage.redirect("/go", site_url("b.test", "/x"), 302),
-            DemoPage("/untyped", [Response(200, b"<!DOCTYPE html><p>no type</p>")]),
-            DemoPage.html("/gz", f'<a href="{site_url("a.test")}">home</a>', encoding="gzip"),
-            DemoPage.html("/slow", "<p>slow</p>", delay=0.3),
-        ],
-        robots=DemoPage.robots("User-agent: *\nDisallow: /private/\n"),
-    )
-    b = DemoSite("b.test", [DemoPage.html("/x", "<p>b x</p>"), DemoPage.html("/", "<p>b</p>")])
-    one = DemoSite("one.test", [DemoPage.html("/slow", "<p>slow</p>", delay=0.2)])
-    down = DemoSite("down.test", listening=False)
-    cal = DemoSite("cal.test", fallback=CalendarTrap("cal.test"))
-    return [a, b, one, down, cal]
-
-
-@contextlib.asynccontextmanager
-async def client(
-    web: DemoWeb, limit_per_host: int = 0, **kw: object
-) -> AsyncIterator[aiohttp.ClientSession]:
-    connector = aiohttp.TCPConnector(resolver=web.resolver(), limit_per_host=limit_per_host)
-    async with aiohttp.ClientSession(connector=connector, **kw) as session:  # type: ignore[arg-type]
-        yield session
 
 
 async def test_pages_served_as_declared() -> None:
@@ -157,7 +84,7 @@ async def test_port_is_filled_in_bodies_headers_and_links() -> None:
             f"http://a.test:{web.port}/go",
             ExpectedLink(f"http://b.test:{web.port}/x", kind="redirect"),
         ) in edges
-    assert demoweb.PORT_TOKEN in small_sites()[0].pages["/"].responses[0].body.decode()
+    assert PORT_TOKEN in small_sites()[0].pages["/"].responses[0].body.decode()
 
 
 async def test_successive_responses_and_reset() -> None:
@@ -269,9 +196,9 @@ async def test_bind_retries_on_a_port_taken_elsewhere(monkeypatch: pytest.Monkey
                 raise OSError(errno.EADDRINUSE, "taken")
             super().bind(address)
 
-    monkeypatch.setattr(demoweb.socket, "socket", Flaky)
+    monkeypatch.setattr(server.socket, "socket", Flaky)
     async with DemoWeb(small_sites()) as web:
-        monkeypatch.setattr(demoweb.socket, "socket", real)
+        monkeypatch.setattr(server.socket, "socket", real)
         assert refused and web.hosts["b.test"] == "127.77.0.3"
         async with client(web) as http, http.get(web.url("b.test", "/x")) as r:
             assert r.status == 200
@@ -319,7 +246,7 @@ def test_runs_as_a_process_and_stops_on_sigterm() -> None:
 
 def test_module_command_writes_ready_file(tmp_path: Path) -> None:
     ready, hosts = tmp_path / "ready.json", tmp_path / "hosts"
-    cmd = [sys.executable, "-P", "-m", "linkgraph.demoweb", "--sites", "3", "--pages", "2"]
+    cmd = [sys.executable, "-P", "-m", "linkgraph.demo.process", "--sites", "3", "--pages", "2"]
     cmd += ["--no-traps", "--ready-file", str(ready), "--hosts-file", str(hosts)]
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     try:
@@ -337,180 +264,6 @@ def test_module_command_writes_ready_file(tmp_path: Path) -> None:
             process.wait()
 
 
-# The generated web ---------------------------------------------------------------------
-
-
-def test_generate_is_deterministic() -> None:
-    assert generate(40, 12, seed=7) == generate(40, 12, seed=7)
-    assert generate(40, 12, seed=7) != generate(40, 12, seed=8)
-    assert generate(20, 5, seed=1, traps=False) == generate(20, 5, seed=1, traps=False)
-    with pytest.raises(ValueError):
-        generate(5)
-
-
-def test_generated_web_shape() -> None:
-    sites = generate(40, 12)
-    names = [s.name for s in sites]
-    audit = [s.name for s in audit_sites()]
-    assert names[40:] == audit  # the fixed audit sites come after the n_sites hosts
-    assert len(set(names)) == len(names) == 40 + len(audit)
-    assert names[:4] == ["www.alpha.test", "blog.alpha.test", "shop.alpha.test", "old.alpha.test"]
-    summary = describe(sites)
-    assert summary["sites"] == 40 + len(audit) and summary["listening"] == 39 + len(audit) - 1
-    assert summary["domains"] < summary["sites"]  # several hosts per registrable domain
-    assert summary["cross_site_links"] > 1000 and summary["nofollow_links"] > 50
-    for trap in ("robots-500", "crawl-delay-60", "redirect-loop", "calendar-trap", "latin-1"):
-        assert trap in summary["traps"]
-    # In-degree has structure: the hubs collect far more links than the median site.
-    indegree = {n: 0 for n in names}
-    for source, link in expected_edges(sites):
-        host = link.target.split("/")[2].split(":")[0]
-        if host in indegree and host != source.split("/")[2].split(":")[0]:
-            indegree[host] += 1
-    counts = sorted(indegree.values())
-    hubs = [s.name for s in sites if s.note == "hub"]
-    assert hubs and min(indegree[h] for h in hubs) > 3 * counts[len(counts) // 2]
-    bench = generate(30, 8, traps=False)
-    assert describe(bench)["traps"] == ["hub"] and all(s.listening for s in bench)
-    assert all(s.fallback is None and s.robots is not None for s in bench)
-    assert all(
-        r.delay == 0 and r.status < 300
-        for s in bench
-        for p in s.pages.values()
-        for r in p.responses
-    )
-
-
-def html_links(body: str, page_url: str) -> list[ExpectedLink]:
-    """Extract links the way a careful crawler would, as an independent check."""
-    tree = lxml.html.document_fromstring(body)
-    base = page_url
-    for element in tree.iter("base"):
-        base = resolve(element.get("href"), page_url) or page_url
-        break
-    found = []
-    for element in tree.iter("a", "link"):
-        href = element.get("href")
-        if element.tag == "link":
-            if element.get("rel") == "canonical":
-                found.append(ExpectedLink(resolve(href, base) or "", kind="canonical"))
-            continue
-        target = resolve(href, base)
-        if href is None or target is None:
-            continue  # mailto: and friends are not web links
-        placement = "content"
-        for ancestor in element.iterancestors():
-            tag = ancestor.tag
-            if tag == "section" and ancestor.get("id") == "comments":
-                tag = "comments"
-            mapped = {"header": "header", "nav": "nav", "aside": "sidebar", "footer": "footer"}
-            if tag == "comments" or tag in mapped:
-                placement = mapped.get(tag, tag)
-                break
-        images = element.findall(".//img")
-        text = " ".join(element.text_content().split())
-        image = bool(images) and not text
-        anchor = images[0].get("alt", "") if image else text
-        rel = tuple((element.get("rel") or "").split())
-        found.append(ExpectedLink(target, anchor, rel, placement, image))
-    return found
-
-
-def page_text(response: Response) -> str | None:
-    ctype = response.headers.get("Content-Type")
-    if ctype is not None and not ctype.startswith("text/html"):
-        return None
-    body = decompress(response.body, response.headers.get("Content-Encoding", "identity"))
-    charset = ctype.split("charset=")[1] if ctype and "charset=" in ctype else "utf-8"
-    return body.decode(charset)
-
-
-@pytest.mark.parametrize(("traps", "generation"), [(True, 1), (True, 2), (False, 1)])
-async def test_ground_truth_matches_the_html(traps: bool, generation: int) -> None:
-    sites = generate(16, 8, seed=5, traps=traps, generation=generation)
-    async with DemoWeb(sites) as web:
-        checked = 0
-        for site in web.sites:
-            for path, page in site.pages.items():
-                url = web.url(site.name, path)
-                final = page.responses[-1]
-                if 300 <= final.status < 400:
-                    (link,) = page.links
-                    assert resolve(final.headers["Location"], url) == link.target
-                    continue
-                text = page_text(final)
-                if text is None:
-                    assert page.links == []
-                    continue
-                assert html_links(text, url) == page.links, url
-                checked += 1
-        assert checked > 100
-        assert len(web.expected_edges()) == sum(
-            len(p.links) for s in web.sites for p in s.pages.values()
-        )
-
-
-async def test_generated_links_point_at_pages_that_exist() -> None:
-    sites = generate(40, 12)
-    web = DemoWeb(sites)
-    by_name = {s.name: s for s in sites}
-    dangling = set()
-    for _source, link in expected_edges(sites):
-        host, _, rest = link.target.removeprefix("http://").partition("/")
-        site = by_name.get(host.split(":")[0])
-        if site is None or not site.listening:
-            continue
-        path = "/" + rest
-        if path not in site.pages and not (site.fallback and site.fallback(path)):
-            dangling.add(link.target.replace(demoweb.PORT_TOKEN, "P"))
-    broken = {b.target for b in BROKEN_LINKS} - {site_url(TARGET, "/old-catalogue")}  # a 410
-    assert dangling == {"http://www.alpha.test:P/missing"} | {
-        b.replace(demoweb.PORT_TOKEN, "P") for b in broken
-    }
-    # Pages the crawler must reach only by a rule: linked from one nofollow page, or nowhere.
-    linked_from: dict[str, set[str]] = {}
-    for source, link in expected_edges(sites):
-        linked_from.setdefault(link.target.split("/", 3)[3], set()).add(source.split("/", 3)[3])
-    assert linked_from["behind-meta-robots"] == {"meta-nofollow"}
-    assert linked_from["behind-meta-linkgraph"] == {"meta-linkgraph"}
-    assert not {"orphan/1", "orphan/2", "orphan/3", "commented-out", "from-script"} & set(
-        linked_from
-    )
-    assert web.hosts["old.alpha.test"]  # in the hosts file although nothing listens
-    bench = generate(30, 8, seed=3, traps=False)
-    pages = {(s.name, path) for s in bench for path in s.pages}
-    for _source, link in expected_edges(bench):
-        host, _, rest = link.target.removeprefix("http://").partition("/")
-        assert (host.split(":")[0], "/" + rest) in pages, link
-
-
-async def test_generated_web_is_served() -> None:
-    sites = generate(12, 6, seed=2)
-    async with DemoWeb(sites) as web, client(web, auto_decompress=False) as http:
-
-        async def fetch(site: DemoSite, path: str) -> None:
-            async with http.get(web.url(site.name, path), allow_redirects=False) as r:
-                body = await r.read()
-            page = site.pages[path]
-            assert r.status == page.responses[0].status, (site.name, path)
-            if r.status == 200:
-                assert body == page.responses[0].body
-
-        sites_served = [s for s in web.sites if s.listening]
-        await asyncio.gather(*(fetch(s, p) for s in sites_served for p in s.pages))
-        async with http.get(web.url("news.bravo.test", "/busy")) as r:
-            assert r.status == 200  # the 429 came first, then 200 for good
-        async with http.get(web.url("www.charlie.test", "/robots.txt")) as r:
-            assert r.status == 500
-        async with http.get(web.url("www.bravo.test", "/cafe")) as r:
-            assert r.headers["Content-Type"] == "text/html; charset=ISO-8859-1"
-            assert "Café menu".encode("latin-1") in await r.read()
-        async with http.get(web.url("www.bravo.test", "/brotli")) as r:
-            assert r.headers["Content-Encoding"] == "br"
-            assert f":{web.port}/".encode() in decompress(await r.read(), "br")
-        assert web.requests and not any(h.site == "old.alpha.test" for h in web.requests)
-
-
 def test_compression_helpers_round_trip() -> None:
     body = b"<p>hello</p>" * 20
     for encoding in ("gzip", "deflate", "br", "identity"):
@@ -522,17 +275,29 @@ def test_compression_helpers_round_trip() -> None:
         compress(body, "zstd")
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["model", "markup", "server", "web", "process", "traps", "truth", "audit", "sites", "run"],
+)
+def test_the_examples_in_the_demo_docstrings_run(name: str) -> None:
+    module = importlib.import_module(f"linkgraph.demo.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} doctest failures in {name}"
+
+
 def test_public_surface() -> None:
-    assert set(demoweb.__all__) >= {
+    assert set(linkgraph.demo.__all__) >= {
         "DemoWeb",
+        "DemoWebProcess",
         "DemoSite",
         "DemoPage",
         "Response",
         "Hit",
         "generate",
+        "run_demo",
     }
-    assert demoweb.generate is demosites.generate
-    assert all(hasattr(demoweb, name) for name in demoweb.__all__)
+    assert all(hasattr(linkgraph.demo, name) for name in linkgraph.demo.__all__)
+    assert linkgraph.demo.generate is generate
 
 
 # Conditional requests ------------------------------------------------------------------
@@ -552,10 +317,6 @@ def conditional_site() -> DemoSite:
         DemoPage.file("/data.json", b"{}", "application/json"),
     ]
     return DemoSite("c.test", pages)
-
-
-def http_date(when: datetime) -> str:
-    return format_datetime(when, usegmt=True)
 
 
 async def test_conditional_requests_answer_304() -> None:
@@ -612,297 +373,3 @@ async def test_conditional_requests_answer_304() -> None:
         async with http.get(web.url("c.test", "/get-only")) as r:
             assert r.status == 200
         assert web.hits("c.test", "/get-only")[0].status == 405
-
-
-def served_pages(web: DemoWeb) -> list[tuple[DemoSite, str]]:
-    """Every declared page of the listening sites answering 200 at once, every time."""
-    return [
-        (site, path)
-        for site in web.sites
-        if site.listening
-        for path, page in site.pages.items()
-        if len(page.responses) == 1
-        and page.responses[0].status == 200
-        and not page.responses[0].delay
-    ]
-
-
-async def test_generation_switch_in_place() -> None:
-    async with DemoWeb(generate(12, 6, seed=1)) as web, client(web) as http:
-        port, hosts, pages = web.port, dict(web.hosts), served_pages(web)
-
-        async def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-            async with http.get(url, headers=headers, allow_redirects=False) as r:
-                return r.status, (r.headers.copy(), await r.read())
-
-        urls = [web.url(site.name, path) for site, path in pages]
-        first = dict(zip(urls, await asyncio.gather(*(fetch(u) for u in urls)), strict=True))
-        assert all(status == 200 for status, _ in first.values())
-        web.replace_sites(generate(12, 6, seed=1, generation=2))
-        assert (web.port, web.hosts) == (port, hosts)
-        assert web.url(TARGET) in web.seeds
-
-        async def again(url: str) -> tuple[int, Any]:
-            old = first[url][1][0]
-            return await fetch(url, {"If-None-Match": old["ETag"]} if "ETag" in old else None)
-
-        second = dict(zip(urls, await asyncio.gather(*(again(u) for u in urls)), strict=True))
-        changed = {fill(c.source, port) for c in CHANGES}
-        no_validators = {web.url(TARGET, "/size-guide")}
-        assert {u for u, (status, _) in second.items() if status != 304} == changed | no_validators
-        statuses = {"page-404": 404, "page-410": 410, "page-redirects": 301, "fetch-error": 500}
-        for c in CHANGES:
-            url = fill(c.source, port)
-            status, (headers, body) = second[url]
-            assert status == statuses.get(c.reason, 200), c
-            if status == 200:  # changed in place: new body, new ETag, new Last-Modified
-                assert headers["ETag"] != first[url][1][0]["ETag"] and body != first[url][1][1]
-                assert headers["Last-Modified"] == http_date(GENERATION_DATES[2])
-        # Unchanged pages keep their Last-Modified too: If-Modified-Since still gives 304.
-        unchanged = [u for u in urls if u not in changed | no_validators]
-        stamp = http_date(GENERATION_DATES[1])
-        assert {first[u][1][0]["Last-Modified"] for u in unchanged} == {stamp}
-        since = await asyncio.gather(*(fetch(u, {"If-Modified-Since": stamp}) for u in unchanged))
-        assert {status for status, _ in since} == {304}
-        status, (headers, _) = await fetch(web.url(TARGET, "/size-guide"), {"If-None-Match": "*"})
-        assert status == 200 and "ETag" not in headers
-        expected = {(s, ln.target) for s, ln in web.expected_edges() if ln.kind == "link"}
-        new = [c for c in CHANGES if c.reason == "new"]
-        assert new and all((fill(c.source, port), fill(c.target, port)) in expected for c in new)
-
-
-def host_of(url: str) -> str:
-    return url.split("/")[2].rsplit(":", 1)[0]
-
-
-def page_at(sites: list[DemoSite], url: str) -> DemoPage:
-    host, path = url.removeprefix("http://").split("/", 1)
-    return next(s for s in sites if s.name == host.split(":")[0]).pages["/" + path]
-
-
-def link_pairs(sites: list[DemoSite]) -> set[tuple[str, str]]:
-    return {(s, ln.target) for s, ln in expected_edges(sites) if ln.kind == "link"}
-
-
-def test_changes_match_the_two_generations() -> None:
-    one, two = generate(12, 6, seed=1), generate(12, 6, seed=1, generation=2)
-    assert [s.name for s in one] == [s.name for s in two]
-    e1, e2 = link_pairs(one), link_pairs(two)
-    assert {c.reason for c in CHANGES} == {*LOST_REASONS, "new"}  # every reason, once at least
-    page_level = {c.source for c in CHANGES if c.target is None}
-    assert all(
-        c.reason in LOST_REASONS and c.reason != "removed" for c in CHANGES if c.target is None
-    )
-    removed = {(c.source, c.target) for c in CHANGES if c.reason == "removed"}
-    new = {(c.source, c.target) for c in CHANGES if c.reason == "new"}
-    # Apart from pages that stop counting as a whole, the links differ by exactly CHANGES.
-    assert {pair for pair in e1 - e2 if pair[0] not in page_level} == removed
-    assert {pair for pair in e2 - e1 if pair[0] not in page_level} == new
-    sources_1 = {s for s, _ in e1}
-    for c in CHANGES:
-        assert c.source in sources_1  # the page existed, so a recrawl refetches it
-        page = page_at(two, c.source)
-        response = page.responses[-1]
-        assert page.note  # generation 2 names the change on the page
-        if c.reason in ("removed", "new", "page-noindex", "canonical-moved"):
-            assert response.status == 200
-        if c.target is None:  # it had backlinks of the target to lose
-            assert any(s == c.source and TARGET in t for s, t in e1)
-        body = page_text(response) or ""
-        expected = {"page-404": 404, "page-410": 410, "page-redirects": 301, "fetch-error": 500}
-        if c.reason in expected:
-            assert response.status == expected[c.reason]
-        if c.reason == "page-redirects":
-            assert page.links[0].kind == "redirect" and response.headers["Location"] == "/deals/"
-        if c.reason == "page-noindex":
-            assert '<meta name="robots" content="noindex">' in body
-            assert "noindex" not in (page_text(page_at(one, c.source).responses[-1]) or "")
-        if c.reason == "canonical-moved":
-            (canonical,) = [ln for ln in page.links if ln.kind == "canonical"]
-            assert canonical.target != c.source
-            assert not [ln for ln in page_at(one, c.source).links if ln.kind == "canonical"]
-            assert canonical.target in sources_1  # it names a page that exists
-    # A new referring domain: it links the target only in generation 2.
-    target = registrable_domain(TARGET)
-
-    def referrers(pairs: set[tuple[str, str]]) -> set[str]:
-        return {host_of(s) for s, t in pairs if registrable_domain(host_of(t)) == target}
-
-    assert NEW_REFERRER in referrers(e2) - referrers(e1)
-    # Nothing else changed: same bodies, same Last-Modified, everywhere else.
-    changed = {c.source for c in CHANGES}
-    for site_1, site_2 in zip(one, two, strict=True):
-        assert set(site_1.pages) == set(site_2.pages)
-        for path, page in site_1.pages.items():
-            other = site_2.pages[path]
-            url = site_url(site_1.name, path)
-            assert (page.responses != other.responses) == (url in changed), url
-            stamp = GENERATION_DATES[2 if url in changed else 1]
-            assert (page.last_modified, other.last_modified) == (GENERATION_DATES[1], stamp)
-    assert generate(20, 6, traps=False, generation=2) == generate(20, 6, traps=False)
-    with pytest.raises(ValueError):
-        generate(12, 6, generation=3)
-
-
-async def test_replace_sites_needs_the_same_hosts() -> None:
-    sites = small_sites()
-    async with DemoWeb(sites) as web:
-        with pytest.raises(ValueError):
-            web.replace_sites(sites[:-1])
-        with pytest.raises(ValueError):
-            web.replace_sites([*sites[:-1], DemoSite("cal.test", listening=False)])
-        b = DemoSite("b.test", [DemoPage.html("/x", "<p>b x, later</p>")])
-        web.replace_sites([b if s.name == "b.test" else s for s in sites])
-        async with client(web) as http, http.get(web.url("b.test", "/x")) as r:
-            assert await r.text() == "<p>b x, later</p>"
-        async with client(web) as http, http.get(web.url("b.test", "/")) as r:
-            assert r.status == 404
-
-
-# The audit sites -------------------------------------------------------------------------
-
-
-def test_link_farm_is_a_clique_with_money_anchors() -> None:
-    sites = audit_sites()
-    edges = expected_edges(sites)
-    farm = {registrable_domain(h) for h in FARM}
-    assert len(farm) == 5
-    pairs = {
-        (registrable_domain(host_of(s)), registrable_domain(host_of(ln.target)))
-        for s, ln in edges
-        if ln.kind == "link"
-    }
-    for a in farm:
-        for b in farm - {a}:
-            assert (a, b) in pairs and (b, a) in pairs  # mutual, every pair
-    by_name = {s.name: s for s in sites}
-    for host in FARM:
-        pages = by_name[host].pages
-        assert len(pages) > 30
-        for path, page in pages.items():  # sitewide: every page links every partner
-            footer = {host_of(ln.target) for ln in page.links if ln.placement == "footer"}
-            assert footer == set(FARM) - {host}, path
-        money = {
-            ln.anchor for p in pages.values() for ln in p.links if host_of(ln.target) == TARGET
-        }
-        assert set(KEYWORDS) <= money
-        outlinks = [ln for ln in pages["/links"].links if ln.kind == "link"]
-        assert len(outlinks) >= 150
-        assert sum(host_of(ln.target) != host for ln in outlinks) >= 100
-        assert by_name[host].seed and by_name[host].note == "link-farm"
-
-
-def test_audit_target_has_a_realistic_anchor_mix() -> None:
-    sites = audit_sites()
-    into = [
-        (s, ln)
-        for s, ln in expected_edges(sites)
-        if ln.kind == "link" and host_of(ln.target) == TARGET and host_of(s) != TARGET
-    ]
-    anchors = {ln.anchor for _, ln in into}
-    assert {BRAND, "www.acme-shoes.test", "click here", "read more", *KEYWORDS} <= anchors
-    assert "best running shoes for beginners" in anchors  # partial match
-    assert "" in {ln.anchor for _, ln in into if not ln.image}  # an empty anchor
-    assert any(ln.image and ln.anchor for _, ln in into)  # an image link with its alt
-    rels = {r for _, ln in into for r in ln.rel}
-    assert {"sponsored", "ugc", "nofollow"} <= rels
-    placements = {ln.placement for _, ln in into}
-    assert {"content", "footer", "comments"} <= placements
-    assert len({registrable_domain(host_of(s)) for s, _ in into}) >= 10
-    # Sitewide: every page of the club links the target from its footer.
-    club = next(s for s in sites if s.name == SITEWIDE)
-    for page in club.pages.values():
-        assert any(host_of(ln.target) == TARGET and ln.placement == "footer" for ln in page.links)
-    # Reciprocal: the target links back to one of its linkers.
-    assert any(host_of(s) == RECIPROCAL for s, _ in into)
-    assert any(
-        host_of(s) == TARGET and host_of(ln.target) == RECIPROCAL for s, ln in expected_edges(sites)
-    )
-
-
-def visible_text(page: DemoPage) -> str | None:
-    text = page_text(page.responses[-1])
-    if text is None or page.responses[-1].status != 200:
-        return None
-    return " ".join(lxml.html.document_fromstring(text).body.text_content().split())
-
-
-@pytest.mark.parametrize("generation", [1, 2])
-def test_brand_mentions_are_as_declared(generation: int) -> None:
-    sites = generate(12, 6, seed=1, generation=generation)
-    linking = {
-        s for s, ln in expected_edges(sites) if ln.kind == "link" and host_of(ln.target) == TARGET
-    }
-    found = {
-        site_url(site.name, path)
-        for site in sites
-        if site.listening and site.name != TARGET
-        for path, page in site.pages.items()
-        if BRAND in (visible_text(page) or "")
-    }
-    mentions = MENTIONS[generation]
-    assert found == set(mentions.linked) | set(mentions.unlinked)
-    assert set(mentions.linked) <= linking
-    assert not set(mentions.unlinked) & linking and len(mentions.unlinked) >= 3
-    facts = describe(sites)
-    assert facts["brand_mentions"] == len(found)
-    assert facts["unlinked_mentions"] == len(mentions.unlinked)
-
-
-def test_topical_text_separates_relevant_from_unrelated_sites() -> None:
-    """TF-IDF (sites as documents) puts running sites near the target, the others far."""
-    sites = [s for s in audit_sites() if s.listening]
-    counts = {
-        s.name: Counter(
-            re.findall(
-                r"[a-z]{3,}", " ".join(visible_text(p) or "" for p in s.pages.values()).lower()
-            )
-        )
-        for s in sites
-    }
-    df = Counter(word for c in counts.values() for word in c)
-
-    def vector(host: str) -> dict[str, float]:
-        idf = {w: math.log(len(counts) / df[w]) for w in counts[host]}
-        return {w: (1 + math.log(n)) * idf[w] for w, n in counts[host].items()}
-
-    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-        dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-        return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
-
-    target = vector(TARGET)
-    relevant = [cosine(vector(h), target) for h in RELEVANT]
-    unrelated = [cosine(vector(h), target) for h in UNRELATED]
-    assert min(relevant) > 0.08 and max(unrelated) < 0.03, (relevant, unrelated)
-
-
-async def test_broken_and_external_links_answer_as_declared() -> None:
-    sites = generate(12, 6, seed=1)
-    edges = {(s, ln.target) for s, ln in expected_edges(sites)}
-    async with DemoWeb(sites) as web, client(web) as http:
-        for link in BROKEN_LINKS + EXTERNAL_LINKS:
-            assert (link.source, link.target) in edges
-            if link.status is None:
-                with pytest.raises(aiohttp.ClientConnectorError):
-                    await http.get(fill(link.target, web.port))
-                continue
-            async with http.get(fill(link.target, web.port), allow_redirects=False) as r:
-                assert r.status == link.status, link
-        async with http.head(web.url(EXTERNAL, "/no-head")) as r:
-            assert r.status == 405 and r.headers["Allow"] == "GET"
-        scope = Scope("domain", web.seeds)
-        assert scope.allows_host(TARGET) and scope.allows_host(FARM[0])
-        assert not scope.allows_host(EXTERNAL) and not scope.allows_host(REFUSED)
-        assert web.hosts[REFUSED]  # in the hosts file, although nothing listens
-
-
-def test_describe_counts_the_audit_content() -> None:
-    facts = describe(generate(12, 6, seed=1))
-    assert facts["farm_sites"] == len(FARM) and facts["pages_without_validators"] == 1
-    assert facts["target_backlinks"] > 30 and facts["target_referring_domains"] >= 10
-    # alpha's /missing, /gone and old.alpha.test, then the audit's broken and external links
-    external = sum(link.status is None or link.status >= 400 for link in EXTERNAL_LINKS)
-    assert facts["broken_links"] == 3 + len(BROKEN_LINKS) + external
-    bench = describe(generate(20, 6, traps=False))
-    assert bench["farm_sites"] == bench["target_backlinks"] == bench["brand_mentions"] == 0
-    assert demoaudit.CHANGES is CHANGES

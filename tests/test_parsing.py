@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from linkgraph.crawler import parsing
 from linkgraph.crawler.parsing import PageParser, ParseLimits, parse_page
-from linkgraph.crawler.urls import host_of, registrable_domain, url_hash
+from linkgraph.storage.identity import host_of, registrable_domain, url_hash
 
 PAGE = (
     b'<html lang="en"><head><title>T</title><link rel="canonical" href="/c"></head><body>'

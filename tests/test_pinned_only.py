@@ -16,8 +16,7 @@ from crawl_support import crawl, site, site_url, stored_pages
 from linkgraph.crawler.settings import CrawlSettings, SettingsError
 
 import linkgraph
-from linkgraph.demo import demo_settings
-from linkgraph.demoweb import DemoWeb
+from linkgraph.demo import DemoWeb, demo_settings
 
 OUTSIDE = "https://en.wikipedia.org/wiki/Web_crawler"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from cli_support import run
-from linkgraph.crawler.urls import host_of, registrable_domain
+from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
@@ -230,17 +230,15 @@ def test_rank_verbose_names_every_phase_in_order(
 def test_rank_reads_the_graph_while_the_store_is_being_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib
-
     from linkgraph.storage import schema
+    from linkgraph.storage import scores as store_scores
 
-    ranking = importlib.import_module("linkgraph.ranking")
     edges = tmp_path / "edges.csv"
     edges.write_text("https://www.a.test/,https://www.t.test/\n")
     db = tmp_path / "c.db"
     linkgraph.import_links(db, edges)
     loaded = threading.Event()
-    real_load, real_check = ranking.load_graph, schema.quick_check
+    real_load, real_check = store_scores.load_graph, schema.quick_check
 
     def load(conn: sqlite3.Connection) -> object:
         graph = real_load(conn)
@@ -252,6 +250,6 @@ def test_rank_reads_the_graph_while_the_store_is_being_checked(
         assert loaded.wait(10), "the graph was not read during the integrity check"
         real_check(conn, path)
 
-    monkeypatch.setattr(ranking, "load_graph", load)
+    monkeypatch.setattr(store_scores, "load_graph", load)
     monkeypatch.setattr(schema, "quick_check", check)
     assert linkgraph.rank(db).backlinks == 1

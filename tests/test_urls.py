@@ -1,4 +1,4 @@
-"""crawler.urls: WHATWG conformance on the web-platform-tests data, and hand-written cases."""
+"""crawler.urls and storage.identity: WHATWG conformance on the web-platform-tests data, and hand-written cases."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from linkgraph.crawler.urls import (
-    Scope,
+from linkgraph.crawler.urls import Scope, origin_of, resolve
+from linkgraph.storage.identity import (
     host_of,
     is_ip_literal,
     normalize,
-    origin_of,
     registrable_domain,
-    resolve,
     url_hash,
 )
 

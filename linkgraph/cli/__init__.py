@@ -13,11 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from linkgraph.crawler.fetch import FetchError
-from linkgraph.crawler.settings import SettingsError
-from linkgraph.graph.errors import GraphError
-from linkgraph.storage.errors import StoreError
-
+from ..errors import LinkgraphError
 from ..output import SafeFormatter
 from .common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
 from .crawling import CRAWL_FLAGS, _print_crawl_summary, crawl_settings
@@ -38,16 +34,6 @@ __all__ = [
 ]
 
 
-# GraphError: PageRank that does not converge, or a graph the ranking cannot take.
-_EXPECTED: tuple[type[BaseException], ...] = (
-    StoreError,
-    SettingsError,
-    FetchError,
-    GraphError,
-    CliError,
-)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except _EXPECTED as exc:
+    except LinkgraphError as exc:  # ours on purpose: a store, a setting, a fetch, a ranking
         print(f"linkgraph: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

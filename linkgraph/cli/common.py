@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import LinkgraphError
 from ..output import FORMATS
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -22,7 +23,7 @@ Run = Callable[[argparse.Namespace], int]
 Command = Callable[[Run], argparse.ArgumentParser]
 
 
-class CliError(Exception):
+class CliError(LinkgraphError):
     """An error already phrased for the user."""
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from linkgraph.storage.linkfile import EXPORT_FORMATS
 from linkgraph.storage.safetext import terminal_safe
 
-from .. import api
 from ..output import emit_json, safe_text, say
 from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output, add_quiet
 
@@ -25,7 +25,7 @@ def add_export(command: Command) -> None:
     add_db(p)
     p.add_argument(
         "--format",
-        choices=api.EXPORT_FORMATS,
+        choices=EXPORT_FORMATS,
         default="jsonl",
         help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
         " source, target, links, follow_links; no header): the graph at --level",
@@ -78,6 +78,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     Example:
       linkgraph stats --db links.db --format json
     """
+    from .. import api
+
     result = api.stats(args.db)
     if args.format == "json":
         emit_json(result)
@@ -126,6 +128,8 @@ def cmd_export(args: argparse.Namespace) -> int:
       linkgraph export --db links.db --format csv --output links.csv
       linkgraph export --db links.db --format gexf --level domain --output domains.gexf
     """
+    from .. import api
+
     count = api.export(
         args.db,
         format=args.format,

@@ -1,6 +1,6 @@
 """``linkgraph demo``: serve the built-in demo web on loopback, crawl it, summarise.
 
-The demo web (see :mod:`linkgraph.demosites`) is a few dozen sites on their own
+The demo web (see :mod:`linkgraph.demo.sites`) is a few dozen sites on their own
 127.77.x.y addresses, reached through a hosts file the demo writes, so the crawl runs
 with every politeness rule on and without touching the network. Settings differ from a
 real crawl only where waiting would make a demo dull: a 0.2 s delay, and robots.txt /
@@ -31,9 +31,10 @@ from linkgraph.storage import queries, schema
 from linkgraph.storage.errors import NotAStore, StoreError
 from linkgraph.storage.safetext import terminal_safe
 
-from . import api, audit
-from .demoaudit import BRAND, KEYWORDS, TARGET
-from .demoweb import DemoWeb, describe, generate
+from .. import api, audit
+from .sites import describe, generate
+from .truth import BRAND, KEYWORDS, TARGET
+from .web import DemoWeb
 
 __all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_demo"]
 
@@ -85,6 +86,16 @@ def demo_size(sites: int, pages: int) -> int:
     return sites - fixed
 
 
+def _lock_or_refuse(fd: int, db: Path) -> None:
+    """Lock ``fd`` exclusively without waiting; when another process holds it, close ``fd``
+    and raise :class:`StoreError` (the writer's lock and the demo's lock file alike)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(f"another linkgraph is writing {db}") from None
+
+
 @contextmanager
 def _demo_lock(db: Path) -> Iterator[None]:
     """Hold ``DB.lock`` exclusively for a whole demo run, or raise :class:`StoreError`.
@@ -100,11 +111,7 @@ def _demo_lock(db: Path) -> Iterator[None]:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"cannot create {lock_path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreError(f"another linkgraph is writing {db}") from None
+        _lock_or_refuse(fd, db)
         # The previous holder unlinks the file as it finishes: if it did so after we opened
         # it, we hold an orphan while a third run may lock a new file at the path. Retry.
         try:
@@ -141,12 +148,8 @@ def _refuse_if_written(db: Path) -> None:
         fd = os.open(db, os.O_RDONLY)
     except FileNotFoundError:
         return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise StoreError(f"another linkgraph is writing {db}") from None
-    finally:
-        os.close(fd)  # closing releases the probe's lock
+    _lock_or_refuse(fd, db)
+    os.close(fd)  # closing releases the probe's lock
 
 
 def _clear_old_demo(db: Path) -> None:

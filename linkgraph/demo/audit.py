@@ -1,8 +1,8 @@
 """The backlink-audit corner of the demo web, and how it changes three months later.
 
-:func:`linkgraph.demosites.generate` adds these sites when ``traps=True``. They do not
-depend on its size or seed, so the facts below are constants. The brand to audit is
-:data:`BRAND` ("Acme Shoes", keywords :data:`KEYWORDS`) at :data:`TARGET`. All hosts are
+:func:`linkgraph.demo.sites.generate` adds these sites when ``traps=True``. They do not
+depend on its size or seed. The brand to audit is "Acme Shoes" at ``www.acme-shoes.test``
+(:data:`~linkgraph.demo.truth.BRAND`, :data:`~linkgraph.demo.truth.TARGET`). All hosts are
 seeds but the last two, which are outside every seed's registrable domain: a crawl records
 links to them and never fetches them.
 
@@ -36,9 +36,9 @@ www.gear-deals.test         /deals/acme-summer; /deals/     ``sponsored`` links;
                                                             410 /old-catalogue of the target
 www.healthy-living.test     /articles/start-running         generation 2: a new referring
                                                             domain
-(four hosts, note           (see :data:`MENTIONS`)          unlinked brand mentions: the text
+(four hosts, note           (see ``truth.MENTIONS``)        unlinked brand mentions: the text
 ``unlinked-mention``)                                       names the brand, no link to it
-:data:`FARM` (five hosts)   every page                      a link farm with spammy names;
+``truth.FARM`` (five hosts) every page                      a link farm with spammy names;
                                                             each footer links the other four
                                                             (a clique of mutual links)
 (each farm host)            /, /links                       exact-match money anchors to the
@@ -50,225 +50,31 @@ www.old-stockist.test       /no-head                        405 to HEAD (``Allow
 www.defunct-retailer.test   (any)                           out of scope, listed, refuses
 ==========================  ==============================  ==================================
 
-Generation 2 (``generate(..., generation=2)``) is the same web three months later. Only the
-pages of :data:`CHANGES` differ: they get a new body, so a new ETag, and ``Last-Modified``
-``GENERATION_DATES[2]``; every other page keeps both, so it answers 304 to a conditional
-request made with what generation 1 served. :data:`CHANGES` names its reasons as
-``storage.records.LOST_REASONS`` does, plus ``new``; a page-level reason (every link of the
-page stops counting) has ``target=None``.
-
-More ground truth than ``expected_edges``: :data:`MENTIONS` (pages naming the brand, with
-and without a link to the target), :data:`BROKEN_LINKS` (in-scope links to 4xx pages) and
-:data:`EXTERNAL_LINKS` (what checking the out-of-scope links must find). URLs hold
-``PORT_TOKEN``; :func:`fill` puts a port in.
+The facts a crawl of these sites must find (the brand, the links, what changes in
+generation 2, the mentions, the broken and external links) are in
+:mod:`linkgraph.demo.truth`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from linkgraph.crawler.urls import registrable_domain
-
-from .demomodel import (
-    GENERATION_DATES,
-    PORT_TOKEN,
-    DemoPage,
-    DemoSite,
-    MarkupSite,
-    decompress,
-    expected_edges,
-    header_value,
-    host_of_url,
-    site_url,
+from .markup import Block, MarkupSite
+from .model import GENERATION_DATES, DemoPage, DemoSite, site_url
+from .truth import (
+    ALIASES,
+    BRAND,
+    CHANGES,
+    EXTERNAL,
+    FARM,
+    NEW_REFERRER,
+    RECIPROCAL,
+    REFUSED,
+    SITEWIDE,
+    TARGET,
 )
 
-__all__ = [
-    "BRAND",
-    "BROKEN_LINKS",
-    "CHANGES",
-    "EXTERNAL",
-    "EXTERNAL_LINKS",
-    "FARM",
-    "KEYWORDS",
-    "MENTIONS",
-    "NEW_REFERRER",
-    "RECIPROCAL",
-    "REFUSED",
-    "RELEVANT",
-    "SITEWIDE",
-    "TARGET",
-    "UNRELATED",
-    "BrokenLink",
-    "Change",
-    "Mentions",
-    "audit_facts",
-    "audit_sites",
-    "fill",
-]
-
-BRAND = "Acme Shoes"
-KEYWORDS = ("running shoes", "trail running shoes")
-TARGET = "www.acme-shoes.test"
-FARM = (
-    "www.cheap-casino-links-24.test",
-    "www.seo-backlink-farm.test",
-    "www.best-cheap-links-4u.test",
-    "www.top-seo-directory-99.test",
-    "www.buy-backlinks-now.test",
-)
-SITEWIDE = "www.marathon-club.test"  # links the target from the footer of every page
-RECIPROCAL = "www.runners-weekly.test"  # links the target, and the target links back
-NEW_REFERRER = "www.healthy-living.test"  # first links the target in generation 2
-EXTERNAL = "www.old-stockist.test"  # out of scope; answers 200, 404, 410, 405 to HEAD
-REFUSED = "www.defunct-retailer.test"  # out of scope, in the hosts file, refuses
-# Linking sites whose text is about running (relevant to the target), and sites about
-# something else entirely (cooking, casinos): TF-IDF relevance should tell them apart.
-RELEVANT = (RECIPROCAL, "www.trail-tips.test", SITEWIDE, "www.fitness-forum.test", NEW_REFERRER)
-UNRELATED = ("www.recipe-corner.test", *FARM)
-
-# Short names for hosts in the markup of the pages below: "[anchor](rw:/path)".
-_ALIASES = {
-    "acme": TARGET,
-    "rw": RECIPROCAL,
-    "tt": "www.trail-tips.test",
-    "mc": SITEWIDE,
-    "cn": "www.city-news.test",
-    "rc": "www.recipe-corner.test",
-    "ff": "www.fitness-forum.test",
-    "gd": "www.gear-deals.test",
-    "hl": NEW_REFERRER,
-    "old": EXTERNAL,
-    "defunct": REFUSED,
-} | {f"farm{i}": name for i, name in enumerate(FARM)}
-
-
-def _url(key: str, path: str = "/") -> str:
-    return site_url(_ALIASES[key], path)
-
-
-def fill(url: str, port: int | str) -> str:
-    """``url`` with :data:`~linkgraph.demomodel.PORT_TOKEN` replaced by ``port``."""
-    return url.replace(PORT_TOKEN, str(port))
-
-
-class Change(NamedTuple):
-    """One intended difference between generation 1 and generation 2.
-
-    ``reason``: ``new`` (a link added), ``removed`` (a link taken off a page that still
-    counts), or a page-level reason of ``storage.records.LOST_REASONS`` with ``target``
-    ``None``: every link of the page stops counting.
-    """
-
-    source: str
-    target: str | None
-    reason: str
-    note: str
-
-
-CHANGES: tuple[Change, ...] = (
-    Change(
-        _url("rw", "/reviews/best-running-shoes"),
-        _url("acme", "/running-shoes"),
-        "removed",
-        "the exact-match content link was edited out of the review",
-    ),
-    Change(_url("tt", "/posts/first-trail-race"), None, "page-404", "the post was deleted"),
-    Change(_url("cn", "/2024/acme-store-opening"), None, "page-410", "the story was withdrawn"),
-    Change(_url("gd", "/deals/acme-summer"), None, "page-redirects", "301 to /deals/"),
-    Change(_url("ff", "/threads/shoe-advice"), None, "page-noindex", "meta robots noindex"),
-    Change(
-        _url("rw", "/reviews/trail-shoes"),
-        None,
-        "canonical-moved",
-        "its canonical now names /reviews/best-running-shoes",
-    ),
-    Change(_url("mc", "/events"), None, "fetch-error", "the page answers 500"),
-    Change(
-        _url("hl", "/articles/start-running"),
-        _url("acme", "/running-shoes"),
-        "new",
-        "a new referring domain: healthy-living.test never linked the target before",
-    ),
-    Change(
-        _url("tt"),
-        _url("acme", "/trail-running-shoes"),
-        "new",
-        "a new link from a domain that already linked the target",
-    ),
-)
-
-
-class Mentions(NamedTuple):
-    """The pages of other domains whose visible text names :data:`BRAND` (200 HTML pages,
-    noindex or not): ``linked`` also link to the target's domain, ``unlinked`` do not."""
-
-    linked: tuple[str, ...]
-    unlinked: tuple[str, ...]
-
-
-_UNLINKED = (
-    _url("tt", "/posts/gear-list"),
-    _url("cn", "/2024/marathon-road-closures"),
-    _url("rc", "/recipes/banana-bread"),
-    _url("ff", "/threads/marathon-training"),
-)
-_LINKED = (
-    _url("rw"),
-    _url("rw", "/reviews/trail-shoes"),
-    *(_url("mc", p) for p in ("/", "/events", "/results", "/join", "/about")),
-    _url("cn", "/2024/acme-store-opening"),
-    _url("ff", "/threads/shoe-advice"),
-    _url("gd", "/deals/acme-summer"),
-)
-_SILENT = {c.source for c in CHANGES if c.reason in ("page-404", "page-410", "page-redirects")}
-_SILENT.add(_url("mc", "/events"))  # answers 500 in generation 2: no text either
-MENTIONS = {
-    1: Mentions(_LINKED, _UNLINKED),
-    2: Mentions(
-        (
-            *(u for u in _LINKED if u not in _SILENT),
-            _url("hl", "/articles/start-running"),
-            _url("tt"),
-        ),
-        _UNLINKED,
-    ),
-}
-"""The brand mentions of each generation."""
-
-
-class BrokenLink(NamedTuple):
-    """A link and what its target answers: ``status`` (``None``: connection refused)."""
-
-    source: str
-    target: str
-    status: int | None
-    note: str = ""
-
-
-BROKEN_LINKS = (
-    BrokenLink(_url("rw"), _url("acme", "/summer-sale"), 404, "a broken backlink"),
-    BrokenLink(_url("gd", "/deals/"), _url("acme", "/old-catalogue"), 410, "a broken backlink"),
-    BrokenLink(
-        _url("acme", "/blog/choosing-running-shoes"),
-        _url("rw", "/reviews/2019-shoe-guide"),
-        404,
-        "a broken outbound link of the target",
-    ),
-)
-"""In-scope links of the audit sites to pages that answer 4xx (both generations)."""
-
-_STOCKISTS = _url("acme", "/stockists")
-EXTERNAL_LINKS = (
-    BrokenLink(_STOCKISTS, _url("old"), 200),
-    BrokenLink(_STOCKISTS, _url("old", "/shop"), 200),
-    BrokenLink(_STOCKISTS, _url("old", "/closed"), 404),
-    BrokenLink(_STOCKISTS, _url("old", "/gone"), 410),
-    BrokenLink(_STOCKISTS, _url("old", "/no-head"), 200, "HEAD answers 405: check with GET"),
-    BrokenLink(_STOCKISTS, _url("defunct"), None, "connection refused"),
-)
-"""The target's links to out-of-scope hosts, and what checking each must find."""
+__all__ = ["audit_sites"]
 
 
 # Topical text, so that TF-IDF relevance has something to measure ---------------------------
@@ -327,7 +133,20 @@ def _prose(topic: str, start: int = 0, count: int = 2) -> str:
 
 
 def _writer(name: str, title: str, nav: list[tuple[str, str]], **kw: Any) -> MarkupSite:
-    return MarkupSite(name, title, nav, aliases=_ALIASES, **kw)
+    return MarkupSite(name, title, nav, aliases=ALIASES, **kw)
+
+
+def _until_generation_2(
+    s: MarkupSite, generation: int, path: str, title: str, blocks: list[Block], then: int | str
+) -> None:
+    """A page of generation 1 that generation 2 replaces: with a status page when ``then``
+    is a status code, with a redirect to ``then`` when it is a path."""
+    if generation == 1:
+        s.page(path, title, blocks)
+    elif isinstance(then, int):
+        s.add(DemoPage.status(path, then))
+    else:
+        s.add(DemoPage.redirect(path, then))
 
 
 def _acme() -> DemoSite:
@@ -417,10 +236,7 @@ def _trail_tips(generation: int) -> DemoSite:
         "I wore light [trail running shoes](acme:/trail-running-shoes) with a rock plate. "
         "To see the pair, [click here](acme:/).",
     ]
-    if generation == 1:
-        s.page("/posts/first-trail-race", "My first trail race", race)
-    else:
-        s.add(DemoPage.status("/posts/first-trail-race", 404))
+    _until_generation_2(s, generation, "/posts/first-trail-race", "My first trail race", race, 404)
     gear = [
         _prose("trail", 3),
         f"My shoes are from {BRAND}, my jacket is ten years old, and my map is paper.",
@@ -436,10 +252,8 @@ def _marathon_club(generation: int) -> DemoSite:
     footer = [f"Official shoe partner: [{BRAND}](acme:/)", "[About the club](/about)"]
     s = _writer(SITEWIDE, "Marathon Club", nav, footer=footer)
     s.page("/", "Marathon Club", [_prose("club", 0, 3), _prose("running", 3, 2)])
-    if generation == 1:
-        s.page("/events", "Events", [_prose("club", 1), "Next race: the city marathon."])
-    else:
-        s.add(DemoPage.status("/events", 500))
+    events = [_prose("club", 1), "Next race: the city marathon."]
+    _until_generation_2(s, generation, "/events", "Events", events, 500)
     s.page("/results", "Results", [_prose("club", 2), _prose("running", 3, 1)])
     s.page("/join", "Join the club", [_prose("club", 2, 1), _prose("running", 1, 2)])
     s.page("/about", "About the club", [_prose("club", 0), _prose("trail", 2, 2)])
@@ -458,10 +272,9 @@ def _city_news(generation: int) -> DemoSite:
         "For the opening offers, [click here](acme:/stockists). "
         "The company's story: [read more](acme:/about).",
     ]
-    if generation == 1:
-        s.page("/2024/acme-store-opening", "A new shoe shop on Main Street", opening)
-    else:
-        s.add(DemoPage.status("/2024/acme-store-opening", 410))
+    _until_generation_2(
+        s, generation, "/2024/acme-store-opening", "A new shoe shop on Main Street", opening, 410
+    )
     closures = [
         "Main Street closes from 7 to 13 on Sunday for the city marathon.",
         f"The race is organised by the [Marathon Club](mc:/) and sponsored by {BRAND}.",
@@ -529,10 +342,7 @@ def _gear_deals(generation: int) -> DemoSite:
         '[trail running shoes](acme:/trail-running-shoes "sponsored") from 79 euros, '
         f'and a [{BRAND} coupon](acme:/ "sponsored").',
     ]
-    if generation == 1:
-        s.page("/deals/acme-summer", "Summer shoe sale", sale)
-    else:
-        s.add(DemoPage.redirect("/deals/acme-summer", "/deals/"))
+    _until_generation_2(s, generation, "/deals/acme-summer", "Summer shoe sale", sale, "/deals/")
     return s.site(note="backlink-source")
 
 
@@ -627,61 +437,3 @@ def audit_sites(generation: int = 1) -> list[DemoSite]:
                     page.last_modified = GENERATION_DATES[generation]
                     page.note = page.note or notes.get(site_url(site.name, page.path), "")
     return sites
-
-
-# Counts for describe() ------------------------------------------------------------------------
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def _visible_text(page: DemoPage) -> str:
-    response = page.responses[-1]
-    ctype = header_value(response.headers, "Content-Type") or ""
-    if response.status != 200 or not ctype.startswith("text/html"):
-        return ""
-    encoding = header_value(response.headers, "Content-Encoding") or "identity"
-    charset = ctype.split("charset=")[1] if "charset=" in ctype else "utf-8"
-    html = decompress(response.body, encoding).decode(charset, "replace")
-    return _TAG.sub(" ", html.partition("<body")[2])
-
-
-def audit_facts(sites: Sequence[DemoSite]) -> dict[str, Any]:
-    """Counts of the audit content among ``sites`` (zeros where there is none).
-
-    ``broken_links`` counts every link to a demo host that answers 4xx or 5xx or refuses.
-    """
-    by_name = {s.name: s for s in sites}
-    target = registrable_domain(TARGET)
-
-    def domain(url: str) -> str:
-        return registrable_domain(host_of_url(url))
-
-    edges = [(src, ln) for src, ln in expected_edges(sites) if ln.kind == "link"]
-    into = [(s, ln) for s, ln in edges if domain(ln.target) == target != domain(s)]
-    linking = {s for s, _ in into}
-    mentions = [
-        site_url(site.name, page.path)
-        for site in sites
-        if registrable_domain(site.name) != target
-        for page in site.pages.values()
-        if BRAND in _visible_text(page)
-    ]
-    broken = 0
-    for _, link in edges:
-        site = by_name.get(host_of_url(link.target))
-        if site is None:
-            continue  # a real site outside the demo web: never fetched
-        path = "/" + link.target.split("/", 3)[3]
-        page = site.pages.get(path) if site.listening else None
-        if page is None and site.listening and site.fallback is not None:
-            page = site.fallback(path)
-        broken += page is None or page.responses[-1].status >= 400
-    return {
-        "farm_sites": sum(s.note == "link-farm" for s in sites),
-        "target_backlinks": len(into),
-        "target_referring_domains": len({domain(s) for s in linking}),
-        "brand_mentions": len(mentions),
-        "unlinked_mentions": sum(m not in linking for m in mentions),
-        "broken_links": broken,
-        "pages_without_validators": sum(not p.validators for s in sites for p in s.pages.values()),
-    }

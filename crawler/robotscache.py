@@ -1,0 +1,148 @@
+"""robots.txt for a crawl (RFC 9309): fetched once per origin, cached, retried, obeyed.
+
+The cache is per host (``Host.robots``, by origin) so that it lives and dies with the
+host's other state. Each robots.txt request, redirect hops included, is a turn of the
+host like any other request: it waits for the host's delay and counts toward its time
+budget. A Crawl-delay above ``max_crawl_delay`` gives the host up rather than stall.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .outcomes import Outcomes
+from .politeness import Host, RobotsEntry
+from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
+from .robotsfetch import fetch_robots_hop
+from .seams import Clock, HttpFetcher
+from .settings import CrawlSettings
+from .urls import origin_of
+
+__all__ = ["RobotsCache"]
+
+log = logging.getLogger("linkgraph.crawl")
+
+
+class RobotsCache:
+    """The rules for each URL a host is about to fetch, fetching them first when needed.
+
+    ``unreachable_skip_error``: give up a host whose robots.txt could never be reached
+    with the network error itself as the reason (a link check reports *why* a link is
+    broken) instead of ``robots-unavailable``.
+    """
+
+    def __init__(
+        self,
+        settings: CrawlSettings,
+        fetcher: HttpFetcher,
+        clock: Clock,
+        out: Outcomes,
+        *,
+        unreachable_skip_error: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.fetcher = fetcher
+        self.clock = clock
+        self.out = out
+        self.token = settings.product_token
+        self.unreachable_skip_error = unreachable_skip_error
+
+    async def rules_for(self, host: Host, url: str) -> RobotsRules | None:
+        """The rules that apply to ``url``, or None when this turn of the host went to
+        robots.txt instead (a request, giving the host up, or waiting for a retry)."""
+        s = self.settings
+        now = self.clock.monotonic()
+        origin = origin_of(url)
+        entry = host.robots.get(origin)
+        # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds
+        # only the retries of a robots.txt that could not be read.
+        unreadable = entry is not None and entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE
+        if entry is None or (
+            entry.expires <= now and (not unreadable or entry.attempts <= s.robots_retries)
+        ):
+            await self._fetch(host, origin, entry)
+            return None
+        if entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
+            if entry.attempts > s.robots_retries:
+                # A link check learns what it came for: a host that cannot even be
+                # connected to makes every link to it broken ("could not be reached").
+                host.skip_reason = (
+                    entry.error
+                    if self.unreachable_skip_error and entry.error
+                    else "robots-unavailable"
+                )
+                self.out.note(
+                    host, f"robots.txt unavailable after {entry.attempts} tries: nothing fetched"
+                )
+            else:
+                host.next_time = max(host.next_time, entry.expires)
+            return None
+        return entry.rules
+
+    async def _fetch(self, host: Host, origin: str, previous: RobotsEntry | None) -> None:
+        s = self.settings
+        url, hop = host.robots_redirects.pop(origin, (robots_url(origin), 0))
+        sent = self.clock.monotonic()  # until the fetcher says when the request really left
+        host.started(sent)
+        if hop == 0:
+            self.out.stats.robots_fetches += 1
+        began = self.clock.monotonic()
+        result = await fetch_robots_hop(
+            self.fetcher,
+            url,
+            hop,
+            max_bytes=s.robots_max_bytes,
+            max_redirects=s.robots_max_redirects,
+        )
+        self.out.waited(host, began)
+        status, body = result.status, result.body
+        error = result.error.reason if result.error else None
+        if result.error:
+            log.debug("robots.txt of %s: %s", origin, result.error)
+        if result.sent_ago is not None:
+            sent = self.clock.monotonic() - result.sent_ago
+        # One hop per turn, so each hop is a request like any other and waits for the
+        # host's delay.
+        if result.redirect is not None:
+            host.robots_redirects[origin] = (result.redirect, hop + 1)
+            host.started(sent)
+            return
+        host.started(sent)
+        rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
+        now = self.clock.monotonic()
+        if outcome == RobotsOutcome.DISALLOW_UNAVAILABLE:
+            attempts = (
+                previous.attempts + 1
+                if previous and previous.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE
+                else 1
+            )
+            entry = RobotsEntry(rules, outcome, now + s.robots_retry_seconds, attempts, error)
+            self.out.note(
+                host, f"robots.txt {status or 'unreachable'}: disallow all, try {attempts}"
+            )
+        else:
+            entry = RobotsEntry(rules, outcome, now + s.robots_cache_seconds)
+            self._apply_crawl_delay(host, rules)
+            # The robots.txt request itself opens the first gap of the site's Crawl-delay.
+            host.started(sent)
+            self._queue_sitemaps(rules)
+        host.robots[origin] = entry
+
+    def _apply_crawl_delay(self, host: Host, rules: RobotsRules) -> None:
+        s = self.settings
+        wanted = rules.crawl_delay(self.token)
+        if wanted is None:
+            return
+        if wanted > s.max_crawl_delay:
+            host.skip_reason = "crawl-delay"
+            self.out.note(
+                host,
+                f"Crawl-delay {wanted:g}s is above the cap of {s.max_crawl_delay:g}s: host skipped",
+            )
+            return
+        host.delay = max(s.delay, wanted)
+
+    def _queue_sitemaps(self, rules: RobotsRules) -> None:
+        if not self.settings.sitemaps or self.settings.max_depth == 0:
+            return
+        self.out.enqueue((url, 0, 0, "sitemap") for url in rules.sitemaps[:10])

@@ -1,0 +1,89 @@
+"""How a crawl is put together: the store writer, the fetcher and its resolver, the engine.
+
+The composition root of the crawl. Each collaborator is built here from the settings and
+handed to the next as an argument; nothing below reaches for global state. The façade
+(:mod:`linkgraph.api`) calls these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from linkgraph.crawler.engine import CrawlStats, Engine
+from linkgraph.crawler.fetch import Fetcher, SafeResolver, read_hosts_file
+from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
+from linkgraph.crawler.settings import CrawlSettings, SettingsError
+from linkgraph.storage.identity import normalize
+from linkgraph.storage.schema import inspect_file
+from linkgraph.storage.writer import StoreWriter
+
+__all__ = ["crawl_async", "fetch_robots_txt", "run"]
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        factory = None
+    else:
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)
+
+
+def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> Fetcher:
+    """A fetcher with the settings' user agent, timeouts and address safety (hosts file
+    pins, private addresses only when allowed)."""
+    pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
+    resolver = SafeResolver(
+        pinned, allow_private=settings.allow_private_addresses, pinned_only=pinned_only
+    )
+    return Fetcher(
+        user_agent=settings.user_agent,
+        resolver=resolver,
+        concurrency=concurrency,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+
+
+async def crawl_async(
+    db: str | os.PathLike[str],
+    settings: CrawlSettings,
+    *,
+    progress: Callable[[CrawlStats], object] | None = None,
+    check: bool = False,
+) -> CrawlStats:
+    """Crawl into ``db`` (created, or continued when it holds a crawl already).
+
+    ``check=True`` instead checks the status of every link target not fetched yet
+    (``linkgraph broken --check-external``)."""
+    if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
+        # The engine says the same, but only once the store is open, and opening creates
+        # it: a crawl with nothing to do must not leave a new empty store behind.
+        raise SettingsError("no seed URLs: give SEED_URL arguments or --seeds FILE")
+    fetcher = _fetcher(settings, concurrency=settings.concurrency, pinned_only=settings.pinned_only)
+    async with (
+        await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
+        fetcher,
+    ):
+        engine = Engine(settings, writer, fetcher, check=check)
+        return await engine.run(progress=progress)
+
+
+async def fetch_robots_txt(url: str, settings: CrawlSettings) -> RobotsFetch:
+    """Fetch one robots.txt as a crawl would (redirects, size limit, address safety)."""
+    # One file: one connection is enough.
+    async with _fetcher(settings, concurrency=1, pinned_only=False) as fetcher:
+        return await fetch_robots(
+            fetcher,
+            url,
+            max_bytes=settings.robots_max_bytes,
+            max_redirects=settings.robots_max_redirects,
+        )
