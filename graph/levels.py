@@ -29,6 +29,9 @@ from .errors import GraphInputError
 
 __all__ = ["fold_redirects", "group_graph"]
 
+# Links whose groups are compared at a time in group_graph.
+_MASK_SLICE = 1 << 20
+
 
 def group_graph(
     src: Any,
@@ -88,17 +91,19 @@ def group_graph(
     if top > n_groups:
         raise GraphInputError(f"group id {top - 1} is out of range for n_groups={n_groups}")
 
-    # Group ids in int32 (they fit: n_groups <= MAX_NODES) and no copy kept longer than
-    # needed: at ten million links each 8-byte copy is 80 MB of peak memory.
-    src_group = groups[src_ids].astype(np.int32, copy=False)
-    keep = groups[dst_ids] != src_group
+    # Group ids in int32 (they fit: n_groups <= MAX_NODES), and no group id array over all
+    # the links: the mask is computed a slice at a time, and only the kept links' group
+    # ids are made. On ten million links each full-length copy is 40-80 MB of peak memory.
+    keep = np.empty(src_ids.size, dtype=bool)
+    for start in range(0, src_ids.size, _MASK_SLICE):
+        part = slice(start, start + _MASK_SLICE)
+        np.not_equal(groups[src_ids[part]], groups[dst_ids[part]], out=keep[part])
     if follow is not None:
         follow_mask = np.asarray(follow, dtype=bool).reshape(-1)
         if follow_mask.size != src_ids.size:
             raise GraphInputError("follow must have one entry per link")
         keep &= follow_mask
-    rows = src_group[keep]
-    del src_group
+    rows = groups[src_ids[keep]].astype(np.int32, copy=False)
     cols = groups[dst_ids[keep]].astype(np.int32, copy=False)
     del keep
     # Counted in int32 (at most one per link: no overflow below 2**31 links), widened

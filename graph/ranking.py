@@ -148,14 +148,16 @@ def level_backlink_counts(
     target = dst[external]
     source_domain = source_domain[external]
     del external
-    backlinks_page = np.bincount(target, minlength=n_urls)
+    # Counts are int32 (at most one per link, and ids are int32): the page-level ones stay
+    # alive through every level, 17 MB less than int64 on 2.2M pages.
+    backlinks_page = np.bincount(target, minlength=n_urls).astype(np.int32)
     # bincount of integer weights is exact in float64 below 2**53.
     backlinks_host = np.bincount(url_host, weights=backlinks_page, minlength=n_hosts)
     backlinks_domain = np.bincount(host_domain, weights=backlinks_host, minlength=n_domains)
     referring = {
-        "page": np.zeros(n_urls, dtype=np.int64),
-        "host": np.zeros(n_hosts, dtype=np.int64),
-        "domain": np.zeros(n_domains, dtype=np.int64),
+        "page": np.zeros(n_urls, dtype=np.int32),
+        "host": np.zeros(n_hosts, dtype=np.int32),
+        "domain": np.zeros(n_domains, dtype=np.int32),
     }
     if target.size:
         host_rank = np.empty(n_hosts, dtype=np.int64)
@@ -184,8 +186,8 @@ def level_backlink_counts(
                 last[level] = int(level_keys[-1])
     return {
         "page": (backlinks_page, referring["page"]),
-        "host": (backlinks_host.astype(np.int64), referring["host"]),
-        "domain": (backlinks_domain.astype(np.int64), referring["domain"]),
+        "host": (backlinks_host.astype(np.int32), referring["host"]),
+        "domain": (backlinks_domain.astype(np.int32), referring["domain"]),
     }
 
 

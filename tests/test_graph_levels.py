@@ -146,3 +146,21 @@ def test_group_graph_of_int32_ids_counts_like_int64() -> None:
     wide = group_graph(*(np.array(a, dtype=np.int64) for a in (src, dst, group)))
     assert narrow.toarray().tolist() == wide.toarray().tolist() == [[0, 2, 0], [0, 0, 1], [1, 0, 0]]
     assert narrow.dtype == np.int64
+
+
+def test_group_graph_compares_groups_in_slices_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linkgraph.graph import levels
+
+    rng = np.random.default_rng(4)
+    src, dst = rng.integers(0, 50, size=(2, 400))
+    group, follow = rng.integers(0, 9, size=50), rng.random(400) < 0.7
+    whole = group_graph(src, dst, group, follow=follow, n_groups=9)
+    monkeypatch.setattr(levels, "_MASK_SLICE", 3)
+    sliced = group_graph(src, dst, group, follow=follow, n_groups=9)
+    expected = np.zeros((9, 9), dtype=np.int64)
+    for s, d, f in zip(src, dst, follow, strict=True):
+        if f and group[s] != group[d]:
+            expected[group[s], group[d]] += 1
+    assert sliced.toarray().tolist() == whole.toarray().tolist() == expected.tolist()
