@@ -121,6 +121,9 @@ def rank(
     names the steps inside them: ``open`` (the store's integrity check and migrations),
     ``load``, ``counts`` (backlinks and referring domains of all levels), per level its
     ``graph`` and ``scores`` (PageRank, TrustRank, harmonic centrality), ``write``.
+
+    On glibc it fixes the process's mmap threshold at 4 MiB (see :func:`_map_large_arrays`),
+    which stays so after it returns.
     """
     say = progress or (lambda _msg: None)
     summary = RankSummary()
