@@ -86,7 +86,7 @@ class Engine:
         self.robots = RobotsCache(
             settings, fetcher, self.clock, self.out, unreachable_skip_error=check
         )
-        self.pages = PageFetch(settings, fetcher, self.clock, wallclock, self.parser, self.out)
+        self.pages = PageFetch(settings, fetcher, self.clock, wallclock, self.out, self.parser)
         self.checks = LinkCheck(settings, fetcher, self.clock, wallclock, self.out)
         self.frontier: Frontier | None = None
         self._workers: list[asyncio.Task[None]] = []

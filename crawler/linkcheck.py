@@ -7,37 +7,18 @@ Nothing is parsed or followed; each answer is recorded as ``checked_only``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from linkgraph.storage.records import Page, QueueItem
 
 from .fetch import FetchError
-from .outcomes import Outcomes
-from .pagefetch import THROTTLES
+from .pagefetch import THROTTLES, FetchStep
 from .politeness import Host, retry_after_seconds
-from .seams import Clock, HttpFetcher
-from .settings import CrawlSettings
 from .urls import resolve
 
 __all__ = ["LinkCheck"]
 
 
-class LinkCheck:
+class LinkCheck(FetchStep):
     """Checks one link target per call of :meth:`run`."""
-
-    def __init__(
-        self,
-        settings: CrawlSettings,
-        fetcher: HttpFetcher,
-        clock: Clock,
-        wallclock: Callable[[], float],
-        out: Outcomes,
-    ) -> None:
-        self.settings = settings
-        self.fetcher = fetcher
-        self.clock = clock
-        self.wallclock = wallclock
-        self.out = out
 
     async def run(self, host: Host, item: QueueItem, now: float, fetched_at: float) -> None:
         """A link check: HEAD (GET, body unread, where HEAD is refused); record the status."""
@@ -48,23 +29,9 @@ class LinkCheck:
                 item.url, max_bytes=s.max_page_bytes, method=method, want_body=lambda *_: False
             )
         except FetchError as exc:
-            self.out.waited(host, now)
-            if exc.sent_ago is not None:
-                host.started(self.clock.monotonic() - exc.sent_ago)
-            skipped = exc.reason == "blocked-address"
-            if not skipped:
-                gave_up = self.out.failed(
-                    host, f"gave up after {host.parks} parkings: {exc}", str(exc)
-                )
-                if not gave_up and host.skip_reason is None and self.out.retry(host, item):
-                    return
-            self.out.record(
-                Page(item.url, item.depth, fetched_at, error=exc.reason, checked_only=True),
-                skipped=skipped,
-            )
+            self.out.fetch_failed(host, item, exc, now, fetched_at, checked_only=True)
             return
-        self.out.waited(host, now)
-        host.started(self.clock.monotonic() - resp.sent_ago)
+        self.out.came_back(host, now, resp.sent_ago)
         if method == "HEAD" and resp.status in (405, 501):
             # RFC 9110 §9.3.2 lets a server refuse HEAD; ask again with GET, after the delay.
             host.head_refused.add(item.url)

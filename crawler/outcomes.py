@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from linkgraph.storage.interface import CrawlWriter
 from linkgraph.storage.records import Page, QueueItem
@@ -20,6 +21,9 @@ from .frontier import Frontier
 from .politeness import Host, HostScheduler
 from .seams import Clock
 from .settings import CrawlSettings
+
+if TYPE_CHECKING:
+    from .fetch import FetchError
 
 __all__ = ["CrawlStats", "Outcomes"]
 
@@ -159,6 +163,37 @@ class Outcomes:
                 f"host budget: {host.waited:.0f}s spent waiting on responses (budget {budget:g}s):"
                 " given up, the rest recorded as host-budget",
             )
+
+    def came_back(self, host: Host, now: float, sent_ago: float | None) -> None:
+        """A request that began at ``now`` has ended: charge its time to the host's budget,
+        and run the gap to the host's next request from when it really left (``sent_ago``
+        seconds ago; ``None``: it never left)."""
+        self.waited(host, now)
+        if sent_ago is not None:
+            host.started(self.clock.monotonic() - sent_ago)
+
+    def fetch_failed(
+        self,
+        host: Host,
+        item: QueueItem,
+        exc: FetchError,
+        now: float,
+        fetched_at: float,
+        *,
+        checked_only: bool = False,
+    ) -> None:
+        """A request (of a page, or a link check's) that got no answer: an address the
+        crawl may not reach is a skip; any other failure counts against the host and is
+        retried while it has retries left, else recorded with its reason."""
+        self.came_back(host, now, exc.sent_ago)
+        page = Page(item.url, item.depth, fetched_at, error=exc.reason, checked_only=checked_only)
+        if exc.reason == "blocked-address":
+            self.record(page, skipped=True)
+            return
+        gave_up = self.failed(host, f"gave up after {host.parks} parkings: {exc}", str(exc))
+        if not gave_up and host.skip_reason is None and self.retry(host, item):
+            return
+        self.record(page)
 
     def retry(self, host: Host, item: QueueItem) -> bool:
         """Queue the URL again at its host's head, if it has retries left."""

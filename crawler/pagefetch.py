@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from linkgraph.storage.records import Link, Page, QueueItem
 
@@ -24,7 +25,7 @@ from .settings import CrawlSettings
 from .sitemaps import parse_sitemap
 from .urls import resolve
 
-__all__ = ["REDIRECTS", "THROTTLES", "PageFetch"]
+__all__ = ["REDIRECTS", "THROTTLES", "FetchStep", "PageFetch"]
 
 log = logging.getLogger("linkgraph.crawl")
 
@@ -32,25 +33,27 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 THROTTLES = frozenset({429, 503})
 
 
-class PageFetch:
+@dataclass(eq=False)
+class FetchStep:
+    """What a step of the crawl that sends requests works with (the page fetcher, the link
+    checker): the settings, the fetcher, the clocks, and the outcomes it reports to."""
+
+    settings: CrawlSettings
+    fetcher: HttpFetcher
+    clock: Clock
+    wallclock: Callable[[], float]
+    out: Outcomes
+
+
+@dataclass(eq=False)
+class PageFetch(FetchStep):
     """Fetches the crawl's pages, sitemaps and refreshes, one URL per call of :meth:`run`."""
 
-    def __init__(
-        self,
-        settings: CrawlSettings,
-        fetcher: HttpFetcher,
-        clock: Clock,
-        wallclock: Callable[[], float],
-        parser: PageParser,
-        out: Outcomes,
-    ) -> None:
-        self.settings = settings
-        self.fetcher = fetcher
-        self.clock = clock
-        self.wallclock = wallclock
-        self.parser = parser
-        self.out = out
-        self.token = settings.product_token
+    parser: PageParser
+    token: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.token = self.settings.product_token
 
     async def run(self, host: Host, item: QueueItem, now: float, fetched_at: float) -> None:
         """Fetch one URL that left at ``now`` (monotonic), dated ``fetched_at``."""
@@ -71,26 +74,10 @@ class PageFetch:
                 want_body=None if sitemap else _wants_body,
             )
         except FetchError as exc:
-            self.out.waited(host, now)
-            if exc.sent_ago is not None:
-                host.started(
-                    self.clock.monotonic() - exc.sent_ago
-                )  # the gap runs from when it left
-            if exc.reason == "blocked-address":
-                self.out.record(
-                    Page(item.url, item.depth, fetched_at, error=exc.reason), skipped=True
-                )
-                return
-            gave_up = self.out.failed(host, f"gave up after {host.parks} parkings: {exc}", str(exc))
-            if not gave_up and host.skip_reason is None and self.out.retry(host, item):
-                return
-            self.out.record(Page(item.url, item.depth, fetched_at, error=exc.reason))
+            self.out.fetch_failed(host, item, exc, now, fetched_at)
             return
 
-        self.out.waited(host, now)
-        host.started(
-            self.clock.monotonic() - resp.sent_ago
-        )  # the gap runs from when the request left
+        self.out.came_back(host, now, resp.sent_ago)
         if resp.status in THROTTLES:
             retry_after = retry_after_seconds(resp.headers.get("Retry-After"), self.wallclock())
             if retry_after is not None and retry_after > s.backoff_max:

@@ -16,11 +16,12 @@ work in bulk, so the cost per source and link is close to a BFS written in C.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
-from ._sparse import edge_arrays, transpose_csr
+from ._sparse import in_links
 from .errors import GraphInputError
 
 __all__ = ["EXACT_MAX_NODES", "harmonic_centrality"]
@@ -31,6 +32,8 @@ __all__ = ["EXACT_MAX_NODES", "harmonic_centrality"]
 EXACT_MAX_NODES = 20_000
 # Sources searched together: 2 words of 64 bits per node.
 _BATCH_WORDS = 2
+# Links a BFS level handles at a time (see _reciprocal_distance_sums).
+_SLICE_LINKS = 1 << 19
 
 
 def harmonic_centrality(
@@ -95,10 +98,9 @@ def harmonic_centrality(
     >>> harmonic_centrality(np.array([[0, 1], [1, 2]])).tolist()
     [0.0, 1.0, 1.5]
     """
-    src, dst, _, n = edge_arrays(adjacency, n)
+    indptr, indices, _, n = in_links(adjacency, n, values=False)  # every link has length 1
     if n == 0:
         return np.zeros(0)
-    indptr, indices, _ = transpose_csr(src, dst, np.ones(src.size), n)
 
     scale = 1.0
     if sources is not None:
@@ -129,20 +131,33 @@ def _reciprocal_distance_sums(
     total = np.zeros(n)
     # The target of every in-link, aligned with ``indices`` (the source of the link).
     link_target = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
+    # Link ranges of whole target rows, about _SLICE_LINKS links each: a BFS level works
+    # through one range at a time, so its temporaries (some 60 bytes per live link) stay
+    # bounded on a graph of millions of links.
+    rows = np.unique(
+        np.concatenate(
+            ([0], np.searchsorted(indptr, np.arange(_SLICE_LINKS, indices.size, _SLICE_LINKS)), [n])
+        )
+    )
+    bounds = np.unique(indptr[rows]).tolist()
+    slices = list(itertools.pairwise(bounds))
     batch_size = 64 * _BATCH_WORDS
     for first in range(0, sources.size, batch_size):
-        _bfs_batch(indices, link_target, n, sources[first : first + batch_size], total)
+        _bfs_batch(indices, link_target, slices, n, sources[first : first + batch_size], total)
     return total
 
 
 def _bfs_batch(
     link_source: np.ndarray,
     link_target: np.ndarray,
+    slices: list[tuple[int, int]],
     n: int,
     batch: np.ndarray,
     total: np.ndarray,
 ) -> None:
-    """Add ``1 / d(u, v)`` to ``total[v]`` for every ``u`` in ``batch`` (<= 128 sources)."""
+    """Add ``1 / d(u, v)`` to ``total[v]`` for every ``u`` in ``batch`` (<= 128 sources).
+
+    ``slices`` cut the links into ranges that never split a target's in-links."""
     words = (batch.size + 63) // 64
     bit = np.arange(batch.size)
     one_hot = np.left_shift(np.uint64(1), (bit % 64).astype(np.uint64))
@@ -154,24 +169,34 @@ def _bfs_batch(
     level = 0
     while True:
         level += 1
-        # Links leaving the frontier, still grouped by target (the CSR is by target).
-        live = np.flatnonzero(in_frontier[link_source])
-        if live.size == 0:
+        found = []
+        any_live = False
+        for lo, hi in slices:
+            sources = link_source[lo:hi]
+            # Links leaving the frontier, still grouped by target (the CSR is by target).
+            live = np.flatnonzero(in_frontier[sources])
+            if live.size == 0:
+                continue
+            any_live = True
+            targets = link_target[lo:hi][live]
+            starts = np.flatnonzero(np.concatenate(([True], targets[1:] != targets[:-1])))
+            reached = np.bitwise_or.reduceat(frontier[sources[live]], starts, axis=0)
+            targets = targets[starts]
+            reached &= ~seen[targets]
+            new_bits = _popcount(reached).sum(axis=1)
+            keep = new_bits > 0
+            found.append((targets[keep], reached[keep], new_bits[keep]))
+        if not any_live:
             return
-        targets = link_target[live]
-        starts = np.flatnonzero(np.concatenate(([True], targets[1:] != targets[:-1])))
-        reached = np.bitwise_or.reduceat(frontier[link_source[live]], starts, axis=0)
-        targets = targets[starts]
-        reached &= ~seen[targets]
-        new_bits = _popcount(reached).sum(axis=1)
-        keep = new_bits > 0
-        targets, reached = targets[keep], reached[keep]
-        total[targets] += new_bits[keep] / level
-        seen[targets] |= reached
+        # A target's links all lie in one range, so the ranges reach disjoint targets.
+        for targets, reached, new_bits in found:
+            total[targets] += new_bits / level
+            seen[targets] |= reached
         frontier[in_frontier] = 0
         in_frontier[:] = False
-        in_frontier[targets] = True
-        frontier[targets] = reached
+        for targets, reached, _ in found:
+            in_frontier[targets] = True
+            frontier[targets] = reached
 
 
 if hasattr(np, "bitwise_count"):  # numpy >= 2.0

@@ -11,25 +11,25 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from linkgraph.crawler.engine import CrawlStats
-from linkgraph.crawler.fetch import FetchError
-from linkgraph.crawler.robots import rules_for_response
-from linkgraph.crawler.robotsfetch import RobotsFetch
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
-from linkgraph.crawler.urls import resolve
 from linkgraph.storage.errors import StoreNotFound
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.interface import LinkFilter, LinkReader
-from linkgraph.storage.linkfile import write_links
+from linkgraph.storage.linkfile import EXPORT_FORMATS, write_links
 from linkgraph.storage.sqlite import SqliteStore
 
 from .inputs import read_list_file, read_seeds_file
-from .wiring import crawl_async, fetch_robots_txt, run
+from .stores import reading as _reading
+
+if TYPE_CHECKING:
+    from linkgraph.crawler.engine import CrawlStats
+    from linkgraph.crawler.robotsfetch import RobotsFetch
+
+    from .wiring import crawl_async, run
 
 __all__ = [
     "anchors",
@@ -50,6 +50,19 @@ __all__ = [
     "top",
 ]
 
+# The crawl's wiring loads the engine and aiohttp (a quarter of a second): only a command
+# that crawls or fetches pays for it, not every query.
+_WIRING = frozenset({"crawl_async", "run"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WIRING:
+        from . import wiring
+
+        return getattr(wiring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # What every query function reads: a store's path, or a store the caller opened.
 Store = str | os.PathLike[str] | LinkReader
 
@@ -66,18 +79,6 @@ def open_store(path: str | os.PathLike[str], *, check: bool = False) -> SqliteSt
                 print(rival, len(linkgraph.referring_domains(store, rival, limit=None)))
     """
     return SqliteStore.open(path, check=check)
-
-
-@contextmanager
-def _reading(db: Store, *, check: bool = False) -> Iterator[LinkReader]:
-    """The store ``db`` names: opened (and closed) here for a path, as given when open."""
-    if isinstance(db, str | os.PathLike):
-        with SqliteStore.open(db, check=check) as store:
-            yield store
-        return
-    if check:
-        db.check()
-    yield db
 
 
 def crawl(
@@ -98,6 +99,8 @@ def crawl(
         import linkgraph
         linkgraph.crawl("links.db", ["https://example.com/"], max_pages=50)
     """
+    from .wiring import crawl_async, run
+
     base = settings or stored_settings(db) or CrawlSettings()
     merged = dict(options)
     if seeds:
@@ -164,9 +167,6 @@ def iter_links(db: Store, *, include_lost: bool = False) -> Iterator[dict[str, A
         yield from store.iter_links(include_lost=include_lost)
 
 
-EXPORT_FORMATS = ("jsonl", "csv", "graphml", "gexf", "edgelist")
-
-
 def export(
     db: Store,
     *,
@@ -198,10 +198,7 @@ def export(
         if format in ("jsonl", "csv"):
             records = iter_links(db, include_lost=include_lost)
             return write_links(records, stream, format=format, include_lost=include_lost)
-        # The graph is loaded by path (graphs.py reads its own arrays): an open store
-        # gives its file.
-        path = db.path if isinstance(db, SqliteStore) else db
-        return export_graph(path, stream, format=format, level=level)
+        return export_graph(db, stream, format=format, level=level)
 
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):
         stream: Any = output
@@ -375,6 +372,12 @@ def robots(
         report = linkgraph.robots("robots.txt", ["/private/x"], user_agent="linkgraph")
         report["results"][0]  # {"url": "/private/x", "allowed": False, "line": 2, ...}
     """
+    from linkgraph.crawler.fetch import FetchError
+    from linkgraph.crawler.robots import rules_for_response
+    from linkgraph.crawler.urls import resolve
+
+    from .wiring import fetch_robots_txt, run
+
     settings = settings or CrawlSettings()
     if user_agent is not None:
         settings = load_settings(environ={}, overrides={"user_agent": user_agent}, base=settings)

@@ -1,8 +1,10 @@
 """The backlink audit: anchor profile, link quality, changes, broken links, toxic triage,
 disavow, unlinked mentions. Each is one function of the Python API and one command.
 
-Composition only: ``storage.audit`` reads rows, ``graph.anchors`` / ``graph.quality`` /
-``graph.relevance`` / ``graph.toxic`` score them, this module joins the two.
+Composition only: the store reads rows (:class:`~storage.interface.AuditReader`),
+``graph.anchors`` / ``graph.quality`` / ``graph.relevance`` / ``graph.toxic`` score them,
+this module joins the two. Every function takes a store's path or a store opened with
+:func:`linkgraph.open_store`.
 """
 
 from __future__ import annotations
@@ -34,16 +36,13 @@ from linkgraph.graph.toxic import (
     is_sitewide,
     toxic_score,
 )
-from linkgraph.storage import audit as store_audit
-from linkgraph.storage import backlinks as store_backlinks
-from linkgraph.storage import queries
-from linkgraph.storage import scores as store_scores
-from linkgraph.storage.audit import LinkFilters
-from linkgraph.storage.graphload import load_graph
+from linkgraph.storage.interface import AuditReader, LinkFilter, LinkFilters
+from linkgraph.storage.records import BacklinkDetail, Target
 
 from . import api
 from .api import read_list_file
 from .disavow import DisavowEntry, format_disavow
+from .stores import AuditStore, reading
 
 __all__ = [
     "AuditProfile",
@@ -125,7 +124,7 @@ def load_profile(
 
 
 def anchor_profile(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str,
     *,
     profile: AuditProfile | None = None,
@@ -140,12 +139,11 @@ def anchor_profile(
     shares are of backlinks (distinct source page → target URL pairs).
     """
     profile = profile or AuditProfile()
-    with queries.reader(db) as conn:
-        rows = store_backlinks.anchors(
-            conn,
-            store_backlinks.resolve_target(conn, target, mode),
-            include_internal=include_internal,
-            include_lost=include_lost,
+    with reading(db) as store:
+        rows = store.anchors(
+            target,
+            LinkFilter(include_internal=include_internal, include_lost=include_lost),
+            mode=mode,
             limit=None,
         )
     for row in rows:
@@ -177,13 +175,11 @@ def anchor_profile(
 # -- link quality --------------------------------------------------------------------------
 
 
-def _sitewide_domains(
-    conn: Any, details: list[store_audit.BacklinkDetail], share: float
-) -> set[int]:
+def _sitewide_domains(store: AuditReader, details: list[BacklinkDetail], share: float) -> set[int]:
     pages_linking: dict[int, set[int]] = defaultdict(set)
     for d in details:
         pages_linking[d.source_domain_id].add(d.source_id)
-    sizes = store_audit.domain_sizes(conn, set(pages_linking))
+    sizes = store.domain_sizes(set(pages_linking))
     return {
         did
         for did, pages in pages_linking.items()
@@ -191,11 +187,9 @@ def _sitewide_domains(
     }
 
 
-def _relevance(
-    conn: Any, details: list[store_audit.BacklinkDetail]
-) -> dict[tuple[int, int], float]:
+def _relevance(store: AuditReader, details: list[BacklinkDetail]) -> dict[tuple[int, int], float]:
     ids = {d.source_id for d in details} | {d.target_id for d in details}
-    texts = store_audit.page_texts(conn, ids)
+    texts = store.page_texts(ids)
     order = sorted(texts)
     index = {url_id: i for i, url_id in enumerate(order)}
     pairs = sorted(
@@ -210,7 +204,7 @@ def _relevance(
 
 
 def backlink_quality(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str,
     *,
     profile: AuditProfile | None = None,
@@ -224,12 +218,12 @@ def backlink_quality(
     ``filters`` are ``follow_only``, ``include_internal``, ``include_lost`` and
     ``placement``, as for :func:`linkgraph.backlinks`."""
     profile = profile or AuditProfile()
-    include_lost = filters.get("include_lost", False)
-    with queries.reader(db) as conn:
-        t = store_backlinks.resolve_target(conn, target, mode)
-        details = store_audit.backlink_details(conn, t, **filters)
-        sitewide = _sitewide_domains(conn, details, profile.sitewide_share)
-        relevance = _relevance(conn, details)
+    where = LinkFilter(**filters)
+    with reading(db) as store:
+        t = store.resolve_target(target, mode)
+        details = store.backlink_details(t, where)
+        sitewide = _sitewide_domains(store, details, profile.sitewide_share)
+        relevance = _relevance(store, details)
     records = []
     for d in details:
         rel = relevance.get((d.source_id, d.target_id))
@@ -260,7 +254,7 @@ def backlink_quality(
                 "quality": q.score,
                 "quality_parts": q.parts,
             }
-            | ({"lost_at": d.lost_at, "lost_reason": d.lost_reason} if include_lost else {})
+            | ({"lost_at": d.lost_at, "lost_reason": d.lost_reason} if where.include_lost else {})
         )
     records.sort(key=lambda r: (-r["quality"], r["source"]))
     return records[:limit] if limit is not None else records
@@ -270,7 +264,7 @@ def backlink_quality(
 
 
 def changes(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str,
     *,
     since: str | None = None,
@@ -283,30 +277,28 @@ def changes(
         db,
         target,
         mode,
-        lambda conn, t: store_audit.changes(
-            conn, t, since=since, by=by, include_internal=include_internal
-        ),
+        lambda store, t: store.changes(t, since=since, by=by, include_internal=include_internal),
     )
 
 
 def _ask(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str | None,
     mode: str | None,
-    query: Callable[[Any, store_backlinks.Target | None], Any],
+    query: Callable[[AuditReader, Target | None], Any],
 ) -> Any:
-    """``query(conn, resolved target)`` on a read connection (no target: ``None``); the
-    ``ValueError`` storage raises for a bad argument becomes a one-line settings error."""
-    with queries.reader(db) as conn:
-        t = store_backlinks.resolve_target(conn, target, mode) if target is not None else None
+    """``query(store, resolved target)`` on the store ``db`` names (no target: ``None``);
+    the ``ValueError`` storage raises for a bad argument becomes a one-line settings error."""
+    with reading(db) as store:
+        t = store.resolve_target(target, mode) if target is not None else None
         try:
-            return query(conn, t)
+            return query(store, t)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
 
 
 def broken(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str | None = None,
     *,
     mode: str | None = None,
@@ -318,9 +310,15 @@ def broken(
     """Links whose target answered 4xx/5xx or could not be reached.
 
     ``check_external`` first checks every link target the crawl did not fetch (HEAD, GET
-    where HEAD is refused) under the crawl's own politeness settings.
+    where HEAD is refused) under the crawl's own politeness settings; since that writes to
+    the store, ``db`` must then be its path.
     """
     if check_external:
+        if not isinstance(db, str | os.PathLike):
+            # The check crawls, and so writes: an open store is only read through.
+            raise SettingsError(
+                "check_external writes to the store: give its path, not an open store"
+            )
         settings = api.stored_settings(db)
         if settings is None:
             raise SettingsError(f"{db} holds no crawl whose settings the check could reuse")
@@ -339,7 +337,7 @@ def broken(
         db,
         target or None,
         mode,
-        lambda conn, t: store_audit.broken_links(conn, t, outbound=outbound, limit=limit),
+        lambda store, t: store.broken_links(t, outbound=outbound, limit=limit),
     )
 
 
@@ -347,7 +345,7 @@ def broken(
 
 
 def toxic(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str,
     *,
     profile: AuditProfile | None = None,
@@ -359,16 +357,16 @@ def toxic(
     its reasons. Lost links are history, not a risk: they are left out, here and in the
     domain graph the link-farm signal reads."""
     profile = profile or AuditProfile()
-    with queries.reader(db) as conn:
-        t = store_backlinks.resolve_target(conn, target, mode)
-        details = store_audit.backlink_details(conn, t)
+    with reading(db) as store:
+        t = store.resolve_target(target, mode)
+        details = store.backlink_details(t, LinkFilter())
         by_domain = domain_links(
-            details, anchors=profile.anchors, relevance=_relevance(conn, details)
+            details, anchors=profile.anchors, relevance=_relevance(store, details)
         )
-        sizes = store_audit.domain_sizes(conn, set(by_domain))
-        reciprocal = store_audit.target_domain_links_to(conn, t, set(by_domain))
-        authority = store_scores.domain_authority(conn)
-        g = load_graph(conn)
+        sizes = store.domain_sizes(set(by_domain))
+        reciprocal = store.target_domain_links_to(t, set(by_domain))
+        authority = store.domain_authority()
+        g = store.link_graph()
     # The domain graph, all links (a farm interlinks whether or not it says nofollow).
     adjacency = group_graph(g.src, g.dst, g.url_domain, n_groups=max(g.n_domains, 1))
     triangles, inbound = domain_graph_signals(adjacency)
@@ -402,7 +400,7 @@ def toxic(
 
 
 def disavow(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     target: str,
     *,
     min_score: int = 50,
@@ -445,7 +443,7 @@ def disavow(
 
 
 def mentions(
-    db: str | os.PathLike[str],
+    db: AuditStore,
     phrase: str,
     *,
     exclude_linking: str | None = None,
@@ -458,5 +456,5 @@ def mentions(
         db,
         exclude_linking or None,
         mode,
-        lambda conn, t: store_audit.mentions(conn, phrase, exclude_linking=t, limit=limit),
+        lambda store, t: store.mentions(phrase, exclude_linking=t, limit=limit),
     )

@@ -1,15 +1,15 @@
 """networkx interop and graph exports (GraphML, GEXF, edge lists) for Gephi and friends.
 
-``to_networkx(db, level=...)`` builds a ``networkx.DiGraph`` whose nodes are URLs, hosts or
-registrable domains (named by their text) with the stored scores as attributes, and whose
-edges carry ``links`` (the current backlinks, distinct source page -> target URL pairs,
-behind the edge) and ``follow_links`` (those of them that are follow). At page
-level an edge is a backlink pair plus redirects (``kind`` = ``link`` or ``redirect``).
+``to_networkx(db, level=...)`` (``db``: a store's path or an open store) builds a
+``networkx.DiGraph`` whose nodes are URLs, hosts or registrable domains (named by their
+text) with the stored scores as attributes, and whose edges carry ``links`` (the current
+backlinks, distinct source page -> target URL pairs, behind the edge) and ``follow_links``
+(those of them that are follow). At page level an edge is a backlink pair plus redirects
+(``kind`` = ``link`` or ``redirect``).
 """
 
 from __future__ import annotations
 
-import os
 from typing import IO, Any
 
 import networkx as nx
@@ -18,9 +18,9 @@ import scipy.sparse as sp
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.levels import group_graph
-from linkgraph.storage import queries
-from linkgraph.storage import scores as store_scores
-from linkgraph.storage.graphload import GraphArrays, load_graph
+from linkgraph.storage.interface import GraphArrays
+
+from .stores import AuditStore, reading
 
 __all__ = ["LEVELS", "export_graph", "to_networkx"]
 
@@ -76,19 +76,19 @@ def _level_edges(
     )
 
 
-def _level(db: str | os.PathLike[str], level: str) -> tuple[Any, ...]:
+def _level(db: AuditStore, level: str) -> tuple[Any, ...]:
     """The level's edges (source, target, links, follow_links, redirect) and node names."""
     if level not in LEVELS:
         raise SettingsError(f"unknown level {level!r}: use page, host or domain")
-    with queries.reader(db) as conn:
-        g = load_graph(conn)
+    with reading(db) as store:
+        g = store.link_graph()
         src, dst, links, follow_links, redirect = _level_edges(g, level)
-        names = store_scores.node_names(conn, level, np.concatenate([src, dst]))
-        scores = store_scores.node_scores(conn, level)
+        names = store.node_names(level, np.concatenate([src, dst]))
+        scores = store.node_scores(level)
     return src, dst, links, follow_links, redirect, names, scores
 
 
-def to_networkx(db: str | os.PathLike[str], *, level: str = "domain") -> nx.DiGraph:
+def to_networkx(db: AuditStore, *, level: str = "domain") -> nx.DiGraph:
     """The link graph of a store at one level, as a ``networkx.DiGraph``.
 
     Node attributes: ``authority``, ``pagerank``, ``backlinks``, ``referring_domains``
@@ -114,7 +114,7 @@ def to_networkx(db: str | os.PathLike[str], *, level: str = "domain") -> nx.DiGr
     return graph
 
 
-def export_graph(db: str | os.PathLike[str], stream: IO[Any], *, format: str, level: str) -> int:
+def export_graph(db: AuditStore, stream: IO[Any], *, format: str, level: str) -> int:
     """Write the level's graph as GraphML, GEXF or a tab-separated edge list; returns edges.
 
     The edge list is one line per edge, ``source``, ``target``, ``links``,

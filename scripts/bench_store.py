@@ -6,7 +6,7 @@ order, so the B-trees fill the way a real crawl fills them), then measures:
 - bytes per link on disk, indexes included (the whole file / links);
 - p50 / p99 latency of ``backlinks`` and ``referring-domains`` for targets with 10,000+
   backlinks (and for a median target), through the public Python API;
-- ``linkgraph rank`` end to end (load + rank all levels + write back).
+- ``linkgraph rank`` end to end (load + rank all levels + write back), and its phases.
 
 Usage::
 
@@ -174,6 +174,8 @@ def main() -> int:
         print(
             f"rank end to end: {total:.1f}s ({phases}); {summary.pages:,} pages, {summary.hosts:,} hosts, {summary.domains:,} domains"
         )
+        # The steps inside those (what `linkgraph rank --verbose` prints).
+        print("rank phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in summary.phases.items()))
     return 0
 
 

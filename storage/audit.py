@@ -1,6 +1,6 @@
 """What the backlink audit reads from the store: plain rows for ``graph``'s pure scoring.
 
-Every function takes a read connection and a resolved :class:`~storage.backlinks.Target`
+Every function takes a read connection and a resolved :class:`~storage.records.Target`
 and returns dicts or dataclasses; none of them scores anything. All of them read current
 links only (:data:`storage.queries.CURRENT`), but :func:`changes`, which is about history.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any
 
 from .backlinks import Target, _filters
+from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
-from .records import LOST_REASONS, PLACEMENTS
-from .vocab import FLAG_IMAGE, NOT_FOLLOW_FLAGS
+from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
+from .vocab import NOT_FOLLOW_FLAGS
 
 __all__ = [
     "BacklinkDetail",
@@ -34,57 +34,12 @@ _CHUNK = 900
 _UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
 
 
-class LinkFilters(TypedDict, total=False):
-    """Which stored links into a target a query reads; each filter is off unless given.
-
-    ``follow_only``: followable links only; ``include_internal``: links from the target's
-    own registrable domain too; ``include_lost``: lost links too; ``placement``: links in
-    that part of the page only (``content``, ``nav``, ``footer``...).
-    """
-
-    follow_only: bool
-    include_internal: bool
-    include_lost: bool
-    placement: str | None
-
-
-@dataclass(slots=True)
-class BacklinkDetail:
-    """One stored link into a target, with what quality and toxicity scoring need."""
-
-    source_id: int
-    target_id: int
-    source: str
-    target: str
-    anchor: str
-    rel: list[str]
-    flags: int
-    placement: str
-    first_seen: str | None
-    last_seen: str | None
-    source_domain_id: int
-    source_domain: str
-    source_outlinks: int | None
-    source_authority: float | None
-    source_domain_authority: float | None
-    lost_at: str | None = None
-    lost_reason: str | None = None
-
-    @property
-    def follow(self) -> bool:
-        return not self.flags & NOT_FOLLOW_FLAGS
-
-    @property
-    def image(self) -> bool:
-        return bool(self.flags & FLAG_IMAGE)
-
-
 def backlink_details(
-    conn: sqlite3.Connection, target: Target, **filters: Unpack[LinkFilters]
+    conn: sqlite3.Connection, target: Target, where: LinkFilter
 ) -> list[BacklinkDetail]:
-    """Every current link into the target (``include_lost``: and every lost one), with
-    source page facts."""
-    where, params = _filters(target, **{"include_internal": False, **filters})
+    """Every current link into the target that ``where`` keeps (``include_lost``: and
+    every lost one), with source page facts."""
+    condition, params = _filters(target, where)
     sql = (
         "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
@@ -94,7 +49,7 @@ def backlink_details(
         " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
         " LEFT JOIN pages p ON p.url_id = l.source_id LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
         " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id"
-        f" WHERE {where}"
+        f" WHERE {condition}"
     )
     return [
         BacklinkDetail(
@@ -208,12 +163,14 @@ def changes(
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
     start = _since_ts(since)
-    where, params = _filters(target, include_internal=include_internal, include_lost=True)
+    condition, params = _filters(
+        target, LinkFilter(include_internal=include_internal, include_lost=True)
+    )
     rows = conn.execute(
         "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
         " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
         " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
-        f" JOIN anchors a ON a.id = l.anchor_id WHERE {where}",
+        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}",
         params,
     ).fetchall()
     link_changes: list[dict[str, Any]] = []

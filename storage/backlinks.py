@@ -26,13 +26,13 @@ import ipaddress
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import StoreError
 from .identity import host_of, normalize, registrable_domain, url_hash
+from .interface import LinkFilter
 from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
-from .records import PLACEMENTS
+from .records import PLACEMENTS, Target
 from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -53,17 +53,6 @@ _PAIR = "((l.source_id << 32) | l.target_id)"
 
 class TargetError(StoreError):
     """A target that cannot be understood (not a URL, not a host name)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A query target resolved against a store: the SQL that yields its URL ids."""
-
-    text: str
-    mode: str
-    domain: str  # registrable domain: links from it are internal
-    url_ids_sql: str
-    params: tuple[Any, ...]
 
 
 def resolve_target(conn: sqlite3.Connection, target: str, mode: str | None = None) -> Target:
@@ -125,29 +114,24 @@ def resolve_target(conn: sqlite3.Connection, target: str, mode: str | None = Non
     )
 
 
-def _filters(
-    target: Target,
-    *,
-    include_internal: bool,
-    include_lost: bool = False,
-    follow_only: bool = False,
-    placement: str | None = None,
-) -> tuple[str, list[Any]]:
+def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
+    """The SQL condition (and its parameters) on ``links l`` for the links into ``target``
+    that ``where`` keeps."""
     clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
     params: list[Any] = list(target.params)
-    if not include_lost:
+    if not where.include_lost:
         clauses.append(current())
-    if not include_internal:
+    if not where.include_internal:
         clauses.append(f"(l.flags & {FLAG_INTERNAL}) = 0")
-    if follow_only:
+    if where.follow_only:
         clauses.append(f"(l.flags & {NOT_FOLLOW_FLAGS}) = 0")
-    if placement is not None:
-        if placement not in PLACEMENTS:
+    if where.placement is not None:
+        if where.placement not in PLACEMENTS:
             raise TargetError(
-                f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}"
+                f"unknown placement {where.placement!r}: use one of {', '.join(PLACEMENTS)}"
             )
         clauses.append("l.placement = ?")
-        params.append(PLACEMENTS.index(placement))
+        params.append(PLACEMENTS.index(where.placement))
     return " AND ".join(clauses), params
 
 
@@ -157,11 +141,8 @@ _SOURCE_HOST = "JOIN hosts sh ON sh.id = s.host_id"
 def backlinks(
     conn: sqlite3.Connection,
     target: Target,
+    where: LinkFilter,
     *,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
     limit: int | None = 100,
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
@@ -173,13 +154,7 @@ def backlinks(
     ``sort="authority"`` puts the strongest source pages first; ``"first_seen"`` the
     newest links first.
     """
-    where, params = _filters(
-        target,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        follow_only=follow_only,
-        placement=placement,
-    )
+    condition, params = _filters(target, where)
     order = {
         "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
         "first_seen": "l.first_seen DESC, ps.pagerank DESC",
@@ -187,12 +162,12 @@ def backlinks(
     if order is None:
         raise TargetError(f"unknown sort {sort!r}: use authority or first_seen")
     # Filter and sort on ids first; fetch URL, anchor and rel text only for the rows kept.
-    lost = f", {LOST_COLUMNS}" if include_lost else ""
+    lost = f", {LOST_COLUMNS}" if where.include_lost else ""
     inner = (
         "SELECT l.target_id, l.source_id, l.anchor_id, l.rel_id, l.flags, l.placement, l.kind,"
         " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, ps.authority AS authority, ps.pagerank AS pagerank"
         f"{lost} FROM links l LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
-        f" WHERE {where} ORDER BY {order}"
+        f" WHERE {condition} ORDER BY {order}"
     )
     if limit is not None:
         inner += " LIMIT ?"
@@ -219,11 +194,8 @@ def backlinks(
 def referring_domains(
     conn: sqlite3.Connection,
     target: Target,
+    where: LinkFilter,
     *,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
     """One record per registrable domain with a current link to the target, strongest first.
@@ -237,25 +209,19 @@ def referring_domains(
     """
     # One narrow row per link, grouped here: measured on a 10M-link store, SQLite's own
     # GROUP BY with aggregates took three times as long as reading the rows.
-    where, params = _filters(
-        target,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        follow_only=follow_only,
-        placement=placement,
-    )
+    condition, params = _filters(target, where)
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
         " coalesce(l.last_seen, l.first_seen)"
-        + (f", {LOST_COLUMNS}" if include_lost else "")
-        + f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}",
+        + (f", {LOST_COLUMNS}" if where.include_lost else "")
+        + f" FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {condition}",
         params,
     ).fetchall()
     if not rows:
         return []
     lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
     still_current: set[int] = set()
-    if include_lost:  # history costs its own pass; the default one stays as narrow
+    if where.include_lost:  # history costs its own pass; the default one stays as narrow
         for _, domain, _, _, _, _, lost_at, reason in rows:
             if lost_at is None:
                 still_current.add(domain)
@@ -316,7 +282,7 @@ def referring_domains(
         }
         for d in order
     ]
-    if include_lost:
+    if where.include_lost:
         for d, record in zip(order, records, strict=True):
             gone = None if d in still_current else lost.get(d)
             record["lost_at"] = iso(gone[0]) if gone else None
@@ -337,24 +303,15 @@ def subnet_24(ip: str) -> str:
 def anchors(
     conn: sqlite3.Connection,
     target: Target,
+    where: LinkFilter,
     *,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
     limit: int | None = 100,
 ) -> list[dict[str, Any]]:
     """Anchor texts of the current links into a target, with backlink and referring-domain
     counts. ``include_lost`` counts lost links too; each record then has ``lost_at`` and
     ``lost_reason``: when and why the anchor's last current link was lost (``None`` while
     it has one)."""
-    where, params = _filters(
-        target,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        follow_only=follow_only,
-        placement=placement,
-    )
+    condition, params = _filters(target, where)
     # max() makes SQLite take the bare l.lost_reason from the row holding the latest loss.
     sql = (
         f"SELECT a.text, count(DISTINCT {_PAIR}),"
@@ -362,7 +319,7 @@ def anchors(
         " count(DISTINCT sh.domain_id), (l.flags & 8) > 0,"
         " count(*) = count(l.lost_at), max(l.lost_at), l.lost_reason"
         f" FROM links l JOIN anchors a ON a.id = l.anchor_id JOIN urls s ON s.id = l.source_id {_SOURCE_HOST}"
-        f" WHERE {where} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
+        f" WHERE {condition} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
     )
     if limit is not None:
         sql += " LIMIT ?"
@@ -376,7 +333,7 @@ def anchors(
             "referring_domains": nd,
             "image": bool(img),
         }
-        if include_lost:
+        if where.include_lost:
             record["lost_at"] = iso(lost_at) if all_lost else None
             record["lost_reason"] = lost_reason(reason) if all_lost else None
         records.append(record)
@@ -420,8 +377,8 @@ def top(
 def _linking_domains(
     conn: sqlite3.Connection, target: Target, *, include_lost: bool = False
 ) -> set[int]:
-    where, params = _filters(target, include_internal=False, include_lost=include_lost)
-    sql = f"SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {where}"
+    condition, params = _filters(target, LinkFilter(include_lost=include_lost))
+    sql = f"SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {condition}"
     return {d for (d,) in conn.execute(sql, params)}
 
 

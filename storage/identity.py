@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from functools import lru_cache
+from typing import Any
 
 import ada_url
-from publicsuffixlist import PublicSuffixList
 
 __all__ = [
     "authority_of",
@@ -32,7 +32,14 @@ __all__ = [
 
 _WEB_SCHEMES = ("http:", "https:")
 
-_psl = PublicSuffixList()
+
+@lru_cache(maxsize=1)
+def _suffixes() -> Any:
+    """The bundled Public Suffix List, built on first use: it takes ~50 ms, which a command
+    that never asks for a domain (``linkgraph --help``) should not pay."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 def web_url(href: str) -> str | None:
@@ -132,7 +139,7 @@ def registrable_domain(host: str) -> str:
     host = host.lower().rstrip(".")
     if is_ip_literal(host):
         return host
-    return _psl.privatesuffix(host) or host
+    return _suffixes().privatesuffix(host) or host
 
 
 def url_hash(url: str) -> int:

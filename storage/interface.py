@@ -2,19 +2,45 @@
 
 A backend (SQLite today, an in-memory one for tests, PostgreSQL next) implements these
 ``Protocol``s; the crawler, ``graph/`` and the façade depend on them, never on a backend's
-module. The records that cross the seam are in :mod:`.records`, the shared vocabulary (flag
-bits, the follow rule, queue kinds, skip reasons) in :mod:`.vocab`.
+module. The records that cross the seam are in :mod:`.records` (and ``GraphArrays``, the
+link graph as arrays, which this module re-exports), the shared vocabulary (flag bits, the
+follow rule, queue kinds, skip reasons) in :mod:`.vocab`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from .records import Link, Page, QueueItem
+from .records import BacklinkDetail, Link, Page, QueueItem, Target
 
-__all__ = ["CrawlWriter", "LinkFilter", "LinkReader", "ResumeState"]
+if TYPE_CHECKING:
+    from .graphload import GraphArrays
+
+__all__ = [
+    "AuditReader",
+    "BacklinkDetail",
+    "BufferedWriter",
+    "CrawlWriter",
+    "GraphArrays",
+    "LinkFilter",
+    "LinkFilters",
+    "LinkReader",
+    "ResumeState",
+    "Target",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # GraphArrays is defined beside the SQLite loader that fills it; it is imported on
+    # first use so that the crawl, which imports this module for CrawlWriter, does not
+    # load the query side (sqlite3 and the graph loader) with it.
+    if name == "GraphArrays":
+        from .graphload import GraphArrays
+
+        return GraphArrays
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(slots=True)
@@ -83,16 +109,62 @@ class CrawlWriter(Protocol):
         """Queue every fetched page again, with its validators; returns how many."""
 
 
+class _Buffer(Protocol):
+    """What a writer's batch holds in both backends (each adds its own page records)."""
+
+    pages: list[Any]
+    queued: list[QueueItem]
+    hosts: dict[str, tuple[str | None, str | None]]
+
+
+class BufferedWriter:
+    """The buffer bookkeeping a :class:`CrawlWriter` does alike in every backend: frontier
+    entries, host notes and the count that says a batch is full. A backend keeps its batch
+    in ``_batch`` and buffers pages and loose links its own way."""
+
+    batch_pages: int
+    _batch: _Buffer
+
+    def add_queued(self, items: Iterable[QueueItem]) -> None:
+        """Buffer frontier entries that no page discovered (seeds, sitemap entries)."""
+        self._batch.queued.extend(items)
+
+    def note_host(self, host: str, *, ip: str | None = None, note: str | None = None) -> None:
+        """Remember a host's address or a note about it; a later value wins, a missing
+        one keeps what the batch already holds."""
+        old_ip, old_note = self._batch.hosts.get(host, (None, None))
+        self._batch.hosts[host] = (ip or old_ip, note or old_note)
+
+    @property
+    def pending_pages(self) -> int:
+        return len(self._batch.pages)
+
+    @property
+    def full(self) -> bool:
+        return len(self._batch.pages) >= self.batch_pages
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkFilter:
     """Which links into a target a backlink query counts (the defaults: every current,
-    external link of kind ``link``). The field names are the keywords of the SQLite query
-    functions (``storage.backlinks``), which take it as ``**asdict(where)``."""
+    external link of kind ``link``). The façade builds one from its keywords; the query
+    functions of the store (``storage.backlinks``, ``storage.audit``) take it as it is."""
 
     follow_only: bool = False  # leave out nofollow, sponsored and ugc links
     include_internal: bool = False  # keep links from the target's own registrable domain
     include_lost: bool = False  # add lost links, with lost_at and lost_reason
     placement: str | None = None  # only links in this part of the page (records.PLACEMENTS)
+
+
+class LinkFilters(TypedDict, total=False):
+    """The fields of :class:`LinkFilter` as keywords, for the façade functions that take
+    them as ``**filters`` (``LinkFilter(**filters)`` builds the filter); each is off
+    unless given."""
+
+    follow_only: bool
+    include_internal: bool
+    include_lost: bool
+    placement: str | None
 
 
 class LinkReader(Protocol):
@@ -153,3 +225,66 @@ class LinkReader(Protocol):
         include_lost: bool,
     ) -> list[dict[str, Any]]:
         """Domains linking to at least ``min_count`` competitors and not to ``exclude``."""
+
+
+class AuditReader(LinkReader, Protocol):
+    """What the audits (``linkgraph.audit``) and the graph export (``linkgraph.graphs``)
+    read from a store, besides the :class:`LinkReader` queries.
+
+    A target is resolved once (:meth:`resolve_target`) into a :class:`~.records.Target`
+    that the caller hands back unread to the reads about it. Ids are the store's own:
+    ``source_domain_id`` of a :class:`~.records.BacklinkDetail` and the ids
+    :meth:`domain_sizes`, :meth:`page_texts` and :meth:`target_domain_links_to` take are
+    1-based; the link graph, :meth:`domain_authority`, :meth:`node_names` and
+    :meth:`node_scores` number nodes from 0 (store id - 1), as the arrays index them.
+    Errors are :class:`~storage.errors.StoreError` (a bad target: ``TargetError``); a bad
+    argument (an unknown period, an empty phrase) is a ``ValueError``.
+    """
+
+    def resolve_target(self, target: str, mode: str | None = None) -> Target:
+        """``target`` as the user wrote it (a URL, or a host or domain name) with a
+        ``mode`` (``None``: exact for a URL, domain for a name), resolved for this store."""
+
+    def backlink_details(self, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
+        """Every current link into the target that ``where`` keeps (``include_lost``: and
+        every lost one), with the source page's facts."""
+
+    def domain_sizes(self, domain_ids: set[int]) -> dict[int, int]:
+        """Pages that answered 2xx, per registrable domain of these."""
+
+    def page_texts(self, url_ids: set[int]) -> dict[int, str]:
+        """The stored visible text of these pages (crawled with ``store_text``)."""
+
+    def target_domain_links_to(self, target: Target, domain_ids: set[int]) -> set[int]:
+        """Of these domains, the ones the target's own registrable domain links to now."""
+
+    def domain_authority(self) -> dict[int, float | None]:
+        """Authority (0-100) per ranked domain (0-based id)."""
+
+    def link_graph(self) -> GraphArrays:
+        """Every current link and the URL → host → domain maps, as arrays."""
+
+    def node_names(self, level: str, ids: Iterable[int]) -> dict[int, str]:
+        """The text of these nodes of a level (``page``, ``host``, ``domain``): URLs, host
+        or domain names, by 0-based id."""
+
+    def node_scores(self, level: str) -> dict[int, dict[str, Any]]:
+        """The stored scores of every ranked node of a level, by 0-based id."""
+
+    def changes(
+        self, target: Target, *, since: str | None, by: str, include_internal: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """New and lost backlinks and referring domains since a date, and link velocity
+        per ``day`` or ``week``."""
+
+    def broken_links(
+        self, target: Target | None, *, outbound: bool, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Links whose target answered 4xx/5xx or could not be reached: all of them, those
+        into ``target``, or with ``outbound`` those on its pages."""
+
+    def mentions(
+        self, phrase: str, *, exclude_linking: Target | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Pages whose visible text contains ``phrase``, leaving out those that link to
+        ``exclude_linking`` when given."""

@@ -12,12 +12,12 @@ the store's own (:mod:`.identity`), as in the SQLite store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .identity import host_of, url_hash
-from .interface import ResumeState
+from .interface import BufferedWriter, ResumeState
 from .records import Link, Page, QueueItem
 from .vocab import SKIP_REASONS
 
@@ -32,7 +32,7 @@ class _Batch:
     hosts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
-class MemoryWriter:
+class MemoryWriter(BufferedWriter):
     """A crawl's store in memory: pass it to the engine where a StoreWriter would go."""
 
     def __init__(self, *, batch_pages: int = 200) -> None:
@@ -59,21 +59,6 @@ class MemoryWriter:
 
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         self._batch.loose.append((source, list(links)))
-
-    def add_queued(self, items: Iterable[QueueItem]) -> None:
-        self._batch.queued.extend(items)
-
-    def note_host(self, host: str, *, ip: str | None = None, note: str | None = None) -> None:
-        old_ip, old_note = self._batch.hosts.get(host, (None, None))
-        self._batch.hosts[host] = (ip or old_ip, note or old_note)
-
-    @property
-    def pending_pages(self) -> int:
-        return len(self._batch.pages)
-
-    @property
-    def full(self) -> bool:
-        return len(self._batch.pages) >= self.batch_pages
 
     # -- committing --------------------------------------------------------------------
 

@@ -1,23 +1,29 @@
-"""The plain records that flow from the crawler into the store.
+"""The plain records that cross the store's seams, whichever backend is behind them.
 
-They are the whole contract between ``crawler/`` and ``storage/``: the crawler fills them,
-the store's writer persists them, and nothing else crosses that seam.
+``Page``, ``Link`` and ``QueueItem`` are the whole contract between ``crawler/`` and
+``storage/``: the crawler fills them, the store's writer persists them, and nothing else
+crosses that seam. ``Target`` and ``BacklinkDetail`` are what the audits read back through
+:class:`~.interface.AuditReader` (its link graph, ``GraphArrays``, is defined beside the
+SQLite loader in :mod:`.graphload` and re-exported by :mod:`.interface`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from .vocab import FLAG_IMAGE, FLAG_INTERNAL, NOT_FOLLOW_RELS, REL_FLAGS
+from .vocab import FLAG_IMAGE, FLAG_INTERNAL, NOT_FOLLOW_FLAGS, NOT_FOLLOW_RELS, REL_FLAGS
 
 __all__ = [
     "KINDS",
     "LOST_REASONS",
     "NOT_FOLLOW_RELS",
     "PLACEMENTS",
+    "BacklinkDetail",
     "Link",
     "Page",
     "QueueItem",
+    "Target",
     "link_flags",
 ]
 
@@ -110,3 +116,50 @@ class QueueItem:
     kind: str = "page"
     etag: str | None = None
     last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A query target resolved against a store, once, by the store that answers for it.
+
+    ``text``, ``mode`` and ``domain`` (the registrable domain: links from it are internal)
+    mean the same in every backend; ``url_ids_sql`` and ``params`` are the backend's own way
+    to find the target's URLs (SQL yielding their ids), which the façade hands back unread.
+    """
+
+    text: str
+    mode: str
+    domain: str
+    url_ids_sql: str
+    params: tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class BacklinkDetail:
+    """One stored link into a target, with what quality and toxicity scoring need."""
+
+    source_id: int
+    target_id: int
+    source: str
+    target: str
+    anchor: str
+    rel: list[str]
+    flags: int
+    placement: str
+    first_seen: str | None
+    last_seen: str | None
+    source_domain_id: int
+    source_domain: str
+    source_outlinks: int | None
+    source_authority: float | None
+    source_domain_authority: float | None
+    lost_at: str | None = None
+    lost_reason: str | None = None
+
+    @property
+    def follow(self) -> bool:
+        return not self.flags & NOT_FOLLOW_FLAGS
+
+    @property
+    def image(self) -> bool:
+        return bool(self.flags & FLAG_IMAGE)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from typing import Any
 
@@ -17,13 +19,15 @@ import numpy as np
 
 from . import schema
 from .errors import sqlite_errors
-from .graphload import write_scores
+from .graphload import GraphArrays, load_graph, write_scores
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
 
 __all__ = [
+    "GraphLoader",
     "domain_authority",
     "node_names",
     "node_scores",
+    "reader",
     "replace_scores",
     "top_domains",
     "trusted_candidates",
@@ -38,6 +42,62 @@ def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     """A read-write connection to a validated store; SQLite errors become store errors."""
     with closing(schema.connect(path)) as conn, sqlite_errors(path):
         yield conn
+
+
+@contextmanager
+def reader(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a validated store, without ``quick_check``; SQLite errors
+    become store errors."""
+    with closing(schema.connect(path, readonly=True)) as conn, sqlite_errors(path):
+        yield conn
+
+
+class GraphLoader:
+    """The link graph, read on a read-only connection in a second thread while the
+    writer's opening runs ``quick_check``: both are one pass over the file, and on a
+    10M-link store each takes seconds. Nothing is written before that check passes (the
+    writer opens only then); a store that needs a migration is read after it, on the
+    writer's connection, as before. Leaving the block early interrupts the read."""
+
+    def __init__(self, db: str | os.PathLike[str]) -> None:
+        self._db = db
+        self._conn: sqlite3.Connection | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[tuple[GraphArrays, float]] | None = None
+
+    def __enter__(self) -> GraphLoader:
+        if schema.inspect_file(self._db) == schema.SCHEMA_VERSION:
+            self._pool = ThreadPoolExecutor(max_workers=1)
+            self._future = self._pool.submit(self._load)
+        return self
+
+    def _load(self) -> tuple[GraphArrays, float]:
+        clock = time.perf_counter()
+        with reader(self._db) as conn:
+            self._conn = conn
+            try:
+                return load_graph(conn), time.perf_counter() - clock
+            finally:
+                self._conn = None
+
+    def result(self, conn: sqlite3.Connection) -> tuple[GraphArrays, float]:
+        """The graph and the seconds its reading took (read on ``conn``, the writer's
+        connection, when it was not read beside the check)."""
+        if self._future is not None:
+            return self._future.result()
+        clock = time.perf_counter()
+        return load_graph(conn), time.perf_counter() - clock
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is None:
+            return
+        conn = self._conn
+        if conn is not None:  # an error stopped the run before the read was done
+            try:
+                conn.interrupt()
+            except sqlite3.ProgrammingError:  # it was done after all, and closed
+                pass
+        self._pool.shutdown(wait=True)
 
 
 def trusted_candidates(

@@ -1,5 +1,7 @@
 """The SQLite store as the façade reads it: one read-only connection, the query functions
-of :mod:`.queries` and :mod:`.backlinks` behind the :class:`~.interface.LinkReader` seam.
+of :mod:`.queries` and :mod:`.backlinks` behind the :class:`~.interface.LinkReader` seam, and
+those of :mod:`.audit`, :mod:`.graphload` and :mod:`.scores` behind
+:class:`~.interface.AuditReader`.
 
 Open it once and ask it many questions::
 
@@ -15,23 +17,28 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import audit as _audit
 from . import backlinks as _backlinks
 from . import queries, schema
 from .errors import StoreError, sqlite_errors
 from .interface import LinkFilter
+from .records import BacklinkDetail, Target
+
+if TYPE_CHECKING:
+    from .graphload import GraphArrays
 
 __all__ = ["SqliteStore"]
 
 
 class SqliteStore:
-    """A validated store file opened for reading (a ``LinkReader``); close it, or use ``with``."""
+    """A validated store file opened for reading (a ``LinkReader`` and ``AuditReader``);
+    close it, or use ``with``."""
 
     def __init__(self, conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -46,7 +53,7 @@ class SqliteStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The read connection, for store modules that take one (audit rows, graph loading)."""
+        """The read connection every method reads on (the store's query modules take it)."""
         if self._conn is None:
             raise StoreError(f"{self.path} is closed")
         return self._conn
@@ -76,6 +83,12 @@ class SqliteStore:
         with sqlite_errors(self.path):
             yield self.conn
 
+    @contextmanager
+    def _about(self, target: str, mode: str | None) -> Iterator[tuple[sqlite3.Connection, Target]]:
+        """The read connection and ``target`` resolved on it, for the backlink queries."""
+        with self._reading() as conn:
+            yield conn, _backlinks.resolve_target(conn, target, mode)
+
     def check(self) -> None:
         with self._reading() as conn:
             schema.quick_check(conn, self.path)
@@ -99,23 +112,20 @@ class SqliteStore:
     def backlinks(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None, sort: str
     ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.backlinks(conn, t, **asdict(where), limit=limit, sort=sort)
+        with self._about(target, mode) as (conn, t):
+            return _backlinks.backlinks(conn, t, where, limit=limit, sort=sort)
 
     def referring_domains(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.referring_domains(conn, t, **asdict(where), limit=limit)
+        with self._about(target, mode) as (conn, t):
+            return _backlinks.referring_domains(conn, t, where, limit=limit)
 
     def anchors(
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.anchors(conn, t, **asdict(where), limit=limit)
+        with self._about(target, mode) as (conn, t):
+            return _backlinks.anchors(conn, t, where, limit=limit)
 
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
@@ -140,3 +150,71 @@ class SqliteStore:
                 limit=limit,
                 include_lost=include_lost,
             )
+
+    # -- AuditReader: what the audits and the graph export read ------------------------
+    # graphload and scores load numpy: the methods that need them import them, so that a
+    # query command (backlinks, top...) starts without it.
+
+    def resolve_target(self, target: str, mode: str | None = None) -> Target:
+        with self._reading() as conn:
+            return _backlinks.resolve_target(conn, target, mode)
+
+    def backlink_details(self, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
+        with self._reading() as conn:
+            return _audit.backlink_details(conn, target, where)
+
+    def domain_sizes(self, domain_ids: set[int]) -> dict[int, int]:
+        with self._reading() as conn:
+            return _audit.domain_sizes(conn, domain_ids)
+
+    def page_texts(self, url_ids: set[int]) -> dict[int, str]:
+        with self._reading() as conn:
+            return _audit.page_texts(conn, url_ids)
+
+    def target_domain_links_to(self, target: Target, domain_ids: set[int]) -> set[int]:
+        with self._reading() as conn:
+            return _audit.target_domain_links_to(conn, target, domain_ids)
+
+    def domain_authority(self) -> dict[int, float | None]:
+        from . import scores
+
+        with self._reading() as conn:
+            return scores.domain_authority(conn)
+
+    def link_graph(self) -> GraphArrays:
+        from .graphload import load_graph
+
+        with self._reading() as conn:
+            return load_graph(conn)
+
+    def node_names(self, level: str, ids: Iterable[int]) -> dict[int, str]:
+        from . import scores
+
+        with self._reading() as conn:
+            return scores.node_names(conn, level, ids)
+
+    def node_scores(self, level: str) -> dict[int, dict[str, Any]]:
+        from . import scores
+
+        with self._reading() as conn:
+            return scores.node_scores(conn, level)
+
+    def changes(
+        self, target: Target, *, since: str | None, by: str, include_internal: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        with self._reading() as conn:
+            return _audit.changes(
+                conn, target, since=since, by=by, include_internal=include_internal
+            )
+
+    def broken_links(
+        self, target: Target | None, *, outbound: bool, limit: int | None
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return _audit.broken_links(conn, target, outbound=outbound, limit=limit)
+
+    def mentions(
+        self, phrase: str, *, exclude_linking: Target | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return _audit.mentions(conn, phrase, exclude_linking=exclude_linking, limit=limit)

@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -27,7 +27,7 @@ import aiosqlite
 from . import schema
 from .commit import Batch, commit_batch
 from .errors import StoreError, from_sqlite
-from .interface import ResumeState
+from .interface import BufferedWriter, ResumeState
 from .records import Link, Page, QueueItem
 from .vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
 
@@ -48,7 +48,7 @@ __all__ = ["StoreWriter"]
 _HOST_IDS = 500_000
 
 
-class StoreWriter:
+class StoreWriter(BufferedWriter):
     """Owns a store for writing during a crawl. Use :meth:`open` and ``async with``."""
 
     def __init__(
@@ -150,22 +150,6 @@ class StoreWriter:
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         """Buffer links whose source page was not fetched by us (an imported edge list)."""
         self._batch.loose.append((source, links, seen_at))
-
-    def add_queued(self, items: Iterable[QueueItem]) -> None:
-        """Buffer frontier entries that no page discovered (seeds, sitemap entries)."""
-        self._batch.queued.extend(items)
-
-    def note_host(self, host: str, *, ip: str | None = None, note: str | None = None) -> None:
-        old_ip, old_note = self._batch.hosts.get(host, (None, None))
-        self._batch.hosts[host] = (ip or old_ip, note or old_note)
-
-    @property
-    def pending_pages(self) -> int:
-        return len(self._batch.pages)
-
-    @property
-    def full(self) -> bool:
-        return len(self._batch.pages) >= self.batch_pages
 
     # -- committing --------------------------------------------------------------------
 

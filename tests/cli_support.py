@@ -1,6 +1,11 @@
-"""Running the ``linkgraph`` command in-process, for the tests of its output and errors."""
+"""Running the ``linkgraph`` command in-process, for the tests of its output and errors,
+and Python code in a fresh interpreter that sees only the installed package."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +23,16 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         code = exit.code if isinstance(exit.code, int) else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_outside_checkout(code: str, cwd: Path) -> str:
+    """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout

@@ -112,3 +112,12 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"third-party corpus not found at {CORPUS} (it sits beside the repo in CI)")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The live audit's demo web crawled twice (``tests/audit_support.py``): a session
+    fixture so that test_audit.py and test_audit_history.py share one pair of crawls."""
+    from audit_support import crawled_twice
+
+    yield from crawled_twice(tmp_path_factory)

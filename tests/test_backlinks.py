@@ -7,7 +7,10 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from linkgraph.storage.backlinks import TargetError
+from linkgraph.storage import queries
+from linkgraph.storage.audit import backlink_details
+from linkgraph.storage.backlinks import TargetError, backlinks, resolve_target
+from linkgraph.storage.interface import LinkFilter
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
@@ -93,6 +96,19 @@ async def test_filters_follow_and_placement(store: Path) -> None:
     assert [(r["anchor"], r["follow"], r["rel"]) for r in footer] == [
         ("click here", False, ["nofollow"])
     ]
+
+
+async def test_store_queries_read_one_link_filter(store: Path) -> None:
+    """The backlink query and the audit's rows take the LinkFilter the façade builds."""
+    where = LinkFilter(follow_only=True, placement="content")
+    with queries.reader(store) as conn:
+        target = resolve_target(conn, "t.test")
+        links = backlinks(conn, target, where)
+        details = backlink_details(conn, target, where)
+    # Followable content links from other domains: b1 and c link "T home"; b2's is ugc.
+    expected = {("http://www.b.test/1", "T home"), ("http://www.c.test/", "T home")}
+    assert {(r["source"], r["anchor"]) for r in links} == expected
+    assert {(d.source, d.anchor) for d in details} == expected
 
 
 async def test_referring_domains_count_pairs_not_links(store: Path) -> None:

@@ -1,4 +1,5 @@
-"""scripts/bench_crawl.py: the py-spy breakdown, and the check that linkgraph did the peers' work."""
+"""scripts/bench_crawl.py's helpers (scripts/_crawlchecks.py): the py-spy breakdown, and the check
+that linkgraph did the peers' work."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from types import ModuleType
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_crawl.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "_crawlchecks.py"
 
 MAIN = "thread (101): MainThread;<module> (bench_crawl.py:571);run (linkgraph/api.py:62)"
 LOOP = MAIN + ";Runner.run (asyncio/runners.py:118)"
@@ -36,7 +37,7 @@ RAW = "\n".join(
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_crawl_under_test", SCRIPT)
+    spec = importlib.util.spec_from_file_location("crawlchecks_under_test", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

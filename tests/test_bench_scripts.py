@@ -38,6 +38,21 @@ def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) 
     assert run["frontier_rows"] == 2000  # ... and stored
 
 
+def test_crawl_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
+    # bench_crawl.py imports _crawlchecks.py and _benchutil.py from its own folder: run it
+    # from elsewhere, as a user would, and its help must come up whole.
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench_crawl.py"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--only {linkgraph,scrapy,bare}" in done.stdout
+    assert "Example: python scripts/bench_crawl.py" in done.stdout
+
+
 def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) -> None:
     out = tmp_path / "import.json"
     subprocess.run(

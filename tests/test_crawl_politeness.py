@@ -74,7 +74,7 @@ def no_collector_pauses() -> Iterator[None]:
         gc.enable()
 
 
-SERVER_LAG = 0.1  # how late a loaded server may stamp a request it was sent on time
+SERVER_LAG = 0.15  # how late a loaded server may stamp a request it was sent on time
 
 
 def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> None:
@@ -84,9 +84,10 @@ def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> N
     run checks that the real aiohttp path keeps it at scale. The gaps are read from the
     server's clock, which on a busy two-core machine (tests run on both cores) stamps a
     request up to ~75 ms late and so shortens the gap after it: the floor allows
-    ``SERVER_LAG``. A crawl without the delay has gaps far below that floor (asserted).
+    ``SERVER_LAG``. A crawl without the delay has gaps far below that floor (asserted): with
+    300 hosts taking turns its gaps are ~0.2 s on a loaded machine, hence a 0.8 s delay here.
     """
-    delay = 0.3
+    delay = 0.8
     sites = generate(300, 6, seed=1, traps=False)
     with served_on_uvloop(DemoWeb(sites)) as web, no_collector_pauses():
         crawl_in_child(web, tmp_path, "polite", "--delay", str(delay), "--concurrency", "20")

@@ -4,7 +4,8 @@ limits, and address safety, over real sockets.
 Scope, caps, redirects and the follow rules themselves are proven on a virtual clock in
 ``test_follow_rules.py``; the follow rules are also checked here once, through the store.
 
-The sites are declared in each test; what must (and must not) be requested is written out
+The sites are declared in each test (the follow-rules site in ``tests/follow_pages.py``, which
+``test_follow_rules.py`` crawls too); what must (and must not) be requested is written out
 by hand or taken from the demo web's ground truth, then checked against the server's log,
 and what must be stored against the store.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import follow_pages
 import pytest
 from crawl_support import (
     crawl,
@@ -54,54 +56,19 @@ def outbound_records(db: Path, source: str) -> dict[str, dict]:
 
 # -- follow rules ---------------------------------------------------------------------------
 
-FOLLOW_HOST = "www.follow.test"
+FOLLOW_HOST = follow_pages.HOST
 
 
 def follow_site() -> DemoSite:
-    h = FOLLOW_HOST
-
-    def leaf(path: str) -> DemoPage:
-        return link_page(h, path, [])
-
-    def meta(name: str, content: str) -> str:
-        return f'<meta name="{name}" content="{content}">'
-
-    home = link_page(
-        h,
-        "/",
-        [
-            "/plain",
-            ("/nf", "nf", ("nofollow",)),
-            ("/sp", "sp", ("sponsored",)),
-            ("/ugc", "ugc", ("ugc",)),
-            ("/both", "both", ("nofollow",)),  # also linked, followed, from /plain
-            "/meta-robots",
-            "/meta-ours",
-            "/meta-other",
-            "/x-robots",
-            "/x-other",
-            "/noindex",
-            "/x-noindex",
-        ],
-    )
-    pages = [
-        home,
-        link_page(h, "/plain", ["/both"]),
-        link_page(h, "/meta-robots", ["/behind-meta"], head=meta("robots", "nofollow")),
-        link_page(h, "/meta-ours", ["/behind-ours"], head=meta("LinkGraph", "nofollow")),
-        link_page(h, "/meta-other", ["/behind-other"], head=meta("googlebot", "noindex, nofollow")),
-        link_page(h, "/x-robots", ["/behind-header"], headers={"X-Robots-Tag": "nofollow"}),
-        link_page(h, "/x-other", ["/behind-x-other"], headers={"X-Robots-Tag": "otherbot: none"}),
-        link_page(h, "/noindex", ["/behind-noindex"], head=meta("robots", "noindex")),
-        link_page(h, "/x-noindex", [], headers={"X-Robots-Tag": "noindex"}),
-    ]
-    leaves = "nf sp ugc both behind-meta behind-ours behind-other behind-header"
-    leaves += " behind-x-other behind-noindex"
-    pages += [leaf(f"/{name}") for name in leaves.split()]
-    return DemoSite(h, pages)
-
-
-NEVER_FOLLOWED = {"/nf", "/sp", "/ugc", "/behind-meta", "/behind-ours", "/behind-header"}
+    """The follow-rules site (``tests/follow_pages.py``) as a demo site."""
+    pages = []
+    for path, (links, head, headers) in follow_pages.PAGES.items():
+        targets = []
+        for link in links:
+            href, _, rel = link.partition(" ")
+            targets.append((href, href, tuple(rel.split())))
+        pages.append(link_page(FOLLOW_HOST, path, targets, head=head, headers=headers or None))
+    return DemoSite(FOLLOW_HOST, pages)
 
 
 async def test_nofollow_links_are_recorded_not_followed(tmp_path: Path) -> None:
@@ -110,7 +77,7 @@ async def test_nofollow_links_are_recorded_not_followed(tmp_path: Path) -> None:
         requested = set(page_hits_paths(web))
         truth = expected_link_set(web, FOLLOW_HOST)
     every_page = set(follow_site().pages)
-    assert requested == every_page - NEVER_FOLLOWED
+    assert requested == every_page - follow_pages.NEVER_FOLLOWED
     assert stored_links(db) == truth  # every link recorded, followed or not
     home = outbound_records(db, web.url(FOLLOW_HOST))
     for path, rel in {"/nf": ["nofollow"], "/sp": ["sponsored"], "/ugc": ["ugc"]}.items():

@@ -1,10 +1,11 @@
-"""crawler.extract on hand-written pages: one test per rule of the module docstring."""
+"""crawler.extract's links on hand-written pages: one test per rule of the module docstring
+(targets, base, what is not in the tree, anchor text, rel, placement)."""
 
 from __future__ import annotations
 
 import pytest
 from linkgraph.crawler import extract as extract_module
-from linkgraph.crawler.extract import Extracted, extract, robots_directives
+from linkgraph.crawler.extract import extract
 from linkgraph.storage.records import PLACEMENTS, Link
 
 PAGE = "https://example.com/dir/page.html"
@@ -257,62 +258,69 @@ def test_area_rel() -> None:
 # -- placement --------------------------------------------------------------------------------
 
 
-def test_placement_by_tag() -> None:
-    html = """
-        <header><a href="/1">h</a></header>
-        <nav><a href="/2">n</a></nav>
-        <main><p><a href="/3">c</a></p></main>
-        <aside><a href="/4">s</a></aside>
-        <footer><a href="/5">f</a></footer>
-        <a href="/6">top-level</a>
-    """
-    assert placements(html) == {
-        "h": "header",
-        "n": "nav",
-        "c": "content",
-        "s": "sidebar",
-        "f": "footer",
-        "top-level": "content",
-    }
+# Hand-worked pages, by test id: (html, the placement of each link by its anchor).
+PLACEMENT_PAGES: dict[str, tuple[str, dict[str, str]]] = {
+    "by_tag": (
+        """
+            <header><a href="/1">h</a></header>
+            <nav><a href="/2">n</a></nav>
+            <main><p><a href="/3">c</a></p></main>
+            <aside><a href="/4">s</a></aside>
+            <footer><a href="/5">f</a></footer>
+            <a href="/6">top-level</a>
+        """,
+        {
+            "h": "header",
+            "n": "nav",
+            "c": "content",
+            "s": "sidebar",
+            "f": "footer",
+            "top-level": "content",
+        },
+    ),
+    "innermost_container_wins": (
+        """
+            <header><a href="/1">header</a><nav><ul><li><a href="/2">nav-in-header</a></li></ul>
+            </nav></header>
+            <footer><nav><a href="/3">nav-in-footer</a></nav><a href="/4">footer</a></footer>
+            <nav><div class="menu"><header><a href="/5">header-in-nav</a></header></div></nav>
+            <aside><div id="comments"><a href="/6">comments-in-aside</a></div></aside>
+        """,
+        {
+            "header": "header",
+            "nav-in-header": "nav",
+            "nav-in-footer": "nav",
+            "footer": "footer",
+            "header-in-nav": "header",
+            "comments-in-aside": "comments",
+        },
+    ),
+    "by_aria_role": (
+        """
+            <div role="navigation"><a href="/1">n</a></div>
+            <div role="banner"><a href="/2">h</a></div>
+            <div role="contentinfo"><a href="/3">f</a></div>
+            <div role="complementary"><a href="/4">s</a></div>
+            <div role="NAVIGATION menubar"><a href="/5">n2</a></div>
+            <div role="main"><a href="/6">c</a></div>
+            <aside role="navigation"><a href="/7">role-beats-tag</a></aside>
+        """,
+        {
+            "n": "nav",
+            "h": "header",
+            "f": "footer",
+            "s": "sidebar",
+            "n2": "nav",
+            "c": "content",
+            "role-beats-tag": "nav",
+        },
+    ),
+}
 
 
-def test_placement_innermost_container_wins() -> None:
-    html = """
-        <header><a href="/1">header</a><nav><ul><li><a href="/2">nav-in-header</a></li></ul>
-        </nav></header>
-        <footer><nav><a href="/3">nav-in-footer</a></nav><a href="/4">footer</a></footer>
-        <nav><div class="menu"><header><a href="/5">header-in-nav</a></header></div></nav>
-        <aside><div id="comments"><a href="/6">comments-in-aside</a></div></aside>
-    """
-    assert placements(html) == {
-        "header": "header",
-        "nav-in-header": "nav",
-        "nav-in-footer": "nav",
-        "footer": "footer",
-        "header-in-nav": "header",
-        "comments-in-aside": "comments",
-    }
-
-
-def test_placement_by_aria_role() -> None:
-    html = """
-        <div role="navigation"><a href="/1">n</a></div>
-        <div role="banner"><a href="/2">h</a></div>
-        <div role="contentinfo"><a href="/3">f</a></div>
-        <div role="complementary"><a href="/4">s</a></div>
-        <div role="NAVIGATION menubar"><a href="/5">n2</a></div>
-        <div role="main"><a href="/6">c</a></div>
-        <aside role="navigation"><a href="/7">role-beats-tag</a></aside>
-    """
-    assert placements(html) == {
-        "n": "nav",
-        "h": "header",
-        "f": "footer",
-        "s": "sidebar",
-        "n2": "nav",
-        "c": "content",
-        "role-beats-tag": "nav",
-    }
+@pytest.mark.parametrize(("html", "expected"), PLACEMENT_PAGES.values(), ids=PLACEMENT_PAGES.keys())
+def test_placement(html: str, expected: dict[str, str]) -> None:
+    assert placements(html) == expected
 
 
 def test_role_on_the_link_itself_is_not_a_container() -> None:
@@ -395,187 +403,7 @@ def test_prefilter_covers_every_token() -> None:
     assert all(any(s in token for s in extract_module._PREFILTER) for token in tokens)
 
 
-# -- meta robots and X-Robots-Tag -----------------------------------------------------------
-
-
-def test_meta_robots_generic() -> None:
-    page = extract('<meta name="robots" content="NoIndex, NOFOLLOW">', PAGE)
-    assert page.robots == frozenset({"noindex", "nofollow"})
-
-
-def test_meta_robots_for_our_token_any_case() -> None:
-    page = extract('<meta name="LinkGraph" content="noindex">', PAGE, agent_token="linkgraph")
-    assert page.robots == frozenset({"noindex"})
-
-
-def test_meta_robots_for_another_bot_is_ignored() -> None:
-    html = '<meta name="googlebot" content="noindex"><meta name="bingbot" content="none">'
-    assert extract(html, PAGE).robots == frozenset()
-
-
-def test_meta_robots_generic_and_ours_combine() -> None:
-    html = '<meta name="robots" content="noarchive"><meta name="mybot" content="nofollow">'
-    assert extract(html, PAGE, agent_token="MyBot").robots == frozenset({"noarchive", "nofollow"})
-
-
-def test_meta_robots_none_and_valued_directives() -> None:
-    html = '<meta name="robots" content="none, max-snippet:-1, max-image-preview:large">'
-    assert extract(html, PAGE).robots == frozenset(
-        {"noindex", "nofollow", "max-snippet:-1", "max-image-preview:large"}
-    )
-
-
-def test_no_meta_robots() -> None:
-    assert extract('<meta name="description" content="noindex">', PAGE).robots == frozenset()
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        (["noindex"], {"noindex"}),
-        (["noindex, nofollow"], {"noindex", "nofollow"}),
-        (["NOINDEX", "nofollow"], {"noindex", "nofollow"}),
-        (["none"], {"noindex", "nofollow"}),
-        (["all"], {"all"}),
-        (["noindex nofollow"], {"noindex", "nofollow"}),
-        (["noindex;nofollow"], {"noindex", "nofollow"}),
-        (["googlebot: noindex"], set()),
-        (["linkgraph: noindex"], {"noindex"}),
-        (["LinkGraph: noindex, nofollow"], {"noindex", "nofollow"}),
-        (["googlebot: noindex", "linkgraph: nofollow"], {"nofollow"}),
-        (["noarchive, googlebot: noindex, nofollow"], {"noarchive"}),
-        (["googlebot: noindex, linkgraph: nofollow"], {"nofollow"}),
-        (["max-snippet: 20, noindex"], {"max-snippet:20", "noindex"}),
-        (
-            ["unavailable_after: 25 Jun 2030 15:00:00 PST"],
-            {"unavailable_after:25 jun 2030 15:00:00 pst"},
-        ),
-        (["unavailable_after: Sunday, 06-Nov-94 08:49:37 GMT"], {"unavailable_after:sunday"}),
-        (["", " , ,"], set()),
-        ([], set()),
-    ],
-)
-def test_robots_directives(values: list[str], expected: set[str]) -> None:
-    assert robots_directives(values, "linkgraph") == frozenset(expected)
-
-
-# -- canonical, title, lang -----------------------------------------------------------------
-
-
-def test_canonical_first_resolved_without_fragment() -> None:
-    html = """<link rel="stylesheet" href="/s.css"><link rel="Canonical" href="/c?a=1#frag">
-              <link rel="canonical" href="/second">"""
-    assert extract(html, PAGE).canonical == "https://example.com/c?a=1"
-
-
-def test_canonical_among_other_rel_tokens() -> None:
-    assert extract('<link rel="alternate canonical" href="/c">', PAGE).canonical == (
-        "https://example.com/c"
-    )
-
-
-def test_canonical_missing_or_not_web() -> None:
-    assert extract("<p>no canonical</p>", PAGE).canonical is None
-    assert extract('<link rel="canonical" href="mailto:a@b">', PAGE).canonical is None
-    assert extract('<link rel="canonical">', PAGE).canonical is None
-
-
-def test_canonical_pushed_into_body_by_noscript_is_still_found() -> None:
-    # With scripting off (as we parse), an <img> in <noscript> in <head> ends the head.
-    html = '<head><noscript><img src="p.gif"></noscript><link rel="canonical" href="/c"></head>'
-    assert extract(html, PAGE).canonical == "https://example.com/c"
-
-
-def test_canonical_is_not_a_link() -> None:
-    assert extract('<link rel="canonical" href="/c">', PAGE).links == []
-
-
-def test_title_collapsed() -> None:
-    assert extract("<title>\n  Hello \t  world  </title>", PAGE).title == "Hello world"
-
-
-def test_title_missing_or_blank_is_none() -> None:
-    assert extract("<p>x</p>", PAGE).title is None
-    assert extract("<title>  </title>", PAGE).title is None
-
-
-def test_title_is_the_first_html_title_not_an_svg_one() -> None:
-    html = "<body><svg><title>icon</title></svg><title>Page</title><title>Second</title>"
-    assert extract(html, PAGE).title == "Page"
-
-
-def test_title_entities() -> None:
-    page = extract("<title>Fish &amp; Chips &ndash; Menu</title>", PAGE)
-    assert page.title == "Fish & Chips – Menu"
-
-
-def test_lang_from_html_element() -> None:
-    assert extract('<html lang=" DE-at "><p>x', PAGE).lang == "de-at"
-
-
-def test_lang_from_meta_content_language() -> None:
-    html = '<html><head><meta http-equiv="Content-Language" content="fr, en"></head>'
-    assert extract(html, PAGE).lang == "fr"
-
-
-def test_html_lang_beats_meta() -> None:
-    html = '<html lang="en"><meta http-equiv="content-language" content="fr">'
-    assert extract(html, PAGE).lang == "en"
-
-
-def test_no_lang() -> None:
-    assert extract("<p>x</p>", PAGE).lang is None
-    assert extract('<html lang=""><p>x</p>', PAGE).lang is None
-
-
-# -- visible text -------------------------------------------------------------------------------
-
-
-def test_text_only_when_asked() -> None:
-    assert extract("<p>hello</p>", PAGE).text is None
-
-
-def test_visible_text_excludes_scripts_styles_and_head() -> None:
-    html = """<html><head><title>T</title><style>p{color:red}</style></head><body>
-        <h1>Heading</h1><script>var hidden = 1;</script><p>First<br>line</p><p>Second</p>
-        <noscript>Please enable JavaScript</noscript><template><p>tpl</p></template>
-        <svg><title>icon</title><text>chart</text></svg><iframe>fallback</iframe>
-        <!-- a comment --><p>caf&eacute;&nbsp;au lait</p></body></html>"""
-    page = extract(html, PAGE, want_text=True)
-    assert page.text == "Heading First line Second chart café au lait"
-    assert page.title == "T"  # stripping for the text does not lose the title
-
-
-def test_visible_text_keeps_links_intact() -> None:
-    page = extract('<p>See <a href="/x">this</a>.</p>', PAGE, want_text=True)
-    assert [link.anchor for link in page.links] == ["this"]
-    assert page.text is not None and "this" in page.text
-
-
-def test_visible_text_of_empty_document() -> None:
-    assert extract("", PAGE, want_text=True).text == ""
-
-
 # -- robustness ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "html",
-    [
-        "",
-        "   ",
-        "<",
-        "<a href",
-        "<a href='/x",
-        "\x00\x00",
-        "<svg><a>",
-        "</a></a></html>",
-        "<table><a href=/x>t</a><tr><td>c</td></tr></table>",
-        "\ufffd" * 10,
-    ],
-)
-def test_odd_documents_do_not_raise(html: str) -> None:
-    assert isinstance(extract(html, PAGE), Extracted)
 
 
 def test_misnested_links_follow_the_html_parser() -> None:
@@ -585,16 +413,3 @@ def test_misnested_links_follow_the_html_parser() -> None:
         ("https://example.com/outer", "one"),
         ("https://example.com/inner", "two"),
     ]
-
-
-def test_extracted_fields() -> None:
-    page = extract('<title>t</title><a href="/a">a</a>', PAGE)
-    assert page == Extracted(
-        links=[Link("https://example.com/a", "a")],
-        title="t",
-        lang=None,
-        canonical=None,
-        robots=frozenset(),
-        base=PAGE,
-        text=None,
-    )

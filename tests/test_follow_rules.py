@@ -4,12 +4,13 @@ is written out by hand."""
 
 from __future__ import annotations
 
+import follow_pages
 import pytest
 from fakes import Answer, html, run_crawl, text
 
 pytestmark = pytest.mark.timeout(60)
 
-F = "http://www.follow.test"
+F = f"http://{follow_pages.HOST}"
 
 
 def page(*links: str, head: str = "", headers: dict[str, str] | None = None) -> Answer:
@@ -22,38 +23,11 @@ def page(*links: str, head: str = "", headers: dict[str, str] | None = None) -> 
     return Answer(200, body.encode(), {"Content-Type": "text/html", **(headers or {})})
 
 
-def meta(name: str, content: str) -> str:
-    return f'<meta name="{name}" content="{content}">'
-
-
+# The follow-rules site (``tests/follow_pages.py``) as scripted answers.
 FOLLOW = {
-    f"{F}/": page(
-        "/plain",
-        "/nf nofollow",
-        "/sp sponsored",
-        "/ugc ugc",
-        "/both nofollow",  # also linked, followed, from /plain
-        "/meta-robots",
-        "/meta-ours",
-        "/meta-other",
-        "/x-robots",
-        "/x-other",
-        "/noindex",
-    ),
-    f"{F}/plain": page("/both"),
-    f"{F}/meta-robots": page("/behind-meta", head=meta("robots", "nofollow")),
-    f"{F}/meta-ours": page("/behind-ours", head=meta("LinkGraph", "nofollow")),
-    f"{F}/meta-other": page("/behind-other", head=meta("googlebot", "noindex, nofollow")),
-    f"{F}/x-robots": page("/behind-header", headers={"X-Robots-Tag": "nofollow"}),
-    f"{F}/x-other": page("/behind-x-other", headers={"X-Robots-Tag": "otherbot: none"}),
-    f"{F}/noindex": page("/behind-noindex", head=meta("robots", "noindex")),
-    **{
-        f"{F}/{leaf}": page()
-        for leaf in "nf sp ugc both behind-meta behind-ours behind-other behind-header"
-        " behind-x-other behind-noindex".split()
-    },
+    f"{F}{path}": page(*links, head=head, headers=headers)
+    for path, (links, head, headers) in follow_pages.PAGES.items()
 }
-NEVER_FOLLOWED = {"/nf", "/sp", "/ugc", "/behind-meta", "/behind-ours", "/behind-header"}
 BEHIND_ROBOTS = {"/behind-meta", "/behind-ours", "/behind-header"}
 
 
@@ -65,16 +39,16 @@ def requested(crawl: object, base: str = F) -> set[str]:
 async def test_nofollow_links_are_recorded_not_followed() -> None:
     crawl = await run_crawl(FOLLOW, seeds=[f"{F}/"])
     every_page = {u.removeprefix(F) for u in FOLLOW}
-    assert requested(crawl) == every_page - NEVER_FOLLOWED
+    assert requested(crawl) == every_page - follow_pages.NEVER_FOLLOWED
     home = {link.target: link for link in crawl.writer.page_links[f"{F}/"]}
-    assert len(home) == 11  # every link recorded, followed or not
+    assert len(home) == 12  # every link recorded, followed or not
     for path, rel in {"/nf": ("nofollow",), "/sp": ("sponsored",), "/ugc": ("ugc",)}.items():
         assert (home[f"{F}{path}"].rel, home[f"{F}{path}"].follow) == (rel, False)
     assert home[f"{F}/plain"].follow is True
     nofollow = {u.removeprefix(F) for u, p in crawl.writer.pages.items() if p.nofollow}
     noindex = {u.removeprefix(F) for u, p in crawl.writer.pages.items() if p.noindex}
     assert nofollow == {"/meta-robots", "/meta-ours", "/x-robots"}
-    assert noindex == {"/noindex"}
+    assert noindex == {"/noindex", "/x-noindex"}
 
 
 async def test_follow_nofollow_lifts_rel_nofollow_but_not_a_pages_own_nofollow() -> None:

@@ -78,26 +78,6 @@ def test_shares_and_over_optimization() -> None:
 
 def test_link_quality_is_the_documented_weighted_sum() -> None:
     assert sum(WEIGHTS.values()) == pytest.approx(1.0)
-    best = link_quality(
-        domain_authority=100,
-        follow=True,
-        placement="content",
-        relevance=1.0,
-        outlinks=5,
-        sitewide=False,
-    )
-    assert best.score == 100.0
-    worst = link_quality(
-        domain_authority=0,
-        follow=False,
-        placement="comments",
-        relevance=0.0,
-        outlinks=10_000,
-        sitewide=True,
-    )
-    # By hand: 0.10*0.2 + 0.10*(20/10000) + 0.05*0.3 = 0.0352 -> 3.5
-    assert worst.score == 3.5
-    # Each part moves the score the right way.
     base = {
         "domain_authority": 50,
         "follow": True,
@@ -106,6 +86,13 @@ def test_link_quality_is_the_documented_weighted_sum() -> None:
         "outlinks": 10,
         "sitewide": False,
     }
+    best = {**base, "domain_authority": 100, "relevance": 1.0, "outlinks": 5}
+    assert link_quality(**best).score == 100.0
+    worst = {"domain_authority": 0, "follow": False, "placement": "comments", "relevance": 0.0}
+    worst |= {"outlinks": 10_000, "sitewide": True}
+    # By hand: 0.10*0.2 + 0.10*(20/10000) + 0.05*0.3 = 0.0352 -> 3.5
+    assert link_quality(**worst).score == 3.5
+    # Each part moves the score the right way.
     for change in (
         {"follow": False},
         {"placement": "footer"},

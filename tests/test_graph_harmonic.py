@@ -110,3 +110,20 @@ def test_edge_cases_and_bad_input() -> None:
     assert harmonic_centrality([[0, 1]], sources=[]).tolist() == [0.0, 0.0]
     with pytest.raises(GraphInputError):
         harmonic_centrality([[0, 1]], exact=False, samples=0)
+
+
+def test_links_searched_in_small_ranges_give_the_same_centrality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linkgraph.graph import harmonic
+
+    rng = np.random.default_rng(11)
+    edges = rng.integers(0, 300, size=(2500, 2))
+    whole = harmonic_centrality(edges, n=300, exact=True)
+    monkeypatch.setattr(harmonic, "_SLICE_LINKS", 7)  # hundreds of ranges, a hub's links whole
+    assert harmonic_centrality(edges, n=300, exact=True).tolist() == whole.tolist()
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(300))
+    graph.add_edges_from(edges.tolist())
+    theirs = nx.harmonic_centrality(graph)
+    assert np.allclose(whole, [theirs[i] for i in range(300)], rtol=0, atol=1e-9)

@@ -18,6 +18,15 @@ DST = np.array([1, 3, 3, 4, 5, 4, 0, 5, 3])
 FOLLOW = np.array([True, True, True, False, False, True, True, True, True])
 
 
+# The followed links' domain graph, worked out by hand in test_domain_graph_by_hand.
+FOLLOWED_DOMAIN_EDGES = [
+    [0, 2, 0, 0],
+    [1, 0, 1, 0],
+    [0, 1, 0, 0],
+    [0, 0, 0, 0],
+]
+
+
 def test_domain_graph_by_hand() -> None:
     # link 0: 0->1 is a -> a, internal: dropped.
     # links 1, 2: a -> b (pages 1->3, 2->3): one edge a -> b, valued 2.
@@ -29,23 +38,15 @@ def test_domain_graph_by_hand() -> None:
     # link 8: 5->3 is c -> b: edge c -> b, valued 1.
     graph = group_graph(SRC, DST, DOMAIN_OF, follow=FOLLOW)
     assert graph.shape == (4, 4)
-    assert graph.toarray().tolist() == [
-        [0, 2, 0, 0],
-        [1, 0, 1, 0],
-        [0, 1, 0, 0],
-        [0, 0, 0, 0],
-    ]
+    assert graph.toarray().tolist() == FOLLOWED_DOMAIN_EDGES
 
 
 def test_without_a_follow_mask_every_link_counts() -> None:
-    # Adds a -> b from link 3 (now valued 3) and a -> c from link 4.
-    graph = group_graph(SRC, DST, DOMAIN_OF)
-    assert graph.toarray().tolist() == [
-        [0, 3, 1, 0],
-        [1, 0, 1, 0],
-        [0, 1, 0, 0],
-        [0, 0, 0, 0],
-    ]
+    # The nofollow links count too: link 3 makes a -> b valued 3, link 4 adds a -> c.
+    expected = [row[:] for row in FOLLOWED_DOMAIN_EDGES]
+    expected[0][1] += 1
+    expected[0][2] += 1
+    assert group_graph(SRC, DST, DOMAIN_OF).toarray().tolist() == expected
 
 
 def test_domain_pagerank_splits_equally_across_linked_domains() -> None:
@@ -127,3 +128,39 @@ def test_fold_redirects_edge_cases() -> None:
         fold_redirects([0], [1], [[1, -2]])
     with pytest.raises(GraphInputError):
         fold_redirects([0], [1], [], follow=[True, True])
+
+
+def test_fold_redirects_keeps_int32_ids_and_without_redirects_copies_nothing() -> None:
+    src = np.array([0, 1, 2], dtype=np.int32)
+    dst = np.array([1, 2, 0], dtype=np.int32)
+    same_src, same_dst, _ = fold_redirects(src, dst, np.zeros((0, 2), dtype=np.int32))
+    assert np.shares_memory(same_src, src) and np.shares_memory(same_dst, dst)
+    folded_src, folded_dst, _ = fold_redirects(src, dst, np.array([[1, 0]], dtype=np.int32))
+    assert (folded_src.tolist(), folded_dst.tolist()) == ([0, 2, 1], [1, 0, 0])
+    assert folded_src.dtype == folded_dst.dtype == np.int32
+
+
+def test_group_graph_of_int32_ids_counts_like_int64() -> None:
+    src, dst, group = [0, 0, 1, 2, 3], [1, 2, 2, 3, 0], [0, 0, 1, 2]
+    narrow = group_graph(*(np.array(a, dtype=np.int32) for a in (src, dst, group)))
+    wide = group_graph(*(np.array(a, dtype=np.int64) for a in (src, dst, group)))
+    assert narrow.toarray().tolist() == wide.toarray().tolist() == [[0, 2, 0], [0, 0, 1], [1, 0, 0]]
+    assert narrow.dtype == np.int64
+
+
+def test_group_graph_compares_groups_in_slices_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linkgraph.graph import levels
+
+    rng = np.random.default_rng(4)
+    src, dst = rng.integers(0, 50, size=(2, 400))
+    group, follow = rng.integers(0, 9, size=50), rng.random(400) < 0.7
+    whole = group_graph(src, dst, group, follow=follow, n_groups=9)
+    monkeypatch.setattr(levels, "_MASK_SLICE", 3)
+    sliced = group_graph(src, dst, group, follow=follow, n_groups=9)
+    expected = np.zeros((9, 9), dtype=np.int64)
+    for s, d, f in zip(src, dst, follow, strict=True):
+        if f and group[s] != group[d]:
+            expected[group[s], group[d]] += 1
+    assert sliced.toarray().tolist() == whole.toarray().tolist() == expected.tolist()

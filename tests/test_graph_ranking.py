@@ -7,7 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from linkgraph.graph import ranking
+from linkgraph.graph.levels import fold_redirects
+from linkgraph.graph.pagerank import pagerank
 from linkgraph.graph.ranking import (
+    level_backlink_counts,
     pair_counts,
     rank_levels,
     score_level,
@@ -24,6 +28,75 @@ def test_pair_counts_count_backlinks_and_distinct_domains_per_target() -> None:
     backlinks, referring = pair_counts(np.array([0, 0, 0, 2]), np.array([5, 5, 6, 5]), 3)
     assert backlinks.tolist() == [3, 0, 1]
     assert referring.tolist() == [2, 0, 1]
+
+
+# Hosts 0 and 2 on domain 1, host 1 on domain 0, host 3 on domain 2: neither the hosts
+# of a domain nor the pages of a host have neighbouring ids.
+HOST_DOMAIN = np.array([1, 0, 1, 2], dtype=np.int32)
+URL_HOST = np.array([1, 0, 2, 0, 3, 1], dtype=np.int32)  # page domains: 0 1 1 1 2 0
+BACKLINKS = [
+    (0, 1),  # domain 0 -> page 1
+    (5, 1),  # domain 0 -> page 1 again, from another page: one referring domain
+    (4, 1),  # domain 2 -> page 1
+    (0, 3),  # domain 0 -> page 3, on page 1's host: still domain 0 once for that host
+    (4, 2),  # domain 2 -> page 2
+    (1, 3),  # inside domain 1: not counted
+    (2, 0),  # domain 1 -> page 0
+    (3, 5),  # domain 1 -> page 5, on page 0's host
+    (0, 4),  # domain 0 -> page 4
+]
+
+
+@pytest.mark.parametrize("slice_size", [1 << 20, 1, 2])
+def test_level_backlink_counts_by_hand(monkeypatch: pytest.MonkeyPatch, slice_size: int) -> None:
+    monkeypatch.setattr(ranking, "_COUNT_SLICE", slice_size)  # runs cut across slices
+    src, dst = (np.array(ids, dtype=np.int32) for ids in zip(*BACKLINKS, strict=True))
+    counts = level_backlink_counts(src, dst, URL_HOST, HOST_DOMAIN, 3)
+    got = {level: (b.tolist(), r.tolist()) for level, (b, r) in counts.items()}
+    assert got == {
+        "page": ([1, 3, 1, 1, 1, 1], [1, 2, 1, 1, 1, 1]),
+        "host": ([4, 2, 1, 1], [2, 1, 1, 1]),
+        "domain": ([2, 5, 1], [1, 2, 1]),
+    }
+
+
+def test_level_backlink_counts_agree_with_pair_counts_per_level() -> None:
+    rng = np.random.default_rng(5)
+    host_domain = rng.integers(0, 40, size=90).astype(np.int32)
+    url_host = rng.integers(0, 90, size=3000).astype(np.int32)
+    src = rng.integers(0, 3000, size=20_000).astype(np.int32)
+    dst = rng.integers(0, 3000, size=20_000).astype(np.int32)
+    counts = level_backlink_counts(src, dst, url_host, host_domain, 41)
+    url_domain = host_domain[url_host]
+    external = url_domain[src] != url_domain[dst]
+    source_domain = url_domain[src[external]]
+    for level, group, n in (
+        ("page", np.arange(3000), 3000),
+        ("host", url_host, 90),
+        ("domain", url_domain, 41),
+    ):
+        expected = pair_counts(group[dst[external]], source_domain, n)
+        assert [c.tolist() for c in counts[level]] == [e.tolist() for e in expected]
+
+
+def test_rank_levels_page_pagerank_is_that_of_the_folded_edge_list() -> None:
+    # The page graph goes to PageRank as a CSC matrix; the scores must be those of the
+    # edge list it stands for, to the last bit.
+    rng = np.random.default_rng(7)
+    n = 500
+    src = rng.integers(0, n, size=4000).astype(np.int32)
+    dst = rng.integers(0, n, size=4000).astype(np.int32)
+    follow = rng.random(4000) < 0.8
+    pages = rng.choice(n, size=20, replace=False).astype(np.int32)
+    targets = rng.integers(0, n, size=20).astype(np.int32)
+    g = GraphArrays(
+        n, 50, 10, src, dst, follow, pages, targets,
+        (np.arange(n) % 50).astype(np.int32), (np.arange(50) % 10).astype(np.int32),
+    )  # fmt: skip
+    ranked = rank_levels(g, alpha=ALPHA).levels["page"]["pagerank"]
+    p_src, p_dst, _ = fold_redirects(src[follow], dst[follow], np.column_stack([pages, targets]))
+    expected = pagerank(np.column_stack([p_src, p_dst]).astype(np.int64), n=n, alpha=ALPHA)
+    assert ranked.tolist() == expected.tolist()
 
 
 def test_seed_vector_is_one_on_seeds_and_none_without() -> None:
@@ -107,6 +180,17 @@ def test_rank_levels_fold_redirects_and_group_hosts_and_domains() -> None:
     assert host["pagerank"] == pytest.approx([(1 - p1) / 2, p1, (1 - p1) / 2], abs=1e-9)
     assert host["harmonic"].tolist() == [1.0, 0.0, 1.0]
     assert "harmonic" not in page and "trust" not in page
+
+
+def test_rank_levels_time_each_step_and_call_the_hook_after_it() -> None:
+    timings: dict[str, float] = {}
+    seen: list[list[str]] = []
+    rank_levels(tiny_web(), timings=timings, after_step=lambda: seen.append(list(timings)))
+    steps = ["counts"] + [f"{level} {part}" for level in ("page", "host", "domain")
+                          for part in ("graph", "scores")]  # fmt: skip
+    assert list(timings) == steps
+    # The hook runs after a step's work and before its time is recorded.
+    assert seen == [steps[:i] for i in range(len(steps))]
 
 
 def test_rank_levels_trust_lands_only_on_seeds() -> None:

@@ -57,6 +57,12 @@ async def test_every_query_reads_an_open_store_without_opening_the_file_again(
         out = io.StringIO()
         assert linkgraph.export(opened, output=out) == 8
         assert len([json.loads(line) for line in out.getvalue().splitlines()]) == 8
+        # The graph formats too: at domain level, t.test's edges come from its three
+        # referring domains above.
+        graph = io.StringIO()
+        linkgraph.export(opened, format="edgelist", level="domain", output=graph)
+        edges = [line.split("\t") for line in graph.getvalue().splitlines()]
+        assert {e[0] for e in edges if e[1] == "t.test"} == {"a.test", "b.test", "c.test"}
     assert openings == [os.fspath(store)]
 
 

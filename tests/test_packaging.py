@@ -11,11 +11,10 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_outside_checkout
 
 _PROBE = """
 import importlib.util, json
@@ -23,19 +22,6 @@ names = ["crawler", "graph", "storage", "linkgraph.crawler", "linkgraph.graph", 
          "linkgraph.demo", "linkgraph.demo.web"]
 print(json.dumps({name: importlib.util.find_spec(name) is not None for name in names}))
 """
-
-
-def run_outside_checkout(code: str, cwd: Path) -> str:
-    """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
 
 
 def test_the_distribution_declares_only_linkgraph_as_top_level() -> None:
@@ -57,35 +43,36 @@ def test_only_linkgraph_subpackages_are_importable_outside_the_checkout(tmp_path
     }
 
 
-def test_importing_a_subpackage_does_not_load_the_whole_api(tmp_path: Path) -> None:
+# What importing one module prints about what came with it, by test id: (probe, printed).
+IMPORT_PROBES: dict[str, tuple[str, str]] = {
     # A parse worker imports linkgraph.crawler.parsing, which runs linkgraph/__init__.py first.
-    probe = (
+    "a_subpackage_does_not_load_the_whole_api": (
         "import sys, linkgraph.crawler.parsing\n"
-        "print(sorted(m for m in ('numpy', 'scipy', 'aiohttp', 'linkgraph.api') if m in sys.modules))"
-    )
-    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
-
-
-def test_importing_the_demo_server_does_not_load_the_query_api(tmp_path: Path) -> None:
+        "print(sorted(m for m in ('numpy', 'scipy', 'aiohttp', 'linkgraph.api') if m in sys.modules))",
+        "[]",
+    ),
     # The demo server's child process imports only the server: the demo package's names
     # load on first use, so neither the crawl-and-query API nor numpy comes with it.
-    probe = (
+    "the_demo_server_does_not_load_the_query_api": (
         "import sys, linkgraph.demo, linkgraph.demo.process\n"
         "from linkgraph.demo import DemoWeb, web\n"
-        "print(sorted(m for m in ('numpy', 'linkgraph.api', 'linkgraph.demo.run') if m in sys.modules))"
-    )
-    assert run_outside_checkout(probe, tmp_path).strip() == "[]"
-
-
-def test_the_error_root_loads_nothing_but_itself(tmp_path: Path) -> None:
+        "print(sorted(m for m in ('numpy', 'linkgraph.api', 'linkgraph.demo.run') if m in sys.modules))",
+        "[]",
+    ),
     # storage/ and graph/ subclass it: importing it must not drag the API, aiohttp or numpy
     # into a package that only needs its own errors.
-    probe = (
+    "the_error_root_loads_nothing_but_itself": (
         "import sys; before = set(sys.modules); import linkgraph.errors\n"
         "print(sorted(m for m in set(sys.modules) - before if m.startswith('linkgraph')"
-        " or m.split('.')[0] in ('numpy', 'scipy', 'aiohttp', 'aiosqlite', 'sqlite3')))"
-    )
-    assert run_outside_checkout(probe, tmp_path).strip() == "['linkgraph', 'linkgraph.errors']"
+        " or m.split('.')[0] in ('numpy', 'scipy', 'aiohttp', 'aiosqlite', 'sqlite3')))",
+        "['linkgraph', 'linkgraph.errors']",
+    ),
+}
+
+
+@pytest.mark.parametrize(("probe", "printed"), IMPORT_PROBES.values(), ids=IMPORT_PROBES.keys())
+def test_importing(probe: str, printed: str, tmp_path: Path) -> None:
+    assert run_outside_checkout(probe, tmp_path).strip() == printed
 
 
 def test_every_package_folder_under_linkgraph_is_declared_for_the_wheel() -> None:

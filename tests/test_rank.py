@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import networkx as nx
 import pytest
+from cli_support import run
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
@@ -197,3 +199,57 @@ def test_rank_that_does_not_converge_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.startswith("linkgraph: error: ") and "100" in err
     assert err.count("\n") == 1
+
+
+def test_rank_verbose_names_every_phase_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\nhttps://b.test/,https://a.test/\n")
+    db = tmp_path / "v.db"
+    linkgraph.import_links(db, edges)
+    code, out, err = run(capsys, "rank", "--db", str(db), "--quiet", "--verbose")
+    assert code == 0 and out == ""
+    phases = [line.split()[0:-1] for line in err.splitlines()]
+    assert [" ".join(words) for words in phases] == [
+        "open",
+        "load",
+        "counts",
+        "page graph",
+        "page scores",
+        "host graph",
+        "host scores",
+        "domain graph",
+        "domain scores",
+        "write",
+    ]
+    _, _, quiet_err = run(capsys, "rank", "--db", str(db), "--quiet")
+    assert quiet_err == ""
+
+
+def test_rank_reads_the_graph_while_the_store_is_being_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph.storage import schema
+    from linkgraph.storage import scores as store_scores
+
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\n")
+    db = tmp_path / "c.db"
+    linkgraph.import_links(db, edges)
+    loaded = threading.Event()
+    real_load, real_check = store_scores.load_graph, schema.quick_check
+
+    def load(conn: sqlite3.Connection) -> object:
+        graph = real_load(conn)
+        loaded.set()
+        return graph
+
+    def check(conn: sqlite3.Connection, path: object) -> None:
+        # Read one after the other, the graph would wait for this check: it never comes.
+        assert loaded.wait(10), "the graph was not read during the integrity check"
+        real_check(conn, path)
+
+    monkeypatch.setattr(store_scores, "load_graph", load)
+    monkeypatch.setattr(schema, "quick_check", check)
+    assert linkgraph.rank(db).backlinks == 1

@@ -30,9 +30,13 @@ NOBODY = 65534
 # write bits: a chmod-based test would pass there without the fix. So the child imports
 # everything it needs while it still may, then drops to uid/gid 65534 (when it is root)
 # and only then runs the command. Not root: file modes already bind, nothing to drop.
+# (Python's own library lives under /root here, out of that user's reach: what loads on
+# first use, such as the Public Suffix List and its idna codec, is loaded up front too.)
 _CHILD = f"""
 import os, sys
 import linkgraph.cli, linkgraph.ranking, linkgraph.importer, linkgraph.audit
+from linkgraph.storage.identity import registrable_domain
+registrable_domain("www.example.co.uk")
 if os.geteuid() == 0:
     os.setgroups([])
     os.setgid({NOBODY})

@@ -8,7 +8,6 @@ from typing import Any
 
 from linkgraph.crawler.settings import CrawlSettings, load_settings
 
-from .. import api
 from ..output import emit_json, say
 from .common import (
     EXIT_INTERRUPTED,
@@ -179,6 +178,8 @@ CRAWL_FLAGS = (
 
 
 def crawl_settings(args: argparse.Namespace, *, base: CrawlSettings | None = None) -> CrawlSettings:
+    from .. import api
+
     overrides: dict[str, Any] = {name: getattr(args, name) for name in CRAWL_FLAGS}
     seeds = list(args.seeds)
     if args.seeds_file:
@@ -203,6 +204,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
       linkgraph crawl --db links.db            # continue an interrupted crawl
     """
     from linkgraph.crawler.progress import Progress
+
+    from .. import api
 
     # A store holding a crawl continues it with its own settings; flags given now win.
     settings = crawl_settings(args, base=api.stored_settings(args.db))
@@ -244,6 +247,8 @@ def cmd_robots(args: argparse.Namespace) -> int:
       linkgraph robots robots.txt /private/x /blog/ --user-agent Googlebot
       linkgraph robots https://example.com/robots.txt https://example.com/cart --format json
     """
+    from .. import api
+
     overrides = {
         "user_agent": args.user_agent,
         "hosts_file": args.hosts_file,

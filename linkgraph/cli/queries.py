@@ -7,7 +7,6 @@ from typing import Any
 
 from linkgraph.storage.records import PLACEMENTS
 
-from .. import api
 from ..output import emit, emit_json, say
 from .common import (
     EXIT_OK,
@@ -175,6 +174,8 @@ def cmd_backlinks(args: argparse.Namespace) -> int:
       linkgraph backlinks https://example.com/pricing --db links.db --format json
       linkgraph backlinks example.com --db links.db --quality --keyword 'running shoes'
     """
+    from .. import api
+
     if args.quality:
         from ..audit import backlink_quality
 
@@ -219,6 +220,8 @@ def cmd_referring_domains(args: argparse.Namespace) -> int:
     Example:
       linkgraph referring-domains example.com --db links.db
     """
+    from .. import api
+
     records = api.referring_domains(args.db, args.target, **_query_kwargs(args))
     emit(
         records,
@@ -254,6 +257,8 @@ def cmd_anchors(args: argparse.Namespace) -> int:
       linkgraph anchors example.com --db links.db --limit 30
       linkgraph anchors example.com --db links.db --classify --brand Example --keyword 'blue widgets'
     """
+    from .. import api
+
     if args.classify:
         from ..audit import anchor_profile
 
@@ -304,6 +309,8 @@ def cmd_top(args: argparse.Namespace) -> int:
     Example:
       linkgraph top --db links.db --level domain --limit 25
     """
+    from .. import api
+
     records = api.top(args.db, level=args.level, limit=args.limit)
     name = {"page": "url", "host": "host", "domain": "domain"}[args.level]
     emit(
@@ -321,6 +328,8 @@ def cmd_intersect(args: argparse.Namespace) -> int:
     Example:
       linkgraph intersect rival-a.com rival-b.com rival-c.com --exclude me.com --min 2 --db links.db
     """
+    from .. import api
+
     records = api.intersect(
         args.db,
         args.competitors,

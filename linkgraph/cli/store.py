@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from linkgraph.storage.linkfile import EXPORT_FORMATS
 from linkgraph.storage.safetext import terminal_safe
 
-from .. import api
 from ..output import emit_json, safe_text, say
 from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output, add_quiet
 
@@ -25,7 +25,7 @@ def add_export(command: Command) -> None:
     add_db(p)
     p.add_argument(
         "--format",
-        choices=api.EXPORT_FORMATS,
+        choices=EXPORT_FORMATS,
         default="jsonl",
         help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
         " source, target, links, follow_links; no header): the graph at --level",
@@ -47,6 +47,12 @@ def add_rank(command: Command) -> None:
         "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
     )
     add_quiet(p)
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the seconds of each phase (open, load, counts, each level's graph"
+        " and scores, write) to standard error",
+    )
 
 
 def add_import(command: Command) -> None:
@@ -72,6 +78,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     Example:
       linkgraph stats --db links.db --format json
     """
+    from .. import api
+
     result = api.stats(args.db)
     if args.format == "json":
         emit_json(result)
@@ -120,6 +128,8 @@ def cmd_export(args: argparse.Namespace) -> int:
       linkgraph export --db links.db --format csv --output links.csv
       linkgraph export --db links.db --format gexf --level domain --output domains.gexf
     """
+    from .. import api
+
     count = api.export(
         args.db,
         format=args.format,
@@ -140,6 +150,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     Example:
       linkgraph rank --db links.db
       linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites
+      linkgraph rank --db links.db --verbose               # where the time goes
     """
     from ..ranking import rank
 
@@ -157,6 +168,9 @@ def cmd_rank(args: argparse.Namespace) -> int:
         )
         for name, authority in summary.top_domains:
             print(terminal_safe(f"  {authority:5.1f}  {name}"))
+    if args.verbose:
+        for phase, seconds in summary.phases.items():
+            print(f"  {phase:<15} {seconds:7.2f}s", file=sys.stderr)
     return EXIT_OK
 
 

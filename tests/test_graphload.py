@@ -1,0 +1,187 @@
+"""storage/graphload.py: the link graph read from a store into arrays and the scores written
+back, on stores written row by row so every expected value is known by hand."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from linkgraph.storage import graphload, schema
+from linkgraph.storage.graphload import REDIRECTS_SQL, load_graph
+from linkgraph.storage.scores import replace_scores
+from linkgraph.storage.vocab import REL_FLAGS
+
+NOFOLLOW = REL_FLAGS["nofollow"]
+
+
+def store(tmp_path: Path, n_urls: int, links: list[tuple[int, ...]]) -> sqlite3.Connection:
+    """A store with ``n_urls`` URLs, URL i on host i % 3, host h on domain h % 2, and these
+    ``(source, target, kind, anchor, flags, first_seen, last_seen, lost_at)`` link rows
+    (store ids, 1-based)."""
+    conn = schema.connect(tmp_path / "g.db", create=True)
+    conn.executemany("INSERT INTO domains(id, name) VALUES (?, ?)", [(1, "a.test"), (2, "b.test")])
+    conn.executemany(
+        "INSERT INTO hosts(id, name, domain_id) VALUES (?, ?, ?)",
+        [(h, f"h{h}.test", (h - 1) % 2 + 1) for h in (1, 2, 3)],
+    )
+    conn.executemany(
+        "INSERT INTO urls(id, hash, host_id, url) VALUES (?, ?, ?, ?)",
+        [(i, i, (i - 1) % 3 + 1, f"http://h/{i}") for i in range(1, n_urls + 1)],
+    )
+    conn.executemany(
+        "INSERT INTO anchors(id, text) VALUES (?, ?)", [(a, f"anchor {a}") for a in (1, 2, 3)]
+    )
+    conn.executemany(
+        "INSERT INTO links(source_id, target_id, kind, anchor_id, placement, rel_id, flags,"
+        " first_seen, last_seen, lost_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
+        links,
+    )
+    return conn
+
+
+def test_redirect_lookup_scans_the_links_table_instead_of_the_source_index(
+    tmp_path: Path,
+) -> None:
+    # Grouping through links_source fetches the full row of every link to find the few
+    # redirects (15 s on 10M links); a table scan reads each row once, in order.
+    conn = store(tmp_path, 3, [])
+    plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {REDIRECTS_SQL}"))
+    assert "links_source" not in plan
+    assert "SCAN links" in plan
+
+
+def test_load_graph_keeps_the_latest_current_redirect_of_each_page(tmp_path: Path) -> None:
+    conn = store(
+        tmp_path,
+        6,
+        [
+            # URL 2 redirected to 3, later to 4 (an old store keeps both as current).
+            (2, 3, 1, 0, 0, 100, None, None),
+            (2, 4, 1, 0, 0, 100, 200, None),
+            # URL 5 redirected to 6, and to 1 before that hop was lost.
+            (5, 6, 1, 0, 0, 100, None, None),
+            (5, 1, 1, 0, 0, 300, None, 400),
+            (1, 2, 0, 1, 0, 100, None, None),
+        ],
+    )
+    g = load_graph(conn)
+    assert sorted(zip(g.redirect_src.tolist(), g.redirect_dst.tolist(), strict=True)) == [
+        (1, 3),
+        (4, 5),
+    ]
+    assert (g.src.tolist(), g.dst.tolist()) == ([0], [1])
+
+
+def test_load_graph_merges_the_rows_of_a_pair_follow_when_any_row_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small ranges, so the rows come in several queries of the key range.
+    monkeypatch.setattr(graphload, "_CHUNK_ROWS", 2)
+    conn = store(
+        tmp_path,
+        40,
+        [
+            (1, 30, 0, 1, NOFOLLOW, 100, None, None),  # 1 -> 30: nofollow and follow rows
+            (1, 30, 0, 2, 0, 100, None, None),
+            (2, 30, 0, 1, NOFOLLOW, 100, None, None),  # 2 -> 30: nofollow rows only
+            (2, 30, 0, 3, NOFOLLOW, 100, None, None),
+            (3, 30, 0, 1, 0, 100, None, 500),  # lost: not loaded
+            (7, 2, 0, 1, 0, 100, None, None),
+            (7, 2, 0, 2, 0, 100, None, None),
+            (9, 40, 0, 1, 0, 100, None, None),
+            (8, 40, 0, 1, NOFOLLOW, 100, None, None),
+            (6, 1, 2, 0, 0, 100, None, None),  # a canonical, not a backlink
+        ],
+    )
+    g = load_graph(conn)
+    pairs = list(zip(g.src.tolist(), g.dst.tolist(), g.follow.tolist(), strict=True))
+    assert sorted(pairs) == [
+        (0, 29, True),
+        (1, 29, False),
+        (6, 1, True),
+        (7, 39, False),
+        (8, 39, True),
+    ]
+    assert (g.n_urls, g.n_hosts, g.n_domains) == (40, 3, 2)
+    assert g.url_host.tolist() == [i % 3 for i in range(40)]
+    assert g.host_domain.tolist() == [0, 1, 0]
+    assert g.src.dtype == g.dst.dtype == np.int32
+
+
+def test_write_scores_replaces_rows_and_keeps_the_rank_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows converted in slices of 3 and inserted 2 a statement: every path of the insert.
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", 3)
+    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 2)
+    conn = store(tmp_path, 3, [])
+    index_sql = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'"
+    ).fetchone()
+    conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (9, 0.5, 1)")
+    pagerank = np.array([0.1 + 0.2, 1 / 3, 0.1])  # values that text would round
+    replace_scores(
+        conn,
+        {
+            "page": {
+                "pagerank": pagerank,
+                "authority": np.array([10.0, 20.0, 5.0]),
+                "backlinks": np.array([1, 0, 2]),
+                "referring_domains": np.array([1, 0, 1]),
+            }
+        },
+    )
+    rows = conn.execute(
+        "SELECT url_id, pagerank, backlinks FROM page_scores INDEXED BY page_scores_rank"
+        " WHERE pagerank > 0 ORDER BY pagerank"
+    ).fetchall()
+    assert rows == [(3, pagerank[2], 2), (1, pagerank[0], 1), (2, pagerank[1], 0)]
+    types = "SELECT DISTINCT typeof(url_id), typeof(pagerank), typeof(backlinks) FROM page_scores"
+    assert conn.execute(types).fetchall() == [("integer", "real", "integer")]
+    assert (
+        conn.execute("SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
+        == index_sql
+    )
+
+
+def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)
+    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 1)
+    conn = store(tmp_path, 5, [])
+    conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (1, 0.5, 1)")
+    with pytest.raises(sqlite3.IntegrityError):
+        replace_scores(
+            conn,
+            {
+                "page": {
+                    # NaN is bound as NULL: the fourth row breaks NOT NULL, after the
+                    # table was emptied, its index dropped and three rows written.
+                    "pagerank": np.array([0.2, 0.3, 0.1, np.nan, 0.4]),
+                    "authority": np.ones(5),
+                    "backlinks": np.zeros(5, dtype=np.int64),
+                    "referring_domains": np.zeros(5, dtype=np.int64),
+                }
+            },
+        )
+    assert conn.execute("SELECT url_id, pagerank FROM page_scores").fetchall() == [(1, 0.5)]
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
+
+
+def test_write_scores_refuses_columns_of_different_lengths(tmp_path: Path) -> None:
+    conn = store(tmp_path, 2, [])
+    with pytest.raises(ValueError, match="differ in length"):
+        replace_scores(
+            conn,
+            {
+                "page": {
+                    "pagerank": np.array([0.2, 0.8]),
+                    "authority": np.array([1.0]),
+                    "backlinks": np.array([0, 0, 0]),
+                    "referring_domains": np.array([0, 0]),
+                }
+            },
+        )
