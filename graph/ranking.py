@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,12 +53,15 @@ HARMONIC_SAMPLES = 256
 _COUNT_SLICE = 1 << 20
 
 
-class LinkArrays(Protocol):
-    """A store's current link graph as arrays (0-based ids), as ``storage`` loads it.
+@dataclass(slots=True)
+class LinkArrays:
+    """A store's current link graph as arrays (all ids 0-based: store id - 1, int32);
+    ``storage`` fills it (``storage.graphload.load_graph``), the pipeline reads it.
 
-    ``src``/``dst``: backlink pairs, ``follow`` true when the pair is followable;
-    ``redirect_src``/``redirect_dst``: redirect hops; ``url_host`` and ``host_domain``
-    map a URL to its host and a host to its registrable domain.
+    ``src``/``dst``: distinct (source page, target URL) pairs of current links of kind
+    ``link`` — the backlinks — sorted by target, then source, with ``follow`` true when
+    any current link of the pair is followable. ``redirect_src``/``redirect_dst``:
+    current redirect hops. ``url_host`` maps URL → host, ``host_domain`` host → domain.
     """
 
     n_urls: int
@@ -71,6 +74,10 @@ class LinkArrays(Protocol):
     redirect_dst: np.ndarray
     url_host: np.ndarray
     host_domain: np.ndarray
+
+    @property
+    def url_domain(self) -> np.ndarray:
+        return self.host_domain[self.url_host]
 
 
 @dataclass(slots=True)

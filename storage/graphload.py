@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
+from linkgraph.graph.ranking import LinkArrays
 
 from .vocab import LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
@@ -43,30 +43,8 @@ REDIRECTS_SQL = (
 )
 
 
-@dataclass(slots=True)
-class GraphArrays:
-    """The link graph of a store as arrays (all ids are 0-based: store id - 1, int32).
-
-    ``src``/``dst``: distinct (source page, target URL) pairs of current links of kind
-    ``link`` — the backlinks — sorted by target, then source, with ``follow`` true when
-    any current link of the pair is followable. ``redirect_src``/``redirect_dst``:
-    current redirect hops. ``url_host`` maps URL → host, ``host_domain`` host → domain.
-    """
-
-    n_urls: int
-    n_hosts: int
-    n_domains: int
-    src: np.ndarray
-    dst: np.ndarray
-    follow: np.ndarray
-    redirect_src: np.ndarray
-    redirect_dst: np.ndarray
-    url_host: np.ndarray
-    host_domain: np.ndarray
-
-    @property
-    def url_domain(self) -> np.ndarray:
-        return self.host_domain[self.url_host]
+# The record the graph pipeline reads is graph's own; the loader below fills it.
+GraphArrays = LinkArrays
 
 
 def _packed(conn: sqlite3.Connection, sql: str, top: int) -> Iterator[np.ndarray]:
