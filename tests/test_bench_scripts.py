@@ -14,24 +14,30 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) -> None:
-    out = tmp_path / "not" / "yet" / "there.json"
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "bench_frontier_memory.py"),
-            "--urls",
-            "2000",
-            "--hosts",
-            "20",
-            "--json",
-            str(out),
-        ],
-        cwd=tmp_path,
-        check=True,
+def run_script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python scripts/NAME ARGS`` from ``cwd`` (outside the checkout, as a user runs it)."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / name), *args],
+        cwd=cwd,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+
+
+def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) -> None:
+    out = tmp_path / "not" / "yet" / "there.json"
+    done = run_script(
+        "bench_frontier_memory.py",
+        "--urls",
+        "2000",
+        "--hosts",
+        "20",
+        "--json",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
     run = json.loads(out.read_text())["rss_run"]
     assert run["urls"] == run["seen"] == 2000
     assert run["in_memory"] + run["spilled"] == 2000  # every queued URL is somewhere
@@ -41,13 +47,7 @@ def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) 
 def test_crawl_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
     # bench_crawl.py imports _crawlchecks.py and _benchutil.py from its own folder: run it
     # from elsewhere, as a user would, and its help must come up whole.
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench_crawl.py"), "--help"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_script("bench_crawl.py", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "--only {linkgraph,scrapy,bare}" in done.stdout
     assert "Example: python scripts/bench_crawl.py" in done.stdout
@@ -55,26 +55,13 @@ def test_crawl_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
 
 def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) -> None:
     out = tmp_path / "import.json"
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "bench_import.py"),
-            "--links",
-            "3000",
-            "--domains",
-            "50",
-            "--pages",
-            "5",
-            "--dir",
-            str(tmp_path),
-            "--json",
-            str(out),
-        ],
+    done = run_script(
+        "bench_import.py",
+        *("--links", "3000", "--domains", "50", "--pages", "5"),
+        *("--dir", str(tmp_path), "--json", str(out)),
         cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        timeout=120,
     )
+    assert done.returncode == 0, done.stderr
     run = json.loads(out.read_text())
     assert run["import"]["links"] == run["peer"]["links"] == 3000
     # 250 sources, 10,000 targets, 1,000 anchors: with this seed no two rows are one link,
