@@ -1,11 +1,9 @@
 """One batch of crawl records, written in one transaction.
 
-The set-based part (interning URLs, hosts, domains and anchors) runs as a few SQL
-statements over JSON arrays and temp tables, so per-row work stays in SQLite's C code:
-each URL is looked up once by its hash, and the new ones are given the ids SQLite would
-give them; hosts the writer knows from earlier batches are not looked up again. Then pages, their
-links and the frontier change together: a page's record, its links, what it discovered
-and the removal of its own frontier entry commit at once, or not at all.
+First the batch's URLs, hosts, domains and anchors get their ids (:mod:`.intern`, a few
+set-based statements). Then pages, their links and the frontier change together: a page's
+record, its links, what it discovered and the removal of its own frontier entry commit at
+once, or not at all.
 
 A page fetched before is compared with what the store knew (recrawl history):
 
@@ -27,14 +25,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
-from .identity import host_of, registrable_domain, url_hash
+from .intern import MAX_ANCHOR as _MAX_ANCHOR
+from .intern import cols as _cols
+from .intern import intern as _intern
+from .intern import to_json as _json
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 
@@ -44,31 +44,9 @@ __all__ = [
     "commit_batch",
 ]
 
-# Every bulk statement takes its rows as one JSON array bound to one parameter and lets
-# json_each() loop in C. With executemany, sqlite3 releases and re-takes the GIL around
-# every row; against the crawl's busy event loop each re-take waits, and a batch that
-# takes 1.4 s alone took 83 s in a test with one CPU-bound thread beside it (5 s as JSON).
-_ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_extract
-
-
-def _col(i: int, value: str = "value") -> str:
-    """``value->>i``: field ``i`` of one json_each row."""
-    return f"{value}->>{i}" if _ARROW else f"json_extract({value}, '$[{i}]')"
-
-
-def _cols(n: int) -> str:
-    """``value->>0, value->>1, ...``: the fields of one json_each row."""
-    return ", ".join(_col(i) for i in range(n))
-
-
-def _json(rows: Any) -> str:
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-
-
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
-_MAX_ANCHOR = 500
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
 _CHUNK = 900  # SQLite's default limit on host parameters is 999
 
@@ -129,118 +107,6 @@ def page_loss(
     if moved and not was_moved:
         return "canonical-moved"
     return None
-
-
-async def _intern(
-    conn: aiosqlite.Connection, batch: Batch, host_ids: Mapping[str, int]
-) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int]]:
-    """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
-    registrable domain, and the ids of the hosts not in ``host_ids`` (committed hosts
-    the caller knows already)."""
-    urls: dict[str, None] = {}
-    anchors: dict[str, None] = {}
-    for source, links in itertools.chain(
-        ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
-    ):
-        urls[source] = None
-        for link in links:
-            urls[link.target] = None
-            if link.anchor:
-                anchors[link.anchor[:_MAX_ANCHOR]] = None
-    for item in batch.queued:
-        urls[item.url] = None
-    if batch.hosts:
-        await conn.executemany(
-            "INSERT OR IGNORE INTO domains(name) VALUES (?)",
-            [(registrable_domain(h),) for h in batch.hosts],
-        )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT ?, id FROM domains WHERE name = ?",
-            [(h, registrable_domain(h)) for h in batch.hosts],
-        )
-    known: dict[str, tuple[int, str, str]] = {}
-    for page in batch.pages:
-        if page.url_info:
-            known.update(page.url_info)
-    url_rows = []
-    domains: dict[str, str] = {}
-    # Hosts repeat across a batch's URLs: each one's domain is looked up, and its row
-    # written, once.
-    host_domains: dict[str, str] = {}
-    for u in urls:
-        info = known.get(u)
-        if info is None:
-            host = host_of(u)
-            domain = host_domains.get(host)
-            if domain is None:
-                domain = host_domains[host] = registrable_domain(host)
-            url_rows.append((url_hash(u), u, host))
-        else:
-            key, host, domain = info
-            host_domains.setdefault(host, domain)
-            url_rows.append((key, u, host))
-        domains[u] = domain
-    # A host is interned once per store, not once per batch: most of a batch's hosts
-    # were written before, and the caller passes their ids back in.
-    found: dict[str, int] = {}
-    new_hosts = [(h, d) for h, d in host_domains.items() if h not in host_ids]
-    if new_hosts:
-        await conn.execute(
-            "INSERT OR IGNORE INTO domains(name) SELECT value FROM json_each(?)",
-            (_json(list({d: None for _, d in new_hosts})),),
-        )
-        hosts = _json(new_hosts)
-        await conn.execute(
-            "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT h.name, d.id"
-            f" FROM (SELECT {_col(0)} AS name, {_col(1)} AS domain FROM json_each(?)) h"
-            " JOIN domains d ON d.name = h.domain",
-            (hosts,),
-        )
-        rows = await conn.execute_fetchall(
-            "SELECT json_group_object(name, id) FROM hosts"
-            f" WHERE name IN (SELECT {_col(0)} FROM json_each(?))",
-            (hosts,),
-        )
-        found = json.loads(rows[0][0])
-    host_of_url = [found[host] if host in found else host_ids[host] for _, _, host in url_rows]
-    # Known URLs are looked up once, by hash; the new ones get the ids SQLite would give
-    # them (max + 1, in order), so nothing is looked up twice or joined back.
-    rows = await conn.execute_fetchall(
-        "SELECT json_group_array(coalesce(id, 0)) FROM (SELECT u.id AS id FROM json_each(?) j"
-        f" LEFT JOIN urls u ON u.hash = {_col(0, 'j.value')} AND u.url = {_col(1, 'j.value')}"
-        " ORDER BY j.key)",
-        (_json([(key, u) for key, u, _ in url_rows]),),
-    )
-    url_ids: list[int] = json.loads(rows[0][0])
-    if len(url_ids) != len(url_rows):  # (hash, url) is unique: one id or none per URL
-        raise RuntimeError(f"{len(url_rows)} URLs looked up, {len(url_ids)} answers")
-    rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
-    last = rows[0][0]
-    new_rows = []
-    for i, uid in enumerate(url_ids):
-        if not uid:
-            last += 1
-            key, u, _ = url_rows[i]
-            url_ids[i] = last
-            new_rows.append((last, key, host_of_url[i], u))
-    if new_rows:
-        await conn.execute(
-            f"INSERT INTO urls(id, hash, host_id, url) SELECT {_cols(4)} FROM json_each(?)",
-            (_json(new_rows),),
-        )
-    ids = dict(zip(urls, zip(url_ids, host_of_url, strict=True), strict=True))
-    anchor_ids = {"": 0}
-    if anchors:
-        await conn.execute("DELETE FROM temp.sa")
-        await conn.execute(
-            "INSERT INTO temp.sa(text) SELECT value FROM json_each(?)", (_json(list(anchors)),)
-        )
-        await conn.execute("INSERT OR IGNORE INTO anchors(text) SELECT text FROM temp.sa")
-        rows = await conn.execute_fetchall(
-            "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
-        )
-        anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found
 
 
 async def _previous_pages(
