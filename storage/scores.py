@@ -39,9 +39,13 @@ _CHUNK = 900  # below SQLite's default limit of bound parameters
 
 @contextmanager
 def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A read-write connection to a validated store; SQLite errors become store errors."""
+    """A read-write connection to a validated store; SQLite errors become store errors.
+
+    Leaving the block cleanly seals the store (:func:`schema.seal`): the next writing
+    open of the unchanged file skips its ``quick_check``."""
     with closing(schema.connect(path)) as conn, sqlite_errors(path):
         yield conn
+    schema.seal(path)
 
 
 @contextmanager

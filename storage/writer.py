@@ -137,7 +137,11 @@ class StoreWriter(BufferedWriter):
             await self.flush()
         finally:
             await self._conn.close()
-            os.close(self._lock_fd)
+            try:
+                if not self._batch:  # all committed: seal while the flock still keeps crawls out
+                    schema.seal(self.path)
+            finally:
+                os.close(self._lock_fd)
 
     # -- buffering ---------------------------------------------------------------------
 
