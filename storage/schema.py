@@ -21,6 +21,7 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .errors import (
     CorruptStore,
@@ -42,6 +43,7 @@ __all__ = [
     "open_readonly",
     "quick_check",
     "seal",
+    "sealed_counters",
 ]
 
 APPLICATION_ID = 0x4C4B4752  # "LKGR"
@@ -477,11 +479,12 @@ def _check_tables(conn: sqlite3.Connection, path: Path) -> None:
 _SEAL_KEY = "open_check_seal"
 
 
-def seal(path: str | os.PathLike[str]) -> bool:
+def seal(path: str | os.PathLike[str], counters: dict[str, Any] | None = None) -> bool:
     """Mark a store we just wrote and closed cleanly, so its next writing open may skip
     ``quick_check``. Returns whether it is sealed; a store that cannot be sealed (another
     connection holds the WAL, a file system without nanosecond times) stays unsealed,
-    which only costs the next opening its check.
+    which only costs the next opening its check. ``counters`` (exact totals of what is
+    committed, see :func:`sealed_counters`) are kept with the seal.
 
     The seal is a modification time that no write would give the file: a moment just
     before we set it, with its nanoseconds, recorded in the store and then set with
@@ -499,7 +502,10 @@ def seal(path: str | os.PathLike[str]) -> bool:
     sealed = False
     try:
         token = time.time_ns()
-        value = json.dumps({"mtime_ns": token, "ino": p.stat().st_ino})
+        record: dict[str, Any] = {"mtime_ns": token, "ino": p.stat().st_ino}
+        if counters is not None:
+            record["counters"] = counters
+        value = json.dumps(record)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT OR REPLACE INTO crawl(key, value) VALUES (?, ?)", (_SEAL_KEY, value))
         conn.execute("COMMIT")
@@ -526,40 +532,54 @@ def seal(path: str | os.PathLike[str]) -> bool:
 
 
 def is_sealed(path: str | os.PathLike[str]) -> bool:
-    """Whether the store is the file :func:`seal` left: same inode and modification time,
-    a size that matches the page count in its header, an empty or absent ``-wal``.
+    """Whether the store is the file :func:`seal` left (see :func:`_sealed_record`)."""
+    return _sealed_record(Path(path)) is not None
+
+
+def sealed_counters(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The counters stored with the seal, if the store is still sealed: then nothing has
+    changed the file since they were exact."""
+    record = _sealed_record(Path(path))
+    counters = record.get("counters") if record else None
+    return counters if isinstance(counters, dict) else None
+
+
+def _sealed_record(p: Path) -> dict[str, Any] | None:
+    """The seal's record if the store is the file :func:`seal` left: same inode and
+    modification time, a size that matches the page count in its header, an empty or
+    absent ``-wal``.
 
     What this cannot see, and only ``quick_check`` (``check=True``, ``linkgraph stats
     --check``) finds: damage that changes no file time, such as bits rotting on the disk
     or a faulty cable, and a writer that puts the time back on purpose (``touch -d``).
     """
-    p = Path(path)
     try:
         before = p.stat()
         if _wal_size(p):
-            return False
+            return None
         with p.open("rb") as fh:
             header = fh.read(100)
         page_size = int.from_bytes(header[16:18], "big")
         page_size = 65536 if page_size == 1 else page_size
         pages = int.from_bytes(header[28:32], "big")
         if header[24:28] != header[92:96] or before.st_size != pages * page_size:
-            return False  # the in-header size is stale or the file was cut or extended
+            return None  # the in-header size is stale or the file was cut or extended
         conn = open_readonly(p)
         try:
             row = conn.execute("SELECT value FROM crawl WHERE key = ?", (_SEAL_KEY,)).fetchone()
         finally:
             conn.close()
         if row is None:
-            return False
+            return None
         stored = json.loads(row[0])
         after = p.stat()
-    except (OSError, StoreError, sqlite3.Error, ValueError, TypeError):
-        return False
+        seen = (stored["mtime_ns"], stored["ino"])
+    except (OSError, StoreError, sqlite3.Error, ValueError, TypeError, KeyError):
+        return None
     same = (before.st_ino, before.st_mtime_ns, before.st_size) == (
         after.st_ino, after.st_mtime_ns, after.st_size,
     )
-    return same and stored == {"mtime_ns": before.st_mtime_ns, "ino": before.st_ino}
+    return stored if same and seen == (before.st_mtime_ns, before.st_ino) else None
 
 
 def _wal_size(p: Path) -> int:

@@ -126,3 +126,30 @@ def test_a_truncated_store_is_not_sealed(tmp_path: Path) -> None:
         fh.truncate(stat.st_size - 4096)
     os.utime(db, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert not schema.is_sealed(db)
+
+
+async def writer_totals(db: Path) -> tuple[int, int]:
+    async with await StoreWriter.open(db, create=False) as writer:
+        return writer.links, writer.hosts_crawled
+
+
+def test_the_crawl_writer_takes_its_totals_from_a_valid_seal(tmp_path: Path) -> None:
+    db = build_store(tmp_path)
+    # Totals no store could count from these rows: only the seal can have given them.
+    assert schema.seal(db, {"links": 12345, "answered": {"7": 2, "9": 1}})
+    assert asyncio.run(writer_totals(db)) == (12345, 2)
+
+
+def test_the_crawl_writer_counts_again_after_an_outside_write(tmp_path: Path) -> None:
+    db = build_store(tmp_path)
+    assert schema.seal(db, {"links": 12345, "answered": {"7": 2, "9": 1}})
+    outside_write(db)
+    assert asyncio.run(writer_totals(db)) == (3000, 0)
+
+
+def test_rank_keeps_the_sealed_totals_of_the_crawl_writer(tmp_path: Path) -> None:
+    db = build_store(tmp_path)
+    counters = {"links": 3000, "answered": {}}
+    assert schema.sealed_counters(db) == counters
+    assert main(["rank", "--db", str(db)]) == 0
+    assert schema.sealed_counters(db) == counters
