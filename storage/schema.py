@@ -508,8 +508,9 @@ def seal(path: str | os.PathLike[str], counters: dict[str, Any] | None = None) -
         value = json.dumps(record)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT OR REPLACE INTO crawl(key, value) VALUES (?, ?)", (_SEAL_KEY, value))
-        conn.execute("COMMIT")
+        # Read inside our write transaction: a commit by anyone else after ours changes it.
         version = conn.execute("PRAGMA data_version").fetchone()[0]
+        conn.execute("COMMIT")
         if conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() != (0, 0, 0):
             return False
         # Hold the write lock while the time is set: no other commit can land between
@@ -549,9 +550,10 @@ def _sealed_record(p: Path) -> dict[str, Any] | None:
     modification time, a size that matches the page count in its header, an empty or
     absent ``-wal``.
 
-    What this cannot see, and only ``quick_check`` (``check=True``, ``linkgraph stats
-    --check``) finds: damage that changes no file time, such as bits rotting on the disk
-    or a faulty cable, and a writer that puts the time back on purpose (``touch -d``).
+    What this cannot see, and only ``quick_check`` finds (``check=True`` forces it on a
+    writing open; ``linkgraph stats`` always runs it): damage that changes no file time,
+    such as bits rotting on the disk or a faulty cable, and a writer that puts the time
+    back on purpose (``touch -d``).
     """
     try:
         before = p.stat()
