@@ -39,9 +39,19 @@ _CHUNK = 900  # below SQLite's default limit of bound parameters
 
 @contextmanager
 def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A read-write connection to a validated store; SQLite errors become store errors."""
+    """A read-write connection to a validated store; SQLite errors become store errors.
+
+    Leaving the block cleanly seals the store (:func:`schema.seal`): the next writing
+    open of the unchanged file skips its ``quick_check``. The crawl writer's sealed
+    counters are kept when they were valid at the opening and no other connection has
+    committed since: the block writes score tables only, never links or pages."""
     with closing(schema.connect(path)) as conn, sqlite_errors(path):
+        counters = schema.sealed_counters(path)
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
         yield conn
+        if conn.execute("PRAGMA data_version").fetchone()[0] != version:
+            counters = None
+    schema.seal(path, counters)
 
 
 @contextmanager

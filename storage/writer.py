@@ -48,6 +48,21 @@ __all__ = ["StoreWriter"]
 _HOST_IDS = 500_000
 
 
+async def _count_committed(conn: aiosqlite.Connection) -> tuple[int, dict[int, int]]:
+    """Current links (all kinds, not lost) and answered pages per host id, counted."""
+    # count(*) reads the smallest index, lost links their own.
+    (links,) = await (await conn.execute("SELECT count(*) FROM links")).fetchone()  # type: ignore[misc]
+    (lost,) = await (  # type: ignore[misc]
+        await conn.execute("SELECT count(*) FROM links WHERE lost_at IS NOT NULL")
+    ).fetchone()
+    async with conn.execute(
+        "SELECT u.host_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+        " WHERE p.status IS NOT NULL AND p.checked_only = 0 GROUP BY u.host_id"
+    ) as cur:
+        answered = {host: n async for host, n in cur}
+    return links - lost, answered
+
+
 class StoreWriter(BufferedWriter):
     """Owns a store for writing during a crawl. Use :meth:`open` and ``async with``."""
 
@@ -103,16 +118,14 @@ class StoreWriter(BufferedWriter):
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
-            # Once per open: count(*) reads the smallest index, lost links their own.
-            (links,) = await (await conn.execute("SELECT count(*) FROM links")).fetchone()  # type: ignore[misc]
-            (lost,) = await (  # type: ignore[misc]
-                await conn.execute("SELECT count(*) FROM links WHERE lost_at IS NOT NULL")
-            ).fetchone()
-            async with conn.execute(
-                "SELECT u.host_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
-                " WHERE p.status IS NOT NULL AND p.checked_only = 0 GROUP BY u.host_id"
-            ) as cur:
-                answered = {host: n async for host, n in cur}
+            # The totals our last clean close sealed are exact while the file is unchanged
+            # (we hold the flock, so no crawl can change it now); else count, once per open.
+            try:
+                sealed = schema.sealed_counters(path) or {}
+                links = int(sealed["links"])
+                answered = {int(host): int(n) for host, n in sealed["answered"].items()}
+            except (KeyError, TypeError, ValueError, AttributeError):
+                links, answered = await _count_committed(conn)
         except sqlite3.Error as exc:
             os.close(lock_fd)
             raise from_sqlite(path, exc) from None
@@ -121,7 +134,7 @@ class StoreWriter(BufferedWriter):
             raise
         writer = cls(conn, path, lock_fd, batch_pages=batch_pages)
         writer._rel_ids = rel_ids
-        writer.links = links - lost
+        writer.links = links
         writer._answered = answered
         writer.hosts_crawled = len(answered)
         return writer
@@ -137,7 +150,12 @@ class StoreWriter(BufferedWriter):
             await self.flush()
         finally:
             await self._conn.close()
-            os.close(self._lock_fd)
+            try:
+                if not self._batch:  # all committed: seal while the flock still keeps crawls out
+                    counters = {"links": self.links, "answered": self._answered}
+                    schema.seal(self.path, counters)
+            finally:
+                os.close(self._lock_fd)
 
     # -- buffering ---------------------------------------------------------------------
 
