@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import schema
+from . import schema, sealing
 from .errors import sqlite_errors
 from .graphload import GraphArrays, load_graph, write_scores
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
@@ -41,17 +41,17 @@ _CHUNK = 900  # below SQLite's default limit of bound parameters
 def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     """A read-write connection to a validated store; SQLite errors become store errors.
 
-    Leaving the block cleanly seals the store (:func:`schema.seal`): the next writing
+    Leaving the block cleanly seals the store (:func:`sealing.seal`): the next writing
     open of the unchanged file skips its ``quick_check``. The crawl writer's sealed
     counters are kept when they were valid at the opening and no other connection has
     committed since: the block writes score tables only, never links or pages."""
     with closing(schema.connect(path)) as conn, sqlite_errors(path):
-        counters = schema.sealed_counters(path)
+        counters = sealing.sealed_counters(path)
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         yield conn
         if conn.execute("PRAGMA data_version").fetchone()[0] != version:
             counters = None
-    schema.seal(path, counters)
+    sealing.seal(path, counters)
 
 
 @contextmanager

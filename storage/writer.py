@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosqlite
 
-from . import schema
+from . import schema, sealing
 from .commit import Batch, commit_batch
 from .errors import StoreError, from_sqlite
 from .interface import BufferedWriter, ResumeState
@@ -121,7 +121,7 @@ class StoreWriter(BufferedWriter):
             # The totals our last clean close sealed are exact while the file is unchanged
             # (we hold the flock, so no crawl can change it now); else count, once per open.
             try:
-                sealed = schema.sealed_counters(path) or {}
+                sealed = sealing.sealed_counters(path) or {}
                 links = int(sealed["links"])
                 answered = {int(host): int(n) for host, n in sealed["answered"].items()}
             except (KeyError, TypeError, ValueError, AttributeError):
@@ -153,7 +153,7 @@ class StoreWriter(BufferedWriter):
             try:
                 if not self._batch:  # all committed: seal while the flock still keeps crawls out
                     counters = {"links": self.links, "answered": self._answered}
-                    schema.seal(self.path, counters)
+                    sealing.seal(self.path, counters)
             finally:
                 os.close(self._lock_fd)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from linkgraph.storage import schema
+from linkgraph.storage import schema, sealing
 from linkgraph.storage.errors import CorruptStore
 from linkgraph.storage.writer import StoreWriter
 from test_store_safety import build_store, corrupt_an_index_page
@@ -72,7 +72,7 @@ def test_an_outside_sqlite_write_forces_the_check_again(
     tmp_path: Path, checks: list[str]
 ) -> None:
     db = build_store(tmp_path)
-    assert schema.is_sealed(db)
+    assert sealing.is_sealed(db)
     outside_write(db)
     schema.connect(db).close()
     assert checks == [str(db)]
@@ -92,7 +92,7 @@ def test_a_commit_still_in_the_wal_forces_the_check(tmp_path: Path, checks: list
 
 def test_a_sealed_store_damaged_afterwards_is_refused(tmp_path: Path) -> None:
     db = build_store(tmp_path)
-    assert schema.is_sealed(db)
+    assert sealing.is_sealed(db)
     corrupt_an_index_page(db)
     before = db.read_bytes()
     with pytest.raises(CorruptStore):
@@ -106,7 +106,7 @@ def test_check_true_runs_quick_check_on_a_sealed_store(tmp_path: Path) -> None:
     corrupt_an_index_page(db)
     # Damage that puts the sealed time back is invisible to the seal: only the check sees it.
     os.utime(db, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert schema.is_sealed(db)
+    assert sealing.is_sealed(db)
     with pytest.raises(CorruptStore):
         schema.connect(db, check=True)
 
@@ -125,7 +125,7 @@ def test_a_truncated_store_is_not_sealed(tmp_path: Path) -> None:
     with db.open("r+b") as fh:
         fh.truncate(stat.st_size - 4096)
     os.utime(db, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert not schema.is_sealed(db)
+    assert not sealing.is_sealed(db)
 
 
 async def writer_totals(db: Path) -> tuple[int, int]:
@@ -136,13 +136,13 @@ async def writer_totals(db: Path) -> tuple[int, int]:
 def test_the_crawl_writer_takes_its_totals_from_a_valid_seal(tmp_path: Path) -> None:
     db = build_store(tmp_path)
     # Totals no store could count from these rows: only the seal can have given them.
-    assert schema.seal(db, {"links": 12345, "answered": {"7": 2, "9": 1}})
+    assert sealing.seal(db, {"links": 12345, "answered": {"7": 2, "9": 1}})
     assert asyncio.run(writer_totals(db)) == (12345, 2)
 
 
 def test_the_crawl_writer_counts_again_after_an_outside_write(tmp_path: Path) -> None:
     db = build_store(tmp_path)
-    assert schema.seal(db, {"links": 12345, "answered": {"7": 2, "9": 1}})
+    assert sealing.seal(db, {"links": 12345, "answered": {"7": 2, "9": 1}})
     outside_write(db)
     assert asyncio.run(writer_totals(db)) == (3000, 0)
 
@@ -150,6 +150,6 @@ def test_the_crawl_writer_counts_again_after_an_outside_write(tmp_path: Path) ->
 def test_rank_keeps_the_sealed_totals_of_the_crawl_writer(tmp_path: Path) -> None:
     db = build_store(tmp_path)
     counters = {"links": 3000, "answered": {}}
-    assert schema.sealed_counters(db) == counters
+    assert sealing.sealed_counters(db) == counters
     assert main(["rank", "--db", str(db)]) == 0
-    assert schema.sealed_counters(db) == counters
+    assert sealing.sealed_counters(db) == counters
