@@ -22,7 +22,6 @@ from linkgraph.storage.interface import LinkFilter, LinkReader
 from linkgraph.storage.linkfile import EXPORT_FORMATS, write_links
 from linkgraph.storage.sqlite import SqliteStore
 
-from .inputs import read_list_file, read_seeds_file
 from .stores import reading as _reading
 
 if TYPE_CHECKING:
@@ -41,8 +40,6 @@ __all__ = [
     "intersect",
     "iter_links",
     "open_store",
-    "read_list_file",
-    "read_seeds_file",
     "referring_domains",
     "robots",
     "run",

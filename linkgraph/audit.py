@@ -40,8 +40,8 @@ from linkgraph.storage.interface import AuditReader, LinkFilter, LinkFilters
 from linkgraph.storage.records import BacklinkDetail, Target
 
 from . import api
-from .api import read_list_file
 from .disavow import DisavowEntry, format_disavow
+from .inputs import read_list_file
 from .stores import AuditStore, reading
 
 __all__ = [

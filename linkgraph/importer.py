@@ -38,7 +38,7 @@ from linkgraph.storage.identity import normalize
 from linkgraph.storage.records import Link
 from linkgraph.storage.writer import StoreWriter
 
-from .api import run
+from .loop import run
 
 __all__ = ["FALLBACK_ENCODING", "ImportResult", "detect_encoding", "import_links"]
 

@@ -24,7 +24,7 @@ from linkgraph.graph.ranking import rank_levels, trusted_seeds
 from linkgraph.storage import scores as store_scores
 from linkgraph.storage.graphload import GraphArrays
 
-from .api import read_list_file
+from .inputs import read_list_file
 
 __all__ = ["RankSummary", "rank", "read_trusted"]
 

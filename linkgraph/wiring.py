@@ -7,10 +7,8 @@ handed to the next as an argument; nothing below reaches for global state. The f
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 from linkgraph.crawler.engine import CrawlStats, Engine
 from linkgraph.crawler.fetch import Fetcher, SafeResolver, read_hosts_file
@@ -20,22 +18,9 @@ from linkgraph.storage.identity import normalize
 from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter
 
+from .loop import run
+
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
-
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop when it is installed, else on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(coro)
-
 
 def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> Fetcher:
     """A fetcher with the settings' user agent, timeouts and address safety (hosts file

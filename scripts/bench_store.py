@@ -146,8 +146,11 @@ def main() -> int:
         " GROUP BY l.target_id HAVING c >= 10000 ORDER BY c LIMIT 3"
     ).fetchall()
     conn.close()
+    from _benchutil import cpu_model  # beside this script, on sys.path when it runs
+
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {cpu_model(platform.machine())}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}"
     )
     print(
         f"store: {n_links:,} links, {n_urls:,} URLs, {size / 2**20:,.0f} MiB -> {size / n_links:.1f} bytes/link (all indexes)"

@@ -8,6 +8,7 @@ from typing import Any
 
 from linkgraph.crawler.settings import CrawlSettings, load_settings
 
+from ..inputs import read_seeds_file
 from ..output import emit_json, say
 from .common import (
     EXIT_INTERRUPTED,
@@ -183,7 +184,7 @@ def crawl_settings(args: argparse.Namespace, *, base: CrawlSettings | None = Non
     overrides: dict[str, Any] = {name: getattr(args, name) for name in CRAWL_FLAGS}
     seeds = list(args.seeds)
     if args.seeds_file:
-        seeds += api.read_seeds_file(args.seeds_file)
+        seeds += read_seeds_file(args.seeds_file)
     bad = [s for s in seeds if api.normalize_seed(s) is None]
     if bad:
         raise CliError(f"not an http(s) URL: {bad[0]!r}")
