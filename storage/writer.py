@@ -136,7 +136,7 @@ class StoreWriter(BufferedWriter):
         writer._rel_ids = rel_ids
         writer.links = links
         writer._answered = answered
-        writer.hosts_crawled = len(answered)
+        writer.hosts_crawled = sum(1 for n in answered.values() if n > 0)
         return writer
 
     async def __aenter__(self) -> StoreWriter:
@@ -212,8 +212,12 @@ class StoreWriter(BufferedWriter):
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)
-            self._answered[host] = before + change
-            self.hosts_crawled += (before + change > 0) - (before > 0)
+            now = before + change
+            if now:
+                self._answered[host] = now
+            else:  # no answered page left: not a crawled host, and not sealed as one
+                self._answered.pop(host, None)
+            self.hosts_crawled += (now > 0) - (before > 0)
 
     async def _rel_id(self, rel: tuple[str, ...]) -> int:
         tokens = " ".join(rel)

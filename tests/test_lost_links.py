@@ -177,6 +177,8 @@ async def test_the_writers_running_totals_are_the_stats_totals(tmp_path: Path) -
     # A fetch error leaves e.test with no page that answered.
     assert await write(db, [Page("http://www.e.test/", 0, T2 + 60, error="connect")]) == (4, 5)
     assert (linkgraph.stats(db)["links"]["total"], linkgraph.stats(db)["hosts_crawled"]) == (4, 5)
+    # A writer that reopens the store reads its totals from the seal: still 4 and 5.
+    assert await write(db, []) == (4, 5)
 
 
 def test_rank_and_graphs_use_current_links_only(store: Path) -> None:
