@@ -30,6 +30,7 @@ from linkgraph.errors import LinkgraphError
 from .urls import host_of, is_ip_literal
 
 __all__ = [
+    "REDIRECTS",
     "FetchError",
     "Fetcher",
     "Response",
@@ -38,6 +39,9 @@ __all__ = [
     "is_public_address",
     "read_hosts_file",
 ]
+
+# The statuses whose Location the crawl follows (the fetcher itself never follows one).
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(LinkgraphError):

@@ -16,7 +16,7 @@ from linkgraph.storage.records import Link, Page, QueueItem
 
 from .encoding import is_html
 from .extract import robots_directives
-from .fetch import FetchError, Response, header_values
+from .fetch import REDIRECTS, FetchError, Response, header_values
 from .outcomes import Outcomes
 from .parsing import PageParser
 from .politeness import Host, retry_after_seconds
@@ -25,11 +25,10 @@ from .settings import CrawlSettings
 from .sitemaps import parse_sitemap
 from .urls import resolve
 
-__all__ = ["REDIRECTS", "THROTTLES", "FetchStep", "PageFetch"]
+__all__ = ["THROTTLES", "FetchStep", "PageFetch"]
 
 log = logging.getLogger("linkgraph.crawl")
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 THROTTLES = frozenset({429, 503})
 
 

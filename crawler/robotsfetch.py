@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fetch import FetchError
+from .fetch import REDIRECTS, FetchError
 from .robots import RobotsOutcome, RobotsRules, rules_for_response
 from .seams import HttpFetcher
 from .urls import resolve
 
-__all__ = ["REDIRECTS", "RobotsFetch", "RobotsHop", "fetch_robots", "fetch_robots_hop"]
+__all__ = ["RobotsFetch", "RobotsHop", "fetch_robots", "fetch_robots_hop"]
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = {"Accept": "text/plain,*/*"}
 
 

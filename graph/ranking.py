@@ -32,7 +32,6 @@ from .levels import fold_redirects, group_graph
 from .pagerank import pagerank
 
 __all__ = [
-    "LEVELS",
     "LevelRanking",
     "LinkArrays",
     "level_backlink_counts",
@@ -43,7 +42,6 @@ __all__ = [
     "trusted_seeds",
 ]
 
-LEVELS = ("page", "host", "domain")
 # Harmonic centrality is exact up to this many nodes; above, sampled from
 # HARMONIC_SAMPLES sources (a few seconds on 40,000 hosts; error documented in
 # graph/harmonic.py and the README).
@@ -269,8 +267,7 @@ def score_level(
         if target_of is None or source_domain is None:
             raise TypeError("score_level needs target_of and source_domain, or counts")
         counts = pair_counts(target_of, source_domain, n)
-    sized = isinstance(adjacency, np.ndarray)
-    pr = pagerank(adjacency, n=n, alpha=alpha) if sized else pagerank(adjacency, alpha=alpha)
+    pr = pagerank(adjacency, n=n, alpha=alpha)
     backlinks, referring = counts
     result: dict[str, np.ndarray] = {
         "pagerank": pr,
@@ -280,9 +277,7 @@ def score_level(
     }
     v = seed_vector(seeds, n) if seeds is not None else None
     if v is not None:
-        result["trust"] = pagerank(
-            adjacency, n=n if sized else None, alpha=alpha, personalization=v
-        )
+        result["trust"] = pagerank(adjacency, n=n, alpha=alpha, personalization=v)
     if harmonic:
         result["harmonic"] = harmonic_centrality(
             adjacency, exact=n <= HARMONIC_EXACT_UP_TO, samples=HARMONIC_SAMPLES, seed=0
@@ -343,6 +338,9 @@ def rank_levels(
                 adjacency = adjacency + group_graph(
                     g.redirect_src, g.redirect_dst, group, n_groups=n
                 )
+            # CSC once: PageRank, TrustRank and harmonic centrality read the in-links,
+            # which a CSC matrix is as it stands (a CSR one is transposed by each).
+            adjacency = adjacency.tocsc()
         clock.lap(f"{level} graph")
         results[level] = score_level(
             adjacency,

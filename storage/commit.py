@@ -48,7 +48,6 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
-_CHUNK = 900  # SQLite's default limit on host parameters is 999
 
 
 @dataclass(slots=True)

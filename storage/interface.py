@@ -33,9 +33,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # GraphArrays is defined beside the SQLite loader that fills it; it is imported on
-    # first use so that the crawl, which imports this module for CrawlWriter, does not
-    # load the query side (sqlite3 and the graph loader) with it.
+    # GraphArrays is graph's LinkArrays record, which the SQLite graph loader fills; it is
+    # imported on first use so that the crawl, which imports this module for CrawlWriter,
+    # does not load the query side (sqlite3, the loader, scipy) with it.
     if name == "GraphArrays":
         from .graphload import GraphArrays
 

@@ -3,8 +3,8 @@
 ``Page``, ``Link`` and ``QueueItem`` are the whole contract between ``crawler/`` and
 ``storage/``: the crawler fills them, the store's writer persists them, and nothing else
 crosses that seam. ``Target`` and ``BacklinkDetail`` are what the audits read back through
-:class:`~.interface.AuditReader` (its link graph, ``GraphArrays``, is defined beside the
-SQLite loader in :mod:`.graphload` and re-exported by :mod:`.interface`).
+:class:`~.interface.AuditReader` (its link graph, ``GraphArrays``, is graph's own
+``LinkArrays`` record, which :mod:`.graphload` fills and :mod:`.interface` re-exports).
 """
 
 from __future__ import annotations

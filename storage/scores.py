@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import schema, sealing
+from . import queries, schema, sealing
 from .errors import sqlite_errors
 from .graphload import GraphArrays, load_graph, write_scores
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
@@ -27,7 +27,6 @@ __all__ = [
     "domain_authority",
     "node_names",
     "node_scores",
-    "reader",
     "replace_scores",
     "top_domains",
     "trusted_candidates",
@@ -54,14 +53,6 @@ def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     sealing.seal(path, counters)
 
 
-@contextmanager
-def reader(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to a validated store, without ``quick_check``; SQLite errors
-    become store errors."""
-    with closing(schema.connect(path, readonly=True)) as conn, sqlite_errors(path):
-        yield conn
-
-
 class GraphLoader:
     """The link graph, read on a read-only connection in a second thread while the
     writer's opening runs ``quick_check``: both are one pass over the file, and on a
@@ -83,7 +74,7 @@ class GraphLoader:
 
     def _load(self) -> tuple[GraphArrays, float]:
         clock = time.perf_counter()
-        with reader(self._db) as conn:
+        with queries.reader(self._db) as conn:
             self._conn = conn
             try:
                 return load_graph(conn), time.perf_counter() - clock
