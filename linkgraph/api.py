@@ -19,8 +19,9 @@ from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settin
 from linkgraph.storage.errors import StoreNotFound
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.interface import LinkFilter, LinkReader
-from linkgraph.storage.linkfile import EXPORT_FORMATS, write_links
+from linkgraph.storage.linkfile import write_links
 from linkgraph.storage.sqlite import SqliteStore
+from linkgraph.storage.vocab import EXPORT_FORMATS
 
 from .stores import reading as _reading
 

@@ -19,12 +19,11 @@ import scipy.sparse as sp
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.levels import group_graph
 from linkgraph.storage.interface import GraphArrays
+from linkgraph.storage.vocab import LEVELS
 
 from .stores import AuditStore, reading
 
 __all__ = ["LEVELS", "export_graph", "to_networkx"]
-
-LEVELS = ("page", "host", "domain")
 
 
 def _level_edges(

@@ -16,12 +16,7 @@ from typing import IO, Any
 from .queries import EXPORT_FIELDS, LOST_FIELDS
 from .safetext import csv_cell, json_safe
 
-__all__ = ["EXPORT_FORMATS", "RECORD_FORMATS", "write_links"]
-
-RECORD_FORMATS = ("jsonl", "csv")
-# What `linkgraph export` writes: link records (here) or the graph at a level (graphml,
-# gexf, edgelist: linkgraph.graphs). Named here so the CLI offers them without the API.
-EXPORT_FORMATS = (*RECORD_FORMATS, "graphml", "gexf", "edgelist")
+__all__ = ["write_links"]
 
 
 def write_links(

@@ -9,18 +9,21 @@ imports nothing, so any module may import it without a cycle.
 from __future__ import annotations
 
 __all__ = [
+    "EXPORT_FORMATS",
     "FLAG_IMAGE",
     "FLAG_INTERNAL",
     "FLAG_NOFOLLOW",
     "FLAG_SPONSORED",
     "FLAG_UGC",
     "GUARDS",
+    "LEVELS",
     "LEVEL_NAMES",
     "LEVEL_SCORES",
     "NOT_FOLLOW_FLAGS",
     "NOT_FOLLOW_RELS",
     "QUEUE_KIND",
     "QUEUE_KIND_ID",
+    "RECORD_FORMATS",
     "REL_FLAGS",
     "ROBOTS_NOFOLLOW",
     "ROBOTS_NOINDEX",
@@ -77,3 +80,10 @@ LEVEL_SCORES = {
     "domain": ("domain_scores", "domain_id"),
 }
 LEVEL_NAMES = {"page": ("urls", "url"), "host": ("hosts", "name"), "domain": ("domains", "name")}
+LEVELS = tuple(LEVEL_NAMES)  # ("page", "host", "domain"): what rank, top and export take
+
+# What `linkgraph export` writes: link records (storage/linkfile.py) or the graph at a
+# level (graphml, gexf, edgelist: linkgraph.graphs). Named here, where the CLI can offer
+# them without loading the store or the API.
+RECORD_FORMATS = ("jsonl", "csv")
+EXPORT_FORMATS = (*RECORD_FORMATS, "graphml", "gexf", "edgelist")

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from linkgraph.storage.records import PLACEMENTS
+from linkgraph.storage.vocab import LEVELS
 
 from ..output import emit, emit_json, say
 from .common import (
@@ -80,7 +81,7 @@ def add_top(command: Command) -> None:
     add_db(p)
     p.add_argument(
         "--level",
-        choices=("page", "host", "domain"),
+        choices=LEVELS,
         default="domain",
         help="rank pages, hosts or domains (default domain)",
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from linkgraph.storage.linkfile import EXPORT_FORMATS
 from linkgraph.storage.safetext import terminal_safe
+from linkgraph.storage.vocab import EXPORT_FORMATS, LEVELS
 
 from ..output import emit_json, safe_text, say
 from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output, add_quiet
@@ -32,7 +32,7 @@ def add_export(command: Command) -> None:
     )
     p.add_argument(
         "--level",
-        choices=("page", "host", "domain"),
+        choices=LEVELS,
         default="page",
         help="graph formats only: nodes are pages (default), hosts or domains",
     )
