@@ -64,15 +64,6 @@ async def intern(
                 anchors[link.anchor[:MAX_ANCHOR]] = None
     for item in batch.queued:
         urls[item.url] = None
-    if batch.hosts:
-        await conn.executemany(
-            "INSERT OR IGNORE INTO domains(name) VALUES (?)",
-            [(registrable_domain(h),) for h in batch.hosts],
-        )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT ?, id FROM domains WHERE name = ?",
-            [(h, registrable_domain(h)) for h in batch.hosts],
-        )
     known: dict[str, tuple[int, str, str]] = {}
     for page in batch.pages:
         if page.url_info:
@@ -95,6 +86,9 @@ async def intern(
             host_domains.setdefault(host, domain)
             url_rows.append((key, u, host))
         domains[u] = domain
+    for host in batch.hosts:  # hosts noted (address, notes) without a URL in this batch
+        if host not in host_domains:
+            host_domains[host] = registrable_domain(host)
     # A host is interned once per store, not once per batch: most of a batch's hosts
     # were written before, and the caller passes their ids back in.
     found: dict[str, int] = {}

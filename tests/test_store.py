@@ -253,3 +253,20 @@ def test_stored_flags_say_not_follow_exactly_when_the_rel_does(rel: tuple[str, .
     not_follow = bool({"nofollow", "sponsored", "ugc"} & set(rel))
     assert link.follow is not not_follow
     assert bool(link_flags(link) & NOT_FOLLOW_FLAGS) is not_follow
+
+
+async def test_a_host_noted_without_any_url_gets_its_row_domain_and_address(tmp_path: Path) -> None:
+    """A host given up before any of its URLs was stored (a tarpit, robots.txt refusing)
+    is still recorded, in its registrable domain, and a later note updates the same row."""
+    db = tmp_path / "links.db"
+    async with await StoreWriter.open(db, create=True) as writer:
+        writer.note_host("lonely.example.co.uk", ip="127.0.0.9", note="given up")
+        await writer.flush()
+        writer.note_host("lonely.example.co.uk", ip="127.0.0.10")
+        await writer.flush()
+    conn = sqlite3.connect(db)
+    rows = conn.execute(
+        "SELECT h.name, h.ip, h.note, d.name FROM hosts h JOIN domains d ON d.id = h.domain_id"
+    ).fetchall()
+    conn.close()
+    assert rows == [("lonely.example.co.uk", "127.0.0.10", "given up", "example.co.uk")]
