@@ -11,14 +11,12 @@ parking retries after seconds rather than minutes. The Crawl-delay of www.echo.t
 from __future__ import annotations
 
 import fcntl
-import functools
-import inspect
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -127,20 +125,6 @@ def _demo_lock(db: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _one_demo_per_store(run: Callable[..., int]) -> Callable[..., int]:
-    """Run ``run_demo`` under :func:`_demo_lock` on its ``db``."""
-    signature = inspect.signature(run)
-
-    @functools.wraps(run)
-    def locked(*args: object, **kwargs: object) -> int:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        with _demo_lock(Path(str(bound.arguments["db"]))):
-            return run(*args, **kwargs)
-
-    return locked
-
-
 def _refuse_if_written(db: Path) -> None:
     """A crawl (``linkgraph crawl`` or ``broken --check-external``) holds the writer's
     lock on the store file itself: never delete a store under it."""
@@ -170,7 +154,6 @@ def _clear_old_demo(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-@_one_demo_per_store
 def run_demo(
     *,
     db: str = "demo.db",
@@ -191,65 +174,70 @@ def run_demo(
     ``check_external``: then check the link targets the crawl did not fetch, as
     ``linkgraph broken --check-external`` does, while the demo web is still up.
     """
-    n_sites, n_pages = demo_size(sites, pages), pages
-    path = Path(db)
-    _clear_old_demo(path)
-    web = DemoWeb(generate(n_sites, n_pages))
-    with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
-        hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
-        settings = demo_settings(web.seeds, hosts_file, quiet=quiet)
-        facts = describe(web.sites)
-        if not quiet:
-            print(
-                f"demo web: {facts['sites']} sites on {facts['domains']} domains at 127.77.x.y:{web.port},"
-                f" {facts['pages']} pages; crawling into {db} ...",
-                file=sys.stderr,
-            )
-        with Progress(quiet=quiet) as progress:
-            result = api.run(api.crawl_async(path, settings, progress=progress))
-        if result.interrupted:
-            print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
-            return 130
-        if recrawl:
-            time.sleep(1.0)  # link times are whole seconds: keep the two crawls apart
-            since = datetime.now(UTC).isoformat(timespec="seconds")
-            web.replace_sites(generate(n_sites, n_pages, generation=2))
+    with _demo_lock(Path(db)):  # one demo per store at a time
+        n_sites, n_pages = demo_size(sites, pages), pages
+        path = Path(db)
+        _clear_old_demo(path)
+        web = DemoWeb(generate(n_sites, n_pages))
+        with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
+            hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
+            settings = demo_settings(web.seeds, hosts_file, quiet=quiet)
+            facts = describe(web.sites)
             if not quiet:
                 print(
-                    "the demo web is three months older now; recrawling with --refresh ...",
+                    f"demo web: {facts['sites']} sites on {facts['domains']} domains at 127.77.x.y:{web.port},"
+                    f" {facts['pages']} pages; crawling into {db} ...",
                     file=sys.stderr,
                 )
             with Progress(quiet=quiet) as progress:
-                again = api.run(
-                    api.crawl_async(path, replace(settings, refresh=True), progress=progress)
-                )
-            if again.interrupted:
+                result = api.run(api.crawl_async(path, settings, progress=progress))
+            if result.interrupted:
                 print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
                 return 130
+            if recrawl:
+                time.sleep(1.0)  # link times are whole seconds: keep the two crawls apart
+                since = datetime.now(UTC).isoformat(timespec="seconds")
+                web.replace_sites(generate(n_sites, n_pages, generation=2))
+                if not quiet:
+                    print(
+                        "the demo web is three months older now; recrawling with --refresh ...",
+                        file=sys.stderr,
+                    )
+                with Progress(quiet=quiet) as progress:
+                    again = api.run(
+                        api.crawl_async(path, replace(settings, refresh=True), progress=progress)
+                    )
+                if again.interrupted:
+                    print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
+                    return 130
+            if check_external:
+                if not quiet:
+                    print("checking the link targets the crawl did not fetch ...", file=sys.stderr)
+                with Progress(quiet=quiet) as progress:
+                    checked = api.run(
+                        api.crawl_async(path, settings, progress=progress, check=True)
+                    )
+                if checked.interrupted:
+                    print(f"interrupted; what was checked is in {db}", file=sys.stderr)
+                    return 130
+        _summary(db, path, result.elapsed)
+        if recrawl:
+            report = audit.changes(path, registrable_domain(TARGET), since=since)
+            lost = Counter(r["reason"] for r in report["links"] if r["change"] == "lost")
+            new = sum(r["change"] == "new" for r in report["links"])
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items()))
+            print(
+                f"recrawl: {TARGET} gained {new} backlinks and lost {sum(lost.values())} ({reasons})"
+            )
+            print(f"  linkgraph changes {registrable_domain(TARGET)} --db {db} --since {since}")
         if check_external:
-            if not quiet:
-                print("checking the link targets the crawl did not fetch ...", file=sys.stderr)
-            with Progress(quiet=quiet) as progress:
-                checked = api.run(api.crawl_async(path, settings, progress=progress, check=True))
-            if checked.interrupted:
-                print(f"interrupted; what was checked is in {db}", file=sys.stderr)
-                return 130
-    _summary(db, path, result.elapsed)
-    if recrawl:
-        report = audit.changes(path, registrable_domain(TARGET), since=since)
-        lost = Counter(r["reason"] for r in report["links"] if r["change"] == "lost")
-        new = sum(r["change"] == "new" for r in report["links"])
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items()))
-        print(f"recrawl: {TARGET} gained {new} backlinks and lost {sum(lost.values())} ({reasons})")
-        print(f"  linkgraph changes {registrable_domain(TARGET)} --db {db} --since {since}")
-    if check_external:
-        print(f"broken links: {len(audit.broken(path))} (see `linkgraph broken --db {db}`)")
-    print(
-        f"next: linkgraph rank --db {db} && linkgraph top --db {db}"
-        f"   |   linkgraph anchors {registrable_domain(TARGET)} --db {db} --classify --brand '{BRAND}'"
-        f" --keyword '{KEYWORDS[0]}'"
-    )
-    return 0
+            print(f"broken links: {len(audit.broken(path))} (see `linkgraph broken --db {db}`)")
+        print(
+            f"next: linkgraph rank --db {db} && linkgraph top --db {db}"
+            f"   |   linkgraph anchors {registrable_domain(TARGET)} --db {db} --classify --brand '{BRAND}'"
+            f" --keyword '{KEYWORDS[0]}'"
+        )
+        return 0
 
 
 def _summary(db: str, path: Path, elapsed: float) -> None:
