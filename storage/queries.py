@@ -30,6 +30,7 @@ from .records import KINDS, LOST_REASONS, PLACEMENTS
 from .vocab import FLAG_IMAGE, GUARDS, NOT_FOLLOW_FLAGS, SKIP_REASONS
 
 __all__ = [
+    "ANSWERED",
     "CURRENT",
     "EXPORT_FIELDS",
     "LOST_FIELDS",
@@ -47,6 +48,9 @@ __all__ = [
 # The one definition of a current link, as SQL over the links table aliased ``l``.
 # Cheap on every query: lost_at sits in the row the query reads anyway.
 CURRENT = "l.lost_at IS NULL"
+# A page a crawl fetched and got an answer for (any status): what makes a host "crawled".
+# A link check's HEAD request is not a crawl.
+ANSWERED = "p.status IS NOT NULL AND p.checked_only = 0"
 
 EXPORT_FIELDS = (
     "source",
@@ -169,7 +173,7 @@ def hosts_crawled(conn: sqlite3.Connection) -> int:
     HEAD request is not a crawl)."""
     return conn.execute(
         "SELECT count(DISTINCT u.host_id) FROM pages p JOIN urls u ON u.id = p.url_id"
-        " WHERE p.status IS NOT NULL AND p.checked_only = 0"
+        f" WHERE {ANSWERED}"
     ).fetchone()[0]
 
 

@@ -28,6 +28,7 @@ from . import schema, sealing
 from .commit import Batch, commit_batch
 from .errors import StoreError, from_sqlite
 from .interface import BufferedWriter, ResumeState
+from .queries import ANSWERED
 from .records import Link, Page, QueueItem
 from .vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
 
@@ -53,11 +54,12 @@ async def _count_committed(conn: aiosqlite.Connection) -> tuple[int, dict[int, i
     # count(*) reads the smallest index, lost links their own.
     (links,) = await (await conn.execute("SELECT count(*) FROM links")).fetchone()  # type: ignore[misc]
     (lost,) = await (  # type: ignore[misc]
+        # "IS NOT NULL", not "NOT CURRENT": SQLite searches the links_lost index only so.
         await conn.execute("SELECT count(*) FROM links WHERE lost_at IS NOT NULL")
     ).fetchone()
     async with conn.execute(
         "SELECT u.host_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
-        " WHERE p.status IS NOT NULL AND p.checked_only = 0 GROUP BY u.host_id"
+        f" WHERE {ANSWERED} GROUP BY u.host_id"
     ) as cur:
         answered = {host: n async for host, n in cur}
     return links - lost, answered
