@@ -23,12 +23,14 @@ __all__ = [
     "BacklinkDetail",
     "BufferedWriter",
     "CrawlWriter",
+    "Gap",
     "GraphArrays",
     "LinkFilter",
     "LinkFilters",
     "LinkReader",
     "ResumeState",
     "Target",
+    "TargetOptions",
 ]
 
 
@@ -167,6 +169,29 @@ class LinkFilters(TypedDict, total=False):
     placement: str | None
 
 
+class TargetOptions(LinkFilters, total=False):
+    """The keywords of a query about one target's links (``backlinks``,
+    ``referring_domains``, ``anchors``): the :class:`LinkFilters`, and ``mode`` (how the
+    target is read: ``exact``, ``prefix``, ``host``, ``domain``; default: exact for a URL,
+    domain for a name) and ``limit`` (how many records; default 100, ``None`` for all)."""
+
+    mode: str | None
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The competitor backlink gap asked of :meth:`LinkReader.intersect`: the domains that
+    link to at least ``min_count`` of ``competitors`` and not to ``exclude`` (targets read
+    with ``mode``); ``include_lost`` also counts competitors a domain linked to before."""
+
+    competitors: Sequence[str]
+    exclude: str | None = None
+    min_count: int = 2
+    mode: str | None = None
+    include_lost: bool = False
+
+
 class LinkReader(Protocol):
     """What the queries of the façade read from a store: counts, links, and the backlink
     answers. Targets are given as the user wrote them (a URL, or a host or domain name)
@@ -214,16 +239,7 @@ class LinkReader(Protocol):
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         """The highest-authority pages, hosts or domains (after ranking)."""
 
-    def intersect(
-        self,
-        competitors: list[str],
-        *,
-        exclude: str | None,
-        min_count: int,
-        mode: str | None,
-        limit: int | None,
-        include_lost: bool,
-    ) -> list[dict[str, Any]]:
+    def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
         """Domains linking to at least ``min_count`` competitors and not to ``exclude``."""
 
 

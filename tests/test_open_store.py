@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from linkgraph.storage import schema
 from linkgraph.storage.errors import CorruptStore, StoreError, StoreNotFound, sqlite_errors
-from linkgraph.storage.interface import LinkFilter
+from linkgraph.storage.interface import Gap, LinkFilter
 from linkgraph.storage.sqlite import SqliteStore
 from test_backlinks import build, pairs
 
@@ -124,8 +124,8 @@ class RecordingReader:
         self.asked.append(("backlinks", target, where, options))
         return []
 
-    def intersect(self, competitors: list[str], **options: Any) -> list[dict[str, Any]]:
-        self.asked.append(("intersect", competitors, options))
+    def intersect(self, gap: Gap, **options: Any) -> list[dict[str, Any]]:
+        self.asked.append(("intersect", gap, options))
         return []
 
 
@@ -143,14 +143,8 @@ def test_the_facade_passes_each_keyword_to_the_reader_it_was_given() -> None:
         ),
         (
             "intersect",
-            ["a.test", "b.test"],
-            {
-                "exclude": "me.test",
-                "min_count": 3,
-                "mode": None,
-                "limit": 100,
-                "include_lost": False,
-            },
+            Gap(["a.test", "b.test"], exclude="me.test", min_count=3),
+            {"limit": 100},
         ),
         ("check",),  # stats asks the store whether it is healthy first
         ("stats",),
@@ -166,3 +160,9 @@ def test_an_sqlite_error_met_in_a_query_becomes_a_store_error(tmp_path: Path) ->
             conn.execute("SELECT count(*) FROM sqlite_master")
     finally:
         conn.close()
+
+
+def test_a_misspelt_query_keyword_is_a_type_error_naming_it() -> None:
+    # The target queries take their options as **keywords: a typo must not pass silently.
+    with pytest.raises(TypeError, match=r"anchors\(\) got an unexpected keyword argument 'follow'"):
+        linkgraph.anchors(RecordingReader(), "x.test", follow=True)  # type: ignore[arg-type, call-arg]
