@@ -43,8 +43,26 @@ __all__ = [
 APPLICATION_ID = 0x4C4B4752  # "LKGR"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
+
+def _group_scores(level: str) -> str:
+    """The score table of ``level`` (host or domain): a page's columns, and the harmonic
+    centrality, which is computed for hosts and domains only."""
+    return f"""CREATE TABLE {level}_scores (
+            {level}_id{" " * (15 - len(level))}INTEGER PRIMARY KEY,
+            pagerank          REAL NOT NULL,
+            authority         REAL NOT NULL,
+            trust             REAL,
+            harmonic          REAL,
+            backlinks         INTEGER NOT NULL DEFAULT 0,
+            referring_domains INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX {level}_scores_rank ON {level}_scores(pagerank);
+        """
+
+
 # Named migrations, applied in order, each in its own transaction. Never edit one that has
-# shipped: add a new one. The schema version is the number applied.
+# shipped: add a new one (0002's text is built by _group_scores, unchanged by that). The
+# schema version is the number applied.
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_link_store",
@@ -162,27 +180,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             referring_domains INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX page_scores_rank ON page_scores(pagerank);
-        CREATE TABLE host_scores (
-            host_id           INTEGER PRIMARY KEY,
-            pagerank          REAL NOT NULL,
-            authority         REAL NOT NULL,
-            trust             REAL,
-            harmonic          REAL,
-            backlinks         INTEGER NOT NULL DEFAULT 0,
-            referring_domains INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX host_scores_rank ON host_scores(pagerank);
-        CREATE TABLE domain_scores (
-            domain_id         INTEGER PRIMARY KEY,
-            pagerank          REAL NOT NULL,
-            authority         REAL NOT NULL,
-            trust             REAL,
-            harmonic          REAL,
-            backlinks         INTEGER NOT NULL DEFAULT 0,
-            referring_domains INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX domain_scores_rank ON domain_scores(pagerank);
-        """,
+        """
+        + _group_scores("host")
+        + _group_scores("domain"),
     ),
     (
         "0003_recrawl_history_and_text",

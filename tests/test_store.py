@@ -270,3 +270,22 @@ async def test_a_host_noted_without_any_url_gets_its_row_domain_and_address(tmp_
     ).fetchall()
     conn.close()
     assert rows == [("lonely.example.co.uk", "127.0.0.10", "given up", "example.co.uk")]
+
+
+# sha256 of each shipped migration's SQL, from the commit that shipped it: a store that
+# applied one must find the same schema after any refactoring of how the text is built.
+SHIPPED_MIGRATIONS = {
+    "0001_link_store": "e9ec58d0fcd1dd14",
+    "0002_authority_scores": "daf6e01313644839",
+    "0003_recrawl_history_and_text": "69f8cdd3681eb97a",
+    "0004_internal_link_flag": "1233b2700b129f3e",
+}
+
+
+def test_shipped_migrations_keep_their_exact_sql() -> None:
+    shipped = {
+        name: hashlib.sha256(sql.encode()).hexdigest()[:16]
+        for name, sql in schema.MIGRATIONS
+        if name in SHIPPED_MIGRATIONS
+    }
+    assert shipped == SHIPPED_MIGRATIONS
