@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, Unpack
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
 from linkgraph.storage.errors import StoreNotFound
 from linkgraph.storage.identity import normalize
-from linkgraph.storage.interface import Gap, LinkFilter, LinkReader, TargetOptions
+from linkgraph.storage.interface import Gap, LinkReader, TargetOptions, split_options
 from linkgraph.storage.linkfile import write_links
 from linkgraph.storage.sqlite import SqliteStore
 from linkgraph.storage.vocab import EXPORT_FORMATS
@@ -221,15 +221,8 @@ def _about_target(
 ) -> list[dict[str, Any]]:
     """Ask the store's ``query`` (a :class:`LinkReader` method) about ``target``: the
     options become the link filter, the mode and the limit (100 unless given)."""
-    unknown = sorted(options.keys() - TargetOptions.__optional_keys__)
-    if unknown:
-        raise TypeError(f"{query}() got an unexpected keyword argument {unknown[0]!r}")
-    options = dict(options)  # type: ignore[assignment]
-    mode = options.pop("mode", None)
-    limit = options.pop("limit", 100)
-    ask = operator.methodcaller(
-        query, target, LinkFilter(**options), mode=mode, limit=limit, **more
-    )
+    mode, limit, where = split_options(options, query)
+    ask = operator.methodcaller(query, target, where, mode=mode, limit=limit, **more)
     with _reading(db) as store:
         return ask(store)  # type: ignore[no-any-return]
 

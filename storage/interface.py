@@ -31,6 +31,7 @@ __all__ = [
     "ResumeState",
     "Target",
     "TargetOptions",
+    "split_options",
 ]
 
 
@@ -159,9 +160,8 @@ class LinkFilter:
 
 
 class LinkFilters(TypedDict, total=False):
-    """The fields of :class:`LinkFilter` as keywords, for the façade functions that take
-    them as ``**filters`` (``LinkFilter(**filters)`` builds the filter); each is off
-    unless given."""
+    """The fields of :class:`LinkFilter` as keywords (part of :class:`TargetOptions`, which
+    the façade's target queries take as ``**options``); each is off unless given."""
 
     follow_only: bool
     include_internal: bool
@@ -177,6 +177,19 @@ class TargetOptions(LinkFilters, total=False):
 
     mode: str | None
     limit: int | None
+
+
+def split_options(options: TargetOptions, caller: str) -> tuple[str | None, int | None, LinkFilter]:
+    """``options`` as the target's ``mode``, the ``limit`` (100 unless given) and the
+    :class:`LinkFilter`; a keyword that is not an option is a ``TypeError`` naming
+    ``caller``, as Python's own would."""
+    unknown = sorted(options.keys() - TargetOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+    filters = dict(options)
+    mode = filters.pop("mode", None)
+    limit = filters.pop("limit", 100)
+    return mode, limit, LinkFilter(**filters)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
