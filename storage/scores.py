@@ -62,7 +62,7 @@ class GraphLoader:
 
     def __init__(self, db: str | os.PathLike[str]) -> None:
         self._db = db
-        self._conn: sqlite3.Connection | None = None
+        self._conns: list[sqlite3.Connection] = []
         self._pool: ThreadPoolExecutor | None = None
         self._future: Future[tuple[GraphArrays, float]] | None = None
 
@@ -75,11 +75,21 @@ class GraphLoader:
     def _load(self) -> tuple[GraphArrays, float]:
         clock = time.perf_counter()
         with queries.reader(self._db) as conn:
-            self._conn = conn
+            self._conns.append(conn)
             try:
-                return load_graph(conn), time.perf_counter() - clock
+                # A second reader where a second core can run it (see graphload._scan).
+                two = len(os.sched_getaffinity(0)) > 1
+                return load_graph(conn, helper=self._reader if two else None), (
+                    time.perf_counter() - clock
+                )
             finally:
-                self._conn = None
+                self._conns.clear()
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        with queries.reader(self._db) as conn:
+            self._conns.append(conn)
+            yield conn
 
     def result(self, conn: sqlite3.Connection) -> tuple[GraphArrays, float]:
         """The graph and the seconds its reading took (read on ``conn``, the writer's
@@ -92,8 +102,7 @@ class GraphLoader:
     def __exit__(self, *exc_info: object) -> None:
         if self._pool is None:
             return
-        conn = self._conn
-        if conn is not None:  # an error stopped the run before the read was done
+        for conn in list(self._conns):  # an error stopped the run before the read was done
             try:
                 conn.interrupt()
             except sqlite3.ProgrammingError:  # it was done after all, and closed

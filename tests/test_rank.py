@@ -240,8 +240,8 @@ def test_rank_reads_the_graph_while_the_store_is_being_checked(
     loaded = threading.Event()
     real_load, real_check = store_scores.load_graph, schema.quick_check
 
-    def load(conn: sqlite3.Connection) -> object:
-        graph = real_load(conn)
+    def load(conn: sqlite3.Connection, **options: object) -> object:
+        graph = real_load(conn, **options)  # type: ignore[arg-type]
         loaded.set()
         return graph
 
