@@ -106,6 +106,23 @@ def netguard_violations() -> Iterator[Callable[[], list[str]]]:
     take()
 
 
+@pytest.fixture
+def report_agreement(
+    record_property: Callable[[str, object], None],
+) -> Callable[[dict[str, float], str], None]:
+    """For a test that measures us against a third-party corpus or reference:
+    ``report_agreement(values, summary)`` records each value (a rate, rounded to 1e-5, or a
+    count) as a property of the test in the JUnit XML report and prints ``summary`` (shown
+    with ``-s``), so that a run tells how close we came, not only that we passed."""
+
+    def report(values: dict[str, float], summary: str) -> None:
+        for name, value in values.items():
+            record_property(name, round(value, 5) if isinstance(value, float) else value)
+        print(f"\n{summary}")
+
+    return report
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """``../shared/corpus`` relative to the repository root; skips when it is absent."""
