@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
@@ -104,6 +105,24 @@ def netguard_violations() -> Iterator[Callable[[], list[str]]]:
 
     yield take
     take()
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, sqlite3.Connection]]:
+    """Every connection opened on a store file during the test, with its path, in order:
+    how the tests tell whether a query opened the file again or used the store it was given."""
+    from linkgraph.storage import schema
+
+    opened: list[tuple[str, sqlite3.Connection]] = []
+    connect = schema.connect
+
+    def recording(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+        conn = connect(path, **kwargs)
+        opened.append((os.fspath(path), conn))
+        return conn
+
+    monkeypatch.setattr(schema, "connect", recording)
+    return opened
 
 
 @pytest.fixture

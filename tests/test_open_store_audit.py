@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 from linkgraph.crawler.settings import SettingsError
-from linkgraph.storage import schema
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import GraphArrays, LinkFilter, Target
 from linkgraph.storage.records import Link, Page
@@ -54,21 +53,6 @@ async def store(tmp_path: Path) -> Path:
     db = tmp_path / "links.db"
     await build_audited(db)
     return db
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, sqlite3.Connection]]:
-    """Every connection opened on a store file, with its path, in order."""
-    opened: list[tuple[str, sqlite3.Connection]] = []
-    connect = schema.connect
-
-    def recording(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-        conn = connect(path, **kwargs)
-        opened.append((os.fspath(path), conn))
-        return conn
-
-    monkeypatch.setattr(schema, "connect", recording)
-    return opened
 
 
 def is_closed(conn: sqlite3.Connection) -> bool:
