@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from crawl_support import answered
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import GraphArrays, LinkFilter, Target
@@ -34,17 +35,8 @@ async def build_audited(db: Path) -> None:
     mentioning = ("http://www.b.test/2", "http://www.a.test/")
     async with await StoreWriter.open(db) as writer:
         for source, links in LINKS.items():
-            writer.add_page(
-                Page(
-                    source,
-                    0,
-                    now,
-                    status=200,
-                    final_url=source,
-                    text=f"{source} sells Acme widgets" if source in mentioning else None,
-                    links=[Link(t, a, r, p) for t, a, r, p in links],
-                )
-            )
+            text = f"{source} sells Acme widgets" if source in mentioning else None
+            writer.add_page(answered(source, [Link(*link) for link in links], at=now, text=text))
         writer.add_page(Page(DEAD, 1, now, status=404, final_url=DEAD))
 
 
