@@ -5,6 +5,9 @@ loopback and then reads two independent records of what happened: the server's r
 log (what was *sent*) and the store (what the crawler *recorded*). Expected outcomes come
 from the sites a test declares or from the demo web's ground truth, never from the code
 under test.
+
+It also holds :func:`answered`, the page record that the query, audit and output tests write
+their small hand-built stores from.
 """
 
 from __future__ import annotations
