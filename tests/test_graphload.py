@@ -41,6 +41,18 @@ def store(tmp_path: Path, n_urls: int, links: list[tuple[int, ...]]) -> sqlite3.
     return conn
 
 
+def write_in_slices(monkeypatch: pytest.MonkeyPatch, rows: int, rows_per_insert: int) -> None:
+    """Make replace_scores convert ``rows`` rows at a time and insert ``rows_per_insert`` a
+    statement, so that a handful of rows takes every path of the insert."""
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", rows)
+    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", rows_per_insert)
+
+
+def rank_index(conn: sqlite3.Connection) -> tuple[str] | None:
+    """The SQL that created page_scores' rank index, or None when there is no such index."""
+    return conn.execute("SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
+
+
 def test_redirect_lookup_scans_the_links_table_instead_of_the_source_index(
     tmp_path: Path,
 ) -> None:
@@ -113,13 +125,10 @@ def test_load_graph_merges_the_rows_of_a_pair_follow_when_any_row_is(
 def test_write_scores_replaces_rows_and_keeps_the_rank_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Rows converted in slices of 3 and inserted 2 a statement: every path of the insert.
-    monkeypatch.setattr(graphload, "_WRITE_SLICE", 3)
-    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 2)
+    write_in_slices(monkeypatch, 3, 2)
     conn = store(tmp_path, 3, [])
-    index_sql = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'"
-    ).fetchone()
+    index_sql = rank_index(conn)
+    assert index_sql is not None
     conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (9, 0.5, 1)")
     pagerank = np.array([0.1 + 0.2, 1 / 3, 0.1])  # values that text would round
     replace_scores(
@@ -140,19 +149,16 @@ def test_write_scores_replaces_rows_and_keeps_the_rank_index(
     assert rows == [(3, pagerank[2], 2), (1, pagerank[0], 1), (2, pagerank[1], 0)]
     types = "SELECT DISTINCT typeof(url_id), typeof(pagerank), typeof(backlinks) FROM page_scores"
     assert conn.execute(types).fetchall() == [("integer", "real", "integer")]
-    assert (
-        conn.execute("SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
-        == index_sql
-    )
+    assert rank_index(conn) == index_sql
 
 
 def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)
-    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 1)
+    write_in_slices(monkeypatch, 2, 1)
     conn = store(tmp_path, 5, [])
     conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (1, 0.5, 1)")
+    index_sql = rank_index(conn)  # the previous index, as replace_scores finds it
     with pytest.raises(sqlite3.IntegrityError):
         replace_scores(
             conn,
@@ -168,7 +174,7 @@ def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
             },
         )
     assert conn.execute("SELECT url_id, pagerank FROM page_scores").fetchall() == [(1, 0.5)]
-    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
+    assert index_sql is not None and rank_index(conn) == index_sql
 
 
 def test_write_scores_refuses_columns_of_different_lengths(tmp_path: Path) -> None:

@@ -26,22 +26,8 @@ async def store(tmp_path: Path) -> Path:
     return db
 
 
-@pytest.fixture
-def openings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths the store file was opened at, in order."""
-    opened: list[str] = []
-    connect = schema.connect
-
-    def counting(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-        opened.append(os.fspath(path))
-        return connect(path, **kwargs)
-
-    monkeypatch.setattr(schema, "connect", counting)
-    return opened
-
-
 async def test_every_query_reads_an_open_store_without_opening_the_file_again(
-    store: Path, openings: list[str]
+    store: Path, connections: list[tuple[str, sqlite3.Connection]]
 ) -> None:
     with linkgraph.open_store(store) as opened:
         # The answers worked out by hand in test_backlinks.py, asked of one open store.
@@ -63,15 +49,17 @@ async def test_every_query_reads_an_open_store_without_opening_the_file_again(
         linkgraph.export(opened, format="edgelist", level="domain", output=graph)
         edges = [line.split("\t") for line in graph.getvalue().splitlines()]
         assert {e[0] for e in edges if e[1] == "t.test"} == {"a.test", "b.test", "c.test"}
-    assert openings == [os.fspath(store)]
+    assert [path for path, _ in connections] == [os.fspath(store)]
 
 
-async def test_a_path_is_opened_once_per_query(store: Path, openings: list[str]) -> None:
+async def test_a_path_is_opened_once_per_query(
+    store: Path, connections: list[tuple[str, sqlite3.Connection]]
+) -> None:
     assert pairs(linkgraph.backlinks(store, "http://www.t.test/pri", mode="prefix")) == {
         ("http://www.b.test/2", "http://www.t.test/pricing")
     }
     linkgraph.intersect(store, ["t.test", "b.test", "c.test"], exclude="a.test")
-    assert openings == [os.fspath(store)] * 2
+    assert [path for path, _ in connections] == [os.fspath(store)] * 2
 
 
 async def test_leaving_the_with_block_closes_the_store(store: Path) -> None:

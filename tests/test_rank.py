@@ -11,6 +11,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from cli_support import run
+from crawl_support import answered
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
@@ -52,14 +53,7 @@ async def build(db: Path, links: dict, redirects: dict) -> None:
                 )
                 continue
             writer.add_page(
-                Page(
-                    page,
-                    0,
-                    time.time(),
-                    status=200,
-                    final_url=page,
-                    links=[Link(t, "a", () if f else ("nofollow",)) for t, f in out],
-                )
+                answered(page, [Link(t, "a", () if f else ("nofollow",)) for t, f in out])
             )
 
 

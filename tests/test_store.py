@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from crawl_support import answered
 from linkgraph.storage import queries, schema
 from linkgraph.storage.errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
 from linkgraph.storage.records import Link, Page, QueueItem, link_flags
@@ -114,16 +115,12 @@ def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
     assert schema.inspect_file(db) == schema.SCHEMA_VERSION
 
 
-def _page(url: str, links: list[Link], **kw: object) -> Page:
-    return Page(url, 0, time.time(), status=200, final_url=url, links=links, **kw)  # type: ignore[arg-type]
-
-
 async def test_writer_roundtrip_and_export_fields(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     async with await StoreWriter.open(db) as writer:
         writer.add_queued([QueueItem("http://a.test/", 0)])
         writer.add_page(
-            _page(
+            answered(
                 "http://a.test/",
                 [
                     Link("http://b.test/x", "B x", ("nofollow",), "footer"),
@@ -163,7 +160,7 @@ async def test_resume_state_and_frontier_refill(tmp_path: Path) -> None:
     async with await StoreWriter.open(db) as writer:
         writer.add_queued([QueueItem(f"http://a.test/{i}", 1) for i in range(5)])
         writer.add_queued([QueueItem("http://b.test/", 0)])
-        writer.add_page(_page("http://a.test/0", []))
+        writer.add_page(answered("http://a.test/0", []))
         await writer.flush()
         state = await writer.resume_state()
         assert state.queued_by_host == {"a.test": 4, "b.test": 1}
@@ -179,11 +176,11 @@ async def test_resume_state_and_frontier_refill(tmp_path: Path) -> None:
 async def test_link_seen_again_keeps_first_seen(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     async with await StoreWriter.open(db) as writer:
-        page = _page("http://a.test/", [Link("http://b.test/")])
+        page = answered("http://a.test/", [Link("http://b.test/")])
         page.fetched_at = 1_000_000_000
         writer.add_page(page)
         await writer.flush()
-        again = _page("http://a.test/", [Link("http://b.test/")])
+        again = answered("http://a.test/", [Link("http://b.test/")])
         again.fetched_at = 1_000_086_400
         writer.add_page(again)
     with queries.reader(db) as conn:
@@ -207,7 +204,7 @@ async def test_internal_bit_from_the_writer_and_from_the_0004_migration_agree(
     db = tmp_path / "s.db"
     async with await StoreWriter.open(db) as writer:
         writer.add_page(
-            _page(
+            answered(
                 "http://www.a.co.uk/",
                 [
                     Link("http://blog.a.co.uk/x", "blog", (), "nav"),
