@@ -31,6 +31,8 @@ __all__ = ["REDIRECTS_SQL", "GraphArrays", "load_graph", "write_scores"]
 
 # Rows joined into one string per query: about 20 MB of text, a bounded buffer.
 _CHUNK_ROWS = 1 << 20
+# Keys in the first range of a scan: few, as the first ids of a crawl are often its hubs.
+_FIRST_RANGE = 1 << 8
 _T = TypeVar("_T")
 # Opens (and closes) a read connection to the store being loaded.
 Reader = Callable[[], AbstractContextManager[sqlite3.Connection]]
@@ -57,7 +59,7 @@ GraphArrays = LinkArrays
 class _Ranges:
     """Key ranges covering ``1..top``, handed out one at a time to whichever reader asks
     next (thread-safe). Each is sized from the rows the asker's last range held, to about
-    ``_CHUNK_ROWS``; the first is small, as the first ids of a crawl are often its hubs."""
+    ``_CHUNK_ROWS``, the first ``_FIRST_RANGE`` keys."""
 
     def __init__(self, top: int) -> None:
         self._lo = 1
@@ -67,7 +69,7 @@ class _Ranges:
     def claim(self, last: tuple[int, int] | None) -> tuple[int, int] | None:
         """The next ``(lo, step)``, given the asker's last ``(step, rows)``; ``None``: done."""
         step = (
-            1 << 8
+            _FIRST_RANGE
             if last is None
             else max(1, min(last[0] * 4, last[0] * _CHUNK_ROWS // max(last[1], 1)))
         )
