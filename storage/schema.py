@@ -365,6 +365,7 @@ def connect(
     readonly: bool = False,
     create: bool = False,
     check: bool = False,
+    threads: bool = False,
 ) -> sqlite3.Connection:
     """Open a store: validated, migrated to the current schema, WAL, foreign keys off.
 
@@ -373,7 +374,8 @@ def connect(
     existing store opened for writing is checked first with SQLite's ``quick_check``, so
     nothing is ever written into a malformed file; the check is skipped only for a file
     that :func:`is_sealed` proves unchanged since our last clean write, and ``check=True``
-    forces it (and asks the same of a read-only opening).
+    forces it (and asks the same of a read-only opening). ``threads``: a read-write
+    connection that other threads may use too, one at a time (the caller sees to that).
     """
     p = Path(path)
     version = inspect_file(p)
@@ -412,7 +414,7 @@ def connect(
         finally:
             conn.close()
     try:
-        conn = sqlite3.connect(p, isolation_level=None)
+        conn = sqlite3.connect(p, isolation_level=None, check_same_thread=not threads)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {p}: {exc}") from None
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from typing import Any
@@ -44,7 +44,7 @@ def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     open of the unchanged file skips its ``quick_check``. The crawl writer's sealed
     counters are kept when they were valid at the opening and no other connection has
     committed since: the block writes score tables only, never links or pages."""
-    with closing(schema.connect(path)) as conn, sqlite_errors(path):
+    with closing(schema.connect(path, threads=True)) as conn, sqlite_errors(path):
         counters = sealing.sealed_counters(path)
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         yield conn
@@ -141,15 +141,54 @@ def replace_scores(conn: sqlite3.Connection, results: Mapping[str, Mapping[str, 
     """Replace the score table of every level in ``results`` (``{level: columns}``, the
     keywords of :func:`storage.graphload.write_scores`) in one transaction: a crash leaves
     the previous scores whole. An empty level keeps its table as it was."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with replacing_scores(conn, beside=False) as write:
         for level, columns in results.items():
-            if columns:
-                write_scores(conn, level, **columns)
-        conn.execute("COMMIT")
+            write(level, columns)
+
+
+@contextmanager
+def replacing_scores(
+    conn: sqlite3.Connection, *, beside: bool = True
+) -> Iterator[Callable[[str, Mapping[str, Any]], None]]:
+    """Replace score tables a level at a time, as the caller hands them over
+    (``write(level, columns)``), in one transaction committed when the block ends: an error
+    in the block or in a write, or a crash, leaves the previous scores whole.
+
+    ``beside``: each level is written in a second thread while the caller goes on (ranking
+    the next level): SQLite inserts and builds the rank index with the GIL released.
+    ``conn`` must then allow use from another thread (:func:`writer` opens it so), and the
+    caller must not use it inside the block. Without, ``write`` writes before it returns.
+    """
+    pool = ThreadPoolExecutor(max_workers=1) if beside else None
+    pending: list[Future[None]] = []
+    began = False
+
+    def write(level: str, columns: Mapping[str, Any]) -> None:
+        nonlocal began
+        if not columns:
+            return
+        if not began:  # the writes wait for nothing else: take the write lock now
+            conn.execute("BEGIN IMMEDIATE")
+            began = True
+        if pool is None:
+            write_scores(conn, level, **columns)
+        else:
+            pending.append(pool.submit(write_scores, conn, level, **columns))
+
+    try:
+        yield write
+        for done in pending:
+            done.result()
     except BaseException:
-        conn.execute("ROLLBACK")
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if began:
+            conn.execute("ROLLBACK")
         raise
+    if pool is not None:
+        pool.shutdown(wait=True)
+    if began:
+        conn.execute("COMMIT")
 
 
 def top_domains(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[str, float]]:
