@@ -6,29 +6,9 @@ import argparse
 import sys
 
 from ..output import emit, emit_json
-from .common import EXIT_OK, arg, call, command, limit, min_score, options, shown
+from .common import EXIT_OK, arg, call, command, limit, min_score, shown, switch
 from .listing import Listing
 
-_CHANGES = options(
-    "target",
-    "db",
-    arg("--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"),
-    arg(
-        "--by",
-        choices=("day", "week"),
-        default="day",
-        help="velocity period: day (default) or week",
-    ),
-    "mode",
-    "include_internal",
-    shown(
-        "--show",
-        choices=("links", "domains", "velocity"),
-        default=None,
-        help="one part only (table, csv)",
-    ),
-    "format",
-)
 # The parts of a change report: its key in the result, its title, its fields.
 _PARTS = {
     "links": (
@@ -45,7 +25,28 @@ _PARTS = {
 }
 
 
-@command(_CHANGES)
+@command(
+    "target",
+    "db",
+    arg("--since", metavar="DATE", help="ISO date, e.g. 2026-11-01 (default: all history)"),
+    arg(
+        "--by",
+        choices=("day", "week"),
+        default="day",
+        help="velocity period: day (default) or week",
+    ),
+    "mode",
+    "include_internal",
+    shown(
+        arg(
+            "--show",
+            choices=tuple(_PARTS),
+            default=None,
+            help="one part only (table, csv)",
+        )
+    ),
+    "format",
+)
 def cmd_changes(args: argparse.Namespace) -> int:
     """New and lost backlinks (with the reason) and referring domains since a date, and link
     velocity.
@@ -55,7 +56,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     """
     from ..audit import changes
 
-    result = call(changes, args, _CHANGES)
+    result = call(changes, args)
     if args.format == "json" and args.show is None:
         emit_json(result)
         return EXIT_OK
@@ -72,10 +73,9 @@ _BROKEN = Listing(
         "target", metavar="TARGET", nargs="?", help="only links into it (or out of it, --outbound)"
     ),
     "db",
-    arg("--outbound", action="store_true", help="links on TARGET's pages, not links into it"),
-    arg(
+    switch("--outbound", help="links on TARGET's pages, not links into it"),
+    switch(
         "--check-external",
-        action="store_true",
         help="first check uncrawled link targets (HEAD) under the crawl's politeness",
     ),
     "mode",
@@ -123,7 +123,8 @@ cmd_toxic = Listing(
     """,
 )
 
-_DISAVOW = options(
+
+@command(
     "target",
     "db",
     min_score(
@@ -135,9 +136,6 @@ _DISAVOW = options(
     "mode",
     "profile",
 )
-
-
-@command(_DISAVOW)
 def cmd_disavow(args: argparse.Namespace) -> int:
     """Write Google's disavow file for the referring domains scoring at least --min-score.
 
@@ -146,7 +144,7 @@ def cmd_disavow(args: argparse.Namespace) -> int:
     """
     from ..audit import disavow
 
-    text = call(disavow, args, _DISAVOW)
+    text = call(disavow, args)
     if args.output:
         entries = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
         print(f"wrote {entries} disavow entries to {args.output}", file=sys.stderr)

@@ -92,9 +92,19 @@ def arg(*flags: str, param: str | None = None, **options: Any) -> Arg:
     return Arg(flags, options, param or dest)
 
 
-def shown(*flags: str, **options: Any) -> Arg:
-    """An argument about how results are shown, not passed to the library function."""
-    return Arg(flags, options, None)
+def switch(flag: str, **options: Any) -> Arg:
+    """An on/off flag: off unless given (``default=None``: absent leaves the TOML value)."""
+    return arg(flag, action="store_true", **options)
+
+
+def shown(argument: Arg) -> Arg:
+    """``argument`` as one about how results are shown: not passed to the library function."""
+    return Arg(argument.flags, argument.options, None)
+
+
+def passed_as(param: str, *args: Arg) -> tuple[Arg, ...]:
+    """These arguments, passed on together as one ``param`` (see :func:`call`)."""
+    return tuple(a.but(param) for a in args)
 
 
 INCLUDE_LOST_HELP = (
@@ -113,11 +123,6 @@ def limit(default: int | None) -> Arg:
         if default
         else "at most N records (default: all)",
     )
-
-
-def passed_as(param: str, *args: Arg) -> tuple[Arg, ...]:
-    """These arguments, passed on together as one ``param`` (see :func:`call`)."""
-    return tuple(a.but(param) for a in args)
 
 
 def min_score(default: int, help: str) -> Arg:
@@ -145,20 +150,22 @@ OPTIONS: dict[str, Arg | tuple[Arg, ...]] = {
         help="how a TARGET matches: a URL exactly (default for URLs) or as a prefix;"
         " a name as a domain with its subdomains (default for names) or one host",
     ),
-    "include_internal": arg(
-        "--include-internal", action="store_true", help="also links from the target's own domain"
+    "include_internal": switch(
+        "--include-internal", help="also links from the target's own domain"
     ),
-    "include_lost": arg("--include-lost", action="store_true", help=INCLUDE_LOST_HELP),
+    "include_lost": switch("--include-lost", help=INCLUDE_LOST_HELP),
     "format": shown(
-        "--format",
-        choices=FORMATS,
-        default="table",
-        help="table (default), json, or csv (booleans true/false, lists joined with '; ')",
+        arg(
+            "--format",
+            choices=FORMATS,
+            default="table",
+            help="table (default), json, or csv (booleans true/false, lists joined with '; ')",
+        )
     ),
     "table_or_json": shown(
-        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+        arg("--format", choices=("table", "json"), default="table", help="table (default) or json")
     ),
-    "quiet": shown("--quiet", action="store_true", default=False, help="no progress output"),
+    "quiet": shown(switch("--quiet", default=False, help="no progress output")),
     # ``-``, the usual spelling of standard output, is None.
     "output": arg(
         "--output",
@@ -239,11 +246,17 @@ def add_options(p: argparse.ArgumentParser, declared: Sequence[Arg]) -> None:
 
 
 def call(
-    function: Callable[..., Any], args: argparse.Namespace, declared: Sequence[Arg], **extra: Any
+    function: Callable[..., Any],
+    args: argparse.Namespace,
+    declared: Sequence[Arg] | None = None,
+    **extra: Any,
 ) -> Any:
-    """``function`` called with the parsed arguments it takes: every declared one by its
-    keyword, the profile flags as one ``profile``, none about how results are shown; and
-    ``extra``, what the command made itself (a progress display)."""
+    """``function`` called with the parsed arguments it takes: every one the command declares
+    (or those ``declared``) by its keyword, the profile flags as one ``profile``, none
+    about how results are shown; and ``extra``, what the command made itself (a progress
+    display). The command is ``args.func``, the function ``build_parser`` bound it to."""
+    if declared is None:
+        declared = args.func.options
     params = {a.param for a in declared if a.param}
     kwargs = {name: getattr(args, name) for name in params - {"profile"}} | extra
     if "profile" in params:

@@ -18,8 +18,8 @@ from .common import (
     call,
     command,
     option,
-    options,
     positive_int,
+    switch,
 )
 
 # The settings crawl and robots both take, with help true for both: robots fetches a
@@ -33,9 +33,8 @@ _USER_AGENT = arg(
 _HOSTS_FILE = arg(
     "--hosts-file", metavar="FILE", help="/etc/hosts-format file pinning names to addresses"
 )
-_ALLOW_PRIVATE_ADDRESSES = arg(
+_ALLOW_PRIVATE_ADDRESSES = switch(
     "--allow-private-addresses",
-    action="store_true",
     # None, not False: an absent flag leaves the TOML / environment value in force.
     default=None,
     help="allow fetching from loopback/private addresses"
@@ -117,15 +116,13 @@ def _flag(name: str) -> str:
     arg("--delay", metavar="SECONDS", help="minimum gap between requests to a host (default 1.0)"),
     _USER_AGENT,
     _HOSTS_FILE,
-    arg(
+    switch(
         "--follow-nofollow",
-        action="store_true",
         default=None,
         help="also follow rel=nofollow links",
     ),
-    arg(
+    switch(
         "--refresh",
-        action="store_true",
         default=None,
         help="fetch every stored page again (conditionally) to find new and lost links",
     ),
@@ -137,9 +134,8 @@ def _flag(name: str) -> str:
         default=None,
         help="ignore Sitemap: lines",
     ),
-    arg(
+    switch(
         "--pinned-only",
-        action="store_true",
         default=None,
         help="with --hosts-file: resolve only the names pinned there, never ask DNS; links to"
         " other hosts are recorded, not fetched (a local mirror; the demo does this)",
@@ -234,7 +230,7 @@ def cmd_robots(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_DEMO = options(
+@command(
     arg(
         "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
     ),
@@ -254,21 +250,16 @@ _DEMO = options(
         help="pages of each generated site (default 12, at least 6)",
     ),
     option("quiet", param="quiet"),  # run_demo prints its own progress
-    arg(
+    switch(
         "--recrawl",
-        action="store_true",
         help="then age the demo web three months and recrawl it with --refresh (for `linkgraph changes`)",
     ),
-    arg(
+    switch(
         "--check-external",
-        action="store_true",
         help="then check the link targets the crawl did not fetch, while the demo web is up"
         " (for `linkgraph broken`)",
     ),
 )
-
-
-@command(_DEMO)
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the built-in local demo web, crawl it into a store, and summarise.
 
@@ -280,4 +271,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """
     from ..demo import run_demo
 
-    return call(run_demo, args, _DEMO)
+    return call(run_demo, args)

@@ -8,7 +8,7 @@ from linkgraph.storage.records import PLACEMENTS
 from linkgraph.storage.vocab import LEVELS
 
 from ..output import emit, emit_json, say
-from .common import EXIT_OK, arg, call, command, limit, option, options, positive_int
+from .common import EXIT_OK, arg, call, command, limit, option, options, positive_int, switch
 from .listing import Listing, Records
 
 # A query of the links into one target: what backlinks, referring-domains and anchors take.
@@ -16,7 +16,7 @@ _TARGET_QUERY = options(
     "target",
     "db",
     "mode",
-    arg("--follow-only", action="store_true", help="only followable links"),
+    switch("--follow-only", help="only followable links"),
     "include_internal",
     arg("--placement", choices=PLACEMENTS, help="only links in this part of the page"),
     "include_lost",
@@ -87,9 +87,8 @@ _QUALITY_COLUMNS = (
 
 @command(
     _BACKLINKS.options,
-    arg(
+    switch(
         "--quality",
-        action="store_true",
         help="score each link: authority, follow, placement, relevance, dilution, sitewide",
     ),
     "profile",
@@ -168,9 +167,8 @@ _ANCHORS = Listing(
 
 @command(
     _ANCHORS.options,
-    arg(
+    switch(
         "--classify",
-        action="store_true",
         help="shares by class: branded, exact, partial, generic, naked_url, image, empty,"
         " other (none of these: an article title, a person's name)",
     ),

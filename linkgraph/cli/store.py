@@ -9,7 +9,7 @@ from linkgraph.storage.safetext import terminal_safe
 from linkgraph.storage.vocab import EXPORT_FORMATS, LEVELS
 
 from ..output import emit_json, safe_text, say
-from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, arg, call, command, options, shown
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, arg, call, command, shown, switch
 
 
 @command("db", "table_or_json")
@@ -62,7 +62,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_EXPORT = options(
+@command(
     "db",
     arg(
         "--format",
@@ -78,11 +78,8 @@ _EXPORT = options(
         help="graph formats only: nodes are pages (default), hosts or domains",
     ),
     "output",
-    arg("--include-lost", action="store_true", help=INCLUDE_LOST_HELP + " (jsonl, csv)"),
+    switch("--include-lost", help=INCLUDE_LOST_HELP + " (jsonl, csv)"),
 )
-
-
-@command(_EXPORT)
 def cmd_export(args: argparse.Namespace) -> int:
     """Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).
 
@@ -92,27 +89,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     """
     from .. import api
 
-    count = call(api.export, args, _EXPORT)
+    count = call(api.export, args)
     if args.output:
         what = "links" if args.format in ("jsonl", "csv") else f"{args.level}-level edges"
         print(f"wrote {count:,} {what} to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
-_RANK = options(
+@command(
     "db",
     arg("--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"),
     "quiet",
     shown(
-        "--verbose",
-        action="store_true",
-        help="also print the seconds of each phase (open, load, counts, each level's graph"
-        " and scores, write) to standard error",
+        switch(
+            "--verbose",
+            help="also print the seconds of each phase (open, load, counts, each level's graph"
+            " and scores, write) to standard error",
+        )
     ),
 )
-
-
-@command(_RANK)
 def cmd_rank(args: argparse.Namespace) -> int:
     """Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and
     domain.
@@ -128,7 +123,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{message} ...", file=sys.stderr)
 
-    summary = call(rank, args, _RANK, progress=say)
+    summary = call(rank, args, progress=say)
     if not args.quiet:
         took = sum(summary.seconds.values())
         print(
@@ -144,21 +139,18 @@ def cmd_rank(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# The rule linkgraph.importer follows when no encoding is given, in the order it tries.
-_ENCODING_HELP = (
-    "the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
-    " detected from a byte-order mark (UTF-8/16/32), else UTF-16 by its NUL bytes,"
-    " else UTF-8 if the file is valid"
-    " UTF-8, else cp1252 (Windows-1252), as the summary says"
-)
-_IMPORT = options(
+@command(
     arg("file", metavar="FILE", help="CSV or TSV; '-' reads standard input"),
     "db",
-    arg("--encoding", metavar="NAME", help=_ENCODING_HELP),
+    arg(
+        "--encoding",
+        metavar="NAME",
+        help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
+        " detected from a byte-order mark (UTF-8/16/32), else UTF-16 by its NUL bytes,"
+        " else UTF-8 if the file is valid"
+        " UTF-8, else cp1252 (Windows-1252), as the summary says",
+    ),
 )
-
-
-@command(_IMPORT)
 def cmd_import(args: argparse.Namespace) -> int:
     """Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.
 
@@ -169,7 +161,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """
     from ..importer import import_links
 
-    result = call(import_links, args, _IMPORT)
+    result = call(import_links, args)
     for problem in result.problems:
         say(f"  skipped {problem}", sys.stderr)
     read_as = "" if result.encoding == "utf-8" else f", read as {result.encoding_note}"
