@@ -9,8 +9,7 @@ from collections.abc import Callable
 from typing import Any, get_args, get_type_hints
 
 from linkgraph.cli import audits, queries
-from linkgraph.cli.common import add_options, call, options
-from linkgraph.cli.listing import Listing
+from linkgraph.cli.common import Listing, add_options, call, options
 
 
 def keywords(function: Callable[..., Any]) -> set[str]:

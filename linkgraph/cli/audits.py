@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from ..output import emit, emit_json
-from .common import EXIT_OK, arg, call, command, limit, min_score, shown, switch
-from .listing import Listing
+from .common import EXIT_OK, Listing, arg, call, command, limit, min_score, shown, switch
 
 # The parts of a change report: its key in the result, its title, its fields.
 _PARTS = {

@@ -3,7 +3,7 @@
 Each command is declared beside its function (crawling, store, queries, audits): its
 name, help and examples come from that function (``cmd_NAME`` and its docstring, see
 ``common.describe``) and its arguments from its declaration (``common.command``, or a
-``listing.Listing``); this module only fixes the order ``linkgraph --help`` lists them in.
+``common.Listing``); this module only fixes the order ``linkgraph --help`` lists them in.
 """
 
 from __future__ import annotations

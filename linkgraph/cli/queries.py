@@ -8,8 +8,19 @@ from linkgraph.storage.records import PLACEMENTS
 from linkgraph.storage.vocab import LEVELS
 
 from ..output import emit, emit_json, say
-from .common import EXIT_OK, arg, call, command, limit, option, options, positive_int, switch
-from .listing import Listing, Records
+from .common import (
+    EXIT_OK,
+    Listing,
+    Records,
+    arg,
+    call,
+    command,
+    limit,
+    option,
+    options,
+    positive_int,
+    switch,
+)
 
 # A query of the links into one target: what backlinks, referring-domains and anchors take.
 _TARGET_QUERY = options(
