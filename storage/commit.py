@@ -36,6 +36,7 @@ from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
+from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 
 __all__ = [
@@ -78,6 +79,8 @@ class Committed:
     answered: dict[int, int] = field(default_factory=dict)
     # Ids of the hosts this batch looked up, for the caller to pass back in later batches.
     hosts: dict[str, int] = field(default_factory=dict)
+    # Hashes of the URLs this batch inserted, for the caller's UrlHashes.
+    url_hashes: list[int] = field(default_factory=list)
 
 
 def page_loss(
@@ -149,14 +152,17 @@ async def commit_batch(
     batch: Batch,
     rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
     host_ids: Mapping[str, int] | None = None,
+    url_hashes: UrlHashes | None = None,
 ) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does).
 
-    ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``).
+    ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``);
+    ``url_hashes`` the store's URL hashes, when the caller keeps them (it adds the
+    batch's ``url_hashes`` once committed).
     """
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        committed = await _write(conn, batch, rel_id, host_ids or {})
+        committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
@@ -169,9 +175,10 @@ async def _write(
     batch: Batch,
     rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
     host_ids: Mapping[str, int],
+    url_hashes: UrlHashes | None,
 ) -> Committed:
-    ids, anchor_ids, domains, hosts = await _intern(conn, batch, host_ids)
-    committed = Committed(hosts=hosts)
+    ids, anchor_ids, domains, hosts, new_hashes = await _intern(conn, batch, host_ids, url_hashes)
+    committed = Committed(hosts=hosts, url_hashes=new_hashes)
     # The change in current links is counted where it can happen: pages with links stored
     # already are counted before and after; every link of the other pages is new. A first
     # crawl pays one index probe per page for this.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from .identity import host_of, registrable_domain, url_hash
+from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
     from .commit import Batch
@@ -47,11 +48,16 @@ def to_json(rows: Any) -> str:
 
 
 async def intern(
-    conn: aiosqlite.Connection, batch: Batch, host_ids: Mapping[str, int]
-) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int]]:
+    conn: aiosqlite.Connection,
+    batch: Batch,
+    host_ids: Mapping[str, int],
+    hashes: UrlHashes | None = None,
+) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int], list[int]]:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
-    registrable domain, and the ids of the hosts not in ``host_ids`` (committed hosts
-    the caller knows already)."""
+    registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
+    caller knows already) and the hashes of the URLs inserted. ``hashes``, when given,
+    are the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not
+    looked up."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     for source, links in itertools.chain(
@@ -112,26 +118,36 @@ async def intern(
         )
         found = json.loads(rows[0][0])
     host_of_url = [found[host] if host in found else host_ids[host] for _, _, host in url_rows]
-    # Known URLs are looked up once, by hash; the new ones get the ids SQLite would give
-    # them (max + 1, in order), so nothing is looked up twice or joined back.
-    rows = await conn.execute_fetchall(
-        "SELECT json_group_array(coalesce(id, 0)) FROM (SELECT u.id AS id FROM json_each(?) j"
-        f" LEFT JOIN urls u ON u.hash = {col(0, 'j.value')} AND u.url = {col(1, 'j.value')}"
-        " ORDER BY j.key)",
-        (to_json([(key, u) for key, u, _ in url_rows]),),
-    )
-    url_ids: list[int] = json.loads(rows[0][0])
-    if len(url_ids) != len(url_rows):  # (hash, url) is unique: one id or none per URL
-        raise RuntimeError(f"{len(url_rows)} URLs looked up, {len(url_ids)} answers")
+    # A URL whose hash the store does not hold is new; the others are looked up once, by
+    # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
+    # is looked up twice or joined back.
+    keys = [key for key, _, _ in url_rows]
+    unseen = hashes.unseen(keys) if hashes is not None else [False] * len(keys)
+    lookup = [(key, u) for (key, u, _), new in zip(url_rows, unseen, strict=True) if not new]
+    looked_up: list[int] = []
+    if lookup:
+        rows = await conn.execute_fetchall(
+            "SELECT json_group_array(coalesce(id, 0)) FROM (SELECT u.id AS id FROM json_each(?) j"
+            f" LEFT JOIN urls u ON u.hash = {col(0, 'j.value')} AND u.url = {col(1, 'j.value')}"
+            " ORDER BY j.key)",
+            (to_json(lookup),),
+        )
+        looked_up = json.loads(rows[0][0])
+    if len(looked_up) != len(lookup):  # (hash, url) is unique: one id or none per URL
+        raise RuntimeError(f"{len(lookup)} URLs looked up, {len(looked_up)} answers")
     rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
     last = rows[0][0]
+    answers = iter(looked_up)
+    url_ids: list[int] = []
     new_rows = []
-    for i, uid in enumerate(url_ids):
+    for i, new in enumerate(unseen):
+        uid = 0 if new else next(answers)
         if not uid:
             last += 1
             key, u, _ = url_rows[i]
-            url_ids[i] = last
+            uid = last
             new_rows.append((last, key, host_of_url[i], u))
+        url_ids.append(uid)
     if new_rows:
         await conn.execute(
             f"INSERT INTO urls(id, hash, host_id, url) SELECT {cols(4)} FROM json_each(?)",
@@ -149,4 +165,4 @@ async def intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found
+    return ids, anchor_ids, domains, found, [key for _, key, _, _ in new_rows]

@@ -30,6 +30,7 @@ from .errors import StoreError, from_sqlite
 from .interface import BufferedWriter, ResumeState
 from .queries import ANSWERED
 from .records import Link, Page, QueueItem
+from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
 
 
@@ -79,6 +80,7 @@ class StoreWriter(BufferedWriter):
         self._flush_lock = asyncio.Lock()
         self._rel_ids: dict[str, int] = {}
         self._host_ids: dict[str, int] = {}  # host name -> id, of committed batches
+        self._url_hashes = UrlHashes(complete=False)  # complete when opened on no URLs
         self.committed_pages = 0
         # Running totals of what is committed, by the definitions of storage.queries.stats,
         # for the live display: current links of every kind, hosts with a page that
@@ -120,6 +122,10 @@ class StoreWriter(BufferedWriter):
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
+            # A store without URLs: every URL it will hold goes through this writer (we
+            # hold the flock), so the writer can know them all and skip looking up new ones.
+            async with conn.execute("SELECT NOT EXISTS (SELECT 1 FROM urls)") as cur:
+                no_urls = bool((await cur.fetchone())[0])  # type: ignore[index]
             # The totals our last clean close sealed are exact while the file is unchanged
             # (we hold the flock, so no crawl can change it now); else count, once per open.
             try:
@@ -136,6 +142,7 @@ class StoreWriter(BufferedWriter):
             raise
         writer = cls(conn, path, lock_fd, batch_pages=batch_pages)
         writer._rel_ids = rel_ids
+        writer._url_hashes = UrlHashes(complete=no_urls)
         writer.links = links
         writer._answered = answered
         writer.hosts_crawled = sum(1 for n in answered.values() if n > 0)
@@ -198,7 +205,9 @@ class StoreWriter(BufferedWriter):
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
-            committed = await commit_batch(self._conn, batch, self._rel_id, self._host_ids)
+            committed = await commit_batch(
+                self._conn, batch, self._rel_id, self._host_ids, self._url_hashes
+            )
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
             batch.absorb(self._batch)
@@ -211,6 +220,7 @@ class StoreWriter(BufferedWriter):
         if len(self._host_ids) + len(committed.hosts) > _HOST_IDS:
             self._host_ids.clear()
         self._host_ids.update(committed.hosts)
+        self._url_hashes.add(committed.url_hashes)
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)

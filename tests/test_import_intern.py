@@ -1,0 +1,73 @@
+"""Interning an import's URLs: which are looked up, and which ids they get."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+from linkgraph.storage.records import Link
+from linkgraph.storage.urlhashes import UrlHashes
+from linkgraph.storage.writer import StoreWriter
+
+
+def test_url_hashes_say_unseen_exactly_for_hashes_never_added() -> None:
+    rng = random.Random(7)
+    hashes = UrlHashes(complete=True)
+    added: set[int] = set()
+    # Runs of many sizes, so that runs are merged and some stay apart.
+    for size in (5, 1, 300, 2, 2, 40, 1000, 3, 77, 1):
+        run = [rng.randrange(-(2**63), 2**63) for _ in range(size)]
+        run.append(-(2**63) if size == 3 else 2**63 - 1)  # the int64 extremes too
+        hashes.add(run)
+        added.update(run)
+    queries = list(added) + [rng.randrange(-(2**63), 2**63) for _ in range(500)]
+    queries += [-(2**63) + 1, 2**63 - 2, 0]
+    rng.shuffle(queries)
+    assert hashes.unseen(queries) == [q not in added for q in queries]
+
+
+def test_url_hashes_not_known_complete_call_nothing_unseen() -> None:
+    hashes = UrlHashes(complete=False)
+    hashes.add([1, 2])
+    assert hashes.unseen([1, 3]) == [False, False]
+
+
+async def test_into_a_store_opened_empty_only_urls_stored_before_are_looked_up(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    statements: list[str] = []
+    async with await StoreWriter.open(db) as writer:
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_links("https://a.example/1", [Link("https://b.example/1")], 1.0)
+        await writer.flush()
+        assert [s for s in statements if "JOIN urls" in s] == []
+        statements.clear()
+        writer.add_links("https://a.example/1", [Link("https://b.example/2")], 2.0)
+        await writer.flush()
+        lookups = [s for s in statements if "JOIN urls" in s]
+        assert len(lookups) == 1
+        assert "https://a.example/1" in lookups[0] and "b.example/2" not in lookups[0]
+    # Opened on a store with URLs, the writer does not know them all: it looks each up.
+    statements.clear()
+    async with await StoreWriter.open(db) as writer:
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_links("https://c.example/", [Link("https://b.example/1")], 3.0)
+        await writer.flush()
+    lookups = [s for s in statements if "JOIN urls" in s]
+    assert len(lookups) == 1
+    assert "https://c.example/" in lookups[0] and "https://b.example/1" in lookups[0]
+    conn = sqlite3.connect(db)
+    try:
+        urls = conn.execute("SELECT id, url FROM urls ORDER BY id").fetchall()
+        links = conn.execute("SELECT source_id, target_id, first_seen FROM links").fetchall()
+    finally:
+        conn.close()
+    assert urls == [
+        (1, "https://a.example/1"),
+        (2, "https://b.example/1"),
+        (3, "https://b.example/2"),
+        (4, "https://c.example/"),
+    ]
+    assert sorted(links) == [(1, 2, 1), (1, 3, 2), (4, 2, 3)]
