@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 from pathlib import Path
 
+from linkgraph.storage.identity import url_hash
 from linkgraph.storage.records import Link
 from linkgraph.storage.urlhashes import UrlHashes
 from linkgraph.storage.writer import StoreWriter
@@ -71,3 +73,15 @@ async def test_into_a_store_opened_empty_only_urls_stored_before_are_looked_up(
         (4, "https://c.example/"),
     ]
     assert sorted(links) == [(1, 2, 1), (1, 3, 2), (4, 2, 3)]
+
+
+def test_url_hash_is_blake2b_8_of_the_utf8_bytes_little_endian_signed() -> None:
+    # The stored key: any change would orphan every URL of existing stores.
+    for url in (
+        "https://a.example/",
+        "https://b\u00fccher.example/\u00e9",
+        "https://a.example/\ud800",
+    ):
+        data = url.encode("utf-8", "surrogatepass")
+        digest = hashlib.blake2b(data, digest_size=8).digest()
+        assert url_hash(url) == int.from_bytes(digest, "little", signed=True)
