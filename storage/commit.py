@@ -140,6 +140,8 @@ async def _current_links_of(conn: aiosqlite.Connection, sources: list[int]) -> i
 async def _sources_with_links(conn: aiosqlite.Connection, sources: list[int]) -> list[int]:
     """Of these pages, the ones with links stored already (refetched or imported): only
     their links can change state; every link of the others is new."""
+    if not sources:
+        return []
     rows = await conn.execute_fetchall(
         "SELECT DISTINCT source_id FROM links WHERE source_id IN (SELECT value FROM json_each(?))",
         (_json(sources),),
@@ -177,12 +179,16 @@ async def _write(
     host_ids: Mapping[str, int],
     url_hashes: UrlHashes | None,
 ) -> Committed:
-    ids, anchor_ids, domains, hosts, new_hashes = await _intern(conn, batch, host_ids, url_hashes)
+    ids, anchor_ids, domains, hosts, new_hashes, first_new = await _intern(
+        conn, batch, host_ids, url_hashes
+    )
     committed = Committed(hosts=hosts, url_hashes=new_hashes)
     # The change in current links is counted where it can happen: pages with links stored
     # already are counted before and after; every link of the other pages is new. A first
-    # crawl pays one index probe per page for this.
+    # crawl pays one index probe per page for this; a URL this batch inserted (id from
+    # first_new on) has no links yet and is not probed.
     sources = list({ids[p.url][0] for p in batch.pages} | {ids[s][0] for s, _, _ in batch.loose})
+    sources = [source for source in sources if source < first_new]
     known = await _sources_with_links(conn, sources)
     links_before = await _current_links_of(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}

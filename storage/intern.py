@@ -52,10 +52,13 @@ async def intern(
     batch: Batch,
     host_ids: Mapping[str, int],
     hashes: UrlHashes | None = None,
-) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int], list[int]]:
+) -> tuple[
+    dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int], list[int], int
+]:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
     registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
-    caller knows already) and the hashes of the URLs inserted. ``hashes``, when given,
+    caller knows already), the hashes of the URLs inserted and the first id they got
+    (every id from it on is new). ``hashes``, when given,
     are the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not
     looked up."""
     urls: dict[str, None] = {}
@@ -137,6 +140,7 @@ async def intern(
         raise RuntimeError(f"{len(lookup)} URLs looked up, {len(looked_up)} answers")
     rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
     last = rows[0][0]
+    first_new = last + 1
     answers = iter(looked_up)
     url_ids: list[int] = []
     new_rows = []
@@ -165,4 +169,4 @@ async def intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found, [key for _, key, _, _ in new_rows]
+    return ids, anchor_ids, domains, found, [key for _, key, _, _ in new_rows], first_new

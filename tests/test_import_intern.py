@@ -85,3 +85,22 @@ def test_url_hash_is_blake2b_8_of_the_utf8_bytes_little_endian_signed() -> None:
         data = url.encode("utf-8", "surrogatepass")
         digest = hashlib.blake2b(data, digest_size=8).digest()
         assert url_hash(url) == int.from_bytes(digest, "little", signed=True)
+
+
+async def test_only_sources_stored_before_the_batch_are_probed_for_links(tmp_path: Path) -> None:
+    statements: list[str] = []
+    async with await StoreWriter.open(tmp_path / "s.db") as writer:
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_links("https://a.example/1", [Link("https://b.example/1")], 1.0)
+        writer.add_links("https://a.example/1", [Link("https://b.example/2")], 1.0)
+        await writer.flush()
+        assert [s for s in statements if "FROM links" in s] == []
+        assert writer.links == 2
+        statements.clear()
+        # a.example/1 (id 1) has links stored; c.example is new to this batch.
+        writer.add_links("https://a.example/1", [Link("https://b.example/1")], 2.0)
+        writer.add_links("https://c.example/", [Link("https://b.example/1")], 2.0)
+        await writer.flush()
+        probes = [s for s in statements if "FROM links WHERE source_id IN" in s]
+        assert probes and all("[1]" in s for s in probes)
+        assert writer.links == 3  # the link seen again is not counted twice
