@@ -71,6 +71,12 @@ async def intern(
             urls[link.target] = None
             if link.anchor:
                 anchors[link.anchor[:MAX_ANCHOR]] = None
+    for edges, _ in batch.edges:
+        for source, target, anchor, _ in edges:
+            urls[source] = None
+            urls[target] = None
+            if anchor:
+                anchors[anchor[:MAX_ANCHOR]] = None
     for item in batch.queued:
         urls[item.url] = None
     known: dict[str, tuple[int, str, str]] = {}

@@ -25,7 +25,7 @@ from typing import Any
 import aiosqlite
 
 from . import schema, sealing
-from .commit import Batch, commit_batch
+from .commit import Batch, Edge, commit_batch
 from .errors import StoreError, from_sqlite
 from .interface import BufferedWriter, ResumeState
 from .queries import ANSWERED
@@ -177,6 +177,12 @@ class StoreWriter(BufferedWriter):
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         """Buffer links whose source page was not fetched by us (an imported edge list)."""
         self._batch.loose.append((source, links, seen_at))
+
+    def add_edges(self, edges: list[Edge], seen_at: float) -> None:
+        """Buffer imported links as ``(source, target, anchor, rel tokens)`` rows: what
+        :meth:`add_links` stores for ``Link(target, anchor, rel)``, without building a
+        ``Link`` per row (an import's millions of rows)."""
+        self._batch.edges.append((edges, int(seen_at)))
 
     # -- committing --------------------------------------------------------------------
 
