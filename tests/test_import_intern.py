@@ -104,3 +104,42 @@ async def test_only_sources_stored_before_the_batch_are_probed_for_links(tmp_pat
         probes = [s for s in statements if "FROM links WHERE source_id IN" in s]
         assert probes and all("[1]" in s for s in probes)
         assert writer.links == 3  # the link seen again is not counted twice
+
+
+async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Path) -> None:
+    rows = [
+        ("https://a.example/p", "https://b.example/x", "Hello", ("nofollow",)),
+        ("https://a.example/p", "https://www.a.example/", "home", ()),  # internal
+        ("https://a.example/p", "https://b.example/x", "Hello", ("nofollow",)),  # again
+        ("https://c.example/", "https://b.example/x", "x" * 600, ("ugc", "sponsored")),
+        ("https://c.example/", "https://a.example/p", "", ("nofollow",)),
+    ]
+    dumps = []
+    for name in ("links", "edges"):
+        db = tmp_path / f"{name}.db"
+        async with await StoreWriter.open(db) as writer:
+            if name == "links":
+                for source, target, anchor, rel in rows:
+                    writer.add_links(source, [Link(target, anchor, rel)], 5.5)
+            else:
+                writer.add_edges(rows[:2], 5.5)
+                writer.add_edges(rows[2:], 5.5)
+        conn = sqlite3.connect(db)
+        try:
+            dumps.append(
+                [
+                    conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                    for table in ("urls", "hosts", "domains", "anchors", "rels", "links")
+                ]
+            )
+        finally:
+            conn.close()
+    assert dumps[0] == dumps[1]
+    links = dumps[1][-1]
+    # (target, source, kind, anchor, placement, rel, flags, first_seen, last_seen, lost...)
+    assert [row[:8] for row in links] == [
+        (1, 4, 0, 0, 0, 1, 1, 5),
+        (2, 1, 0, 1, 0, 1, 1, 5),
+        (2, 4, 0, 3, 0, 2, 6, 5),
+        (3, 1, 0, 2, 0, 0, 16, 5),
+    ]
