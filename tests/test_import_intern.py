@@ -7,10 +7,14 @@ import random
 import sqlite3
 from pathlib import Path
 
+import pytest
 from linkgraph.storage.identity import url_hash
 from linkgraph.storage.records import Link
 from linkgraph.storage.urlhashes import UrlHashes
 from linkgraph.storage.writer import StoreWriter
+
+import linkgraph
+from linkgraph import importer
 
 
 def test_url_hashes_say_unseen_exactly_for_hashes_never_added() -> None:
@@ -142,4 +146,47 @@ async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Pa
         (2, 1, 0, 1, 0, 1, 1, 5),
         (2, 4, 0, 3, 0, 2, 6, 5),
         (3, 1, 0, 2, 0, 0, 16, 5),
+    ]
+
+
+def test_import_gives_ids_in_order_of_first_appearance_across_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "_YIELD", 1)
+    monkeypatch.setattr(importer, "_BATCH", 2)  # four batches: ids continue across them
+    edges = tmp_path / "e.csv"
+    edges.write_text(
+        "source,target,anchor,rel\n"
+        "https://s.example/1,https://t.example/1,a,\n"
+        "https://s.example/2,https://s.example/1,b,nofollow\n"
+        "https://t.example/1,https://u.example/,a,\n"  # both URLs of the batch are new
+        "https://s.example/1,https://t.example/1,a,\n"  # seen in the first batch
+        "https://u.example/,https://s.example/2,,\n"
+        "https://s.example/1,https://t.example/1,a,\n"
+        "https://v.example/,https://t.example/1,c,\n"
+    )
+    result = linkgraph.import_links(tmp_path / "i.db", edges)
+    assert (result.links, result.skipped) == (7, 0)
+    conn = sqlite3.connect(tmp_path / "i.db")
+    try:
+        urls = conn.execute("SELECT id, url, host_id FROM urls ORDER BY id").fetchall()
+        links = conn.execute(
+            "SELECT source_id, target_id, anchor_id, rel_id, flags FROM links ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert [(i, u) for i, u, _ in urls] == [
+        (1, "https://s.example/1"),
+        (2, "https://t.example/1"),
+        (3, "https://s.example/2"),
+        (4, "https://u.example/"),
+        (5, "https://v.example/"),
+    ]
+    assert urls[0][2] == urls[2][2] != urls[1][2]  # s.example's two URLs share a host
+    assert links == [
+        (1, 2, 1, 0, 0),
+        (2, 4, 1, 0, 0),
+        (3, 1, 2, 1, 17),  # nofollow, internal
+        (4, 3, 0, 0, 0),
+        (5, 2, 3, 0, 0),
     ]
