@@ -83,12 +83,19 @@ async def intern(
     for page in batch.pages:
         if page.url_info:
             known.update(page.url_info)
-    url_rows = []
+    url_rows: list[tuple[int, str, str]] = []
     domains: dict[str, str] = {}
     # Hosts repeat across a batch's URLs: each one's domain is looked up, and its row
-    # written, once.
+    # written, once, in order of first appearance (the order hosts get their ids).
     host_domains: dict[str, str] = {}
-    for u in urls:
+    if not known:
+        # No page brought its URLs' keys along (an import): the same steps as below, each
+        # a pass of map / zip / dict over the whole batch instead of a loop in Python.
+        hosts = list(map(host_of, urls))
+        host_domains = dict(zip(hosts, map(registrable_domain, hosts), strict=True))
+        url_rows = list(zip(map(url_hash, urls), urls, hosts, strict=True))
+        domains = dict(zip(urls, map(host_domains.__getitem__, hosts), strict=True))
+    for u in urls if known else ():
         info = known.get(u)
         if info is None:
             host = host_of(u)
