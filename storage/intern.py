@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
+import numpy as np
 
 from .identity import host_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
@@ -83,31 +84,34 @@ async def intern(
     for page in batch.pages:
         if page.url_info:
             known.update(page.url_info)
-    url_rows: list[tuple[int, str, str]] = []
-    domains: dict[str, str] = {}
-    # Hosts repeat across a batch's URLs: each one's domain is looked up, and its row
-    # written, once, in order of first appearance (the order hosts get their ids).
-    host_domains: dict[str, str] = {}
+    # Per URL of the batch, in order of first appearance: its key, its host, and (below)
+    # its host id and URL id, as columns, each built in one pass over the batch.
+    url_list = list(urls)
     if not known:
-        # No page brought its URLs' keys along (an import): the same steps as below, each
-        # a pass of map / zip / dict over the whole batch instead of a loop in Python.
-        hosts = list(map(host_of, urls))
+        # No page brought its URLs' keys along (an import): map / zip passes, no loop in
+        # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
+        # in order of first appearance (the order hosts get their ids).
+        hosts = list(map(host_of, url_list))
         host_domains = dict(zip(hosts, map(registrable_domain, hosts), strict=True))
-        url_rows = list(zip(map(url_hash, urls), urls, hosts, strict=True))
-        domains = dict(zip(urls, map(host_domains.__getitem__, hosts), strict=True))
-    for u in urls if known else ():
-        info = known.get(u)
-        if info is None:
-            host = host_of(u)
-            domain = host_domains.get(host)
-            if domain is None:
-                domain = host_domains[host] = registrable_domain(host)
-            url_rows.append((url_hash(u), u, host))
-        else:
-            key, host, domain = info
-            host_domains.setdefault(host, domain)
-            url_rows.append((key, u, host))
-        domains[u] = domain
+        keys = list(map(url_hash, url_list))
+        domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
+    else:
+        hosts, keys = [], []
+        host_domains, domains = {}, {}
+        for u in url_list:
+            info = known.get(u)
+            if info is None:
+                host = host_of(u)
+                domain = host_domains.get(host)
+                if domain is None:
+                    domain = host_domains[host] = registrable_domain(host)
+                keys.append(url_hash(u))
+            else:
+                key, host, domain = info
+                host_domains.setdefault(host, domain)
+                keys.append(key)
+            hosts.append(host)
+            domains[u] = domain
     for host in batch.hosts:  # hosts noted (address, notes) without a URL in this batch
         if host not in host_domains:
             host_domains[host] = registrable_domain(host)
@@ -120,26 +124,29 @@ async def intern(
             "INSERT OR IGNORE INTO domains(name) SELECT value FROM json_each(?)",
             (to_json(list({d: None for _, d in new_hosts})),),
         )
-        hosts = to_json(new_hosts)
+        hosts_json = to_json(new_hosts)
         await conn.execute(
             "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT h.name, d.id"
             f" FROM (SELECT {col(0)} AS name, {col(1)} AS domain FROM json_each(?)) h"
             " JOIN domains d ON d.name = h.domain",
-            (hosts,),
+            (hosts_json,),
         )
         rows = await conn.execute_fetchall(
             "SELECT json_group_object(name, id) FROM hosts"
             f" WHERE name IN (SELECT {col(0)} FROM json_each(?))",
-            (hosts,),
+            (hosts_json,),
         )
         found = json.loads(rows[0][0])
-    host_of_url = [found[host] if host in found else host_ids[host] for _, _, host in url_rows]
+    host_id = {h: found[h] if h in found else host_ids[h] for h in host_domains}
+    host_of_url = list(map(host_id.__getitem__, hosts))
     # A URL whose hash the store does not hold is new; the others are looked up once, by
     # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
     # is looked up twice or joined back.
-    keys = [key for key, _, _ in url_rows]
-    unseen = hashes.unseen(keys) if hashes is not None else [False] * len(keys)
-    lookup = [(key, u) for (key, u, _), new in zip(url_rows, unseen, strict=True) if not new]
+    unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
+    maybe = (~unseen).tolist()
+    lookup = list(
+        zip(itertools.compress(keys, maybe), itertools.compress(url_list, maybe), strict=True)
+    )
     looked_up: list[int] = []
     if lookup:
         rows = await conn.execute_fetchall(
@@ -152,25 +159,28 @@ async def intern(
     if len(looked_up) != len(lookup):  # (hash, url) is unique: one id or none per URL
         raise RuntimeError(f"{len(lookup)} URLs looked up, {len(looked_up)} answers")
     rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
-    last = rows[0][0]
-    first_new = last + 1
-    answers = iter(looked_up)
-    url_ids: list[int] = []
-    new_rows = []
-    for i, new in enumerate(unseen):
-        uid = 0 if new else next(answers)
-        if not uid:
-            last += 1
-            key, u, _ = url_rows[i]
-            uid = last
-            new_rows.append((last, key, host_of_url[i], u))
-        url_ids.append(uid)
+    first_new = rows[0][0] + 1
+    id_column = np.zeros(len(keys), dtype=np.int64)
+    id_column[~unseen] = looked_up
+    is_new = id_column == 0
+    id_column[is_new] = np.arange(first_new, first_new + int(is_new.sum()), dtype=np.int64)
+    url_ids: list[int] = id_column.tolist()
+    new = is_new.tolist()
+    new_rows = list(
+        zip(
+            itertools.compress(url_ids, new),
+            itertools.compress(keys, new),
+            itertools.compress(host_of_url, new),
+            itertools.compress(url_list, new),
+            strict=True,
+        )
+    )
     if new_rows:
         await conn.execute(
             f"INSERT INTO urls(id, hash, host_id, url) SELECT {cols(4)} FROM json_each(?)",
             (to_json(new_rows),),
         )
-    ids = dict(zip(urls, zip(url_ids, host_of_url, strict=True), strict=True))
+    ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
@@ -182,4 +192,4 @@ async def intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found, [key for _, key, _, _ in new_rows], first_new
+    return ids, anchor_ids, domains, found, list(itertools.compress(keys, new)), first_new

@@ -37,18 +37,18 @@ class UrlHashes:
     def __len__(self) -> int:
         return self._size
 
-    def unseen(self, hashes: Sequence[int]) -> list[bool]:
+    def unseen(self, hashes: Sequence[int]) -> np.ndarray:
         """Per hash, True when no URL in the store has it (known only while complete:
         else all False, and every URL is looked up)."""
         if not self.complete:
-            return [False] * len(hashes)
+            return np.zeros(len(hashes), dtype=bool)
         query = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
         new = np.ones(len(query), dtype=bool)
         for run in self._runs:
             at = np.searchsorted(run, query)
             at[at == len(run)] = 0  # past the end: compared with run[0], which differs
             new &= run[at] != query
-        return new.tolist()
+        return new
 
     def add(self, hashes: Sequence[int]) -> None:
         """Record the hashes of URLs a committed batch inserted."""
