@@ -143,10 +143,11 @@ async def intern(
     # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
     # is looked up twice or joined back.
     unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
-    maybe = (~unseen).tolist()
-    lookup = list(
-        zip(itertools.compress(keys, maybe), itertools.compress(url_list, maybe), strict=True)
-    )
+    # Looked up in order of hash: the probes walk the urls_hash index from left to right,
+    # each page read once, instead of at random.
+    maybe = np.flatnonzero(~unseen)
+    maybe = maybe[np.argsort(np.array(keys, dtype=np.int64)[maybe], kind="stable")]
+    lookup = [(keys[i], url_list[i]) for i in maybe.tolist()]
     looked_up: list[int] = []
     if lookup:
         rows = await conn.execute_fetchall(
@@ -161,7 +162,7 @@ async def intern(
     rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
     first_new = rows[0][0] + 1
     id_column = np.zeros(len(keys), dtype=np.int64)
-    id_column[~unseen] = looked_up
+    id_column[maybe] = looked_up
     is_new = id_column == 0
     id_column[is_new] = np.arange(first_new, first_new + int(is_new.sum()), dtype=np.int64)
     url_ids: list[int] = id_column.tolist()

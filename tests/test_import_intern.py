@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import sqlite3
 from pathlib import Path
 
@@ -190,3 +191,27 @@ def test_import_gives_ids_in_order_of_first_appearance_across_batches(
         (4, 3, 0, 0, 0),
         (5, 2, 3, 0, 0),
     ]
+
+
+async def test_urls_are_looked_up_in_order_of_their_hash(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    urls = [f"https://a.example/{i}" for i in range(20)]
+    async with await StoreWriter.open(db) as writer:
+        writer.add_links("https://seed.example/", [Link(u) for u in urls[:10]], 1.0)
+    statements: list[str] = []
+    async with await StoreWriter.open(db) as writer:  # not empty: every URL is looked up
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_links("https://seed.example/", [Link(u) for u in reversed(urls)], 2.0)
+    (lookup,) = [s for s in statements if "JOIN urls" in s]
+    keys = [int(k) for k in re.findall(r"\[(-?\d+),", lookup)]
+    assert sorted(keys) == sorted(url_hash(u) for u in [*urls, "https://seed.example/"])
+    assert keys == sorted(keys)
+    conn = sqlite3.connect(db)
+    try:
+        stored = conn.execute("SELECT id, url FROM urls ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    # The first ten were found; the others got new ids in the order the batch had them.
+    assert stored == [(1, "https://seed.example/")] + [
+        (i + 2, u) for i, u in enumerate(urls[:10])
+    ] + [(12 + i, u) for i, u in enumerate(reversed(urls[10:]))]
