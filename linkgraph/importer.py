@@ -159,7 +159,7 @@ async def _load(
     anchors: dict[str, str] = {}
     miss = _MISSING
     edges: list[Edge] = []  # rows read since the last hand-over to the writer
-    async with await StoreWriter.open(db) as writer:
+    async with await StoreWriter.open(db, bulk=True) as writer:
         # A batch commits while the next one is read: the commit's SQL runs in the
         # writer's thread, mostly outside the GIL.
         committing: asyncio.Future[None] | None = None

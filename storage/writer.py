@@ -81,6 +81,7 @@ class StoreWriter(BufferedWriter):
         self._rel_ids: dict[str, int] = {}
         self._host_ids: dict[str, int] = {}  # host name -> id, of committed batches
         self._url_hashes = UrlHashes(complete=False)  # complete when opened on no URLs
+        self._deferred: list[str] = []  # indexes left out until close (bulk)
         self.committed_pages = 0
         # Running totals of what is committed, by the definitions of storage.queries.stats,
         # for the live display: current links of every kind, hosts with a page that
@@ -91,8 +92,16 @@ class StoreWriter(BufferedWriter):
 
     @classmethod
     async def open(
-        cls, path: str | os.PathLike[str], *, create: bool = True, batch_pages: int = 200
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        batch_pages: int = 200,
+        bulk: bool = False,
     ) -> StoreWriter:
+        """Open ``path`` for writing (created when ``create``). ``bulk`` (an import) on a
+        store without URLs leaves :data:`.schema.DEFERRABLE_INDEXES` out until
+        :meth:`close` builds them."""
         path = os.fspath(path)
         schema.connect(path, create=create).close()  # validate and migrate, synchronously
         lock_fd = os.open(path, os.O_RDONLY)
@@ -126,6 +135,11 @@ class StoreWriter(BufferedWriter):
             # hold the flock), so the writer can know them all and skip looking up new ones.
             async with conn.execute("SELECT NOT EXISTS (SELECT 1 FROM urls)") as cur:
                 no_urls = bool((await cur.fetchone())[0])  # type: ignore[index]
+            deferred = list(schema.DEFERRABLE_INDEXES) if bulk and no_urls else []
+            for name in deferred:
+                # Safe to leave out: no URL to index yet, and a store left without it
+                # gets it back at its next opening for writing (schema.connect).
+                await conn.execute(f"DROP INDEX IF EXISTS {name}")
             # The totals our last clean close sealed are exact while the file is unchanged
             # (we hold the flock, so no crawl can change it now); else count, once per open.
             try:
@@ -143,6 +157,7 @@ class StoreWriter(BufferedWriter):
         writer = cls(conn, path, lock_fd, batch_pages=batch_pages)
         writer._rel_ids = rel_ids
         writer._url_hashes = UrlHashes(complete=no_urls)
+        writer._deferred = deferred
         writer.links = links
         writer._answered = answered
         writer.hosts_crawled = sum(1 for n in answered.values() if n > 0)
@@ -157,6 +172,11 @@ class StoreWriter(BufferedWriter):
     async def close(self) -> None:
         try:
             await self.flush()
+            # Built after the last batch, from sorted keys. Not on a failed flush: the
+            # next opening for writing builds them (schema.connect).
+            for name in self._deferred:
+                await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+            self._deferred = []
         finally:
             await self._conn.close()
             try:
