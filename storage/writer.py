@@ -174,9 +174,16 @@ class StoreWriter(BufferedWriter):
             await self.flush()
             # Built after the last batch, from sorted keys. Not on a failed flush: the
             # next opening for writing builds them (schema.connect).
-            for name in self._deferred:
-                await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
-            self._deferred = []
+            if self._deferred:
+                # Another opening for writing (rank, say) may have built one meanwhile.
+                async with self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index'"
+                ) as cur:
+                    have = {name async for (name,) in cur}
+                for name in self._deferred:
+                    if name not in have:
+                        await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+                self._deferred = []
         finally:
             await self._conn.close()
             try:

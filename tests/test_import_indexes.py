@@ -69,3 +69,14 @@ async def test_bulk_writing_into_a_store_with_urls_keeps_every_index(tmp_path: P
         await writer._conn.set_trace_callback(statements.append)
         writer.add_edges(EDGES[1:], 2.0)
     assert not [s for s in statements if "INDEX" in s]
+
+
+async def test_an_index_built_by_another_opening_meanwhile_is_not_built_twice(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        writer.add_edges(EDGES, 1.0)
+        await writer.flush()
+        schema.connect(db).close()  # e.g. `linkgraph rank` while the import runs
+    assert index_sql(db)["urls_host"] == schema.DEFERRABLE_INDEXES["urls_host"]
