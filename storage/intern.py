@@ -63,9 +63,8 @@ async def intern(
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
     registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
     caller knows already), the hashes of the URLs inserted and the first id they got
-    (every id from it on is new). ``hashes``, when given,
-    are the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not
-    looked up."""
+    (every id from it on is new). ``hashes``, when given, are the store's URL hashes
+    (see :mod:`.urlhashes`): URLs not among them are not looked up."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     for source, links in itertools.chain(
