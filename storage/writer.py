@@ -156,7 +156,9 @@ class StoreWriter(BufferedWriter):
             raise
         writer = cls(conn, path, lock_fd, batch_pages=batch_pages)
         writer._rel_ids = rel_ids
-        writer._url_hashes = UrlHashes(complete=no_urls)
+        # Imports only: a crawl's frontier keeps its own seen set, and a second copy here
+        # would cost the crawl 8 bytes per URL for lookups that are few at crawl speed.
+        writer._url_hashes = UrlHashes(complete=bulk and no_urls)
         writer._deferred = deferred
         writer.links = links
         writer._answered = answered

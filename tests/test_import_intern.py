@@ -45,7 +45,7 @@ async def test_into_a_store_opened_empty_only_urls_stored_before_are_looked_up(
 ) -> None:
     db = tmp_path / "s.db"
     statements: list[str] = []
-    async with await StoreWriter.open(db) as writer:
+    async with await StoreWriter.open(db, bulk=True) as writer:
         await writer._conn.set_trace_callback(statements.append)
         writer.add_links("https://a.example/1", [Link("https://b.example/1")], 1.0)
         await writer.flush()
@@ -191,6 +191,17 @@ def test_import_gives_ids_in_order_of_first_appearance_across_batches(
         (4, 3, 0, 0, 0),
         (5, 2, 3, 0, 0),
     ]
+
+
+async def test_a_crawl_writer_keeps_no_url_hashes_of_its_own(tmp_path: Path) -> None:
+    # The crawl's frontier has its seen set; the writer's copy is for imports only.
+    statements: list[str] = []
+    async with await StoreWriter.open(tmp_path / "s.db") as writer:
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_links("https://a.example/1", [Link("https://b.example/1")], 1.0)
+        await writer.flush()
+        assert len(writer._url_hashes) == 0
+    assert len([s for s in statements if "JOIN urls" in s]) == 1
 
 
 async def test_urls_are_looked_up_in_order_of_their_hash(tmp_path: Path) -> None:
