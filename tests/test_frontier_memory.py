@@ -9,11 +9,14 @@ tests pin the behaviour the savings must not change and the rules that give them
 from __future__ import annotations
 
 import random
+import sys
 import tracemalloc
 
 import numpy as np
 import pytest
-from linkgraph.crawler.frontier import SeenSet
+from linkgraph.crawler.frontier import Frontier, SeenSet
+from linkgraph.crawler.urls import Scope
+from linkgraph.storage.records import QueueItem
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -87,3 +90,35 @@ def test_seen_set_merge_allocates_far_less_than_the_set_itself() -> None:
     # np.union1d made three temporaries of the whole array (4x its 8 MB at the peak); in
     # place, the array grows by the new keys and the rest is blocks of 64 KiB.
     assert peak < seen._sorted.nbytes / 8
+
+
+def frontier(window: int = 3, budget: int = 100) -> Frontier:
+    return Frontier(Scope("any", []), delay=1.0, window=window, budget=budget)
+
+
+def test_a_host_with_nothing_in_memory_holds_no_queue_storage() -> None:
+    f = frontier(window=2, budget=2)
+    for i in range(3):
+        f.offer(f"http://a.test/{i}", 1)
+    offered = f.offer("http://b.test/", 1)  # the budget is spent: b's entry is spilled
+    assert offered is not None
+    b = offered[0]
+    assert b.spilled == 1 and len(b.queue) == 0
+    # An empty deque is 760 bytes (one 64-slot block is allocated up front).
+    assert sys.getsizeof(b.queue) <= 64
+
+
+def test_frontier_hands_out_a_hosts_urls_in_order_with_retries_first() -> None:
+    f = frontier(window=3)
+    for i in range(5):
+        f.offer(f"http://a.test/{i}", 1)
+    host = f.hosts["a.test"]
+    assert (len(host.queue), host.spilled, f.in_memory) == (3, 2, 3)
+    first = f.pop(host)
+    assert first.url == "http://a.test/0"
+    f.push_back(host, first)  # a retry goes back to the head
+    assert [f.pop(host).url for _ in range(3)] == [f"http://a.test/{i}" for i in (0, 1, 2)]
+    assert f.in_memory == 0
+    f.refilled(host, [QueueItem("http://a.test/3", 1), QueueItem("http://a.test/4", 1)])
+    assert [f.pop(host).url for _ in range(2)] == ["http://a.test/3", "http://a.test/4"]
+    assert (host.spilled, f.in_memory) == (0, 0)
