@@ -122,3 +122,16 @@ def test_frontier_hands_out_a_hosts_urls_in_order_with_retries_first() -> None:
     f.refilled(host, [QueueItem("http://a.test/3", 1), QueueItem("http://a.test/4", 1)])
     assert [f.pop(host).url for _ in range(2)] == ["http://a.test/3", "http://a.test/4"]
     assert (host.spilled, f.in_memory) == (0, 0)
+
+
+def test_a_host_never_fetched_from_holds_no_retry_or_head_bookkeeping() -> None:
+    f = frontier()
+    offered = f.offer("http://a.test/x", 1)
+    assert offered is not None
+    host = offered[0]
+    # Made on first use: an empty set is 216 bytes, and most hosts are never fetched from.
+    assert host._retries is None and host._head_refused is None
+    host.retries["http://a.test/x"] = 1
+    host.head_refused.add("http://a.test/x")
+    assert host.retries == {"http://a.test/x": 1}
+    assert "http://a.test/x" in host.head_refused
