@@ -11,12 +11,14 @@ from __future__ import annotations
 import random
 import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 from linkgraph.crawler.frontier import Frontier, SeenSet
 from linkgraph.crawler.urls import Scope
 from linkgraph.storage.records import QueueItem
+from linkgraph.storage.writer import StoreWriter
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -135,3 +137,13 @@ def test_a_host_never_fetched_from_holds_no_retry_or_head_bookkeeping() -> None:
     host.head_refused.add("http://a.test/x")
     assert host.retries == {"http://a.test/x": 1}
     assert "http://a.test/x" in host.head_refused
+
+
+async def test_the_writer_page_cache_is_at_most_8_mib(tmp_path: Path) -> None:
+    # The page cache is the frontier's largest fixed cost (docs/benchmarks.md).
+    async with await StoreWriter.open(tmp_path / "s.db") as writer:
+        async with writer._conn.execute("PRAGMA cache_size") as cur:
+            row = await cur.fetchone()
+    assert row is not None
+    kib = -row[0] if row[0] < 0 else row[0] * 4  # negative: KiB; positive: pages
+    assert 0 < kib <= 8192
