@@ -137,14 +137,17 @@ def breakdown(frontier: Any) -> dict[str, int]:
     windows = items = host_objects = host_fields = 0
     for host in frontier.hosts.values():
         host_objects += size(host) + size(host.name)
-        host_fields += size(host.robots) + size(host.retries)
+        host_fields += size(host.robots) + size(host.robots_redirects)
+        # Retry and HEAD-refused bookkeeping is made on first use: counted once made.
+        made = (host._retries, host._head_refused)
+        host_fields += sum(size(part) for part in made if part is not None)
         windows += size(host.queue)
         for item in host.queue:
             items += size(item) + size(item.url)
-    parts["per-host window deques"] = windows
+    parts["per-host window lists"] = windows
     parts["queued items in windows (QueueItem + URL text)"] = items
     parts["Host objects (+ name)"] = host_objects
-    parts["Host dicts (robots, retries)"] = host_fields
+    parts["Host dicts and sets (robots, redirects, retries, HEAD)"] = host_fields
     parts["hosts dict"] = size(frontier.hosts)
     return parts
 

@@ -45,6 +45,12 @@ def queue_checks_sql() -> str:
 
 __all__ = ["StoreWriter"]
 
+# The writer connection's SQLite page cache, in KiB. It is the frontier's largest fixed
+# cost; measured (docs/benchmarks.md, "Frontier memory"), 8 MiB instead of 32 took
+# 25 MiB off a crawl's resident set and made a 1M-link import no slower: pages it
+# misses are read back from the OS's file cache.
+_CACHE_KIB = 8_192
+
 # Host ids remembered across batches (about 100 bytes each); past this, forgotten and
 # looked up again.
 _HOST_IDS = 500_000
@@ -118,9 +124,7 @@ class StoreWriter(BufferedWriter):
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA temp_store=MEMORY",
-                # 32 MiB of page cache: inserts into big B-trees stay fast, and it is a
-                # fixed cost, not one per URL (see docs/benchmarks.md, frontier memory).
-                "PRAGMA cache_size=-32768",
+                f"PRAGMA cache_size=-{_CACHE_KIB}",
                 "PRAGMA busy_timeout=10000",
             ):
                 await conn.execute(pragma)
