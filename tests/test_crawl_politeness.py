@@ -74,7 +74,7 @@ def no_collector_pauses() -> Iterator[None]:
         gc.enable()
 
 
-SERVER_LAG = 0.15  # how late a loaded server may stamp a request it was sent on time
+SERVER_LAG = 0.3  # how late a loaded server may stamp a request it was sent on time
 
 
 def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> None:
@@ -83,8 +83,8 @@ def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> N
     The exact gap is proven on the virtual clock (``test_politeness_rules.py``); this live
     run checks that the real aiohttp path keeps it at scale. The gaps are read from the
     server's clock, which on a busy two-core machine (tests run on both cores) stamps a
-    request up to ~75 ms late and so shortens the gap after it: the floor allows
-    ``SERVER_LAG``. A crawl without the delay has gaps far below that floor (asserted): with
+    request late and so shortens the gap after it (~75 ms seen from the suite alone, more
+    than 0.15 s with other jobs on the machine): the floor allows ``SERVER_LAG``. A crawl without the delay has gaps far below that floor (asserted): with
     300 hosts taking turns its gaps are ~0.2 s on a loaded machine, hence a 0.8 s delay here.
     """
     delay = 0.8
