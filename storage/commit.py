@@ -31,6 +31,7 @@ from typing import Any
 
 import aiosqlite
 
+from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
 from .intern import intern as _intern
@@ -178,6 +179,7 @@ async def _write(
     sources = list({ids[p.url][0] for p in batch.pages} | {ids[s][0] for s, _, _ in batch.loose})
     known = await _sources_with_links(conn, sources)
     links_before = await _current_links_of(conn, known)
+    hubs = await HubTracker.before(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in itertools.chain((p.links for p in batch.pages), (ls for _, ls, _ in batch.loose)):
@@ -365,6 +367,8 @@ async def _write(
             "UPDATE hosts SET ip = coalesce(?, ip), note = coalesce(?, note) WHERE name = ?",
             [(ip, note, host) for host, (ip, note) in batch.hosts.items()],
         )
+    # Links into hubs changed only where this batch wrote one, or where a page had some.
+    await hubs.after({key[1] for key in link_rows if key[0] in hubs.hubs})
     old = set(known)
     committed.links = (
         await _current_links_of(conn, known)

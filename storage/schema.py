@@ -209,6 +209,42 @@ MIGRATIONS: list[tuple[str, str]] = [
             = (SELECT h.domain_id FROM urls u JOIN hosts h ON h.id = u.host_id WHERE u.id = links.target_id);
         """,
     ),
+    (
+        "0005_hub_inlinks",
+        """
+        -- Hubs (URLs with 10,000+ current external links) and, per hub and linking host,
+        -- what referring-domains derives from those links (storage.inlinks): distinct
+        -- linking pages, the followable ones, the oldest first_seen and the newest
+        -- last_seen (NULL when equal to it). Rechosen by `linkgraph rank`, kept exact by
+        -- every write. IF NOT EXISTS and the DELETEs: a store whose user_version was set
+        -- back may run this again.
+        CREATE TABLE IF NOT EXISTS hub_targets (
+            target_id INTEGER PRIMARY KEY
+        );
+        CREATE TABLE IF NOT EXISTS hub_inlinks (
+            target_id        INTEGER NOT NULL,
+            host_id          INTEGER NOT NULL,
+            backlinks        INTEGER NOT NULL,
+            follow_backlinks INTEGER NOT NULL,
+            first_seen       INTEGER NOT NULL,
+            last_seen        INTEGER,
+            PRIMARY KEY (target_id, host_id)
+        ) WITHOUT ROWID;
+        DELETE FROM hub_inlinks;
+        DELETE FROM hub_targets;
+        INSERT INTO hub_targets(target_id) SELECT l.target_id FROM links l
+            WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0
+            GROUP BY l.target_id HAVING count(*) >= 10000;
+        INSERT INTO hub_inlinks(target_id, host_id, backlinks, follow_backlinks, first_seen, last_seen)
+            SELECT l.target_id, s.host_id, count(DISTINCT l.source_id),
+                count(DISTINCT CASE WHEN (l.flags & 7) = 0 THEN l.source_id END),
+                min(l.first_seen), nullif(max(coalesce(l.last_seen, l.first_seen)), min(l.first_seen))
+            FROM hub_targets h JOIN links l ON l.target_id = h.target_id
+            JOIN urls s ON s.id = l.source_id
+            WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0
+            GROUP BY l.target_id, s.host_id;
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _REQUIRED_TABLES = {"domains", "hosts", "urls", "anchors", "rels", "links", "pages", "frontier"}
