@@ -210,46 +210,33 @@ def referring_domains(
     """
     lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
     still_current: set[int] = set()
+    # Strongest first: by domain PageRank, then backlinks, then name. ``keys`` holds
+    # (no PageRank, -PageRank, -backlinks, domain) of the domains that can make the cut;
+    # names and authority are fetched for those only, not for every linking domain.
     if where == LinkFilter() and inlinks.hubs_among(conn, target.url_ids_sql, target.params):
-        # A hub's linking hosts are counted ahead (storage.inlinks): a row per host
-        # instead of one per link, and no lookup of every linking page's host.
-        count: Counter[int] = Counter()
-        follow_count: Counter[int] = Counter()
-        first: dict[int, int] = {}
-        last: dict[int, int] = {}
-        ips: dict[int, set[str]] = {}
-        for domain, ip, n, nf, seen_first, seen_last in inlinks.hub_rows(
-            conn, target.url_ids_sql, target.params
-        ):
-            count[domain] += n
-            follow_count[domain] += nf
-            if first.get(domain, seen_first) >= seen_first:
-                first[domain] = seen_first
-            if last.get(domain, seen_last) <= seen_last:
-                last[domain] = seen_last
-            if ip is not None:
-                ips.setdefault(domain, set()).add(ip)
-        if not count:
-            return []
+        # A hub's linking hosts are counted ahead (storage.inlinks): SQLite ranks a row
+        # per linking domain, and only the domains kept are read in detail.
+        keys, count = inlinks.strongest_domains(conn, target.url_ids_sql, target.params, limit)
+        follow_count, first, last, ips = inlinks.domain_details(
+            conn, target.url_ids_sql, target.params, [k[3] for k in keys]
+        )
     else:
         count, follow_count, first, last, ips = _domains_from_links(
             conn, target, where, lost, still_current
         )
-        if not count:
-            return []
-    # Strongest first: by domain PageRank, then backlinks, then name. Names and authority
-    # are fetched only for the domains that can make the cut, not for every linking domain.
-    rank = dict(
-        conn.execute(
-            "SELECT domain_id, pagerank FROM domain_scores"
-            " WHERE domain_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(count)),),
+        rank = dict(
+            conn.execute(
+                "SELECT domain_id, pagerank FROM domain_scores"
+                " WHERE domain_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(count)),),
+            )
         )
-    )
-    keys = [(rank.get(d) is None, -(rank.get(d) or 0.0), -n, d) for d, n in count.items()]
-    if limit is not None and len(keys) > limit:
-        cut = heapq.nsmallest(limit, keys)[-1][:3]
-        keys = [k for k in keys if k[:3] <= cut]
+        keys = [(rank.get(d) is None, -(rank.get(d) or 0.0), -n, d) for d, n in count.items()]
+        if limit is not None and len(keys) > limit:
+            cut = heapq.nsmallest(limit, keys)[-1][:3]
+            keys = [k for k in keys if k[:3] <= cut]
+    if not keys:
+        return []
     info = {
         did: (name, authority)
         for did, name, authority in conn.execute(

@@ -33,7 +33,15 @@ from typing import Any, Protocol
 from .intern import col, cols
 from .vocab import FLAG_INTERNAL, NOT_FOLLOW_FLAGS
 
-__all__ = ["HUB_LINKS", "HubTracker", "hub_rows", "hubs_among", "rebuild", "refresh"]
+__all__ = [
+    "HUB_LINKS",
+    "HubTracker",
+    "domain_details",
+    "hubs_among",
+    "rebuild",
+    "refresh",
+    "strongest_domains",
+]
 
 # A target with at least this many current external links is a hub. Its rows cost about
 # 20 bytes per linking host (on the 10M-link benchmark store: 41 hubs, 887,000 rows, 1.8
@@ -101,15 +109,56 @@ def hubs_among(conn: Any, url_ids_sql: str, params: Iterable[Any]) -> bool:
     return bool(total) and total == hubs
 
 
-def hub_rows(conn: Any, url_ids_sql: str, params: Iterable[Any]) -> Any:
-    """``(domain id, ip, backlinks, follow backlinks, first seen, last seen)`` of every
-    linking host of the hub URLs that ``url_ids_sql`` selects."""
-    return conn.execute(
-        "SELECT h.domain_id, h.ip, r.backlinks, r.follow_backlinks, r.first_seen,"
-        " coalesce(r.last_seen, r.first_seen) FROM hub_inlinks r JOIN hosts h ON h.id = r.host_id"
-        f" WHERE r.target_id IN ({url_ids_sql})",
+def strongest_domains(
+    conn: Any, url_ids_sql: str, params: Iterable[Any], limit: int | None
+) -> tuple[list[tuple[bool, float, int, int]], dict[int, int]]:
+    """The linking domains of the hub URLs that ``url_ids_sql`` selects, strongest first
+    as ``referring_domains`` orders them before names: ``(no PageRank, -PageRank,
+    -backlinks, domain id)`` of the first ``limit`` and of any tied with the last of
+    them; and the backlinks of each. SQLite groups and sorts; Python reads the head."""
+    cur = conn.execute(
+        "WITH g AS (SELECT h.domain_id AS d, sum(r.backlinks) AS n FROM hub_inlinks r"
+        f" JOIN hosts h ON h.id = r.host_id WHERE r.target_id IN ({url_ids_sql})"
+        " GROUP BY h.domain_id)"
+        " SELECT g.d, g.n, ds.pagerank FROM g LEFT JOIN domain_scores ds ON ds.domain_id = g.d"
+        " ORDER BY ds.pagerank IS NULL, ds.pagerank DESC, g.n DESC",
         tuple(params),
     )
+    keys: list[tuple[bool, float, int, int]] = []
+    count: dict[int, int] = {}
+    for domain, n, pagerank in cur:
+        key = (pagerank is None, -(pagerank or 0.0), -n, domain)
+        if limit is not None and len(keys) >= limit and key[:3] != keys[-1][:3]:
+            break  # past the cut and its ties (names order those)
+        keys.append(key)
+        count[domain] = n
+    cur.close()
+    return keys, count
+
+
+def domain_details(
+    conn: Any, url_ids_sql: str, params: Iterable[Any], domains: list[int]
+) -> tuple[dict[int, int], dict[int, int], dict[int, int], dict[int, set[str]]]:
+    """Follow backlinks, first seen, last seen and host addresses of ``domains`` linking
+    to the hub URLs that ``url_ids_sql`` selects."""
+    follow: dict[int, int] = {}
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    ips: dict[int, set[str]] = {}
+    for domain, ip, nf, seen_first, seen_last in conn.execute(
+        "SELECT h.domain_id, h.ip, r.follow_backlinks, r.first_seen,"
+        " coalesce(r.last_seen, r.first_seen) FROM hosts h JOIN hub_inlinks r ON r.host_id = h.id"
+        f" WHERE h.domain_id IN (SELECT value FROM json_each(?)) AND r.target_id IN ({url_ids_sql})",
+        (json.dumps(domains), *params),
+    ):
+        follow[domain] = follow.get(domain, 0) + nf
+        if first.get(domain, seen_first) >= seen_first:
+            first[domain] = seen_first
+        if last.get(domain, seen_last) <= seen_last:
+            last[domain] = seen_last
+        if ip is not None:
+            ips.setdefault(domain, set()).add(ip)
+    return follow, first, last, ips
 
 
 # A (source, target) pair's part of its group: (host, followable, oldest, newest).

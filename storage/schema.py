@@ -330,7 +330,7 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
-        return conn
+        return _mapped(conn)
     except sqlite3.OperationalError as exc:
         conn.close()
         name = getattr(exc, "sqlite_errorname", "")
@@ -348,7 +348,22 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
             " cannot read there: run a write command on it (e.g. `linkgraph rank`) where it"
             " can be written, which folds that file into the store"
         )
-    return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+    return _mapped(sqlite3.connect(f"{uri}?immutable=1", uri=True))
+
+
+# A query reads pages all over the file (each linking page's score, its URL), and every
+# command opens a new connection whose own page cache starts empty: mapped, those pages
+# are read in place from the operating system's cache instead of copied in one read()
+# each. On the 10M-link store, 30 alternating calls for a 10,000-link URL: `backlinks`
+# p50 17.0 -> 15.5 ms, `referring-domains` 14.7 -> 13.8 ms; a 256 MiB page cache instead
+# made every opening slower (it starts empty each time). SQLite caps the size at its
+# compile-time limit (2 GiB by default); reads past it go through read() as before.
+_READ_MMAP = 1 << 40
+
+
+def _mapped(conn: sqlite3.Connection) -> sqlite3.Connection:
+    conn.execute(f"PRAGMA mmap_size = {_READ_MMAP}")
+    return conn
 
 
 def _writable(path: Path) -> bool:
