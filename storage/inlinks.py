@@ -100,13 +100,19 @@ def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
 
 
 def hubs_among(conn: Any, url_ids_sql: str, params: Iterable[Any]) -> bool:
-    """Whether the URLs that ``url_ids_sql`` selects are all hubs (and there is one)."""
-    total, hubs = conn.execute(
-        f"SELECT count(*), count(h.target_id) FROM ({url_ids_sql}) u"
-        " LEFT JOIN hub_targets h ON h.target_id = u.id",
-        tuple(params),
-    ).fetchone()
-    return bool(total) and total == hubs
+    """Whether the URLs that ``url_ids_sql`` selects are all hubs (and there is one).
+
+    Stops at the first URL that is not a hub, so a domain of a million URLs, or a store
+    with no hub at all, costs a lookup or two, not a pass over its URLs."""
+    params = tuple(params)
+    return bool(
+        conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM hub_targets) AND EXISTS ({url_ids_sql})"
+            f" AND NOT EXISTS (SELECT 1 FROM ({url_ids_sql}) u"
+            " WHERE u.id NOT IN (SELECT target_id FROM hub_targets))",
+            params * 2,
+        ).fetchone()[0]
+    )
 
 
 def strongest_domains(

@@ -243,3 +243,31 @@ async def test_a_cut_among_equal_domains_keeps_the_first_names(tmp_path: Path) -
     through_hubs, from_links = both_ways(db, limit=2)
     assert [r["domain"] for r in through_hubs] == ["x.test", "y.test"]
     assert through_hubs == from_links
+
+
+async def test_a_host_is_read_through_hub_rows_only_when_all_its_urls_are_hubs(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "links.db"
+    home = "http://www.h.test/"
+    await crawl(
+        db, [Page(f"http://www.{n}.test/", 0, T1, status=200, links=[Link(home)]) for n in "ab"]
+    )
+    make_hubs(db)
+    with reader(db) as conn:
+        t = resolve_target(conn, "www.h.test", "host")
+        assert inlinks.hubs_among(conn, t.url_ids_sql, t.params)
+    assert [r["domain"] for r in linkgraph.referring_domains(db, "www.h.test", mode="host")] == [
+        "a.test",
+        "b.test",
+    ]
+    # A second URL on the host, not a hub: the host is answered from its links.
+    await crawl(db, [Page("http://www.c.test/", 0, T2, status=200, links=[Link(home + "new")])])
+    with reader(db) as conn:
+        t = resolve_target(conn, "www.h.test", "host")
+        assert not inlinks.hubs_among(conn, t.url_ids_sql, t.params)
+    assert [r["domain"] for r in linkgraph.referring_domains(db, "www.h.test", mode="host")] == [
+        "a.test",
+        "b.test",
+        "c.test",
+    ]
