@@ -367,9 +367,10 @@ async def _write(
             "UPDATE hosts SET ip = coalesce(?, ip), note = coalesce(?, note) WHERE name = ?",
             [(ip, note, host) for host, (ip, note) in batch.hosts.items()],
         )
-    # Links into hubs changed only where this batch wrote one, or where a page had some.
-    await hubs.after({key[1] for key in link_rows if key[0] in hubs.hubs})
     old = set(known)
+    if hubs.hubs:  # a store never ranked has none: nothing to keep, nothing to build
+        urls = itertools.chain((p.url for p in batch.pages), (s for s, _, _ in batch.loose))
+        await hubs.after(link_rows.values(), old, {ids[u][0]: ids[u][1] for u in urls})
     committed.links = (
         await _current_links_of(conn, known)
         - links_before

@@ -27,7 +27,7 @@ oldest or newest time, that group alone is counted again from the links.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from .intern import col, cols
@@ -176,11 +176,11 @@ class HubTracker:
     connection inside the batch's transaction)::
 
         tracker = await HubTracker.before(conn, sources_with_links)
-        ...  # the batch's inserts and updates of links, all from these sources
-        await tracker.after(sources_linking_hubs)
+        ...  # the batch's inserts and updates of links, all from the batch's sources
+        await tracker.after(link_rows_written, set(sources_with_links), host_of_source)
 
-    Only the given sources' links into hubs are read, twice, through ``links_source``;
-    with no hub (a store never ranked) it reads nothing at all.
+    Only the links into hubs of pages that had links before are read, twice, through
+    ``links_source``; with no hub (a store never ranked) it reads nothing at all.
     """
 
     def __init__(self, conn: Any, hubs: frozenset[int], before: dict[tuple[int, int], _Pair]):
@@ -196,13 +196,33 @@ class HubTracker:
         before = await _pairs(conn, sources, hubs) if hubs and sources else {}
         return cls(conn, hubs, before)
 
-    async def after(self, sources: Iterable[int]) -> None:
-        """Apply the batch: ``sources``, with those already passed to :meth:`before`, are
-        every source page whose links into hubs the batch may have changed."""
+    async def after(
+        self, rows: Iterable[tuple[Any, ...]], known: set[int], hosts: Mapping[int, int]
+    ) -> None:
+        """Apply the batch. ``rows`` are the link rows it wrote (``target, source, kind,
+        anchor, placement, rel, flags, seen``), ``known`` the sources that had links
+        stored before it (those given to :meth:`before`), ``hosts`` the host of each
+        source. A source with no links before has, after, exactly its rows of this
+        batch: its pairs are worked out here, and only the others are read again."""
         if not self.hubs:
             return
-        wanted = set(sources) | {s for _, s in self._before}
+        fresh: dict[tuple[int, int], _Pair] = {}
+        wanted = {s for _, s in self._before}
+        for target, source, kind, _, _, _, flags, seen in rows:
+            if target not in self.hubs or kind != 0 or flags & FLAG_INTERNAL:
+                continue
+            if source in known:
+                wanted.add(source)
+                continue
+            follow = not flags & NOT_FOLLOW_FLAGS
+            pair = fresh.get((target, source))
+            fresh[target, source] = (
+                (hosts[source], follow, seen, seen)
+                if pair is None
+                else (pair[0], pair[1] or follow, min(pair[2], seen), max(pair[3], seen))
+            )
         now = await _pairs(self.conn, list(wanted), self.hubs) if wanted else {}
+        now.update(fresh)
         groups: dict[tuple[int, int], list[tuple[_Pair | None, _Pair | None]]] = {}
         for key in self._before.keys() | now.keys():
             old, new = self._before.get(key), now.get(key)
