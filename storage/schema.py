@@ -212,37 +212,21 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "0005_hub_inlinks",
         """
-        -- Hubs (URLs with 10,000+ current external links) and, per hub and linking host,
-        -- what referring-domains derives from those links (storage.inlinks): distinct
-        -- linking pages, the followable ones, the oldest first_seen and the newest
-        -- last_seen (NULL when equal to it). Rechosen by `linkgraph rank`, kept exact by
-        -- every write. IF NOT EXISTS and the DELETEs: a store whose user_version was set
-        -- back may run this again.
-        CREATE TABLE IF NOT EXISTS hub_targets (
-            target_id INTEGER PRIMARY KEY
-        );
-        CREATE TABLE IF NOT EXISTS hub_inlinks (
-            target_id        INTEGER NOT NULL,
-            host_id          INTEGER NOT NULL,
-            backlinks        INTEGER NOT NULL,
-            follow_backlinks INTEGER NOT NULL,
-            first_seen       INTEGER NOT NULL,
-            last_seen        INTEGER,
-            PRIMARY KEY (target_id, host_id)
-        ) WITHOUT ROWID;
-        DELETE FROM hub_inlinks;
-        DELETE FROM hub_targets;
-        INSERT INTO hub_targets(target_id) SELECT l.target_id FROM links l
-            WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0
-            GROUP BY l.target_id HAVING count(*) >= 10000;
+        -- Hubs (10,000+ current external links) and their linking hosts: storage.inlinks.
+        -- IF NOT EXISTS, DELETE: a store whose user_version was set back runs this again.
+        CREATE TABLE IF NOT EXISTS hub_targets (target_id INTEGER PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS hub_inlinks (target_id INTEGER NOT NULL, host_id INTEGER NOT NULL,
+            backlinks INTEGER NOT NULL, follow_backlinks INTEGER NOT NULL, first_seen INTEGER NOT NULL,
+            last_seen INTEGER, PRIMARY KEY (target_id, host_id)) WITHOUT ROWID;
+        DELETE FROM hub_inlinks; DELETE FROM hub_targets;
+        INSERT INTO hub_targets(target_id) SELECT l.target_id FROM links l WHERE l.kind = 0
+            AND l.lost_at IS NULL AND (l.flags & 16) = 0 GROUP BY l.target_id HAVING count(*) >= 10000;
         INSERT INTO hub_inlinks(target_id, host_id, backlinks, follow_backlinks, first_seen, last_seen)
             SELECT l.target_id, s.host_id, count(DISTINCT l.source_id),
-                count(DISTINCT CASE WHEN (l.flags & 7) = 0 THEN l.source_id END),
-                min(l.first_seen), nullif(max(coalesce(l.last_seen, l.first_seen)), min(l.first_seen))
-            FROM hub_targets h JOIN links l ON l.target_id = h.target_id
-            JOIN urls s ON s.id = l.source_id
-            WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0
-            GROUP BY l.target_id, s.host_id;
+                count(DISTINCT CASE WHEN (l.flags & 7) = 0 THEN l.source_id END), min(l.first_seen),
+                nullif(max(coalesce(l.last_seen, l.first_seen)), min(l.first_seen))
+            FROM hub_targets h JOIN links l ON l.target_id = h.target_id JOIN urls s ON s.id = l.source_id
+            WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0 GROUP BY l.target_id, s.host_id;
         """,
     ),
 ]
@@ -351,18 +335,11 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return _mapped(sqlite3.connect(f"{uri}?immutable=1", uri=True))
 
 
-# A query reads pages all over the file (each linking page's score, its URL), and every
-# command opens a new connection whose own page cache starts empty: mapped, those pages
-# are read in place from the operating system's cache instead of copied in one read()
-# each. On the 10M-link store, 30 alternating calls for a 10,000-link URL: `backlinks`
-# p50 17.0 -> 15.5 ms, `referring-domains` 14.7 -> 13.8 ms; a 256 MiB page cache instead
-# made every opening slower (it starts empty each time). SQLite caps the size at its
-# compile-time limit (2 GiB by default); reads past it go through read() as before.
-_READ_MMAP = 1 << 40
-
-
 def _mapped(conn: sqlite3.Connection) -> sqlite3.Connection:
-    conn.execute(f"PRAGMA mmap_size = {_READ_MMAP}")
+    # Each command opens a new connection, its page cache empty: mapped, pages are read in
+    # place from the OS cache, not by one read() each (docs/benchmarks.md: a small gain; a
+    # larger page cache made each opening slower). SQLite caps the size (2 GiB by default).
+    conn.execute(f"PRAGMA mmap_size = {1 << 40}")
     return conn
 
 
