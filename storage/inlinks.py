@@ -15,11 +15,12 @@ links under its default filter (current, external, kind ``link``, any placement)
 
 ``hub_targets`` lists the hubs: a hub whose links are all lost is still a hub, answered
 from its (then empty) rows. Hubs are chosen where counting is cheap: when the store is
-migrated to this schema and on every ``linkgraph rank`` (:func:`rebuild`); a URL that
-passes the threshold in between is answered from its links, exactly as before.
+migrated to this schema (every hub counted) and on every ``linkgraph rank``
+(:func:`refresh`: new hubs counted, the others kept); a URL that passes the threshold
+in between is answered from its links, exactly as before.
 
-Every write keeps the rows exact (:func:`track`, called by :mod:`.commit` around each
-batch): counts move by the pairs that appeared or went; the oldest and newest times move
+Every write keeps the rows exact (:class:`HubTracker`, which :mod:`.commit` runs around
+each batch): counts move by the pairs that appeared or went; the oldest and newest times move
 when a batch adds an older or newer one; when a batch loses the link that held a group's
 oldest or newest time, that group alone is counted again from the links.
 """
@@ -44,8 +45,8 @@ __all__ = [
 ]
 
 # A target with at least this many current external links is a hub. Its rows cost about
-# 20 bytes per linking host (on the 10M-link benchmark store: 41 hubs, 887,000 rows, 1.8
-# bytes per link); below it the links answer in tens of milliseconds.
+# 21 bytes per linking host (on the 10M-link benchmark store: 41 hubs, 887,232 rows,
+# 18 MiB, 1.9 bytes per link); below it the links answer in tens of milliseconds.
 HUB_LINKS = 10_000
 
 # The links the rows count, as SQL over ``links l``: referring_domains' default filter.
