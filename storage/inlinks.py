@@ -299,13 +299,15 @@ class HubTracker:
                 (json.dumps(recount),),
             )
             # The URLs of each host, each probed for links into its target: a range of
-            # urls_host and one primary-key seek per URL, not a scan of the hub's links.
+            # urls_host and one index seek per URL. CROSS JOIN fixes that order: left to
+            # choose, SQLite scanned the hub's whole range of links instead (2.4 s for two
+            # hosts of a 500,000-link hub, against 12 ms).
             await self.conn.execute(
                 "INSERT INTO hub_inlinks(target_id, host_id, backlinks, follow_backlinks,"
                 f" first_seen, last_seen) SELECT l.target_id, s.host_id, {_GROUP_VALUES}"
-                f" FROM json_each(?) j JOIN urls s ON s.host_id = {col(1, 'j.value')}"
-                f" JOIN links l ON l.target_id = {col(0, 'j.value')} AND l.source_id = s.id"
-                f" WHERE {COUNTED} GROUP BY l.target_id, s.host_id",
+                " FROM json_each(?) j CROSS JOIN urls s CROSS JOIN links l"
+                f" WHERE s.host_id = {col(1, 'j.value')} AND l.target_id = {col(0, 'j.value')}"
+                f" AND l.source_id = s.id AND {COUNTED} GROUP BY l.target_id, s.host_id",
                 (json.dumps(recount),),
             )
         if writes:
