@@ -33,6 +33,7 @@ __all__ = [
     "REDIRECTS",
     "FetchError",
     "Fetcher",
+    "Request",
     "Response",
     "SafeResolver",
     "header_values",
@@ -192,6 +193,19 @@ class SafeResolver(AbstractResolver):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request of the crawl: ``method`` on ``url``, redirects not followed, the body
+    read up to ``max_bytes`` unless ``want_body(status, headers)`` declines it (a PDF we
+    will not parse, a link check)."""
+
+    url: str
+    max_bytes: int
+    headers: Mapping[str, str] | None = None
+    want_body: Callable[[int, Mapping[str, str]], bool] | None = None
+    method: str = "GET"
+
+
 @dataclass(slots=True)
 class Response:
     """One HTTP response. ``sent_ago``: seconds between the request headers going on the
@@ -266,21 +280,13 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def get(
-        self,
-        url: str,
-        *,
-        max_bytes: int,
-        headers: Mapping[str, str] | None = None,
-        want_body: Callable[[int, Mapping[str, str]], bool] | None = None,
-        method: str = "GET",
-    ) -> Response:
-        """GET without following redirects; the body is read up to ``max_bytes``.
-
-        ``want_body(status, headers)`` may decline the body (a PDF we will not parse);
-        the connection is then dropped rather than drained, unless the body is small.
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` without following redirects; the body is read up to its
+        ``max_bytes``. When ``want_body`` declines the body, the connection is dropped
+        rather than drained, unless the body is small.
         """
         assert self._session is not None, "use Fetcher as an async context manager"
+        url, max_bytes, want_body = request.url, request.max_bytes, request.want_body
         host = host_of(url)
         if is_ip_literal(host):
             await self.resolver.lookup(host)  # raises blocked-address for private literals
@@ -290,10 +296,10 @@ class Fetcher:
             # Our URLs are WHATWG serializations, already percent-encoded: tell yarl not to
             # parse and quote them again (it would also "fix" what we must send as is).
             async with self._session.request(
-                method,
+                request.method,
                 URL(url, encoded=True),
                 allow_redirects=False,
-                headers=headers,
+                headers=request.headers,
                 trace_request_ctx=sent,
             ) as resp:
                 truncated = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from linkgraph.storage.records import Page, QueueItem
 
-from .fetch import FetchError
+from .fetch import FetchError, Request
 from .pagefetch import THROTTLES, FetchStep
 from .politeness import Host, retry_after_seconds
 from .urls import resolve
@@ -25,8 +25,8 @@ class LinkCheck(FetchStep):
         s = self.settings
         method = "GET" if item.url in host.head_refused else "HEAD"
         try:
-            resp = await self.fetcher.get(
-                item.url, max_bytes=s.max_page_bytes, method=method, want_body=lambda *_: False
+            resp = await self.fetcher.send(
+                Request(item.url, s.max_page_bytes, want_body=lambda *_: False, method=method)
             )
         except FetchError as exc:
             self.out.fetch_failed(host, item, exc, now, fetched_at, checked_only=True)

@@ -61,25 +61,18 @@ class CrawlStats:
         return self.pages / self.elapsed if self.elapsed > 0 else 0.0
 
 
+@dataclass(eq=False)
 class Outcomes:
     """Records, notes and budgets for one crawl (the frontier is set once prepared)."""
 
-    def __init__(
-        self,
-        settings: CrawlSettings,
-        writer: CrawlWriter,
-        scheduler: HostScheduler,
-        clock: Clock,
-        wallclock: Callable[[], float],
-    ) -> None:
-        self.settings = settings
-        self.writer = writer
-        self.scheduler = scheduler
-        self.clock = clock
-        self.wallclock = wallclock
-        self.stats = CrawlStats()
-        self.frontier: Frontier | None = None
-        self.flush_wanted = asyncio.Event()
+    settings: CrawlSettings
+    writer: CrawlWriter
+    scheduler: HostScheduler
+    clock: Clock
+    wallclock: Callable[[], float]
+    stats: CrawlStats = field(default_factory=CrawlStats)
+    frontier: Frontier | None = None
+    flush_wanted: asyncio.Event = field(default_factory=asyncio.Event)
 
     def note(self, host: Host, note: str) -> None:
         self.stats.host_notes[host.name] = note

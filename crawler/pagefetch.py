@@ -16,7 +16,7 @@ from linkgraph.storage.records import Link, Page, QueueItem
 
 from .encoding import is_html
 from .extract import robots_directives
-from .fetch import REDIRECTS, FetchError, Response, header_values
+from .fetch import REDIRECTS, FetchError, Request, Response, header_values
 from .outcomes import Outcomes
 from .parsing import PageParser
 from .politeness import Host, retry_after_seconds
@@ -66,11 +66,13 @@ class PageFetch(FetchStep):
             if item.last_modified:
                 conditional["If-Modified-Since"] = item.last_modified
         try:
-            resp = await self.fetcher.get(
-                item.url,
-                max_bytes=s.max_page_bytes,
-                headers=conditional or None,
-                want_body=None if sitemap else _wants_body,
+            resp = await self.fetcher.send(
+                Request(
+                    item.url,
+                    s.max_page_bytes,
+                    conditional or None,
+                    want_body=None if sitemap else _wants_body,
+                )
             )
         except FetchError as exc:
             self.out.fetch_failed(host, item, exc, now, fetched_at)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fetch import REDIRECTS, FetchError
+from .fetch import REDIRECTS, FetchError, Request
 from .robots import RobotsOutcome, RobotsRules, rules_for_response
 from .seams import HttpFetcher
 from .urls import resolve
@@ -52,7 +52,7 @@ async def fetch_robots_hop(
 ) -> RobotsHop:
     """Request ``url`` (the ``hop``-th redirect of a robots.txt, 0 for the first)."""
     try:
-        resp = await fetcher.get(url, max_bytes=max_bytes + 1, headers=_ACCEPT)
+        resp = await fetcher.send(Request(url, max_bytes + 1, _ACCEPT))
     except FetchError as exc:
         return RobotsHop(url, None, None, exc, exc.sent_ago, None)
     target = None

@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from .fetch import Response
+from .fetch import Request, Response
 
 __all__ = ["Clock", "HttpFetcher", "Resolver", "SystemClock", "wait_event"]
 
@@ -25,18 +24,10 @@ class HttpFetcher(Protocol):
 
     Returns the response, whatever its status, or raises ``FetchError`` when there is none.
     ``Response.sent_ago`` tells when the request left, which is where politeness gaps are
-    measured from. ``want_body(status, headers)`` may decline reading the body.
+    measured from; ``Request.want_body`` may decline reading the body.
     """
 
-    async def get(
-        self,
-        url: str,
-        *,
-        max_bytes: int,
-        headers: Mapping[str, str] | None = None,
-        want_body: Callable[[int, Mapping[str, str]], bool] | None = None,
-        method: str = "GET",
-    ) -> Response: ...
+    async def send(self, request: Request) -> Response: ...
 
 
 class Resolver(Protocol):

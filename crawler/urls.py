@@ -8,7 +8,6 @@ URL that reaches the store went through :func:`resolve` or :func:`normalize`.
 
 from __future__ import annotations
 
-import ada_url
 from linkgraph.storage.identity import (
     authority_of,
     host_of,
@@ -16,7 +15,6 @@ from linkgraph.storage.identity import (
     normalize,
     registrable_domain,
     url_hash,
-    web_url,
 )
 
 __all__ = [
@@ -64,27 +62,19 @@ def resolve(href: str, base: str) -> str | None:
         end = base.find("/", base.find("//") + 2)
         key = (base if end < 0 else base[:end], href)
     else:
-        return _resolve(href, base)
+        return normalize(href, base)
     try:
         return _cache[key]
     except KeyError:
         pass
     if len(_cache) >= _CACHE_SIZE:
         _cache.clear()
-    result = _cache[key] = _resolve(href, base)
+    result = _cache[key] = normalize(href, base)
     return result
 
 
 _CACHE_SIZE = 65_536
 _cache: dict[tuple[str, str] | str, str | None] = {}
-
-
-def _resolve(href: str, base: str) -> str | None:
-    try:
-        joined = ada_url.join_url(base, href)
-    except ValueError:
-        return None
-    return web_url(joined)
 
 
 def origin_of(url: str) -> str:

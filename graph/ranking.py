@@ -293,6 +293,7 @@ def rank_levels(
     progress: Callable[[str], object] | None = None,
     timings: dict[str, float] | None = None,
     after_step: Callable[[], object] | None = None,
+    on_level: Callable[[str, dict[str, np.ndarray]], object] | None = None,
 ) -> LevelRanking:
     """Rank every page, host and domain of a link graph (see the module docstring).
 
@@ -300,7 +301,8 @@ def rank_levels(
     is told which level is being ranked; ``timings``, when given, gets the seconds of
     each step (``counts``, then ``graph`` and ``scores`` per level); ``after_step`` is
     called after each of those steps, with its temporaries freed (the command hands freed
-    memory back to the operating system there).
+    memory back to the operating system there); ``on_level(level, scores)`` as soon as a
+    level is scored (the command starts writing it while the next one is ranked).
 
     Memory is what bounds this at scale (ten million links): ids stay int32, no filtered
     copy of the links outlives the graph built from it, each level's graph is freed
@@ -352,6 +354,8 @@ def rank_levels(
         )
         del adjacency
         clock.lap(f"{level} scores")
+        if on_level is not None:
+            on_level(level, results[level])
     return LevelRanking(results, follow_edges)
 
 

@@ -8,17 +8,18 @@ opened with :func:`open_store`), and hands the work to the crawl's wiring
 from __future__ import annotations
 
 import io
+import operator
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Unpack
 
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
 from linkgraph.storage.errors import StoreNotFound
 from linkgraph.storage.identity import normalize
-from linkgraph.storage.interface import LinkFilter, LinkReader
+from linkgraph.storage.interface import Gap, LinkReader, TargetOptions, split_options
 from linkgraph.storage.linkfile import write_links
 from linkgraph.storage.sqlite import SqliteStore
 from linkgraph.storage.vocab import EXPORT_FORMATS
@@ -215,17 +216,19 @@ def export(
     return count
 
 
+def _about_target(
+    db: Store, query: str, target: str, options: TargetOptions, **more: Any
+) -> list[dict[str, Any]]:
+    """Ask the store's ``query`` (a :class:`LinkReader` method) about ``target``: the
+    options become the link filter, the mode and the limit (100 unless given)."""
+    mode, limit, where = split_options(options, query)
+    ask = operator.methodcaller(query, target, where, mode=mode, limit=limit, **more)
+    with _reading(db) as store:
+        return ask(store)  # type: ignore[no-any-return]
+
+
 def backlinks(
-    db: Store,
-    target: str,
-    *,
-    mode: str | None = None,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
-    limit: int | None = 100,
-    sort: str = "authority",
+    db: Store, target: str, *, sort: str = "authority", **options: Unpack[TargetOptions]
 ) -> list[dict[str, Any]]:
     """Links into ``target`` (a URL, or a bare domain / host name), strongest sources first.
 
@@ -236,68 +239,33 @@ def backlinks(
     only; ``include_lost`` adds lost ones, each record then with ``lost_at`` and
     ``lost_reason``.
 
+    The keywords (here and for :func:`referring_domains` and :func:`anchors`) are those of
+    :class:`~storage.interface.TargetOptions`: ``mode``, ``limit`` (100; ``None`` for
+    all), ``follow_only``, ``include_internal``, ``include_lost`` and ``placement``.
+
     Example::
 
         linkgraph.backlinks("links.db", "example.com", follow_only=True, limit=20)
     """
-    where = LinkFilter(
-        follow_only=follow_only,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        placement=placement,
-    )
-    with _reading(db) as store:
-        return store.backlinks(target, where, mode=mode, limit=limit, sort=sort)
+    return _about_target(db, "backlinks", target, options, sort=sort)
 
 
 def referring_domains(
-    db: Store,
-    target: str,
-    *,
-    mode: str | None = None,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
-    limit: int | None = 100,
+    db: Store, target: str, **options: Unpack[TargetOptions]
 ) -> list[dict[str, Any]]:
     """One record per registrable domain with a current link to ``target``: ``domain``, ``backlinks``,
     ``follow_backlinks``, ``first_seen``, ``last_seen``, ``authority``, and the addresses
     its linking hosts resolved to (``ips``) with their /24 ``subnets``. ``include_lost``
     counts lost links too, with ``lost_at`` / ``lost_reason`` per domain (see
     :func:`storage.backlinks.referring_domains`)."""
-    where = LinkFilter(
-        follow_only=follow_only,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        placement=placement,
-    )
-    with _reading(db) as store:
-        return store.referring_domains(target, where, mode=mode, limit=limit)
+    return _about_target(db, "referring_domains", target, options)
 
 
-def anchors(
-    db: Store,
-    target: str,
-    *,
-    mode: str | None = None,
-    follow_only: bool = False,
-    include_internal: bool = False,
-    include_lost: bool = False,
-    placement: str | None = None,
-    limit: int | None = 100,
-) -> list[dict[str, Any]]:
+def anchors(db: Store, target: str, **options: Unpack[TargetOptions]) -> list[dict[str, Any]]:
     """Anchor texts of the current links into ``target`` with backlink and
     referring-domain counts (``include_lost``: lost links too, with ``lost_at`` /
     ``lost_reason`` per anchor)."""
-    where = LinkFilter(
-        follow_only=follow_only,
-        include_internal=include_internal,
-        include_lost=include_lost,
-        placement=placement,
-    )
-    with _reading(db) as store:
-        return store.anchors(target, where, mode=mode, limit=limit)
+    return _about_target(db, "anchors", target, options)
 
 
 def top(db: Store, *, level: str = "domain", limit: int | None = 20) -> list[dict[str, Any]]:
@@ -327,14 +295,7 @@ def intersect(
         linkgraph.intersect("links.db", ["rival-a.com", "rival-b.com"], exclude="me.com", min=2)
     """
     with _reading(db) as store:
-        return store.intersect(
-            competitors,
-            exclude=exclude,
-            min_count=min,
-            mode=mode,
-            limit=limit,
-            include_lost=include_lost,
-        )
+        return store.intersect(Gap(competitors, exclude, min, mode, include_lost), limit=limit)
 
 
 def normalize_seed(url: str) -> str | None:

@@ -36,7 +36,7 @@ from linkgraph.graph.toxic import (
     is_sitewide,
     toxic_score,
 )
-from linkgraph.storage.interface import AuditReader, LinkFilter, LinkFilters
+from linkgraph.storage.interface import AuditReader, LinkFilter, TargetOptions, split_options
 from linkgraph.storage.records import BacklinkDetail, Target
 
 from . import api
@@ -208,17 +208,15 @@ def backlink_quality(
     target: str,
     *,
     profile: AuditProfile | None = None,
-    mode: str | None = None,
-    limit: int | None = 100,
-    **filters: Unpack[LinkFilters],
+    **options: Unpack[TargetOptions],
 ) -> list[dict[str, Any]]:
     """Every current link into the target with its quality score and the parts behind it,
     best first (``include_lost``: lost links too, with ``lost_at`` and ``lost_reason``).
 
-    ``filters`` are ``follow_only``, ``include_internal``, ``include_lost`` and
-    ``placement``, as for :func:`linkgraph.backlinks`."""
+    ``options`` are those of :func:`linkgraph.backlinks` (``mode``, ``limit``, the link
+    filters)."""
     profile = profile or AuditProfile()
-    where = LinkFilter(**filters)
+    mode, limit, where = split_options(options, "backlink_quality")
     with reading(db) as store:
         t = store.resolve_target(target, mode)
         details = store.backlink_details(t, where)

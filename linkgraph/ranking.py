@@ -147,22 +147,24 @@ def rank(
 
         clock = time.perf_counter()
         _return_freed_memory()
-        ranking = rank_levels(
-            g,
-            alpha=alpha,
-            seeds=seeds,
-            progress=say,
-            timings=phases,
-            after_step=_return_freed_memory,
-        )
-        del g  # the scores are all that is left to write: free the link arrays first
-        summary.follow_edges = ranking.follow_edges
-        summary.seconds["rank"] = time.perf_counter() - clock
-
-        clock = time.perf_counter()
-        _return_freed_memory()
-        say("writing scores")
-        store_scores.replace_scores(conn, ranking.levels)
+        # Each level's scores are written (in a second thread) while the next is ranked.
+        with store_scores.replacing_scores(conn) as write:
+            ranking = rank_levels(
+                g,
+                alpha=alpha,
+                seeds=seeds,
+                progress=say,
+                timings=phases,
+                after_step=_return_freed_memory,
+                on_level=write,
+            )
+            del g  # the scores are all that is left to write: free the link arrays first
+            summary.follow_edges = ranking.follow_edges
+            summary.seconds["rank"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            _return_freed_memory()
+            say("writing scores")
+        # What the writes took beyond the ranking they ran beside.
         phases["write"] = time.perf_counter() - clock
         # Which URLs are hubs changes with the crawl: choose them again while here.
         say("counting the linking hosts of hub URLs")

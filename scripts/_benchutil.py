@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: naming the machine a result was measured on.
+"""What the benchmark scripts share: their parser, and naming the machine a result was measured on.
 
 Not a script: the ``bench_*.py`` files import it from beside themselves (Python puts a
 script's own folder first on ``sys.path``).
@@ -6,7 +6,9 @@ script's own folder first on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
 import platform
+import re
 from pathlib import Path
 
 
@@ -23,3 +25,43 @@ def cpu_model(unknown: str = "unknown") -> str:
     except OSError:
         pass
     return platform.processor() or unknown
+
+
+def bench_parser(
+    doc: str, *, seed: int | None = None, json: bool = False
+) -> argparse.ArgumentParser:
+    """A benchmark's parser, described by its docstring as ``linkgraph``'s commands are: the
+    first paragraph is the description, and the first command of its ``Example::`` (or
+    ``Usage::``) block the epilog's example. With ``seed``, it takes ``--seed`` (this
+    default) for the generator of its input; with ``json``, ``--json FILE`` for its
+    results (see :func:`parse_args`)."""
+    example = re.search(r"(?:Examples?|Usage)::\n\n\s*(.+)", doc)
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        epilog=f"Example: {example.group(1)}" if example else None,
+    )
+    if seed is not None:
+        add_number(parser, "--seed", seed, "seed of the generated input")
+    if json:
+        parser.add_argument("--json", metavar="FILE", help="also write the results here, as JSON")
+    return parser
+
+
+def add_number(parser: argparse.ArgumentParser, flag: str, default: float, help: str) -> None:
+    """A number option (int or float, as its default is) whose help says its default."""
+    # 1,000,000 reads better with separators; a seed such as 2024 does not.
+    shown = f"{default:,}" if default >= 10_000 else f"{default:g}"
+    parser.add_argument(flag, type=type(default), default=default, help=f"{help} (default {shown})")
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; if ``--json FILE`` is among them, its folder is made now, not after a
+    run of minutes that would then end in a traceback with its results nowhere to go."""
+    args = parser.parse_args(argv)
+    json_file = getattr(args, "json", None)
+    if json_file:
+        try:
+            Path(json_file).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--json {json_file}: cannot make its folder ({exc.strerror or exc})")
+    return args

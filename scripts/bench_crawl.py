@@ -60,6 +60,7 @@ from typing import Any
 # The checks and the py-spy breakdown live beside this file (its folder is on sys.path when it
 # runs as a script; put it there for an import too, as the tests do).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _benchutil import add_number, bench_parser, cpu_model, parse_args
 from _crawlchecks import SPY_RATE, check_feed, check_linkgraph, expected_links, spy_breakdown
 
 KINDS = ("linkgraph", "scrapy", "bare")
@@ -70,8 +71,6 @@ KINDS = ("linkgraph", "scrapy", "bare")
 
 def machine() -> dict[str, Any]:
     """CPU model, cores, Python and the versions of the libraries that do the work."""
-    from _benchutil import cpu_model  # beside this script, on sys.path when it runs
-
     versions = {}
     for dist in (
         "aiohttp",
@@ -318,17 +317,11 @@ def print_report(info: dict[str, Any], runs: list[dict[str, Any]], summary: dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Crawl throughput of linkgraph, Scrapy and a bare aiohttp loop (demo web).",
-        epilog="Example: python scripts/bench_crawl.py --repeat 3 --json /tmp/crawl.json",
-    )
-    parser.add_argument("--sites", type=int, default=300, help="demo hosts (default 300)")
-    parser.add_argument("--pages", type=int, default=50, help="pages per host (default 50)")
-    parser.add_argument("--seed", type=int, default=1, help="demo web generator seed (default 1)")
-    parser.add_argument(
-        "--concurrency", type=int, default=100, help="requests in flight (default 100)"
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="rounds of every crawler (default 1)")
+    parser = bench_parser(__doc__, seed=1, json=True)
+    add_number(parser, "--sites", 300, "demo hosts")
+    add_number(parser, "--pages", 50, "pages per host")
+    add_number(parser, "--concurrency", 100, "requests in flight")
+    add_number(parser, "--repeat", 1, "rounds of every crawler")
     parser.add_argument(
         "--only", choices=KINDS, action="append", help="run only this crawler (repeatable)"
     )
@@ -348,20 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=("py-spy", "pyinstrument", "cprofile"),
         help="then crawl once more with linkgraph under a profiler and print where time goes",
     )
-    parser.add_argument(
-        "--timeout", type=float, default=900, help="seconds before a crawl counts as hung"
-    )
+    add_number(parser, "--timeout", 900.0, "seconds before a crawl counts as hung")
     parser.add_argument(
         "--no-verify", dest="verify", action="store_false", help="skip the link checks"
-    )
-    parser.add_argument(
-        "--json", metavar="FILE", help="write the machine, every crawl and the summary"
     )
     parser.add_argument("--workdir", metavar="DIR", help="keep stores, feeds and profiles here")
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
 
     if args.child:
         spec = json.loads(Path(args.spec).read_text())
@@ -376,11 +364,6 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).write_text(json.dumps(child(spec)))
         return 0
 
-    if args.json:  # before the crawls, which take minutes: not after them
-        try:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            parser.error(f"--json {args.json}: cannot make its folder ({exc.strerror})")
     entries = [{"label": k, "kind": k} for k in KINDS if not args.only or k in args.only]
     for variant in args.variant:
         name, _, path = variant.partition("=")

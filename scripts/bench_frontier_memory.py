@@ -42,6 +42,12 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from _benchutil import (  # beside this script, on sys.path when it runs
+    add_number,
+    bench_parser,
+    parse_args,
+)
+
 _WORDS = (
     "news blog shop store tech world home garden travel food sport music photo video "
     "health money auto games books data cloud city local daily open green smart urban"
@@ -241,26 +247,13 @@ def report(r: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Resident memory per queued/seen URL of the crawl frontier.",
-        epilog="Example: python scripts/bench_frontier_memory.py --urls 1000000 --hosts 10000",
-    )
-    parser.add_argument("--urls", type=int, default=1_000_000, help="URLs offered (default 1M)")
-    parser.add_argument("--hosts", type=int, default=10_000, help="hosts (default 10k)")
-    parser.add_argument("--seed", type=int, default=1, help="URL generator seed")
-    parser.add_argument(
-        "--flush-every", type=int, default=4000, help="new entries per store flush (default 4000)"
-    )
+    parser = bench_parser(__doc__, seed=1, json=True)
+    add_number(parser, "--urls", 1_000_000, "URLs offered")
+    add_number(parser, "--hosts", 10_000, "hosts")
+    add_number(parser, "--flush-every", 4000, "new entries per store flush")
     parser.add_argument("--tracemalloc", action="store_true", help="also a tracemalloc run")
-    parser.add_argument("--json", metavar="FILE", help="write the results here")
     parser.add_argument("--child-tracemalloc", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.json:
-        # Made before the run, so a long benchmark never ends in a traceback.
-        try:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            parser.error(f"--json {args.json}: cannot make its folder ({exc.strerror or exc})")
+    args = parse_args(parser, argv)
 
     import uvloop
 

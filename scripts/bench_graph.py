@@ -307,25 +307,26 @@ def bench(name: str, edges: np.ndarray, n: int, args: argparse.Namespace, large:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from _benchutil import add_number, bench_parser  # beside this script, on sys.path when it runs
+
+    parser = bench_parser(__doc__, seed=2024)
     parser.add_argument("--graphs", default="cnr,synthetic", help="cnr, synthetic or both")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per tool; the best counts")
-    parser.add_argument("--tol", type=float, default=1e-10, help="L1 change to stop at")
+    add_number(parser, "--repeat", 3, "runs per tool; the best counts")
+    add_number(parser, "--tol", 1e-10, "L1 change to stop at")
     parser.add_argument(
         "--corpus",
         type=Path,
         default=REPO.parent / "shared" / "corpus",
         help="the shared corpus folder (for cnr-2000)",
     )
-    parser.add_argument("--nodes", type=int, default=1_000_000, help="synthetic graph nodes")
-    parser.add_argument("--links", type=int, default=10_000_000, help="synthetic graph links")
-    parser.add_argument("--seed", type=int, default=2024, help="synthetic graph seed")
+    add_number(parser, "--nodes", 1_000_000, "synthetic graph nodes")
+    add_number(parser, "--links", 10_000_000, "synthetic graph links")
     parser.add_argument(
         "--skip-networkx-large",
         action="store_true",
         help="do not run networkx on the synthetic graph (minutes and ~5 GB of RAM)",
     )
-    parser.add_argument("--networkx-timeout", type=float, default=1800.0, help="seconds")
+    add_number(parser, "--networkx-timeout", 1800.0, "seconds")
     args = parser.parse_args(argv)
 
     print("\n".join(machine()))

@@ -25,7 +25,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -37,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _benchutil import cpu_model
+from _benchutil import add_number, bench_parser, cpu_model, parse_args
 
 import linkgraph
 
@@ -95,15 +94,13 @@ def plain_load(csv_path: Path, db: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--links", type=int, default=1_000_000, help="rows in the CSV")
-    parser.add_argument("--domains", type=int, default=20_000, help="source/target domains")
-    parser.add_argument("--pages", type=int, default=50, help="pages per source domain")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the generated CSV")
+    parser = bench_parser(__doc__, seed=1, json=True)
+    add_number(parser, "--links", 1_000_000, "rows in the CSV")
+    add_number(parser, "--domains", 20_000, "source/target domains")
+    add_number(parser, "--pages", 50, "pages per source domain")
     parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--skip-peer", action="store_true", help="time the import only")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)
@@ -138,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ratio (import / plain): {took / peer:.2f}x")
         print(f"load after: {os.getloadavg()[0]:.2f}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -7,8 +7,8 @@ directly and results go back without a mapping table.
 Reading speed matters on a store of ten million links. A row per Python object costs
 0.3-1.5 µs, so each query packs what it needs into one integer per row
 (``target << 33 | source << 1 | follow``) and SQLite's ``group_concat`` joins a range
-of them into one string, which numpy parses in C (:func:`_packed`): the scan itself is
-then most of the cost. The ``links`` table is clustered by ``(target_id, source_id)``,
+of them into one string, which numpy parses in C (:func:`_scan`, on two read connections in two threads where
+there are two cores): the scan itself is then most of the cost. The ``links`` table is clustered by ``(target_id, source_id)``,
 so its rows arrive grouped by pair and are made distinct without a sort. Ids are
 int32 from here on (a store's ids stay far below 2**31): half the memory of int64.
 """
@@ -16,7 +16,11 @@ int32 from here on (a store's ids stay far below 2**31): half the memory of int6
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from typing import TypeVar
 
 import numpy as np
 from linkgraph.graph.ranking import LinkArrays
@@ -27,6 +31,11 @@ __all__ = ["REDIRECTS_SQL", "GraphArrays", "load_graph", "write_scores"]
 
 # Rows joined into one string per query: about 20 MB of text, a bounded buffer.
 _CHUNK_ROWS = 1 << 20
+# Keys in the first range of a scan: few, as the first ids of a crawl are often its hubs.
+_FIRST_RANGE = 1 << 8
+_T = TypeVar("_T")
+# Opens (and closes) a read connection to the store being loaded.
+Reader = Callable[[], AbstractContextManager[sqlite3.Connection]]
 # Score rows converted to Python objects at a time, on the way back, and rows per INSERT.
 _WRITE_SLICE = 1 << 16
 _ROWS_PER_INSERT = 1000
@@ -47,30 +56,84 @@ REDIRECTS_SQL = (
 GraphArrays = LinkArrays
 
 
-def _packed(conn: sqlite3.Connection, sql: str, top: int) -> Iterator[np.ndarray]:
-    """Run ``sql`` (one integer column ``packed``; two parameters, the half-open range
-    of the key it filters on) over key ranges covering ``1..top``, one int64 array per
-    range, in the order SQLite returns the rows.
+class _Ranges:
+    """Key ranges covering ``1..top``, handed out one at a time to whichever reader asks
+    next (thread-safe). Each is sized from the rows the asker's last range held, to about
+    ``_CHUNK_ROWS``, the first ``_FIRST_RANGE`` keys."""
 
-    Each range is sized from the rows the last one held, to about ``_CHUNK_ROWS``.
+    def __init__(self, top: int) -> None:
+        self._lo = 1
+        self._top = top
+        self._lock = threading.Lock()
+
+    def claim(self, last: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The next ``(lo, step)``, given the asker's last ``(step, rows)``; ``None``: done."""
+        step = (
+            _FIRST_RANGE
+            if last is None
+            else max(1, min(last[0] * 4, last[0] * _CHUNK_ROWS // max(last[1], 1)))
+        )
+        with self._lock:
+            lo = self._lo
+            if lo > self._top:
+                return None
+            self._lo = lo + step
+        return lo, step
+
+
+def _scan(
+    conn: sqlite3.Connection,
+    sql: str,
+    top: int,
+    convert: Callable[[np.ndarray], _T],
+    helper: Reader | None = None,
+) -> list[_T]:
+    """Run ``sql`` (one integer column ``packed``; two parameters, the half-open range of
+    the key it filters on) over key ranges covering ``1..top``, and ``convert`` the int64
+    array of each range; the results in key order.
+
+    With a ``helper`` (it opens a second read connection) a thread reads beside ``conn``:
+    SQLite runs the query and joins its rows into one string with the GIL released, so
+    two readers keep two cores busy where one kept one.
     """
-    # A small first range: the first ids of a crawl are often its hubs.
-    lo, step = 1, 1 << 8
-    while lo <= top:
-        text, rows = conn.execute(
-            f"SELECT group_concat(packed), count(*) FROM ({sql})", (lo, lo + step)
-        ).fetchone()
-        if rows:
-            yield np.fromstring(text, dtype=np.int64, sep=",")
-        lo += step
-        step = max(1, min(step * 4, step * _CHUNK_ROWS // max(rows, 1)))
+    ranges = _Ranges(top)
+    done: list[tuple[int, _T]] = []
+
+    def read(conn: sqlite3.Connection) -> None:
+        last = None
+        while (claimed := ranges.claim(last)) is not None:
+            lo, step = claimed
+            text, rows = conn.execute(
+                f"SELECT group_concat(packed), count(*) FROM ({sql})", (lo, lo + step)
+            ).fetchone()
+            if rows:
+                done.append((lo, convert(np.fromstring(text, dtype=np.int64, sep=","))))
+            last = (step, rows)
+
+    def read_beside() -> None:
+        assert helper is not None
+        with helper() as other:  # opened in its thread: a connection stays in one thread
+            read(other)
+
+    if helper is None:
+        read(conn)
+    else:
+        with ThreadPoolExecutor(1) as pool:
+            beside = pool.submit(read_beside)
+            read(conn)
+            beside.result()  # an error in the other reader is the scan's
+    done.sort(key=lambda item: item[0])
+    return [result for _, result in done]
 
 
-def _id_map(conn: sqlite3.Connection, sql: str, n: int) -> np.ndarray:
+def _id_map(conn: sqlite3.Connection, sql: str, n: int, helper: Reader | None) -> np.ndarray:
     """``(id << 32) | value`` rows as an int32 array ``value - 1`` indexed by ``id - 1``."""
     out = np.zeros(n, dtype=np.int32)
-    for packed in _packed(conn, sql, n):
+
+    def place(packed: np.ndarray) -> None:
         out[(packed >> 32) - 1] = (packed & 0xFFFFFFFF) - 1
+
+    _scan(conn, sql, n, place, helper)
     return out
 
 
@@ -91,35 +154,39 @@ def _distinct_pairs(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return src, dst, follow
 
 
-def load_graph(conn: sqlite3.Connection) -> GraphArrays:
+def load_graph(conn: sqlite3.Connection, *, helper: Reader | None = None) -> GraphArrays:
     """Read every current link and the URL → host → domain maps into arrays.
 
     Lost links (``lost_at`` set: the page dropped them or stopped counting) are left out,
     so nothing ranked or exported as a graph passes authority through a link that is gone.
+    ``helper`` opens another read connection to the same store, for a second thread.
     """
     n_urls = conn.execute("SELECT coalesce(max(id), 0) FROM urls").fetchone()[0]
     n_hosts = conn.execute("SELECT coalesce(max(id), 0) FROM hosts").fetchone()[0]
     n_domains = conn.execute("SELECT coalesce(max(id), 0) FROM domains").fetchone()[0]
     url_host = _id_map(
-        conn, "SELECT (id << 32) | host_id AS packed FROM urls WHERE id >= ? AND id < ?", n_urls
+        conn,
+        "SELECT (id << 32) | host_id AS packed FROM urls WHERE id >= ? AND id < ?",
+        n_urls,
+        helper,
     )
     host_domain = _id_map(
         conn,
         "SELECT (id << 32) | domain_id AS packed FROM hosts WHERE id >= ? AND id < ?",
         n_hosts,
+        helper,
     )
 
     # Lowest bit: this link is followable. Ranges of target ids never split a pair.
-    parts = [
-        _distinct_pairs(packed)
-        for packed in _packed(
-            conn,
-            "SELECT (target_id << 33) | (source_id << 1)"
-            f" | ((flags & {NOT_FOLLOW_FLAGS}) = 0) AS packed FROM links"
-            " WHERE target_id >= ? AND target_id < ? AND kind = 0 AND lost_at IS NULL",
-            n_urls,
-        )
-    ]
+    parts = _scan(
+        conn,
+        "SELECT (target_id << 33) | (source_id << 1)"
+        f" | ((flags & {NOT_FOLLOW_FLAGS}) = 0) AS packed FROM links"
+        " WHERE target_id >= ? AND target_id < ? AND kind = 0 AND lost_at IS NULL",
+        n_urls,
+        _distinct_pairs,
+        helper,
+    )
     src, dst, follow = (
         (np.concatenate([p[i] for p in parts]) for i in range(3))
         if parts

@@ -68,15 +68,18 @@ def web_url(href: str) -> str | None:
     return href if at < 0 else href[:start] + href[at + 1 :]
 
 
-def normalize(url: str) -> str | None:
-    """Parse an absolute URL (a seed, an imported edge, a query target) and serialize it as
-    the store holds it, or ``None`` when it is not an http(s) URL.
+def normalize(url: str, base: str | None = None) -> str | None:
+    """Parse an absolute URL (a seed, an imported edge, a query target), or a link's href
+    resolved against the page's ``base``, and serialize it as the store holds it, or
+    ``None`` when it is not an http(s) URL.
 
     >>> normalize("HTTP://user:pw@Example.COM:80/a b#top")
     'http://example.com/a%20b'
+    >>> normalize("../g?x#frag", "http://a/b/c/d")
+    'http://a/b/g?x'
     """
     try:
-        href = ada_url.URL(url.strip()).href
+        href = ada_url.URL(url.strip()).href if base is None else ada_url.join_url(base, url)
     except ValueError:
         return None
     return web_url(href)

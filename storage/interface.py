@@ -23,12 +23,15 @@ __all__ = [
     "BacklinkDetail",
     "BufferedWriter",
     "CrawlWriter",
+    "Gap",
     "GraphArrays",
     "LinkFilter",
     "LinkFilters",
     "LinkReader",
     "ResumeState",
     "Target",
+    "TargetOptions",
+    "split_options",
 ]
 
 
@@ -157,14 +160,49 @@ class LinkFilter:
 
 
 class LinkFilters(TypedDict, total=False):
-    """The fields of :class:`LinkFilter` as keywords, for the façade functions that take
-    them as ``**filters`` (``LinkFilter(**filters)`` builds the filter); each is off
-    unless given."""
+    """The fields of :class:`LinkFilter` as keywords (part of :class:`TargetOptions`, which
+    the façade's target queries take as ``**options``); each is off unless given."""
 
     follow_only: bool
     include_internal: bool
     include_lost: bool
     placement: str | None
+
+
+class TargetOptions(LinkFilters, total=False):
+    """The keywords of a query about one target's links (``backlinks``,
+    ``referring_domains``, ``anchors``): the :class:`LinkFilters`, and ``mode`` (how the
+    target is read: ``exact``, ``prefix``, ``host``, ``domain``; default: exact for a URL,
+    domain for a name) and ``limit`` (how many records; default 100, ``None`` for all)."""
+
+    mode: str | None
+    limit: int | None
+
+
+def split_options(options: TargetOptions, caller: str) -> tuple[str | None, int | None, LinkFilter]:
+    """``options`` as the target's ``mode``, the ``limit`` (100 unless given) and the
+    :class:`LinkFilter`; a keyword that is not an option is a ``TypeError`` naming
+    ``caller``, as Python's own would."""
+    unknown = sorted(options.keys() - TargetOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+    filters = dict(options)
+    mode = filters.pop("mode", None)
+    limit = filters.pop("limit", 100)
+    return mode, limit, LinkFilter(**filters)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The competitor backlink gap asked of :meth:`LinkReader.intersect`: the domains that
+    link to at least ``min_count`` of ``competitors`` and not to ``exclude`` (targets read
+    with ``mode``); ``include_lost`` also counts competitors a domain linked to before."""
+
+    competitors: Sequence[str]
+    exclude: str | None = None
+    min_count: int = 2
+    mode: str | None = None
+    include_lost: bool = False
 
 
 class LinkReader(Protocol):
@@ -214,16 +252,7 @@ class LinkReader(Protocol):
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         """The highest-authority pages, hosts or domains (after ranking)."""
 
-    def intersect(
-        self,
-        competitors: list[str],
-        *,
-        exclude: str | None,
-        min_count: int,
-        mode: str | None,
-        limit: int | None,
-        include_lost: bool,
-    ) -> list[dict[str, Any]]:
+    def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
         """Domains linking to at least ``min_count`` competitors and not to ``exclude``."""
 
 

@@ -43,8 +43,26 @@ __all__ = [
 APPLICATION_ID = 0x4C4B4752  # "LKGR"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
+
+def _group_scores(level: str) -> str:
+    """The score table of ``level`` (host or domain): a page's columns, and the harmonic
+    centrality, which is computed for hosts and domains only."""
+    return f"""CREATE TABLE {level}_scores (
+            {level}_id{" " * (15 - len(level))}INTEGER PRIMARY KEY,
+            pagerank          REAL NOT NULL,
+            authority         REAL NOT NULL,
+            trust             REAL,
+            harmonic          REAL,
+            backlinks         INTEGER NOT NULL DEFAULT 0,
+            referring_domains INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX {level}_scores_rank ON {level}_scores(pagerank);
+        """
+
+
 # Named migrations, applied in order, each in its own transaction. Never edit one that has
-# shipped: add a new one. The schema version is the number applied.
+# shipped: add a new one (0002's text is built by _group_scores, unchanged by that). The
+# schema version is the number applied.
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_link_store",
@@ -162,27 +180,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             referring_domains INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX page_scores_rank ON page_scores(pagerank);
-        CREATE TABLE host_scores (
-            host_id           INTEGER PRIMARY KEY,
-            pagerank          REAL NOT NULL,
-            authority         REAL NOT NULL,
-            trust             REAL,
-            harmonic          REAL,
-            backlinks         INTEGER NOT NULL DEFAULT 0,
-            referring_domains INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX host_scores_rank ON host_scores(pagerank);
-        CREATE TABLE domain_scores (
-            domain_id         INTEGER PRIMARY KEY,
-            pagerank          REAL NOT NULL,
-            authority         REAL NOT NULL,
-            trust             REAL,
-            harmonic          REAL,
-            backlinks         INTEGER NOT NULL DEFAULT 0,
-            referring_domains INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX domain_scores_rank ON domain_scores(pagerank);
-        """,
+        """
+        + _group_scores("host")
+        + _group_scores("domain"),
     ),
     (
         "0003_recrawl_history_and_text",
@@ -336,9 +336,8 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
 
 
 def _mapped(conn: sqlite3.Connection) -> sqlite3.Connection:
-    # Each command opens a new connection, its page cache empty: mapped, pages are read in
-    # place from the OS cache, not by one read() each (docs/benchmarks.md: a small gain; a
-    # larger page cache made each opening slower). SQLite caps the size (2 GiB by default).
+    # Each command opens a connection with an empty page cache: mapped, pages are read in
+    # place from the OS cache (docs/benchmarks.md). SQLite caps the size (2 GiB by default).
     conn.execute(f"PRAGMA mmap_size = {1 << 40}")
     return conn
 
@@ -393,6 +392,7 @@ def connect(
     readonly: bool = False,
     create: bool = False,
     check: bool = False,
+    threads: bool = False,
 ) -> sqlite3.Connection:
     """Open a store: validated, migrated to the current schema, WAL, foreign keys off.
 
@@ -401,7 +401,8 @@ def connect(
     existing store opened for writing is checked first with SQLite's ``quick_check``, so
     nothing is ever written into a malformed file; the check is skipped only for a file
     that :func:`is_sealed` proves unchanged since our last clean write, and ``check=True``
-    forces it (and asks the same of a read-only opening).
+    forces it (and asks the same of a read-only opening). ``threads``: a read-write
+    connection that other threads may use too, one at a time (the caller sees to that).
     """
     p = Path(path)
     version = inspect_file(p)
@@ -440,7 +441,7 @@ def connect(
         finally:
             conn.close()
     try:
-        conn = sqlite3.connect(p, isolation_level=None)
+        conn = sqlite3.connect(p, isolation_level=None, check_same_thread=not threads)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {p}: {exc}") from None
     try:

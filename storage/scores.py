@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from typing import Any
@@ -44,7 +44,7 @@ def writer(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     open of the unchanged file skips its ``quick_check``. The crawl writer's sealed
     counters are kept when they were valid at the opening and no other connection has
     committed since: the block writes score tables only, never links or pages."""
-    with closing(schema.connect(path)) as conn, sqlite_errors(path):
+    with closing(schema.connect(path, threads=True)) as conn, sqlite_errors(path):
         counters = sealing.sealed_counters(path)
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         yield conn
@@ -62,7 +62,7 @@ class GraphLoader:
 
     def __init__(self, db: str | os.PathLike[str]) -> None:
         self._db = db
-        self._conn: sqlite3.Connection | None = None
+        self._conns: list[sqlite3.Connection] = []
         self._pool: ThreadPoolExecutor | None = None
         self._future: Future[tuple[GraphArrays, float]] | None = None
 
@@ -75,11 +75,21 @@ class GraphLoader:
     def _load(self) -> tuple[GraphArrays, float]:
         clock = time.perf_counter()
         with queries.reader(self._db) as conn:
-            self._conn = conn
+            self._conns.append(conn)
             try:
-                return load_graph(conn), time.perf_counter() - clock
+                # A second reader where a second core can run it (see graphload._scan).
+                two = len(os.sched_getaffinity(0)) > 1
+                return load_graph(conn, helper=self._reader if two else None), (
+                    time.perf_counter() - clock
+                )
             finally:
-                self._conn = None
+                self._conns.clear()
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        with queries.reader(self._db) as conn:
+            self._conns.append(conn)
+            yield conn
 
     def result(self, conn: sqlite3.Connection) -> tuple[GraphArrays, float]:
         """The graph and the seconds its reading took (read on ``conn``, the writer's
@@ -92,8 +102,7 @@ class GraphLoader:
     def __exit__(self, *exc_info: object) -> None:
         if self._pool is None:
             return
-        conn = self._conn
-        if conn is not None:  # an error stopped the run before the read was done
+        for conn in list(self._conns):  # an error stopped the run before the read was done
             try:
                 conn.interrupt()
             except sqlite3.ProgrammingError:  # it was done after all, and closed
@@ -132,15 +141,54 @@ def replace_scores(conn: sqlite3.Connection, results: Mapping[str, Mapping[str, 
     """Replace the score table of every level in ``results`` (``{level: columns}``, the
     keywords of :func:`storage.graphload.write_scores`) in one transaction: a crash leaves
     the previous scores whole. An empty level keeps its table as it was."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with replacing_scores(conn, beside=False) as write:
         for level, columns in results.items():
-            if columns:
-                write_scores(conn, level, **columns)
-        conn.execute("COMMIT")
+            write(level, columns)
+
+
+@contextmanager
+def replacing_scores(
+    conn: sqlite3.Connection, *, beside: bool = True
+) -> Iterator[Callable[[str, Mapping[str, Any]], None]]:
+    """Replace score tables a level at a time, as the caller hands them over
+    (``write(level, columns)``), in one transaction committed when the block ends: an error
+    in the block or in a write, or a crash, leaves the previous scores whole.
+
+    ``beside``: each level is written in a second thread while the caller goes on (ranking
+    the next level): SQLite inserts and builds the rank index with the GIL released.
+    ``conn`` must then allow use from another thread (:func:`writer` opens it so), and the
+    caller must not use it inside the block. Without, ``write`` writes before it returns.
+    """
+    pool = ThreadPoolExecutor(max_workers=1) if beside else None
+    pending: list[Future[None]] = []
+    began = False
+
+    def write(level: str, columns: Mapping[str, Any]) -> None:
+        nonlocal began
+        if not columns:
+            return
+        if not began:  # the writes wait for nothing else: take the write lock now
+            conn.execute("BEGIN IMMEDIATE")
+            began = True
+        if pool is None:
+            write_scores(conn, level, **columns)
+        else:
+            pending.append(pool.submit(write_scores, conn, level, **columns))
+
+    try:
+        yield write
+        for done in pending:
+            done.result()
     except BaseException:
-        conn.execute("ROLLBACK")
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if began:
+            conn.execute("ROLLBACK")
         raise
+    if pool is not None:
+        pool.shutdown(wait=True)
+    if began:
+        conn.execute("COMMIT")
 
 
 def top_domains(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[str, float]]:

@@ -27,7 +27,7 @@ from . import audit as _audit
 from . import backlinks as _backlinks
 from . import queries, schema
 from .errors import StoreError, sqlite_errors
-from .interface import LinkFilter
+from .interface import Gap, LinkFilter
 from .records import BacklinkDetail, Target
 
 if TYPE_CHECKING:
@@ -131,24 +131,17 @@ class SqliteStore:
         with self._reading() as conn:
             return _backlinks.top(conn, level=level, limit=limit)
 
-    def intersect(
-        self,
-        competitors: list[str],
-        *,
-        exclude: str | None,
-        min_count: int,
-        mode: str | None,
-        limit: int | None,
-        include_lost: bool,
-    ) -> list[dict[str, Any]]:
+    def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
             return _backlinks.intersect(
                 conn,
-                [_backlinks.resolve_target(conn, c, mode) for c in competitors],
-                exclude=_backlinks.resolve_target(conn, exclude, mode) if exclude else None,
-                min_count=min_count,
+                [_backlinks.resolve_target(conn, c, gap.mode) for c in gap.competitors],
+                exclude=_backlinks.resolve_target(conn, gap.exclude, gap.mode)
+                if gap.exclude
+                else None,
+                min_count=gap.min_count,
                 limit=limit,
-                include_lost=include_lost,
+                include_lost=gap.include_lost,
             )
 
     # -- AuditReader: what the audits and the graph export read ------------------------

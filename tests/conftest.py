@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
@@ -104,6 +105,41 @@ def netguard_violations() -> Iterator[Callable[[], list[str]]]:
 
     yield take
     take()
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, sqlite3.Connection]]:
+    """Every connection opened on a store file during the test, with its path, in order:
+    how the tests tell whether a query opened the file again or used the store it was given."""
+    from linkgraph.storage import schema
+
+    opened: list[tuple[str, sqlite3.Connection]] = []
+    connect = schema.connect
+
+    def recording(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+        conn = connect(path, **kwargs)
+        opened.append((os.fspath(path), conn))
+        return conn
+
+    monkeypatch.setattr(schema, "connect", recording)
+    return opened
+
+
+@pytest.fixture
+def report_agreement(
+    record_property: Callable[[str, object], None],
+) -> Callable[[dict[str, float], str], None]:
+    """For a test that measures us against a third-party corpus or reference:
+    ``report_agreement(values, summary)`` records each value (a rate, rounded to 1e-5, or a
+    count) as a property of the test in the JUnit XML report and prints ``summary`` (shown
+    with ``-s``), so that a run tells how close we came, not only that we passed."""
+
+    def report(values: dict[str, float], summary: str) -> None:
+        for name, value in values.items():
+            record_property(name, round(value, 5) if isinstance(value, float) else value)
+        print(f"\n{summary}")
+
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@ loopback and then reads two independent records of what happened: the server's r
 log (what was *sent*) and the store (what the crawler *recorded*). Expected outcomes come
 from the sites a test declares or from the demo web's ground truth, never from the code
 under test.
+
+It also holds :func:`answered`, the page record that the query, audit and output tests write
+their small hand-built stores from.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import uvloop
 from linkgraph.crawler.engine import CrawlStats
 from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.storage import queries
+from linkgraph.storage.records import Link, Page
 
 from linkgraph import api
 from linkgraph.demo import DemoPage, DemoSite, DemoWeb, ExpectedLink, Hit, site_url
@@ -200,6 +204,19 @@ def by_site(hits: Iterable[Hit]) -> dict[str, list[Hit]]:
     for hit in hits:
         grouped.setdefault(hit.site, []).append(hit)
     return grouped
+
+
+# -- writing a store by hand ---------------------------------------------------------------
+
+
+def answered(
+    url: str, links: Iterable[Link] = (), *, at: float | None = None, **fields: Any
+) -> Page:
+    """The record of ``url`` fetched at depth 0 and answered 200 without a redirect, carrying
+    ``links``: the page a hand-built store is mostly made of. ``at`` is when it was fetched
+    (now by default); ``fields`` sets any other :class:`Page` field (title, text...)."""
+    fetched_at = time.time() if at is None else at
+    return Page(url, 0, fetched_at, status=200, final_url=url, links=list(links), **fields)
 
 
 # -- reading what the crawler stored ------------------------------------------------------

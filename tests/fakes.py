@@ -18,7 +18,7 @@ from typing import Any
 
 from linkgraph.crawler.engine import CrawlStats, Engine
 from linkgraph.crawler.extract import Extracted
-from linkgraph.crawler.fetch import FetchError, Response
+from linkgraph.crawler.fetch import FetchError, Request, Response
 from linkgraph.crawler.parsing import ParseLimits, _unpack, parse_page
 from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.crawler.urls import host_of
@@ -115,7 +115,7 @@ def text(body: str = "", status: int = 200, *, takes: float = 0.0, **headers: st
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class Seen:
     """One request the fake fetcher saw, with its virtual start and end times."""
 
     url: str
@@ -148,7 +148,7 @@ class FakeFetcher:
         self.fallback = fallback
         self.script = {u: [a] if isinstance(a, Answer) else list(a) for u, a in script.items()}
         self.ips = dict(ips or {})
-        self.log: list[Request] = []
+        self.log: list[Seen] = []
         self.lookups: list[str] = []
         self._served: dict[str, int] = {}
         self._hosts: dict[str, int] = {}
@@ -171,21 +171,14 @@ class FakeFetcher:
         self._served[url] = n + 1
         return answers[min(n, len(answers) - 1)]
 
-    async def get(
-        self,
-        url: str,
-        *,
-        max_bytes: int,
-        headers: Mapping[str, str] | None = None,
-        want_body: Any = None,
-        method: str = "GET",
-    ) -> Response:
+    async def send(self, request: Request) -> Response:
+        url, max_bytes, want_body = request.url, request.max_bytes, request.want_body
         answer = self._answer(url)
         start = self.clock.monotonic()
         if answer.takes:
             await self.clock.sleep(answer.takes)
         end = self.clock.monotonic()
-        self.log.append(Request(url, method, dict(headers or {}), start, end))
+        self.log.append(Seen(url, request.method, dict(request.headers or {}), start, end))
         if answer.error is not None:
             raise FetchError(
                 answer.error,
@@ -209,7 +202,7 @@ class FakeFetcher:
         """Virtual start times of the requests (to one host), in order."""
         return [r.start for r in self.requests(host, robots=robots)]
 
-    def requests(self, host: str | None = None, *, robots: bool = True) -> list[Request]:
+    def requests(self, host: str | None = None, *, robots: bool = True) -> list[Seen]:
         return [
             r
             for r in self.log

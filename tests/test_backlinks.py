@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import networkx as nx
 import pytest
+from crawl_support import answered
 from linkgraph.storage import queries
 from linkgraph.storage.audit import backlink_details
 from linkgraph.storage.backlinks import TargetError, backlinks, resolve_target
 from linkgraph.storage.interface import LinkFilter
-from linkgraph.storage.records import Link, Page
+from linkgraph.storage.records import Link
 from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
@@ -34,16 +34,7 @@ LINKS = {
 async def build(db: Path) -> None:
     async with await StoreWriter.open(db) as writer:
         for source, links in LINKS.items():
-            writer.add_page(
-                Page(
-                    source,
-                    0,
-                    time.time(),
-                    status=200,
-                    final_url=source,
-                    links=[Link(t, a, r, p) for t, a, r, p in links],
-                )
-            )
+            writer.add_page(answered(source, [Link(*link) for link in links]))
 
 
 @pytest.fixture

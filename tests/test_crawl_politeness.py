@@ -35,7 +35,7 @@ from crawl_support import (
     site,
     stored_pages,
 )
-from linkgraph.crawler.fetch import Fetcher
+from linkgraph.crawler.fetch import Fetcher, Request
 from linkgraph.crawler.settings import CrawlSettings
 
 from linkgraph import api
@@ -122,15 +122,16 @@ def record_send_times(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[f
     microseconds, and never earlier than the moment the engine itself uses for the gap.
     """
     sent: dict[str, list[tuple[float, str]]] = {}
-    original = Fetcher.get
+    original = Fetcher.send
 
-    async def get(self: Fetcher, url: str, **kwargs: Any) -> Any:
-        resp = await original(self, url, **kwargs)
+    async def send(self: Fetcher, request: Request) -> Any:
+        resp = await original(self, request)
+        url = request.url
         host, path = url.split("/")[2].split(":")[0], "/" + url.split("/", 3)[3]
         sent.setdefault(host, []).append((time.monotonic() - resp.sent_ago, path))
         return resp
 
-    monkeypatch.setattr(Fetcher, "get", get)
+    monkeypatch.setattr(Fetcher, "send", send)
     return sent
 
 

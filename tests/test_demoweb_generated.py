@@ -30,11 +30,18 @@ from linkgraph.demo import (
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_generate_is_deterministic() -> None:
-    assert generate(40, 12, seed=7) == generate(40, 12, seed=7)
-    assert generate(40, 12, seed=7) != generate(40, 12, seed=8)
-    assert generate(20, 5, seed=1, traps=False) == generate(20, 5, seed=1, traps=False)
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("n_sites", "pages", "seed", "traps"),
+    [pytest.param(40, 12, 7, True, id="with-traps"), pytest.param(20, 5, 1, False, id="no-traps")],
+)
+def test_generate_is_deterministic(n_sites: int, pages: int, seed: int, traps: bool) -> None:
+    web = generate(n_sites, pages, seed=seed, traps=traps)
+    assert web == generate(n_sites, pages, seed=seed, traps=traps)
+    assert web != generate(n_sites, pages, seed=seed + 1, traps=traps)  # the seed matters
+
+
+def test_generate_refuses_fewer_sites_than_its_traps_need() -> None:
+    with pytest.raises(ValueError, match="n_sites >= 12 with traps"):
         generate(5)
 
 

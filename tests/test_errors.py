@@ -6,13 +6,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-import time
 from pathlib import Path
 
 import linkgraph.graph.ranking
 import pytest
+from crawl_support import answered
 from linkgraph.graph.errors import ConvergenceError
-from linkgraph.storage.records import Link, Page
+from linkgraph.storage.records import Link
 from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
@@ -93,7 +93,7 @@ async def small_store(tmp_path: Path) -> Path:
             ("http://b.test/", "http://a.test/"),
         ]:
             links = [Link(target, "x", (), "content")]
-            writer.add_page(Page(source, 0, time.time(), status=200, final_url=source, links=links))
+            writer.add_page(answered(source, links))
     return db
 
 

@@ -4,6 +4,9 @@ back, on stores written row by row so every expected value is known by hand."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +42,18 @@ def store(tmp_path: Path, n_urls: int, links: list[tuple[int, ...]]) -> sqlite3.
         links,
     )
     return conn
+
+
+def write_in_slices(monkeypatch: pytest.MonkeyPatch, rows: int, rows_per_insert: int) -> None:
+    """Make replace_scores convert ``rows`` rows at a time and insert ``rows_per_insert`` a
+    statement, so that a handful of rows takes every path of the insert."""
+    monkeypatch.setattr(graphload, "_WRITE_SLICE", rows)
+    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", rows_per_insert)
+
+
+def rank_index(conn: sqlite3.Connection) -> tuple[str] | None:
+    """The SQL that created page_scores' rank index, or None when there is no such index."""
+    return conn.execute("SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
 
 
 def test_redirect_lookup_scans_the_links_table_instead_of_the_source_index(
@@ -110,16 +125,83 @@ def test_load_graph_merges_the_rows_of_a_pair_follow_when_any_row_is(
     assert g.src.dtype == g.dst.dtype == np.int32
 
 
+class Waits:
+    """A connection whose first range query waits until ``other`` has run one, so that
+    the second reader's range is done first."""
+
+    def __init__(self, conn: sqlite3.Connection, other: threading.Event) -> None:
+        self.conn, self.other = conn, other
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if "group_concat" in sql and not self.other.is_set():
+            self.other.wait(10)
+        return self.conn.execute(sql, *args)
+
+
+class Signals:
+    """A connection that sets ``done`` after each query it runs."""
+
+    def __init__(self, conn: sqlite3.Connection, done: threading.Event) -> None:
+        self.conn, self.done = conn, done
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        cursor = self.conn.execute(sql, *args)
+        self.done.set()
+        return cursor
+
+
+def test_load_graph_with_a_second_reader_gives_the_pairs_in_key_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ranges of a key or two, the second reader's first one done before the first
+    # reader's: the parts must still come back in (target, source) order.
+    monkeypatch.setattr(graphload, "_CHUNK_ROWS", 1)
+    monkeypatch.setattr(graphload, "_FIRST_RANGE", 1)
+    links = [
+        (s, t, 0, 1, 0, 100, None, None) for t in range(1, 41) for s in (t % 7 + 1, t % 5 + 10)
+    ]
+    conn = store(tmp_path, 41, links)
+    conn.commit()
+    helper_ran = threading.Event()
+    opened = []
+
+    @contextmanager
+    def helper() -> Iterator[Signals]:
+        other = sqlite3.connect(tmp_path / "g.db")
+        opened.append(other)
+        try:
+            yield Signals(other, helper_ran)
+        finally:
+            other.close()
+
+    g = load_graph(Waits(conn, helper_ran), helper=helper)  # type: ignore[arg-type]
+    assert len(opened) == 3  # one second reader per scan: URL hosts, host domains, links
+    in_key_order = sorted((t, s) for s, t, *_ in links)  # (target, source), 1-based
+    assert list(zip(g.src.tolist(), g.dst.tolist(), strict=True)) == [
+        (s - 1, t - 1) for t, s in in_key_order
+    ]
+    assert g.url_host.tolist() == [i % 3 for i in range(41)]
+
+
+def test_load_graph_fails_with_the_second_readers_error(tmp_path: Path) -> None:
+    conn = store(tmp_path, 4, [(1, 2, 0, 1, 0, 100, None, None)])
+
+    @contextmanager
+    def helper() -> Iterator[sqlite3.Connection]:
+        raise sqlite3.OperationalError("the second reader could not open")
+        yield conn  # pragma: no cover
+
+    with pytest.raises(sqlite3.OperationalError, match="second reader"):
+        load_graph(conn, helper=helper)
+
+
 def test_write_scores_replaces_rows_and_keeps_the_rank_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Rows converted in slices of 3 and inserted 2 a statement: every path of the insert.
-    monkeypatch.setattr(graphload, "_WRITE_SLICE", 3)
-    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 2)
+    write_in_slices(monkeypatch, 3, 2)
     conn = store(tmp_path, 3, [])
-    index_sql = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'"
-    ).fetchone()
+    index_sql = rank_index(conn)
+    assert index_sql is not None
     conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (9, 0.5, 1)")
     pagerank = np.array([0.1 + 0.2, 1 / 3, 0.1])  # values that text would round
     replace_scores(
@@ -140,19 +222,16 @@ def test_write_scores_replaces_rows_and_keeps_the_rank_index(
     assert rows == [(3, pagerank[2], 2), (1, pagerank[0], 1), (2, pagerank[1], 0)]
     types = "SELECT DISTINCT typeof(url_id), typeof(pagerank), typeof(backlinks) FROM page_scores"
     assert conn.execute(types).fetchall() == [("integer", "real", "integer")]
-    assert (
-        conn.execute("SELECT sql FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
-        == index_sql
-    )
+    assert rank_index(conn) == index_sql
 
 
 def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(graphload, "_WRITE_SLICE", 2)
-    monkeypatch.setattr(graphload, "_ROWS_PER_INSERT", 1)
+    write_in_slices(monkeypatch, 2, 1)
     conn = store(tmp_path, 5, [])
     conn.execute("INSERT INTO page_scores(url_id, pagerank, authority) VALUES (1, 0.5, 1)")
+    index_sql = rank_index(conn)  # the previous index, as replace_scores finds it
     with pytest.raises(sqlite3.IntegrityError):
         replace_scores(
             conn,
@@ -168,7 +247,7 @@ def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
             },
         )
     assert conn.execute("SELECT url_id, pagerank FROM page_scores").fetchall() == [(1, 0.5)]
-    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'page_scores_rank'").fetchone()
+    assert index_sql is not None and rank_index(conn) == index_sql
 
 
 def test_write_scores_refuses_columns_of_different_lengths(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from linkgraph.storage import schema
 from linkgraph.storage.errors import CorruptStore, StoreError, StoreNotFound, sqlite_errors
-from linkgraph.storage.interface import LinkFilter
+from linkgraph.storage.interface import Gap, LinkFilter
 from linkgraph.storage.sqlite import SqliteStore
 from test_backlinks import build, pairs
 
@@ -26,22 +26,8 @@ async def store(tmp_path: Path) -> Path:
     return db
 
 
-@pytest.fixture
-def openings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths the store file was opened at, in order."""
-    opened: list[str] = []
-    connect = schema.connect
-
-    def counting(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-        opened.append(os.fspath(path))
-        return connect(path, **kwargs)
-
-    monkeypatch.setattr(schema, "connect", counting)
-    return opened
-
-
 async def test_every_query_reads_an_open_store_without_opening_the_file_again(
-    store: Path, openings: list[str]
+    store: Path, connections: list[tuple[str, sqlite3.Connection]]
 ) -> None:
     with linkgraph.open_store(store) as opened:
         # The answers worked out by hand in test_backlinks.py, asked of one open store.
@@ -63,15 +49,17 @@ async def test_every_query_reads_an_open_store_without_opening_the_file_again(
         linkgraph.export(opened, format="edgelist", level="domain", output=graph)
         edges = [line.split("\t") for line in graph.getvalue().splitlines()]
         assert {e[0] for e in edges if e[1] == "t.test"} == {"a.test", "b.test", "c.test"}
-    assert openings == [os.fspath(store)]
+    assert [path for path, _ in connections] == [os.fspath(store)]
 
 
-async def test_a_path_is_opened_once_per_query(store: Path, openings: list[str]) -> None:
+async def test_a_path_is_opened_once_per_query(
+    store: Path, connections: list[tuple[str, sqlite3.Connection]]
+) -> None:
     assert pairs(linkgraph.backlinks(store, "http://www.t.test/pri", mode="prefix")) == {
         ("http://www.b.test/2", "http://www.t.test/pricing")
     }
     linkgraph.intersect(store, ["t.test", "b.test", "c.test"], exclude="a.test")
-    assert openings == [os.fspath(store)] * 2
+    assert [path for path, _ in connections] == [os.fspath(store)] * 2
 
 
 async def test_leaving_the_with_block_closes_the_store(store: Path) -> None:
@@ -124,8 +112,8 @@ class RecordingReader:
         self.asked.append(("backlinks", target, where, options))
         return []
 
-    def intersect(self, competitors: list[str], **options: Any) -> list[dict[str, Any]]:
-        self.asked.append(("intersect", competitors, options))
+    def intersect(self, gap: Gap, **options: Any) -> list[dict[str, Any]]:
+        self.asked.append(("intersect", gap, options))
         return []
 
 
@@ -143,14 +131,8 @@ def test_the_facade_passes_each_keyword_to_the_reader_it_was_given() -> None:
         ),
         (
             "intersect",
-            ["a.test", "b.test"],
-            {
-                "exclude": "me.test",
-                "min_count": 3,
-                "mode": None,
-                "limit": 100,
-                "include_lost": False,
-            },
+            Gap(["a.test", "b.test"], exclude="me.test", min_count=3),
+            {"limit": 100},
         ),
         ("check",),  # stats asks the store whether it is healthy first
         ("stats",),
@@ -166,3 +148,9 @@ def test_an_sqlite_error_met_in_a_query_becomes_a_store_error(tmp_path: Path) ->
             conn.execute("SELECT count(*) FROM sqlite_master")
     finally:
         conn.close()
+
+
+def test_a_misspelt_query_keyword_is_a_type_error_naming_it() -> None:
+    # The target queries take their options as **keywords: a typo must not pass silently.
+    with pytest.raises(TypeError, match=r"anchors\(\) got an unexpected keyword argument 'follow'"):
+        linkgraph.anchors(RecordingReader(), "x.test", follow=True)  # type: ignore[arg-type, call-arg]

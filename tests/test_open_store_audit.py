@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from crawl_support import answered
 from linkgraph.crawler.settings import SettingsError
-from linkgraph.storage import schema
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import GraphArrays, LinkFilter, Target
 from linkgraph.storage.records import Link, Page
@@ -35,17 +35,8 @@ async def build_audited(db: Path) -> None:
     mentioning = ("http://www.b.test/2", "http://www.a.test/")
     async with await StoreWriter.open(db) as writer:
         for source, links in LINKS.items():
-            writer.add_page(
-                Page(
-                    source,
-                    0,
-                    now,
-                    status=200,
-                    final_url=source,
-                    text=f"{source} sells Acme widgets" if source in mentioning else None,
-                    links=[Link(t, a, r, p) for t, a, r, p in links],
-                )
-            )
+            text = f"{source} sells Acme widgets" if source in mentioning else None
+            writer.add_page(answered(source, [Link(*link) for link in links], at=now, text=text))
         writer.add_page(Page(DEAD, 1, now, status=404, final_url=DEAD))
 
 
@@ -54,21 +45,6 @@ async def store(tmp_path: Path) -> Path:
     db = tmp_path / "links.db"
     await build_audited(db)
     return db
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, sqlite3.Connection]]:
-    """Every connection opened on a store file, with its path, in order."""
-    opened: list[tuple[str, sqlite3.Connection]] = []
-    connect = schema.connect
-
-    def recording(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-        conn = connect(path, **kwargs)
-        opened.append((os.fspath(path), conn))
-        return conn
-
-    monkeypatch.setattr(schema, "connect", recording)
-    return opened
 
 
 def is_closed(conn: sqlite3.Connection) -> bool:

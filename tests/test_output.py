@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import networkx as nx
 import pytest
 from cli_support import run
+from crawl_support import answered
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
@@ -153,18 +154,9 @@ async def build_hostile(db: Path) -> None:
     async with await StoreWriter.open(db) as writer:
         for i, hostile in enumerate(VISIBLE):
             source = f"http://www.site{i}.test/"
-            writer.add_page(
-                Page(
-                    source,
-                    0,
-                    now,
-                    status=200,
-                    final_url=source,
-                    title=f"title {hostile}",
-                    text=f"acme shoes reviewed {hostile}",
-                    links=[Link(TARGET, hostile), Link("http://www.gone.test/", hostile)],
-                )
-            )
+            links = [Link(TARGET, hostile), Link("http://www.gone.test/", hostile)]
+            title, text = f"title {hostile}", f"acme shoes reviewed {hostile}"
+            writer.add_page(answered(source, links, at=now, title=title, text=text))
             writer.note_host(f"www.site{i}.test", note=f"note {hostile}")
         writer.add_page(Page("http://www.gone.test/", 1, now, status=404))
 
@@ -371,10 +363,7 @@ SITES = {
 async def build_sites(db: Path) -> None:
     async with await StoreWriter.open(db) as writer:
         for source, targets in SITES.items():
-            writer.add_page(
-                Page(source, 0, time.time(), status=200, final_url=source,
-                     links=[Link(t, f"to {t}") for t in targets])
-            )  # fmt: skip
+            writer.add_page(answered(source, [Link(t, f"to {t}") for t in targets]))
 
 
 @pytest.fixture(scope="module")

@@ -49,33 +49,40 @@ PAGES = {
     "http://www.t.test/about": (0.042768542, 76.5, 0.121909907, 1, 1),
     "http://www.t.test/gone": (0.009779899, 18.3, 0.019109664, 1, 1),
 }
+# (pagerank, authority, trust, harmonic, backlinks, referring_domains) per host and domain.
+# Those nobody links to (www.b, www.c, www.m and www.n.test) score alike, and so do the
+# farm's second and third sites, which link and are linked alike.
+UNLINKED_HOST = (0.00707047, 0.0, 0.0, 0.0, 0, 0)
+UNLINKED_DOMAIN = (0.023938398, 0.0, 0.0, 0.0, 0, 0)
+FARM_PAIR_HOST = (0.010349564, 20.3, 0.001634453, 4.083333333, 2, 2)
+FARM_PAIR_DOMAIN = (0.119223703, 64.4, 0.085004927, 3.833333333, 2, 2)
 HOSTS = {
-    "best-seo-backlink-farm.xyz": (0.010349564, 20.3, 0.001634453, 4.083333333, 2, 2),
+    "best-seo-backlink-farm.xyz": FARM_PAIR_HOST,
     "blog.a.test": (0.017773031, 49.2, 0.192990878, 1.5, 0, 0),
     "cheap-casino-links-1234.xyz": (0.046093086, 100.0, 0.155721669, 5.333333333, 3, 3),
     "news.a.test": (0.025182496, 67.8, 0.250549561, 2.0, 2, 2),
-    "www.b.test": (0.00707047, 0.0, 0.0, 0.0, 0, 0),
-    "www.c.test": (0.00707047, 0.0, 0.0, 0.0, 0, 0),
-    "www.link-swap-club.top": (0.010349564, 20.3, 0.001634453, 4.083333333, 2, 2),
-    "www.m.test": (0.00707047, 0.0, 0.0, 0.0, 0, 0),
-    "www.n.test": (0.00707047, 0.0, 0.0, 0.0, 0, 0),
+    "www.b.test": UNLINKED_HOST,
+    "www.c.test": UNLINKED_HOST,
+    "www.link-swap-club.top": FARM_PAIR_HOST,
+    "www.m.test": UNLINKED_HOST,
+    "www.n.test": UNLINKED_HOST,
     "www.s.test": (0.00707047, 0.0, 0.086507315, 0.0, 0, 0),
     "www.t.test": (0.03900925, 91.1, 0.182112328, 7.5, 11, 6),
 }
 DOMAINS = {
     "a.test": (0.034112218, 14.2, 0.100891084, 1.0, 2, 2),
-    "b.test": (0.023938398, 0.0, 0.0, 0.0, 0, 0),
-    "best-seo-backlink-farm.xyz": (0.119223703, 64.4, 0.085004927, 3.833333333, 2, 2),
-    "c.test": (0.023938398, 0.0, 0.0, 0.0, 0, 0),
+    "b.test": UNLINKED_DOMAIN,
+    "best-seo-backlink-farm.xyz": FARM_PAIR_DOMAIN,
+    "c.test": UNLINKED_DOMAIN,
     "cheap-casino-links-1234.xyz": (0.289436496, 100.0, 0.286683282, 5.0, 3, 3),
-    "link-swap-club.top": (0.119223703, 64.4, 0.085004927, 3.833333333, 2, 2),
-    "m.test": (0.023938398, 0.0, 0.0, 0.0, 0, 0),
-    "n.test": (0.023938398, 0.0, 0.0, 0.0, 0, 0),
+    "link-swap-club.top": FARM_PAIR_DOMAIN,
+    "m.test": UNLINKED_DOMAIN,
+    "n.test": UNLINKED_DOMAIN,
     "other.test": (0.085443654, 51.0, 0.060920198, 3.833333333, 110, 1),
     "s.test": (0.023938398, 0.0, 0.100891084, 0.0, 0, 0),
     "t.test": (0.232868234, 91.3, 0.280604499, 7.0, 11, 6),
 }
-# (pagerank, authority, trust, harmonic, backlinks, referring_domains); other.test hosts: OTHER_HOST
+# The 110 hosts of other.test all score OTHER_HOST.
 OTHER_HOST = (0.007417188, 2.6, 0.001171358, 4.083333333, 1, 1)
 SUMMARY = (126, 121, 11, 138, 138, 2)
 TOP_DOMAINS = [

@@ -11,6 +11,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from cli_support import run
+from crawl_support import answered
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
@@ -52,14 +53,7 @@ async def build(db: Path, links: dict, redirects: dict) -> None:
                 )
                 continue
             writer.add_page(
-                Page(
-                    page,
-                    0,
-                    time.time(),
-                    status=200,
-                    final_url=page,
-                    links=[Link(t, "a", () if f else ("nofollow",)) for t, f in out],
-                )
+                answered(page, [Link(t, "a", () if f else ("nofollow",)) for t, f in out])
             )
 
 
@@ -201,6 +195,53 @@ def test_rank_that_does_not_converge_is_a_one_line_error(
     assert err.count("\n") == 1
 
 
+def test_rank_failing_at_the_domain_level_keeps_every_previous_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page level is handed to the writer before the domain level fails: its new
+    # scores must be rolled back with the rest, not committed on their own.
+    from linkgraph.graph import ranking
+    from linkgraph.graph.errors import ConvergenceError
+
+    db = tmp_path / "i.db"
+    first = tmp_path / "first.csv"
+    first.write_text("https://www.a.test/,https://www.t.test/\n")
+    linkgraph.import_links(db, first)
+    linkgraph.rank(db)
+
+    def scores() -> list[tuple[object, ...]]:
+        with sqlite3.connect(db) as conn:
+            return [
+                row
+                for table in ("page_scores", "host_scores", "domain_scores")
+                for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")
+            ]
+
+    before = scores()
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "https://www.b.test/,https://www.a.test/\nhttps://www.c.test/,https://www.b.test/\n"
+    )
+    linkgraph.import_links(db, more)
+    real_score_level = ranking.score_level
+    levels: list[int] = []
+
+    def fails_third(*args: object, **kwargs: object) -> object:
+        levels.append(1)
+        if len(levels) == 3:
+            raise ConvergenceError(100, 0.5, 1e-10)
+        return real_score_level(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ranking, "score_level", fails_third)
+    with pytest.raises(ConvergenceError):
+        linkgraph.rank(db)
+    assert len(levels) == 3
+    assert scores() == before
+    monkeypatch.undo()
+    linkgraph.rank(db)
+    assert scores() != before  # the new links do change the scores once ranked
+
+
 def test_rank_verbose_names_every_phase_in_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -241,8 +282,8 @@ def test_rank_reads_the_graph_while_the_store_is_being_checked(
     loaded = threading.Event()
     real_load, real_check = store_scores.load_graph, schema.quick_check
 
-    def load(conn: sqlite3.Connection) -> object:
-        graph = real_load(conn)
+    def load(conn: sqlite3.Connection, **options: object) -> object:
+        graph = real_load(conn, **options)  # type: ignore[arg-type]
         loaded.set()
         return graph
 

@@ -98,10 +98,27 @@ def test_an_empty_disallow_allows_everything() -> None:
     assert not allowed(text, "/x", "otherbot")
 
 
-def test_comments_end_a_pattern() -> None:
-    text = "# Disallow: /\nUser-agent: *  # everyone\nDisallow: /a#b\n"
-    assert not allowed(text, "/a")
-    assert allowed(text, "/b")
+@pytest.mark.parametrize(
+    ("text", "disallowed", "still_allowed"),
+    [
+        # "#" starts a comment, so the rule is "/a" (and the first line no rule at all).
+        pytest.param(
+            "# Disallow: /\nUser-agent: *  # everyone\nDisallow: /a#b\n",
+            "/a",
+            "/b",
+            id="a-comment-ends-the-pattern",
+        ),
+        # §2.2.3: only a final "$" anchors; inside the pattern it is an ordinary character.
+        pytest.param(
+            "User-agent: *\nDisallow: /a$b\n", "/a$b/c", "/a", id="a-dollar-inside-is-literal"
+        ),
+    ],
+)
+def test_a_pattern_ends_at_a_comment_and_not_at_a_dollar_inside_it(
+    text: str, disallowed: str, still_allowed: str
+) -> None:
+    assert not allowed(text, disallowed)
+    assert allowed(text, still_allowed)
 
 
 def test_the_query_is_matched_and_the_fragment_is_not() -> None:
@@ -150,12 +167,6 @@ def test_an_anchored_root_allows_only_the_root() -> None:
     assert allowed(text, "/")
     assert not allowed(text, "/$x")
     assert not allowed(text, "/$")
-
-
-def test_a_dollar_inside_a_pattern_is_literal() -> None:
-    text = "User-agent: *\nDisallow: /a$b\n"
-    assert not allowed(text, "/a$b/c")
-    assert allowed(text, "/a")
 
 
 def test_the_longest_match_counts_the_rule_as_written() -> None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from crawl_support import answered
 from linkgraph.storage import queries, schema
 from linkgraph.storage.errors import CorruptStore, NewerSchema, NotAStore, StoreError, StoreNotFound
 from linkgraph.storage.records import Link, Page, QueueItem, link_flags
@@ -114,16 +115,12 @@ def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
     assert schema.inspect_file(db) == schema.SCHEMA_VERSION
 
 
-def _page(url: str, links: list[Link], **kw: object) -> Page:
-    return Page(url, 0, time.time(), status=200, final_url=url, links=links, **kw)  # type: ignore[arg-type]
-
-
 async def test_writer_roundtrip_and_export_fields(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     async with await StoreWriter.open(db) as writer:
         writer.add_queued([QueueItem("http://a.test/", 0)])
         writer.add_page(
-            _page(
+            answered(
                 "http://a.test/",
                 [
                     Link("http://b.test/x", "B x", ("nofollow",), "footer"),
@@ -163,7 +160,7 @@ async def test_resume_state_and_frontier_refill(tmp_path: Path) -> None:
     async with await StoreWriter.open(db) as writer:
         writer.add_queued([QueueItem(f"http://a.test/{i}", 1) for i in range(5)])
         writer.add_queued([QueueItem("http://b.test/", 0)])
-        writer.add_page(_page("http://a.test/0", []))
+        writer.add_page(answered("http://a.test/0", []))
         await writer.flush()
         state = await writer.resume_state()
         assert state.queued_by_host == {"a.test": 4, "b.test": 1}
@@ -179,11 +176,11 @@ async def test_resume_state_and_frontier_refill(tmp_path: Path) -> None:
 async def test_link_seen_again_keeps_first_seen(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     async with await StoreWriter.open(db) as writer:
-        page = _page("http://a.test/", [Link("http://b.test/")])
+        page = answered("http://a.test/", [Link("http://b.test/")])
         page.fetched_at = 1_000_000_000
         writer.add_page(page)
         await writer.flush()
-        again = _page("http://a.test/", [Link("http://b.test/")])
+        again = answered("http://a.test/", [Link("http://b.test/")])
         again.fetched_at = 1_000_086_400
         writer.add_page(again)
     with queries.reader(db) as conn:
@@ -207,7 +204,7 @@ async def test_internal_bit_from_the_writer_and_from_the_0004_migration_agree(
     db = tmp_path / "s.db"
     async with await StoreWriter.open(db) as writer:
         writer.add_page(
-            _page(
+            answered(
                 "http://www.a.co.uk/",
                 [
                     Link("http://blog.a.co.uk/x", "blog", (), "nav"),
@@ -270,3 +267,22 @@ async def test_a_host_noted_without_any_url_gets_its_row_domain_and_address(tmp_
     ).fetchall()
     conn.close()
     assert rows == [("lonely.example.co.uk", "127.0.0.10", "given up", "example.co.uk")]
+
+
+# sha256 of each shipped migration's SQL, from the commit that shipped it: a store that
+# applied one must find the same schema after any refactoring of how the text is built.
+SHIPPED_MIGRATIONS = {
+    "0001_link_store": "e9ec58d0fcd1dd14",
+    "0002_authority_scores": "daf6e01313644839",
+    "0003_recrawl_history_and_text": "69f8cdd3681eb97a",
+    "0004_internal_link_flag": "1233b2700b129f3e",
+}
+
+
+def test_shipped_migrations_keep_their_exact_sql() -> None:
+    shipped = {
+        name: hashlib.sha256(sql.encode()).hexdigest()[:16]
+        for name, sql in schema.MIGRATIONS
+        if name in SHIPPED_MIGRATIONS
+    }
+    assert shipped == SHIPPED_MIGRATIONS

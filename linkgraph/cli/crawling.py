@@ -14,148 +14,32 @@ from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     CliError,
-    Command,
-    add_fetch_flags,
-    add_quiet,
+    arg,
+    call,
+    command,
+    option,
     positive_int,
+    switch,
 )
 
-
-def add_crawl(command: Command) -> None:
-    p = command(cmd_crawl)
-    p.add_argument(
-        "seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"
-    )
-    p.add_argument(
-        "--db", required=True, metavar="PATH", help="the SQLite link store (created if missing)"
-    )
-    p.add_argument(
-        "--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL per line"
-    )
-    add_fetch_flags(p, "--config")
-    # Setting flags take text: crawler.settings checks it with the same rules as the
-    # TOML file and the environment, and a limit given as "none" is lifted.
-    p.add_argument("--scope", metavar="SCOPE", help="what to fetch: domain (default), host or any")
-    p.add_argument("--max-pages", metavar="N", help="stop after N URLs fetched")
-    p.add_argument("--max-pages-per-host", metavar="N", help="at most N URLs fetched per host")
-    p.add_argument(
-        "--max-depth",
-        metavar="N",
-        help="follow links at most N hops from a seed (default 20; none: no limit)",
-    )
-    p.add_argument(
-        "--max-urls-per-host",
-        metavar="N",
-        help="at most N URLs queued per host, the rest recorded as host-url-cap"
-        " (default 100000; none: no limit)",
-    )
-    p.add_argument(
-        "--host-budget-seconds",
-        metavar="SECONDS",
-        help="give a host up after this long waiting on its responses (default 3600; none)",
-    )
-    p.add_argument(
-        "--host-max-failures",
-        metavar="N",
-        help="give a host up after N failed requests in a row (default 6; none)",
-    )
-    p.add_argument(
-        "--delay",
-        metavar="SECONDS",
-        help="minimum gap between requests to a host (default 1.0)",
-    )
-    add_fetch_flags(p, "--user-agent", "--hosts-file")
-    p.add_argument(
-        "--follow-nofollow",
-        action="store_true",
-        default=None,
-        help="also follow rel=nofollow links",
-    )
-    p.add_argument(
-        "--refresh",
-        action="store_true",
-        default=None,
-        help="fetch every stored page again (conditionally) to find new and lost links",
-    )
-    p.add_argument(
-        "--concurrency",
-        metavar="N",
-        help="requests in flight at most (default 100)",
-    )
-    p.add_argument(
-        "--no-sitemaps",
-        dest="sitemaps",
-        action="store_false",
-        default=None,
-        help="ignore Sitemap: lines",
-    )
-    p.add_argument(
-        "--pinned-only",
-        action="store_true",
-        default=None,
-        help="with --hosts-file: resolve only the names pinned there, never ask DNS; links to"
-        " other hosts are recorded, not fetched (a local mirror; the demo does this)",
-    )
-    add_fetch_flags(p, "--allow-private-addresses")
-    add_quiet(p, default=None)
-
-
-def add_robots(command: Command) -> None:
-    p = command(cmd_robots)
-    p.add_argument(
-        "source",
-        metavar="ROBOTS_FILE_OR_URL",
-        help="a robots.txt file, or its http(s) URL (fetched as a crawl fetches it)",
-    )
-    p.add_argument(
-        "urls",
-        nargs="+",
-        metavar="URL",
-        help="URLs to check: absolute http(s) URLs, or paths starting with /",
-    )
-    add_fetch_flags(p, "--user-agent")
-    p.add_argument(
-        "--format", choices=("table", "json"), default="table", help="table (default) or json"
-    )
-    add_fetch_flags(p, "--config", "--hosts-file", "--allow-private-addresses")
-
-
-def add_demo(command: Command) -> None:
-    p = command(cmd_demo)
-    p.add_argument(
-        "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
-    )
-    p.add_argument(
-        "--sites",
-        type=positive_int,
-        default=56,
-        metavar="N",
-        help="sites in the demo web, its 16 fixed trap and audit sites included"
-        " (default 56, at least 28)",
-    )
-    p.add_argument(
-        "--pages",
-        type=positive_int,
-        default=12,
-        metavar="N",
-        help="pages of each generated site (default 12, at least 6)",
-    )
-    add_quiet(p)
-    p.add_argument(
-        "--recrawl",
-        action="store_true",
-        help="then age the demo web three months and recrawl it with --refresh (for `linkgraph changes`)",
-    )
-    p.add_argument(
-        "--check-external",
-        action="store_true",
-        help="then check the link targets the crawl did not fetch, while the demo web is up"
-        " (for `linkgraph broken`)",
-    )
-
-
-# -- commands ----------------------------------------------------------------------------
-
+# The settings crawl and robots both take, with help true for both: robots fetches a
+# robots.txt URL under the same rules a crawl fetches it.
+_CONFIG = arg("--config", metavar="FILE.toml", help="settings file (see configs/linkgraph.toml)")
+_USER_AGENT = arg(
+    "--user-agent",
+    metavar="UA",
+    help="User-Agent; its first word is the robots.txt product token (default: linkgraph's)",
+)
+_HOSTS_FILE = arg(
+    "--hosts-file", metavar="FILE", help="/etc/hosts-format file pinning names to addresses"
+)
+_ALLOW_PRIVATE_ADDRESSES = switch(
+    "--allow-private-addresses",
+    # None, not False: an absent flag leaves the TOML / environment value in force.
+    default=None,
+    help="allow fetching from loopback/private addresses"
+    " (off by default: linkgraph must not reach internal services)",
+)
 
 CRAWL_FLAGS = (
     "refresh",
@@ -197,6 +81,68 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+# Setting flags take text: crawler.settings checks it with the same rules as the TOML file
+# and the environment, and a limit given as "none" is lifted. A switch's default is None,
+# not False, so that an absent flag leaves the TOML / environment value in force.
+@command(
+    arg("seeds", nargs="*", metavar="SEED_URL", help="start URLs; their sites define the scope"),
+    option("db", help="the SQLite link store (created if missing)"),
+    arg("--seeds", dest="seeds_file", metavar="FILE", help="file with one seed URL per line"),
+    _CONFIG,
+    arg("--scope", metavar="SCOPE", help="what to fetch: domain (default), host or any"),
+    arg("--max-pages", metavar="N", help="stop after N URLs fetched"),
+    arg("--max-pages-per-host", metavar="N", help="at most N URLs fetched per host"),
+    arg(
+        "--max-depth",
+        metavar="N",
+        help="follow links at most N hops from a seed (default 20; none: no limit)",
+    ),
+    arg(
+        "--max-urls-per-host",
+        metavar="N",
+        help="at most N URLs queued per host, the rest recorded as host-url-cap"
+        " (default 100000; none: no limit)",
+    ),
+    arg(
+        "--host-budget-seconds",
+        metavar="SECONDS",
+        help="give a host up after this long waiting on its responses (default 3600; none)",
+    ),
+    arg(
+        "--host-max-failures",
+        metavar="N",
+        help="give a host up after N failed requests in a row (default 6; none)",
+    ),
+    arg("--delay", metavar="SECONDS", help="minimum gap between requests to a host (default 1.0)"),
+    _USER_AGENT,
+    _HOSTS_FILE,
+    switch(
+        "--follow-nofollow",
+        default=None,
+        help="also follow rel=nofollow links",
+    ),
+    switch(
+        "--refresh",
+        default=None,
+        help="fetch every stored page again (conditionally) to find new and lost links",
+    ),
+    arg("--concurrency", metavar="N", help="requests in flight at most (default 100)"),
+    arg(
+        "--no-sitemaps",
+        dest="sitemaps",
+        action="store_false",
+        default=None,
+        help="ignore Sitemap: lines",
+    ),
+    switch(
+        "--pinned-only",
+        default=None,
+        help="with --hosts-file: resolve only the names pinned there, never ask DNS; links to"
+        " other hosts are recorded, not fetched (a local mirror; the demo does this)",
+    ),
+    _ALLOW_PRIVATE_ADDRESSES,
+    option("quiet", default=None),
+)
 def cmd_crawl(args: argparse.Namespace) -> int:
     """Crawl seed sites politely into a link store (continues the crawl if the store has one).
 
@@ -240,6 +186,24 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
         say(f"  {host}: {note}", sys.stderr)
 
 
+@command(
+    arg(
+        "source",
+        metavar="ROBOTS_FILE_OR_URL",
+        help="a robots.txt file, or its http(s) URL (fetched as a crawl fetches it)",
+    ),
+    arg(
+        "urls",
+        nargs="+",
+        metavar="URL",
+        help="URLs to check: absolute http(s) URLs, or paths starting with /",
+    ),
+    _USER_AGENT,
+    "table_or_json",
+    _CONFIG,
+    _HOSTS_FILE,
+    _ALLOW_PRIVATE_ADDRESSES,
+)
 def cmd_robots(args: argparse.Namespace) -> int:
     """Allowed or disallowed per URL, with the deciding robots.txt rule and its line (the crawler's
     own answer).
@@ -266,6 +230,36 @@ def cmd_robots(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command(
+    arg(
+        "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
+    ),
+    arg(
+        "--sites",
+        type=positive_int,
+        default=56,
+        metavar="N",
+        help="sites in the demo web, its 16 fixed trap and audit sites included"
+        " (default 56, at least 28)",
+    ),
+    arg(
+        "--pages",
+        type=positive_int,
+        default=12,
+        metavar="N",
+        help="pages of each generated site (default 12, at least 6)",
+    ),
+    option("quiet", param="quiet"),  # run_demo prints its own progress
+    switch(
+        "--recrawl",
+        help="then age the demo web three months and recrawl it with --refresh (for `linkgraph changes`)",
+    ),
+    switch(
+        "--check-external",
+        help="then check the link targets the crawl did not fetch, while the demo web is up"
+        " (for `linkgraph broken`)",
+    ),
+)
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the built-in local demo web, crawl it into a store, and summarise.
 
@@ -277,11 +271,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """
     from ..demo import run_demo
 
-    return run_demo(
-        db=args.db,
-        sites=args.sites,
-        pages=args.pages,
-        quiet=args.quiet,
-        recrawl=args.recrawl,
-        check_external=args.check_external,
-    )
+    return call(run_demo, args)

@@ -1,8 +1,9 @@
 """The ``linkgraph`` argument parser: the top-level options and every command, in help order.
 
-Each command's options live beside its function (crawling, store, queries, audits), and its
+Each command is declared beside its function (crawling, store, queries, audits): its
 name, help and examples come from that function (``cmd_NAME`` and its docstring, see
-``common.describe``); this module only fixes the order ``linkgraph --help`` lists them in.
+``common.describe``) and its arguments from its declaration (``common.command``, or a
+``common.Listing``); this module only fixes the order ``linkgraph --help`` lists them in.
 """
 
 from __future__ import annotations
@@ -10,7 +11,28 @@ from __future__ import annotations
 import argparse
 
 from . import audits, crawling, queries, store
-from .common import Run, describe, examples
+from .common import add_options, describe, examples
+
+# Every command, in the order `linkgraph --help` lists them.
+COMMANDS = (
+    crawling.cmd_crawl,
+    store.cmd_stats,
+    store.cmd_export,
+    store.cmd_rank,
+    queries.cmd_backlinks,
+    queries.cmd_referring_domains,
+    queries.cmd_anchors,
+    audits.cmd_changes,
+    audits.cmd_broken,
+    audits.cmd_toxic,
+    audits.cmd_disavow,
+    audits.cmd_mentions,
+    queries.cmd_top,
+    queries.cmd_intersect,
+    store.cmd_import,
+    crawling.cmd_robots,
+    crawling.cmd_demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,8 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="`linkgraph COMMAND --help` shows its options and an example",
     )
-
-    def command(run: Run) -> argparse.ArgumentParser:
+    for run in COMMANDS:
         name, help, epilog = describe(run)
         p = sub.add_parser(
             name,
@@ -41,27 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        add_options(p, run.options)
         p.set_defaults(func=run)
-        return p
-
-    for add in (
-        crawling.add_crawl,
-        store.add_stats,
-        store.add_export,
-        store.add_rank,
-        queries.add_backlinks,
-        queries.add_referring_domains,
-        queries.add_anchors,
-        audits.add_changes,
-        audits.add_broken,
-        audits.add_toxic,
-        audits.add_disavow,
-        audits.add_mentions,
-        queries.add_top,
-        queries.add_intersect,
-        store.add_import,
-        crawling.add_robots,
-        crawling.add_demo,
-    ):
-        add(command)
     return parser

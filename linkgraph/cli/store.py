@@ -9,69 +9,10 @@ from linkgraph.storage.safetext import terminal_safe
 from linkgraph.storage.vocab import EXPORT_FORMATS, LEVELS
 
 from ..output import emit_json, safe_text, say
-from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, Command, add_db, add_output, add_quiet
+from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, arg, call, command, shown, switch
 
 
-def add_stats(command: Command) -> None:
-    p = command(cmd_stats)
-    add_db(p)
-    p.add_argument(
-        "--format", choices=("table", "json"), default="table", help="table (default) or json"
-    )
-
-
-def add_export(command: Command) -> None:
-    p = command(cmd_export)
-    add_db(p)
-    p.add_argument(
-        "--format",
-        choices=EXPORT_FORMATS,
-        default="jsonl",
-        help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
-        " source, target, links, follow_links; no header): the graph at --level",
-    )
-    p.add_argument(
-        "--level",
-        choices=LEVELS,
-        default="page",
-        help="graph formats only: nodes are pages (default), hosts or domains",
-    )
-    add_output(p)
-    p.add_argument("--include-lost", action="store_true", help=INCLUDE_LOST_HELP + " (jsonl, csv)")
-
-
-def add_rank(command: Command) -> None:
-    p = command(cmd_rank)
-    add_db(p)
-    p.add_argument(
-        "--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"
-    )
-    add_quiet(p)
-    p.add_argument(
-        "--verbose",
-        action="store_true",
-        help="also print the seconds of each phase (open, load, counts, each level's graph"
-        " and scores, write) to standard error",
-    )
-
-
-def add_import(command: Command) -> None:
-    p = command(cmd_import)
-    p.add_argument("file", metavar="FILE", help="CSV or TSV; '-' reads standard input")
-    add_db(p)
-    p.add_argument(
-        "--encoding",
-        metavar="NAME",
-        help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
-        " detected from a byte-order mark (UTF-8/16/32), else UTF-16 by its NUL bytes,"
-        " else UTF-8 if the file is valid"
-        " UTF-8, else cp1252 (Windows-1252), as the summary says",
-    )
-
-
-# -- commands ----------------------------------------------------------------------------
-
-
+@command("db", "table_or_json")
 def cmd_stats(args: argparse.Namespace) -> int:
     """Counts of a link store.
 
@@ -121,6 +62,24 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command(
+    "db",
+    arg(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="jsonl",
+        help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
+        " source, target, links, follow_links; no header): the graph at --level",
+    ),
+    arg(
+        "--level",
+        choices=LEVELS,
+        default="page",
+        help="graph formats only: nodes are pages (default), hosts or domains",
+    ),
+    "output",
+    switch("--include-lost", help=INCLUDE_LOST_HELP + " (jsonl, csv)"),
+)
 def cmd_export(args: argparse.Namespace) -> int:
     """Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).
 
@@ -130,19 +89,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     """
     from .. import api
 
-    count = api.export(
-        args.db,
-        format=args.format,
-        level=args.level,
-        output=args.output,
-        include_lost=args.include_lost,
-    )
+    count = call(api.export, args)
     if args.output:
         what = "links" if args.format in ("jsonl", "csv") else f"{args.level}-level edges"
         print(f"wrote {count:,} {what} to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
+@command(
+    "db",
+    arg("--trusted", metavar="FILE", help="trusted sites, one domain, host or URL per line"),
+    "quiet",
+    shown(
+        switch(
+            "--verbose",
+            help="also print the seconds of each phase (open, load, counts, each level's graph"
+            " and scores, write) to standard error",
+        )
+    ),
+)
 def cmd_rank(args: argparse.Namespace) -> int:
     """Compute PageRank, 0-100 authority, TrustRank and harmonic centrality for every page, host and
     domain.
@@ -158,7 +123,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{message} ...", file=sys.stderr)
 
-    summary = rank(args.db, trusted=args.trusted, progress=say)
+    summary = call(rank, args, progress=say)
     if not args.quiet:
         took = sum(summary.seconds.values())
         print(
@@ -174,6 +139,18 @@ def cmd_rank(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command(
+    arg("file", metavar="FILE", help="CSV or TSV; '-' reads standard input"),
+    "db",
+    arg(
+        "--encoding",
+        metavar="NAME",
+        help="the file's text encoding (a Python codec: utf-8, cp1252, utf-16...); default:"
+        " detected from a byte-order mark (UTF-8/16/32), else UTF-16 by its NUL bytes,"
+        " else UTF-8 if the file is valid"
+        " UTF-8, else cp1252 (Windows-1252), as the summary says",
+    ),
+)
 def cmd_import(args: argparse.Namespace) -> int:
     """Load an external CSV/TSV edge list (source, target, [anchor], [rel]) into a store.
 
@@ -184,7 +161,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """
     from ..importer import import_links
 
-    result = import_links(args.db, args.file, encoding=args.encoding)
+    result = call(import_links, args)
     for problem in result.problems:
         say(f"  skipped {problem}", sys.stderr)
     read_as = "" if result.encoding == "utf-8" else f", read as {result.encoding_note}"
