@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from linkgraph.crawler.settings import SettingsError
+from linkgraph.storage.commit import Edge
 from linkgraph.storage.identity import normalize
-from linkgraph.storage.records import Link
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
@@ -158,7 +158,8 @@ async def _load(
     rels: dict[str, tuple[str, ...]] = {}
     anchors: dict[str, str] = {}
     miss = _MISSING
-    async with await StoreWriter.open(db) as writer:
+    edges: list[Edge] = []  # rows read since the last hand-over to the writer
+    async with await StoreWriter.open(db, bulk=True) as writer:
         # A batch commits while the next one is read: the commit's SQL runs in the
         # writer's thread, mostly outside the GIL.
         committing: asyncio.Future[None] | None = None
@@ -200,14 +201,17 @@ async def _load(
                     anchor = anchors.get(cell, miss)  # type: ignore[arg-type]
                     if anchor is miss:
                         anchor = _remember(anchors, cell, _anchor_text)
-                writer.add_links(source, [Link(target, anchor, rel)], now)
+                edges.append((source, target, anchor, rel))
                 result.links += 1
                 if result.links % _YIELD == 0:
+                    writer.add_edges(edges, now)
+                    edges = []
                     await asyncio.sleep(0)
                     if result.links % _BATCH == 0:
                         if committing is not None:
                             await committing
                         committing = asyncio.ensure_future(writer.flush())
+            writer.add_edges(edges, now)  # the last few rows; closing the writer commits them
             if committing is not None:
                 await committing
         except BaseException:

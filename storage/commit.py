@@ -37,11 +37,13 @@ from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
+from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 
 __all__ = [
     "Batch",
     "Committed",
+    "Edge",
     "commit_batch",
 ]
 
@@ -51,15 +53,21 @@ _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
 
 
+Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
+
+
 @dataclass(slots=True)
 class Batch:
     pages: list[Page] = field(default_factory=list)
     queued: list[QueueItem] = field(default_factory=list)
     hosts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     loose: list[tuple[str, list[Link], float]] = field(default_factory=list)
+    # Imported links as plain rows, (source, target, anchor, rel) each, with the time they
+    # were seen: loose links of kind link, placement content, without a Link per row.
+    edges: list[tuple[list[Edge], int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.pages or self.queued or self.hosts or self.loose)
+        return bool(self.pages or self.queued or self.hosts or self.loose or self.edges)
 
     def absorb(self, later: Batch) -> None:
         """Put records buffered after this batch back behind it (a failed commit)."""
@@ -67,6 +75,7 @@ class Batch:
         self.queued.extend(later.queued)
         self.hosts.update(later.hosts)
         self.loose.extend(later.loose)
+        self.edges.extend(later.edges)
 
 
 @dataclass(slots=True)
@@ -79,6 +88,8 @@ class Committed:
     answered: dict[int, int] = field(default_factory=dict)
     # Ids of the hosts this batch looked up, for the caller to pass back in later batches.
     hosts: dict[str, int] = field(default_factory=dict)
+    # Hashes of the URLs this batch inserted, for the caller's UrlHashes.
+    url_hashes: list[int] = field(default_factory=list)
 
 
 def page_loss(
@@ -138,6 +149,8 @@ async def _current_links_of(conn: aiosqlite.Connection, sources: list[int]) -> i
 async def _sources_with_links(conn: aiosqlite.Connection, sources: list[int]) -> list[int]:
     """Of these pages, the ones with links stored already (refetched or imported): only
     their links can change state; every link of the others is new."""
+    if not sources:
+        return []
     rows = await conn.execute_fetchall(
         "SELECT DISTINCT source_id FROM links WHERE source_id IN (SELECT value FROM json_each(?))",
         (_json(sources),),
@@ -150,14 +163,17 @@ async def commit_batch(
     batch: Batch,
     rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
     host_ids: Mapping[str, int] | None = None,
+    url_hashes: UrlHashes | None = None,
 ) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does).
 
-    ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``).
+    ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``);
+    ``url_hashes`` the store's URL hashes, when the caller keeps them (it adds the
+    batch's ``url_hashes`` once committed).
     """
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        committed = await _write(conn, batch, rel_id, host_ids or {})
+        committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
@@ -170,13 +186,22 @@ async def _write(
     batch: Batch,
     rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
     host_ids: Mapping[str, int],
+    url_hashes: UrlHashes | None,
 ) -> Committed:
-    ids, anchor_ids, domains, hosts = await _intern(conn, batch, host_ids)
-    committed = Committed(hosts=hosts)
+    ids, anchor_ids, domains, hosts, new_hashes, first_new = await _intern(
+        conn, batch, host_ids, url_hashes
+    )
+    committed = Committed(hosts=hosts, url_hashes=new_hashes)
     # The change in current links is counted where it can happen: pages with links stored
     # already are counted before and after; every link of the other pages is new. A first
-    # crawl pays one index probe per page for this.
-    sources = list({ids[p.url][0] for p in batch.pages} | {ids[s][0] for s, _, _ in batch.loose})
+    # crawl pays one index probe per page for this; a URL this batch inserted (id from
+    # first_new on) has no links yet and is not probed.
+    sources = list(
+        {ids[p.url][0] for p in batch.pages}
+        | {ids[s][0] for s, _, _ in batch.loose}
+        | {ids[s][0] for edges, _ in batch.edges for s, _, _, _ in edges}
+    )
+    sources = [source for source in sources if source < first_new]
     known = await _sources_with_links(conn, sources)
     links_before = await _current_links_of(conn, known)
     hubs = await HubTracker.before(conn, known)
@@ -186,6 +211,13 @@ async def _write(
         for link in links:
             if link.rel not in rel_ids:
                 rel_ids[link.rel] = await rel_id(link.rel)
+    edge_flags: dict[tuple[str, ...], int] = {}  # rel tokens -> flags, of the batch's edges
+    for edges, _ in batch.edges:
+        for _, _, _, rel in edges:
+            if rel not in edge_flags:
+                edge_flags[rel] = link_flags(Link("", rel=rel))
+                if rel not in rel_ids:
+                    rel_ids[rel] = await rel_id(rel)
 
     def add_links(
         source_url: str, links: list[Link], seen: int, *, kinds: frozenset[str] | None = None
@@ -230,6 +262,21 @@ async def _write(
             )
             if key not in link_rows:
                 link_rows[key] = (*key, int(seen_at))
+    link_kind, content = kind_id["link"], placement_id["content"]
+    for edges, seen in batch.edges:
+        for source_url, target, anchor, rel in edges:
+            own = domains[source_url]
+            key = (
+                ids[target][0],
+                ids[source_url][0],
+                link_kind,
+                anchor_ids[anchor[:_MAX_ANCHOR]],
+                content,
+                rel_ids[rel],
+                edge_flags[rel] | (_INTERNAL if domains[target] == own else 0),
+            )
+            if key not in link_rows:
+                link_rows[key] = (*key, seen)
 
     previous = await _previous_pages(conn, [ids[p.url][0] for p in batch.pages])
     page_rows = []

@@ -3,7 +3,8 @@
 Set-based, so per-row work stays in SQLite's C code: each URL is looked up once by its
 hash, and the new ones are given the ids SQLite would give them (max + 1, in order of
 first appearance, under the batch's write lock); hosts the writer knows from earlier
-batches are not looked up again. Rows travel as JSON arrays (see below).
+batches are not looked up again. Rows travel as JSON arrays (see below), except the new
+URLs, bound as values.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
+import numpy as np
 
 from .identity import host_of, registrable_domain, url_hash
+from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
     from .commit import Batch
@@ -30,6 +33,9 @@ MAX_ANCHOR = 500  # characters of anchor text kept
 # every row; against the crawl's busy event loop each re-take waits, and a batch that
 # takes 1.4 s alone took 83 s in a test with one CPU-bound thread beside it (5 s as JSON).
 _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_extract
+# URL rows per multi-row INSERT: four values each, under SQLite's limit on bound values
+# (32,766 since 3.32, 999 before).
+_URL_ROWS = 8_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 249
 
 
 def col(i: int, value: str = "value") -> str:
@@ -47,11 +53,18 @@ def to_json(rows: Any) -> str:
 
 
 async def intern(
-    conn: aiosqlite.Connection, batch: Batch, host_ids: Mapping[str, int]
-) -> tuple[dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int]]:
+    conn: aiosqlite.Connection,
+    batch: Batch,
+    host_ids: Mapping[str, int],
+    hashes: UrlHashes | None = None,
+) -> tuple[
+    dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int], list[int], int
+]:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
-    registrable domain, and the ids of the hosts not in ``host_ids`` (committed hosts
-    the caller knows already)."""
+    registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
+    caller knows already), the hashes of the URLs inserted and the first id they got
+    (every id from it on is new). ``hashes``, when given, are the store's URL hashes
+    (see :mod:`.urlhashes`): URLs not among them are not looked up."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     for source, links in itertools.chain(
@@ -62,30 +75,46 @@ async def intern(
             urls[link.target] = None
             if link.anchor:
                 anchors[link.anchor[:MAX_ANCHOR]] = None
+    for edges, _ in batch.edges:
+        for source, target, anchor, _ in edges:
+            urls[source] = None
+            urls[target] = None
+            if anchor:
+                anchors[anchor[:MAX_ANCHOR]] = None
     for item in batch.queued:
         urls[item.url] = None
     known: dict[str, tuple[int, str, str]] = {}
     for page in batch.pages:
         if page.url_info:
             known.update(page.url_info)
-    url_rows = []
-    domains: dict[str, str] = {}
-    # Hosts repeat across a batch's URLs: each one's domain is looked up, and its row
-    # written, once.
-    host_domains: dict[str, str] = {}
-    for u in urls:
-        info = known.get(u)
-        if info is None:
-            host = host_of(u)
-            domain = host_domains.get(host)
-            if domain is None:
-                domain = host_domains[host] = registrable_domain(host)
-            url_rows.append((url_hash(u), u, host))
-        else:
-            key, host, domain = info
-            host_domains.setdefault(host, domain)
-            url_rows.append((key, u, host))
-        domains[u] = domain
+    # Per URL of the batch, in order of first appearance: its key, its host, and (below)
+    # its host id and URL id, as columns, each built in one pass over the batch.
+    url_list = list(urls)
+    if not known:
+        # No page brought its URLs' keys along (an import): map / zip passes, no loop in
+        # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
+        # in order of first appearance (the order hosts get their ids).
+        hosts = list(map(host_of, url_list))
+        host_domains = dict(zip(hosts, map(registrable_domain, hosts), strict=True))
+        keys = list(map(url_hash, url_list))
+        domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
+    else:
+        hosts, keys = [], []
+        host_domains, domains = {}, {}
+        for u in url_list:
+            info = known.get(u)
+            if info is None:
+                host = host_of(u)
+                domain = host_domains.get(host)
+                if domain is None:
+                    domain = host_domains[host] = registrable_domain(host)
+                keys.append(url_hash(u))
+            else:
+                key, host, domain = info
+                host_domains.setdefault(host, domain)
+                keys.append(key)
+            hosts.append(host)
+            domains[u] = domain
     for host in batch.hosts:  # hosts noted (address, notes) without a URL in this batch
         if host not in host_domains:
             host_domains[host] = registrable_domain(host)
@@ -98,46 +127,69 @@ async def intern(
             "INSERT OR IGNORE INTO domains(name) SELECT value FROM json_each(?)",
             (to_json(list({d: None for _, d in new_hosts})),),
         )
-        hosts = to_json(new_hosts)
+        hosts_json = to_json(new_hosts)
         await conn.execute(
             "INSERT OR IGNORE INTO hosts(name, domain_id) SELECT h.name, d.id"
             f" FROM (SELECT {col(0)} AS name, {col(1)} AS domain FROM json_each(?)) h"
             " JOIN domains d ON d.name = h.domain",
-            (hosts,),
+            (hosts_json,),
         )
         rows = await conn.execute_fetchall(
             "SELECT json_group_object(name, id) FROM hosts"
             f" WHERE name IN (SELECT {col(0)} FROM json_each(?))",
-            (hosts,),
+            (hosts_json,),
         )
         found = json.loads(rows[0][0])
-    host_of_url = [found[host] if host in found else host_ids[host] for _, _, host in url_rows]
-    # Known URLs are looked up once, by hash; the new ones get the ids SQLite would give
-    # them (max + 1, in order), so nothing is looked up twice or joined back.
-    rows = await conn.execute_fetchall(
-        "SELECT json_group_array(coalesce(id, 0)) FROM (SELECT u.id AS id FROM json_each(?) j"
-        f" LEFT JOIN urls u ON u.hash = {col(0, 'j.value')} AND u.url = {col(1, 'j.value')}"
-        " ORDER BY j.key)",
-        (to_json([(key, u) for key, u, _ in url_rows]),),
-    )
-    url_ids: list[int] = json.loads(rows[0][0])
-    if len(url_ids) != len(url_rows):  # (hash, url) is unique: one id or none per URL
-        raise RuntimeError(f"{len(url_rows)} URLs looked up, {len(url_ids)} answers")
-    rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
-    last = rows[0][0]
-    new_rows = []
-    for i, uid in enumerate(url_ids):
-        if not uid:
-            last += 1
-            key, u, _ = url_rows[i]
-            url_ids[i] = last
-            new_rows.append((last, key, host_of_url[i], u))
-    if new_rows:
-        await conn.execute(
-            f"INSERT INTO urls(id, hash, host_id, url) SELECT {cols(4)} FROM json_each(?)",
-            (to_json(new_rows),),
+    host_id = {h: found[h] if h in found else host_ids[h] for h in host_domains}
+    host_of_url = list(map(host_id.__getitem__, hosts))
+    # A URL whose hash the store does not hold is new; the others are looked up once, by
+    # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
+    # is looked up twice or joined back.
+    unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
+    # Looked up in order of hash: the probes walk the urls_hash index from left to right,
+    # each page read once, instead of at random.
+    maybe = np.flatnonzero(~unseen)
+    maybe = maybe[np.argsort(np.array(keys, dtype=np.int64)[maybe], kind="stable")]
+    lookup = [(keys[i], url_list[i]) for i in maybe.tolist()]
+    looked_up: list[int] = []
+    if lookup:
+        rows = await conn.execute_fetchall(
+            "SELECT json_group_array(coalesce(id, 0)) FROM (SELECT u.id AS id FROM json_each(?) j"
+            f" LEFT JOIN urls u ON u.hash = {col(0, 'j.value')} AND u.url = {col(1, 'j.value')}"
+            " ORDER BY j.key)",
+            (to_json(lookup),),
         )
-    ids = dict(zip(urls, zip(url_ids, host_of_url, strict=True), strict=True))
+        looked_up = json.loads(rows[0][0])
+    if len(looked_up) != len(lookup):  # (hash, url) is unique: one id or none per URL
+        raise RuntimeError(f"{len(lookup)} URLs looked up, {len(looked_up)} answers")
+    rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
+    first_new = rows[0][0] + 1
+    id_column = np.zeros(len(keys), dtype=np.int64)
+    id_column[maybe] = looked_up
+    is_new = id_column == 0
+    id_column[is_new] = np.arange(first_new, first_new + int(is_new.sum()), dtype=np.int64)
+    url_ids: list[int] = id_column.tolist()
+    new = is_new.tolist()
+    new_rows = list(
+        zip(
+            itertools.compress(url_ids, new),
+            itertools.compress(keys, new),
+            itertools.compress(host_of_url, new),
+            itertools.compress(url_list, new),
+            strict=True,
+        )
+    )
+    # New URLs go in as bound values, not JSON: most of an import's URLs are new, and
+    # encoding them as JSON (on the event loop's thread) and parsing it again in SQLite
+    # cost more than binding them.
+    for start in range(0, len(new_rows), _URL_ROWS):
+        part = new_rows[start : start + _URL_ROWS]
+        await conn.execute(
+            "INSERT INTO urls(id, hash, host_id, url) VALUES "
+            + ",".join(["(?,?,?,?)"] * len(part)),
+            list(itertools.chain.from_iterable(part)),
+        )
+    ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
@@ -149,4 +201,4 @@ async def intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found
+    return ids, anchor_ids, domains, found, list(itertools.compress(keys, new)), first_new

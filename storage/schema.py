@@ -32,10 +32,12 @@ from .errors import (
 
 __all__ = [
     "APPLICATION_ID",
+    "DEFERRABLE_INDEXES",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "connect",
     "inspect_file",
+    "missing_indexes",
     "open_readonly",
     "quick_check",
 ]
@@ -232,6 +234,17 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _REQUIRED_TABLES = {"domains", "hosts", "urls", "anchors", "rels", "links", "pages", "frontier"}
+# Indexes an import into an empty store leaves out while it loads and builds at its end:
+# one sort instead of a random B-tree insert per URL (docs/benchmarks.md, "Import"). A
+# store left without one (an import killed half way) gets it back at its next opening
+# for writing; until then, readers get the same answers, more slowly.
+DEFERRABLE_INDEXES = {"urls_host": "CREATE INDEX urls_host ON urls(host_id)"}
+
+
+def missing_indexes(conn: sqlite3.Connection) -> list[str]:
+    """The :data:`DEFERRABLE_INDEXES` the store lacks."""
+    have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return [name for name in DEFERRABLE_INDEXES if name not in have]
 
 
 def inspect_file(path: str | os.PathLike[str]) -> int | None:
@@ -449,6 +462,8 @@ def connect(
         conn.execute("PRAGMA synchronous=NORMAL")
         _migrate(conn, version or 0)
         _check_tables(conn, p)
+        for name in missing_indexes(conn):
+            conn.execute(DEFERRABLE_INDEXES[name])
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise from_sqlite(p, exc) from None

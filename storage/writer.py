@@ -25,11 +25,12 @@ from typing import Any
 import aiosqlite
 
 from . import schema, sealing
-from .commit import Batch, commit_batch
+from .commit import Batch, Edge, commit_batch
 from .errors import StoreError, from_sqlite
 from .interface import BufferedWriter, ResumeState
 from .queries import ANSWERED
 from .records import Link, Page, QueueItem
+from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
 
 
@@ -79,6 +80,8 @@ class StoreWriter(BufferedWriter):
         self._flush_lock = asyncio.Lock()
         self._rel_ids: dict[str, int] = {}
         self._host_ids: dict[str, int] = {}  # host name -> id, of committed batches
+        self._url_hashes = UrlHashes(complete=False)  # complete when opened on no URLs
+        self._deferred: list[str] = []  # indexes left out until close (bulk)
         self.committed_pages = 0
         # Running totals of what is committed, by the definitions of storage.queries.stats,
         # for the live display: current links of every kind, hosts with a page that
@@ -89,8 +92,16 @@ class StoreWriter(BufferedWriter):
 
     @classmethod
     async def open(
-        cls, path: str | os.PathLike[str], *, create: bool = True, batch_pages: int = 200
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        batch_pages: int = 200,
+        bulk: bool = False,
     ) -> StoreWriter:
+        """Open ``path`` for writing (created when ``create``). ``bulk`` (an import) on a
+        store without URLs leaves :data:`.schema.DEFERRABLE_INDEXES` out until
+        :meth:`close` builds them."""
         path = os.fspath(path)
         schema.connect(path, create=create).close()  # validate and migrate, synchronously
         lock_fd = os.open(path, os.O_RDONLY)
@@ -120,6 +131,15 @@ class StoreWriter(BufferedWriter):
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
+            # A store without URLs: every URL it will hold goes through this writer (we
+            # hold the flock), so the writer can know them all and skip looking up new ones.
+            async with conn.execute("SELECT NOT EXISTS (SELECT 1 FROM urls)") as cur:
+                no_urls = bool((await cur.fetchone())[0])  # type: ignore[index]
+            deferred = list(schema.DEFERRABLE_INDEXES) if bulk and no_urls else []
+            for name in deferred:
+                # Safe to leave out: no URL to index yet, and a store left without it
+                # gets it back at its next opening for writing (schema.connect).
+                await conn.execute(f"DROP INDEX IF EXISTS {name}")
             # The totals our last clean close sealed are exact while the file is unchanged
             # (we hold the flock, so no crawl can change it now); else count, once per open.
             try:
@@ -136,6 +156,10 @@ class StoreWriter(BufferedWriter):
             raise
         writer = cls(conn, path, lock_fd, batch_pages=batch_pages)
         writer._rel_ids = rel_ids
+        # Imports only: a crawl's frontier keeps its own seen set, and a second copy here
+        # would cost the crawl 8 bytes per URL for lookups that are few at crawl speed.
+        writer._url_hashes = UrlHashes(complete=bulk and no_urls)
+        writer._deferred = deferred
         writer.links = links
         writer._answered = answered
         writer.hosts_crawled = sum(1 for n in answered.values() if n > 0)
@@ -150,6 +174,18 @@ class StoreWriter(BufferedWriter):
     async def close(self) -> None:
         try:
             await self.flush()
+            # Built after the last batch, from sorted keys. Not on a failed flush: the
+            # next opening for writing builds them (schema.connect).
+            if self._deferred:
+                # Another opening for writing (rank, say) may have built one meanwhile.
+                async with self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index'"
+                ) as cur:
+                    have = {name async for (name,) in cur}
+                for name in self._deferred:
+                    if name not in have:
+                        await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+                self._deferred = []
         finally:
             await self._conn.close()
             try:
@@ -170,6 +206,12 @@ class StoreWriter(BufferedWriter):
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         """Buffer links whose source page was not fetched by us (an imported edge list)."""
         self._batch.loose.append((source, links, seen_at))
+
+    def add_edges(self, edges: list[Edge], seen_at: float) -> None:
+        """Buffer imported links as ``(source, target, anchor, rel tokens)`` rows: what
+        :meth:`add_links` stores for ``Link(target, anchor, rel)``, without building a
+        ``Link`` per row (an import's millions of rows)."""
+        self._batch.edges.append((edges, int(seen_at)))
 
     # -- committing --------------------------------------------------------------------
 
@@ -198,7 +240,9 @@ class StoreWriter(BufferedWriter):
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
-            committed = await commit_batch(self._conn, batch, self._rel_id, self._host_ids)
+            committed = await commit_batch(
+                self._conn, batch, self._rel_id, self._host_ids, self._url_hashes
+            )
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
             batch.absorb(self._batch)
@@ -211,6 +255,7 @@ class StoreWriter(BufferedWriter):
         if len(self._host_ids) + len(committed.hosts) > _HOST_IDS:
             self._host_ids.clear()
         self._host_ids.update(committed.hosts)
+        self._url_hashes.add(committed.url_hashes)
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)

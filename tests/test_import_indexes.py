@@ -1,0 +1,82 @@
+"""An import into an empty store builds ``urls_host`` once at its end; a killed one
+leaves a store that answers, and gets the index back at its next opening for writing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from linkgraph.storage import schema
+from linkgraph.storage.writer import StoreWriter
+
+import linkgraph
+
+EDGES = [
+    ("https://a.example/1", "https://b.example/1", "x", ()),
+    ("https://a.example/2", "https://www.b.example/", "", ("nofollow",)),
+]
+
+
+def index_sql(db: Path) -> dict[str, str]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+    finally:
+        conn.close()
+    return dict(rows)
+
+
+def test_an_import_into_a_new_store_ends_with_the_indexes_of_a_new_store(tmp_path: Path) -> None:
+    schema.connect(tmp_path / "fresh.db", create=True).close()
+    edges = tmp_path / "e.csv"
+    edges.write_text("https://a.example/1,https://b.example/1\n")
+    linkgraph.import_links(tmp_path / "i.db", edges)
+    assert "urls_host" in index_sql(tmp_path / "fresh.db")
+    assert index_sql(tmp_path / "i.db") == index_sql(tmp_path / "fresh.db")
+
+
+async def test_a_killed_import_leaves_a_store_that_answers_and_is_repaired(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    writer = await StoreWriter.open(db, bulk=True)
+    writer.add_edges(EDGES, 1.0)
+    await writer.flush()
+    assert "urls_host" not in index_sql(db)  # left out while the import loads
+    # Killed here: no close, so no index build and no seal; the flock goes with the process.
+    await writer._conn.close()
+    os.close(writer._lock_fd)
+
+    assert linkgraph.stats(db)["links"]["link"] == 2  # readers answer without it
+    schema.connect(db).close()  # the next opening for writing builds it
+    assert index_sql(db)["urls_host"] == schema.DEFERRABLE_INDEXES["urls_host"]
+    conn = sqlite3.connect(db)
+    try:
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT id FROM urls WHERE host_id = 1").fetchall()
+    finally:
+        conn.close()
+    assert "urls_host" in str(plan)
+
+
+async def test_bulk_writing_into_a_store_with_urls_keeps_every_index(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_edges(EDGES[:1], 1.0)
+    statements: list[str] = []
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        assert "urls_host" in index_sql(db)
+        await writer._conn.set_trace_callback(statements.append)
+        writer.add_edges(EDGES[1:], 2.0)
+    assert not [s for s in statements if "INDEX" in s]
+
+
+async def test_an_index_built_by_another_opening_meanwhile_is_not_built_twice(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        writer.add_edges(EDGES, 1.0)
+        await writer.flush()
+        schema.connect(db).close()  # e.g. `linkgraph rank` while the import runs
+    assert index_sql(db)["urls_host"] == schema.DEFERRABLE_INDEXES["urls_host"]
