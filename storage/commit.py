@@ -416,7 +416,11 @@ async def _write(
         )
     old = set(known)
     if hubs.hubs:  # a store never ranked has none: nothing to keep, nothing to build
-        urls = itertools.chain((p.url for p in batch.pages), (s for s, _, _ in batch.loose))
+        urls = itertools.chain(
+            (p.url for p in batch.pages),
+            (s for s, _, _ in batch.loose),
+            (s for edges, _ in batch.edges for s, _, _, _ in edges),
+        )
         await hubs.after(link_rows.values(), old, {ids[u][0]: ids[u][1] for u in urls})
     committed.links = (
         await _current_links_of(conn, known)

@@ -31,7 +31,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from .intern import col, cols
 from .vocab import FLAG_INTERNAL, NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -259,6 +258,10 @@ class HubTracker:
     async def _apply(
         self, groups: dict[tuple[int, int], list[tuple[_Pair | None, _Pair | None]]]
     ) -> None:
+        # Imported here: intern loads numpy and aiosqlite, which the queries of this module
+        # (read by every backlink command) must not load.
+        from .intern import col, cols
+
         stored = {
             (t, h): (n, nf, first, last)
             for t, h, n, nf, first, last in await self.conn.execute_fetchall(
