@@ -142,7 +142,7 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
-        return _mapped(conn)
+        return conn
     except sqlite3.OperationalError as exc:
         conn.close()
         name = getattr(exc, "sqlite_errorname", "")
@@ -160,14 +160,7 @@ def open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
             " cannot read there: run a write command on it (e.g. `linkgraph rank`) where it"
             " can be written, which folds that file into the store"
         )
-    return _mapped(sqlite3.connect(f"{uri}?immutable=1", uri=True))
-
-
-def _mapped(conn: sqlite3.Connection) -> sqlite3.Connection:
-    # Each command opens a connection with an empty page cache: mapped, pages are read in
-    # place from the OS cache (docs/benchmarks.md). SQLite caps the size (2 GiB by default).
-    conn.execute(f"PRAGMA mmap_size = {1 << 40}")
-    return conn
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
 
 def _writable(path: Path) -> bool:
