@@ -21,6 +21,7 @@ import numpy as np
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.crawler.urls import host_of, normalize, registrable_domain
 from linkgraph.graph.ranking import rank_levels, trusted_seeds
+from linkgraph.storage import inlinks as store_inlinks
 from linkgraph.storage import scores as store_scores
 from linkgraph.storage.graphload import GraphArrays
 
@@ -120,7 +121,9 @@ def rank(
     ``summary.seconds`` splits the run into load, rank and write; ``summary.phases``
     names the steps inside them: ``open`` (the store's integrity check and migrations),
     ``load``, ``counts`` (backlinks and referring domains of all levels), per level its
-    ``graph`` and ``scores`` (PageRank, TrustRank, harmonic centrality), ``write``.
+    ``graph`` and ``scores`` (PageRank, TrustRank, harmonic centrality), ``write``,
+    ``hubs`` (choosing the hub URLs whose linking hosts are counted ahead, part of the
+    write).
 
     On glibc it fixes the process's mmap threshold at 4 MiB (see :func:`_map_large_arrays`),
     which stays so after it returns.
@@ -162,6 +165,12 @@ def rank(
             _return_freed_memory()
             say("writing scores")
         # What the writes took beyond the ranking they ran beside.
-        summary.seconds["write"] = phases["write"] = time.perf_counter() - clock
+        phases["write"] = time.perf_counter() - clock
+        # Which URLs are hubs changes with the crawl: choose them again while here.
+        say("counting the linking hosts of hub URLs")
+        hubs_started = time.perf_counter()
+        store_inlinks.refresh(conn)
+        phases["hubs"] = time.perf_counter() - hubs_started
+        summary.seconds["write"] = time.perf_counter() - clock
         summary.top_domains = store_scores.top_domains(conn, 5)
     return summary

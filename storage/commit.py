@@ -31,6 +31,7 @@ from typing import Any
 
 import aiosqlite
 
+from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
 from .intern import intern as _intern
@@ -203,6 +204,7 @@ async def _write(
     sources = [source for source in sources if source < first_new]
     known = await _sources_with_links(conn, sources)
     links_before = await _current_links_of(conn, known)
+    hubs = await HubTracker.before(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in itertools.chain((p.links for p in batch.pages), (ls for _, ls, _ in batch.loose)):
@@ -413,6 +415,13 @@ async def _write(
             [(ip, note, host) for host, (ip, note) in batch.hosts.items()],
         )
     old = set(known)
+    if hubs.hubs:  # a store never ranked has none: nothing to keep, nothing to build
+        urls = itertools.chain(
+            (p.url for p in batch.pages),
+            (s for s, _, _ in batch.loose),
+            (s for edges, _ in batch.edges for s, _, _, _ in edges),
+        )
+        await hubs.after(link_rows.values(), old, {ids[u][0]: ids[u][1] for u in urls})
     committed.links = (
         await _current_links_of(conn, known)
         - links_before

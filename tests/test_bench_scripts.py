@@ -6,6 +6,7 @@ guards changed ``Frontier``'s keywords and ``bench_frontier_memory.py`` died at 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -67,3 +68,25 @@ def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) 
     # 250 sources, 10,000 targets, 1,000 anchors: with this seed no two rows are one link,
     # so every row is a stored link (a lost batch would show here).
     assert run["import"]["stored"] == 3000
+
+
+def test_store_bench_times_the_three_queries_and_checks_the_peer_agrees(tmp_path: Path) -> None:
+    # The peer needs the bench extra; without it the script says so and times ours alone.
+    peer_installed = all(importlib.util.find_spec(name) for name in ("duckdb", "pyarrow"))
+    db = tmp_path / "s.db"
+    done = run_script(
+        "bench_store.py",
+        *("--links", "20000", "--domains", "40", "--db", str(db), "--targets", "200,400"),
+        *("--repeat", "2", "--skip-rank"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    timed = [line.split()[0] for line in lines if " ours p50 " in line]
+    assert timed == ["backlinks", "referring-domains", "anchors"] * 2
+    peer = [line for line in lines if "DuckDB p50" in line]
+    if peer_installed:
+        assert len(peer) == 4 and all("top 100 identical" in line for line in peer)
+    else:
+        assert peer == []
+        assert "pip install -e '.[bench]'" in done.stderr

@@ -263,6 +263,7 @@ def test_rank_verbose_names_every_phase_in_order(
         "domain graph",
         "domain scores",
         "write",
+        "hubs",
     ]
     _, _, quiet_err = run(capsys, "rank", "--db", str(db), "--quiet")
     assert quiet_err == ""
