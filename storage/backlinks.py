@@ -217,13 +217,11 @@ def referring_domains(
         # A hub's linking hosts are counted ahead (storage.inlinks): SQLite ranks a row
         # per linking domain, and only the domains kept are read in detail.
         keys, count = inlinks.strongest_domains(conn, target.url_ids_sql, target.params, limit)
-        follow_count, first, last, ips = inlinks.domain_details(
+        follow_count, spans = inlinks.domain_details(
             conn, target.url_ids_sql, target.params, [k[3] for k in keys]
         )
     else:
-        count, follow_count, first, last, ips = _domains_from_links(
-            conn, target, where, lost, still_current
-        )
+        count, follow_count, spans = _domains_from_links(conn, target, where, lost, still_current)
         rank = dict(
             conn.execute(
                 "SELECT domain_id, pagerank FROM domain_scores"
@@ -254,10 +252,10 @@ def referring_domains(
             "domain": info[d][0],
             "backlinks": count[d],
             "follow_backlinks": follow_count[d],
-            "first_seen": iso(first[d]),
-            "last_seen": iso(last[d]),
+            "first_seen": iso(spans.first[d]),
+            "last_seen": iso(spans.last[d]),
             "authority": info[d][1],
-            "ips": sorted(ips.get(d, ())),
+            "ips": sorted(spans.ips.get(d, ())),
         }
         for d in order
     ]
@@ -277,7 +275,7 @@ def _domains_from_links(
     where: LinkFilter,
     lost: dict[int, tuple[int, int]],
     still_current: set[int],
-) -> tuple[Counter[int], Counter[int], dict[int, int], dict[int, int], dict[int, set[str]]]:
+) -> tuple[Counter[int], Counter[int], inlinks.Spans]:
     """Per linking domain: backlinks, follow backlinks, first and last seen, addresses,
     from the links into ``target``; with ``include_lost``, fills ``lost`` and
     ``still_current`` too."""
@@ -300,22 +298,15 @@ def _domains_from_links(
         rows = [row[:6] for row in rows]
     domain_of: dict[int, int] = {}  # backlink (source, target pair) -> linking domain
     follow: set[int] = set()
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    ips: dict[int, set[str]] = {}
+    spans = inlinks.Spans()
     for pair, domain, ip, followable, seen_first, seen_last in rows:
         domain_of[pair] = domain
         if followable:
             follow.add(pair)
-        if first.get(domain, seen_first) >= seen_first:
-            first[domain] = seen_first
-        if last.get(domain, seen_last) <= seen_last:
-            last[domain] = seen_last
-        if ip is not None:
-            ips.setdefault(domain, set()).add(ip)
+        spans.note(domain, seen_first, seen_last, ip)
     count = Counter(domain_of.values())
     follow_count = Counter(domain_of[pair] for pair in follow)
-    return count, follow_count, first, last, ips
+    return count, follow_count, spans
 
 
 def subnet_24(ip: str) -> str:

@@ -36,6 +36,7 @@ from .vocab import FLAG_INTERNAL, NOT_FOLLOW_FLAGS
 __all__ = [
     "HUB_LINKS",
     "HubTracker",
+    "Spans",
     "domain_details",
     "hubs_among",
     "rebuild",
@@ -165,15 +166,31 @@ def strongest_domains(
     return keys, count
 
 
+class Spans:
+    """Per linking domain, as its links or hosts are met: the oldest ``first_seen``, the
+    newest ``last_seen``, and the addresses its hosts resolved to."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.ips: dict[int, set[str]] = {}
+
+    def note(self, domain: int, seen_first: int, seen_last: int, ip: str | None) -> None:
+        if self.first.get(domain, seen_first) >= seen_first:
+            self.first[domain] = seen_first
+        if self.last.get(domain, seen_last) <= seen_last:
+            self.last[domain] = seen_last
+        if ip is not None:
+            self.ips.setdefault(domain, set()).add(ip)
+
+
 def domain_details(
     conn: Any, url_ids_sql: str, params: Iterable[Any], domains: list[int]
-) -> tuple[dict[int, int], dict[int, int], dict[int, int], dict[int, set[str]]]:
-    """Follow backlinks, first seen, last seen and host addresses of ``domains`` linking
-    to the hub URLs that ``url_ids_sql`` selects."""
+) -> tuple[dict[int, int], Spans]:
+    """Follow backlinks, and the first seen, last seen and host addresses of ``domains``
+    linking to the hub URLs that ``url_ids_sql`` selects."""
     follow: dict[int, int] = {}
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    ips: dict[int, set[str]] = {}
+    spans = Spans()
     for domain, ip, nf, seen_first, seen_last in conn.execute(
         "SELECT h.domain_id, h.ip, r.follow_backlinks, r.first_seen,"
         " coalesce(r.last_seen, r.first_seen) FROM hosts h JOIN hub_inlinks r ON r.host_id = h.id"
@@ -181,13 +198,8 @@ def domain_details(
         (json.dumps(domains), *params),
     ):
         follow[domain] = follow.get(domain, 0) + nf
-        if first.get(domain, seen_first) >= seen_first:
-            first[domain] = seen_first
-        if last.get(domain, seen_last) <= seen_last:
-            last[domain] = seen_last
-        if ip is not None:
-            ips.setdefault(domain, set()).add(ip)
-    return follow, first, last, ips
+        spans.note(domain, seen_first, seen_last, ip)
+    return follow, spans
 
 
 # A (source, target) pair's part of its group: (host, followable, oldest, newest).
