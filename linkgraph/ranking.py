@@ -122,8 +122,8 @@ def rank(
     names the steps inside them: ``open`` (the store's integrity check and migrations),
     ``load``, ``counts`` (backlinks and referring domains of all levels), per level its
     ``graph`` and ``scores`` (PageRank, TrustRank, harmonic centrality), ``write``,
-    ``hubs`` (choosing the hub URLs whose linking hosts are counted ahead, part of the
-    write).
+    ``hubs`` (choosing the hub URLs whose linking hosts are counted ahead; it runs in the
+    writing thread beside the ranking, so it is not part of the total).
 
     On glibc it fixes the process's mmap threshold at 4 MiB (see :func:`_map_large_arrays`),
     which stays so after it returns.
@@ -147,8 +147,10 @@ def rank(
 
         clock = time.perf_counter()
         _return_freed_memory()
-        # Each level's scores are written (in a second thread) while the next is ranked.
-        with store_scores.replacing_scores(conn) as write:
+        # In a second thread, in one transaction, while the levels are ranked: which URLs
+        # are hubs (it changes with the crawl; storage.inlinks), then each level's scores.
+        with store_scores.replacing_scores(conn) as writes:
+            writes.run(store_inlinks.choose, "hubs")
             ranking = rank_levels(
                 g,
                 alpha=alpha,
@@ -156,7 +158,7 @@ def rank(
                 progress=say,
                 timings=phases,
                 after_step=_return_freed_memory,
-                on_level=write,
+                on_level=writes.level,
             )
             del g  # the scores are all that is left to write: free the link arrays first
             summary.follow_edges = ranking.follow_edges
@@ -165,12 +167,7 @@ def rank(
             _return_freed_memory()
             say("writing scores")
         # What the writes took beyond the ranking they ran beside.
-        phases["write"] = time.perf_counter() - clock
-        # Which URLs are hubs changes with the crawl: choose them again while here.
-        say("counting the linking hosts of hub URLs")
-        hubs_started = time.perf_counter()
-        store_inlinks.refresh(conn)
-        phases["hubs"] = time.perf_counter() - hubs_started
-        summary.seconds["write"] = time.perf_counter() - clock
+        summary.seconds["write"] = phases["write"] = time.perf_counter() - clock
+        phases["hubs"] = writes.seconds["hubs"]  # in the second thread, beside the ranking
         summary.top_domains = store_scores.top_domains(conn, 5)
     return summary

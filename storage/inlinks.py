@@ -37,6 +37,7 @@ __all__ = [
     "HUB_LINKS",
     "HubTracker",
     "Spans",
+    "choose",
     "domain_details",
     "hubs_among",
     "rebuild",
@@ -75,7 +76,7 @@ def rebuild(conn: _Conn, *, min_links: int = HUB_LINKS) -> int:
     transaction. :func:`refresh` does the same work for the hubs that changed only."""
     conn.execute("DELETE FROM hub_inlinks")
     conn.execute("DELETE FROM hub_targets")
-    return _choose(conn, min_links)
+    return choose(conn, min_links)
 
 
 def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
@@ -86,7 +87,7 @@ def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
     10M-link store saves recounting 3.5M links (7 of its 10 s). Returns how many hubs."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        hubs = _choose(conn, min_links)
+        hubs = choose(conn, min_links)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -94,7 +95,9 @@ def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
     return hubs
 
 
-def _choose(conn: _Conn, min_links: int) -> int:
+def choose(conn: Any, min_links: int = HUB_LINKS) -> int:
+    """:func:`refresh` inside the caller's transaction (``rank`` runs it with its score
+    writes). Returns how many hubs."""
     wanted = [
         t
         for (t,) in conn.execute(

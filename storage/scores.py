@@ -24,6 +24,7 @@ from .vocab import LEVEL_NAMES, LEVEL_SCORES
 
 __all__ = [
     "GraphLoader",
+    "ScoreWrites",
     "domain_authority",
     "node_names",
     "node_scores",
@@ -141,54 +142,72 @@ def replace_scores(conn: sqlite3.Connection, results: Mapping[str, Mapping[str, 
     """Replace the score table of every level in ``results`` (``{level: columns}``, the
     keywords of :func:`storage.graphload.write_scores`) in one transaction: a crash leaves
     the previous scores whole. An empty level keeps its table as it was."""
-    with replacing_scores(conn, beside=False) as write:
+    with replacing_scores(conn, beside=False) as writes:
         for level, columns in results.items():
-            write(level, columns)
+            writes.level(level, columns)
+
+
+class ScoreWrites:
+    """The writes of one :func:`replacing_scores` block, in its transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, beside: bool) -> None:
+        self._conn = conn
+        self._pool = ThreadPoolExecutor(max_workers=1) if beside else None
+        self._pending: list[Future[None]] = []
+        self.began = False
+        self.seconds: dict[str, float] = {}  # what each run() took, where it ran
+
+    def level(self, level: str, columns: Mapping[str, Any]) -> None:
+        """Replace ``level``'s score table (an empty ``columns`` keeps it as it was)."""
+        if columns:
+            self.run(lambda conn: write_scores(conn, level, **columns))
+
+    def run(self, work: Callable[[sqlite3.Connection], object], name: str | None = None) -> None:
+        """Run ``work(conn)`` in the transaction (timed under ``name``), after what was
+        handed over before it."""
+        if not self.began:  # the writes wait for nothing else: take the write lock now
+            self._conn.execute("BEGIN IMMEDIATE")
+            self.began = True
+
+        def timed() -> None:
+            started = time.perf_counter()
+            work(self._conn)
+            if name is not None:
+                self.seconds[name] = time.perf_counter() - started
+
+        if self._pool is None:
+            timed()
+        else:
+            self._pending.append(self._pool.submit(timed))
+
+    def _finish(self, ok: bool) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=not ok)
+        if self.began:
+            self._conn.execute("COMMIT" if ok else "ROLLBACK")
 
 
 @contextmanager
-def replacing_scores(
-    conn: sqlite3.Connection, *, beside: bool = True
-) -> Iterator[Callable[[str, Mapping[str, Any]], None]]:
+def replacing_scores(conn: sqlite3.Connection, *, beside: bool = True) -> Iterator[ScoreWrites]:
     """Replace score tables a level at a time, as the caller hands them over
-    (``write(level, columns)``), in one transaction committed when the block ends: an error
-    in the block or in a write, or a crash, leaves the previous scores whole.
+    (``writes.level(level, columns)``; ``writes.run(work)`` for other work on the
+    store that belongs with them), in one transaction committed when the block ends: an
+    error in the block or in a write, or a crash, leaves the previous scores whole.
 
-    ``beside``: each level is written in a second thread while the caller goes on (ranking
-    the next level): SQLite inserts and builds the rank index with the GIL released.
-    ``conn`` must then allow use from another thread (:func:`writer` opens it so), and the
-    caller must not use it inside the block. Without, ``write`` writes before it returns.
+    ``beside``: the writes run in a second thread while the caller goes on (ranking the
+    next level): SQLite inserts and builds the rank index with the GIL released. ``conn``
+    must then allow use from another thread (:func:`writer` opens it so), and the caller
+    must not use it inside the block. Without, each write is done before it returns.
     """
-    pool = ThreadPoolExecutor(max_workers=1) if beside else None
-    pending: list[Future[None]] = []
-    began = False
-
-    def write(level: str, columns: Mapping[str, Any]) -> None:
-        nonlocal began
-        if not columns:
-            return
-        if not began:  # the writes wait for nothing else: take the write lock now
-            conn.execute("BEGIN IMMEDIATE")
-            began = True
-        if pool is None:
-            write_scores(conn, level, **columns)
-        else:
-            pending.append(pool.submit(write_scores, conn, level, **columns))
-
+    writes = ScoreWrites(conn, beside)
     try:
-        yield write
-        for done in pending:
+        yield writes
+        for done in writes._pending:
             done.result()
     except BaseException:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if began:
-            conn.execute("ROLLBACK")
+        writes._finish(ok=False)
         raise
-    if pool is not None:
-        pool.shutdown(wait=True)
-    if began:
-        conn.execute("COMMIT")
+    writes._finish(ok=True)
 
 
 def top_domains(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[str, float]]:
