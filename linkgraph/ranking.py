@@ -147,10 +147,10 @@ def rank(
 
         clock = time.perf_counter()
         _return_freed_memory()
-        # In a second thread, in one transaction, while the levels are ranked: which URLs
-        # are hubs (it changes with the crawl; storage.inlinks), then each level's scores.
+        # In a second thread while the levels are ranked: which URLs are hubs (it changes
+        # with the crawl; storage.inlinks), then each level's scores, in one transaction.
         with store_scores.replacing_scores(conn) as writes:
-            writes.run(store_inlinks.choose, "hubs")
+            writes.run(store_inlinks.refresh, "hubs")
             ranking = rank_levels(
                 g,
                 alpha=alpha,

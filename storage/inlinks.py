@@ -37,7 +37,6 @@ __all__ = [
     "HUB_LINKS",
     "HubTracker",
     "Spans",
-    "choose",
     "domain_details",
     "hubs_among",
     "rebuild",
@@ -76,7 +75,7 @@ def rebuild(conn: _Conn, *, min_links: int = HUB_LINKS) -> int:
     transaction. :func:`refresh` does the same work for the hubs that changed only."""
     conn.execute("DELETE FROM hub_inlinks")
     conn.execute("DELETE FROM hub_targets")
-    return choose(conn, min_links)
+    return _choose(conn, min_links)
 
 
 def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
@@ -87,7 +86,7 @@ def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
     10M-link store saves recounting 3.5M links (7 of its 10 s). Returns how many hubs."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        hubs = choose(conn, min_links)
+        hubs = _choose(conn, min_links)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -95,9 +94,7 @@ def refresh(conn: Any, *, min_links: int = HUB_LINKS) -> int:
     return hubs
 
 
-def choose(conn: Any, min_links: int = HUB_LINKS) -> int:
-    """:func:`refresh` inside the caller's transaction (``rank`` runs it with its score
-    writes). Returns how many hubs."""
+def _choose(conn: Any, min_links: int) -> int:
     wanted = [
         t
         for (t,) in conn.execute(

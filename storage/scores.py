@@ -160,25 +160,32 @@ class ScoreWrites:
     def level(self, level: str, columns: Mapping[str, Any]) -> None:
         """Replace ``level``'s score table (an empty ``columns`` keeps it as it was)."""
         if columns:
-            self.run(lambda conn: write_scores(conn, level, **columns))
+            self._submit(lambda conn: write_scores(conn, level, **columns), None, scores=True)
 
     def run(self, work: Callable[[sqlite3.Connection], object], name: str | None = None) -> None:
-        """Run ``work(conn)`` in the transaction (timed under ``name``), after what was
-        handed over before it."""
-        if not self.began:  # the writes wait for nothing else: take the write lock now
-            self._conn.execute("BEGIN IMMEDIATE")
-            self.began = True
+        """Run ``work(conn)`` after what was handed over before it (timed under ``name``),
+        outside the scores' transaction: work that writes opens its own. Hand it over
+        before the first level, so that the write lock is not held while it runs."""
+        self._submit(work, name, scores=False)
 
-        def timed() -> None:
+    def _submit(
+        self, work: Callable[[sqlite3.Connection], object], name: str | None, *, scores: bool
+    ) -> None:
+        def step() -> None:
             started = time.perf_counter()
+            # The scores' transaction begins with their first write, in the thread that
+            # writes: the write lock is held from there to the end of the block only.
+            if scores and not self.began:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self.began = True
             work(self._conn)
             if name is not None:
                 self.seconds[name] = time.perf_counter() - started
 
         if self._pool is None:
-            timed()
+            step()
         else:
-            self._pending.append(self._pool.submit(timed))
+            self._pending.append(self._pool.submit(step))
 
     def _finish(self, ok: bool) -> None:
         if self._pool is not None:
@@ -190,9 +197,9 @@ class ScoreWrites:
 @contextmanager
 def replacing_scores(conn: sqlite3.Connection, *, beside: bool = True) -> Iterator[ScoreWrites]:
     """Replace score tables a level at a time, as the caller hands them over
-    (``writes.level(level, columns)``; ``writes.run(work)`` for other work on the
-    store that belongs with them), in one transaction committed when the block ends: an
-    error in the block or in a write, or a crash, leaves the previous scores whole.
+    (``writes.level(level, columns)``), in one transaction committed when the block ends:
+    an error in the block or in a write, or a crash, leaves the previous scores whole.
+    ``writes.run(work)`` runs other work on the store in the same thread, outside it.
 
     ``beside``: the writes run in a second thread while the caller goes on (ranking the
     next level): SQLite inserts and builds the rank index with the GIL released. ``conn``

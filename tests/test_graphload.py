@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from linkgraph.storage import graphload, schema
 from linkgraph.storage.graphload import REDIRECTS_SQL, load_graph
-from linkgraph.storage.scores import replace_scores
+from linkgraph.storage.scores import replace_scores, replacing_scores
 from linkgraph.storage.vocab import REL_FLAGS
 
 NOFOLLOW = REL_FLAGS["nofollow"]
@@ -223,6 +223,29 @@ def test_write_scores_replaces_rows_and_keeps_the_rank_index(
     types = "SELECT DISTINCT typeof(url_id), typeof(pagerank), typeof(backlinks) FROM page_scores"
     assert conn.execute(types).fetchall() == [("integer", "real", "integer")]
     assert rank_index(conn) == index_sql
+
+
+def test_work_run_before_the_scores_holds_no_write_transaction(tmp_path: Path) -> None:
+    # rank chooses hub URLs (a scan of every link) before the first level is written: the
+    # store's write lock must not be held through it, only from the first score write on.
+    conn = store(tmp_path, 2, [])
+    conn.commit()
+    seen: list[tuple[str, bool]] = []
+    with replacing_scores(conn, beside=False) as writes:
+        writes.run(lambda c: seen.append(("before", c.in_transaction)))
+        writes.level(
+            "page",
+            {
+                "pagerank": np.array([0.5, 0.5]),
+                "authority": np.array([1.0, 1.0]),
+                "backlinks": np.array([0, 0]),
+                "referring_domains": np.array([0, 0]),
+            },
+        )
+        writes.run(lambda c: seen.append(("after", c.in_transaction)))
+    assert seen == [("before", False), ("after", True)]
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM page_scores").fetchone() == (2,)
 
 
 def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
