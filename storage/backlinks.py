@@ -208,6 +208,8 @@ def referring_domains(
     each record then has ``lost_at`` and ``lost_reason``: when and why its last current
     link to the target was lost (``None`` while it has one).
     """
+    if limit == 0:  # "at most 0 records", as every other listing reads it
+        return []
     lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
     still_current: set[int] = set()
     # Strongest first: by domain PageRank, then backlinks, then name. ``keys`` holds

@@ -79,7 +79,10 @@ class GraphLoader:
             self._conns.append(conn)
             try:
                 # A second reader where a second core can run it (see graphload._scan).
-                two = len(os.sched_getaffinity(0)) > 1
+                try:
+                    two = len(os.sched_getaffinity(0)) > 1
+                except AttributeError:  # not on Linux
+                    two = (os.cpu_count() or 1) > 1
                 return load_graph(conn, helper=self._reader if two else None), (
                     time.perf_counter() - clock
                 )

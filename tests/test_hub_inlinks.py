@@ -277,3 +277,8 @@ async def test_a_host_is_read_through_hub_rows_only_when_all_its_urls_are_hubs(
         "b.test",
         "c.test",
     ]
+
+
+def test_limit_zero_gives_no_domains_on_both_paths(hub: Path) -> None:
+    # --limit is "at most N records": 0 is none, through the hub rows and from the links.
+    assert both_ways(hub, limit=0) == ([], [])

@@ -295,3 +295,17 @@ def test_rank_reads_the_graph_while_the_store_is_being_checked(
     monkeypatch.setattr(store_scores, "load_graph", load)
     monkeypatch.setattr(schema, "quick_check", check)
     assert linkgraph.rank(db).backlinks == 1
+
+
+def test_rank_runs_where_the_os_has_no_cpu_affinity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.sched_getaffinity exists on Linux only; macOS and Windows rank too.
+    import os
+
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\n")
+    db = tmp_path / "c.db"
+    linkgraph.import_links(db, edges)
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert linkgraph.rank(db).backlinks == 1
