@@ -421,7 +421,11 @@ async def _write(
             (s for s, _, _ in batch.loose),
             (s for edges, _ in batch.edges for s, _, _, _ in edges),
         )
-        await hubs.after(link_rows.values(), old, {ids[u][0]: ids[u][1] for u in urls})
+        # A source the batch diffed may have lost rows the batch itself wrote (the same
+        # page twice, or a page and loose links from it): read those from the links too.
+        await hubs.after(
+            link_rows.values(), old | diffed.keys(), {ids[u][0]: ids[u][1] for u in urls}
+        )
     committed.links = (
         await _current_links_of(conn, known)
         - links_before

@@ -282,3 +282,21 @@ async def test_a_host_is_read_through_hub_rows_only_when_all_its_urls_are_hubs(
 def test_limit_zero_gives_no_domains_on_both_paths(hub: Path) -> None:
     # --limit is "at most N records": 0 is none, through the hub rows and from the links.
     assert both_ways(hub, limit=0) == ([], [])
+
+
+async def test_a_page_written_twice_in_one_batch_keeps_the_rows_exact(hub: Path) -> None:
+    # A page stored before without links gains one to the hub and loses it again in the
+    # same batch (the store writer's API allows a page twice): the row must not stay.
+    page = "http://www.d.test/p"
+    await crawl(hub, [Page(page, 0, T1, status=200, links=[])])
+    before = hub_rows(hub)
+    await crawl(
+        hub,
+        [
+            Page(page, 0, T2, status=200, links=[Link(T, "x")]),
+            Page(page, 0, T2 + 10, status=200, links=[]),
+        ],
+    )
+    assert hub_rows(hub) == before
+    through_hubs, from_links = both_ways(hub)
+    assert through_hubs == from_links
