@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "Batch",
     "Committed",
     "Edge",
+    "begin",
     "commit_batch",
 ]
 
@@ -158,6 +160,24 @@ async def _sources_with_links(conn: aiosqlite.Connection, sources: list[int]) ->
     return [source for (source,) in rows]
 
 
+# Another writer of the store (`rank` writing its scores, an import) may hold it for longer
+# than one busy timeout of the crawl's connection (10 s): a transaction waits that many
+# times over before it fails.
+BEGIN_TRIES = 12
+
+
+async def begin(conn: aiosqlite.Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting out another writer: each try waits the connection's
+    busy timeout, and nothing is written before one succeeds, so trying again is safe."""
+    for attempt in range(BEGIN_TRIES):
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or attempt == BEGIN_TRIES - 1:
+                raise
+
+
 async def commit_batch(
     conn: aiosqlite.Connection,
     batch: Batch,
@@ -171,7 +191,7 @@ async def commit_batch(
     ``url_hashes`` the store's URL hashes, when the caller keeps them (it adds the
     batch's ``url_hashes`` once committed).
     """
-    await conn.execute("BEGIN IMMEDIATE")
+    await begin(conn)
     try:
         committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes)
         await conn.execute("COMMIT")

@@ -25,7 +25,7 @@ from typing import Any
 import aiosqlite
 
 from . import schema, sealing
-from .commit import Batch, Edge, commit_batch
+from .commit import Batch, Edge, begin, commit_batch
 from .errors import StoreError, from_sqlite
 from .interface import BufferedWriter, ResumeState
 from .queries import ANSWERED
@@ -354,7 +354,7 @@ class StoreWriter(BufferedWriter):
     async def _queue(self, sql: str) -> int:
         """Run one frontier-filling statement in its own transaction; returns rows added."""
         await self.flush()
-        await self._conn.execute("BEGIN IMMEDIATE")
+        await begin(self._conn)
         try:
             cur = await self._conn.execute(sql)
             added = cur.rowcount
