@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import queries, schema, sealing
-from .errors import sqlite_errors
+from .errors import StoreError, sqlite_errors
 from .graphload import GraphArrays, load_graph, write_scores
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
 
@@ -158,6 +158,7 @@ class ScoreWrites:
         self._pool = ThreadPoolExecutor(max_workers=1) if beside else None
         self._pending: list[Future[None]] = []
         self.began = False
+        self._failed = False
         self.seconds: dict[str, float] = {}  # what each run() took, where it ran
 
     def level(self, level: str, columns: Mapping[str, Any]) -> None:
@@ -175,13 +176,23 @@ class ScoreWrites:
         self, work: Callable[[sqlite3.Connection], object], name: str | None, *, scores: bool
     ) -> None:
         def step() -> None:
+            if self._failed:
+                return  # an earlier write failed: this one would be rolled back with it
             started = time.perf_counter()
-            # The scores' transaction begins with their first write, in the thread that
-            # writes: the write lock is held from there to the end of the block only.
-            if scores and not self.began:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self.began = True
-            work(self._conn)
+            try:
+                # The scores' transaction begins with their first write, in the thread that
+                # writes: the write lock is held from there to the end of the block only.
+                if scores and not self.began:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    self.began = True
+                elif scores and not self._conn.in_transaction:
+                    # SQLite ends a transaction itself on some errors (I/O, no memory):
+                    # a write now would commit alone, outside it.
+                    raise StoreError("the transaction of the score writes ended early")
+                work(self._conn)
+            except BaseException:
+                self._failed = True
+                raise
             if name is not None:
                 self.seconds[name] = time.perf_counter() - started
 
@@ -193,7 +204,7 @@ class ScoreWrites:
     def _finish(self, ok: bool) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=not ok)
-        if self.began:
+        if self.began and self._conn.in_transaction:
             self._conn.execute("COMMIT" if ok else "ROLLBACK")
 
 

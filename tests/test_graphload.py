@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from linkgraph.storage import graphload, schema
+from linkgraph.storage.errors import StoreError
 from linkgraph.storage.graphload import REDIRECTS_SQL, load_graph
 from linkgraph.storage.scores import replace_scores, replacing_scores
 from linkgraph.storage.vocab import REL_FLAGS
@@ -246,6 +247,36 @@ def test_work_run_before_the_scores_holds_no_write_transaction(tmp_path: Path) -
     assert seen == [("before", False), ("after", True)]
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM page_scores").fetchone() == (2,)
+
+
+def test_score_writes_stop_at_the_first_failure_and_never_write_outside_the_transaction(
+    tmp_path: Path,
+) -> None:
+    # SQLite may end a transaction itself (an I/O error): later levels must not then be
+    # written on their own, each committing alone.
+    conn = store(tmp_path, 2, [])
+    columns = {
+        "pagerank": np.array([0.5, 0.5]),
+        "authority": np.array([1.0, 1.0]),
+        "backlinks": np.array([0, 0]),
+        "referring_domains": np.array([0, 0]),
+    }
+    ran: list[str] = []
+    with pytest.raises(StoreError, match="ended early"):
+        with replacing_scores(conn, beside=False) as writes:
+            writes.level("page", columns)
+            conn.execute("ROLLBACK")  # stands for SQLite's own rollback
+            writes.level("page", columns)
+    shared = schema.connect(tmp_path / "g.db", threads=True)  # writes in a second thread
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            with replacing_scores(shared, beside=True) as writes:
+                writes.run(lambda c: c.execute("SELECT * FROM no_such_table"))
+                writes.run(lambda c: ran.append("after the failure"))
+    finally:
+        shared.close()
+    assert ran == []
+    assert conn.execute("SELECT count(*) FROM page_scores").fetchone() == (0,)
 
 
 def test_write_scores_failing_midway_leaves_the_previous_scores_and_index(
