@@ -147,6 +147,15 @@ async def test_rank_counts_backlinks_and_referring_domains(tmp_path: Path) -> No
     assert pages["http://www.t.test/x"]["backlinks"] == 1  # the nofollow pair still is a backlink
 
 
+def one_link_store(tmp_path: Path) -> Path:
+    """A store of one imported link, www.a.test -> www.t.test."""
+    edges = tmp_path / "edges.csv"
+    edges.write_text("https://www.a.test/,https://www.t.test/\n")
+    db = tmp_path / "one.db"
+    linkgraph.import_links(db, edges)
+    return db
+
+
 def test_import_then_rank(tmp_path: Path) -> None:
     edges = tmp_path / "edges.csv"
     edges.write_text(
@@ -179,10 +188,7 @@ def test_rank_that_does_not_converge_is_a_one_line_error(
 
     from linkgraph.cli import main
 
-    edges = tmp_path / "edges.csv"
-    edges.write_text("https://www.a.test/,https://www.t.test/\n")
-    db = tmp_path / "i.db"
-    linkgraph.import_links(db, edges)
+    db = one_link_store(tmp_path)
 
     def never_converges(*args: object, **kwargs: object) -> None:
         raise ConvergenceError(100, 0.5, 1e-10)
@@ -275,10 +281,7 @@ def test_rank_reads_the_graph_while_the_store_is_being_checked(
     from linkgraph.storage import schema
     from linkgraph.storage import scores as store_scores
 
-    edges = tmp_path / "edges.csv"
-    edges.write_text("https://www.a.test/,https://www.t.test/\n")
-    db = tmp_path / "c.db"
-    linkgraph.import_links(db, edges)
+    db = one_link_store(tmp_path)
     loaded = threading.Event()
     real_load, real_check = store_scores.load_graph, schema.quick_check
 
@@ -303,9 +306,6 @@ def test_rank_runs_where_the_os_has_no_cpu_affinity(
     # os.sched_getaffinity exists on Linux only; macOS and Windows rank too.
     import os
 
-    edges = tmp_path / "edges.csv"
-    edges.write_text("https://www.a.test/,https://www.t.test/\n")
-    db = tmp_path / "c.db"
-    linkgraph.import_links(db, edges)
+    db = one_link_store(tmp_path)
     monkeypatch.delattr(os, "sched_getaffinity")
     assert linkgraph.rank(db).backlinks == 1
