@@ -80,6 +80,11 @@ class _Ranges:
             self._lo = lo + step
         return lo, step
 
+    def stop(self) -> None:
+        """Hand out no more ranges: a reader failed (or was interrupted), so the scan has."""
+        with self._lock:
+            self._lo = self._top + 1
+
 
 def _scan(
     conn: sqlite3.Connection,
@@ -110,6 +115,13 @@ def _scan(
                 done.append((lo, convert(np.fromstring(text, dtype=np.int64, sep=","))))
             last = (step, rows)
 
+    def read_or_stop(reader: Callable[[], None]) -> None:
+        try:
+            reader()
+        except BaseException:
+            ranges.stop()  # the other reader takes no new range: the scan has failed
+            raise
+
     def read_beside() -> None:
         assert helper is not None
         with helper() as other:  # opened in its thread: a connection stays in one thread
@@ -119,8 +131,8 @@ def _scan(
         read(conn)
     else:
         with ThreadPoolExecutor(1) as pool:
-            beside = pool.submit(read_beside)
-            read(conn)
+            beside = pool.submit(read_or_stop, read_beside)
+            read_or_stop(lambda: read(conn))
             beside.result()  # an error in the other reader is the scan's
     done.sort(key=lambda item: item[0])
     return [result for _, result in done]

@@ -184,6 +184,56 @@ def test_load_graph_with_a_second_reader_gives_the_pairs_in_key_order(
     assert g.url_host.tolist() == [i % 3 for i in range(41)]
 
 
+class FailsSecond:
+    """A connection whose second range query fails, as an interrupted one does."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.ranges = conn, 0
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if "group_concat" in sql:
+            self.ranges += 1
+            if self.ranges == 2:
+                raise sqlite3.OperationalError("interrupted")
+        return self.conn.execute(sql, *args)
+
+
+class Slow:
+    """A connection that counts its range queries and takes 5 ms over each."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.ranges = conn, 0
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if "group_concat" in sql:
+            self.ranges += 1
+            threading.Event().wait(0.005)
+        return self.conn.execute(sql, *args)
+
+
+def test_a_failed_reader_stops_the_other_taking_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An interrupted rank must not wait for the second reader to scan the rest alone.
+    monkeypatch.setattr(graphload, "_CHUNK_ROWS", 1)
+    monkeypatch.setattr(graphload, "_FIRST_RANGE", 1)
+    conn = store(tmp_path, 60, [(1, t, 0, 1, 0, 100, None, None) for t in range(2, 61)])
+    other: list[Slow] = []
+
+    @contextmanager
+    def helper() -> Iterator[Slow]:
+        raw = sqlite3.connect(tmp_path / "g.db")
+        other.append(Slow(raw))
+        try:
+            yield other[-1]
+        finally:
+            raw.close()
+
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        load_graph(FailsSecond(conn), helper=helper)  # type: ignore[arg-type]
+    assert other[0].ranges < 10  # of 60 ranges of the URL map, the first scan
+
+
 def test_load_graph_fails_with_the_second_readers_error(tmp_path: Path) -> None:
     conn = store(tmp_path, 4, [(1, 2, 0, 1, 0, 100, None, None)])
 
