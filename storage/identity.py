@@ -106,12 +106,7 @@ def host_of(url: str) -> str:
     >>> host_of("https://user@www.example.com:8443/x")
     'www.example.com'
     """
-    # authority_of() inlined: this runs once per URL of every batch.
-    start = url.index("//") + 2
-    end = url.find("/", start)
-    authority = url[start:] if end < 0 else url[start:end]
-    if "@" in authority:
-        authority = authority[authority.rfind("@") + 1 :]
+    authority = authority_of(url)
     if authority.startswith("["):
         return authority[: authority.index("]") + 1]
     colon = authority.rfind(":")
