@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -126,28 +126,25 @@ def test_load_graph_merges_the_rows_of_a_pair_follow_when_any_row_is(
     assert g.src.dtype == g.dst.dtype == np.int32
 
 
-class Waits:
-    """A connection whose first range query waits until ``other`` has run one, so that
-    the second reader's range is done first."""
+class Ranges:
+    """A connection that counts its range queries (the scan's ``group_concat`` ones) and
+    calls ``before(n)`` and ``after(n)`` around the n-th."""
 
-    def __init__(self, conn: sqlite3.Connection, other: threading.Event) -> None:
-        self.conn, self.other = conn, other
-
-    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
-        if "group_concat" in sql and not self.other.is_set():
-            self.other.wait(10)
-        return self.conn.execute(sql, *args)
-
-
-class Signals:
-    """A connection that sets ``done`` after each query it runs."""
-
-    def __init__(self, conn: sqlite3.Connection, done: threading.Event) -> None:
-        self.conn, self.done = conn, done
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        before: Callable[[int], object] = lambda n: None,
+        after: Callable[[int], object] = lambda n: None,
+    ) -> None:
+        self.conn, self.before, self.after, self.ranges = conn, before, after, 0
 
     def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if "group_concat" not in sql:
+            return self.conn.execute(sql, *args)
+        self.ranges += 1
+        self.before(self.ranges)
         cursor = self.conn.execute(sql, *args)
-        self.done.set()
+        self.after(self.ranges)
         return cursor
 
 
@@ -167,15 +164,17 @@ def test_load_graph_with_a_second_reader_gives_the_pairs_in_key_order(
     opened = []
 
     @contextmanager
-    def helper() -> Iterator[Signals]:
+    def helper() -> Iterator[Ranges]:
         other = sqlite3.connect(tmp_path / "g.db")
         opened.append(other)
         try:
-            yield Signals(other, helper_ran)
+            yield Ranges(other, after=lambda n: helper_ran.set())
         finally:
             other.close()
 
-    g = load_graph(Waits(conn, helper_ran), helper=helper)  # type: ignore[arg-type]
+    # The first reader's ranges wait until the second reader has done one.
+    waits = Ranges(conn, before=lambda n: helper_ran.wait(10))
+    g = load_graph(waits, helper=helper)  # type: ignore[arg-type]
     assert len(opened) == 3  # one second reader per scan: URL hosts, host domains, links
     in_key_order = sorted((t, s) for s, t, *_ in links)  # (target, source), 1-based
     assert list(zip(g.src.tolist(), g.dst.tolist(), strict=True)) == [
@@ -184,31 +183,9 @@ def test_load_graph_with_a_second_reader_gives_the_pairs_in_key_order(
     assert g.url_host.tolist() == [i % 3 for i in range(41)]
 
 
-class FailsSecond:
-    """A connection whose second range query fails, as an interrupted one does."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn, self.ranges = conn, 0
-
-    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
-        if "group_concat" in sql:
-            self.ranges += 1
-            if self.ranges == 2:
-                raise sqlite3.OperationalError("interrupted")
-        return self.conn.execute(sql, *args)
-
-
-class Slow:
-    """A connection that counts its range queries and takes 5 ms over each."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn, self.ranges = conn, 0
-
-    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
-        if "group_concat" in sql:
-            self.ranges += 1
-            threading.Event().wait(0.005)
-        return self.conn.execute(sql, *args)
+def fail_second(n: int) -> None:
+    if n == 2:  # as an interrupted query fails
+        raise sqlite3.OperationalError("interrupted")
 
 
 def test_a_failed_reader_stops_the_other_taking_ranges(
@@ -218,19 +195,19 @@ def test_a_failed_reader_stops_the_other_taking_ranges(
     monkeypatch.setattr(graphload, "_CHUNK_ROWS", 1)
     monkeypatch.setattr(graphload, "_FIRST_RANGE", 1)
     conn = store(tmp_path, 60, [(1, t, 0, 1, 0, 100, None, None) for t in range(2, 61)])
-    other: list[Slow] = []
+    other: list[Ranges] = []
 
     @contextmanager
-    def helper() -> Iterator[Slow]:
+    def helper() -> Iterator[Ranges]:
         raw = sqlite3.connect(tmp_path / "g.db")
-        other.append(Slow(raw))
+        other.append(Ranges(raw, before=lambda n: threading.Event().wait(0.005)))
         try:
             yield other[-1]
         finally:
             raw.close()
 
     with pytest.raises(sqlite3.OperationalError, match="interrupted"):
-        load_graph(FailsSecond(conn), helper=helper)  # type: ignore[arg-type]
+        load_graph(Ranges(conn, before=fail_second), helper=helper)  # type: ignore[arg-type]
     assert other[0].ranges < 10  # of 60 ranges of the URL map, the first scan
 
 
