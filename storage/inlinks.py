@@ -212,7 +212,7 @@ class HubTracker:
 
         tracker = await HubTracker.before(conn, sources_with_links)
         ...  # the batch's inserts and updates of links, all from the batch's sources
-        await tracker.after(link_rows_written, set(sources_with_links), host_of_source)
+        await tracker.after(link_rows_written, sources_to_read_back, host_of_source)
 
     Only the links into hubs of pages that had links before are read, twice, through
     ``links_source``; with no hub (a store never ranked) it reads nothing at all.
@@ -235,10 +235,11 @@ class HubTracker:
         self, rows: Iterable[tuple[Any, ...]], known: set[int], hosts: Mapping[int, int]
     ) -> None:
         """Apply the batch. ``rows`` are the link rows it wrote (``target, source, kind,
-        anchor, placement, rel, flags, seen``), ``known`` the sources that had links
-        stored before it (those given to :meth:`before`), ``hosts`` the host of each
-        source. A source with no links before has, after, exactly its rows of this
-        batch: its pairs are worked out here, and only the others are read again."""
+        anchor, placement, rel, flags, seen``), ``known`` the sources to read back from
+        the links after it (those given to :meth:`before`, and any the batch diffed:
+        its own diff may have lost rows it wrote), ``hosts`` the host of each source. Any
+        other source has, after, exactly its rows of this batch: its pairs are worked
+        out here."""
         if not self.hubs:
             return
         fresh: dict[tuple[int, int], _Pair] = {}
