@@ -34,6 +34,7 @@ from .identity import host_of, normalize, registrable_domain, url_hash
 from .interface import LinkFilter
 from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
 from .records import PLACEMENTS, Target
+from .sources import JOIN_SOURCE_DOMAIN
 from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -335,9 +336,10 @@ def anchors(
     sql = (
         f"SELECT a.text, count(DISTINCT {_PAIR}),"
         f" count(DISTINCT CASE WHEN (l.flags & {NOT_FOLLOW_FLAGS}) = 0 THEN {_PAIR} END),"
-        " count(DISTINCT sh.domain_id), (l.flags & 8) > 0,"
+        " count(DISTINCT sd.domain_id), (l.flags & 8) > 0,"
         " count(*) = count(l.lost_at), max(l.lost_at), l.lost_reason"
-        f" FROM links l JOIN anchors a ON a.id = l.anchor_id JOIN urls s ON s.id = l.source_id {_SOURCE_HOST}"
+        # Each linking page's domain from its narrow row (storage.sources), not from urls.
+        f" FROM links l JOIN anchors a ON a.id = l.anchor_id {JOIN_SOURCE_DOMAIN}"
         f" WHERE {condition} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
     )
     if limit is not None:

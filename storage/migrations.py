@@ -194,4 +194,15 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0 GROUP BY l.target_id, s.host_id;
         """,
     ),
+    (
+        "0006_source_domains",
+        """
+        -- The registrable domain of every page with links: storage.sources.
+        -- IF NOT EXISTS, OR IGNORE: a store whose user_version was set back runs this again.
+        CREATE TABLE IF NOT EXISTS source_domains (url_id INTEGER PRIMARY KEY, domain_id INTEGER NOT NULL);
+        INSERT OR IGNORE INTO source_domains(url_id, domain_id) SELECT s.id, h.domain_id
+            FROM (SELECT DISTINCT source_id AS id FROM links) x JOIN urls s ON s.id = x.id
+            JOIN hosts h ON h.id = s.host_id;
+        """,
+    ),
 ]
