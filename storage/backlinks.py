@@ -32,9 +32,9 @@ from . import inlinks
 from .errors import StoreError
 from .identity import host_of, normalize, registrable_domain, url_hash
 from .interface import LinkFilter
+from .linksources import JOIN_LINK_SOURCE
 from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
 from .records import PLACEMENTS, Target
-from .sources import JOIN_SOURCE_DOMAIN
 from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -158,18 +158,20 @@ def backlinks(
     """
     condition, params = _filters(target, where)
     order = {
-        "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
-        "first_seen": "l.first_seen DESC, ps.pagerank DESC",
+        "authority": "{s}pagerank IS NULL, {s}pagerank DESC, {l}first_seen DESC",
+        "first_seen": "{l}first_seen DESC, {s}pagerank DESC",
     }.get(sort)
     if order is None:
         raise TargetError(f"unknown sort {sort!r}: use authority or first_seen")
-    # Filter and sort on ids first; fetch URL, anchor and rel text only for the rows kept.
+    # Filter and sort on ids first, each linking page's PageRank from its narrow row
+    # (storage.linksources: the same value as page_scores); fetch URL, anchor and rel
+    # text, and authority, only for the rows kept.
     lost = f", {LOST_COLUMNS}" if where.include_lost else ""
     inner = (
         "SELECT l.target_id, l.source_id, l.anchor_id, l.rel_id, l.flags, l.placement, l.kind,"
-        " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, ps.authority AS authority, ps.pagerank AS pagerank"
-        f"{lost} FROM links l LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
-        f" WHERE {condition} ORDER BY {order}"
+        " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, src.pagerank AS pagerank"
+        f"{lost} FROM links l {JOIN_LINK_SOURCE}"
+        f" WHERE {condition} ORDER BY {order.format(s='src.', l='l.')}"
     )
     if limit is not None:
         inner += " LIMIT ?"
@@ -178,11 +180,12 @@ def backlinks(
     # PageRank by linking them in circles (link farms do), its domain's far less.
     sql = (
         "SELECT s.url, t.url, a.text, r.tokens, x.flags, x.placement, x.kind, x.first_seen,"
-        f" x.last_seen{lost.replace('l.', 'x.')}, x.authority, ds.authority FROM ({inner}) x JOIN urls s ON s.id = x.source_id"
+        f" x.last_seen{lost.replace('l.', 'x.')}, ps.authority, ds.authority FROM ({inner}) x"
+        " JOIN urls s ON s.id = x.source_id LEFT JOIN page_scores ps ON ps.url_id = x.source_id"
         " JOIN urls t ON t.id = x.target_id JOIN anchors a ON a.id = x.anchor_id"
         f" LEFT JOIN rels r ON r.id = x.rel_id {_SOURCE_HOST}"
         " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id ORDER BY "
-        + order.replace("ps.", "x.").replace("l.", "x.")
+        + order.format(s="x.", l="x.")
     )
     records = []
     for row in conn.execute(sql, params):
@@ -336,10 +339,10 @@ def anchors(
     sql = (
         f"SELECT a.text, count(DISTINCT {_PAIR}),"
         f" count(DISTINCT CASE WHEN (l.flags & {NOT_FOLLOW_FLAGS}) = 0 THEN {_PAIR} END),"
-        " count(DISTINCT sd.domain_id), (l.flags & 8) > 0,"
+        " count(DISTINCT src.domain_id), (l.flags & 8) > 0,"
         " count(*) = count(l.lost_at), max(l.lost_at), l.lost_reason"
-        # Each linking page's domain from its narrow row (storage.sources), not from urls.
-        f" FROM links l JOIN anchors a ON a.id = l.anchor_id {JOIN_SOURCE_DOMAIN}"
+        # Each linking page's domain from its narrow row (storage.linksources), not urls.
+        f" FROM links l JOIN anchors a ON a.id = l.anchor_id {JOIN_LINK_SOURCE}"
         f" WHERE {condition} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
     )
     if limit is not None:

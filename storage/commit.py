@@ -37,8 +37,8 @@ from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
+from .linksources import add_sources
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
-from .sources import add_sources
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 
@@ -366,8 +366,9 @@ async def _write(
             # left to right, each page filled once, instead of at random places.
             (_json(sorted(link_rows.values())),),
         )
-        # The pages that had no links before: their domain, for anchors (storage.sources).
-        await add_sources(conn, {key[1] for key in link_rows}.difference(known))
+        # The pages that had no links before get their row (storage.linksources).
+        new_sources = {key[1] for key in link_rows}.difference(known)
+        await add_sources(conn, (url for url in ids.values() if url[0] in new_sources))
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(

@@ -195,14 +195,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0006_source_domains",
+        "0006_link_sources",
         """
-        -- The registrable domain of every page with links: storage.sources.
-        -- IF NOT EXISTS, OR IGNORE: a store whose user_version was set back runs this again.
-        CREATE TABLE IF NOT EXISTS source_domains (url_id INTEGER PRIMARY KEY, domain_id INTEGER NOT NULL);
-        INSERT OR IGNORE INTO source_domains(url_id, domain_id) SELECT s.id, h.domain_id
-            FROM (SELECT DISTINCT source_id AS id FROM links) x JOIN urls s ON s.id = x.id
-            JOIN hosts h ON h.id = s.host_id;
+        -- The domain and PageRank of every page with links: storage.linksources.
+        -- IF NOT EXISTS, OR REPLACE: a store whose user_version was set back runs this again.
+        CREATE TABLE IF NOT EXISTS link_sources (url_id INTEGER PRIMARY KEY,
+            domain_id INTEGER NOT NULL, pagerank REAL);
+        INSERT OR REPLACE INTO link_sources(url_id, domain_id, pagerank)
+            SELECT s.id, h.domain_id, ps.pagerank FROM (SELECT DISTINCT source_id AS id FROM links) x
+            JOIN urls s ON s.id = x.id JOIN hosts h ON h.id = s.host_id
+            LEFT JOIN page_scores ps ON ps.url_id = s.id;
         """,
     ),
 ]
