@@ -334,6 +334,8 @@ def anchors(
     counts. ``include_lost`` counts lost links too; each record then has ``lost_at`` and
     ``lost_reason``: when and why the anchor's last current link was lost (``None`` while
     it has one)."""
+    if where == LinkFilter() and inlinks.hubs_among(conn, target.url_ids_sql, target.params):
+        return _hub_anchors(conn, target, limit)
     condition, params = _filters(target, where)
     # max() makes SQLite take the bare l.lost_reason from the row holding the latest loss.
     sql = (
@@ -362,6 +364,35 @@ def anchors(
             record["lost_reason"] = lost_reason(reason) if all_lost else None
         records.append(record)
     return records
+
+
+def _hub_anchors(
+    conn: sqlite3.Connection, target: Target, limit: int | None
+) -> list[dict[str, Any]]:
+    """``anchors`` of hub URLs under the default filter, from their rows counted ahead
+    (storage.hubanchors): a domain's row counts it once for one URL; a domain linking
+    to several of the target's URLs has a row for each, so those are told apart."""
+    domains = "count(*)" if target.mode == "exact" else "count(DISTINCT r.domain_id)"
+    sql = (
+        "SELECT a.text, g.n, g.nf, g.nd, g.k & 1 FROM (SELECT r.anchor AS k,"
+        f" sum(r.backlinks) AS n, sum(r.follow_backlinks) AS nf, {domains} AS nd"
+        f" FROM hub_anchors r WHERE r.target_id IN ({target.url_ids_sql}) GROUP BY r.anchor) g"
+        " JOIN anchors a ON a.id = g.k >> 1 ORDER BY g.nd DESC, g.n DESC, a.text"
+    )
+    params = list(target.params)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {
+            "anchor": text,
+            "backlinks": n,
+            "follow_backlinks": nf,
+            "referring_domains": nd,
+            "image": bool(img),
+        }
+        for text, n, nf, nd, img in conn.execute(sql, params)
+    ]
 
 
 # The record's key for the name: a page is named by its URL.
