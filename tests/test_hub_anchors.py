@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from linkgraph.storage import inlinks, schema
-from linkgraph.storage.backlinks import anchors, resolve_target
+from linkgraph.storage.anchortexts import anchors
+from linkgraph.storage.backlinks import resolve_target
 from linkgraph.storage.interface import LinkFilter
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
