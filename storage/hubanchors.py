@@ -16,7 +16,7 @@ the 10M-link benchmark store, six times DuckDB over Parquet. For the hubs of
 - ``follow_backlinks``: those with at least one such link followable.
 
 A hub's records are then a group of its rows by anchor (the rows of a domain count it
-once): 32 ms of CPU for the 272,078 rows of that hub. The rows cost about 16 bytes each
+once): 32 ms of CPU for the 227,608 rows of that hub. The rows cost about 16 bytes each
 (1.97M rows for the store's 41 hubs: 3.1 bytes a link).
 
 The rows follow the hubs: counted when the store is migrated to this schema and when
