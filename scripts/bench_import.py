@@ -15,7 +15,9 @@ link as its source (so sources repeat, in no order), a target among 200 paths on
   as the store has them. It does no URL normalisation and no host, domain, anchor or
   rel interning: it is the floor a load of these rows can reach from Python.
 
-It prints the machine, links/s of both and their ratio (import time / peer time).
+It prints the machine, links/s of both and their ratio (import time / peer time), and
+the import's CPU time per thread (the event loop's, and the rest: SQLite's writer thread)
+and the process's peak RSS so far.
 
 Usage::
 
@@ -30,6 +32,7 @@ import json
 import os
 import platform
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -117,13 +120,30 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, object] = {"links": args.links, "machine": cpu_model()}
 
         start = time.perf_counter()
+        cpu, main_cpu = time.process_time(), time.thread_time()
         result = linkgraph.import_links(work / "store.db", edges)
         took = time.perf_counter() - start
+        # The process clock counts every thread, ended ones too: what the main (event
+        # loop) thread did not spend, SQLite's writer thread did.
+        main_cpu = time.thread_time() - main_cpu
+        cpu = time.process_time() - cpu
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         stored = linkgraph.stats(work / "store.db")["links"]["link"]
-        results["import"] = {"seconds": took, "links": result.links, "stored": stored}
+        results["import"] = {
+            "seconds": took,
+            "links": result.links,
+            "stored": stored,
+            "cpu_main": main_cpu,
+            "cpu_other": cpu - main_cpu,
+            "peak_rss_mb": peak_mb,
+        }
         print(
             f"linkgraph import: {took:7.2f} s  {args.links / took:10,.0f} links/s"
             f"  ({result.links:,} imported, {stored:,} distinct links stored)"
+        )
+        print(
+            f"  CPU: {main_cpu:.2f} s event-loop thread + {cpu - main_cpu:.2f} s other"
+            f" threads (SQLite's) = {cpu:.2f} s; peak RSS {peak_mb:.0f} MB"
         )
         if not args.skip_peer:
             start = time.perf_counter()

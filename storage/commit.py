@@ -34,6 +34,7 @@ import aiosqlite
 
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
+from .intern import col as _col
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
@@ -53,6 +54,8 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
+# The links table's primary key, in order: a link row's first seven values.
+_KEY = ("target_id", "source_id", "kind", "anchor_id", "placement", "rel_id", "flags")
 
 
 Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
@@ -90,8 +93,10 @@ class Committed:
     answered: dict[int, int] = field(default_factory=dict)
     # Ids of the hosts this batch looked up, for the caller to pass back in later batches.
     hosts: dict[str, int] = field(default_factory=dict)
-    # Hashes of the URLs this batch inserted, for the caller's UrlHashes.
+    # Hashes of the URLs this batch inserted, for the caller's UrlHashes, and the id of
+    # the first: they have the ids from it on, in this order.
     url_hashes: list[int] = field(default_factory=list)
+    first_url_id: int = 0
 
 
 def page_loss(
@@ -211,7 +216,7 @@ async def _write(
     ids, anchor_ids, domains, hosts, new_hashes, first_new = await _intern(
         conn, batch, host_ids, url_hashes
     )
-    committed = Committed(hosts=hosts, url_hashes=new_hashes)
+    committed = Committed(hosts=hosts, url_hashes=new_hashes, first_url_id=first_new)
     # The change in current links is counted where it can happen: pages with links stored
     # already are counted before and after; every link of the other pages is new. A first
     # crawl pays one index probe per page for this; a URL this batch inserted (id from
@@ -222,9 +227,17 @@ async def _write(
         | {ids[s][0] for edges, _ in batch.edges for s, _, _, _ in edges}
     )
     sources = [source for source in sources if source < first_new]
-    known = await _sources_with_links(conn, sources)
+    # An import into an empty store (its writer knows every URL: url_hashes complete)
+    # leaves links_source out until its end, and a probe by source would read the whole
+    # table. Without pages a batch loses no link, so the links it adds are counted from
+    # its own rows instead (below): those not stored and current already.
+    by_keys = not batch.pages and url_hashes is not None and url_hashes.complete
+    known = [] if by_keys else await _sources_with_links(conn, sources)
     links_before = await _current_links_of(conn, known)
     hubs = await HubTracker.before(conn, known)
+    if by_keys and hubs.hubs:  # ranked meanwhile: the hubs' counts need the sources read
+        known = await _sources_with_links(conn, sources)
+        hubs = await HubTracker.before(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in itertools.chain((p.links for p in batch.pages), (ls for _, ls, _ in batch.loose)):
@@ -356,6 +369,7 @@ async def _write(
             )
         )
 
+    stored_before = await _stored_of(conn, link_rows, first_new) if by_keys else 0
     if link_rows:
         await conn.execute(
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
@@ -446,9 +460,30 @@ async def _write(
         await hubs.after(
             link_rows.values(), old | diffed.keys(), {ids[u][0]: ids[u][1] for u in urls}
         )
-    committed.links = (
-        await _current_links_of(conn, known)
-        - links_before
-        + sum(1 for key in link_rows if key[1] not in old)
-    )
+    if by_keys:
+        committed.links = len(link_rows) - stored_before
+    else:
+        committed.links = (
+            await _current_links_of(conn, known)
+            - links_before
+            + sum(1 for key in link_rows if key[1] not in old)
+        )
     return committed
+
+
+async def _stored_of(
+    conn: aiosqlite.Connection, link_rows: Mapping[tuple[int, ...], object], first_new: int
+) -> int:
+    """How many of these links are stored and current: a primary-key probe for each
+    whose source and target were both stored before the batch (ids below ``first_new``);
+    a link with a URL the batch inserted cannot be stored yet."""
+    old = [key for key in link_rows if key[0] < first_new and key[1] < first_new]
+    if not old:
+        return 0
+    rows = await conn.execute_fetchall(
+        "SELECT count(*) FROM json_each(?) j JOIN links l ON "
+        + " AND ".join(f"l.{name} = {_col(i, 'j.value')}" for i, name in enumerate(_KEY))
+        + " WHERE l.lost_at IS NULL",
+        (_json(sorted(old)),),
+    )
+    return rows[0][0]

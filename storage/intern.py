@@ -145,11 +145,27 @@ async def intern(
     # A URL whose hash the store does not hold is new; the others are looked up once, by
     # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
     # is looked up twice or joined back.
-    unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
-    # Looked up in order of hash: the probes walk the urls_hash index from left to right,
-    # each page read once, instead of at random.
-    maybe = np.flatnonzero(~unseen)
-    maybe = maybe[np.argsort(np.array(keys, dtype=np.int64)[maybe], kind="stable")]
+    id_column = np.zeros(len(keys), dtype=np.int64)
+    if hashes is not None and hashes.complete:
+        # The writer knows every URL of the store, with its id: urls_hash is left out
+        # meanwhile (an import into an empty store), and a URL seen before is only
+        # checked against the one stored under its id.
+        candidates = hashes.ids(keys)
+        maybe = np.flatnonzero(candidates)
+        maybe = maybe[np.argsort(candidates[maybe], kind="stable")]  # the table in key order
+        if len(maybe):
+            id_column[maybe] = await _confirm(
+                conn, candidates[maybe], [url_list[i] for i in maybe.tolist()]
+            )
+        # A miss: another URL with the same 64-bit hash is stored (rare), so this one may
+        # be stored too, under an id the writer does not keep.
+        maybe = maybe[id_column[maybe] == 0]
+    else:
+        # Looked up in order of hash: the probes walk the urls_hash index from left to
+        # right, each page read once, instead of at random.
+        unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
+        maybe = np.flatnonzero(~unseen)
+        maybe = maybe[np.argsort(np.array(keys, dtype=np.int64)[maybe], kind="stable")]
     lookup = [(keys[i], url_list[i]) for i in maybe.tolist()]
     looked_up: list[int] = []
     if lookup:
@@ -162,10 +178,9 @@ async def intern(
         looked_up = json.loads(rows[0][0])
     if len(looked_up) != len(lookup):  # (hash, url) is unique: one id or none per URL
         raise RuntimeError(f"{len(lookup)} URLs looked up, {len(looked_up)} answers")
+    id_column[maybe] = looked_up
     rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
     first_new = rows[0][0] + 1
-    id_column = np.zeros(len(keys), dtype=np.int64)
-    id_column[maybe] = looked_up
     is_new = id_column == 0
     id_column[is_new] = np.arange(first_new, first_new + int(is_new.sum()), dtype=np.int64)
     url_ids: list[int] = id_column.tolist()
@@ -202,3 +217,18 @@ async def intern(
         )
         anchor_ids.update(json.loads(rows[0][0]))
     return ids, anchor_ids, domains, found, list(itertools.compress(keys, new)), first_new
+
+
+async def _confirm(conn: aiosqlite.Connection, ids: np.ndarray, urls: list[str]) -> np.ndarray:
+    """``ids`` where the URL stored under each is the one given, 0 where it is another
+    URL (with the same hash). ``ids`` ascending: the table is read from left to right."""
+    rows = await conn.execute_fetchall(
+        "SELECT json_group_array(url) FROM (SELECT u.url AS url FROM json_each(?) j"
+        " JOIN urls u ON u.id = j.value ORDER BY j.key)",
+        (to_json(ids.tolist()),),
+    )
+    stored = json.loads(rows[0][0])
+    if len(stored) != len(urls):  # every id kept is of a committed URL
+        raise RuntimeError(f"{len(urls)} URL ids read, {len(stored)} found")
+    same = np.fromiter(map(str.__eq__, stored, urls), dtype=bool, count=len(urls))
+    return np.where(same, ids, 0)

@@ -180,16 +180,7 @@ class StoreWriter(BufferedWriter):
             await self.flush()
             # Built after the last batch, from sorted keys. Not on a failed flush: the
             # next opening for writing builds them (schema.connect).
-            if self._deferred:
-                # Another opening for writing (rank, say) may have built one meanwhile.
-                async with self._conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'index'"
-                ) as cur:
-                    have = {name async for (name,) in cur}
-                for name in self._deferred:
-                    if name not in have:
-                        await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
-                self._deferred = []
+            await self._build_deferred()
         finally:
             await self._conn.close()
             try:
@@ -198,6 +189,18 @@ class StoreWriter(BufferedWriter):
                     sealing.seal(self.path, counters)
             finally:
                 os.close(self._lock_fd)
+
+    async def _build_deferred(self) -> None:
+        """Build the indexes left out at :meth:`open` (bulk), from sorted keys."""
+        if not self._deferred:
+            return
+        # Another opening for writing (rank, say) may have built one meanwhile.
+        async with self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'") as cur:
+            have = {name async for (name,) in cur}
+        for name in self._deferred:
+            if name not in have:
+                await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+        self._deferred = []
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -244,6 +247,11 @@ class StoreWriter(BufferedWriter):
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
+            if self._deferred and (batch.pages or not self._url_hashes.complete):
+                # What the left-out indexes stand in for holds only while the writer
+                # knows every URL and writes no page (a page's links are diffed by
+                # source): past that, the indexes are built now.
+                await self._build_deferred()
             committed = await commit_batch(
                 self._conn, batch, self._rel_id, self._host_ids, self._url_hashes
             )
@@ -259,7 +267,8 @@ class StoreWriter(BufferedWriter):
         if len(self._host_ids) + len(committed.hosts) > _HOST_IDS:
             self._host_ids.clear()
         self._host_ids.update(committed.hosts)
-        self._url_hashes.add(committed.url_hashes)
+        first = committed.first_url_id
+        self._url_hashes.add(committed.url_hashes, range(first, first + len(committed.url_hashes)))
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)
