@@ -13,18 +13,20 @@ import itertools
 import json
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 import numpy as np
 
+from .edgerows import EdgeColumns
 from .identity import host_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
     from .commit import Batch
 
-__all__ = ["MAX_ANCHOR", "cols", "intern", "to_json"]
+__all__ = ["MAX_ANCHOR", "Interned", "cols", "intern", "to_json"]
 
 MAX_ANCHOR = 500  # characters of anchor text kept
 
@@ -36,6 +38,10 @@ _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_ex
 # URL rows per multi-row INSERT: four values each, under SQLite's limit on bound values
 # (32,766 since 3.32, 999 before).
 _URL_ROWS = 8_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 249
+# Hosts whose registrable domain is remembered (a process's writers share them: the
+# answer depends on the host alone); emptied when full.
+_DOMAINS: dict[str, str] = {}
+_DOMAINS_KEPT = 200_000
 
 
 def col(i: int, value: str = "value") -> str:
@@ -52,19 +58,41 @@ def to_json(rows: Any) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass(slots=True)
+class Interned:
+    """What :func:`intern` gives a batch: ``ids`` (URL -> (id, host id)) and ``domains``
+    (URL -> registrable domain) for the URLs of its pages, loose links and queue entries
+    (empty for a batch of imported edges only, which uses the columns instead);
+    ``anchor_ids``; ``hosts``, the ids of the hosts not in the caller's ``host_ids``;
+    ``new_hashes``, the hashes of the URLs inserted, which got the ids from ``first_new``
+    on, in order. Per URL of the batch, in order of first appearance, as columns: its
+    id, its host's id, and a code of its registrable domain (equal codes, same domain); ``edges``,
+    the imported edges as columns, their URLs as positions in those columns."""
+
+    ids: dict[str, tuple[int, int]]
+    anchor_ids: dict[str, int]
+    domains: dict[str, str]
+    hosts: dict[str, int]
+    new_hashes: list[int]
+    first_new: int
+    url_ids: np.ndarray
+    url_hosts: np.ndarray
+    url_domains: np.ndarray
+    edges: EdgeColumns
+
+
 async def intern(
     conn: aiosqlite.Connection,
     batch: Batch,
     host_ids: Mapping[str, int],
     hashes: UrlHashes | None = None,
-) -> tuple[
-    dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int], list[int], int
-]:
+) -> Interned:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
     registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
     caller knows already), the hashes of the URLs inserted and the first id they got
-    (every id from it on is new). ``hashes``, when given, are the store's URL hashes
-    (see :mod:`.urlhashes`): URLs not among them are not looked up."""
+    (every id from it on is new): see :class:`Interned`. ``hashes``, when given, are
+    the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not looked
+    up."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     for source, links in itertools.chain(
@@ -75,12 +103,13 @@ async def intern(
             urls[link.target] = None
             if link.anchor:
                 anchors[link.anchor[:MAX_ANCHOR]] = None
-    for edges, _ in batch.edges:
-        for source, target, anchor, _ in edges:
-            urls[source] = None
-            urls[target] = None
-            if anchor:
-                anchors[anchor[:MAX_ANCHOR]] = None
+    edges = EdgeColumns.of(batch.edges)
+    # Each source before its target, in row order: the order of first appearance.
+    pairs = zip(edges.sources, edges.targets, strict=True)
+    urls.update(dict.fromkeys(itertools.chain.from_iterable(pairs)))
+    for anchor in dict.fromkeys(edges.anchors):
+        if anchor:
+            anchors[anchor[:MAX_ANCHOR]] = None
     for item in batch.queued:
         urls[item.url] = None
     known: dict[str, tuple[int, str, str]] = {}
@@ -95,9 +124,11 @@ async def intern(
         # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
         # in order of first appearance (the order hosts get their ids).
         hosts = list(map(host_of, url_list))
-        host_domains = dict(zip(hosts, map(registrable_domain, hosts), strict=True))
+        host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
         keys = list(map(url_hash, url_list))
-        domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
+        domains = {}
+        if batch.pages or batch.loose or batch.queued:
+            domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
     else:
         hosts, keys = [], []
         host_domains, domains = {}, {}
@@ -204,7 +235,15 @@ async def intern(
             + ",".join(["(?,?,?,?)"] * len(part)),
             list(itertools.chain.from_iterable(part)),
         )
-    ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
+    ids = {}
+    if batch.pages or batch.loose or batch.queued:
+        ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
+    # Per URL, a code of its domain: the import's rows compare them (internal links).
+    domain_code: dict[str, int] = {}
+    host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
+    url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
+    if edges:
+        edges.locate(dict(zip(url_list, range(len(url_list)), strict=True)))
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
@@ -216,7 +255,29 @@ async def intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found, list(itertools.compress(keys, new)), first_new
+    return Interned(
+        ids,
+        anchor_ids,
+        domains,
+        found,
+        list(itertools.compress(keys, new)),
+        first_new,
+        id_column,
+        np.array(host_of_url, dtype=np.int64),
+        url_domains,
+        edges,
+    )
+
+
+def _domain_of(host: str) -> str:
+    """``registrable_domain(host)``, remembered: a batch's hosts are mostly those of the
+    batches before it (a few microseconds each, for tens of thousands of hosts)."""
+    domain = _DOMAINS.get(host)
+    if domain is None:
+        if len(_DOMAINS) >= _DOMAINS_KEPT:
+            _DOMAINS.clear()
+        domain = _DOMAINS[host] = registrable_domain(host)
+    return domain
 
 
 async def _confirm(conn: aiosqlite.Connection, ids: np.ndarray, urls: list[str]) -> np.ndarray:

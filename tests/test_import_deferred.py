@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from linkgraph.storage import intern, schema
+from linkgraph.storage import inlinks, intern, schema
+from linkgraph.storage.queries import reader
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
@@ -196,3 +197,41 @@ async def test_a_page_in_a_bulk_writer_builds_the_left_out_indexes_first(tmp_pat
         assert {"urls_hash", "urls_host", "links_source"} <= set(index_sql(db))
         assert writer.links == 2  # its first fetch: the imported link stays
     assert linkgraph.stats(db)["links"]["link"] == 2
+
+
+async def test_hubs_made_while_an_import_runs_keep_their_rows_exact(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    target = "https://t.example/"
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        writer.add_edges([("https://a.example/1", target, "x", ())], 1.0)
+        writer.add_edges([("https://b.example/1", target, "y", ("nofollow",))], 1.0)
+        await writer.flush()
+        conn = schema.connect(db)  # `linkgraph rank` meanwhile: the target becomes a hub
+        try:
+            assert inlinks.refresh(conn, min_links=1) >= 1
+        finally:
+            conn.close()
+        # A source stored before (a.example/1) links it again and anew; new sources too.
+        writer.add_edges(
+            [
+                ("https://a.example/1", target, "x", ()),
+                ("https://a.example/1", target, "z", ()),
+                ("https://a.example/2", target, "", ()),
+                ("https://c.example/", target, "", ("nofollow",)),
+            ],
+            2.0,
+        )
+    with reader(db) as conn:
+        rows = sorted(
+            conn.execute(
+                "SELECT h.name, r.backlinks, r.follow_backlinks, r.first_seen, r.last_seen"
+                " FROM hub_inlinks r JOIN hosts h ON h.id = r.host_id"
+            )
+        )
+    # Per linking host: pages linking, of them followable, first seen, last seen (NULL:
+    # not seen again).
+    assert rows == [
+        ("a.example", 2, 2, 1, 2),
+        ("b.example", 1, 0, 1, None),
+        ("c.example", 1, 0, 2, None),
+    ]

@@ -238,3 +238,23 @@ async def test_urls_are_looked_up_in_order_of_their_hash(tmp_path: Path) -> None
     assert stored == [(1, "https://seed.example/")] + [
         (i + 2, u) for i, u in enumerate(urls[:10])
     ] + [(12 + i, u) for i, u in enumerate(reversed(urls[10:]))]
+
+
+async def test_an_edge_twice_in_a_batch_keeps_the_first_time_it_was_seen(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    edge = ("https://a.example/", "https://b.example/", "x", ())
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        writer.add_edges([edge, ("https://a.example/", "https://a.example/z", "", ())], 5.0)
+        writer.add_edges([edge], 3.0)  # the same batch, seen later with an earlier clock
+        await writer.flush()
+        assert writer.links == 2
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT t.url, l.flags, l.first_seen, l.last_seen FROM links l"
+            " JOIN urls t ON t.id = l.target_id ORDER BY t.url"
+        ).fetchall()
+    finally:
+        conn.close()
+    # One row each; the link within a.example is internal (16).
+    assert rows == [("https://a.example/z", 16, 5, None), ("https://b.example/", 0, 5, None)]
