@@ -214,29 +214,28 @@ async def intern(
     first_new = rows[0][0] + 1
     is_new = id_column == 0
     id_column[is_new] = np.arange(first_new, first_new + int(is_new.sum()), dtype=np.int64)
-    url_ids: list[int] = id_column.tolist()
     new = is_new.tolist()
-    new_rows = list(
-        zip(
-            itertools.compress(url_ids, new),
-            itertools.compress(keys, new),
-            itertools.compress(host_of_url, new),
-            itertools.compress(url_list, new),
-            strict=True,
-        )
-    )
+    # The new URLs' rows, (id, hash, host id, URL) each, as one flat list of values: each
+    # column is put in place by one slice assignment.
+    count = len(new_hashes := list(itertools.compress(keys, new)))
+    values: list[Any] = [None] * (4 * count)
+    values[0::4] = range(first_new, first_new + count)  # new ids are given in order
+    values[1::4] = new_hashes
+    values[2::4] = itertools.compress(host_of_url, new)
+    values[3::4] = itertools.compress(url_list, new)
     # New URLs go in as bound values, not JSON: most of an import's URLs are new, and
     # encoding them as JSON (on the event loop's thread) and parsing it again in SQLite
     # cost more than binding them.
-    for start in range(0, len(new_rows), _URL_ROWS):
-        part = new_rows[start : start + _URL_ROWS]
+    for start in range(0, count, _URL_ROWS):
+        part = values[4 * start : 4 * (start + _URL_ROWS)]
         await conn.execute(
             "INSERT INTO urls(id, hash, host_id, url) VALUES "
-            + ",".join(["(?,?,?,?)"] * len(part)),
-            list(itertools.chain.from_iterable(part)),
+            + ",".join(["(?,?,?,?)"] * (len(part) // 4)),
+            part,
         )
     ids = {}
     if batch.pages or batch.loose or batch.queued:
+        url_ids: list[int] = id_column.tolist()
         ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
     # Per URL, a code of its domain: the import's rows compare them (internal links).
     domain_code: dict[str, int] = {}
@@ -260,7 +259,7 @@ async def intern(
         anchor_ids,
         domains,
         found,
-        list(itertools.compress(keys, new)),
+        new_hashes,
         first_new,
         id_column,
         np.array(host_of_url, dtype=np.int64),
