@@ -312,7 +312,9 @@ async def _write(
             placement=placement_id["content"],
             internal=_INTERNAL,
         )
-        if link_rows:  # with pages' or loose links (no caller mixes them): theirs first
+        if batch.pages or batch.loose:
+            # Mixed with other links (no caller mixes them): one row per key over all of
+            # them, as before, the loose links' first, then the edges', then the pages'.
             for row in edge_rows.tolist():
                 link_rows.setdefault(tuple(row[:7]), tuple(row))
             edge_rows = _NO_ROWS

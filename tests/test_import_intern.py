@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from linkgraph.storage.identity import url_hash
-from linkgraph.storage.records import Link
+from linkgraph.storage.records import Link, Page
 from linkgraph.storage.urlhashes import UrlHashes
 from linkgraph.storage.writer import StoreWriter
 
@@ -258,3 +258,20 @@ async def test_an_edge_twice_in_a_batch_keeps_the_first_time_it_was_seen(tmp_pat
         conn.close()
     # One row each; the link within a.example is internal (16).
     assert rows == [("https://a.example/z", 16, 5, None), ("https://b.example/", 0, 5, None)]
+
+
+async def test_an_edge_and_a_page_link_with_one_key_in_a_batch_keep_the_edge_row(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_edges([("https://a.example/", "https://b.example/", "x", ())], 1.0)
+        page = Page("https://a.example/", 0, 2.0, status=200, final_url="https://a.example/")
+        page.links = [Link("https://b.example/", "x")]
+        writer.add_page(page)
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT first_seen, last_seen FROM links").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(1, None)]  # one row, as the edge (buffered first) wrote it
