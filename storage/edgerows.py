@@ -10,6 +10,7 @@ table (clustered by target).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -55,11 +56,19 @@ class EdgeColumns:
     def __len__(self) -> int:
         return len(self.sources)
 
-    def locate(self, position: Mapping[str, int]) -> None:
-        """Record each source's and target's index in ``position`` (URL -> index)."""
+    def urls(self) -> dict[str, int]:
+        """The edges' URLs in order of first appearance (each source before its target),
+        each with its last place among the cells (source, target, source, target...):
+        one dictionary, built in C, for the order and (with :meth:`locate`) the index."""
+        cells = itertools.chain.from_iterable(zip(self.sources, self.targets, strict=True))
+        return dict(zip(cells, itertools.count()))
+
+    def locate(self, urls: Mapping[str, int], index: np.ndarray) -> None:
+        """Record each source's and target's index among the batch's URLs: ``urls`` as
+        :meth:`urls` gave them, ``index`` the URL's index per place among the cells."""
         n = len(self.sources)
-        self.source_at = np.fromiter(map(position.__getitem__, self.sources), np.int64, n)
-        self.target_at = np.fromiter(map(position.__getitem__, self.targets), np.int64, n)
+        self.source_at = index[np.fromiter(map(urls.__getitem__, self.sources), np.int64, n)]
+        self.target_at = index[np.fromiter(map(urls.__getitem__, self.targets), np.int64, n)]
 
     def rows(
         self,

@@ -93,7 +93,7 @@ async def intern(
     (every id from it on is new): see :class:`Interned`. ``hashes``, when given, are
     the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not looked
     up."""
-    urls: dict[str, None] = {}
+    urls: dict[str, Any] = {}  # the batch's URLs, in order of first appearance
     anchors: dict[str, None] = {}
     for source, links in itertools.chain(
         ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
@@ -104,9 +104,15 @@ async def intern(
             if link.anchor:
                 anchors[link.anchor[:MAX_ANCHOR]] = None
     edges = EdgeColumns.of(batch.edges)
-    # Each source before its target, in row order: the order of first appearance.
-    pairs = zip(edges.sources, edges.targets, strict=True)
-    urls.update(dict.fromkeys(itertools.chain.from_iterable(pairs)))
+    cells = edges.urls()  # each source before its target, in row order
+    # The edges' URLs first (an import's batch has no others): in cells' order, and
+    # cells is the batch's dictionary of URLs (its values are not read) unless queue
+    # entries add theirs below.
+    edges_first = not urls
+    if edges_first and not batch.queued:
+        urls = cells
+    else:
+        urls.update(cells)
     for anchor in dict.fromkeys(edges.anchors):
         if anchor:
             anchors[anchor[:MAX_ANCHOR]] = None
@@ -242,7 +248,16 @@ async def intern(
     host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
     url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
     if edges:
-        edges.locate(dict(zip(url_list, range(len(url_list)), strict=True)))
+        # Per place among the edges' cells, the index of its URL (set at the last place
+        # of each URL, which is where cells points).
+        places = np.fromiter(cells.values(), np.int64, len(cells))
+        index = np.zeros(2 * len(edges), dtype=np.int64)
+        if edges_first:
+            index[places] = np.arange(len(cells))
+        else:
+            position = dict(zip(url_list, range(len(url_list)), strict=True))
+            index[places] = np.fromiter(map(position.__getitem__, cells), np.int64, len(cells))
+        edges.locate(cells, index)
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
