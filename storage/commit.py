@@ -33,10 +33,9 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from .edgerows import Edge
+from .edgerows import Edge, insert_rows, stored_current
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
-from .intern import col as _col
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
@@ -56,12 +55,7 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
-# The links table's primary key, in order: a link row's first seven values.
-_KEY = ("target_id", "source_id", "kind", "anchor_id", "placement", "rel_id", "flags")
 _NO_ROWS = np.empty((0, 8), dtype=np.int64)
-# Link rows per multi-row INSERT: eight values each, under SQLite's limit on bound values
-# (32,766 since 3.32, 999 before).
-_LINK_ROWS = 4_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 124
 
 
 @dataclass(slots=True)
@@ -380,7 +374,7 @@ async def _write(
     stored_before = 0
     if by_keys:
         rows = edge_rows if len(edge_rows) else np.array(list(link_rows.values()), np.int64)
-        stored_before = await _stored_of(conn, rows.reshape(-1, 8), first_new)
+        stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
     if link_rows:
         await conn.execute(
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
@@ -390,18 +384,7 @@ async def _write(
             # left to right, each page filled once, instead of at random places.
             (_json(sorted(link_rows.values())),),
         )
-    # An import's rows as bound values: encoding them as JSON on the event loop's thread
-    # and parsing it again in SQLite cost more than binding them.
-    for start in range(0, len(edge_rows), _LINK_ROWS):
-        part = edge_rows[start : start + _LINK_ROWS]
-        await conn.execute(
-            "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
-            " first_seen) VALUES "
-            + ",".join(["(?,?,?,?,?,?,?,?)"] * len(part))
-            + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
-            " lost_reason = NULL",
-            part.ravel().tolist(),
-        )
+    await insert_rows(conn, edge_rows)
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
@@ -499,20 +482,3 @@ async def _write(
             + int(np.isin(edge_rows[:, 1], np.array(sorted(old), np.int64), invert=True).sum())
         )
     return committed
-
-
-async def _stored_of(conn: aiosqlite.Connection, rows: np.ndarray, first_new: int) -> int:
-    """How many of these link rows (an ``(n, 8)`` array) are stored and current: a
-    primary-key probe for each whose source and target were both stored before the
-    batch (ids below ``first_new``); a link with a URL the batch inserted cannot be
-    stored yet."""
-    old = rows[(rows[:, 0] < first_new) & (rows[:, 1] < first_new), :7]
-    if not len(old):
-        return 0
-    rows = await conn.execute_fetchall(
-        "SELECT count(*) FROM json_each(?) j JOIN links l ON "
-        + " AND ".join(f"l.{name} = {_col(i, 'j.value')}" for i, name in enumerate(_KEY))
-        + " WHERE l.lost_at IS NULL",
-        (_json(old.tolist()),),
-    )
-    return rows[0][0]

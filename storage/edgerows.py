@@ -5,21 +5,29 @@ thousand (:meth:`.writer.StoreWriter.add_edges`). Building a link row per edge i
 (a tuple, a dozen dictionary lookups, a dictionary of keys for the distinct ones) was a
 fifth of an import's time; here each column is one ``map`` or numpy operation, and the
 distinct rows are found by one sort in key order, the order they go into the links
-table (clustered by target).
+table (clustered by target). They go in as bound values (:func:`insert_rows`), and the
+links among them already stored are counted by primary key (:func:`stored_current`).
 """
 
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import aiosqlite
 import numpy as np
 
-__all__ = ["Edge", "EdgeColumns"]
+__all__ = ["Edge", "EdgeColumns", "insert_rows", "stored_current"]
 
 Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
 _EMPTY = np.empty(0, dtype=np.int64)
+# The links table's primary key, in order: a link row's first seven values.
+_KEY = ("target_id", "source_id", "kind", "anchor_id", "placement", "rel_id", "flags")
+# Link rows per multi-row INSERT: eight values each, under SQLite's limit on bound values
+# (32,766 since 3.32, 999 before).
+_LINK_ROWS = 4_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 124
 
 
 @dataclass(slots=True)
@@ -106,3 +114,37 @@ class EdgeColumns:
         first = np.ones(n, dtype=bool)
         first[1:] = (rows[1:, :7] != rows[:-1, :7]).any(axis=1)
         return rows[first]
+
+
+async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray) -> None:
+    """Insert or see again link rows (an ``(n, 8)`` array), as bound values: encoding them
+    as JSON on the event loop's thread and parsing it again in SQLite cost more."""
+    for start in range(0, len(rows), _LINK_ROWS):
+        part = rows[start : start + _LINK_ROWS]
+        await conn.execute(
+            "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
+            " first_seen) VALUES "
+            + ",".join(["(?,?,?,?,?,?,?,?)"] * len(part))
+            + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
+            " lost_reason = NULL",
+            part.ravel().tolist(),
+        )
+
+
+async def stored_current(conn: aiosqlite.Connection, rows: np.ndarray, first_new: int) -> int:
+    """How many of these link rows (an ``(n, 8)`` array) are stored and current: a
+    primary-key probe for each whose source and target were both stored before the
+    batch (ids below ``first_new``); a link with a URL the batch inserted cannot be
+    stored yet."""
+    from .intern import col, to_json  # intern builds EdgeColumns: imported when called
+
+    old = rows[(rows[:, 0] < first_new) & (rows[:, 1] < first_new), :7]
+    if not len(old):
+        return 0
+    found = await conn.execute_fetchall(
+        "SELECT count(*) FROM json_each(?) j JOIN links l ON "
+        + " AND ".join(f"l.{name} = {col(i, 'j.value')}" for i, name in enumerate(_KEY))
+        + " WHERE l.lost_at IS NULL",
+        (to_json(old.tolist()),),
+    )
+    return found[0][0]
