@@ -90,3 +90,28 @@ def test_store_bench_times_the_three_queries_and_checks_the_peer_agrees(tmp_path
     else:
         assert peer == []
         assert "pip install -e '.[bench]'" in done.stderr
+
+
+def test_cli_bench_runs_every_command_against_its_store(tmp_path: Path) -> None:
+    # The script stops at the first command that exits non-zero, so a renamed command or
+    # option, or a store the queries cannot read, fails here.
+    out = tmp_path / "cli.json"
+    done = run_script(
+        "bench_cli.py", "--repeat", "1", "--links", "200", "--json", str(out), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    timed = json.loads(out.read_text())["commands"]
+    assert sorted(timed) == sorted(
+        [
+            "python -c pass",
+            "python -c 'import sqlite3'",
+            "linkgraph --help",
+            "linkgraph backlinks --help",
+            "linkgraph backlinks",
+            "linkgraph referring-domains",
+            "linkgraph anchors",
+            "linkgraph top",
+            "linkgraph stats",
+        ]
+    )
+    assert all(len(command["runs"]) == 1 for command in timed.values())
