@@ -28,7 +28,15 @@ from typing import BinaryIO
 
 from linkgraph.crawler.settings import CrawlSettings
 
-__all__ = ["MAX_BODY", "Capture", "Damage", "HttpHead", "ReaderMissing", "read_archive"]
+__all__ = [
+    "MAX_BODY",
+    "Capture",
+    "Damage",
+    "HttpHead",
+    "NotAnArchive",
+    "ReaderMissing",
+    "read_archive",
+]
 
 MAX_BODY = CrawlSettings().max_page_bytes
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -40,6 +48,10 @@ _MAX_RESYNCS = 1000
 
 class ReaderMissing(ImportError):
     """FastWARC is not installed."""
+
+
+class NotAnArchive(ValueError):
+    """The file does not begin with a WARC record."""
 
 
 @dataclass(slots=True)
@@ -219,7 +231,7 @@ def read_archive(
     """Every record of a WARC (plain or gzip, sniffed), from offset ``start`` (a record's
     start, as a :class:`Capture` gives it), in file order; damage as :class:`Damage`.
 
-    Raises :class:`ReaderMissing` without FastWARC and ``ValueError`` when the file does
+    Raises :class:`ReaderMissing` without FastWARC and :class:`NotAnArchive` when the file does
     not begin with a WARC record (not a WARC at all).
     """
     try:
@@ -241,7 +253,7 @@ def read_archive(
             return
         except OSError as exc:  # FastWARC's one error type: bad header, bad gzip data
             if not seen_any:
-                raise ValueError(f"not a WARC file ({exc})") from None
+                raise NotAnArchive(f"not a WARC file ({exc})") from None
             reason = str(exc) or type(exc).__name__
         if not compressed or resyncs >= _MAX_RESYNCS:
             yield Damage(last, f"unreadable from here on: {reason}")
