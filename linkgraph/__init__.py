@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from .graphs import to_networkx
     from .importer import import_links
     from .ranking import rank
+    from .warcimport import import_warc
+    from .watimport import import_wat
 
 # The public names load on first use. crawler/, graph/ and storage/ install inside this
 # package, so importing any of them (a parse worker imports only linkgraph.crawler.parsing)
@@ -80,6 +82,8 @@ _LAZY: dict[str, str] = {
     "to_networkx": ".graphs",
     "import_links": ".importer",
     "rank": ".ranking",
+    "import_warc": ".warcimport",
+    "import_wat": ".watimport",
 }
 
 
@@ -129,6 +133,8 @@ __all__ = [
     "disavow",
     "export",
     "import_links",
+    "import_warc",
+    "import_wat",
     "intersect",
     "iter_links",
     "load_profile",

@@ -13,8 +13,8 @@ links are those of a capture we never saw. Import files in date order for a full
 Not a crawl: the crawl's settings are not read or written, and a crawl's queued entry for
 an imported page stays queued (``StoreWriter.keep_frontier``).
 
-Resuming: per file, the store's ``crawl`` key/value table keeps ``import-archive:<id>``
-(the id: a hash of the file's size and first MiB) with the offset and WARC-Record-ID of
+Resuming: per file, the store's ``crawl`` key/value table keeps ``import-archive:<fmt>:<id>``
+(``fmt`` is warc or wat; the id a hash of the file's size and first MiB) with the offset and WARC-Record-ID of
 the last record whose page is committed. A second run seeks there and goes on; a file
 already read to its end is skipped, so importing a file twice adds nothing.
 """
@@ -38,7 +38,7 @@ from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
 from .warcpages import Bad, Skip, page_of
-from .warcread import Capture, Damage, NotAnArchive, ReaderMissing, read_archive
+from .warcread import Capture, Damage, NotAnArchive, ReaderMissing, read_archive, require_reader
 
 __all__ = ["ArchiveReport", "file_identity", "import_archives", "import_warc"]
 
@@ -63,7 +63,7 @@ class ArchiveReport:
     older: int = 0  # captures older than the stored page, skipped
     skipped: Counter[str] = field(default_factory=Counter)
     damaged: int = 0
-    not_archives: int = 0  # files that hold no WARC record
+    errors: list[str] = field(default_factory=list)  # files that hold no WARC record
     problems: list[str] = field(default_factory=list)  # the first few, one line each
     already: list[str] = field(default_factory=list)  # files imported before, skipped
     resumed: list[str] = field(default_factory=list)  # files continued from an earlier run
@@ -160,7 +160,7 @@ class _Importer:
         except OSError as exc:
             raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
         with stream:
-            self.key = f"import-archive:{identity}"
+            self.key = f"import-archive:{fmt}:{identity}"
             saved = await self.writer.load_state(self.key)
             if isinstance(saved, dict) and saved.get("done"):
                 r.already.append(path)
@@ -198,13 +198,11 @@ class _Importer:
                         self.show()
                         await asyncio.sleep(0)
             except NotAnArchive as exc:
-                r.problem(path, 0, str(exc))
-                r.not_archives += 1
+                r.errors.append(f"{path}: {exc}")
                 return
             r.bytes = base + os.fstat(stream.fileno()).st_size - first
             if not self.state["count"] and start is None:
-                r.problem(path, 0, "no WARC records (an empty file?)")
-                r.not_archives += 1
+                r.errors.append(f"{path}: no WARC records (an empty file?)")
                 return
             self.state["done"] = True
             await self.commit()
@@ -271,11 +269,12 @@ def import_archives(
     for path in files:
         if not os.path.isfile(path):
             raise SettingsError(f"cannot read {path}: no such file")
-    report = report if report is not None else ArchiveReport()
     try:
-        run(_run(db, files, fmt, convert, report, progress))
+        require_reader()  # before the store is created
     except ReaderMissing as exc:
         raise SettingsError(f"reading web archives needs FastWARC: {exc}") from None
+    report = report if report is not None else ArchiveReport()
+    run(_run(db, files, fmt, convert, report, progress))
     return report
 
 

@@ -36,6 +36,9 @@ __all__ = ["REDIRECTS", "Bad", "Skip", "page_of", "parse_html"]
 # which would load aiohttp for an import that makes no request).
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SETTINGS = CrawlSettings()
+_OTHER_TYPES = frozenset(
+    {"warcinfo", "request", "metadata", "resource", "conversion", "continuation"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,8 @@ def page_of(capture: Capture) -> Page | Skip | Bad:
     """The page a ``response`` or ``revisit`` record stands for (see the module docstring)."""
     kind = capture.type
     if kind not in ("response", "revisit"):
-        return Skip(kind or "untyped")
+        # The type is the file's text: only names we know reach the summary.
+        return Skip(kind if kind in _OTHER_TYPES else "unknown record type")
     http = capture.http
     if http is None and kind == "response":
         return Skip("response not HTTP")

@@ -36,6 +36,8 @@ __all__ = [
     "NotAnArchive",
     "ReaderMissing",
     "read_archive",
+    "require_reader",
+    "warc_date",
 ]
 
 MAX_BODY = CrawlSettings().max_page_bytes
@@ -95,6 +97,14 @@ class Damage:
 
     offset: int
     reason: str
+
+
+def require_reader() -> None:
+    """Raise :class:`ReaderMissing` unless FastWARC can be imported."""
+    try:
+        import fastwarc.warc  # noqa: F401
+    except ImportError:
+        raise ReaderMissing("pip install 'linkgraph[warc]'") from None
 
 
 def warc_date(text: str | None) -> float | None:
@@ -234,10 +244,9 @@ def read_archive(
     Raises :class:`ReaderMissing` without FastWARC and :class:`NotAnArchive` when the file does
     not begin with a WARC record (not a WARC at all).
     """
-    try:
-        from fastwarc.warc import ArchiveIterator
-    except ImportError:
-        raise ReaderMissing("pip install 'linkgraph[warc]'") from None
+    require_reader()
+    from fastwarc.warc import ArchiveIterator
+
     if compressed is None:
         stream.seek(0)
         compressed = stream.read(3) == _GZIP_MAGIC
