@@ -98,7 +98,8 @@ def page_of(capture: Capture) -> Page | Skip | Bad:
         return Skip("response not HTTP")
     url = normalize(capture.url) if capture.url else None
     if url is None:
-        return Bad(f"{kind} without an http(s) WARC-Target-URI")
+        shown = f": {capture.url[:200]}" if capture.url else ""  # escaped where printed
+        return Bad(f"{kind} without an http(s) WARC-Target-URI{shown}")
     if capture.date is None:
         return Bad(f"{kind} without a valid WARC-Date")
     status = http.status if http is not None else None

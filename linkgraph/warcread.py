@@ -194,6 +194,8 @@ def _record(raw: object, offset: int) -> Capture | Damage:
     kind = (headers.get("WARC-Type") or "").strip().lower()
     declared = raw.content_length  # type: ignore[attr-defined]
     block = raw.reader.read()  # type: ignore[attr-defined]
+    if headers.get("Content-Length") is None:  # WARC requires it: a header cut off
+        return Damage(offset, f"{kind or 'record'} header without Content-Length (cut off?)")
     if len(block) < declared:
         return Damage(offset, f"{kind or 'record'} cut off: {len(block):,} of {declared:,} bytes")
     capture = Capture(
