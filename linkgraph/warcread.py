@@ -28,6 +28,8 @@ from typing import BinaryIO
 
 from linkgraph.crawler.settings import CrawlSettings
 
+from .errors import LinkgraphError
+
 __all__ = [
     "MAX_BODY",
     "Capture",
@@ -48,11 +50,11 @@ _RESYNC_WINDOW = 64 << 20
 _MAX_RESYNCS = 1000
 
 
-class ReaderMissing(ImportError):
+class ReaderMissing(LinkgraphError, ImportError):
     """FastWARC is not installed."""
 
 
-class NotAnArchive(ValueError):
+class NotAnArchive(LinkgraphError, ValueError):
     """The file does not begin with a WARC record."""
 
 
