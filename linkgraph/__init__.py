@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .errors import LinkgraphError
     from .graphs import to_networkx
     from .importer import import_links
+    from .parquet import import_parquet
     from .ranking import rank
     from .warcimport import import_warc
     from .watimport import import_wat
@@ -82,6 +83,7 @@ _LAZY: dict[str, str] = {
     "to_networkx": ".graphs",
     "import_links": ".importer",
     "rank": ".ranking",
+    "import_parquet": ".parquet",
     "import_warc": ".warcimport",
     "import_wat": ".watimport",
 }
@@ -133,6 +135,7 @@ __all__ = [
     "disavow",
     "export",
     "import_links",
+    "import_parquet",
     "import_warc",
     "import_wat",
     "intersect",

@@ -1,4 +1,5 @@
-"""The commands that read web archives into a store: ``import-warc`` and ``import-wat``."""
+"""The commands that read other formats into a store: ``import-warc``, ``import-wat``
+(web archives) and ``import-parquet``."""
 
 from __future__ import annotations
 
@@ -124,3 +125,21 @@ def cmd_import_wat(args: argparse.Namespace) -> int:
     from ..watimport import import_wat
 
     return _run(args, import_wat)
+
+
+@command(
+    arg("folder", metavar="DIR", help="a folder written by `linkgraph export --format parquet`"),
+    "db",
+)
+def cmd_import_parquet(args: argparse.Namespace) -> int:
+    """Fill a new store from a Parquet export (link and page tables), losing nothing.
+
+    Example:
+      linkgraph export --db links.db --format parquet --output tables/
+      linkgraph import-parquet --db copy.db tables/
+    """
+    from ..parquet import import_parquet
+
+    links, pages = call(import_parquet, args)
+    print(f"imported {links:,} links and {pages:,} pages into {args.db}")
+    return EXIT_OK

@@ -32,6 +32,7 @@ COMMANDS = (
     store.cmd_import,
     archives.cmd_import_warc,
     archives.cmd_import_wat,
+    archives.cmd_import_parquet,
     crawling.cmd_robots,
     crawling.cmd_demo,
 )
