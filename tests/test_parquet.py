@@ -4,6 +4,7 @@ reads: every link row (dates, lost state, flags) and every page row."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -127,3 +128,15 @@ def test_bad_folders_and_stores_are_one_line_errors(
         f"linkgraph: error: {tmp_path} has no pages/ folder: not a linkgraph Parquet export",
         "linkgraph: error: --format parquet writes a folder: give it with --output DIR",
     ]
+
+
+def test_without_pyarrow_the_command_says_what_to_install(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import fails as if absent
+    out = tmp_path / "tables"
+    assert main(["export", "--db", str(store), "--format", "parquet", "--output", str(out)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "linkgraph: error: Parquet needs pyarrow: pip install 'linkgraph[parquet]'"
+    ]
+    assert not out.exists()
