@@ -29,7 +29,13 @@ from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage import schema
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
-from linkgraph.storage.tables import LINK_COLUMNS, iter_link_rows, iter_page_rows, restore_history
+from linkgraph.storage.tables import (
+    LINK_COLUMNS,
+    has_urls,
+    iter_link_rows,
+    iter_page_rows,
+    restore_history,
+)
 from linkgraph.storage.vocab import (
     FLAG_IMAGE,
     FLAG_INTERNAL,
@@ -334,38 +340,28 @@ def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -
     """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages)."""
     _arrow()
     where = Path(folder)
-    if Path(db).exists() and schema.inspect_file(db):
-        conn = schema.open_readonly(db)
-        try:
-            (has_urls,) = conn.execute("SELECT EXISTS (SELECT 1 FROM urls)").fetchone()
-        finally:
-            conn.close()
-        if has_urls:
-            raise SettingsError(f"{db} holds links already: import-parquet fills a new store")
+    if has_urls(db):
+        raise SettingsError(f"{db} holds links already: import-parquet fills a new store")
     pages_table = _read(where, "pages").to_table()
     links_table = _read(where, "links").to_table().sort_by("source")
     pages = {row["url"]: row for row in pages_table.to_pylist()}
     history = [(url, row["outlinks"], row["elapsed_ms"]) for url, row in pages.items()]
     links = links_table.to_pylist()
     run(_fill(db, pages, links))
-    conn = schema.connect(db)
-    try:
-        restore_history(
-            conn,
+    restore_history(
+        db,
+        (
             (
-                (
-                    *(row[c] for c in LINK_COLUMNS[:5]),
-                    " ".join(row["rel"] or ()),
-                    row["flags"],
-                    _seconds(row["first_seen"]),
-                    _seconds(row["last_seen"]),
-                    _seconds(row["lost_at"]),
-                    row["lost_reason"],
-                )
-                for row in links
-            ),
-            history,
-        )
-    finally:
-        conn.close()
+                *(row[c] for c in LINK_COLUMNS[:5]),
+                " ".join(row["rel"] or ()),
+                row["flags"],
+                _seconds(row["first_seen"]),
+                _seconds(row["last_seen"]),
+                _seconds(row["lost_at"]),
+                row["lost_reason"],
+            )
+            for row in links
+        ),
+        history,
+    )
     return len(links), len(history)

@@ -9,15 +9,25 @@ filled from them through the writer and then given its history back
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+from . import schema
 from .identity import url_hash
 from .intern import cols, to_json
 from .records import KINDS, LOST_REASONS, PLACEMENTS
 
-__all__ = ["LINK_COLUMNS", "PAGE_COLUMNS", "iter_link_rows", "iter_page_rows", "restore_history"]
+__all__ = [
+    "LINK_COLUMNS",
+    "PAGE_COLUMNS",
+    "has_urls",
+    "iter_link_rows",
+    "iter_page_rows",
+    "restore_history",
+]
 
 PAGE_COLUMNS = (
     "url",
@@ -55,6 +65,17 @@ LINK_COLUMNS = (
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
+
+
+def has_urls(path: str | os.PathLike[str]) -> bool:
+    """Whether the store at ``path`` (if any) holds a URL already."""
+    if not Path(path).exists() or not schema.inspect_file(path):
+        return False
+    conn = schema.open_readonly(path)
+    try:
+        return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM urls)").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def iter_page_rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
@@ -96,7 +117,7 @@ def iter_link_rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
 
 
 def restore_history(
-    conn: sqlite3.Connection,
+    path: str | os.PathLike[str],
     links: Iterable[tuple[Any, ...]],
     pages: Iterable[tuple[str, int, int]],
 ) -> int:
@@ -104,8 +125,20 @@ def restore_history(
     their ``outlinks`` and ``elapsed_ms``; returns the links updated.
 
     ``links`` are :data:`LINK_COLUMNS` rows; ``pages`` are ``(url, outlinks, elapsed_ms)``.
-    One transaction.
+    One transaction, after the writer has closed the store.
     """
+    conn = schema.connect(path)
+    try:
+        return _restore(conn, links, pages)
+    finally:
+        conn.close()
+
+
+def _restore(
+    conn: sqlite3.Connection,
+    links: Iterable[tuple[Any, ...]],
+    pages: Iterable[tuple[str, int, int]],
+) -> int:
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS history (sh INTEGER, s TEXT, th INTEGER, t TEXT,"
         " kind INTEGER, anchor TEXT, placement INTEGER, rel TEXT, flags INTEGER,"
