@@ -268,7 +268,8 @@ def import_archives(
     files = [os.fspath(p) for p in paths]
     for path in files:
         if not os.path.isfile(path):
-            raise SettingsError(f"cannot read {path}: no such file")
+            why = "a folder, not a file" if os.path.isdir(path) else "no such file"
+            raise SettingsError(f"cannot read {path}: {why}")
     try:
         require_reader()  # before the store is created
     except ReaderMissing as exc:
