@@ -100,6 +100,8 @@ def page_of(capture: Capture) -> Page | Skip | Bad:
     if url is None:
         shown = f": {capture.url[:200]}" if capture.url else ""  # escaped where printed
         return Bad(f"{kind} without an http(s) WARC-Target-URI{shown}")
+    if len(url) > _SETTINGS.max_url_length:  # the crawler never records one either
+        return Skip("URL longer than max_url_length")
     if capture.date is None:
         return Bad(f"{kind} without a valid WARC-Date")
     status = http.status if http is not None else None

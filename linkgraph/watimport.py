@@ -140,6 +140,8 @@ def page_of_wat(capture: Capture) -> Page | Skip | Bad:
     url = normalize(raw_url.strip()) if isinstance(raw_url, str) else None
     if url is None:
         return Bad("WAT response without an http(s) WARC-Target-URI")
+    if len(url) > _SETTINGS.max_url_length:
+        return Skip("URL longer than max_url_length")
     date = warc_date(warc.get("WARC-Date") if isinstance(warc.get("WARC-Date"), str) else None)
     if date is None:
         return Bad("WAT response without a valid WARC-Date")

@@ -116,3 +116,14 @@ def test_without_fastwarc_the_command_says_what_to_install(
         "linkgraph: error: reading web archives needs FastWARC: pip install 'linkgraph[warc]'"
     ]
     assert not db.exists()
+
+
+def test_a_page_url_longer_than_the_crawlers_limit_is_skipped(tmp_path: Path) -> None:
+    long = "http://a.example/" + "x" * 2100
+    archive = write_warc(
+        tmp_path / "long.warc.gz",
+        [Rec(long, DAY, page("http://t.example/")), Rec("http://a.example/", DAY, page())],
+    )
+    report = linkgraph.import_warc(tmp_path / "s.db", [archive])
+    assert report.skipped == {"URL longer than max_url_length": 1}
+    assert report.pages == 1
