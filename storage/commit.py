@@ -186,16 +186,19 @@ async def commit_batch(
     rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
     host_ids: Mapping[str, int] | None = None,
     url_hashes: UrlHashes | None = None,
+    *,
+    keep_frontier: bool = False,
 ) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does).
 
     ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``);
     ``url_hashes`` the store's URL hashes, when the caller keeps them (it adds the
-    batch's ``url_hashes`` once committed).
+    batch's ``url_hashes`` once committed). ``keep_frontier``: the pages were not fetched
+    by a crawl (an archive import), so a crawl's queued entries for them stay.
     """
     await begin(conn)
     try:
-        committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes)
+        committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes, keep_frontier)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
@@ -209,6 +212,7 @@ async def _write(
     rel_id: Callable[[tuple[str, ...]], Awaitable[int]],
     host_ids: Mapping[str, int],
     url_hashes: UrlHashes | None,
+    keep_frontier: bool = False,
 ) -> Committed:
     got = await _intern(conn, batch, host_ids, url_hashes)
     ids, anchor_ids, domains, first_new = got.ids, got.anchor_ids, got.domains, got.first_new
@@ -445,7 +449,7 @@ async def _write(
                 ),
             ),
         )
-    if done:
+    if done and not keep_frontier:
         await conn.execute(
             "DELETE FROM frontier WHERE url_id IN (SELECT value FROM json_each(?))", (_json(done),)
         )

@@ -27,6 +27,7 @@ import aiosqlite
 from . import schema, sealing
 from .commit import Batch, Edge, begin, commit_batch
 from .errors import StoreError, from_sqlite
+from .identity import url_hash
 from .interface import BufferedWriter, ResumeState
 from .queries import ANSWERED
 from .records import Link, Page, QueueItem
@@ -89,6 +90,9 @@ class StoreWriter(BufferedWriter):
         self._url_hashes = UrlHashes(complete=False)  # complete when opened on no URLs
         self._deferred: list[str] = []  # indexes left out until close (bulk)
         self.committed_pages = 0
+        # An archive import records pages without being a crawl: a crawl's queued entry for
+        # such a page stays queued (commit_batch's keep_frontier).
+        self.keep_frontier = False
         # Running totals of what is committed, by the definitions of storage.queries.stats,
         # for the live display: current links of every kind, hosts with a page that
         # answered, and those pages per host id.
@@ -253,7 +257,12 @@ class StoreWriter(BufferedWriter):
                 # source): past that, the indexes are built now.
                 await self._build_deferred()
             committed = await commit_batch(
-                self._conn, batch, self._rel_id, self._host_ids, self._url_hashes
+                self._conn,
+                batch,
+                self._rel_id,
+                self._host_ids,
+                self._url_hashes,
+                keep_frontier=self.keep_frontier,
             )
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
@@ -303,6 +312,36 @@ class StoreWriter(BufferedWriter):
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (json.dumps(settings, sort_keys=True),),
         )
+
+    async def load_state(self, key: str) -> Any:
+        """The JSON value an import keeps under ``key`` in the crawl table (``None``: none)."""
+        async with self._conn.execute("SELECT value FROM crawl WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def save_state(self, key: str, value: Any) -> None:
+        """Keep an import's JSON ``value`` under ``key`` (never ``settings``, the crawl's)."""
+        assert key != "settings"
+        await self._conn.execute(
+            "INSERT INTO crawl(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
+    async def fetch_times(self, urls: Sequence[str]) -> dict[str, float]:
+        """The stored ``fetched_at`` of those of ``urls`` that have a committed page."""
+        wanted = set(urls)
+        hashes = {url_hash(url) for url in wanted}
+        found: dict[str, float] = {}
+        async with self._conn.execute(
+            "SELECT u.url, p.fetched_at FROM urls u JOIN pages p ON p.url_id = u.id"
+            " WHERE u.hash IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(hashes)),),
+        ) as cur:
+            async for url, fetched in cur:
+                if url in wanted and fetched is not None:
+                    found[url] = fetched
+        return found
 
     @staticmethod
     def _kind_clause(kinds: tuple[str, ...] | None) -> str:
