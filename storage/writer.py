@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import aiosqlite
@@ -194,17 +194,19 @@ class StoreWriter(BufferedWriter):
             finally:
                 os.close(self._lock_fd)
 
-    async def _build_deferred(self) -> None:
-        """Build the indexes left out at :meth:`open` (bulk), from sorted keys."""
-        if not self._deferred:
+    async def _build_deferred(self, keep: Collection[str] = ()) -> None:
+        """Build the indexes left out at :meth:`open` (bulk), from sorted keys; those in
+        ``keep`` stay left out."""
+        build = [name for name in self._deferred if name not in keep]
+        if not build:
             return
         # Another opening for writing (rank, say) may have built one meanwhile.
         async with self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'") as cur:
             have = {name async for (name,) in cur}
-        for name in self._deferred:
+        for name in build:
             if name not in have:
                 await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
-        self._deferred = []
+        self._deferred = [name for name in self._deferred if name in keep]
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -252,10 +254,11 @@ class StoreWriter(BufferedWriter):
         batch, self._batch = self._batch, Batch()
         try:
             if self._deferred and (batch.pages or not self._url_hashes.complete):
-                # What the left-out indexes stand in for holds only while the writer
-                # knows every URL and writes no page (a page's links are diffed by
-                # source): past that, the indexes are built now.
-                await self._build_deferred()
+                # What the writer's memory stands in for holds only while it knows every
+                # URL and writes no page (a page's links are diffed by source; an archive
+                # import asks for pages by hash): past that, urls_hash and links_source
+                # are built now. urls_host, which no write reads, waits for the close.
+                await self._build_deferred(keep=("urls_host",))
             committed = await commit_batch(
                 self._conn,
                 batch,
