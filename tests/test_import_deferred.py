@@ -1,6 +1,7 @@
 """An import into an empty store leaves ``urls_hash`` and ``links_source`` out until its
 end and answers from memory: a kill half way leaves a store that answers and is
-repaired; URLs with one hash stay apart; the links it adds are counted exactly."""
+repaired; URLs with one hash stay apart; the links it adds are counted exactly; a page
+batch builds what its write reads; hub rows made meanwhile stay exact."""
 
 from __future__ import annotations
 
