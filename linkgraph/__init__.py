@@ -48,7 +48,10 @@ if TYPE_CHECKING:
     from .errors import LinkgraphError
     from .graphs import to_networkx
     from .importer import import_links
+    from .parquet import import_parquet
     from .ranking import rank
+    from .warcimport import import_warc
+    from .watimport import import_wat
 
 # The public names load on first use. crawler/, graph/ and storage/ install inside this
 # package, so importing any of them (a parse worker imports only linkgraph.crawler.parsing)
@@ -80,6 +83,9 @@ _LAZY: dict[str, str] = {
     "to_networkx": ".graphs",
     "import_links": ".importer",
     "rank": ".ranking",
+    "import_parquet": ".parquet",
+    "import_warc": ".warcimport",
+    "import_wat": ".watimport",
 }
 
 
@@ -129,6 +135,9 @@ __all__ = [
     "disavow",
     "export",
     "import_links",
+    "import_parquet",
+    "import_warc",
+    "import_wat",
     "intersect",
     "iter_links",
     "load_profile",

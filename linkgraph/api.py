@@ -179,7 +179,9 @@ def export(
     ``jsonl`` and ``csv`` write every current link, one record each (``level`` is
     ignored); ``include_lost`` adds the lost links with ``lost_at`` and ``lost_reason``.
     ``graphml``, ``gexf`` and ``edgelist`` write the graph at ``level`` (page, host or
-    domain) for Gephi and other tools. ``output`` is a path, an open file, or ``None``
+    domain) for Gephi and other tools. ``parquet`` writes the link table (current and lost
+    links) and the page table as Parquet under the folder ``output``
+    (:mod:`linkgraph.parquet`). ``output`` is a path, an open file, or ``None``
     for standard output. A path is written to a temporary name and renamed at the end,
     so an interrupted export never leaves a half file under the name asked for.
     """
@@ -191,6 +193,12 @@ def export(
         raise SettingsError(f"unknown level {level!r}: use page, host or domain")
     if include_lost and format not in ("jsonl", "csv"):
         raise SettingsError("--include-lost is for jsonl and csv: a graph holds current links only")
+    if format == "parquet":  # a folder of tables, current and lost links both
+        if output is None or not isinstance(output, (str, os.PathLike)):
+            raise SettingsError("--format parquet writes a folder: give it with --output DIR")
+        from .parquet import export_parquet
+
+        return export_parquet(db, output)[0]  # type: ignore[arg-type]
     binary = format in ("graphml", "gexf")
 
     def write(stream: IO[Any]) -> int:

@@ -16,6 +16,8 @@
     │   ├── GraphInputError (ValueError)   a malformed graph or parameter
     │   └── ConvergenceError         an iterative method did not converge
     ├── CliError                     linkgraph/cli/common.py: an error phrased for the user
+    ├── ReaderMissing (ImportError)  linkgraph/warcread.py: FastWARC is not installed
+    ├── NotAnArchive (ValueError)    linkgraph/warcread.py: a file that holds no WARC record
     └── DemoWebError (RuntimeError)  linkgraph/demo/server.py: the demo web could not start
 
 Each class is defined in its own package, beside the code that raises it, and keeps its

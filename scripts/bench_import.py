@@ -15,25 +15,39 @@ link as its source (so sources repeat, in no order), a target among 200 paths on
   as the store has them. It does no URL normalisation and no host, domain, anchor or
   rel interning: it is the floor a load of these rows can reach from Python.
 
-It prints the machine, links/s of both and their ratio (import time / peer time).
+It prints the machine, links/s of both and their ratio (import time / peer time), and
+the import's CPU time per thread (the event loop's, and the rest: SQLite's writer thread),
+the process's peak RSS so far, and the ratio of both CPU times (steadier than the wall
+times on a shared machine).
+
+With ``--warc FILE...`` it times ``linkgraph import-warc`` instead: the files are
+concatenated ``--repeat`` times into one archive (gzip members and plain WARC records
+both concatenate), which is then read, in this one process, by ``import-warc`` into a new
+store, by a plain FastWARC loop that only iterates the records and reads each block, and
+by the same loop with warcio; it prints records/s and MB/s (of the file) of each and the
+ratio of import-warc to the FastWARC loop.
 
 Usage::
 
     python scripts/bench_import.py                       # 1M links
     python scripts/bench_import.py --links 200000 --json out.json
+    python scripts/bench_import.py --warc ../shared/corpus/warc-samples/pywb/iana.warc.gz --repeat 40
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
 import platform
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _benchutil import add_number, bench_parser, cpu_model, parse_args
@@ -93,14 +107,89 @@ def plain_load(csv_path: Path, db: Path) -> int:
     return n
 
 
+def _fastwarc_loop(path: Path) -> int:
+    from fastwarc.warc import ArchiveIterator
+
+    n = 0
+    with path.open("rb") as f:
+        for record in ArchiveIterator(f, parse_http=False, min_content_length=None):
+            record.reader.read()
+            n += 1
+    return n
+
+
+def _warcio_loop(path: Path) -> int:
+    from warcio.archiveiterator import ArchiveIterator
+
+    n = 0
+    with path.open("rb") as f:
+        for record in ArchiveIterator(f):
+            record.content_stream().read()
+            n += 1
+    return n
+
+
+def warc_mode(args: argparse.Namespace, work: Path) -> dict[str, object]:
+    """Time import-warc and the two plain reader loops on one archive (module docstring)."""
+    sources = [Path(p) for p in args.warc]
+    gz = sources[0].name.endswith(".gz")
+    if any(p.name.endswith(".gz") != gz for p in sources):
+        raise SystemExit("bench_import.py: error: --warc files must be all gzipped or all plain")
+    archive = work / ("bench.warc.gz" if gz else "bench.warc")
+    with archive.open("wb") as out:
+        for _ in range(args.repeat):
+            for source in sources:
+                out.write(source.read_bytes())
+    size = archive.stat().st_size
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f};"
+        f" Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+    print(f"input: {', '.join(p.name for p in sources)} x {args.repeat}, {size / 1e6:.1f} MB")
+    results: dict[str, object] = {"bytes": size, "machine": cpu_model()}
+    runs: list[tuple[str, Callable[[], int]]] = [
+        ("import-warc", lambda: linkgraph.import_warc(work / "store.db", [archive]).records),
+        ("fastwarc loop", lambda: _fastwarc_loop(archive)),
+        ("warcio loop", lambda: _warcio_loop(archive)),
+    ]
+    for name, run in runs:
+        start = time.perf_counter()
+        try:
+            records = run()
+        except ImportError as exc:
+            print(f"{name:14} skipped: {exc}")
+            continue
+        took = time.perf_counter() - start
+        results[name] = {"seconds": took, "records": records}
+        print(
+            f"{name:14} {took:7.2f} s  {records / took:10,.0f} records/s  {size / 1e6 / took:7.1f} MB/s"
+        )
+    if "import-warc" in results and "fastwarc loop" in results:
+        ratio = results["import-warc"]["seconds"] / results["fastwarc loop"]["seconds"]  # type: ignore[index]
+        results["ratio"] = ratio
+        print(f"ratio (import-warc / fastwarc loop): {ratio:.1f}x")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__, seed=1, json=True)
+    parser.add_argument(
+        "--warc", nargs="+", metavar="FILE", help="time import-warc on these WARC files instead"
+    )
+    add_number(parser, "--repeat", 1, "copies of the --warc files in the archive timed")
     add_number(parser, "--links", 1_000_000, "rows in the CSV")
     add_number(parser, "--domains", 20_000, "source/target domains")
     add_number(parser, "--pages", 50, "pages per source domain")
     parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--skip-peer", action="store_true", help="time the import only")
     args = parse_args(parser, argv)
+
+    if args.warc:
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            results = warc_mode(args, Path(tmp))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return 0
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)
@@ -117,22 +206,47 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, object] = {"links": args.links, "machine": cpu_model()}
 
         start = time.perf_counter()
+        cpu, main_cpu = time.process_time(), time.thread_time()
         result = linkgraph.import_links(work / "store.db", edges)
         took = time.perf_counter() - start
+        # The process clock counts every thread, ended ones too: what the main (event
+        # loop) thread did not spend, SQLite's writer thread did.
+        main_cpu = time.thread_time() - main_cpu
+        cpu = time.process_time() - cpu
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         stored = linkgraph.stats(work / "store.db")["links"]["link"]
-        results["import"] = {"seconds": took, "links": result.links, "stored": stored}
+        results["import"] = {
+            "seconds": took,
+            "links": result.links,
+            "stored": stored,
+            "cpu_main": main_cpu,
+            "cpu_other": cpu - main_cpu,
+            "peak_rss_mb": peak_mb,
+        }
         print(
             f"linkgraph import: {took:7.2f} s  {args.links / took:10,.0f} links/s"
             f"  ({result.links:,} imported, {stored:,} distinct links stored)"
         )
+        print(
+            f"  CPU: {main_cpu:.2f} s event-loop thread + {cpu - main_cpu:.2f} s other"
+            f" threads (SQLite's) = {cpu:.2f} s; peak RSS {peak_mb:.0f} MB"
+        )
         if not args.skip_peer:
             start = time.perf_counter()
+            peer_cpu = time.process_time()
             peer_rows = plain_load(edges, work / "plain.db")
             peer = time.perf_counter() - start
-            results["peer"] = {"seconds": peer, "links": peer_rows}
+            peer_cpu = time.process_time() - peer_cpu
+            results["peer"] = {"seconds": peer, "links": peer_rows, "cpu": peer_cpu}
             results["ratio"] = took / peer
-            print(f"plain sqlite3:    {peer:7.2f} s  {args.links / peer:10,.0f} links/s")
-            print(f"ratio (import / plain): {took / peer:.2f}x")
+            results["cpu_ratio"] = cpu / peer_cpu
+            print(
+                f"plain sqlite3:    {peer:7.2f} s  {args.links / peer:10,.0f} links/s"
+                f"  (CPU {peer_cpu:.2f} s)"
+            )
+            # On a shared machine the wall times move with the neighbours' load; CPU
+            # times much less.
+            print(f"ratio (import / plain): {took / peer:.2f}x; CPU {cpu / peer_cpu:.2f}x")
         print(f"load after: {os.getloadavg()[0]:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -83,7 +83,8 @@ LEVEL_NAMES = {"page": ("urls", "url"), "host": ("hosts", "name"), "domain": ("d
 LEVELS = tuple(LEVEL_NAMES)  # ("page", "host", "domain"): what rank, top and export take
 
 # What `linkgraph export` writes: link records (storage/linkfile.py) or the graph at a
-# level (graphml, gexf, edgelist: linkgraph.graphs). Named here, where the CLI can offer
-# them without loading the store or the API.
+# level (graphml, gexf, edgelist: linkgraph.graphs), or the link and page tables as a
+# folder of Parquet files (linkgraph.parquet). Named here, where the CLI can offer them
+# without loading the store or the API.
 RECORD_FORMATS = ("jsonl", "csv")
-EXPORT_FORMATS = (*RECORD_FORMATS, "graphml", "gexf", "edgelist")
+EXPORT_FORMATS = (*RECORD_FORMATS, "graphml", "gexf", "edgelist", "parquet")

@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import aiosqlite
@@ -27,6 +27,7 @@ import aiosqlite
 from . import schema, sealing
 from .commit import Batch, Edge, begin, commit_batch
 from .errors import StoreError, from_sqlite
+from .identity import url_hash
 from .interface import BufferedWriter, ResumeState
 from .queries import ANSWERED
 from .records import Link, Page, QueueItem
@@ -89,6 +90,9 @@ class StoreWriter(BufferedWriter):
         self._url_hashes = UrlHashes(complete=False)  # complete when opened on no URLs
         self._deferred: list[str] = []  # indexes left out until close (bulk)
         self.committed_pages = 0
+        # An archive import records pages without being a crawl: a crawl's queued entry for
+        # such a page stays queued (commit_batch's keep_frontier).
+        self.keep_frontier = False
         # Running totals of what is committed, by the definitions of storage.queries.stats,
         # for the live display: current links of every kind, hosts with a page that
         # answered, and those pages per host id.
@@ -180,16 +184,7 @@ class StoreWriter(BufferedWriter):
             await self.flush()
             # Built after the last batch, from sorted keys. Not on a failed flush: the
             # next opening for writing builds them (schema.connect).
-            if self._deferred:
-                # Another opening for writing (rank, say) may have built one meanwhile.
-                async with self._conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'index'"
-                ) as cur:
-                    have = {name async for (name,) in cur}
-                for name in self._deferred:
-                    if name not in have:
-                        await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
-                self._deferred = []
+            await self._build_deferred()
         finally:
             await self._conn.close()
             try:
@@ -198,6 +193,20 @@ class StoreWriter(BufferedWriter):
                     sealing.seal(self.path, counters)
             finally:
                 os.close(self._lock_fd)
+
+    async def _build_deferred(self, keep: Collection[str] = ()) -> None:
+        """Build the indexes left out at :meth:`open` (bulk), from sorted keys; those in
+        ``keep`` stay left out."""
+        build = [name for name in self._deferred if name not in keep]
+        if not build:
+            return
+        # Another opening for writing (rank, say) may have built one meanwhile.
+        async with self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'") as cur:
+            have = {name async for (name,) in cur}
+        for name in build:
+            if name not in have:
+                await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+        self._deferred = [name for name in self._deferred if name in keep]
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -244,8 +253,19 @@ class StoreWriter(BufferedWriter):
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
+            if self._deferred and (batch.pages or not self._url_hashes.complete):
+                # What the writer's memory stands in for holds only while it knows every
+                # URL and writes no page (a page's links are diffed by source; an archive
+                # import asks for pages by hash): past that, urls_hash and links_source
+                # are built now. urls_host, which no write reads, waits for the close.
+                await self._build_deferred(keep=("urls_host",))
             committed = await commit_batch(
-                self._conn, batch, self._rel_id, self._host_ids, self._url_hashes
+                self._conn,
+                batch,
+                self._rel_id,
+                self._host_ids,
+                self._url_hashes,
+                keep_frontier=self.keep_frontier,
             )
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
@@ -259,7 +279,8 @@ class StoreWriter(BufferedWriter):
         if len(self._host_ids) + len(committed.hosts) > _HOST_IDS:
             self._host_ids.clear()
         self._host_ids.update(committed.hosts)
-        self._url_hashes.add(committed.url_hashes)
+        first = committed.first_url_id
+        self._url_hashes.add(committed.url_hashes, range(first, first + len(committed.url_hashes)))
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)
@@ -294,6 +315,36 @@ class StoreWriter(BufferedWriter):
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (json.dumps(settings, sort_keys=True),),
         )
+
+    async def load_state(self, key: str) -> Any:
+        """The JSON value an import keeps under ``key`` in the crawl table (``None``: none)."""
+        async with self._conn.execute("SELECT value FROM crawl WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def save_state(self, key: str, value: Any) -> None:
+        """Keep an import's JSON ``value`` under ``key`` (never ``settings``, the crawl's)."""
+        assert key != "settings"
+        await self._conn.execute(
+            "INSERT INTO crawl(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
+    async def fetch_times(self, urls: Sequence[str]) -> dict[str, float]:
+        """The stored ``fetched_at`` of those of ``urls`` that have a committed page."""
+        wanted = set(urls)
+        hashes = {url_hash(url) for url in wanted}
+        found: dict[str, float] = {}
+        async with self._conn.execute(
+            "SELECT u.url, p.fetched_at FROM urls u JOIN pages p ON p.url_id = u.id"
+            " WHERE u.hash IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(hashes)),),
+        ) as cur:
+            async for url, fetched in cur:
+                if url in wanted and fetched is not None:
+                    found[url] = fetched
+        return found
 
     @staticmethod
     def _kind_clause(kinds: tuple[str, ...] | None) -> str:

@@ -70,6 +70,19 @@ def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) 
     assert run["import"]["stored"] == 3000
 
 
+def test_import_bench_warc_mode_reads_every_record_three_ways(tmp_path: Path, corpus: Path) -> None:
+    out = tmp_path / "warc.json"
+    sample = corpus / "warc-samples" / "pywb" / "example.warc.gz"
+    done = run_script(
+        "bench_import.py", "--warc", str(sample), "--repeat", "3", "--json", str(out), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    run = json.loads(out.read_text())
+    # example.warc.gz holds 6 records (warcinfo, 2 requests, 2 responses, a revisit).
+    assert run["import-warc"]["records"] == run["fastwarc loop"]["records"] == 18
+    assert run["warcio loop"]["records"] == 18
+
+
 def test_store_bench_times_the_three_queries_and_checks_the_peer_agrees(tmp_path: Path) -> None:
     # The peer needs the bench extra; without it the script says so and times ours alone.
     peer_installed = all(importlib.util.find_spec(name) for name in ("duckdb", "pyarrow"))
@@ -93,3 +106,28 @@ def test_store_bench_times_the_three_queries_and_checks_the_peer_agrees(tmp_path
     else:
         assert peer == []
         assert "pip install -e '.[bench]'" in done.stderr
+
+
+def test_cli_bench_runs_every_command_against_its_store(tmp_path: Path) -> None:
+    # The script stops at the first command that exits non-zero, so a renamed command or
+    # option, or a store the queries cannot read, fails here.
+    out = tmp_path / "cli.json"
+    done = run_script(
+        "bench_cli.py", "--repeat", "1", "--links", "200", "--json", str(out), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    timed = json.loads(out.read_text())["commands"]
+    assert sorted(timed) == sorted(
+        [
+            "python -c pass",
+            "python -c 'import sqlite3'",
+            "linkgraph --help",
+            "linkgraph backlinks --help",
+            "linkgraph backlinks",
+            "linkgraph referring-domains",
+            "linkgraph anchors",
+            "linkgraph top",
+            "linkgraph stats",
+        ]
+    )
+    assert all(len(command["runs"]) == 1 for command in timed.values())

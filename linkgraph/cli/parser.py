@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import audits, crawling, queries, store
+from . import archives, audits, crawling, queries, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -30,6 +30,9 @@ COMMANDS = (
     queries.cmd_top,
     queries.cmd_intersect,
     store.cmd_import,
+    archives.cmd_import_warc,
+    archives.cmd_import_wat,
+    archives.cmd_import_parquet,
     crawling.cmd_robots,
     crawling.cmd_demo,
 )

@@ -69,7 +69,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         choices=EXPORT_FORMATS,
         default="jsonl",
         help="jsonl (default) or csv: every link; graphml, gexf or edgelist (tab-separated"
-        " source, target, links, follow_links; no header): the graph at --level",
+        " source, target, links, follow_links; no header): the graph at --level; parquet:"
+        " the link and page tables as Parquet files in the folder --output (needs"
+        " linkgraph[parquet])",
     ),
     arg(
         "--level",
@@ -86,12 +88,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     Example:
       linkgraph export --db links.db --format csv --output links.csv
       linkgraph export --db links.db --format gexf --level domain --output domains.gexf
+      linkgraph export --db links.db --format parquet --output tables/
     """
     from .. import api
 
     count = call(api.export, args)
     if args.output:
-        what = "links" if args.format in ("jsonl", "csv") else f"{args.level}-level edges"
+        what = (
+            "links" if args.format in ("jsonl", "csv", "parquet") else f"{args.level}-level edges"
+        )
         print(f"wrote {count:,} {what} to {args.output}", file=sys.stderr)
     return EXIT_OK
 

@@ -1,0 +1,367 @@
+"""``linkgraph export --format parquet`` and ``linkgraph import-parquet``: the store's link
+and page tables as Parquet, the format DuckDB, Spark and pandas read directly.
+
+``DIR/links/kind=link/…parquet`` (and ``kind=redirect``, ``kind=canonical``: Hive-style
+partitions, so an engine reading only hyperlinks skips the rest) and ``DIR/pages/…parquet``.
+Links: ``source``, ``target``, their ``*_host`` and ``*_domain``, ``anchor``, ``rel``
+(list of tokens), ``follow``, ``image``, ``internal``, ``placement``, ``flags`` (the
+store's bits), ``first_seen``, ``last_seen`` (null: seen once), ``lost_at``,
+``lost_reason`` (timestamps in UTC, seconds). Pages: the page row (``fetched_at`` as
+float seconds, as stored), with ``host``, ``domain``, ``noindex``/``nofollow`` and the
+visible ``text``.
+
+``import-parquet`` fills a new store from such a folder through the batched writer,
+then gives links their dates and lost state back, so the round trip loses nothing a
+query reads. It holds the tables in memory (grouped by source page); hosts' addresses
+and notes, scores and a crawl's settings and queue are not part of the export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from linkgraph.crawler.settings import SettingsError
+from linkgraph.storage import schema
+from linkgraph.storage.identity import host_of, registrable_domain
+from linkgraph.storage.records import Link, Page
+from linkgraph.storage.tables import (
+    LINK_COLUMNS,
+    has_urls,
+    iter_link_rows,
+    iter_page_rows,
+    restore_history,
+)
+from linkgraph.storage.vocab import (
+    FLAG_IMAGE,
+    FLAG_INTERNAL,
+    NOT_FOLLOW_FLAGS,
+    ROBOTS_NOFOLLOW,
+    ROBOTS_NOINDEX,
+)
+from linkgraph.storage.writer import StoreWriter
+
+from .loop import run
+
+__all__ = ["export_parquet", "import_parquet"]
+
+_ROWS = 100_000  # rows per record batch written
+
+
+def _arrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.dataset
+    except ImportError:
+        raise SettingsError("Parquet needs pyarrow: pip install 'linkgraph[parquet]'") from None
+    return pyarrow
+
+
+def _schemas(pa: Any) -> tuple[Any, Any]:
+    stamp = pa.timestamp("s", tz="UTC")
+    links = pa.schema(
+        [
+            ("source", pa.string()),
+            ("target", pa.string()),
+            ("source_host", pa.string()),
+            ("source_domain", pa.string()),
+            ("target_host", pa.string()),
+            ("target_domain", pa.string()),
+            ("anchor", pa.string()),
+            ("rel", pa.list_(pa.string())),
+            ("follow", pa.bool_()),
+            ("image", pa.bool_()),
+            ("internal", pa.bool_()),
+            ("placement", pa.string()),
+            ("kind", pa.string()),
+            ("flags", pa.int32()),
+            ("first_seen", stamp),
+            ("last_seen", stamp),
+            ("lost_at", stamp),
+            ("lost_reason", pa.string()),
+        ]
+    )
+    pages = pa.schema(
+        [
+            ("url", pa.string()),
+            ("host", pa.string()),
+            ("domain", pa.string()),
+            ("status", pa.int32()),
+            ("error", pa.string()),
+            ("final_url", pa.string()),
+            ("content_type", pa.string()),
+            ("fetched_at", pa.float64()),
+            ("depth", pa.int32()),
+            ("title", pa.string()),
+            ("lang", pa.string()),
+            ("canonical", pa.string()),
+            ("noindex", pa.bool_()),
+            ("nofollow", pa.bool_()),
+            ("size", pa.int64()),
+            ("elapsed_ms", pa.int64()),
+            ("etag", pa.string()),
+            ("last_modified", pa.string()),
+            ("outlinks", pa.int32()),
+            ("checked_only", pa.bool_()),
+            ("text", pa.string()),
+        ]
+    )
+    return links, pages
+
+
+def _when(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def _batches(pa: Any, schema_: Any, rows: Iterator[dict[str, Any]]) -> Iterator[Any]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == _ROWS:
+            yield pa.RecordBatch.from_pylist(chunk, schema=schema_)
+            chunk = []
+    yield pa.RecordBatch.from_pylist(chunk, schema=schema_)
+
+
+def _link_dicts(conn: Any) -> Iterator[dict[str, Any]]:
+    for (
+        source,
+        target,
+        kind,
+        anchor,
+        placement,
+        rel,
+        flags,
+        first,
+        last,
+        lost,
+        why,
+    ) in iter_link_rows(conn):
+        source_host, target_host = host_of(source), host_of(target)
+        yield {
+            "source": source,
+            "target": target,
+            "source_host": source_host,
+            "source_domain": registrable_domain(source_host),
+            "target_host": target_host,
+            "target_domain": registrable_domain(target_host),
+            "anchor": anchor,
+            "rel": rel.split() if rel else [],
+            "follow": not flags & NOT_FOLLOW_FLAGS,
+            "image": bool(flags & FLAG_IMAGE),
+            "internal": bool(flags & FLAG_INTERNAL),
+            "placement": placement,
+            "kind": kind,
+            "flags": flags,
+            "first_seen": _when(first),
+            "last_seen": _when(last),
+            "lost_at": _when(lost),
+            "lost_reason": why,
+        }
+
+
+def _page_dicts(conn: Any) -> Iterator[dict[str, Any]]:
+    for row in iter_page_rows(conn):
+        (url, status, error, final, ctype, fetched, depth, title, lang, canonical, robots) = row[
+            :11
+        ]
+        (size, elapsed, etag, modified, outlinks, checked, text) = row[11:]
+        host = host_of(url)
+        yield {
+            "url": url,
+            "host": host,
+            "domain": registrable_domain(host),
+            "status": status,
+            "error": error,
+            "final_url": final,
+            "content_type": ctype,
+            "fetched_at": fetched,
+            "depth": depth,
+            "title": title,
+            "lang": lang,
+            "canonical": canonical,
+            "noindex": bool(robots & ROBOTS_NOINDEX),
+            "nofollow": bool(robots & ROBOTS_NOFOLLOW),
+            "size": size,
+            "elapsed_ms": elapsed,
+            "etag": etag,
+            "last_modified": modified,
+            "outlinks": outlinks,
+            "checked_only": bool(checked),
+            "text": text,
+        }
+
+
+def _write(
+    pa: Any, rows: Iterator[dict[str, Any]], schema_: Any, folder: Path, partition: str | None
+) -> int:
+    """Write ``rows`` as Parquet under ``folder``, in Hive partitions of ``partition``
+    (``folder/kind=link/part-0.parquet``), streamed a batch at a time. Written here, in
+    this thread, rather than by ``pyarrow.dataset.write_dataset``, which pulls the rows
+    from a thread of its own and so cannot read them from our SQLite connection."""
+    import pyarrow.parquet as pq
+
+    file_schema = schema_.remove(schema_.get_field_index(partition)) if partition else schema_
+    writers: dict[str, Any] = {}
+    written = 0
+    try:
+        for batch in _batches(pa, schema_, rows):
+            written += batch.num_rows
+            if partition is None:
+                parts = {"": batch}
+            else:
+                column = batch.column(partition)
+                parts = {
+                    value: batch.filter(pa.compute.equal(column, value)).drop_columns([partition])
+                    for value in set(column.to_pylist())
+                }
+            for value, part in parts.items():
+                writer = writers.get(value)
+                if writer is None:
+                    where = folder / f"{partition}={value}" if partition else folder
+                    where.mkdir(parents=True, exist_ok=True)
+                    writer = writers[value] = pq.ParquetWriter(
+                        where / "part-0.parquet", file_schema
+                    )
+                writer.write_batch(part)
+        if not writers:  # an empty table still has its folder and schema
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(file_schema.empty_table(), folder / "part-0.parquet")
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return written
+
+
+def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -> tuple[int, int]:
+    """Write ``db``'s links and pages under the folder ``output``; returns (links, pages)."""
+    pa = _arrow()
+    import pyarrow.compute  # noqa: F401  (pa.compute, for the partitions)
+
+    out = Path(output)
+    if out.exists() and any(out.iterdir()):
+        raise SettingsError(f"{out} is not empty: give a new folder for the Parquet tables")
+    links_schema, pages_schema = _schemas(pa)
+    conn = schema.open_readonly(db)
+    counts = []
+    try:
+        counts.append(_write(pa, _link_dicts(conn), links_schema, out / "links", "kind"))
+        counts.append(_write(pa, _page_dicts(conn), pages_schema, out / "pages", None))
+    finally:
+        conn.close()
+    return counts[0], counts[1]
+
+
+def _seconds(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def _read(folder: Path, name: str) -> Any:
+    import pyarrow.dataset as ds
+
+    where = folder / name
+    if not where.is_dir():
+        raise SettingsError(f"{folder} has no {name}/ folder: not a linkgraph Parquet export")
+    return ds.dataset(where, format="parquet", partitioning="hive" if name == "links" else None)
+
+
+async def _fill(db: str | os.PathLike[str], pages: dict[str, dict[str, Any]], links: Any) -> None:
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        current: str | None = None
+        group: list[Link] = []
+        first: int | None = None
+        written = 0
+
+        async def put(source: str) -> None:
+            nonlocal written
+            row = pages.pop(source, None)
+            if row is None:
+                writer.add_links(source, group, first or 0)
+            else:
+                writer.add_page(_page(row, group))
+            written += len(group) + 1
+            if written >= 50_000:
+                await writer.flush()
+                written = 0
+
+        for row in links:
+            if row["source"] != current:
+                if current is not None:
+                    await put(current)
+                current, group, first = row["source"], [], None
+            group.append(
+                Link(
+                    row["target"],
+                    row["anchor"] or "",
+                    tuple(row["rel"] or ()),
+                    row["placement"],
+                    bool(row["image"]),
+                    row["kind"],
+                )
+            )
+            seen = _seconds(row["first_seen"])
+            first = seen if first is None or (seen is not None and seen < first) else first
+        if current is not None:
+            await put(current)
+        for url in list(pages):
+            group = []
+            await put(url)
+            await asyncio.sleep(0)
+
+
+def _page(row: dict[str, Any], links: list[Link]) -> Page:
+    return Page(
+        row["url"],
+        row["depth"],
+        row["fetched_at"],
+        status=row["status"],
+        error=row["error"],
+        final_url=row["final_url"],
+        content_type=row["content_type"],
+        title=row["title"],
+        lang=row["lang"],
+        canonical=row["canonical"],
+        noindex=bool(row["noindex"]),
+        nofollow=bool(row["nofollow"]),
+        size=row["size"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        text=row["text"],
+        checked_only=bool(row["checked_only"]),
+        links=links,
+    )
+
+
+def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -> tuple[int, int]:
+    """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages)."""
+    _arrow()
+    where = Path(folder)
+    if has_urls(db):
+        raise SettingsError(f"{db} holds links already: import-parquet fills a new store")
+    pages_table = _read(where, "pages").to_table()
+    links_table = _read(where, "links").to_table().sort_by("source")
+    pages = {row["url"]: row for row in pages_table.to_pylist()}
+    history = [(url, row["outlinks"], row["elapsed_ms"]) for url, row in pages.items()]
+    links = links_table.to_pylist()
+    run(_fill(db, pages, links))
+    restore_history(
+        db,
+        (
+            (
+                *(row[c] for c in LINK_COLUMNS[:5]),
+                " ".join(row["rel"] or ()),
+                row["flags"],
+                _seconds(row["first_seen"]),
+                _seconds(row["last_seen"]),
+                _seconds(row["lost_at"]),
+                row["lost_reason"],
+            )
+            for row in links
+        ),
+        history,
+    )
+    return len(links), len(history)
