@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .graphs import to_networkx
     from .importer import import_links
     from .ranking import rank
+    from .stores import copy, init_db
 
 # The public names load on first use. crawler/, graph/ and storage/ install inside this
 # package, so importing any of them (a parse worker imports only linkgraph.crawler.parsing)
@@ -80,6 +81,8 @@ _LAZY: dict[str, str] = {
     "to_networkx": ".graphs",
     "import_links": ".importer",
     "rank": ".ranking",
+    "copy": ".stores",
+    "init_db": ".stores",
 }
 
 
@@ -124,11 +127,13 @@ __all__ = [
     "backlinks",
     "broken",
     "changes",
+    "copy",
     "crawl",
     "crawl_async",
     "disavow",
     "export",
     "import_links",
+    "init_db",
     "intersect",
     "iter_links",
     "load_profile",

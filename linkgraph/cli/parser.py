@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import audits, crawling, queries, store
+from . import audits, backends, crawling, queries, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -30,6 +30,8 @@ COMMANDS = (
     queries.cmd_top,
     queries.cmd_intersect,
     store.cmd_import,
+    backends.cmd_init_db,
+    backends.cmd_copy,
     crawling.cmd_robots,
     crawling.cmd_demo,
 )
