@@ -218,13 +218,15 @@ def anchors(
     """Anchor texts of the links into a target, as :func:`storage.backlinks.anchors`
     gives them."""
     condition, params = _filters(target, where)
-    # The reason of the latest loss (SQLite takes the bare column from max()'s row).
+    # The reason of the latest loss. SQLite takes the bare column from the first row of
+    # the group, in its scan order (the links' primary key), that holds max(lost_at).
+    first_latest = ", ".join(f"l.{c}" for c in _LINK_KEY)
     sql = (
         f"SELECT a.text, count(DISTINCT {_PAIR}),"
         f" count(DISTINCT CASE WHEN (l.flags & {NOT_FOLLOW_FLAGS}) = 0 THEN {_PAIR} END),"
         " count(DISTINCT sh.domain_id), (l.flags & 8) > 0,"
         " count(*) = count(l.lost_at), max(l.lost_at),"
-        " (array_agg(l.lost_reason ORDER BY l.lost_at DESC NULLS LAST))[1]"
+        f" (array_agg(l.lost_reason ORDER BY l.lost_at DESC NULLS LAST, {first_latest}))[1]"
         f" FROM links l JOIN anchors a ON a.id = l.anchor_id JOIN urls s ON s.id = l.source_id"
         f" {_SOURCE_HOST} WHERE {condition} GROUP BY l.anchor_id, a.text, (l.flags & 8) > 0"
         f" ORDER BY 4 DESC, 2 DESC, a.text {BYTEWISE}, 5 LIMIT %s"
