@@ -14,10 +14,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from audit_support import DOMAIN
+from audit_support import DOMAIN, PROFILE
 
 import linkgraph
-from linkgraph.demo import TARGET
+from linkgraph.demo import BRAND, TARGET
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +155,62 @@ def test_backlinks_on_postgresql_from_the_command_line(pg_copy: str, capsys) -> 
     code, out, err = run(capsys, "backlinks", DOMAIN, "--db", pg_copy, "--format", "json")
     assert (code, err) == (0, "")
     assert out.count('"source"') == len(linkgraph.backlinks(pg_copy, DOMAIN))
+
+
+# -- the audits and the graph export (AuditReader) --------------------------------------
+
+AUDITS: dict[str, Callable[[Any, SimpleNamespace], Any]] = {
+    "anchor_profile": lambda db, a: linkgraph.anchor_profile(db, DOMAIN, profile=PROFILE),
+    "anchor_profile_lost": lambda db, a: linkgraph.anchor_profile(
+        db, DOMAIN, profile=PROFILE, include_lost=True, include_internal=True
+    ),
+    "backlink_quality": lambda db, a: linkgraph.backlink_quality(
+        db, DOMAIN, profile=PROFILE, limit=None
+    ),
+    "backlink_quality_lost": lambda db, a: linkgraph.backlink_quality(
+        db, DOMAIN, profile=PROFILE, include_lost=True, limit=5
+    ),
+    "changes": lambda db, a: linkgraph.changes(db, DOMAIN),
+    "changes_since_by_week": lambda db, a: linkgraph.changes(
+        db, DOMAIN, since=a.between, by="week", include_internal=True
+    ),
+    "broken": lambda db, a: linkgraph.broken(db),
+    "broken_into": lambda db, a: linkgraph.broken(db, DOMAIN),
+    "broken_outbound_limit": lambda db, a: linkgraph.broken(db, DOMAIN, outbound=True, limit=2),
+    "toxic": lambda db, a: linkgraph.toxic(db, DOMAIN, profile=PROFILE),
+    "disavow": lambda db, a: linkgraph.disavow(db, DOMAIN, profile=PROFILE, min_score=30),
+}
+
+
+@pytest.mark.parametrize("audit_name", AUDITS)
+def test_audits_agree(audit: SimpleNamespace, pg_copy: str, audit_name: str) -> None:
+    on_sqlite, on_pg = answers(audit, pg_copy, lambda db: AUDITS[audit_name](db, audit))
+    assert on_pg == on_sqlite
+    assert on_sqlite  # the demo web gives every audit something to report
+
+
+@pytest.mark.parametrize("exclude", [None, DOMAIN])
+def test_mentions_find_the_same_pages(
+    audit: SimpleNamespace, pg_copy: str, exclude: str | None
+) -> None:
+    # Ranking (bm25 against ts_rank) and snippets are each engine's own: the pages found,
+    # and whether each links to the target, are what must agree.
+    on_sqlite, on_pg = answers(
+        audit,
+        pg_copy,
+        lambda db: linkgraph.mentions(db, BRAND, exclude_linking=exclude, limit=None),
+    )
+    assert on_sqlite
+    assert sorted((r["url"], r["links_to_target"]) for r in on_pg) == sorted(
+        (r["url"], r["links_to_target"]) for r in on_sqlite
+    )
+    assert all(BRAND.split()[0].lower() in r["snippet"].lower() for r in on_pg)
+
+
+@pytest.mark.parametrize("level", ["page", "host", "domain"])
+def test_graph_export_agrees(audit: SimpleNamespace, pg_copy: str, level: str) -> None:
+    import networkx as nx
+
+    on_sqlite, on_pg = answers(audit, pg_copy, lambda db: linkgraph.to_networkx(db, level=level))
+    assert on_sqlite.number_of_edges() > 0
+    assert nx.utils.graphs_equal(on_pg, on_sqlite)

@@ -84,7 +84,12 @@ def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
 
 
 def backlinks(
-    conn: Any, target: Target, where: LinkFilter, *, limit: int | None = 100, sort: str = "authority"
+    conn: Any,
+    target: Target,
+    where: LinkFilter,
+    *,
+    limit: int | None = 100,
+    sort: str = "authority",
 ) -> list[dict[str, Any]]:
     """The links into a target, as :func:`storage.backlinks.backlinks` gives them."""
     condition, params = _filters(target, where)

@@ -12,18 +12,22 @@ store without its password (:func:`.connection.pg_errors`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptStore, StoreError
 from ..interface import Gap, LinkFilter
-from ..records import Target
+from ..records import BacklinkDetail, Target
+from . import audit as _audit
 from . import backlinks as _backlinks
 from . import queries
 from .connection import pg_errors, redact
 from .schema import open_reader
+
+if TYPE_CHECKING:
+    from ..graphload import GraphArrays
 
 __all__ = ["PgStore"]
 
@@ -31,8 +35,8 @@ _REQUIRED = ("domains", "hosts", "urls", "anchors", "rels", "links", "pages", "f
 
 
 class PgStore:
-    """A PostgreSQL link store opened for reading (a ``LinkReader``); close it, or use
-    ``with``."""
+    """A PostgreSQL link store opened for reading (a ``LinkReader`` and ``AuditReader``);
+    close it, or use ``with``."""
 
     def __init__(self, conn: Any, url: str) -> None:
         self._conn: Any | None = conn
@@ -153,3 +157,57 @@ class PgStore:
                 limit=limit,
                 include_lost=gap.include_lost,
             )
+
+    # -- AuditReader: what the audits and the graph export read ------------------------
+
+    def backlink_details(self, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
+        with self._reading() as conn:
+            return _audit.backlink_details(conn, target, where)
+
+    def domain_sizes(self, domain_ids: set[int]) -> dict[int, int]:
+        with self._reading() as conn:
+            return _audit.domain_sizes(conn, domain_ids)
+
+    def page_texts(self, url_ids: set[int]) -> dict[int, str]:
+        with self._reading() as conn:
+            return _audit.page_texts(conn, url_ids)
+
+    def target_domain_links_to(self, target: Target, domain_ids: set[int]) -> set[int]:
+        with self._reading() as conn:
+            return _audit.target_domain_links_to(conn, target, domain_ids)
+
+    def domain_authority(self) -> dict[int, float | None]:
+        with self._reading() as conn:
+            return _audit.domain_authority(conn)
+
+    def link_graph(self) -> GraphArrays:
+        with self._reading() as conn:
+            return _audit.link_graph(conn)
+
+    def node_names(self, level: str, ids: Iterable[int]) -> dict[int, str]:
+        with self._reading() as conn:
+            return _audit.node_names(conn, level, ids)
+
+    def node_scores(self, level: str) -> dict[int, dict[str, Any]]:
+        with self._reading() as conn:
+            return _audit.node_scores(conn, level)
+
+    def changes(
+        self, target: Target, *, since: str | None, by: str, include_internal: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        with self._reading() as conn:
+            return _audit.changes(
+                conn, target, since=since, by=by, include_internal=include_internal
+            )
+
+    def broken_links(
+        self, target: Target | None, *, outbound: bool, limit: int | None
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return _audit.broken_links(conn, target, outbound=outbound, limit=limit)
+
+    def mentions(
+        self, phrase: str, *, exclude_linking: Target | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            return _audit.mentions(conn, phrase, exclude_linking=exclude_linking, limit=limit)
