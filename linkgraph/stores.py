@@ -61,7 +61,21 @@ def open_reader(db: str | os.PathLike[str], *, check: bool = False) -> AuditRead
         from linkgraph.storage.pg.store import PgStore
 
         return PgStore.open(os.fspath(db), check=check)
+    _refuse_other_urls(db)
     return SqliteStore.open(db, check=check)
+
+
+def _refuse_other_urls(db: object) -> None:
+    """A ``--db`` that looks like a URL of another scheme (``postgresq://``, ``mysql://``)
+    is a mistake, not a file name: say so, without the password it may carry, instead of
+    creating folders named after it or printing it in a "not found"."""
+    text = os.fspath(db) if isinstance(db, str | os.PathLike) else ""
+    if isinstance(text, str) and "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise StoreError(
+            f"--db {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
+            " path (SQLite) or a postgresql:// URL"
+        )
 
 
 def shown(db: object) -> str:
@@ -72,7 +86,9 @@ def shown(db: object) -> str:
 
 def refuse_postgres(db: object, command: str) -> None:
     """Raise a one-line :class:`StoreError` when ``db`` is a PostgreSQL URL: ``command``
-    writes a store, and writing to PostgreSQL is not built yet."""
+    writes a store, and writing to PostgreSQL is not built yet. (A URL of another scheme
+    is refused too.)"""
+    _refuse_other_urls(db)
     if is_pg_url(db):
         raise StoreError(
             f"`linkgraph {command}` cannot write to a PostgreSQL store yet ({shown(db)}):"

@@ -202,8 +202,9 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
         ["crawl", "http://a.test/", "--db", "postgresql://u:pw1234@/links"],
         ["import", "--db", "postgresql://u:pw1234@/links", "edges.csv"],
         ["rank", "--db", "postgresql://u:pw1234@/links"],
+        ["demo", "--db", "postgresql://u:pw1234@/links"],
     ],
-    ids=["crawl", "import", "rank"],
+    ids=["crawl", "import", "rank", "demo"],
 )
 def test_writing_commands_say_postgresql_is_not_supported_yet(argv: list[str], capsys) -> None:
     code, out, err = run(capsys, *argv)
@@ -243,3 +244,11 @@ def test_an_open_postgresql_store_answers_like_its_url(pg_url: str, capsys) -> N
         assert "PgStore" in repr(store) and "closed" not in repr(store)
         assert linkgraph.stats(store) == linkgraph.stats(pg_url)
     assert "closed" in repr(store)
+
+
+@pytest.mark.parametrize("command", ["stats", "rank"])
+def test_a_url_of_another_scheme_is_refused_without_its_password(command: str, capsys) -> None:
+    code, out, err = run(capsys, command, "--db", "postgresq://u:pw5678@db.test/links")
+    assert (code, out) == (1, "")
+    assert "postgresq:// is not a store linkgraph knows" in err
+    assert "pw5678" not in err and err.count("\n") == 1

@@ -273,4 +273,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """
     from ..demo import run_demo
 
+    # The demo replaces its store: it takes a file, and never a PostgreSQL database.
+    refuse_postgres(args.db, "demo")
     return call(run_demo, args)
