@@ -252,3 +252,59 @@ def test_a_url_of_another_scheme_is_refused_without_its_password(command: str, c
     assert (code, out) == (1, "")
     assert "postgresq:// is not a store linkgraph knows" in err
     assert "pw5678" not in err and err.count("\n") == 1
+
+
+def make_older(url: str) -> None:
+    """Set a store of ours back one migration: its row and its tables gone."""
+    with psycopg.connect(url) as conn:
+        conn.execute(f"DELETE FROM {META_TABLE} WHERE version = %s", (len(MIGRATIONS),))
+        conn.execute("DROP TABLE hub_inlinks, hub_targets")
+
+
+def test_init_db_brings_an_older_store_of_ours_up_to_date(pg_url: str, capsys) -> None:
+    assert MIGRATIONS[-1][0] == "0004_hub_inlinks"  # what make_older undoes
+    run(capsys, "init-db", pg_url)
+    make_older(pg_url)
+    code, _, err = run(capsys, "backlinks", "a.test", "--db", pg_url)
+    assert code == 1 and "run `linkgraph init-db URL`" in err
+    code, out, _ = run(capsys, "init-db", pg_url)
+    n = len(MIGRATIONS)
+    assert (code, out) == (0, f"upgraded {pg_url} from store schema v{n - 1} to v{n}\n")
+    assert {"hub_inlinks", "hub_targets"} <= set(tables(pg_url))
+
+
+def test_copy_into_an_older_store_with_rows_refuses_before_upgrading_it(
+    pg_url: str, tmp_path, capsys
+) -> None:
+    import linkgraph
+
+    run(capsys, "init-db", pg_url)
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("INSERT INTO domains(name) VALUES ('a.test')")
+    make_older(pg_url)
+    before = tables(pg_url)
+    src = tmp_path / "src.db"
+    linkgraph.init_db(src)
+    code, _, err = run(capsys, "copy", str(src), pg_url)
+    assert code == 1 and "is not empty" in err
+    assert tables(pg_url) == before  # still the older schema: nothing was written
+
+
+def test_init_db_run_twice_at_once_applies_each_migration_once(pg_url: str) -> None:
+    import linkgraph
+
+    results: list[object] = []
+
+    def init() -> None:
+        try:
+            results.append(linkgraph.init_db(pg_url)["after"])
+        except Exception as exc:  # reported below, with the other thread's result
+            results.append(exc)
+
+    threads = [threading.Thread(target=init) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == [len(MIGRATIONS)] * 3
+    assert [v for v, _, _ in tables(pg_url)[META_TABLE]] == list(range(1, len(MIGRATIONS) + 1))

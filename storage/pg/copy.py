@@ -24,7 +24,7 @@ from typing import Any
 from .. import schema as sqlite_schema
 from ..errors import StoreError, sqlite_errors
 from .connection import connect, is_pg_url, pg_errors, redact
-from .schema import init_db, open_reader
+from .schema import init_db, inspect, open_reader
 
 __all__ = ["TABLES", "copy_store"]
 
@@ -120,16 +120,29 @@ def _pg_rows(conn: Any, table: Table) -> Iterator[tuple[Any, ...]]:
 # -- writing ------------------------------------------------------------------------------
 
 
+def _counts(conn: Any, have: set[str]) -> dict[str, int]:
+    """Rows per table of :data:`TABLES` that the store has (an older one lacks some)."""
+    return {
+        t.name: conn.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0]
+        for t in TABLES
+        if t.name in have
+    }
+
+
 def _into_sqlite(path: Path, read: Callable[[Table], Iterable[tuple[Any, ...]]]) -> dict[str, int]:
-    existed = sqlite_schema.inspect_file(path) is not None
+    existed = path.exists()
+    if sqlite_schema.inspect_file(path):  # a store of ours (foreign, newer: raised)
+        # Checked before the read-write opening: migrating an older store is a write.
+        with closing(sqlite_schema.open_readonly(path)) as ro, sqlite_errors(path):
+            names = {
+                n for (n,) in ro.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            _not_empty(_counts(ro, names), str(path))
     conn = sqlite_schema.connect(path, create=True)
     done = False
     try:
         with sqlite_errors(path):
-            counts = {
-                t.name: conn.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0] for t in TABLES
-            }
-            _not_empty(counts, str(path))
+            _not_empty(_counts(conn, {t.name for t in TABLES}), str(path))
             copied: dict[str, int] = {}
             conn.execute("BEGIN IMMEDIATE")
             for name in _SEEDED:  # the source has its own id-0 rows
@@ -152,13 +165,16 @@ def _into_sqlite(path: Path, read: Callable[[Table], Iterable[tuple[Any, ...]]])
 
 def _into_pg(url: str, read: Callable[[Table], Iterable[tuple[Any, ...]]]) -> dict[str, int]:
     with connect(url, autocommit=True) as conn, pg_errors(url):
-        # Creates the schema in an empty database, brings an older store of ours up to
-        # date, and refuses a foreign or newer one before anything is written.
-        init_db(url)
-        counts = {
-            t.name: conn.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0] for t in TABLES
-        }
-        _not_empty(counts, redact(url))
+        if inspect(conn, url):  # a store of ours (foreign, newer: raised, nothing written)
+            # Checked before init_db: bringing an older store up to date is a write.
+            have = {
+                t.name
+                for t in TABLES
+                if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (t.name,)).fetchone()[0]
+            }
+            _not_empty(_counts(conn, have), redact(url))
+        init_db(url)  # the schema, in an empty database or an older store of ours
+        _not_empty(_counts(conn, {t.name for t in TABLES}), redact(url))
         copied: dict[str, int] = {}
         with conn.transaction(), conn.cursor() as cur:
             for name in _SEEDED:
