@@ -214,3 +214,16 @@ def test_graph_export_agrees(audit: SimpleNamespace, pg_copy: str, level: str) -
     on_sqlite, on_pg = answers(audit, pg_copy, lambda db: linkgraph.to_networkx(db, level=level))
     assert on_sqlite.number_of_edges() > 0
     assert nx.utils.graphs_equal(on_pg, on_sqlite)
+
+
+def test_the_crawl_record_and_seed_outcomes_agree(audit: SimpleNamespace, pg_copy: str) -> None:
+    from linkgraph import api
+
+    on_sqlite, on_pg = answers(audit, pg_copy, api.stored_settings)
+    assert on_sqlite is not None and on_pg == on_sqlite
+    with linkgraph.open_store(audit.gen2) as lite, linkgraph.open_store(pg_copy) as pg:
+        record = lite.crawl_record()
+        assert record is not None and pg.crawl_record() == record
+        urls = [*record["seeds"], "http://never.test/"]
+        assert pg.url_outcomes(urls) == lite.url_outcomes(urls)
+        assert lite.url_outcomes(urls)  # the seeds were fetched
