@@ -90,22 +90,3 @@ def test_store_bench_times_the_three_queries_and_checks_the_peer_agrees(tmp_path
     else:
         assert peer == []
         assert "pip install -e '.[bench]'" in done.stderr
-
-
-def test_pg_copy_bench_copies_every_link_there_and_back(tmp_path: Path, pg_url: str) -> None:
-    import linkgraph
-
-    edges = tmp_path / "edges.csv"
-    edges.write_text(
-        "".join(f"http://a{i % 7}.test/{i},http://b.test/{i % 5}\n" for i in range(60))
-    )
-    db = tmp_path / "small.db"
-    linkgraph.import_links(db, edges)
-    out = tmp_path / "copy.json"
-    done = run_script(
-        "bench_pg_copy.py", "--db", str(db), "--pg-url", pg_url, "--json", str(out), cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(out.read_text())
-    assert result["links"] == 60
-    assert result["sqlite_to_postgresql"]["peak_rss_mib"] > 0

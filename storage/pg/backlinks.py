@@ -16,6 +16,7 @@ from typing import Any
 
 from ..backlinks import TargetError, subnet_24
 from ..backlinks import resolve_target as read_target
+from ..errors import StoreError
 from ..inlinks import Spans
 from ..interface import LinkFilter
 from ..queries import LOST_COLUMNS, current, iso, link_record, lost_reason
@@ -258,8 +259,6 @@ _LABELS = {"page": "url", "host": "host", "domain": "domain"}
 
 def top(conn: Any, *, level: str = "domain", limit: int | None = 20) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains, as :func:`storage.backlinks.top`."""
-    from ..errors import StoreError
-
     if level not in LEVEL_SCORES:
         raise TargetError(f"unknown level {level!r}: use page, host or domain")
     (table, key), (names, column), label = LEVEL_SCORES[level], LEVEL_NAMES[level], _LABELS[level]
