@@ -70,7 +70,7 @@ def _refuse_other_urls(db: object) -> None:
     is a mistake, not a file name: say so, without the password it may carry, instead of
     creating folders named after it or printing it in a "not found"."""
     text = os.fspath(db) if isinstance(db, str | os.PathLike) else ""
-    if isinstance(text, str) and "://" in text:
+    if isinstance(text, str) and "://" in text and not is_pg_url(text):
         scheme = text.split("://", 1)[0]
         raise StoreError(
             f"--db {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"

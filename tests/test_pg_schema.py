@@ -203,13 +203,15 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
         ["import", "--db", "postgresql://u:pw1234@/links", "edges.csv"],
         ["rank", "--db", "postgresql://u:pw1234@/links"],
         ["demo", "--db", "postgresql://u:pw1234@/links"],
+        ["broken", "--check-external", "--db", "postgresql://u:pw1234@/links"],
     ],
-    ids=["crawl", "import", "rank", "demo"],
+    ids=["crawl", "import", "rank", "demo", "broken-check-external"],
 )
 def test_writing_commands_say_postgresql_is_not_supported_yet(argv: list[str], capsys) -> None:
     code, out, err = run(capsys, *argv)
     assert (code, out) == (1, "")
-    assert err.startswith(f"linkgraph: error: `linkgraph {argv[0]}` cannot write to a PostgreSQL")
+    command = " ".join(argv[:2]) if argv[1].startswith("--check") else argv[0]
+    assert err.startswith(f"linkgraph: error: `linkgraph {command}` cannot write to a PostgreSQL")
     assert "pw1234" not in err and err.count("\n") == 1
 
 

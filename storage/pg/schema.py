@@ -18,7 +18,7 @@ from .migrations import META_TABLE, MIGRATIONS
 __all__ = ["SCHEMA_VERSION", "init_db", "inspect", "open_reader", "statements"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
-# Taken by every init-db for its transaction: two at once apply each migration once.
+# Held by every init-db while it runs: two at once apply each migration once.
 _LOCK_KEY = 0x4C4B4752  # "LKGR", the SQLite store's application_id
 
 
@@ -31,15 +31,18 @@ def statements(sql: str) -> list[str]:
 def inspect(conn: Any, url: str) -> int | None:
     """The schema version of the store ``conn`` reaches; ``None`` for a database without
     tables. Raises :class:`NotAStore` or :class:`NewerSchema` (reading only)."""
-    ours = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (META_TABLE,)).fetchone()[0]
+    # One statement, one snapshot: an init-db committing between two looks would
+    # otherwise show its tables without its meta table, a database "of another program".
+    ours, tables = conn.execute(
+        "SELECT count(*) FILTER (WHERE c.relname = %s AND n.nspname = current_schema()) > 0,"
+        " count(*) FROM pg_catalog.pg_class c"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " AND n.nspname NOT LIKE 'pg_toast%%'",
+        (META_TABLE,),
+    ).fetchone()
     if not ours:
-        tables = conn.execute(
-            "SELECT count(*) FROM pg_catalog.pg_class c"
-            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
-            " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-            " AND n.nspname NOT LIKE 'pg_toast%%'"
-        ).fetchone()[0]
         if tables:
             raise NotAStore(
                 f"{redact(url)} is a PostgreSQL database with tables of another program"
@@ -63,28 +66,28 @@ def init_db(url: str) -> tuple[int, int]:
     the versions before and after (equal: it was up to date). A foreign or newer database
     raises before anything is written."""
     with connect(url, autocommit=True) as conn, pg_errors(url):
-        before = inspect(conn, url) or 0
-        version = before
-        for number, (name, sql) in enumerate(MIGRATIONS[before:], start=before + 1):
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                # Another init-db may have got here first: look again under the lock.
-                now = inspect(conn, url) or 0
-                if now >= number:
-                    version = now
-                    continue
-                if number == 1:
-                    conn.execute(
-                        f"CREATE TABLE {META_TABLE} (version INTEGER PRIMARY KEY,"
-                        " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-                    )
-                for statement in statements(sql):
-                    conn.execute(statement)
+        # One init-db at a time per database, from its look at what is there to its last
+        # migration: another one waits, then finds the store up to date.
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            return _migrate(conn, url)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+
+
+def _migrate(conn: Any, url: str) -> tuple[int, int]:
+    before = inspect(conn, url) or 0
+    for number, (name, sql) in enumerate(MIGRATIONS[before:], start=before + 1):
+        with conn.transaction():
+            if number == 1:
                 conn.execute(
-                    f"INSERT INTO {META_TABLE}(version, name) VALUES (%s, %s)", (number, name)
+                    f"CREATE TABLE {META_TABLE} (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
                 )
-                version = number
-        return before, version
+            for statement in statements(sql):
+                conn.execute(statement)
+            conn.execute(f"INSERT INTO {META_TABLE}(version, name) VALUES (%s, %s)", (number, name))
+    return before, max(before, len(MIGRATIONS))
 
 
 def open_reader(url: str) -> Any:
