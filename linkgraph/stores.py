@@ -84,15 +84,22 @@ def shown(db: object) -> str:
     return redact(text) if is_pg_url(text) else text
 
 
-def refuse_postgres(db: object, command: str) -> None:
+def refuse_postgres(db: object, command: str, *, reads: bool = False) -> None:
     """Raise a one-line :class:`StoreError` when ``db`` is a PostgreSQL URL: ``command``
-    writes a store, and writing to PostgreSQL is not built yet. (A URL of another scheme
-    is refused too.)"""
+    writes a store (or, with ``reads``, reads it in a way only SQLite does yet), which is
+    not built for PostgreSQL yet. (A URL of another scheme is refused too.)"""
     _refuse_other_urls(db)
     if is_pg_url(db):
+        what, hint = (
+            ("read", "copy it to a SQLite store with `linkgraph copy URL PATH` first")
+            if reads
+            else (
+                "write to",
+                "run it on a SQLite store and move that with `linkgraph copy PATH URL`",
+            )
+        )
         raise StoreError(
-            f"`linkgraph {command}` cannot write to a PostgreSQL store yet ({shown(db)}):"
-            " run it on a SQLite store and move that with `linkgraph copy PATH URL`"
+            f"`linkgraph {command}` cannot {what} a PostgreSQL store yet ({shown(db)}): {hint}"
         )
 
 

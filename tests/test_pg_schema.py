@@ -204,14 +204,27 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
         ["rank", "--db", "postgresql://u:pw1234@/links"],
         ["demo", "--db", "postgresql://u:pw1234@/links"],
         ["broken", "--check-external", "--db", "postgresql://u:pw1234@/links"],
+        ["import-warc", "--db", "postgresql://u:pw1234@/links", "a.warc.gz"],
+        ["import-wat", "--db", "postgresql://u:pw1234@/links", "a.wat.gz"],
+        ["import-parquet", "--db", "postgresql://u:pw1234@/links", "tables"],
     ],
-    ids=["crawl", "import", "rank", "demo", "broken-check-external"],
+    ids=["crawl", "import", "rank", "demo", "broken-check-external", "warc", "wat", "parquet"],
 )
 def test_writing_commands_say_postgresql_is_not_supported_yet(argv: list[str], capsys) -> None:
     code, out, err = run(capsys, *argv)
     assert (code, out) == (1, "")
     command = " ".join(argv[:2]) if argv[1].startswith("--check") else argv[0]
     assert err.startswith(f"linkgraph: error: `linkgraph {command}` cannot write to a PostgreSQL")
+    assert "pw1234" not in err and err.count("\n") == 1
+
+
+def test_parquet_export_says_it_reads_sqlite_stores_only_yet(capsys, tmp_path) -> None:
+    argv = ["export", "--db", "postgresql://u:pw1234@/links", "--format", "parquet"]
+    code, out, err = run(capsys, *argv, "--output", str(tmp_path / "tables"))
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        "linkgraph: error: `linkgraph export --format parquet` cannot read a PostgreSQL store yet"
+    )
     assert "pw1234" not in err and err.count("\n") == 1
 
 
