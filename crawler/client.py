@@ -182,9 +182,7 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if len(self._header_list) >= _MAX_HEADERS:
             raise FetchError("protocol", f"more than {_MAX_HEADERS} header lines")
-        self._header_list.append(
-            (name.decode("latin-1"), value.decode("utf-8", "replace").strip())
-        )
+        self._header_list.append((name.decode("latin-1"), value.decode("utf-8", "replace").strip()))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -412,9 +410,13 @@ class HttpClient:
         if request.headers:
             for name, value in request.headers.items():
                 if any(c in name or c in value for c in "\r\n\0"):
-                    raise FetchError("protocol", f"{request.url}: a header cannot hold a line break")
+                    raise FetchError(
+                        "protocol", f"{request.url}: a header cannot hold a line break"
+                    )
                 extra += f"{name}: {value}\r\n"
-        text = f"{request.method} {target} HTTP/1.1\r\nHost: {authority}\r\n{self._fixed}{extra}\r\n"
+        text = (
+            f"{request.method} {target} HTTP/1.1\r\nHost: {authority}\r\n{self._fixed}{extra}\r\n"
+        )
         return text.encode("utf-8")
 
     def _take(self, key: tuple[str, str, int], now: float) -> _Connection | None:
@@ -471,4 +473,3 @@ class HttpClient:
             except (OSError, ssl.SSLError) as exc:
                 error = exc
         raise FetchError("connect", f"{url}: cannot connect to {host}:{port}: {error}")
-

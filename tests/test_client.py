@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from linkgraph.crawler.client import HttpClient
-from linkgraph.crawler.fetch import FetchError, Fetcher, Request, SafeResolver
+from linkgraph.crawler.fetch import Fetcher, FetchError, Request, SafeResolver
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -94,7 +94,7 @@ async def fetch(
     paths: list[str],
     *,
     max_bytes: int = 100_000,
-    timeout: float = 5.0,
+    seconds: float = 5.0,
     **request: Any,
 ) -> tuple[Hostile, list[Any]]:
     """Fetch ``paths`` in turn with one fetcher; each result is a response or a reason."""
@@ -104,8 +104,8 @@ async def fetch(
         fetcher = FETCHERS[kind](
             user_agent="linkgraph-test/1.0 (+https://example.invalid/bot)",
             resolver=resolver,
-            connect_timeout=timeout,
-            read_timeout=timeout,
+            connect_timeout=seconds,
+            read_timeout=seconds,
         )
         async with fetcher:
             for path in paths:
@@ -172,7 +172,7 @@ async def test_a_dripping_body_times_out_on_the_whole_try(kind: str) -> None:
             await writer.drain()
             await asyncio.sleep(0.05)
 
-    _, results = await fetch(kind, drip, ["/"], timeout=0.3)
+    _, results = await fetch(kind, drip, ["/"], seconds=0.3)
     assert results == ["timeout"]
 
 
@@ -180,7 +180,7 @@ async def test_a_silent_server_times_out(kind: str) -> None:
     async def silent(reader: Any, writer: asyncio.StreamWriter, path: str) -> None:
         await asyncio.sleep(3600)
 
-    _, results = await fetch(kind, silent, ["/"], timeout=0.2)
+    _, results = await fetch(kind, silent, ["/"], seconds=0.2)
     assert results == ["timeout"]
 
 
@@ -205,7 +205,10 @@ async def test_chunked_and_compressed_bodies_are_decoded(kind: str) -> None:
     bodies = {
         "/gzip": (gzip.compress(page), "Content-Encoding: gzip"),
         "/deflate": (zlib.compress(page), "Content-Encoding: deflate"),
-        "/raw-deflate": (raw_deflate.compress(page) + raw_deflate.flush(), "Content-Encoding: deflate"),
+        "/raw-deflate": (
+            raw_deflate.compress(page) + raw_deflate.flush(),
+            "Content-Encoding: deflate",
+        ),
     }
 
     async def answer(reader: Any, writer: asyncio.StreamWriter, path: str) -> None:
