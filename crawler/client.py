@@ -158,8 +158,11 @@ class _Connection(asyncio.Protocol):
         self._decoder: _Decoder | None = None
         self._deadline = deadline
         self._last_read = self.loop.time()
-        self.transport.write(head)
         self.sent_at = time.monotonic()
+        if self.closed:  # closed by the server between connecting and now
+            self._fail("protocol", "server disconnected")
+            return self._done
+        self.transport.write(head)
         self._arm()
         return self._done
 
@@ -470,6 +473,6 @@ class HttpClient:
                 return conn
             except TimeoutError:
                 raise FetchError("timeout", f"{url}: timed out connecting") from None
-            except (OSError, ssl.SSLError) as exc:
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
                 error = exc
         raise FetchError("connect", f"{url}: cannot connect to {host}:{port}: {error}")

@@ -187,8 +187,15 @@ def _failed(url: str, error: str) -> Extracted:
 
 
 def auto_workers() -> int:
-    """One worker per core beyond the event loop's own, at most four."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    """One worker per core this process may run on beyond the event loop's own, at most
+    four. The cores it may run on, not the machine's: a crawl pinned to two cores of a
+    big machine (taskset, a container's cpuset) that started a worker per core would
+    have them all fight over those two."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(4, cores - 1))
 
 
 class _WorkerDied(Exception):

@@ -239,3 +239,12 @@ async def test_garbage_gives_no_links_no_error_and_its_visible_text(workers: int
             assert (result.text, result.title, result.canonical) == (text, None, None), body[:20]
     finally:
         await parser.close()
+
+
+@pytest.mark.parametrize(("allowed", "workers"), [(1, 0), (2, 1), (3, 2), (16, 4)])
+def test_workers_are_counted_from_the_cores_the_crawl_may_use(
+    monkeypatch: pytest.MonkeyPatch, allowed: int, workers: int
+) -> None:
+    monkeypatch.setattr(parsing.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(parsing.os, "sched_getaffinity", lambda pid: set(range(allowed)))
+    assert parsing.auto_workers() == workers
