@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import shutil
+import ssl
+import subprocess
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -299,3 +302,59 @@ async def test_a_head_request_reads_no_body_and_keeps_the_connection(kind: str) 
     server, results = await fetch(kind, answer, ["/a", "/b"], method="HEAD")
     assert results == [(200, b"", False)] * 2
     assert server.heads[0].startswith("HEAD /a HTTP/1.1")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for NAME (and its key), made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate with")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    command += ["-keyout", key, "-out", cert, "-subj", f"/CN={NAME}"]
+    command += ["-addext", f"subjectAltName=DNS:{NAME}"]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+async def tls_fetch(fetcher: Any, certificate: tuple[str, str]) -> Any:
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(*certificate)
+    server = await asyncio.start_server(
+        lambda r, w: Hostile(reply(html(b"<p>secret</p>")))._serve(r, w),
+        "127.0.0.1",
+        0,
+        ssl=server_context,
+    )
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with fetcher:
+            try:
+                resp = await fetcher.send(Request(f"https://{NAME}:{port}/", 1000))
+                return (resp.status, resp.body)
+            except FetchError as exc:
+                return exc.reason
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_an_untrusted_certificate_is_a_connect_failure(
+    kind: str, certificate: tuple[str, str]
+) -> None:
+    resolver = SafeResolver({NAME: ["127.0.0.1"]})
+    fetcher = FETCHERS[kind](user_agent="t", resolver=resolver)
+    assert await tls_fetch(fetcher, certificate) == "connect"
+
+
+async def test_https_through_a_trusted_context_is_answered(certificate: tuple[str, str]) -> None:
+    context = ssl.create_default_context(cafile=certificate[0])
+    resolver = SafeResolver({NAME: ["127.0.0.1"]})
+    fetcher = HttpClient(user_agent="t", resolver=resolver, ssl_context=context)
+    assert await tls_fetch(fetcher, certificate) == (200, b"<p>secret</p>")
