@@ -187,21 +187,15 @@ def _failed(url: str, error: str) -> Extracted:
 
 
 def auto_workers() -> int:
-    """One worker per core this process may run on beyond the event loop's own, at least
-    two and at most four; none on one core.
-
-    The cores it may run on, not the machine's: a crawl pinned to two cores of a big
-    machine (taskset, a container's cpuset) that started a worker per core would have
-    them all fight over those two. At least two, because a worker is a queue every page
-    waits in: on a machine other work shares, the kernel gives one busy process about
-    its fair share of a core, and a single worker held the whole crawl to that (measured
-    on two busy vCPUs: 38.6 s for the benchmark crawl with one worker, 24.4 s with two).
-    """
+    """One worker per core this process may run on beyond the event loop's own, at most
+    four. The cores it may run on, not the machine's: a crawl pinned to two cores of a
+    big machine (taskset, a container's cpuset) that started a worker per core would
+    have them all fight over those two."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         cores = os.cpu_count() or 1
-    return 0 if cores < 2 else max(2, min(4, cores - 1))
+    return max(0, min(4, cores - 1))
 
 
 class _WorkerDied(Exception):

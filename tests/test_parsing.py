@@ -241,7 +241,7 @@ async def test_garbage_gives_no_links_no_error_and_its_visible_text(workers: int
         await parser.close()
 
 
-@pytest.mark.parametrize(("allowed", "workers"), [(1, 0), (2, 2), (3, 2), (4, 3), (16, 4)])
+@pytest.mark.parametrize(("allowed", "workers"), [(1, 0), (2, 1), (3, 2), (16, 4)])
 def test_workers_are_counted_from_the_cores_the_crawl_may_use(
     monkeypatch: pytest.MonkeyPatch, allowed: int, workers: int
 ) -> None:
