@@ -95,9 +95,8 @@ _Parsed = tuple[
     list[str],
 ]
 
-# Each link target's host and domain, computed once per host in a worker's life: a site's
-# pages link the same few hosts over and over. One string object per host also lets
-# pickle send it once per page (its memo), not once per target.
+# Each target host's (host, domain), computed once per host: pages link the same few hosts,
+# and one string object per host is pickled once per page (pickle's memo).
 _HOST_INFO: dict[str, tuple[str, str]] = {}
 _HOST_INFO_MAX = 100_000
 
@@ -187,10 +186,9 @@ def _failed(url: str, error: str) -> Extracted:
 
 
 def auto_workers() -> int:
-    """One worker per core this process may run on beyond the event loop's own, at most
-    four. The cores it may run on, not the machine's: a crawl pinned to two cores of a
-    big machine (taskset, a container's cpuset) that started a worker per core would
-    have them all fight over those two."""
+    """One worker per core this process may use beyond the event loop's, at most four:
+    its CPU affinity, not the machine's cores (a cpuset or taskset of two on a big machine
+    would otherwise get a worker per machine core)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
@@ -206,12 +204,9 @@ class _WorkerDied(Exception):
 
 
 class _Worker:
-    """One worker process: pages written to its stdin, answers read from its stdout.
-
-    Both directions are batched per turn of the event loop: the pages submitted in one
-    turn go out in one write, and every answer that has arrived is taken from one read.
-    A write or a read per page was a tenth of the event-loop thread's time.
-    """
+    """One worker process: pages to its stdin, answers from its stdout, batched: the pages
+    of one turn of the event loop go in one write, the answers that arrived come from one
+    read (a write and a read per page were a tenth of the event-loop thread's time)."""
 
     def __init__(self, process: asyncio.subprocess.Process, config: bytes) -> None:
         self.process = process
@@ -487,8 +482,7 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
         if config is None:  # the first message: agent token, want_text, limits
             config = message
             continue
-        # Answered page by page, never batched: when a page kills this worker, every page
-        # before it has its answer, so the caller knows which page it died on.
+        # Answered page by page: when a page kills this worker, the caller knows which.
         try:
             with contextlib.suppress(ImportError, ValueError, OSError):
                 _limit_cpu(config[2])
