@@ -23,6 +23,7 @@ from .loop import run
 
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
 
+
 def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> HttpClient:
     """A fetcher with the settings' user agent, timeouts and address safety (hosts file
     pins, private addresses only when allowed)."""
