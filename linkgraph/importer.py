@@ -312,6 +312,9 @@ def import_links(
     ``encoding`` is a Python codec name; without it the encoding is detected (byte-order
     mark, else UTF-8, else :data:`FALLBACK_ENCODING`) and reported in the result.
     """
+    from .stores import refuse_postgres
+
+    refuse_postgres(db, "import")
     path = str(file)
     try:
         # Standard input is read whole: detecting the encoding needs a second pass.

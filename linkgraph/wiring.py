@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from linkgraph.crawler.client import HttpClient
 from linkgraph.crawler.engine import CrawlStats, Engine
-from linkgraph.crawler.fetch import Fetcher, SafeResolver, read_hosts_file
+from linkgraph.crawler.fetch import SafeResolver, read_hosts_file
 from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
 from linkgraph.crawler.settings import CrawlSettings, SettingsError
 from linkgraph.storage.identity import normalize
@@ -19,17 +20,19 @@ from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
+from .stores import refuse_postgres
 
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
 
-def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> Fetcher:
+
+def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> HttpClient:
     """A fetcher with the settings' user agent, timeouts and address safety (hosts file
     pins, private addresses only when allowed)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
     resolver = SafeResolver(
         pinned, allow_private=settings.allow_private_addresses, pinned_only=pinned_only
     )
-    return Fetcher(
+    return HttpClient(
         user_agent=settings.user_agent,
         resolver=resolver,
         concurrency=concurrency,
@@ -49,6 +52,7 @@ async def crawl_async(
 
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
+    refuse_postgres(db, "broken --check-external" if check else "crawl")
     if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
         # The engine says the same, but only once the store is open, and opening creates
         # it: a crawl with nothing to do must not leave a new empty store behind.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import archives, audits, crawling, queries, store
+from . import archives, audits, backends, crawling, queries, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -33,6 +33,8 @@ COMMANDS = (
     archives.cmd_import_warc,
     archives.cmd_import_wat,
     archives.cmd_import_parquet,
+    backends.cmd_init_db,
+    backends.cmd_copy,
     crawling.cmd_robots,
     crawling.cmd_demo,
 )
