@@ -35,7 +35,7 @@ from typing import Any
 
 from .vocab import FLAG_IMAGE, FLAG_INTERNAL, NOT_FOLLOW_FLAGS
 
-__all__ = ["ANCHOR_KEY", "INSERT_GROUPS", "Key", "apply", "fresh", "pairs"]
+__all__ = ["ANCHOR_KEY", "INSERT_GROUPS", "Key", "apply", "count_all", "fresh", "pairs"]
 
 # An anchor record's key over ``links l``: the anchor id, and whether it is an image.
 ANCHOR_KEY = f"l.anchor_id * 2 + ((l.flags & {FLAG_IMAGE}) > 0)"
@@ -114,3 +114,12 @@ async def apply(conn: Any, before: dict[Key, bool], now: dict[Key, bool]) -> Non
         f" (SELECT t, k, d FROM ({deltas}))",
         (payload,),
     )
+
+
+def count_all(conn: Any) -> None:
+    """Count the rows of every hub again from its links (a sqlite3 connection in a
+    transaction, ``link_sources`` filled): for a store whose links and hubs were written
+    around the writer, a copy from another backend (:mod:`.pg.copy`)."""
+    hubs = [t for (t,) in conn.execute("SELECT target_id FROM hub_targets")]
+    conn.execute("DELETE FROM hub_anchors")
+    conn.execute(INSERT_GROUPS, (json.dumps(hubs),))

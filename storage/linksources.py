@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank"]
+__all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank", "fill"]
 
 # The linking page's row as ``src``, for queries over ``links l``. LEFT: a page without
 # its row (which the writes never leave) would lose its domain or score, not its links.
@@ -58,4 +58,16 @@ def copy_pagerank(conn: Any) -> None:
     conn.execute(
         "UPDATE link_sources SET pagerank ="
         " (SELECT ps.pagerank FROM page_scores ps WHERE ps.url_id = link_sources.url_id)"
+    )
+
+
+def fill(conn: Any) -> None:
+    """Give every page with links its row, from the links (a sqlite3 connection in a
+    transaction): for a store whose links were written around the writer, a copy from
+    another backend (:mod:`.pg.copy`). The migration to this schema does the same."""
+    conn.execute(
+        "INSERT OR REPLACE INTO link_sources(url_id, domain_id, pagerank)"
+        " SELECT s.id, h.domain_id, ps.pagerank FROM (SELECT DISTINCT source_id AS id FROM links) x"
+        " JOIN urls s ON s.id = x.id JOIN hosts h ON h.id = s.host_id"
+        " LEFT JOIN page_scores ps ON ps.url_id = s.id"
     )

@@ -17,6 +17,7 @@ from linkgraph.storage import inlinks, schema
 from linkgraph.storage.anchortexts import anchors
 from linkgraph.storage.backlinks import resolve_target
 from linkgraph.storage.interface import LinkFilter
+from linkgraph.storage.pg.copy import copy_store
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
 
@@ -261,3 +262,19 @@ async def test_a_host_of_hubs_counts_a_domain_once_and_each_url_a_page_links(
     assert through_hubs == from_links
     assert [(r["anchor"], r["backlinks"], r["follow_backlinks"], r["referring_domains"])
             for r in through_hubs] == [("h", 4, 3, 2)]  # fmt: skip
+
+
+def test_a_copy_of_the_store_counts_its_anchor_rows_and_link_sources_again(
+    hub: Path, tmp_path: Path
+) -> None:
+    # A copy (from PostgreSQL, or here from SQLite) brings links and hubs, not these.
+    copy = tmp_path / "copy.db"
+    copy_store(hub, copy)
+    for table in ("hub_anchors", "link_sources"):
+        conn = sqlite3.connect(hub)
+        kept = sorted(conn.execute(f"SELECT * FROM {table}"))
+        conn.close()
+        conn = sqlite3.connect(copy)
+        assert sorted(conn.execute(f"SELECT * FROM {table}")) == kept != []
+        conn.close()
+    assert both_ways(copy) == both_ways(hub)
