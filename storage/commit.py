@@ -39,7 +39,7 @@ from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
-from .linksources import add_sources
+from .linksources import add_sources, new_sources
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
@@ -399,15 +399,8 @@ async def _write(
         )
     await insert_rows(conn, edge_rows)
     # The pages that had no links before get their row (storage.linksources).
-    had_links = set(known)
-    linking = {key[1] for key in link_rows}
-    new_sources = [url for url in ids.values() if url[0] in linking and url[0] not in had_links]
-    if len(edges):  # an import's sources, one each (in link_rows or edge_rows)
-        at, first = np.unique(got.url_ids[edges.source_at], return_index=True)
-        hosts = got.url_hosts[edges.source_at][first]
-        pairs = zip(at.tolist(), hosts.tolist(), strict=True)
-        new_sources += [pair for pair in pairs if pair[0] not in had_links]
-    await add_sources(conn, new_sources)
+    edge_sources = (got.url_ids[edges.source_at], got.url_hosts[edges.source_at])
+    await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(

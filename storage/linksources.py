@@ -30,11 +30,29 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank", "fill"]
+__all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank", "fill", "new_sources"]
 
 # The linking page's row as ``src``, for queries over ``links l``. LEFT: a page without
 # its row (which the writes never leave) would lose its domain or score, not its links.
 JOIN_LINK_SOURCE = "LEFT JOIN link_sources src ON src.url_id = l.source_id"
+
+
+def new_sources(
+    link_keys: Iterable[tuple[int, ...]],
+    urls: Iterable[tuple[int, int]],
+    known: Iterable[int],
+    edge_sources: Any,
+    edge_hosts: Any,
+) -> list[tuple[int, int]]:
+    """``(URL id, host id)`` of the pages of a batch's links that had none before: the
+    sources of ``link_keys`` (``target, source, ...``) among ``urls`` (the batch's URLs,
+    ``(id, host)`` each), and the sources of an import's edges (two arrays, a value an
+    edge), less the pages in ``known``."""
+    had = set(known)
+    linking = {key[1] for key in link_keys}
+    found = [url for url in urls if url[0] in linking and url[0] not in had]
+    edges = dict(zip(edge_sources.tolist(), edge_hosts.tolist(), strict=True))
+    return found + [(s, h) for s, h in edges.items() if s not in had]
 
 
 async def add_sources(conn: Any, sources: Iterable[tuple[int, int]]) -> None:
