@@ -111,6 +111,29 @@ def test_redact_hides_the_password_in_the_authority_and_the_query() -> None:
     assert redact("postgresql://u@db/links") == "postgresql://u@db/links"
 
 
+def test_redact_hides_the_password_of_a_url_urlsplit_refuses() -> None:
+    # An unclosed "[" makes urlsplit raise: the password must still be hidden, not leak
+    # through a traceback of the error path.
+    assert redact("postgresql://alice:S3cretPW@[::1/links") == "postgresql://alice:***@[::1/links"
+    assert redact("postgresql://a:S3c@ret@[::1/x?password=abc123") == (
+        "postgresql://a:***@[::1/x?password=***"
+    )
+
+
+@pytest.mark.parametrize("command", ["backlinks", "copy"])
+def test_a_malformed_url_is_one_line_without_the_password(command: str, capsys, tmp_path) -> None:
+    url = "postgresql://alice:S3cretPW@[::1/links"
+    argv = (
+        ["backlinks", "a.test", "--db", url]
+        if command == "backlinks"
+        else ["copy", url, str(tmp_path / "c.db")]
+    )
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert err.startswith("linkgraph: error: cannot connect to postgresql://alice:***@")
+    assert "S3cretPW" not in err and err.count("\n") == 1
+
+
 def test_a_wrong_password_is_an_error_line_without_the_password(pg_server, capsys) -> None:
     url = pg_server.url("postgres", user=f"{PASSWORD_USER}:wrong-pony-staple")
     code, out, err = run(capsys, "backlinks", "a.test", "--db", url)

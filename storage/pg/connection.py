@@ -50,8 +50,13 @@ def is_pg_url(db: object) -> bool:
 
 def redact(url: str) -> str:
     """``url`` with its password (in the authority or as ``?password=``) replaced by ``***``,
-    fit to print."""
-    parts = urlsplit(url.strip())
+    fit to print, however malformed the URL is."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host: blank what may be a password
+        head, password, tail = _userinfo(url.strip())
+        hidden = head + (f":{_HIDDEN}" if password is not None else "") + tail
+        return _QUERY_PASSWORD.sub(rf"\g<1>{_HIDDEN}", hidden)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
@@ -67,6 +72,22 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+# The authority's "user:password@" read without parsing the rest, for URLs urlsplit refuses:
+# everything up to the last "@" is hidden, which covers the password however it is read.
+_USERINFO = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/]*)(?::(?P<pw>.*))?(?P<tail>@.*)", re.S
+)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*")
+
+
+def _userinfo(url: str) -> tuple[str, str | None, str]:
+    """``url`` as (up to the user name, the password or None, from the "@" on)."""
+    match = _USERINFO.fullmatch(url)
+    if match is None:
+        return url, None, ""
+    return match["head"], match["pw"], match["tail"]
+
+
 def driver() -> ModuleType:
     """The psycopg module, or a :class:`StoreError` saying how to install it."""
     try:
@@ -79,9 +100,14 @@ def driver() -> ModuleType:
 def _secrets(url: str) -> list[str]:
     """The passwords ``url`` carries (and ``PGPASSWORD``), to scrub from a server message."""
     found = [os.environ.get("PGPASSWORD", "")]
-    parts = urlsplit(url.strip())
-    found.append(parts.password or "")
-    found += [v for k, v in parse_qsl(parts.query) if k == "password"]
+    try:
+        parts = urlsplit(url.strip())
+        found.append(parts.password or "")
+        query = parts.query
+    except ValueError:  # malformed: the password as libpq would read it
+        found.append(_userinfo(url.strip())[1] or "")
+        query = url.partition("?")[2]
+    found += [v for k, v in parse_qsl(query) if k == "password"]
     return [s for s in found if len(s) >= 3]
 
 
