@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import archives, audits, crawling, queries, store
+from . import archives, audits, crawling, queries, serve, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -34,6 +34,7 @@ COMMANDS = (
     archives.cmd_import_wat,
     archives.cmd_import_parquet,
     crawling.cmd_robots,
+    serve.cmd_serve,
     crawling.cmd_demo,
 )
 
