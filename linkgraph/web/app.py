@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..errors import LinkgraphError
 from . import views
 from .format import FILTERS
 from .overview import Authority
+from .state import EXPLORER, Explorer
 
 __all__ = ["CSP", "make_app"]
 
@@ -45,7 +45,7 @@ def _host_name(request: web.Request) -> str:
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    token: str | None = request.app["token"]
+    token = request.app[EXPLORER].token
     set_cookie = False
     if token is None:
         if _host_name(request) not in _LOOPBACK_NAMES:
@@ -95,12 +95,6 @@ def make_app(
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    app["env"] = env
-    app["store"] = store
-    app["db"] = os.fspath(db)
-    app["token"] = token
-    app["authority"] = Authority(store)
-    app["started"] = time.monotonic()
-    app["samples"] = []
+    app[EXPLORER] = Explorer(store, os.fspath(db), env, token, Authority(store))
     views.add_routes(app)
     return app

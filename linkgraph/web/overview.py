@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from linkgraph.storage.identity import registrable_domain
 
+from ..errors import LinkgraphError
 from . import charts
 from .runner import Command, run_json
 
@@ -27,7 +28,10 @@ class Authority:
 
     def of(self, level: str, name: str) -> float | None:
         if level not in self._levels:
-            rows = run_json(self.store, Command("top", ["--level", level]), limit=None)
+            try:
+                rows = run_json(self.store, Command("top", ["--level", level]), limit=None)
+            except LinkgraphError:  # no scores yet: `linkgraph rank` has not run
+                rows = []
             self._levels[level] = {r[_NAME[level]]: r["authority"] for r in rows}
         return self._levels[level].get(name)
 

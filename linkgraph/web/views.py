@@ -16,6 +16,7 @@ from . import charts
 from .overview import overview
 from .pages import LIST_PAGES, ListPage, command_for, sort_records
 from .runner import BadRequest, Command, run_command, run_json
+from .state import EXPLORER
 
 __all__ = ["add_routes", "error_page"]
 
@@ -46,14 +47,14 @@ def _render(request: web.Request, template: str, status: int = 200, **context: A
     mode = request.query.get("mode", "").strip()
     carried = urlencode({k: v for k, v in (("target", target), ("mode", mode)) if v})
     html = (
-        request.app["env"]
-        .get_template(template)
+        request.app[EXPLORER]
+        .env.get_template(template)
         .render(
             nav=NAV,
             carried=carried,
             target=target,
             mode=mode,
-            db=request.app["db"],
+            db=request.app[EXPLORER].db,
             here=request.path.strip("/") or "home",
             url_columns=URL_COLUMNS,
             name_columns=NAME_COLUMNS,
@@ -68,19 +69,23 @@ def error_page(request: web.Request, message: str, status: int = 400) -> web.Res
 
 
 def _stats(request: web.Request) -> dict[str, Any]:
-    return run_json(request.app["store"], Command("stats"))  # type: ignore[no-any-return]
+    return run_json(request.app[EXPLORER].store, Command("stats"))  # type: ignore[no-any-return]
 
 
 async def home(request: web.Request) -> web.Response:
-    authority = request.app["authority"]
-    top = run_json(request.app["store"], Command("top", ["--level", "domain"]))
+    ranked = request.app[EXPLORER].authority.ranked()
+    top = (
+        run_json(request.app[EXPLORER].store, Command("top", ["--level", "domain"]))
+        if ranked
+        else []
+    )
     return _render(
         request,
         "home.html",
         title="linkgraph",
         stats=_stats(request),
         top=top,
-        ranked=authority.ranked(),
+        ranked=ranked,
     )
 
 
@@ -91,7 +96,7 @@ async def overview_page(request: web.Request) -> web.Response:
     mode = request.query.get("mode", "").strip()
     if mode and mode not in ("exact", "prefix", "host", "domain"):
         raise BadRequest("Match: choose one of exact, prefix, host, domain")
-    data = overview(request.app["store"], request.app["authority"], target, mode)
+    data = overview(request.app[EXPLORER].store, request.app[EXPLORER].authority, target, mode)
     rendered = {
         name: Markup(charts.render(spec)) if has_data else None  # Vega escapes the text it draws
         for name, (spec, has_data) in data["charts"].items()
@@ -124,7 +129,7 @@ async def list_page(request: web.Request) -> web.Response:
     if page.required and not query.get(page.required, "").strip():
         return _render(request, "list.html", **context)
     command = command_for(page, query)
-    records = page.records_of(run_json(request.app["store"], command, limit=None), query)
+    records = page.records_of(run_json(request.app[EXPLORER].store, command, limit=None), query)
     hidden = set(page.hidden)
     columns = [c for c in (records[0] if records else {}) if c not in hidden]
     order = query.get("order", "")
@@ -152,7 +157,7 @@ async def list_page(request: web.Request) -> web.Response:
         descending=descending,
         qs=lambda **changes: _query_string(query, **changes),
         download=download,
-        shell_csv=command.shell(request.app["db"], "csv", limit),
+        shell_csv=command.shell(request.app[EXPLORER].db, "csv", limit),
         disavow_min=DISAVOW_MIN,
     )
     return _render(request, "list.html", **context)
@@ -167,7 +172,7 @@ async def download(request: web.Request) -> web.Response:
     command = command_for(page, query)
     if page.has_limit and query.get("limit", "").strip():
         command.flags += ["--limit", query["limit"].strip()]
-    text = run_command(request.app["store"], command, fmt)
+    text = run_command(request.app[EXPLORER].store, command, fmt)
     return web.Response(
         text=text,
         content_type="text/csv" if fmt == "csv" else "application/json",
@@ -192,7 +197,7 @@ async def disavow_file(request: web.Request) -> web.Response:
         brand=[b.strip() for b in query.get("brand", "").split(",") if b.strip()],
         keyword=[k.strip() for k in query.get("keyword", "").split(",") if k.strip()],
     )
-    store = request.app["store"]
+    store = request.app[EXPLORER].store
     chosen: set[str] | None = None
     if "reviewed" in query:
         chosen = set(query.getall("domain", []))
@@ -211,7 +216,7 @@ async def disavow_file(request: web.Request) -> web.Response:
 
 async def crawl_page(request: web.Request) -> web.Response:
     stats = _stats(request)
-    samples: list[tuple[float, int]] = request.app["samples"]
+    samples = request.app[EXPLORER].samples
     samples.append((time.monotonic(), stats["pages"]["fetched"]))
     del samples[:-2]
     rate = None
