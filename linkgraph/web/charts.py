@@ -26,6 +26,11 @@ __all__ = [
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 # The page's palette (static/style.css) so the charts match the tables.
 _ACCENT = "#2f5bea"
+_NEW = "#1f9d55"
+# Lost links by reason: warm colours, one per reason the store records.
+_LOST = ["#d64545", "#e8833a", "#f0b429", "#b83280", "#9f580a", "#e12d39", "#c05621", "#a61b1b"]
+# Every chart the same size, so the overview's grid lines up.
+WIDTH, HEIGHT = 400, 200
 _CONFIG = {
     "font": "system-ui, -apple-system, 'Segoe UI', sans-serif",
     "axis": {"labelColor": "#4a5468", "titleColor": "#4a5468", "gridColor": "#e6e9f0"},
@@ -46,12 +51,13 @@ def render(spec: dict[str, Any]) -> str:
     return _render(json.dumps({"$schema": _SCHEMA, "config": _CONFIG, **spec}, sort_keys=True))
 
 
-def bars(counts: dict[str, int], *, title: str, label: str, width: int = 360) -> dict[str, Any]:
+def bars(counts: dict[str, int], *, title: str, label: str, width: int = WIDTH) -> dict[str, Any]:
     """A horizontal bar per non-zero count, largest first."""
     values = [{"k": k, "n": n} for k, n in counts.items() if n]
     return {
         "title": title,
         "width": width,
+        "height": HEIGHT,
         "data": {"values": values},
         "mark": {"type": "bar", "color": _ACCENT, "cornerRadiusEnd": 2},
         "encoding": {
@@ -86,7 +92,8 @@ def referring_domains_over_time(domains: list[dict[str, Any]]) -> dict[str, Any]
         values.append({"day": day.isoformat(), "domains": total})
     return {
         "title": "Referring domains over time (first seen)",
-        "width": 360,
+        "width": WIDTH,
+        "height": HEIGHT,
         "data": {"values": values},
         "mark": {"type": "line", "point": {"filled": True, "color": _ACCENT}, "color": _ACCENT},
         "encoding": {
@@ -110,15 +117,25 @@ def changes_by_week(links: list[dict[str, Any]]) -> dict[str, Any]:
         for c in links
     )
     values = [{"week": w, "what": what, "n": n} for (w, what), n in sorted(counts.items())]
+    lost = sorted({what for _, what in counts} - {"new"})
+    kinds = ["new", *lost] if any(what == "new" for _, what in counts) else lost
+    colours = [_NEW] * (len(kinds) - len(lost)) + [_LOST[i % len(_LOST)] for i in range(len(lost))]
     return {
         "title": "New and lost backlinks per week",
-        "width": 360,
+        "width": WIDTH,
+        "height": HEIGHT,
         "data": {"values": values},
         "mark": {"type": "bar"},
         "encoding": {
             "x": {"field": "week", "type": "ordinal", "title": "week starting"},
             "y": {"field": "n", "type": "quantitative", "title": "backlinks"},
-            "color": {"field": "what", "type": "nominal", "title": None},
+            "color": {
+                "field": "what",
+                "type": "nominal",
+                "title": None,
+                "scale": {"domain": kinds, "range": colours},
+                "legend": {"orient": "bottom", "columns": 3, "labelLimit": 220},
+            },
             "tooltip": [{"field": "week"}, {"field": "what"}, {"field": "n"}],
         },
     }
@@ -139,7 +156,8 @@ def authority_histogram(domains: list[dict[str, Any]]) -> dict[str, Any]:
     values = [{"bin": b, "n": counts[b]} for b in order if counts[b]]
     return {
         "title": "Authority of the referring domains",
-        "width": 360,
+        "width": WIDTH,
+        "height": HEIGHT,
         "data": {"values": values},
         "mark": {"type": "bar", "color": _ACCENT},
         "encoding": {
