@@ -14,8 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import linkgraph
-from linkgraph.cli.serve import is_loopback
-from linkgraph.web import make_app
+from linkgraph.web import is_loopback, make_app
 
 # Hostile crawled text: markup in an anchor, a javascript: anchor, markup in a URL's path.
 ROWS = [

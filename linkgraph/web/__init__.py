@@ -9,5 +9,6 @@ the server (:mod:`linkgraph.web.charts`); no script runs in the browser.
 from __future__ import annotations
 
 from .app import make_app
+from .server import is_loopback, serve
 
-__all__ = ["make_app"]
+__all__ = ["is_loopback", "make_app", "serve"]

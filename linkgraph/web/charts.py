@@ -57,7 +57,7 @@ def bars(counts: dict[str, int], *, title: str, label: str, width: int = WIDTH) 
     return {
         "title": title,
         "width": width,
-        "height": HEIGHT,
+        "height": {"step": 26},  # a bar's height, however few there are
         "data": {"values": values},
         "mark": {"type": "bar", "color": _ACCENT, "cornerRadiusEnd": 2},
         "encoding": {
@@ -97,7 +97,7 @@ def referring_domains_over_time(domains: list[dict[str, Any]]) -> dict[str, Any]
         "data": {"values": values},
         "mark": {"type": "line", "point": {"filled": True, "color": _ACCENT}, "color": _ACCENT},
         "encoding": {
-            "x": {"field": "day", "type": "temporal", "title": None},
+            "x": {"field": "day", "type": "temporal", "title": None, "axis": {"format": "%b %d"}},
             "y": {"field": "domains", "type": "quantitative", "title": "referring domains"},
             "tooltip": [{"field": "day", "type": "temporal"}, {"field": "domains"}],
         },
@@ -127,14 +127,19 @@ def changes_by_week(links: list[dict[str, Any]]) -> dict[str, Any]:
         "data": {"values": values},
         "mark": {"type": "bar"},
         "encoding": {
-            "x": {"field": "week", "type": "ordinal", "title": "week starting"},
+            "x": {
+                "field": "week",
+                "type": "ordinal",
+                "title": "week starting",
+                "axis": {"labelAngle": 0},
+            },
             "y": {"field": "n", "type": "quantitative", "title": "backlinks"},
             "color": {
                 "field": "what",
                 "type": "nominal",
                 "title": None,
                 "scale": {"domain": kinds, "range": colours},
-                "legend": {"orient": "bottom", "columns": 3, "labelLimit": 220},
+                "legend": {"orient": "bottom", "columns": 2, "labelLimit": 240},
             },
             "tooltip": [{"field": "week"}, {"field": "what"}, {"field": "n"}],
         },
@@ -161,7 +166,13 @@ def authority_histogram(domains: list[dict[str, Any]]) -> dict[str, Any]:
         "data": {"values": values},
         "mark": {"type": "bar", "color": _ACCENT},
         "encoding": {
-            "x": {"field": "bin", "type": "ordinal", "sort": order, "title": "authority"},
+            "x": {
+                "field": "bin",
+                "type": "ordinal",
+                "sort": order,
+                "title": "authority (0-100)",
+                "axis": {"labelAngle": 0},
+            },
             "y": {"field": "n", "type": "quantitative", "title": "referring domains"},
             "tooltip": [{"field": "bin"}, {"field": "n"}],
         },
