@@ -187,7 +187,7 @@ def test_every_page_opens_from_the_navigation_with_no_console_error(
     page.wait_for_url(re.compile(r"/overview\?"))
     assert page.locator("h1").inner_text() == DOMAIN
     labels = page.locator("nav.tabs a").all_inner_texts()
-    assert len(labels) == 11
+    assert len(labels) == 12
     for label in labels:
         page.click(f"nav.tabs a:text-is('{label}')")
         page.wait_for_load_state()
@@ -255,7 +255,7 @@ def test_overview_numbers_and_charts_match_the_clis_json(
         {min(int(d["authority"] // 10), 9) for d in domains if d["authority"] is not None}
     )
     assert bars("changes") == len(weeks) > 1
-    points = page.locator("#chart-referring-domains svg .mark-symbol path").count()
+    points = page.locator("#chart-referring-domains svg .mark-symbol.role-mark path").count()
     assert points == len(first_days)
 
 
@@ -392,3 +392,21 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(
     assert dialogs == []
     assert shown.anchor and shown.title and shown.js  # the payloads were on the pages, as text
     assert page.errors == []
+
+
+def test_graph_draws_the_strongest_referring_domains_and_theirs(
+    page: Any, server: str, demo: Path
+) -> None:
+    def strongest(domain: str, n: int) -> list[str]:
+        rows = linkgraph.referring_domains(demo, domain, mode="domain", limit=None)
+        rows.sort(key=lambda r: (-(r["authority"] or 0.0), r["domain"]))
+        return [r["domain"] for r in rows[:n]]
+
+    inner = strongest(DOMAIN, 12)
+    outer = {d for r in inner for d in [x for x in strongest(r, 6) if x != DOMAIN][:5]}
+    expected = {DOMAIN, *inner} | outer
+    page.goto(f"{server}/graph?target={DOMAIN}")
+    circles = page.locator("#chart-graph svg .mark-symbol.role-mark path").count()
+    names = set(page.locator(".panel table td:first-child a").all_inner_texts())
+    assert names == expected
+    assert circles == len(expected) > 5

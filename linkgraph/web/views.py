@@ -6,7 +6,7 @@ import math
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 from markupsafe import Markup
@@ -31,6 +31,7 @@ NAV = (
     ("changes", "New & lost"),
     ("broken", "Broken"),
     ("toxic", "Toxic"),
+    ("graph", "Graph"),
     ("intersect", "Intersect"),
     ("mentions", "Mentions"),
     ("top", "Top"),
@@ -214,6 +215,38 @@ async def disavow_file(request: web.Request) -> web.Response:
     )
 
 
+GRAPH_FIRST, GRAPH_SECOND = 12, 5
+
+
+async def graph_page(request: web.Request) -> web.Response:
+    from linkgraph.storage.identity import registrable_domain
+
+    from .graph import neighbourhood, spec
+
+    target = request.query.get("target", "").strip()
+    host = (urlsplit(target).hostname or "") if "://" in target else target.lower()
+    domain = registrable_domain(host) or host if host else ""
+    graph = svg = None
+    if domain:
+        graph = neighbourhood(
+            request.app[EXPLORER].store, domain, first=GRAPH_FIRST, second=GRAPH_SECOND
+        )
+        if len(graph["nodes"]) > 1:
+            svg = Markup(
+                charts.render(spec(graph, f"Links around {domain}"))
+            )  # Vega escapes its text
+    return _render(
+        request,
+        "graph.html",
+        title=f"Neighbourhood of {domain}" if domain else "Neighbourhood",
+        domain=domain,
+        graph=graph,
+        svg=svg,
+        first=GRAPH_FIRST,
+        second=GRAPH_SECOND,
+    )
+
+
 async def crawl_page(request: web.Request) -> web.Response:
     stats = _stats(request)
     samples = request.app[EXPLORER].samples
@@ -230,6 +263,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/overview", overview_page)
     app.router.add_get("/crawl", crawl_page)
+    app.router.add_get("/graph", graph_page)
     app.router.add_get("/disavow.txt", disavow_file)
     app.router.add_get(f"/{{slug:({slugs})}}.{{fmt:(csv|json)}}", download)
     app.router.add_get(f"/{{slug:({slugs})}}", list_page)
