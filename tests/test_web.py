@@ -3,7 +3,9 @@ downloads equal to the CLI's output, and the command's start and stop."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -228,3 +230,34 @@ def test_serve_prints_its_loopback_url_and_ctrl_c_stops_it_cleanly(
     assert proc.wait(timeout=20) == 0
     assert proc.stderr is not None
     assert "stopped" in proc.stderr.read()
+
+
+@pytest.mark.parametrize(
+    "host, gets_token", [("192.0.2.7", True), ("0.0.0.0", True), ("127.0.0.1", False)]
+)
+def test_a_host_off_loopback_gets_a_generated_token(
+    db: Path, monkeypatch: pytest.MonkeyPatch, host: str, gets_token: bool
+) -> None:
+    from linkgraph.web import server
+
+    given: dict[str, object] = {}
+
+    async def listening(db: object, host: str, port: int, token: str | None, ready: object) -> None:
+        given["token"] = token  # instead of listening: the rule, not a socket
+
+    monkeypatch.setattr(server, "_run", listening)
+    server.serve(db, host=host, port=0)
+    token = given["token"]
+    assert (isinstance(token, str) and len(token) >= 16) is gets_token
+    assert (token is None) is not gets_token
+
+
+async def test_the_crawl_page_shows_the_stores_stats(client: TestClient, db: Path) -> None:
+    stats = json.loads(cli("stats", "--db", str(db), "--format", "json").stdout)
+    html = await (await client.get("/crawl")).text()
+    cards = dict(
+        re.findall(r'<span class="label">([^<]+)</span><span class="value">([^<]+)</span>', html)
+    )
+    assert cards["Pages fetched"] == f"{stats['pages']['fetched']:,}"
+    assert cards["Queue"] == f"{stats['frontier']:,}"
+    assert cards["Hosts crawled"] == f"{stats['hosts_crawled']:,}"
