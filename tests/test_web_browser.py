@@ -312,6 +312,16 @@ def test_filters_and_paging_list_what_the_cli_lists(page: Any, server: str, demo
         ("top?level=host", ["top", "--level", "host"]),
         ("toxic?target={d}", ["toxic", "{d}"]),
         ("broken", ["broken"]),
+        ("backlinks?target={d}&quality=1", ["backlinks", "{d}", "--quality"]),
+        (
+            "anchors?target={d}&classify=1&brand=Acme+Shoes",
+            ["anchors", "{d}", "--classify", "--brand", "Acme Shoes"],
+        ),
+        (
+            "intersect?competitors={d}+runners-weekly.test&min=1",
+            ["intersect", "{d}", "runners-weekly.test", "--min", "1"],
+        ),
+        ("mentions?phrase=Acme+Shoes", ["mentions", "Acme Shoes"]),
     ],
 )
 @pytest.mark.parametrize("fmt", ["csv", "json"])
