@@ -141,7 +141,8 @@ async def list_page(request: web.Request) -> web.Response:
     if order in columns:
         records = sort_records(records, order, descending)
     total = len(records)
-    pages = max(1, math.ceil(total / PER_PAGE))
+    # The toxic list is one form (a tick per domain): every row on one page.
+    pages = 1 if page.slug == "toxic" else max(1, math.ceil(total / PER_PAGE))
     try:
         number = min(max(int(query.get("page", "1")), 1), pages)
     except ValueError:
