@@ -28,11 +28,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
+from bench_store import pick_targets  # beside this script: run it as a script
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_store import pick_targets  # noqa: E402
-
-import linkgraph  # noqa: E402
+import linkgraph
 
 PAGES = ("overview", "backlinks", "referring-domains", "anchors")
 
@@ -71,7 +69,9 @@ async def measure(db: Path, targets: list[str], repeat: int) -> dict[str, dict[s
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", default="/tmp/bench-store.db", help="a ranked store (default %(default)s)")
+    ap.add_argument(
+        "--db", default="/tmp/bench-store.db", help="a ranked store (default %(default)s)"
+    )
     ap.add_argument("--repeat", type=int, default=200, help="requests per page (default 200)")
     ap.add_argument(
         "--min-backlinks", type=int, default=10_000, help="targets' size (default 10000 links)"
