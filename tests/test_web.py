@@ -261,3 +261,26 @@ async def test_the_crawl_page_shows_the_stores_stats(client: TestClient, db: Pat
     assert cards["Pages fetched"] == f"{stats['pages']['fetched']:,}"
     assert cards["Queue"] == f"{stats['frontier']:,}"
     assert cards["Hosts crawled"] == f"{stats['hosts_crawled']:,}"
+
+
+async def test_a_target_that_looks_like_an_option_is_a_target(client: TestClient) -> None:
+    response = await client.get("/backlinks?target=--help")
+    assert response.status == 200
+    html = await response.text()
+    assert "Nothing found" in html and "usage:" not in html
+
+
+def test_the_command_shown_beside_a_download_reads_back_as_its_arguments() -> None:
+    import shlex
+
+    from linkgraph.web.pages import LIST_PAGES, command_for
+
+    query = {"target": "-x'; rm -rf ~ #", "follow_only": "1", "brand": "Acme, Acme Shoes"}
+    command = command_for(LIST_PAGES["backlinks"], query)
+    argv = shlex.split(command.shell("my links.db", "csv", 5))
+    assert argv[:2] == ["linkgraph", "backlinks"]
+    assert argv[argv.index("--") + 1 :] == ["-x'; rm -rf ~ #"]
+    assert argv[argv.index("--db") + 1] == "my links.db"
+    assert ["--brand", "Acme", "--brand", "Acme Shoes"] == argv[
+        argv.index("--brand") : argv.index("--brand") + 4
+    ]
