@@ -284,3 +284,28 @@ def test_the_command_shown_beside_a_download_reads_back_as_its_arguments() -> No
     assert ["--brand", "Acme", "--brand", "Acme Shoes"] == argv[
         argv.index("--brand") : argv.index("--brand") + 4
     ]
+
+
+async def test_the_counts_shown_follow_another_process_writing_the_store(db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    live = tmp_path / "live.db"
+    shutil.copy(db, live)
+    more = tmp_path / "more.csv"
+    more.write_text("source,target\nhttp://new.test/a,https://www.acme.test/\n")
+
+    def links(html: str) -> int:
+        return int(
+            re.search(r"Current links</span><span class=\"value\">([\d,]+)<", html)[1].replace(
+                ",", ""
+            )
+        )  # type: ignore[index]
+
+    with linkgraph.open_store(live) as store:
+        async with TestClient(TestServer(make_app(store, live))) as c:
+            before = links(await (await c.get("/")).text())
+            assert (
+                cli("import", "--db", str(live), str(more)).returncode == 0
+            )  # another process writes
+            after = links(await (await c.get("/")).text())
+    assert after == before + 1
