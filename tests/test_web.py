@@ -84,6 +84,9 @@ async def test_a_request_naming_another_host_is_refused_on_loopback(client: Test
     # A page elsewhere whose name was rebound to 127.0.0.1 sends its own name as Host.
     assert (await client.get("/", headers={"Host": "attacker.example"})).status == 403
     assert (await client.get("/", headers={"Host": f"localhost:{client.port}"})).status == 200
+    # --host 127.0.0.2 is loopback too: its own name must be answered.
+    assert (await client.get("/", headers={"Host": f"127.0.0.2:{client.port}"})).status == 200
+    assert (await client.get("/", headers={"Host": f"[::1]:{client.port}"})).status == 200
 
 
 async def test_a_token_is_required_on_every_request_then_kept_in_a_cookie(db: Path) -> None:

@@ -22,6 +22,7 @@ from ..errors import LinkgraphError
 from . import views
 from .format import FILTERS
 from .overview import Authority
+from .server import is_loopback
 from .state import EXPLORER, Explorer
 
 __all__ = ["CSP", "make_app"]
@@ -31,7 +32,6 @@ CSP = (
     " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 _COOKIE = "linkgraph_token"
-_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,7 +48,7 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.app[EXPLORER].token
     set_cookie = False
     if token is None:
-        if _host_name(request) not in _LOOPBACK_NAMES:
+        if not is_loopback(_host_name(request)):
             raise web.HTTPForbidden(text="this server answers loopback names only\n")
     else:
         given = (
