@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .importer import import_links
     from .parquet import import_parquet
     from .ranking import rank
+    from .stores import copy, init_db
     from .warcimport import import_warc
     from .watimport import import_wat
 
@@ -86,6 +87,8 @@ _LAZY: dict[str, str] = {
     "import_parquet": ".parquet",
     "import_warc": ".warcimport",
     "import_wat": ".watimport",
+    "copy": ".stores",
+    "init_db": ".stores",
 }
 
 
@@ -130,6 +133,7 @@ __all__ = [
     "backlinks",
     "broken",
     "changes",
+    "copy",
     "crawl",
     "crawl_async",
     "disavow",
@@ -138,6 +142,7 @@ __all__ = [
     "import_parquet",
     "import_warc",
     "import_wat",
+    "init_db",
     "intersect",
     "iter_links",
     "load_profile",

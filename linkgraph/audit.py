@@ -42,7 +42,7 @@ from linkgraph.storage.records import BacklinkDetail, Target
 from . import api
 from .disavow import DisavowEntry, format_disavow
 from .inputs import read_list_file
-from .stores import AuditStore, reading
+from .stores import AuditStore, reading, refuse_postgres
 
 __all__ = [
     "AuditProfile",
@@ -317,6 +317,7 @@ def broken(
             raise SettingsError(
                 "check_external writes to the store: give its path, not an open store"
             )
+        refuse_postgres(db, "broken --check-external")
         settings = api.stored_settings(db)
         if settings is None:
             raise SettingsError(f"{db} holds no crawl whose settings the check could reuse")

@@ -46,6 +46,7 @@ from linkgraph.storage.vocab import (
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
+from .stores import refuse_postgres
 
 __all__ = ["export_parquet", "import_parquet"]
 
@@ -239,6 +240,7 @@ def _write(
 
 def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -> tuple[int, int]:
     """Write ``db``'s links and pages under the folder ``output``; returns (links, pages)."""
+    refuse_postgres(db, "export --format parquet", reads=True)
     pa = _arrow()
     import pyarrow.compute  # noqa: F401  (pa.compute, for the partitions)
 
@@ -338,6 +340,7 @@ def _page(row: dict[str, Any], links: list[Link]) -> Page:
 
 def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -> tuple[int, int]:
     """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages)."""
+    refuse_postgres(db, "import-parquet")
     _arrow()
     where = Path(folder)
     if has_urls(db):

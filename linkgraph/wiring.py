@@ -19,6 +19,7 @@ from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
+from .stores import refuse_postgres
 
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
 
@@ -49,6 +50,7 @@ async def crawl_async(
 
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
+    refuse_postgres(db, "broken --check-external" if check else "crawl")
     if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
         # The engine says the same, but only once the store is open, and opening creates
         # it: a crawl with nothing to do must not leave a new empty store behind.

@@ -10,6 +10,7 @@ from linkgraph.crawler.settings import CrawlSettings, load_settings
 
 from ..inputs import read_seeds_file
 from ..output import emit_json, say
+from ..stores import refuse_postgres
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -155,6 +156,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from .. import api
 
     # A store holding a crawl continues it with its own settings; flags given now win.
+    refuse_postgres(args.db, "crawl")
     settings = crawl_settings(args, base=api.stored_settings(args.db))
     with Progress(quiet=settings.quiet) as progress:
         result = api.run(api.crawl_async(args.db, settings, progress=progress))
@@ -271,4 +273,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """
     from ..demo import run_demo
 
+    # The demo replaces its store: it takes a file, and never a PostgreSQL database.
+    refuse_postgres(args.db, "demo")
     return call(run_demo, args)
