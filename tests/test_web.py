@@ -289,7 +289,9 @@ def test_the_command_shown_beside_a_download_reads_back_as_its_arguments() -> No
     ]
 
 
-async def test_the_counts_shown_follow_another_process_writing_the_store(db: Path, tmp_path: Path) -> None:
+async def test_the_counts_shown_follow_another_process_writing_the_store(
+    db: Path, tmp_path: Path
+) -> None:
     import shutil
 
     live = tmp_path / "live.db"
@@ -312,3 +314,13 @@ async def test_the_counts_shown_follow_another_process_writing_the_store(db: Pat
             )  # another process writes
             after = links(await (await c.get("/")).text())
     assert after == before + 1
+
+
+async def test_a_postgresql_url_is_shown_without_its_password(db: Path) -> None:
+    url = "postgresql://reader:s3cret-pw@127.0.0.1:5432/links"
+    with linkgraph.open_store(db) as store:  # the pages read this store; the URL is its name
+        async with TestClient(TestServer(make_app(store, url))) as c:
+            for path in ("/", "/backlinks?target=acme.test"):
+                html = await (await c.get(path)).text()
+                assert "s3cret-pw" not in html
+                assert "reader" in html and "127.0.0.1:5432/links" in html

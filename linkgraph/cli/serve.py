@@ -34,10 +34,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
       linkgraph serve --db links.db --host 0.0.0.0 --port 8080   # prints a URL with a token
       linkgraph serve --db links.db --host 192.168.1.5 --token "$(openssl rand -hex 16)"
     """
+    from ..stores import shown
     from ..web import serve
 
     def ready(url: str) -> None:
-        print(f"linkgraph serve: {args.db} on {url}  (Ctrl-C stops it)", flush=True)
+        print(f"linkgraph serve: {shown(args.db)} on {url}  (Ctrl-C stops it)", flush=True)
         if args.open:
             import webbrowser
 

@@ -19,6 +19,7 @@ import jinja2
 from aiohttp import web
 
 from ..errors import LinkgraphError
+from ..stores import shown
 from . import views
 from .format import FILTERS
 from .overview import Authority
@@ -95,6 +96,7 @@ def make_app(
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    app[EXPLORER] = Explorer(store, os.fspath(db), env, token, Authority(store))
+    # Shown on every page and in the commands beside downloads: never a password.
+    app[EXPLORER] = Explorer(store, shown(db), env, token, Authority(store))
     views.add_routes(app)
     return app
