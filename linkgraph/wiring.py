@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from linkgraph.crawler.client import HttpClient
 from linkgraph.crawler.engine import CrawlStats, Engine
-from linkgraph.crawler.fetch import Fetcher, SafeResolver, read_hosts_file
+from linkgraph.crawler.fetch import SafeResolver, read_hosts_file
 from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
 from linkgraph.crawler.settings import CrawlSettings, SettingsError
 from linkgraph.storage.identity import normalize
@@ -23,14 +24,15 @@ from .stores import refuse_postgres
 
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
 
-def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> Fetcher:
+
+def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> HttpClient:
     """A fetcher with the settings' user agent, timeouts and address safety (hosts file
     pins, private addresses only when allowed)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
     resolver = SafeResolver(
         pinned, allow_private=settings.allow_private_addresses, pinned_only=pinned_only
     )
-    return Fetcher(
+    return HttpClient(
         user_agent=settings.user_agent,
         resolver=resolver,
         concurrency=concurrency,

@@ -254,22 +254,30 @@ async def _write(
         if rel not in rel_ids:
             rel_ids[rel] = await rel_id(rel)
 
+    # A crawled page's links: tens per page, so per link only lookups. A link's flags
+    # but the internal bit depend on its rel tokens and image alone, computed once each.
+    page_flags: dict[tuple[tuple[str, ...], bool], int] = {}
+
     def add_links(
         source_url: str, links: list[Link], seen: int, *, kinds: frozenset[str] | None = None
     ) -> list[tuple]:
         source, own = ids[source_url][0], domains[source_url]
         keys = []
         for link in links:
-            if kinds is not None and link.kind not in kinds:
+            target, anchor, rel, placement, image, kind = link
+            if kinds is not None and kind not in kinds:
                 continue
+            flags = page_flags.get((rel, image))
+            if flags is None:
+                flags = page_flags[rel, image] = link_flags(link)
             key = (
-                ids[link.target][0],
+                ids[target][0],
                 source,
-                _KIND_ID[link.kind],
-                anchor_ids[link.anchor[:_MAX_ANCHOR]],
-                _PLACEMENT_ID[link.placement],
-                rel_ids[link.rel],
-                link_flags(link, internal=domains[link.target] == own),
+                _KIND_ID[kind],
+                anchor_ids[anchor[:_MAX_ANCHOR]],
+                _PLACEMENT_ID[placement],
+                rel_ids[rel],
+                flags | _INTERNAL if domains[target] == own else flags,
             )
             keys.append(key)
             if key not in link_rows:

@@ -1,0 +1,483 @@
+"""The crawl's own HTTP/1.1 client: an asyncio protocol around llhttp (``httptools``).
+
+Why not aiohttp, which :class:`~.fetch.Fetcher` uses: a crawl is CPU-bound in its
+event-loop thread, and a profile of the benchmark crawl put a third of that thread's time
+in aiohttp's own Python per request (URL objects, the request and response classes,
+stream readers, trace hooks, the timer objects). What a crawl needs is smaller: one
+request at a time per host on a kept-alive connection, redirects not followed, a body up
+to a size cap. This client does that and nothing else, with the same seam
+(:class:`~.seams.HttpFetcher`), the same resolver and address checks, the same
+headers and the same outcomes (``FetchError`` reasons) as the aiohttp fetcher.
+
+- Addresses come only from :class:`~.fetch.SafeResolver` (hosts-file pins, then the
+  system resolver, public answers only): a name it refuses is never connected to.
+- One kept-alive connection per origin is reused; a connection that answered with
+  ``Connection: close``, sent bytes it was not asked for, was cut off at the size cap or
+  stayed idle past ``keepalive`` seconds is closed instead.
+- Deadlines as aiohttp's ``ClientTimeout(total=connect + read, connect=connect,
+  sock_read=read)``: the connection, and the whole try, and the silence between reads.
+- Bodies: ``Content-Length``, chunked or until the connection closes; ``gzip``,
+  ``deflate`` (zlib or raw) and ``br`` decoded, the cap counted on the decoded bytes and
+  enforced while decoding (a small compressed body cannot inflate past it).
+- The response head is bounded (128 header lines, 64 KiB): a server sending endless
+  headers gets ``protocol``, as aiohttp's limits give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import httptools
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from .fetch import FetchError, Request, Response
+
+__all__ = ["HttpClient"]
+
+try:  # aiohttp decodes br only with a brotli module too; the same rule here
+    import brotli
+except ImportError:  # pragma: no cover - brotli is a dependency
+    brotli = None
+
+_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+_ENCODINGS = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
+# aiohttp's limits on a response head: 128 header lines of up to 8,190 bytes each.
+_MAX_HEADERS = 128
+_MAX_HEAD_BYTES = 65_536
+_DRAIN_LIMIT = 65_536  # a declined body this small is read and dropped to keep the connection
+_IDLE_MAX = 4_096  # kept-alive connections at most; past this the oldest is closed
+
+
+class _Decoder:
+    """Content-Encoding undone chunk by chunk, never producing more than asked for."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._raw = False
+        if encoding == "br":
+            self._obj: Any = brotli.Decompressor()
+        elif encoding in ("gzip", "x-gzip"):
+            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:  # deflate: zlib-wrapped per RFC 9110, raw from some servers (as aiohttp)
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS)
+        self._first = encoding == "deflate"
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        """Up to ``limit`` + 1 decoded bytes of ``data`` (one more says the cap is passed)."""
+        if self.encoding == "br":
+            return bytes(self._obj.process(data))[: limit + 1]
+        if self._first:
+            self._first = False
+            try:
+                return self._obj.decompress(data, limit + 1)
+            except zlib.error:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._obj.decompress(data, limit + 1)
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection, one response at a time, parsed as it arrives."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float) -> None:
+        self.loop = loop
+        self.read_timeout = read_timeout
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.reusable = False
+        self.idle_since = 0.0
+        self._parser: httptools.HttpResponseParser | None = None
+        self._done: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        parser = self._parser
+        if parser is None or self._finished:
+            self._close()  # bytes nobody asked for: this connection cannot be trusted
+            return
+        self._last_read = self.loop.time()
+        try:
+            parser.feed_data(data)
+            if not self._head_done:
+                # Counted after parsing: the chunk that ends the head may carry the body too.
+                self._head_bytes += len(data)
+                if self._head_bytes > _MAX_HEAD_BYTES:
+                    self._fail("protocol", "response head longer than 64 KiB")
+        except httptools.HttpParserError as exc:
+            if not self._finished:
+                cause = exc.__context__ if isinstance(exc.__context__, FetchError) else None
+                if cause is not None:
+                    self._fail(cause.reason, str(cause))
+                else:
+                    self._fail("protocol", f"{type(exc).__name__}: {exc}")
+            else:  # bytes after the end of the response
+                self._close()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.reusable = False
+        if self._parser is not None and not self._finished:
+            if self._head_done and self._until_eof:
+                self._finish(reusable=False)  # a body delimited by the connection's end
+            else:
+                self._fail("protocol", f"server disconnected{f': {exc}' if exc else ''}")
+
+    # -- one exchange ----------------------------------------------------------------------
+
+    def start(self, request: Request, head: bytes, deadline: float) -> asyncio.Future[None]:
+        """Send ``head`` and parse the response into this object's fields."""
+        assert self.transport is not None
+        self.request = request
+        self.reusable = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._done = self.loop.create_future()
+        self._finished = False
+        self._head_done = False
+        self._head_bytes = 0
+        self._until_eof = False
+        self._header_list: list[tuple[str, str]] = []
+        self.status = 0
+        self.headers: CIMultiDictProxy[str] = _NO_HEADERS
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+        self._keep = True  # the body is wanted (else read and dropped)
+        self._decoder: _Decoder | None = None
+        self._deadline = deadline
+        self._last_read = self.loop.time()
+        self.sent_at = time.monotonic()
+        if self.closed:  # closed by the server between connecting and now
+            self._fail("protocol", "server disconnected")
+            return self._done
+        self.send(head)
+        self._arm()
+        return self._done
+
+    def send(self, head: bytes) -> None:
+        """Write the request (its own method, so a profile tells the syscall apart)."""
+        assert self.transport is not None
+        self.transport.write(head)
+
+    def _arm(self) -> None:
+        at = min(self._deadline, self._last_read + self.read_timeout)
+        self._timer = self.loop.call_at(at, self._check_time)
+
+    def _check_time(self) -> None:
+        self._timer = None
+        if self._finished:
+            return
+        now = self.loop.time()
+        if now >= self._deadline or now >= self._last_read + self.read_timeout:
+            self._fail("timeout", "timed out")
+        else:
+            self._arm()
+
+    # -- httptools callbacks ---------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self._header_list) >= _MAX_HEADERS:
+            raise FetchError("protocol", f"more than {_MAX_HEADERS} header lines")
+        self._header_list.append((name.decode("latin-1"), value.decode("utf-8", "replace").strip()))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        assert parser is not None
+        self._head_done = True
+        self.status = status = parser.get_status_code()
+        headers = self.headers = CIMultiDictProxy(CIMultiDict(self._header_list))
+        request = self.request
+        if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            # No body follows (RFC 9112 §6.3). A 1xx would be followed by the real answer;
+            # a crawl asks for nothing that sends one, so it ends the exchange.
+            self._finish(reusable=status >= 200)
+            return
+        encoding = headers.get("Content-Encoding", "identity").strip().lower()
+        length = _length(headers) if encoding == "identity" else None
+        chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        self._until_eof = "Content-Length" not in headers and not chunked
+        want = request.want_body
+        if want is not None and not want(status, headers):
+            if length is not None and length <= _DRAIN_LIMIT:
+                self._keep = False  # small: read it and drop it, to keep the connection
+                return
+            self._finish(reusable=False)
+            return
+        if encoding in ("gzip", "x-gzip", "deflate") or (encoding == "br" and brotli):
+            self._decoder = _Decoder(encoding)
+
+    def on_body(self, data: bytes) -> None:
+        if self._finished or not self._keep:
+            return
+        limit = self.request.max_bytes - self.size
+        if self._decoder is not None:
+            try:
+                data = self._decoder.decode(data, limit)
+            except _DECODE_ERRORS as exc:
+                raise FetchError("protocol", f"cannot decode the body: {exc}") from None
+        if len(data) > limit:
+            self.chunks.append(data[:limit])
+            self.size += limit
+            self.truncated = True
+            self._finish(reusable=False)
+            return
+        self.chunks.append(data)
+        self.size += len(data)
+
+    def on_message_complete(self) -> None:
+        if self._finished:
+            return
+        parser = self._parser
+        assert parser is not None
+        self._finish(reusable=parser.should_keep_alive())
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def _finish(self, *, reusable: bool) -> None:
+        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.reusable = reusable and not self.closed
+        if not self.reusable:
+            self._close()
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    def _fail(self, reason: str, message: str) -> None:
+        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.reusable = False
+        self._close()
+        if self._done is not None and not self._done.done():
+            self._done.set_exception(FetchError(reason, message))
+
+    def _close(self) -> None:
+        self.reusable = False
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection at once (the request was cancelled)."""
+        self._finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.reusable = False
+        if self.transport is not None:
+            self.closed = True
+            self.transport.abort()
+
+
+_DECODE_ERRORS = (zlib.error, brotli.error) if brotli is not None else (zlib.error,)
+_NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+
+
+def _length(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("Content-Length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+def _split(url: str) -> tuple[str, str, int, str, str]:
+    """``(scheme, host, port, Host header, request target)`` of a serialized http(s) URL."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https"):
+        raise ValueError("not an http(s) URL")
+    end = len(rest)
+    for stop in "/?#":
+        at = rest.find(stop)
+        if 0 <= at < end:
+            end = at
+    authority, tail = rest[:end], rest[end:].partition("#")[0]
+    target = tail if tail.startswith("/") else "/" + tail
+    authority = authority.rpartition("@")[2]  # credentials are never sent
+    if authority.startswith("["):  # an IPv6 literal, kept in brackets as host_of gives it
+        inner, _, port_text = authority[1:].partition("]")
+        host, port_text = f"[{inner}]", port_text[1:] if port_text.startswith(":") else ""
+    else:
+        host, _, port_text = authority.partition(":")
+    port = int(port_text) if port_text else (443 if scheme == "https" else 80)
+    if host in ("", "[]") or not 0 < port < 65_536:
+        raise ValueError("no host")
+    for text in (authority, target):
+        if not (text.isascii() and text.isprintable()) or " " in text:
+            raise ValueError("characters a request line cannot carry")
+    return scheme, host.lower(), port, authority, target
+
+
+class HttpClient:
+    """The crawl's HTTP client (see the module doc). Use as ``async with HttpClient(...)``.
+
+    The same constructor and ``send`` as :class:`~.fetch.Fetcher`; ``resolver`` is the
+    :class:`~.fetch.SafeResolver` every connection asks for its addresses.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        resolver: Any,
+        concurrency: int = 100,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        keepalive: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.user_agent = user_agent
+        self.resolver = resolver
+        self.concurrency = concurrency
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.keepalive = keepalive
+        self._ssl = ssl_context
+        if any(c in user_agent for c in "\r\n"):
+            raise ValueError("a user agent cannot hold a line break")
+        self._fixed = (
+            f"User-Agent: {user_agent}\r\nAccept: {_ACCEPT}\r\nAccept-Encoding: {_ENCODINGS}\r\n"
+        )
+        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._idle_count = 0
+        self._busy: set[_Connection] = set()
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every connection, idle or in use."""
+        for conns in self._idle.values():
+            for conn in conns:
+                conn._close()
+        self._idle.clear()
+        self._idle_count = 0
+        for conn in list(self._busy):
+            conn.abort()
+        self._busy.clear()
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` without following redirects; the body is read up to its
+        ``max_bytes``. When ``want_body`` declines the body, the connection is dropped
+        rather than drained, unless the body is small."""
+        url = request.url
+        try:
+            scheme, host, port, authority, target = _split(url)
+        except ValueError as exc:
+            raise FetchError("invalid-url", f"{url}: invalid URL ({exc})") from None
+        head = self._head(request, authority, target)
+        loop = asyncio.get_running_loop()
+        start = time.monotonic()
+        deadline = loop.time() + self.connect_timeout + self.read_timeout
+        key = (scheme, host, port)
+        conn = self._take(key, loop.time())
+        if conn is None:
+            conn = await self._connect(url, scheme, host, port, loop)
+        self._busy.add(conn)
+        done = conn.start(request, head, deadline)
+        try:
+            await done
+        except FetchError as exc:
+            raise FetchError(
+                exc.reason, f"{url}: {exc}", sent_ago=time.monotonic() - conn.sent_at
+            ) from None
+        except BaseException:
+            conn.abort()
+            raise
+        finally:
+            self._busy.discard(conn)
+        chunks = conn.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if conn.reusable:
+            self._give_back(key, conn, loop.time())
+        end = time.monotonic()
+        return Response(
+            url, conn.status, conn.headers, body, end - start, conn.truncated, end - conn.sent_at
+        )
+
+    def _head(self, request: Request, authority: str, target: str) -> bytes:
+        extra = ""
+        if request.headers:
+            for name, value in request.headers.items():
+                if any(c in name or c in value for c in "\r\n\0"):
+                    raise FetchError(
+                        "protocol", f"{request.url}: a header cannot hold a line break"
+                    )
+                extra += f"{name}: {value}\r\n"
+        text = (
+            f"{request.method} {target} HTTP/1.1\r\nHost: {authority}\r\n{self._fixed}{extra}\r\n"
+        )
+        return text.encode("utf-8")
+
+    def _take(self, key: tuple[str, str, int], now: float) -> _Connection | None:
+        conns = self._idle.get(key)
+        while conns:
+            conn = conns.pop()
+            self._idle_count -= 1
+            if not conns:
+                del self._idle[key]
+            if not conn.closed and now - conn.idle_since < self.keepalive:
+                return conn
+            conn._close()
+        return None
+
+    def _give_back(self, key: tuple[str, str, int], conn: _Connection, now: float) -> None:
+        conn.idle_since = now
+        conn._parser = None
+        conn.chunks = []
+        self._idle.setdefault(key, []).append(conn)
+        self._idle_count += 1
+        if self._idle_count > _IDLE_MAX:  # the first key is the origin given back longest ago
+            oldest = next(iter(self._idle))
+            self._take(oldest, float("inf"))
+
+    async def _connect(
+        self, url: str, scheme: str, host: str, port: int, loop: asyncio.AbstractEventLoop
+    ) -> _Connection:
+        try:
+            addresses = await self.resolver.lookup(host)
+        except FetchError as exc:
+            reason = "blocked-address" if exc.reason == "blocked-address" else "connect"
+            raise FetchError(reason, f"{url}: {exc}") from None
+        context = None
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+            context = self._ssl
+        error: BaseException | None = None
+        for address in addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            try:
+                async with asyncio.timeout(self.connect_timeout):
+                    _, conn = await loop.create_connection(
+                        lambda: _Connection(loop, self.read_timeout),
+                        address,
+                        port,
+                        family=family,
+                        ssl=context,
+                        server_hostname=host.strip("[]") if context is not None else None,
+                    )
+                return conn
+            except TimeoutError:
+                raise FetchError("timeout", f"{url}: timed out connecting") from None
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                error = exc
+        raise FetchError("connect", f"{url}: cannot connect to {host}:{port}: {error}")
