@@ -39,6 +39,7 @@ from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
+from .linksources import add_sources, new_sources
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
@@ -397,6 +398,9 @@ async def _write(
             (_json(sorted(link_rows.values())),),
         )
     await insert_rows(conn, edge_rows)
+    # The pages that had no links before get their row (storage.linksources).
+    edge_sources = (got.url_ids[edges.source_at], got.url_hosts[edges.source_at])
+    await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import hubanchors, linksources
 from .. import schema as sqlite_schema
 from ..errors import StoreError, sqlite_errors
 from .connection import connect, is_pg_url, pg_errors, redact
 from .schema import init_db, inspect, open_reader
 
-__all__ = ["TABLES", "copy_store"]
+__all__ = ["SQLITE_ONLY", "TABLES", "copy_store"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ _LINK_KEY = "target_id, source_id, kind, anchor_id, placement, rel_id, flags"
 _SCORES = "pagerank authority trust harmonic backlinks referring_domains"
 # Every table of the store (storage/migrations.py, storage/pg/migrations.py) but the
 # migrations record, which each backend keeps its own way.
+# Not here: what a SQLite store keeps beside its links for its own queries
+# (:data:`SQLITE_ONLY`), counted again from the copied rows.
 TABLES: tuple[Table, ...] = (
     _t("domains", "id name", identity=True),
     _t("hosts", "id name domain_id ip note", identity=True),
@@ -84,6 +87,10 @@ TABLES: tuple[Table, ...] = (
     _t("hub_targets", "target_id"),
     _t("hub_inlinks", "target_id host_id backlinks follow_backlinks first_seen last_seen"),
 )
+# What a SQLite store keeps beside its links for its queries (storage.linksources,
+# storage.hubanchors), which PostgreSQL answers without: counted again from the copied
+# rows when a copy lands in SQLite.
+SQLITE_ONLY = ("link_sources", "hub_anchors")
 # Rows every new store has: the empty anchor and the empty rel (id 0).
 _SEEDED = {"anchors": 1, "rels": 1}
 _BATCH = 5000
@@ -151,6 +158,9 @@ def _into_sqlite(path: Path, read: Callable[[Table], Iterable[tuple[Any, ...]]])
                 before = conn.total_changes
                 conn.executemany(table.sqlite_insert(), read(table))
                 copied[table.name] = conn.total_changes - before
+            # What SQLite keeps beside the links, which PostgreSQL does not: from them.
+            linksources.fill(conn)
+            hubanchors.count_all(conn)
             conn.execute("COMMIT")
             done = True
             return copied
