@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: makes sure the PostgreSQL server binaries the PostgreSQL store's tests
-# start (tests/pg_support.py) are installed, then runs pytest with the arguments given.
+# start (tests/pg_support.py) and the Chromium the browser tests drive are installed, then
+# runs pytest with the arguments given.
 #
 # Only as root, and only when initdb/pg_ctl are neither on PATH nor in
 # /usr/lib/postgresql/*/bin, it installs the Debian package postgresql. A failed install
@@ -30,6 +31,21 @@ if ! have_pg_binaries; then
     fi
   else
     echo "scripts/test.sh: PostgreSQL server binaries not found and not root: the PostgreSQL tests will skip (install the Debian package postgresql)" >&2
+  fi
+fi
+
+# The browser tests of `linkgraph serve` (tests/test_web_browser.py) drive the Debian
+# chromium package through Playwright (its own browser download does not work offline):
+# installed the same way, only as root and only when /usr/bin/chromium is missing.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "scripts/test.sh: installing Chromium (Debian package chromium) for the browser tests" >&2
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/tmp/linkgraph-apt-chromium.log 2>&1; then
+      echo "scripts/test.sh: could not install chromium (see /tmp/linkgraph-apt-chromium.log); the browser tests will skip, or fail under CI=true" >&2
+    fi
+  else
+    echo "scripts/test.sh: /usr/bin/chromium not found and not root: the browser tests will skip (install the Debian package chromium)" >&2
   fi
 fi
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import archives, audits, backends, crawling, queries, store
+from . import archives, audits, backends, crawling, queries, serve, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -36,6 +36,7 @@ COMMANDS = (
     backends.cmd_init_db,
     backends.cmd_copy,
     crawling.cmd_robots,
+    serve.cmd_serve,
     crawling.cmd_demo,
 )
 
