@@ -1,4 +1,5 @@
-"""The in-memory store keeps the SQLite writer's contract: each test runs on both."""
+"""The in-memory and PostgreSQL writers keep the SQLite writer's contract: each test runs
+on all three."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ A = "http://a.test"
 B = "http://b.test"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def writer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CrawlWriter]:
     if request.param == "memory":
         yield memory_writer(batch_pages=2)
+    elif request.param == "postgresql":
+        from linkgraph.storage.pg.writer import PgWriter
+
+        url = request.getfixturevalue("pg_url")
+        async with await PgWriter.open(url, batch_pages=2) as store:
+            yield store
     else:
         async with await StoreWriter.open(tmp_path / "links.db", batch_pages=2) as store:
             yield store
