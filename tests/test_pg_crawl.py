@@ -1,0 +1,79 @@
+"""A crawl into PostgreSQL stores what a crawl into SQLite stores.
+
+The same demo web is crawled into a SQLite file and into a PostgreSQL database with the
+same settings, then (after the web moves to its second generation, with removed and new
+links) crawled again with ``refresh``: both stores must give the same links, lost links
+and answers. Times differ between two crawls, so records are compared without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crawl_support import settings_for
+
+import linkgraph
+from linkgraph import api
+from linkgraph.demo import TARGET, DemoWeb, generate
+
+pytestmark = pytest.mark.timeout(180)
+
+_TIMES = {"first_seen", "last_seen", "lost_at", "fetched_at", "seen"}
+
+
+@pytest.fixture
+def web() -> Iterator[DemoWeb]:
+    with DemoWeb(generate(12, 6, seed=1)) as served:
+        yield served
+
+
+def crawl(web: DemoWeb, db: str | Path, tmp_path: Path, **overrides: Any) -> Any:
+    hosts = web.write_hosts_file(tmp_path / "hosts")
+    return asyncio.run(api.crawl_async(db, settings_for(web, hosts, **overrides)))
+
+
+def links(db: str | Path) -> list[tuple]:
+    with linkgraph.open_store(db) as store:
+        records = list(store.iter_links(include_lost=True))
+    return sorted(
+        tuple(sorted((k, str(v)) for k, v in r.items() if k not in _TIMES)) for r in records
+    )
+
+
+def answers(db: str | Path) -> tuple[Any, ...]:
+    def strip(rows: list[dict]) -> list[tuple]:
+        return sorted(
+            tuple(sorted((k, str(v)) for k, v in r.items() if k not in _TIMES)) for r in rows
+        )
+
+    return (
+        strip(linkgraph.backlinks(db, TARGET, limit=None)),
+        strip(linkgraph.backlinks(db, TARGET, limit=None, include_lost=True)),
+        strip(linkgraph.referring_domains(db, TARGET, limit=None)),
+        strip(linkgraph.anchors(db, TARGET, limit=None)),
+    )
+
+
+def test_a_crawl_and_a_recrawl_store_the_same_links_on_both_backends(
+    web: DemoWeb, tmp_path: Path, pg_url: str
+) -> None:
+    sqlite = tmp_path / "links.db"
+    first = [crawl(web, db, tmp_path) for db in (sqlite, pg_url)]
+    assert first[0].pages == first[1].pages > 0
+    assert first[0].links == first[1].links > 0
+    assert links(sqlite) == links(pg_url)
+    web.replace_sites(generate(12, 6, seed=1, generation=2))
+    again = [crawl(web, db, tmp_path, refresh=True) for db in (sqlite, pg_url)]
+    assert again[0].links == again[1].links
+    lost = [r for r in links(pg_url) if ("lost_reason", "None") not in r]
+    assert lost  # the second generation removed links: the recrawl marked them lost
+    assert links(sqlite) == links(pg_url)
+    assert answers(sqlite) == answers(pg_url)
+    with linkgraph.open_store(sqlite) as a, linkgraph.open_store(pg_url) as b:
+        sa, sb = a.stats(), b.stats()
+    for key in ("pages", "links", "hosts", "domains", "frontier"):
+        assert sa.get(key) == sb.get(key), key
