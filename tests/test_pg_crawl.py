@@ -9,12 +9,13 @@ and answers. Times differ between two crawls, so records are compared without th
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from crawl_support import settings_for
+from crawl_support import child, page_hits, settings_for, stored_pages, wait_until
 
 import linkgraph
 from linkgraph import api
@@ -77,3 +78,53 @@ def test_a_crawl_and_a_recrawl_store_the_same_links_on_both_backends(
         sa, sb = a.stats(), b.stats()
     for key in ("pages", "links", "hosts", "domains", "frontier"):
         assert sa.get(key) == sb.get(key), key
+
+
+def pg_pages(url: str) -> dict[str, int | None]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        try:
+            rows = conn.execute(
+                "SELECT u.url, p.status FROM pages p JOIN urls u ON u.id = p.url_id"
+            ).fetchall()
+        except psycopg.errors.UndefinedTable:
+            return {}  # the crawl has not made the schema yet
+    return dict(rows)
+
+
+def pg_frontier(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM frontier").fetchone()[0]
+
+
+def test_a_crawl_killed_with_sigkill_resumes_to_the_same_store(tmp_path: Path, pg_url: str) -> None:
+    with DemoWeb(generate(24, 8, seed=5, traps=False)) as web:
+        sqlite = tmp_path / "reference.db"
+        crawl(web, sqlite, tmp_path, delay=0.05)
+        want_links = links(sqlite)
+        web.reset()
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("\n".join(web.seeds) + "\n")
+        hosts = web.write_hosts_file(tmp_path / "hosts")
+        args = ["crawl", "--db", pg_url, "--seeds", str(seeds), "--hosts-file", str(hosts)]
+        quick = {"LINKGRAPH_FLUSH_SECONDS": "0.1", "LINKGRAPH_BATCH_PAGES": "10"}
+        sqlite_pages = {url: page.status for url, page in stored_pages(sqlite).items()}
+        with child([*args, "--delay", "0.15", "--quiet"], **quick) as process:
+            wait_until(lambda: len(pg_pages(pg_url)) >= len(sqlite_pages) // 3, 60, "a third")
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+        assert process.returncode == -signal.SIGKILL
+        before = pg_pages(pg_url)
+        assert len(sqlite_pages) // 3 <= len(before) < len(sqlite_pages)
+        web.clear_log()
+        with child(["crawl", "--db", pg_url, "--quiet"]) as process:
+            _, err = process.communicate(timeout=90)
+        assert process.returncode == 0, err
+        assert pg_pages(pg_url) == sqlite_pages
+        assert links(pg_url) == want_links
+        assert pg_frontier(pg_url) == 0
+        again = {web.url(h.site, h.path) for h in page_hits(web)}
+        assert again.isdisjoint(before)  # what was committed is never fetched again
