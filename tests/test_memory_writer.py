@@ -122,3 +122,17 @@ async def test_the_crawl_settings_round_trip(writer: CrawlWriter) -> None:
     assert await writer.load_crawl() is None
     await writer.save_crawl({"seeds": [f"{A}/"], "delay": 1.0})
     assert await writer.load_crawl() == {"seeds": [f"{A}/"], "delay": 1.0}
+
+
+async def test_a_second_postgresql_writer_is_refused_until_the_first_closes(pg_url: str) -> None:
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.writer import PgWriter
+
+    first = await PgWriter.open(pg_url)
+    try:
+        with pytest.raises(StoreError, match="being written by another linkgraph process"):
+            await PgWriter.open(pg_url)
+    finally:
+        await first.close()
+    second = await PgWriter.open(pg_url)  # the lock went with the first connection
+    await second.close()

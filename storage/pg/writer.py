@@ -36,13 +36,15 @@ from ..vocab import QUEUE_KIND, QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, 
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 from .schema import SCHEMA_VERSION
 
-__all__ = ["PgWriter"]
+__all__ = ["WRITER_LOCK", "PgWriter"]
 
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)
 _SKIPS = sorted(SKIP_REASONS)
+# The advisory lock a writing process holds on the store ("LKGW").
+WRITER_LOCK = 0x4C4B4757
 _TRIES = 8  # a batch that deadlocked with another worker's is run again this many times
 
 
@@ -111,6 +113,13 @@ class PgWriter(BufferedWriter):
             raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
+            # One crawl process per store until the frontier is leased per host: two
+            # would each take every host's queue and fetch it twice, ignoring each
+            # other's politeness. A session lock: the server drops it with the
+            # connection, so a worker killed with SIGKILL does not leave it behind.
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,))
+            if not (await cur.fetchone())[0]:
+                raise StoreError(f"{redact(url)} is being written by another linkgraph process")
             await writer._count()
         except BaseException:
             await conn.close()
