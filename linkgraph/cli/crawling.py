@@ -150,6 +150,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     Example:
       linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
       linkgraph crawl --db links.db            # continue an interrupted crawl
+      linkgraph crawl https://example.com/ --db postgresql://crawler@db.example.org/links
     """
     from linkgraph.crawler.progress import Progress
 
