@@ -128,3 +128,28 @@ def test_a_crawl_killed_with_sigkill_resumes_to_the_same_store(tmp_path: Path, p
         assert pg_frontier(pg_url) == 0
         again = {web.url(h.site, h.path) for h in page_hits(web)}
         assert again.isdisjoint(before)  # what was committed is never fetched again
+
+
+async def test_text_postgresql_cannot_hold_is_stored_as_the_replacement_character(
+    pg_url: str,
+) -> None:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Link, Page
+
+    hostile = Page(
+        "http://a.test/",
+        0,
+        1.0,
+        status=200,
+        title="bad\x00title\udc80",
+        links=[Link("http://b.test/", "an\x00chor")],
+    )
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_page(hostile)
+    (record,) = linkgraph.backlinks(pg_url, "http://b.test/", include_internal=True)
+    assert record["anchor"] == "an\ufffdchor"
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        (title,) = conn.execute("SELECT title FROM pages").fetchone()
+    assert title == "bad\ufffdtitle\ufffd"
