@@ -25,7 +25,6 @@ from linkgraph.storage.vocab import EXPORT_FORMATS
 
 from .stores import open_reader as _open_reader
 from .stores import reading as _reading
-from .stores import refuse_postgres as _refuse_postgres
 
 if TYPE_CHECKING:
     from linkgraph.crawler.engine import CrawlStats
@@ -102,7 +101,6 @@ def crawl(
     """
     from .wiring import crawl_async, run
 
-    _refuse_postgres(db, "crawl")
     base = settings or stored_settings(db) or CrawlSettings()
     merged = dict(options)
     if seeds:

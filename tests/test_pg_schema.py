@@ -222,7 +222,6 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["crawl", "http://a.test/", "--db", "postgresql://u:pw1234@/links"],
         ["import", "--db", "postgresql://u:pw1234@/links", "edges.csv"],
         ["rank", "--db", "postgresql://u:pw1234@/links"],
         ["demo", "--db", "postgresql://u:pw1234@/links"],
@@ -231,13 +230,23 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
         ["import-wat", "--db", "postgresql://u:pw1234@/links", "a.wat.gz"],
         ["import-parquet", "--db", "postgresql://u:pw1234@/links", "tables"],
     ],
-    ids=["crawl", "import", "rank", "demo", "broken-check-external", "warc", "wat", "parquet"],
+    ids=["import", "rank", "demo", "broken-check-external", "warc", "wat", "parquet"],
 )
 def test_writing_commands_say_postgresql_is_not_supported_yet(argv: list[str], capsys) -> None:
     code, out, err = run(capsys, *argv)
     assert (code, out) == (1, "")
     command = " ".join(argv[:2]) if argv[1].startswith("--check") else argv[0]
     assert err.startswith(f"linkgraph: error: `linkgraph {command}` cannot write to a PostgreSQL")
+    assert "pw1234" not in err and err.count("\n") == 1
+
+
+def test_a_crawl_into_an_unreachable_postgresql_store_is_one_line_without_the_password(
+    capsys, tmp_path
+) -> None:
+    url = f"postgresql://u:pw1234@/links?host={tmp_path}&connect_timeout=2"  # no server there
+    code, out, err = run(capsys, "crawl", "http://a.test/", "--db", url)
+    assert (code, out) == (1, "")
+    assert err.startswith("linkgraph: error: cannot connect to postgresql://u:***@/links")
     assert "pw1234" not in err and err.count("\n") == 1
 
 

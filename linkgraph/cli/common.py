@@ -144,7 +144,8 @@ OPTIONS: dict[str, Arg | tuple[Arg, ...]] = {
         required=True,
         metavar="PATH",
         help="the link store: a SQLite file written by `linkgraph crawl` (or import, demo), or"
-        " a postgresql:// URL (queries and audits only, so far: see `linkgraph copy`)",
+        " a postgresql:// URL (crawl, queries and audits; not import or rank yet: see"
+        " `linkgraph copy`)",
     ),
     "target": arg("target", metavar="TARGET", help="a URL (with scheme), or a domain / host name"),
     "mode": arg(

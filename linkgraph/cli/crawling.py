@@ -10,7 +10,7 @@ from linkgraph.crawler.settings import CrawlSettings, load_settings
 
 from ..inputs import read_seeds_file
 from ..output import emit_json, say
-from ..stores import refuse_postgres
+from ..stores import refuse_postgres, shown
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -150,13 +150,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     Example:
       linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
       linkgraph crawl --db links.db            # continue an interrupted crawl
+      linkgraph crawl https://example.com/ --db postgresql://crawler@db.example.org/links
     """
     from linkgraph.crawler.progress import Progress
 
     from .. import api
 
     # A store holding a crawl continues it with its own settings; flags given now win.
-    refuse_postgres(args.db, "crawl")
     settings = crawl_settings(args, base=api.stored_settings(args.db))
     with Progress(quiet=settings.quiet) as progress:
         result = api.run(api.crawl_async(args.db, settings, progress=progress))
@@ -173,7 +173,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
     if result.interrupted:
         print(
-            f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {db}`",
+            f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {shown(db)}`",
             file=sys.stderr,
         )
     if quiet:
