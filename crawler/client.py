@@ -71,7 +71,8 @@ class _Decoder:
     def decode(self, data: bytes, limit: int) -> bytes:
         """Up to ``limit`` + 1 decoded bytes of ``data`` (one more says the cap is passed)."""
         if self.encoding == "br":
-            return bytes(self._obj.process(data))[: limit + 1]
+            # Without the limit one small input can inflate to gigabytes in one call.
+            return bytes(self._obj.process(data, output_buffer_limit=limit + 1))[: limit + 1]
         if self._first:
             self._first = False
             try:

@@ -13,6 +13,7 @@ import gzip
 import shutil
 import ssl
 import subprocess
+import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -358,3 +359,18 @@ async def test_https_through_a_trusted_context_is_answered(certificate: tuple[st
     resolver = SafeResolver({NAME: ["127.0.0.1"]})
     fetcher = HttpClient(user_agent="t", resolver=resolver, ssl_context=context)
     assert await tls_fetch(fetcher, certificate) == (200, b"<p>secret</p>")
+
+
+async def test_a_brotli_bomb_is_decoded_only_up_to_the_cap() -> None:
+    brotli = pytest.importorskip("brotli")
+    bomb = brotli.compress(b"\0" * (64 << 20), quality=5)  # 64 MiB from about 100 bytes
+    tracemalloc.start()
+    try:
+        _, results = await fetch(
+            "llhttp", reply(html(bomb, "Content-Encoding: br")), ["/"], max_bytes=100_000
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert results == [(200, b"\0" * 100_000, True)]
+    assert peak < 16 << 20  # far below the 64 MiB the whole bomb would take
