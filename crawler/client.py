@@ -357,6 +357,7 @@ class HttpClient:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._idle_count = 0
         self._busy: set[_Connection] = set()
+        self._closed = False
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -365,7 +366,8 @@ class HttpClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close every connection, idle or in use."""
+        """Close every connection, idle or in use; a send still connecting gets none."""
+        self._closed = True
         for conns in self._idle.values():
             for conn in conns:
                 conn._close()
@@ -391,12 +393,15 @@ class HttpClient:
         key = (scheme, host, port)
         conn = self._take(key, loop.time())
         if conn is None:
-            conn = await self._connect(url, scheme, host, port, loop)
+            conn = await self._connect(url, scheme, host, port, loop, deadline)
+        self._check_open(url, conn)
         self._busy.add(conn)
         done = conn.start(request, head, deadline)
         try:
             await done
         except FetchError as exc:
+            # No second try when a kept-alive connection was closed unanswered, as the aiohttp
+            # fetcher turns off: the engine's own retries keep the host's delay.
             raise FetchError(
                 exc.reason, f"{url}: {exc}", sent_ago=time.monotonic() - conn.sent_at
             ) from None
@@ -408,11 +413,20 @@ class HttpClient:
         chunks = conn.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if conn.reusable:
-            self._give_back(key, conn, loop.time())
+            if self._closed:  # closed while this answer was read: nowhere to give it back
+                conn._close()
+            else:
+                self._give_back(key, conn, loop.time())
         end = time.monotonic()
         return Response(
             url, conn.status, conn.headers, body, end - start, conn.truncated, end - conn.sent_at
         )
+
+    def _check_open(self, url: str, conn: _Connection) -> None:
+        """Refuse to go on once :meth:`close` ran (it may have run while we connected)."""
+        if self._closed:
+            conn.abort()
+            raise FetchError("protocol", f"{url}: the client is closed")
 
     def _head(self, request: Request, authority: str, target: str) -> bytes:
         extra = ""
@@ -451,13 +465,27 @@ class HttpClient:
             self._take(oldest, float("inf"))
 
     async def _connect(
-        self, url: str, scheme: str, host: str, port: int, loop: asyncio.AbstractEventLoop
+        self,
+        url: str,
+        scheme: str,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
     ) -> _Connection:
         try:
-            addresses = await self.resolver.lookup(host)
+            # The lookup counts against the whole try, as under aiohttp's total timeout.
+            async with asyncio.timeout_at(deadline):
+                addresses = await self.resolver.lookup(host)
+        except TimeoutError:
+            raise FetchError("timeout", f"{url}: timed out resolving {host}") from None
         except FetchError as exc:
+            # aiohttp sees a refused lookup as a connector error: ``connect`` (``dns`` and
+            # ``not-pinned`` included), unless the address is blocked.
             reason = "blocked-address" if exc.reason == "blocked-address" else "connect"
             raise FetchError(reason, f"{url}: {exc}") from None
+        if self._closed:  # closed while we resolved: open nothing it could not close
+            raise FetchError("protocol", f"{url}: the client is closed")
         context = None
         if scheme == "https":
             if self._ssl is None:

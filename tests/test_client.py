@@ -374,3 +374,64 @@ async def test_a_brotli_bomb_is_decoded_only_up_to_the_cap() -> None:
         tracemalloc.stop()
     assert results == [(200, b"\0" * 100_000, True)]
     assert peak < 16 << 20  # far below the 64 MiB the whole bomb would take
+
+
+class SlowResolver(SafeResolver):
+    """Pinned answers that take ``delay`` seconds to come."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__({NAME: ["127.0.0.1"]})
+        self.delay = delay
+
+    async def _lookup(self, host: str) -> list[str]:
+        await asyncio.sleep(self.delay)
+        return await super()._lookup(host)
+
+
+async def test_a_send_still_resolving_when_the_client_closes_keeps_no_connection() -> None:
+    async with Hostile(reply(html(b"ok"))) as server:
+        client = HttpClient(user_agent="t", resolver=SlowResolver(0.2))
+        task = asyncio.create_task(client.send(Request(server.url("/"), 1000)))
+        await asyncio.sleep(0.05)
+        await client.close()
+        with pytest.raises(FetchError):
+            await task
+        assert client._idle_count == 0 and not client._idle
+    assert server.connections == 0
+
+
+async def test_a_slow_lookup_counts_against_the_deadline(kind: str) -> None:
+    async with Hostile(reply(html(b"ok"))) as server:
+        fetcher = FETCHERS[kind](
+            user_agent="t", resolver=SlowResolver(60), connect_timeout=0.1, read_timeout=0.1
+        )
+        async with fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.send(Request(server.url("/"), 1000))
+    assert caught.value.reason == "timeout"
+
+
+async def test_a_kept_alive_connection_closed_unanswered_is_not_sent_again(kind: str) -> None:
+    # The aiohttp fetcher turns aiohttp's silent second try off: the engine retries itself.
+    served: dict[asyncio.StreamWriter, int] = {}  # the writer itself: an id can be reused
+
+    async def answer(reader: Any, writer: asyncio.StreamWriter, path: str) -> None:
+        count = served[writer] = served.get(writer, 0) + 1
+        if count == 2:  # the server drops this kept-alive connection as it is reused
+            writer.transport.abort()
+            return
+        writer.write(html(path.encode()))
+        await writer.drain()
+
+    server, results = await fetch(kind, answer, ["/a", "/b"])
+    assert results == [(200, b"/a", False), "protocol"]
+    assert server.connections == 1
+
+
+async def test_a_refused_lookup_is_a_connect_failure(kind: str) -> None:
+    resolver = SafeResolver({}, pinned_only=True)
+    async with Hostile(reply(html(b"x"))) as server:
+        async with FETCHERS[kind](user_agent="t", resolver=resolver) as fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.send(Request(server.url("/"), 1000))
+    assert caught.value.reason == "connect"
