@@ -52,6 +52,8 @@ _MAX_HEADERS = 128
 _MAX_HEAD_BYTES = 65_536
 _DRAIN_LIMIT = 65_536  # a declined body this small is read and dropped to keep the connection
 _IDLE_MAX = 4_096  # kept-alive connections at most; past this the oldest is closed
+_MAX_INTERIM = 8  # 1xx interim answers skipped before the final one; more is a protocol error
+_CHUNK_FRAMING = 64  # bytes of chunk-size line and CRLFs allowed per chunk beyond the head cap
 
 
 class _Decoder:
@@ -107,14 +109,17 @@ class _Connection(asyncio.Protocol):
             self._close()  # bytes nobody asked for: this connection cannot be trusted
             return
         self._last_read = self.loop.time()
+        body_before = self._raw_body
         try:
             parser.feed_data(data)
-            if not self._head_done:
-                # Counted after parsing: the chunk that ends the head may carry the body too.
-                self._head_bytes += len(data)
-                if self._head_bytes > _MAX_HEAD_BYTES:
-                    self._fail("protocol", "response head longer than 64 KiB")
-        except httptools.HttpParserError as exc:
+            # Every byte that is not body counts against the head cap: the head, skipped
+            # 1xx heads, chunk-size lines and trailers (after ``0\r\n`` a server could
+            # otherwise stream one endless trailer line into the parser's buffer).
+            self._framing += len(data) - (self._raw_body - body_before)
+            if not self._finished and self._framing > _MAX_HEAD_BYTES + self._allowance:
+                what = "trailer" if self._head_done else "head"
+                self._fail("protocol", f"response {what} longer than 64 KiB")
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             if not self._finished:
                 cause = exc.__context__ if isinstance(exc.__context__, FetchError) else None
                 if cause is not None:
@@ -147,7 +152,11 @@ class _Connection(asyncio.Protocol):
         self._done = self.loop.create_future()
         self._finished = False
         self._head_done = False
-        self._head_bytes = 0
+        self._framing = 0  # bytes received that are not body
+        self._raw_body = 0  # body bytes as received (before decoding)
+        self._allowance = 0  # framing bytes allowed for the chunks seen so far
+        self._interim = 0  # 1xx answers skipped
+        self._skip_complete = False  # the next on_message_complete ends a 1xx answer
         self._until_eof = False
         self._header_list: list[tuple[str, str]] = []
         self.status = 0
@@ -188,22 +197,41 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._finished:
+            # A second answer in the same read, after ours ended: llhttp would parse it into
+            # this exchange's status and headers. Stop the parser; the connection is closed.
+            raise _Unasked("bytes after the end of the response")
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._finished or self._head_done:  # trailers are counted, not kept
+            return
         if len(self._header_list) >= _MAX_HEADERS:
             raise FetchError("protocol", f"more than {_MAX_HEADERS} header lines")
         self._header_list.append((name.decode("latin-1"), value.decode("utf-8", "replace").strip()))
 
     def on_headers_complete(self) -> None:
+        if self._finished:
+            return
         parser = self._parser
         assert parser is not None
+        status = parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            # An interim answer (103 Early Hints from CDNs): dropped, the final one follows
+            # on the same connection, as aiohttp does. A bounded number of them.
+            self._interim += 1
+            if self._interim > _MAX_INTERIM:
+                raise FetchError("protocol", f"more than {_MAX_INTERIM} interim 1xx answers")
+            self._header_list = []
+            self._skip_complete = True
+            return
         self._head_done = True
-        self.status = status = parser.get_status_code()
+        self.status = status
         headers = self.headers = CIMultiDictProxy(CIMultiDict(self._header_list))
         request = self.request
-        if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            # No body follows (RFC 9112 §6.3). A 1xx would be followed by the real answer;
-            # a crawl asks for nothing that sends one, so it ends the exchange.
-            self._finish(reusable=status >= 200)
+        if request.method == "HEAD" or status in (204, 304) or status == 101:
+            # No body follows (RFC 9112 §6.3); a 101 switched protocols: nothing to reuse.
+            self._finish(reusable=status != 101)
             return
         encoding = headers.get("Content-Encoding", "identity").strip().lower()
         length = _length(headers) if encoding == "identity" else None
@@ -219,7 +247,11 @@ class _Connection(asyncio.Protocol):
         if encoding in ("gzip", "x-gzip", "deflate") or (encoding == "br" and brotli):
             self._decoder = _Decoder(encoding)
 
+    def on_chunk_header(self) -> None:
+        self._allowance += _CHUNK_FRAMING
+
     def on_body(self, data: bytes) -> None:
+        self._raw_body += len(data)
         if self._finished or not self._keep:
             return
         limit = self.request.max_bytes - self.size
@@ -238,6 +270,9 @@ class _Connection(asyncio.Protocol):
         self.size += len(data)
 
     def on_message_complete(self) -> None:
+        if self._skip_complete:  # the end of a 1xx answer: keep reading for the final one
+            self._skip_complete = False
+            return
         if self._finished:
             return
         parser = self._parser
@@ -283,6 +318,10 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.closed = True
             self.transport.abort()
+
+
+class _Unasked(Exception):
+    """Raised in a parser callback to stop llhttp at bytes nobody asked for."""
 
 
 _DECODE_ERRORS = (zlib.error, brotli.error) if brotli is not None else (zlib.error,)
