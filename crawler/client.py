@@ -12,15 +12,24 @@ headers and the same outcomes (``FetchError`` reasons) as the aiohttp fetcher.
 - Addresses come only from :class:`~.fetch.SafeResolver` (hosts-file pins, then the
   system resolver, public answers only): a name it refuses is never connected to.
 - One kept-alive connection per origin is reused; a connection that answered with
-  ``Connection: close``, sent bytes it was not asked for, was cut off at the size cap or
-  stayed idle past ``keepalive`` seconds is closed instead.
+  ``Connection: close``, sent bytes it was not asked for (even in the same read as the
+  answer: parsing stops at the answer's end, which keeps its own status and headers), was
+  cut off at the size cap or stayed idle past ``keepalive`` seconds is closed instead. A
+  kept-alive connection the server closed unanswered is not tried again (as the aiohttp
+  fetcher: the engine's retries keep the host's delay). After :meth:`HttpClient.close`
+  no connection is opened or kept, even by a send that was still connecting.
 - Deadlines as aiohttp's ``ClientTimeout(total=connect + read, connect=connect,
-  sock_read=read)``: the connection, and the whole try, and the silence between reads.
+  sock_read=read)``: the connection, and the whole try (the address lookup included),
+  and the silence between reads.
+- Interim ``1xx`` answers (``103 Early Hints``) are skipped for the final one, as aiohttp
+  does; more than 8 is ``protocol``.
 - Bodies: ``Content-Length``, chunked or until the connection closes; ``gzip``,
   ``deflate`` (zlib or raw) and ``br`` decoded, the cap counted on the decoded bytes and
   enforced while decoding (a small compressed body cannot inflate past it).
 - The response head is bounded (128 header lines, 64 KiB): a server sending endless
-  headers gets ``protocol``, as aiohttp's limits give.
+  headers gets ``protocol``, as aiohttp's limits give. Every byte that is not body counts
+  toward the 64 KiB (skipped 1xx heads and chunked trailers too, with 64 bytes of chunk
+  framing allowed per chunk).
 """
 
 from __future__ import annotations
