@@ -38,21 +38,15 @@ import asyncio
 import socket
 import ssl
 import time
-import zlib
-from collections.abc import Mapping
 from typing import Any
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .fetch import FetchError, Request, Response
+from .httpwire import DECODE_ERRORS, Decoder, brotli, content_length, split_url
 
 __all__ = ["HttpClient"]
-
-try:  # aiohttp decodes br only with a brotli module too; the same rule here
-    import brotli
-except ImportError:  # pragma: no cover - brotli is a dependency
-    brotli = None
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 _ENCODINGS = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
@@ -63,34 +57,6 @@ _DRAIN_LIMIT = 65_536  # a declined body this small is read and dropped to keep 
 _IDLE_MAX = 4_096  # kept-alive connections at most; past this the oldest is closed
 _MAX_INTERIM = 8  # 1xx interim answers skipped before the final one; more is a protocol error
 _CHUNK_FRAMING = 64  # bytes of chunk-size line and CRLFs allowed per chunk beyond the head cap
-
-
-class _Decoder:
-    """Content-Encoding undone chunk by chunk, never producing more than asked for."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._raw = False
-        if encoding == "br":
-            self._obj: Any = brotli.Decompressor()
-        elif encoding in ("gzip", "x-gzip"):
-            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        else:  # deflate: zlib-wrapped per RFC 9110, raw from some servers (as aiohttp)
-            self._obj = zlib.decompressobj(zlib.MAX_WBITS)
-        self._first = encoding == "deflate"
-
-    def decode(self, data: bytes, limit: int) -> bytes:
-        """Up to ``limit`` + 1 decoded bytes of ``data`` (one more says the cap is passed)."""
-        if self.encoding == "br":
-            # Without the limit one small input can inflate to gigabytes in one call.
-            return bytes(self._obj.process(data, output_buffer_limit=limit + 1))[: limit + 1]
-        if self._first:
-            self._first = False
-            try:
-                return self._obj.decompress(data, limit + 1)
-            except zlib.error:
-                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._obj.decompress(data, limit + 1)
 
 
 class _Connection(asyncio.Protocol):
@@ -174,7 +140,7 @@ class _Connection(asyncio.Protocol):
         self.size = 0
         self.truncated = False
         self._keep = True  # the body is wanted (else read and dropped)
-        self._decoder: _Decoder | None = None
+        self._decoder: Decoder | None = None
         self._deadline = deadline
         self._last_read = self.loop.time()
         self.sent_at = time.monotonic()
@@ -243,7 +209,7 @@ class _Connection(asyncio.Protocol):
             self._finish(reusable=status != 101)
             return
         encoding = headers.get("Content-Encoding", "identity").strip().lower()
-        length = _length(headers) if encoding == "identity" else None
+        length = content_length(headers) if encoding == "identity" else None
         chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
         self._until_eof = "Content-Length" not in headers and not chunked
         want = request.want_body
@@ -254,7 +220,7 @@ class _Connection(asyncio.Protocol):
             self._finish(reusable=False)
             return
         if encoding in ("gzip", "x-gzip", "deflate") or (encoding == "br" and brotli):
-            self._decoder = _Decoder(encoding)
+            self._decoder = Decoder(encoding)
 
     def on_chunk_header(self) -> None:
         self._allowance += _CHUNK_FRAMING
@@ -267,7 +233,7 @@ class _Connection(asyncio.Protocol):
         if self._decoder is not None:
             try:
                 data = self._decoder.decode(data, limit)
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise FetchError("protocol", f"cannot decode the body: {exc}") from None
         if len(data) > limit:
             self.chunks.append(data[:limit])
@@ -333,43 +299,7 @@ class _Unasked(Exception):
     """Raised in a parser callback to stop llhttp at bytes nobody asked for."""
 
 
-_DECODE_ERRORS = (zlib.error, brotli.error) if brotli is not None else (zlib.error,)
 _NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
-
-
-def _length(headers: Mapping[str, str]) -> int | None:
-    value = headers.get("Content-Length")
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value)
-
-
-def _split(url: str) -> tuple[str, str, int, str, str]:
-    """``(scheme, host, port, Host header, request target)`` of a serialized http(s) URL."""
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
-        raise ValueError("not an http(s) URL")
-    end = len(rest)
-    for stop in "/?#":
-        at = rest.find(stop)
-        if 0 <= at < end:
-            end = at
-    authority, tail = rest[:end], rest[end:].partition("#")[0]
-    target = tail if tail.startswith("/") else "/" + tail
-    authority = authority.rpartition("@")[2]  # credentials are never sent
-    if authority.startswith("["):  # an IPv6 literal, kept in brackets as host_of gives it
-        inner, _, port_text = authority[1:].partition("]")
-        host, port_text = f"[{inner}]", port_text[1:] if port_text.startswith(":") else ""
-    else:
-        host, _, port_text = authority.partition(":")
-    port = int(port_text) if port_text else (443 if scheme == "https" else 80)
-    if host in ("", "[]") or not 0 < port < 65_536:
-        raise ValueError("no host")
-    for text in (authority, target):
-        if not (text.isascii() and text.isprintable()) or " " in text:
-            raise ValueError("characters a request line cannot carry")
-    return scheme, host.lower(), port, authority, target
 
 
 class HttpClient:
@@ -431,7 +361,7 @@ class HttpClient:
         rather than drained, unless the body is small."""
         url = request.url
         try:
-            scheme, host, port, authority, target = _split(url)
+            scheme, host, port, authority, target = split_url(url)
         except ValueError as exc:
             raise FetchError("invalid-url", f"{url}: invalid URL ({exc})") from None
         head = self._head(request, authority, target)
