@@ -12,15 +12,24 @@ headers and the same outcomes (``FetchError`` reasons) as the aiohttp fetcher.
 - Addresses come only from :class:`~.fetch.SafeResolver` (hosts-file pins, then the
   system resolver, public answers only): a name it refuses is never connected to.
 - One kept-alive connection per origin is reused; a connection that answered with
-  ``Connection: close``, sent bytes it was not asked for, was cut off at the size cap or
-  stayed idle past ``keepalive`` seconds is closed instead.
+  ``Connection: close``, sent bytes it was not asked for (even in the same read as the
+  answer: parsing stops at the answer's end, which keeps its own status and headers), was
+  cut off at the size cap or stayed idle past ``keepalive`` seconds is closed instead. A
+  kept-alive connection the server closed unanswered is not tried again (as the aiohttp
+  fetcher: the engine's retries keep the host's delay). After :meth:`HttpClient.close`
+  no connection is opened or kept, even by a send that was still connecting.
 - Deadlines as aiohttp's ``ClientTimeout(total=connect + read, connect=connect,
-  sock_read=read)``: the connection, and the whole try, and the silence between reads.
+  sock_read=read)``: the connection, and the whole try (the address lookup included),
+  and the silence between reads.
+- Interim ``1xx`` answers (``103 Early Hints``) are skipped for the final one, as aiohttp
+  does; more than 8 is ``protocol``.
 - Bodies: ``Content-Length``, chunked or until the connection closes; ``gzip``,
   ``deflate`` (zlib or raw) and ``br`` decoded, the cap counted on the decoded bytes and
   enforced while decoding (a small compressed body cannot inflate past it).
 - The response head is bounded (128 header lines, 64 KiB): a server sending endless
-  headers gets ``protocol``, as aiohttp's limits give.
+  headers gets ``protocol``, as aiohttp's limits give. Every byte that is not body counts
+  toward the 64 KiB (skipped 1xx heads and chunked trailers too, with 64 bytes of chunk
+  framing allowed per chunk).
 """
 
 from __future__ import annotations
@@ -29,21 +38,15 @@ import asyncio
 import socket
 import ssl
 import time
-import zlib
-from collections.abc import Mapping
 from typing import Any
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .fetch import FetchError, Request, Response
+from .httpwire import DECODE_ERRORS, Decoder, brotli, content_length, split_url
 
 __all__ = ["HttpClient"]
-
-try:  # aiohttp decodes br only with a brotli module too; the same rule here
-    import brotli
-except ImportError:  # pragma: no cover - brotli is a dependency
-    brotli = None
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 _ENCODINGS = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
@@ -52,33 +55,8 @@ _MAX_HEADERS = 128
 _MAX_HEAD_BYTES = 65_536
 _DRAIN_LIMIT = 65_536  # a declined body this small is read and dropped to keep the connection
 _IDLE_MAX = 4_096  # kept-alive connections at most; past this the oldest is closed
-
-
-class _Decoder:
-    """Content-Encoding undone chunk by chunk, never producing more than asked for."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._raw = False
-        if encoding == "br":
-            self._obj: Any = brotli.Decompressor()
-        elif encoding in ("gzip", "x-gzip"):
-            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        else:  # deflate: zlib-wrapped per RFC 9110, raw from some servers (as aiohttp)
-            self._obj = zlib.decompressobj(zlib.MAX_WBITS)
-        self._first = encoding == "deflate"
-
-    def decode(self, data: bytes, limit: int) -> bytes:
-        """Up to ``limit`` + 1 decoded bytes of ``data`` (one more says the cap is passed)."""
-        if self.encoding == "br":
-            return bytes(self._obj.process(data))[: limit + 1]
-        if self._first:
-            self._first = False
-            try:
-                return self._obj.decompress(data, limit + 1)
-            except zlib.error:
-                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._obj.decompress(data, limit + 1)
+_MAX_INTERIM = 8  # 1xx interim answers skipped before the final one; more is a protocol error
+_CHUNK_FRAMING = 64  # bytes of chunk-size line and CRLFs allowed per chunk beyond the head cap
 
 
 class _Connection(asyncio.Protocol):
@@ -106,14 +84,17 @@ class _Connection(asyncio.Protocol):
             self._close()  # bytes nobody asked for: this connection cannot be trusted
             return
         self._last_read = self.loop.time()
+        body_before = self._raw_body
         try:
             parser.feed_data(data)
-            if not self._head_done:
-                # Counted after parsing: the chunk that ends the head may carry the body too.
-                self._head_bytes += len(data)
-                if self._head_bytes > _MAX_HEAD_BYTES:
-                    self._fail("protocol", "response head longer than 64 KiB")
-        except httptools.HttpParserError as exc:
+            # Every byte that is not body counts against the head cap: the head, skipped
+            # 1xx heads, chunk-size lines and trailers (after ``0\r\n`` a server could
+            # otherwise stream one endless trailer line into the parser's buffer).
+            self._framing += len(data) - (self._raw_body - body_before)
+            if not self._finished and self._framing > _MAX_HEAD_BYTES + self._allowance:
+                what = "trailer" if self._head_done else "head"
+                self._fail("protocol", f"response {what} longer than 64 KiB")
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             if not self._finished:
                 cause = exc.__context__ if isinstance(exc.__context__, FetchError) else None
                 if cause is not None:
@@ -146,7 +127,11 @@ class _Connection(asyncio.Protocol):
         self._done = self.loop.create_future()
         self._finished = False
         self._head_done = False
-        self._head_bytes = 0
+        self._framing = 0  # bytes received that are not body
+        self._raw_body = 0  # body bytes as received (before decoding)
+        self._allowance = 0  # framing bytes allowed for the chunks seen so far
+        self._interim = 0  # 1xx answers skipped
+        self._skip_complete = False  # the next on_message_complete ends a 1xx answer
         self._until_eof = False
         self._header_list: list[tuple[str, str]] = []
         self.status = 0
@@ -155,7 +140,7 @@ class _Connection(asyncio.Protocol):
         self.size = 0
         self.truncated = False
         self._keep = True  # the body is wanted (else read and dropped)
-        self._decoder: _Decoder | None = None
+        self._decoder: Decoder | None = None
         self._deadline = deadline
         self._last_read = self.loop.time()
         self.sent_at = time.monotonic()
@@ -187,25 +172,44 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._finished:
+            # A second answer in the same read, after ours ended: llhttp would parse it into
+            # this exchange's status and headers. Stop the parser; the connection is closed.
+            raise _Unasked("bytes after the end of the response")
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._finished or self._head_done:  # trailers are counted, not kept
+            return
         if len(self._header_list) >= _MAX_HEADERS:
             raise FetchError("protocol", f"more than {_MAX_HEADERS} header lines")
         self._header_list.append((name.decode("latin-1"), value.decode("utf-8", "replace").strip()))
 
     def on_headers_complete(self) -> None:
+        if self._finished:
+            return
         parser = self._parser
         assert parser is not None
+        status = parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            # An interim answer (103 Early Hints from CDNs): dropped, the final one follows
+            # on the same connection, as aiohttp does. A bounded number of them.
+            self._interim += 1
+            if self._interim > _MAX_INTERIM:
+                raise FetchError("protocol", f"more than {_MAX_INTERIM} interim 1xx answers")
+            self._header_list = []
+            self._skip_complete = True
+            return
         self._head_done = True
-        self.status = status = parser.get_status_code()
+        self.status = status
         headers = self.headers = CIMultiDictProxy(CIMultiDict(self._header_list))
         request = self.request
-        if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            # No body follows (RFC 9112 §6.3). A 1xx would be followed by the real answer;
-            # a crawl asks for nothing that sends one, so it ends the exchange.
-            self._finish(reusable=status >= 200)
+        if request.method == "HEAD" or status in (204, 304) or status == 101:
+            # No body follows (RFC 9112 §6.3); a 101 switched protocols: nothing to reuse.
+            self._finish(reusable=status != 101)
             return
         encoding = headers.get("Content-Encoding", "identity").strip().lower()
-        length = _length(headers) if encoding == "identity" else None
+        length = content_length(headers) if encoding == "identity" else None
         chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
         self._until_eof = "Content-Length" not in headers and not chunked
         want = request.want_body
@@ -216,16 +220,20 @@ class _Connection(asyncio.Protocol):
             self._finish(reusable=False)
             return
         if encoding in ("gzip", "x-gzip", "deflate") or (encoding == "br" and brotli):
-            self._decoder = _Decoder(encoding)
+            self._decoder = Decoder(encoding)
+
+    def on_chunk_header(self) -> None:
+        self._allowance += _CHUNK_FRAMING
 
     def on_body(self, data: bytes) -> None:
+        self._raw_body += len(data)
         if self._finished or not self._keep:
             return
         limit = self.request.max_bytes - self.size
         if self._decoder is not None:
             try:
                 data = self._decoder.decode(data, limit)
-            except _DECODE_ERRORS as exc:
+            except DECODE_ERRORS as exc:
                 raise FetchError("protocol", f"cannot decode the body: {exc}") from None
         if len(data) > limit:
             self.chunks.append(data[:limit])
@@ -237,6 +245,9 @@ class _Connection(asyncio.Protocol):
         self.size += len(data)
 
     def on_message_complete(self) -> None:
+        if self._skip_complete:  # the end of a 1xx answer: keep reading for the final one
+            self._skip_complete = False
+            return
         if self._finished:
             return
         parser = self._parser
@@ -284,43 +295,11 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
 
-_DECODE_ERRORS = (zlib.error, brotli.error) if brotli is not None else (zlib.error,)
+class _Unasked(Exception):
+    """Raised in a parser callback to stop llhttp at bytes nobody asked for."""
+
+
 _NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
-
-
-def _length(headers: Mapping[str, str]) -> int | None:
-    value = headers.get("Content-Length")
-    if value is None or not value.strip().isdigit():
-        return None
-    return int(value)
-
-
-def _split(url: str) -> tuple[str, str, int, str, str]:
-    """``(scheme, host, port, Host header, request target)`` of a serialized http(s) URL."""
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
-        raise ValueError("not an http(s) URL")
-    end = len(rest)
-    for stop in "/?#":
-        at = rest.find(stop)
-        if 0 <= at < end:
-            end = at
-    authority, tail = rest[:end], rest[end:].partition("#")[0]
-    target = tail if tail.startswith("/") else "/" + tail
-    authority = authority.rpartition("@")[2]  # credentials are never sent
-    if authority.startswith("["):  # an IPv6 literal, kept in brackets as host_of gives it
-        inner, _, port_text = authority[1:].partition("]")
-        host, port_text = f"[{inner}]", port_text[1:] if port_text.startswith(":") else ""
-    else:
-        host, _, port_text = authority.partition(":")
-    port = int(port_text) if port_text else (443 if scheme == "https" else 80)
-    if host in ("", "[]") or not 0 < port < 65_536:
-        raise ValueError("no host")
-    for text in (authority, target):
-        if not (text.isascii() and text.isprintable()) or " " in text:
-            raise ValueError("characters a request line cannot carry")
-    return scheme, host.lower(), port, authority, target
 
 
 class HttpClient:
@@ -356,6 +335,7 @@ class HttpClient:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._idle_count = 0
         self._busy: set[_Connection] = set()
+        self._closed = False
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -364,7 +344,8 @@ class HttpClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close every connection, idle or in use."""
+        """Close every connection, idle or in use; a send still connecting gets none."""
+        self._closed = True
         for conns in self._idle.values():
             for conn in conns:
                 conn._close()
@@ -380,7 +361,7 @@ class HttpClient:
         rather than drained, unless the body is small."""
         url = request.url
         try:
-            scheme, host, port, authority, target = _split(url)
+            scheme, host, port, authority, target = split_url(url)
         except ValueError as exc:
             raise FetchError("invalid-url", f"{url}: invalid URL ({exc})") from None
         head = self._head(request, authority, target)
@@ -390,12 +371,15 @@ class HttpClient:
         key = (scheme, host, port)
         conn = self._take(key, loop.time())
         if conn is None:
-            conn = await self._connect(url, scheme, host, port, loop)
+            conn = await self._connect(url, scheme, host, port, loop, deadline)
+        self._check_open(url, conn)
         self._busy.add(conn)
         done = conn.start(request, head, deadline)
         try:
             await done
         except FetchError as exc:
+            # No second try when a kept-alive connection was closed unanswered, as the aiohttp
+            # fetcher turns off: the engine's own retries keep the host's delay.
             raise FetchError(
                 exc.reason, f"{url}: {exc}", sent_ago=time.monotonic() - conn.sent_at
             ) from None
@@ -407,11 +391,20 @@ class HttpClient:
         chunks = conn.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if conn.reusable:
-            self._give_back(key, conn, loop.time())
+            if self._closed:  # closed while this answer was read: nowhere to give it back
+                conn._close()
+            else:
+                self._give_back(key, conn, loop.time())
         end = time.monotonic()
         return Response(
             url, conn.status, conn.headers, body, end - start, conn.truncated, end - conn.sent_at
         )
+
+    def _check_open(self, url: str, conn: _Connection) -> None:
+        """Refuse to go on once :meth:`close` ran (it may have run while we connected)."""
+        if self._closed:
+            conn.abort()
+            raise FetchError("protocol", f"{url}: the client is closed")
 
     def _head(self, request: Request, authority: str, target: str) -> bytes:
         extra = ""
@@ -450,13 +443,27 @@ class HttpClient:
             self._take(oldest, float("inf"))
 
     async def _connect(
-        self, url: str, scheme: str, host: str, port: int, loop: asyncio.AbstractEventLoop
+        self,
+        url: str,
+        scheme: str,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
     ) -> _Connection:
         try:
-            addresses = await self.resolver.lookup(host)
+            # The lookup counts against the whole try, as under aiohttp's total timeout.
+            async with asyncio.timeout_at(deadline):
+                addresses = await self.resolver.lookup(host)
+        except TimeoutError:
+            raise FetchError("timeout", f"{url}: timed out resolving {host}") from None
         except FetchError as exc:
+            # aiohttp sees a refused lookup as a connector error: ``connect`` (``dns`` and
+            # ``not-pinned`` included), unless the address is blocked.
             reason = "blocked-address" if exc.reason == "blocked-address" else "connect"
             raise FetchError(reason, f"{url}: {exc}") from None
+        if self._closed:  # closed while we resolved: open nothing it could not close
+            raise FetchError("protocol", f"{url}: the client is closed")
         context = None
         if scheme == "https":
             if self._ssl is None:
