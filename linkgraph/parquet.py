@@ -268,7 +268,15 @@ def _read(folder: Path, name: str) -> Any:
     where = folder / name
     if not where.is_dir():
         raise SettingsError(f"{folder} has no {name}/ folder: not a linkgraph Parquet export")
-    return ds.dataset(where, format="parquet", partitioning="hive" if name == "links" else None)
+    dataset = ds.dataset(where, format="parquet", partitioning="hive" if name == "links" else None)
+    # Checked up front: a foreign folder otherwise fails deep inside pyarrow or our loop.
+    wanted = _schemas(_arrow())[0 if name == "links" else 1].names
+    missing = [column for column in wanted if column not in dataset.schema.names]
+    if missing:
+        raise SettingsError(
+            f"{where} is not a linkgraph Parquet export (missing columns: {', '.join(missing)})"
+        )
+    return dataset
 
 
 async def _fill(db: str | os.PathLike[str], pages: dict[str, dict[str, Any]], links: Any) -> None:

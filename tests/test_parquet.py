@@ -3,6 +3,7 @@ reads: every link row (dates, lost state, flags) and every page row."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import sys
 from collections import Counter
@@ -140,3 +141,35 @@ def test_without_pyarrow_the_command_says_what_to_install(
         "linkgraph: error: Parquet needs pyarrow: pip install 'linkgraph[parquet]'"
     ]
     assert not out.exists()
+
+
+def test_a_foreign_parquet_folder_is_a_one_line_error_naming_missing_columns(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    out = tmp_path / "tables"
+    assert main(["export", "--db", str(store), "--format", "parquet", "--output", str(out)]) == 0
+    capsys.readouterr()
+    foreign = tmp_path / "foreign"
+    (foreign / "links").mkdir(parents=True)
+    pq.write_table(pa.table({"src": ["a"], "dst": ["b"]}), foreign / "links" / "x.parquet")
+    shutil.copytree(out / "pages", foreign / "pages")
+    code = main(["import-parquet", "--db", str(tmp_path / "f.db"), str(foreign)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.splitlines() == [
+        f"linkgraph: error: {foreign / 'links'} is not a linkgraph Parquet export"
+        " (missing columns: source, target, source_host, source_domain, target_host,"
+        " target_domain, anchor, rel, follow, image, internal, placement, kind, flags,"
+        " first_seen, last_seen, lost_at, lost_reason)"
+    ]
+    pages = pq.read_table(foreign / "pages").drop_columns(["outlinks"])
+    shutil.rmtree(foreign / "pages")
+    (foreign / "pages").mkdir()
+    pq.write_table(pages, foreign / "pages" / "p.parquet")
+    assert main(["import-parquet", "--db", str(tmp_path / "g.db"), str(foreign)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"linkgraph: error: {foreign / 'pages'} is not a linkgraph Parquet export"
+        " (missing columns: outlinks)"
+    ]
