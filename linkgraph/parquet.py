@@ -12,7 +12,9 @@ visible ``text``.
 
 ``import-parquet`` fills a new store from such a folder through the batched writer,
 then gives links their dates and lost state back, so the round trip loses nothing a
-query reads. It holds the tables in memory (grouped by source page); hosts' addresses
+query reads. It streams the export's record batches into a scratch SQLite file beside
+the store, which sorts the links by source page on disk, so memory stays bounded; the
+store is built beside ``db`` and renamed into place when complete. Hosts' addresses
 and notes, scores and a crawl's settings and queue are not part of the export.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,16 +282,101 @@ def _read(folder: Path, name: str) -> Any:
     return dataset
 
 
-async def _fill(db: str | os.PathLike[str], pages: dict[str, dict[str, Any]], links: Any) -> None:
+_PAGE_FIELDS = (
+    "url",
+    "depth",
+    "fetched_at",
+    "status",
+    "error",
+    "final_url",
+    "content_type",
+    "title",
+    "lang",
+    "canonical",
+    "noindex",
+    "nofollow",
+    "size",
+    "etag",
+    "last_modified",
+    "text",
+    "checked_only",
+    "outlinks",
+    "elapsed_ms",
+)
+_SPOOL_LINKS = (
+    "source",
+    "target",
+    "kind",
+    "anchor",
+    "placement",
+    "rel",
+    "flags",
+    "first_seen",
+    "last_seen",
+    "lost_at",
+    "lost_reason",
+    "image",
+)
+
+
+def _spool(folder: Path, path: Path) -> sqlite3.Connection:
+    """Copy the export's tables, a record batch at a time, into a scratch SQLite file at
+    ``path``: the links come back grouped by source from an on-disk sort and pages are
+    looked up by URL, so memory stays bounded whatever the export's size."""
+    pages, links = _read(folder, "pages"), _read(folder, "links")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"CREATE TABLE links ({', '.join(_SPOOL_LINKS)})")
+    conn.execute(f"CREATE TABLE pages ({', '.join(_PAGE_FIELDS)}, used INTEGER DEFAULT 0)")
+    for batch in links.to_batches(columns=list(_SPOOL_LINKS), batch_size=_ROWS):
+        conn.executemany(
+            f"INSERT INTO links VALUES ({', '.join('?' * len(_SPOOL_LINKS))})",
+            (
+                (
+                    *(row[c] for c in LINK_COLUMNS[:5]),
+                    " ".join(row["rel"] or ()),
+                    row["flags"],
+                    _seconds(row["first_seen"]),
+                    _seconds(row["last_seen"]),
+                    _seconds(row["lost_at"]),
+                    row["lost_reason"],
+                    bool(row["image"]),
+                )
+                for row in batch.to_pylist()
+            ),
+        )
+    for batch in pages.to_batches(columns=list(_PAGE_FIELDS), batch_size=_ROWS):
+        conn.executemany(
+            f"INSERT INTO pages ({', '.join(_PAGE_FIELDS)})"
+            f" VALUES ({', '.join('?' * len(_PAGE_FIELDS))})",
+            (tuple(row[c] for c in _PAGE_FIELDS) for row in batch.to_pylist()),
+        )
+    conn.execute("CREATE INDEX pages_url ON pages (url)")
+    conn.commit()
+    return conn
+
+
+def _page_row(spool: sqlite3.Connection, url: str) -> dict[str, Any] | None:
+    found = spool.execute(
+        f"SELECT rowid, {', '.join(_PAGE_FIELDS)} FROM pages WHERE url = ? AND NOT used LIMIT 1",
+        (url,),
+    ).fetchone()
+    if found is None:
+        return None
+    spool.execute("UPDATE pages SET used = 1 WHERE rowid = ?", (found[0],))
+    return dict(zip(_PAGE_FIELDS, found[1:], strict=True))
+
+
+async def _fill(db: str | os.PathLike[str], spool: sqlite3.Connection) -> None:
     async with await StoreWriter.open(db, bulk=True) as writer:
         current: str | None = None
         group: list[Link] = []
         first: int | None = None
         written = 0
 
-        async def put(source: str) -> None:
+        async def put(source: str, row: dict[str, Any] | None) -> None:
             nonlocal written
-            row = pages.pop(source, None)
             if row is None:
                 writer.add_links(source, group, first or 0)
             else:
@@ -298,28 +386,27 @@ async def _fill(db: str | os.PathLike[str], pages: dict[str, dict[str, Any]], li
                 await writer.flush()
                 written = 0
 
-        for row in links:
-            if row["source"] != current:
+        # A cursor of its own: the page look-ups run on the connection meanwhile.
+        rows = spool.cursor().execute(
+            "SELECT source, target, anchor, rel, placement, image, kind, first_seen"
+            " FROM links ORDER BY source, rowid"
+        )
+        for source, target, anchor, rel, placement, image, kind, seen in rows:
+            if source != current:
                 if current is not None:
-                    await put(current)
-                current, group, first = row["source"], [], None
+                    await put(current, _page_row(spool, current))
+                current, group, first = source, [], None
             group.append(
-                Link(
-                    row["target"],
-                    row["anchor"] or "",
-                    tuple(row["rel"] or ()),
-                    row["placement"],
-                    bool(row["image"]),
-                    row["kind"],
-                )
+                Link(target, anchor or "", tuple(rel.split()), placement, bool(image), kind)
             )
-            seen = _seconds(row["first_seen"])
             first = seen if first is None or (seen is not None and seen < first) else first
         if current is not None:
-            await put(current)
-        for url in list(pages):
-            group = []
-            await put(url)
+            await put(current, _page_row(spool, current))
+        group = []
+        rest = spool.cursor().execute(f"SELECT {', '.join(_PAGE_FIELDS)} FROM pages WHERE NOT used")
+        for found in rest:
+            row = dict(zip(_PAGE_FIELDS, found, strict=True))
+            await put(row["url"], row)
             await asyncio.sleep(0)
 
 
@@ -346,33 +433,45 @@ def _page(row: dict[str, Any], links: list[Link]) -> Page:
     )
 
 
+def _remove(path: Path) -> None:
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        leftover.unlink(missing_ok=True)
+
+
 def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -> tuple[int, int]:
-    """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages)."""
+    """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages).
+
+    The store is built in a file beside ``db`` and renamed into place only when complete,
+    so an interrupted import leaves no half-filled store behind and can simply be rerun."""
     refuse_postgres(db, "import-parquet")
     _arrow()
     where = Path(folder)
     if has_urls(db):
-        raise SettingsError(f"{db} holds links already: import-parquet fills a new store")
-    pages_table = _read(where, "pages").to_table()
-    links_table = _read(where, "links").to_table().sort_by("source")
-    pages = {row["url"]: row for row in pages_table.to_pylist()}
-    history = [(url, row["outlinks"], row["elapsed_ms"]) for url, row in pages.items()]
-    links = links_table.to_pylist()
-    run(_fill(db, pages, links))
-    restore_history(
-        db,
-        (
-            (
-                *(row[c] for c in LINK_COLUMNS[:5]),
-                " ".join(row["rel"] or ()),
-                row["flags"],
-                _seconds(row["first_seen"]),
-                _seconds(row["last_seen"]),
-                _seconds(row["lost_at"]),
-                row["lost_reason"],
+        raise SettingsError(
+            f"{db} holds links already: import-parquet fills a new store"
+            " (give a new --db path, or remove this one first)"
+        )
+    dest = Path(db)
+    building = dest.with_name(f"{dest.name}.importing")
+    scratch = dest.with_name(f"{dest.name}.spool")
+    _remove(building)  # what a killed run left
+    _remove(scratch)
+    try:
+        spool = _spool(where, scratch)
+        try:
+            run(_fill(building, spool))
+            links = spool.execute("SELECT count(*) FROM links").fetchone()[0]
+            pages = spool.execute("SELECT count(*) FROM pages").fetchone()[0]
+            restore_history(
+                building,
+                spool.cursor().execute(f"SELECT {', '.join(_SPOOL_LINKS[:-1])} FROM links"),
+                spool.cursor().execute("SELECT url, outlinks, elapsed_ms FROM pages"),
             )
-            for row in links
-        ),
-        history,
-    )
-    return len(links), len(history)
+        finally:
+            spool.close()
+        _remove(dest)  # an empty store (has_urls said so) or nothing
+        os.replace(building, dest)
+    finally:
+        _remove(building)
+        _remove(scratch)
+    return links, pages

@@ -125,7 +125,8 @@ def test_bad_folders_and_stores_are_one_line_errors(
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert err == [
         f"linkgraph: error: {out} is not empty: give a new folder for the Parquet tables",
-        f"linkgraph: error: {store} holds links already: import-parquet fills a new store",
+        f"linkgraph: error: {store} holds links already: import-parquet fills a new store"
+        " (give a new --db path, or remove this one first)",
         f"linkgraph: error: {tmp_path} has no pages/ folder: not a linkgraph Parquet export",
         "linkgraph: error: --format parquet writes a folder: give it with --output DIR",
     ]
@@ -172,4 +173,30 @@ def test_a_foreign_parquet_folder_is_a_one_line_error_naming_missing_columns(
     assert capsys.readouterr().err.splitlines() == [
         f"linkgraph: error: {foreign / 'pages'} is not a linkgraph Parquet export"
         " (missing columns: outlinks)"
+    ]
+
+
+def test_an_interrupted_import_leaves_no_store_and_a_rerun_completes(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph import parquet
+
+    out = tmp_path / "tables"
+    linkgraph.export(store, format="parquet", output=out)
+    target = tmp_path / "new"
+    target.mkdir()
+    copy = target / "copy.db"
+
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt  # Ctrl-C after the links were written, before the dates
+
+    with monkeypatch.context() as patch:
+        patch.setattr(parquet, "restore_history", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            linkgraph.import_parquet(copy, out)
+    assert list(target.iterdir()) == []  # no half-filled store, no scratch files
+    linkgraph.import_parquet(copy, out)
+    assert rows(copy) == rows(store)
+    assert sorted(p.name for p in target.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "copy.db"
     ]
