@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage import schema
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
+from linkgraph.storage.spool import Spool
 from linkgraph.storage.tables import (
     LINK_COLUMNS,
     has_urls,
@@ -319,20 +319,14 @@ _SPOOL_LINKS = (
 )
 
 
-def _spool(folder: Path, path: Path) -> sqlite3.Connection:
-    """Copy the export's tables, a record batch at a time, into a scratch SQLite file at
-    ``path``: the links come back grouped by source from an on-disk sort and pages are
-    looked up by URL, so memory stays bounded whatever the export's size."""
+def _spool(folder: Path, path: Path) -> Spool:
+    """Copy the export's tables, a record batch at a time, into a scratch file at ``path``
+    (see :mod:`linkgraph.storage.spool`): memory stays bounded whatever the export's size."""
     pages, links = _read(folder, "pages"), _read(folder, "links")
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute(f"CREATE TABLE links ({', '.join(_SPOOL_LINKS)})")
-    conn.execute(f"CREATE TABLE pages ({', '.join(_PAGE_FIELDS)}, used INTEGER DEFAULT 0)")
-    for batch in links.to_batches(columns=list(_SPOOL_LINKS), batch_size=_ROWS):
-        conn.executemany(
-            f"INSERT INTO links VALUES ({', '.join('?' * len(_SPOOL_LINKS))})",
-            (
+    spool = Spool(path, _SPOOL_LINKS, _PAGE_FIELDS)
+    try:
+        for batch in links.to_batches(columns=list(_SPOOL_LINKS), batch_size=_ROWS):
+            spool.add_links(
                 (
                     *(row[c] for c in LINK_COLUMNS[:5]),
                     " ".join(row["rel"] or ()),
@@ -344,31 +338,16 @@ def _spool(folder: Path, path: Path) -> sqlite3.Connection:
                     bool(row["image"]),
                 )
                 for row in batch.to_pylist()
-            ),
-        )
-    for batch in pages.to_batches(columns=list(_PAGE_FIELDS), batch_size=_ROWS):
-        conn.executemany(
-            f"INSERT INTO pages ({', '.join(_PAGE_FIELDS)})"
-            f" VALUES ({', '.join('?' * len(_PAGE_FIELDS))})",
-            (tuple(row[c] for c in _PAGE_FIELDS) for row in batch.to_pylist()),
-        )
-    conn.execute("CREATE INDEX pages_url ON pages (url)")
-    conn.commit()
-    return conn
+            )
+        for batch in pages.to_batches(columns=list(_PAGE_FIELDS), batch_size=_ROWS):
+            spool.add_pages(tuple(row[c] for c in _PAGE_FIELDS) for row in batch.to_pylist())
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
-def _page_row(spool: sqlite3.Connection, url: str) -> dict[str, Any] | None:
-    found = spool.execute(
-        f"SELECT rowid, {', '.join(_PAGE_FIELDS)} FROM pages WHERE url = ? AND NOT used LIMIT 1",
-        (url,),
-    ).fetchone()
-    if found is None:
-        return None
-    spool.execute("UPDATE pages SET used = 1 WHERE rowid = ?", (found[0],))
-    return dict(zip(_PAGE_FIELDS, found[1:], strict=True))
-
-
-async def _fill(db: str | os.PathLike[str], spool: sqlite3.Connection) -> None:
+async def _fill(db: str | os.PathLike[str], spool: Spool) -> None:
     async with await StoreWriter.open(db, bulk=True) as writer:
         current: str | None = None
         group: list[Link] = []
@@ -386,26 +365,23 @@ async def _fill(db: str | os.PathLike[str], spool: sqlite3.Connection) -> None:
                 await writer.flush()
                 written = 0
 
-        # A cursor of its own: the page look-ups run on the connection meanwhile.
-        rows = spool.cursor().execute(
-            "SELECT source, target, anchor, rel, placement, image, kind, first_seen"
-            " FROM links ORDER BY source, rowid"
+        rows = spool.links(
+            ("source", "target", "anchor", "rel", "placement", "image", "kind", "first_seen"),
+            by_source=True,
         )
         for source, target, anchor, rel, placement, image, kind, seen in rows:
             if source != current:
                 if current is not None:
-                    await put(current, _page_row(spool, current))
+                    await put(current, spool.take_page(current))
                 current, group, first = source, [], None
             group.append(
                 Link(target, anchor or "", tuple(rel.split()), placement, bool(image), kind)
             )
             first = seen if first is None or (seen is not None and seen < first) else first
         if current is not None:
-            await put(current, _page_row(spool, current))
+            await put(current, spool.take_page(current))
         group = []
-        rest = spool.cursor().execute(f"SELECT {', '.join(_PAGE_FIELDS)} FROM pages WHERE NOT used")
-        for found in rest:
-            row = dict(zip(_PAGE_FIELDS, found, strict=True))
+        for row in spool.untaken_pages():
             await put(row["url"], row)
             await asyncio.sleep(0)
 
@@ -460,12 +436,11 @@ def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -
         spool = _spool(where, scratch)
         try:
             run(_fill(building, spool))
-            links = spool.execute("SELECT count(*) FROM links").fetchone()[0]
-            pages = spool.execute("SELECT count(*) FROM pages").fetchone()[0]
+            links, pages = spool.counts()
             restore_history(
                 building,
-                spool.cursor().execute(f"SELECT {', '.join(_SPOOL_LINKS[:-1])} FROM links"),
-                spool.cursor().execute("SELECT url, outlinks, elapsed_ms FROM pages"),
+                spool.links(_SPOOL_LINKS[:-1]),
+                spool.pages(("url", "outlinks", "elapsed_ms")),
             )
         finally:
             spool.close()
