@@ -30,10 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _benchutil import add_number, bench_parser, cpu_model, parse_args
-
-REPO = Path(__file__).resolve().parent.parent
-
+from _benchutil import add_number, add_pg_url, bench_parser, cpu_model, parse_args, throwaway_pg
 
 # Starts the command and prints its exit code and peak RSS (KiB) from wait4. It runs in a
 # small interpreter of its own because Linux keeps a process's peak RSS across exec: a
@@ -121,25 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__ or "", json=True)
     parser.add_argument("--db", required=True, help="the SQLite store to copy")
     add_number(parser, "--repeat", 5, "timed calls per query and target (0: no queries)")
-    parser.add_argument(
-        "--pg-url", help="an empty PostgreSQL database (default: start a throwaway server)"
-    )
+    add_pg_url(parser)
     args = parse_args(parser, argv)
-    server = None
-    if args.pg_url is None:
-        sys.path.insert(0, str(REPO / "tests"))
-        from pg_support import PgServer, find_binaries
-
-        binaries = find_binaries()
-        if binaries is None:
-            raise SystemExit("no PostgreSQL server binaries (initdb, pg_ctl): give --pg-url")
-        server = PgServer(binaries).start()
-    try:
-        url = args.pg_url or server.url(server.create_database())  # type: ignore[union-attr]
+    with throwaway_pg(args.pg_url) as server:
+        url = args.pg_url or server.url(server.create_database())
         result = run(Path(args.db), url, args.repeat)
-    finally:
-        if server is not None:
-            server.stop()
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _benchutil import add_number, bench_parser, parse_args
+from _benchutil import add_number, add_pg_url, bench_parser, parse_args, throwaway_pg
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -107,29 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     add_number(parser, "--sites", 300, "demo sites to crawl")
     add_number(parser, "--pages", 20, "pages per demo site")
     add_number(parser, "--batches", 20, "writer batches of 200 pages x 40 links")
-    parser.add_argument(
-        "--pg-url", help="an empty PostgreSQL database (default: start a throwaway server)"
-    )
+    add_pg_url(parser)
     args = parse_args(parser, argv)
-    server = None
-    if args.pg_url is None:
-        sys.path.insert(0, str(REPO / "tests"))
-        from pg_support import PgServer, find_binaries
-
-        binaries = find_binaries()
-        if binaries is None:
-            raise SystemExit("no PostgreSQL server binaries (initdb, pg_ctl): give --pg-url")
-        server = PgServer(binaries).start()
-    try:
+    with throwaway_pg(args.pg_url) as server:
         tmp = Path(tempfile.mkdtemp(prefix="bench-pg-crawl-"))
-        crawl_url = args.pg_url or server.url(server.create_database())  # type: ignore[union-attr]
+        crawl_url = args.pg_url or server.url(server.create_database())
         writer_url = server.url(server.create_database()) if server else None
         result = {"crawl": crawls(args.sites, args.pages, crawl_url, tmp)}
         if writer_url is not None:  # the writer alone needs a second, empty database
             result["writer"] = asyncio.run(writers(writer_url, tmp, args.batches))
-    finally:
-        if server is not None:
-            server.stop()
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
