@@ -16,24 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_support import T1, T2, T3, T, crawl
 from linkgraph.storage import schema
 from linkgraph.storage.queries import iso
 from linkgraph.storage.records import LOST_REASONS, PLACEMENTS, Link, Page
 from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-
-T = "http://www.t.test/"
-T1 = 1_700_000_000
-T2 = T1 + 86_400
-T3 = T2 + 86_400
-
-
-async def crawl(db: Path, pages: list[Page]) -> None:
-    async with await StoreWriter.open(db) as writer:
-        for page in pages:
-            page.final_url = page.final_url or page.url
-            writer.add_page(page)
 
 
 def source_rows(db: Path) -> tuple[dict[int, tuple], dict[int, tuple]]:
