@@ -303,20 +303,7 @@ _PAGE_FIELDS = (
     "outlinks",
     "elapsed_ms",
 )
-_SPOOL_LINKS = (
-    "source",
-    "target",
-    "kind",
-    "anchor",
-    "placement",
-    "rel",
-    "flags",
-    "first_seen",
-    "last_seen",
-    "lost_at",
-    "lost_reason",
-    "image",
-)
+_SPOOL_LINKS = (*LINK_COLUMNS, "image")
 
 
 def _spool(folder: Path, path: Path) -> Spool:
