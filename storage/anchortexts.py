@@ -5,6 +5,7 @@ current links only unless asked, internal links left out unless asked)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from . import inlinks
@@ -15,7 +16,26 @@ from .queries import iso, lost_reason
 from .records import Target
 from .vocab import NOT_FOLLOW_FLAGS
 
-__all__ = ["anchors"]
+__all__ = ["anchor_records", "anchors"]
+
+
+def anchor_records(rows: Iterable[tuple], *, include_lost: bool) -> list[dict[str, Any]]:
+    """The records of ``anchors`` from rows of (text, backlinks, follow backlinks, referring
+    domains, image, all lost, latest loss, its reason), as every backend's query gives them."""
+    records = []
+    for text, n, nf, nd, img, all_lost, lost_at, reason in rows:
+        record = {
+            "anchor": text,
+            "backlinks": n,
+            "follow_backlinks": nf,
+            "referring_domains": nd,
+            "image": bool(img),
+        }
+        if include_lost:
+            record["lost_at"] = iso(lost_at) if all_lost else None
+            record["lost_reason"] = lost_reason(reason) if all_lost else None
+        records.append(record)
+    return records
 
 
 def anchors(
@@ -45,20 +65,7 @@ def anchors(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    records = []
-    for text, n, nf, nd, img, all_lost, lost_at, reason in conn.execute(sql, params):
-        record = {
-            "anchor": text,
-            "backlinks": n,
-            "follow_backlinks": nf,
-            "referring_domains": nd,
-            "image": bool(img),
-        }
-        if where.include_lost:
-            record["lost_at"] = iso(lost_at) if all_lost else None
-            record["lost_reason"] = lost_reason(reason) if all_lost else None
-        records.append(record)
-    return records
+    return anchor_records(conn.execute(sql, params), include_lost=where.include_lost)
 
 
 def _hub_anchors(

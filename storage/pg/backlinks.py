@@ -14,6 +14,7 @@ import heapq
 from collections import Counter
 from typing import Any
 
+from ..anchortexts import anchor_records
 from ..backlinks import TargetError, subnet_24
 from ..backlinks import resolve_target as read_target
 from ..errors import StoreError
@@ -238,20 +239,7 @@ def anchors(
         f" ORDER BY 4 DESC, 2 DESC, a.text {BYTEWISE}, 5 LIMIT %s"
     )
     params.append(limit)
-    records = []
-    for text, n, nf, nd, img, all_lost, lost_at, reason in conn.execute(sql, params):
-        record = {
-            "anchor": text,
-            "backlinks": n,
-            "follow_backlinks": nf,
-            "referring_domains": nd,
-            "image": bool(img),
-        }
-        if where.include_lost:
-            record["lost_at"] = iso(lost_at) if all_lost else None
-            record["lost_reason"] = lost_reason(reason) if all_lost else None
-        records.append(record)
-    return records
+    return anchor_records(conn.execute(sql, params), include_lost=where.include_lost)
 
 
 _LABELS = {"page": "url", "host": "host", "domain": "domain"}
