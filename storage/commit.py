@@ -388,15 +388,9 @@ async def _write(
     if by_keys:
         rows = edge_rows if len(edge_rows) else np.array(list(link_rows.values()), np.int64)
         stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
-    if link_rows:
-        await conn.execute(
-            "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
-            f" first_seen) SELECT {_cols(8)} FROM json_each(?) WHERE true"
-            " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL, lost_reason = NULL",
-            # In key order the rows go into the links B-tree (clustered by target) from
-            # left to right, each page filled once, instead of at random places.
-            (_json(sorted(link_rows.values())),),
-        )
+    # In key order the rows go into the links B-tree (clustered by target) from left to
+    # right, each page filled once, instead of at random places.
+    await insert_rows(conn, sorted(link_rows.values()))
     await insert_rows(conn, edge_rows)
     # The pages that had no links before get their row (storage.linksources).
     edge_sources = (got.url_ids[edges.source_at], got.url_hosts[edges.source_at])

@@ -116,18 +116,24 @@ class EdgeColumns:
         return rows[first]
 
 
-async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray) -> None:
-    """Insert or see again link rows (an ``(n, 8)`` array), as bound values: encoding them
-    as JSON on the event loop's thread and parsing it again in SQLite cost more."""
+async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray | list[tuple]) -> None:
+    """Insert or see again link rows (an ``(n, 8)`` array, or a list of 8-tuples), as bound
+    values: encoding them as JSON on the event loop's thread and parsing it again in SQLite
+    cost more (a crawl's pages spent a tenth of the event loop's time in ``json.dumps``)."""
     for start in range(0, len(rows), _LINK_ROWS):
         part = rows[start : start + _LINK_ROWS]
+        values = (
+            part.ravel().tolist()
+            if isinstance(part, np.ndarray)
+            else list(itertools.chain.from_iterable(part))
+        )
         await conn.execute(
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
             " first_seen) VALUES "
             + ",".join(["(?,?,?,?,?,?,?,?)"] * len(part))
             + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
             " lost_reason = NULL",
-            part.ravel().tolist(),
+            values,
         )
 
 
