@@ -137,25 +137,21 @@ def test_a_copy_into_sqlite_counts_the_hubs_rows_again_after_a_crawl_into_postgr
 ) -> None:
     # PostgreSQL answers from the links and does not keep the hub rows SQLite counts
     # ahead (storage.inlinks): a copy back must not bring rows a crawl made stale.
-    import asyncio
-
-    from crawl_support import settings_for
+    from crawl_support import crawl_blocking
     from linkgraph.storage import inlinks
 
-    from linkgraph import api
     from linkgraph.demo import TARGET, DemoWeb, generate
 
-    first, back = tmp_path / "first.db", tmp_path / "back.db"
+    back = tmp_path / "back.db"
     with DemoWeb(generate(12, 6, seed=1)) as web:
-        hosts = web.write_hosts_file(tmp_path / "hosts")
-        asyncio.run(api.crawl_async(first, settings_for(web, hosts)))
+        _, first = crawl_blocking(web, tmp_path)
         with sqlite3.connect(first, isolation_level=None) as conn:  # every linked URL a hub
             conn.execute("BEGIN IMMEDIATE")
             assert inlinks.rebuild(conn, min_links=1) > 0
             conn.execute("COMMIT")
         linkgraph.copy(first, pg_url)
         web.replace_sites(generate(12, 6, seed=1, generation=2))
-        asyncio.run(api.crawl_async(pg_url, settings_for(web, hosts, refresh=True)))
+        crawl_blocking(web, tmp_path, db=pg_url, refresh=True)
         home = f"http://{TARGET}:{web.port}/"
     linkgraph.copy(pg_url, back)
     expected = linkgraph.referring_domains(pg_url, home, limit=None)

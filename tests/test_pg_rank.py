@@ -8,18 +8,16 @@ the ranking must not count those gaps as nodes.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from crawl_support import settings_for
+from crawl_support import crawl_blocking
 from linkgraph.storage.pg.connection import connect
 
 import linkgraph
-from linkgraph import api
 from linkgraph.demo import DemoWeb, generate
 
 pytestmark = pytest.mark.timeout(180)
@@ -88,11 +86,10 @@ def test_rank_of_a_copied_store_gives_the_sqlite_scores_with_trusted_seeds(
 def test_rank_of_a_crawl_into_postgresql_and_of_its_sqlite_copy_leaves_the_id_gaps_out(
     pg_url: str, tmp_path: Path
 ) -> None:
-    sqlite, copied = tmp_path / "links.db", tmp_path / "copied.db"
+    copied = tmp_path / "copied.db"
     with DemoWeb(generate(12, 6, seed=3)) as web:
-        hosts = web.write_hosts_file(tmp_path / "hosts")
-        for db in (sqlite, pg_url):
-            asyncio.run(api.crawl_async(db, settings_for(web, hosts)))
+        _, sqlite = crawl_blocking(web, tmp_path)
+        crawl_blocking(web, tmp_path, db=pg_url)
     assert gaps(pg_url, "urls") > 0  # else this test would not test the renumbering
     linkgraph.copy(pg_url, copied)  # the copy keeps the ids, gaps and all
     for db in (sqlite, pg_url, copied):
