@@ -249,16 +249,6 @@ def test_a_crawl_into_an_unreachable_postgresql_store_is_one_line_without_the_pa
     assert "pw1234" not in err and err.count("\n") == 1
 
 
-def test_parquet_export_says_it_reads_sqlite_stores_only_yet(capsys, tmp_path) -> None:
-    argv = ["export", "--db", "postgresql://u:pw1234@/links", "--format", "parquet"]
-    code, out, err = run(capsys, *argv, "--output", str(tmp_path / "tables"))
-    assert (code, out) == (1, "")
-    assert err.startswith(
-        "linkgraph: error: `linkgraph export --format parquet` cannot read a PostgreSQL store yet"
-    )
-    assert "pw1234" not in err and err.count("\n") == 1
-
-
 def test_without_server_binaries_the_tests_skip_with_the_reason() -> None:
     with pytest.raises(pytest.skip.Exception, match="install the Debian package postgresql"):
         without_server({})
