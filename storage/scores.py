@@ -258,7 +258,8 @@ def top_domains(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[str, flo
         (name, authority)
         for name, authority in conn.execute(
             "SELECT d.name, s.authority FROM domain_scores s JOIN domains d ON d.id = s.domain_id"
-            " ORDER BY s.pagerank DESC, d.name LIMIT ?",
+            # Ties in the order SQLite's rank index gives them (the newest domain first).
+            " ORDER BY s.pagerank DESC, s.domain_id DESC LIMIT ?",
             (limit,),
         )
     ]

@@ -123,7 +123,8 @@ def top_domains(conn: Any, limit: int = 5) -> list[tuple[str, float]]:
     return list(
         conn.execute(
             "SELECT d.name, s.authority FROM domain_scores s JOIN domains d ON d.id = s.domain_id"
-            " ORDER BY s.pagerank DESC, d.name LIMIT %s",
+            # Ties in the order SQLite's rank index gives them (the newest domain first).
+            " ORDER BY s.pagerank DESC, s.domain_id DESC LIMIT %s",
             (limit,),
         )
     )
