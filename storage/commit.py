@@ -33,7 +33,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from .edgerows import Edge, insert_rows, stored_current
+from .edgerows import Edge, EdgeColumns, insert_rows, stored_current
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
@@ -68,9 +68,13 @@ class Batch:
     # Imported links as plain rows, (source, target, anchor, rel) each, with the time they
     # were seen: loose links of kind link, placement content, without a Link per row.
     edges: list[tuple[list[Edge], int]] = field(default_factory=list)
+    # The same, as columns with their URLs located beforehand (intern.located_edges).
+    columns: list[EdgeColumns] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.pages or self.queued or self.hosts or self.loose or self.edges)
+        return bool(
+            self.pages or self.queued or self.hosts or self.loose or self.edges or self.columns
+        )
 
     def absorb(self, later: Batch) -> None:
         """Put records buffered after this batch back behind it (a failed commit)."""
@@ -79,6 +83,7 @@ class Batch:
         self.hosts.update(later.hosts)
         self.loose.extend(later.loose)
         self.edges.extend(later.edges)
+        self.columns.extend(later.columns)
 
 
 @dataclass(slots=True)

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 import numpy as np
 
-from .edgerows import EdgeColumns
+from .edgerows import Edge, EdgeColumns, UrlColumns
 from .identity import host_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
     from .commit import Batch
 
-__all__ = ["MAX_ANCHOR", "Interned", "cols", "intern", "to_json"]
+__all__ = ["MAX_ANCHOR", "Interned", "cols", "intern", "located_edges", "to_json"]
 
 MAX_ANCHOR = 500  # characters of anchor text kept
 
@@ -93,65 +93,83 @@ async def intern(
     (every id from it on is new): see :class:`Interned`. ``hashes``, when given, are
     the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not looked
     up."""
-    urls: dict[str, Any] = {}  # the batch's URLs, in order of first appearance
-    anchors: dict[str, None] = {}
-    for source, links in itertools.chain(
-        ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
-    ):
-        urls[source] = None
-        for link in links:
-            urls[link.target] = None
-            if link.anchor:
-                anchors[link.anchor[:MAX_ANCHOR]] = None
-    edges = EdgeColumns.of(batch.edges)
-    cells = edges.urls()  # each source before its target, in row order
-    # The edges' URLs first (an import's batch has no others): in cells' order, and
-    # cells is the batch's dictionary of URLs (its values are not read) unless queue
-    # entries add theirs below.
-    edges_first = not urls
-    if edges_first and not batch.queued:
-        urls = cells
+    # An import's batch: edges only, whose URLs its reading process found and keyed
+    # (located_edges), in the order this function would have.
+    columns = batch.columns[0] if len(batch.columns) == 1 else None
+    located = columns.located if columns is not None else None
+    if located is not None and not (batch.pages or batch.loose or batch.queued or batch.edges):
+        edges = columns
+        cells: dict[str, int] = {}
+        edges_first = True
+        anchors = {a[:MAX_ANCHOR]: None for a in dict.fromkeys(edges.anchors) if a}
+        url_list = located.urls
+        keys = located.keys.tolist()
+        hosts = list(map(located.hosts.__getitem__, located.host_at.tolist()))
+        host_domains = dict(zip(located.hosts, located.domains, strict=True))
+        domains: dict[str, str] = {}
     else:
-        urls.update(cells)
-    for anchor in dict.fromkeys(edges.anchors):
-        if anchor:
-            anchors[anchor[:MAX_ANCHOR]] = None
-    for item in batch.queued:
-        urls[item.url] = None
-    known: dict[str, tuple[int, str, str]] = {}
-    for page in batch.pages:
-        if page.url_info:
-            known.update(page.url_info)
-    # Per URL of the batch, in order of first appearance: its key, its host, and (below)
-    # its host id and URL id, as columns, each built in one pass over the batch.
-    url_list = list(urls)
-    if not known:
-        # No page brought its URLs' keys along (an import): map / zip passes, no loop in
-        # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
-        # in order of first appearance (the order hosts get their ids).
-        hosts = list(map(host_of, url_list))
-        host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
-        keys = list(map(url_hash, url_list))
-        domains = {}
-        if batch.pages or batch.loose or batch.queued:
-            domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
-    else:
-        hosts, keys = [], []
-        host_domains, domains = {}, {}
-        for u in url_list:
-            info = known.get(u)
-            if info is None:
-                host = host_of(u)
-                domain = host_domains.get(host)
-                if domain is None:
-                    domain = host_domains[host] = registrable_domain(host)
-                keys.append(url_hash(u))
-            else:
-                key, host, domain = info
-                host_domains.setdefault(host, domain)
-                keys.append(key)
-            hosts.append(host)
-            domains[u] = domain
+        located = None
+        urls: dict[str, Any] = {}  # the batch's URLs, in order of first appearance
+        anchors: dict[str, None] = {}
+        for source, links in itertools.chain(
+            ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
+        ):
+            urls[source] = None
+            for link in links:
+                urls[link.target] = None
+                if link.anchor:
+                    anchors[link.anchor[:MAX_ANCHOR]] = None
+        # Located columns mixed with other records (a batch retried after a failed commit
+        # took the next one in): as plain rows again.
+        edges = EdgeColumns.of([*batch.edges, *(c.edges() for c in batch.columns)])
+        cells = edges.urls()  # each source before its target, in row order
+        # The edges' URLs first (an import's batch has no others): in cells' order, and
+        # cells is the batch's dictionary of URLs (its values are not read) unless queue
+        # entries add theirs below.
+        edges_first = not urls
+        if edges_first and not batch.queued:
+            urls = cells
+        else:
+            urls.update(cells)
+        for anchor in dict.fromkeys(edges.anchors):
+            if anchor:
+                anchors[anchor[:MAX_ANCHOR]] = None
+        for item in batch.queued:
+            urls[item.url] = None
+        known: dict[str, tuple[int, str, str]] = {}
+        for page in batch.pages:
+            if page.url_info:
+                known.update(page.url_info)
+        # Per URL of the batch, in order of first appearance: its key, its host, and (below)
+        # its host id and URL id, as columns, each built in one pass over the batch.
+        url_list = list(urls)
+        if not known:
+            # No page brought its URLs' keys along (an import): map / zip passes, no loop in
+            # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
+            # in order of first appearance (the order hosts get their ids).
+            hosts = list(map(host_of, url_list))
+            host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
+            keys = list(map(url_hash, url_list))
+            domains = {}
+            if batch.pages or batch.loose or batch.queued:
+                domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
+        else:
+            hosts, keys = [], []
+            host_domains, domains = {}, {}
+            for u in url_list:
+                info = known.get(u)
+                if info is None:
+                    host = host_of(u)
+                    domain = host_domains.get(host)
+                    if domain is None:
+                        domain = host_domains[host] = registrable_domain(host)
+                    keys.append(url_hash(u))
+                else:
+                    key, host, domain = info
+                    host_domains.setdefault(host, domain)
+                    keys.append(key)
+                hosts.append(host)
+                domains[u] = domain
     for host in batch.hosts:  # hosts noted (address, notes) without a URL in this batch
         if host not in host_domains:
             host_domains[host] = registrable_domain(host)
@@ -247,7 +265,7 @@ async def intern(
     domain_code: dict[str, int] = {}
     host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
     url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
-    if edges:
+    if edges and located is None:
         # Per place among the edges' cells, the index of its URL (set at the last place
         # of each URL, which is where cells points).
         places = np.fromiter(cells.values(), np.int64, len(cells))
@@ -281,6 +299,31 @@ async def intern(
         url_domains,
         edges,
     )
+
+
+def located_edges(edges: list[Edge], seen_at: int) -> EdgeColumns:
+    """``edges`` as columns with their URLs found, keyed and hosted, as :func:`intern`
+    would for a batch of these edges alone (the same order, keys, hosts and domains):
+    the per-URL half of its work, done where the edges are read (an import's reading
+    process), so that the writer's process does only the rest
+    (:meth:`.writer.StoreWriter.add_columns`)."""
+    columns = EdgeColumns.of([(edges, seen_at)])
+    cells = columns.urls()
+    url_list = list(cells)
+    index = np.zeros(2 * len(columns), dtype=np.int64)
+    index[np.fromiter(cells.values(), np.int64, len(cells))] = np.arange(len(cells))
+    columns.locate(cells, index)
+    hosts = list(map(host_of, url_list))
+    at = {host: i for i, host in enumerate(dict.fromkeys(hosts))}
+    columns.located = UrlColumns(
+        url_list,
+        np.fromiter(map(url_hash, url_list), np.int64, len(url_list)),
+        list(at),
+        np.fromiter(map(at.__getitem__, hosts), np.int64, len(hosts)),
+        list(map(_domain_of, at)),
+    )
+    columns.sources, columns.targets = [], []  # located: not needed again
+    return columns
 
 
 def _domain_of(host: str) -> str:

@@ -165,7 +165,6 @@ async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Pa
 def test_import_gives_ids_in_order_of_first_appearance_across_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "_YIELD", 1)
     monkeypatch.setattr(importer, "_BATCH", 2)  # four batches: ids continue across them
     edges = tmp_path / "e.csv"
     edges.write_text(
