@@ -35,6 +35,7 @@ import sys, time
 from linkgraph import importer
 from linkgraph.storage.writer import StoreWriter
 importer._BATCH = 4
+importer._PROCESS_BYTES = 0  # read in a process of its own, as a large file is
 real = StoreWriter._commit_batch
 done = []
 async def commit(self):
