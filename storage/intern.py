@@ -104,7 +104,7 @@ async def intern(
         anchors = {a[:MAX_ANCHOR]: None for a in dict.fromkeys(edges.anchors) if a}
         url_list = located.urls
         keys = located.keys.tolist()
-        hosts = list(map(located.hosts.__getitem__, located.host_at.tolist()))
+        hosts = located.hosts  # distinct: per URL by located.host_at
         host_domains = dict(zip(located.hosts, located.domains, strict=True))
         domains: dict[str, str] = {}
     else:
@@ -196,7 +196,12 @@ async def intern(
         )
         found = json.loads(rows[0][0])
     host_id = {h: found[h] if h in found else host_ids[h] for h in host_domains}
-    host_of_url = list(map(host_id.__getitem__, hosts))
+    if located is None:
+        host_of_url = list(map(host_id.__getitem__, hosts))
+        url_hosts = np.array(host_of_url, dtype=np.int64)
+    else:  # per host, then gathered per URL
+        url_hosts = np.fromiter(map(host_id.__getitem__, hosts), np.int64, len(hosts))
+        url_hosts = url_hosts[located.host_at]
     # A URL whose hash the store does not hold is new; the others are looked up once, by
     # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
     # is looked up twice or joined back.
@@ -245,7 +250,9 @@ async def intern(
     values: list[Any] = [None] * (4 * count)
     values[0::4] = range(first_new, first_new + count)  # new ids are given in order
     values[1::4] = new_hashes
-    values[2::4] = itertools.compress(host_of_url, new)
+    values[2::4] = (
+        itertools.compress(host_of_url, new) if located is None else url_hosts[is_new].tolist()
+    )
     values[3::4] = itertools.compress(url_list, new)
     # New URLs go in as bound values, not JSON: most of an import's URLs are new, and
     # encoding them as JSON (on the event loop's thread) and parsing it again in SQLite
@@ -265,6 +272,8 @@ async def intern(
     domain_code: dict[str, int] = {}
     host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
     url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
+    if located is not None:
+        url_domains = url_domains[located.host_at]
     if edges and located is None:
         # Per place among the edges' cells, the index of its URL (set at the last place
         # of each URL, which is where cells points).
@@ -295,7 +304,7 @@ async def intern(
         new_hashes,
         first_new,
         id_column,
-        np.array(host_of_url, dtype=np.int64),
+        url_hosts,
         url_domains,
         edges,
     )
