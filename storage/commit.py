@@ -398,7 +398,9 @@ async def _write(
     await insert_rows(conn, sorted(link_rows.values()))
     await insert_rows(conn, edge_rows)
     # The pages that had no links before get their row (storage.linksources).
-    edge_sources = (got.url_ids[edges.source_at], got.url_hosts[edges.source_at])
+    # Each source once (an import's sources repeat), in id order: add_sources sorts them.
+    sources_at, first = np.unique(got.url_ids[edges.source_at], return_index=True)
+    edge_sources = (sources_at, got.url_hosts[edges.source_at][first])
     await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
     if diffed:
         await conn.execute("DELETE FROM temp.sk")

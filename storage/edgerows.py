@@ -42,6 +42,7 @@ class UrlColumns:
     hosts: list[str]  # distinct, in order of first appearance among the URLs
     host_at: np.ndarray  # per URL, its host's index in hosts
     domains: list[str]  # per host
+    domain_at: np.ndarray  # per host, a code of its domain (equal codes, same domain)
 
 
 @dataclass(slots=True)

@@ -269,11 +269,14 @@ async def intern(
         url_ids: list[int] = id_column.tolist()
         ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
     # Per URL, a code of its domain: the import's rows compare them (internal links).
-    domain_code: dict[str, int] = {}
-    host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
-    url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
-    if located is not None:
-        url_domains = url_domains[located.host_at]
+    if located is None:
+        domain_code: dict[str, int] = {}
+        host_code = {
+            h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()
+        }
+        url_domains = np.fromiter(map(host_code.__getitem__, hosts), np.int64, len(hosts))
+    else:  # coded where the edges were read
+        url_domains = located.domain_at[located.host_at]
     if edges and located is None:
         # Per place among the edges' cells, the index of its URL (set at the last place
         # of each URL, which is where cells points).
@@ -324,12 +327,15 @@ def located_edges(edges: list[Edge], seen_at: int) -> EdgeColumns:
     columns.locate(cells, index)
     hosts = list(map(host_of, url_list))
     at = {host: i for i, host in enumerate(dict.fromkeys(hosts))}
+    domains = list(map(_domain_of, at))
+    code: dict[str, int] = {}
     columns.located = UrlColumns(
         url_list,
         np.fromiter(map(url_hash, url_list), np.int64, len(url_list)),
         list(at),
         np.fromiter(map(at.__getitem__, hosts), np.int64, len(hosts)),
-        list(map(_domain_of, at)),
+        domains,
+        np.fromiter((code.setdefault(d, len(code)) for d in domains), np.int64, len(domains)),
     )
     columns.sources, columns.targets = [], []  # located: not needed again
     return columns
