@@ -284,6 +284,7 @@ def _read_error(exc: BaseException, path: str, codec: str, rows: Any) -> Linkgra
 
 def _read_in_child(
     conn: Connection,
+    theirs: Connection,
     source: str | bytes,
     codec: str,
     delimiter: str | None,
@@ -295,6 +296,9 @@ def _read_in_child(
     to the importing process; then the counts, or the error that stopped the reading."""
     # Ctrl-C reaches the whole process group: the importing process decides, and ends us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The importing process's end, inherited: closed, so that once that process is gone
+    # (killed) the pipe has no reader and our next write fails instead of blocking.
+    theirs.close()
     global _BATCH
     _BATCH = batch  # as the importing process has it (a spawned process starts afresh)
     result = ImportResult()
@@ -346,7 +350,7 @@ class _Reader:
         self._result = result
         self._proc = context.Process(
             target=_read_in_child,
-            args=(child, source, codec, delimiter, now, _BATCH, path),
+            args=(child, self._conn, source, codec, delimiter, now, _BATCH, path),
             name="linkgraph-import-reader",
             daemon=True,
         )

@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,56 @@ def test_ctrl_c_ends_both_processes_and_keeps_the_batches_committed(tmp_path: Pa
     with pytest.raises(ProcessLookupError):
         os.kill(reader, 0)  # ended and waited for, not left behind
     assert linkgraph.stats(db)["links"]["link"] == 8
+
+
+# Imports a file of many small batches; after the first commit prints the reading
+# process's id and stops for good (the reader goes on until the pipe is full).
+KILLED = """
+import multiprocessing, sys, time
+from linkgraph import importer
+from linkgraph.storage.writer import StoreWriter
+importer._BATCH = 4
+importer._PROCESS_BYTES = 0
+real_commit = StoreWriter._commit_batch
+async def commit(self):
+    await real_commit(self)
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    time.sleep(120)
+StoreWriter._commit_batch = commit
+importer.import_links(sys.argv[1], sys.argv[2])
+"""
+
+
+def _ended(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # ended; its new parent has not waited for it yet
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_a_reading_process_ends_when_the_importing_one_is_killed(tmp_path: Path) -> None:
+    edges = tmp_path / "e.csv"
+    edges.write_text(ROWS * 200)  # 8,000 rows: more batches than the pipe holds
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    proc = subprocess.Popen(
+        [sys.executable, "-P", str(script), str(tmp_path / "s.db"), str(edges)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "the import never committed a batch"
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.strip().isdigit(), proc.stderr.read()  # type: ignore[union-attr]
+        reader = int(line)
+        assert not _ended(reader)  # blocked on the full pipe
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while not _ended(reader) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ended(reader)
