@@ -118,7 +118,8 @@ _MISSING: Any = object()
 _NO_HEADER = {"source": 0, "target": 1, "anchor": 2, "rel": 3}
 _MEMO = 200_000  # distinct cells remembered at once (about 40 MB at most)
 # Inputs of this many bytes or more are read in a process of their own (the second core),
-# while this one commits; a smaller one is read here (a process costs tens of ms to start).
+# while this one commits; a smaller one is read here (a process costs tens of ms to start),
+# as is every input where there is no fork (Windows).
 _PROCESS_BYTES = 1 << 20
 
 
@@ -289,7 +290,6 @@ def _read_in_child(
     codec: str,
     delimiter: str | None,
     now: int,
-    batch: int,
     path: str,
 ) -> None:
     """The reading process: each batch of located columns, with the counts so far, sent
@@ -299,8 +299,6 @@ def _read_in_child(
     # The importing process's end, inherited: closed, so that once that process is gone
     # (killed) the pipe has no reader and our next write fails instead of blocking.
     theirs.close()
-    global _BATCH
-    _BATCH = batch  # as the importing process has it (a spawned process starts afresh)
     result = ImportResult()
     rows = None
     try:
@@ -342,15 +340,15 @@ class _Reader:
         path: str,
         result: ImportResult,
     ) -> None:
-        # fork where there is one: nothing to import again, and a test's patches hold.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        # Forked: nothing to import again, and the module's settings (and a test's
+        # patches) hold in the child.
+        context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe(duplex=False)
         self._path = path
         self._result = result
         self._proc = context.Process(
             target=_read_in_child,
-            args=(child, self._conn, source, codec, delimiter, now, _BATCH, path),
+            args=(child, self._conn, source, codec, delimiter, now, path),
             name="linkgraph-import-reader",
             daemon=True,
         )
@@ -500,7 +498,9 @@ def import_links(
         result.encoding, result.encoding_note = codec, note
         now = int(time.time())
         size = os.fstat(raw.fileno()).st_size if path != "-" else len(raw.getvalue())  # type: ignore[attr-defined]
-        if size < _PROCESS_BYTES:
+        # The reading process is forked and waited for with the event loop's add_reader:
+        # POSIX only (Windows has neither).
+        if size < _PROCESS_BYTES or os.name != "posix":
             rows, stream = _open_rows(raw, path, codec, delimiter)
             try:
                 run(_load(db, _chunks(rows, now, result)))
