@@ -41,6 +41,7 @@ from linkgraph.storage.commit import Edge
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.intern import located_edges
+from linkgraph.storage.pg.connection import is_pg_url
 from linkgraph.storage.writer import StoreWriter
 
 from .csvencoding import FALLBACK_ENCODING, detect_encoding
@@ -215,7 +216,13 @@ def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterat
 async def _load(
     db: str | os.PathLike[str], chunks: AsyncIterable[EdgeColumns] | Iterator[EdgeColumns]
 ) -> None:
-    async with await StoreWriter.open(db, bulk=True) as writer:
+    if is_pg_url(db):
+        from linkgraph.storage.pg.writer import PgWriter
+
+        opening: Any = PgWriter.open(os.fspath(db))
+    else:
+        opening = StoreWriter.open(db, bulk=True)
+    async with await opening as writer:
         # A batch commits (its SQL in the writer's thread, mostly outside the GIL) while
         # the next one is read: in another process (_Reader), else between statements.
         committing: asyncio.Future[None] | None = None
@@ -396,7 +403,8 @@ def import_links(
     """
     from .stores import refuse_postgres
 
-    refuse_postgres(db, "import")
+    if not is_pg_url(db):
+        refuse_postgres(db, "import")  # a URL of another scheme
     path = str(file)
     try:
         # Standard input is read whole: detecting the encoding needs a second pass.

@@ -222,14 +222,13 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["import", "--db", "postgresql://u:pw1234@/links", "edges.csv"],
         ["demo", "--db", "postgresql://u:pw1234@/links"],
         ["broken", "--check-external", "--db", "postgresql://u:pw1234@/links"],
         ["import-warc", "--db", "postgresql://u:pw1234@/links", "a.warc.gz"],
         ["import-wat", "--db", "postgresql://u:pw1234@/links", "a.wat.gz"],
         ["import-parquet", "--db", "postgresql://u:pw1234@/links", "tables"],
     ],
-    ids=["import", "demo", "broken-check-external", "warc", "wat", "parquet"],
+    ids=["demo", "broken-check-external", "warc", "wat", "parquet"],
 )
 def test_writing_commands_say_postgresql_is_not_supported_yet(argv: list[str], capsys) -> None:
     code, out, err = run(capsys, *argv)
