@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 from . import anchortexts as _anchortexts
 from . import audit as _audit
 from . import backlinks as _backlinks
+from . import inlinks as _inlinks
+from . import listpages as _listpages
+from . import overview as _overview
 from . import queries, schema
 from .errors import StoreError, sqlite_errors
-from .interface import Gap, LinkFilter
+from .interface import Gap, LinkFilter, PageSpec
 from .records import BacklinkDetail, Target
 
 if TYPE_CHECKING:
@@ -131,6 +134,41 @@ class SqliteStore:
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
             return _backlinks.top(conn, level=level, limit=limit)
+
+    # The pages of `linkgraph serve` (interface.PageReader): a page of a list and its size.
+
+    def backlinks_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec, sort: str
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self._about(target, mode) as (conn, t):
+            return _listpages.backlinks_page(conn, t, where, sort=sort, **page.keywords())
+
+    def referring_domains_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self._about(target, mode) as (conn, t):
+            return _listpages.referring_domains_page(conn, t, where, **page.keywords())
+
+    def anchors_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self._about(target, mode) as (conn, t):
+            hub = where == LinkFilter() and _inlinks.hubs_among(conn, t.url_ids_sql, t.params)
+            return _listpages.anchors_page(conn, t, where, hub=hub, **page.keywords())
+
+    def target_overview(
+        self, target: str, where: LinkFilter, *, mode: str | None, top: int = 10
+    ) -> dict[str, Any]:
+        with self._about(target, mode) as (conn, t):
+            return {
+                "links": _overview.link_split(conn, t, where),
+                "domains": _overview.domain_summary(conn, t, where, top=top),
+                "changes": _overview.change_weeks(conn, t, include_internal=where.include_internal),
+            }
+
+    def authority_of(self, level: str, name: str) -> float | None:
+        with self._reading() as conn:
+            return _overview.authority_of(conn, level, name)
 
     def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
