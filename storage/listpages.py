@@ -135,8 +135,13 @@ _ANCHOR_COLUMNS: dict[str, tuple[str, str]] = {
     "follow_backlinks": ("0", "nf"),
     "referring_domains": ("0", "nd"),
     "image": ("0", "image"),
-    "lost_at": ("NOT all_lost", "lost_at"),
-    "lost_reason": ("NOT all_lost OR reason IS NULL", _case("reason", LOST_REASONS)),
+    # A record's lost_at and lost_reason are those of its latest loss once every link
+    # is lost, empty before: the empty ones sort last, in the list's order.
+    "lost_at": ("NOT all_lost", "CASE WHEN all_lost THEN lost_at END"),
+    "lost_reason": (
+        "NOT all_lost OR reason IS NULL",
+        f"CASE WHEN all_lost THEN {_case('reason', LOST_REASONS)} END",
+    ),
 }
 
 
@@ -219,7 +224,9 @@ def anchors_page(
     if order:
         last, value = _column(_ANCHOR_COLUMNS, order, where)
         _lowering(conn)
-        ahead = f"{last}, {value}{' DESC' if descending else ''}, "
+        # "0" (never empty) is no term: ORDER BY reads a bare integer as a column number.
+        ahead = "" if last == "0" else f"{last}, "
+        ahead += f"{value}{' DESC' if descending else ''}, "
     rows = conn.execute(
         f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {ahead}{ANCHOR_ORDER} LIMIT ? OFFSET ?",
         [*params, limit, offset],
