@@ -18,6 +18,9 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
+from . import inlinks
 from .anchortexts import ANCHOR_ORDER, anchor_groups, anchor_records, hub_anchor_groups
 from .backlinks import (
     _filters,
@@ -27,7 +30,9 @@ from .backlinks import (
     linking_domains,
     subnet_24,
 )
+from .domainindex import DomainIndex
 from .errors import StoreError
+from .hubdomains import HubDomains, hub_domains
 from .interface import LinkFilter
 from .records import LOST_REASONS, PLACEMENTS, Target
 from .vocab import NOT_FOLLOW_FLAGS
@@ -35,6 +40,7 @@ from .vocab import NOT_FOLLOW_FLAGS
 __all__ = [
     "anchors_page",
     "backlinks_page",
+    "hub_table",
     "is_empty",
     "referring_domains_page",
     "sort_key",
@@ -247,9 +253,18 @@ def referring_domains_page(
     descending: bool = True,
     offset: int = 0,
     limit: int = 50,
+    index: DomainIndex | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """``limit`` records of :func:`.backlinks.referring_domains` from ``offset`` on, by the
-    column ``order`` (``""``: strongest first), and how many domains link."""
+    column ``order`` (``""``: strongest first), and how many domains link. With the
+    store's ``index``, a hub's domains under the default filter are ranked as arrays
+    (:mod:`.hubdomains`)."""
+    hub = hub_table(conn, target, where, index)
+    if hub is not None:
+        positions = np.arange(len(hub.ids)) if not order else hub.order(order, descending)
+        if positions is None:
+            raise StoreError(f"cannot sort by {order!r}")
+        return hub.records(positions[offset : offset + limit], conn), len(hub.ids)
     table = linking_domains(conn, target, where)
     info = domain_info(conn, list(table.count))
     # referring_domains' order: by PageRank (none last), backlinks, name.
@@ -262,6 +277,18 @@ def referring_domains_page(
         ranked = _sorted(ranked, value_of, descending)
     page = ranked[offset : offset + limit]
     return domain_records(table, page, info, include_lost=where.include_lost), len(ranked)
+
+
+def hub_table(
+    conn: sqlite3.Connection, target: Target, where: LinkFilter, index: DomainIndex | None
+) -> HubDomains | None:
+    """The target's linking domains as arrays, when it is made of hubs, the filter is the
+    default and ``index`` knows every linking host; else ``None``."""
+    if index is None or where != LinkFilter():
+        return None
+    if not inlinks.hubs_among(conn, target.url_ids_sql, target.params):
+        return None
+    return hub_domains(conn, target, index)
 
 
 def _domain_values(

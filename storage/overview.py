@@ -15,9 +15,13 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from .backlinks import _filters, domain_info, domain_records, linking_domains, subnet_24
+from .domainindex import DomainIndex
 from .identity import normalize, url_hash
 from .interface import LinkFilter
+from .listpages import hub_table
 from .records import LOST_REASONS, PLACEMENTS, Target
 from .vocab import LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
@@ -50,12 +54,30 @@ def link_split(
 
 
 def domain_summary(
-    conn: sqlite3.Connection, target: Target, where: LinkFilter, *, top: int = 10
+    conn: sqlite3.Connection,
+    target: Target,
+    where: LinkFilter,
+    *,
+    top: int = 10,
+    index: DomainIndex | None = None,
 ) -> dict[str, Any]:
     """The referring domains in numbers: ``count``, distinct ``ips`` and ``subnets`` of
     their linking hosts, each domain's ``first_seen`` (Unix seconds) and ``authority``
     (``None``: not ranked), and the records of the ``top`` strongest, as
-    ``referring_domains`` lists them first."""
+    ``referring_domains`` lists them first. With the store's ``index``, a hub's domains
+    under the default filter are counted as arrays (:mod:`.hubdomains`)."""
+    hub = hub_table(conn, target, where, index)
+    if hub is not None:
+        ips, subnets = hub.addresses()
+        authority = hub.index.domain_authority[hub.ids]
+        return {
+            "count": len(hub.ids),
+            "ips": ips,
+            "subnets": subnets,
+            "first_seen": hub.first.tolist(),
+            "authority": [None if np.isnan(a) else a for a in authority.tolist()],
+            "top": hub.records(np.arange(min(top, len(hub.ids))), conn),
+        }
     table = linking_domains(conn, target, where)
     info = domain_info(conn, list(table.count))
     strongest = heapq.nsmallest(
@@ -74,12 +96,6 @@ def domain_summary(
     }
 
 
-def week_start(ts: int) -> str:
-    """The Monday (UTC) starting the ISO week of Unix time ``ts``, as ``YYYY-MM-DD``."""
-    day = ts // 86400  # 1970-01-01 was a Thursday: weekday 3
-    return date.fromordinal(_EPOCH_ORDINAL + day - (day + 3) % 7).isoformat()
-
-
 def change_weeks(
     conn: sqlite3.Connection, target: Target, *, include_internal: bool = False
 ) -> Counter[tuple[str, str]]:
@@ -92,26 +108,42 @@ def change_weeks(
     condition, params = _filters(
         target, LinkFilter(include_internal=include_internal, include_lost=True)
     )
-    counts: Counter[tuple[str, str]] = Counter()
-    weeks: dict[int, str] = {}
-    new: set[tuple[int, int]] = set()
-    lost: set[tuple[int, int]] = set()
-    for source, tgt, first, lost_at, reason in conn.execute(
-        "SELECT l.source_id, l.target_id, l.first_seen, l.lost_at, l.lost_reason"
-        f" FROM links l WHERE {condition}",
+    rows = conn.execute(
+        "SELECT l.source_id, l.target_id, l.first_seen, coalesce(l.lost_at, -1),"
+        f" coalesce(l.lost_reason, -1) FROM links l WHERE {condition}",
         params,
-    ):
-        pair = (source, tgt)
-        if pair not in new:
-            new.add(pair)
-            day = first // 86400
-            week = weeks.get(day) or weeks.setdefault(day, week_start(first))
-            counts[(week, "new")] += 1
-        if lost_at is not None and pair not in lost:
-            lost.add(pair)
-            why = LOST_REASONS[reason] if reason is not None else "unknown"
-            counts[(week_start(lost_at), f"lost: {why}")] += 1
+    ).fetchall()
+    counts: Counter[tuple[str, str]] = Counter()
+    if not rows:
+        return counts
+    links = np.array(rows, dtype=np.int64)
+    pairs = (links[:, 0] << 32) | links[:, 1]
+    # np.unique's index: the first row of each backlink, in the order read.
+    _, first_rows = np.unique(pairs, return_index=True)
+    new = _per_week(links[first_rows, 2], np.zeros(len(first_rows), np.int64))
+    for (week, _), n in new.items():
+        counts[(week, "new")] += n
+    lost = np.flatnonzero(links[:, 3] >= 0)
+    if len(lost):
+        _, first_lost = np.unique(pairs[lost], return_index=True)
+        chosen = lost[first_lost]
+        for (week, reason), n in _per_week(links[chosen, 3], links[chosen, 4]).items():
+            why = LOST_REASONS[reason] if reason >= 0 else "unknown"
+            counts[(week, f"lost: {why}")] += n
     return counts
+
+
+def _per_week(times: np.ndarray, kinds: np.ndarray) -> Counter[tuple[str, int]]:
+    """Counts of (week start, kind) over Unix ``times`` and their ``kinds``."""
+    days = times // 86400  # 1970-01-01 was a Thursday: weekday 3
+    mondays = days - (days + 3) % 7
+    keys, n = np.unique(np.stack([mondays, kinds]), axis=1, return_counts=True)
+    return Counter(
+        {
+            (date.fromordinal(_EPOCH_ORDINAL + int(m)).isoformat(), int(k)): int(c)
+            for (m, k), c in zip(keys.T.tolist(), n.tolist(), strict=True)
+        }
+    )
 
 
 def authority_of(conn: sqlite3.Connection, level: str, name: str) -> float | None:

@@ -200,6 +200,43 @@ def test_every_page_is_its_slice_of_the_sorted_list_on_the_demo_store(
     assert check_every_page(demo, demo_target(audit, which)) > 0
 
 
+@pytest.fixture(scope="module")
+def demo_hubs(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store with every linked URL a hub (linking hosts with addresses)."""
+    db = tmp_path_factory.mktemp("demohubs") / "hubs.db"
+    shutil.copy(demo, db)
+    assert make_hubs(db, min_links=1) > 0
+    return db
+
+
+@pytest.mark.parametrize("which", ["domain", "url"])
+def test_every_page_is_its_slice_of_the_sorted_list_from_the_demo_hub_rows(
+    demo_hubs: Path, audit: Any, which: str
+) -> None:
+    assert check_every_page(demo_hubs, demo_target(audit, which)) > 0
+
+
+def test_a_page_of_referring_domains_follows_another_process_writing_the_store(
+    ties_hubs: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "hubs.db"
+    shutil.copy(ties_hubs, db)
+    spec = PageSpec(limit=100)
+    with linkgraph.open_store(db) as store:
+        before, _ = store.referring_domains_page(
+            "https://www.acme.test/", LinkFilter(), mode=None, page=spec
+        )
+        source = tmp_path / "more.csv"
+        source.write_text("source,target\nhttp://new.later.test/p,https://www.acme.test/\n")
+        linkgraph.import_links(db, source)
+        after, total = store.referring_domains_page(
+            "https://www.acme.test/", LinkFilter(), mode=None, page=spec
+        )
+    assert "later.test" not in {r["domain"] for r in before}
+    assert "later.test" in {r["domain"] for r in after}
+    assert total == len(before) + 1
+
+
 class RecordsOnly:
     """A store that answers only the whole lists (as a PostgreSQL store does today)."""
 
@@ -229,3 +266,24 @@ def test_the_overview_counts_what_every_record_says(
     # The store was crawled twice: the changes chart has new and lost links to compare.
     kinds = {v["what"] for v in counted["charts"]["changes"][0]["data"]["values"]}
     assert "new" in kinds and any(k.startswith("lost") for k in kinds)
+
+
+def test_the_anchor_profile_normalizes_the_profile_once_not_per_anchor(
+    ties: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph.graph import anchors
+
+    from linkgraph.audit import anchor_profile
+
+    built = []
+    post_init = anchors.AnchorProfile.__post_init__
+
+    def counted(self: Any) -> None:
+        built.append(self)
+        post_init(self)
+
+    monkeypatch.setattr(anchors.AnchorProfile, "__post_init__", counted)
+    with linkgraph.open_store(ties) as store:
+        report = anchor_profile(store, "acme.test")
+    assert len(report["anchors"]) > 3
+    assert len(built) == 1
