@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,8 @@ def hub_domains(conn: sqlite3.Connection, target: Target, index: DomainIndex) ->
         f" WHERE r.target_id IN ({target.url_ids_sql})",
         target.params,
     ).fetchall()
-    table = np.array(rows, dtype=np.int64).reshape(-1, 5)
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=5 * len(rows))
+    table = flat.reshape(len(rows), 5)
     hosts = table[:, 0]
     if not index.knows(hosts):
         return None

@@ -13,6 +13,7 @@ import heapq
 import sqlite3
 from collections import Counter
 from datetime import date
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -62,20 +63,22 @@ def domain_summary(
     index: DomainIndex | None = None,
 ) -> dict[str, Any]:
     """The referring domains in numbers: ``count``, distinct ``ips`` and ``subnets`` of
-    their linking hosts, each domain's ``first_seen`` (Unix seconds) and ``authority``
-    (``None``: not ranked), and the records of the ``top`` strongest, as
+    their linking hosts, the domains by the day (since 1970-01-01, UTC) they were first
+    seen on (``first_seen_days``) and by their authority's ten (``authority_tens``: 0,
+    10, ... 90, with 100 in 90; unranked domains left out), and the records of the ``top`` strongest, as
     ``referring_domains`` lists them first. With the store's ``index``, a hub's domains
     under the default filter are counted as arrays (:mod:`.hubdomains`)."""
     hub = hub_table(conn, target, where, index)
     if hub is not None:
         ips, subnets = hub.addresses()
         authority = hub.index.domain_authority[hub.ids]
+        tens = np.minimum(authority[~np.isnan(authority)] // 10 * 10, 90).astype(np.int64)
         return {
             "count": len(hub.ids),
             "ips": ips,
             "subnets": subnets,
-            "first_seen": hub.first.tolist(),
-            "authority": [None if np.isnan(a) else a for a in authority.tolist()],
+            "first_seen_days": _counts(hub.first // 86400),
+            "authority_tens": _counts(tens),
             "top": hub.records(np.arange(min(top, len(hub.ids))), conn),
         }
     table = linking_domains(conn, target, where)
@@ -90,8 +93,10 @@ def domain_summary(
         "count": len(table.count),
         "ips": len(ips),
         "subnets": len({subnet_24(ip) for ip in ips}),
-        "first_seen": [table.spans.first[d] for d in table.count],
-        "authority": [info[d][1] for d in table.count],
+        "first_seen_days": Counter(table.spans.first[d] // 86400 for d in table.count),
+        "authority_tens": Counter(
+            min(int(a // 10) * 10, 90) for d in table.count if (a := info[d][1]) is not None
+        ),
         "top": domain_records(table, strongest, info, include_lost=where.include_lost),
     }
 
@@ -116,7 +121,7 @@ def change_weeks(
     counts: Counter[tuple[str, str]] = Counter()
     if not rows:
         return counts
-    links = np.array(rows, dtype=np.int64)
+    links = _array(rows, 5)
     pairs = (links[:, 0] << 32) | links[:, 1]
     # np.unique's index: the first row of each backlink, in the order read.
     _, first_rows = np.unique(pairs, return_index=True)
@@ -133,17 +138,26 @@ def change_weeks(
     return counts
 
 
-def _per_week(times: np.ndarray, kinds: np.ndarray) -> Counter[tuple[str, int]]:
-    """Counts of (week start, kind) over Unix ``times`` and their ``kinds``."""
+def _per_week(times: np.ndarray, kinds: np.ndarray) -> dict[tuple[str, int], int]:
+    """Counts of (week start, kind) over Unix ``times`` and their small ``kinds`` (< 16)."""
     days = times // 86400  # 1970-01-01 was a Thursday: weekday 3
     mondays = days - (days + 3) % 7
-    keys, n = np.unique(np.stack([mondays, kinds]), axis=1, return_counts=True)
-    return Counter(
-        {
-            (date.fromordinal(_EPOCH_ORDINAL + int(m)).isoformat(), int(k)): int(c)
-            for (m, k), c in zip(keys.T.tolist(), n.tolist(), strict=True)
-        }
-    )
+    return {
+        (date.fromordinal(_EPOCH_ORDINAL + key // 16).isoformat(), key % 16): n
+        for key, n in _counts(mondays * 16 + kinds).items()
+    }
+
+
+def _counts(values: np.ndarray) -> dict[int, int]:
+    """How many times each value occurs."""
+    keys, n = np.unique(values, return_counts=True)
+    return dict(zip(keys.tolist(), n.tolist(), strict=True))
+
+
+def _array(rows: list[tuple[int, ...]], width: int) -> np.ndarray:
+    """Rows of ``width`` integers as a 2-D array (np.fromiter: no tuple per element)."""
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+    return flat.reshape(len(rows), width)
 
 
 def authority_of(conn: sqlite3.Connection, level: str, name: str) -> float | None:

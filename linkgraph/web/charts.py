@@ -95,10 +95,9 @@ def day_of(ts: int) -> date:
     return date.fromordinal(_EPOCH_ORDINAL + ts // 86400)
 
 
-def referring_domains_over_time(first_seen: Iterable[date]) -> dict[str, Any]:
-    """A point per day on which a referring domain was first seen (one day a domain):
-    the running total."""
-    per_day = Counter(first_seen)
+def referring_domains_over_time(per_day: Mapping[date, int]) -> dict[str, Any]:
+    """A point per day on which referring domains were first seen (``per_day``: how many
+    on each day): the running total."""
     total, values = 0, []
     for day in sorted(per_day):
         total += per_day[day]
@@ -170,11 +169,11 @@ def authority_bin(authority: float) -> str:
     return f"{low}-{low + 10}"
 
 
-def authority_histogram(authorities: Iterable[float | None]) -> dict[str, Any]:
-    """Referring domains by authority, in bins of ten (domains not ranked are left out)."""
-    counts = Counter(authority_bin(a) for a in authorities if a is not None)
+def authority_histogram(counts: Mapping[str, int]) -> dict[str, Any]:
+    """Referring domains by authority, in bins of ten (``counts``: how many in each bin
+    of :func:`authority_bin`; domains not ranked are left out)."""
     order = [f"{b}-{b + 10}" for b in range(0, 100, 10)]
-    values = [{"bin": b, "n": counts[b]} for b in order if counts[b]]
+    values = [{"bin": b, "n": counts[b]} for b in order if counts.get(b)]
     return {
         "title": "Authority of the referring domains",
         "width": WIDTH,

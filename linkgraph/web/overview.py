@@ -126,11 +126,11 @@ def _counted(store: Any, target: str, mode: str) -> Parts:
         "subnets": domains["subnets"],
     }
     parts = {
-        "first_seen": [charts.day_of(ts) for ts in domains["first_seen"]],
+        "first_seen": {charts.day_of(d * 86400): n for d, n in domains["first_seen_days"].items()},
         "changes": found["changes"],
         "rels": [(rel, n) for _, rel, _, n in links],
         "placements": placements,
-        "authority": domains["authority"],
+        "authority": {charts.authority_bin(ten): n for ten, n in domains["authority_tens"].items()},
     }
     return numbers, parts, domains["top"]
 
@@ -150,10 +150,14 @@ def _from_records(store: Any, target: str, mode: str) -> Parts:
         "subnets": len({net for d in domains for net in d["subnets"]}),
     }
     parts = {
-        "first_seen": [charts.day_of_iso(d["first_seen"]) for d in domains if d["first_seen"]],
+        "first_seen": Counter(
+            charts.day_of_iso(d["first_seen"]) for d in domains if d["first_seen"]
+        ),
         "changes": charts.change_counts(changes["links"]),
         "rels": [(b["rel"], 1) for b in links],
         "placements": Counter(b["placement"] or "unknown" for b in links),
-        "authority": [d["authority"] for d in domains],
+        "authority": Counter(
+            charts.authority_bin(d["authority"]) for d in domains if d["authority"] is not None
+        ),
     }
     return numbers, parts, domains[:TOP_DOMAINS]
