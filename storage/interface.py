@@ -302,11 +302,12 @@ class PageReader(Protocol):
         """A page of :meth:`LinkReader.anchors` (``limit=None``) and its length."""
 
     def target_overview(
-        self, target: str, where: LinkFilter, *, mode: str | None, top: int = 10
+        self, target: str, *, mode: str | None, include_internal: bool = False, top: int = 10
     ) -> dict[str, Any]:
-        """``links``: the links :meth:`LinkReader.backlinks` lists, counted by (placement,
-        rel, follow); ``domains``: the referring domains' count, addresses, first seen,
-        authority and the ``top`` strongest records; ``changes``: new and lost backlinks
+        """Under the default filter (and ``include_internal``): ``links``, the links
+        :meth:`LinkReader.backlinks` lists counted by (placement, rel, follow);
+        ``domains``, the referring domains' count, addresses, counts by first-seen day and
+        authority, and the ``top`` strongest records; ``changes``, new and lost backlinks
         per (week, what) (storage.overview)."""
 
     def authority_of(self, level: str, name: str) -> float | None:

@@ -26,32 +26,9 @@ from .listpages import hub_table
 from .records import LOST_REASONS, PLACEMENTS, Target
 from .vocab import LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
-__all__ = ["authority_of", "change_weeks", "domain_summary", "link_split"]
+__all__ = ["authority_of", "domain_summary", "link_summary"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-def link_split(
-    conn: sqlite3.Connection, target: Target, where: LinkFilter
-) -> list[tuple[str, list[str], bool, int]]:
-    """The links ``backlinks`` lists, counted by (placement, rel tokens, follow):
-    ``(placement, rel, follow, links)`` a group."""
-    condition, params = _filters(target, where)
-    rows = conn.execute(
-        f"SELECT l.placement, l.rel_id, NOT (l.kind = 0 AND (l.flags & {NOT_FOLLOW_FLAGS}) != 0),"
-        f" count(*) FROM links l WHERE {condition} GROUP BY 1, 2, 3",
-        params,
-    ).fetchall()
-    rel_ids = sorted({rel for _, rel, _, _ in rows})
-    tokens = dict(
-        conn.execute(
-            f"SELECT id, tokens FROM rels WHERE id IN ({','.join('?' * len(rel_ids))})", rel_ids
-        )
-    )
-    return [
-        (PLACEMENTS[placement], tokens[rel].split(" ") if tokens.get(rel) else [], bool(f), n)
-        for placement, rel, f, n in rows
-    ]
 
 
 def domain_summary(
@@ -101,50 +78,80 @@ def domain_summary(
     }
 
 
-def change_weeks(
+def link_summary(
     conn: sqlite3.Connection, target: Target, *, include_internal: bool = False
-) -> Counter[tuple[str, str]]:
-    """New and lost backlinks of ``changes`` (no ``since``) per week: ``(week, what)`` to
-    a count, ``what`` being ``new`` or ``lost: REASON`` (``lost: unknown`` without one).
+) -> tuple[list[tuple[str, list[str], bool, int]], Counter[tuple[str, str]]]:
+    """One read of the links into the target for two answers:
 
-    As ``changes`` does, a backlink (source page, target URL) is new once, on the first
-    seen of the first of its links read, and lost once, on the loss of the first of its
-    lost links read; the links are read in the same order, without their text."""
+    - the links ``backlinks`` lists (current ones), counted by (placement, rel tokens,
+      follow): ``(placement, rel, follow, links)`` a group;
+    - new and lost backlinks of ``changes`` (no ``since``) per week: ``(week, what)`` to a
+      count, ``what`` being ``new`` or ``lost: REASON`` (``lost: unknown`` without one).
+      As ``changes`` does, a backlink (source page, target URL) is new once, on the first
+      seen of the first of its links read, and lost once, on the loss of the first of its
+      lost links read; the links are read in the same order, without their text.
+    """
     condition, params = _filters(
         target, LinkFilter(include_internal=include_internal, include_lost=True)
     )
+    # Four integers a link (fewer values to read): the backlink, first seen, lost at
+    # (-1: current), and the lost reason + 1, rel, placement and follow packed.
     rows = conn.execute(
-        "SELECT l.source_id, l.target_id, l.first_seen, coalesce(l.lost_at, -1),"
-        f" coalesce(l.lost_reason, -1) FROM links l WHERE {condition}",
+        "SELECT (l.source_id << 32) | l.target_id, l.first_seen, coalesce(l.lost_at, -1),"
+        " ((coalesce(l.lost_reason, -1) + 1) << 40) | (l.rel_id << 8) | (l.placement << 1)"
+        f" | NOT (l.kind = 0 AND (l.flags & {NOT_FOLLOW_FLAGS}) != 0)"
+        f" FROM links l WHERE {condition}",
         params,
     ).fetchall()
     counts: Counter[tuple[str, str]] = Counter()
     if not rows:
-        return counts
-    links = _array(rows, 5)
-    pairs = (links[:, 0] << 32) | links[:, 1]
+        return [], counts
+    links = _array(rows, 4)
+    pairs, lost_at, packed = links[:, 0], links[:, 2], links[:, 3]
+    split = _counts(packed[lost_at < 0] & ((1 << 40) - 1))
     # np.unique's index: the first row of each backlink, in the order read.
     _, first_rows = np.unique(pairs, return_index=True)
-    new = _per_week(links[first_rows, 2], np.zeros(len(first_rows), np.int64))
+    new = _per_week(links[first_rows, 1], np.zeros(len(first_rows), np.int64))
     for (week, _), n in new.items():
         counts[(week, "new")] += n
-    lost = np.flatnonzero(links[:, 3] >= 0)
+    lost = np.flatnonzero(lost_at >= 0)
     if len(lost):
         _, first_lost = np.unique(pairs[lost], return_index=True)
         chosen = lost[first_lost]
-        for (week, reason), n in _per_week(links[chosen, 3], links[chosen, 4]).items():
+        for (week, reason), n in _per_week(lost_at[chosen], (packed[chosen] >> 40) - 1).items():
             why = LOST_REASONS[reason] if reason >= 0 else "unknown"
             counts[(week, f"lost: {why}")] += n
-    return counts
+    return _with_rels(conn, split), counts
+
+
+def _with_rels(
+    conn: sqlite3.Connection, split: dict[int, int]
+) -> list[tuple[str, list[str], bool, int]]:
+    """``(placement, rel tokens, follow, links)`` of each packed (rel, placement, follow)."""
+    rel_ids = sorted({key >> 8 for key in split})
+    tokens = dict(
+        conn.execute(
+            f"SELECT id, tokens FROM rels WHERE id IN ({','.join('?' * len(rel_ids))})", rel_ids
+        )
+    )
+    return [
+        (
+            PLACEMENTS[(key >> 1) & 127],
+            tokens[key >> 8].split(" ") if tokens.get(key >> 8) else [],
+            bool(key & 1),
+            n,
+        )
+        for key, n in split.items()
+    ]
 
 
 def _per_week(times: np.ndarray, kinds: np.ndarray) -> dict[tuple[str, int], int]:
-    """Counts of (week start, kind) over Unix ``times`` and their small ``kinds`` (< 16)."""
+    """Counts of (week start, kind) over Unix ``times`` and their ``kinds`` (-1 to 14)."""
     days = times // 86400  # 1970-01-01 was a Thursday: weekday 3
     mondays = days - (days + 3) % 7
     return {
-        (date.fromordinal(_EPOCH_ORDINAL + key // 16).isoformat(), key % 16): n
-        for key, n in _counts(mondays * 16 + kinds).items()
+        (date.fromordinal(_EPOCH_ORDINAL + key // 16).isoformat(), key % 16 - 1): n
+        for key, n in _counts(mondays * 16 + kinds + 1).items()
     }
 
 

@@ -173,18 +173,15 @@ class SqliteStore:
             return _listpages.anchors_page(conn, t, where, hub=hub, **page.keywords())
 
     def target_overview(
-        self, target: str, where: LinkFilter, *, mode: str | None, top: int = 10
+        self, target: str, *, mode: str | None, include_internal: bool = False, top: int = 10
     ) -> dict[str, Any]:
         from . import overview as _overview
 
         with self._about(target, mode) as (conn, t):
-            return {
-                "links": _overview.link_split(conn, t, where),
-                "domains": _overview.domain_summary(
-                    conn, t, where, top=top, index=self.domain_index()
-                ),
-                "changes": _overview.change_weeks(conn, t, include_internal=where.include_internal),
-            }
+            links, changes = _overview.link_summary(conn, t, include_internal=include_internal)
+            where = LinkFilter(include_internal=include_internal)
+            domains = _overview.domain_summary(conn, t, where, top=top, index=self.domain_index())
+            return {"links": links, "domains": domains, "changes": changes}
 
     def authority_of(self, level: str, name: str) -> float | None:
         from . import overview as _overview

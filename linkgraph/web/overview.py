@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from linkgraph.storage.identity import registrable_domain
-from linkgraph.storage.interface import LinkFilter
 
 from .. import api
 from ..audit import anchor_profile
@@ -113,7 +112,7 @@ Parts = tuple[dict[str, int], dict[str, Any], list[dict[str, Any]]]
 
 def _counted(store: Any, target: str, mode: str) -> Parts:
     """The numbers, the charts' data and the strongest domains from the store's counts."""
-    found = store.target_overview(target, LinkFilter(), mode=mode or None, top=TOP_DOMAINS)
+    found = store.target_overview(target, mode=mode or None, top=TOP_DOMAINS)
     links, domains = found["links"], found["domains"]
     placements: Counter[str] = Counter()
     for placement, _, _, n in links:
