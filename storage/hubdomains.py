@@ -38,7 +38,7 @@ class HubDomains:
     follow: np.ndarray
     first: np.ndarray
     last: np.ndarray
-    rows: list[tuple[int, int, int, int, int]]  # host, backlinks, follow, first, last
+    rows: np.ndarray  # a row of the hub's: host, backlinks, follow, first, last
     row_position: np.ndarray  # the position in ``ids`` of each row's domain
 
     def _distinct_per_domain(self, values: np.ndarray) -> np.ndarray:
@@ -49,8 +49,7 @@ class HubDomains:
 
     def addresses(self) -> tuple[int, int]:
         """Distinct addresses of the linking hosts, and their /24 (/48) subnets."""
-        hosts = np.array([r[0] for r in self.rows], dtype=np.int64)
-        ips = np.unique(self.index.host_ip[hosts])
+        ips = np.unique(self.index.host_ip[self.rows[:, 0]])
         ips = ips[ips >= 0]
         return len(ips), len(np.unique(self.index.ip_subnet[ips]))
 
@@ -72,8 +71,7 @@ class HubDomains:
             authority = index.domain_authority[self.ids]
             return authority, np.isnan(authority)
         if column in ("ips", "subnets"):
-            hosts = np.array([r[0] for r in self.rows], dtype=np.int64)
-            ips = index.host_ip[hosts]
+            ips = index.host_ip[self.rows[:, 0]]
             if column == "subnets":
                 ips = np.append(index.ip_subnet, -1)[ips]  # no address (-1): no subnet
             counts = self._distinct_per_domain(ips)
@@ -95,15 +93,14 @@ class HubDomains:
     def records(self, positions: np.ndarray, conn: sqlite3.Connection) -> list[dict[str, Any]]:
         """The ``referring_domains`` records of the domains at ``positions``, in order."""
         chosen = [int(d) for d in self.ids[positions]]
-        wanted = set(positions.tolist())
         spans = Spans()
         ips = self.index.ips
+        rows = np.flatnonzero(np.isin(self.row_position, positions))
         for (host, _, _, seen_first, seen_last), at in zip(
-            self.rows, self.row_position.tolist(), strict=True
+            self.rows[rows].tolist(), self.row_position[rows].tolist(), strict=True
         ):
-            if at in wanted:
-                ip = self.index.host_ip[host]
-                spans.note(int(self.ids[at]), seen_first, seen_last, ips[ip] if ip >= 0 else None)
+            ip = self.index.host_ip[host]
+            spans.note(int(self.ids[at]), seen_first, seen_last, ips[ip] if ip >= 0 else None)
         table = DomainTable(
             {int(self.ids[p]): int(self.backlinks[p]) for p in positions},
             {int(self.ids[p]): int(self.follow[p]) for p in positions},
@@ -150,6 +147,6 @@ def hub_domains(conn: sqlite3.Connection, target: Target, index: DomainIndex) ->
         follow[ranked],
         first[ranked],
         last[ranked],
-        rows,
+        table,
         place[position],
     )
