@@ -8,6 +8,7 @@ rows counted ahead for hubs."""
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,3 +288,40 @@ def test_the_anchor_profile_normalizes_the_profile_once_not_per_anchor(
         report = anchor_profile(store, "acme.test")
     assert len(report["anchors"]) > 3
     assert len(built) == 1
+
+
+def table_of(html: str) -> str:
+    """The list's table and its count line: what a user reads of a list page."""
+    start = html.index('<table class="data" id="records">')
+    count = re.search(r"<strong>[\d,]+</strong> records[^<]*", html)
+    assert count is not None
+    return count.group(0) + html[start : html.index("</table>", start)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/backlinks?target=acme.test&order=anchor&dir=asc",
+        "/backlinks?target=acme.test&order=rel&page=9",
+        "/referring-domains?target=acme.test&order=backlinks&dir=asc",
+        "/referring-domains?target=acme.test&include_internal=1&order=domain",
+        "/anchors?target=https://www.acme.test/&order=anchor",
+        "/anchors?target=acme.test&follow_only=1",
+    ],
+)
+async def test_a_list_page_from_the_store_shows_what_the_whole_list_shows(
+    ties_hubs: Path, query: str
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from linkgraph.web import make_app
+
+    shown = []
+    with linkgraph.open_store(ties_hubs) as store:
+        for served in (store, RecordsOnly(store)):
+            async with TestClient(TestServer(make_app(served, ties_hubs))) as client:
+                response = await client.get(query)
+                assert response.status == 200
+                shown.append(table_of(await response.text()))
+    assert "<td" in shown[0]
+    assert shown[0] == shown[1]
