@@ -57,6 +57,10 @@ async def measure(
         app = make_app(store, db)
         startup["make_app_ms"] = round((time.perf_counter() - t) * 1000, 1)
         startup["peak_rss_growth_mb"] = round(_peak_rss_mb() - rss, 1)
+        if hasattr(store, "domain_index"):  # the arrays the pages rank hub domains with
+            index = store.domain_index()
+            startup["domain_index_build_ms"] = round(index.build_seconds * 1000, 1)
+            startup["domain_index_mb"] = round(index.nbytes / 2**20, 2)
         print("start-up", startup, file=sys.stderr)
         async with TestClient(TestServer(app)) as client:
             for page in PAGES:
