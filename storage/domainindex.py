@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backlinks import subnet_24
+from .domainrecords import subnet_24
 
 __all__ = ["DomainIndex", "current_index"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .backlinks import DomainTable, domain_info, domain_records
 from .domainindex import DomainIndex
+from .domainrecords import DomainTable, domain_info, domain_records
 from .inlinks import Spans
 from .records import Target
 

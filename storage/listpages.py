@@ -22,15 +22,9 @@ import numpy as np
 
 from . import inlinks
 from .anchortexts import ANCHOR_ORDER, anchor_groups, anchor_records, hub_anchor_groups
-from .backlinks import (
-    _filters,
-    backlinks,
-    domain_info,
-    domain_records,
-    linking_domains,
-    subnet_24,
-)
+from .backlinks import _filters, backlinks, linking_domains
 from .domainindex import DomainIndex
+from .domainrecords import domain_info, domain_records, subnet_24
 from .errors import StoreError
 from .hubdomains import HubDomains, hub_domains
 from .interface import LinkFilter

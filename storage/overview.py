@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .backlinks import _filters, domain_info, domain_records, linking_domains, subnet_24
+from .backlinks import _filters, linking_domains
 from .domainindex import DomainIndex
+from .domainrecords import domain_info, domain_records, subnet_24
 from .identity import normalize, url_hash
 from .interface import LinkFilter
 from .listpages import hub_table
