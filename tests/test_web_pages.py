@@ -11,6 +11,7 @@ import csv
 import re
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,13 @@ LISTINGS = {
     ),
 }
 LOST = ("lost_at", "lost_reason")
+
+
+def import_links(db: Path, source: Path) -> None:
+    """linkgraph.import_links in a thread of its own: it runs an event loop, and this
+    thread may be inside one (an async test of the same worker)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(linkgraph.import_links, db, source).result(timeout=120)
 
 
 def reference_sort(records: list[dict[str, Any]], column: str, descending: bool) -> list[Any]:
@@ -152,7 +160,7 @@ def ties(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 writer.writerow([site, target, anchors[(i + j) % 8], rels[(i * j) % 5]])
         writer.writerow(["https://shop.acme.test/", "https://www.acme.test/", "Home", ""])
     db = tmp / "ties.db"
-    linkgraph.import_links(db, source)
+    import_links(db, source)
     return db
 
 
@@ -229,7 +237,7 @@ def test_a_page_of_referring_domains_follows_another_process_writing_the_store(
         )
         source = tmp_path / "more.csv"
         source.write_text("source,target\nhttp://new.later.test/p,https://www.acme.test/\n")
-        linkgraph.import_links(db, source)
+        import_links(db, source)
         after, total = store.referring_domains_page(
             "https://www.acme.test/", LinkFilter(), mode=None, page=spec
         )
