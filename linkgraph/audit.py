@@ -147,7 +147,7 @@ def anchor_profile(
             limit=None,
         )
     # One AnchorProfile for every row: each one normalizes the brands, keywords and the
-    # generic list (52 phrases) again, 98% of the CPU of a 751-anchor profile.
+    # generic list (52 phrases) again: over 90% of the CPU of a 751-anchor profile.
     anchors = profile.anchors
     for row in rows:
         row["class"] = classify_anchor(row["anchor"], image=row["image"], profile=anchors)

@@ -8,7 +8,7 @@ the host and the domain's score of each row in SQL (16,054 rows for a URL with 2
 links on the 10M-link benchmark store) costs more than all the rest of the page. The
 arrays hold, by id: a host's domain and its address (an index into :attr:`ips`), an
 address's /24 subnet, and a domain's PageRank, authority and places in name order. On
-that store (40,000 hosts, 20,000 domains) they take about 1 MB.
+that store (40,000 hosts, 20,000 domains) they take 1.2 MB, read in 0.1-0.4 s.
 
 They are read again when the store changes (``PRAGMA data_version``: another connection
 committed), so a page never uses scores or hosts older than its own query's.
