@@ -247,11 +247,11 @@ def referring_domains_page(
     descending: bool = True,
     offset: int = 0,
     limit: int = 50,
-    index: DomainIndex | None = None,
+    index: Callable[[], DomainIndex] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """``limit`` records of :func:`.backlinks.referring_domains` from ``offset`` on, by the
     column ``order`` (``""``: strongest first), and how many domains link. With the
-    store's ``index``, a hub's domains under the default filter are ranked as arrays
+    store's ``index`` (called for it only then), a hub's domains under the default filter are ranked as arrays
     (:mod:`.hubdomains`)."""
     hub = hub_table(conn, target, where, index)
     if hub is not None:
@@ -274,15 +274,19 @@ def referring_domains_page(
 
 
 def hub_table(
-    conn: sqlite3.Connection, target: Target, where: LinkFilter, index: DomainIndex | None
+    conn: sqlite3.Connection,
+    target: Target,
+    where: LinkFilter,
+    index: Callable[[], DomainIndex] | None,
 ) -> HubDomains | None:
     """The target's linking domains as arrays, when it is made of hubs, the filter is the
-    default and ``index`` knows every linking host; else ``None``."""
+    default and the store's index (``index()``, asked only then: it may read the index
+    again) knows every linking host; else ``None``."""
     if index is None or where != LinkFilter():
         return None
     if not inlinks.hubs_among(conn, target.url_ids_sql, target.params):
         return None
-    return hub_domains(conn, target, index)
+    return hub_domains(conn, target, index())
 
 
 def _domain_values(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from itertools import chain
 from typing import Any
@@ -38,7 +39,7 @@ def domain_summary(
     where: LinkFilter,
     *,
     top: int = 10,
-    index: DomainIndex | None = None,
+    index: Callable[[], DomainIndex] | None = None,
 ) -> dict[str, Any]:
     """The referring domains in numbers: ``count``, distinct ``ips`` and ``subnets`` of
     their linking hosts, the domains by the day (since 1970-01-01, UTC) they were first

@@ -160,8 +160,9 @@ class SqliteStore:
         from . import listpages as _listpages
 
         with self._about(target, mode) as (conn, t):
-            index = self.domain_index()
-            return _listpages.referring_domains_page(conn, t, where, index=index, **page.keywords())
+            return _listpages.referring_domains_page(
+                conn, t, where, index=self.domain_index, **page.keywords()
+            )
 
     def anchors_page(
         self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
@@ -180,7 +181,7 @@ class SqliteStore:
         with self._about(target, mode) as (conn, t):
             links, changes = _overview.link_summary(conn, t, include_internal=include_internal)
             where = LinkFilter(include_internal=include_internal)
-            domains = _overview.domain_summary(conn, t, where, top=top, index=self.domain_index())
+            domains = _overview.domain_summary(conn, t, where, top=top, index=self.domain_index)
             return {"links": links, "domains": domains, "changes": changes}
 
     def authority_of(self, level: str, name: str) -> float | None:

@@ -341,3 +341,22 @@ def test_a_list_page_from_the_store_shows_what_the_whole_list_shows(
         shown = pool.submit(asyncio.run, both()).result(timeout=120)
     assert "<td" in shown[0]
     assert shown[0] == shown[1]
+
+
+def test_the_domain_index_is_read_for_hub_targets_only(
+    ties: Path, ties_hubs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph.storage import domainindex
+
+    loads: list[Path] = []
+    load = domainindex._load
+    monkeypatch.setattr(domainindex, "_load", lambda conn, v: loads.append(v) or load(conn, v))
+    for db, expected in ((ties, 0), (ties_hubs, 1)):
+        loads.clear()
+        with linkgraph.open_store(db) as store:
+            for _ in range(2):
+                store.referring_domains_page(
+                    "https://www.acme.test/", LinkFilter(), mode=None, page=PageSpec()
+                )
+                store.target_overview("https://www.acme.test/", mode=None)
+        assert len(loads) == expected, db
