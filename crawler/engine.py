@@ -27,6 +27,7 @@ from linkgraph.storage.records import Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
 
 from .fetch import FetchError
+from .fleet import HostState, Leases, LocalLeases
 from .frontier import Frontier, Guards
 from .linkcheck import LinkCheck
 from .outcomes import CrawlStats, Outcomes
@@ -59,6 +60,7 @@ class Engine:
         wallclock: Callable[[], float] = time.time,
         parser: PageParser | None = None,
         check: bool = False,
+        leases: Leases | None = None,
     ) -> None:
         """``check=True`` runs a link check instead of a crawl: every link target without a
         page row gets a HEAD request (GET where HEAD is refused), under the same politeness
@@ -69,7 +71,9 @@ class Engine:
         address a host's per-IP slot is counted against is the one connected to.
         ``clock`` (real by default) is what every politeness wait is measured and slept on;
         ``wallclock`` dates records and reads ``Retry-After`` dates. ``parser`` defaults
-        to a :class:`~.parsing.PageParser` built from the settings."""
+        to a :class:`~.parsing.PageParser` built from the settings. ``leases`` (alone by
+        default) are how this process shares a store's crawl with others
+        (:mod:`.fleet`)."""
         self.settings = settings
         self.check = check
         self.kinds: tuple[str, ...] | None = ("check",) if check else None
@@ -79,18 +83,27 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.wallclock = wallclock
         self.token = settings.product_token
-        self.scheduler = HostScheduler(per_ip=settings.connections_per_ip, clock=self.clock)
+        self.leases: Leases = leases if leases is not None else LocalLeases()
+        self.scheduler = HostScheduler(
+            per_ip=settings.connections_per_ip, clock=self.clock, keep_open=not self.leases.local
+        )
         self.parser = parser or _parser_for(settings)
         self.out = Outcomes(settings, writer, self.scheduler, self.clock, wallclock)
         self.stats = self.out.stats
         self.robots = RobotsCache(
-            settings, fetcher, self.clock, self.out, unreachable_skip_error=check
+            settings,
+            fetcher,
+            self.clock,
+            self.out,
+            unreachable_skip_error=check,
+            leases=self.leases,
         )
         self.pages = PageFetch(settings, fetcher, self.clock, wallclock, self.out, self.parser)
         self.checks = LinkCheck(settings, fetcher, self.clock, wallclock, self.out)
         self.frontier: Frontier | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._interrupts = 0
+        self._held: dict[str, Host] = {}  # the hosts leased to this worker (a fleet only)
 
     # -- setup -------------------------------------------------------------------------
 
@@ -117,17 +130,21 @@ class Engine:
             max_queries_per_path=s.max_queries_per_path,
             max_query_params=s.max_query_params,
         )
-        frontier = self.frontier = self.out.frontier = Frontier(scope, delay=s.delay, guards=guards)
+        alone = self.leases.local
+        frontier = self.frontier = self.out.frontier = Frontier(
+            scope, delay=s.delay, guards=guards, held=alone
+        )
         if self.check:
             self.stats.checking = await self.writer.queue_checks()
         elif s.refresh:
             self.stats.refreshing = await self.writer.queue_refresh()
         state = await self.writer.resume_state(kinds=self.kinds)
         frontier.mark_seen(state.seen_hashes)
-        for name, queued in state.queued_by_host.items():
+        # A fleet worker learns a host's queue and request count when it leases the host.
+        for name, queued in state.queued_by_host.items() if alone else ():
             frontier.restore(name, queued)
         if not (s.refresh or self.check):  # a new pass: the caps count its own requests
-            for name, requests in state.requests_by_host.items():
+            for name, requests in state.requests_by_host.items() if alone else ():
                 host = frontier.host(name)
                 host.requests = requests
                 host.accepted += requests
@@ -148,6 +165,8 @@ class Engine:
 
     async def run(self, *, progress: Callable[[CrawlStats], object] | None = None) -> CrawlStats:
         """Crawl until the frontier is empty, a cap is reached, or the user interrupts."""
+        if not self.leases.local:
+            self.stats.worker = await self.leases.start()
         self.frontier = await self._prepare()
         if self._capped():
             self.scheduler.stop()
@@ -169,12 +188,15 @@ class Engine:
                 flusher = group.create_task(self._flush_loop())
                 shower = group.create_task(self._progress_loop(progress)) if progress else None
                 dispatcher = group.create_task(self.scheduler.dispatch())
+                leaser = None if self.leases.local else group.create_task(self._lease_loop())
                 self._workers = [
                     group.create_task(self._worker()) for _ in range(self.settings.concurrency)
                 ]
                 await asyncio.gather(*self._workers, return_exceptions=True)
                 dispatcher.cancel()
                 flusher.cancel()
+                if leaser is not None:
+                    leaser.cancel()
                 if shower is not None:
                     shower.cancel()
         finally:
@@ -184,6 +206,8 @@ class Engine:
             gc.unfreeze()
             await self.parser.close()
         await self.writer.flush()
+        if not self.leases.local:
+            await self._leave()
         self._refresh_counters()
         if progress:
             progress(self.stats)
@@ -196,6 +220,92 @@ class Engine:
         self.scheduler.stop()
         for task in self._workers:
             task.cancel()
+
+    # -- a fleet's leases (crawler/fleet.py) ---------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        # Renewing four times a lease keeps it alive through a slow turn or two.
+        period = min(self.leases.seconds / 4, 0.5)
+        while not self.scheduler.stopping:
+            await self._lease_turn()
+            await self.clock.sleep(period)
+
+    async def _lease_turn(self) -> None:
+        assert self.frontier is not None
+        frontier, leases = self.frontier, self.leases
+        # Give back the hosts run dry. They stop being ours *before* the flush that
+        # commits their last pages, so nothing of theirs is fetched after that commit and
+        # the next holder never sees an entry whose page is still in our buffer.
+        dry = [h for h in self._held.values() if not h.busy and not h.has_work]
+        now = self.clock.monotonic()
+        states = {h.name: HostState.of(h, now) for h in dry}
+        for host in dry:
+            frontier.drop(host)
+            del self._held[host.name]
+            self._forget(host)
+        if dry or not self._held:
+            await self.writer.flush()
+        if states:
+            await leases.release(states)
+        if self._held:
+            now = self.clock.monotonic()
+            states = {name: HostState.of(h, now) for name, h in self._held.items()}
+            kept = await leases.renew(states, self.stats.pages)
+            for name in list(self._held):
+                host = self._held[name]
+                if name in kept:
+                    host.lease_until = now + leases.seconds
+                else:  # another worker took it over: what it has in flight is lost
+                    log.warning("lost the lease of %s to another worker", name)
+                    frontier.drop(host)
+                    del self._held[name]
+                    self._forget(host)
+        room = self._lease_cap() - len(self._held)
+        if room <= 0 or self.scheduler.stopping or self._capped():
+            return
+        asked = self.clock.monotonic()
+        claims = await leases.claim(room)
+        got = self.clock.monotonic()  # later than the store's "now": never early
+        for claim in claims:
+            host = frontier.host(claim.host)
+            host.held = True
+            host.spilled = claim.queued
+            host.accepted += claim.queued
+            host.lease_until = asked + leases.seconds
+            if claim.state is not None:
+                claim.state.apply(host, got)
+            if claim.holder_vanished:
+                host.taken_over_at = got
+                host.started(got)
+            self._held[claim.host] = host
+            self.scheduler.wake(host)
+        if not claims and not self._held and await leases.drained():
+            self.scheduler.stop()
+
+    def _lease_cap(self) -> int:
+        # Enough hosts to keep every connection busy while some wait out their delay.
+        return max(4, 2 * self.settings.concurrency)
+
+    def _forget(self, host: Host) -> None:
+        # The next holder opens its own connection: ours must not stay open beside it.
+        forget = getattr(self.fetcher, "forget", None)
+        if forget is not None:
+            forget(host.name)
+
+    async def _leave(self) -> None:
+        """Give every lease back (what was fetched is committed) and say our share."""
+        assert self.frontier is not None
+        now = self.clock.monotonic()
+        states = {name: HostState.of(h, now) for name, h in self._held.items()}
+        for host in self._held.values():
+            self.frontier.drop(host)
+            self._forget(host)
+        self._held.clear()
+        if states:
+            await self.leases.release(states)
+        share = await self.leases.finish(self.stats.pages)
+        if share is not None:
+            self.stats.fleet_pages = share.all_pages
 
     async def _flush_loop(self) -> None:
         while True:
@@ -245,6 +355,12 @@ class Engine:
             return
         if host.skip_reason is not None:
             await self._drain(host)
+            return
+        now = self.clock.monotonic()
+        if now >= host.lease_until:
+            # Our lease may be someone else's by now: no request until it is renewed
+            # (a renewal moves lease_until on; a lost lease drops the host).
+            host.next_time = max(host.next_time, now + min(1.0, self.leases.seconds / 8))
             return
         if not host.queue:
             if host.spilled:

@@ -77,12 +77,16 @@ class Frontier:
         guards: Guards | None = None,
         window: int = 200,
         budget: int = 50_000,
+        held: bool = True,
     ) -> None:
         self.scope = scope
         self.delay = delay
         self.guards = guards or Guards()
         self.window = window
         self.budget = budget
+        # False in a fleet worker: a host is its own only once leased (crawler/fleet.py),
+        # and what it finds goes to the store alone.
+        self.held = held
         self.hosts: dict[str, Host] = {}
         self.seen = SeenSet()
         self.in_memory = 0
@@ -94,7 +98,7 @@ class Frontier:
     def host(self, name: str) -> Host:
         host = self.hosts.get(name)
         if host is None:
-            host = self.hosts[name] = Host(name, self.delay)
+            host = self.hosts[name] = Host(name, self.delay, held=self.held)
         return host
 
     @property
@@ -135,7 +139,15 @@ class Frontier:
         host = self.host(name)
         host.accepted += 1
         item = QueueItem(url, depth, hops, kind)
-        if host.spilled or len(host.queue) >= self.window or self.in_memory >= self.budget:
+        # A fleet worker queues only through the store: another worker may have fetched
+        # this URL since our seen set was read, and reading a host's window back from the
+        # store (``take_frontier``) is where such an entry is found done and dropped.
+        if (
+            host.spilled
+            or not self.held
+            or len(host.queue) >= self.window
+            or self.in_memory >= self.budget
+        ):
             host.spilled += 1
         else:
             host.queue.append(item)
@@ -182,6 +194,13 @@ class Frontier:
         host.queue.extend(items)
         host.spilled = max(0, host.spilled - len(items)) if items else 0
         self.in_memory += len(items)
+
+    def drop(self, host: Host) -> None:
+        """A host this worker no longer holds: forget its window (it stays in the store)."""
+        self.in_memory -= len(host.queue)
+        host.queue.clear()
+        host.spilled = 0
+        host.held = False
 
     def restore(self, host_name: str, queued: int) -> Host:
         """A resumed crawl: ``queued`` entries of this host wait in the store."""

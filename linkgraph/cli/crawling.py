@@ -186,6 +186,13 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
     )
     for host, note in sorted(result.host_notes.items()):
         say(f"  {host}: {note}", sys.stderr)
+    if result.worker is not None:
+        share = result.pages / result.fleet_pages if result.fleet_pages else 0.0
+        print(
+            f"worker {result.worker} fetched {result.pages:,} of the {result.fleet_pages:,}"
+            f" pages this store's workers fetched ({share:.0%})",
+            file=sys.stderr,
+        )
 
 
 @command(

@@ -331,6 +331,12 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
                 [QUEUE_KIND_ID[entries[i].kind] for i in order],
             ),
         )
+        # A host with queued work can be leased by a crawl worker (storage/pg/fleet.py).
+        await conn.execute(
+            "INSERT INTO host_leases(host_id) SELECT DISTINCT unnest(%s::bigint[])"
+            " ON CONFLICT DO NOTHING",
+            (sorted({host_ids[hosts[entries[i].url]] for i in order}),),
+        )
     if done:
         await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%s)", (sorted(done),))
     for host, (ip, note) in sorted(batch.hosts.items()):

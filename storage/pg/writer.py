@@ -12,8 +12,10 @@ Driver: psycopg 3's async API (the store's reader already uses psycopg, so one d
 The batch itself is :mod:`.batch`. Ids are interned with ``INSERT ... ON CONFLICT DO
 NOTHING`` and read back by their unique text, so several writers on one database share
 them; a batch that deadlocks with another writer's (the same new URLs inserted in another
-order) is rolled back whole and run again. Until the frontier is leased per host, one
-crawl process writes a store at a time (a session advisory lock, :data:`WRITER_LOCK`).
+order) is rolled back whole and run again. Several crawl processes write one store at
+once, each crawling the hosts it leased (:mod:`.fleet`): a frontier entry stays in the
+table, read but not deleted, until its page's batch commits, so a worker that dies loses
+only its pages in flight.
 """
 
 from __future__ import annotations
@@ -31,11 +33,9 @@ from .batch import Batch, write_batch
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 from .schema import SCHEMA_VERSION
 
-__all__ = ["WRITER_LOCK", "PgWriter"]
+__all__ = ["PgWriter"]
 
 _SKIPS = sorted(SKIP_REASONS)
-# The advisory lock a writing process holds on the store ("LKGW").
-WRITER_LOCK = 0x4C4B4757
 _TRIES = 8  # a batch that deadlocked with another worker's is run again this many times
 
 
@@ -74,13 +74,6 @@ class PgWriter(BufferedWriter):
             raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
-            # One crawl process per store until the frontier is leased per host: two
-            # would each take every host's queue and fetch it twice, ignoring each
-            # other's politeness. A session lock: the server drops it with the
-            # connection, so a worker killed with SIGKILL does not leave it behind.
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,))
-            if not (await cur.fetchone())[0]:
-                raise StoreError(f"{redact(url)} is being written by another linkgraph process")
             await writer._count()
         except BaseException:
             await conn.close()
@@ -220,6 +213,16 @@ class PgWriter(BufferedWriter):
         self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
     ) -> list[QueueItem]:
         await self.flush()
+        # Another worker that had not seen a URL fetched here may have queued it again
+        # (its seen set is its own): an entry whose page is stored is done, unless it is a
+        # refresh. The lease on the host is what makes this safe: no other worker holds a
+        # page of this host in an uncommitted batch (our own are committed above).
+        await self._conn.execute(
+            "DELETE FROM frontier f WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
+            f" AND f.kind <> {QUEUE_KIND_ID['refresh']}"
+            " AND EXISTS (SELECT 1 FROM pages p WHERE p.url_id = f.url_id)",
+            (host,),
+        )
         cur = await self._conn.execute(
             "SELECT u.url, f.depth, f.hops, f.kind, p.etag, p.last_modified FROM frontier f"
             " JOIN urls u ON u.id = f.url_id"
@@ -237,6 +240,11 @@ class PgWriter(BufferedWriter):
         await self.flush()
         async with self._conn.transaction():
             cur = await self._conn.execute(sql, params)
+            # Every host with queued work can be leased (storage/pg/fleet.py).
+            await self._conn.execute(
+                "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
+                " ON CONFLICT DO NOTHING"
+            )
             return cur.rowcount
 
     async def queue_checks(self) -> int:
