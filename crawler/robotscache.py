@@ -59,7 +59,8 @@ class RobotsCache:
         origin = origin_of(url)
         entry = host.robots.get(origin)
         if entry is None and not self.leases.local:
-            entry = await self._shared(host, origin, now)
+            if await self._shared(host, origin, now) is not None:
+                return None  # this turn ends: a Crawl-delay read there may push the next back
         # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds
         # only the retries of a robots.txt that could not be read.
         unreadable = entry is not None and entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE
