@@ -257,3 +257,19 @@ def test_stats_lists_the_workers_of_the_crawl(
     )
     host = socket.gethostname()
     assert sorted(r[1] for r in rows) == sorted(f"{host}:{p.pid}" for p in processes)
+
+
+def test_a_crawl_copied_into_postgresql_with_its_queue_is_finished_there(
+    pg_url: str, tmp_path: Path
+) -> None:
+    with DemoWeb(generate(12, 6, seed=2, traps=False)) as small:
+        hosts = small.write_hosts_file(tmp_path / "hosts")
+        full, part = tmp_path / "full.db", tmp_path / "part.db"
+        asyncio.run(api.crawl_async(full, settings_for(small, hosts, pinned_only=True)))
+        capped = settings_for(small, hosts, pinned_only=True, max_pages=10)
+        asyncio.run(api.crawl_async(part, capped))
+        linkgraph.copy(str(part), pg_url)
+        assert 0 < len(pages(pg_url)) < len(pages(full))
+        rest = settings_for(small, hosts, pinned_only=True, max_pages=None)
+        asyncio.run(api.crawl_async(pg_url, rest))
+    assert pages(pg_url) == pages(full)

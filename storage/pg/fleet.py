@@ -143,6 +143,12 @@ class PgLeases:
             (name,),
         )
         await self._run("SELECT pg_advisory_lock(%s, %s)", (FLEET_LOCK, worker))
+        # A store copied in (linkgraph copy) or queued before migration 0005 may have
+        # queued hosts without a lease row: give them one, or no worker would take them.
+        await self._run(
+            "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
+            " ON CONFLICT DO NOTHING"
+        )
         self.worker = worker
         return worker
 
