@@ -228,6 +228,9 @@ class PgWriter(BufferedWriter):
             " JOIN urls u ON u.id = f.url_id"
             " LEFT JOIN pages p ON p.url_id = f.url_id AND f.kind = 2"
             " WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
+            # Again here: another worker may have queued a done URL since the DELETE.
+            f" AND (f.kind = {QUEUE_KIND_ID['refresh']}"
+            " OR NOT EXISTS (SELECT 1 FROM pages d WHERE d.url_id = f.url_id))"
             f"{self._kinds(kinds)} ORDER BY f.url_id LIMIT %s",
             (host, limit),
         )
