@@ -267,6 +267,7 @@ class Engine:
         claims = await leases.claim(room)
         got = self.clock.monotonic()  # later than the store's "now": never early
         for claim in claims:
+            frontier.mark_seen(claim.seen)
             host = frontier.host(claim.host)
             host.held = True
             host.spilled = claim.queued

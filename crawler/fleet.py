@@ -86,6 +86,10 @@ class Claim:
     # The last holder may still have had a request in flight when it vanished (its
     # session is gone before its lease ran out): wait one delay from now before the next.
     holder_vanished: bool = False
+    # Hashes of its URLs fetched or queued so far, by any worker: our seen set was read
+    # when we started, and while we hold the host nobody else fetches from it, so with
+    # these it is complete for the host and what we find on it can queue in memory.
+    seen: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ class Frontier:
         self.window = window
         self.budget = budget
         # False in a fleet worker: a host is its own only once leased (crawler/fleet.py),
-        # and what it finds goes to the store alone.
+        # and what it finds for other hosts goes to the store alone.
         self.held = held
         self.hosts: dict[str, Host] = {}
         self.seen = SeenSet()
@@ -139,12 +139,11 @@ class Frontier:
         host = self.host(name)
         host.accepted += 1
         item = QueueItem(url, depth, hops, kind)
-        # A fleet worker queues only through the store: another worker may have fetched
-        # this URL since our seen set was read, and reading a host's window back from the
-        # store (``take_frontier``) is where such an entry is found done and dropped.
+        # A fleet worker queues in memory only for the hosts it holds (its seen set is
+        # complete for those: crawler/fleet.py Claim.seen); the rest go to the store.
         if (
             host.spilled
-            or not self.held
+            or not host.held
             or len(host.queue) >= self.window
             or self.in_memory >= self.budget
         ):

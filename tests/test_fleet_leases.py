@@ -14,6 +14,7 @@ from fakes import FAKE_DEFAULTS, FakeClock, FakeFetcher, InlineParser, html, mem
 from linkgraph.crawler.engine import Engine
 from linkgraph.crawler.fleet import Claim, HostState, Share
 from linkgraph.crawler.settings import CrawlSettings
+from linkgraph.crawler.urls import url_hash
 
 A = "http://a.test"
 
@@ -124,3 +125,11 @@ async def test_a_host_run_dry_is_given_back_with_its_next_start() -> None:
     # 0.5 s): the next holder may start one delay after that request, not before.
     assert len(fetcher.starts("a.test")) == 3
     assert 0.5 <= released.next_in <= 1.0
+
+
+async def test_a_url_of_the_host_another_worker_fetched_is_not_fetched_again() -> None:
+    # Our seen set was read before the other worker fetched /next; the claim brings it.
+    done = (url_hash(f"{A}/next"),)
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0), seen=done))
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.urls("a.test", robots=False) == [f"{A}/"]

@@ -60,7 +60,7 @@ picked AS (
 UPDATE host_leases l SET worker_id = %(me)s,
     expires = extract(epoch FROM now()) + %(seconds)s
 FROM picked p WHERE l.host_id = p.host_id
-RETURNING (SELECT name FROM hosts WHERE id = l.host_id),
+RETURNING l.host_id, (SELECT name FROM hosts WHERE id = l.host_id),
     (SELECT count(*) FROM frontier f WHERE f.host_id = l.host_id),
     l.next_at - extract(epoch FROM now()), l.state, p.was IS NOT NULL
 """
@@ -154,11 +154,25 @@ class PgLeases:
 
     async def claim(self, limit: int) -> list[Claim]:
         rows = await self._run(_CLAIM, {"me": self.worker, "limit": limit, "seconds": self.seconds})
-        claims = []
-        for name, queued, next_in, state, was_held in rows:
-            saved = _state(next_in, state)
-            claims.append(Claim(name, queued, saved, holder_vanished=was_held))
-        return claims
+        if not rows:
+            return []
+        seen = await self._run(
+            "SELECT u.host_id, array_agg(u.hash) FROM urls u WHERE u.host_id = ANY(%s)"
+            " AND (EXISTS (SELECT 1 FROM pages p WHERE p.url_id = u.id)"
+            " OR EXISTS (SELECT 1 FROM frontier f WHERE f.url_id = u.id)) GROUP BY u.host_id",
+            ([row[0] for row in rows],),
+        )
+        hashes = dict(seen)
+        return [
+            Claim(
+                name,
+                queued,
+                _state(next_in, state),
+                holder_vanished=was_held,
+                seen=tuple(hashes.get(host_id, ())),
+            )
+            for host_id, name, queued, next_in, state, was_held in rows
+        ]
 
     def _params(self, states: dict[str, HostState]) -> dict[str, Any]:
         names = sorted(states)  # one order for every worker: no deadlock between two
