@@ -190,6 +190,10 @@ class Frontier:
 
     def refilled(self, host: Host, items: list[QueueItem]) -> None:
         """Entries read back from the store for a host whose window ran dry."""
+        if not self.held:
+            # A fleet worker: another worker may have queued these after our seen set
+            # (and the host's claim) was read; finding one again must not queue it twice.
+            self.seen.update(url_hash(item.url) for item in items)
         host.queue.extend(items)
         host.spilled = max(0, host.spilled - len(items)) if items else 0
         self.in_memory += len(items)

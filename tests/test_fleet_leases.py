@@ -15,6 +15,8 @@ from linkgraph.crawler.engine import Engine
 from linkgraph.crawler.fleet import Claim, HostState, Share
 from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.crawler.urls import url_hash
+from linkgraph.storage.memory import MemoryWriter
+from linkgraph.storage.records import QueueItem
 
 A = "http://a.test"
 
@@ -32,6 +34,9 @@ class FleetLeases:
     released: dict[str, HostState] = field(default_factory=dict)
     saved_robots: list[str] = field(default_factory=list)
     clock: FakeClock | None = None
+    writer: MemoryWriter | None = None
+    # Entries another worker queues for the host after we started, before our claim.
+    queued_meanwhile: list[QueueItem] = field(default_factory=list)
 
     async def start(self) -> int | None:
         return self.worker
@@ -39,8 +44,11 @@ class FleetLeases:
     async def claim(self, limit: int) -> list[Claim]:
         if self.claimed_at:
             return []
-        assert self.clock is not None
+        assert self.clock is not None and self.writer is not None
         self.claimed_at.append(self.clock.monotonic())
+        if self.queued_meanwhile:
+            self.writer.add_queued(self.queued_meanwhile)
+            await self.writer.flush()
         return [self.offer]
 
     async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
@@ -66,7 +74,7 @@ async def crawl(leases: FleetLeases, pages: dict[str, object]) -> tuple[FakeFetc
     clock = FakeClock()
     leases.clock = clock
     fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
-    writer = memory_writer()
+    writer = leases.writer = memory_writer()
     settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)
     engine = Engine(
         settings,
@@ -133,3 +141,14 @@ async def test_a_url_of_the_host_another_worker_fetched_is_not_fetched_again() -
     leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0), seen=done))
     fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
     assert fetcher.urls("a.test", robots=False) == [f"{A}/"]
+
+
+async def test_an_entry_another_worker_queued_is_not_queued_again_when_found() -> None:
+    # /next waits in the store (queued by another worker after our seen set was read):
+    # read back with "/", it must not queue again when "/" links to it.
+    leases = FleetLeases(
+        Claim("a.test", 2, HostState(next_in=0.0, delay=1.0)),
+        queued_meanwhile=[QueueItem(f"{A}/next", 1)],
+    )
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert sorted(fetcher.urls("a.test", robots=False)) == [f"{A}/", f"{A}/next"]
