@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import StoreError
+from ..identity import host_of
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
 from ..vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
@@ -52,6 +53,11 @@ class PgWriter(BufferedWriter):
         self._answered: dict[int, int] = {}  # host id -> pages that answered
         self._batch = Batch()
         self._flush_lock = asyncio.Lock()
+        self._committing: set[str] = set()  # hosts of the batch being committed
+        # take_frontier's own connection: reading a host's window never waits behind a
+        # batch commit that holds nothing of that host.
+        self._reader: Any = None
+        self._reader_lock = asyncio.Lock()  # many hosts' first reads: one connection
 
     @classmethod
     async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
@@ -64,14 +70,7 @@ class PgWriter(BufferedWriter):
             version = inspect(probe, url)
         if version is None or version < SCHEMA_VERSION:
             await asyncio.to_thread(init_db, url)
-        pg = driver()
-        params: dict[str, Any] = {}
-        if "connect_timeout" not in url:
-            params["connect_timeout"] = CONNECT_TIMEOUT
-        try:
-            conn = await pg.AsyncConnection.connect(url.strip(), autocommit=True, **params)
-        except pg.Error as exc:
-            raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
+        conn = await _connect(url)
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
             await writer._count()
@@ -101,13 +100,22 @@ class PgWriter(BufferedWriter):
             await self.flush()
         finally:
             await self._conn.close()
+            if self._reader is not None:
+                await self._reader.close()
 
     # -- buffering ---------------------------------------------------------------------
 
     def add_page(self, page: Page, queued: Sequence[QueueItem] = ()) -> None:
         self._batch.pages.append(page)
+        self._batch.touched.add(host_of(page.url))
         if queued:
             self._batch.queued.extend(queued)
+            self._batch.touched.update(host_of(item.url) for item in queued)
+
+    def add_queued(self, items: Iterable[QueueItem]) -> None:
+        items = list(items)
+        self._batch.queued.extend(items)
+        self._batch.touched.update(host_of(item.url) for item in items)
 
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         self._batch.loose.append((source, links, seen_at))
@@ -134,6 +142,7 @@ class PgWriter(BufferedWriter):
 
     async def _commit(self) -> None:
         batch, self._batch = self._batch, Batch()
+        self._committing = batch.touched
         pg = driver()
         try:
             for attempt in range(_TRIES):
@@ -155,6 +164,8 @@ class PgWriter(BufferedWriter):
                     f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
                 ) from None
             raise
+        finally:
+            self._committing = set()
         self.committed_pages += len(batch.pages)
         self.links += links
         for host, change in answered.items():
@@ -209,21 +220,36 @@ class PgWriter(BufferedWriter):
         state.seen_hashes = [h for (h,) in await cur.fetchall()]
         return state
 
+    async def _reading(self) -> Any:
+        async with self._reader_lock:
+            if self._reader is None:
+                self._reader = await _connect(self.url)
+        return self._reader
+
     async def take_frontier(
         self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
     ) -> list[QueueItem]:
-        await self.flush()
+        # What we buffered for this host must be in the table first (its fetched pages'
+        # entries gone, its new ones there); a batch without it need not be committed
+        # now, which spares each newly leased host a commit. A commit under way that
+        # holds some of it is waited for.
+        if host in self._batch.touched:
+            await self.flush()
+        elif host in self._committing:
+            async with self._flush_lock:
+                pass
+        conn = await self._reading()
         # Another worker that had not seen a URL fetched here may have queued it again
         # (its seen set is its own): an entry whose page is stored is done, unless it is a
         # refresh. The lease on the host is what makes this safe: no other worker holds a
         # page of this host in an uncommitted batch (our own are committed above).
-        await self._conn.execute(
+        await conn.execute(
             "DELETE FROM frontier f WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
             f" AND f.kind <> {QUEUE_KIND_ID['refresh']}"
             " AND EXISTS (SELECT 1 FROM pages p WHERE p.url_id = f.url_id)",
             (host,),
         )
-        cur = await self._conn.execute(
+        cur = await conn.execute(
             "SELECT u.url, f.depth, f.hops, f.kind, p.etag, p.last_modified FROM frontier f"
             " JOIN urls u ON u.id = f.url_id"
             " LEFT JOIN pages p ON p.url_id = f.url_id AND f.kind = 2"
@@ -266,3 +292,15 @@ class PgWriter(BufferedWriter):
             " WHERE p.status IS NOT NULL OR NOT p.error = ANY(%s) ON CONFLICT DO NOTHING",
             (_SKIPS,),
         )
+
+
+async def _connect(url: str) -> Any:
+    """An autocommit connection to the store, or a one-line :class:`StoreError`."""
+    pg = driver()
+    params: dict[str, Any] = {}
+    if "connect_timeout" not in url:
+        params["connect_timeout"] = CONNECT_TIMEOUT
+    try:
+        return await pg.AsyncConnection.connect(url.strip(), autocommit=True, **params)
+    except pg.Error as exc:
+        raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
