@@ -58,7 +58,8 @@ class RobotsCache:
         now = self.clock.monotonic()
         origin = origin_of(url)
         entry = host.robots.get(origin)
-        if entry is None and not self.leases.local:
+        # Only a host another worker held may have its robots.txt stored.
+        if entry is None and host.handed_over:
             if await self._shared(host, origin, now) is not None:
                 return None  # this turn ends: a Crawl-delay read there may push the next back
         # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds

@@ -108,7 +108,8 @@ async def test_a_leased_host_waits_for_the_start_its_last_holder_left() -> None:
 
 async def test_robots_txt_another_worker_stored_is_read_not_fetched_and_its_delay_kept() -> None:
     stored = (200, b"User-agent: *\nDisallow: /next\nCrawl-delay: 3\n", 60.0)
-    leases = FleetLeases(Claim("a.test", 1, None), robots_txt=stored)
+    # Held before (it comes with a state): its robots.txt may be stored.
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), robots_txt=stored)
     fetcher, _ = await crawl(leases, SITE)
     assert fetcher.urls("a.test") == [f"{A}/"]  # no robots.txt request; /next disallowed
     assert leases.released["a.test"].delay == 3.0

@@ -108,6 +108,9 @@ class PgLeases:
         self.url = url
         self.seconds = seconds
         self.worker: int | None = None
+        # robots.txt fetched and not stored yet: stored with the next renewal or release,
+        # before the host can change hands, so the fetching host's turn never waits on it.
+        self._robots: dict[str, tuple[int | None, bytes]] = {}
 
     @classmethod
     async def open(cls, url: str, *, seconds: float) -> PgLeases:
@@ -186,6 +189,7 @@ class PgLeases:
         }
 
     async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        await self._store_robots()
         rows = await self._run(_RENEW, self._params(states))
         await self._run(
             "UPDATE workers SET last_seen = extract(epoch FROM now()), pages = %s WHERE id = %s",
@@ -194,6 +198,7 @@ class PgLeases:
         return {name for (name,) in rows}
 
     async def release(self, states: dict[str, HostState]) -> None:
+        await self._store_robots()
         await self._run(_RELEASE, self._params(states))
 
     async def drained(self) -> bool:
@@ -212,15 +217,25 @@ class PgLeases:
         return status, bytes(body), float(age)
 
     async def save_robots(self, origin: str, status: int | None, body: bytes) -> None:
+        self._robots[origin] = (status, body)
+
+    async def _store_robots(self) -> None:
+        if not self._robots:
+            return
+        pending, self._robots = self._robots, {}
+        origins = sorted(pending)
         await self._run(
             "INSERT INTO robots_files(origin, status, body, fetched_at)"
-            " VALUES (%s, %s, %s, extract(epoch FROM now())) ON CONFLICT (origin) DO UPDATE"
+            " SELECT o, s, b, extract(epoch FROM now())"
+            " FROM unnest(%s::text[], %s::int[], %s::bytea[]) AS r(o, s, b)"
+            " ON CONFLICT (origin) DO UPDATE"
             " SET status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at",
-            (origin, status, body),
+            (origins, [pending[o][0] for o in origins], [pending[o][1] for o in origins]),
         )
 
     async def finish(self, pages: int) -> Share | None:
         try:
+            await self._store_robots()
             await self._run(
                 "UPDATE workers SET pages = %s, last_seen = extract(epoch FROM now()),"
                 " stopped_at = extract(epoch FROM now()) WHERE id = %s",
