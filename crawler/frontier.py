@@ -104,7 +104,8 @@ class Frontier:
     @property
     def size(self) -> int:
         """URLs queued (in memory and spilled), not counting the one a worker holds."""
-        return sum(len(h.queue) + h.spilled for h in self.hosts.values() if not h.retired)
+        # (A fleet worker: of the hosts it holds; the others' queues are the store's.)
+        return sum(len(h.queue) + h.spilled for h in self.hosts.values() if h.has_work)
 
     def in_scope(self, url: str) -> bool:
         return self.scope.allows_host(host_of(url))

@@ -79,10 +79,15 @@ async def crawl_async(
     async with writer, fetcher:
         engine = Engine(settings, writer, fetcher, check=check, leases=leases)
         try:
-            return await engine.run(progress=progress)
+            stats = await engine.run(progress=progress)
         finally:
             if leases is not None:
                 await leases.close()
+        if leases is not None and isinstance(writer, PgWriter):
+            # The store's totals now, with what the other workers wrote.
+            await writer.recount()
+            stats.links, stats.hosts_crawled = writer.links, writer.hosts_crawled
+        return stats
 
 
 def _has_store(db: str | os.PathLike[str]) -> bool:

@@ -151,6 +151,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
       linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
       linkgraph crawl --db links.db            # continue an interrupted crawl
       linkgraph crawl https://example.com/ --db postgresql://crawler@db.example.org/links
+      linkgraph crawl --db postgresql://crawler@db.example.org/links   # one more worker
+
+    Any number of crawl processes, on any machines, can crawl one PostgreSQL store
+    together: each leases the hosts it crawls (docs/deploy.md).
     """
     from linkgraph.crawler.progress import Progress
 

@@ -79,6 +79,10 @@ class PgWriter(BufferedWriter):
             raise
         return writer
 
+    async def recount(self) -> None:
+        """Read the store's totals again: other crawl workers write it too."""
+        await self._count()
+
     async def _count(self) -> None:
         cur = await self._conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL")
         self.links = (await cur.fetchone())[0]
