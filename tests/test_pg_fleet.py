@@ -197,6 +197,13 @@ def test_three_workers_crawl_politely_what_one_process_crawls(
     assert sorted(ids) == [1, 2, 3]
     assert sum(shares) == len(fetched)
     assert all(share > 0 for share in shares)
+    # A worker ends when nothing is left for anyone, every page committed: its summary
+    # is the store's, not what the worker itself wrote.
+    stored = f"{api.stats(pg_url)['links']['total']:,}"
+    summaries = [
+        re.findall(r"the store holds ([\d,]+) current links; queue left: (\d+)", e) for e in errs
+    ]
+    assert summaries == [[(stored, "0")]] * 3
 
 
 def test_a_worker_killed_mid_crawl_leaves_its_hosts_to_the_others(
