@@ -9,7 +9,8 @@ delay has passed. Workers never wait out a delay.
 The parts of a step are components the engine builds from what it received:
 :class:`~.robotscache.RobotsCache` (robots.txt per origin), :class:`~.pagefetch.PageFetch`
 (one page, its retries and throttling), :class:`~.linkcheck.LinkCheck` (check mode) and
-:class:`~.outcomes.Outcomes` (records, host notes, failure and time budgets).
+:class:`~.outcomes.Outcomes` (records, host notes, failure and time budgets); as one
+worker of several on a store, :class:`~.leasing.HostLeasing` (the hosts it holds).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from linkgraph.storage.records import Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
 
 from .fetch import FetchError
-from .fleet import HostState, Leases, LocalLeases
+from .fleet import Leases, LocalLeases
 from .frontier import Frontier, Guards
+from .leasing import HostLeasing
 from .linkcheck import LinkCheck
 from .outcomes import CrawlStats, Outcomes
 from .pagefetch import PageFetch
@@ -103,8 +105,7 @@ class Engine:
         self.frontier: Frontier | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._interrupts = 0
-        self._held: dict[str, Host] = {}  # the hosts leased to this worker (a fleet only)
-        self._lease_wanted = asyncio.Event()  # a host ran dry, or new hosts may be claimable
+        self.leasing: HostLeasing | None = None  # a fleet worker's side of its leases
 
     # -- setup -------------------------------------------------------------------------
 
@@ -169,6 +170,11 @@ class Engine:
         if not self.leases.local:
             self.stats.worker = await self.leases.start()
         self.frontier = await self._prepare()
+        if not self.leases.local:
+            self.leasing = HostLeasing(
+                self.leases, self.settings, self.frontier, self.scheduler,
+                self.writer, self.clock, self.stats, self.fetcher, self._capped,
+            )  # fmt: skip
         if self._capped():
             self.scheduler.stop()
         # A crawl allocates millions of short-lived containers (links, tuples, responses)
@@ -189,7 +195,8 @@ class Engine:
                 flusher = group.create_task(self._flush_loop())
                 shower = group.create_task(self._progress_loop(progress)) if progress else None
                 dispatcher = group.create_task(self.scheduler.dispatch())
-                leaser = None if self.leases.local else group.create_task(self._lease_loop())
+                leasing = self.leasing
+                leaser = None if leasing is None else group.create_task(leasing.run())
                 self._workers = [
                     group.create_task(self._worker()) for _ in range(self.settings.concurrency)
                 ]
@@ -207,8 +214,8 @@ class Engine:
             gc.unfreeze()
             await self.parser.close()
         await self.writer.flush()
-        if not self.leases.local:
-            await self._leave()
+        if self.leasing is not None:
+            await self.leasing.leave()
         self._refresh_counters()
         if progress:
             progress(self.stats)
@@ -222,112 +229,13 @@ class Engine:
         for task in self._workers:
             task.cancel()
 
-    # -- a fleet's leases (crawler/fleet.py) ---------------------------------------------
-
-    async def _lease_loop(self) -> None:
-        # Renewing four times a lease keeps it alive through a slow turn or two. A turn
-        # also comes early when a host runs dry or a commit queued new hosts: a worker
-        # waiting for hosts to claim is a worker idle.
-        period = min(self.leases.seconds / 4, 0.5)
-        while not self.scheduler.stopping:
-            self._lease_wanted.clear()
-            await self._lease_turn()
-            await wait_event(self._lease_wanted, self.clock, period)
-            await self.clock.sleep(0.02)  # one turn for a burst of wake-ups
-
-    async def _lease_turn(self) -> None:
-        assert self.frontier is not None
-        frontier, leases = self.frontier, self.leases
-        # Give back the hosts run dry. They stop being ours *before* the flush that
-        # commits their last pages, so nothing of theirs is fetched after that commit and
-        # the next holder never sees an entry whose page is still in our buffer.
-        dry = [h for h in self._held.values() if not h.busy and not h.has_work]
-        now = self.clock.monotonic()
-        states = {h.name: HostState.of(h, now) for h in dry}
-        for host in dry:
-            frontier.drop(host)
-            del self._held[host.name]
-            self._forget(host)
-        room = self._lease_cap() - len(self._held)
-        if dry or not self._held or (room > 0 and self.writer.pending_pages):
-            # Commit first: what we found may be the hosts we (or others) claim next.
-            await self.writer.flush()
-        if states:
-            await leases.release(states)
-        if self._held:
-            now = self.clock.monotonic()
-            states = {name: HostState.of(h, now) for name, h in self._held.items()}
-            kept = await leases.renew(states, self.stats.pages)
-            for name in list(self._held):
-                host = self._held[name]
-                if name in kept:
-                    host.lease_until = now + leases.seconds
-                else:  # another worker took it over: what it has in flight is lost
-                    log.warning("lost the lease of %s to another worker", name)
-                    frontier.drop(host)
-                    del self._held[name]
-                    self._forget(host)
-        room = self._lease_cap() - len(self._held)
-        if room <= 0 or self.scheduler.stopping or self._capped():
-            return
-        asked = self.clock.monotonic()
-        # A turn's claim is bounded too, so that workers joining together share the hosts.
-        claims = await leases.claim(min(room, self.settings.concurrency))
-        got = self.clock.monotonic()  # later than the store's "now": never early
-        for claim in claims:
-            frontier.mark_seen(claim.seen)
-            host = frontier.host(claim.host)
-            host.held = True
-            host.spilled = claim.queued
-            host.accepted += claim.queued
-            host.lease_until = asked + leases.seconds
-            if claim.state is not None:
-                claim.state.apply(host, got)
-                host.handed_over = True
-            if claim.holder_vanished:
-                host.taken_over_at = got
-                host.started(got)
-            self._held[claim.host] = host
-            self.scheduler.wake(host)
-        if not claims and not self._held and await leases.drained():
-            self.scheduler.stop()
-
-    def _lease_cap(self) -> int:
-        # Enough hosts to keep every connection busy while most wait out their delay
-        # (one request a second to a host answering in 0.1 s keeps a connection busy a
-        # tenth of the time) or wait on the store. Measured on the demo web of 1,000 hosts
-        # without delay: with twice the concurrency held, one PostgreSQL worker crawled at
-        # 0.6 of SQLite's rate, waiting on claims; with ten times, at 0.75.
-        return max(4, 10 * self.settings.concurrency)
-
-    def _forget(self, host: Host) -> None:
-        # The next holder opens its own connection: ours must not stay open beside it.
-        forget = getattr(self.fetcher, "forget", None)
-        if forget is not None:
-            forget(host.name)
-
-    async def _leave(self) -> None:
-        """Give every lease back (what was fetched is committed) and say our share."""
-        assert self.frontier is not None
-        now = self.clock.monotonic()
-        states = {name: HostState.of(h, now) for name, h in self._held.items()}
-        for host in self._held.values():
-            self.frontier.drop(host)
-            self._forget(host)
-        self._held.clear()
-        if states:
-            await self.leases.release(states)
-        share = await self.leases.finish(self.stats.pages)
-        if share is not None:
-            self.stats.fleet_pages = share.all_pages
-
     async def _flush_loop(self) -> None:
         while True:
             await wait_event(self.out.flush_wanted, self.clock, self.settings.flush_seconds)
             self.out.flush_wanted.clear()
             await self.writer.flush()
-            if not self.leases.local:
-                self._lease_wanted.set()
+            if self.leasing is not None:
+                self.leasing.wanted.set()
 
     async def _progress_loop(self, progress: Callable[[CrawlStats], object]) -> None:
         while True:
@@ -359,8 +267,8 @@ class Engine:
                 host.skip_reason = host.skip_reason or "internal-error"
             finally:
                 self.scheduler.release(host)
-                if not host.has_work and not self.leases.local:
-                    self._lease_wanted.set()
+                if self.leasing is not None and not host.has_work:
+                    self.leasing.wanted.set()
             if self.writer.pending_pages >= 4 * self.writer.batch_pages:
                 await self.writer.flush()  # backpressure: never outrun the disk by much
 
