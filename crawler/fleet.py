@@ -23,82 +23,43 @@ differ, and the store measures leases on its own clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
+
+from linkgraph.storage.leases import Claim, HostState, Share
 
 from .politeness import Host
 
-__all__ = ["Claim", "HostState", "Leases", "LocalLeases", "Share"]
+__all__ = ["Claim", "HostState", "Leases", "LocalLeases", "Share", "apply_state", "state_of"]
 
 
-@dataclass(frozen=True, slots=True)
-class HostState:
-    """A host's politeness state as one worker hands it to the next."""
-
-    next_in: float  # seconds from now until its next request may start (<= 0: now)
-    delay: float
-    requests: int = 0
-    throttles: int = 0
-    failures: int = 0
-    streak: int = 0
-    parks: int = 0
-    waited: float = 0.0
-    skip_reason: str | None = None
-    retired: bool = False
-
-    @classmethod
-    def of(cls, host: Host, now: float) -> HostState:
-        """The state of ``host`` at monotonic time ``now``."""
-        return cls(
-            next_in=host.next_time - now,
-            delay=host.delay,
-            requests=host.requests,
-            throttles=host.throttles,
-            failures=host.failures,
-            streak=host.streak,
-            parks=host.parks,
-            waited=host.waited,
-            skip_reason=host.skip_reason,
-            retired=host.retired,
-        )
-
-    def apply(self, host: Host, now: float) -> None:
-        """Give ``host`` this state, at monotonic time ``now``."""
-        host.next_time = max(host.next_time, now + self.next_in)
-        host.delay = max(host.delay, self.delay)
-        host.requests = max(host.requests, self.requests)
-        host.throttles = self.throttles
-        host.failures = self.failures
-        host.streak = self.streak
-        host.parks = self.parks
-        host.waited = self.waited
-        host.skip_reason = host.skip_reason or self.skip_reason
-        host.retired = host.retired or self.retired
+def state_of(host: Host, now: float) -> HostState:
+    """The state of ``host`` at monotonic time ``now``, to hand to the next holder."""
+    return HostState(
+        next_in=host.next_time - now,
+        delay=host.delay,
+        requests=host.requests,
+        throttles=host.throttles,
+        failures=host.failures,
+        streak=host.streak,
+        parks=host.parks,
+        waited=host.waited,
+        skip_reason=host.skip_reason,
+        retired=host.retired,
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A host newly leased to this worker."""
-
-    host: str
-    queued: int  # its frontier entries in the store
-    state: HostState | None  # None: no worker has held it yet
-    # The last holder may still have had a request in flight when it vanished (its
-    # session is gone before its lease ran out): wait one delay from now before the next.
-    holder_vanished: bool = False
-    # Hashes of its URLs fetched or queued so far, by any worker: our seen set was read
-    # when we started, and while we hold the host nobody else fetches from it, so with
-    # these it is complete for the host and what we find on it can queue in memory.
-    seen: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    """What this worker did, out of what every worker of the crawl did."""
-
-    worker: int
-    pages: int
-    all_pages: int
+def apply_state(state: HostState, host: Host, now: float) -> None:
+    """Give ``host`` the state its last holder left, at monotonic time ``now``."""
+    host.next_time = max(host.next_time, now + state.next_in)
+    host.delay = max(host.delay, state.delay)
+    host.requests = max(host.requests, state.requests)
+    host.throttles = state.throttles
+    host.failures = state.failures
+    host.streak = state.streak
+    host.parks = state.parks
+    host.waited = state.waited
+    host.skip_reason = host.skip_reason or state.skip_reason
+    host.retired = host.retired or state.retired
 
 
 class Leases(Protocol):

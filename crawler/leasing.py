@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from linkgraph.storage.interface import CrawlWriter
 
-from .fleet import HostState, Leases
+from .fleet import Leases, apply_state, state_of
 from .frontier import Frontier
 from .outcomes import CrawlStats
 from .politeness import Host, HostScheduler
@@ -72,7 +72,7 @@ class HostLeasing:
         # the next holder never sees an entry whose page is still in our buffer.
         dry = [h for h in self.held.values() if not h.busy and not h.has_work]
         now = self.clock.monotonic()
-        states = {h.name: HostState.of(h, now) for h in dry}
+        states = {h.name: state_of(h, now) for h in dry}
         for host in dry:
             frontier.drop(host)
             del self.held[host.name]
@@ -85,7 +85,7 @@ class HostLeasing:
             await leases.release(states)
         if self.held:
             now = self.clock.monotonic()
-            states = {name: HostState.of(h, now) for name, h in self.held.items()}
+            states = {name: state_of(h, now) for name, h in self.held.items()}
             kept = await leases.renew(states, self.stats.pages)
             for name in list(self.held):
                 host = self.held[name]
@@ -111,7 +111,7 @@ class HostLeasing:
             host.accepted += claim.queued
             host.lease_until = asked + leases.seconds
             if claim.state is not None:
-                claim.state.apply(host, got)
+                apply_state(claim.state, host, got)
                 host.handed_over = True
             if claim.holder_vanished:
                 host.taken_over_at = got
@@ -138,7 +138,7 @@ class HostLeasing:
     async def leave(self) -> None:
         """Give every lease back (what was fetched is committed) and say our share."""
         now = self.clock.monotonic()
-        states = {name: HostState.of(h, now) for name, h in self.held.items()}
+        states = {name: state_of(h, now) for name, h in self.held.items()}
         for host in self.held.values():
             self.frontier.drop(host)
             self.forget(host)

@@ -190,7 +190,7 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
     )
     for host, note in sorted(result.host_notes.items()):
         say(f"  {host}: {note}", sys.stderr)
-    if result.worker is not None:
+    if getattr(result, "worker", None) is not None:  # one of several workers on a store
         share = result.pages / result.fleet_pages if result.fleet_pages else 0.0
         print(
             f"worker {result.worker} fetched {result.pages:,} of the {result.fleet_pages:,}"

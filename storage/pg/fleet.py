@@ -28,9 +28,8 @@ import socket
 from dataclasses import asdict
 from typing import Any
 
-from linkgraph.crawler.fleet import Claim, HostState, Share
-
 from ..errors import StoreError
+from ..leases import Claim, HostState, Share
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 
 __all__ = ["FLEET_LOCK", "PgLeases", "workers"]
