@@ -37,6 +37,7 @@ class FleetLeases:
     writer: MemoryWriter | None = None
     # Entries another worker queues for the host after we started, before our claim.
     queued_meanwhile: list[QueueItem] = field(default_factory=list)
+    lost: bool = False  # another worker took the host over: renewals keep nothing
 
     async def start(self) -> int | None:
         return self.worker
@@ -52,6 +53,9 @@ class FleetLeases:
         return [self.offer]
 
     async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        if self.lost:
+            self.released.update(states)  # stands for "no longer ours" in drained()
+            return set()
         return set(states)
 
     async def release(self, states: dict[str, HostState]) -> None:
@@ -153,3 +157,11 @@ async def test_an_entry_another_worker_queued_is_not_queued_again_when_found() -
     )
     fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
     assert sorted(fetcher.urls("a.test", robots=False)) == [f"{A}/", f"{A}/next"]
+
+
+async def test_a_host_whose_lease_another_worker_took_gets_no_more_requests() -> None:
+    # Claimed at 0 and lost at the first renewal (within 0.5 s): robots.txt went at 0,
+    # "/" would have gone at 1 s, one delay later.
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), lost=True)
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.urls("a.test") == [f"{A}/robots.txt"]
