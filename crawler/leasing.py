@@ -83,19 +83,20 @@ class HostLeasing:
             await self.writer.flush()
         if states:
             await leases.release(states)
-        if self.held:
-            now = self.clock.monotonic()
-            states = {name: state_of(h, now) for name, h in self.held.items()}
-            kept = await leases.renew(states, self.stats.pages)
-            for name in list(self.held):
-                host = self.held[name]
-                if name in kept:
-                    host.lease_until = now + leases.seconds
-                else:  # another worker took it over: what it has in flight is lost
-                    log.warning("lost the lease of %s to another worker", name)
-                    frontier.drop(host)
-                    del self.held[name]
-                    self.forget(host)
+        # Renewed every turn, with nothing held too: the worker's "last seen" and page
+        # count in `linkgraph stats` move with it.
+        now = self.clock.monotonic()
+        states = {name: state_of(h, now) for name, h in self.held.items()}
+        kept = await leases.renew(states, self.stats.pages)
+        for name in list(self.held):
+            host = self.held[name]
+            if name in kept:
+                host.lease_until = now + leases.seconds
+            else:  # another worker took it over: what it has in flight is lost
+                log.warning("lost the lease of %s to another worker", name)
+                frontier.drop(host)
+                del self.held[name]
+                self.forget(host)
         room = self.cap() - len(self.held)
         if room <= 0 or self.scheduler.stopping or self.capped():
             return

@@ -280,3 +280,40 @@ def test_a_crawl_copied_into_postgresql_with_its_queue_is_finished_there(
         rest = settings_for(small, hosts, pinned_only=True, max_pages=None)
         asyncio.run(api.crawl_async(pg_url, rest))
     assert pages(pg_url) == pages(full)
+
+
+async def test_leases_go_to_one_worker_and_come_back_with_their_state(pg_url: str) -> None:
+    from linkgraph.storage.leases import HostState
+    from linkgraph.storage.pg.fleet import PgLeases
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import QueueItem
+
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_queued([QueueItem("http://a.test/", 0), QueueItem("http://a.test/x", 1)])
+    first = await PgLeases.open(pg_url, seconds=60)
+    second = await PgLeases.open(pg_url, seconds=60)
+    try:
+        assert (await first.start(), await second.start()) == (1, 2)
+        (claim,) = await first.claim(10)
+        assert (claim.host, claim.queued, claim.state, claim.holder_vanished) == (
+            "a.test", 2, None, False,
+        )  # fmt: skip
+        assert await second.claim(10) == []  # held, and not for long gone
+        assert await first.renew({"a.test": HostState(next_in=30.0, delay=2.0)}, 7) == {"a.test"}
+        await first.release({"a.test": HostState(next_in=30.0, delay=2.0, parks=1)})
+        (again,) = await second.claim(10)
+        assert again.state is not None and not again.holder_vanished
+        assert (again.state.delay, again.state.parks) == (2.0, 1)
+        assert 29.0 < again.state.next_in <= 30.0  # the same moment, on the server's clock
+        # The holder vanishes (its connection closes): its host goes at once, flagged.
+        await second.close()
+        (taken,) = await first.claim(10)
+        assert taken.holder_vanished and not await first.drained()
+    finally:
+        await first.close()
+        await second.close()
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT id, pages FROM workers ORDER BY id").fetchall()
+    assert rows == [(1, 7), (2, 0)]

@@ -189,7 +189,7 @@ class PgLeases:
 
     async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
         await self._store_robots()
-        rows = await self._run(_RENEW, self._params(states))
+        rows = await self._run(_RENEW, self._params(states)) if states else []
         await self._run(
             "UPDATE workers SET last_seen = extract(epoch FROM now()), pages = %s WHERE id = %s",
             (pages, self.worker),
