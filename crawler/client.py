@@ -355,6 +355,12 @@ class HttpClient:
             conn.abort()
         self._busy.clear()
 
+    def forget(self, host: str) -> None:
+        """Close the idle connections to ``host``: another crawl worker crawls it now, and
+        one connection per host means ours must not stay open beside its."""
+        for key in [k for k in self._idle if k[1] == host]:
+            self._take(key, float("inf"))
+
     async def send(self, request: Request) -> Response:
         """Send ``request`` without following redirects; the body is read up to its
         ``max_bytes``. When ``want_body`` declines the body, the connection is dropped

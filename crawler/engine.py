@@ -9,7 +9,8 @@ delay has passed. Workers never wait out a delay.
 The parts of a step are components the engine builds from what it received:
 :class:`~.robotscache.RobotsCache` (robots.txt per origin), :class:`~.pagefetch.PageFetch`
 (one page, its retries and throttling), :class:`~.linkcheck.LinkCheck` (check mode) and
-:class:`~.outcomes.Outcomes` (records, host notes, failure and time budgets).
+:class:`~.outcomes.Outcomes` (records, host notes, failure and time budgets); as one
+worker of several on a store, :class:`~.leasing.HostLeasing` (the hosts it holds).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from linkgraph.storage.records import Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
 
 from .fetch import FetchError
+from .fleet import Leases, LocalLeases
 from .frontier import Frontier, Guards
+from .leasing import HostLeasing
 from .linkcheck import LinkCheck
 from .outcomes import CrawlStats, Outcomes
 from .pagefetch import PageFetch
@@ -59,6 +62,7 @@ class Engine:
         wallclock: Callable[[], float] = time.time,
         parser: PageParser | None = None,
         check: bool = False,
+        leases: Leases | None = None,
     ) -> None:
         """``check=True`` runs a link check instead of a crawl: every link target without a
         page row gets a HEAD request (GET where HEAD is refused), under the same politeness
@@ -69,7 +73,9 @@ class Engine:
         address a host's per-IP slot is counted against is the one connected to.
         ``clock`` (real by default) is what every politeness wait is measured and slept on;
         ``wallclock`` dates records and reads ``Retry-After`` dates. ``parser`` defaults
-        to a :class:`~.parsing.PageParser` built from the settings."""
+        to a :class:`~.parsing.PageParser` built from the settings. ``leases`` (alone by
+        default) are how this process shares a store's crawl with others
+        (:mod:`.fleet`)."""
         self.settings = settings
         self.check = check
         self.kinds: tuple[str, ...] | None = ("check",) if check else None
@@ -79,18 +85,27 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.wallclock = wallclock
         self.token = settings.product_token
-        self.scheduler = HostScheduler(per_ip=settings.connections_per_ip, clock=self.clock)
+        self.leases: Leases = leases if leases is not None else LocalLeases()
+        self.scheduler = HostScheduler(
+            per_ip=settings.connections_per_ip, clock=self.clock, keep_open=not self.leases.local
+        )
         self.parser = parser or _parser_for(settings)
         self.out = Outcomes(settings, writer, self.scheduler, self.clock, wallclock)
         self.stats = self.out.stats
         self.robots = RobotsCache(
-            settings, fetcher, self.clock, self.out, unreachable_skip_error=check
+            settings,
+            fetcher,
+            self.clock,
+            self.out,
+            unreachable_skip_error=check,
+            leases=self.leases,
         )
         self.pages = PageFetch(settings, fetcher, self.clock, wallclock, self.out, self.parser)
         self.checks = LinkCheck(settings, fetcher, self.clock, wallclock, self.out)
         self.frontier: Frontier | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._interrupts = 0
+        self.leasing: HostLeasing | None = None  # a fleet worker's side of its leases
 
     # -- setup -------------------------------------------------------------------------
 
@@ -117,17 +132,21 @@ class Engine:
             max_queries_per_path=s.max_queries_per_path,
             max_query_params=s.max_query_params,
         )
-        frontier = self.frontier = self.out.frontier = Frontier(scope, delay=s.delay, guards=guards)
+        alone = self.leases.local
+        frontier = self.frontier = self.out.frontier = Frontier(
+            scope, delay=s.delay, guards=guards, held=alone
+        )
         if self.check:
             self.stats.checking = await self.writer.queue_checks()
         elif s.refresh:
             self.stats.refreshing = await self.writer.queue_refresh()
         state = await self.writer.resume_state(kinds=self.kinds)
         frontier.mark_seen(state.seen_hashes)
-        for name, queued in state.queued_by_host.items():
+        # A fleet worker learns a host's queue and request count when it leases the host.
+        for name, queued in state.queued_by_host.items() if alone else ():
             frontier.restore(name, queued)
         if not (s.refresh or self.check):  # a new pass: the caps count its own requests
-            for name, requests in state.requests_by_host.items():
+            for name, requests in state.requests_by_host.items() if alone else ():
                 host = frontier.host(name)
                 host.requests = requests
                 host.accepted += requests
@@ -148,7 +167,14 @@ class Engine:
 
     async def run(self, *, progress: Callable[[CrawlStats], object] | None = None) -> CrawlStats:
         """Crawl until the frontier is empty, a cap is reached, or the user interrupts."""
+        if not self.leases.local:
+            self.stats.worker = await self.leases.start()
         self.frontier = await self._prepare()
+        if not self.leases.local:
+            self.leasing = HostLeasing(
+                self.leases, self.settings, self.frontier, self.scheduler,
+                self.writer, self.clock, self.stats, self.fetcher, self._capped,
+            )  # fmt: skip
         if self._capped():
             self.scheduler.stop()
         # A crawl allocates millions of short-lived containers (links, tuples, responses)
@@ -169,12 +195,16 @@ class Engine:
                 flusher = group.create_task(self._flush_loop())
                 shower = group.create_task(self._progress_loop(progress)) if progress else None
                 dispatcher = group.create_task(self.scheduler.dispatch())
+                leasing = self.leasing
+                leaser = None if leasing is None else group.create_task(leasing.run())
                 self._workers = [
                     group.create_task(self._worker()) for _ in range(self.settings.concurrency)
                 ]
                 await asyncio.gather(*self._workers, return_exceptions=True)
                 dispatcher.cancel()
                 flusher.cancel()
+                if leaser is not None:
+                    leaser.cancel()
                 if shower is not None:
                     shower.cancel()
         finally:
@@ -184,6 +214,8 @@ class Engine:
             gc.unfreeze()
             await self.parser.close()
         await self.writer.flush()
+        if self.leasing is not None:
+            await self.leasing.leave()
         self._refresh_counters()
         if progress:
             progress(self.stats)
@@ -202,6 +234,8 @@ class Engine:
             await wait_event(self.out.flush_wanted, self.clock, self.settings.flush_seconds)
             self.out.flush_wanted.clear()
             await self.writer.flush()
+            if self.leasing is not None:
+                self.leasing.wanted.set()
 
     async def _progress_loop(self, progress: Callable[[CrawlStats], object]) -> None:
         while True:
@@ -233,6 +267,8 @@ class Engine:
                 host.skip_reason = host.skip_reason or "internal-error"
             finally:
                 self.scheduler.release(host)
+                if self.leasing is not None and not host.has_work:
+                    self.leasing.wanted.set()
             if self.writer.pending_pages >= 4 * self.writer.batch_pages:
                 await self.writer.flush()  # backpressure: never outrun the disk by much
 
@@ -245,6 +281,12 @@ class Engine:
             return
         if host.skip_reason is not None:
             await self._drain(host)
+            return
+        now = self.clock.monotonic()
+        if now >= host.lease_until:
+            # Our lease may be someone else's by now: no request until it is renewed
+            # (a renewal moves lease_until on; a lost lease drops the host).
+            host.next_time = max(host.next_time, now + min(1.0, self.leases.seconds / 8))
             return
         if not host.queue:
             if host.spilled:

@@ -77,12 +77,16 @@ class Frontier:
         guards: Guards | None = None,
         window: int = 200,
         budget: int = 50_000,
+        held: bool = True,
     ) -> None:
         self.scope = scope
         self.delay = delay
         self.guards = guards or Guards()
         self.window = window
         self.budget = budget
+        # False in a fleet worker: a host is its own only once leased (crawler/fleet.py),
+        # and what it finds for other hosts goes to the store alone.
+        self.held = held
         self.hosts: dict[str, Host] = {}
         self.seen = SeenSet()
         self.in_memory = 0
@@ -94,13 +98,14 @@ class Frontier:
     def host(self, name: str) -> Host:
         host = self.hosts.get(name)
         if host is None:
-            host = self.hosts[name] = Host(name, self.delay)
+            host = self.hosts[name] = Host(name, self.delay, held=self.held)
         return host
 
     @property
     def size(self) -> int:
         """URLs queued (in memory and spilled), not counting the one a worker holds."""
-        return sum(len(h.queue) + h.spilled for h in self.hosts.values() if not h.retired)
+        # (A fleet worker: of the hosts it holds; the others' queues are the store's.)
+        return sum(len(h.queue) + h.spilled for h in self.hosts.values() if h.has_work)
 
     def in_scope(self, url: str) -> bool:
         return self.scope.allows_host(host_of(url))
@@ -135,7 +140,14 @@ class Frontier:
         host = self.host(name)
         host.accepted += 1
         item = QueueItem(url, depth, hops, kind)
-        if host.spilled or len(host.queue) >= self.window or self.in_memory >= self.budget:
+        # A fleet worker queues in memory only for the hosts it holds (its seen set is
+        # complete for those: crawler/fleet.py Claim.seen); the rest go to the store.
+        if (
+            host.spilled
+            or not host.held
+            or len(host.queue) >= self.window
+            or self.in_memory >= self.budget
+        ):
             host.spilled += 1
         else:
             host.queue.append(item)
@@ -179,9 +191,20 @@ class Frontier:
 
     def refilled(self, host: Host, items: list[QueueItem]) -> None:
         """Entries read back from the store for a host whose window ran dry."""
+        if not self.held:
+            # A fleet worker: another worker may have queued these after our seen set
+            # (and the host's claim) was read; finding one again must not queue it twice.
+            self.seen.update(url_hash(item.url) for item in items)
         host.queue.extend(items)
         host.spilled = max(0, host.spilled - len(items)) if items else 0
         self.in_memory += len(items)
+
+    def drop(self, host: Host) -> None:
+        """A host this worker no longer holds: forget its window (it stays in the store)."""
+        self.in_memory -= len(host.queue)
+        host.queue.clear()
+        host.spilled = 0
+        host.held = False
 
     def restore(self, host_name: str, queued: int) -> Host:
         """A resumed crawl: ``queued`` entries of this host wait in the store."""

@@ -51,6 +51,8 @@ class CrawlStats:
     hosts_seen: int = 0
     hosts_crawled: int = 0  # hosts with a page that answered, as `linkgraph stats` counts them
     interrupted: bool = False
+    worker: int | None = None  # this worker's id when several crawl one store
+    fleet_pages: int = 0  # pages recorded by every worker of the crawl (at our end)
     host_notes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -98,6 +98,15 @@ class Host:
     retired: bool = False  # cap reached: leave the rest in the frontier
     heap_seq: int = -1
     slot_ip: str | None = None  # the address whose connection slot this host holds
+    # Several workers on one store (crawler/fleet.py): a host is crawled only while this
+    # worker holds its lease, and no request starts after the lease's end minus the delay.
+    held: bool = True
+    lease_until: float = float("inf")  # monotonic
+    # Taken over from a worker that did not give it back (killed, or its lease ran out):
+    # that worker's last request may have started just before, so the next one waits a
+    # whole delay from this moment (monotonic), the site's Crawl-delay included.
+    taken_over_at: float | None = None
+    handed_over: bool = False  # leased with a state: its robots.txt may be stored already
     # Made on first use (see ``retries`` and ``head_refused``): most hosts a crawl knows
     # are never fetched from, and an empty set is 216 bytes, an empty dict 64.
     _retries: dict[str, int] | None = field(default=None, repr=False)
@@ -119,7 +128,7 @@ class Host:
 
     @property
     def has_work(self) -> bool:
-        return not self.retired and (bool(self.queue) or self.spilled > 0)
+        return self.held and not self.retired and (bool(self.queue) or self.spilled > 0)
 
     def started(self, now: float) -> None:
         """A request to this host starts now: the next one may not start before the delay."""
@@ -187,8 +196,10 @@ class HostScheduler:
     :meth:`wake` when work arrives.
     """
 
-    def __init__(self, *, per_ip: int, clock: Clock | None = None) -> None:
+    def __init__(self, *, per_ip: int, clock: Clock | None = None, keep_open: bool = False) -> None:
         self.per_ip = per_ip
+        # A fleet worker runs dry and gets more hosts later: only stop() ends its dispatch.
+        self.keep_open = keep_open
         self.clock = clock or SystemClock()
         self._heap: list[tuple[float, int, Host]] = []
         self._seq = itertools.count()
@@ -253,7 +264,7 @@ class HostScheduler:
                 if not host.has_work:
                     continue
                 self._admit(host)
-            if self.idle:
+            if self.idle and not self.keep_open:
                 break
             self._changed.clear()
             timeout = self._heap[0][0] - now if self._heap else None

@@ -42,6 +42,7 @@ class Progress:
         self.live_mode = not quiet and self.stream.isatty()
         self._live: Live | None = None
         self._last = 0.0
+        self._announced = False
 
     def __enter__(self) -> Progress:
         if self.live_mode:
@@ -58,6 +59,14 @@ class Progress:
     def __call__(self, stats: CrawlStats) -> None:
         if self.quiet:
             return
+        if stats.worker is not None and not self._announced:
+            # One of several workers on a store: its id is what `linkgraph stats` lists.
+            self._announced = True
+            line = f"linkgraph: this is worker {stats.worker} of the crawl"
+            if self._live is not None:
+                self._live.console.print(line, markup=False, highlight=False)
+            else:
+                print(line, file=self.stream, flush=True)
         if self._live is not None:
             self._live.update(self._table(stats))
             return

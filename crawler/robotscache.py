@@ -1,7 +1,8 @@
 """robots.txt for a crawl (RFC 9309): fetched once per origin, cached, retried, obeyed.
 
 The cache is per host (``Host.robots``, by origin) so that it lives and dies with the
-host's other state. Each robots.txt request, redirect hops included, is a turn of the
+host's other state. Several workers on one store share what they fetched through their
+leases (:mod:`.fleet`): a host's next holder reads its robots.txt from the store. Each robots.txt request, redirect hops included, is a turn of the
 host like any other request: it waits for the host's delay and counts toward its time
 budget. A Crawl-delay above ``max_crawl_delay`` gives the host up rather than stall.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from .fleet import Leases, LocalLeases
 from .outcomes import Outcomes
 from .politeness import Host, RobotsEntry
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
@@ -39,6 +41,7 @@ class RobotsCache:
         out: Outcomes,
         *,
         unreachable_skip_error: bool = False,
+        leases: Leases | None = None,
     ) -> None:
         self.settings = settings
         self.fetcher = fetcher
@@ -46,6 +49,7 @@ class RobotsCache:
         self.out = out
         self.token = settings.product_token
         self.unreachable_skip_error = unreachable_skip_error
+        self.leases: Leases = leases if leases is not None else LocalLeases()
 
     async def rules_for(self, host: Host, url: str) -> RobotsRules | None:
         """The rules that apply to ``url``, or None when this turn of the host went to
@@ -54,6 +58,10 @@ class RobotsCache:
         now = self.clock.monotonic()
         origin = origin_of(url)
         entry = host.robots.get(origin)
+        # Only a host another worker held may have its robots.txt stored.
+        if entry is None and host.handed_over:
+            if await self._shared(host, origin, now) is not None:
+                return None  # this turn ends: a Crawl-delay read there may push the next back
         # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds
         # only the retries of a robots.txt that could not be read.
         unreadable = entry is not None and entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE
@@ -126,7 +134,28 @@ class RobotsCache:
             # The robots.txt request itself opens the first gap of the site's Crawl-delay.
             host.started(sent)
             self._queue_sitemaps(rules)
+            if not self.leases.local:
+                await self.leases.save_robots(origin, status, body or b"")
         host.robots[origin] = entry
+
+    async def _shared(self, host: Host, origin: str, now: float) -> RobotsEntry | None:
+        """The rules another worker fetched for ``origin`` and stored, while fresh (§2.4)."""
+        s = self.settings
+        stored = await self.leases.robots(origin)
+        if stored is None:
+            return None
+        status, body, age = stored
+        if age >= s.robots_cache_seconds:
+            return None
+        rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
+        entry = RobotsEntry(rules, outcome, now + s.robots_cache_seconds - age)
+        self._apply_crawl_delay(host, rules)
+        if host.taken_over_at is not None:
+            # The last holder's last request may have been just before it vanished: the
+            # gap is the site's Crawl-delay from then, not only ours.
+            host.started(host.taken_over_at)
+        host.robots[origin] = entry
+        return entry
 
     def _apply_crawl_delay(self, host: Host, rules: RobotsRules) -> None:
         s = self.settings

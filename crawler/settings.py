@@ -103,6 +103,8 @@ class CrawlSettings:
     # Storage and display
     batch_pages: int = 200
     flush_seconds: float = 1.0
+    # Several workers on one PostgreSQL store: how long a host stays leased unrenewed
+    lease_seconds: float = 30.0
     quiet: bool = False
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
 from linkgraph.crawler.settings import CrawlSettings, SettingsError
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.pg import is_pg_url
+from linkgraph.storage.pg.fleet import PgLeases
 from linkgraph.storage.pg.writer import PgWriter
 from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter
@@ -67,9 +68,26 @@ async def crawl_async(
         writer = await PgWriter.open(os.fspath(db), batch_pages=settings.batch_pages)
     else:
         writer = await StoreWriter.open(db, batch_pages=settings.batch_pages)
+    leases: PgLeases | None = None
+    if pg:
+        # Several processes may crawl one PostgreSQL store: each leases the hosts it crawls.
+        try:
+            leases = await PgLeases.open(os.fspath(db), seconds=settings.lease_seconds)
+        except BaseException:
+            await writer.close()
+            raise
     async with writer, fetcher:
-        engine = Engine(settings, writer, fetcher, check=check)
-        return await engine.run(progress=progress)
+        engine = Engine(settings, writer, fetcher, check=check, leases=leases)
+        try:
+            stats = await engine.run(progress=progress)
+        finally:
+            if leases is not None:
+                await leases.close()
+        if leases is not None and isinstance(writer, PgWriter):
+            # The store's totals now, with what the other workers wrote.
+            await writer.recount()
+            stats.links, stats.hosts_crawled = writer.links, writer.hosts_crawled
+        return stats
 
 
 def _has_store(db: str | os.PathLike[str]) -> bool:

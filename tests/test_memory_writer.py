@@ -124,15 +124,18 @@ async def test_the_crawl_settings_round_trip(writer: CrawlWriter) -> None:
     assert await writer.load_crawl() == {"seeds": [f"{A}/"], "delay": 1.0}
 
 
-async def test_a_second_postgresql_writer_is_refused_until_the_first_closes(pg_url: str) -> None:
-    from linkgraph.storage.errors import StoreError
+async def test_an_entry_queued_again_after_another_writer_stored_its_page_is_dropped(
+    pg_url: str,
+) -> None:
     from linkgraph.storage.pg.writer import PgWriter
 
-    first = await PgWriter.open(pg_url)
-    try:
-        with pytest.raises(StoreError, match="being written by another linkgraph process"):
-            await PgWriter.open(pg_url)
-    finally:
-        await first.close()
-    second = await PgWriter.open(pg_url)  # the lock went with the first connection
-    await second.close()
+    # Two crawl workers at once: the second's seen set predates the first's page.
+    async with await PgWriter.open(pg_url) as first, await PgWriter.open(pg_url) as second:
+        first.add_queued([QueueItem(f"{A}/x", 1)])
+        await first.flush()
+        first.add_page(page(f"{A}/x"))
+        await first.flush()
+        second.add_queued([QueueItem(f"{A}/x", 1), QueueItem(f"{A}/y", 1)])
+        await second.flush()
+        assert [item.url for item in await second.take_frontier("a.test", 10)] == [f"{A}/y"]
+        assert (await second.resume_state()).queued_by_host == {"a.test": 1}

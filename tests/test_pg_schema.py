@@ -70,7 +70,9 @@ def test_ids_come_from_identities_that_several_writers_can_share(pg_url: str) ->
             )
         }
     assert ids == [1, 2]
-    assert kinds == dict.fromkeys(("domains", "hosts", "urls", "anchors", "rels"), "bigint")
+    assert kinds == dict.fromkeys(
+        ("domains", "hosts", "urls", "anchors", "rels", "workers"), "bigint"
+    )
 
 
 def test_a_database_with_tables_of_another_program_is_refused_untouched(
@@ -293,11 +295,11 @@ def make_older(url: str) -> None:
     """Set a store of ours back one migration: its row and its tables gone."""
     with psycopg.connect(url) as conn:
         conn.execute(f"DELETE FROM {META_TABLE} WHERE version = %s", (len(MIGRATIONS),))
-        conn.execute("DROP TABLE hub_inlinks, hub_targets")
+        conn.execute("DROP TABLE workers, host_leases, robots_files")
 
 
 def test_init_db_brings_an_older_store_of_ours_up_to_date(pg_url: str, capsys) -> None:
-    assert MIGRATIONS[-1][0] == "0004_hub_inlinks"  # what make_older undoes
+    assert MIGRATIONS[-1][0] == "0005_crawl_fleet"  # what make_older undoes
     run(capsys, "init-db", pg_url)
     make_older(pg_url)
     code, _, err = run(capsys, "backlinks", "a.test", "--db", pg_url)
@@ -305,7 +307,7 @@ def test_init_db_brings_an_older_store_of_ours_up_to_date(pg_url: str, capsys) -
     code, out, _ = run(capsys, "init-db", pg_url)
     n = len(MIGRATIONS)
     assert (code, out) == (0, f"upgraded {pg_url} from store schema v{n - 1} to v{n}\n")
-    assert {"hub_inlinks", "hub_targets"} <= set(tables(pg_url))
+    assert {"workers", "host_leases", "robots_files"} <= set(tables(pg_url))
 
 
 def test_copy_into_an_older_store_with_rows_refuses_before_upgrading_it(

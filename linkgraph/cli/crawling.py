@@ -151,6 +151,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
       linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
       linkgraph crawl --db links.db            # continue an interrupted crawl
       linkgraph crawl https://example.com/ --db postgresql://crawler@db.example.org/links
+      linkgraph crawl --db postgresql://crawler@db.example.org/links   # one more worker
+
+    Any number of crawl processes, on any machines, can crawl one PostgreSQL store
+    together: each leases the hosts it crawls (docs/deploy.md).
     """
     from linkgraph.crawler.progress import Progress
 
@@ -186,6 +190,13 @@ def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
     )
     for host, note in sorted(result.host_notes.items()):
         say(f"  {host}: {note}", sys.stderr)
+    if getattr(result, "worker", None) is not None:  # one of several workers on a store
+        share = result.pages / result.fleet_pages if result.fleet_pages else 0.0
+        print(
+            f"worker {result.worker} fetched {result.pages:,} of the {result.fleet_pages:,}"
+            f" pages this store's workers fetched ({share:.0%})",
+            file=sys.stderr,
+        )
 
 
 @command(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from typing import Any
 
 from linkgraph.storage.safetext import terminal_safe
 from linkgraph.storage.vocab import EXPORT_FORMATS, LEVELS
@@ -52,6 +54,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     table.add_row("domains", f"{result['domains']:,}")
     table.add_row("frontier (still queued)", f"{result['frontier']:,}")
     Console().print(table)
+    if result.get("workers"):
+        _print_workers(result["workers"])
     for note in result["host_notes"]:
         say(f"  {note['host']}: {note['note']}")
     if result["guards"]:
@@ -61,6 +65,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
         )
         say(f"guards: {guards}")
     return EXIT_OK
+
+
+def _print_workers(workers: list[dict[str, Any]]) -> None:
+    """The crawl workers of a PostgreSQL store, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    now = time.time()
+    table = Table(title="crawl workers")
+    for name in ("id", "worker", "state", "hosts leased", "pages", "pages/s", "last seen"):
+        table.add_column(name, justify="left" if name in ("worker", "state") else "right")
+    for w in workers:
+        table.add_row(
+            str(w["id"]),
+            safe_text(w["name"]),
+            "running" if w["running"] else "stopped",
+            f"{w['hosts']:,}",
+            f"{w['pages']:,}",
+            f"{w['rate']:.1f}",
+            f"{max(0.0, now - w['last_seen']):.0f}s ago",
+        )
+    Console().print(table)
 
 
 @command(

@@ -58,6 +58,7 @@ class Batch:
     queued: list[QueueItem] = field(default_factory=list)
     hosts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     loose: list[tuple[str, list[Link], float]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # hosts of its pages and entries
 
     def __bool__(self) -> bool:
         return bool(self.pages or self.queued or self.hosts or self.loose)
@@ -67,6 +68,7 @@ class Batch:
         self.queued.extend(later.queued)
         self.hosts.update(later.hosts)
         self.loose.extend(later.loose)
+        self.touched |= later.touched
 
 
 async def _ids(conn: Any, table: str, column: str, names: list[str]) -> dict:
@@ -330,6 +332,12 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
                 [entries[i].hops for i in order],
                 [QUEUE_KIND_ID[entries[i].kind] for i in order],
             ),
+        )
+        # A host with queued work can be leased by a crawl worker (storage/pg/fleet.py).
+        await conn.execute(
+            "INSERT INTO host_leases(host_id) SELECT DISTINCT unnest(%s::bigint[])"
+            " ON CONFLICT DO NOTHING",
+            (sorted({host_ids[hosts[entries[i].url]] for i in order}),),
         )
     if done:
         await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%s)", (sorted(done),))

@@ -24,6 +24,7 @@ from . import audit as _audit
 from . import backlinks as _backlinks
 from . import queries
 from .connection import pg_errors, redact
+from .fleet import workers
 from .schema import open_reader
 
 if TYPE_CHECKING:
@@ -103,7 +104,13 @@ class PgStore:
 
     def stats(self) -> dict[str, Any]:
         with self._reading() as conn:
-            return queries.stats(conn)
+            result = queries.stats(conn)
+            # The crawl workers that joined (storage/pg/fleet.py); a store no worker wrote
+            # (copied, imported) has none and gives the SQLite store's keys.
+            joined = workers(conn)
+            if joined:
+                result["workers"] = joined
+            return result
 
     def crawl_record(self) -> dict[str, Any] | None:
         with self._reading() as conn:

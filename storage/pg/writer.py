@@ -12,19 +12,22 @@ Driver: psycopg 3's async API (the store's reader already uses psycopg, so one d
 The batch itself is :mod:`.batch`. Ids are interned with ``INSERT ... ON CONFLICT DO
 NOTHING`` and read back by their unique text, so several writers on one database share
 them; a batch that deadlocks with another writer's (the same new URLs inserted in another
-order) is rolled back whole and run again. Until the frontier is leased per host, one
-crawl process writes a store at a time (a session advisory lock, :data:`WRITER_LOCK`).
+order) is rolled back whole and run again. Several crawl processes write one store at
+once, each crawling the hosts it leased (:mod:`.fleet`): a frontier entry stays in the
+table, read but not deleted, until its page's batch commits, so a worker that dies loses
+only its pages in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..edgerows import EdgeColumns
 from ..errors import StoreError
+from ..identity import host_of
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
 from ..vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
@@ -32,11 +35,9 @@ from .batch import Batch, write_batch
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 from .schema import SCHEMA_VERSION
 
-__all__ = ["WRITER_LOCK", "PgWriter"]
+__all__ = ["PgWriter"]
 
 _SKIPS = sorted(SKIP_REASONS)
-# The advisory lock a writing process holds on the store ("LKGW").
-WRITER_LOCK = 0x4C4B4757
 _TRIES = 8  # a batch that deadlocked with another worker's is run again this many times
 
 
@@ -53,6 +54,11 @@ class PgWriter(BufferedWriter):
         self._answered: dict[int, int] = {}  # host id -> pages that answered
         self._batch = Batch()
         self._flush_lock = asyncio.Lock()
+        self._committing: set[str] = set()  # hosts of the batch being committed
+        # take_frontier's own connection: reading a host's window never waits behind a
+        # batch commit that holds nothing of that host.
+        self._reader: Any = None
+        self._reader_lock = asyncio.Lock()  # many hosts' first reads: one connection
 
     @classmethod
     async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
@@ -65,28 +71,18 @@ class PgWriter(BufferedWriter):
             version = inspect(probe, url)
         if version is None or version < SCHEMA_VERSION:
             await asyncio.to_thread(init_db, url)
-        pg = driver()
-        params: dict[str, Any] = {}
-        if "connect_timeout" not in url:
-            params["connect_timeout"] = CONNECT_TIMEOUT
-        try:
-            conn = await pg.AsyncConnection.connect(url.strip(), autocommit=True, **params)
-        except pg.Error as exc:
-            raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
+        conn = await _connect(url)
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
-            # One crawl process per store until the frontier is leased per host: two
-            # would each take every host's queue and fetch it twice, ignoring each
-            # other's politeness. A session lock: the server drops it with the
-            # connection, so a worker killed with SIGKILL does not leave it behind.
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,))
-            if not (await cur.fetchone())[0]:
-                raise StoreError(f"{redact(url)} is being written by another linkgraph process")
             await writer._count()
         except BaseException:
             await conn.close()
             raise
         return writer
+
+    async def recount(self) -> None:
+        """Read the store's totals again: other crawl workers write it too."""
+        await self._count()
 
     async def _count(self) -> None:
         cur = await self._conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL")
@@ -109,13 +105,22 @@ class PgWriter(BufferedWriter):
             await self.flush()
         finally:
             await self._conn.close()
+            if self._reader is not None:
+                await self._reader.close()
 
     # -- buffering ---------------------------------------------------------------------
 
     def add_page(self, page: Page, queued: Sequence[QueueItem] = ()) -> None:
         self._batch.pages.append(page)
+        self._batch.touched.add(host_of(page.url))
         if queued:
             self._batch.queued.extend(queued)
+            self._batch.touched.update(host_of(item.url) for item in queued)
+
+    def add_queued(self, items: Iterable[QueueItem]) -> None:
+        items = list(items)
+        self._batch.queued.extend(items)
+        self._batch.touched.update(host_of(item.url) for item in items)
 
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         self._batch.loose.append((source, links, seen_at))
@@ -152,6 +157,7 @@ class PgWriter(BufferedWriter):
 
     async def _commit(self) -> None:
         batch, self._batch = self._batch, Batch()
+        self._committing = batch.touched
         pg = driver()
         try:
             for attempt in range(_TRIES):
@@ -173,6 +179,8 @@ class PgWriter(BufferedWriter):
                     f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
                 ) from None
             raise
+        finally:
+            self._committing = set()
         self.committed_pages += len(batch.pages)
         self.links += links
         for host, change in answered.items():
@@ -227,15 +235,43 @@ class PgWriter(BufferedWriter):
         state.seen_hashes = [h for (h,) in await cur.fetchall()]
         return state
 
+    async def _reading(self) -> Any:
+        async with self._reader_lock:
+            if self._reader is None:
+                self._reader = await _connect(self.url)
+        return self._reader
+
     async def take_frontier(
         self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
     ) -> list[QueueItem]:
-        await self.flush()
-        cur = await self._conn.execute(
+        # What we buffered for this host must be in the table first (its fetched pages'
+        # entries gone, its new ones there); a batch without it need not be committed
+        # now, which spares each newly leased host a commit. A commit under way that
+        # holds some of it is waited for.
+        if host in self._batch.touched:
+            await self.flush()
+        elif host in self._committing:
+            async with self._flush_lock:
+                pass
+        conn = await self._reading()
+        # Another worker that had not seen a URL fetched here may have queued it again
+        # (its seen set is its own): an entry whose page is stored is done, unless it is a
+        # refresh. The lease on the host is what makes this safe: no other worker holds a
+        # page of this host in an uncommitted batch (our own are committed above).
+        await conn.execute(
+            "DELETE FROM frontier f WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
+            f" AND f.kind <> {QUEUE_KIND_ID['refresh']}"
+            " AND EXISTS (SELECT 1 FROM pages p WHERE p.url_id = f.url_id)",
+            (host,),
+        )
+        cur = await conn.execute(
             "SELECT u.url, f.depth, f.hops, f.kind, p.etag, p.last_modified FROM frontier f"
             " JOIN urls u ON u.id = f.url_id"
             " LEFT JOIN pages p ON p.url_id = f.url_id AND f.kind = 2"
             " WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
+            # Again here: another worker may have queued a done URL since the DELETE.
+            f" AND (f.kind = {QUEUE_KIND_ID['refresh']}"
+            " OR NOT EXISTS (SELECT 1 FROM pages d WHERE d.url_id = f.url_id))"
             f"{self._kinds(kinds)} ORDER BY f.url_id LIMIT %s",
             (host, limit),
         )
@@ -248,6 +284,11 @@ class PgWriter(BufferedWriter):
         await self.flush()
         async with self._conn.transaction():
             cur = await self._conn.execute(sql, params)
+            # Every host with queued work can be leased (storage/pg/fleet.py).
+            await self._conn.execute(
+                "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
+                " ON CONFLICT DO NOTHING"
+            )
             return cur.rowcount
 
     async def queue_checks(self) -> int:
@@ -266,3 +307,15 @@ class PgWriter(BufferedWriter):
             " WHERE p.status IS NOT NULL OR NOT p.error = ANY(%s) ON CONFLICT DO NOTHING",
             (_SKIPS,),
         )
+
+
+async def _connect(url: str) -> Any:
+    """An autocommit connection to the store, or a one-line :class:`StoreError`."""
+    pg = driver()
+    params: dict[str, Any] = {}
+    if "connect_timeout" not in url:
+        params["connect_timeout"] = CONNECT_TIMEOUT
+    try:
+        return await pg.AsyncConnection.connect(url.strip(), autocommit=True, **params)
+    except pg.Error as exc:
+        raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None

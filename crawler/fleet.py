@@ -1,0 +1,129 @@
+"""The seam between one crawl process and the others crawling the same store.
+
+One process crawling alone owns every host: :class:`LocalLeases` says so and does nothing
+else (the SQLite store, a test's in-memory store). Several processes on one PostgreSQL
+store (``storage/pg/fleet.py``) lease hosts: a worker crawls only the hosts it holds a
+lease on, renews the leases while it works them and gives them back, with the host's
+politeness state, when it is done with them. What makes politeness hold across the fleet:
+
+- A host is leased to one worker at a time, so there is one request to it at a time and
+  its gap is counted by one worker's scheduler, as in one process.
+- The lease carries the host's state (:class:`HostState`): when its next request may
+  start, its delay (Crawl-delay included), throttling, parking and failure counts, so the
+  next holder honours what the last one learned.
+- A worker never starts a request later than its lease's end minus the host's delay
+  (the engine checks), so a worker killed with SIGKILL, whose state was saved at its last
+  renewal, cannot leave a shorter gap than the delay for the next holder.
+- robots.txt is stored per origin for the fleet (:meth:`Leases.robots`): the next holder
+  of a host reads it instead of fetching it again.
+
+Times cross the seam as seconds from now, never as clock readings: two machines' clocks
+differ, and the store measures leases on its own clock.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from linkgraph.storage.leases import Claim, HostState, Share
+
+from .politeness import Host
+
+__all__ = ["Claim", "HostState", "Leases", "LocalLeases", "Share", "apply_state", "state_of"]
+
+
+def state_of(host: Host, now: float) -> HostState:
+    """The state of ``host`` at monotonic time ``now``, to hand to the next holder."""
+    return HostState(
+        next_in=host.next_time - now,
+        delay=host.delay,
+        requests=host.requests,
+        throttles=host.throttles,
+        failures=host.failures,
+        streak=host.streak,
+        parks=host.parks,
+        waited=host.waited,
+        skip_reason=host.skip_reason,
+        retired=host.retired,
+    )
+
+
+def apply_state(state: HostState, host: Host, now: float) -> None:
+    """Give ``host`` the state its last holder left, at monotonic time ``now``."""
+    host.next_time = max(host.next_time, now + state.next_in)
+    host.delay = max(host.delay, state.delay)
+    host.requests = max(host.requests, state.requests)
+    host.throttles = state.throttles
+    host.failures = state.failures
+    host.streak = state.streak
+    host.parks = state.parks
+    host.waited = state.waited
+    host.skip_reason = host.skip_reason or state.skip_reason
+    host.retired = host.retired or state.retired
+
+
+class Leases(Protocol):
+    """Which hosts this process may crawl. ``local``: all of them (nothing is leased)."""
+
+    local: bool
+    seconds: float  # how long a lease lasts unless renewed
+    worker: int | None  # this worker's id in the store (None: alone)
+
+    async def start(self) -> int | None:
+        """Join the crawl; returns this worker's id."""
+
+    async def claim(self, limit: int) -> list[Claim]:
+        """Lease up to ``limit`` more hosts with queued work that nobody holds."""
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        """Extend the leases of these hosts, saving their states; returns the names
+        still held (a lease another worker took after it ran out is lost)."""
+
+    async def release(self, states: dict[str, HostState]) -> None:
+        """Give these hosts back, with their states (their pages are committed)."""
+
+    async def drained(self) -> bool:
+        """True when nothing is left for anyone: no claimable host has queued work and
+        no other live worker holds a lease."""
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        """The robots.txt another worker stored for ``origin``: (status, body, age in
+        seconds), or None."""
+
+    async def save_robots(self, origin: str, status: int | None, body: bytes) -> None:
+        """Store a fetched robots.txt for the other workers."""
+
+    async def finish(self, pages: int) -> Share | None:
+        """Leave the crawl (every lease released first); this worker's share."""
+
+
+class LocalLeases:
+    """One process alone: every host is its own, nothing is stored or shared."""
+
+    local = True
+    seconds = float("inf")
+    worker = None
+
+    async def start(self) -> int | None:
+        return None
+
+    async def claim(self, limit: int) -> list[Claim]:
+        return []
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        return set(states)
+
+    async def release(self, states: dict[str, HostState]) -> None:
+        return None
+
+    async def drained(self) -> bool:
+        return True
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        return None
+
+    async def save_robots(self, origin: str, status: int | None, body: bytes) -> None:
+        return None
+
+    async def finish(self, pages: int) -> Share | None:
+        return None

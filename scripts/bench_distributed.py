@@ -1,0 +1,189 @@
+"""Benchmark several crawl workers on one PostgreSQL store against one SQLite process.
+
+The demo web (``--sites`` hosts of ``--pages`` pages, no delay) is crawled by one
+``linkgraph crawl`` process into SQLite, then by 1, 2 and 4 (``--workers``) processes
+together into a fresh PostgreSQL database each: pages/s, the CPU seconds of the crawl
+processes and of the database server, and what the demo web's request log says about
+politeness (URLs fetched twice, robots.txt fetched twice, hosts with two requests at once,
+disallowed URLs fetched). Every run must store the same pages and links.
+
+The demo web is served from this process; the crawlers are child processes (``python -P
+-m linkgraph crawl``). Without ``--pg-url`` the script starts a throwaway PostgreSQL
+server as the tests do (``tests/pg_support.py``) and stops it at the end; with it, each
+run gets a database of its own made (and dropped) on that server, which needs the
+CREATEDB privilege. The database CPU is measured only on the throwaway server (its
+processes' /proc times, the ended backends' included).
+
+Usage::
+
+    python scripts/bench_distributed.py --sites 1000 --pages 6
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from _benchutil import add_number, add_pg_url, bench_parser, cpu_model, parse_args, throwaway_pg
+
+REPO = Path(__file__).resolve().parent.parent
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(server: Any) -> float | None:
+    """CPU seconds the throwaway server's processes have used, ended backends included
+    (a process's reaped children count in its own cutime/cstime)."""
+    if server is None:
+        return None
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15]) / _TICK  # utime stime cutime cstime
+        elif ppid == postmaster:
+            total += sum(int(f) for f in fields[11:13]) / _TICK
+    return total
+
+
+def children_cpu() -> float:
+    usage = os.times()
+    return usage.children_user + usage.children_system
+
+
+def politeness(web: Any) -> dict[str, int]:
+    hits = web.requests
+    pages = Counter((h.site, h.path) for h in hits if h.path != "/robots.txt")
+    robots = Counter(h.site for h in hits if h.path == "/robots.txt")
+    return {
+        "requests": len(hits),
+        "fetched_twice": sum(1 for n in pages.values() if n > 1),
+        "robots_fetched_twice": sum(1 for n in robots.values() if n > 1),
+        "hosts_two_at_once": sum(1 for s in {h.site for h in hits} if web.max_inflight(s) > 1),
+        "disallowed_fetched": sum(1 for _, p in pages if p.startswith(("/private/", "/tmp/"))),
+    }
+
+
+def crawl(web: Any, db: str, workers: int, tmp: Path) -> dict[str, Any]:
+    """``workers`` crawl processes on ``db`` at once, timed from start to the last exit."""
+    seeds = tmp / "seeds.txt"
+    seeds.write_text("\n".join(web.seeds) + "\n")
+    hosts = web.write_hosts_file(tmp / "hosts")
+    argv = [
+        sys.executable, "-P", "-m", "linkgraph", "crawl", "--db", db, "--seeds", str(seeds),
+        "--hosts-file", str(hosts), "--pinned-only", "--delay", "0", "--quiet",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKGRAPH_")}
+    web.reset()
+    cpu = children_cpu()
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(argv, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=3600)
+        if process.returncode != 0:
+            raise SystemExit(f"a crawl worker failed: {err.decode(errors='replace')}")
+    wall = time.perf_counter() - start
+    import linkgraph
+
+    stats = linkgraph.stats(db)
+    return {
+        "workers": workers,
+        "pages": stats["pages"]["fetched"],
+        "links": stats["links"]["total"],
+        "seconds": round(wall, 2),
+        "pages_per_s": round(stats["pages"]["fetched"] / wall, 1),
+        "crawler_cpu_s": round(children_cpu() - cpu, 2),
+        **politeness(web),
+    }
+
+
+def fresh_database(server: Any, pg_url: str | None, n: int) -> tuple[str, Any]:
+    """A new database for one run and how to drop it."""
+    if server is not None:
+        name = server.create_database()
+        return server.url(name), lambda: server.drop_database(name)
+    import psycopg
+
+    name = f"linkgraph_bench_distributed_{os.getpid()}_{n}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    # The same server and options, another database name.
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(pg_url)
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+
+    def drop() -> None:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(__doc__ or "", json=True)
+    add_number(parser, "--sites", 1000, "demo hosts to crawl")
+    add_number(parser, "--pages", 6, "pages per demo host (at least 6)")
+    parser.add_argument(
+        "--workers", default="1,2,4", help="worker counts to run on PostgreSQL (default 1,2,4)"
+    )
+    add_pg_url(parser)
+    args = parse_args(parser, argv)
+    counts = [int(n) for n in args.workers.split(",")]
+    sys.path.insert(0, str(REPO / "tests"))
+    from crawl_support import served_on_uvloop
+
+    from linkgraph.demo import DemoWeb, generate
+
+    result: dict[str, Any] = {"cpu": cpu_model(), "cores": os.cpu_count(), "runs": []}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    web_sites = generate(int(args.sites), int(args.pages), seed=3, traps=False)
+    with throwaway_pg(args.pg_url) as server, served_on_uvloop(DemoWeb(web_sites)) as web:
+        run = crawl(web, str(tmp / "links.db"), 1, tmp)
+        result["runs"].append({"backend": "sqlite", **run, "database_cpu_s": None})
+        for i, n in enumerate(counts):
+            url, drop = fresh_database(server, args.pg_url, i)
+            try:
+                before = server_cpu(server)
+                run = crawl(web, url, n, tmp)
+                time.sleep(0.5)  # the backends end after their clients: count them too
+                after = server_cpu(server)
+            finally:
+                drop()
+            db_cpu = None if before is None or after is None else round(after - before, 2)
+            share = None
+            if db_cpu is not None and db_cpu + run["crawler_cpu_s"] > 0:
+                share = round(db_cpu / (db_cpu + run["crawler_cpu_s"]), 3)
+            result["runs"].append(
+                {"backend": "postgresql", **run, "database_cpu_s": db_cpu, "database_share": share}
+            )
+    first = result["runs"][0]
+    differ = [
+        r for r in result["runs"] if (r["pages"], r["links"]) != (first["pages"], first["links"])
+    ]
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    if differ:
+        raise SystemExit(f"the runs stored different pages or links: {differ}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

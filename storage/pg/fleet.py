@@ -1,0 +1,279 @@
+"""Several crawl workers on one PostgreSQL store: host leases, shared robots.txt, workers.
+
+The PostgreSQL side of ``crawler/fleet.py``'s seam (tables from migration
+``0005_crawl_fleet``):
+
+- ``workers``: one row per crawl process that joined (``linkgraph stats`` lists them).
+  A worker holds a session advisory lock on ``(FLEET_LOCK, its id)`` while it runs; the
+  server drops it with the connection, so a worker killed with SIGKILL is seen as gone at
+  once and its hosts are taken over without waiting for its leases to run out.
+- ``host_leases``: one row per host that ever had a frontier entry (the batch writer adds
+  it). ``worker_id``/``expires`` lease the host, claimed with ``SELECT ... FOR UPDATE
+  SKIP LOCKED`` so two workers never claim the same host; ``next_at`` (when its next
+  request may start, on the server's clock) and ``state`` (delay, throttling, parking,
+  failures, given up) are what the next holder honours.
+- ``robots_files``: each origin's robots.txt as fetched, so a host's next holder reads
+  it instead of fetching it again.
+
+A lease is free when no worker holds it, when it ran out (``expires``, the server's
+clock), or when its worker's session is gone. Leases are measured in the server's time
+(``now()``): two machines' clocks may differ, the server's is the one they share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict
+from typing import Any
+
+from ..errors import StoreError
+from ..leases import Claim, HostState, Share
+from .connection import CONNECT_TIMEOUT, driver, one_line, redact
+
+__all__ = ["FLEET_LOCK", "PgLeases", "workers"]
+
+# The advisory lock key a worker holds with its id as the second key ("LKFW").
+FLEET_LOCK = 0x4C4B4657
+
+# The workers whose session is alive: their advisory lock is granted in this database.
+_LIVE = f"""live AS MATERIALIZED (
+    SELECT k.objid::bigint AS id FROM pg_locks k
+    WHERE k.locktype = 'advisory' AND k.granted AND k.classid = {FLEET_LOCK}
+      AND k.objsubid = 2
+      AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
+
+_CLAIM = f"""
+WITH {_LIVE},
+picked AS (
+    SELECT l.host_id, l.worker_id AS was FROM host_leases l
+    WHERE NOT l.retired
+      AND (l.worker_id IS NULL OR (l.worker_id <> %(me)s
+           AND (l.expires < extract(epoch FROM now())
+                OR l.worker_id NOT IN (SELECT id FROM live))))
+      AND EXISTS (SELECT 1 FROM frontier f WHERE f.host_id = l.host_id)
+    ORDER BY l.next_at, l.host_id LIMIT %(limit)s
+    FOR UPDATE OF l SKIP LOCKED
+)
+UPDATE host_leases l SET worker_id = %(me)s,
+    expires = extract(epoch FROM now()) + %(seconds)s
+FROM picked p WHERE l.host_id = p.host_id
+RETURNING l.host_id, (SELECT name FROM hosts WHERE id = l.host_id),
+    (SELECT count(*) FROM frontier f WHERE f.host_id = l.host_id),
+    l.next_at - extract(epoch FROM now()), l.state, p.was IS NOT NULL
+"""
+
+# Saving states: by host name, as the engine knows its hosts.
+_STATES = """
+FROM unnest(%(names)s::text[], %(next_in)s::float8[], %(retired)s::bool[], %(state)s::text[])
+    AS d(name, next_in, retired, state)
+JOIN hosts h ON h.name = d.name
+WHERE l.host_id = h.id AND l.worker_id = %(me)s
+"""
+
+_RENEW = f"""
+UPDATE host_leases l SET expires = extract(epoch FROM now()) + %(seconds)s,
+    next_at = extract(epoch FROM now()) + d.next_in, retired = d.retired,
+    state = d.state::jsonb
+{_STATES} RETURNING h.name
+"""
+
+_RELEASE = f"""
+UPDATE host_leases l SET worker_id = NULL, expires = 0,
+    next_at = extract(epoch FROM now()) + d.next_in, retired = d.retired,
+    state = d.state::jsonb
+{_STATES}
+"""
+
+_DRAINED = f"""
+WITH {_LIVE}
+SELECT NOT EXISTS (
+    SELECT 1 FROM host_leases l WHERE l.worker_id <> %(me)s
+      AND l.expires >= extract(epoch FROM now()) AND l.worker_id IN (SELECT id FROM live)
+) AND NOT EXISTS (
+    SELECT 1 FROM frontier f JOIN host_leases l ON l.host_id = f.host_id WHERE NOT l.retired
+)
+"""
+
+
+class PgLeases:
+    """This worker's leases on the store at ``url``: ``await PgLeases.open(url, seconds=)``."""
+
+    local = False
+
+    def __init__(self, conn: Any, url: str, *, seconds: float) -> None:
+        self._conn = conn
+        self.url = url
+        self.seconds = seconds
+        self.worker: int | None = None
+        # robots.txt fetched and not stored yet: stored with the next renewal or release,
+        # before the host can change hands, so the fetching host's turn never waits on it.
+        self._robots: dict[str, tuple[int | None, bytes]] = {}
+
+    @classmethod
+    async def open(cls, url: str, *, seconds: float) -> PgLeases:
+        """A connection of its own: a lease renewal never waits behind a batch commit."""
+        pg = driver()
+        params: dict[str, Any] = {}
+        if "connect_timeout" not in url:
+            params["connect_timeout"] = CONNECT_TIMEOUT
+        try:
+            conn = await pg.AsyncConnection.connect(url.strip(), autocommit=True, **params)
+        except pg.Error as exc:
+            raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
+        return cls(conn, url, seconds=seconds)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _run(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        pg = driver()
+        try:
+            cur = await self._conn.execute(sql, params)
+            return await cur.fetchall() if cur.description else []
+        except pg.Error as exc:
+            raise StoreError(
+                f"cannot share the crawl of {redact(self.url)}: {one_line(self.url, exc)}"
+            ) from None
+
+    async def start(self) -> int | None:
+        name = f"{socket.gethostname()}:{os.getpid()}"
+        ((worker,),) = await self._run(
+            "INSERT INTO workers(name, started_at, last_seen)"
+            " VALUES (%s, extract(epoch FROM now()), extract(epoch FROM now())) RETURNING id",
+            (name,),
+        )
+        await self._run("SELECT pg_advisory_lock(%s, %s)", (FLEET_LOCK, worker))
+        # A store copied in (linkgraph copy) or queued before migration 0005 may have
+        # queued hosts without a lease row: give them one, or no worker would take them.
+        await self._run(
+            "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
+            " ON CONFLICT DO NOTHING"
+        )
+        self.worker = worker
+        return worker
+
+    async def claim(self, limit: int) -> list[Claim]:
+        rows = await self._run(_CLAIM, {"me": self.worker, "limit": limit, "seconds": self.seconds})
+        if not rows:
+            return []
+        seen = await self._run(
+            "SELECT u.host_id, array_agg(u.hash) FROM urls u WHERE u.host_id = ANY(%s)"
+            " AND (EXISTS (SELECT 1 FROM pages p WHERE p.url_id = u.id)"
+            " OR EXISTS (SELECT 1 FROM frontier f WHERE f.url_id = u.id)) GROUP BY u.host_id",
+            ([row[0] for row in rows],),
+        )
+        hashes = dict(seen)
+        return [
+            Claim(
+                name,
+                queued,
+                _state(next_in, state),
+                holder_vanished=was_held,
+                seen=tuple(hashes.get(host_id, ())),
+            )
+            for host_id, name, queued, next_in, state, was_held in rows
+        ]
+
+    def _params(self, states: dict[str, HostState]) -> dict[str, Any]:
+        names = sorted(states)  # one order for every worker: no deadlock between two
+        return {
+            "me": self.worker,
+            "seconds": self.seconds,
+            "names": names,
+            "next_in": [states[n].next_in for n in names],
+            "retired": [states[n].retired for n in names],
+            "state": [json.dumps(_kept(states[n])) for n in names],
+        }
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        await self._store_robots()
+        rows = await self._run(_RENEW, self._params(states)) if states else []
+        await self._run(
+            "UPDATE workers SET last_seen = extract(epoch FROM now()), pages = %s WHERE id = %s",
+            (pages, self.worker),
+        )
+        return {name for (name,) in rows}
+
+    async def release(self, states: dict[str, HostState]) -> None:
+        await self._store_robots()
+        await self._run(_RELEASE, self._params(states))
+
+    async def drained(self) -> bool:
+        ((done,),) = await self._run(_DRAINED, {"me": self.worker})
+        return bool(done)
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        rows = await self._run(
+            "SELECT status, body, extract(epoch FROM now()) - fetched_at FROM robots_files"
+            " WHERE origin = %s",
+            (origin,),
+        )
+        if not rows:
+            return None
+        status, body, age = rows[0]
+        return status, bytes(body), float(age)
+
+    async def save_robots(self, origin: str, status: int | None, body: bytes) -> None:
+        self._robots[origin] = (status, body)
+
+    async def _store_robots(self) -> None:
+        if not self._robots:
+            return
+        pending, self._robots = self._robots, {}
+        origins = sorted(pending)
+        await self._run(
+            "INSERT INTO robots_files(origin, status, body, fetched_at)"
+            " SELECT o, s, b, extract(epoch FROM now())"
+            " FROM unnest(%s::text[], %s::int[], %s::bytea[]) AS r(o, s, b)"
+            " ON CONFLICT (origin) DO UPDATE"
+            " SET status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at",
+            (origins, [pending[o][0] for o in origins], [pending[o][1] for o in origins]),
+        )
+
+    async def finish(self, pages: int) -> Share | None:
+        try:
+            await self._store_robots()
+            await self._run(
+                "UPDATE workers SET pages = %s, last_seen = extract(epoch FROM now()),"
+                " stopped_at = extract(epoch FROM now()) WHERE id = %s",
+                (pages, self.worker),
+            )
+            ((total,),) = await self._run("SELECT coalesce(sum(pages), 0) FROM workers")
+        finally:
+            await self.close()
+        assert self.worker is not None
+        return Share(self.worker, pages, int(total))
+
+
+def _kept(state: HostState) -> dict[str, Any]:
+    """What ``state`` column holds: the state but when the next request may start (a
+    column of its own, on the server's clock) and ``retired`` (a column: claims skip it)."""
+    kept = asdict(state)
+    del kept["next_in"], kept["retired"]
+    return kept
+
+
+def _state(next_in: float, state: Any) -> HostState | None:
+    if state is None:
+        return None
+    fields = state if isinstance(state, dict) else json.loads(state)
+    return HostState(next_in=float(next_in), **fields)
+
+
+def workers(conn: Any) -> list[dict[str, Any]]:
+    """The workers that joined the crawl of this store, newest first: id, name, hosts
+    leased now, pages recorded, pages per second, when last seen (Unix seconds), and
+    whether it is running (its session is alive)."""
+    if conn.execute("SELECT to_regclass('workers')").fetchone()[0] is None:
+        return []  # a store from before migration 0005
+    rows = conn.execute(
+        f"WITH {_LIVE}"
+        " SELECT w.id, w.name, (SELECT count(*) FROM host_leases l WHERE l.worker_id = w.id"
+        " AND l.expires >= extract(epoch FROM now())), w.pages,"
+        " w.pages / greatest(w.last_seen - w.started_at, 0.001), w.last_seen,"
+        " w.id IN (SELECT id FROM live) FROM workers w ORDER BY w.id DESC"
+    ).fetchall()
+    keys = ("id", "name", "hosts", "pages", "rate", "last_seen", "running")
+    return [dict(zip(keys, row, strict=True)) for row in rows]

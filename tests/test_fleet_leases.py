@@ -1,0 +1,167 @@
+"""The engine as one worker of several (crawler/fleet.py), on virtual time.
+
+A scripted :class:`FleetLeases` stands in for the other workers and the store: it hands
+the engine a host with the state its last holder left, and records what the engine gives
+back. Every politeness rule is checked to the exact virtual second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from fakes import FAKE_DEFAULTS, FakeClock, FakeFetcher, InlineParser, html, memory_writer, text
+from linkgraph.crawler.engine import Engine
+from linkgraph.crawler.fleet import Claim, HostState, Share
+from linkgraph.crawler.settings import CrawlSettings
+from linkgraph.crawler.urls import url_hash
+from linkgraph.storage.memory import MemoryWriter
+from linkgraph.storage.records import QueueItem
+
+A = "http://a.test"
+
+
+@dataclass
+class FleetLeases:
+    """One host on offer, as another worker left it; robots.txt as another fetched it."""
+
+    offer: Claim
+    robots_txt: tuple[int | None, bytes, float] | None = None
+    seconds: float = 10.0
+    local: bool = False
+    worker: int | None = 7
+    claimed_at: list[float] = field(default_factory=list)
+    released: dict[str, HostState] = field(default_factory=dict)
+    saved_robots: list[str] = field(default_factory=list)
+    clock: FakeClock | None = None
+    writer: MemoryWriter | None = None
+    # Entries another worker queues for the host after we started, before our claim.
+    queued_meanwhile: list[QueueItem] = field(default_factory=list)
+    lost: bool = False  # another worker took the host over: renewals keep nothing
+
+    async def start(self) -> int | None:
+        return self.worker
+
+    async def claim(self, limit: int) -> list[Claim]:
+        if self.claimed_at:
+            return []
+        assert self.clock is not None and self.writer is not None
+        self.claimed_at.append(self.clock.monotonic())
+        if self.queued_meanwhile:
+            self.writer.add_queued(self.queued_meanwhile)
+            await self.writer.flush()
+        return [self.offer]
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        if self.lost:
+            self.released.update(states)  # stands for "no longer ours" in drained()
+            return set()
+        return set(states)
+
+    async def release(self, states: dict[str, HostState]) -> None:
+        self.released.update(states)
+
+    async def drained(self) -> bool:
+        return bool(self.released)
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        return self.robots_txt
+
+    async def save_robots(self, origin: str, status: int | None, body: bytes) -> None:
+        self.saved_robots.append(origin)
+
+    async def finish(self, pages: int) -> Share | None:
+        return Share(7, pages, pages + 10)
+
+
+async def crawl(leases: FleetLeases, pages: dict[str, object]) -> tuple[FakeFetcher, object]:
+    clock = FakeClock()
+    leases.clock = clock
+    fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
+    writer = leases.writer = memory_writer()
+    settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)
+    engine = Engine(
+        settings,
+        writer,
+        fetcher,
+        resolver=fetcher,
+        clock=clock,
+        wallclock=clock.wallclock,
+        parser=InlineParser(settings.product_token),
+        leases=leases,
+    )
+    try:
+        async with asyncio.timeout(30):  # real seconds: a bound, never reached
+            stats = await engine.run()
+    finally:
+        clock.close()
+    return fetcher, stats
+
+
+SITE = {f"{A}/": html(f"{A}/next"), f"{A}/next": html()}
+
+
+async def test_a_leased_host_waits_for_the_start_its_last_holder_left() -> None:
+    state = HostState(next_in=5.0, delay=2.0)
+    leases = FleetLeases(Claim("a.test", 1, state))
+    fetcher, stats = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.starts("a.test") == [5.0, 7.0, 9.0]  # robots.txt, /, /next: 2 s apart
+    assert leases.saved_robots == [A]  # what it fetched, for the next holder
+    assert stats.worker == 7 and stats.fleet_pages == stats.pages + 10
+
+
+async def test_robots_txt_another_worker_stored_is_read_not_fetched_and_its_delay_kept() -> None:
+    stored = (200, b"User-agent: *\nDisallow: /next\nCrawl-delay: 3\n", 60.0)
+    # Held before (it comes with a state): its robots.txt may be stored.
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), robots_txt=stored)
+    fetcher, _ = await crawl(leases, SITE)
+    assert fetcher.urls("a.test") == [f"{A}/"]  # no robots.txt request; /next disallowed
+    assert leases.released["a.test"].delay == 3.0
+
+
+async def test_a_host_taken_over_from_a_vanished_worker_waits_a_whole_delay_first() -> None:
+    # The last holder saved "now" as the next start, then may have sent one more request
+    # before it died: the takeover waits the site's Crawl-delay, not only ours.
+    stored = (200, b"User-agent: *\nCrawl-delay: 4\n", 60.0)
+    state = HostState(next_in=0.0, delay=1.0)
+    leases = FleetLeases(Claim("a.test", 1, state, holder_vanished=True), robots_txt=stored)
+    fetcher, _ = await crawl(leases, SITE)
+    (claimed,) = leases.claimed_at
+    assert fetcher.starts("a.test") == [claimed + 4.0, claimed + 8.0]
+
+
+async def test_a_host_run_dry_is_given_back_with_its_next_start() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    (released,) = leases.released.values()
+    # Given back by the lease loop's first turn after the last request (it runs every
+    # 0.5 s): the next holder may start one delay after that request, not before.
+    assert len(fetcher.starts("a.test")) == 3
+    assert 0.5 <= released.next_in <= 1.0
+
+
+async def test_a_url_of_the_host_another_worker_fetched_is_not_fetched_again() -> None:
+    # Our seen set was read before the other worker fetched /next; the claim brings it.
+    done = (url_hash(f"{A}/next"),)
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0), seen=done))
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.urls("a.test", robots=False) == [f"{A}/"]
+
+
+async def test_an_entry_another_worker_queued_is_not_queued_again_when_found() -> None:
+    # /next waits in the store (queued by another worker after our seen set was read):
+    # read back with "/", it must not queue again when "/" links to it.
+    leases = FleetLeases(
+        Claim("a.test", 2, HostState(next_in=0.0, delay=1.0)),
+        queued_meanwhile=[QueueItem(f"{A}/next", 1)],
+    )
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert sorted(fetcher.urls("a.test", robots=False)) == [f"{A}/", f"{A}/next"]
+
+
+async def test_a_host_whose_lease_another_worker_took_gets_no_more_requests() -> None:
+    # Claimed at 0 and lost at the first renewal (within 0.5 s): robots.txt went at 0,
+    # "/" would have gone at 1 s, one delay later.
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), lost=True)
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.urls("a.test") == [f"{A}/robots.txt"]
