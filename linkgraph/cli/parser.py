@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import archives, audits, crawling, queries, store
+from . import archives, audits, crawling, queries, spark, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -33,6 +33,8 @@ COMMANDS = (
     archives.cmd_import_warc,
     archives.cmd_import_wat,
     archives.cmd_import_parquet,
+    spark.cmd_spark,
+    spark.cmd_import_scores,
     crawling.cmd_robots,
     crawling.cmd_demo,
 )
