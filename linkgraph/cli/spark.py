@@ -1,4 +1,4 @@
-"""``linkgraph spark JOB`` (PySpark jobs for link data beyond one machine) and
+"""``linkgraph spark rank`` (a PySpark job for link graphs beyond one machine) and
 ``linkgraph import-scores`` (their scores into a store)."""
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from .common import EXIT_OK, arg, call, command, shown, switch
 @command(
     arg(
         "job",
-        choices=("extract", "rank"),
-        help="extract: WARC/WAT files to Parquet link, page and host/domain edge tables;"
-        " rank: PageRank and referring-domain counts of Parquet link tables",
+        choices=("rank",),
+        help="rank: PageRank and backlink / referring-domain counts of Parquet link tables",
     ),
     arg(
         "--input",
         required=True,
-        metavar="PATH",
-        help="extract: a text file listing WARC or WAT files, one per line (local paths,"
-        " hdfs://, s3a://); rank: a folder of Parquet link and page tables",
+        metavar="DIR",
+        help="a folder of Parquet link and page tables (`export --format parquet`);"
+        " local, hdfs:// or s3a://",
     ),
     arg(
         "--output",
@@ -39,10 +38,10 @@ from .common import EXIT_OK, arg, call, command, shown, switch
     shown(switch("--quiet", default=False, help="no progress output")),
 )
 def cmd_spark(args: argparse.Namespace) -> int:
-    """Run a Spark job: extract links from web archives, or rank a link graph too big for one machine.
+    """Run a Spark job: rank a link graph too big for one machine (scores for import-scores).
 
     Example:
-      linkgraph spark extract --input warc-paths.txt --output tables/
+      linkgraph export --db links.db --format parquet --output tables/
       linkgraph spark rank --input tables/ --output scores/
       linkgraph import-scores scores/ --db links.db && linkgraph top --db links.db
       spark-submit --master yarn $(which linkgraph) spark rank --input hdfs:///cc/tables --output hdfs:///cc/scores
@@ -55,23 +54,14 @@ def cmd_spark(args: argparse.Namespace) -> int:
 
     spark = spark_session(args.master, app=f"linkgraph spark {args.job}")
     try:
-        if args.job == "rank":
-            from ..spark.rank import spark_rank
+        from ..spark.rank import spark_rank
 
-            summary = spark_rank(spark, args.input, args.output, progress=progress)
-            ranked = ", ".join(
-                f"{summary.nodes[level]:,} {level}s ({summary.iterations[level]} iterations)"
-                for level in summary.nodes
-            )
-            print(f"ranked {ranked} in {summary.seconds:.1f}s into {args.output}")
-        else:
-            from ..spark.extract import spark_extract
-
-            counts = spark_extract(spark, args.input, args.output, progress=progress)
-            print(
-                f"extracted {counts['pages']:,} pages and {counts['links']:,} links from"
-                f" {counts['files']:,} files into {args.output}"
-            )
+        summary = spark_rank(spark, args.input, args.output, progress=progress)
+        ranked = ", ".join(
+            f"{summary.nodes[level]:,} {level}s ({summary.iterations[level]} iterations)"
+            for level in summary.nodes
+        )
+        print(f"ranked {ranked} in {summary.seconds:.1f}s into {args.output}")
     finally:
         spark.stop()
     return EXIT_OK

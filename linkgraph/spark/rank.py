@@ -34,6 +34,8 @@ from linkgraph.crawler.settings import SettingsError
 
 __all__ = ["LEVEL_KEYS", "SparkRankSummary", "pagerank", "spark_rank"]
 
+# Up to this many nodes the score vector (16 bytes a node) is broadcast to the tasks.
+BROADCAST_NODES = 2_000_000
 # The name column of each level's score table.
 LEVEL_KEYS = {"page": "url", "host": "host", "domain": "domain"}
 
@@ -60,6 +62,7 @@ def pagerank(
     tol: float = 1e-10,
     max_iter: int = 1000,
     checkpoint_every: int = 10,
+    broadcast_nodes: int = BROADCAST_NODES,
 ) -> tuple[Any, int]:
     """PageRank of ``nodes`` (column ``id``) over distinct ``edges`` (``src``, ``dst``):
     a DataFrame ``(id, pagerank)`` and the iterations it took (see the module docstring
@@ -68,12 +71,17 @@ def pagerank(
     Each step: ``x_new[j] = sum(x[i] * alpha / outdeg[i]) + ((1 - alpha) + alpha *
     dangling_mass) / n``; the change and the next dangling mass come back in one action.
     """
+    from pyspark.sql import Observation
+
     from linkgraph.graph.errors import ConvergenceError
 
     F = _functions()
     n = nodes.count()
     if n == 0:
         return nodes.select("id", F.lit(0.0).alias("pagerank")), 0
+    # A score vector this small is sent whole to every task: the joins then shuffle
+    # nothing but the contributions, where a sort-merge join shuffles both sides.
+    small = n <= broadcast_nodes
     out = edges.groupBy("src").agg(F.count(F.lit(1)).alias("outdeg"))
     weighted = (
         edges.join(out, "src").select("src", "dst", (F.lit(alpha) / F.col("outdeg")).alias("w"))
@@ -89,17 +97,24 @@ def pagerank(
     try:
         for iteration in range(1, max_iter + 1):
             base = ((1.0 - alpha) + alpha * dangling_mass) / n
+            scores = state.select(F.col("id").alias("src"), "x")
             contrib = (
-                weighted.join(state.select(F.col("id").alias("src"), "x"), "src")
+                weighted.join(F.broadcast(scores) if small else scores, "src")
                 .groupBy("dst")
                 .agg(F.sum(F.col("x") * F.col("w")).alias("c"))
             )
             new_x = F.coalesce(F.col("c"), F.lit(0.0)) + F.lit(base)
-            step = state.join(contrib.withColumnRenamed("dst", "id"), "id", "left").select(
-                "id",
-                "dangling",
-                new_x.alias("x"),
-                F.abs(new_x - F.col("x")).alias("change"),
+            contrib = contrib.withColumnRenamed("dst", "id")
+            step = state.join(F.broadcast(contrib) if small else contrib, "id", "left").select(
+                "id", "dangling", new_x.alias("x"), F.abs(new_x - F.col("x")).alias("change")
+            )
+            # The change and the next dangling mass are counted while the step is
+            # computed (an observation), not by a second job over its result.
+            seen = Observation(f"step{iteration}")
+            step = step.observe(
+                seen,
+                F.sum("change").alias("change"),
+                F.sum(F.when(F.col("dangling"), F.col("x"))).alias("dangling"),
             )
             # Each step is cut from the plan of the last (a cached table keeps it, and
             # the plan Spark analyses would grow with every step until the driver runs out
@@ -110,9 +125,8 @@ def pagerank(
             else:
                 step = step.localCheckpoint(eager=True)
             held.append(step)
-            error, dangling_mass = step.agg(
-                F.sum("change"), F.sum(F.when(F.col("dangling"), F.col("x")))
-            ).first()
+            metrics = seen.get
+            error, dangling_mass = metrics["change"], metrics["dangling"]
             dangling_mass = dangling_mass or 0.0
             previous, state = state, step.select("id", "dangling", "x")
             if previous is not held[1]:

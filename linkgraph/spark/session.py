@@ -67,11 +67,7 @@ def spark_session(
     builder = SparkSession.builder.appName(app)
     if master or not os.environ.get("SPARK_MASTER"):
         builder = builder.master(master or os.environ.get("SPARK_MASTER") or "local[*]")
-    settings = {
-        # Scores are summed in float64; a broadcast of a small side saves a shuffle.
-        "spark.sql.adaptive.enabled": "true",
-        "spark.ui.showConsoleProgress": "false",
-    }
+    settings = {"spark.ui.showConsoleProgress": "false"}
     if shuffle_partitions:
         settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
     if loopback:
