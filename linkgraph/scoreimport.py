@@ -25,7 +25,6 @@ from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.authority import authority_scores
 from linkgraph.storage import inlinks as store_inlinks
 from linkgraph.storage import scores as store_scores
-from linkgraph.storage.vocab import LEVEL_NAMES
 
 __all__ = ["ScoreImport", "import_scores"]
 
@@ -73,9 +72,7 @@ def import_scores(
     with store_scores.writer(db) as conn:
         results: dict[str, dict[str, np.ndarray]] = {}
         for level, table in tables.items():
-            names_table, column = LEVEL_NAMES[level]
-            n = conn.execute(f"SELECT coalesce(max(id), 0) FROM {names_table}").fetchone()[0]
-            ids = dict(conn.execute(f"SELECT {column}, id - 1 FROM {names_table}"))
+            n, ids = store_scores.node_ids(conn, level)
             keys = table.column(_KEYS[level]).to_pylist()
             at = np.array([ids.get(k, -1) for k in keys], dtype=np.int64)
             known = at >= 0

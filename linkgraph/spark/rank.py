@@ -185,7 +185,10 @@ def spark_rank(
         raise SettingsError(f"alpha must be between 0 and 1, got {alpha}")
     if "://" not in output and os.path.isdir(output) and os.listdir(output):
         raise SettingsError(f"{output} is not empty: give a new folder for the score tables")
-    if spark.sparkContext.getCheckpointDir() is None:
+    own_checkpoints = spark.sparkContext.getCheckpointDir() is None
+    if own_checkpoints:
+        # On the output's file system, which a cluster's executors all reach; removed at
+        # the end (Spark leaves its checkpoint files behind).
         spark.sparkContext.setCheckpointDir(f"{output.rstrip('/')}/_checkpoints")
     links, pages = _tables(spark, input)
 
@@ -304,5 +307,14 @@ def spark_rank(
         )
         table.write.mode("errorifexists").parquet(f"{output.rstrip('/')}/{level}")
         edges.unpersist()
+    if own_checkpoints:
+        _remove(spark, spark.sparkContext.getCheckpointDir())
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _remove(spark: Any, path: str) -> None:
+    """Delete ``path`` (a folder) through Hadoop's file system API: local, HDFS or S3."""
+    jvm = spark.sparkContext._jvm
+    where = jvm.org.apache.hadoop.fs.Path(path)
+    where.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(where, True)
