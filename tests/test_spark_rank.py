@@ -4,6 +4,7 @@ Spark runs for real (local[2], loopback only: see spark_support.py)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -53,7 +54,14 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-@pytest.mark.timeout(900)  # about 200 Spark jobs, a few seconds each on a busy machine
+# About 150 Spark jobs (one per PageRank iteration): minutes on an idle 2-core machine, over
+# 15 on one shared with other work. Run under CI=true (which fails where Spark is
+# missing) or with LINKGRAPH_SPARK_TESTS=1; skipped, saying so, otherwise.
+@pytest.mark.skipif(
+    os.environ.get("CI") != "true" and os.environ.get("LINKGRAPH_SPARK_TESTS") != "1",
+    reason="slow Spark comparison: set LINKGRAPH_SPARK_TESTS=1 (CI=true runs it)",
+)
+@pytest.mark.timeout(1800)
 def test_spark_rank_equals_linkgraph_rank_on_the_demo_web_and_import_scores_stores_it(
     demo_store: Path, spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -70,6 +78,7 @@ def test_spark_rank_equals_linkgraph_rank_on_the_demo_web_and_import_scores_stor
         expected = stored_scores(demo_store, level)
         got = {row[LEVEL_KEYS[level]]: row for row in pq.read_table(out / level).to_pylist()}
         assert set(got) == set(expected), level
+        assert sorted(p.name for p in out.iterdir()) == ["domain", "host", "page"]
         l1 = sum(abs(got[name]["pagerank"] - expected[name][0]) for name in expected)
         assert l1 < 1e-6, (level, l1)
         assert {n: (r["backlinks"], r["referring_domains"]) for n, r in got.items()} == {
