@@ -308,7 +308,8 @@ def spark_rank(
         table.write.mode("errorifexists").parquet(f"{output.rstrip('/')}/{level}")
         edges.unpersist()
     if own_checkpoints:
-        _remove(spark, spark.sparkContext.getCheckpointDir())
+        # The folder set above, not getCheckpointDir(): that is a subfolder Spark made in it.
+        _remove(spark, f"{output.rstrip('/')}/_checkpoints")
     summary.seconds = time.perf_counter() - started
     return summary
 
