@@ -64,8 +64,8 @@ class Engine:
         page row gets a HEAD request (GET where HEAD is refused), under the same politeness
         rules, and nothing is parsed or followed.
 
-        ``resolver`` defaults to the fetcher's own (the aiohttp :class:`~.fetch.Fetcher`
-        carries the :class:`~.fetch.SafeResolver` that vets its connections), so the
+        ``resolver`` defaults to the fetcher's own (:class:`~.client.HttpClient` carries
+        the :class:`~.fetch.SafeResolver` that vets its connections), so the
         address a host's per-IP slot is counted against is the one connected to.
         ``clock`` (real by default) is what every politeness wait is measured and slept on;
         ``wallclock`` dates records and reads ``Retry-After`` dates. ``parser`` defaults

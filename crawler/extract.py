@@ -175,6 +175,9 @@ class Extracted:
     error: str | None = None
     truncated: bool = False  # the page had more than max_links links
     long_urls: int = 0  # link targets longer than max_url_length, left out
+    # the targets of links to follow (no nofollow, sponsored or ugc), each once, in order,
+    # when the caller had them computed
+    follow: list[str] | None = None
 
 
 def _collapse(text: str) -> str:

@@ -171,9 +171,14 @@ class PageFetch(FetchStep):
         if page.nofollow:
             return  # meta robots / X-Robots-Tag nofollow binds even with follow_nofollow
         depth = page.depth + 1
-        targets = dict.fromkeys(
-            link.target for link in found.links if link.follow or s.follow_nofollow
-        )  # a page links its menu targets again and again: offer each once
+        # A page links its menu targets again and again: offer each once.
+        targets = found.follow
+        if targets is None or s.follow_nofollow:
+            targets = list(
+                dict.fromkeys(
+                    link.target for link in found.links if link.follow or s.follow_nofollow
+                )
+            )
         follow.extend((target, depth, 0, "page") for target in targets)
 
 

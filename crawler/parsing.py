@@ -17,7 +17,8 @@ it, so a parse stuck inside the C parser ends with the worker. Such a page is re
 ``parse-timeout`` (``parse-failed`` when the worker crashed), the pages queued behind it
 go to another worker, and a new worker is started in its place.
 
-Protocol: length-prefixed pickles, one request and one answer per page, answered in order.
+Protocol: length-prefixed pickles: first what every page is parsed with (agent token,
+``want_text``, limits), then one request and one answer per page, answered in order.
 Small crawls never start a worker (one costs half a second to start).
 """
 
@@ -77,9 +78,10 @@ class ParseLimits:
         return None if self.cpu_seconds is None else math.ceil(2 * self.cpu_seconds) + 1
 
 
-# A compact, cheaply pickled form of Extracted: links as plain tuples.
+# A compact, cheaply pickled form of Extracted: links as plain tuples, each the fields of
+# a Link (a named tuple, built from them in C), then the targets to follow.
 _Parsed = tuple[
-    list[tuple[str, str, tuple[str, ...], str, bool]],
+    list[tuple[str, str, tuple[str, ...], str, bool, str]],
     str | None,
     str | None,
     str | None,
@@ -90,7 +92,13 @@ _Parsed = tuple[
     str | None,
     bool,
     int,
+    list[str],
 ]
+
+# Each target host's (host, domain), computed once per host: pages link the same few hosts,
+# and one string object per host is pickled once per page (pickle's memo).
+_HOST_INFO: dict[str, tuple[str, str]] = {}
+_HOST_INFO_MAX = 100_000
 
 
 def parse_page(
@@ -117,17 +125,23 @@ def parse_page(
         max_url_length=limits.max_url_length,
         budget=budget,
     )
-    links = [
-        (link.target, link.anchor, link.rel, link.placement, link.image) for link in found.links
-    ]
+    links = [tuple(link) for link in found.links]
+    # The targets to follow, each once, in order: what the engine offers the frontier
+    # (links marked nofollow, sponsored or ugc are recorded, not followed).
+    follow = list(dict.fromkeys(link.target for link in found.links if link.follow))
     # The frontier and the store need each target's hash, host and domain: computing them
     # here takes that work off the event loop too.
     info = {}
-    for url in {link.target for link in found.links} | (
-        {found.canonical} if found.canonical else set()
+    for url in dict.fromkeys(link.target for link in found.links) | (
+        {found.canonical: None} if found.canonical else {}
     ):
         host = host_of(url)
-        info[url] = (url_hash(url), host, registrable_domain(host))
+        known = _HOST_INFO.get(host)
+        if known is None:
+            if len(_HOST_INFO) >= _HOST_INFO_MAX:
+                _HOST_INFO.clear()
+            known = _HOST_INFO[host] = (host, registrable_domain(host))
+        info[url] = (url_hash(url), *known)
     return (
         links,
         found.title,
@@ -140,13 +154,18 @@ def parse_page(
         found.error,
         found.truncated,
         found.long_urls,
+        follow,
     )
 
 
+_new_link = tuple.__new__
+
+
 def _unpack(parsed: _Parsed) -> Extracted:
-    links, title, lang, canonical, robots, base, text, info, error, truncated, long_urls = parsed
+    (links, title, lang, canonical, robots, base, text, info, error, truncated, long_urls,
+     follow) = parsed  # fmt: skip
     return Extracted(
-        links=[Link(t, a, r, p, i) for t, a, r, p, i in links],
+        links=[_new_link(Link, fields) for fields in links],
         title=title,
         lang=lang,
         canonical=canonical,
@@ -157,6 +176,7 @@ def _unpack(parsed: _Parsed) -> Extracted:
         error=error,
         truncated=truncated,
         long_urls=long_urls,
+        follow=follow,
     )
 
 
@@ -166,8 +186,14 @@ def _failed(url: str, error: str) -> Extracted:
 
 
 def auto_workers() -> int:
-    """One worker per core beyond the event loop's own, at most four."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    """One worker per core this process may use beyond the event loop's, at most four:
+    its CPU affinity, not the machine's cores (a cpuset or taskset of two on a big machine
+    would otherwise get a worker per machine core)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(4, cores - 1))
 
 
 class _WorkerDied(Exception):
@@ -178,25 +204,41 @@ class _WorkerDied(Exception):
 
 
 class _Worker:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    """One worker process: pages to its stdin, answers from its stdout, batched: the pages
+    of one turn of the event loop go in one write, the answers that arrived come from one
+    read (a write and a read per page were a tenth of the event-loop thread's time)."""
+
+    def __init__(self, process: asyncio.subprocess.Process, config: bytes) -> None:
         self.process = process
         self.waiting: deque[asyncio.Future[_Parsed]] = deque()
+        self._out: list[bytes] = [_HEADER.pack(len(config)), config]
+        self._flushing = False
         self.reader = asyncio.ensure_future(self._read())
+        self._flush()
 
     async def _read(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
+        buffer = bytearray()
         try:
-            while True:
-                (size,) = _HEADER.unpack(await stdout.readexactly(_HEADER.size))
-                answer = pickle.loads(await stdout.readexactly(size))
-                future = self.waiting.popleft()
-                if not future.done():
-                    if isinstance(answer, BaseException):
-                        future.set_exception(answer)
-                    else:
-                        future.set_result(answer)
-        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, IndexError):
+            while data := await stdout.read(1 << 20):
+                buffer += data
+                start, end = 0, len(buffer)
+                while end - start >= _HEADER.size:
+                    (size,) = _HEADER.unpack_from(buffer, start)
+                    if end - start - _HEADER.size < size:
+                        break
+                    start += _HEADER.size
+                    answer = pickle.loads(memoryview(buffer)[start : start + size])
+                    start += size
+                    future = self.waiting.popleft()
+                    if not future.done():
+                        if isinstance(answer, BaseException):
+                            future.set_exception(answer)
+                        else:
+                            future.set_result(answer)
+                del buffer[:start]
+        except (ConnectionError, pickle.UnpicklingError, IndexError):
             pass
         code = await self.process.wait()
         # Killed at its CPU limit (SIGXCPU) or by us (SIGKILL): the page took too long.
@@ -214,13 +256,22 @@ class _Worker:
         return not self.reader.done() and stdin is not None and not stdin.is_closing()
 
     def submit(self, request: bytes) -> asyncio.Future[_Parsed]:
-        stdin = self.process.stdin
-        if not self.alive or stdin is None:
+        if not self.alive:
             raise _WorkerDied(False, "parse-failed")
         future: asyncio.Future[_Parsed] = asyncio.get_running_loop().create_future()
         self.waiting.append(future)
-        stdin.write(_HEADER.pack(len(request)) + request)
+        self._out += (_HEADER.pack(len(request)), request)
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(self._flush)
         return future
+
+    def _flush(self) -> None:
+        self._flushing = False
+        stdin = self.process.stdin
+        if self._out and stdin is not None and not stdin.is_closing():
+            stdin.write(b"".join(self._out))
+        self._out = []
 
     async def close(self) -> None:
         if self.process.stdin is not None:
@@ -308,6 +359,8 @@ class PageParser:
         self._thread = _ParseThread()
 
     async def _spawn(self) -> _Worker:
+        # What every page of the crawl is parsed with, sent once to each worker.
+        config = pickle.dumps((self.agent_token, self.want_text, self.limits), protocol=5)
         return _Worker(
             await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -318,7 +371,8 @@ class PageParser:
                 "linkgraph.crawler.parsing",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-            )
+            ),
+            config,
         )
 
     async def _start(self) -> None:
@@ -354,12 +408,14 @@ class PageParser:
         self.parsed += 1
         if not self._broken and self._starting is None and self.parsed > self.inline_pages:
             self._starting = asyncio.ensure_future(self._start())
-        args = (body, content_type, url, self.agent_token, self.want_text, self.limits)
+        request = None
         while self._pool and not self._broken:
             worker = self._pool[self._next % len(self._pool)]
             self._next += 1
             try:
-                return _unpack(await worker.submit(pickle.dumps(args, protocol=5)))
+                if request is None:
+                    request = pickle.dumps((body, content_type, url), protocol=5)
+                return _unpack(await worker.submit(request))
             except _WorkerDied as died:
                 self._retire(worker)
                 if died.this_page:
@@ -368,6 +424,7 @@ class PageParser:
             except RuntimeError as exc:  # the worker caught a parser error on this page
                 log.warning("%s: %s", url, exc)
                 return _failed(url, "parse-failed")
+        args = (body, content_type, url, self.agent_token, self.want_text, self.limits)
         try:
             return _unpack(await self._thread.parse(args))
         except Exception as exc:  # a parser bug on one page must not stop the crawl
@@ -415,16 +472,21 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
 
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would dump core
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    config: tuple[Any, ...] | None = None
     while True:
         header = stdin.read(_HEADER.size)
         if len(header) < _HEADER.size:
             return
         (size,) = _HEADER.unpack(header)
-        args = pickle.loads(stdin.read(size))
+        message = pickle.loads(stdin.read(size))
+        if config is None:  # the first message: agent token, want_text, limits
+            config = message
+            continue
+        # Answered page by page: when a page kills this worker, the caller knows which.
         try:
             with contextlib.suppress(ImportError, ValueError, OSError):
-                _limit_cpu(args[5])
-            answer: object = parse_page(*args)
+                _limit_cpu(config[2])
+            answer: object = parse_page(*message, *config)
         except Exception as exc:  # a parser bug on one page: the caller records it
             answer = RuntimeError(f"parsing failed: {type(exc).__name__}: {exc}")
         data = pickle.dumps(answer, protocol=5)

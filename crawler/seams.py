@@ -3,7 +3,7 @@
 The engine depends on these small ``Protocol``s, never on aiohttp or on ``time`` directly,
 so a test can hand it an in-memory fetcher and a virtual clock (``tests/fakes.py``) and
 check every politeness rule to the exact (virtual) second without opening a socket.
-The real implementations are :class:`~.fetch.Fetcher`, :class:`~.fetch.SafeResolver` and
+The real implementations are :class:`~.client.HttpClient`, :class:`~.fetch.SafeResolver` and
 :class:`SystemClock`.
 """
 

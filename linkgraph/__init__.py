@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .parquet import import_parquet
     from .ranking import rank
     from .scoreimport import import_scores
+    from .stores import copy, init_db
     from .warcimport import import_warc
     from .watimport import import_wat
 
@@ -88,6 +89,8 @@ _LAZY: dict[str, str] = {
     "import_scores": ".scoreimport",
     "import_warc": ".warcimport",
     "import_wat": ".watimport",
+    "copy": ".stores",
+    "init_db": ".stores",
 }
 
 
@@ -132,6 +135,7 @@ __all__ = [
     "backlinks",
     "broken",
     "changes",
+    "copy",
     "crawl",
     "crawl_async",
     "disavow",
@@ -141,6 +145,7 @@ __all__ = [
     "import_scores",
     "import_warc",
     "import_wat",
+    "init_db",
     "intersect",
     "iter_links",
     "load_profile",

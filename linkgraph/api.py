@@ -19,11 +19,11 @@ from typing import IO, TYPE_CHECKING, Any, Unpack
 from linkgraph.crawler.settings import CrawlSettings, SettingsError, load_settings
 from linkgraph.storage.errors import StoreNotFound
 from linkgraph.storage.identity import normalize
-from linkgraph.storage.interface import Gap, LinkReader, TargetOptions, split_options
+from linkgraph.storage.interface import AuditReader, Gap, LinkReader, TargetOptions, split_options
 from linkgraph.storage.linkfile import write_links
-from linkgraph.storage.sqlite import SqliteStore
 from linkgraph.storage.vocab import EXPORT_FORMATS
 
+from .stores import open_reader as _open_reader
 from .stores import reading as _reading
 
 if TYPE_CHECKING:
@@ -66,10 +66,11 @@ def __getattr__(name: str) -> Any:
 Store = str | os.PathLike[str] | LinkReader
 
 
-def open_store(path: str | os.PathLike[str], *, check: bool = False) -> SqliteStore:
-    """Open the store at ``path`` once, read-only, for many queries; close it (or use
-    ``with``). Every query function takes it in place of a path. ``check`` runs SQLite's
-    ``quick_check`` first. Raises ``StoreNotFound``, ``NotAStore``, ``CorruptStore``...
+def open_store(path: str | os.PathLike[str], *, check: bool = False) -> AuditReader:
+    """Open the store at ``path`` (a SQLite file, or a ``postgresql://`` URL) once,
+    read-only, for many queries; close it (or use ``with``). Every query function takes
+    it in place of a path. ``check`` runs the store's health check first (SQLite's
+    ``quick_check``). Raises ``StoreNotFound``, ``NotAStore``, ``CorruptStore``...
 
     Example::
 
@@ -77,7 +78,7 @@ def open_store(path: str | os.PathLike[str], *, check: bool = False) -> SqliteSt
             for rival in ("rival-a.com", "rival-b.com"):
                 print(rival, len(linkgraph.referring_domains(store, rival, limit=None)))
     """
-    return SqliteStore.open(path, check=check)
+    return _open_reader(path, check=check)
 
 
 def crawl(

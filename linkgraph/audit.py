@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from linkgraph.storage.records import BacklinkDetail, Target
 from . import api
 from .disavow import DisavowEntry, format_disavow
 from .inputs import read_list_file
-from .stores import AuditStore, reading
+from .stores import AuditStore, reading, refuse_postgres
 
 __all__ = [
     "AuditProfile",
@@ -317,6 +317,7 @@ def broken(
             raise SettingsError(
                 "check_external writes to the store: give its path, not an open store"
             )
+        refuse_postgres(db, "broken --check-external")
         settings = api.stored_settings(db)
         if settings is None:
             raise SettingsError(f"{db} holds no crawl whose settings the check could reuse")
@@ -405,20 +406,26 @@ def disavow(
     profile: AuditProfile | None = None,
     mode: str | None = None,
     output: str | os.PathLike[str] | IO[str] | None = None,
+    domains: Collection[str] | None = None,
 ) -> str:
     """Google's disavow file for the referring domains scoring at least ``min_score``.
 
     Domains at or above the score become ``domain:`` lines; on domains below it, pages
     with hundreds of outbound links (link pages) that scored at least half of it become
     URL lines. Returns the text; writes it to ``output`` when given (a path or a file).
+
+    ``domains``, when given, are a reviewer's choice of the domains to disavow whole, in
+    place of those scoring ``min_score`` or more (the web UI's ticks); a domain scoring that
+    much that the reviewer left out gets no line at all.
     """
     scored = toxic(db, target, profile=profile, mode=mode)
     entries = []
     for r in scored:
         reason = "; ".join(r["reasons"])
-        if r["score"] >= min_score:
+        whole = r["score"] >= min_score if domains is None else r["domain"] in domains
+        if whole:
             entries.append(DisavowEntry("domain", r["domain"], r["score"], reason))
-        elif r["link_pages"] and r["score"] >= min_score / 2:
+        elif r["link_pages"] and min_score / 2 <= r["score"] < min_score:
             for url in r["link_pages"]:
                 entries.append(
                     DisavowEntry("url", url, r["score"], f"link page on {r['domain']}: {reason}")
@@ -426,7 +433,9 @@ def disavow(
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     header = [
         f"disavow file for {target}, written by linkgraph on {stamp}",
-        f"domains scoring {min_score}+ in `linkgraph toxic`; review before uploading to Search Console",
+        f"domains scoring {min_score}+ in `linkgraph toxic`; review before uploading to Search Console"
+        if domains is None
+        else f"domains chosen in a review of `linkgraph toxic` (scores shown); link pages of domains scoring {min_score / 2:g}-{min_score - 1}",
     ]
     text = format_disavow(entries, header=header)
     if output is not None:

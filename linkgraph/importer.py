@@ -123,7 +123,11 @@ def _normalize_cell(text: str) -> str | None:
     # IDNA labels are validated and dot segments ("/./", "/%2e%2e/") removed: ada decides.
     if "xn--" in authority or (path and ("/." in path or "%2e" in path or "%2E" in path)):
         return normalize(text)
-    return f"{authority}{path or '/'}{query or ''}"
+    if path:
+        # The text is the URL as stored: the same string, whose hash the memo computed
+        # already (the writer's dictionaries of URLs reuse it).
+        return text
+    return f"{authority}/{query or ''}"
 
 
 def _remember(memo: dict[str, _T], cell: str, compute: Callable[[str], _T]) -> _T:
@@ -308,6 +312,9 @@ def import_links(
     ``encoding`` is a Python codec name; without it the encoding is detected (byte-order
     mark, else UTF-8, else :data:`FALLBACK_ENCODING`) and reported in the result.
     """
+    from .stores import refuse_postgres
+
+    refuse_postgres(db, "import")
     path = str(file)
     try:
         # Standard input is read whole: detecting the encoding needs a second pass.

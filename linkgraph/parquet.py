@@ -12,7 +12,9 @@ visible ``text``.
 
 ``import-parquet`` fills a new store from such a folder through the batched writer,
 then gives links their dates and lost state back, so the round trip loses nothing a
-query reads. It holds the tables in memory (grouped by source page); hosts' addresses
+query reads. It streams the export's record batches into a scratch SQLite file beside
+the store, which sorts the links by source page on disk, so memory stays bounded; the
+store is built beside ``db`` and renamed into place when complete. Hosts' addresses
 and notes, scores and a crawl's settings and queue are not part of the export.
 """
 
@@ -29,6 +31,7 @@ from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage import schema
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
+from linkgraph.storage.spool import Spool
 from linkgraph.storage.tables import (
     LINK_COLUMNS,
     has_urls,
@@ -46,6 +49,7 @@ from linkgraph.storage.vocab import (
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
+from .stores import refuse_postgres
 
 __all__ = ["export_parquet", "import_parquet"]
 
@@ -239,6 +243,7 @@ def _write(
 
 def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -> tuple[int, int]:
     """Write ``db``'s links and pages under the folder ``output``; returns (links, pages)."""
+    refuse_postgres(db, "export --format parquet", reads=True)
     pa = _arrow()
     import pyarrow.compute  # noqa: F401  (pa.compute, for the partitions)
 
@@ -266,19 +271,78 @@ def _read(folder: Path, name: str) -> Any:
     where = folder / name
     if not where.is_dir():
         raise SettingsError(f"{folder} has no {name}/ folder: not a linkgraph Parquet export")
-    return ds.dataset(where, format="parquet", partitioning="hive" if name == "links" else None)
+    dataset = ds.dataset(where, format="parquet", partitioning="hive" if name == "links" else None)
+    # Checked up front: a foreign folder otherwise fails deep inside pyarrow or our loop.
+    wanted = _schemas(_arrow())[0 if name == "links" else 1].names
+    missing = [column for column in wanted if column not in dataset.schema.names]
+    if missing:
+        raise SettingsError(
+            f"{where} is not a linkgraph Parquet export (missing columns: {', '.join(missing)})"
+        )
+    return dataset
 
 
-async def _fill(db: str | os.PathLike[str], pages: dict[str, dict[str, Any]], links: Any) -> None:
+_PAGE_FIELDS = (
+    "url",
+    "depth",
+    "fetched_at",
+    "status",
+    "error",
+    "final_url",
+    "content_type",
+    "title",
+    "lang",
+    "canonical",
+    "noindex",
+    "nofollow",
+    "size",
+    "etag",
+    "last_modified",
+    "text",
+    "checked_only",
+    "outlinks",
+    "elapsed_ms",
+)
+_SPOOL_LINKS = (*LINK_COLUMNS, "image")
+
+
+def _spool(folder: Path, path: Path) -> Spool:
+    """Copy the export's tables, a record batch at a time, into a scratch file at ``path``
+    (see :mod:`linkgraph.storage.spool`): memory stays bounded whatever the export's size."""
+    pages, links = _read(folder, "pages"), _read(folder, "links")
+    spool = Spool(path, _SPOOL_LINKS, _PAGE_FIELDS)
+    try:
+        for batch in links.to_batches(columns=list(_SPOOL_LINKS), batch_size=_ROWS):
+            spool.add_links(
+                (
+                    *(row[c] for c in LINK_COLUMNS[:5]),
+                    " ".join(row["rel"] or ()),
+                    row["flags"],
+                    _seconds(row["first_seen"]),
+                    _seconds(row["last_seen"]),
+                    _seconds(row["lost_at"]),
+                    row["lost_reason"],
+                    bool(row["image"]),
+                )
+                for row in batch.to_pylist()
+            )
+        for batch in pages.to_batches(columns=list(_PAGE_FIELDS), batch_size=_ROWS):
+            spool.add_pages(tuple(row[c] for c in _PAGE_FIELDS) for row in batch.to_pylist())
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+async def _fill(db: str | os.PathLike[str], spool: Spool) -> None:
     async with await StoreWriter.open(db, bulk=True) as writer:
         current: str | None = None
         group: list[Link] = []
         first: int | None = None
         written = 0
 
-        async def put(source: str) -> None:
+        async def put(source: str, row: dict[str, Any] | None) -> None:
             nonlocal written
-            row = pages.pop(source, None)
             if row is None:
                 writer.add_links(source, group, first or 0)
             else:
@@ -288,28 +352,24 @@ async def _fill(db: str | os.PathLike[str], pages: dict[str, dict[str, Any]], li
                 await writer.flush()
                 written = 0
 
-        for row in links:
-            if row["source"] != current:
+        rows = spool.links(
+            ("source", "target", "anchor", "rel", "placement", "image", "kind", "first_seen"),
+            by_source=True,
+        )
+        for source, target, anchor, rel, placement, image, kind, seen in rows:
+            if source != current:
                 if current is not None:
-                    await put(current)
-                current, group, first = row["source"], [], None
+                    await put(current, spool.take_page(current))
+                current, group, first = source, [], None
             group.append(
-                Link(
-                    row["target"],
-                    row["anchor"] or "",
-                    tuple(row["rel"] or ()),
-                    row["placement"],
-                    bool(row["image"]),
-                    row["kind"],
-                )
+                Link(target, anchor or "", tuple(rel.split()), placement, bool(image), kind)
             )
-            seen = _seconds(row["first_seen"])
             first = seen if first is None or (seen is not None and seen < first) else first
         if current is not None:
-            await put(current)
-        for url in list(pages):
-            group = []
-            await put(url)
+            await put(current, spool.take_page(current))
+        group = []
+        for row in spool.untaken_pages():
+            await put(row["url"], row)
             await asyncio.sleep(0)
 
 
@@ -336,32 +396,44 @@ def _page(row: dict[str, Any], links: list[Link]) -> Page:
     )
 
 
+def _remove(path: Path) -> None:
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        leftover.unlink(missing_ok=True)
+
+
 def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -> tuple[int, int]:
-    """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages)."""
+    """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages).
+
+    The store is built in a file beside ``db`` and renamed into place only when complete,
+    so an interrupted import leaves no half-filled store behind and can simply be rerun."""
+    refuse_postgres(db, "import-parquet")
     _arrow()
     where = Path(folder)
     if has_urls(db):
-        raise SettingsError(f"{db} holds links already: import-parquet fills a new store")
-    pages_table = _read(where, "pages").to_table()
-    links_table = _read(where, "links").to_table().sort_by("source")
-    pages = {row["url"]: row for row in pages_table.to_pylist()}
-    history = [(url, row["outlinks"], row["elapsed_ms"]) for url, row in pages.items()]
-    links = links_table.to_pylist()
-    run(_fill(db, pages, links))
-    restore_history(
-        db,
-        (
-            (
-                *(row[c] for c in LINK_COLUMNS[:5]),
-                " ".join(row["rel"] or ()),
-                row["flags"],
-                _seconds(row["first_seen"]),
-                _seconds(row["last_seen"]),
-                _seconds(row["lost_at"]),
-                row["lost_reason"],
+        raise SettingsError(
+            f"{db} holds links already: import-parquet fills a new store"
+            " (give a new --db path, or remove this one first)"
+        )
+    dest = Path(db)
+    building = dest.with_name(f"{dest.name}.importing")
+    scratch = dest.with_name(f"{dest.name}.spool")
+    _remove(building)  # what a killed run left
+    _remove(scratch)
+    try:
+        spool = _spool(where, scratch)
+        try:
+            run(_fill(building, spool))
+            links, pages = spool.counts()
+            restore_history(
+                building,
+                spool.links(_SPOOL_LINKS[:-1]),
+                spool.pages(("url", "outlinks", "elapsed_ms")),
             )
-            for row in links
-        ),
-        history,
-    )
-    return len(links), len(history)
+        finally:
+            spool.close()
+        _remove(dest)  # an empty store (has_urls said so) or nothing
+        os.replace(building, dest)
+    finally:
+        _remove(building)
+        _remove(scratch)
+    return links, pages

@@ -26,6 +26,7 @@ from linkgraph.storage import scores as store_scores
 from linkgraph.storage.graphload import GraphArrays
 
 from .inputs import read_list_file
+from .stores import refuse_postgres
 
 __all__ = ["RankSummary", "rank", "read_trusted"]
 
@@ -128,6 +129,7 @@ def rank(
     On glibc it fixes the process's mmap threshold at 4 MiB (see :func:`_map_large_arrays`),
     which stays so after it returns.
     """
+    refuse_postgres(db, "rank")
     say = progress or (lambda _msg: None)
     summary = RankSummary()
     phases = summary.phases

@@ -1,9 +1,12 @@
-"""What a façade function reads: a store's path, opened for the call, or a store the
-caller opened once with :func:`linkgraph.open_store`.
+"""What a façade function reads: a store's path or PostgreSQL URL, opened for the call,
+or a store the caller opened once with :func:`linkgraph.open_store`.
 
 The query functions (:mod:`linkgraph.api`), the audits (:mod:`linkgraph.audit`) and the
 graph export (:mod:`linkgraph.graphs`) all go through :func:`reading`, so the backend a
-path opens is chosen here, in one place.
+``--db`` value opens is chosen here, in one place: a value starting ``postgresql://`` or
+``postgres://`` is a PostgreSQL store (:mod:`linkgraph.storage.pg`), anything else a
+SQLite file. The commands that write a store (crawl, import, rank) ask
+:func:`refuse_postgres` first: their PostgreSQL writer is not built yet.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar, overload
 
+from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import AuditReader, LinkReader
+from linkgraph.storage.pg import is_pg_url, redact
 from linkgraph.storage.sqlite import SqliteStore
 
-__all__ = ["AuditStore", "reading"]
+__all__ = ["AuditStore", "copy", "init_db", "open_reader", "reading", "refuse_postgres", "shown"]
 
 # What the audits and the graph export read: a store's path, or a store the caller opened.
 AuditStore = str | os.PathLike[str] | AuditReader
@@ -41,9 +46,94 @@ def reading(
     """The store ``db`` names: opened (and closed) here for a path, as given when open
     (``check``: its health check first, in both cases)."""
     if isinstance(db, str | os.PathLike):
-        with SqliteStore.open(db, check=check) as store:
+        with open_reader(db, check=check) as store:
             yield store
         return
     if check:
         db.check()
     yield db
+
+
+def open_reader(db: str | os.PathLike[str], *, check: bool = False) -> AuditReader:
+    """The store ``db`` names, opened for reading: a PostgreSQL store for a
+    ``postgresql://`` URL, else the SQLite file at that path."""
+    if is_pg_url(db):
+        from linkgraph.storage.pg.store import PgStore
+
+        return PgStore.open(os.fspath(db), check=check)
+    _refuse_other_urls(db)
+    return SqliteStore.open(db, check=check)
+
+
+def _refuse_other_urls(db: object) -> None:
+    """A ``--db`` that looks like a URL of another scheme (``postgresq://``, ``mysql://``)
+    is a mistake, not a file name: say so, without the password it may carry, instead of
+    creating folders named after it or printing it in a "not found"."""
+    text = os.fspath(db) if isinstance(db, str | os.PathLike) else ""
+    if isinstance(text, str) and "://" in text and not is_pg_url(text):
+        scheme = text.split("://", 1)[0]
+        raise StoreError(
+            f"--db {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
+            " path (SQLite) or a postgresql:// URL"
+        )
+
+
+def shown(db: object) -> str:
+    """``db`` as a message may show it: a PostgreSQL URL without its password."""
+    text = os.fspath(db) if isinstance(db, str | os.PathLike) else repr(db)
+    return redact(text) if is_pg_url(text) else text
+
+
+def refuse_postgres(db: object, command: str, *, reads: bool = False) -> None:
+    """Raise a one-line :class:`StoreError` when ``db`` is a PostgreSQL URL: ``command``
+    writes a store (or, with ``reads``, reads it in a way only SQLite does yet), which is
+    not built for PostgreSQL yet. (A URL of another scheme is refused too.)"""
+    _refuse_other_urls(db)
+    if is_pg_url(db):
+        what, hint = (
+            ("read", "copy it to a SQLite store with `linkgraph copy URL PATH` first")
+            if reads
+            else (
+                "write to",
+                "run it on a SQLite store and move that with `linkgraph copy PATH URL`",
+            )
+        )
+        raise StoreError(
+            f"`linkgraph {command}` cannot {what} a PostgreSQL store yet ({shown(db)}): {hint}"
+        )
+
+
+def init_db(db: str | os.PathLike[str]) -> dict[str, int]:
+    """Create the link store schema at ``db`` (a PostgreSQL URL, or a SQLite path), or bring
+    a store of ours up to date. Returns ``{"before": version, "after": version}``: equal
+    when it was up to date, ``before`` 0 when it was created. A database that is not ours,
+    or from a newer linkgraph, raises before anything is written.
+
+    Example::
+
+        linkgraph.init_db("postgresql://crawler@db.example.org/links")
+    """
+    if is_pg_url(db):
+        from linkgraph.storage.pg.schema import init_db as init_pg
+
+        before, after = init_pg(os.fspath(db))
+        return {"before": before, "after": after}
+    from linkgraph.storage import schema
+
+    before = schema.inspect_file(db) or 0
+    schema.connect(db, create=True).close()
+    return {"before": before, "after": schema.SCHEMA_VERSION}
+
+
+def copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> dict[str, int]:
+    """Copy the whole store at ``src`` into the new or empty store at ``dst``, each a
+    SQLite path or a PostgreSQL URL: every table, every row, ids kept. Returns the rows
+    copied per table. A ``dst`` holding anything is refused before anything is written.
+
+    Example::
+
+        linkgraph.copy("links.db", "postgresql://crawler@db.example.org/links")
+    """
+    from linkgraph.storage.pg.copy import copy_store
+
+    return copy_store(src, dst)

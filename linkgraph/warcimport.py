@@ -37,6 +37,7 @@ from linkgraph.storage.records import Page
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
+from .stores import refuse_postgres
 from .warcpages import Bad, Skip, page_of
 from .warcread import Capture, Damage, NotAnArchive, ReaderMissing, read_archive, require_reader
 
@@ -265,6 +266,7 @@ def import_archives(
     """Import archive files of format ``fmt`` (``warc`` or ``wat``) into ``db``, each
     record made a page by ``convert``. ``report`` (made if not given) is filled as the
     import goes, so a caller interrupted by Ctrl-C can still say what was done."""
+    refuse_postgres(db, f"import-{fmt}")
     files = [os.fspath(p) for p in paths]
     for path in files:
         if not os.path.isfile(path):

@@ -47,6 +47,11 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 _STATUS = re.compile(rb"HTTP/\d(?:\.\d)?[ \t]+(\d{3})")
 # How far past damage we look for the next gzip member, and how often we try again.
 _RESYNC_WINDOW = 64 << 20
+# The most of a record's block held in memory: an HTTP head and a capped payload. The
+# rest of a longer block (a video, say) is read through in pieces and dropped.
+_HEAD_ROOM = 1 << 20
+MAX_BLOCK = _HEAD_ROOM + MAX_BODY
+_SKIP_PIECE = 1 << 20
 _MAX_RESYNCS = 1000
 
 
@@ -147,6 +152,7 @@ def dechunk(payload: bytes) -> bytes:
     """Undo ``Transfer-Encoding: chunked``; payload that does not parse as chunks is kept
     as it is (some archivers store it decoded but leave the header)."""
     out = []
+    total = 0  # a running total: summing ``out`` per chunk made many small chunks quadratic
     at = 0
     while True:
         end = payload.find(b"\n", at)
@@ -159,14 +165,16 @@ def dechunk(payload: bytes) -> bytes:
             return payload if not out else b"".join(out)
         if size == 0:
             break
-        out.append(payload[end + 1 : end + 1 + size])
+        chunk = payload[end + 1 : end + 1 + size]
+        out.append(chunk)
+        total += len(chunk)
         at = end + 1 + size
         # Each chunk ends with CRLF (or LF from a careless writer).
         if payload.startswith(b"\r\n", at):
             at += 2
         elif payload.startswith(b"\n", at):
             at += 1
-        if sum(map(len, out)) > MAX_BODY:
+        if total > MAX_BODY:
             break
     return b"".join(out)[:MAX_BODY] if out else payload
 
@@ -185,7 +193,8 @@ def decode_content(payload: bytes, coding: str | None) -> bytes | None:
         if coding == "br":
             import brotli
 
-            return brotli.decompress(payload)[:MAX_BODY]
+            # Bounded output: a kilobyte of brotli can inflate to gigabytes.
+            return brotli.Decompressor().process(payload, output_buffer_limit=MAX_BODY)[:MAX_BODY]
     except (zlib.error, Exception):  # brotli.error derives from Exception only
         return None
     return None  # a coding we do not know (compress, zstd...)
@@ -195,11 +204,16 @@ def _record(raw: object, offset: int) -> Capture | Damage:
     headers = raw.headers  # type: ignore[attr-defined]
     kind = (headers.get("WARC-Type") or "").strip().lower()
     declared = raw.content_length  # type: ignore[attr-defined]
-    block = raw.reader.read()  # type: ignore[attr-defined]
+    reader = raw.reader  # type: ignore[attr-defined]
+    block = reader.read(MAX_BLOCK)
+    # Read past the kept part piece by piece, only counting, to tell a cut-off file.
+    length = len(block)
+    while length < declared and (piece := reader.read(_SKIP_PIECE)):
+        length += len(piece)
     if headers.get("Content-Length") is None:  # WARC requires it: a header cut off
         return Damage(offset, f"{kind or 'record'} header without Content-Length (cut off?)")
-    if len(block) < declared:
-        return Damage(offset, f"{kind or 'record'} cut off: {len(block):,} of {declared:,} bytes")
+    if length < declared:
+        return Damage(offset, f"{kind or 'record'} cut off: {length:,} of {declared:,} bytes")
     capture = Capture(
         offset=offset,
         type=kind,
@@ -217,7 +231,7 @@ def _record(raw: object, offset: int) -> Capture | Damage:
                 return capture
             return Damage(offset, f"{kind} without an HTTP status line")
         capture.http, payload = parsed
-        capture.size = len(payload)
+        capture.size = len(payload) + length - len(block)
         if "chunked" in (capture.http.get("transfer-encoding") or "").lower():
             payload = dechunk(payload)
         decoded = decode_content(payload, capture.http.get("content-encoding"))
@@ -227,7 +241,7 @@ def _record(raw: object, offset: int) -> Capture | Damage:
         capture.body = decoded
     else:
         capture.body = block
-        capture.size = len(block)
+        capture.size = length
     return capture
 
 

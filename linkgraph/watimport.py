@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,6 +47,29 @@ __all__ = ["HYPERLINK_PATHS", "import_wat", "page_of_wat"]
 
 HYPERLINK_PATHS = frozenset({"A@/href", "AREA@/href"})
 _SETTINGS = CrawlSettings()
+
+
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit also takes "²" and other digits int() refuses
+_MAX_SIZE = 1 << 63  # sizes go into SQLite INTEGER (a larger int is stored as REAL)
+
+
+def _status(value: Any) -> int | None:
+    """An HTTP status (100-999) from the JSON number or digit string WAT gives, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not _DIGITS.fullmatch(value) or len(value) > 3:
+            return None
+        value = int(value)
+    elif isinstance(value, float):
+        # 1e400 parses as inf (int() raises OverflowError); NaN and fractions are no status.
+        if not value.is_integer():
+            return None
+        value = int(value)
+    if not isinstance(value, int) or not 100 <= value <= 999:
+        return None
+    return value
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -127,6 +151,8 @@ def page_of_wat(capture: Capture) -> Page | Skip | Bad:
         doc = json.loads(capture.body)
     except ValueError:
         return Bad("WAT record is not JSON")
+    except RecursionError:  # arrays or objects nested deeper than the parser's stack
+        return Bad("WAT record nested too deep")
     envelope = _dict(_dict(doc).get("Envelope"))
     warc = _dict(envelope.get("WARC-Header-Metadata"))
     kind = warc.get("WARC-Type")
@@ -145,9 +171,8 @@ def page_of_wat(capture: Capture) -> Page | Skip | Bad:
     date = warc_date(warc.get("WARC-Date") if isinstance(warc.get("WARC-Date"), str) else None)
     if date is None:
         return Bad("WAT response without a valid WARC-Date")
-    try:
-        status = int(_dict(http.get("Response-Message")).get("Status"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    status = _status(_dict(http.get("Response-Message")).get("Status"))
+    if status is None:
         return Bad("WAT response without an HTTP status")
     headers = _dict(http.get("Headers"))
     ip = warc.get("WARC-IP-Address")
@@ -164,7 +189,7 @@ def page_of_wat(capture: Capture) -> Page | Skip | Bad:
         last_modified=_header(headers, "last-modified"),
     )
     entity = http.get("Entity-Length")
-    if isinstance(entity, str) and entity.isdigit():
+    if isinstance(entity, str) and _DIGITS.fullmatch(entity) and int(entity) < _MAX_SIZE:
         page.size = int(entity)
     if status == 304:
         page.not_modified = True

@@ -10,26 +10,31 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from linkgraph.crawler.client import HttpClient
 from linkgraph.crawler.engine import CrawlStats, Engine
-from linkgraph.crawler.fetch import Fetcher, SafeResolver, read_hosts_file
+from linkgraph.crawler.fetch import SafeResolver, read_hosts_file
 from linkgraph.crawler.robotsfetch import RobotsFetch, fetch_robots
 from linkgraph.crawler.settings import CrawlSettings, SettingsError
 from linkgraph.storage.identity import normalize
+from linkgraph.storage.pg import is_pg_url
+from linkgraph.storage.pg.writer import PgWriter
 from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
+from .stores import refuse_postgres
 
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
 
-def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> Fetcher:
+
+def _fetcher(settings: CrawlSettings, *, concurrency: int, pinned_only: bool) -> HttpClient:
     """A fetcher with the settings' user agent, timeouts and address safety (hosts file
     pins, private addresses only when allowed)."""
     pinned = read_hosts_file(settings.hosts_file) if settings.hosts_file else {}
     resolver = SafeResolver(
         pinned, allow_private=settings.allow_private_addresses, pinned_only=pinned_only
     )
-    return Fetcher(
+    return HttpClient(
         user_agent=settings.user_agent,
         resolver=resolver,
         concurrency=concurrency,
@@ -49,17 +54,40 @@ async def crawl_async(
 
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
-    if not check and not any(normalize(s) for s in settings.seeds) and inspect_file(db) is None:
+    pg = is_pg_url(db)
+    if check or not pg:  # a crawl writes to PostgreSQL; the link check does not yet
+        refuse_postgres(db, "broken --check-external" if check else "crawl")
+    if not check and not any(normalize(s) for s in settings.seeds) and not _has_store(db):
         # The engine says the same, but only once the store is open, and opening creates
         # it: a crawl with nothing to do must not leave a new empty store behind.
         raise SettingsError("no seed URLs: give SEED_URL arguments or --seeds FILE")
     fetcher = _fetcher(settings, concurrency=settings.concurrency, pinned_only=settings.pinned_only)
-    async with (
-        await StoreWriter.open(db, batch_pages=settings.batch_pages) as writer,
-        fetcher,
-    ):
+    writer: StoreWriter | PgWriter
+    if pg:
+        writer = await PgWriter.open(os.fspath(db), batch_pages=settings.batch_pages)
+    else:
+        writer = await StoreWriter.open(db, batch_pages=settings.batch_pages)
+    async with writer, fetcher:
         engine = Engine(settings, writer, fetcher, check=check)
         return await engine.run(progress=progress)
+
+
+def _has_store(db: str | os.PathLike[str]) -> bool:
+    """True when ``db`` holds a store already (a PostgreSQL one: with a crawl in it)."""
+    if not is_pg_url(db):
+        return inspect_file(db) is not None
+    from linkgraph.storage.errors import StoreNotFound
+
+    from .stores import open_reader
+
+    try:
+        store = open_reader(db)
+    except StoreNotFound:
+        return False
+    try:
+        return store.crawl_record() is not None
+    finally:
+        store.close()
 
 
 async def fetch_robots_txt(url: str, settings: CrawlSettings) -> RobotsFetch:

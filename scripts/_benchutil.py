@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import platform
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def cpu_model(unknown: str = "unknown") -> str:
@@ -65,3 +69,31 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
         except OSError as exc:
             parser.error(f"--json {json_file}: cannot make its folder ({exc.strerror or exc})")
     return args
+
+
+def add_pg_url(parser: argparse.ArgumentParser) -> None:
+    """``--pg-url``: the PostgreSQL database a benchmark uses instead of a throwaway server."""
+    parser.add_argument(
+        "--pg-url", help="an empty PostgreSQL database (default: start a throwaway server)"
+    )
+
+
+@contextmanager
+def throwaway_pg(pg_url: str | None) -> Iterator[Any]:
+    """The tests' PostgreSQL server (``tests/pg_support.py``: initdb into a temporary folder,
+    a Unix socket only), started for the run and stopped after it; ``None`` when
+    ``pg_url`` names a database to use instead."""
+    if pg_url is not None:
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg_support import PgServer, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        raise SystemExit("no PostgreSQL server binaries (initdb, pg_ctl): give --pg-url")
+    server = PgServer(binaries).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -119,7 +119,9 @@ SPY_RATE = 250
 # Leaf rules come first so that time spent in a syscall is not charged to its caller.
 SPY_RULES = [
     ("leaf:StreamWriter._write", "socket send (syscall; on loopback it runs the receive side too)"),
+    ("leaf:_Connection.send", "socket send (syscall; on loopback it runs the receive side too)"),
     ("aiohttp/", "aiohttp client (Python)"),
+    ("crawler/client.py", "HTTP client (crawler/client.py)"),
     ("crawler/urls.py:", "URL resolution, hashing, scope (urls.py)"),
     ("_placements", "extract: placements"),
     ("_Head", "extract: head (title, canonical, meta)"),

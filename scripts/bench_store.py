@@ -9,7 +9,7 @@ order, so the B-trees fill the way a real crawl fills them), then measures:
   current external links), through the public Python API, each call opening the store
   as the command does;
 - beside them, DuckDB (2 threads) over a Parquet export of the same links answering the
-  same referring-domains and anchors questions (same filter, order and top 100, checked
+  same backlinks, referring-domains and anchors questions (same filter, order and top 100, checked
   equal to ours), and the ratio ours / DuckDB. duckdb and pyarrow come with the
   ``bench`` extra (``pip install -e '.[bench]'``); without them the peer is skipped, and
   the script says so. The export is written once beside the store and reused;
@@ -168,18 +168,19 @@ def load_peer():  # type: ignore[no-untyped-def]
     return duckdb, pyarrow
 
 
-def export_parquet(db: Path, pa) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
-    """Every link (source domain name, target URL, anchor, flags, times) and every domain's
-    PageRank as Parquet beside the store, written once and reused while newer than it."""
+def export_parquet(db: Path, pa) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
+    """Every link (source domain name, target URL, anchor, flags, times), every domain's
+    PageRank and every linking page's URL and PageRank as Parquet beside the store,
+    written once and reused while newer than it."""
     import sqlite3
 
     import pyarrow.parquet as pq
 
     links_file, domains_file = Path(f"{db}.links.parquet"), Path(f"{db}.domains.parquet")
-    if all(
-        f.exists() and f.stat().st_mtime > db.stat().st_mtime for f in (links_file, domains_file)
-    ):
-        return links_file, domains_file
+    pages_file = Path(f"{db}.pages.parquet")
+    files = (links_file, domains_file, pages_file)
+    if all(f.exists() and f.stat().st_mtime > db.stat().st_mtime for f in files):
+        return files
     started = time.perf_counter()
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     names = [
@@ -227,7 +228,6 @@ def export_parquet(db: Path, pa) -> tuple[Path, Path]:  # type: ignore[no-untype
     rows = conn.execute(
         "SELECT d.name, ds.pagerank FROM domains d LEFT JOIN domain_scores ds ON ds.domain_id = d.id"
     ).fetchall()
-    conn.close()
     pq.write_table(
         pa.table(
             {"name": [r[0] for r in rows], "pagerank": [r[1] for r in rows]},
@@ -235,16 +235,43 @@ def export_parquet(db: Path, pa) -> tuple[Path, Path]:  # type: ignore[no-untype
         ),
         domains_file,
     )
+    rows = conn.execute(
+        "SELECT u.id, u.url, ps.pagerank, ps.authority"
+        " FROM (SELECT DISTINCT source_id AS id FROM links) s"
+        " JOIN urls u ON u.id = s.id LEFT JOIN page_scores ps ON ps.url_id = u.id"
+    ).fetchall()
+    conn.close()
+    pages_schema = pa.schema(
+        [
+            ("source_id", pa.int64()),
+            ("url", pa.string()),
+            ("pagerank", pa.float64()),
+            ("authority", pa.float64()),
+        ]
+    )
+    pq.write_table(
+        pa.table(
+            {name: [r[i] for r in rows] for i, name in enumerate(pages_schema.names)},
+            schema=pages_schema,
+        ),
+        pages_file,
+    )
     print(f"exported {links_file} in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    return links_file, domains_file
+    return files
 
 
-# The same questions as ``referring_domains`` and ``anchors`` with their default filter
-# (current, external, kind 0 links into one URL), same order, top 100. With one target
-# URL a backlink (a distinct source, target pair) is a distinct source page.
+# The same questions as ``backlinks``, ``referring_domains`` and ``anchors`` with their
+# default filter (current, external, kind 0 links into one URL), same order, top 100.
+# With one target URL a backlink (a distinct source, target pair) is a distinct source page.
 _PEER_LINKS = (
     "SELECT * FROM read_parquet('{links}') WHERE target_url = $target AND kind = 0"
     " AND lost_at IS NULL AND (flags & 16) = 0"
+)
+PEER_BACKLINKS = (
+    "WITH l AS (" + _PEER_LINKS + ")"
+    " SELECT p.url, l.anchor, l.first_seen, p.authority FROM l"
+    " LEFT JOIN read_parquet('{pages}') p ON p.source_id = l.source_id"
+    " ORDER BY p.pagerank IS NULL, p.pagerank DESC, l.first_seen DESC LIMIT 100"
 )
 PEER_REFERRING_DOMAINS = (
     "WITH l AS (" + _PEER_LINKS + ")"
@@ -268,13 +295,17 @@ def peer_rows(name: str, con, sql: str, target: str) -> list[tuple]:  # type: ig
     from linkgraph.storage.queries import iso
 
     rows = con.execute(sql, {"target": target}).fetchall()
+    if name == "backlinks":
+        return [(source, anchor, iso(first), a) for source, anchor, first, a in rows]
     if name == "referring-domains":
         return [(d, n, f, iso(first), iso(last)) for d, n, f, first, last in rows]
     return [(a, n, f, d, bool(img)) for a, n, f, d, img in rows]
 
 
 def our_rows(name: str, records: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
-    if name == "referring-domains":
+    if name == "backlinks":
+        keys = ("source", "anchor", "first_seen", "source_authority")
+    elif name == "referring-domains":
         keys = ("domain", "backlinks", "follow_backlinks", "first_seen", "last_seen")
     else:
         keys = ("anchor", "backlinks", "follow_backlinks", "referring_domains", "image")
@@ -331,7 +362,7 @@ def main() -> int:
     peer = None if args.no_peer else load_peer()
     if peer is not None:
         duckdb, pa = peer
-        links_file, domains_file = export_parquet(db, pa)
+        links_file, domains_file, pages_file = export_parquet(db, pa)
         con = duckdb.connect()
         con.execute("SET threads = 2")
         print(f"peer: DuckDB {duckdb.__version__} over {links_file.name} (2 threads)")
@@ -340,7 +371,11 @@ def main() -> int:
         "referring-domains": linkgraph.referring_domains,
         "anchors": linkgraph.anchors,
     }
-    peer_sql = {"referring-domains": PEER_REFERRING_DOMAINS, "anchors": PEER_ANCHORS}
+    peer_sql = {
+        "backlinks": PEER_BACKLINKS,
+        "referring-domains": PEER_REFERRING_DOMAINS,
+        "anchors": PEER_ANCHORS,
+    }
     for target, links, backlinks in targets:
         print(f"target {target}: {links:,} links, {backlinks:,} backlinks")
         for name, command in commands.items():
@@ -352,11 +387,17 @@ def main() -> int:
                 f"  ({len(samples)} calls)"
             )
             if peer is not None and name in peer_sql:
-                sql = peer_sql[name].format(links=links_file, domains=domains_file)
+                sql = peer_sql[name].format(
+                    links=links_file, domains=domains_file, pages=pages_file
+                )
                 theirs = peer_rows(name, con, sql, target)  # warm, as ours
                 same = our_rows(name, ours) == theirs
                 if not same and sorted(our_rows(name, ours)) == sorted(theirs):
                     same = "same rows, ties ordered apart"  # type: ignore[assignment]
+                elif not same and name == "backlinks":
+                    # Links of equal authority and first seen tie: the cut may keep others.
+                    if [r[2:] for r in our_rows(name, ours)] == [r[2:] for r in theirs]:
+                        same = "same sort keys, ties cut apart"  # type: ignore[assignment]
                 duck = timed(
                     lambda s=sql, t=target: con.execute(s, {"target": t}).fetchall(),
                     args.repeat,

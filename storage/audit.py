@@ -20,18 +20,63 @@ from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
 from .vocab import NOT_FOLLOW_FLAGS
 
 __all__ = [
+    "DETAIL_SQL",
+    "UNREACHABLE",
     "BacklinkDetail",
     "LinkFilters",
+    "backlink_detail",
     "backlink_details",
     "broken_links",
+    "broken_record",
     "changes",
+    "changes_from_rows",
     "domain_sizes",
     "mentions",
     "page_texts",
+    "since_timestamp",
 ]
 
 _CHUNK = 900
-_UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
+# Fetch errors that mean the target could not be reached: a broken link, as 4xx/5xx is.
+UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
+
+# The columns and joins of :func:`backlink_detail`'s rows; the caller adds ``WHERE``.
+# Plain SQL that the PostgreSQL store (storage/pg/audit.py) runs as it is.
+DETAIL_SQL = (
+    "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
+    " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
+    " ds.authority, l.lost_at, l.lost_reason"
+    " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
+    " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
+    " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
+    " LEFT JOIN pages p ON p.url_id = l.source_id LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
+    " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id"
+)
+
+
+def backlink_detail(row: tuple[Any, ...]) -> BacklinkDetail:
+    """One row of :data:`DETAIL_SQL` as the record the audits score."""
+    (sid, tid, src, tgt, anchor, tokens, flags, pl, first, last, did, dname, outlinks,
+     authority, domain_authority, lost_at, reason) = row  # fmt: skip
+    return BacklinkDetail(
+        sid,
+        tid,
+        src,
+        tgt,
+        anchor,
+        tokens.split(" ") if tokens else [],
+        flags,
+        PLACEMENTS[pl],
+        iso(first),
+        iso(last),
+        did,
+        dname,
+        outlinks,
+        authority,
+        domain_authority,
+        iso(lost_at),
+        lost_reason(reason),
+    )
 
 
 def backlink_details(
@@ -40,57 +85,7 @@ def backlink_details(
     """Every current link into the target that ``where`` keeps (``include_lost``: and
     every lost one), with source page facts."""
     condition, params = _filters(target, where)
-    sql = (
-        "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
-        " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
-        " ds.authority, l.lost_at, l.lost_reason"
-        " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
-        " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
-        " JOIN anchors a ON a.id = l.anchor_id LEFT JOIN rels r ON r.id = l.rel_id"
-        " LEFT JOIN pages p ON p.url_id = l.source_id LEFT JOIN page_scores ps ON ps.url_id = l.source_id"
-        " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id"
-        f" WHERE {condition}"
-    )
-    return [
-        BacklinkDetail(
-            sid,
-            tid,
-            src,
-            tgt,
-            anchor,
-            tokens.split(" ") if tokens else [],
-            flags,
-            PLACEMENTS[pl],
-            iso(first),
-            iso(last),
-            did,
-            dname,
-            outlinks,
-            authority,
-            domain_authority,
-            iso(lost_at),
-            lost_reason(reason),
-        )
-        for (
-            sid,
-            tid,
-            src,
-            tgt,
-            anchor,
-            tokens,
-            flags,
-            pl,
-            first,
-            last,
-            did,
-            dname,
-            outlinks,
-            authority,
-            domain_authority,
-            lost_at,
-            reason,
-        ) in conn.execute(sql, params)
-    ]
+    return [backlink_detail(row) for row in conn.execute(f"{DETAIL_SQL} WHERE {condition}", params)]
 
 
 def _by_id_chunks(conn: sqlite3.Connection, sql: str, ids: set[int]) -> Iterator[tuple[Any, ...]]:
@@ -134,7 +129,8 @@ def target_domain_links_to(
     return {did for (did,) in rows} & domain_ids
 
 
-def _since_ts(since: str | None) -> int:
+def since_timestamp(since: str | None) -> int:
+    """``--since`` (an ISO date or time, UTC unless it says) as Unix seconds; 0 for none."""
     if not since:
         return 0
     try:
@@ -162,7 +158,7 @@ def changes(
     """
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
-    start = _since_ts(since)
+    start = since_timestamp(since)
     condition, params = _filters(
         target, LinkFilter(include_internal=include_internal, include_lost=True)
     )
@@ -173,6 +169,14 @@ def changes(
         f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}",
         params,
     ).fetchall()
+    return changes_from_rows(rows, start=start, by=by)
+
+
+def changes_from_rows(
+    rows: list[tuple[Any, ...]], *, start: int, by: str
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`changes` from its rows: (source, target, anchor, first_seen, lost_at,
+    lost_reason, source domain id, source domain) of every link into the target."""
     link_changes: list[dict[str, Any]] = []
     seen_pairs: set[tuple[str, str, str]] = set()
     per_domain: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
@@ -242,9 +246,9 @@ def broken_links(
     clauses = [
         "l.kind = 0",
         CURRENT,
-        f"(p.status >= 400 OR (p.status IS NULL AND p.error IN ({','.join('?' * len(_UNREACHABLE))})))",
+        f"(p.status >= 400 OR (p.status IS NULL AND p.error IN ({','.join('?' * len(UNREACHABLE))})))",
     ]
-    params: list[Any] = list(_UNREACHABLE)
+    params: list[Any] = list(UNREACHABLE)
     if target is not None:
         column = "l.source_id" if outbound else "l.target_id"
         clauses.append(f"{column} IN ({target.url_ids_sql})")
@@ -258,21 +262,23 @@ def broken_links(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [
-        {
-            "source": source,
-            "target": tgt,
-            "anchor": anchor,
-            "follow": not flags & NOT_FOLLOW_FLAGS,
-            "placement": PLACEMENTS[placement],
-            "status": status,
-            "error": error,
-            "checked": iso(checked),
-        }
-        for source, tgt, anchor, flags, placement, status, error, checked in conn.execute(
-            sql, params
-        )
-    ]
+    return [broken_record(row) for row in conn.execute(sql, params)]
+
+
+def broken_record(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row (source, target, anchor, flags, placement, status, error, fetched_at) of a
+    broken link as :func:`broken_links` gives it."""
+    source, tgt, anchor, flags, placement, status, error, checked = row
+    return {
+        "source": source,
+        "target": tgt,
+        "anchor": anchor,
+        "follow": not flags & NOT_FOLLOW_FLAGS,
+        "placement": PLACEMENTS[placement],
+        "status": status,
+        "error": error,
+        "checked": iso(checked),
+    }
 
 
 def mentions(

@@ -31,12 +31,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
+import numpy as np
 
+from .edgerows import Edge, insert_rows, stored_current
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
+from .linksources import add_sources, new_sources
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
@@ -53,9 +56,7 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
-
-
-Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
+_NO_ROWS = np.empty((0, 8), dtype=np.int64)
 
 
 @dataclass(slots=True)
@@ -90,8 +91,10 @@ class Committed:
     answered: dict[int, int] = field(default_factory=dict)
     # Ids of the hosts this batch looked up, for the caller to pass back in later batches.
     hosts: dict[str, int] = field(default_factory=dict)
-    # Hashes of the URLs this batch inserted, for the caller's UrlHashes.
+    # Hashes of the URLs this batch inserted, for the caller's UrlHashes, and the id of
+    # the first: they have the ids from it on, in this order.
     url_hashes: list[int] = field(default_factory=list)
+    first_url_id: int = 0
 
 
 def page_loss(
@@ -212,23 +215,34 @@ async def _write(
     url_hashes: UrlHashes | None,
     keep_frontier: bool = False,
 ) -> Committed:
-    ids, anchor_ids, domains, hosts, new_hashes, first_new = await _intern(
-        conn, batch, host_ids, url_hashes
-    )
-    committed = Committed(hosts=hosts, url_hashes=new_hashes)
+    got = await _intern(conn, batch, host_ids, url_hashes)
+    ids, anchor_ids, domains, first_new = got.ids, got.anchor_ids, got.domains, got.first_new
+    edges = got.edges
+    committed = Committed(hosts=got.hosts, url_hashes=got.new_hashes, first_url_id=first_new)
     # The change in current links is counted where it can happen: pages with links stored
     # already are counted before and after; every link of the other pages is new. A first
     # crawl pays one index probe per page for this; a URL this batch inserted (id from
     # first_new on) has no links yet and is not probed.
-    sources = list(
-        {ids[p.url][0] for p in batch.pages}
-        | {ids[s][0] for s, _, _ in batch.loose}
-        | {ids[s][0] for edges, _ in batch.edges for s, _, _, _ in edges}
-    )
-    sources = [source for source in sources if source < first_new]
-    known = await _sources_with_links(conn, sources)
+
+    def sources() -> list[int]:
+        found = (
+            {ids[p.url][0] for p in batch.pages}
+            | {ids[s][0] for s, _, _ in batch.loose}
+            | set(got.url_ids[edges.source_at].tolist())
+        )
+        return [source for source in found if source < first_new]
+
+    # An import into an empty store (its writer knows every URL: url_hashes complete)
+    # leaves links_source out until its end, and a probe by source would read the whole
+    # table. Without pages a batch loses no link, so the links it adds are counted from
+    # its own rows instead (below): those not stored and current already.
+    by_keys = not batch.pages and url_hashes is not None and url_hashes.complete
+    known = [] if by_keys else await _sources_with_links(conn, sources())
     links_before = await _current_links_of(conn, known)
     hubs = await HubTracker.before(conn, known)
+    if by_keys and hubs.hubs:  # ranked meanwhile: the hubs' counts need the sources read
+        known = await _sources_with_links(conn, sources())
+        hubs = await HubTracker.before(conn, known)
     link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     for links in itertools.chain((p.links for p in batch.pages), (ls for _, ls, _ in batch.loose)):
@@ -236,12 +250,14 @@ async def _write(
             if link.rel not in rel_ids:
                 rel_ids[link.rel] = await rel_id(link.rel)
     edge_flags: dict[tuple[str, ...], int] = {}  # rel tokens -> flags, of the batch's edges
-    for edges, _ in batch.edges:
-        for _, _, _, rel in edges:
-            if rel not in edge_flags:
-                edge_flags[rel] = link_flags(Link("", rel=rel))
-                if rel not in rel_ids:
-                    rel_ids[rel] = await rel_id(rel)
+    for rel in dict.fromkeys(edges.rels):
+        edge_flags[rel] = link_flags(Link("", rel=rel))
+        if rel not in rel_ids:
+            rel_ids[rel] = await rel_id(rel)
+
+    # A crawled page's links: tens per page, so per link only lookups. A link's flags
+    # but the internal bit depend on its rel tokens and image alone, computed once each.
+    page_flags: dict[tuple[tuple[str, ...], bool], int] = {}
 
     def add_links(
         source_url: str, links: list[Link], seen: int, *, kinds: frozenset[str] | None = None
@@ -249,16 +265,20 @@ async def _write(
         source, own = ids[source_url][0], domains[source_url]
         keys = []
         for link in links:
-            if kinds is not None and link.kind not in kinds:
+            target, anchor, rel, placement, image, kind = link
+            if kinds is not None and kind not in kinds:
                 continue
+            flags = page_flags.get((rel, image))
+            if flags is None:
+                flags = page_flags[rel, image] = link_flags(link)
             key = (
-                ids[link.target][0],
+                ids[target][0],
                 source,
-                _KIND_ID[link.kind],
-                anchor_ids[link.anchor[:_MAX_ANCHOR]],
-                _PLACEMENT_ID[link.placement],
-                rel_ids[link.rel],
-                link_flags(link, internal=domains[link.target] == own),
+                _KIND_ID[kind],
+                anchor_ids[anchor[:_MAX_ANCHOR]],
+                _PLACEMENT_ID[placement],
+                rel_ids[rel],
+                flags | _INTERNAL if domains[target] == own else flags,
             )
             keys.append(key)
             if key not in link_rows:
@@ -286,21 +306,25 @@ async def _write(
             )
             if key not in link_rows:
                 link_rows[key] = (*key, int(seen_at))
-    link_kind, content = kind_id["link"], placement_id["content"]
-    for edges, seen in batch.edges:
-        for source_url, target, anchor, rel in edges:
-            own = domains[source_url]
-            key = (
-                ids[target][0],
-                ids[source_url][0],
-                link_kind,
-                anchor_ids[anchor[:_MAX_ANCHOR]],
-                content,
-                rel_ids[rel],
-                edge_flags[rel] | (_INTERNAL if domains[target] == own else 0),
-            )
-            if key not in link_rows:
-                link_rows[key] = (*key, seen)
+    # The edges' rows, a column at a time (.edgerows), in key order, one per key.
+    edge_rows = _NO_ROWS
+    if edges:
+        edge_rows = edges.rows(
+            got.url_ids,
+            got.url_domains,
+            {a: anchor_ids[a[:_MAX_ANCHOR]] for a in dict.fromkeys(edges.anchors)},
+            rel_ids,
+            edge_flags,
+            kind=kind_id["link"],
+            placement=placement_id["content"],
+            internal=_INTERNAL,
+        )
+        if batch.pages or batch.loose:
+            # Mixed with other links (no caller mixes them): one row per key over all of
+            # them, as before, the loose links' first, then the edges', then the pages'.
+            for row in edge_rows.tolist():
+                link_rows.setdefault(tuple(row[:7]), tuple(row))
+            edge_rows = _NO_ROWS
 
     previous = await _previous_pages(conn, [ids[p.url][0] for p in batch.pages])
     page_rows = []
@@ -360,6 +384,10 @@ async def _write(
             )
         )
 
+    stored_before = 0
+    if by_keys:
+        rows = edge_rows if len(edge_rows) else np.array(list(link_rows.values()), np.int64)
+        stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
     if link_rows:
         await conn.execute(
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
@@ -369,6 +397,10 @@ async def _write(
             # left to right, each page filled once, instead of at random places.
             (_json(sorted(link_rows.values())),),
         )
+    await insert_rows(conn, edge_rows)
+    # The pages that had no links before get their row (storage.linksources).
+    edge_sources = (got.url_ids[edges.source_at], got.url_hosts[edges.source_at])
+    await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
@@ -440,19 +472,29 @@ async def _write(
         )
     old = set(known)
     if hubs.hubs:  # a store never ranked has none: nothing to keep, nothing to build
-        urls = itertools.chain(
-            (p.url for p in batch.pages),
-            (s for s, _, _ in batch.loose),
-            (s for edges, _ in batch.edges for s, _, _, _ in edges),
+        urls = itertools.chain((p.url for p in batch.pages), (s for s, _, _ in batch.loose))
+        source_hosts = {ids[u][0]: ids[u][1] for u in urls}
+        source_hosts.update(
+            zip(
+                got.url_ids[edges.source_at].tolist(),
+                got.url_hosts[edges.source_at].tolist(),
+                strict=True,
+            )
         )
         # A source the batch diffed may have lost rows the batch itself wrote (the same
         # page twice, or a page and loose links from it): read those from the links too.
         await hubs.after(
-            link_rows.values(), old | diffed.keys(), {ids[u][0]: ids[u][1] for u in urls}
+            itertools.chain(link_rows.values(), map(tuple, edge_rows.tolist())),
+            old | diffed.keys(),
+            source_hosts,
         )
-    committed.links = (
-        await _current_links_of(conn, known)
-        - links_before
-        + sum(1 for key in link_rows if key[1] not in old)
-    )
+    if by_keys:
+        committed.links = len(link_rows) + len(edge_rows) - stored_before
+    else:
+        committed.links = (
+            await _current_links_of(conn, known)
+            - links_before
+            + sum(1 for key in link_rows if key[1] not in old)
+            + int(np.isin(edge_rows[:, 1], np.array(sorted(old), np.int64), invert=True).sum())
+        )
     return committed

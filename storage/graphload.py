@@ -25,6 +25,7 @@ from typing import TypeVar
 import numpy as np
 from linkgraph.graph.ranking import LinkArrays
 
+from .linksources import copy_pagerank
 from .vocab import LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
 __all__ = ["REDIRECTS_SQL", "GraphArrays", "load_graph", "write_scores"]
@@ -265,6 +266,8 @@ def write_scores(
     _insert(conn, f"INSERT INTO {table}({', '.join(names)}) VALUES ", columns, n)
     for _, sql in indexes:
         conn.execute(sql)
+    if level == "page":  # its copy beside the links' sources, in the same transaction
+        copy_pagerank(conn)
 
 
 def _insert(conn: sqlite3.Connection, head: str, columns: list[np.ndarray], n: int) -> None:

@@ -1,5 +1,5 @@
-"""A set of 64-bit URL hashes at about 8 bytes a member: the crawl frontier's seen set,
-and the URL hashes an import's writer knows to be new (:mod:`.urlhashes`)."""
+"""A set of 64-bit URL hashes at about 8 bytes a member: the crawl frontier's seen set.
+(An import's writer keeps ids with its hashes: :mod:`.urlhashes`.)"""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from . import hubanchors
 from .vocab import FLAG_INTERNAL, NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -74,6 +75,7 @@ def rebuild(conn: _Conn, *, min_links: int = HUB_LINKS) -> int:
     all their rows from the links; returns how many hubs. Run inside the caller's
     transaction. :func:`refresh` does the same work for the hubs that changed only."""
     conn.execute("DELETE FROM hub_inlinks")
+    conn.execute("DELETE FROM hub_anchors")
     conn.execute("DELETE FROM hub_targets")
     return _choose(conn, min_links)
 
@@ -110,6 +112,9 @@ def _choose(conn: Any, min_links: int) -> int:
         "DELETE FROM hub_inlinks WHERE target_id IN (SELECT value FROM json_each(?))", (gone,)
     )
     conn.execute(
+        "DELETE FROM hub_anchors WHERE target_id IN (SELECT value FROM json_each(?))", (gone,)
+    )
+    conn.execute(
         "DELETE FROM hub_targets WHERE target_id IN (SELECT value FROM json_each(?))", (gone,)
     )
     conn.execute("INSERT INTO hub_targets(target_id) SELECT value FROM json_each(?)", (new,))
@@ -120,6 +125,7 @@ def _choose(conn: Any, min_links: int) -> int:
         f" JOIN urls s ON s.id = l.source_id WHERE {COUNTED} GROUP BY l.target_id, s.host_id",
         (new,),
     )
+    conn.execute(hubanchors.INSERT_GROUPS, (new,))
     return len(wanted)
 
 
@@ -207,7 +213,7 @@ _Pair = tuple[int, bool, int, int]
 
 
 class HubTracker:
-    """Keeps ``hub_inlinks`` exact across one batch of link writes (an aiosqlite
+    """Keeps ``hub_inlinks`` and ``hub_anchors`` exact across one batch of link writes (an aiosqlite
     connection inside the batch's transaction)::
 
         tracker = await HubTracker.before(conn, sources_with_links)
@@ -218,10 +224,17 @@ class HubTracker:
     ``links_source``; with no hub (a store never ranked) it reads nothing at all.
     """
 
-    def __init__(self, conn: Any, hubs: frozenset[int], before: dict[tuple[int, int], _Pair]):
+    def __init__(
+        self,
+        conn: Any,
+        hubs: frozenset[int],
+        before: dict[tuple[int, int], _Pair],
+        anchors_before: dict[hubanchors.Key, bool],
+    ):
         self.conn = conn
         self.hubs = hubs
         self._before = before
+        self._anchors_before = anchors_before
 
     @classmethod
     async def before(cls, conn: Any, sources: list[int]) -> HubTracker:
@@ -229,7 +242,7 @@ class HubTracker:
             t for (t,) in await conn.execute_fetchall("SELECT target_id FROM hub_targets")
         )
         before = await _pairs(conn, sources, hubs) if hubs and sources else {}
-        return cls(conn, hubs, before)
+        return cls(conn, hubs, before, await hubanchors.pairs(conn, sources, hubs))
 
     async def after(
         self, rows: Iterable[tuple[Any, ...]], known: set[int], hosts: Mapping[int, int]
@@ -242,6 +255,7 @@ class HubTracker:
         out here."""
         if not self.hubs:
             return
+        rows = list(rows)
         fresh: dict[tuple[int, int], _Pair] = {}
         wanted = {s for _, s in self._before}
         for target, source, kind, _, _, _, flags, seen in rows:
@@ -259,6 +273,10 @@ class HubTracker:
             )
         now = await _pairs(self.conn, list(wanted), self.hubs) if wanted else {}
         now.update(fresh)
+        # The same pairs by anchor, for hub_anchors (storage.hubanchors).
+        anchors_now = await hubanchors.pairs(self.conn, list(wanted), self.hubs)
+        anchors_now.update(hubanchors.fresh(rows, self.hubs, known))
+        await hubanchors.apply(self.conn, self._anchors_before, anchors_now)
         groups: dict[tuple[int, int], list[tuple[_Pair | None, _Pair | None]]] = {}
         for key in self._before.keys() | now.keys():
             old, new = self._before.get(key), now.get(key)

@@ -13,18 +13,20 @@ import itertools
 import json
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 import numpy as np
 
+from .edgerows import EdgeColumns
 from .identity import host_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
     from .commit import Batch
 
-__all__ = ["MAX_ANCHOR", "cols", "intern", "to_json"]
+__all__ = ["MAX_ANCHOR", "Interned", "cols", "intern", "to_json"]
 
 MAX_ANCHOR = 500  # characters of anchor text kept
 
@@ -36,6 +38,10 @@ _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_ex
 # URL rows per multi-row INSERT: four values each, under SQLite's limit on bound values
 # (32,766 since 3.32, 999 before).
 _URL_ROWS = 8_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 249
+# Hosts whose registrable domain is remembered (a process's writers share them: the
+# answer depends on the host alone); emptied when full.
+_DOMAINS: dict[str, str] = {}
+_DOMAINS_KEPT = 100_000  # about 20 MB at most
 
 
 def col(i: int, value: str = "value") -> str:
@@ -52,20 +58,42 @@ def to_json(rows: Any) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass(slots=True)
+class Interned:
+    """What :func:`intern` gives a batch: ``ids`` (URL -> (id, host id)) and ``domains``
+    (URL -> registrable domain) for the URLs of its pages, loose links and queue entries
+    (empty for a batch of imported edges only, which uses the columns instead);
+    ``anchor_ids``; ``hosts``, the ids of the hosts not in the caller's ``host_ids``;
+    ``new_hashes``, the hashes of the URLs inserted, which got the ids from ``first_new``
+    on, in order. Per URL of the batch, in order of first appearance, as columns: its
+    id, its host's id, and a code of its registrable domain (equal codes, same domain); ``edges``,
+    the imported edges as columns, their URLs as positions in those columns."""
+
+    ids: dict[str, tuple[int, int]]
+    anchor_ids: dict[str, int]
+    domains: dict[str, str]
+    hosts: dict[str, int]
+    new_hashes: list[int]
+    first_new: int
+    url_ids: np.ndarray
+    url_hosts: np.ndarray
+    url_domains: np.ndarray
+    edges: EdgeColumns
+
+
 async def intern(
     conn: aiosqlite.Connection,
     batch: Batch,
     host_ids: Mapping[str, int],
     hashes: UrlHashes | None = None,
-) -> tuple[
-    dict[str, tuple[int, int]], dict[str, int], dict[str, str], dict[str, int], list[int], int
-]:
+) -> Interned:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
     registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
     caller knows already), the hashes of the URLs inserted and the first id they got
-    (every id from it on is new). ``hashes``, when given, are the store's URL hashes
-    (see :mod:`.urlhashes`): URLs not among them are not looked up."""
-    urls: dict[str, None] = {}
+    (every id from it on is new): see :class:`Interned`. ``hashes``, when given, are
+    the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not looked
+    up."""
+    urls: dict[str, Any] = {}  # the batch's URLs, in order of first appearance
     anchors: dict[str, None] = {}
     for source, links in itertools.chain(
         ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
@@ -75,12 +103,19 @@ async def intern(
             urls[link.target] = None
             if link.anchor:
                 anchors[link.anchor[:MAX_ANCHOR]] = None
-    for edges, _ in batch.edges:
-        for source, target, anchor, _ in edges:
-            urls[source] = None
-            urls[target] = None
-            if anchor:
-                anchors[anchor[:MAX_ANCHOR]] = None
+    edges = EdgeColumns.of(batch.edges)
+    cells = edges.urls()  # each source before its target, in row order
+    # The edges' URLs first (an import's batch has no others): in cells' order, and
+    # cells is the batch's dictionary of URLs (its values are not read) unless queue
+    # entries add theirs below.
+    edges_first = not urls
+    if edges_first and not batch.queued:
+        urls = cells
+    else:
+        urls.update(cells)
+    for anchor in dict.fromkeys(edges.anchors):
+        if anchor:
+            anchors[anchor[:MAX_ANCHOR]] = None
     for item in batch.queued:
         urls[item.url] = None
     known: dict[str, tuple[int, str, str]] = {}
@@ -95,9 +130,11 @@ async def intern(
         # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
         # in order of first appearance (the order hosts get their ids).
         hosts = list(map(host_of, url_list))
-        host_domains = dict(zip(hosts, map(registrable_domain, hosts), strict=True))
+        host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
         keys = list(map(url_hash, url_list))
-        domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
+        domains = {}
+        if batch.pages or batch.loose or batch.queued:
+            domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
     else:
         hosts, keys = [], []
         host_domains, domains = {}, {}
@@ -145,11 +182,27 @@ async def intern(
     # A URL whose hash the store does not hold is new; the others are looked up once, by
     # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
     # is looked up twice or joined back.
-    unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
-    # Looked up in order of hash: the probes walk the urls_hash index from left to right,
-    # each page read once, instead of at random.
-    maybe = np.flatnonzero(~unseen)
-    maybe = maybe[np.argsort(np.array(keys, dtype=np.int64)[maybe], kind="stable")]
+    id_column = np.zeros(len(keys), dtype=np.int64)
+    if hashes is not None and hashes.complete:
+        # The writer knows every URL of the store, with its id: urls_hash is left out
+        # meanwhile (an import into an empty store), and a URL seen before is only
+        # checked against the one stored under its id.
+        candidates = hashes.ids(keys)
+        maybe = np.flatnonzero(candidates)
+        maybe = maybe[np.argsort(candidates[maybe], kind="stable")]  # the table in key order
+        if len(maybe):
+            id_column[maybe] = await _confirm(
+                conn, candidates[maybe], [url_list[i] for i in maybe.tolist()]
+            )
+        # A miss: another URL with the same 64-bit hash is stored (rare), so this one may
+        # be stored too, under an id the writer does not keep.
+        maybe = maybe[id_column[maybe] == 0]
+    else:
+        # Looked up in order of hash: the probes walk the urls_hash index from left to
+        # right, each page read once, instead of at random.
+        unseen = hashes.unseen(keys) if hashes is not None else np.zeros(len(keys), dtype=bool)
+        maybe = np.flatnonzero(~unseen)
+        maybe = maybe[np.argsort(np.array(keys, dtype=np.int64)[maybe], kind="stable")]
     lookup = [(keys[i], url_list[i]) for i in maybe.tolist()]
     looked_up: list[int] = []
     if lookup:
@@ -162,34 +215,49 @@ async def intern(
         looked_up = json.loads(rows[0][0])
     if len(looked_up) != len(lookup):  # (hash, url) is unique: one id or none per URL
         raise RuntimeError(f"{len(lookup)} URLs looked up, {len(looked_up)} answers")
+    id_column[maybe] = looked_up
     rows = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM urls")
     first_new = rows[0][0] + 1
-    id_column = np.zeros(len(keys), dtype=np.int64)
-    id_column[maybe] = looked_up
     is_new = id_column == 0
     id_column[is_new] = np.arange(first_new, first_new + int(is_new.sum()), dtype=np.int64)
-    url_ids: list[int] = id_column.tolist()
     new = is_new.tolist()
-    new_rows = list(
-        zip(
-            itertools.compress(url_ids, new),
-            itertools.compress(keys, new),
-            itertools.compress(host_of_url, new),
-            itertools.compress(url_list, new),
-            strict=True,
-        )
-    )
+    # The new URLs' rows, (id, hash, host id, URL) each, as one flat list of values: each
+    # column is put in place by one slice assignment.
+    count = len(new_hashes := list(itertools.compress(keys, new)))
+    values: list[Any] = [None] * (4 * count)
+    values[0::4] = range(first_new, first_new + count)  # new ids are given in order
+    values[1::4] = new_hashes
+    values[2::4] = itertools.compress(host_of_url, new)
+    values[3::4] = itertools.compress(url_list, new)
     # New URLs go in as bound values, not JSON: most of an import's URLs are new, and
     # encoding them as JSON (on the event loop's thread) and parsing it again in SQLite
     # cost more than binding them.
-    for start in range(0, len(new_rows), _URL_ROWS):
-        part = new_rows[start : start + _URL_ROWS]
+    for start in range(0, count, _URL_ROWS):
+        part = values[4 * start : 4 * (start + _URL_ROWS)]
         await conn.execute(
             "INSERT INTO urls(id, hash, host_id, url) VALUES "
-            + ",".join(["(?,?,?,?)"] * len(part)),
-            list(itertools.chain.from_iterable(part)),
+            + ",".join(["(?,?,?,?)"] * (len(part) // 4)),
+            part,
         )
-    ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
+    ids = {}
+    if batch.pages or batch.loose or batch.queued:
+        url_ids: list[int] = id_column.tolist()
+        ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
+    # Per URL, a code of its domain: the import's rows compare them (internal links).
+    domain_code: dict[str, int] = {}
+    host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
+    url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
+    if edges:
+        # Per place among the edges' cells, the index of its URL (set at the last place
+        # of each URL, which is where cells points).
+        places = np.fromiter(cells.values(), np.int64, len(cells))
+        index = np.zeros(2 * len(edges), dtype=np.int64)
+        if edges_first:
+            index[places] = np.arange(len(cells))
+        else:
+            position = dict(zip(url_list, range(len(url_list)), strict=True))
+            index[places] = np.fromiter(map(position.__getitem__, cells), np.int64, len(cells))
+        edges.locate(cells, index)
     anchor_ids = {"": 0}
     if anchors:
         await conn.execute("DELETE FROM temp.sa")
@@ -201,4 +269,41 @@ async def intern(
             "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
         )
         anchor_ids.update(json.loads(rows[0][0]))
-    return ids, anchor_ids, domains, found, list(itertools.compress(keys, new)), first_new
+    return Interned(
+        ids,
+        anchor_ids,
+        domains,
+        found,
+        new_hashes,
+        first_new,
+        id_column,
+        np.array(host_of_url, dtype=np.int64),
+        url_domains,
+        edges,
+    )
+
+
+def _domain_of(host: str) -> str:
+    """``registrable_domain(host)``, remembered: a batch's hosts are mostly those of the
+    batches before it (a few microseconds each, for tens of thousands of hosts)."""
+    domain = _DOMAINS.get(host)
+    if domain is None:
+        if len(_DOMAINS) >= _DOMAINS_KEPT:
+            _DOMAINS.clear()
+        domain = _DOMAINS[host] = registrable_domain(host)
+    return domain
+
+
+async def _confirm(conn: aiosqlite.Connection, ids: np.ndarray, urls: list[str]) -> np.ndarray:
+    """``ids`` where the URL stored under each is the one given, 0 where it is another
+    URL (with the same hash). ``ids`` ascending: the table is read from left to right."""
+    rows = await conn.execute_fetchall(
+        "SELECT json_group_array(url) FROM (SELECT u.url AS url FROM json_each(?) j"
+        " JOIN urls u ON u.id = j.value ORDER BY j.key)",
+        (to_json(ids.tolist()),),
+    )
+    stored = json.loads(rows[0][0])
+    if len(stored) != len(urls):  # every id kept is of a committed URL
+        raise RuntimeError(f"{len(urls)} URL ids read, {len(stored)} found")
+    same = np.fromiter(map(str.__eq__, stored, urls), dtype=bool, count=len(urls))
+    return np.where(same, ids, 0)

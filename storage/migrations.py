@@ -194,4 +194,35 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0 GROUP BY l.target_id, s.host_id;
         """,
     ),
+    (
+        "0006_link_sources",
+        """
+        -- The domain and PageRank of every page with links: storage.linksources.
+        -- IF NOT EXISTS, OR REPLACE: a store whose user_version was set back runs this again.
+        CREATE TABLE IF NOT EXISTS link_sources (url_id INTEGER PRIMARY KEY,
+            domain_id INTEGER NOT NULL, pagerank REAL);
+        INSERT OR REPLACE INTO link_sources(url_id, domain_id, pagerank)
+            SELECT s.id, h.domain_id, ps.pagerank FROM (SELECT DISTINCT source_id AS id FROM links) x
+            JOIN urls s ON s.id = x.id JOIN hosts h ON h.id = s.host_id
+            LEFT JOIN page_scores ps ON ps.url_id = s.id;
+        """,
+    ),
+    (
+        "0007_hub_anchors",
+        """
+        -- The anchor texts of hubs, per linking domain: storage.hubanchors.
+        -- IF NOT EXISTS, DELETE: a store whose user_version was set back runs this again.
+        CREATE TABLE IF NOT EXISTS hub_anchors (target_id INTEGER NOT NULL, anchor INTEGER NOT NULL,
+            domain_id INTEGER NOT NULL, backlinks INTEGER NOT NULL, follow_backlinks INTEGER NOT NULL,
+            PRIMARY KEY (target_id, anchor, domain_id)) WITHOUT ROWID;
+        DELETE FROM hub_anchors;
+        INSERT INTO hub_anchors(target_id, anchor, domain_id, backlinks, follow_backlinks)
+            SELECT l.target_id, l.anchor_id * 2 + ((l.flags & 8) > 0), src.domain_id,
+                count(DISTINCT l.source_id), count(DISTINCT CASE WHEN (l.flags & 7) = 0 THEN l.source_id END)
+            FROM hub_targets h JOIN links l ON l.target_id = h.target_id
+            JOIN link_sources src ON src.url_id = l.source_id
+            WHERE l.kind = 0 AND l.lost_at IS NULL AND (l.flags & 16) = 0
+            GROUP BY l.target_id, l.anchor_id * 2 + ((l.flags & 8) > 0), src.domain_id;
+        """,
+    ),
 ]

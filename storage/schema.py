@@ -50,10 +50,16 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 SCHEMA_VERSION = len(MIGRATIONS)
 _REQUIRED_TABLES = {"domains", "hosts", "urls", "anchors", "rels", "links", "pages", "frontier"}
 # Indexes an import into an empty store leaves out while it loads and builds at its end:
-# one sort instead of a random B-tree insert per URL (docs/benchmarks.md, "Import"). A
-# store left without one (an import killed half way) gets it back at its next opening
-# for writing; until then, readers get the same answers, more slowly.
-DEFERRABLE_INDEXES = {"urls_host": "CREATE INDEX urls_host ON urls(host_id)"}
+# one sort instead of a random B-tree insert per URL or link (docs/benchmarks.md,
+# "Import"); meanwhile its writer answers what they would (URL by hash, links of a
+# source) from memory. A store left without one (an import killed half way) gets it back
+# at its next opening for writing; until then, readers get the same answers, more slowly.
+# The statements are those of the migrations that made them.
+DEFERRABLE_INDEXES = {
+    "urls_hash": "CREATE INDEX urls_hash ON urls(hash)",
+    "urls_host": "CREATE INDEX urls_host ON urls(host_id)",
+    "links_source": "CREATE INDEX links_source ON links(source_id)",
+}
 
 
 def missing_indexes(conn: sqlite3.Connection) -> list[str]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from . import anchortexts as _anchortexts
 from . import audit as _audit
 from . import backlinks as _backlinks
 from . import queries, schema
@@ -125,7 +126,7 @@ class SqliteStore:
         self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
         with self._about(target, mode) as (conn, t):
-            return _backlinks.anchors(conn, t, where, limit=limit)
+            return _anchortexts.anchors(conn, t, where, limit=limit)
 
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:

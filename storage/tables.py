@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def _restore(
         " first_seen INTEGER, last_seen INTEGER, lost_at INTEGER, lost_reason INTEGER)"
     )
     conn.execute("DELETE FROM temp.history")
-    rows = [
+    rows = (
         (
             url_hash(s),
             s,
@@ -162,13 +163,14 @@ def _restore(
             None if why is None else _LOST_ID[why],
         )
         for s, t, kind, anchor, placement, rel, flags, first, last, lost, why in links
-    ]
+    )
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for at in range(0, len(rows), 50_000):
+        # In slices, so a large import never holds all its rows at once.
+        while chunk := list(islice(rows, 50_000)):
             conn.execute(
                 f"INSERT INTO temp.history SELECT {cols(13)} FROM json_each(?)",
-                (to_json(rows[at : at + 50_000]),),
+                (to_json(chunk),),
             )
         updated = conn.execute(
             "UPDATE links SET first_seen = h.first_seen, last_seen = h.last_seen,"
@@ -183,7 +185,7 @@ def _restore(
         conn.executemany(
             "UPDATE pages SET outlinks = ?, elapsed_ms = ?"
             " WHERE url_id = (SELECT id FROM urls WHERE hash = ? AND url = ?)",
-            [(outlinks, elapsed, url_hash(url), url) for url, outlinks, elapsed in pages],
+            ((outlinks, elapsed, url_hash(url), url) for url, outlinks, elapsed in pages),
         )
         conn.execute("COMMIT")
     except BaseException:

@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import aiosqlite
@@ -184,16 +184,7 @@ class StoreWriter(BufferedWriter):
             await self.flush()
             # Built after the last batch, from sorted keys. Not on a failed flush: the
             # next opening for writing builds them (schema.connect).
-            if self._deferred:
-                # Another opening for writing (rank, say) may have built one meanwhile.
-                async with self._conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'index'"
-                ) as cur:
-                    have = {name async for (name,) in cur}
-                for name in self._deferred:
-                    if name not in have:
-                        await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
-                self._deferred = []
+            await self._build_deferred()
         finally:
             await self._conn.close()
             try:
@@ -202,6 +193,20 @@ class StoreWriter(BufferedWriter):
                     sealing.seal(self.path, counters)
             finally:
                 os.close(self._lock_fd)
+
+    async def _build_deferred(self, keep: Collection[str] = ()) -> None:
+        """Build the indexes left out at :meth:`open` (bulk), from sorted keys; those in
+        ``keep`` stay left out."""
+        build = [name for name in self._deferred if name not in keep]
+        if not build:
+            return
+        # Another opening for writing (rank, say) may have built one meanwhile.
+        async with self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'") as cur:
+            have = {name async for (name,) in cur}
+        for name in build:
+            if name not in have:
+                await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+        self._deferred = [name for name in self._deferred if name in keep]
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -248,6 +253,12 @@ class StoreWriter(BufferedWriter):
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         try:
+            if self._deferred and (batch.pages or not self._url_hashes.complete):
+                # What the writer's memory stands in for holds only while it knows every
+                # URL and writes no page (a page's links are diffed by source; an archive
+                # import asks for pages by hash): past that, urls_hash and links_source
+                # are built now. urls_host, which no write reads, waits for the close.
+                await self._build_deferred(keep=("urls_host",))
             committed = await commit_batch(
                 self._conn,
                 batch,
@@ -268,7 +279,8 @@ class StoreWriter(BufferedWriter):
         if len(self._host_ids) + len(committed.hosts) > _HOST_IDS:
             self._host_ids.clear()
         self._host_ids.update(committed.hosts)
-        self._url_hashes.add(committed.url_hashes)
+        first = committed.first_url_id
+        self._url_hashes.add(committed.url_hashes, range(first, first + len(committed.url_hashes)))
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)

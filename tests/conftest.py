@@ -157,3 +157,31 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from audit_support import crawled_twice
 
     yield from crawled_twice(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A PostgreSQL server of this test process's own (``tests/pg_support.py``), stopped
+    at the end of the session however the tests ended. Where the server binaries are
+    missing, the tests that use it skip, or fail under ``CI=true``: CI installs them."""
+    from pg_support import PgServer, find_binaries, without_server
+
+    binaries = find_binaries()
+    if binaries is None:
+        without_server(os.environ)
+    server = PgServer(binaries)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server, dropped after the test."""
+    name = pg_server.create_database()
+    try:
+        yield pg_server.url(name)
+    finally:
+        pg_server.drop_database(name)

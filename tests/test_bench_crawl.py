@@ -32,6 +32,11 @@ RAW = "\n".join(
         + ";Engine._parse (crawler/engine.py:480);_ParseThread.parse (crawler/parsing.py:249) 2",
         # The engine's own work on the loop.
         LOOP + ";Engine._step (crawler/engine.py:323);Engine._record (crawler/engine.py:600) 3",
+        # The HTTP client's Python, and its socket send.
+        LOOP + ";PageFetch.run (crawler/pagefetch.py:69);HttpClient.send (crawler/client.py:340)"
+        ";_Connection.on_headers_complete (crawler/client.py:190) 4",
+        LOOP + ";PageFetch.run (crawler/pagefetch.py:69);HttpClient.send (crawler/client.py:330)"
+        ";_Connection.start (crawler/client.py:150);_Connection.send (crawler/client.py:160) 6",
     ]
 )
 
@@ -52,13 +57,19 @@ def test_parse_thread_and_sqlite_thread_are_told_apart() -> None:
     threads, _ = _load().spy_counts(RAW)
     assert threads["page-parser thread (the first pages, before the workers)"] == 7
     assert threads["SQLite writer thread (aiosqlite)"] == 5
-    assert threads["event loop thread"] == 16
+    assert threads["event loop thread"] == 26
 
 
 def test_parse_hand_off_on_the_loop_is_not_charged_to_the_engine() -> None:
     _, buckets = _load().spy_counts(RAW)
     assert buckets["parse hand-off (pickles to and from the worker, Link records)"] == 13
     assert buckets["engine (records, follow lists, steps)"] == 3
+
+
+def test_the_http_clients_python_and_its_socket_send_are_told_apart() -> None:
+    _, buckets = _load().spy_counts(RAW)
+    assert buckets["HTTP client (crawler/client.py)"] == 4
+    assert buckets["socket send (syscall; on loopback it runs the receive side too)"] == 6
 
 
 def test_link_check_counts_unfetched_urls_by_reason(tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ from crawl_support import (
     site,
     stored_pages,
 )
-from linkgraph.crawler.fetch import Fetcher, Request
+from linkgraph.crawler.client import HttpClient
+from linkgraph.crawler.fetch import Request
 from linkgraph.crawler.settings import CrawlSettings
 
 from linkgraph import api
@@ -116,22 +117,22 @@ def test_hundreds_of_hosts_get_their_gap_and_one_connection(tmp_path: Path) -> N
 def record_send_times(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[float, str]]]:
     """Note, per host, when each request the crawler made left (its headers were written).
 
-    ``Response.sent_ago`` is measured by the fetcher from the moment aiohttp wrote the
+    ``Response.sent_ago`` is measured by the fetcher from the moment it wrote the
     request headers to the moment ``get`` returns; ``get`` returns straight into this
     wrapper (no other task runs between), so ``now - sent_ago`` is that moment to within
     microseconds, and never earlier than the moment the engine itself uses for the gap.
     """
     sent: dict[str, list[tuple[float, str]]] = {}
-    original = Fetcher.send
+    original = HttpClient.send
 
-    async def send(self: Fetcher, request: Request) -> Any:
+    async def send(self: HttpClient, request: Request) -> Any:
         resp = await original(self, request)
         url = request.url
         host, path = url.split("/")[2].split(":")[0], "/" + url.split("/", 3)[3]
         sent.setdefault(host, []).append((time.monotonic() - resp.sent_ago, path))
         return resp
 
-    monkeypatch.setattr(Fetcher, "send", send)
+    monkeypatch.setattr(HttpClient, "send", send)
     return sent
 
 

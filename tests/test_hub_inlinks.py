@@ -14,34 +14,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hub_support import T1, T2, T3, T, crawl, make_hubs
 from linkgraph.storage import inlinks, schema
 from linkgraph.storage.backlinks import referring_domains, resolve_target
 from linkgraph.storage.interface import LinkFilter
 from linkgraph.storage.queries import reader
 from linkgraph.storage.records import Link, Page
-from linkgraph.storage.writer import StoreWriter
 
 import linkgraph
-
-T = "http://www.t.test/"
-T1 = 1_700_000_000
-T2 = T1 + 86_400
-T3 = T2 + 86_400
-
-
-async def crawl(db: Path, pages: list[Page]) -> None:
-    async with await StoreWriter.open(db) as writer:
-        for page in pages:
-            page.final_url = page.final_url or page.url
-            writer.add_page(page)
-
-
-def make_hubs(db: Path, min_links: int = 1) -> int:
-    conn = schema.connect(db)
-    try:
-        return inlinks.refresh(conn, min_links=min_links)
-    finally:
-        conn.close()
 
 
 def hub_rows(db: Path) -> set[tuple]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from linkgraph.storage.identity import url_hash
-from linkgraph.storage.records import Link
+from linkgraph.storage.records import Link, Page
 from linkgraph.storage.urlhashes import UrlHashes
 from linkgraph.storage.writer import StoreWriter
 
@@ -18,29 +18,39 @@ import linkgraph
 from linkgraph import importer
 
 
-def test_url_hashes_say_unseen_exactly_for_hashes_never_added() -> None:
+def test_url_hashes_give_the_id_first_added_with_a_hash_and_0_for_others() -> None:
     rng = random.Random(7)
     hashes = UrlHashes(complete=True)
-    added: set[int] = set()
+    first_id: dict[int, int] = {}
+    next_id = 1
     # Runs of many sizes, so that runs are merged and some stay apart.
     for size in (5, 1, 300, 2, 2, 40, 1000, 3, 77, 1):
         run = [rng.randrange(-(2**63), 2**63) for _ in range(size)]
         run.append(-(2**63) if size == 3 else 2**63 - 1)  # the int64 extremes too
-        hashes.add(run)
-        added.update(run)
-    queries = list(added) + [rng.randrange(-(2**63), 2**63) for _ in range(500)]
+        run.append(rng.choice(run))  # a hash twice in one batch (two URLs, one hash)
+        if first_id:
+            run.append(rng.choice(list(first_id)))  # and one added in an earlier batch
+        ids = list(range(next_id, next_id + len(run)))
+        next_id += len(run)
+        hashes.add(run, ids)
+        for key, url_id in zip(run, ids, strict=True):
+            first_id.setdefault(key, url_id)
+    queries = list(first_id) + [rng.randrange(-(2**63), 2**63) for _ in range(500)]
     queries += [-(2**63) + 1, 2**63 - 2, 0]
     rng.shuffle(queries)
-    assert hashes.unseen(queries).tolist() == [q not in added for q in queries]
+    assert hashes.ids(queries).tolist() == [first_id.get(q, 0) for q in queries]
+    assert hashes.unseen(queries).tolist() == [q not in first_id for q in queries]
+    assert len(hashes) == len(first_id)
 
 
 def test_url_hashes_not_known_complete_call_nothing_unseen() -> None:
     hashes = UrlHashes(complete=False)
-    hashes.add([1, 2])
+    hashes.add([1, 2], [1, 2])
     assert hashes.unseen([1, 3]).tolist() == [False, False]
+    assert hashes.ids([1, 3]).tolist() == [0, 0]
 
 
-async def test_into_a_store_opened_empty_only_urls_stored_before_are_looked_up(
+async def test_into_a_store_opened_empty_urls_stored_before_are_read_by_id_only(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "s.db"
@@ -53,9 +63,11 @@ async def test_into_a_store_opened_empty_only_urls_stored_before_are_looked_up(
         statements.clear()
         writer.add_links("https://a.example/1", [Link("https://b.example/2")], 2.0)
         await writer.flush()
-        lookups = [s for s in statements if "JOIN urls" in s]
-        assert len(lookups) == 1
-        assert "https://a.example/1" in lookups[0] and "b.example/2" not in lookups[0]
+        # a.example/1 (id 1) is checked under the id the writer kept; nothing by hash.
+        reads = [s for s in statements if "JOIN urls" in s]
+        assert len(reads) == 1
+        assert "json_each('[1]')" in reads[0] and "u.id = j.value" in reads[0]
+        assert not [s for s in statements if "u.hash" in s]
     # Opened on a store with URLs, the writer does not know them all: it looks each up.
     statements.clear()
     async with await StoreWriter.open(db) as writer:
@@ -226,3 +238,40 @@ async def test_urls_are_looked_up_in_order_of_their_hash(tmp_path: Path) -> None
     assert stored == [(1, "https://seed.example/")] + [
         (i + 2, u) for i, u in enumerate(urls[:10])
     ] + [(12 + i, u) for i, u in enumerate(reversed(urls[10:]))]
+
+
+async def test_an_edge_twice_in_a_batch_keeps_the_first_time_it_was_seen(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    edge = ("https://a.example/", "https://b.example/", "x", ())
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        writer.add_edges([edge, ("https://a.example/", "https://a.example/z", "", ())], 5.0)
+        writer.add_edges([edge], 3.0)  # the same batch, seen later with an earlier clock
+        await writer.flush()
+        assert writer.links == 2
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT t.url, l.flags, l.first_seen, l.last_seen FROM links l"
+            " JOIN urls t ON t.id = l.target_id ORDER BY t.url"
+        ).fetchall()
+    finally:
+        conn.close()
+    # One row each; the link within a.example is internal (16).
+    assert rows == [("https://a.example/z", 16, 5, None), ("https://b.example/", 0, 5, None)]
+
+
+async def test_an_edge_and_a_page_link_with_one_key_in_a_batch_keep_the_edge_row(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    async with await StoreWriter.open(db) as writer:
+        writer.add_edges([("https://a.example/", "https://b.example/", "x", ())], 1.0)
+        page = Page("https://a.example/", 0, 2.0, status=200, final_url="https://a.example/")
+        page.links = [Link("https://b.example/", "x")]
+        writer.add_page(page)
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT first_seen, last_seen FROM links").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(1, None)]  # one row, as the edge (buffered first) wrote it

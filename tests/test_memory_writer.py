@@ -1,4 +1,5 @@
-"""The in-memory store keeps the SQLite writer's contract: each test runs on both."""
+"""The in-memory and PostgreSQL writers keep the SQLite writer's contract: each test runs
+on all three."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ A = "http://a.test"
 B = "http://b.test"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def writer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CrawlWriter]:
     if request.param == "memory":
         yield memory_writer(batch_pages=2)
+    elif request.param == "postgresql":
+        from linkgraph.storage.pg.writer import PgWriter
+
+        url = request.getfixturevalue("pg_url")
+        async with await PgWriter.open(url, batch_pages=2) as store:
+            yield store
     else:
         async with await StoreWriter.open(tmp_path / "links.db", batch_pages=2) as store:
             yield store
@@ -115,3 +122,17 @@ async def test_the_crawl_settings_round_trip(writer: CrawlWriter) -> None:
     assert await writer.load_crawl() is None
     await writer.save_crawl({"seeds": [f"{A}/"], "delay": 1.0})
     assert await writer.load_crawl() == {"seeds": [f"{A}/"], "delay": 1.0}
+
+
+async def test_a_second_postgresql_writer_is_refused_until_the_first_closes(pg_url: str) -> None:
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.writer import PgWriter
+
+    first = await PgWriter.open(pg_url)
+    try:
+        with pytest.raises(StoreError, match="being written by another linkgraph process"):
+            await PgWriter.open(pg_url)
+    finally:
+        await first.close()
+    second = await PgWriter.open(pg_url)  # the lock went with the first connection
+    await second.close()

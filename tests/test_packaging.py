@@ -125,7 +125,8 @@ def _imports(path: Path) -> list[str]:
 
 
 def _sql_calls(path: Path) -> list[str]:
-    """``sqlite3``/``aiosqlite`` imports and ``.execute*()`` calls in ``path``, by line."""
+    """Database driver imports (``sqlite3``, ``aiosqlite``, ``psycopg``) and ``.execute*()``
+    calls in ``path``, by line."""
     found = [
         f"line {node.lineno}: import {name}"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
@@ -133,7 +134,7 @@ def _sql_calls(path: Path) -> list[str]:
         for name in (
             [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
         )
-        if name.split(".")[0] in ("sqlite3", "aiosqlite")
+        if name.split(".")[0] in ("sqlite3", "aiosqlite", "psycopg")
     ]
     found += [
         f"line {node.lineno}: .{node.func.attr}()"
@@ -152,7 +153,9 @@ def test_the_import_walk_resolves_relative_imports() -> None:
     assert "linkgraph.storage.identity.url_hash" in _imports(probe)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "storage").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "storage").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_storage_imports_nothing_from_the_crawler(path: Path) -> None:
     upward = [
         m for m in _imports(path) if m == "linkgraph.crawler" or m.startswith("linkgraph.crawler.")
@@ -171,10 +174,13 @@ def test_only_storage_talks_to_sqlite(path: Path) -> None:
 
 def test_the_sqlite_scan_finds_imports_and_execute_calls(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
-    probe.write_text("import aiosqlite\nfrom sqlite3 import connect\nconn.execute('SELECT 1')\n")
+    probe.write_text(
+        "import aiosqlite\nfrom sqlite3 import connect\nconn.execute('SELECT 1')\nimport psycopg\n"
+    )
     assert _sql_calls(probe) == [
         "line 1: import aiosqlite",
         "line 2: import sqlite3",
+        "line 4: import psycopg",
         "line 3: .execute()",
     ]
 

@@ -3,6 +3,7 @@ reads: every link row (dates, lost state, flags) and every page row."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import sys
 from collections import Counter
@@ -124,7 +125,8 @@ def test_bad_folders_and_stores_are_one_line_errors(
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert err == [
         f"linkgraph: error: {out} is not empty: give a new folder for the Parquet tables",
-        f"linkgraph: error: {store} holds links already: import-parquet fills a new store",
+        f"linkgraph: error: {store} holds links already: import-parquet fills a new store"
+        " (give a new --db path, or remove this one first)",
         f"linkgraph: error: {tmp_path} has no pages/ folder: not a linkgraph Parquet export",
         "linkgraph: error: --format parquet writes a folder: give it with --output DIR",
     ]
@@ -140,3 +142,61 @@ def test_without_pyarrow_the_command_says_what_to_install(
         "linkgraph: error: Parquet needs pyarrow: pip install 'linkgraph[parquet]'"
     ]
     assert not out.exists()
+
+
+def test_a_foreign_parquet_folder_is_a_one_line_error_naming_missing_columns(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    out = tmp_path / "tables"
+    assert main(["export", "--db", str(store), "--format", "parquet", "--output", str(out)]) == 0
+    capsys.readouterr()
+    foreign = tmp_path / "foreign"
+    (foreign / "links").mkdir(parents=True)
+    pq.write_table(pa.table({"src": ["a"], "dst": ["b"]}), foreign / "links" / "x.parquet")
+    shutil.copytree(out / "pages", foreign / "pages")
+    code = main(["import-parquet", "--db", str(tmp_path / "f.db"), str(foreign)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.splitlines() == [
+        f"linkgraph: error: {foreign / 'links'} is not a linkgraph Parquet export"
+        " (missing columns: source, target, source_host, source_domain, target_host,"
+        " target_domain, anchor, rel, follow, image, internal, placement, kind, flags,"
+        " first_seen, last_seen, lost_at, lost_reason)"
+    ]
+    pages = pq.read_table(foreign / "pages").drop_columns(["outlinks"])
+    shutil.rmtree(foreign / "pages")
+    (foreign / "pages").mkdir()
+    pq.write_table(pages, foreign / "pages" / "p.parquet")
+    assert main(["import-parquet", "--db", str(tmp_path / "g.db"), str(foreign)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"linkgraph: error: {foreign / 'pages'} is not a linkgraph Parquet export"
+        " (missing columns: outlinks)"
+    ]
+
+
+def test_an_interrupted_import_leaves_no_store_and_a_rerun_completes(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph import parquet
+
+    out = tmp_path / "tables"
+    linkgraph.export(store, format="parquet", output=out)
+    target = tmp_path / "new"
+    target.mkdir()
+    copy = target / "copy.db"
+
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt  # Ctrl-C after the links were written, before the dates
+
+    with monkeypatch.context() as patch:
+        patch.setattr(parquet, "restore_history", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            linkgraph.import_parquet(copy, out)
+    assert list(target.iterdir()) == []  # no half-filled store, no scratch files
+    linkgraph.import_parquet(copy, out)
+    assert rows(copy) == rows(store)
+    assert sorted(p.name for p in target.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "copy.db"
+    ]

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from linkgraph.crawler import parsing
+from linkgraph.crawler.extract import extract
 from linkgraph.crawler.parsing import PageParser, ParseLimits, parse_page
 from linkgraph.storage.identity import host_of, registrable_domain, url_hash
+from linkgraph.storage.records import Link
 
 PAGE = (
     b'<html lang="en"><head><title>T</title><link rel="canonical" href="/c"></head><body>'
@@ -52,6 +54,30 @@ async def test_worker_answers_equal_inline_answers() -> None:
     finally:
         await inline.close()
         await pooled.close()
+
+
+async def test_a_workers_links_are_the_link_records_extract_finds() -> None:
+    page = PAGE + (
+        b'<a href="/a" rel="UGC sponsored">again</a><area href="/map" alt="M">'
+        b'<a href="https://other.test/x">X followed</a>'
+    )
+    url = "http://site.test/"
+    expected = extract(page.decode(), url).links
+    pooled = PageParser(workers=1, agent_token="linkgraph", want_text=False, inline_pages=0)
+    try:
+        found = await pooled.parse(page, "text/html", url)
+        assert await pooled.wait_started()
+        found = await pooled.parse(page, "text/html", url)
+    finally:
+        await pooled.close()
+    assert found.links == expected
+    assert [type(link) for link in found.links] == [Link] * len(expected)
+    assert [link.kind for link in found.links] == ["link"] * len(expected)
+    assert [link.image for link in found.links] == [False, False, True, False, True, False]
+    assert found.links[3].rel == ("ugc", "sponsored")
+    # Each followable target once, in document order: the nofollow and ugc links are not.
+    assert found.follow == ["http://site.test/a", "http://site.test/b", "http://site.test/map",
+                            "https://other.test/x"]  # fmt: skip
 
 
 async def test_many_pages_in_flight_come_back_to_the_right_callers(corpus: Path) -> None:
@@ -213,3 +239,12 @@ async def test_garbage_gives_no_links_no_error_and_its_visible_text(workers: int
             assert (result.text, result.title, result.canonical) == (text, None, None), body[:20]
     finally:
         await parser.close()
+
+
+@pytest.mark.parametrize(("allowed", "workers"), [(1, 0), (2, 1), (3, 2), (16, 4)])
+def test_workers_are_counted_from_the_cores_the_crawl_may_use(
+    monkeypatch: pytest.MonkeyPatch, allowed: int, workers: int
+) -> None:
+    monkeypatch.setattr(parsing.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(parsing.os, "sched_getaffinity", lambda pid: set(range(allowed)))
+    assert parsing.auto_workers() == workers

@@ -41,9 +41,16 @@ def archive(path: Path, pages: int) -> Path:
 def test_ctrl_c_commits_exits_130_and_the_same_command_continues(tmp_path: Path) -> None:
     warc = archive(tmp_path / "big.warc.gz", 400)
     db = tmp_path / "s.db"
-    command = [sys.executable, "-m", "linkgraph", "import-warc", "--db", str(db), str(warc)]
+    # -P and a cwd outside the checkout: the child imports the installed package, not the
+    # checkout's linkgraph/ folder (which is not the whole package).
+    command = [sys.executable, "-P", "-m", "linkgraph", "import-warc", "--db", str(db), str(warc)]
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+        cwd=tmp_path,
     ) as p:
         assert p.stderr is not None
         first = p.stderr.readline()  # the first progress line: the import is under way
@@ -58,7 +65,7 @@ def test_ctrl_c_commits_exits_130_and_the_same_command_continues(tmp_path: Path)
     assert f"imported {committed:,} pages" in out  # the summary says what was committed
 
     again = subprocess.run(
-        [*command, "--quiet"], capture_output=True, text=True, timeout=300, check=True
+        [*command, "--quiet"], capture_output=True, text=True, timeout=300, check=True, cwd=tmp_path
     )
     assert "continued where an earlier import stopped" in again.stderr
     once = tmp_path / "once.db"

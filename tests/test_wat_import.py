@@ -193,3 +193,49 @@ def test_wat_built_from_iana_pages_gives_the_warc_imports_link_targets(
 
     assert len(pairs(from_warc)) > 1000
     assert pairs(from_wat) == pairs(from_warc)
+
+
+def hostile(url: str, status: str, entity: str | None = None) -> Rec:
+    """A WAT record of ``url`` whose Status is the JSON text ``status`` as written."""
+    record = wat(url, 200, links=[{"path": "A@/href", "url": "/x", "text": "x"}])
+    doc = json.loads(record.body)
+    http = doc["Envelope"]["Payload-Metadata"]["HTTP-Response-Metadata"]
+    http["Response-Message"]["Status"] = "STATUS"
+    if entity is not None:
+        http["Entity-Length"] = entity
+    text = json.dumps(doc, ensure_ascii=False).replace('"STATUS"', status)
+    return Rec(url, DAY, text.encode(), kind="metadata", ip=None)
+
+
+def test_hostile_numbers_and_nesting_are_bad_records_not_tracebacks(tmp_path: Path) -> None:
+    deep = Rec("http://a.example/deep", DAY, b"[" * 200_000 + b"]" * 200_000, kind="metadata")
+    archive = write_warc(
+        tmp_path / "h.wat",
+        [
+            hostile("http://a.example/inf", "1e400"),
+            deep,
+            hostile("http://a.example/huge", '"99999999999999999999999"'),
+            hostile("http://a.example/float", "200.5"),
+            hostile("http://a.example/sup", "200", entity="\u00b2"),
+            hostile("http://a.example/big", "404", entity="99999999999999999999999"),
+            hostile("http://a.example/ok", "200", entity="1234"),
+        ],
+        gzip=False,
+    )
+    db = tmp_path / "h.db"
+    report = linkgraph.import_wat(db, [archive])
+    assert (report.pages, report.damaged) == (3, 4)
+    assert sum("nested too deep" in p for p in report.problems) == 1
+    assert sum("without an HTTP status" in p for p in report.problems) == 3
+    with sqlite3.connect(db) as conn:
+        rows = set(
+            conn.execute(
+                "SELECT u.url, p.status, p.size, typeof(p.size) FROM pages p"
+                " JOIN urls u ON u.id = p.url_id WHERE p.fetched_at IS NOT NULL"
+            )
+        )
+    assert rows == {
+        ("http://a.example/sup", 200, 0, "integer"),
+        ("http://a.example/big", 404, 0, "integer"),
+        ("http://a.example/ok", 200, 1234, "integer"),
+    }

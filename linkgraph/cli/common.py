@@ -143,7 +143,9 @@ OPTIONS: dict[str, Arg | tuple[Arg, ...]] = {
         "--db",
         required=True,
         metavar="PATH",
-        help="the SQLite link store written by `linkgraph crawl` (or import, demo)",
+        help="the link store: a SQLite file written by `linkgraph crawl` (or import, demo), or"
+        " a postgresql:// URL (crawl, queries and audits; not import or rank yet: see"
+        " `linkgraph copy`)",
     ),
     "target": arg("target", metavar="TARGET", help="a URL (with scheme), or a domain / host name"),
     "mode": arg(

@@ -10,6 +10,7 @@ from linkgraph.crawler.settings import CrawlSettings, load_settings
 
 from ..inputs import read_seeds_file
 from ..output import emit_json, say
+from ..stores import refuse_postgres, shown
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -149,6 +150,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     Example:
       linkgraph crawl https://example.com/ https://example.org/ --db links.db --max-pages 1000
       linkgraph crawl --db links.db            # continue an interrupted crawl
+      linkgraph crawl https://example.com/ --db postgresql://crawler@db.example.org/links
     """
     from linkgraph.crawler.progress import Progress
 
@@ -171,7 +173,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def _print_crawl_summary(result: Any, db: str, *, quiet: bool) -> None:
     if result.interrupted:
         print(
-            f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {db}`",
+            f"interrupted: everything fetched is saved; continue with `linkgraph crawl --db {shown(db)}`",
             file=sys.stderr,
         )
     if quiet:
@@ -271,4 +273,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """
     from ..demo import run_demo
 
+    # The demo replaces its store: it takes a file, and never a PostgreSQL database.
+    refuse_postgres(args.db, "demo")
     return call(run_demo, args)

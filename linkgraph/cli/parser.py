@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import archives, audits, crawling, queries, spark, store
+from . import archives, audits, backends, crawling, queries, serve, spark, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -35,7 +35,10 @@ COMMANDS = (
     archives.cmd_import_parquet,
     spark.cmd_spark,
     spark.cmd_import_scores,
+    backends.cmd_init_db,
+    backends.cmd_copy,
     crawling.cmd_robots,
+    serve.cmd_serve,
     crawling.cmd_demo,
 )
 

@@ -9,6 +9,7 @@ from linkgraph.storage.safetext import terminal_safe
 from linkgraph.storage.vocab import EXPORT_FORMATS, LEVELS
 
 from ..output import emit_json, safe_text, say
+from ..stores import shown as shown_store
 from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, arg, call, command, shown, switch
 
 
@@ -28,7 +29,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=safe_text(f"linkgraph store {args.db}"), show_header=False)
+    table = Table(title=safe_text(f"linkgraph store {shown_store(args.db)}"), show_header=False)
     table.add_column()
     table.add_column(justify="right")
     pages = result["pages"]

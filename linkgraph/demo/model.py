@@ -225,7 +225,7 @@ def fill_port(page: DemoPage, origin: str, port: str) -> DemoPage:
     links = []
     for link in page.links:
         target = _fill(link.target, port)
-        links.append(replace(link, target=origin + target if target.startswith("/") else target))
+        links.append(link._replace(target=origin + target if target.startswith("/") else target))
     responses = [_fill_response(r, port) for r in page.responses]
     return replace(page, responses=responses, links=links)
 

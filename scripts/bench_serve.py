@@ -1,0 +1,105 @@
+"""Benchmark ``linkgraph serve``: server time of the pages people open most.
+
+p50 / p99 of the time from request to the last byte of the answer, over loopback, for a
+target's overview, backlinks, referring-domains and anchors pages (200 requests each by
+default), for URLs with at least ``--min-backlinks`` current external links (the
+synthetic store of ``scripts/bench_store.py``). The server is the real app
+(:func:`linkgraph.web.make_app`) on an aiohttp test server in this process; the first
+request of each page (the chart renderer's warm-up, the authority tables read from
+``top``) is timed apart and reported as ``first``.
+
+Usage::
+
+    python scripts/bench_store.py --links 1000000 --db /tmp/bench-store.db --no-peer --skip-rank
+    linkgraph rank --db /tmp/bench-store.db
+    python scripts/bench_serve.py --db /tmp/bench-store.db --repeat 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+from bench_store import pick_targets  # beside this script: run it as a script
+
+import linkgraph
+
+PAGES = ("overview", "backlinks", "referring-domains", "anchors")
+
+
+async def measure(db: Path, targets: list[str], repeat: int) -> dict[str, dict[str, float]]:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from linkgraph.web import make_app
+
+    results: dict[str, dict[str, float]] = {}
+    with linkgraph.open_store(db) as store:
+        async with TestClient(TestServer(make_app(store, db))) as client:
+            for page in PAGES:
+                times: list[float] = []
+                first = None
+                for i in range(repeat):
+                    target = targets[i % len(targets)]
+                    t = time.perf_counter()
+                    response = await client.get(f"/{page}?target={quote(target, safe='')}")
+                    await response.read()
+                    elapsed = (time.perf_counter() - t) * 1000
+                    assert response.status == 200, (page, response.status)
+                    if first is None:
+                        first = elapsed
+                    else:
+                        times.append(elapsed)
+                results[page] = {
+                    "first_ms": round(first or 0.0, 1),
+                    "p50_ms": round(float(np.percentile(times, 50)), 1),
+                    "p99_ms": round(float(np.percentile(times, 99)), 1),
+                    "requests": len(times) + 1,
+                }
+                print(page, results[page], file=sys.stderr)
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--db", default="/tmp/bench-store.db", help="a ranked store (default %(default)s)"
+    )
+    ap.add_argument("--repeat", type=int, default=200, help="requests per page (default 200)")
+    ap.add_argument(
+        "--min-backlinks", type=int, default=10_000, help="targets' size (default 10000 links)"
+    )
+    ap.add_argument("--targets", type=int, default=3, help="distinct targets, in turn (default 3)")
+    ap.add_argument("--json", metavar="FILE", help="also write the results here, as JSON")
+    args = ap.parse_args()
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    sizes = [args.min_backlinks * (i + 1) for i in range(args.targets)]
+    picked = pick_targets(conn, sizes)
+    conn.close()
+    if not picked:
+        print(f"no target with {args.min_backlinks:,}+ links in {args.db}", file=sys.stderr)
+        return 1
+    for url, links, backlinks in picked:
+        print(f"target {url}: {links:,} links from {backlinks:,} pages", file=sys.stderr)
+    results = asyncio.run(measure(Path(args.db), [u for u, _, _ in picked], args.repeat))
+    report = {
+        "db": args.db,
+        "targets": [{"url": u, "links": n, "backlinks": b} for u, n, b in picked],
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "pages": results,
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Anchor texts of the links into a target, with backlink and referring-domain counts
+(the definitions of :mod:`.backlinks` hold: backlinks are distinct (page, URL) pairs,
+current links only unless asked, internal links left out unless asked)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from . import inlinks
+from .backlinks import _PAIR, _filters
+from .interface import LinkFilter
+from .linksources import JOIN_LINK_SOURCE
+from .queries import iso, lost_reason
+from .records import Target
+from .vocab import NOT_FOLLOW_FLAGS
+
+__all__ = ["anchor_records", "anchors"]
+
+
+def anchor_records(rows: Iterable[tuple], *, include_lost: bool) -> list[dict[str, Any]]:
+    """The records of ``anchors`` from rows of (text, backlinks, follow backlinks, referring
+    domains, image, all lost, latest loss, its reason), as every backend's query gives them."""
+    records = []
+    for text, n, nf, nd, img, all_lost, lost_at, reason in rows:
+        record = {
+            "anchor": text,
+            "backlinks": n,
+            "follow_backlinks": nf,
+            "referring_domains": nd,
+            "image": bool(img),
+        }
+        if include_lost:
+            record["lost_at"] = iso(lost_at) if all_lost else None
+            record["lost_reason"] = lost_reason(reason) if all_lost else None
+        records.append(record)
+    return records
+
+
+def anchors(
+    conn: sqlite3.Connection,
+    target: Target,
+    where: LinkFilter,
+    *,
+    limit: int | None = 100,
+) -> list[dict[str, Any]]:
+    """Anchor texts of the current links into a target, with backlink and referring-domain
+    counts. ``include_lost`` counts lost links too; each record then has ``lost_at`` and
+    ``lost_reason``: when and why the anchor's last current link was lost (``None`` while
+    it has one)."""
+    if where == LinkFilter() and inlinks.hubs_among(conn, target.url_ids_sql, target.params):
+        return _hub_anchors(conn, target, limit)
+    condition, params = _filters(target, where)
+    # max() makes SQLite take the bare l.lost_reason from the row holding the latest loss.
+    sql = (
+        f"SELECT a.text, count(DISTINCT {_PAIR}),"
+        f" count(DISTINCT CASE WHEN (l.flags & {NOT_FOLLOW_FLAGS}) = 0 THEN {_PAIR} END),"
+        " count(DISTINCT src.domain_id), (l.flags & 8) > 0,"
+        " count(*) = count(l.lost_at), max(l.lost_at), l.lost_reason"
+        # Each linking page's domain from its narrow row (storage.linksources), not urls.
+        f" FROM links l JOIN anchors a ON a.id = l.anchor_id {JOIN_LINK_SOURCE}"
+        f" WHERE {condition} GROUP BY l.anchor_id, (l.flags & 8) > 0 ORDER BY 4 DESC, 2 DESC, a.text"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return anchor_records(conn.execute(sql, params), include_lost=where.include_lost)
+
+
+def _hub_anchors(
+    conn: sqlite3.Connection, target: Target, limit: int | None
+) -> list[dict[str, Any]]:
+    """``anchors`` of hub URLs under the default filter, from their rows counted ahead
+    (storage.hubanchors): a domain's row counts it once for one URL; a domain linking
+    to several of the target's URLs has a row for each, so those are told apart."""
+    domains = "count(*)" if target.mode == "exact" else "count(DISTINCT r.domain_id)"
+    sql = (
+        "SELECT a.text, g.n, g.nf, g.nd, g.k & 1 FROM (SELECT r.anchor AS k,"
+        f" sum(r.backlinks) AS n, sum(r.follow_backlinks) AS nf, {domains} AS nd"
+        f" FROM hub_anchors r WHERE r.target_id IN ({target.url_ids_sql}) GROUP BY r.anchor) g"
+        " JOIN anchors a ON a.id = g.k >> 1 ORDER BY g.nd DESC, g.n DESC, a.text"
+    )
+    params = list(target.params)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {
+            "anchor": text,
+            "backlinks": n,
+            "follow_backlinks": nf,
+            "referring_domains": nd,
+            "image": bool(img),
+        }
+        for text, n, nf, nd, img in conn.execute(sql, params)
+    ]

@@ -1,0 +1,91 @@
+"""What the backlink queries need of every page that has links, one narrow row a page:
+its registrable domain, and its PageRank as of the last ``linkgraph rank``.
+
+``anchors`` counts the distinct domains linking with each anchor text, so it needs the
+domain of every linking page; ``backlinks`` sorts the links by the linking page's
+PageRank. A link row holds the page, not its domain or score, and looking those up in
+``urls`` (2.2M rows of about 90 bytes on the 10M-link benchmark store) or
+``page_scores`` (2.2M rows, 65 MB) reads a page of a large table per link: 10-20 ms at
+10,000 links, about as much as the rest of the query. ``link_sources`` holds the 250,000
+pages with links in 5 MB (0.5 bytes a link there), whose B-tree stays in the page cache
+after a few hundred lookups.
+
+Each row is exact at every commit, for a reason of its own:
+
+- ``domain_id``: a URL's domain never changes (a URL keeps its host, a host its
+  domain), so a row, once written, is never stale;
+- ``pagerank``: a copy of ``page_scores.pagerank`` (NULL where it has none), and only
+  :func:`copy_pagerank`, run by :func:`.graphload.write_scores` in the transaction that
+  replaces ``page_scores``, and :func:`add_sources` change either.
+
+Rows are added where links are: the migration to this schema adds every page that had
+links, :func:`add_sources` the new ones of each batch, in the transaction that writes
+their first links (:mod:`.commit`, the one place links are inserted). Every source of a
+link has its row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank", "fill", "new_sources"]
+
+# The linking page's row as ``src``, for queries over ``links l``. LEFT: a page without
+# its row (which the writes never leave) would lose its domain or score, not its links.
+JOIN_LINK_SOURCE = "LEFT JOIN link_sources src ON src.url_id = l.source_id"
+
+
+def new_sources(
+    link_keys: Iterable[tuple[int, ...]],
+    urls: Iterable[tuple[int, int]],
+    known: Iterable[int],
+    edge_sources: Any,
+    edge_hosts: Any,
+) -> list[tuple[int, int]]:
+    """``(URL id, host id)`` of the pages of a batch's links that had none before: the
+    sources of ``link_keys`` (``target, source, ...``) among ``urls`` (the batch's URLs,
+    ``(id, host)`` each), and the sources of an import's edges (two arrays, a value an
+    edge), less the pages in ``known``."""
+    had = set(known)
+    linking = {key[1] for key in link_keys}
+    found = [url for url in urls if url[0] in linking and url[0] not in had]
+    edges = dict(zip(edge_sources.tolist(), edge_hosts.tolist(), strict=True))
+    return found + [(s, h) for s, h in edges.items() if s not in had]
+
+
+async def add_sources(conn: Any, sources: Iterable[tuple[int, int]]) -> None:
+    """Give these pages, ``(URL id, host id)`` each, their rows if they have none yet (an
+    aiosqlite connection inside the batch's transaction). The batch knows each page's
+    host: no lookup of ``urls``, which an import into an empty store never makes."""
+    rows = sorted(set(sources))
+    if rows:
+        await conn.execute(
+            "INSERT OR IGNORE INTO link_sources(url_id, domain_id, pagerank)"
+            " SELECT j.value ->> 0, h.domain_id, ps.pagerank FROM json_each(?) j"
+            " JOIN hosts h ON h.id = j.value ->> 1"
+            " LEFT JOIN page_scores ps ON ps.url_id = j.value ->> 0",
+            (json.dumps(rows),),
+        )
+
+
+def copy_pagerank(conn: Any) -> None:
+    """Copy ``page_scores.pagerank`` into every row (a sqlite3 connection, inside the
+    transaction that has just replaced ``page_scores``)."""
+    conn.execute(
+        "UPDATE link_sources SET pagerank ="
+        " (SELECT ps.pagerank FROM page_scores ps WHERE ps.url_id = link_sources.url_id)"
+    )
+
+
+def fill(conn: Any) -> None:
+    """Give every page with links its row, from the links (a sqlite3 connection in a
+    transaction): for a store whose links were written around the writer, a copy from
+    another backend (:mod:`.pg.copy`). The migration to this schema does the same."""
+    conn.execute(
+        "INSERT OR REPLACE INTO link_sources(url_id, domain_id, pagerank)"
+        " SELECT s.id, h.domain_id, ps.pagerank FROM (SELECT DISTINCT source_id AS id FROM links) x"
+        " JOIN urls s ON s.id = x.id JOIN hosts h ON h.id = s.host_id"
+        " LEFT JOIN page_scores ps ON ps.url_id = s.id"
+    )

@@ -1,0 +1,258 @@
+"""What the backlink audits and the graph export read, on PostgreSQL.
+
+The rows of :mod:`storage.audit`, :mod:`storage.scores` and :mod:`storage.graphload`
+from PostgreSQL, turned into records by the same functions (``backlink_detail``,
+``changes_from_rows``, ``broken_record``) so that both backends answer alike. Rows are
+read in the links' primary-key order, the order SQLite meets them in, where the records
+keep the order of the rows. ``mentions`` is PostgreSQL full-text search: the same pages
+as SQLite's FTS5 finds, ranked by ``ts_rank`` and quoted by ``ts_headline`` (the order
+among them and the snippets are PostgreSQL's own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..audit import (
+    DETAIL_SQL,
+    UNREACHABLE,
+    backlink_detail,
+    broken_record,
+    changes_from_rows,
+    since_timestamp,
+)
+from ..interface import LinkFilter
+from ..queries import CURRENT
+from ..records import BacklinkDetail, Target
+from ..vocab import LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
+from .backlinks import _LINK_KEY, _filters
+from .queries import BYTEWISE
+
+if TYPE_CHECKING:
+    from ..graphload import GraphArrays
+
+__all__ = [
+    "backlink_details",
+    "broken_links",
+    "changes",
+    "domain_authority",
+    "domain_sizes",
+    "link_graph",
+    "mentions",
+    "node_names",
+    "node_scores",
+    "page_texts",
+    "target_domain_links_to",
+]
+
+_KEY_ORDER = " ORDER BY " + ", ".join(f"l.{c}" for c in _LINK_KEY)
+
+
+def backlink_details(conn: Any, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
+    condition, params = _filters(target, where)
+    rows = conn.execute(f"{DETAIL_SQL} WHERE {condition}{_KEY_ORDER}", params)
+    return [backlink_detail(row) for row in rows]
+
+
+def domain_sizes(conn: Any, domain_ids: set[int]) -> dict[int, int]:
+    return dict(
+        conn.execute(
+            "SELECT h.domain_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+            " JOIN hosts h ON h.id = u.host_id WHERE p.status BETWEEN 200 AND 299"
+            " AND h.domain_id = ANY(%s) GROUP BY h.domain_id",
+            (sorted(domain_ids),),
+        )
+    )
+
+
+def page_texts(conn: Any, url_ids: set[int]) -> dict[int, str]:
+    return dict(
+        conn.execute(
+            "SELECT url_id, text FROM page_text WHERE url_id = ANY(%s)", (sorted(url_ids),)
+        )
+    )
+
+
+def target_domain_links_to(conn: Any, target: Target, domain_ids: set[int]) -> set[int]:
+    if not domain_ids:
+        return set()
+    rows = conn.execute(
+        "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
+        " JOIN urls s ON s.host_id = sh.id"
+        f" JOIN links l ON l.source_id = s.id AND l.kind = 0 AND {CURRENT}"
+        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = %s",
+        (target.domain,),
+    )
+    return {did for (did,) in rows} & domain_ids
+
+
+def changes(
+    conn: Any, target: Target, *, since: str | None, by: str, include_internal: bool
+) -> dict[str, list[dict[str, Any]]]:
+    if by not in ("day", "week"):
+        raise ValueError(f"unknown period {by!r}: use day or week")
+    start = since_timestamp(since)
+    condition, params = _filters(
+        target, LinkFilter(include_internal=include_internal, include_lost=True)
+    )
+    rows = conn.execute(
+        "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
+        " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
+        " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
+        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}{_KEY_ORDER}",
+        params,
+    ).fetchall()
+    return changes_from_rows(rows, start=start, by=by)
+
+
+def broken_links(
+    conn: Any, target: Target | None, *, outbound: bool, limit: int | None
+) -> list[dict[str, Any]]:
+    clauses = [
+        "l.kind = 0",
+        CURRENT,
+        "(p.status >= 400 OR (p.status IS NULL AND p.error = ANY(%s)))",
+    ]
+    params: list[Any] = [list(UNREACHABLE)]
+    if target is not None:
+        column = "l.source_id" if outbound else "l.target_id"
+        clauses.append(f"{column} IN ({target.url_ids_sql})")
+        params.extend(target.params)
+    params.append(limit)
+    sql = (
+        "SELECT s.url, t.url, a.text, l.flags, l.placement, p.status, p.error, p.fetched_at"
+        " FROM links l JOIN pages p ON p.url_id = l.target_id JOIN urls s ON s.id = l.source_id"
+        " JOIN urls t ON t.id = l.target_id JOIN anchors a ON a.id = l.anchor_id"
+        f" WHERE {' AND '.join(clauses)} ORDER BY t.url {BYTEWISE}, s.url {BYTEWISE},"
+        + _KEY_ORDER.removeprefix(" ORDER BY ")
+        + " LIMIT %s"
+    )
+    return [broken_record(row) for row in conn.execute(sql, params)]
+
+
+def mentions(
+    conn: Any, phrase: str, *, exclude_linking: Target | None, limit: int | None
+) -> list[dict[str, Any]]:
+    """Pages whose visible text holds ``phrase`` (its words in a row, as FTS5's phrase
+    query), best matches first; with ``exclude_linking``, not those that link to it."""
+    words = phrase.replace('"', " ").split()
+    if not words:
+        raise ValueError("give a brand name or phrase to look for")
+    linking = "FALSE"
+    params: list[Any] = [" ".join(words)]
+    if exclude_linking is not None:
+        linking = (
+            "EXISTS (SELECT 1 FROM links l WHERE l.source_id = pt.url_id AND l.kind = 0"
+            f" AND {CURRENT} AND l.target_id IN ({exclude_linking.url_ids_sql}))"
+        )
+        params = [*exclude_linking.params, *params]  # the select list comes first
+    sql = (
+        "SELECT u.url, p.title, ts_headline('simple', pt.text, q, 'StartSel=[, StopSel=],"
+        ' MaxWords=12, MinWords=4, MaxFragments=1, FragmentDelimiter=" … "\'),'
+        f" {linking} FROM phraseto_tsquery('simple', %s) q JOIN page_text pt ON pt.words @@ q"
+        " JOIN urls u ON u.id = pt.url_id LEFT JOIN pages p ON p.url_id = pt.url_id"
+        f" ORDER BY ts_rank(pt.words, q) DESC, u.url {BYTEWISE}"
+    )
+    records = []
+    for url, title, snippet, links in conn.execute(sql, params):
+        if exclude_linking is not None and links:
+            continue
+        records.append(
+            {"url": url, "title": title, "snippet": snippet, "links_to_target": bool(links)}
+        )
+        if limit is not None and len(records) >= limit:
+            break
+    return records
+
+
+def domain_authority(conn: Any) -> dict[int, float | None]:
+    return {
+        did - 1: authority
+        for did, authority in conn.execute("SELECT domain_id, authority FROM domain_scores")
+    }
+
+
+def node_names(conn: Any, level: str, ids: Iterable[int]) -> dict[int, str]:
+    table, column = LEVEL_NAMES[level]
+    wanted = sorted({int(i) + 1 for i in ids})
+    rows = conn.execute(f"SELECT id, {column} FROM {table} WHERE id = ANY(%s)", (wanted,))
+    return {rid - 1: name for rid, name in rows}
+
+
+def node_scores(conn: Any, level: str) -> dict[int, dict[str, Any]]:
+    table, key = LEVEL_SCORES[level]
+    scores = {}
+    for node, authority, pagerank, backlinks, domains, trust in conn.execute(
+        f"SELECT {key}, authority, pagerank, backlinks, referring_domains, trust FROM {table}"
+    ):
+        attrs = {
+            "authority": authority,
+            "pagerank": pagerank,
+            "backlinks": backlinks,
+            "referring_domains": domains,
+        }
+        if trust is not None:
+            attrs["trust"] = trust
+        scores[node - 1] = attrs
+    return scores
+
+
+def _integers(conn: Any, sql: str) -> Any:
+    """The one integer column of ``sql``, as an int64 array, through ``COPY TO``."""
+    import numpy as np
+
+    chunks: list[bytes] = []
+    with conn.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
+        chunks.extend(bytes(chunk) for chunk in copy)
+    text = b"".join(chunks)
+    return np.array(text.split(), dtype=np.int64) if text else np.zeros(0, np.int64)
+
+
+def link_graph(conn: Any) -> GraphArrays:
+    """Every current link and the URL → host → domain maps, as
+    :func:`storage.graphload.load_graph` reads them from SQLite."""
+    import numpy as np
+
+    from ..graphload import GraphArrays, _distinct_pairs
+
+    def id_map(sql: str, n: int) -> Any:
+        out = np.zeros(n, dtype=np.int32)
+        packed = _integers(conn, sql)
+        out[(packed >> 32) - 1] = (packed & 0xFFFFFFFF) - 1
+        return out
+
+    top = conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM urls), (SELECT coalesce(max(id), 0) FROM hosts),"
+        " (SELECT coalesce(max(id), 0) FROM domains)"
+    ).fetchone()
+    n_urls, n_hosts, n_domains = top
+    url_host = id_map("SELECT (id << 32) | host_id FROM urls", n_urls)
+    host_domain = id_map("SELECT (id << 32) | domain_id FROM hosts", n_hosts)
+    src, dst, follow = _distinct_pairs(
+        _integers(
+            conn,
+            "SELECT (target_id << 33) | (source_id << 1)"
+            f" | ((flags & {NOT_FOLLOW_FLAGS}) = 0)::int FROM links"
+            " WHERE kind = 0 AND lost_at IS NULL",
+        )
+    )
+    # One redirect per page: its latest current one (SQLite: the first such row by key).
+    packed = _integers(
+        conn,
+        "SELECT DISTINCT ON (source_id) (source_id << 32) | target_id FROM links"
+        " WHERE kind = 1 AND lost_at IS NULL"
+        " ORDER BY source_id, coalesce(last_seen, first_seen) DESC, target_id",
+    )
+    return GraphArrays(
+        n_urls,
+        n_hosts,
+        n_domains,
+        src,
+        dst,
+        follow,
+        ((packed >> 32) - 1).astype(np.int32),
+        ((packed & 0xFFFFFFFF) - 1).astype(np.int32),
+        url_host,
+        host_domain,
+    )

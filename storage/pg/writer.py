@@ -1,0 +1,257 @@
+"""A crawl's writer into a PostgreSQL store: the :class:`~..interface.CrawlWriter` of
+``linkgraph crawl --db postgresql://...``.
+
+The same records and the same rules as the SQLite writer (``storage/commit.py``): a batch
+is one transaction holding the pages, their links, the frontier entries they discovered
+and the removal of their own entries; a refetched page's links are diffed against what the
+store holds (``last_seen`` refreshed, links no longer carried lost with ``removed``, all of
+them lost with the page's reason when the page stopped counting, 304 refreshing the links
+still standing). The decisions are ``commit.page_loss``'s own.
+
+Driver: psycopg 3's async API (the store's reader already uses psycopg, so one driver).
+The batch itself is :mod:`.batch`. Ids are interned with ``INSERT ... ON CONFLICT DO
+NOTHING`` and read back by their unique text, so several writers on one database share
+them; a batch that deadlocks with another writer's (the same new URLs inserted in another
+order) is rolled back whole and run again. Until the frontier is leased per host, one
+crawl process writes a store at a time (a session advisory lock, :data:`WRITER_LOCK`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import StoreError
+from ..interface import BufferedWriter, ResumeState
+from ..records import Link, Page, QueueItem
+from ..vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
+from .batch import Batch, write_batch
+from .connection import CONNECT_TIMEOUT, driver, one_line, redact
+from .schema import SCHEMA_VERSION
+
+__all__ = ["WRITER_LOCK", "PgWriter"]
+
+_SKIPS = sorted(SKIP_REASONS)
+# The advisory lock a writing process holds on the store ("LKGW").
+WRITER_LOCK = 0x4C4B4757
+_TRIES = 8  # a batch that deadlocked with another worker's is run again this many times
+
+
+class PgWriter(BufferedWriter):
+    """A crawl's store on PostgreSQL: ``async with await PgWriter.open(url) as writer``."""
+
+    def __init__(self, conn: Any, url: str, *, batch_pages: int) -> None:
+        self._conn = conn
+        self.url = url
+        self.batch_pages = batch_pages
+        self.links = 0
+        self.hosts_crawled = 0
+        self.committed_pages = 0
+        self._answered: dict[int, int] = {}  # host id -> pages that answered
+        self._batch = Batch()
+        self._flush_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
+        """Connect to the store at ``url`` (made with ``linkgraph init-db``; an empty
+        database gets the schema here, as a new SQLite file does)."""
+        from .connection import connect
+        from .schema import init_db, inspect
+
+        with connect(url, autocommit=True) as probe:
+            version = inspect(probe, url)
+        if version is None or version < SCHEMA_VERSION:
+            await asyncio.to_thread(init_db, url)
+        pg = driver()
+        params: dict[str, Any] = {}
+        if "connect_timeout" not in url:
+            params["connect_timeout"] = CONNECT_TIMEOUT
+        try:
+            conn = await pg.AsyncConnection.connect(url.strip(), autocommit=True, **params)
+        except pg.Error as exc:
+            raise StoreError(f"cannot connect to {redact(url)}: {one_line(url, exc)}") from None
+        writer = cls(conn, url, batch_pages=batch_pages)
+        try:
+            # One crawl process per store until the frontier is leased per host: two
+            # would each take every host's queue and fetch it twice, ignoring each
+            # other's politeness. A session lock: the server drops it with the
+            # connection, so a worker killed with SIGKILL does not leave it behind.
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,))
+            if not (await cur.fetchone())[0]:
+                raise StoreError(f"{redact(url)} is being written by another linkgraph process")
+            await writer._count()
+        except BaseException:
+            await conn.close()
+            raise
+        return writer
+
+    async def _count(self) -> None:
+        cur = await self._conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL")
+        self.links = (await cur.fetchone())[0]
+        cur = await self._conn.execute(
+            "SELECT u.host_id, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+            " WHERE p.status IS NOT NULL AND p.checked_only = 0 GROUP BY u.host_id"
+        )
+        self._answered = {host: n for host, n in await cur.fetchall()}
+        self.hosts_crawled = len(self._answered)
+
+    async def __aenter__(self) -> PgWriter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        try:
+            await self.flush()
+        finally:
+            await self._conn.close()
+
+    # -- buffering ---------------------------------------------------------------------
+
+    def add_page(self, page: Page, queued: Sequence[QueueItem] = ()) -> None:
+        self._batch.pages.append(page)
+        if queued:
+            self._batch.queued.extend(queued)
+
+    def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
+        self._batch.loose.append((source, links, seen_at))
+
+    # -- committing --------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Commit everything buffered in one transaction; a cancelled caller waits for
+        the transaction to end first (as the SQLite writer does), then is cancelled."""
+        async with self._flush_lock:
+            if not self._batch:
+                return
+            commit = asyncio.ensure_future(self._commit())
+            cancelled = False
+            while not commit.done():
+                try:
+                    await asyncio.shield(commit)
+                except asyncio.CancelledError:
+                    cancelled = True
+            if cancelled:
+                if not commit.cancelled():
+                    commit.exception()
+                raise asyncio.CancelledError
+
+    async def _commit(self) -> None:
+        batch, self._batch = self._batch, Batch()
+        pg = driver()
+        try:
+            for attempt in range(_TRIES):
+                try:
+                    async with self._conn.transaction():
+                        links, answered = await write_batch(self._conn, batch)
+                    break
+                except (pg.errors.DeadlockDetected, pg.errors.SerializationFailure):
+                    # Another worker wrote the same new rows in another order: nothing of
+                    # this transaction stayed, so it is simply run again.
+                    if attempt == _TRIES - 1:
+                        raise
+                    await asyncio.sleep(0.05 * (attempt + 1))
+        except BaseException as exc:
+            batch.absorb(self._batch)
+            self._batch = batch
+            if isinstance(exc, pg.Error):
+                raise StoreError(
+                    f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
+                ) from None
+            raise
+        self.committed_pages += len(batch.pages)
+        self.links += links
+        for host, change in answered.items():
+            before = self._answered.get(host, 0)
+            now = before + change
+            if now:
+                self._answered[host] = now
+            else:
+                self._answered.pop(host, None)
+            self.hosts_crawled += (now > 0) - (before > 0)
+
+    # -- crawl state -------------------------------------------------------------------
+
+    async def load_crawl(self) -> dict[str, Any] | None:
+        cur = await self._conn.execute("SELECT value FROM crawl WHERE key = 'settings'")
+        row = await cur.fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def save_crawl(self, settings: dict[str, Any]) -> None:
+        await self._conn.execute(
+            "INSERT INTO crawl(key, value) VALUES ('settings', %s)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (json.dumps(settings, sort_keys=True),),
+        )
+
+    @staticmethod
+    def _kinds(kinds: tuple[str, ...] | None) -> str:
+        if kinds is None:
+            return ""
+        return f" AND f.kind IN ({', '.join(str(QUEUE_KIND_ID[k]) for k in kinds)})"
+
+    async def resume_state(self, *, kinds: tuple[str, ...] | None = None) -> ResumeState:
+        await self.flush()
+        state = ResumeState()
+        cur = await self._conn.execute(
+            "SELECT h.name, count(*) FROM frontier f JOIN hosts h ON h.id = f.host_id"
+            f" WHERE true {self._kinds(kinds)} GROUP BY h.name"
+        )
+        state.queued_by_host = {name: n for name, n in await cur.fetchall()}
+        cur = await self._conn.execute(
+            "SELECT h.name, count(*) FROM pages p JOIN urls u ON u.id = p.url_id"
+            " JOIN hosts h ON h.id = u.host_id WHERE p.checked_only = 0"
+            " AND (p.error IS NULL OR NOT p.error = ANY(%s)) GROUP BY h.name",
+            (_SKIPS,),
+        )
+        state.requests_by_host = {name: n for name, n in await cur.fetchall()}
+        state.requests_total = sum(state.requests_by_host.values())
+        cur = await self._conn.execute(
+            "SELECT u.hash FROM urls u JOIN pages p ON p.url_id = u.id"
+            " UNION ALL SELECT u.hash FROM urls u JOIN frontier f ON f.url_id = u.id"
+        )
+        state.seen_hashes = [h for (h,) in await cur.fetchall()]
+        return state
+
+    async def take_frontier(
+        self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
+    ) -> list[QueueItem]:
+        await self.flush()
+        cur = await self._conn.execute(
+            "SELECT u.url, f.depth, f.hops, f.kind, p.etag, p.last_modified FROM frontier f"
+            " JOIN urls u ON u.id = f.url_id"
+            " LEFT JOIN pages p ON p.url_id = f.url_id AND f.kind = 2"
+            " WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
+            f"{self._kinds(kinds)} ORDER BY f.url_id LIMIT %s",
+            (host, limit),
+        )
+        return [
+            QueueItem(url, depth, hops, QUEUE_KIND[kind], etag, modified)
+            for url, depth, hops, kind, etag, modified in await cur.fetchall()
+        ]
+
+    async def _queue(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        await self.flush()
+        async with self._conn.transaction():
+            cur = await self._conn.execute(sql, params)
+            return cur.rowcount
+
+    async def queue_checks(self) -> int:
+        return await self._queue(
+            "INSERT INTO frontier(url_id, host_id, depth, hops, kind)"
+            " SELECT DISTINCT l.target_id, u.host_id, 0, 0, 3 FROM links l"
+            " JOIN urls u ON u.id = l.target_id WHERE l.kind = 0"
+            " AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.url_id = l.target_id)"
+            " ON CONFLICT DO NOTHING"
+        )
+
+    async def queue_refresh(self) -> int:
+        return await self._queue(
+            "INSERT INTO frontier(url_id, host_id, depth, hops, kind)"
+            " SELECT p.url_id, u.host_id, p.depth, 0, 2 FROM pages p JOIN urls u ON u.id = p.url_id"
+            " WHERE p.status IS NOT NULL OR NOT p.error = ANY(%s) ON CONFLICT DO NOTHING",
+            (_SKIPS,),
+        )

@@ -1,0 +1,155 @@
+"""A crawl into PostgreSQL stores what a crawl into SQLite stores.
+
+The same demo web is crawled into a SQLite file and into a PostgreSQL database with the
+same settings, then (after the web moves to its second generation, with removed and new
+links) crawled again with ``refresh``: both stores must give the same links, lost links
+and answers. Times differ between two crawls, so records are compared without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crawl_support import child, page_hits, settings_for, stored_pages, wait_until
+
+import linkgraph
+from linkgraph import api
+from linkgraph.demo import TARGET, DemoWeb, generate
+
+pytestmark = pytest.mark.timeout(180)
+
+_TIMES = {"first_seen", "last_seen", "lost_at", "fetched_at", "seen"}
+
+
+@pytest.fixture
+def web() -> Iterator[DemoWeb]:
+    with DemoWeb(generate(12, 6, seed=1)) as served:
+        yield served
+
+
+def crawl(web: DemoWeb, db: str | Path, tmp_path: Path, **overrides: Any) -> Any:
+    hosts = web.write_hosts_file(tmp_path / "hosts")
+    return asyncio.run(api.crawl_async(db, settings_for(web, hosts, **overrides)))
+
+
+def links(db: str | Path) -> list[tuple]:
+    with linkgraph.open_store(db) as store:
+        records = list(store.iter_links(include_lost=True))
+    return sorted(
+        tuple(sorted((k, str(v)) for k, v in r.items() if k not in _TIMES)) for r in records
+    )
+
+
+def answers(db: str | Path) -> tuple[Any, ...]:
+    def strip(rows: list[dict]) -> list[tuple]:
+        return sorted(
+            tuple(sorted((k, str(v)) for k, v in r.items() if k not in _TIMES)) for r in rows
+        )
+
+    return (
+        strip(linkgraph.backlinks(db, TARGET, limit=None)),
+        strip(linkgraph.backlinks(db, TARGET, limit=None, include_lost=True)),
+        strip(linkgraph.referring_domains(db, TARGET, limit=None)),
+        strip(linkgraph.anchors(db, TARGET, limit=None)),
+    )
+
+
+def test_a_crawl_and_a_recrawl_store_the_same_links_on_both_backends(
+    web: DemoWeb, tmp_path: Path, pg_url: str
+) -> None:
+    sqlite = tmp_path / "links.db"
+    first = [crawl(web, db, tmp_path) for db in (sqlite, pg_url)]
+    assert first[0].pages == first[1].pages > 0
+    assert first[0].links == first[1].links > 0
+    assert links(sqlite) == links(pg_url)
+    web.replace_sites(generate(12, 6, seed=1, generation=2))
+    again = [crawl(web, db, tmp_path, refresh=True) for db in (sqlite, pg_url)]
+    assert again[0].links == again[1].links
+    lost = [r for r in links(pg_url) if ("lost_reason", "None") not in r]
+    assert lost  # the second generation removed links: the recrawl marked them lost
+    assert links(sqlite) == links(pg_url)
+    assert answers(sqlite) == answers(pg_url)
+    with linkgraph.open_store(sqlite) as a, linkgraph.open_store(pg_url) as b:
+        sa, sb = a.stats(), b.stats()
+    for key in ("pages", "links", "hosts", "domains", "frontier"):
+        assert sa.get(key) == sb.get(key), key
+
+
+def pg_pages(url: str) -> dict[str, int | None]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        try:
+            rows = conn.execute(
+                "SELECT u.url, p.status FROM pages p JOIN urls u ON u.id = p.url_id"
+            ).fetchall()
+        except psycopg.errors.UndefinedTable:
+            return {}  # the crawl has not made the schema yet
+    return dict(rows)
+
+
+def pg_frontier(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM frontier").fetchone()[0]
+
+
+def test_a_crawl_killed_with_sigkill_resumes_to_the_same_store(tmp_path: Path, pg_url: str) -> None:
+    with DemoWeb(generate(24, 8, seed=5, traps=False)) as web:
+        sqlite = tmp_path / "reference.db"
+        crawl(web, sqlite, tmp_path, delay=0.05)
+        want_links = links(sqlite)
+        web.reset()
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("\n".join(web.seeds) + "\n")
+        hosts = web.write_hosts_file(tmp_path / "hosts")
+        args = ["crawl", "--db", pg_url, "--seeds", str(seeds), "--hosts-file", str(hosts)]
+        quick = {"LINKGRAPH_FLUSH_SECONDS": "0.1", "LINKGRAPH_BATCH_PAGES": "10"}
+        sqlite_pages = {url: page.status for url, page in stored_pages(sqlite).items()}
+        with child([*args, "--delay", "0.15", "--quiet"], **quick) as process:
+            wait_until(lambda: len(pg_pages(pg_url)) >= len(sqlite_pages) // 3, 60, "a third")
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+        assert process.returncode == -signal.SIGKILL
+        before = pg_pages(pg_url)
+        assert len(sqlite_pages) // 3 <= len(before) < len(sqlite_pages)
+        web.clear_log()
+        with child(["crawl", "--db", pg_url, "--quiet"]) as process:
+            _, err = process.communicate(timeout=90)
+        assert process.returncode == 0, err
+        assert pg_pages(pg_url) == sqlite_pages
+        assert links(pg_url) == want_links
+        assert pg_frontier(pg_url) == 0
+        again = {web.url(h.site, h.path) for h in page_hits(web)}
+        assert again.isdisjoint(before)  # what was committed is never fetched again
+
+
+async def test_text_postgresql_cannot_hold_is_stored_as_the_replacement_character(
+    pg_url: str,
+) -> None:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Link, Page
+
+    hostile = Page(
+        "http://a.test/",
+        0,
+        1.0,
+        status=200,
+        title="bad\x00title\udc80",
+        links=[Link("http://b.test/", "an\x00chor")],
+    )
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_page(hostile)
+    (record,) = linkgraph.backlinks(pg_url, "http://b.test/", include_internal=True)
+    assert record["anchor"] == "an\ufffdchor"
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        (title,) = conn.execute("SELECT title FROM pages").fetchone()
+    assert title == "bad\ufffdtitle\ufffd"
