@@ -15,9 +15,12 @@ graph/pagerank.py), so the scores agree within float rounding:
 - PageRank: damping ``alpha``, uniform teleport, the score of dead ends spread uniformly,
   stopping after the first iteration whose L1 change is below ``tol``, then normalized.
 
-The iteration is one join and one aggregation per step over cached tables; every
-``checkpoint_every`` steps the score table is checkpointed, so its lineage (and the
-query plan Spark analyses each step) stays a few steps long. Output: ``DIR/page``,
+Up to ``broadcast_nodes`` nodes (2M) a level's score vector lives on the driver and each
+iteration is one small job over the cached edges (vector.py; a graph of one block, up to
+1M edges, is iterated inside one task). Larger levels iterate as DataFrames: one join and
+one aggregation per step over cached tables, every step cut from the plan of the last (a
+local checkpoint, a reliable one every ``checkpoint_every`` steps), so the lineage and the
+query plan Spark analyses each step stay short. Output: ``DIR/page``,
 ``DIR/host``, ``DIR/domain`` (Parquet: the node's name, ``pagerank``, ``backlinks``,
 ``referring_domains``), which ``linkgraph import-scores`` writes into a store.
 """
@@ -32,9 +35,12 @@ from typing import Any
 
 from linkgraph.crawler.settings import SettingsError
 
+from .vector import BLOCK_EDGES, broadcast_pagerank
+
 __all__ = ["LEVEL_KEYS", "SparkRankSummary", "pagerank", "spark_rank"]
 
-# Up to this many nodes the score vector (16 bytes a node) is broadcast to the tasks.
+# Up to this many nodes the score vector (8 bytes a node) lives on the driver and is
+# broadcast to the tasks every iteration (vector.py); above it, the DataFrame iteration.
 BROADCAST_NODES = 2_000_000
 # The name column of each level's score table.
 LEVEL_KEYS = {"page": "url", "host": "host", "domain": "domain"}
@@ -63,6 +69,7 @@ def pagerank(
     max_iter: int = 1000,
     checkpoint_every: int = 10,
     broadcast_nodes: int = BROADCAST_NODES,
+    block_edges: int = BLOCK_EDGES,
 ) -> tuple[Any, int]:
     """PageRank of ``nodes`` (column ``id``) over distinct ``edges`` (``src``, ``dst``):
     a DataFrame ``(id, pagerank)`` and the iterations it took (see the module docstring
@@ -79,9 +86,10 @@ def pagerank(
     n = nodes.count()
     if n == 0:
         return nodes.select("id", F.lit(0.0).alias("pagerank")), 0
-    # A score vector this small is sent whole to every task: the joins then shuffle
-    # nothing but the contributions, where a sort-merge join shuffles both sides.
-    small = n <= broadcast_nodes
+    if n <= broadcast_nodes:
+        return broadcast_pagerank(
+            nodes, edges, alpha=alpha, tol=tol, max_iter=max_iter, block_edges=block_edges
+        )
     out = edges.groupBy("src").agg(F.count(F.lit(1)).alias("outdeg"))
     weighted = (
         edges.join(out, "src").select("src", "dst", (F.lit(alpha) / F.col("outdeg")).alias("w"))
@@ -99,13 +107,13 @@ def pagerank(
             base = ((1.0 - alpha) + alpha * dangling_mass) / n
             scores = state.select(F.col("id").alias("src"), "x")
             contrib = (
-                weighted.join(F.broadcast(scores) if small else scores, "src")
+                weighted.join(scores, "src")
                 .groupBy("dst")
                 .agg(F.sum(F.col("x") * F.col("w")).alias("c"))
             )
             new_x = F.coalesce(F.col("c"), F.lit(0.0)) + F.lit(base)
             contrib = contrib.withColumnRenamed("dst", "id")
-            step = state.join(F.broadcast(contrib) if small else contrib, "id", "left").select(
+            step = state.join(contrib, "id", "left").select(
                 "id", "dangling", new_x.alias("x"), F.abs(new_x - F.col("x")).alias("change")
             )
             # The change and the next dangling mass are counted while the step is
@@ -174,6 +182,8 @@ def spark_rank(
     alpha: float = 0.85,
     tol: float = 1e-10,
     checkpoint_every: int = 10,
+    broadcast_nodes: int = BROADCAST_NODES,
+    block_edges: int = BLOCK_EDGES,
     progress: Callable[[str], object] | None = None,
 ) -> SparkRankSummary:
     """Rank the link tables under ``input``; write the score tables under ``output``."""
@@ -206,11 +216,15 @@ def spark_rank(
         ),
         pages.select("url", "host", "domain"),
     ]
-    urls = ends[0].unionByName(ends[1]).unionByName(ends[2]).dropDuplicates(["url"])
-    url_ids = _node_ids(urls, "url", True)
+    # Cached: the three numberings below each read it.
+    urls = ends[0].unionByName(ends[1]).unionByName(ends[2]).dropDuplicates(["url"]).cache()
+    # A reliable checkpoint survives a lost executor; in local mode there is none to lose,
+    # and a local one skips writing the numbering to disk and reading it back.
+    reliable = not spark.sparkContext.master.startswith("local")
+    url_ids = _node_ids(urls, "url", reliable)
     url_ids = url_ids.join(urls, "url")
-    host_ids = _node_ids(urls, "host", True)
-    domain_ids = _node_ids(urls, "domain", True)
+    host_ids = _node_ids(urls, "host", reliable)
+    domain_ids = _node_ids(urls, "domain", reliable)
     node = (
         url_ids.join(host_ids.withColumnRenamed("id", "host_id"), "host")
         .join(domain_ids.withColumnRenamed("id", "domain_id"), "domain")
@@ -288,7 +302,13 @@ def spark_rank(
         summary.edges[level] = edges.count()
         say(f"ranking {summary.nodes[level]:,} {level}s ({summary.edges[level]:,} edges)")
         scores, summary.iterations[level] = pagerank(
-            nodes.select("id"), edges, alpha=alpha, tol=tol, checkpoint_every=checkpoint_every
+            nodes.select("id"),
+            edges,
+            alpha=alpha,
+            tol=tol,
+            checkpoint_every=checkpoint_every,
+            broadcast_nodes=broadcast_nodes,
+            block_edges=block_edges,
         )
         counts = external.groupBy(F.col(target).alias("id")).agg(
             F.count(F.lit(1)).alias("backlinks"),
