@@ -1,5 +1,5 @@
-"""``linkgraph spark rank`` (a PySpark job for link graphs beyond one machine) and
-``linkgraph import-scores`` (their scores into a store)."""
+"""``linkgraph spark extract`` and ``spark rank`` (PySpark jobs for link data beyond one
+machine) and ``linkgraph import-scores`` (their scores into a store)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ from .common import EXIT_OK, arg, call, command, shown, switch
 @command(
     arg(
         "job",
-        choices=("rank",),
-        help="rank: PageRank and backlink / referring-domain counts of Parquet link tables",
+        choices=("extract", "rank"),
+        help="extract: WARC / WAT files into Parquet link, page and host/domain edge tables;"
+        " rank: PageRank and backlink / referring-domain counts of Parquet link tables",
     ),
     arg(
         "--input",
         required=True,
-        metavar="DIR",
-        help="a folder of Parquet link and page tables (`export --format parquet`);"
-        " local, hdfs:// or s3a://",
+        metavar="PATH",
+        help="extract: a text file listing WARC or WAT files, one a line (local, hdfs://"
+        " or s3a://; a name with .wat is read as WAT); rank: a folder of Parquet link and"
+        " page tables (`export --format parquet` or `spark extract`), local, hdfs:// or s3a://",
     ),
     arg(
         "--output",
@@ -38,15 +40,23 @@ from .common import EXIT_OK, arg, call, command, shown, switch
     shown(switch("--quiet", default=False, help="no progress output")),
 )
 def cmd_spark(args: argparse.Namespace) -> int:
-    """Run a Spark job: rank a link graph too big for one machine (scores for import-scores).
+    """Run a Spark job: extract web archives into link tables, or rank a link graph too big for one machine.
 
     Example:
+      ls /data/crawl/*.warc.gz > warcs.txt && linkgraph spark extract --input warcs.txt --output tables/
       linkgraph export --db links.db --format parquet --output tables/
       linkgraph spark rank --input tables/ --output scores/
       linkgraph import-scores scores/ --db links.db && linkgraph top --db links.db
       spark-submit --master yarn $(which linkgraph) spark rank --input hdfs:///cc/tables --output hdfs:///cc/scores
     """
-    from ..spark import spark_session
+    from ..spark import require, spark_session
+
+    paths: list[str] = []
+    if args.job == "extract":
+        from ..spark.extract import read_paths
+
+        paths = read_paths(args.input)  # a bad list fails before anything else
+    require()
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -54,6 +64,17 @@ def cmd_spark(args: argparse.Namespace) -> int:
 
     spark = spark_session(args.master, app=f"linkgraph spark {args.job}")
     try:
+        if args.job == "extract":
+            from ..spark.extract import spark_extract
+
+            done = spark_extract(spark, paths, args.output, progress=progress)
+            for problem in done.problems:
+                say(f"  {problem}", sys.stderr)
+            print(
+                f"extracted {done.files:,} files ({done.records:,} records, {done.damaged:,}"
+                f" damaged): {done.pages:,} pages, {done.links:,} links into {args.output}"
+            )
+            return EXIT_OK
         from ..spark.rank import spark_rank
 
         summary = spark_rank(spark, args.input, args.output, progress=progress)
