@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +67,18 @@ def spark_session(
         # Read by the JVM when it starts; the driver settings below are the session's.
         os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     builder = SparkSession.builder.appName(app)
+    chosen = master or os.environ.get("SPARK_MASTER")
     if master or not os.environ.get("SPARK_MASTER"):
-        builder = builder.master(master or os.environ.get("SPARK_MASTER") or "local[*]")
+        chosen = master or "local[*]"
+        builder = builder.master(chosen)
+    if chosen and chosen.startswith("local"):
+        # Spark's 200 shuffle partitions are 200 tasks for every shuffle, each one
+        # scheduled on the few local cores: a few per core is enough here.
+        if shuffle_partitions is None:
+            shuffle_partitions = 2 * _local_cores(chosen)
+        # The workers run this Python, where linkgraph is installed (not the first
+        # "python3" on the PATH).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = {"spark.ui.showConsoleProgress": "false"}
     if shuffle_partitions:
         settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
@@ -81,3 +93,14 @@ def spark_session(
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _local_cores(master: str) -> int:
+    """The task slots of a ``local``, ``local[N]`` or ``local[*]`` master."""
+    found = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    slots = found.group(1) if found is not None else None
+    if slots is None:  # "local" (one thread), or local-cluster[...]
+        return 1
+    if slots == "*":
+        return os.cpu_count() or 1
+    return max(1, int(slots))
