@@ -9,6 +9,11 @@ a link (its flags, ``follow``, ``internal``, dates, one row per distinct link) a
 the store's writer makes of a page, so going through it keeps one definition of them
 instead of a second one written for Spark.
 
+A task gets its file whole from Spark (``binaryFiles``, which reads local, HDFS and S3
+paths alike) and writes it to its local temporary folder for the reader: an executor needs
+memory and scratch disk for its largest file (Common Crawl's WARC files are about 1 GB,
+its WAT files about 300 MB).
+
 Each file is extracted on its own: a URL captured in two files of one run gives two page
 rows, and its links twice (a store keeps the newest capture and dates its links from
 both). Give one crawl's files per run, as Common Crawl publishes them.
