@@ -75,8 +75,10 @@ def pagerank(
     a DataFrame ``(id, pagerank)`` and the iterations it took (see the module docstring
     for the model; graph/pagerank.py is the single-machine version).
 
-    Each step: ``x_new[j] = sum(x[i] * alpha / outdeg[i]) + ((1 - alpha) + alpha *
-    dangling_mass) / n``; the change and the next dangling mass come back in one action.
+    Up to ``broadcast_nodes`` nodes the iteration is :func:`.vector.broadcast_pagerank`'s
+    (edges in blocks of ``block_edges``). Above, each step of the DataFrame iteration:
+    ``x_new[j] = sum(x[i] * alpha / outdeg[i]) + ((1 - alpha) + alpha * dangling_mass) / n``;
+    the change and the next dangling mass come back in one action.
     """
     from pyspark.sql import Observation
 
