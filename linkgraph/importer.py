@@ -20,38 +20,34 @@ past that.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import csv
 import io
 import itertools
+import multiprocessing
 import os
 import re
+import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from linkgraph.crawler.settings import SettingsError
+from linkgraph.errors import LinkgraphError
 from linkgraph.storage.commit import Edge
+from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import normalize
+from linkgraph.storage.intern import located_edges
+from linkgraph.storage.pg.connection import is_pg_url
 from linkgraph.storage.writer import StoreWriter
 
+from .csvencoding import FALLBACK_ENCODING, detect_encoding
 from .loop import run
 
-__all__ = ["FALLBACK_ENCODING", "ImportResult", "detect_encoding", "import_links"]
-
-FALLBACK_ENCODING = "cp1252"
-# UTF-32 LE's mark begins with UTF-16 LE's (FF FE): test the longer marks first. The
-# utf-16 / utf-32 codecs read the mark themselves and take the byte order from it.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32 LE (byte-order mark)"),
-    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32 BE (byte-order mark)"),
-    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (byte-order mark)"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE (byte-order mark)"),
-    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE (byte-order mark)"),
-)
+__all__ = ["FALLBACK_ENCODING", "ImportResult", "ReaderDied", "detect_encoding", "import_links"]
 
 _ALIASES = {
     "source": (
@@ -111,7 +107,14 @@ _CANONICAL = re.compile(
 _MISSING: Any = object()
 _NO_HEADER = {"source": 0, "target": 1, "anchor": 2, "rel": 3}
 _MEMO = 200_000  # distinct cells remembered at once (about 40 MB at most)
-_YIELD = 256  # rows between chances for the commit running meanwhile to go on
+# Inputs of this many bytes or more are read in a process of their own (the second core),
+# while this one commits; a smaller one is read here (a process costs tens of ms to start),
+# as is every input where there is no fork (Windows).
+_PROCESS_BYTES = 1 << 20
+
+
+class ReaderDied(LinkgraphError):
+    """The process reading the file ended without finishing it (killed, out of memory)."""
 
 
 def _normalize_cell(text: str) -> str | None:
@@ -152,70 +155,83 @@ def _anchor_text(cell: str) -> str:
     return " ".join(cell.split())
 
 
-async def _load(
-    db: str | os.PathLike[str], rows: Iterator[list[str]], result: ImportResult
-) -> None:
-    now = time.time()
+def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterator[EdgeColumns]:
+    """The links of ``rows``, :data:`_BATCH` at a time, as the writer takes them
+    (:func:`.storage.intern.located_edges`: URLs found, keyed and hosted); the rows read,
+    links and skipped rows are counted into ``result`` as they go."""
     columns: dict[str, int] | None = None
     # Per distinct cell: its URL as stored (None: not http(s)), rel tokens, anchor text.
     urls: dict[str, str | None] = {}
     rels: dict[str, tuple[str, ...]] = {}
     anchors: dict[str, str] = {}
     miss = _MISSING
-    edges: list[Edge] = []  # rows read since the last hand-over to the writer
-    async with await StoreWriter.open(db, bulk=True) as writer:
-        # A batch commits while the next one is read: the commit's SQL runs in the
-        # writer's thread, mostly outside the GIL.
+    batch = _BATCH
+    edges: list[Edge] = []  # rows read since the last batch
+    for line_no, row in enumerate(rows, 1):
+        if not row or (not row[0].strip() and all(not cell.strip() for cell in row)):
+            continue
+        if columns is None:
+            header = "://" not in row[0]
+            columns = _columns(row) if header else _NO_HEADER
+            source_at, target_at = columns["source"], columns["target"]
+            anchor_at, rel_at = columns.get("anchor", -1), columns.get("rel", -1)
+            if header:
+                continue
+        result.rows += 1
+        n = len(row)
+        cell = row[source_at] if source_at < n else ""
+        source = urls.get(cell, miss)
+        if source is miss:
+            source = _remember(urls, cell, _url_of)
+        cell = row[target_at] if target_at < n else ""
+        target = urls.get(cell, miss)
+        if target is miss:
+            target = _remember(urls, cell, _url_of)
+        if source is None or target is None:
+            result.skipped += 1
+            if len(result.problems) < 5:
+                at = source_at if source is None else target_at
+                bad = row[at].strip() if at < n else ""
+                result.problems.append(f"line {line_no}: not an http(s) URL: {bad!r}")
+            continue
+        rel: tuple[str, ...] = ()
+        if 0 <= rel_at < n and (cell := row[rel_at]):
+            rel = rels.get(cell, miss)  # type: ignore[arg-type]
+            if rel is miss:
+                rel = _remember(rels, cell, _rel_tokens)
+        anchor = ""
+        if 0 <= anchor_at < n and (cell := row[anchor_at]):
+            anchor = anchors.get(cell, miss)  # type: ignore[arg-type]
+            if anchor is miss:
+                anchor = _remember(anchors, cell, _anchor_text)
+        edges.append((source, target, anchor, rel))
+        result.links += 1
+        if len(edges) == batch:
+            yield located_edges(edges, now)
+            edges = []
+    if edges:
+        yield located_edges(edges, now)
+
+
+async def _load(
+    db: str | os.PathLike[str], chunks: AsyncIterable[EdgeColumns] | Iterator[EdgeColumns]
+) -> None:
+    if is_pg_url(db):
+        from linkgraph.storage.pg.writer import PgWriter
+
+        opening: Any = PgWriter.open(os.fspath(db))
+    else:
+        opening = StoreWriter.open(db, bulk=True)
+    async with await opening as writer:
+        # A batch commits (its SQL in the writer's thread, mostly outside the GIL) while
+        # the next one is read: in another process (_Reader), else between statements.
         committing: asyncio.Future[None] | None = None
         try:
-            for line_no, row in enumerate(rows, 1):
-                if not row or (not row[0].strip() and all(not cell.strip() for cell in row)):
-                    continue
-                if columns is None:
-                    header = "://" not in row[0]
-                    columns = _columns(row) if header else _NO_HEADER
-                    source_at, target_at = columns["source"], columns["target"]
-                    anchor_at, rel_at = columns.get("anchor", -1), columns.get("rel", -1)
-                    if header:
-                        continue
-                result.rows += 1
-                n = len(row)
-                cell = row[source_at] if source_at < n else ""
-                source = urls.get(cell, miss)
-                if source is miss:
-                    source = _remember(urls, cell, _url_of)
-                cell = row[target_at] if target_at < n else ""
-                target = urls.get(cell, miss)
-                if target is miss:
-                    target = _remember(urls, cell, _url_of)
-                if source is None or target is None:
-                    result.skipped += 1
-                    if len(result.problems) < 5:
-                        at = source_at if source is None else target_at
-                        bad = row[at].strip() if at < n else ""
-                        result.problems.append(f"line {line_no}: not an http(s) URL: {bad!r}")
-                    continue
-                rel: tuple[str, ...] = ()
-                if 0 <= rel_at < n and (cell := row[rel_at]):
-                    rel = rels.get(cell, miss)  # type: ignore[arg-type]
-                    if rel is miss:
-                        rel = _remember(rels, cell, _rel_tokens)
-                anchor = ""
-                if 0 <= anchor_at < n and (cell := row[anchor_at]):
-                    anchor = anchors.get(cell, miss)  # type: ignore[arg-type]
-                    if anchor is miss:
-                        anchor = _remember(anchors, cell, _anchor_text)
-                edges.append((source, target, anchor, rel))
-                result.links += 1
-                if result.links % _YIELD == 0:
-                    writer.add_edges(edges, now)
-                    edges = []
-                    await asyncio.sleep(0)
-                    if result.links % _BATCH == 0:
-                        if committing is not None:
-                            await committing
-                        committing = asyncio.ensure_future(writer.flush())
-            writer.add_edges(edges, now)  # the last few rows; closing the writer commits them
+            async for columns in _aiter(chunks):
+                if committing is not None:
+                    await committing
+                writer.add_columns(columns)
+                committing = asyncio.ensure_future(writer.flush())
             if committing is not None:
                 await committing
         except BaseException:
@@ -224,80 +240,153 @@ async def _load(
             raise
 
 
-def detect_encoding(raw: BinaryIO, name: str, encoding: str | None = None) -> tuple[str, str]:
-    """The codec to read ``raw`` with and a note saying why (see the module docstring).
-
-    ``raw`` is a seekable binary file; it is read through once (to check that every byte
-    decodes) and left at its start. ``name`` names the file in errors. Raises
-    :class:`SettingsError` for an unknown codec or a line that does not decode.
-    """
-    head = raw.read(4)
-    raw.seek(0)
-    if encoding is not None:
-        try:
-            codec = codecs.lookup(encoding).name
-            text_codec = codecs.lookup(encoding)._is_text_encoding
-        except LookupError:
-            text_codec = None
-        if not text_codec:  # rot13, base64, hex... are codecs, but not of bytes to text
-            raise SettingsError(
-                f"unknown text encoding {encoding!r}: give a codec name such as utf-8, cp1252,"
-                " utf-16, latin-1"
-            ) from None
-        if codec == "utf-8" and head.startswith(codecs.BOM_UTF8):
-            codec = "utf-8-sig"  # the mark is not part of the first column's name
-        chosen, note = codec, f"{codec} (--encoding)"
+async def _aiter(chunks: AsyncIterable[_T] | Iterator[_T]) -> AsyncIterator[_T]:
+    if isinstance(chunks, AsyncIterable):
+        async for chunk in chunks:
+            yield chunk
     else:
-        for bom, codec, bom_note in _BOMS:
-            if head.startswith(bom):
-                chosen, note = codec, bom_note
-                break
-        else:
-            if len(head) == 4 and head[1] == head[3] == 0 and 0 < head[0] < 128 > head[2] > 0:
-                chosen, note = "utf-16-le", "UTF-16 LE (no byte-order mark: NUL bytes)"
-            elif len(head) == 4 and head[0] == head[2] == 0 and 0 < head[1] < 128 > head[3] > 0:
-                chosen, note = "utf-16-be", "UTF-16 BE (no byte-order mark: NUL bytes)"
-            elif _first_bad_line(raw, "utf-8") is None:
-                return "utf-8", "UTF-8"
-            else:
-                chosen = FALLBACK_ENCODING
-                note = f"{FALLBACK_ENCODING} (Windows-1252): the file is not UTF-8"
-    bad = _first_bad_line(raw, chosen)
-    if bad is not None:
-        neither = " (nor UTF-8)" if note.endswith("is not UTF-8") else ""
-        raise SettingsError(
-            f"{name}: line {bad} is not valid {chosen} text{neither}; give --encoding NAME"
-            " with the file's encoding"
-        )
-    return chosen, note
+        for chunk in chunks:
+            yield chunk
+            await asyncio.sleep(0)  # the commit meanwhile goes on to its next statement
 
 
-def _first_bad_line(raw: BinaryIO, codec: str) -> int | None:
-    """The line number of the first byte ``codec`` cannot decode, or ``None``; streamed,
-    so a large file is never held in memory."""
-    decoder = codecs.getincrementaldecoder(codec)("strict")
-    lines = 0
+def _open_rows(raw: BinaryIO, path: str, codec: str, delimiter: str | None) -> tuple[Any, Any]:
+    """A ``csv.reader`` over ``raw`` decoded with ``codec``, and the text stream it reads
+    (for the caller to close: the reader lets go of it at its end); without
+    ``delimiter``, a tab in the first line (or a ``.tsv`` name) makes it a TSV, else a
+    CSV."""
+    stream = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
+    lines = []
+    if delimiter is None:
+        first = stream.readline()
+        delimiter = "\t" if "\t" in first or path.endswith(".tsv") else ","
+        lines = [first]
+    return csv.reader(itertools.chain(lines, stream), delimiter=delimiter), stream
+
+
+def _read_error(exc: BaseException, path: str, codec: str, rows: Any) -> LinkgraphError | None:
+    """The one-line error for what reading the file raised, ``None`` if not the file's."""
+    if isinstance(exc, LinkgraphError):
+        return exc
+    if isinstance(exc, UnicodeDecodeError):  # checked before; only a file changed meanwhile
+        return SettingsError(f"{path} is not {codec} text")
+    if isinstance(exc, csv.Error):
+        hint = ""
+        if "NUL" in str(exc):
+            hint = " (UTF-16 without a byte-order mark? try --encoding utf-16-le)"
+        line = rows.line_num if rows is not None else 0
+        return SettingsError(f"{path}: not valid CSV at line {line}: {exc}{hint}")
+    return None
+
+
+def _read_in_child(
+    conn: Connection,
+    theirs: Connection,
+    source: str | bytes,
+    codec: str,
+    delimiter: str | None,
+    now: int,
+    path: str,
+) -> None:
+    """The reading process: each batch of located columns, with the counts so far, sent
+    to the importing process; then the counts, or the error that stopped the reading."""
+    # Ctrl-C reaches the whole process group: the importing process decides, and ends us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The importing process's end, inherited: closed, so that once that process is gone
+    # (killed) the pipe has no reader and our next write fails instead of blocking.
+    theirs.close()
+    result = ImportResult()
+    rows = None
     try:
-        while chunk := raw.read(1 << 20):
-            try:
-                lines += decoder.decode(chunk).count("\n")
-            except UnicodeDecodeError as exc:
-                # exc.object is what the decoder held plus this chunk; all before exc.start
-                # decodes, so its newlines finish the count.
-                try:
-                    before = bytes(exc.object[: exc.start]).decode(codec, "replace")
-                except UnicodeError:
-                    return lines + 1
-                return lines + before.count("\n") + 1
-            except (UnicodeError, ValueError):  # e.g. "UTF-16 stream does not start with BOM"
-                return lines + 1
+        with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as raw:
+            rows, stream = _open_rows(raw, path, codec, delimiter)
+            for columns in _chunks(rows, now, result):
+                conn.send(("batch", columns, result))
+            stream.close()
+        conn.send(("done", None, result))
+    except BrokenPipeError:
+        pass  # the importing process is gone
+    except BaseException as exc:
+        error = _read_error(exc, path, codec, rows)
+        if error is None:
+            error = ReaderDied(f"reading {path} failed: {type(exc).__name__}: {exc}")
         try:
-            decoder.decode(b"", final=True)
-        except (UnicodeError, ValueError):  # the file ends inside a character
-            return lines + 1
-        return None
+            conn.send(("error", str(error), result))
+        except OSError:
+            pass
     finally:
-        raw.seek(0)
+        conn.close()
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Reader:
+    """The file read by :func:`_read_in_child` in a process of its own: the batches
+    arrive while this process commits the ones before."""
+
+    def __init__(
+        self,
+        source: str | bytes,
+        codec: str,
+        delimiter: str | None,
+        now: int,
+        path: str,
+        result: ImportResult,
+    ) -> None:
+        # Forked: nothing to import again, and the module's settings (and a test's
+        # patches) hold in the child.
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe(duplex=False)
+        self._path = path
+        self._result = result
+        self._proc = context.Process(
+            target=_read_in_child,
+            args=(child, self._conn, source, codec, delimiter, now, path),
+            name="linkgraph-import-reader",
+            daemon=True,
+        )
+        self._proc.start()
+        child.close()  # ours closed: the pipe ends (EOF) when the reading process does
+
+    async def __aiter__(self) -> AsyncIterator[EdgeColumns]:
+        loop = asyncio.get_running_loop()
+        fd = self._conn.fileno()
+        while True:
+            ready: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(fd, _set_done, ready)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+            # uvloop made it non-blocking; a batch is read whole, as the child writes it.
+            os.set_blocking(fd, True)
+            try:
+                kind, payload, counts = self._conn.recv()
+            except (EOFError, OSError):
+                self._proc.join(5)
+                code = self._proc.exitcode
+                how = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+                raise ReaderDied(
+                    f"the process reading {self._path} ended before the file did ({how})"
+                ) from None
+            result = self._result
+            result.rows, result.links = counts.rows, counts.links
+            result.skipped, result.problems = counts.skipped, counts.problems
+            if kind == "error":
+                raise SettingsError(payload)
+            if kind == "done":
+                return
+            yield payload
+
+    def close(self) -> None:
+        """End the reading process (done, or no longer wanted) and the pipe."""
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc.join(5)
+        self._conn.close()
 
 
 def import_links(
@@ -314,7 +403,8 @@ def import_links(
     """
     from .stores import refuse_postgres
 
-    refuse_postgres(db, "import")
+    if not is_pg_url(db):
+        refuse_postgres(db, "import")  # a URL of another scheme
     path = str(file)
     try:
         # Standard input is read whole: detecting the encoding needs a second pass.
@@ -323,28 +413,29 @@ def import_links(
         )
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    result = ImportResult()
     try:
         codec, note = detect_encoding(raw, path, encoding)
-        stream = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
-        if delimiter is None:
-            first = stream.readline()
-            delimiter = "\t" if "\t" in first or path.endswith(".tsv") else ","
-            lines = [first]
-        else:
-            lines = []
-        rows = csv.reader(itertools.chain(lines, stream), delimiter=delimiter)
-        result = ImportResult(encoding=codec, encoding_note=note)
+        result.encoding, result.encoding_note = codec, note
+        now = int(time.time())
+        size = os.fstat(raw.fileno()).st_size if path != "-" else len(raw.getvalue())  # type: ignore[attr-defined]
+        # The reading process is forked and waited for with the event loop's add_reader:
+        # POSIX only (Windows has neither).
+        if size < _PROCESS_BYTES or os.name != "posix":
+            rows, stream = _open_rows(raw, path, codec, delimiter)
+            try:
+                run(_load(db, _chunks(rows, now, result)))
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise _read_error(exc, path, codec, rows) from None  # type: ignore[misc]
+            finally:
+                stream.close()
+            return result
+        source: str | bytes = raw.getvalue() if path == "-" else path  # type: ignore[attr-defined]
+        reader = _Reader(source, codec, delimiter, now, path, result)
         try:
-            run(_load(db, rows, result))
-        except UnicodeDecodeError:  # checked above; only a file changed meanwhile gets here
-            raise SettingsError(f"{path} is not {codec} text") from None
-        except csv.Error as exc:
-            hint = ""
-            if "NUL" in str(exc):
-                hint = " (UTF-16 without a byte-order mark? try --encoding utf-16-le)"
-            raise SettingsError(
-                f"{path}: not valid CSV at line {rows.line_num}: {exc}{hint}"
-            ) from None
+            run(_load(db, reader))
+        finally:
+            reader.close()
         return result
     finally:
         raw.close()

@@ -28,15 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from linkgraph.crawler.settings import SettingsError
-from linkgraph.storage import schema
 from linkgraph.storage.identity import host_of, registrable_domain
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.spool import Spool
 from linkgraph.storage.tables import (
     LINK_COLUMNS,
     has_urls,
-    iter_link_rows,
-    iter_page_rows,
     restore_history,
 )
 from linkgraph.storage.vocab import (
@@ -49,7 +46,7 @@ from linkgraph.storage.vocab import (
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
-from .stores import refuse_postgres
+from .stores import is_pg_url, refuse_postgres
 
 __all__ = ["export_parquet", "import_parquet"]
 
@@ -131,7 +128,7 @@ def _batches(pa: Any, schema_: Any, rows: Iterator[dict[str, Any]]) -> Iterator[
     yield pa.RecordBatch.from_pylist(chunk, schema=schema_)
 
 
-def _link_dicts(conn: Any) -> Iterator[dict[str, Any]]:
+def _link_dicts(rows: Iterator[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
     for (
         source,
         target,
@@ -144,7 +141,7 @@ def _link_dicts(conn: Any) -> Iterator[dict[str, Any]]:
         last,
         lost,
         why,
-    ) in iter_link_rows(conn):
+    ) in rows:
         source_host, target_host = host_of(source), host_of(target)
         yield {
             "source": source,
@@ -168,8 +165,8 @@ def _link_dicts(conn: Any) -> Iterator[dict[str, Any]]:
         }
 
 
-def _page_dicts(conn: Any) -> Iterator[dict[str, Any]]:
-    for row in iter_page_rows(conn):
+def _page_dicts(rows: Iterator[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    for row in rows:
         (url, status, error, final, ctype, fetched, depth, title, lang, canonical, robots) = row[
             :11
         ]
@@ -243,7 +240,11 @@ def _write(
 
 def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -> tuple[int, int]:
     """Write ``db``'s links and pages under the folder ``output``; returns (links, pages)."""
-    refuse_postgres(db, "export --format parquet", reads=True)
+    if is_pg_url(db):
+        from linkgraph.storage.pg.tables import table_rows
+    else:
+        refuse_postgres(db, "export --format parquet", reads=True)  # another scheme of URL
+        from linkgraph.storage.tables import table_rows
     pa = _arrow()
     import pyarrow.compute  # noqa: F401  (pa.compute, for the partitions)
 
@@ -251,14 +252,12 @@ def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -
     if out.exists() and any(out.iterdir()):
         raise SettingsError(f"{out} is not empty: give a new folder for the Parquet tables")
     links_schema, pages_schema = _schemas(pa)
-    conn = schema.open_readonly(db)
-    counts = []
-    try:
-        counts.append(_write(pa, _link_dicts(conn), links_schema, out / "links", "kind"))
-        counts.append(_write(pa, _page_dicts(conn), pages_schema, out / "pages", None))
-    finally:
-        conn.close()
-    return counts[0], counts[1]
+    with table_rows(db) as (links, pages):
+        counts = (
+            _write(pa, _link_dicts(links), links_schema, out / "links", "kind"),
+            _write(pa, _page_dicts(pages), pages_schema, out / "pages", None),
+        )
+    return counts
 
 
 def _seconds(value: datetime | None) -> int | None:

@@ -21,12 +21,11 @@ import numpy as np
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.crawler.urls import host_of, normalize, registrable_domain
 from linkgraph.graph.ranking import rank_levels, trusted_seeds
-from linkgraph.storage import inlinks as store_inlinks
 from linkgraph.storage import scores as store_scores
 from linkgraph.storage.graphload import GraphArrays
 
 from .inputs import read_list_file
-from .stores import refuse_postgres
+from .stores import is_pg_url, refuse_postgres
 
 __all__ = ["RankSummary", "rank", "read_trusted"]
 
@@ -59,11 +58,16 @@ def read_trusted(path: str | os.PathLike[str]) -> list[str]:
     return names
 
 
-def _trusted_ids(conn: Any, names: list[str], g: GraphArrays) -> dict[str, np.ndarray]:
-    """Trusted seeds per level: domains named, hosts named or in those domains, their pages."""
-    domain_ids, hosts = store_scores.trusted_candidates(
-        conn, {registrable_domain(n) for n in names}
-    )
+def _trusted_ids(
+    backend: Any, conn: Any, names: list[str], g: GraphArrays, ids: Any
+) -> dict[str, np.ndarray]:
+    """Trusted seeds per level: domains named, hosts named or in those domains, their pages.
+    ``ids``: the store ids of the graph's nodes where it was renumbered past gaps."""
+    domain_ids, hosts = backend.trusted_candidates(conn, {registrable_domain(n) for n in names})
+    if ids is not None:  # store ids to node numbers
+        domain_ids = ids.nodes("domain", domain_ids)
+        numbers = ids.nodes("host", [h for h, _ in hosts])  # all stored: same order and length
+        hosts = [(n, name) for n, (_, name) in zip(numbers.tolist(), hosts, strict=True)]
     exact_hosts = set(names)
     # A name that is a registrable domain trusts all its hosts; a host name, that host.
     host_ids = np.array(
@@ -129,21 +133,25 @@ def rank(
     On glibc it fixes the process's mmap threshold at 4 MiB (see :func:`_map_large_arrays`),
     which stays so after it returns.
     """
-    refuse_postgres(db, "rank")
+    if is_pg_url(db):
+        from linkgraph.storage.pg import ranking as backend
+    else:
+        refuse_postgres(db, "rank")  # another scheme of URL
+        backend = store_scores
     say = progress or (lambda _msg: None)
     summary = RankSummary()
     phases = summary.phases
     trusted_names = read_trusted(trusted) if isinstance(trusted, (str, os.PathLike)) else trusted
     started = time.perf_counter()
     _map_large_arrays()
-    with store_scores.GraphLoader(db) as loader, store_scores.writer(db) as conn:
+    with backend.GraphLoader(db) as loader, backend.writer(db) as conn:
         phases["open"] = time.perf_counter() - started
         say("loading the link graph")
         g, phases["load"] = loader.result(conn)
         summary.seconds["load"] = time.perf_counter() - started
         summary.pages, summary.hosts, summary.domains = g.n_urls, g.n_hosts, g.n_domains
         summary.backlinks = len(g.src)
-        seeds = _trusted_ids(conn, trusted_names, g) if trusted_names else None
+        seeds = _trusted_ids(backend, conn, trusted_names, g, loader.ids) if trusted_names else None
         if seeds is not None:
             summary.trusted = len(seeds["domain"])
 
@@ -151,8 +159,9 @@ def rank(
         _return_freed_memory()
         # In a second thread while the levels are ranked: which URLs are hubs (it changes
         # with the crawl; storage.inlinks), then each level's scores, in one transaction.
-        with store_scores.replacing_scores(conn) as writes:
-            writes.run(store_inlinks.refresh, "hubs")
+        with backend.replacing_scores(conn, ids=loader.ids) as writes:
+            if backend.refresh_hubs is not None:  # SQLite's hub tables (PostgreSQL has none)
+                writes.run(backend.refresh_hubs, "hubs")
             ranking = rank_levels(
                 g,
                 alpha=alpha,
@@ -170,6 +179,7 @@ def rank(
             say("writing scores")
         # What the writes took beyond the ranking they ran beside.
         summary.seconds["write"] = phases["write"] = time.perf_counter() - clock
-        phases["hubs"] = writes.seconds["hubs"]  # in the second thread, beside the ranking
-        summary.top_domains = store_scores.top_domains(conn, 5)
+        if "hubs" in writes.seconds:  # in the second thread, beside the ranking
+            phases["hubs"] = writes.seconds["hubs"]
+        summary.top_domains = backend.top_domains(conn, 5)
     return summary

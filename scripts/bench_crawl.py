@@ -171,6 +171,12 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _py_spy() -> str | None:
+    """The py-spy command on PATH or beside this Python, or None."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 def run_child(
     kind: str,
     spec: dict[str, Any],
@@ -233,7 +239,7 @@ def one_crawl(
     spec: dict[str, Any] = {"concurrency": args.concurrency, "scrapy_loop": args.scrapy_loop}
     spec |= {"db": str(db), "feed": str(feed)}
     if profile == "py-spy":
-        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        spy = _py_spy()
         prefix = [spy, "record", "--threads", "--gil", "-r", str(SPY_RATE), "--format", "raw"]
         prefix += ["-o", str(workdir / "py-spy.txt"), "--"]
     elif profile:
@@ -362,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parse_args(parser, argv)
+    if args.profile == "py-spy" and not _py_spy():
+        parser.error("--profile py-spy needs the py-spy command (pip install py-spy)")
 
     if args.child:
         spec = json.loads(Path(args.spec).read_text())

@@ -23,18 +23,17 @@ clustered by target: the inbound links of a URL are one range scan.
 from __future__ import annotations
 
 import heapq
-import ipaddress
-import json
 import sqlite3
 from collections import Counter
 from typing import Any
 
 from . import inlinks
+from .domainrecords import DomainTable, domain_info, domain_records, subnet_24
 from .errors import StoreError
 from .identity import host_of, normalize, registrable_domain, url_hash
 from .interface import LinkFilter
 from .linksources import JOIN_LINK_SOURCE
-from .queries import LOST_COLUMNS, current, iso, link_record, lost_reason
+from .queries import LOST_COLUMNS, current, link_record
 from .records import PLACEMENTS, Target
 from .vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
@@ -138,6 +137,14 @@ def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
 
 
 _SOURCE_HOST = "JOIN hosts sh ON sh.id = s.host_id"
+# The orders of ``backlinks`` over a link's columns (``{l}``) and its source page's
+# PageRank (``{s}pagerank``). Links tied on the named columns follow their primary key
+# (kind is always ``link`` here): a page of the list is then a slice of one order.
+_LINK_KEY = "{l}target_id, {l}source_id, {l}anchor_id, {l}placement, {l}rel_id, {l}flags"
+BACKLINK_ORDERS = {
+    "authority": "{s}pagerank IS NULL, {s}pagerank DESC, {l}first_seen DESC, " + _LINK_KEY,
+    "first_seen": "{l}first_seen DESC, {s}pagerank DESC, " + _LINK_KEY,
+}
 
 
 def backlinks(
@@ -147,6 +154,8 @@ def backlinks(
     *,
     limit: int | None = 100,
     sort: str = "authority",
+    offset: int = 0,
+    ahead: tuple[str, str, bool] | None = None,
 ) -> list[dict[str, Any]]:
     """The current links into a target, one record per stored link, with the source page's
     authority (``source_authority``) and its registrable domain's
@@ -154,13 +163,14 @@ def backlinks(
     and ``lost_reason``.
 
     ``sort="authority"`` puts the strongest source pages first; ``"first_seen"`` the
-    newest links first.
+    newest links first; links tied on both in the order of their key, so that the order
+    is one and the same on every call. ``offset`` skips that many links of the order
+    first (a page of the list). ``ahead``: an order before ``sort``'s, as SQL over
+    ``links l`` (true for the links to put last, the value, whether descending), from
+    :mod:`.listpages`.
     """
     condition, params = _filters(target, where)
-    order = {
-        "authority": "{s}pagerank IS NULL, {s}pagerank DESC, {l}first_seen DESC",
-        "first_seen": "{l}first_seen DESC, {s}pagerank DESC",
-    }.get(sort)
+    order = BACKLINK_ORDERS.get(sort)
     if order is None:
         raise TargetError(f"unknown sort {sort!r}: use authority or first_seen")
     # Filter and sort on ids first; fetch URL, anchor and rel text, and authority, only
@@ -171,6 +181,10 @@ def backlinks(
         " l.first_seen, coalesce(l.last_seen, l.first_seen) AS last_seen, {s}pagerank AS pagerank"
         f"{lost}"
     )
+    if ahead is not None:
+        last, value, descending = ahead
+        columns += f", {last} AS ahead_last, {value} AS ahead_value"
+        order = "{x}ahead_last, {x}ahead_value" + (" DESC, " if descending else ", ") + order
     # The linking domain's authority beside the page's: a site can raise its own pages'
     # PageRank by linking them in circles (link farms do), its domain's far less.
     outer = (
@@ -181,21 +195,26 @@ def backlinks(
         " JOIN urls t ON t.id = x.target_id JOIN anchors a ON a.id = x.anchor_id"
         f" LEFT JOIN rels r ON r.id = x.rel_id {_SOURCE_HOST}"
         " LEFT JOIN domain_scores ds ON ds.domain_id = sh.domain_id ORDER BY "
-        + order.format(s="x.", l="x.")
+        + order.format(s="x.", l="x.", x="x.")
     )
     rows = None
-    if sort == "authority" and limit and target.mode == "exact":
-        weakest = _weakest_probed(conn, target, limit)
+    if sort == "authority" and limit and target.mode == "exact" and ahead is None:
+        weakest = _weakest_probed(conn, target, offset + limit)
         if weakest is not None:
             # The pages at least that strong, strongest first, each probed for links into
-            # the target until `limit` links: those are the first `limit` when found (the
-            # others' pages are weaker, or have no score and sort last).
+            # the target until `offset + limit` links: those are the first ones when found
+            # (the others' pages are weaker, or have no score and sort last).
             inner = (
                 columns.format(s="ps.") + " FROM page_scores ps CROSS JOIN links l"
                 f" WHERE ps.pagerank >= ? AND l.source_id = ps.url_id AND {condition}"
-                " ORDER BY ps.pagerank DESC, l.first_seen DESC LIMIT ?"
+                # The index on page_scores(pagerank) gives this order up to ties: no
+                # `pagerank IS NULL` here (none is), so the scan can stop at the limit.
+                f" ORDER BY ps.pagerank DESC, l.first_seen DESC, {_LINK_KEY.format(l='l.')}"
+                " LIMIT ? OFFSET ?"
             )
-            rows = conn.execute(outer.format(inner=inner), [weakest, *params, limit]).fetchall()
+            rows = conn.execute(
+                outer.format(inner=inner), [weakest, *params, limit, offset]
+            ).fetchall()
             if len(rows) < limit:
                 rows = None  # not enough links from those pages: read every link
     if rows is None:
@@ -203,11 +222,11 @@ def backlinks(
         # value as page_scores), for every link into the target.
         inner = (
             columns.format(s="src.") + f" FROM links l {JOIN_LINK_SOURCE}"
-            f" WHERE {condition} ORDER BY {order.format(s='src.', l='l.')}"
+            f" WHERE {condition} ORDER BY {order.format(s='src.', l='l.', x='')}"
         )
-        if limit is not None:
-            inner += " LIMIT ?"
-            params.append(limit)
+        if limit is not None or offset:
+            inner += " LIMIT ? OFFSET ?"
+            params += [-1 if limit is None else limit, offset]
         rows = conn.execute(outer.format(inner=inner), params).fetchall()
     records = []
     for row in rows:
@@ -261,65 +280,61 @@ def referring_domains(
     """
     if limit == 0:  # "at most 0 records", as every other listing reads it
         return []
-    lost: dict[int, tuple[int, int]] = {}  # domain -> (latest lost_at, its reason)
-    still_current: set[int] = set()
     # Strongest first: by domain PageRank, then backlinks, then name. ``keys`` holds
     # (no PageRank, -PageRank, -backlinks, domain) of the domains that can make the cut;
     # names and authority are fetched for those only, not for every linking domain.
-    if where == LinkFilter() and inlinks.hubs_among(conn, target.url_ids_sql, target.params):
+    if limit is not None and _from_hub_rows(conn, target, where):
         # A hub's linking hosts are counted ahead (storage.inlinks): SQLite ranks a row
         # per linking domain, and only the domains kept are read in detail.
         keys, count = inlinks.strongest_domains(conn, target.url_ids_sql, target.params, limit)
         follow_count, spans = inlinks.domain_details(
             conn, target.url_ids_sql, target.params, [k[3] for k in keys]
         )
+        table = DomainTable(count, follow_count, spans)
     else:
-        count, follow_count, spans = _domains_from_links(conn, target, where, lost, still_current)
-        rank = dict(
-            conn.execute(
-                "SELECT domain_id, pagerank FROM domain_scores"
-                " WHERE domain_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(count)),),
-            )
-        )
-        keys = [(rank.get(d) is None, -(rank.get(d) or 0.0), -n, d) for d, n in count.items()]
+        table = linking_domains(conn, target, where)
+        rank = domain_info(conn, list(table.count))
+        keys = [(rank[d][2] is None, -(rank[d][2] or 0.0), -n, d) for d, n in table.count.items()]
         if limit is not None and len(keys) > limit:
             cut = heapq.nsmallest(limit, keys)[-1][:3]
             keys = [k for k in keys if k[:3] <= cut]
     if not keys:
         return []
-    info = {
-        did: (name, authority)
-        for did, name, authority in conn.execute(
-            "SELECT d.id, d.name, ds.authority FROM domains d"
-            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id"
-            " WHERE d.id IN (SELECT value FROM json_each(?))",
-            (json.dumps([k[3] for k in keys]),),
-        )
-    }
+    info = domain_info(conn, [k[3] for k in keys])
     order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
     if limit is not None:
         order = order[:limit]
-    records = [
-        {
-            "domain": info[d][0],
-            "backlinks": count[d],
-            "follow_backlinks": follow_count[d],
-            "first_seen": iso(spans.first[d]),
-            "last_seen": iso(spans.last[d]),
-            "authority": info[d][1],
-            "ips": sorted(spans.ips.get(d, ())),
-        }
-        for d in order
-    ]
-    if where.include_lost:
-        for d, record in zip(order, records, strict=True):
-            gone = None if d in still_current else lost.get(d)
-            record["lost_at"] = iso(gone[0]) if gone else None
-            record["lost_reason"] = lost_reason(gone[1]) if gone else None
-    for record in records:  # last: the field order of the records is part of the output
-        record["subnets"] = sorted({subnet_24(ip) for ip in record["ips"]})
-    return records
+    return domain_records(table, order, info, include_lost=where.include_lost)
+
+
+def _from_hub_rows(conn: sqlite3.Connection, target: Target, where: LinkFilter) -> bool:
+    """Whether the target's linking domains can be read from the rows counted ahead."""
+    return where == LinkFilter() and inlinks.hubs_among(conn, target.url_ids_sql, target.params)
+
+
+def linking_domains(conn: sqlite3.Connection, target: Target, where: LinkFilter) -> DomainTable:
+    """Every domain linking to the target, as ``where`` counts the links: for a hub under
+    the default filter from its rows counted ahead (a row per linking host), else from
+    the links."""
+    if _from_hub_rows(conn, target, where):
+        count: Counter[int] = Counter()
+        follow: Counter[int] = Counter()
+        spans = inlinks.Spans()
+        for domain, ip, n, nf, seen_first, seen_last in conn.execute(
+            "SELECT h.domain_id, h.ip, r.backlinks, r.follow_backlinks, r.first_seen,"
+            " coalesce(r.last_seen, r.first_seen) FROM hub_inlinks r"
+            f" JOIN hosts h ON h.id = r.host_id WHERE r.target_id IN ({target.url_ids_sql})",
+            target.params,
+        ):
+            count[domain] += n
+            follow[domain] += nf
+            spans.note(domain, seen_first, seen_last, ip)
+        return DomainTable(count, follow, spans)
+    table = DomainTable(Counter(), Counter(), inlinks.Spans())
+    table.count, table.follow, table.spans = _domains_from_links(
+        conn, target, where, table.lost, table.still_current
+    )
+    return table
 
 
 def _domains_from_links(
@@ -360,14 +375,6 @@ def _domains_from_links(
     count = Counter(domain_of.values())
     follow_count = Counter(domain_of[pair] for pair in follow)
     return count, follow_count, spans
-
-
-def subnet_24(ip: str) -> str:
-    """The /24 of an IPv4 address (the /48 of an IPv6 one): links from one subnet often
-    share an owner, which is why backlink tools count referring subnets."""
-    address = ipaddress.ip_address(ip)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 # The record's key for the name: a page is named by its URL.

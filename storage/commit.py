@@ -33,7 +33,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from .edgerows import Edge, insert_rows, stored_current
+from .edgerows import Edge, EdgeColumns, insert_rows, stored_current
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import cols as _cols
@@ -68,9 +68,10 @@ class Batch:
     # Imported links as plain rows, (source, target, anchor, rel) each, with the time they
     # were seen: loose links of kind link, placement content, without a Link per row.
     edges: list[tuple[list[Edge], int]] = field(default_factory=list)
+    columns: list[EdgeColumns] = field(default_factory=list)  # the same, located beforehand
 
     def __bool__(self) -> bool:
-        return bool(self.pages or self.queued or self.hosts or self.loose or self.edges)
+        return any((self.pages, self.queued, self.hosts, self.loose, self.edges, self.columns))
 
     def absorb(self, later: Batch) -> None:
         """Put records buffered after this batch back behind it (a failed commit)."""
@@ -79,6 +80,7 @@ class Batch:
         self.hosts.update(later.hosts)
         self.loose.extend(later.loose)
         self.edges.extend(later.edges)
+        self.columns.extend(later.columns)
 
 
 @dataclass(slots=True)
@@ -388,18 +390,14 @@ async def _write(
     if by_keys:
         rows = edge_rows if len(edge_rows) else np.array(list(link_rows.values()), np.int64)
         stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
-    if link_rows:
-        await conn.execute(
-            "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
-            f" first_seen) SELECT {_cols(8)} FROM json_each(?) WHERE true"
-            " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL, lost_reason = NULL",
-            # In key order the rows go into the links B-tree (clustered by target) from
-            # left to right, each page filled once, instead of at random places.
-            (_json(sorted(link_rows.values())),),
-        )
+    # In key order the rows go into the links B-tree (clustered by target) from left to
+    # right, each page filled once, instead of at random places.
+    await insert_rows(conn, sorted(link_rows.values()))
     await insert_rows(conn, edge_rows)
     # The pages that had no links before get their row (storage.linksources).
-    edge_sources = (got.url_ids[edges.source_at], got.url_hosts[edges.source_at])
+    # Each source once (an import's repeat), in id order: add_sources sorts them.
+    edge_sources = np.unique(got.url_ids[edges.source_at], return_index=True)
+    edge_sources = (edge_sources[0], got.url_hosts[edges.source_at][edge_sources[1]])
     await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
     if diffed:
         await conn.execute("DELETE FROM temp.sk")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 import numpy as np
 
-__all__ = ["Edge", "EdgeColumns", "insert_rows", "stored_current"]
+__all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current"]
 
 Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -31,9 +31,27 @@ _LINK_ROWS = 4_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 124
 
 
 @dataclass(slots=True)
+class UrlColumns:
+    """A batch's distinct URLs in order of first appearance (each edge's source before
+    its target), with each one's key (``url_hash``) and host, and each host's registrable
+    domain: what :func:`.intern.intern` works out per URL, worked out beforehand by an
+    import's reading process (:func:`.intern.located_edges`)."""
+
+    urls: list[str]
+    keys: np.ndarray  # int64, per URL
+    hosts: list[str]  # distinct, in order of first appearance among the URLs
+    host_at: np.ndarray  # per URL, its host's index in hosts
+    domains: list[str]  # per host
+    domain_at: np.ndarray  # per host, a code of its domain (equal codes, same domain)
+
+
+@dataclass(slots=True)
 class EdgeColumns:
     """A batch's edges, a list per field in row order, with the time each was seen.
-    :meth:`locate` adds where each source and target is among the batch's URLs."""
+    :meth:`locate` adds where each source and target is among the batch's URLs. With
+    ``located``, the batch's URLs were found beforehand (:func:`.intern.located_edges`):
+    ``source_at`` and ``target_at`` index them, and ``sources`` and ``targets`` are
+    empty."""
 
     sources: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
@@ -42,6 +60,7 @@ class EdgeColumns:
     seen: np.ndarray = field(default_factory=lambda: _EMPTY)
     source_at: np.ndarray = field(default_factory=lambda: _EMPTY)
     target_at: np.ndarray = field(default_factory=lambda: _EMPTY)
+    located: UrlColumns | None = None
 
     @classmethod
     def of(cls, chunks: Sequence[tuple[Sequence[Edge], int]]) -> EdgeColumns:
@@ -62,7 +81,17 @@ class EdgeColumns:
         return columns
 
     def __len__(self) -> int:
-        return len(self.sources)
+        return len(self.anchors)
+
+    def edges(self) -> tuple[list[Edge], int]:
+        """Located columns as plain rows again, ``(edges, seen)`` as :meth:`of` takes them
+        (one time for all: :func:`.intern.located_edges` is given one chunk)."""
+        assert self.located is not None
+        urls = self.located.urls
+        sources = map(urls.__getitem__, self.source_at.tolist())
+        targets = map(urls.__getitem__, self.target_at.tolist())
+        seen = int(self.seen[0]) if len(self.seen) else 0
+        return list(zip(sources, targets, self.anchors, self.rels, strict=True)), seen
 
     def urls(self) -> dict[str, int]:
         """The edges' URLs in order of first appearance (each source before its target),
@@ -96,7 +125,7 @@ class EdgeColumns:
         are per URL (by :meth:`locate`'s index): its id and a code of its registrable
         domain (an edge within one domain gets the ``internal`` flag); ``anchor_ids``
         by anchor text as the edges have it; ``rel_ids`` and ``rel_flags`` by rel."""
-        n = len(self.sources)
+        n = len(self.anchors)
         rows = np.empty((n, 8), dtype=np.int64)
         rows[:, 0] = url_ids[self.target_at]
         rows[:, 1] = url_ids[self.source_at]
@@ -116,18 +145,24 @@ class EdgeColumns:
         return rows[first]
 
 
-async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray) -> None:
-    """Insert or see again link rows (an ``(n, 8)`` array), as bound values: encoding them
-    as JSON on the event loop's thread and parsing it again in SQLite cost more."""
+async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray | list[tuple]) -> None:
+    """Insert or see again link rows (an ``(n, 8)`` array, or a list of 8-tuples), as bound
+    values: encoding them as JSON on the event loop's thread and parsing it again in SQLite
+    cost more (a crawl's pages spent a tenth of the event loop's time in ``json.dumps``)."""
     for start in range(0, len(rows), _LINK_ROWS):
         part = rows[start : start + _LINK_ROWS]
+        values = (
+            part.ravel().tolist()
+            if isinstance(part, np.ndarray)
+            else list(itertools.chain.from_iterable(part))
+        )
         await conn.execute(
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
             " first_seen) VALUES "
             + ",".join(["(?,?,?,?,?,?,?,?)"] * len(part))
             + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
             " lost_reason = NULL",
-            part.ravel().tolist(),
+            values,
         )
 
 

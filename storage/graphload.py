@@ -235,8 +235,10 @@ def write_scores(
     referring_domains: np.ndarray,
     trust: np.ndarray | None = None,
     harmonic: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
 ) -> None:
-    """Replace one level's score table (indexes are 0-based ids; rows get id + 1).
+    """Replace one level's score table (indexes are 0-based ids; rows get id + 1; or,
+    for a graph renumbered past gaps in the ids, :mod:`storage.nodeids`, ``ids[i] + 1``).
 
     Runs inside the caller's transaction, so all levels change together or not at all.
     The table's indexes are dropped before the insert and built again after it, from
@@ -263,15 +265,22 @@ def write_scores(
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     conn.execute(f"DELETE FROM {table}")
-    _insert(conn, f"INSERT INTO {table}({', '.join(names)}) VALUES ", columns, n)
+    _insert(conn, f"INSERT INTO {table}({', '.join(names)}) VALUES ", columns, n, ids)
     for _, sql in indexes:
         conn.execute(sql)
     if level == "page":  # its copy beside the links' sources, in the same transaction
         copy_pagerank(conn)
 
 
-def _insert(conn: sqlite3.Connection, head: str, columns: list[np.ndarray], n: int) -> None:
-    """Insert rows ``(id + 1, *values)``, many rows per statement.
+def _insert(
+    conn: sqlite3.Connection,
+    head: str,
+    columns: list[np.ndarray],
+    n: int,
+    ids: np.ndarray | None = None,
+) -> None:
+    """Insert rows ``(id + 1, *values)`` (``id``: the row's index, or ``ids[index]``),
+    many rows per statement.
 
     ``executemany`` pays 2-5 µs a row binding its five or six values one row at a time
     (10 s for 2.2M pages); a statement of 1,000 rows binds the same values, exactly, in a
@@ -285,7 +294,7 @@ def _insert(conn: sqlite3.Connection, head: str, columns: list[np.ndarray], n: i
     for start in range(0, n, _WRITE_SLICE):
         stop = min(n, start + _WRITE_SLICE)
         values: list[object] = [None] * ((stop - start) * k)
-        values[0::k] = range(start + 1, stop + 1)
+        values[0::k] = range(start + 1, stop + 1) if ids is None else (ids[start:stop] + 1).tolist()
         for j, column in enumerate(columns, 1):
             values[j::k] = column[start:stop].tolist()
         whole = (stop - start) // per * per * k

@@ -38,6 +38,7 @@ __all__ = [
     "HUB_LINKS",
     "HubTracker",
     "Spans",
+    "count_all",
     "domain_details",
     "hubs_among",
     "rebuild",
@@ -118,15 +119,27 @@ def _choose(conn: Any, min_links: int) -> int:
         "DELETE FROM hub_targets WHERE target_id IN (SELECT value FROM json_each(?))", (gone,)
     )
     conn.execute("INSERT INTO hub_targets(target_id) SELECT value FROM json_each(?)", (new,))
-    conn.execute(
-        "INSERT INTO hub_inlinks(target_id, host_id, backlinks, follow_backlinks, first_seen,"
-        f" last_seen) SELECT l.target_id, s.host_id, {_GROUP_VALUES}"
-        " FROM json_each(?) h JOIN links l ON l.target_id = h.value"
-        f" JOIN urls s ON s.id = l.source_id WHERE {COUNTED} GROUP BY l.target_id, s.host_id",
-        (new,),
-    )
+    conn.execute(_INSERT_ROWS, (new,))
     conn.execute(hubanchors.INSERT_GROUPS, (new,))
     return len(wanted)
+
+
+# The rows of the hub URLs ``h.value`` (json_each), counted from their links.
+_INSERT_ROWS = (
+    "INSERT INTO hub_inlinks(target_id, host_id, backlinks, follow_backlinks, first_seen,"
+    f" last_seen) SELECT l.target_id, s.host_id, {_GROUP_VALUES}"
+    " FROM json_each(?) h JOIN links l ON l.target_id = h.value"
+    f" JOIN urls s ON s.id = l.source_id WHERE {COUNTED} GROUP BY l.target_id, s.host_id"
+)
+
+
+def count_all(conn: Any) -> None:
+    """Count the rows of every hub again from its links (a sqlite3 connection in a
+    transaction): for a store whose links were written around the writer, a copy from
+    PostgreSQL (:mod:`.pg.copy`), which keeps no hub rows up to date."""
+    hubs = [t for (t,) in conn.execute("SELECT target_id FROM hub_targets")]
+    conn.execute("DELETE FROM hub_inlinks")
+    conn.execute(_INSERT_ROWS, (json.dumps(hubs),))
 
 
 def hubs_among(conn: Any, url_ids_sql: str, params: Iterable[Any]) -> bool:

@@ -28,6 +28,8 @@ __all__ = [
     "LinkFilter",
     "LinkFilters",
     "LinkReader",
+    "PageReader",
+    "PageSpec",
     "ResumeState",
     "Target",
     "TargetOptions",
@@ -254,6 +256,62 @@ class LinkReader(Protocol):
 
     def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
         """Domains linking to at least ``min_count`` competitors and not to ``exclude``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    """One page of a list: ``limit`` records from ``offset`` on, by the record field
+    ``order`` (``""``: the query's own order), descending or not. A page is the slice of
+    the whole list sorted by that field: numbers by value, lists by length, text by its
+    lower case, empty values (``None``, ``""``, ``[]``) last, ties in the query's order
+    (:func:`storage.listpages.sort_records`)."""
+
+    order: str = ""
+    descending: bool = True
+    offset: int = 0
+    limit: int = 50
+
+    def keywords(self) -> dict[str, Any]:
+        return {
+            "order": self.order,
+            "descending": self.descending,
+            "offset": self.offset,
+            "limit": self.limit,
+        }
+
+
+class PageReader(Protocol):
+    """What ``linkgraph serve`` reads besides the :class:`LinkReader` queries: a page of
+    a target's backlinks, referring domains or anchors with the size of the whole list
+    (``(records, total)``), the numbers of its overview, and an authority by name. A
+    backend without them (PostgreSQL today) is served from the whole lists instead."""
+
+    def backlinks_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec, sort: str
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of :meth:`LinkReader.backlinks` (``limit=None``) and its length."""
+
+    def referring_domains_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of :meth:`LinkReader.referring_domains` (``limit=None``) and its length."""
+
+    def anchors_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of :meth:`LinkReader.anchors` (``limit=None``) and its length."""
+
+    def target_overview(
+        self, target: str, *, mode: str | None, include_internal: bool = False, top: int = 10
+    ) -> dict[str, Any]:
+        """Under the default filter (and ``include_internal``): ``links``, the links
+        :meth:`LinkReader.backlinks` lists counted by (placement, rel, follow);
+        ``domains``, the referring domains' count, addresses, counts by first-seen day and
+        authority, and the ``top`` strongest records; ``changes``, new and lost backlinks
+        per (week, what) (storage.overview)."""
+
+    def authority_of(self, level: str, name: str) -> float | None:
+        """The authority of a page (URL), host or domain (name); ``None`` without one."""
 
 
 class AuditReader(LinkReader, Protocol):

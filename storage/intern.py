@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 import numpy as np
 
-from .edgerows import EdgeColumns
+from .edgerows import Edge, EdgeColumns, UrlColumns
 from .identity import host_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
     from .commit import Batch
 
-__all__ = ["MAX_ANCHOR", "Interned", "cols", "intern", "to_json"]
+__all__ = ["MAX_ANCHOR", "Interned", "cols", "intern", "located_edges", "to_json"]
 
 MAX_ANCHOR = 500  # characters of anchor text kept
 
@@ -93,65 +93,83 @@ async def intern(
     (every id from it on is new): see :class:`Interned`. ``hashes``, when given, are
     the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not looked
     up."""
-    urls: dict[str, Any] = {}  # the batch's URLs, in order of first appearance
-    anchors: dict[str, None] = {}
-    for source, links in itertools.chain(
-        ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
-    ):
-        urls[source] = None
-        for link in links:
-            urls[link.target] = None
-            if link.anchor:
-                anchors[link.anchor[:MAX_ANCHOR]] = None
-    edges = EdgeColumns.of(batch.edges)
-    cells = edges.urls()  # each source before its target, in row order
-    # The edges' URLs first (an import's batch has no others): in cells' order, and
-    # cells is the batch's dictionary of URLs (its values are not read) unless queue
-    # entries add theirs below.
-    edges_first = not urls
-    if edges_first and not batch.queued:
-        urls = cells
+    # An import's batch: edges only, whose URLs its reading process found and keyed
+    # (located_edges), in the order this function would have.
+    columns = batch.columns[0] if len(batch.columns) == 1 else None
+    located = columns.located if columns is not None else None
+    if located is not None and not (batch.pages or batch.loose or batch.queued or batch.edges):
+        edges = columns
+        cells: dict[str, int] = {}
+        edges_first = True
+        anchors = {a[:MAX_ANCHOR]: None for a in dict.fromkeys(edges.anchors) if a}
+        url_list = located.urls
+        keys = located.keys.tolist()
+        hosts = located.hosts  # distinct: per URL by located.host_at
+        host_domains = dict(zip(located.hosts, located.domains, strict=True))
+        domains: dict[str, str] = {}
     else:
-        urls.update(cells)
-    for anchor in dict.fromkeys(edges.anchors):
-        if anchor:
-            anchors[anchor[:MAX_ANCHOR]] = None
-    for item in batch.queued:
-        urls[item.url] = None
-    known: dict[str, tuple[int, str, str]] = {}
-    for page in batch.pages:
-        if page.url_info:
-            known.update(page.url_info)
-    # Per URL of the batch, in order of first appearance: its key, its host, and (below)
-    # its host id and URL id, as columns, each built in one pass over the batch.
-    url_list = list(urls)
-    if not known:
-        # No page brought its URLs' keys along (an import): map / zip passes, no loop in
-        # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
-        # in order of first appearance (the order hosts get their ids).
-        hosts = list(map(host_of, url_list))
-        host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
-        keys = list(map(url_hash, url_list))
-        domains = {}
-        if batch.pages or batch.loose or batch.queued:
-            domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
-    else:
-        hosts, keys = [], []
-        host_domains, domains = {}, {}
-        for u in url_list:
-            info = known.get(u)
-            if info is None:
-                host = host_of(u)
-                domain = host_domains.get(host)
-                if domain is None:
-                    domain = host_domains[host] = registrable_domain(host)
-                keys.append(url_hash(u))
-            else:
-                key, host, domain = info
-                host_domains.setdefault(host, domain)
-                keys.append(key)
-            hosts.append(host)
-            domains[u] = domain
+        located = None
+        urls: dict[str, Any] = {}  # the batch's URLs, in order of first appearance
+        anchors: dict[str, None] = {}
+        for source, links in itertools.chain(
+            ((p.url, p.links) for p in batch.pages), ((s, ls) for s, ls, _ in batch.loose)
+        ):
+            urls[source] = None
+            for link in links:
+                urls[link.target] = None
+                if link.anchor:
+                    anchors[link.anchor[:MAX_ANCHOR]] = None
+        # Located columns mixed with other records (a batch retried after a failed commit
+        # took the next one in): as plain rows again.
+        edges = EdgeColumns.of([*batch.edges, *(c.edges() for c in batch.columns)])
+        cells = edges.urls()  # each source before its target, in row order
+        # The edges' URLs first (an import's batch has no others): in cells' order, and
+        # cells is the batch's dictionary of URLs (its values are not read) unless queue
+        # entries add theirs below.
+        edges_first = not urls
+        if edges_first and not batch.queued:
+            urls = cells
+        else:
+            urls.update(cells)
+        for anchor in dict.fromkeys(edges.anchors):
+            if anchor:
+                anchors[anchor[:MAX_ANCHOR]] = None
+        for item in batch.queued:
+            urls[item.url] = None
+        known: dict[str, tuple[int, str, str]] = {}
+        for page in batch.pages:
+            if page.url_info:
+                known.update(page.url_info)
+        # Per URL of the batch, in order of first appearance: its key, its host, and (below)
+        # its host id and URL id, as columns, each built in one pass over the batch.
+        url_list = list(urls)
+        if not known:
+            # No page brought its URLs' keys along (an import): map / zip passes, no loop in
+            # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
+            # in order of first appearance (the order hosts get their ids).
+            hosts = list(map(host_of, url_list))
+            host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
+            keys = list(map(url_hash, url_list))
+            domains = {}
+            if batch.pages or batch.loose or batch.queued:
+                domains = dict(zip(url_list, map(host_domains.__getitem__, hosts), strict=True))
+        else:
+            hosts, keys = [], []
+            host_domains, domains = {}, {}
+            for u in url_list:
+                info = known.get(u)
+                if info is None:
+                    host = host_of(u)
+                    domain = host_domains.get(host)
+                    if domain is None:
+                        domain = host_domains[host] = registrable_domain(host)
+                    keys.append(url_hash(u))
+                else:
+                    key, host, domain = info
+                    host_domains.setdefault(host, domain)
+                    keys.append(key)
+                hosts.append(host)
+                domains[u] = domain
     for host in batch.hosts:  # hosts noted (address, notes) without a URL in this batch
         if host not in host_domains:
             host_domains[host] = registrable_domain(host)
@@ -178,7 +196,12 @@ async def intern(
         )
         found = json.loads(rows[0][0])
     host_id = {h: found[h] if h in found else host_ids[h] for h in host_domains}
-    host_of_url = list(map(host_id.__getitem__, hosts))
+    if located is None:
+        host_of_url = list(map(host_id.__getitem__, hosts))
+        url_hosts = np.array(host_of_url, dtype=np.int64)
+    else:  # per host, then gathered per URL
+        url_hosts = np.fromiter(map(host_id.__getitem__, hosts), np.int64, len(hosts))
+        url_hosts = url_hosts[located.host_at]
     # A URL whose hash the store does not hold is new; the others are looked up once, by
     # hash. New URLs get the ids SQLite would give them (max + 1, in order), so nothing
     # is looked up twice or joined back.
@@ -227,7 +250,9 @@ async def intern(
     values: list[Any] = [None] * (4 * count)
     values[0::4] = range(first_new, first_new + count)  # new ids are given in order
     values[1::4] = new_hashes
-    values[2::4] = itertools.compress(host_of_url, new)
+    values[2::4] = (
+        itertools.compress(host_of_url, new) if located is None else url_hosts[is_new].tolist()
+    )
     values[3::4] = itertools.compress(url_list, new)
     # New URLs go in as bound values, not JSON: most of an import's URLs are new, and
     # encoding them as JSON (on the event loop's thread) and parsing it again in SQLite
@@ -244,10 +269,15 @@ async def intern(
         url_ids: list[int] = id_column.tolist()
         ids = dict(zip(url_list, zip(url_ids, host_of_url, strict=True), strict=True))
     # Per URL, a code of its domain: the import's rows compare them (internal links).
-    domain_code: dict[str, int] = {}
-    host_code = {h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()}
-    url_domains = np.fromiter(map(host_code.__getitem__, hosts), dtype=np.int64, count=len(hosts))
-    if edges:
+    if located is None:
+        domain_code: dict[str, int] = {}
+        host_code = {
+            h: domain_code.setdefault(d, len(domain_code)) for h, d in host_domains.items()
+        }
+        url_domains = np.fromiter(map(host_code.__getitem__, hosts), np.int64, len(hosts))
+    else:  # coded where the edges were read
+        url_domains = located.domain_at[located.host_at]
+    if edges and located is None:
         # Per place among the edges' cells, the index of its URL (set at the last place
         # of each URL, which is where cells points).
         places = np.fromiter(cells.values(), np.int64, len(cells))
@@ -277,10 +307,38 @@ async def intern(
         new_hashes,
         first_new,
         id_column,
-        np.array(host_of_url, dtype=np.int64),
+        url_hosts,
         url_domains,
         edges,
     )
+
+
+def located_edges(edges: list[Edge], seen_at: int) -> EdgeColumns:
+    """``edges`` as columns with their URLs found, keyed and hosted, as :func:`intern`
+    would for a batch of these edges alone (the same order, keys, hosts and domains):
+    the per-URL half of its work, done where the edges are read (an import's reading
+    process), so that the writer's process does only the rest
+    (:meth:`.writer.StoreWriter.add_columns`)."""
+    columns = EdgeColumns.of([(edges, seen_at)])
+    cells = columns.urls()
+    url_list = list(cells)
+    index = np.zeros(2 * len(columns), dtype=np.int64)
+    index[np.fromiter(cells.values(), np.int64, len(cells))] = np.arange(len(cells))
+    columns.locate(cells, index)
+    hosts = list(map(host_of, url_list))
+    at = {host: i for i, host in enumerate(dict.fromkeys(hosts))}
+    domains = list(map(_domain_of, at))
+    code: dict[str, int] = {}
+    columns.located = UrlColumns(
+        url_list,
+        np.fromiter(map(url_hash, url_list), np.int64, len(url_list)),
+        list(at),
+        np.fromiter(map(at.__getitem__, hosts), np.int64, len(hosts)),
+        domains,
+        np.fromiter((code.setdefault(d, len(code)) for d in domains), np.int64, len(domains)),
+    )
+    columns.sources, columns.targets = [], []  # located: not needed again
+    return columns
 
 
 def _domain_of(host: str) -> str:

@@ -20,6 +20,8 @@ import numpy as np
 from . import queries, schema, sealing
 from .errors import StoreError, sqlite_errors
 from .graphload import GraphArrays, load_graph, write_scores
+from .inlinks import refresh as refresh_hubs
+from .nodeids import COUNT_SQL, NodeIds, compact, present_ids
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "node_ids",
     "node_names",
     "node_scores",
+    "refresh_hubs",
     "replace_scores",
     "top_domains",
     "trusted_candidates",
@@ -67,6 +70,8 @@ class GraphLoader:
         self._conns: list[sqlite3.Connection] = []
         self._pool: ThreadPoolExecutor | None = None
         self._future: Future[tuple[GraphArrays, float]] | None = None
+        # The store ids of the graph's nodes, when they have gaps (else node = id - 1).
+        self.ids: NodeIds | None = None
 
     def __enter__(self) -> GraphLoader:
         if schema.inspect_file(self._db) == schema.SCHEMA_VERSION:
@@ -84,9 +89,8 @@ class GraphLoader:
                     two = len(os.sched_getaffinity(0)) > 1
                 except AttributeError:  # not on Linux
                     two = (os.cpu_count() or 1) > 1
-                return load_graph(conn, helper=self._reader if two else None), (
-                    time.perf_counter() - clock
-                )
+                g = self._dense(conn, load_graph(conn, helper=self._reader if two else None))
+                return g, time.perf_counter() - clock
             finally:
                 self._conns.clear()
 
@@ -102,7 +106,16 @@ class GraphLoader:
         if self._future is not None:
             return self._future.result()
         clock = time.perf_counter()
-        return load_graph(conn), time.perf_counter() - clock
+        return self._dense(conn, load_graph(conn)), time.perf_counter() - clock
+
+    def _dense(self, conn: sqlite3.Connection, g: GraphArrays) -> GraphArrays:
+        """``g`` renumbered past gaps in the store's ids, if it has any (a copy of a
+        PostgreSQL store: :mod:`storage.nodeids`), their ids kept in :attr:`ids`."""
+        counts = tuple(conn.execute(COUNT_SQL).fetchone())
+        self.ids = present_ids(
+            g, counts, lambda sql: np.fromiter((i for (i,) in conn.execute(sql)), np.int64)
+        )
+        return g if self.ids is None else compact(g, self.ids)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._pool is None:
@@ -154,8 +167,9 @@ def replace_scores(conn: sqlite3.Connection, results: Mapping[str, Mapping[str, 
 class ScoreWrites:
     """The writes of one :func:`replacing_scores` block, in its transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, beside: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, beside: bool, ids: NodeIds | None) -> None:
         self._conn = conn
+        self._ids = ids
         self._pool = ThreadPoolExecutor(max_workers=1) if beside else None
         self._pending: list[Future[None]] = []
         self.began = False
@@ -165,7 +179,10 @@ class ScoreWrites:
     def level(self, level: str, columns: Mapping[str, Any]) -> None:
         """Replace ``level``'s score table (an empty ``columns`` keeps it as it was)."""
         if columns:
-            self._submit(lambda conn: write_scores(conn, level, **columns), None, scores=True)
+            ids = None if self._ids is None else self._ids.of(level)
+            self._submit(
+                lambda conn: write_scores(conn, level, **columns, ids=ids), None, scores=True
+            )
 
     def run(self, work: Callable[[sqlite3.Connection], object], name: str | None = None) -> None:
         """Run ``work(conn)`` after what was handed over before it (timed under ``name``),
@@ -210,7 +227,9 @@ class ScoreWrites:
 
 
 @contextmanager
-def replacing_scores(conn: sqlite3.Connection, *, beside: bool = True) -> Iterator[ScoreWrites]:
+def replacing_scores(
+    conn: sqlite3.Connection, *, beside: bool = True, ids: NodeIds | None = None
+) -> Iterator[ScoreWrites]:
     """Replace score tables a level at a time, as the caller hands them over
     (``writes.level(level, columns)``), in one transaction committed when the block ends:
     an error in the block or in a write, or a crash, leaves the previous scores whole.
@@ -220,8 +239,10 @@ def replacing_scores(conn: sqlite3.Connection, *, beside: bool = True) -> Iterat
     next level): SQLite inserts and builds the rank index with the GIL released. ``conn``
     must then allow use from another thread (:func:`writer` opens it so), and the caller
     must not use it inside the block. Without, each write is done before it returns.
+    ``ids``: the store ids of the levels' nodes, when the graph was renumbered past gaps
+    in them (:attr:`GraphLoader.ids`).
     """
-    writes = ScoreWrites(conn, beside)
+    writes = ScoreWrites(conn, beside, ids)
     try:
         yield writes
         for done in writes._pending:
@@ -238,7 +259,8 @@ def top_domains(conn: sqlite3.Connection, limit: int = 5) -> list[tuple[str, flo
         (name, authority)
         for name, authority in conn.execute(
             "SELECT d.name, s.authority FROM domain_scores s JOIN domains d ON d.id = s.domain_id"
-            " ORDER BY s.pagerank DESC LIMIT ?",
+            # Ties in the order SQLite's rank index gives them (the newest domain first).
+            " ORDER BY s.pagerank DESC, s.domain_id DESC LIMIT ?",
             (limit,),
         )
     ]

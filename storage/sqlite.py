@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 from . import anchortexts as _anchortexts
 from . import audit as _audit
 from . import backlinks as _backlinks
+from . import inlinks as _inlinks
 from . import queries, schema
 from .errors import StoreError, sqlite_errors
-from .interface import Gap, LinkFilter
+from .interface import Gap, LinkFilter, PageSpec
 from .records import BacklinkDetail, Target
 
 if TYPE_CHECKING:
+    from .domainindex import DomainIndex
     from .graphload import GraphArrays
 
 __all__ = ["SqliteStore"]
@@ -44,6 +46,7 @@ class SqliteStore:
     def __init__(self, conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
         self._conn: sqlite3.Connection | None = conn
         self.path = Path(path)
+        self._index: DomainIndex | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, check: bool = False) -> SqliteStore:
@@ -131,6 +134,61 @@ class SqliteStore:
     def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:
             return _backlinks.top(conn, level=level, limit=limit)
+
+    # The pages of `linkgraph serve` (interface.PageReader): a page of a list and its size.
+
+    def domain_index(self) -> DomainIndex:
+        """The hosts' and domains' arrays the pages rank hub domains with, read on first
+        use and again when the store has changed (storage.domainindex)."""
+        from .domainindex import current_index
+
+        with self._reading() as conn:
+            self._index = current_index(conn, self._index)
+            return self._index
+
+    def backlinks_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec, sort: str
+    ) -> tuple[list[dict[str, Any]], int]:
+        from . import listpages as _listpages
+
+        with self._about(target, mode) as (conn, t):
+            return _listpages.backlinks_page(conn, t, where, sort=sort, **page.keywords())
+
+    def referring_domains_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
+    ) -> tuple[list[dict[str, Any]], int]:
+        from . import listpages as _listpages
+
+        with self._about(target, mode) as (conn, t):
+            return _listpages.referring_domains_page(
+                conn, t, where, index=self.domain_index, **page.keywords()
+            )
+
+    def anchors_page(
+        self, target: str, where: LinkFilter, *, mode: str | None, page: PageSpec
+    ) -> tuple[list[dict[str, Any]], int]:
+        from . import listpages as _listpages
+
+        with self._about(target, mode) as (conn, t):
+            hub = where == LinkFilter() and _inlinks.hubs_among(conn, t.url_ids_sql, t.params)
+            return _listpages.anchors_page(conn, t, where, hub=hub, **page.keywords())
+
+    def target_overview(
+        self, target: str, *, mode: str | None, include_internal: bool = False, top: int = 10
+    ) -> dict[str, Any]:
+        from . import overview as _overview
+
+        with self._about(target, mode) as (conn, t):
+            links, changes = _overview.link_summary(conn, t, include_internal=include_internal)
+            where = LinkFilter(include_internal=include_internal)
+            domains = _overview.domain_summary(conn, t, where, top=top, index=self.domain_index)
+            return {"links": links, "domains": domains, "changes": changes}
+
+    def authority_of(self, level: str, name: str) -> float | None:
+        from . import overview as _overview
+
+        with self._reading() as conn:
+            return _overview.authority_of(conn, level, name)
 
     def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
         with self._reading() as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,14 @@ from .records import KINDS, LOST_REASONS, PLACEMENTS
 
 __all__ = [
     "LINK_COLUMNS",
+    "LINK_ROWS_SQL",
     "PAGE_COLUMNS",
+    "fetched",
     "has_urls",
-    "iter_link_rows",
-    "iter_page_rows",
+    "named_link_rows",
+    "page_rows_sql",
     "restore_history",
+    "table_rows",
 ]
 
 PAGE_COLUMNS = (
@@ -79,42 +83,66 @@ def has_urls(path: str | os.PathLike[str]) -> bool:
         conn.close()
 
 
-def iter_page_rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
-    """Every page row, in :data:`PAGE_COLUMNS` order, streamed."""
-    cur = conn.execute(
+def page_rows_sql(text_key: str) -> str:
+    """Every page row in :data:`PAGE_COLUMNS` order; ``text_key``: the column of
+    ``page_text`` holding the page's URL id (SQLite's full-text table: its ``rowid``)."""
+    return (
         "SELECT u.url, p.status, p.error, f.url, p.content_type, p.fetched_at, p.depth,"
         " p.title, p.lang, c.url, p.robots, p.size, p.elapsed_ms, p.etag, p.last_modified,"
-        " p.outlinks, p.checked_only, (SELECT t.text FROM page_text t WHERE t.rowid = p.url_id)"
+        f" p.outlinks, p.checked_only, (SELECT t.text FROM page_text t WHERE t.{text_key} = p.url_id)"
         " FROM pages p JOIN urls u ON u.id = p.url_id LEFT JOIN urls f ON f.id = p.final_id"
         " LEFT JOIN urls c ON c.id = p.canonical_id"
     )
-    while rows := cur.fetchmany(2000):
+
+
+# Every link row, current and lost, in LINK_COLUMNS order, with ids for kind, placement
+# and lost reason (named by :func:`named_link_rows`).
+LINK_ROWS_SQL = (
+    "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens, l.flags, l.first_seen,"
+    " l.last_seen, l.lost_at, l.lost_reason FROM links l"
+    " JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
+    " JOIN anchors a ON a.id = l.anchor_id JOIN rels r ON r.id = l.rel_id"
+)
+
+
+def fetched(cursor: Any, size: int = 2000) -> Iterator[tuple[Any, ...]]:
+    """The rows of an executed cursor, fetched ``size`` at a time."""
+    while rows := cursor.fetchmany(size):
         yield from rows
 
 
-def iter_link_rows(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
-    """Every link row, current and lost, in :data:`LINK_COLUMNS` order (names, not ids)."""
-    cur = conn.execute(
-        "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens, l.flags, l.first_seen,"
-        " l.last_seen, l.lost_at, l.lost_reason FROM links l"
-        " JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
-        " JOIN anchors a ON a.id = l.anchor_id JOIN rels r ON r.id = l.rel_id"
-    )
-    while rows := cur.fetchmany(2000):
-        for source, target, kind, anchor, placement, rel, flags, first, last, lost, why in rows:
-            yield (
-                source,
-                target,
-                KINDS[kind],
-                anchor,
-                PLACEMENTS[placement],
-                rel,
-                flags,
-                first,
-                last,
-                lost,
-                None if why is None else LOST_REASONS[why],
-            )
+def named_link_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """:data:`LINK_ROWS_SQL` rows with kind, placement and lost reason by name."""
+    for source, target, kind, anchor, placement, rel, flags, first, last, lost, why in rows:
+        yield (
+            source,
+            target,
+            KINDS[kind],
+            anchor,
+            PLACEMENTS[placement],
+            rel,
+            flags,
+            first,
+            last,
+            lost,
+            None if why is None else LOST_REASONS[why],
+        )
+
+
+@contextmanager
+def table_rows(
+    path: str | os.PathLike[str],
+) -> Iterator[tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]]:
+    """The store's link rows (:data:`LINK_COLUMNS`) and page rows (:data:`PAGE_COLUMNS`),
+    streamed from a read-only connection (``storage.pg.tables`` for PostgreSQL)."""
+    conn = schema.open_readonly(path)
+    try:
+        yield (
+            named_link_rows(fetched(conn.execute(LINK_ROWS_SQL))),
+            fetched(conn.execute(page_rows_sql("rowid"))),
+        )
+    finally:
+        conn.close()
 
 
 def restore_history(

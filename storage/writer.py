@@ -26,6 +26,7 @@ import aiosqlite
 
 from . import schema, sealing
 from .commit import Batch, Edge, begin, commit_batch
+from .edgerows import EdgeColumns
 from .errors import StoreError, from_sqlite
 from .identity import url_hash
 from .interface import BufferedWriter, ResumeState
@@ -225,6 +226,11 @@ class StoreWriter(BufferedWriter):
         :meth:`add_links` stores for ``Link(target, anchor, rel)``, without building a
         ``Link`` per row (an import's millions of rows)."""
         self._batch.edges.append((edges, int(seen_at)))
+
+    def add_columns(self, columns: EdgeColumns) -> None:
+        """Buffer imported links as :func:`.intern.located_edges` made them (in an
+        import's reading process): what :meth:`add_edges` stores for the same rows."""
+        self._batch.columns.append(columns)
 
     # -- committing --------------------------------------------------------------------
 

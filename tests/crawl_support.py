@@ -127,9 +127,11 @@ def settings_for(
 async def crawl(
     web: DemoWeb, tmp_path: Path, *, db: str = "links.db", **overrides: Any
 ) -> tuple[CrawlStats, Path]:
-    """Crawl ``web`` into ``tmp_path / db`` in this event loop; returns the stats and the store."""
-    hosts = web.write_hosts_file(tmp_path / f"{db}.hosts")
-    path = tmp_path / db
+    """Crawl ``web`` into ``tmp_path / db`` (or the PostgreSQL store ``db`` names) in this
+    event loop; returns the stats and the store."""
+    remote = "://" in db
+    hosts = web.write_hosts_file(tmp_path / ("pg.hosts" if remote else f"{db}.hosts"))
+    path: Any = db if remote else tmp_path / db
     stats = await api.crawl_async(path, settings_for(web, hosts, **overrides))
     return stats, path
 

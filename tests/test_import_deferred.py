@@ -35,7 +35,7 @@ import sys, time
 from linkgraph import importer
 from linkgraph.storage.writer import StoreWriter
 importer._BATCH = 4
-importer._YIELD = 1
+importer._PROCESS_BYTES = 0  # read in a process of its own, as a large file is
 real = StoreWriter._commit_batch
 done = []
 async def commit(self):
@@ -146,7 +146,6 @@ def test_urls_sharing_a_hash_keep_their_own_ids(
     # another URL as itself.
     monkeypatch.setattr(intern, "url_hash", lambda url: len(url.split("/")[2]))
     monkeypatch.setattr(linkgraph.importer, "_BATCH", 4)
-    monkeypatch.setattr(linkgraph.importer, "_YIELD", 1)
     linkgraph.import_links(tmp_path / "same.db", edges)
     assert stored(tmp_path / "same.db") == stored(tmp_path / "real.db")
     conn = sqlite3.connect(tmp_path / "same.db")

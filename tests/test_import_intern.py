@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from linkgraph.storage.identity import url_hash
+from linkgraph.storage.intern import located_edges
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.urlhashes import UrlHashes
 from linkgraph.storage.writer import StoreWriter
@@ -123,7 +124,9 @@ async def test_only_sources_stored_before_the_batch_are_probed_for_links(tmp_pat
         assert writer.links == 3  # the link seen again is not counted twice
 
 
-async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Path) -> None:
+async def test_edges_and_located_columns_store_what_add_links_stores_for_the_same_links(
+    tmp_path: Path,
+) -> None:
     rows = [
         ("https://a.example/p", "https://b.example/x", "Hello", ("nofollow",)),
         ("https://a.example/p", "https://www.a.example/", "home", ()),  # internal
@@ -132,15 +135,22 @@ async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Pa
         ("https://c.example/", "https://a.example/p", "", ("nofollow",)),
     ]
     dumps = []
-    for name in ("links", "edges"):
+    # columns: located by the import's reading process (bulk, as an import opens it);
+    # twice in one batch (a failed commit took the next one in): as plain rows again.
+    for name in ("links", "edges", "columns", "columns twice"):
         db = tmp_path / f"{name}.db"
-        async with await StoreWriter.open(db) as writer:
+        async with await StoreWriter.open(db, bulk=name.startswith("columns")) as writer:
             if name == "links":
                 for source, target, anchor, rel in rows:
                     writer.add_links(source, [Link(target, anchor, rel)], 5.5)
-            else:
+            elif name == "edges":
                 writer.add_edges(rows[:2], 5.5)
                 writer.add_edges(rows[2:], 5.5)
+            elif name == "columns":
+                writer.add_columns(located_edges(rows, 5))
+            else:
+                writer.add_columns(located_edges(rows[:2], 5))
+                writer.add_columns(located_edges(rows[2:], 5))
         conn = sqlite3.connect(db)
         try:
             dumps.append(
@@ -151,7 +161,7 @@ async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Pa
             )
         finally:
             conn.close()
-    assert dumps[0] == dumps[1]
+    assert dumps[0] == dumps[1] == dumps[2] == dumps[3]
     links = dumps[1][-1]
     # (target, source, kind, anchor, placement, rel, flags, first_seen, last_seen, lost...)
     assert [row[:8] for row in links] == [
@@ -165,7 +175,6 @@ async def test_edges_store_what_add_links_stores_for_the_same_links(tmp_path: Pa
 def test_import_gives_ids_in_order_of_first_appearance_across_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "_YIELD", 1)
     monkeypatch.setattr(importer, "_BATCH", 2)  # four batches: ids continue across them
     edges = tmp_path / "e.csv"
     edges.write_text(

@@ -91,6 +91,31 @@ def test_round_trip_keeps_every_link_and_page_row(store: Path, tmp_path: Path) -
     assert linkgraph.stats(copy)["links"] == linkgraph.stats(store)["links"]
 
 
+def exported(folder: Path) -> dict[str, list[str]]:
+    return {
+        table: sorted(
+            map(
+                repr, pa_dataset.dataset(folder / table, partitioning="hive").to_table().to_pylist()
+            )
+        )
+        for table in ("links", "pages")
+    }
+
+
+def test_export_of_a_postgresql_copy_writes_the_same_tables(
+    store: Path, tmp_path: Path, pg_url: str
+) -> None:
+    linkgraph.copy(store, pg_url)
+    counts = [
+        linkgraph.export(db, format="parquet", output=tmp_path / name)
+        for db, name in ((store, "sqlite"), (pg_url, "pg"))
+    ]
+    assert counts[0] == counts[1]
+    sqlite, pg = exported(tmp_path / "sqlite"), exported(tmp_path / "pg")
+    assert len(sqlite["links"]) == len(rows(store)[0]) and sqlite["pages"]
+    assert pg == sqlite
+
+
 def test_export_is_hive_partitioned_by_kind_for_other_engines(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "tables"
     linkgraph.export(store, format="parquet", output=out)

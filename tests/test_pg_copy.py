@@ -130,3 +130,29 @@ def test_a_failed_copy_leaves_no_new_sqlite_file(
     with pytest.raises(linkgraph.LinkgraphError, match="went away"):
         linkgraph.copy(pg_url, dst)
     assert not dst.exists()
+
+
+def test_a_copy_into_sqlite_counts_the_hubs_rows_again_after_a_crawl_into_postgresql(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # PostgreSQL answers from the links and does not keep the hub rows SQLite counts
+    # ahead (storage.inlinks): a copy back must not bring rows a crawl made stale.
+    from crawl_support import crawl_blocking
+    from linkgraph.storage import inlinks
+
+    from linkgraph.demo import TARGET, DemoWeb, generate
+
+    back = tmp_path / "back.db"
+    with DemoWeb(generate(12, 6, seed=1)) as web:
+        _, first = crawl_blocking(web, tmp_path)
+        with sqlite3.connect(first, isolation_level=None) as conn:  # every linked URL a hub
+            conn.execute("BEGIN IMMEDIATE")
+            assert inlinks.rebuild(conn, min_links=1) > 0
+            conn.execute("COMMIT")
+        linkgraph.copy(first, pg_url)
+        web.replace_sites(generate(12, 6, seed=1, generation=2))
+        crawl_blocking(web, tmp_path, db=pg_url, refresh=True)
+        home = f"http://{TARGET}:{web.port}/"
+    linkgraph.copy(pg_url, back)
+    expected = linkgraph.referring_domains(pg_url, home, limit=None)
+    assert expected and linkgraph.referring_domains(back, home, limit=None) == expected

@@ -222,15 +222,13 @@ def test_without_psycopg_a_postgresql_url_says_how_to_install_it(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["import", "--db", "postgresql://u:pw1234@/links", "edges.csv"],
-        ["rank", "--db", "postgresql://u:pw1234@/links"],
         ["demo", "--db", "postgresql://u:pw1234@/links"],
         ["broken", "--check-external", "--db", "postgresql://u:pw1234@/links"],
         ["import-warc", "--db", "postgresql://u:pw1234@/links", "a.warc.gz"],
         ["import-wat", "--db", "postgresql://u:pw1234@/links", "a.wat.gz"],
         ["import-parquet", "--db", "postgresql://u:pw1234@/links", "tables"],
     ],
-    ids=["import", "rank", "demo", "broken-check-external", "warc", "wat", "parquet"],
+    ids=["demo", "broken-check-external", "warc", "wat", "parquet"],
 )
 def test_writing_commands_say_postgresql_is_not_supported_yet(argv: list[str], capsys) -> None:
     code, out, err = run(capsys, *argv)
@@ -247,16 +245,6 @@ def test_a_crawl_into_an_unreachable_postgresql_store_is_one_line_without_the_pa
     code, out, err = run(capsys, "crawl", "http://a.test/", "--db", url)
     assert (code, out) == (1, "")
     assert err.startswith("linkgraph: error: cannot connect to postgresql://u:***@/links")
-    assert "pw1234" not in err and err.count("\n") == 1
-
-
-def test_parquet_export_says_it_reads_sqlite_stores_only_yet(capsys, tmp_path) -> None:
-    argv = ["export", "--db", "postgresql://u:pw1234@/links", "--format", "parquet"]
-    code, out, err = run(capsys, *argv, "--output", str(tmp_path / "tables"))
-    assert (code, out) == (1, "")
-    assert err.startswith(
-        "linkgraph: error: `linkgraph export --format parquet` cannot read a PostgreSQL store yet"
-    )
     assert "pw1234" not in err and err.count("\n") == 1
 
 

@@ -122,6 +122,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
       linkgraph rank --db links.db
       linkgraph rank --db links.db --trusted trusted.txt   # TrustRank from these sites
       linkgraph rank --db links.db --verbose               # where the time goes
+      linkgraph rank --db postgresql://crawler@db.example.org/links
     """
     from ..ranking import rank
 

@@ -96,6 +96,10 @@ def make_app(
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    if hasattr(store, "domain_index"):
+        # Read ahead, not on the first overview: the arrays that rank a hub's referring
+        # domains (storage.domainindex; 1.2 MB, 0.1-0.4 s on the 10M-link store).
+        store.domain_index()
     # Shown on every page and in the commands beside downloads: never a password.
     app[EXPLORER] = Explorer(store, shown(db), env, token, Authority(store))
     views.add_routes(app)

@@ -11,18 +11,23 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 __all__ = [
     "authority_histogram",
     "bars",
+    "change_counts",
     "changes_by_week",
+    "day_of",
+    "day_of_iso",
     "referring_domains_over_time",
     "rel_split",
     "render",
 ]
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 # The page's palette (static/style.css) so the charts match the tables.
 _ACCENT = "#2f5bea"
@@ -68,24 +73,31 @@ def bars(counts: dict[str, int], *, title: str, label: str, width: int = WIDTH) 
     }
 
 
-def rel_split(backlinks: list[dict[str, Any]]) -> dict[str, int]:
-    """Backlinks by their rel: follow, nofollow, sponsored, ugc (a link can carry several;
-    it counts once under each, and as follow only when it carries none of them)."""
+def rel_split(rels: Iterable[tuple[list[str] | None, int]]) -> dict[str, int]:
+    """Backlinks by their rel: follow, nofollow, sponsored, ugc, from (rel tokens, links)
+    pairs (a link can carry several; it counts once under each, and as follow only when
+    it carries none of them)."""
     counts: Counter[str] = Counter()
-    for b in backlinks:
-        rels = {r.lower() for r in b.get("rel") or []} & {"nofollow", "sponsored", "ugc"}
-        for r in rels or {"follow"}:
-            counts[r] += 1
+    for tokens, n in rels:
+        found = {r.lower() for r in tokens or []} & {"nofollow", "sponsored", "ugc"}
+        for r in found or {"follow"}:
+            counts[r] += n
     return {k: counts[k] for k in ("follow", "nofollow", "sponsored", "ugc")}
 
 
-def _day(stamp: str) -> date:
+def day_of_iso(stamp: str) -> date:
+    """The UTC day of an ISO 8601 time (``2026-11-21T13:36:00Z``)."""
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date()
 
 
-def referring_domains_over_time(domains: list[dict[str, Any]]) -> dict[str, Any]:
-    """A point per day on which a referring domain was first seen: the running total."""
-    per_day = Counter(_day(d["first_seen"]) for d in domains if d.get("first_seen"))
+def day_of(ts: int) -> date:
+    """The UTC day of Unix time ``ts``."""
+    return date.fromordinal(_EPOCH_ORDINAL + ts // 86400)
+
+
+def referring_domains_over_time(per_day: Mapping[date, int]) -> dict[str, Any]:
+    """A point per day on which referring domains were first seen (``per_day``: how many
+    on each day): the running total."""
     total, values = 0, []
     for day in sorted(per_day):
         total += per_day[day]
@@ -106,16 +118,21 @@ def referring_domains_over_time(domains: list[dict[str, Any]]) -> dict[str, Any]
 
 def week_of(stamp: str) -> str:
     """The Monday starting the ISO week of a timestamp."""
-    day = _day(stamp)
+    day = day_of_iso(stamp)
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
-def changes_by_week(links: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stacked bars per week: new backlinks, and lost ones by their reason."""
-    counts = Counter(
+def change_counts(links: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """The records of ``changes`` (its ``links``) per (week, ``new`` or ``lost: REASON``)."""
+    return Counter(
         (week_of(c["date"]), "new" if c["change"] == "new" else f"lost: {c['reason'] or 'unknown'}")
         for c in links
     )
+
+
+def changes_by_week(counts: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+    """Stacked bars per week: new backlinks, and lost ones by their reason, from counts
+    per (week, ``new`` or ``lost: REASON``)."""
     values = [{"week": w, "what": what, "n": n} for (w, what), n in sorted(counts.items())]
     lost = sorted({what for _, what in counts} - {"new"})
     kinds = ["new", *lost] if any(what == "new" for _, what in counts) else lost
@@ -152,13 +169,11 @@ def authority_bin(authority: float) -> str:
     return f"{low}-{low + 10}"
 
 
-def authority_histogram(domains: list[dict[str, Any]]) -> dict[str, Any]:
-    """Referring domains by authority, in bins of ten (domains not ranked are left out)."""
-    counts = Counter(
-        authority_bin(d["authority"]) for d in domains if d.get("authority") is not None
-    )
+def authority_histogram(counts: Mapping[str, int]) -> dict[str, Any]:
+    """Referring domains by authority, in bins of ten (``counts``: how many in each bin
+    of :func:`authority_bin`; domains not ranked are left out)."""
     order = [f"{b}-{b + 10}" for b in range(0, 100, 10)]
-    values = [{"bin": b, "n": counts[b]} for b in order if counts[b]]
+    values = [{"bin": b, "n": counts[b]} for b in order if counts.get(b)]
     return {
         "title": "Authority of the referring domains",
         "width": WIDTH,

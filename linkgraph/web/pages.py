@@ -2,9 +2,10 @@
 
 A :class:`ListPage` names the command, the form's fields and how each becomes an argument
 of the command; :func:`command_for` turns a request's query into that command line. The
-page lists every record the command returns (sorted and paged here); its CSV and JSON
-downloads are the command's own output for the same arguments, with ``--limit`` set to
-the number of records the page lists.
+page lists the command's records a page at a time (from the store for backlinks,
+referring domains and anchors, :data:`.views.PAGED`; for the others, sorted and paged
+here); its CSV and JSON downloads are the command's own output for the same arguments,
+with ``--limit`` set to the number of records the page lists.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from linkgraph.storage.listpages import sort_records
 from linkgraph.storage.records import PLACEMENTS
 
 from .runner import BadRequest, Command
@@ -242,19 +244,3 @@ def command_for(page: ListPage, query: Mapping[str, str]) -> Command:
                 raise BadRequest(f"{f.label}: choose one of {', '.join(f.choices)}")
             flags += [f.flag, value]
     return Command(page.command, flags, positional)
-
-
-def sort_records(
-    records: list[dict[str, Any]], column: str, descending: bool
-) -> list[dict[str, Any]]:
-    """``records`` by ``column``; empty values last either way, ties in the command's order."""
-    present = [r for r in records if r.get(column) not in (None, "", [])]
-    empty = [r for r in records if r.get(column) in (None, "", [])]
-
-    def key(r: dict[str, Any]) -> Any:
-        v = r[column]
-        if isinstance(v, list):
-            return (1, len(v))
-        return (0, v) if isinstance(v, int | float) else (2, str(v).lower())
-
-    return sorted(present, key=key, reverse=descending) + empty

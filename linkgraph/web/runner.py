@@ -1,4 +1,5 @@
-"""The web app asks the command line: every page runs the ``linkgraph`` command it shows.
+"""The web app asks the command line: a list the store does not page (and every download)
+runs the ``linkgraph`` command it shows.
 
 A page's filters become the arguments of the command (``/backlinks?follow_only=1`` is
 ``linkgraph backlinks TARGET --follow-only``), parsed by the CLI's own parser and run by

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 from markupsafe import Markup
+
+from linkgraph.storage.interface import LinkFilter, PageSpec
+from linkgraph.storage.listpages import sortable
 
 from ..audit import disavow, load_profile
 from . import charts
@@ -126,6 +130,58 @@ def _query_string(query: Any, **changes: Any) -> str:
     return urlencode([(k, v) for k, vs in merged.items() for v in vs])
 
 
+# The list pages a store can serve a page at a time (storage.interface.PageReader),
+# by the name of its method; the others list every record of their command.
+PAGED = {
+    "backlinks": "backlinks_page",
+    "referring-domains": "referring_domains_page",
+    "anchors": "anchors_page",
+}
+
+
+def _requested_page(query: Any) -> int:
+    try:
+        return max(int(query.get("page", "1")), 1)
+    except ValueError:
+        return 1
+
+
+def _paged(
+    store: Any, page: ListPage, command: Command, query: Any
+) -> tuple[list[dict[str, Any]], int, int] | None:
+    """``(rows, total, page number)`` of the page the query asks for, from the store a
+    page at a time; ``None`` when it cannot (another list, a store without the method,
+    the quality score or the anchor classes, which need every record)."""
+    method = PAGED.get(page.slug)
+    if method is None or not hasattr(store, method):
+        return None
+    if query.get("quality", "").strip() or query.get("classify", "").strip():
+        return None
+    args = command.parse(None)  # the command's own checks of every value
+    where = LinkFilter(
+        follow_only=args.follow_only,
+        include_internal=args.include_internal,
+        include_lost=args.include_lost,
+        placement=args.placement,
+    )
+    order = query.get("order", "")
+    spec = PageSpec(
+        order=order if order in sortable(page.slug, where) else "",
+        descending=query.get("dir", "desc") != "asc",
+        limit=PER_PAGE,
+    )
+    extra = {"sort": args.sort} if page.slug == "backlinks" else {}
+    fetch = getattr(store, method)
+    number = _requested_page(query)
+    while True:
+        spec = replace(spec, offset=(number - 1) * PER_PAGE)
+        rows, total = fetch(args.target, where, mode=args.mode, page=spec, **extra)
+        last = max(1, math.ceil(total / PER_PAGE))
+        if number <= last:
+            return rows, total, number
+        number = last  # past the end: the last page, as a list of every record shows it
+
+
 async def list_page(request: web.Request) -> web.Response:
     page: ListPage = LIST_PAGES[request.match_info["slug"]]
     query = request.query
@@ -133,21 +189,28 @@ async def list_page(request: web.Request) -> web.Response:
     if page.required and not query.get(page.required, "").strip():
         return _render(request, "list.html", **context)
     command = command_for(page, query)
-    records = page.records_of(run_json(request.app[EXPLORER].store, command, limit=None), query)
-    hidden = set(page.hidden)
-    columns = [c for c in (records[0] if records else {}) if c not in hidden]
+    store = request.app[EXPLORER].store
     order = query.get("order", "")
     descending = query.get("dir", "desc") != "asc"
-    if order in columns:
-        records = sort_records(records, order, descending)
-    total = len(records)
+    paged = _paged(store, page, command, query)
+    if paged is not None:
+        rows, total, number = paged
+        records: list[dict[str, Any]] = rows
+    else:
+        records = page.records_of(run_json(store, command, limit=None), query)
+        if records and order in records[0] and order not in page.hidden:
+            records = sort_records(records, order, descending)
+        total = len(records)
+        number = _requested_page(query)
+    hidden = set(page.hidden)
+    columns = [c for c in (records[0] if records else {}) if c not in hidden]
     # The toxic list is one form (a tick per domain): every row on one page.
     pages = 1 if page.slug == "toxic" else max(1, math.ceil(total / PER_PAGE))
-    try:
-        number = min(max(int(query.get("page", "1")), 1), pages)
-    except ValueError:
-        number = 1
-    rows = records if page.slug == "toxic" else records[(number - 1) * PER_PAGE : number * PER_PAGE]
+    number = min(number, pages)
+    if paged is None and page.slug != "toxic":
+        rows = records[(number - 1) * PER_PAGE : number * PER_PAGE]
+    elif paged is None:
+        rows = records
     limit = total if page.has_limit else None
     download = _query_string(query, page=None, order=None, dir=None, limit=limit)
     context.update(

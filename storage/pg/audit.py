@@ -38,6 +38,7 @@ __all__ = [
     "changes",
     "domain_authority",
     "domain_sizes",
+    "integers",
     "link_graph",
     "mentions",
     "node_names",
@@ -198,15 +199,16 @@ def node_scores(conn: Any, level: str) -> dict[int, dict[str, Any]]:
     return scores
 
 
-def _integers(conn: Any, sql: str) -> Any:
-    """The one integer column of ``sql``, as an int64 array, through ``COPY TO``."""
+def integers(conn: Any, sql: str) -> Any:
+    """The one integer column of ``sql``, as an int64 array, through ``COPY TO``: parsed
+    by numpy in C, not a Python object per row."""
     import numpy as np
 
     chunks: list[bytes] = []
     with conn.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
         chunks.extend(bytes(chunk) for chunk in copy)
-    text = b"".join(chunks)
-    return np.array(text.split(), dtype=np.int64) if text else np.zeros(0, np.int64)
+    text = b"".join(chunks).decode("ascii")
+    return np.fromstring(text, dtype=np.int64, sep=" ") if text else np.zeros(0, np.int64)
 
 
 def link_graph(conn: Any) -> GraphArrays:
@@ -218,7 +220,7 @@ def link_graph(conn: Any) -> GraphArrays:
 
     def id_map(sql: str, n: int) -> Any:
         out = np.zeros(n, dtype=np.int32)
-        packed = _integers(conn, sql)
+        packed = integers(conn, sql)
         out[(packed >> 32) - 1] = (packed & 0xFFFFFFFF) - 1
         return out
 
@@ -230,7 +232,7 @@ def link_graph(conn: Any) -> GraphArrays:
     url_host = id_map("SELECT (id << 32) | host_id FROM urls", n_urls)
     host_domain = id_map("SELECT (id << 32) | domain_id FROM hosts", n_hosts)
     src, dst, follow = _distinct_pairs(
-        _integers(
+        integers(
             conn,
             "SELECT (target_id << 33) | (source_id << 1)"
             f" | ((flags & {NOT_FOLLOW_FLAGS}) = 0)::int FROM links"
@@ -238,7 +240,7 @@ def link_graph(conn: Any) -> GraphArrays:
         )
     )
     # One redirect per page: its latest current one (SQLite: the first such row by key).
-    packed = _integers(
+    packed = integers(
         conn,
         "SELECT DISTINCT ON (source_id) (source_id << 32) | target_id FROM links"
         " WHERE kind = 1 AND lost_at IS NULL"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import hubanchors, linksources
+from .. import hubanchors, inlinks, linksources
 from .. import schema as sqlite_schema
 from ..errors import StoreError, sqlite_errors
 from .connection import connect, is_pg_url, pg_errors, redact
@@ -159,7 +159,9 @@ def _into_sqlite(path: Path, read: Callable[[Table], Iterable[tuple[Any, ...]]])
                 conn.executemany(table.sqlite_insert(), read(table))
                 copied[table.name] = conn.total_changes - before
             # What SQLite keeps beside the links, which PostgreSQL does not: from them.
+            # (The hubs' rows came across, but PostgreSQL does not keep them up to date.)
             linksources.fill(conn)
+            inlinks.count_all(conn)
             hubanchors.count_all(conn)
             conn.execute("COMMIT")
             done = True

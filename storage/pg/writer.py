@@ -23,6 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..edgerows import EdgeColumns
 from ..errors import StoreError
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
@@ -118,6 +119,16 @@ class PgWriter(BufferedWriter):
 
     def add_links(self, source: str, links: list[Link], seen_at: float) -> None:
         self._batch.loose.append((source, links, seen_at))
+
+    def add_columns(self, columns: EdgeColumns) -> None:
+        """Buffer an import's links (:func:`storage.intern.located_edges`'s columns): each
+        row stored as :meth:`add_links` stores ``Link(target, anchor, rel)``, a source's
+        rows of the batch together."""
+        edges, seen = columns.edges()
+        by_source: dict[str, list[Link]] = {}
+        for source, target, anchor, rel in edges:
+            by_source.setdefault(source, []).append(Link(target, anchor, rel))
+        self._batch.loose.extend((source, links, seen) for source, links in by_source.items())
 
     # -- committing --------------------------------------------------------------------
 
