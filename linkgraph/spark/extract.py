@@ -78,21 +78,18 @@ def archive_rows(path: str, fmt: str, scratch: str) -> Iterator[tuple[str, Any]]
     ``import-warc`` (``fmt="warc"``) or ``import-wat`` (``"wat"``) imports it, into a
     scratch store in the folder ``scratch``."""
     from linkgraph.parquet import _link_dicts, _page_dicts
-    from linkgraph.storage import schema
+    from linkgraph.storage.tables import table_rows
     from linkgraph.warcimport import import_archives
     from linkgraph.warcpages import page_of
     from linkgraph.watimport import page_of_wat
 
     db = Path(scratch) / "archive.db"
     report = import_archives(db, [path], fmt=fmt, convert=page_of_wat if fmt == "wat" else page_of)
-    conn = schema.open_readonly(db)
-    try:
-        for row in _link_dicts(conn):
+    with table_rows(db) as (links, pages):
+        for row in _link_dicts(links):
             yield "link", row
-        for row in _page_dicts(conn):
+        for row in _page_dicts(pages):
             yield "page", row
-    finally:
-        conn.close()
     yield (
         "file",
         {
