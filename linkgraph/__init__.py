@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .importer import import_links
     from .parquet import import_parquet
     from .ranking import rank
+    from .scoreimport import import_scores
     from .stores import copy, init_db
     from .warcimport import import_warc
     from .watimport import import_wat
@@ -85,6 +86,7 @@ _LAZY: dict[str, str] = {
     "import_links": ".importer",
     "rank": ".ranking",
     "import_parquet": ".parquet",
+    "import_scores": ".scoreimport",
     "import_warc": ".warcimport",
     "import_wat": ".watimport",
     "copy": ".stores",
@@ -140,6 +142,7 @@ __all__ = [
     "export",
     "import_links",
     "import_parquet",
+    "import_scores",
     "import_warc",
     "import_wat",
     "init_db",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: makes sure the PostgreSQL server binaries the PostgreSQL store's tests
-# start (tests/pg_support.py) and the Chromium the browser tests drive are installed, then
-# runs pytest with the arguments given.
+# start (tests/pg_support.py), the Chromium the browser tests drive and the Java runtime the
+# Spark tests need (tests/spark_support.py; PySpark 4 needs Java 17 or newer) are installed,
+# then runs pytest with the arguments given.
 #
 # Only as root, and only when initdb/pg_ctl are neither on PATH nor in
 # /usr/lib/postgresql/*/bin, it installs the Debian package postgresql. A failed install
@@ -46,6 +47,28 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
   else
     echo "scripts/test.sh: /usr/bin/chromium not found and not root: the browser tests will skip (install the Debian package chromium)" >&2
+  fi
+fi
+
+# The Spark tests (tests/spark_support.py) run PySpark in local mode, which needs a Java
+# runtime: installed the same way, only as root and only when neither JAVA_HOME/bin/java nor
+# java on PATH exists.
+have_java() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+    return 0
+  fi
+  command -v java >/dev/null 2>&1
+}
+
+if ! have_java; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "scripts/test.sh: installing a Java runtime (Debian package openjdk-17-jre-headless) for the Spark tests" >&2
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; } >/tmp/linkgraph-apt-java.log 2>&1; then
+      echo "scripts/test.sh: could not install openjdk-17-jre-headless (see /tmp/linkgraph-apt-java.log); the Spark tests will skip, or fail under CI=true" >&2
+    fi
+  else
+    echo "scripts/test.sh: no Java runtime found and not root: the Spark tests will skip (install the Debian package openjdk-17-jre-headless)" >&2
   fi
 fi
 

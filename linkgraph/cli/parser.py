@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import archives, audits, backends, crawling, queries, serve, store
+from . import archives, audits, backends, crawling, queries, serve, spark, store
 from .common import add_options, describe, examples
 
 # Every command, in the order `linkgraph --help` lists them.
@@ -33,6 +33,8 @@ COMMANDS = (
     archives.cmd_import_warc,
     archives.cmd_import_wat,
     archives.cmd_import_parquet,
+    spark.cmd_spark,
+    spark.cmd_import_scores,
     backends.cmd_init_db,
     backends.cmd_copy,
     crawling.cmd_robots,

@@ -1,0 +1,136 @@
+"""`linkgraph spark extract` against `import-warc` / `import-wat` + `export --format parquet`
+on the same archives of the corpus, and `spark rank` over what it wrote.
+
+Spark runs for real (local[2], loopback only: see spark_support.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import run
+from spark_support import spark_fixture  # noqa: F401  (the session fixture `spark`)
+
+WARCS = ("pywb/iana.warc.gz", "webarchive-commons/IAH-urls-wget.warc.gz")
+WAT = "commoncrawl-whirlwind/whirlwind.warc.wat.gz"
+
+
+def table_rows(folder: Path) -> Counter[str]:
+    """A Parquet table's rows (Hive partitions as columns), each as a comparable text."""
+    import pyarrow.dataset as ds
+
+    data = ds.dataset(folder, format="parquet", partitioning="hive", exclude_invalid_files=True)
+    return Counter(repr(sorted(row.items())) for row in data.to_table().to_pylist())
+
+
+@pytest.fixture(scope="module")
+def archives(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The paths file of the archives, and the store import-warc and import-wat made of them
+    (ranked by `linkgraph rank`, exported as Parquet beside it)."""
+    from linkgraph.cli import main
+
+    folder = tmp_path_factory.mktemp("archives")
+    files = [corpus / "warc-samples" / name for name in (*WARCS, WAT)]
+    listing = folder / "paths.txt"
+    listing.write_text("# the corpus's samples\n" + "".join(f"{f}\n\n" for f in files))
+    db = folder / "store.db"
+    assert main(["import-warc", *map(str, files[:2]), "--db", str(db), "--quiet"]) == 0
+    assert main(["import-wat", str(files[2]), "--db", str(db), "--quiet"]) == 0
+    assert main(["rank", "--db", str(db), "--quiet"]) == 0
+    out = str(folder / "export")
+    assert main(["export", "--db", str(db), "--format", "parquet", "--output", out]) == 0
+    return listing, db
+
+
+@pytest.mark.timeout(600)
+def test_spark_extract_writes_the_rows_import_and_export_write_and_spark_rank_reads_them(
+    archives: tuple[Path, Path], spark: Any, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    from linkgraph.spark.extract import read_paths, spark_extract
+    from linkgraph.spark.rank import spark_rank
+
+    listing, db = archives
+    exported = db.parent / "export"
+    out = tmp_path / "tables"
+    summary = spark_extract(spark, read_paths(str(listing)), str(out))
+    assert summary.files == 3 and summary.problems == []
+
+    expected_links = table_rows(exported / "links")
+    assert sum(expected_links.values()) > 1000  # the corpus files hold links
+    assert table_rows(out / "links") == expected_links
+    assert table_rows(out / "pages") == table_rows(exported / "pages")
+
+    # The edge tables: current hyperlinks and redirects between different hosts (domains).
+    export_links = table_rows_list(exported / "links", hive=True)
+    for level in ("host", "domain"):
+        a, b = f"source_{level}", f"target_{level}"
+        counted = Counter(
+            (r[a], r[b])
+            for r in export_links
+            if r["kind"] in ("link", "redirect") and r["lost_at"] is None and r[a] != r[b]
+        )
+        edges = {
+            (r["source"], r["target"]): r["links"] for r in table_rows_list(out / f"{level}_edges")
+        }
+        assert edges == dict(counted), level
+        assert edges, level
+
+    # spark rank reads the extract's tables: the store's own ranking, level by level.
+    scores = tmp_path / "scores"
+    spark_rank(spark, str(out), str(scores), tol=1e-8)
+    tables = {"page": ("page_scores", "url_id", "urls", "url")}
+    tables |= {"host": ("host_scores", "host_id", "hosts", "name")}
+    for level, (table, key, names, column) in tables.items():
+        with sqlite3.connect(db) as conn:
+            stored = dict(
+                conn.execute(
+                    f"SELECT n.{column}, s.pagerank FROM {table} s JOIN {names} n ON n.id = s.{key}"
+                )
+            )
+        name = "url" if level == "page" else "host"
+        got = {r[name]: r["pagerank"] for r in pq.read_table(scores / level).to_pylist()}
+        assert set(got) == set(stored), level
+        assert sum(abs(got[k] - stored[k]) for k in stored) < 1e-6, level
+
+
+def table_rows_list(folder: Path, *, hive: bool = False) -> list[dict[str, Any]]:
+    import pyarrow.dataset as ds
+
+    data = ds.dataset(
+        folder, format="parquet", partitioning="hive" if hive else None, exclude_invalid_files=True
+    )
+    return data.to_table().to_pylist()
+
+
+def test_spark_extract_with_a_missing_archive_says_which_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = tmp_path / "paths.txt"
+    listing.write_text(f"{tmp_path / 'gone.warc.gz'}\n")
+    code, out, err = run(
+        capsys, "spark", "extract", "--input", str(listing), "--output", str(tmp_path / "o")
+    )
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"linkgraph: error: {listing}: no such file: {tmp_path / 'gone.warc.gz'}"
+    ]
+    assert not (tmp_path / "o").exists()
+
+
+def test_spark_extract_with_an_empty_paths_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = tmp_path / "paths.txt"
+    listing.write_text("# nothing yet\n\n")
+    code, _, err = run(
+        capsys, "spark", "extract", "--input", str(listing), "--output", str(tmp_path / "o")
+    )
+    assert code == 1
+    assert err.splitlines() == [
+        f"linkgraph: error: {listing} lists no archive files (one path a line)"
+    ]
