@@ -85,6 +85,25 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
     return (yield from _guarded("teardown"))
 
 
+@pytest.fixture(autouse=True)
+def _hide_an_idle_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Playwright's sync API (the browser tests' session fixture) keeps its event loop
+    marked as running in the worker's main thread between its calls. Another test run on
+    that worker meanwhile could not run a loop of its own ("cannot be called from a
+    running event loop"): the idle loop is hidden for the length of such a test."""
+    import asyncio.events
+
+    idle = asyncio.events._get_running_loop()
+    if idle is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(idle)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_LOG_DIR, ignore_errors=True)
 
