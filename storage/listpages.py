@@ -42,6 +42,9 @@ __all__ = [
     "sortable",
 ]
 
+# The largest OFFSET SQLite binds (a 64-bit integer); no list is longer.
+_LAST_OFFSET = 2**63 - 1
+
 _LOWER = "linkgraph_lower"
 
 
@@ -229,7 +232,8 @@ def anchors_page(
         ahead += f"{value}{' DESC' if descending else ''}, "
     rows = conn.execute(
         f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {ahead}{ANCHOR_ORDER} LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        # SQLite binds integers up to 2**63 - 1: an offset past that is past every list.
+        [*params, limit, min(offset, _LAST_OFFSET)],
     ).fetchall()
     if rows:
         total = rows[0][-1]

@@ -316,6 +316,9 @@ def table_of(html: str) -> str:
         "/referring-domains?target=acme.test&include_internal=1&order=domain",
         "/anchors?target=https://www.acme.test/&order=anchor",
         "/anchors?target=acme.test&follow_only=1",
+        # Past SQLite's largest integer: the last page, as a whole list shows it.
+        "/anchors?target=acme.test&page=99999999999999999999",
+        "/backlinks?target=acme.test&page=9223372036854775807",
     ],
 )
 def test_a_list_page_from_the_store_shows_what_the_whole_list_shows(

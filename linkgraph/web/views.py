@@ -139,9 +139,13 @@ PAGED = {
 }
 
 
+# Page numbers past this are past the end of any list (and stay small integers).
+_LAST_PAGE = 10**12
+
+
 def _requested_page(query: Any) -> int:
     try:
-        return max(int(query.get("page", "1")), 1)
+        return min(max(int(query.get("page", "1")), 1), _LAST_PAGE)
     except ValueError:
         return 1
 
