@@ -64,10 +64,23 @@ def _trusted_ids(
     """Trusted seeds per level: domains named, hosts named or in those domains, their pages.
     ``ids``: the store ids of the graph's nodes where it was renumbered past gaps."""
     domain_ids, hosts = backend.trusted_candidates(conn, {registrable_domain(n) for n in names})
-    if ids is not None:  # store ids to node numbers
-        domain_ids = ids.nodes("domain", domain_ids)
-        numbers = ids.nodes("host", [h for h, _ in hosts])  # all stored: same order and length
-        hosts = [(n, name) for n, (_, name) in zip(numbers.tolist(), hosts, strict=True)]
+    # Store ids to node numbers. The candidates are read after the graph: a host or domain
+    # a crawl stored meanwhile is in them and not in the graph, and is left out.
+    host_ids = np.array([h for h, _ in hosts], dtype=np.int64)
+    if ids is None:
+        domain_numbers, domain_found = domain_ids, domain_ids < g.n_domains
+        host_numbers, host_found = host_ids, host_ids < g.n_hosts
+    else:
+        domain_numbers, domain_found = ids.nodes("domain", domain_ids)
+        host_numbers, host_found = ids.nodes("host", host_ids)
+    domain_ids = domain_numbers[domain_found]
+    hosts = [
+        (number, name)
+        for number, found, (_, name) in zip(
+            host_numbers.tolist(), host_found.tolist(), hosts, strict=True
+        )
+        if found
+    ]
     exact_hosts = set(names)
     # A name that is a registrable domain trusts all its hosts; a host name, that host.
     host_ids = np.array(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from linkgraph.graph.ranking import LinkArrays
@@ -46,15 +47,16 @@ class NodeIds:
     def of(self, level: str) -> np.ndarray:
         return {"page": self.page, "host": self.host, "domain": self.domain}[level]
 
-    def nodes(self, level: str, ids: np.ndarray) -> np.ndarray:
-        """The node numbers of these 0-based store ids of ``level`` (ids not stored are
-        left out)."""
+    def nodes(self, level: str, ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The node numbers of these 0-based store ids of ``level``, and which ids are
+        nodes at all (a row stored after the graph was read is not): ``numbers[found]``
+        are the numbers of ``ids[found]``."""
         have = self.of(level)
         ids = np.asarray(ids, dtype=np.int64)
         at = np.searchsorted(have, ids)
         found = at < len(have)
         found[found] = have[at[found]] == ids[found]
-        return at[found].astype(np.int64)
+        return at.astype(np.int64), found
 
 
 def present_ids(

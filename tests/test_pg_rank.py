@@ -106,3 +106,46 @@ def test_rank_of_a_url_that_is_not_a_store_is_one_line(pg_url: str, capsys: Any)
     assert main(["rank", "--db", pg_url]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no linkgraph store" in err[0], err
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_trusted_host_stored_while_the_rank_runs_is_left_out(
+    audit: SimpleNamespace,
+    pg_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+) -> None:
+    # A crawl commits a host of a trusted domain after the graph was read: the host is
+    # not a node of it, and the rank goes on without it.
+    import sqlite3
+
+    from linkgraph.storage import scores
+    from linkgraph.storage.pg import ranking
+
+    sqlite = tmp_path / "ranked.db"
+    shutil.copy(audit.gen2, sqlite)
+    db: Any = sqlite
+    if backend == "postgresql":
+        linkgraph.copy(sqlite, pg_url)
+        db = pg_url
+    module = ranking if backend == "postgresql" else scores
+    real = module.trusted_candidates
+
+    def after_a_crawl_commit(conn: Any, domains: Any) -> Any:
+        insert = (
+            "INSERT INTO hosts(name, domain_id) SELECT 'new.old-stockist.test', id FROM domains"
+            " WHERE name = 'old-stockist.test'"
+        )
+        if backend == "postgresql":
+            with connect(pg_url, autocommit=True) as other:
+                other.execute(insert)
+        else:
+            with sqlite3.connect(sqlite) as other:
+                other.execute(insert)
+        return real(conn, domains)
+
+    monkeypatch.setattr(module, "trusted_candidates", after_a_crawl_commit)
+    trusted = tmp_path / "trusted.txt"
+    trusted.write_text("old-stockist.test\n")
+    assert linkgraph.rank(db, trusted=trusted).trusted == 1
