@@ -25,10 +25,18 @@ from typing import TypeVar
 import numpy as np
 from linkgraph.graph.ranking import LinkArrays
 
+from .errors import StoreError
 from .linksources import copy_pagerank
 from .vocab import LEVEL_SCORES, NOT_FOLLOW_FLAGS
 
-__all__ = ["REDIRECTS_SQL", "GraphArrays", "load_graph", "write_scores"]
+__all__ = [
+    "MAX_PACKED_ID",
+    "REDIRECTS_SQL",
+    "GraphArrays",
+    "check_packable",
+    "load_graph",
+    "write_scores",
+]
 
 # Rows joined into one string per query: about 20 MB of text, a bounded buffer.
 _CHUNK_ROWS = 1 << 20
@@ -51,6 +59,19 @@ REDIRECTS_SQL = (
     "SELECT source_id, target_id, max(coalesce(last_seen, first_seen))"
     " FROM links WHERE kind = 1 AND lost_at IS NULL GROUP BY +source_id)"
 )
+
+
+# A link is read as one 64-bit integer, ``target << 33 | source << 1 | follow``.
+MAX_PACKED_ID = (1 << 30) - 1
+
+
+def check_packable(top_id: int) -> None:
+    """Refuse a store whose URL ids do not fit the packed link integers (over a billion
+    URLs, or ids that far apart) rather than rank a wrapped-around graph."""
+    if top_id > MAX_PACKED_ID:
+        raise StoreError(
+            f"URL ids reach {top_id:,}: the link graph is read with ids below {MAX_PACKED_ID + 1:,}"
+        )
 
 
 # The record the graph pipeline reads is graph's own; the loader below fills it.
@@ -175,6 +196,7 @@ def load_graph(conn: sqlite3.Connection, *, helper: Reader | None = None) -> Gra
     ``helper`` opens another read connection to the same store, for a second thread.
     """
     n_urls = conn.execute("SELECT coalesce(max(id), 0) FROM urls").fetchone()[0]
+    check_packable(n_urls)
     n_hosts = conn.execute("SELECT coalesce(max(id), 0) FROM hosts").fetchone()[0]
     n_domains = conn.execute("SELECT coalesce(max(id), 0) FROM domains").fetchone()[0]
     url_host = _id_map(

@@ -149,3 +149,31 @@ def test_a_trusted_host_stored_while_the_rank_runs_is_left_out(
     trusted = tmp_path / "trusted.txt"
     trusted.write_text("old-stockist.test\n")
     assert linkgraph.rank(db, trusted=trusted).trusted == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_url_ids_past_the_packed_links_range_are_refused_in_one_line(
+    audit: SimpleNamespace, pg_url: str, tmp_path: Path, capsys: Any, backend: str
+) -> None:
+    import sqlite3
+
+    from linkgraph.cli import main
+
+    sqlite = tmp_path / "ranked.db"
+    shutil.copy(audit.gen2, sqlite)
+    insert = "INSERT INTO urls(id, hash, host_id, url) VALUES (1073741824, 7, 1, 'http://x.test/')"
+    db: Any = sqlite
+    if backend == "postgresql":
+        linkgraph.copy(sqlite, pg_url)
+        with connect(pg_url, autocommit=True) as conn:
+            conn.execute(insert)
+        db = pg_url
+    else:
+        with sqlite3.connect(sqlite) as conn:
+            conn.execute(insert)
+    assert main(["rank", "--db", str(db), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "linkgraph: error: URL ids reach 1,073,741,824: the link graph is read with ids below"
+        " 1,073,741,824\n"
+    )

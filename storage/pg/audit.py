@@ -220,7 +220,7 @@ def link_graph(conn: Any) -> GraphArrays:
     :func:`storage.graphload.load_graph` reads them from SQLite."""
     import numpy as np
 
-    from ..graphload import GraphArrays, _distinct_pairs
+    from ..graphload import GraphArrays, _distinct_pairs, check_packable
 
     def id_map(sql: str, n: int) -> Any:
         out = np.zeros(n, dtype=np.int32)
@@ -233,6 +233,7 @@ def link_graph(conn: Any) -> GraphArrays:
         " (SELECT coalesce(max(id), 0) FROM domains)"
     ).fetchone()
     n_urls, n_hosts, n_domains = top
+    check_packable(n_urls)
     url_host = id_map("SELECT (id << 32) | host_id FROM urls", n_urls)
     host_domain = id_map("SELECT (id << 32) | domain_id FROM hosts", n_hosts)
     src, dst, follow = _distinct_pairs(
