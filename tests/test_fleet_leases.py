@@ -102,12 +102,22 @@ SITE = {f"{A}/": html(f"{A}/next"), f"{A}/next": html()}
 
 
 async def test_a_leased_host_waits_for_the_start_its_last_holder_left() -> None:
-    state = HostState(next_in=5.0, delay=2.0)
+    state = HostState(next_in=5.0, delay=1.0)
     leases = FleetLeases(Claim("a.test", 1, state))
     fetcher, stats = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
-    assert fetcher.starts("a.test") == [5.0, 7.0, 9.0]  # robots.txt, /, /next: 2 s apart
+    assert fetcher.starts("a.test") == [5.0, 6.0, 7.0]  # robots.txt, /, /next: 1 s apart
     assert leases.saved_robots == [A]  # what it fetched, for the next holder
     assert stats.worker == 7 and stats.fleet_pages == stats.pages + 10
+
+
+async def test_a_delay_another_worker_was_given_is_not_kept() -> None:
+    # Its --delay 2 was its own setting, not the site's: ours is 1 s, and the site's
+    # robots.txt sets no Crawl-delay. Only the gap it left (next_in) is honoured.
+    state = HostState(next_in=5.0, delay=2.0)
+    leases = FleetLeases(Claim("a.test", 1, state))
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.starts("a.test") == [5.0, 6.0, 7.0]
+    assert leases.released["a.test"].delay == 1.0
 
 
 async def test_robots_txt_another_worker_stored_is_read_not_fetched_and_its_delay_kept() -> None:

@@ -289,6 +289,14 @@ class PgWriter(BufferedWriter):
                 "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
                 " ON CONFLICT DO NOTHING"
             )
+            # A refresh or a link check is a new pass: its caps count its own requests
+            # (as the engine does on SQLite), and nothing stays given up from the last.
+            await self._conn.execute(
+                "UPDATE host_leases SET retired = false, state = state || %s::jsonb"
+                " WHERE state IS NOT NULL OR retired",
+                (json.dumps({"requests": 0, "skip_reason": None, "failures": 0, "streak": 0,
+                             "parks": 0, "waited": 0.0, "throttles": 0}),),
+            )  # fmt: skip
             return cur.rowcount
 
     async def queue_checks(self) -> int:
