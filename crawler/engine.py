@@ -21,8 +21,9 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
+from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import CrawlWriter
 from linkgraph.storage.records import Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
@@ -191,7 +192,7 @@ class Engine:
                 loop.add_signal_handler(sig, self.interrupt)
                 handlers.append(sig)
         try:
-            async with asyncio.TaskGroup() as group:
+            async with _one_store_error(), asyncio.TaskGroup() as group:
                 flusher = group.create_task(self._flush_loop())
                 shower = group.create_task(self._progress_loop(progress)) if progress else None
                 dispatcher = group.create_task(self.scheduler.dispatch())
@@ -260,7 +261,9 @@ class Engine:
         while (host := await self.scheduler.next_host()) is not None:
             try:
                 await self._step(host)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, StoreError):
+                # The store failing is the crawl's trouble, not this host's: it ends the
+                # crawl in one line, and the host's URLs stay queued.
                 raise
             except Exception:  # a bug must not take the whole crawl down with it
                 log.exception("internal error while crawling %s; skipping the host", host.name)
@@ -367,3 +370,24 @@ def _parser_for(settings: CrawlSettings) -> PageParser:
         want_text=settings.store_text,
         limits=limits,
     )
+
+
+@contextlib.asynccontextmanager
+async def _one_store_error() -> AsyncIterator[None]:
+    """The store failing under the crawl's tasks (a queue read, a lease renewal) ends the
+    crawl as one :class:`StoreError`, which the CLI prints in one line, not as the task
+    group's :class:`ExceptionGroup`. Anything else stays in its group."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        errors = _leaves(group)
+        if errors and all(isinstance(e, StoreError) for e in errors):
+            raise errors[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found

@@ -8,13 +8,16 @@ back. Every politeness rule is checked to the exact virtual second.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 
+import pytest
 from fakes import FAKE_DEFAULTS, FakeClock, FakeFetcher, InlineParser, html, memory_writer, text
 from linkgraph.crawler.engine import Engine
 from linkgraph.crawler.fleet import Claim, HostState, Share
 from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.crawler.urls import url_hash
+from linkgraph.storage.errors import StoreError
 from linkgraph.storage.memory import MemoryWriter
 from linkgraph.storage.records import QueueItem
 
@@ -74,11 +77,13 @@ class FleetLeases:
         return Share(7, pages, pages + 10)
 
 
-async def crawl(leases: FleetLeases, pages: dict[str, object]) -> tuple[FakeFetcher, object]:
+async def crawl(
+    leases: FleetLeases, pages: dict[str, object], writer: MemoryWriter | None = None
+) -> tuple[FakeFetcher, object]:
     clock = FakeClock()
     leases.clock = clock
     fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
-    writer = leases.writer = memory_writer()
+    writer = leases.writer = writer or memory_writer()
     settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)
     engine = Engine(
         settings,
@@ -175,3 +180,40 @@ async def test_a_host_whose_lease_another_worker_took_gets_no_more_requests() ->
     leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), lost=True)
     fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
     assert fetcher.urls("a.test") == [f"{A}/robots.txt"]
+
+
+class QueueUnreadable(MemoryWriter):
+    """A store whose queue cannot be read (a server with no connection left to give)."""
+
+    reads = 0
+
+    async def take_frontier(
+        self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
+    ) -> list[QueueItem]:
+        self.reads += 1
+        raise StoreError("cannot read the queue of postgresql://db.test/links: too many clients")
+
+
+async def test_a_queue_the_store_cannot_read_ends_the_crawl_and_fails_no_page(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = QueueUnreadable(batch_pages=200)
+    writer.add_queued([QueueItem(f"{A}/", 0)])
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    with caplog.at_level(logging.ERROR), pytest.raises(StoreError, match="too many clients"):
+        await crawl(leases, SITE, writer)
+    assert writer.reads == 1  # not read again and again
+    assert writer.pages == {}  # nothing recorded as failed: the URL stays queued
+    assert [r.message for r in caplog.records] == []  # no traceback logged
+
+
+class RenewalRefused(FleetLeases):
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        raise StoreError("cannot share the crawl of postgresql://db.test/links: terminated")
+
+
+async def test_a_lease_connection_failing_ends_the_crawl_with_the_one_store_error() -> None:
+    leases = RenewalRefused(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    # Not an ExceptionGroup: the CLI prints a StoreError in one line.
+    with pytest.raises(StoreError, match="terminated"):
+        await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})

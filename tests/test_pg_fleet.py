@@ -381,3 +381,26 @@ async def test_a_new_pass_resets_what_the_last_pass_left_on_its_hosts(pg_url: st
     fresh = {n: (s.requests, s.parks, s.skip_reason, s.retired) for n, s in claims.items()}
     assert fresh == {"a.test": (0, 0, None, False), "b.test": (0, 0, None, False)}
     assert 30.0 - took <= claims["b.test"].next_in <= 30.0
+
+
+async def test_a_queue_read_the_server_refuses_is_one_store_error(pg_url: str) -> None:
+    # The queue reader is connected when the writer opens: once the server has ended
+    # every session of the store, a read fails as the store's error, not as a driver
+    # traceback (nor, before, by connecting late to a server with no connection to give).
+    import psycopg
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import QueueItem
+
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_queued([QueueItem("http://a.test/", 0)])
+        await writer.flush()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(StoreError, match=r"^cannot read the queue of postgresql://"):
+            await writer.take_frontier("a.test", 10)
+        with contextlib.suppress(StoreError):
+            await writer.close()

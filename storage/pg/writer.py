@@ -58,7 +58,6 @@ class PgWriter(BufferedWriter):
         # take_frontier's own connection: reading a host's window never waits behind a
         # batch commit that holds nothing of that host.
         self._reader: Any = None
-        self._reader_lock = asyncio.Lock()  # many hosts' first reads: one connection
 
     @classmethod
     async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
@@ -74,9 +73,13 @@ class PgWriter(BufferedWriter):
         conn = await _connect(url)
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
+            # take_frontier's connection is opened now, not on the first read: a server
+            # with no connection left to give says so here, in one line, before anything
+            # is crawled, instead of failing every host's queue read mid-crawl.
+            writer._reader = await _connect(url)
             await writer._count()
         except BaseException:
-            await conn.close()
+            await writer._close_connections()
             raise
         return writer
 
@@ -104,9 +107,12 @@ class PgWriter(BufferedWriter):
         try:
             await self.flush()
         finally:
-            await self._conn.close()
-            if self._reader is not None:
-                await self._reader.close()
+            await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        await self._conn.close()
+        if self._reader is not None:
+            await self._reader.close()
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -235,12 +241,6 @@ class PgWriter(BufferedWriter):
         state.seen_hashes = [h for (h,) in await cur.fetchall()]
         return state
 
-    async def _reading(self) -> Any:
-        async with self._reader_lock:
-            if self._reader is None:
-                self._reader = await _connect(self.url)
-        return self._reader
-
     async def take_frontier(
         self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
     ) -> list[QueueItem]:
@@ -253,7 +253,20 @@ class PgWriter(BufferedWriter):
         elif host in self._committing:
             async with self._flush_lock:
                 pass
-        conn = await self._reading()
+        pg = driver()
+        try:
+            return await self._read_frontier(host, limit, kinds)
+        except pg.Error as exc:
+            # The store is gone or refuses us: the crawl stops (crawler/engine.py), rather
+            # than take it for this host's trouble and record its URLs as failed.
+            raise StoreError(
+                f"cannot read the queue of {redact(self.url)}: {one_line(self.url, exc)}"
+            ) from None
+
+    async def _read_frontier(
+        self, host: str, limit: int, kinds: tuple[str, ...] | None
+    ) -> list[QueueItem]:
+        conn = self._reader
         # Another worker that had not seen a URL fetched here may have queued it again
         # (its seen set is its own): an entry whose page is stored is done, unless it is a
         # refresh. The lease on the host is what makes this safe: no other worker holds a
