@@ -404,3 +404,19 @@ async def test_a_queue_read_the_server_refuses_is_one_store_error(pg_url: str) -
             await writer.take_frontier("a.test", 10)
         with contextlib.suppress(StoreError):
             await writer.close()
+
+
+def test_a_worker_stopping_early_reports_the_queue_left_in_the_store(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # Its own hosts were given back as it stopped: what is left is the store's queue.
+    import psycopg
+
+    with DemoWeb(generate(6, 6, seed=2, traps=False)) as small:
+        hosts = small.write_hosts_file(tmp_path / "hosts")
+        capped = settings_for(small, hosts, pinned_only=True, max_pages=5)
+        stats = asyncio.run(api.crawl_async(pg_url, capped))
+    with psycopg.connect(pg_url) as conn:
+        ((left,),) = conn.execute("SELECT count(*) FROM frontier").fetchall()
+    assert left > 0
+    assert stats.queued == left

@@ -49,6 +49,7 @@ class PgWriter(BufferedWriter):
         self.url = url
         self.batch_pages = batch_pages
         self.links = 0
+        self.queued = 0  # the store's queue, for every worker (read by recount)
         self.hosts_crawled = 0
         self.committed_pages = 0
         self._answered: dict[int, int] = {}  # host id -> pages that answered
@@ -86,6 +87,8 @@ class PgWriter(BufferedWriter):
     async def recount(self) -> None:
         """Read the store's totals again: other crawl workers write it too."""
         await self._count()
+        cur = await self._conn.execute("SELECT count(*) FROM frontier")
+        self.queued = (await cur.fetchone())[0]
 
     async def _count(self) -> None:
         cur = await self._conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL")
