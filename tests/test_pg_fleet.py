@@ -420,3 +420,22 @@ def test_a_worker_stopping_early_reports_the_queue_left_in_the_store(
         ((left,),) = conn.execute("SELECT count(*) FROM frontier").fetchall()
     assert left > 0
     assert stats.queued == left
+
+
+async def test_a_worker_and_a_crawl_of_the_version_before_the_fleet_refuse_each_other(
+    pg_url: str,
+) -> None:
+    # That version crawled alone, holding this lock ("LKGW") exclusively for its run.
+    import psycopg
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.writer import PgWriter
+
+    old_lock = 0x4C4B4757
+    async with await PgWriter.open(pg_url):
+        with psycopg.connect(pg_url, autocommit=True) as old:
+            ((took,),) = old.execute("SELECT pg_try_advisory_lock(%s)", (old_lock,)).fetchall()
+        assert took is False  # the old crawl would refuse to start
+    with psycopg.connect(pg_url, autocommit=True) as old:
+        old.execute("SELECT pg_advisory_lock(%s)", (old_lock,))
+        with pytest.raises(StoreError, match=r"^postgresql://\S+ is being crawled by an older"):
+            await PgWriter.open(pg_url)

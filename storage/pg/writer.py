@@ -38,6 +38,10 @@ from .schema import SCHEMA_VERSION
 __all__ = ["PgWriter"]
 
 _SKIPS = sorted(SKIP_REASONS)
+# The lock the version before the fleet held exclusively while it crawled, alone ("LKGW").
+# Workers now share it: an old crawl running makes a new worker refuse, and new workers
+# running make an old crawl refuse (it asks for the lock alone), so the two never mix.
+WRITER_LOCK = 0x4C4B4757
 _TRIES = 8  # a batch that deadlocked with another worker's is run again this many times
 
 
@@ -74,6 +78,7 @@ class PgWriter(BufferedWriter):
         conn = await _connect(url)
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
+            await writer._share_writer_lock()
             # take_frontier's connection is opened now, not on the first read: a server
             # with no connection left to give says so here, in one line, before anything
             # is crawled, instead of failing every host's queue read mid-crawl.
@@ -83,6 +88,21 @@ class PgWriter(BufferedWriter):
             await writer._close_connections()
             raise
         return writer
+
+    async def _share_writer_lock(self) -> None:
+        pg = driver()
+        try:
+            cur = await self._conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (WRITER_LOCK,))
+            (shared,) = await cur.fetchone()
+        except pg.Error as exc:
+            raise StoreError(
+                f"cannot crawl {redact(self.url)}: {one_line(self.url, exc)}"
+            ) from None
+        if not shared:
+            raise StoreError(
+                f"{redact(self.url)} is being crawled by an older linkgraph (one process"
+                " per store): let it finish, or stop it, and upgrade it before crawling"
+            )
 
     async def recount(self) -> None:
         """Read the store's totals again: other crawl workers write it too."""
