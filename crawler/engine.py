@@ -293,10 +293,7 @@ class Engine:
             return
         if not host.queue:
             if host.spilled:
-                items = await self.writer.take_frontier(
-                    host.name, self.frontier.window, kinds=self.kinds
-                )
-                self.frontier.refilled(host, items)
+                await self._refill(host, self.frontier.window)
             return
         item = host.queue[0]
         rules = await self.robots.rules_for(host, item.url)
@@ -321,6 +318,16 @@ class Engine:
             self.stats.requests += 1
         await self._fetch(host, item)
 
+    async def _refill(self, host: Host, limit: int) -> None:
+        """Read the next ``limit`` of the host's entries back from the store."""
+        assert self.frontier is not None
+        lease = host.leases
+        items = await self.writer.take_frontier(host.name, limit, kinds=self.kinds)
+        # A fleet worker may have lost the host while the read ran (and claimed it back
+        # since): that window is another holder's now, its entries perhaps fetched.
+        if host.held and host.leases == lease:
+            self.frontier.refilled(host, items)
+
     def _capped(self) -> bool:
         cap = self.settings.max_pages
         return cap is not None and self.stats.requests >= cap
@@ -339,9 +346,7 @@ class Engine:
         """Record every queued URL of a host we will not fetch, with the reason."""
         assert self.frontier is not None
         if not host.queue and host.spilled:
-            self.frontier.refilled(
-                host, await self.writer.take_frontier(host.name, _DRAIN_CHUNK, kinds=self.kinds)
-            )
+            await self._refill(host, _DRAIN_CHUNK)
         now = self.wallclock()
         skipped = host.skip_reason in SKIP_REASONS
         for _ in range(min(len(host.queue), _DRAIN_CHUNK)):

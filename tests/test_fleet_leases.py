@@ -19,7 +19,7 @@ from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.crawler.urls import url_hash
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.memory import MemoryWriter
-from linkgraph.storage.records import QueueItem
+from linkgraph.storage.records import Page, QueueItem
 
 A = "http://a.test"
 
@@ -217,3 +217,85 @@ async def test_a_lease_connection_failing_ends_the_crawl_with_the_one_store_erro
     # Not an ExceptionGroup: the CLI prints a StoreError in one line.
     with pytest.raises(StoreError, match="terminated"):
         await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+
+
+STALE = [f"{A}/x1", f"{A}/x2"]
+
+
+class SlowQueue(MemoryWriter):
+    """A store whose queue reads take 2 s to come back, read at their start."""
+
+    clock: FakeClock | None = None
+
+    async def take_frontier(
+        self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
+    ) -> list[QueueItem]:
+        items = await super().take_frontier(host, limit, kinds=kinds)
+        assert self.clock is not None
+        await self.clock.sleep(2.0)
+        return items
+
+
+@dataclass
+class LostDuringRead(FleetLeases):
+    """a.test is lost at the first renewal, while its window is read; another worker
+    fetches its two queued URLs and queues one more, and it is claimed back at
+    ``again``."""
+
+    again: float = 3.0
+    claims: int = 0
+    renewals: int = 0
+
+    async def claim(self, limit: int) -> list[Claim]:
+        assert self.clock is not None and self.writer is not None
+        now = self.clock.monotonic()
+        if self.claims == 0:
+            self.claims = 1
+            return [Claim("a.test", 2, HostState(next_in=0.0, delay=1.0))]
+        if self.claims == 1 and now >= self.again:
+            self.claims = 2
+            for url in STALE:
+                self.writer.add_page(Page(url, 1, 0.0, status=200))
+            self.writer.add_queued([QueueItem(f"{A}/x3", 1)])
+            await self.writer.flush()
+            done = tuple(url_hash(u) for u in STALE)
+            return [Claim("a.test", 1, HostState(next_in=0.0, delay=1.0), seen=done)]
+        return []
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        if states and not self.renewals:
+            self.renewals = 1
+            return set()
+        return set(states)
+
+    async def release(self, states: dict[str, HostState]) -> None:
+        if self.claims == 2:
+            self.released.update(states)
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        return (200, b"User-agent: *\n", 1.0)
+
+
+@pytest.mark.parametrize("again", [3.0, 1.0], ids=["claimed-after-the-read", "during-it"])
+async def test_a_window_read_for_a_lease_since_lost_is_not_fetched(again: float) -> None:
+    writer = SlowQueue(batch_pages=200)
+    writer.add_queued([QueueItem(u, 1) for u in STALE])
+    await writer.flush()
+    leases = LostDuringRead(Claim("a.test", 0, None), again=again)
+    clock = FakeClock()
+    writer.clock = clock
+    pages = {f"{A}/robots.txt": text("User-agent: *\n"), **{u: html() for u in [*STALE, f"{A}/x3"]}}
+    fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
+    leases.clock, leases.writer = clock, writer
+    settings = CrawlSettings(seeds=(STALE[0],), **FAKE_DEFAULTS)
+    engine = Engine(
+        settings, writer, fetcher, resolver=fetcher, clock=clock, wallclock=clock.wallclock,
+        parser=InlineParser(settings.product_token), leases=leases,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(30):  # real seconds: a bound, never reached
+            await engine.run()
+    finally:
+        clock.close()
+    # Only what was queued after the other worker's turn: x1 and x2 are done.
+    assert fetcher.urls("a.test", robots=False) == [f"{A}/x3"]
