@@ -367,7 +367,9 @@ async def test_a_new_pass_resets_what_the_last_pass_left_on_its_hosts(pg_url: st
         assert claim.host == "b.test" and claim.state is not None
         assert (claim.state.requests, claim.state.skip_reason) == (5, "parked")
     finally:
-        await joining.close()
+        # Both leave the crawl as a worker does: gone at once, not when the server has
+        # ended their sessions (a closed connection's may linger for a moment).
+        await joining.finish(0)
         await last.finish(0)
     # The next pass: nothing given up, nothing counted; the parking's wait still holds.
     later = await PgLeases.open(pg_url, seconds=60)
