@@ -21,8 +21,9 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
+from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import CrawlWriter
 from linkgraph.storage.records import Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
@@ -191,7 +192,7 @@ class Engine:
                 loop.add_signal_handler(sig, self.interrupt)
                 handlers.append(sig)
         try:
-            async with asyncio.TaskGroup() as group:
+            async with _one_store_error(), asyncio.TaskGroup() as group:
                 flusher = group.create_task(self._flush_loop())
                 shower = group.create_task(self._progress_loop(progress)) if progress else None
                 dispatcher = group.create_task(self.scheduler.dispatch())
@@ -260,7 +261,9 @@ class Engine:
         while (host := await self.scheduler.next_host()) is not None:
             try:
                 await self._step(host)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, StoreError):
+                # The store failing is the crawl's trouble, not this host's: it ends the
+                # crawl in one line, and the host's URLs stay queued.
                 raise
             except Exception:  # a bug must not take the whole crawl down with it
                 log.exception("internal error while crawling %s; skipping the host", host.name)
@@ -290,10 +293,7 @@ class Engine:
             return
         if not host.queue:
             if host.spilled:
-                items = await self.writer.take_frontier(
-                    host.name, self.frontier.window, kinds=self.kinds
-                )
-                self.frontier.refilled(host, items)
+                await self._refill(host, self.frontier.window)
             return
         item = host.queue[0]
         rules = await self.robots.rules_for(host, item.url)
@@ -318,6 +318,16 @@ class Engine:
             self.stats.requests += 1
         await self._fetch(host, item)
 
+    async def _refill(self, host: Host, limit: int) -> None:
+        """Read the next ``limit`` of the host's entries back from the store."""
+        assert self.frontier is not None
+        lease = host.leases
+        items = await self.writer.take_frontier(host.name, limit, kinds=self.kinds)
+        # A fleet worker may have lost the host while the read ran (and claimed it back
+        # since): that window is another holder's now, its entries perhaps fetched.
+        if host.held and host.leases == lease:
+            self.frontier.refilled(host, items)
+
     def _capped(self) -> bool:
         cap = self.settings.max_pages
         return cap is not None and self.stats.requests >= cap
@@ -336,9 +346,7 @@ class Engine:
         """Record every queued URL of a host we will not fetch, with the reason."""
         assert self.frontier is not None
         if not host.queue and host.spilled:
-            self.frontier.refilled(
-                host, await self.writer.take_frontier(host.name, _DRAIN_CHUNK, kinds=self.kinds)
-            )
+            await self._refill(host, _DRAIN_CHUNK)
         now = self.wallclock()
         skipped = host.skip_reason in SKIP_REASONS
         for _ in range(min(len(host.queue), _DRAIN_CHUNK)):
@@ -367,3 +375,24 @@ def _parser_for(settings: CrawlSettings) -> PageParser:
         want_text=settings.store_text,
         limits=limits,
     )
+
+
+@contextlib.asynccontextmanager
+async def _one_store_error() -> AsyncIterator[None]:
+    """The store failing under the crawl's tasks (a queue read, a lease renewal) ends the
+    crawl as one :class:`StoreError`, which the CLI prints in one line, not as the task
+    group's :class:`ExceptionGroup`. Anything else stays in its group."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        errors = _leaves(group)
+        if errors and all(isinstance(e, StoreError) for e in errors):
+            raise errors[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found

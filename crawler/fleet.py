@@ -9,8 +9,11 @@ politeness state, when it is done with them. What makes politeness hold across t
 - A host is leased to one worker at a time, so there is one request to it at a time and
   its gap is counted by one worker's scheduler, as in one process.
 - The lease carries the host's state (:class:`HostState`): when its next request may
-  start, its delay (Crawl-delay included), throttling, parking and failure counts, so the
-  next holder honours what the last one learned.
+  start, throttling, parking and failure counts and requests, so the next holder honours
+  what the last one learned. Not its delay: the next holder reads the site's Crawl-delay
+  from the stored robots.txt and has its own setting. A new pass (the first worker of a
+  crawl, or a refresh or link check queued) starts the counts afresh, as a new process
+  does on SQLite; only when the next request may start is kept.
 - A worker never starts a request later than its lease's end minus the host's delay
   (the engine checks), so a worker killed with SIGKILL, whose state was saved at its last
   renewal, cannot leave a shorter gap than the delay for the next holder.
@@ -51,7 +54,9 @@ def state_of(host: Host, now: float) -> HostState:
 def apply_state(state: HostState, host: Host, now: float) -> None:
     """Give ``host`` the state its last holder left, at monotonic time ``now``."""
     host.next_time = max(host.next_time, now + state.next_in)
-    host.delay = max(host.delay, state.delay)
+    # Not its delay: that was the last holder's setting (perhaps another run's --delay)
+    # or the site's Crawl-delay, which we read from the robots.txt it stored. The gap it
+    # left is in ``next_in``.
     host.requests = max(host.requests, state.requests)
     host.throttles = state.throttles
     host.failures = state.failures

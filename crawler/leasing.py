@@ -108,6 +108,7 @@ class HostLeasing:
             frontier.mark_seen(claim.seen)
             host = frontier.host(claim.host)
             host.held = True
+            host.leases += 1
             host.spilled = claim.queued
             host.accepted += claim.queued
             host.lease_until = asked + leases.seconds

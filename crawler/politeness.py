@@ -107,6 +107,8 @@ class Host:
     # whole delay from this moment (monotonic), the site's Crawl-delay included.
     taken_over_at: float | None = None
     handed_over: bool = False  # leased with a state: its robots.txt may be stored already
+    # Times this worker leased it: a queue read begun under an earlier lease is stale.
+    leases: int = 0
     # Made on first use (see ``retries`` and ``head_refused``): most hosts a crawl knows
     # are never fetched from, and an empty set is 216 bytes, an empty dict 64.
     _retries: dict[str, int] | None = field(default=None, repr=False)

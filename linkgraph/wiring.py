@@ -84,9 +84,12 @@ async def crawl_async(
             if leases is not None:
                 await leases.close()
         if leases is not None and isinstance(writer, PgWriter):
-            # The store's totals now, with what the other workers wrote.
+            # The store's totals now, with what the other workers wrote. Its queue too: a
+            # worker's own queue is empty once it has given its hosts back, stopped early
+            # (interrupted, capped) or not.
             await writer.recount()
             stats.links, stats.hosts_crawled = writer.links, writer.hosts_crawled
+            stats.queued = writer.queued
         return stats
 
 

@@ -8,15 +8,18 @@ back. Every politeness rule is checked to the exact virtual second.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 
+import pytest
 from fakes import FAKE_DEFAULTS, FakeClock, FakeFetcher, InlineParser, html, memory_writer, text
 from linkgraph.crawler.engine import Engine
 from linkgraph.crawler.fleet import Claim, HostState, Share
 from linkgraph.crawler.settings import CrawlSettings
 from linkgraph.crawler.urls import url_hash
+from linkgraph.storage.errors import StoreError
 from linkgraph.storage.memory import MemoryWriter
-from linkgraph.storage.records import QueueItem
+from linkgraph.storage.records import Page, QueueItem
 
 A = "http://a.test"
 
@@ -74,11 +77,13 @@ class FleetLeases:
         return Share(7, pages, pages + 10)
 
 
-async def crawl(leases: FleetLeases, pages: dict[str, object]) -> tuple[FakeFetcher, object]:
+async def crawl(
+    leases: FleetLeases, pages: dict[str, object], writer: MemoryWriter | None = None
+) -> tuple[FakeFetcher, object]:
     clock = FakeClock()
     leases.clock = clock
     fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
-    writer = leases.writer = memory_writer()
+    writer = leases.writer = writer or memory_writer()
     settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)
     engine = Engine(
         settings,
@@ -102,12 +107,22 @@ SITE = {f"{A}/": html(f"{A}/next"), f"{A}/next": html()}
 
 
 async def test_a_leased_host_waits_for_the_start_its_last_holder_left() -> None:
-    state = HostState(next_in=5.0, delay=2.0)
+    state = HostState(next_in=5.0, delay=1.0)
     leases = FleetLeases(Claim("a.test", 1, state))
     fetcher, stats = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
-    assert fetcher.starts("a.test") == [5.0, 7.0, 9.0]  # robots.txt, /, /next: 2 s apart
+    assert fetcher.starts("a.test") == [5.0, 6.0, 7.0]  # robots.txt, /, /next: 1 s apart
     assert leases.saved_robots == [A]  # what it fetched, for the next holder
     assert stats.worker == 7 and stats.fleet_pages == stats.pages + 10
+
+
+async def test_a_delay_another_worker_was_given_is_not_kept() -> None:
+    # Its --delay 2 was its own setting, not the site's: ours is 1 s, and the site's
+    # robots.txt sets no Crawl-delay. Only the gap it left (next_in) is honoured.
+    state = HostState(next_in=5.0, delay=2.0)
+    leases = FleetLeases(Claim("a.test", 1, state))
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.starts("a.test") == [5.0, 6.0, 7.0]
+    assert leases.released["a.test"].delay == 1.0
 
 
 async def test_robots_txt_another_worker_stored_is_read_not_fetched_and_its_delay_kept() -> None:
@@ -165,3 +180,122 @@ async def test_a_host_whose_lease_another_worker_took_gets_no_more_requests() ->
     leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), lost=True)
     fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
     assert fetcher.urls("a.test") == [f"{A}/robots.txt"]
+
+
+class QueueUnreadable(MemoryWriter):
+    """A store whose queue cannot be read (a server with no connection left to give)."""
+
+    reads = 0
+
+    async def take_frontier(
+        self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
+    ) -> list[QueueItem]:
+        self.reads += 1
+        raise StoreError("cannot read the queue of postgresql://db.test/links: too many clients")
+
+
+async def test_a_queue_the_store_cannot_read_ends_the_crawl_and_fails_no_page(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = QueueUnreadable(batch_pages=200)
+    writer.add_queued([QueueItem(f"{A}/", 0)])
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    with caplog.at_level(logging.ERROR), pytest.raises(StoreError, match="too many clients"):
+        await crawl(leases, SITE, writer)
+    assert writer.reads == 1  # not read again and again
+    assert writer.pages == {}  # nothing recorded as failed: the URL stays queued
+    assert [r.message for r in caplog.records] == []  # no traceback logged
+
+
+class RenewalRefused(FleetLeases):
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        raise StoreError("cannot share the crawl of postgresql://db.test/links: terminated")
+
+
+async def test_a_lease_connection_failing_ends_the_crawl_with_the_one_store_error() -> None:
+    leases = RenewalRefused(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    # Not an ExceptionGroup: the CLI prints a StoreError in one line.
+    with pytest.raises(StoreError, match="terminated"):
+        await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+
+
+STALE = [f"{A}/x1", f"{A}/x2"]
+
+
+class SlowQueue(MemoryWriter):
+    """A store whose queue reads take 2 s to come back, read at their start."""
+
+    clock: FakeClock | None = None
+
+    async def take_frontier(
+        self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
+    ) -> list[QueueItem]:
+        items = await super().take_frontier(host, limit, kinds=kinds)
+        assert self.clock is not None
+        await self.clock.sleep(2.0)
+        return items
+
+
+@dataclass
+class LostDuringRead(FleetLeases):
+    """a.test is lost at the first renewal, while its window is read; another worker
+    fetches its two queued URLs and queues one more, and it is claimed back at
+    ``again``."""
+
+    again: float = 3.0
+    claims: int = 0
+    renewals: int = 0
+
+    async def claim(self, limit: int) -> list[Claim]:
+        assert self.clock is not None and self.writer is not None
+        now = self.clock.monotonic()
+        if self.claims == 0:
+            self.claims = 1
+            return [Claim("a.test", 2, HostState(next_in=0.0, delay=1.0))]
+        if self.claims == 1 and now >= self.again:
+            self.claims = 2
+            for url in STALE:
+                self.writer.add_page(Page(url, 1, 0.0, status=200))
+            self.writer.add_queued([QueueItem(f"{A}/x3", 1)])
+            await self.writer.flush()
+            done = tuple(url_hash(u) for u in STALE)
+            return [Claim("a.test", 1, HostState(next_in=0.0, delay=1.0), seen=done)]
+        return []
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        if states and not self.renewals:
+            self.renewals = 1
+            return set()
+        return set(states)
+
+    async def release(self, states: dict[str, HostState]) -> None:
+        if self.claims == 2:
+            self.released.update(states)
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        return (200, b"User-agent: *\n", 1.0)
+
+
+@pytest.mark.parametrize("again", [3.0, 1.0], ids=["claimed-after-the-read", "during-it"])
+async def test_a_window_read_for_a_lease_since_lost_is_not_fetched(again: float) -> None:
+    writer = SlowQueue(batch_pages=200)
+    writer.add_queued([QueueItem(u, 1) for u in STALE])
+    await writer.flush()
+    leases = LostDuringRead(Claim("a.test", 0, None), again=again)
+    clock = FakeClock()
+    writer.clock = clock
+    pages = {f"{A}/robots.txt": text("User-agent: *\n"), **{u: html() for u in [*STALE, f"{A}/x3"]}}
+    fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
+    leases.clock, leases.writer = clock, writer
+    settings = CrawlSettings(seeds=(STALE[0],), **FAKE_DEFAULTS)
+    engine = Engine(
+        settings, writer, fetcher, resolver=fetcher, clock=clock, wallclock=clock.wallclock,
+        parser=InlineParser(settings.product_token), leases=leases,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(30):  # real seconds: a bound, never reached
+            await engine.run()
+    finally:
+        clock.close()
+    # Only what was queued after the other worker's turn: x1 and x2 are done.
+    assert fetcher.urls("a.test", robots=False) == [f"{A}/x3"]

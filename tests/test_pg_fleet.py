@@ -325,3 +325,119 @@ async def test_leases_go_to_one_worker_and_come_back_with_their_state(pg_url: st
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT id, pages FROM workers ORDER BY id").fetchall()
     assert rows == [(1, 7), (2, 0)]
+
+
+def test_a_later_crawl_starts_a_new_pass_as_on_sqlite(pg_url: str, tmp_path: Path) -> None:
+    # A host retired by --max-pages-per-host, and its request count, belong to that crawl:
+    # a later crawl with the cap raised, then a --refresh, fetch what they fetch on SQLite.
+    with DemoWeb(generate(8, 8, seed=4, traps=False)) as small:
+        hosts = small.write_hosts_file(tmp_path / "hosts")
+        lite = tmp_path / "lite.db"
+        steps = ({"max_pages_per_host": 2}, {"max_pages_per_host": 100}, {"refresh": True})
+        for step in steps:
+            settings = settings_for(small, hosts, pinned_only=True, **step)
+            on_sqlite = asyncio.run(api.crawl_async(lite, settings)).pages
+            on_pg = asyncio.run(api.crawl_async(pg_url, settings)).pages
+            assert (step, on_pg, pages(pg_url)) == (step, on_sqlite, pages(lite))
+            assert on_sqlite > 0
+
+
+async def test_a_new_pass_resets_what_the_last_pass_left_on_its_hosts(pg_url: str) -> None:
+    from linkgraph.storage.leases import HostState
+    from linkgraph.storage.pg.fleet import PgLeases
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import QueueItem
+
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_queued([QueueItem("http://a.test/", 0), QueueItem("http://b.test/", 0)])
+    last = await PgLeases.open(pg_url, seconds=60)
+    await last.start()
+    assert sorted(c.host for c in await last.claim(10)) == ["a.test", "b.test"]
+    left = {
+        "a.test": HostState(next_in=0.0, delay=1.0, requests=2, retired=True),
+        "b.test": HostState(next_in=30.0, delay=1.0, requests=5, parks=2, skip_reason="parked"),
+    }
+    await last.release(left)
+    released = time.monotonic()
+    # A worker joining while another runs is in the same pass: the states hold.
+    joining = await PgLeases.open(pg_url, seconds=60)
+    await joining.start()
+    try:
+        (claim,) = await joining.claim(10)  # a.test stays given up for this pass
+        assert claim.host == "b.test" and claim.state is not None
+        assert (claim.state.requests, claim.state.skip_reason) == (5, "parked")
+    finally:
+        # Both leave the crawl as a worker does: gone at once, not when the server has
+        # ended their sessions (a closed connection's may linger for a moment).
+        await joining.finish(0)
+        await last.finish(0)
+    # The next pass: nothing given up, nothing counted; the parking's wait still holds.
+    later = await PgLeases.open(pg_url, seconds=60)
+    await later.start()
+    try:
+        claims = {c.host: c.state for c in await later.claim(10)}
+    finally:
+        await later.close()
+    took = time.monotonic() - released
+    assert sorted(claims) == ["a.test", "b.test"]
+    fresh = {n: (s.requests, s.parks, s.skip_reason, s.retired) for n, s in claims.items()}
+    assert fresh == {"a.test": (0, 0, None, False), "b.test": (0, 0, None, False)}
+    assert 30.0 - took <= claims["b.test"].next_in <= 30.0
+
+
+async def test_a_queue_read_the_server_refuses_is_one_store_error(pg_url: str) -> None:
+    # The queue reader is connected when the writer opens: once the server has ended
+    # every session of the store, a read fails as the store's error, not as a driver
+    # traceback (nor, before, by connecting late to a server with no connection to give).
+    import psycopg
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import QueueItem
+
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_queued([QueueItem("http://a.test/", 0)])
+        await writer.flush()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(StoreError, match=r"^cannot read the queue of postgresql://"):
+            await writer.take_frontier("a.test", 10)
+        with contextlib.suppress(StoreError):
+            await writer.close()
+
+
+def test_a_worker_stopping_early_reports_the_queue_left_in_the_store(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # Its own hosts were given back as it stopped: what is left is the store's queue.
+    import psycopg
+
+    with DemoWeb(generate(6, 6, seed=2, traps=False)) as small:
+        hosts = small.write_hosts_file(tmp_path / "hosts")
+        capped = settings_for(small, hosts, pinned_only=True, max_pages=5)
+        stats = asyncio.run(api.crawl_async(pg_url, capped))
+    with psycopg.connect(pg_url) as conn:
+        ((left,),) = conn.execute("SELECT count(*) FROM frontier").fetchall()
+    assert left > 0
+    assert stats.queued == left
+
+
+async def test_a_worker_and_a_crawl_of_the_version_before_the_fleet_refuse_each_other(
+    pg_url: str,
+) -> None:
+    # That version crawled alone, holding this lock ("LKGW") exclusively for its run.
+    import psycopg
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.writer import PgWriter
+
+    old_lock = 0x4C4B4757
+    async with await PgWriter.open(pg_url):
+        with psycopg.connect(pg_url, autocommit=True) as old:
+            ((took,),) = old.execute("SELECT pg_try_advisory_lock(%s)", (old_lock,)).fetchall()
+        assert took is False  # the old crawl would refuse to start
+    with psycopg.connect(pg_url, autocommit=True) as old:
+        old.execute("SELECT pg_advisory_lock(%s)", (old_lock,))
+        with pytest.raises(StoreError, match=r"^postgresql://\S+ is being crawled by an older"):
+            await PgWriter.open(pg_url)

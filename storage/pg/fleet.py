@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..leases import Claim, HostState, Share
+from ..vocab import SKIP_REASONS
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 
 __all__ = ["FLEET_LOCK", "PgLeases", "workers"]
@@ -97,6 +98,27 @@ SELECT NOT EXISTS (
 """
 
 
+# A new pass (the first worker to join when none runs): what the last pass left on a host
+# is its own, as a new SQLite crawl starts afresh. Its caps count again (a host given up
+# or retired may be crawled), its failure counts start at zero, and a delay it had is not
+# kept: the next holder reads the site's Crawl-delay from the stored robots.txt (while
+# fresh) and uses its own setting. Kept: ``next_at``, when the host said the next request
+# may start (Crawl-delay, Retry-After, parking), which holds while it is in the future.
+# The request count is what the store holds of the host, as a new SQLite crawl counts.
+# A host no worker has held yet keeps no state (its claim says so).
+_NEW_PASS = """
+WITH counted AS (
+    SELECT u.host_id, count(*) AS n FROM pages p JOIN urls u ON u.id = p.url_id
+    WHERE p.checked_only = 0 AND (p.error IS NULL OR NOT p.error = ANY(%(skips)s))
+    GROUP BY u.host_id
+)
+UPDATE host_leases l SET retired = false, state = %(fresh)s::jsonb
+    || jsonb_build_object('requests', coalesce(c.n, 0))
+FROM host_leases o LEFT JOIN counted c ON c.host_id = o.host_id
+WHERE o.host_id = l.host_id AND l.state IS NOT NULL
+"""
+
+
 class PgLeases:
     """This worker's leases on the store at ``url``: ``await PgLeases.open(url, seconds=)``."""
 
@@ -139,18 +161,30 @@ class PgLeases:
 
     async def start(self) -> int | None:
         name = f"{socket.gethostname()}:{os.getpid()}"
-        ((worker,),) = await self._run(
-            "INSERT INTO workers(name, started_at, last_seen)"
-            " VALUES (%s, extract(epoch FROM now()), extract(epoch FROM now())) RETURNING id",
-            (name,),
-        )
-        await self._run("SELECT pg_advisory_lock(%s, %s)", (FLEET_LOCK, worker))
-        # A store copied in (linkgraph copy) or queued before migration 0005 may have
-        # queued hosts without a lease row: give them one, or no worker would take them.
-        await self._run(
-            "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
-            " ON CONFLICT DO NOTHING"
-        )
+        # Workers join one at a time, so two starting together cannot both miss (or both
+        # see) the other: the first of a pass resets what the last pass left.
+        async with self._conn.transaction():
+            await self._run("SELECT pg_advisory_xact_lock(%s, 0)", (FLEET_LOCK,))
+            ((worker,),) = await self._run(
+                "INSERT INTO workers(name, started_at, last_seen)"
+                " VALUES (%s, extract(epoch FROM now()), extract(epoch FROM now()))"
+                " RETURNING id",
+                (name,),
+            )
+            await self._run("SELECT pg_advisory_lock(%s, %s)", (FLEET_LOCK, worker))
+            # A store copied in (linkgraph copy) or queued before migration 0005 may have
+            # queued hosts without a lease row: give them one, or no worker would take them.
+            await self._run(
+                "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
+                " ON CONFLICT DO NOTHING"
+            )
+            ((alone,),) = await self._run(
+                f"WITH {_LIVE} SELECT NOT EXISTS (SELECT 1 FROM live WHERE id NOT IN (0, %s))",
+                (worker,),
+            )
+            if alone:
+                fresh = json.dumps(_kept(HostState(next_in=0.0, delay=0.0)))
+                await self._run(_NEW_PASS, {"fresh": fresh, "skips": sorted(SKIP_REASONS)})
         self.worker = worker
         return worker
 
@@ -235,6 +269,9 @@ class PgLeases:
     async def finish(self, pages: int) -> Share | None:
         try:
             await self._store_robots()
+            # Gone now, not when the server has ended the session: a crawl started
+            # right after this one is a new pass (see start).
+            await self._run("SELECT pg_advisory_unlock(%s, %s)", (FLEET_LOCK, self.worker))
             await self._run(
                 "UPDATE workers SET pages = %s, last_seen = extract(epoch FROM now()),"
                 " stopped_at = extract(epoch FROM now()) WHERE id = %s",

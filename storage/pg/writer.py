@@ -38,6 +38,10 @@ from .schema import SCHEMA_VERSION
 __all__ = ["PgWriter"]
 
 _SKIPS = sorted(SKIP_REASONS)
+# The lock the version before the fleet held exclusively while it crawled, alone ("LKGW").
+# Workers now share it: an old crawl running makes a new worker refuse, and new workers
+# running make an old crawl refuse (it asks for the lock alone), so the two never mix.
+WRITER_LOCK = 0x4C4B4757
 _TRIES = 8  # a batch that deadlocked with another worker's is run again this many times
 
 
@@ -49,6 +53,7 @@ class PgWriter(BufferedWriter):
         self.url = url
         self.batch_pages = batch_pages
         self.links = 0
+        self.queued = 0  # the store's queue, for every worker (read by recount)
         self.hosts_crawled = 0
         self.committed_pages = 0
         self._answered: dict[int, int] = {}  # host id -> pages that answered
@@ -58,7 +63,6 @@ class PgWriter(BufferedWriter):
         # take_frontier's own connection: reading a host's window never waits behind a
         # batch commit that holds nothing of that host.
         self._reader: Any = None
-        self._reader_lock = asyncio.Lock()  # many hosts' first reads: one connection
 
     @classmethod
     async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
@@ -74,15 +78,37 @@ class PgWriter(BufferedWriter):
         conn = await _connect(url)
         writer = cls(conn, url, batch_pages=batch_pages)
         try:
+            await writer._share_writer_lock()
+            # take_frontier's connection is opened now, not on the first read: a server
+            # with no connection left to give says so here, in one line, before anything
+            # is crawled, instead of failing every host's queue read mid-crawl.
+            writer._reader = await _connect(url)
             await writer._count()
         except BaseException:
-            await conn.close()
+            await writer._close_connections()
             raise
         return writer
+
+    async def _share_writer_lock(self) -> None:
+        pg = driver()
+        try:
+            cur = await self._conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (WRITER_LOCK,))
+            (shared,) = await cur.fetchone()
+        except pg.Error as exc:
+            raise StoreError(
+                f"cannot crawl {redact(self.url)}: {one_line(self.url, exc)}"
+            ) from None
+        if not shared:
+            raise StoreError(
+                f"{redact(self.url)} is being crawled by an older linkgraph (one process"
+                " per store): let it finish, or stop it, and upgrade it before crawling"
+            )
 
     async def recount(self) -> None:
         """Read the store's totals again: other crawl workers write it too."""
         await self._count()
+        cur = await self._conn.execute("SELECT count(*) FROM frontier")
+        self.queued = (await cur.fetchone())[0]
 
     async def _count(self) -> None:
         cur = await self._conn.execute("SELECT count(*) FROM links WHERE lost_at IS NULL")
@@ -104,9 +130,12 @@ class PgWriter(BufferedWriter):
         try:
             await self.flush()
         finally:
-            await self._conn.close()
-            if self._reader is not None:
-                await self._reader.close()
+            await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        await self._conn.close()
+        if self._reader is not None:
+            await self._reader.close()
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -235,12 +264,6 @@ class PgWriter(BufferedWriter):
         state.seen_hashes = [h for (h,) in await cur.fetchall()]
         return state
 
-    async def _reading(self) -> Any:
-        async with self._reader_lock:
-            if self._reader is None:
-                self._reader = await _connect(self.url)
-        return self._reader
-
     async def take_frontier(
         self, host: str, limit: int, *, kinds: tuple[str, ...] | None = None
     ) -> list[QueueItem]:
@@ -253,7 +276,20 @@ class PgWriter(BufferedWriter):
         elif host in self._committing:
             async with self._flush_lock:
                 pass
-        conn = await self._reading()
+        pg = driver()
+        try:
+            return await self._read_frontier(host, limit, kinds)
+        except pg.Error as exc:
+            # The store is gone or refuses us: the crawl stops (crawler/engine.py), rather
+            # than take it for this host's trouble and record its URLs as failed.
+            raise StoreError(
+                f"cannot read the queue of {redact(self.url)}: {one_line(self.url, exc)}"
+            ) from None
+
+    async def _read_frontier(
+        self, host: str, limit: int, kinds: tuple[str, ...] | None
+    ) -> list[QueueItem]:
+        conn = self._reader
         # Another worker that had not seen a URL fetched here may have queued it again
         # (its seen set is its own): an entry whose page is stored is done, unless it is a
         # refresh. The lease on the host is what makes this safe: no other worker holds a
@@ -289,6 +325,14 @@ class PgWriter(BufferedWriter):
                 "INSERT INTO host_leases(host_id) SELECT DISTINCT host_id FROM frontier"
                 " ON CONFLICT DO NOTHING"
             )
+            # A refresh or a link check is a new pass: its caps count its own requests
+            # (as the engine does on SQLite), and nothing stays given up from the last.
+            await self._conn.execute(
+                "UPDATE host_leases SET retired = false, state = state || %s::jsonb"
+                " WHERE state IS NOT NULL OR retired",
+                (json.dumps({"requests": 0, "skip_reason": None, "failures": 0, "streak": 0,
+                             "parks": 0, "waited": 0.0, "throttles": 0}),),
+            )  # fmt: skip
             return cur.rowcount
 
     async def queue_checks(self) -> int:
