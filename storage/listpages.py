@@ -28,7 +28,7 @@ from .domainrecords import domain_info, domain_records, subnet_24
 from .errors import StoreError
 from .hubdomains import HubDomains, hub_domains
 from .interface import LinkFilter
-from .records import LOST_REASONS, PLACEMENTS, Target
+from .records import DOMAIN_FIELDS, LOST_REASONS, PLACEMENTS, Target
 from .vocab import NOT_FOLLOW_FLAGS
 
 __all__ = [
@@ -148,18 +148,7 @@ _ANCHOR_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-_DOMAIN_COLUMNS = (
-    "domain",
-    "backlinks",
-    "follow_backlinks",
-    "first_seen",
-    "last_seen",
-    "authority",
-    "ips",
-    "subnets",
-    "lost_at",
-    "lost_reason",
-)
+_DOMAIN_COLUMNS = (*DOMAIN_FIELDS, "lost_at", "lost_reason")
 _SORTABLE = {
     "backlinks": tuple(_BACKLINK_COLUMNS),
     "referring-domains": _DOMAIN_COLUMNS,

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from .vocab import FLAG_IMAGE, FLAG_INTERNAL, NOT_FOLLOW_FLAGS, NOT_FOLLOW_RELS, REL_FLAGS
 
 __all__ = [
+    "DOMAIN_FIELDS",
     "KINDS",
     "LOST_REASONS",
     "NOT_FOLLOW_RELS",
@@ -39,6 +40,18 @@ LOST_REASONS = (
     "page-noindex",  # the page now says noindex
     "canonical-moved",  # the page now names another URL as canonical
     "fetch-error",  # no usable answer: network error, 5xx, other 4xx
+)
+
+# The fields of a referring-domains record (``lost_at``/``lost_reason`` added with lost links).
+DOMAIN_FIELDS = (
+    "domain",
+    "backlinks",
+    "follow_backlinks",
+    "first_seen",
+    "last_seen",
+    "authority",
+    "ips",
+    "subnets",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from linkgraph.storage.records import PLACEMENTS
+from linkgraph.storage.records import DOMAIN_FIELDS, PLACEMENTS
 from linkgraph.storage.vocab import LEVELS
 
 from ..output import emit, emit_json, say
@@ -147,16 +147,7 @@ def _addresses_note(args: argparse.Namespace, records: Records) -> None:
 cmd_referring_domains = Listing(
     "api.referring_domains",
     _TARGET_QUERY,
-    fields=(
-        "domain",
-        "backlinks",
-        "follow_backlinks",
-        "first_seen",
-        "last_seen",
-        "authority",
-        "ips",
-        "subnets",
-    ),
+    fields=DOMAIN_FIELDS,
     lost=_LOST,
     title="referring domains of {target}",
     note=_addresses_note,
