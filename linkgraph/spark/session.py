@@ -79,7 +79,14 @@ def spark_session(
         # The workers run this Python, where linkgraph is installed (not the first
         # "python3" on the PATH).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    settings = {"spark.ui.showConsoleProgress": "false"}
+    settings = {
+        "spark.ui.showConsoleProgress": "false",
+        # The workers start as `python -m pyspark.daemon`, which puts their working
+        # folder first on sys.path: run from a checkout of linkgraph, its source folder
+        # would shadow the installed package (whose crawler/, storage/ and graph/ are
+        # mapped in at install). PYTHONSAFEPATH (Python 3.11+) leaves it out, as -P does.
+        "spark.executorEnv.PYTHONSAFEPATH": "1",
+    }
     if shuffle_partitions:
         settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
     if loopback:
