@@ -9,9 +9,10 @@ follow rule, queue kinds, skip reasons) in :mod:`.vocab`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict
 
 from .records import BacklinkDetail, Link, Page, QueueItem, Target
 
@@ -129,6 +130,39 @@ class BufferedWriter:
 
     batch_pages: int
     _batch: _Buffer
+    _flush_lock: asyncio.Lock
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()  # type: ignore[attr-defined]  # each backend's own
+
+    async def _commit_batch(self) -> None:  # pragma: no cover - every backend has its own
+        """Write the buffered batch in one transaction (a failed one goes back to the buffer)."""
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        """Commit everything buffered so far in one transaction.
+
+        A transaction, once begun, runs to its end even when the caller is cancelled (Ctrl-C,
+        the end of a crawl): stopped half way it would stay open on the connection and
+        every later write would fail. The cancellation is passed on once it has ended.
+        """
+        async with self._flush_lock:
+            if not self._batch:
+                return
+            commit = asyncio.ensure_future(self._commit_batch())
+            cancelled = False
+            while not commit.done():
+                try:
+                    await asyncio.shield(commit)  # raises the commit's own error, if any
+                except asyncio.CancelledError:
+                    cancelled = True  # pass it on once the transaction has ended
+            if cancelled:
+                if not commit.cancelled():
+                    commit.exception()  # seen: a failed batch is back in the buffer anyway
+                raise asyncio.CancelledError
 
     def add_queued(self, items: Iterable[QueueItem]) -> None:
         """Buffer frontier entries that no page discovered (seeds, sitemap entries)."""

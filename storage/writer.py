@@ -174,12 +174,6 @@ class StoreWriter(BufferedWriter):
         writer.hosts_crawled = sum(1 for n in answered.values() if n > 0)
         return writer
 
-    async def __aenter__(self) -> StoreWriter:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def close(self) -> None:
         try:
             await self.flush()
@@ -233,28 +227,6 @@ class StoreWriter(BufferedWriter):
         self._batch.columns.append(columns)
 
     # -- committing --------------------------------------------------------------------
-
-    async def flush(self) -> None:
-        """Commit everything buffered so far in one transaction.
-
-        A transaction, once begun, runs to its end even when the caller is cancelled (Ctrl-C,
-        the end of a crawl): stopped half way it would stay open on the connection and
-        every later write would fail. The cancellation is passed on once it has ended.
-        """
-        async with self._flush_lock:
-            if not self._batch:
-                return
-            commit = asyncio.ensure_future(self._commit_batch())
-            cancelled = False
-            while not commit.done():
-                try:
-                    await asyncio.shield(commit)  # raises the commit's own error, if any
-                except asyncio.CancelledError:
-                    cancelled = True  # pass it on once the transaction has ended
-            if cancelled:
-                if not commit.cancelled():
-                    commit.exception()  # seen: a failed batch is back in the buffer anyway
-                raise asyncio.CancelledError
 
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()

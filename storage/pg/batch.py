@@ -117,7 +117,7 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
     host_ids = dict(await cur.fetchall())
     # In order of first appearance, as the SQLite store numbers them: the frontier hands
     # out a host's entries by id, oldest first. (Two writers inserting the same new URLs
-    # in different orders can deadlock: the loser's batch is retried, see PgWriter._commit.)
+    # in different orders can deadlock: the loser's batch is retried, see PgWriter._commit_batch.)
     url_list = list(urls)
     hashes = [url_hash(u) for u in url_list]
     url_ids: dict[str, int] = {}

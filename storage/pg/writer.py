@@ -120,12 +120,6 @@ class PgWriter(BufferedWriter):
         self._answered = {host: n for host, n in await cur.fetchall()}
         self.hosts_crawled = len(self._answered)
 
-    async def __aenter__(self) -> PgWriter:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def close(self) -> None:
         try:
             await self.flush()
@@ -166,25 +160,7 @@ class PgWriter(BufferedWriter):
 
     # -- committing --------------------------------------------------------------------
 
-    async def flush(self) -> None:
-        """Commit everything buffered in one transaction; a cancelled caller waits for
-        the transaction to end first (as the SQLite writer does), then is cancelled."""
-        async with self._flush_lock:
-            if not self._batch:
-                return
-            commit = asyncio.ensure_future(self._commit())
-            cancelled = False
-            while not commit.done():
-                try:
-                    await asyncio.shield(commit)
-                except asyncio.CancelledError:
-                    cancelled = True
-            if cancelled:
-                if not commit.cancelled():
-                    commit.exception()
-                raise asyncio.CancelledError
-
-    async def _commit(self) -> None:
+    async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, Batch()
         self._committing = batch.touched
         pg = driver()
