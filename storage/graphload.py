@@ -34,7 +34,10 @@ __all__ = [
     "REDIRECTS_SQL",
     "GraphArrays",
     "check_packable",
+    "distinct_pairs",
+    "graph_arrays",
     "load_graph",
+    "place_ids",
     "write_scores",
 ]
 
@@ -160,18 +163,38 @@ def _scan(
     return [result for _, result in done]
 
 
+def place_ids(out: np.ndarray, packed: np.ndarray) -> None:
+    """Put ``(id << 32) | value`` rows into ``out`` as ``value - 1`` at ``id - 1``."""
+    out[(packed >> 32) - 1] = (packed & 0xFFFFFFFF) - 1
+
+
 def _id_map(conn: sqlite3.Connection, sql: str, n: int, helper: Reader | None) -> np.ndarray:
     """``(id << 32) | value`` rows as an int32 array ``value - 1`` indexed by ``id - 1``."""
     out = np.zeros(n, dtype=np.int32)
-
-    def place(packed: np.ndarray) -> None:
-        out[(packed >> 32) - 1] = (packed & 0xFFFFFFFF) - 1
-
-    _scan(conn, sql, n, place, helper)
+    _scan(conn, sql, n, lambda packed: place_ids(out, packed), helper)
     return out
 
 
-def _distinct_pairs(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def graph_arrays(
+    counts: tuple[int, int, int],
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    redirects: np.ndarray,
+    url_host: np.ndarray,
+    host_domain: np.ndarray,
+) -> GraphArrays:
+    """The graph of ``(urls, hosts, domains)`` counts, :func:`distinct_pairs`'s
+    ``(src, dst, follow)`` and the ``(source << 32) | target`` rows of the redirects."""
+    return GraphArrays(
+        *counts,
+        *pairs,
+        ((redirects >> 32) - 1).astype(np.int32),
+        ((redirects & 0xFFFFFFFF) - 1).astype(np.int32),
+        url_host,
+        host_domain,
+    )
+
+
+def distinct_pairs(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``target << 33 | source << 1 | follow`` rows to distinct (source, target) pairs,
     follow when any row of the pair is."""
     pair = packed >> 1
@@ -219,7 +242,7 @@ def load_graph(conn: sqlite3.Connection, *, helper: Reader | None = None) -> Gra
         f" | ((flags & {NOT_FOLLOW_FLAGS}) = 0) AS packed FROM links"
         " WHERE target_id >= ? AND target_id < ? AND kind = 0 AND lost_at IS NULL",
         n_urls,
-        _distinct_pairs,
+        distinct_pairs,
         helper,
     )
     src, dst, follow = (
@@ -231,19 +254,8 @@ def load_graph(conn: sqlite3.Connection, *, helper: Reader | None = None) -> Gra
 
     text = conn.execute(f"SELECT group_concat(packed) FROM ({REDIRECTS_SQL})").fetchone()[0]
     packed = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, np.int64)
-    redirect_src = ((packed >> 32) - 1).astype(np.int32)
-    redirect_dst = ((packed & 0xFFFFFFFF) - 1).astype(np.int32)
-    return GraphArrays(
-        n_urls,
-        n_hosts,
-        n_domains,
-        src,
-        dst,
-        follow,
-        redirect_src,
-        redirect_dst,
-        url_host,
-        host_domain,
+    return graph_arrays(
+        (n_urls, n_hosts, n_domains), (src, dst, follow), packed, url_host, host_domain
     )
 
 

@@ -220,12 +220,11 @@ def link_graph(conn: Any) -> GraphArrays:
     :func:`storage.graphload.load_graph` reads them from SQLite."""
     import numpy as np
 
-    from ..graphload import GraphArrays, _distinct_pairs, check_packable
+    from ..graphload import check_packable, distinct_pairs, graph_arrays, place_ids
 
     def id_map(sql: str, n: int) -> Any:
         out = np.zeros(n, dtype=np.int32)
-        packed = integers(conn, sql)
-        out[(packed >> 32) - 1] = (packed & 0xFFFFFFFF) - 1
+        place_ids(out, integers(conn, sql))
         return out
 
     top = conn.execute(
@@ -236,7 +235,7 @@ def link_graph(conn: Any) -> GraphArrays:
     check_packable(n_urls)
     url_host = id_map("SELECT (id << 32) | host_id FROM urls", n_urls)
     host_domain = id_map("SELECT (id << 32) | domain_id FROM hosts", n_hosts)
-    src, dst, follow = _distinct_pairs(
+    pairs = distinct_pairs(
         integers(
             conn,
             "SELECT (target_id << 33) | (source_id << 1)"
@@ -251,15 +250,4 @@ def link_graph(conn: Any) -> GraphArrays:
         " WHERE kind = 1 AND lost_at IS NULL"
         " ORDER BY source_id, coalesce(last_seen, first_seen) DESC, target_id",
     )
-    return GraphArrays(
-        n_urls,
-        n_hosts,
-        n_domains,
-        src,
-        dst,
-        follow,
-        ((packed >> 32) - 1).astype(np.int32),
-        ((packed & 0xFFFFFFFF) - 1).astype(np.int32),
-        url_host,
-        host_domain,
-    )
+    return graph_arrays((n_urls, n_hosts, n_domains), pairs, packed, url_host, host_domain)
