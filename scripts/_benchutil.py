@@ -97,3 +97,13 @@ def throwaway_pg(pg_url: str | None) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+def report_json(result: Any, path: str | None) -> None:
+    """Print the results as JSON, and write them to ``path`` too when one is given (--json)."""
+    import json
+
+    text = json.dumps(result, indent=2)
+    print(text)
+    if path:
+        Path(path).write_text(text)

@@ -21,7 +21,6 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -31,7 +30,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _benchutil import add_number, add_pg_url, bench_parser, cpu_model, parse_args, throwaway_pg
+from _benchutil import (
+    add_number,
+    add_pg_url,
+    bench_parser,
+    cpu_model,
+    parse_args,
+    report_json,
+    throwaway_pg,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -177,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     differ = [
         r for r in result["runs"] if (r["pages"], r["links"]) != (first["pages"], first["links"])
     ]
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    report_json(result, args.json)
     if differ:
         raise SystemExit(f"the runs stored different pages or links: {differ}")
     return 0

@@ -21,7 +21,6 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 import subprocess
@@ -30,7 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from _benchutil import add_number, add_pg_url, bench_parser, cpu_model, parse_args, throwaway_pg
+from _benchutil import (
+    add_number,
+    add_pg_url,
+    bench_parser,
+    cpu_model,
+    parse_args,
+    report_json,
+    throwaway_pg,
+)
 
 # Starts the command and prints its exit code and peak RSS (KiB) from wait4. It runs in a
 # small interpreter of its own because Linux keeps a process's peak RSS across exec: a
@@ -123,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     with throwaway_pg(args.pg_url) as server:
         url = args.pg_url or server.url(server.create_database())
         result = run(Path(args.db), url, args.repeat)
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    report_json(result, args.json)
     return 0
 
 

@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _benchutil import add_number, add_pg_url, bench_parser, parse_args, throwaway_pg
+from _benchutil import add_number, add_pg_url, bench_parser, parse_args, report_json, throwaway_pg
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         result = {"crawl": crawls(args.sites, args.pages, crawl_url, tmp)}
         if writer_url is not None:  # the writer alone needs a second, empty database
             result["writer"] = asyncio.run(writers(writer_url, tmp, args.batches))
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    report_json(result, args.json)
     return 0
 
 

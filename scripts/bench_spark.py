@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import resource
 import shutil
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _benchutil import add_number, bench_parser, cpu_model, parse_args
+from _benchutil import add_number, bench_parser, cpu_model, parse_args, report_json
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 PAGES_PER_HOST = 50
@@ -240,9 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_wall": spark_wall / single_wall,
             "page_l1": l1,
         }
-        print(json.dumps(result, indent=2))
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=2))
+        report_json(result, args.json)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
