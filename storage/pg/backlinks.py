@@ -128,6 +128,18 @@ def backlinks(
     return records
 
 
+def _domain_info(conn: Any, domain_ids: list[int]) -> dict[int, tuple[str, float | None]]:
+    """Name and authority of these domains, by id."""
+    return {
+        did: (name, authority)
+        for did, name, authority in conn.execute(
+            "SELECT d.id, d.name, ds.authority FROM domains d"
+            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id WHERE d.id = ANY(%s)",
+            (domain_ids,),
+        )
+    }
+
+
 def referring_domains(
     conn: Any, target: Target, where: LinkFilter, *, limit: int | None = 100
 ) -> list[dict[str, Any]]:
@@ -151,14 +163,7 @@ def referring_domains(
         keys = [k for k in keys if k[:3] <= cut]
     if not keys:
         return []
-    info = {
-        did: (name, authority)
-        for did, name, authority in conn.execute(
-            "SELECT d.id, d.name, ds.authority FROM domains d"
-            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id WHERE d.id = ANY(%s)",
-            ([k[3] for k in keys],),
-        )
-    }
+    info = _domain_info(conn, [k[3] for k in keys])
     order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
     if limit is not None:
         order = order[:limit]
@@ -307,14 +312,7 @@ def intersect(
     wanted = [d for d, names in linked.items() if len(names) >= min_count and d not in excluded]
     if not wanted:
         return []
-    info = {
-        did: (name, authority)
-        for did, name, authority in conn.execute(
-            "SELECT d.id, d.name, ds.authority FROM domains d"
-            " LEFT JOIN domain_scores ds ON ds.domain_id = d.id WHERE d.id = ANY(%s)",
-            (wanted,),
-        )
-    }
+    info = _domain_info(conn, wanted)
     records = [
         {
             "domain": info[d][0],
