@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from .backlinks import Target, _filters
+from .backlinks import Target, link_filters
 from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
@@ -84,7 +84,7 @@ def backlink_details(
 ) -> list[BacklinkDetail]:
     """Every current link into the target that ``where`` keeps (``include_lost``: and
     every lost one), with source page facts."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where)
     return [backlink_detail(row) for row in conn.execute(f"{DETAIL_SQL} WHERE {condition}", params)]
 
 
@@ -143,30 +143,35 @@ def since_timestamp(since: str | None) -> int:
 
 
 def changes(
-    conn: sqlite3.Connection,
+    conn: Any,
     target: Target,
     *,
     since: str | None = None,
     include_internal: bool = False,
     by: str = "day",
+    mark: str = "?",
+    order: str = "",
 ) -> dict[str, list[dict[str, Any]]]:
     """New and lost backlinks and referring domains since a date, and link velocity.
 
     A backlink is new on its ``first_seen``; lost on the recrawl that found it gone
     (``lost_at``, with the reason). A referring domain is new when its first link to the
     target is; lost when all its links to the target are lost.
+
+    The PostgreSQL store asks the same with its parameter ``mark`` and an ``order`` of the
+    rows (SQLite reads them in the links' primary key order).
     """
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
     start = since_timestamp(since)
-    condition, params = _filters(
-        target, LinkFilter(include_internal=include_internal, include_lost=True)
+    condition, params = link_filters(
+        target, LinkFilter(include_internal=include_internal, include_lost=True), mark
     )
     rows = conn.execute(
         "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
         " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
         " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
-        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}",
+        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}{order}",
         params,
     ).fetchall()
     return changes_from_rows(rows, start=start, by=by)

@@ -115,9 +115,9 @@ def resolve_target(conn: sqlite3.Connection, target: str, mode: str | None = Non
     )
 
 
-def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
+def link_filters(target: Target, where: LinkFilter, mark: str = "?") -> tuple[str, list[Any]]:
     """The SQL condition (and its parameters) on ``links l`` for the links into ``target``
-    that ``where`` keeps."""
+    that ``where`` keeps; ``mark`` is the driver's parameter mark (PostgreSQL's ``%s``)."""
     clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
     params: list[Any] = list(target.params)
     if not where.include_lost:
@@ -131,7 +131,7 @@ def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
             raise TargetError(
                 f"unknown placement {where.placement!r}: use one of {', '.join(PLACEMENTS)}"
             )
-        clauses.append("l.placement = ?")
+        clauses.append(f"l.placement = {mark}")
         params.append(PLACEMENTS.index(where.placement))
     return " AND ".join(clauses), params
 
@@ -169,7 +169,7 @@ def backlinks(
     ``links l`` (true for the links to put last, the value, whether descending), from
     :mod:`.listpages`.
     """
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where)
     order = BACKLINK_ORDERS.get(sort)
     if order is None:
         raise TargetError(f"unknown sort {sort!r}: use authority or first_seen")
@@ -349,7 +349,7 @@ def _domains_from_links(
     ``still_current`` too."""
     # One narrow row per link, grouped here: measured on a 10M-link store, SQLite's own
     # GROUP BY with aggregates took three times as long as reading the rows.
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where)
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
         " coalesce(l.last_seen, l.first_seen)"
@@ -414,7 +414,7 @@ def top(
 def _linking_domains(
     conn: sqlite3.Connection, target: Target, *, include_lost: bool = False
 ) -> set[int]:
-    condition, params = _filters(target, LinkFilter(include_lost=include_lost))
+    condition, params = link_filters(target, LinkFilter(include_lost=include_lost))
     sql = f"SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {condition}"
     return {d for (d,) in conn.execute(sql, params)}
 

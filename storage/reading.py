@@ -160,6 +160,4 @@ class BackendReader:
         self, phrase: str, *, exclude_linking: Target | None, limit: int | None
     ) -> list[dict[str, Any]]:
         with self._reading() as conn:
-            return self._audit.mentions(
-                conn, phrase, exclude_linking=exclude_linking, limit=limit
-            )
+            return self._audit.mentions(conn, phrase, exclude_linking=exclude_linking, limit=limit)

@@ -15,14 +15,14 @@ from collections import Counter
 from typing import Any
 
 from ..anchortexts import anchor_records
-from ..backlinks import TargetError, subnet_24
+from ..backlinks import TargetError, link_filters, subnet_24
 from ..backlinks import resolve_target as read_target
 from ..errors import StoreError
 from ..inlinks import Spans
 from ..interface import LinkFilter
-from ..queries import LOST_COLUMNS, current, iso, link_record, lost_reason
-from ..records import PLACEMENTS, Target
-from ..vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
+from ..queries import LOST_COLUMNS, iso, link_record, lost_reason
+from ..records import Target
+from ..vocab import LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
 from .queries import BYTEWISE
 
 __all__ = [
@@ -66,25 +66,6 @@ def resolve_target(conn: Any, target: str, mode: str | None = None) -> Target:
     return pg_target(read_target(conn, target, mode))
 
 
-def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
-    clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
-    params: list[Any] = list(target.params)
-    if not where.include_lost:
-        clauses.append(current())
-    if not where.include_internal:
-        clauses.append(f"(l.flags & {FLAG_INTERNAL}) = 0")
-    if where.follow_only:
-        clauses.append(f"(l.flags & {NOT_FOLLOW_FLAGS}) = 0")
-    if where.placement is not None:
-        if where.placement not in PLACEMENTS:
-            raise TargetError(
-                f"unknown placement {where.placement!r}: use one of {', '.join(PLACEMENTS)}"
-            )
-        clauses.append("l.placement = %s")
-        params.append(PLACEMENTS.index(where.placement))
-    return " AND ".join(clauses), params
-
-
 def backlinks(
     conn: Any,
     target: Target,
@@ -94,7 +75,7 @@ def backlinks(
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
     """The links into a target, as :func:`storage.backlinks.backlinks` gives them."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, "%s")
     order = {
         "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
         "first_seen": "l.first_seen DESC, ps.pagerank IS NULL, ps.pagerank DESC",
@@ -196,7 +177,7 @@ def _domains_from_links(
     lost: dict[int, tuple[int, int]],
     still_current: set[int],
 ) -> tuple[Counter[int], Counter[int], Spans]:
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, "%s")
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
         " coalesce(l.last_seen, l.first_seen)"
@@ -229,7 +210,7 @@ def anchors(
 ) -> list[dict[str, Any]]:
     """Anchor texts of the links into a target, as :func:`storage.backlinks.anchors`
     gives them."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, "%s")
     # The reason of the latest loss. SQLite takes the bare column from the first row of
     # the group, in its scan order (the links' primary key), that holds max(lost_at).
     first_latest = ", ".join(f"l.{c}" for c in _LINK_KEY)
@@ -278,7 +259,7 @@ def top(conn: Any, *, level: str = "domain", limit: int | None = 20) -> list[dic
 
 
 def _linking_domains(conn: Any, target: Target, *, include_lost: bool = False) -> set[int]:
-    condition, params = _filters(target, LinkFilter(include_lost=include_lost))
+    condition, params = link_filters(target, LinkFilter(include_lost=include_lost), "%s")
     sql = (
         "SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id"
         f" {_SOURCE_HOST} WHERE {condition}"
