@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .backlinks import Target, link_filters
+from .dialect import SQLITE, Dialect
 from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
@@ -149,7 +150,7 @@ def changes(
     since: str | None = None,
     include_internal: bool = False,
     by: str = "day",
-    mark: str = "?",
+    sql: Dialect = SQLITE,
     order: str = "",
 ) -> dict[str, list[dict[str, Any]]]:
     """New and lost backlinks and referring domains since a date, and link velocity.
@@ -158,14 +159,14 @@ def changes(
     (``lost_at``, with the reason). A referring domain is new when its first link to the
     target is; lost when all its links to the target are lost.
 
-    The PostgreSQL store asks the same with its parameter ``mark`` and an ``order`` of the
-    rows (SQLite reads them in the links' primary key order).
+    The PostgreSQL store asks the same in its :class:`~.dialect.Dialect`, with an ``order``
+    of the rows (SQLite reads them in the links' primary key order).
     """
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
     start = since_timestamp(since)
     condition, params = link_filters(
-        target, LinkFilter(include_internal=include_internal, include_lost=True), mark
+        target, LinkFilter(include_internal=include_internal, include_lost=True), sql
     )
     rows = conn.execute(
         "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"

@@ -28,6 +28,7 @@ from collections import Counter
 from typing import Any
 
 from . import inlinks
+from .dialect import SQLITE, Dialect
 from .domainrecords import DomainTable, domain_info, domain_records, subnet_24
 from .errors import StoreError
 from .identity import host_of, normalize, registrable_domain, url_hash
@@ -115,9 +116,9 @@ def resolve_target(conn: sqlite3.Connection, target: str, mode: str | None = Non
     )
 
 
-def link_filters(target: Target, where: LinkFilter, mark: str = "?") -> tuple[str, list[Any]]:
+def link_filters(target: Target, where: LinkFilter, sql: Dialect = SQLITE) -> tuple[str, list[Any]]:
     """The SQL condition (and its parameters) on ``links l`` for the links into ``target``
-    that ``where`` keeps; ``mark`` is the driver's parameter mark (PostgreSQL's ``%s``)."""
+    that ``where`` keeps."""
     clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
     params: list[Any] = list(target.params)
     if not where.include_lost:
@@ -131,7 +132,7 @@ def link_filters(target: Target, where: LinkFilter, mark: str = "?") -> tuple[st
             raise TargetError(
                 f"unknown placement {where.placement!r}: use one of {', '.join(PLACEMENTS)}"
             )
-        clauses.append(f"l.placement = {mark}")
+        clauses.append(f"l.placement = {sql.mark}")
         params.append(PLACEMENTS.index(where.placement))
     return " AND ".join(clauses), params
 
@@ -382,21 +383,22 @@ _LABELS = {"page": "url", "host": "host", "domain": "domain"}
 
 
 def top(
-    conn: sqlite3.Connection, *, level: str = "domain", limit: int | None = 20
+    conn: Any, *, level: str = "domain", limit: int | None = 20, sql: Dialect = SQLITE
 ) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains (needs ``linkgraph rank``)."""
     if level not in LEVEL_SCORES:
         raise TargetError(f"unknown level {level!r}: use page, host or domain")
     (table, key), (names, column), label = LEVEL_SCORES[level], LEVEL_NAMES[level], _LABELS[level]
-    if conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0] == 0:
+    if conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one").fetchone()[0] == 0:
         raise StoreError("no authority scores yet: run `linkgraph rank --db PATH` first")
-    sql = (
+    query = (
         f"SELECT n.{column}, sc.authority, sc.pagerank, sc.referring_domains, sc.backlinks, sc.trust"
-        f" FROM {table} sc JOIN {names} n ON n.id = sc.{key} ORDER BY sc.pagerank DESC, n.{column} LIMIT ?"
+        f" FROM {table} sc JOIN {names} n ON n.id = sc.{key}"
+        f" ORDER BY sc.pagerank DESC, n.{column} {sql.bytewise} LIMIT {sql.mark}"
     )
     records = []
     for name, authority, pagerank, rd, bl, trust in conn.execute(
-        sql, (-1 if limit is None else limit,)
+        query, (sql.no_limit if limit is None else limit,)
     ):
         record = {
             label: name,
@@ -412,21 +414,25 @@ def top(
 
 
 def _linking_domains(
-    conn: sqlite3.Connection, target: Target, *, include_lost: bool = False
+    conn: Any, target: Target, *, include_lost: bool = False, sql: Dialect = SQLITE
 ) -> set[int]:
-    condition, params = link_filters(target, LinkFilter(include_lost=include_lost))
-    sql = f"SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id {_SOURCE_HOST} WHERE {condition}"
-    return {d for (d,) in conn.execute(sql, params)}
+    condition, params = link_filters(target, LinkFilter(include_lost=include_lost), sql)
+    query = (
+        "SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id"
+        f" {_SOURCE_HOST} WHERE {condition}"
+    )
+    return {d for (d,) in conn.execute(query, params)}
 
 
 def intersect(
-    conn: sqlite3.Connection,
+    conn: Any,
     competitors: list[Target],
     *,
     exclude: Target | None = None,
     min_count: int = 2,
     limit: int | None = 100,
     include_lost: bool = False,
+    sql: Dialect = SQLITE,
 ) -> list[dict[str, Any]]:
     """Domains with current links to at least ``min_count`` competitors but none to ``exclude``.
 
@@ -440,13 +446,15 @@ def intersect(
     linked: dict[int, list[str]] = {}
     lost_only: dict[int, list[str]] = {}
     for competitor in competitors:
-        now = _linking_domains(conn, competitor)
-        ever = _linking_domains(conn, competitor, include_lost=True) if include_lost else now
-        for domain_id in ever:
+        now = _linking_domains(conn, competitor, sql=sql)
+        ever = (
+            _linking_domains(conn, competitor, include_lost=True, sql=sql) if include_lost else now
+        )
+        for domain_id in sorted(ever):
             linked.setdefault(domain_id, []).append(competitor.text)
             if domain_id not in now:
                 lost_only.setdefault(domain_id, []).append(competitor.text)
-    excluded = _linking_domains(conn, exclude) if exclude is not None else set()
+    excluded = _linking_domains(conn, exclude, sql=sql) if exclude is not None else set()
     own = {c.domain for c in competitors} | ({exclude.domain} if exclude else set())
     wanted = [d for d, names in linked.items() if len(names) >= min_count and d not in excluded]
     if not wanted:
@@ -454,10 +462,9 @@ def intersect(
     info: dict[int, tuple[str, float | None]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
         for did, name, authority in conn.execute(
             f"SELECT d.id, d.name, ds.authority FROM domains d LEFT JOIN domain_scores ds ON ds.domain_id = d.id"
-            f" WHERE d.id IN ({marks})",
+            f" WHERE d.id IN ({sql.marks(len(chunk))})",
             chunk,
         ):
             info[did] = (name, authority)

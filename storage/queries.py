@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import schema
+from .dialect import SQLITE, Dialect
 from .errors import sqlite_errors
 from .identity import url_hash
 from .records import KINDS, LOST_REASONS, PLACEMENTS
@@ -95,11 +96,10 @@ def reader(path: str | os.PathLike[str], *, check: bool = False) -> Iterator[sql
         yield conn
 
 
-def stats(conn: Any, *, bytewise: str = "", nulls_first: str = "") -> dict[str, Any]:
+def stats(conn: Any, sql: Dialect = SQLITE) -> dict[str, Any]:
     """Counts of a store: pages by outcome and status, links by kind, hosts, domains, frontier.
 
-    ``conn`` may be a PostgreSQL connection too, whose store gives the orders SQLite has by
-    default with ``bytewise`` (text compared byte by byte) and ``nulls_first``."""
+    ``conn`` may be a PostgreSQL connection too, with its :data:`~.dialect.POSTGRES`."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     by_status: dict[str, int] = {}
     by_error: dict[str, int] = {}
@@ -108,7 +108,8 @@ def stats(conn: Any, *, bytewise: str = "", nulls_first: str = "") -> dict[str, 
     fetched = failed = skipped = 0
     for status, error, checked_only, n in conn.execute(
         "SELECT status, error, checked_only, count(*) FROM pages GROUP BY status, error,"
-        f" checked_only ORDER BY status{nulls_first}, error {bytewise}{nulls_first}, checked_only"
+        f" checked_only ORDER BY status{sql.nulls_first}, error {sql.bytewise}{sql.nulls_first},"
+        " checked_only"
     ):
         if checked_only:  # link checks (broken --check-external), not crawled pages
             key = str(status) if status is not None else (error or "unknown")
@@ -137,7 +138,7 @@ def stats(conn: Any, *, bytewise: str = "", nulls_first: str = "") -> dict[str, 
     notes = [
         {"host": host, "note": note}
         for host, note in conn.execute(
-            f"SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name {bytewise}"
+            f"SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name {sql.bytewise}"
         )
     ]
     return {

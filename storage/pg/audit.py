@@ -2,7 +2,7 @@
 
 The rows of :mod:`storage.audit`, :mod:`storage.scores` and :mod:`storage.graphload`
 from PostgreSQL, turned into records by the same functions (``backlink_detail``,
-``broken_record``; ``changes`` is SQLite's own, given PostgreSQL's parameter mark) so
+``broken_record``; ``changes`` is SQLite's own, in PostgreSQL's dialect) so
 that both backends answer alike. Rows are
 read in the links' primary-key order, the order SQLite meets them in, where the records
 keep the order of the rows. ``mentions`` is PostgreSQL full-text search: the same pages
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import audit as _sqlite_audit
 from ..audit import DETAIL_SQL, UNREACHABLE, backlink_detail, broken_record
 from ..backlinks import link_filters
+from ..dialect import POSTGRES
 from ..interface import LinkFilter
 from ..queries import CURRENT
 from ..records import BacklinkDetail, Target
@@ -47,7 +48,7 @@ _KEY_ORDER = " ORDER BY " + ", ".join(f"l.{c}" for c in _LINK_KEY)
 
 
 def backlink_details(conn: Any, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
-    condition, params = link_filters(target, where, "%s")
+    condition, params = link_filters(target, where, POSTGRES)
     rows = conn.execute(f"{DETAIL_SQL} WHERE {condition}{_KEY_ORDER}", params)
     return [backlink_detail(row) for row in rows]
 
@@ -93,7 +94,7 @@ def changes(
         since=since,
         by=by,
         include_internal=include_internal,
-        mark="%s",
+        sql=POSTGRES,
         order=_KEY_ORDER,
     )
 

@@ -14,15 +14,16 @@ import heapq
 from collections import Counter
 from typing import Any
 
+from .. import backlinks as _sqlite
 from ..anchortexts import anchor_records
 from ..backlinks import TargetError, link_filters, subnet_24
 from ..backlinks import resolve_target as read_target
-from ..errors import StoreError
+from ..dialect import POSTGRES
 from ..inlinks import Spans
 from ..interface import LinkFilter
 from ..queries import LOST_COLUMNS, iso, link_record, lost_reason
 from ..records import Target
-from ..vocab import LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
+from ..vocab import NOT_FOLLOW_FLAGS
 from .queries import BYTEWISE
 
 __all__ = [
@@ -75,7 +76,7 @@ def backlinks(
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
     """The links into a target, as :func:`storage.backlinks.backlinks` gives them."""
-    condition, params = link_filters(target, where, "%s")
+    condition, params = link_filters(target, where, POSTGRES)
     order = {
         "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
         "first_seen": "l.first_seen DESC, ps.pagerank IS NULL, ps.pagerank DESC",
@@ -177,7 +178,7 @@ def _domains_from_links(
     lost: dict[int, tuple[int, int]],
     still_current: set[int],
 ) -> tuple[Counter[int], Counter[int], Spans]:
-    condition, params = link_filters(target, where, "%s")
+    condition, params = link_filters(target, where, POSTGRES)
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
         " coalesce(l.last_seen, l.first_seen)"
@@ -210,7 +211,7 @@ def anchors(
 ) -> list[dict[str, Any]]:
     """Anchor texts of the links into a target, as :func:`storage.backlinks.anchors`
     gives them."""
-    condition, params = link_filters(target, where, "%s")
+    condition, params = link_filters(target, where, POSTGRES)
     # The reason of the latest loss. SQLite takes the bare column from the first row of
     # the group, in its scan order (the links' primary key), that holds max(lost_at).
     first_latest = ", ".join(f"l.{c}" for c in _LINK_KEY)
@@ -228,43 +229,9 @@ def anchors(
     return anchor_records(conn.execute(sql, params), include_lost=where.include_lost)
 
 
-_LABELS = {"page": "url", "host": "host", "domain": "domain"}
-
-
 def top(conn: Any, *, level: str = "domain", limit: int | None = 20) -> list[dict[str, Any]]:
     """The highest-authority pages, hosts or domains, as :func:`storage.backlinks.top`."""
-    if level not in LEVEL_SCORES:
-        raise TargetError(f"unknown level {level!r}: use page, host or domain")
-    (table, key), (names, column), label = LEVEL_SCORES[level], LEVEL_NAMES[level], _LABELS[level]
-    if conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
-        raise StoreError("no authority scores yet: run `linkgraph rank --db PATH` first")
-    sql = (
-        f"SELECT n.{column}, sc.authority, sc.pagerank, sc.referring_domains, sc.backlinks,"
-        f" sc.trust FROM {table} sc JOIN {names} n ON n.id = sc.{key}"
-        f" ORDER BY sc.pagerank DESC, n.{column} {BYTEWISE} LIMIT %s"
-    )
-    records = []
-    for name, authority, pagerank, rd, bl, trust in conn.execute(sql, (limit,)):
-        record = {
-            label: name,
-            "authority": authority,
-            "pagerank": pagerank,
-            "referring_domains": rd,
-            "backlinks": bl,
-        }
-        if trust is not None:
-            record["trust"] = trust
-        records.append(record)
-    return records
-
-
-def _linking_domains(conn: Any, target: Target, *, include_lost: bool = False) -> set[int]:
-    condition, params = link_filters(target, LinkFilter(include_lost=include_lost), "%s")
-    sql = (
-        "SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id"
-        f" {_SOURCE_HOST} WHERE {condition}"
-    )
-    return {d for (d,) in conn.execute(sql, params)}
+    return _sqlite.top(conn, level=level, limit=limit, sql=POSTGRES)
 
 
 def intersect(
@@ -277,33 +244,12 @@ def intersect(
     include_lost: bool = False,
 ) -> list[dict[str, Any]]:
     """The competitor backlink gap, as :func:`storage.backlinks.intersect` gives it."""
-    if not competitors:
-        raise TargetError("name at least one competitor")
-    linked: dict[int, list[str]] = {}
-    lost_only: dict[int, list[str]] = {}
-    for competitor in competitors:
-        now = _linking_domains(conn, competitor)
-        ever = _linking_domains(conn, competitor, include_lost=True) if include_lost else now
-        for domain_id in sorted(ever):
-            linked.setdefault(domain_id, []).append(competitor.text)
-            if domain_id not in now:
-                lost_only.setdefault(domain_id, []).append(competitor.text)
-    excluded = _linking_domains(conn, exclude) if exclude is not None else set()
-    own = {c.domain for c in competitors} | ({exclude.domain} if exclude else set())
-    wanted = [d for d, names in linked.items() if len(names) >= min_count and d not in excluded]
-    if not wanted:
-        return []
-    info = _domain_info(conn, wanted)
-    records = [
-        {
-            "domain": info[d][0],
-            "competitors": linked[d],
-            "count": len(linked[d]),
-            "authority": info[d][1],
-        }
-        | ({"lost_competitors": lost_only.get(d, [])} if include_lost else {})
-        for d in wanted
-        if info[d][0] not in own
-    ]
-    records.sort(key=lambda r: (-r["count"], -(r["authority"] or 0.0), r["domain"]))
-    return records[:limit] if limit is not None else records
+    return _sqlite.intersect(
+        conn,
+        competitors,
+        exclude=exclude,
+        min_count=min_count,
+        limit=limit,
+        include_lost=include_lost,
+        sql=POSTGRES,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..dialect import POSTGRES
 from ..identity import url_hash
 from ..queries import (
     CURRENT,
@@ -28,13 +29,13 @@ from ..queries import stats as _stats
 __all__ = ["crawl_record", "hosts_crawled", "iter_links", "stats", "url_outcomes"]
 
 # SQLite compares text byte by byte (UTF-8 order: code point order); so does "C".
-BYTEWISE = 'COLLATE "C"'
+BYTEWISE = POSTGRES.bytewise
 
 
 def stats(conn: Any) -> dict[str, Any]:
     """Counts of a store, as :func:`storage.queries.stats` gives them (the same function,
     in SQLite's orders)."""
-    return _stats(conn, bytewise=BYTEWISE, nulls_first=" NULLS FIRST")
+    return _stats(conn, POSTGRES)
 
 
 def iter_links(conn: Any, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
