@@ -389,7 +389,10 @@ def top(
     if level not in LEVEL_SCORES:
         raise TargetError(f"unknown level {level!r}: use page, host or domain")
     (table, key), (names, column), label = LEVEL_SCORES[level], LEVEL_NAMES[level], _LABELS[level]
-    if conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one").fetchone()[0] == 0:
+    if (
+        conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one").fetchone()[0]
+        == 0
+    ):
         raise StoreError("no authority scores yet: run `linkgraph rank --db PATH` first")
     query = (
         f"SELECT n.{column}, sc.authority, sc.pagerank, sc.referring_domains, sc.backlinks, sc.trust"
