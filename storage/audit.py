@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -316,9 +316,17 @@ def mentions(
         " FROM page_text pt JOIN urls u ON u.id = pt.rowid LEFT JOIN pages p ON p.url_id = pt.rowid"
         " WHERE page_text MATCH ? ORDER BY rank"
     )
+    return mention_records(conn.execute(sql, params), exclude_linking is not None, limit)
+
+
+def mention_records(
+    rows: Iterable[tuple[str, str | None, str, Any]], excluding: bool, limit: int | None
+) -> list[dict[str, Any]]:
+    """The records of ``mentions`` from rows of (URL, title, snippet, links to the target);
+    ``excluding``: pages that link to it are left out (both backends)."""
     records = []
-    for url, title, snippet, links in conn.execute(sql, params):
-        if exclude_linking is not None and links:
+    for url, title, snippet, links in rows:
+        if excluding and links:
             continue
         records.append(
             {"url": url, "title": title, "snippet": snippet, "links_to_target": bool(links)}

@@ -22,14 +22,13 @@ clustered by target: the inbound links of a URL are one range scan.
 
 from __future__ import annotations
 
-import heapq
 import sqlite3
 from collections import Counter
 from typing import Any
 
 from . import inlinks
 from .dialect import SQLITE, Dialect
-from .domainrecords import DomainTable, domain_info, domain_records, subnet_24
+from .domainrecords import DomainTable, domain_info, domain_order, domain_records, subnet_24
 from .errors import StoreError
 from .identity import host_of, normalize, registrable_domain, url_hash
 from .interface import LinkFilter
@@ -296,15 +295,7 @@ def referring_domains(
         table = linking_domains(conn, target, where)
         rank = domain_info(conn, list(table.count))
         keys = [(rank[d][2] is None, -(rank[d][2] or 0.0), -n, d) for d, n in table.count.items()]
-        if limit is not None and len(keys) > limit:
-            cut = heapq.nsmallest(limit, keys)[-1][:3]
-            keys = [k for k in keys if k[:3] <= cut]
-    if not keys:
-        return []
-    info = domain_info(conn, [k[3] for k in keys])
-    order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
-    if limit is not None:
-        order = order[:limit]
+    order, info = domain_order(keys, limit, lambda ids: domain_info(conn, ids))
     return domain_records(table, order, info, include_lost=where.include_lost)
 
 

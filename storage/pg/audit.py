@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import audit as _sqlite_audit
-from ..audit import DETAIL_SQL, UNREACHABLE, backlink_detail, broken_record
+from ..audit import DETAIL_SQL, UNREACHABLE, backlink_detail, broken_record, mention_records
 from ..backlinks import link_filters
 from ..dialect import POSTGRES
 from ..interface import LinkFilter
@@ -147,16 +147,7 @@ def mentions(
         " JOIN urls u ON u.id = pt.url_id LEFT JOIN pages p ON p.url_id = pt.url_id"
         f" ORDER BY ts_rank(pt.words, q) DESC, u.url {BYTEWISE}"
     )
-    records = []
-    for url, title, snippet, links in conn.execute(sql, params):
-        if exclude_linking is not None and links:
-            continue
-        records.append(
-            {"url": url, "title": title, "snippet": snippet, "links_to_target": bool(links)}
-        )
-        if limit is not None and len(records) >= limit:
-            break
-    return records
+    return mention_records(conn.execute(sql, params), exclude_linking is not None, limit)
 
 
 def domain_authority(conn: Any) -> dict[int, float | None]:

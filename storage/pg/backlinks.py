@@ -10,7 +10,6 @@ query leaves an order to its plan, this one names a tie-break (the links' primar
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from typing import Any
 
@@ -19,6 +18,7 @@ from ..anchortexts import anchor_records
 from ..backlinks import TargetError, link_filters, subnet_24
 from ..backlinks import resolve_target as read_target
 from ..dialect import POSTGRES
+from ..domainrecords import domain_order
 from ..inlinks import Spans
 from ..interface import LinkFilter
 from ..queries import LOST_COLUMNS, iso, link_record, lost_reason
@@ -140,15 +140,7 @@ def referring_domains(
         )
     )
     keys = [(rank.get(d) is None, -(rank.get(d) or 0.0), -n, d) for d, n in count.items()]
-    if limit is not None and len(keys) > limit:
-        cut = heapq.nsmallest(limit, keys)[-1][:3]
-        keys = [k for k in keys if k[:3] <= cut]
-    if not keys:
-        return []
-    info = _domain_info(conn, [k[3] for k in keys])
-    order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
-    if limit is not None:
-        order = order[:limit]
+    order, info = domain_order(keys, limit, lambda ids: _domain_info(conn, ids))
     records = [
         {
             "domain": info[d][0],
