@@ -115,7 +115,7 @@ def page_texts(conn: sqlite3.Connection, url_ids: set[int]) -> dict[int, str]:
 
 
 def target_domain_links_to(
-    conn: sqlite3.Connection, target: Target, domain_ids: set[int]
+    conn: Any, target: Target, domain_ids: set[int], sql: Dialect = SQLITE
 ) -> set[int]:
     """Of these domains, the ones the target's own registrable domain links to now."""
     if not domain_ids:
@@ -124,7 +124,8 @@ def target_domain_links_to(
         "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
         " JOIN urls s ON s.host_id = sh.id"
         f" JOIN links l ON l.source_id = s.id AND l.kind = 0 AND {CURRENT}"
-        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = ?",
+        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id"
+        f" WHERE d.name = {sql.mark}",
         (target.domain,),
     )
     return {did for (did,) in rows} & domain_ids

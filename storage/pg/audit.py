@@ -73,16 +73,7 @@ def page_texts(conn: Any, url_ids: set[int]) -> dict[int, str]:
 
 
 def target_domain_links_to(conn: Any, target: Target, domain_ids: set[int]) -> set[int]:
-    if not domain_ids:
-        return set()
-    rows = conn.execute(
-        "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
-        " JOIN urls s ON s.host_id = sh.id"
-        f" JOIN links l ON l.source_id = s.id AND l.kind = 0 AND {CURRENT}"
-        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = %s",
-        (target.domain,),
-    )
-    return {did for (did,) in rows} & domain_ids
+    return _sqlite_audit.target_domain_links_to(conn, target, domain_ids, POSTGRES)
 
 
 def changes(

@@ -11,6 +11,7 @@ query leaves an order to its plan, this one names a tie-break (the links' primar
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from .. import backlinks as _sqlite
@@ -221,27 +222,6 @@ def anchors(
     return anchor_records(conn.execute(sql, params), include_lost=where.include_lost)
 
 
-def top(conn: Any, *, level: str = "domain", limit: int | None = 20) -> list[dict[str, Any]]:
-    """The highest-authority pages, hosts or domains, as :func:`storage.backlinks.top`."""
-    return _sqlite.top(conn, level=level, limit=limit, sql=POSTGRES)
-
-
-def intersect(
-    conn: Any,
-    competitors: list[Target],
-    *,
-    exclude: Target | None = None,
-    min_count: int = 2,
-    limit: int | None = 100,
-    include_lost: bool = False,
-) -> list[dict[str, Any]]:
-    """The competitor backlink gap, as :func:`storage.backlinks.intersect` gives it."""
-    return _sqlite.intersect(
-        conn,
-        competitors,
-        exclude=exclude,
-        min_count=min_count,
-        limit=limit,
-        include_lost=include_lost,
-        sql=POSTGRES,
-    )
+# The SQLite store's own, in PostgreSQL's dialect.
+top = partial(_sqlite.top, sql=POSTGRES)
+intersect = partial(_sqlite.intersect, sql=POSTGRES)
