@@ -205,7 +205,12 @@ def test_spark_extract_merges_captures_of_a_url_across_files_as_import_warc_does
 
     out = tmp_path / "tables"
     summary = spark_extract(spark, [str(old), str(new), str(copy)], str(out))
-    assert (summary.files, summary.already, summary.problems) == (2, [str(copy)], [])
+    assert (summary.files, summary.already, summary.older, summary.problems) == (
+        2,
+        [str(copy)],
+        1,
+        [],
+    )
 
     links = sorted(table_rows(out / "links").elements())
     assert links == sorted(table_rows(exported / "links").elements())
@@ -234,3 +239,28 @@ def test_spark_extract_merges_captures_of_a_url_across_files_as_import_warc_does
     assert by[home, f"{IANA}contact"] and by[home, "http://www.example.org/welcome"]
     assert by[home, "http://www.icann.org/"] and by[about, "http://www.icann.org/"]
     assert not by[numbers, "http://www.example.org/welcome"]
+
+
+def test_each_input_path_is_found_under_the_name_spark_gives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph.spark.captures import position_of, positions_of
+
+    monkeypatch.chdir(tmp_path)
+    paths = [
+        "crawl/a.warc.gz",  # relative: Spark reads it from the working folder
+        "hdfs:///cc/b.warc.gz",  # Spark adds the name node
+        "s3a://one/c.warc.gz",
+        "s3a://two/c.warc.gz",  # the same key in another bucket is another file
+        f"{tmp_path}/crawl/a.warc.gz",  # the first one again: its first place counts
+    ]
+    positions = positions_of(paths)
+    named = {
+        f"file:{tmp_path}/crawl/a.warc.gz": 0,
+        "hdfs://namenode:8020/cc/b.warc.gz": 1,
+        "s3a://one/c.warc.gz": 2,
+        "s3a://two/c.warc.gz": 3,
+    }
+    assert {name: position_of(name, positions) for name in named} == named
+    with pytest.raises(LookupError):
+        position_of("file:/elsewhere/a.warc.gz", positions)

@@ -150,7 +150,7 @@ def replay_task(
                 yield "page", tuple(row[name] for name in page_names)
     for entry in files:
         yield "file", entry
-    yield "written", {"pages": written.pages, "links": written.links}
+    yield "written", {"pages": written.pages, "links": written.links, "older": written.older}
 
 
 def positions_of(paths: list[str]) -> dict[str, int]:

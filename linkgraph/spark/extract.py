@@ -52,6 +52,7 @@ class ExtractSummary:
     pages: int = 0
     links: int = 0
     damaged: int = 0
+    older: int = 0  # captures older than one of the same URL read before, skipped
     problems: list[str] = field(default_factory=list)  # files that held no WARC record
     already: list[str] = field(default_factory=list)  # copies of files listed before, skipped
 
@@ -185,4 +186,5 @@ def _summary(counts: list[tuple[str, Any]]) -> ExtractSummary:
     for _tag, written in (c for c in counts if c[0] == "written"):
         summary.pages += written["pages"]
         summary.links += written["links"]
+        summary.older += written["older"]
     return summary
