@@ -259,7 +259,7 @@ async def _replay(
 ) -> None:
     async with await StoreWriter.open(db, bulk=True) as writer:
         writer.keep_frontier = True
-        importer = _Importer(writer, report, page_of, None)
+        importer = _Importer(writer, report, page_of, None)  # its convert is not called
         for number, (page, ip) in enumerate(pages, 1):
             await importer.make_room(page)
             await importer.add(page, ip)
