@@ -24,8 +24,8 @@ and first MiB), is read once, as the import skips a file it has imported.
 A task gets its file whole from Spark (``binaryFiles``, which reads local, HDFS and S3
 paths alike) and writes it to its local temporary folder for the reader: an executor needs
 memory and scratch disk for its largest file (Common Crawl's WARC files are about 1 GB,
-its WAT files about 300 MB). Stage 2 has as many partitions as files, or
-``spark.sql.shuffle.partitions`` if that is more.
+its WAT files about 300 MB). Stage 2 has ``spark.sql.shuffle.partitions`` partitions,
+or one per :data:`FILES_PER_MERGE` files if that is more.
 
 Output under ``DIR``: ``links/kind=…/`` and ``pages/`` (the export's columns), and
 ``host_edges/`` and ``domain_edges/`` (``source``, ``target``, ``links``: the current
@@ -42,7 +42,13 @@ from typing import Any
 
 from linkgraph.crawler.settings import SettingsError
 
-__all__ = ["ExtractSummary", "format_of", "read_paths", "spark_extract"]
+__all__ = ["FILES_PER_MERGE", "ExtractSummary", "format_of", "read_paths", "spark_extract"]
+
+# Files' worth of captures per stage-2 partition (at least): a stage-2 task has a fixed
+# cost (a task, a scratch store: about 0.5 s of CPU in local mode), which one per file
+# made 40% of the run on small files (docs/benchmarks.md, "spark extract"); eight of
+# Common Crawl's WAT files (about 50,000 pages each) still make a small scratch store.
+FILES_PER_MERGE = 8
 
 
 @dataclass(slots=True)
@@ -120,7 +126,8 @@ def spark_extract(
     repeats = [p for at, p in enumerate(paths) if first[keys[at]] != at]
     formats = [format_of(p) for p in unique]
     sc = spark.sparkContext
-    partitions = max(len(unique), int(spark.conf.get("spark.sql.shuffle.partitions", "1")))
+    shuffle = int(spark.conf.get("spark.sql.shuffle.partitions", "1"))
+    partitions = max(shuffle, -(-len(unique) // FILES_PER_MERGE))
     say(f"extracting {len(unique):,} archive files")
     files = sc.binaryFiles(",".join(unique), minPartitions=len(unique))
     # Broadcast once, not shipped with every task: Common Crawl lists ~90,000 files a crawl.
