@@ -19,7 +19,7 @@ per link with ``first_seen``/``last_seen`` across the captures; a link its newer
 no longer carries comes out lost (``lost_at``, ``lost_reason``), a capture older than one
 already written is skipped, and a revisit is a recapture of a capture already seen, as
 in the import. A file listed twice, or a copy of one (the import's file identity: size
-and first MiB), is read once, as the import skips a file it has imported.
+and first MiB), counts once, as the import skips a file it has imported.
 
 A task gets its file whole from Spark (``binaryFiles``, which reads local, HDFS and S3
 paths alike) and writes it to its local temporary folder for the reader: an executor needs
