@@ -26,7 +26,7 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -41,7 +41,7 @@ from .stores import refuse_postgres
 from .warcpages import Bad, Skip, page_of
 from .warcread import Capture, Damage, NotAnArchive, ReaderMissing, read_archive, require_reader
 
-__all__ = ["ArchiveReport", "file_identity", "import_archives", "import_warc"]
+__all__ = ["ArchiveReport", "file_identity", "import_archives", "import_pages", "import_warc"]
 
 _BATCH = 200  # pages per transaction, the crawl's batch size
 _YIELD = 64  # records between chances for Ctrl-C to be seen
@@ -252,6 +252,37 @@ async def _run(
             if importer.pending:
                 await importer.commit()
             raise
+
+
+async def _replay(
+    db: str | os.PathLike[str], pages: Iterable[tuple[Page, str | None]], report: ArchiveReport
+) -> None:
+    async with await StoreWriter.open(db, bulk=True) as writer:
+        writer.keep_frontier = True
+        importer = _Importer(writer, report, page_of, None)  # its convert is not called
+        for number, (page, ip) in enumerate(pages, 1):
+            await importer.make_room(page)
+            await importer.add(page, ip)
+            if number % _YIELD == 0:
+                await asyncio.sleep(0)
+        await importer.commit()
+
+
+def import_pages(
+    db: str | os.PathLike[str],
+    pages: Iterable[tuple[Page, str | None]],
+    *,
+    report: ArchiveReport | None = None,
+) -> ArchiveReport:
+    """Write ``(page, captured IP)`` pairs, records an archive's ``convert`` already made
+    pages, into ``db`` in the order given, as :func:`import_archives` writes a file's:
+    older captures skipped, revisits without a capture skipped, first and last seen from
+    the capture dates (``spark extract`` replays the captures of several files with it).
+    Only ``pages``, ``recaptures``, ``links``, ``redirects``, ``older`` and ``skipped``
+    of the report are filled: reading the records is the caller's."""
+    report = report if report is not None else ArchiveReport()
+    run(_replay(db, pages, report))
+    return report
 
 
 def import_archives(

@@ -54,6 +54,13 @@ def test_crawl_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
     assert "Example: python scripts/bench_crawl.py" in done.stdout
 
 
+def test_spark_extract_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
+    done = run_script("bench_spark_extract.py", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "--repeat REPEAT" in done.stdout
+    assert "Example: python scripts/bench_spark_extract.py" in done.stdout
+
+
 def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) -> None:
     out = tmp_path / "import.json"
     done = run_script(

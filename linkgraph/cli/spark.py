@@ -71,9 +71,15 @@ def cmd_spark(args: argparse.Namespace) -> int:
             done = spark_extract(spark, paths, args.output, progress=progress)
             for problem in done.problems:
                 say(f"  {problem}", sys.stderr)
+            for path in done.already:
+                say(
+                    f"  {path}: listed before (or a copy of a file listed before), skipped",
+                    sys.stderr,
+                )
             print(
                 f"extracted {done.files:,} files ({done.records:,} records, {done.damaged:,}"
                 f" damaged): {done.pages:,} pages, {done.links:,} links into {args.output}"
+                f"; {done.older:,} captures older than one read before skipped"
             )
             return EXIT_OK
         from ..spark.rank import spark_rank

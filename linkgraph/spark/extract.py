@@ -1,22 +1,31 @@
 """``linkgraph spark extract``: WARC or WAT files into the Parquet link and page tables of
-``export --format parquet``, plus host- and domain-level edge tables, one file per task.
+``export --format parquet``, plus host- and domain-level edge tables: the rows
+``import-warc`` / ``import-wat`` of the same files, in the order given, followed by
+``export --format parquet`` write.
 
-One extraction, not two: a task reads its file exactly as ``import-warc`` / ``import-wat``
-do (:func:`linkgraph.warcimport.import_archives` with :func:`.warcpages.page_of` or
-:func:`.watimport.page_of_wat`, into a scratch store beside it), then takes the rows
-``export --format parquet`` takes from that store (:mod:`linkgraph.parquet`). The rows of
-a link (its flags, ``follow``, ``internal``, dates, one row per distinct link) are what
-the store's writer makes of a page, so going through it keeps one definition of them
-instead of a second one written for Spark.
+One definition of a capture, not two, in two stages (:mod:`.captures`):
+
+1. a task per file reads it as the import does, each record made a page by
+   :func:`.warcpages.page_of` or :func:`.watimport.page_of_wat`, and keys each page by
+   ``(URL, the file's position in the list, the record's number in the file)``;
+2. the pages are shuffled by URL and sorted by that key within each partition
+   (``repartitionAndSortWithinPartitions``, which spills to disk), so every URL's
+   captures meet in one task in the import's order; the task writes them in that order
+   through the import's own writing (:func:`linkgraph.warcimport.import_pages`) into a
+   scratch store and takes the rows the export takes from it.
+
+So a URL captured in several files gives one page row (its newest capture), and one row
+per link with ``first_seen``/``last_seen`` across the captures; a link its newer capture
+no longer carries comes out lost (``lost_at``, ``lost_reason``), a capture older than one
+already written is skipped, and a revisit is a recapture of a capture already seen, as
+in the import. A file listed twice, or a copy of one (the import's file identity: size
+and first MiB), counts once, as the import skips a file it has imported.
 
 A task gets its file whole from Spark (``binaryFiles``, which reads local, HDFS and S3
 paths alike) and writes it to its local temporary folder for the reader: an executor needs
 memory and scratch disk for its largest file (Common Crawl's WARC files are about 1 GB,
-its WAT files about 300 MB).
-
-Each file is extracted on its own: a URL captured in two files of one run gives two page
-rows, and its links twice (a store keeps the newest capture and dates its links from
-both). Give one crawl's files per run, as Common Crawl publishes them.
+its WAT files about 300 MB). Stage 2 has ``spark.sql.shuffle.partitions`` partitions,
+or one per :data:`FILES_PER_MERGE` files if that is more.
 
 Output under ``DIR``: ``links/kind=…/`` and ``pages/`` (the export's columns), and
 ``host_edges/`` and ``domain_edges/`` (``source``, ``target``, ``links``: the current
@@ -26,15 +35,20 @@ hyperlinks and redirects from one host, or domain, to another).
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from linkgraph.crawler.settings import SettingsError
 
-__all__ = ["ExtractSummary", "archive_rows", "format_of", "read_paths", "spark_extract"]
+__all__ = ["FILES_PER_MERGE", "ExtractSummary", "format_of", "read_paths", "spark_extract"]
+
+# Files' worth of captures per stage-2 partition (at least): a stage-2 task has a fixed
+# cost (a task, a scratch store: about 0.5 s of CPU in local mode), which one per file
+# made 40% of the run on small files (docs/benchmarks.md, "spark extract"); eight of
+# Common Crawl's WAT files (about 50,000 pages each) still make a small scratch store.
+FILES_PER_MERGE = 8
 
 
 @dataclass(slots=True)
@@ -44,7 +58,9 @@ class ExtractSummary:
     pages: int = 0
     links: int = 0
     damaged: int = 0
+    older: int = 0  # captures older than one of the same URL read before, skipped
     problems: list[str] = field(default_factory=list)  # files that held no WARC record
+    already: list[str] = field(default_factory=list)  # copies of files listed before, skipped
 
 
 def format_of(path: str) -> str:
@@ -72,56 +88,6 @@ def read_paths(paths_file: str) -> list[str]:
     return paths
 
 
-def archive_rows(path: str, fmt: str, scratch: str) -> Iterator[tuple[str, Any]]:
-    """One archive file as ``("link", row)`` and ``("page", row)`` (the dicts
-    ``export --format parquet`` writes), then ``("file", counts)``: imported as
-    ``import-warc`` (``fmt="warc"``) or ``import-wat`` (``"wat"``) imports it, into a
-    scratch store in the folder ``scratch``."""
-    from linkgraph.parquet import _link_dicts, _page_dicts
-    from linkgraph.storage.tables import table_rows
-    from linkgraph.warcimport import import_archives
-    from linkgraph.warcpages import page_of
-    from linkgraph.watimport import page_of_wat
-
-    db = Path(scratch) / "archive.db"
-    report = import_archives(db, [path], fmt=fmt, convert=page_of_wat if fmt == "wat" else page_of)
-    with table_rows(db) as (links, pages):
-        for row in _link_dicts(links):
-            yield "link", row
-        for row in _page_dicts(pages):
-            yield "page", row
-    yield (
-        "file",
-        {
-            "records": report.records,
-            "pages": report.pages,
-            "links": report.links,
-            "damaged": report.damaged,
-            "errors": report.errors,
-        },
-    )
-
-
-def _task(
-    files: Iterable[tuple[str, bytes]], link_names: list[str], page_names: list[str]
-) -> Iterator[tuple[str, Any]]:
-    """A partition's ``(path, content)`` pairs as tagged row tuples (run on an executor)."""
-    for path, content in files:
-        with tempfile.TemporaryDirectory(prefix="linkgraph-extract-") as scratch:
-            # The reader sniffs gzip from the bytes; the name only has to be a file's.
-            local = Path(scratch) / "archive"
-            local.write_bytes(content)
-            del content
-            for tag, row in archive_rows(str(local), format_of(path), scratch):
-                if tag == "link":
-                    yield tag, tuple(row[name] for name in link_names)
-                elif tag == "page":
-                    yield tag, tuple(row[name] for name in page_names)
-                else:
-                    row["errors"] = [e.replace(str(local), path) for e in row["errors"]]
-                    yield tag, (path, row)
-
-
 def _spark_schemas() -> tuple[Any, Any]:
     """The export's link and page columns (linkgraph/parquet.py) as Spark types."""
     import pyarrow as pa
@@ -144,18 +110,34 @@ def spark_extract(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
+    from .captures import path_key, positions_of, read_task, replay_task
+
     say = progress or (lambda _msg: None)
     out = output.rstrip("/")
     if "://" not in output and os.path.isdir(output) and os.listdir(output):
         raise SettingsError(f"{output} is not empty: give a new folder for the tables")
     link_schema, page_schema = _spark_schemas()
     link_names, page_names = link_schema.fieldNames(), page_schema.fieldNames()
+    # A path listed twice is read once, at its first place (the import skips it as
+    # imported already); Spark would hand it to two tasks.
+    keys = [path_key(p) for p in paths]
+    first = {key: at for at, key in reversed(list(enumerate(keys)))}
+    unique = [p for at, p in enumerate(paths) if first[keys[at]] == at]
+    repeats = [p for at, p in enumerate(paths) if first[keys[at]] != at]
+    formats = [format_of(p) for p in unique]
     sc = spark.sparkContext
-    say(f"extracting {len(paths):,} archive files")
-    files = sc.binaryFiles(",".join(paths), minPartitions=len(paths))
-    tagged = files.mapPartitions(lambda part: _task(part, link_names, page_names)).persist(
-        StorageLevel.MEMORY_AND_DISK
+    shuffle = int(spark.conf.get("spark.sql.shuffle.partitions", "1"))
+    partitions = max(shuffle, -(-len(unique) // FILES_PER_MERGE))
+    say(f"extracting {len(unique):,} archive files")
+    files = sc.binaryFiles(",".join(unique), minPartitions=len(unique))
+    # Broadcast once, not shipped with every task: Common Crawl lists ~90,000 files a crawl.
+    listing = sc.broadcast((unique, positions_of(unique), formats))
+    captures = files.mapPartitions(lambda part: read_task(part, *listing.value))
+    by_url = captures.repartitionAndSortWithinPartitions(
+        partitions, partitionFunc=lambda key: zlib.crc32(key[0].encode())
     )
+    tagged = by_url.mapPartitions(lambda part: replay_task(part, link_names, page_names))
+    tagged = tagged.persist(StorageLevel.MEMORY_AND_DISK)
     # Timestamps as Parquet's TIMESTAMP (UTC, microseconds), as pyarrow, DuckDB and pandas
     # read them, not Spark's default INT96, which they read as naive local times.
     stamp_key = "spark.sql.parquet.outputTimestampType"
@@ -180,18 +162,36 @@ def spark_extract(
                 .write.mode("errorifexists")
                 .parquet(f"{out}/{level}_edges")
             )
-        summary = ExtractSummary()
-        for _path, counts in tagged.filter(lambda t: t[0] == "file").map(lambda t: t[1]).collect():
-            summary.files += 1
-            summary.records += counts["records"]
-            summary.pages += counts["pages"]
-            summary.links += counts["links"]
-            summary.damaged += counts["damaged"]
-            summary.problems.extend(counts["errors"])
+        counts = tagged.filter(lambda t: t[0] in ("file", "written")).collect()
     finally:
         tagged.unpersist()
+        listing.destroy()
         if stamp_before is None:
             spark.conf.unset(stamp_key)
         else:
             spark.conf.set(stamp_key, stamp_before)
+    summary = _summary(counts)
+    summary.already.extend(repeats)
+    return summary
+
+
+def _summary(counts: list[tuple[str, Any]]) -> ExtractSummary:
+    """The run's counts: per file from stage 1 (in list order, a copy of a file read before
+    not counted, as the import does not count a file it skips), written from stage 2."""
+    summary = ExtractSummary()
+    identities: set[str] = set()
+    files = sorted((c[1] for c in counts if c[0] == "file"), key=lambda entry: entry[0])
+    for _position, identity, path, found in files:
+        if identity in identities:
+            summary.already.append(path)
+            continue
+        identities.add(identity)
+        summary.files += 1
+        summary.records += found["records"]
+        summary.damaged += found["damaged"]
+        summary.problems.extend(found["errors"])
+    for _tag, written in (c for c in counts if c[0] == "written"):
+        summary.pages += written["pages"]
+        summary.links += written["links"]
+        summary.older += written["older"]
     return summary
