@@ -1,0 +1,81 @@
+"""Reading hosts' queue windows back from a PostgreSQL store (storage/pg/frontier.py):
+reads that arrive together go as one statement, each host gets its own window."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from linkgraph.storage.records import Page, QueueItem
+
+HOSTS = [f"h{i}.test" for i in range(5)]
+
+
+def queued(host: str, n: int) -> list[QueueItem]:
+    return [QueueItem(f"http://{host}/p{i}", 1) for i in range(n)]
+
+
+async def filled(pg_url: str) -> Any:
+    from linkgraph.storage.pg.writer import PgWriter
+
+    writer = await PgWriter.open(pg_url)
+    for host in HOSTS:
+        writer.add_queued(queued(host, 4))
+    # h0's first entry is done: its page is stored (another worker queued it again).
+    await writer.flush()
+    writer.add_page(Page("http://h0.test/p0", 1, 1.0, status=200))
+    writer.add_queued([QueueItem("http://h0.test/p0", 1)])
+    await writer.flush()
+    return writer
+
+
+def count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import psycopg
+
+    sent: list[str] = []
+    execute = psycopg.AsyncConnection.execute
+
+    async def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return await execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", counting)
+    return sent
+
+
+async def test_reads_arriving_together_go_in_two_statements_each_host_its_own_window(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = await filled(pg_url)
+    try:
+        sent = count_statements(monkeypatch)
+        windows = await asyncio.gather(*(writer.take_frontier(h, 2) for h in HOSTS))
+    finally:
+        await writer.close()
+    # The first read goes alone; the four that arrive while it runs go together.
+    assert len(sent) == 2
+    urls = [[item.url for item in window] for window in windows]
+    assert urls[0] == ["http://h0.test/p1", "http://h0.test/p2"]  # p0 is done
+    assert urls[1:] == [[f"http://{h}/p0", f"http://{h}/p1"] for h in HOSTS[1:]]
+
+
+async def test_a_read_cancelled_midway_leaves_the_others_answered(pg_url: str) -> None:
+    writer = await filled(pg_url)
+    try:
+        first = asyncio.create_task(writer.take_frontier(HOSTS[1], 3))
+        await asyncio.sleep(0)  # its statement is on its way
+        others = [asyncio.create_task(writer.take_frontier(h, 3)) for h in HOSTS[2:]]
+        await asyncio.sleep(0)
+        first.cancel()
+        windows = await asyncio.wait_for(asyncio.gather(*others), 30)
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        again = await asyncio.wait_for(writer.take_frontier(HOSTS[1], 3), 30)
+    finally:
+        await writer.close()
+    assert [[item.url for item in w] for w in windows] == [
+        [f"http://{h}/p{i}" for i in range(3)] for h in HOSTS[2:]
+    ]
+    assert [item.url for item in again] == [f"http://{HOSTS[1]}/p{i}" for i in range(3)]
