@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from linkgraph.storage.records import Page, QueueItem
 
 HOSTS = [f"h{i}.test" for i in range(5)]
