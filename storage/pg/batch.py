@@ -341,10 +341,19 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
         )
     if done:
         await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%s)", (sorted(done),))
-    for host, (ip, note) in sorted(batch.hosts.items()):
+    if batch.hosts:
+        # One statement for the batch's hosts: a worker on many small hosts resolves one
+        # for every few pages, and a statement each was a round trip each in the commit.
+        names = sorted(batch.hosts)
         await conn.execute(
-            "UPDATE hosts SET ip = coalesce(%s, ip), note = coalesce(%s, note) WHERE name = %s",
-            (clean(ip), clean(note), host),
+            "UPDATE hosts h SET ip = coalesce(d.ip, h.ip), note = coalesce(d.note, h.note)"
+            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS d(name, ip, note)"
+            " WHERE h.name = d.name",
+            (
+                names,
+                [clean(batch.hosts[n][0]) for n in names],
+                [clean(batch.hosts[n][1]) for n in names],
+            ),
         )
     return await _current(conn, sources) - links_before, answered
 

@@ -1,5 +1,6 @@
-"""Reading hosts' queue windows back from a PostgreSQL store (storage/pg/frontier.py):
-reads that arrive together go as one statement, each host gets its own window."""
+"""The statements a crawl worker sends a PostgreSQL store: queue windows read back
+together (storage/pg/frontier.py), each host its own window; a batch's host notes in one
+statement (storage/pg/batch.py)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,27 @@ async def test_a_read_cancelled_midway_leaves_the_others_answered(pg_url: str) -
         [f"http://{h}/p{i}" for i in range(3)] for h in HOSTS[2:]
     ]
     assert [item.url for item in again] == [f"http://{HOSTS[1]}/p{i}" for i in range(3)]
+
+
+async def test_a_batch_stores_its_hosts_notes_in_one_statement(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+    from linkgraph.storage.pg.writer import PgWriter
+
+    async with await PgWriter.open(pg_url) as writer:
+        for host in HOSTS:
+            writer.add_page(Page(f"http://{host}/", 0, 1.0, status=200))
+        writer.note_host(HOSTS[0], note="kept")
+        await writer.flush()
+        for i, host in enumerate(HOSTS):
+            writer.note_host(host, ip=f"127.0.0.{i + 1}", note="slow" if i % 2 else None)
+        sent = count_statements(monkeypatch)
+        await writer.flush()
+    assert len([q for q in sent if q.startswith("UPDATE hosts")]) == 1
+    with psycopg.connect(pg_url) as conn:
+        stored = dict(conn.execute("SELECT name, array[ip, note] FROM hosts").fetchall())
+    assert stored == {
+        host: [f"127.0.0.{i + 1}", "slow" if i % 2 else ("kept" if i == 0 else None)]
+        for i, host in enumerate(HOSTS)
+    }
