@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from linkgraph.storage.records import Page, QueueItem
 
+import linkgraph
+
 HOSTS = [f"h{i}.test" for i in range(5)]
 
 
@@ -103,3 +105,58 @@ async def test_a_batch_stores_its_hosts_notes_in_one_statement(
         host: [f"127.0.0.{i + 1}", "slow" if i % 2 else ("kept" if i == 0 else None)]
         for i, host in enumerate(HOSTS)
     }
+
+
+async def test_a_batch_interns_its_urls_hosts_and_anchors_in_one_statement_each(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Link
+
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_page(
+            Page("http://h0.test/", 0, 1.0, status=200, links=[Link("http://h1.test/", "old")])
+        )
+        await writer.flush()
+        links = [Link("http://h1.test/", "old"), Link("http://h2.test/x", "new")]
+        writer.add_page(Page("http://h1.test/", 1, 2.0, status=200, links=links))
+        sent = count_statements(monkeypatch)
+        await writer.flush()
+    for table in ("urls", "hosts", "anchors"):
+        assert len([q for q in sent if f" {table}" in q]) == 1, table
+    (record,) = linkgraph.backlinks(pg_url, "http://h2.test/x", include_internal=True)
+    assert (record["source"], record["anchor"]) == ("http://h1.test/", "new")
+
+
+async def test_a_url_another_writer_inserts_meanwhile_gets_its_id(pg_url: str) -> None:
+    import psycopg
+    from linkgraph.storage.pg.batch import _intern
+    from linkgraph.storage.pg.writer import PgWriter
+
+    async with await PgWriter.open(pg_url):
+        pass  # the schema
+    rows = [["http://a.test/", "http://b.test/"], [1, 2], [1, 1]]
+    async with (
+        await psycopg.AsyncConnection.connect(pg_url) as other,
+        await psycopg.AsyncConnection.connect(pg_url) as conn,
+    ):
+        await other.execute("INSERT INTO urls(hash, host_id, url) VALUES (2, 1, 'http://b.test/')")
+        # Our statement waits on the other's row (unique), which is committed after our
+        # statement began: neither its INSERT nor its SELECT returns it.
+        interning = asyncio.create_task(
+            _intern(
+                conn,
+                "urls",
+                {"url": "text", "hash": "bigint", "host_id": "bigint"},
+                rows,
+                "hash, url",
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not interning.done()
+        await other.commit()
+        ids = await asyncio.wait_for(interning, 30)
+        await conn.commit()
+        stored = dict(await (await other.execute("SELECT url, id FROM urls")).fetchall())
+    assert ids == stored
+    assert sorted(ids) == rows[0]
