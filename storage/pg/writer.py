@@ -10,8 +10,8 @@ still standing). The decisions are ``commit.page_loss``'s own.
 
 Driver: psycopg 3's async API (the store's reader already uses psycopg, so one driver).
 The batch itself is :mod:`.batch`. Ids are interned with ``INSERT ... ON CONFLICT DO
-NOTHING`` and read back by their unique text, so several writers on one database share
-them; a batch that deadlocks with another writer's (the same new URLs inserted in another
+NOTHING`` and the older rows' ids read by their unique text in the same statement, so
+several writers on one database share them; a batch that deadlocks with another writer's (the same new URLs inserted in another
 order) is rolled back whole and run again. Several crawl processes write one store at
 once, each crawling the hosts it leased (:mod:`.fleet`): a frontier entry stays in the
 table, read but not deleted, until its page's batch commits, so a worker that dies loses
@@ -62,7 +62,7 @@ class PgWriter(BufferedWriter):
         self._flush_lock = asyncio.Lock()
         self._committing: set[str] = set()  # hosts of the batch being committed
         # take_frontier's own connection: reading a host's window never waits behind a
-        # batch commit that holds nothing of that host.
+        # batch commit that holds nothing of that host (reads go together: .frontier).
         self._windows: WindowReader | None = None
 
     @classmethod
