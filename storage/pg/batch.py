@@ -71,20 +71,46 @@ class Batch:
         self.touched |= later.touched
 
 
+async def _intern(
+    conn: Any, table: str, columns: dict[str, str], rows: list[list[Any]], match: str
+) -> dict:
+    """Intern ``rows`` (one list per column of ``columns``, name -> type) into ``table``,
+    unique on the ``match`` columns; returns the first column's value -> id for every row.
+
+    One statement inserts the missing rows, in the order given, and reads every id: the
+    INSERT's RETURNING gives the new rows' ids, the SELECT those stored before (the parts
+    of one statement all see the table as it was when it began, so none comes twice).
+    A row another worker inserted while the statement ran is in neither (the INSERT waited
+    for it, then did nothing; the SELECT began before it was there): read after."""
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%b::{kind}[]" for kind in columns.values())
+    key = next(iter(columns))
+    cur = await conn.execute(
+        f"WITH w AS MATERIALIZED (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS w({names}, n)),"
+        f" new AS (INSERT INTO {table}({names}) SELECT {names} FROM w ORDER BY n"
+        f" ON CONFLICT DO NOTHING RETURNING {key}, id)"
+        f" SELECT {key}, id FROM new"
+        f" UNION ALL SELECT t.{key}, t.id FROM {table} t JOIN w USING ({match})",
+        rows,
+    )
+    ids = dict(await cur.fetchall())
+    missing = [i for i, value in enumerate(rows[0]) if value not in ids]
+    if missing:
+        cur = await conn.execute(
+            f"SELECT t.{key}, t.id FROM {table} t JOIN unnest({arrays}) AS w({names})"
+            f" USING ({match})",
+            [[column[i] for i in missing] for column in rows],
+        )
+        ids.update(await cur.fetchall())
+    return ids
+
+
 async def _ids(conn: Any, table: str, column: str, names: list[str]) -> dict:
-    """Intern ``names`` into ``table`` (unique on ``column``): insert the missing ones,
-    in sorted order, then read every id back."""
+    """Intern ``names`` into ``table`` (unique on ``column``), in sorted order."""
     names = sorted(set(names))
     if not names:
         return {}
-    await conn.execute(
-        f"INSERT INTO {table}({column}) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
-        (names,),
-    )
-    cur = await conn.execute(
-        f"SELECT {column}, id FROM {table} WHERE {column} = ANY(%s::text[])", (names,)
-    )
-    return dict(await cur.fetchall())
+    return await _intern(conn, table, {column: "text"}, [names], column)
 
 
 async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
@@ -107,14 +133,15 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
     domain_of = {h: registrable_domain(h) for h in set(hosts.values())}
     domain_ids = await _ids(conn, "domains", "name", list(domain_of.values()))
     names = sorted(set(hosts.values()))
+    host_ids: dict[str, int] = {}
     if names:
-        await conn.execute(
-            "INSERT INTO hosts(name, domain_id) SELECT * FROM unnest(%s::text[], %s::bigint[])"
-            " ON CONFLICT DO NOTHING",
-            (names, [domain_ids[domain_of[h]] for h in names]),
+        host_ids = await _intern(
+            conn,
+            "hosts",
+            {"name": "text", "domain_id": "bigint"},
+            [names, [domain_ids[domain_of[h]] for h in names]],
+            "name",
         )
-    cur = await conn.execute("SELECT name, id FROM hosts WHERE name = ANY(%s)", (names,))
-    host_ids = dict(await cur.fetchall())
     # In order of first appearance, as the SQLite store numbers them: the frontier hands
     # out a host's entries by id, oldest first. (Two writers inserting the same new URLs
     # in different orders can deadlock: the loser's batch is retried, see PgWriter._commit_batch.)
@@ -122,18 +149,13 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
     hashes = [url_hash(u) for u in url_list]
     url_ids: dict[str, int] = {}
     if url_list:
-        await conn.execute(
-            "INSERT INTO urls(hash, host_id, url)"
-            " SELECT h, o, u FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
-            " WITH ORDINALITY AS w(h, o, u, n) ORDER BY n ON CONFLICT DO NOTHING",
-            (hashes, [host_ids[hosts[u]] for u in url_list], url_list),
+        url_ids = await _intern(
+            conn,
+            "urls",
+            {"url": "text", "hash": "bigint", "host_id": "bigint"},
+            [url_list, hashes, [host_ids[hosts[u]] for u in url_list]],
+            "hash, url",
         )
-        cur = await conn.execute(
-            "SELECT u.url, u.id FROM urls u JOIN unnest(%s::bigint[], %s::text[]) AS w(hash, url)"
-            " ON u.hash = w.hash AND u.url = w.url",
-            (hashes, url_list),
-        )
-        url_ids = dict(await cur.fetchall())
     anchor_ids = await _ids(conn, "anchors", "text", [a for a in anchors if a])
     anchor_ids[""] = 0
     rel_ids = await _ids(conn, "rels", "tokens", [" ".join(r) for r in rels if r])
@@ -172,7 +194,7 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
     page_ids = [url_ids[p.url] for p in batch.pages]
     cur = await conn.execute(
         "SELECT url_id, status, robots, canonical_id, checked_only FROM pages"
-        " WHERE url_id = ANY(%s) FOR UPDATE",
+        " WHERE url_id = ANY(%b::bigint[]) FOR UPDATE",
         (page_ids,),
     )
     previous = {row[0]: tuple(row[1:]) for row in await cur.fetchall()}
@@ -259,14 +281,14 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
         )
         if kept:
             await conn.execute(
-                "INSERT INTO kept SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[],"
-                " %s::bigint[], %s::int[], %s::bigint[], %s::int[])",
+                "INSERT INTO kept SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::int[],"
+                " %b::bigint[], %b::int[], %b::bigint[], %b::int[])",
                 [list(c) for c in zip(*kept, strict=True)],
             )
         order = sorted(diffed)
         await conn.execute(
             "UPDATE links l SET lost_at = d.seen, lost_reason = d.reason"
-            " FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS d(source, seen, reason)"
+            " FROM unnest(%b::bigint[], %b::bigint[], %b::int[]) AS d(source, seen, reason)"
             " WHERE l.source_id = d.source AND l.lost_at IS NULL AND NOT EXISTS"
             " (SELECT 1 FROM kept k WHERE k.source_id = l.source_id"
             " AND k.target_id = l.target_id AND k.kind = l.kind AND k.anchor_id = l.anchor_id"
@@ -279,12 +301,12 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
         seen_list = [unchanged[s][1] for s in order]
         await conn.execute(
             "UPDATE pages p SET fetched_at = d.at"
-            " FROM unnest(%s::bigint[], %s::float8[]) AS d(id, at) WHERE p.url_id = d.id",
+            " FROM unnest(%b::bigint[], %b::float8[]) AS d(id, at) WHERE p.url_id = d.id",
             (order, at),
         )
         await conn.execute(
             "UPDATE links l SET last_seen = d.seen"
-            " FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, seen)"
+            " FROM unnest(%b::bigint[], %b::bigint[]) AS d(id, seen)"
             " WHERE l.source_id = d.id AND l.lost_at IS NULL",
             (order, seen_list),
         )
@@ -295,10 +317,10 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
         await conn.execute(
             "INSERT INTO pages(url_id, status, error, final_id, content_type, fetched_at,"
             " depth, title, lang, canonical_id, robots, size, elapsed_ms, etag,"
-            " last_modified, outlinks, checked_only) SELECT * FROM unnest(%s::bigint[],"
-            " %s::int[], %s::text[], %s::bigint[], %s::text[], %s::float8[], %s::int[],"
-            " %s::text[], %s::text[], %s::bigint[], %s::int[], %s::bigint[], %s::bigint[],"
-            " %s::text[], %s::text[], %s::int[], %s::int[])"
+            " last_modified, outlinks, checked_only) SELECT * FROM unnest(%b::bigint[],"
+            " %b::int[], %b::text[], %b::bigint[], %b::text[], %b::float8[], %b::int[],"
+            " %b::text[], %b::text[], %b::bigint[], %b::int[], %b::bigint[], %b::bigint[],"
+            " %b::text[], %b::text[], %b::int[], %b::int[])"
             " ON CONFLICT(url_id) DO UPDATE SET status = excluded.status,"
             " error = excluded.error, final_id = excluded.final_id,"
             " content_type = excluded.content_type, fetched_at = excluded.fetched_at,"
@@ -312,7 +334,7 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
     if texts:
         order = sorted(texts)
         await conn.execute(
-            "INSERT INTO page_text(url_id, text) SELECT * FROM unnest(%s::bigint[], %s::text[])"
+            "INSERT INTO page_text(url_id, text) SELECT * FROM unnest(%b::bigint[], %b::text[])"
             " ON CONFLICT(url_id) DO UPDATE SET text = excluded.text",
             (order, [texts[s] for s in order]),
         )
@@ -323,7 +345,7 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
         order = sorted(entries)
         await conn.execute(
             "INSERT INTO frontier(url_id, host_id, depth, hops, kind) SELECT * FROM"
-            " unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::int[])"
+            " unnest(%b::bigint[], %b::bigint[], %b::int[], %b::int[], %b::int[])"
             " ON CONFLICT DO NOTHING",
             (
                 order,
@@ -335,16 +357,25 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
         )
         # A host with queued work can be leased by a crawl worker (storage/pg/fleet.py).
         await conn.execute(
-            "INSERT INTO host_leases(host_id) SELECT DISTINCT unnest(%s::bigint[])"
+            "INSERT INTO host_leases(host_id) SELECT DISTINCT unnest(%b::bigint[])"
             " ON CONFLICT DO NOTHING",
             (sorted({host_ids[hosts[entries[i].url]] for i in order}),),
         )
     if done:
-        await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%s)", (sorted(done),))
-    for host, (ip, note) in sorted(batch.hosts.items()):
+        await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%b::bigint[])", (sorted(done),))
+    if batch.hosts:
+        # One statement for the batch's hosts: a worker on many small hosts resolves one
+        # for every few pages, and a statement each was a round trip each in the commit.
+        names = sorted(batch.hosts)
         await conn.execute(
-            "UPDATE hosts SET ip = coalesce(%s, ip), note = coalesce(%s, note) WHERE name = %s",
-            (clean(ip), clean(note), host),
+            "UPDATE hosts h SET ip = coalesce(d.ip, h.ip), note = coalesce(d.note, h.note)"
+            " FROM unnest(%b::text[], %b::text[], %b::text[]) AS d(name, ip, note)"
+            " WHERE h.name = d.name",
+            (
+                names,
+                [clean(batch.hosts[n][0]) for n in names],
+                [clean(batch.hosts[n][1]) for n in names],
+            ),
         )
     return await _current(conn, sources) - links_before, answered
 
@@ -353,6 +384,7 @@ async def _current(conn: Any, sources: list[int]) -> int:
     if not sources:
         return 0
     cur = await conn.execute(
-        "SELECT count(*) FROM links WHERE source_id = ANY(%s) AND lost_at IS NULL", (sources,)
+        "SELECT count(*) FROM links WHERE source_id = ANY(%b::bigint[]) AND lost_at IS NULL",
+        (sources,),
     )
     return (await cur.fetchone())[0]

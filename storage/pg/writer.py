@@ -10,8 +10,8 @@ still standing). The decisions are ``commit.page_loss``'s own.
 
 Driver: psycopg 3's async API (the store's reader already uses psycopg, so one driver).
 The batch itself is :mod:`.batch`. Ids are interned with ``INSERT ... ON CONFLICT DO
-NOTHING`` and read back by their unique text, so several writers on one database share
-them; a batch that deadlocks with another writer's (the same new URLs inserted in another
+NOTHING`` and the older rows' ids read by their unique text in the same statement, so
+several writers on one database share them; a batch that deadlocks with another writer's (the same new URLs inserted in another
 order) is rolled back whole and run again. Several crawl processes write one store at
 once, each crawling the hosts it leased (:mod:`.fleet`): a frontier entry stays in the
 table, read but not deleted, until its page's batch commits, so a worker that dies loses
@@ -30,9 +30,10 @@ from ..errors import StoreError
 from ..identity import host_of
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
-from ..vocab import QUEUE_KIND, QUEUE_KIND_ID, SKIP_REASONS
+from ..vocab import QUEUE_KIND_ID, SKIP_REASONS
 from .batch import Batch, write_batch
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
+from .frontier import WindowReader
 from .schema import SCHEMA_VERSION
 
 __all__ = ["PgWriter"]
@@ -61,8 +62,8 @@ class PgWriter(BufferedWriter):
         self._flush_lock = asyncio.Lock()
         self._committing: set[str] = set()  # hosts of the batch being committed
         # take_frontier's own connection: reading a host's window never waits behind a
-        # batch commit that holds nothing of that host.
-        self._reader: Any = None
+        # batch commit that holds nothing of that host (reads go together: .frontier).
+        self._windows: WindowReader | None = None
 
     @classmethod
     async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
@@ -82,7 +83,7 @@ class PgWriter(BufferedWriter):
             # take_frontier's connection is opened now, not on the first read: a server
             # with no connection left to give says so here, in one line, before anything
             # is crawled, instead of failing every host's queue read mid-crawl.
-            writer._reader = await _connect(url)
+            writer._windows = WindowReader(await _connect(url))
             await writer._count()
         except BaseException:
             await writer._close_connections()
@@ -128,8 +129,8 @@ class PgWriter(BufferedWriter):
 
     async def _close_connections(self) -> None:
         await self._conn.close()
-        if self._reader is not None:
-            await self._reader.close()
+        if self._windows is not None:
+            await self._windows.conn.close()
 
     # -- buffering ---------------------------------------------------------------------
 
@@ -252,45 +253,16 @@ class PgWriter(BufferedWriter):
         elif host in self._committing:
             async with self._flush_lock:
                 pass
+        assert self._windows is not None  # opened with the writer
         pg = driver()
         try:
-            return await self._read_frontier(host, limit, kinds)
+            return await self._windows.read(host, limit, kinds)
         except pg.Error as exc:
             # The store is gone or refuses us: the crawl stops (crawler/engine.py), rather
             # than take it for this host's trouble and record its URLs as failed.
             raise StoreError(
                 f"cannot read the queue of {redact(self.url)}: {one_line(self.url, exc)}"
             ) from None
-
-    async def _read_frontier(
-        self, host: str, limit: int, kinds: tuple[str, ...] | None
-    ) -> list[QueueItem]:
-        conn = self._reader
-        # Another worker that had not seen a URL fetched here may have queued it again
-        # (its seen set is its own): an entry whose page is stored is done, unless it is a
-        # refresh. The lease on the host is what makes this safe: no other worker holds a
-        # page of this host in an uncommitted batch (our own are committed above).
-        await conn.execute(
-            "DELETE FROM frontier f WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
-            f" AND f.kind <> {QUEUE_KIND_ID['refresh']}"
-            " AND EXISTS (SELECT 1 FROM pages p WHERE p.url_id = f.url_id)",
-            (host,),
-        )
-        cur = await conn.execute(
-            "SELECT u.url, f.depth, f.hops, f.kind, p.etag, p.last_modified FROM frontier f"
-            " JOIN urls u ON u.id = f.url_id"
-            " LEFT JOIN pages p ON p.url_id = f.url_id AND f.kind = 2"
-            " WHERE f.host_id = (SELECT id FROM hosts WHERE name = %s)"
-            # Again here: another worker may have queued a done URL since the DELETE.
-            f" AND (f.kind = {QUEUE_KIND_ID['refresh']}"
-            " OR NOT EXISTS (SELECT 1 FROM pages d WHERE d.url_id = f.url_id))"
-            f"{self._kinds(kinds)} ORDER BY f.url_id LIMIT %s",
-            (host, limit),
-        )
-        return [
-            QueueItem(url, depth, hops, QUEUE_KIND[kind], etag, modified)
-            for url, depth, hops, kind, etag, modified in await cur.fetchall()
-        ]
 
     async def _queue(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         await self.flush()
