@@ -286,9 +286,11 @@ class Engine:
             await self._drain(host)
             return
         now = self.clock.monotonic()
-        if now >= host.lease_until:
-            # Our lease may be someone else's by now: no request until it is renewed
-            # (a renewal moves lease_until on; a lost lease drops the host).
+        if host.lease_until - now < self.leases.seconds / 4:
+            # Renewed every quarter lease at most, a lease with less left has missed its
+            # renewals (the store is slow or gone): no request until one comes through (it
+            # moves lease_until on; a lost lease drops the host). A request running then
+            # is cut at the lease's end (fleet.LeaseBound).
             host.next_time = max(host.next_time, now + min(1.0, self.leases.seconds / 8))
             return
         if not host.queue:

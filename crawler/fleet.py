@@ -26,13 +26,32 @@ differ, and the store measures leases on its own clock.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Protocol
 
 from linkgraph.storage.leases import Claim, HostState, Share
 
+from .fetch import FetchError, Request, Response
 from .politeness import Host
+from .seams import Clock, HttpFetcher, SystemClock
 
-__all__ = ["Claim", "HostState", "Leases", "LocalLeases", "Share", "apply_state", "state_of"]
+__all__ = [
+    "LEASE_ENDED",
+    "Claim",
+    "HostState",
+    "LeaseBound",
+    "Leases",
+    "LocalLeases",
+    "Share",
+    "apply_state",
+    "bound",
+    "state_of",
+]
+
+# The reason of a request cut at its host's lease's end: not the host's fault, never
+# stored (the URL stays queued for the next holder).
+LEASE_ENDED = "lease-ended"
 
 
 def state_of(host: Host, now: float) -> HostState:
@@ -65,6 +84,54 @@ def apply_state(state: HostState, host: Host, now: float) -> None:
     host.waited = state.waited
     host.skip_reason = host.skip_reason or state.skip_reason
     host.retired = host.retired or state.retired
+
+
+class LeaseBound:
+    """A fetcher whose requests to one leased host end by the end of the host's lease.
+
+    The lease's end is read while the request runs: a renewal moves it on, so only a
+    request that outlives every renewal is cut. Cut, it raises :class:`FetchError` with
+    reason :data:`LEASE_ENDED`.
+    """
+
+    def __init__(self, fetcher: HttpFetcher, host: Host, clock: Clock) -> None:
+        self.fetcher = fetcher
+        self.host = host
+        self.clock = clock
+
+    async def send(self, request: Request) -> Response:
+        host, clock = self.host, self.clock
+        began = clock.monotonic()
+        task = asyncio.ensure_future(self.fetcher.send(request))
+        try:
+            while not task.done() and (left := host.lease_until - clock.monotonic()) > 0:
+                if isinstance(clock, SystemClock):
+                    await asyncio.wait((task,), timeout=left)
+                    continue
+                sleeper = asyncio.ensure_future(clock.sleep(left))
+                try:
+                    await asyncio.wait((task, sleeper), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    sleeper.cancel()
+            if task.done():
+                return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        raise FetchError(
+            LEASE_ENDED,
+            f"{request.url}: the lease of {host.name} ran out",
+            sent_ago=clock.monotonic() - began,
+        )
+
+
+def bound(fetcher: HttpFetcher, host: Host, clock: Clock) -> HttpFetcher:
+    """``fetcher`` for requests to ``host``: bounded by its lease when it has one."""
+    if host.lease_until == float("inf"):
+        return fetcher  # one process alone: nothing to outlive
+    return LeaseBound(fetcher, host, clock)
 
 
 class Leases(Protocol):

@@ -116,8 +116,10 @@ class HostLeasing:
                 apply_state(claim.state, host, got)
                 host.handed_over = True
             if claim.holder_vanished:
-                host.taken_over_at = got
-                host.started(got)
+                # Its last request may have started just before its lease's end, and
+                # lasted until then: the next starts a whole delay after that end.
+                host.taken_over_at = got + max(claim.lapses_in, 0.0)
+                host.started(host.taken_over_at)
             self.held[claim.host] = host
             self.scheduler.wake(host)
         if not claims and not self.held and await leases.drained():

@@ -48,7 +48,7 @@ _LIVE = f"""live AS MATERIALIZED (
 _CLAIM = f"""
 WITH {_LIVE},
 picked AS (
-    SELECT l.host_id, l.worker_id AS was FROM host_leases l
+    SELECT l.host_id, l.worker_id AS was, l.expires AS was_until FROM host_leases l
     WHERE NOT l.retired
       AND (l.worker_id IS NULL OR (l.worker_id <> %(me)s
            AND (l.expires < extract(epoch FROM now())
@@ -62,7 +62,8 @@ UPDATE host_leases l SET worker_id = %(me)s,
 FROM picked p WHERE l.host_id = p.host_id
 RETURNING l.host_id, (SELECT name FROM hosts WHERE id = l.host_id),
     (SELECT count(*) FROM frontier f WHERE f.host_id = l.host_id),
-    l.next_at - extract(epoch FROM now()), l.state, p.was IS NOT NULL
+    l.next_at - extract(epoch FROM now()), l.state, p.was IS NOT NULL,
+    greatest(p.was_until - extract(epoch FROM now()), 0)
 """
 
 # Saving states: by host name, as the engine knows its hosts.
@@ -205,9 +206,10 @@ class PgLeases:
                 queued,
                 _state(next_in, state),
                 holder_vanished=was_held,
+                lapses_in=float(lapses_in) if was_held else 0.0,
                 seen=tuple(hashes.get(host_id, ())),
             )
-            for host_id, name, queued, next_in, state, was_held in rows
+            for host_id, name, queued, next_in, state, was_held, lapses_in in rows
         ]
 
     def _params(self, states: dict[str, HostState]) -> dict[str, Any]:
