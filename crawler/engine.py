@@ -285,6 +285,8 @@ class Engine:
         if host.skip_reason is not None:
             await self._drain(host)
             return
+        if self.leasing is not None and not await self.leasing.address_ready(host):
+            return  # its address is another worker's, or not free yet
         now = self.clock.monotonic()
         if host.lease_until - now < self.leases.seconds / 4:
             # Renewed every quarter lease at most, a lease with less left has missed its

@@ -67,6 +67,7 @@ def state_of(host: Host, now: float) -> HostState:
         waited=host.waited,
         skip_reason=host.skip_reason,
         retired=host.retired,
+        address=host.ip,
     )
 
 
@@ -154,6 +155,15 @@ class Leases(Protocol):
     async def release(self, states: dict[str, HostState]) -> None:
         """Give these hosts back, with their states (their pages are committed)."""
 
+    async def hold_address(self, address: str) -> float | None:
+        """Lease ``address`` (or renew it): None when another live worker holds it, else
+        the seconds to wait before a request to it (a holder whose session ended before
+        its lease did may have requests running until then)."""
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        """Renew the leases of these addresses and give back every other this worker
+        holds; returns those still held."""
+
     async def drained(self) -> bool:
         """True when nothing is left for anyone: no claimable host has queued work and
         no other live worker holds a lease."""
@@ -187,6 +197,12 @@ class LocalLeases:
 
     async def release(self, states: dict[str, HostState]) -> None:
         return None
+
+    async def hold_address(self, address: str) -> float | None:
+        return 0.0
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        return set(addresses)
 
     async def drained(self) -> bool:
         return True

@@ -5,6 +5,11 @@ local and runs :meth:`HostLeasing.run` beside its workers. A turn gives back the
 run dry (committing their pages first), renews the others, saving their politeness
 state, and claims more; the engine's workers crawl only the hosts held here
 (``Host.held``) and never start a request on one whose lease may have run out.
+
+Addresses are leased too (the per-IP cap across the fleet): before the first request to
+a host, :meth:`HostLeasing.address_ready` leases the host's address, or hands the host
+back with its address recorded when another worker holds it. A turn renews the
+addresses of the hosts held and gives back the others.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ class HostLeasing:
         self.fetcher = fetcher
         self.capped = capped  # the crawl's page cap is reached: claim nothing more
         self.held: dict[str, Host] = {}
+        # Addresses held -> when requests to them may start (monotonic).
+        self.addresses: dict[str, float] = {}
+        # Hosts on an address another worker holds, to give back at the next turn.
+        self.handback: dict[str, Host] = {}
         self.wanted = asyncio.Event()  # a host ran dry, or new hosts may be claimable
 
     async def run(self) -> None:
@@ -71,12 +80,15 @@ class HostLeasing:
         # commits their last pages, so nothing of theirs is fetched after that commit and
         # the next holder never sees an entry whose page is still in our buffer.
         dry = [h for h in self.held.values() if not h.busy and not h.has_work]
+        back = [h for h in self.handback.values() if not h.busy]
         now = self.clock.monotonic()
-        states = {h.name: state_of(h, now) for h in dry}
+        states = {h.name: state_of(h, now) for h in dry + back}
         for host in dry:
             frontier.drop(host)
             del self.held[host.name]
             self.forget(host)
+        for host in back:
+            del self.handback[host.name]
         room = self.cap() - len(self.held)
         if dry or not self.held or (room > 0 and self.writer.pending_pages):
             # Commit first: what we found may be the hosts we (or others) claim next.
@@ -94,9 +106,8 @@ class HostLeasing:
                 host.lease_until = now + leases.seconds
             else:  # another worker took it over: what it has in flight is lost
                 log.warning("lost the lease of %s to another worker", name)
-                frontier.drop(host)
-                del self.held[name]
-                self.forget(host)
+                self.lose(host)
+        await self.keep_addresses()
         room = self.cap() - len(self.held)
         if room <= 0 or self.scheduler.stopping or self.capped():
             return
@@ -125,6 +136,49 @@ class HostLeasing:
         if not claims and not self.held and await leases.drained():
             self.scheduler.stop()
 
+    def lose(self, host: Host) -> None:
+        self.frontier.drop(host)
+        del self.held[host.name]
+        self.forget(host)
+
+    async def keep_addresses(self) -> None:
+        """Renew the addresses of the hosts held, give back the others."""
+        if not self.addresses:
+            return
+        used = {h.ip for h in self.held.values()}
+        keep = {a for a in self.addresses if a in used}
+        for address in set(self.addresses) - keep:
+            del self.addresses[address]
+        kept = await self.leases.keep_addresses(keep)
+        for address in keep - kept:  # it ran out and another worker took it
+            log.warning("lost the lease of address %s to another worker", address)
+            self.addresses.pop(address, None)
+            for host in [h for h in self.held.values() if h.ip == address]:
+                self.lose(host)
+
+    async def address_ready(self, host: Host) -> bool:
+        """Before a request to ``host`` (resolved): True when this worker holds its
+        address and may send to it now. Else the host waits (the last holder's requests
+        may run until its lease's end) or, its address held by another worker, is handed
+        back at the next turn with the address recorded, for that worker to take."""
+        address = host.ip
+        assert address is not None
+        free_at = self.addresses.get(address)
+        if free_at is None:
+            wait = await self.leases.hold_address(address)
+            if wait is None:
+                if self.held.pop(host.name, None) is not None:
+                    self.handback[host.name] = host
+                    self.frontier.drop(host)
+                    self.wanted.set()
+                return False
+            free_at = self.clock.monotonic() + wait  # later than the store's "now": never early
+            free_at = self.addresses[address] = max(free_at, self.addresses.get(address, 0.0))
+        if free_at > self.clock.monotonic():
+            host.next_time = max(host.next_time, free_at)
+            return False
+        return True
+
     def cap(self) -> int:
         # Enough hosts to keep every connection busy while most wait out their delay
         # (one request a second to a host answering in 0.1 s keeps a connection busy a
@@ -146,7 +200,11 @@ class HostLeasing:
         for host in self.held.values():
             self.frontier.drop(host)
             self.forget(host)
+        for host in self.handback.values():
+            states[host.name] = state_of(host, now)
         self.held.clear()
+        self.handback.clear()
+        self.addresses.clear()  # given back by finish
         if states:
             await self.leases.release(states)
         share = await self.leases.finish(self.stats.pages)

@@ -28,6 +28,9 @@ class HostState:
     waited: float = 0.0
     skip_reason: str | None = None
     retired: bool = False
+    # The address its connections are counted against (per-IP caps), once resolved: a
+    # claim passes a host by while another worker holds its address.
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

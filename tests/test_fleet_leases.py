@@ -42,6 +42,9 @@ class FleetLeases:
     # Entries another worker queues for the host after we started, before our claim.
     queued_meanwhile: list[QueueItem] = field(default_factory=list)
     lost: bool = False  # another worker took the host over: renewals keep nothing
+    # What leasing an address answers (None: another worker holds it); default 0.0.
+    addresses: dict[str, float | None] = field(default_factory=dict)
+    kept_addresses: list[set[str]] = field(default_factory=list)
 
     async def start(self) -> int | None:
         return self.worker
@@ -64,6 +67,13 @@ class FleetLeases:
 
     async def release(self, states: dict[str, HostState]) -> None:
         self.released.update(states)
+
+    async def hold_address(self, address: str) -> float | None:
+        return self.addresses.get(address, 0.0)
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        self.kept_addresses.append(set(addresses))
+        return set(addresses)
 
     async def drained(self) -> bool:
         return bool(self.released)
@@ -360,3 +370,31 @@ async def test_a_host_whose_holder_lost_its_session_waits_out_its_lease_first() 
     fetcher, _ = await crawl(leases, SITE)
     (claimed,) = leases.claimed_at
     assert fetcher.starts("a.test") == [claimed + 7.0, claimed + 8.0]
+
+
+# The fake fetcher gives the first host it resolves this documentation address.
+A_IP = "198.51.100.1"
+
+
+async def test_a_host_on_an_address_another_worker_holds_is_given_back_unrequested() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    leases.addresses[A_IP] = None
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.urls("a.test") == []
+    # Recorded with its lease: claims pass it by while the other worker holds the address.
+    assert leases.released["a.test"].address == A_IP
+
+
+async def test_a_host_on_an_address_whose_holder_lost_its_session_waits_out_its_lease() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    leases.addresses[A_IP] = 6.0
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.starts("a.test") == [6.0, 7.0, 8.0]
+
+
+async def test_an_address_is_renewed_while_a_host_on_it_is_held_and_given_back_after() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert leases.released["a.test"].address == A_IP
+    assert {A_IP} in leases.kept_addresses
+    assert leases.kept_addresses[-1] == set()

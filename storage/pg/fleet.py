@@ -14,6 +14,11 @@ The PostgreSQL side of ``crawler/fleet.py``'s seam (tables from migration
   failures, given up) are what the next holder honours.
 - ``robots_files``: each origin's robots.txt as fetched, so a host's next holder reads
   it instead of fetching it again.
+- ``address_leases`` (migration ``0006_address_leases``): an IP address is leased to one
+  worker at a time, which alone sends requests to the hosts on it, so the per-IP cap of
+  its scheduler is the fleet's. ``host_leases.address`` records a host's address: a
+  claim passes by the hosts whose address another live worker holds, and takes those on
+  addresses it holds first.
 
 A lease is free when no worker holds it, when it ran out (``expires``, the server's
 clock), or when its worker's session is gone. Leases are measured in the server's time
@@ -49,12 +54,16 @@ _CLAIM = f"""
 WITH {_LIVE},
 picked AS (
     SELECT l.host_id, l.worker_id AS was, l.expires AS was_until FROM host_leases l
+    LEFT JOIN address_leases a ON a.address = l.address
     WHERE NOT l.retired
       AND (l.worker_id IS NULL OR (l.worker_id <> %(me)s
            AND (l.expires < extract(epoch FROM now())
                 OR l.worker_id NOT IN (SELECT id FROM live))))
+      AND (a.worker_id IS NULL OR a.worker_id = %(me)s
+           OR a.expires < extract(epoch FROM now()) OR a.worker_id NOT IN (SELECT id FROM live))
       AND EXISTS (SELECT 1 FROM frontier f WHERE f.host_id = l.host_id)
-    ORDER BY l.next_at, l.host_id LIMIT %(limit)s
+    ORDER BY a.worker_id IS NOT DISTINCT FROM %(me)s DESC, l.next_at, l.host_id
+    LIMIT %(limit)s
     FOR UPDATE OF l SKIP LOCKED
 )
 UPDATE host_leases l SET worker_id = %(me)s,
@@ -68,8 +77,8 @@ RETURNING l.host_id, (SELECT name FROM hosts WHERE id = l.host_id),
 
 # Saving states: by host name, as the engine knows its hosts.
 _STATES = """
-FROM unnest(%(names)s::text[], %(next_in)s::float8[], %(retired)s::bool[], %(state)s::text[])
-    AS d(name, next_in, retired, state)
+FROM unnest(%(names)s::text[], %(next_in)s::float8[], %(retired)s::bool[], %(state)s::text[],
+    %(address)s::text[]) AS d(name, next_in, retired, state, address)
 JOIN hosts h ON h.name = d.name
 WHERE l.host_id = h.id AND l.worker_id = %(me)s
 """
@@ -77,15 +86,43 @@ WHERE l.host_id = h.id AND l.worker_id = %(me)s
 _RENEW = f"""
 UPDATE host_leases l SET expires = extract(epoch FROM now()) + %(seconds)s,
     next_at = extract(epoch FROM now()) + d.next_in, retired = d.retired,
-    state = d.state::jsonb
+    state = d.state::jsonb, address = coalesce(d.address, l.address)
 {_STATES} RETURNING h.name
 """
 
 _RELEASE = f"""
 UPDATE host_leases l SET worker_id = NULL, expires = 0,
     next_at = extract(epoch FROM now()) + d.next_in, retired = d.retired,
-    state = d.state::jsonb
+    state = d.state::jsonb, address = coalesce(d.address, l.address)
 {_STATES}
+"""
+
+# Take an address unless another live worker holds it (its lease running): the row comes
+# back only when it is ours, with how long a holder whose session ended before its lease
+# may still have requests running (its requests end by its lease's end).
+_HOLD_ADDRESS = f"""
+WITH {_LIVE},
+was AS (SELECT worker_id, expires FROM address_leases WHERE address = %(address)s),
+took AS (
+    INSERT INTO address_leases AS a (address, worker_id, expires)
+    VALUES (%(address)s, %(me)s, extract(epoch FROM now()) + %(seconds)s)
+    ON CONFLICT (address) DO UPDATE SET worker_id = excluded.worker_id,
+        expires = excluded.expires
+    WHERE a.worker_id = excluded.worker_id OR a.expires < extract(epoch FROM now())
+        OR a.worker_id NOT IN (SELECT id FROM live)
+    RETURNING a.address
+)
+SELECT greatest(coalesce((SELECT expires FROM was WHERE worker_id <> %(me)s), 0)
+    - extract(epoch FROM now()), 0) FROM took
+"""
+
+# Renew the addresses still in use and give back the others, in one statement.
+_KEEP_ADDRESSES = """
+WITH gone AS (
+    DELETE FROM address_leases WHERE worker_id = %(me)s AND NOT address = ANY(%(keep)s::text[])
+)
+UPDATE address_leases SET expires = extract(epoch FROM now()) + %(seconds)s
+WHERE worker_id = %(me)s AND address = ANY(%(keep)s::text[]) RETURNING address
 """
 
 _DRAINED = f"""
@@ -221,6 +258,7 @@ class PgLeases:
             "next_in": [states[n].next_in for n in names],
             "retired": [states[n].retired for n in names],
             "state": [json.dumps(_kept(states[n])) for n in names],
+            "address": [states[n].address for n in names],
         }
 
     async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
@@ -235,6 +273,19 @@ class PgLeases:
     async def release(self, states: dict[str, HostState]) -> None:
         await self._store_robots()
         await self._run(_RELEASE, self._params(states))
+
+    async def hold_address(self, address: str) -> float | None:
+        rows = await self._run(
+            _HOLD_ADDRESS, {"me": self.worker, "address": address, "seconds": self.seconds}
+        )
+        return float(rows[0][0]) if rows else None
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        keep = sorted(addresses)  # one order for every worker: no deadlock between two
+        rows = await self._run(
+            _KEEP_ADDRESSES, {"me": self.worker, "keep": keep, "seconds": self.seconds}
+        )
+        return {address for (address,) in rows}
 
     async def drained(self) -> bool:
         ((done,),) = await self._run(_DRAINED, {"me": self.worker})
@@ -273,6 +324,7 @@ class PgLeases:
             await self._store_robots()
             # Gone now, not when the server has ended the session: a crawl started
             # right after this one is a new pass (see start).
+            await self._run("DELETE FROM address_leases WHERE worker_id = %s", (self.worker,))
             await self._run("SELECT pg_advisory_unlock(%s, %s)", (FLEET_LOCK, self.worker))
             await self._run(
                 "UPDATE workers SET pages = %s, last_seen = extract(epoch FROM now()),"
@@ -288,9 +340,10 @@ class PgLeases:
 
 def _kept(state: HostState) -> dict[str, Any]:
     """What ``state`` column holds: the state but when the next request may start (a
-    column of its own, on the server's clock) and ``retired`` (a column: claims skip it)."""
+    column of its own, on the server's clock), ``retired`` and ``address`` (columns:
+    claims read them)."""
     kept = asdict(state)
-    del kept["next_in"], kept["retired"]
+    del kept["next_in"], kept["retired"], kept["address"]
     return kept
 
 

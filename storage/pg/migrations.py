@@ -205,4 +205,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_address_leases",
+        """
+        -- The per-IP connection cap across the fleet (storage/pg/fleet.py): an address
+        -- is leased to one worker at a time, which alone requests the hosts on it, and a
+        -- host's address is recorded with its lease, so that claims can pass it by.
+        CREATE TABLE address_leases (
+            address   TEXT PRIMARY KEY,
+            worker_id BIGINT NOT NULL,
+            expires   DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX address_leases_worker ON address_leases(worker_id);
+        ALTER TABLE host_leases ADD COLUMN address TEXT;
+        """,
+    ),
 ]
