@@ -20,6 +20,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from crawl_support import (
 import linkgraph
 from linkgraph import api
 from linkgraph.demo import DemoWeb, generate
+from linkgraph.demo.model import DemoSite
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -206,6 +208,39 @@ def test_three_workers_crawl_politely_what_one_process_crawls(
     assert summaries == [[(stored, "0")]] * 3
 
 
+def slow(site: DemoSite, seconds: float) -> DemoSite:
+    """``site`` answering every request after ``seconds``: requests overlap on the wire."""
+    pages = {
+        path: replace(page, responses=[replace(r, delay=seconds) for r in page.responses])
+        for path, page in site.pages.items()
+    }
+    return replace(site, pages=pages)
+
+
+def test_three_workers_keep_the_per_ip_cap_across_the_fleet(pg_url: str, tmp_path: Path) -> None:
+    # Thirty hosts, ten on each of three addresses (shared hosting), answering in 50 ms:
+    # three workers each holding hosts of one address would open up to 3 x 2 connections.
+    sites = [
+        slow(replace(site, address=f"127.78.0.{2 + i // 10}"), 0.05)
+        for i, site in enumerate(generate(30, 6, seed=5, traps=False))
+    ]
+    with served_on_uvloop(DemoWeb(sites)) as shared:
+        hosts = shared.write_hosts_file(tmp_path / "hosts")
+        lite = tmp_path / "links.db"
+        settings = settings_for(shared, hosts, delay=DELAY, pinned_only=True, concurrency=24)
+        asyncio.run(api.crawl_async(lite, settings))
+        addresses = sorted(set(shared.hosts.values()))
+        assert [shared.max_inflight_at(a) for a in addresses] == [2, 2, 2]  # the cap, alone
+        shared.reset()
+        with workers(3, shared, pg_url, tmp_path) as processes:
+            for process in processes:
+                finish(process)
+        assert max(shared.max_inflight_at(a) for a in addresses) <= 2
+        breaches = politeness_breaches(shared)
+    assert (breaches["disallowed"], breaches["gaps"], breaches["two at once"]) == ([], [], [])
+    assert pages(pg_url) == pages(lite)
+
+
 def test_a_worker_killed_mid_crawl_leaves_its_hosts_to_the_others(
     web: DemoWeb, reference: dict[str, Any], pg_url: str, tmp_path: Path
 ) -> None:
@@ -327,6 +362,61 @@ async def test_leases_go_to_one_worker_and_come_back_with_their_state(pg_url: st
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT id, pages FROM workers ORDER BY id").fetchall()
     assert rows == [(1, 7), (2, 0)]
+
+
+async def test_an_address_goes_to_one_worker_and_claims_pass_its_hosts_by(pg_url: str) -> None:
+    from linkgraph.storage.leases import HostState
+    from linkgraph.storage.pg.fleet import PgLeases
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import QueueItem
+
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_queued([QueueItem(f"http://{h}.test/", 0) for h in "abc"])
+    first = await PgLeases.open(pg_url, seconds=60)
+    second = await PgLeases.open(pg_url, seconds=60)
+    shared = "127.0.0.5"
+    try:
+        await first.start()
+        await second.start()
+        assert await first.hold_address(shared) == 0.0
+        assert await second.hold_address(shared) is None  # the first holds it
+        assert await first.hold_address(shared) == 0.0  # renewed: still the first's
+        assert sorted(c.host for c in await first.claim(10)) == ["a.test", "b.test", "c.test"]
+        # a.test and b.test are on the first worker's address, c.test on none yet; b.test
+        # and c.test may start before a.test.
+        await first.release({
+            "a.test": HostState(next_in=30.0, delay=1.0, address=shared),
+            "b.test": HostState(next_in=0.0, delay=1.0, address=shared),
+            "c.test": HostState(next_in=0.0, delay=1.0),
+        })  # fmt: skip
+        assert [c.host for c in await second.claim(10)] == ["c.test"]
+        # Its own address's hosts come first for the first worker, soonest first.
+        assert [c.host for c in await first.claim(1)] == ["b.test"]
+        assert [c.host for c in await first.claim(1)] == ["a.test"]
+        await first.release({
+            "a.test": HostState(next_in=0.0, delay=1.0, address=shared),
+            "b.test": HostState(next_in=0.0, delay=1.0, address=shared),
+        })  # fmt: skip
+        assert await first.keep_addresses(set()) == set()  # no host on it held: given back
+        assert sorted(c.host for c in await second.claim(10)) == ["a.test", "b.test"]
+        assert await second.hold_address(shared) == 0.0
+        # The holder's session ends: the address is free, but its worker may still be
+        # running requests until its lease's end (60 s on): the next waits that long.
+        began = time.monotonic()
+        await second.close()
+        deadline = time.monotonic() + 20
+        while (wait := await first.hold_address(shared)) is None:
+            assert time.monotonic() < deadline, "the vanished worker's address was not freed"
+            await asyncio.sleep(0.05)
+        assert 60.0 - (time.monotonic() - began) - 1.0 <= wait <= 60.0
+        assert await first.keep_addresses({shared}) == {shared}
+    finally:
+        await first.finish(0)
+        await second.close()
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:  # a worker leaving gives its addresses back
+        assert conn.execute("SELECT count(*) FROM address_leases").fetchone() == (0,)
 
 
 def test_a_later_crawl_starts_a_new_pass_as_on_sqlite(pg_url: str, tmp_path: Path) -> None:
