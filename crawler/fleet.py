@@ -164,6 +164,14 @@ class Leases(Protocol):
         """Renew the leases of these addresses and give back every other this worker
         holds; returns those still held."""
 
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        """Up to ``want`` more requests of the crawl's page cap ``cap`` for this worker
+        (0: the fleet has reached it). ``fresh``: this pass counts only its own requests
+        (a refresh, a link check), not those the store held when it began."""
+
+    async def return_pages(self, unused: int) -> None:
+        """Give back requests reserved and not made (when leaving)."""
+
     async def drained(self) -> bool:
         """True when nothing is left for anyone: no claimable host has queued work and
         no other live worker holds a lease."""
@@ -203,6 +211,12 @@ class LocalLeases:
 
     async def keep_addresses(self, addresses: set[str]) -> set[str]:
         return set(addresses)
+
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        return want
+
+    async def return_pages(self, unused: int) -> None:
+        return None
 
     async def drained(self) -> bool:
         return True

@@ -31,6 +31,10 @@ __all__ = ["HostLeasing"]
 
 log = logging.getLogger("linkgraph.crawl")
 
+# Requests reserved at a time from the fleet's --max-pages: few round trips to the store,
+# and little left unused (a worker killed loses what it had not used).
+_PAGE_BLOCK = 8
+
 
 class HostLeasing:
     """The hosts this worker holds, and the turns that keep, give back and claim them."""
@@ -46,7 +50,11 @@ class HostLeasing:
         stats: CrawlStats,
         fetcher: HttpFetcher,
         capped: Callable[[], bool],
+        *,
+        fresh: bool = False,
     ) -> None:
+        """``fresh``: a pass whose page cap counts only its own requests (a refresh, a
+        link check), not those the store held."""
         self.leases = leases
         self.settings = settings
         self.frontier = frontier
@@ -61,6 +69,11 @@ class HostLeasing:
         self.addresses: dict[str, float] = {}
         # Hosts on an address another worker holds, to give back at the next turn.
         self.handback: dict[str, Host] = {}
+        # --max-pages across the fleet: requests reserved and not made yet, and whether
+        # the fleet has reached the cap.
+        self.fresh = fresh
+        self.pages_left = 0
+        self.pages_out = False
         self.wanted = asyncio.Event()  # a host ran dry, or new hosts may be claimable
 
     async def run(self) -> None:
@@ -179,6 +192,24 @@ class HostLeasing:
             return False
         return True
 
+    def page_granted(self) -> bool:
+        """A request may start now as far as the crawl's page cap goes."""
+        return self.settings.max_pages is None or self.pages_left > 0
+
+    async def reserve_pages(self) -> bool:
+        """Reserve more of the fleet's page cap; False once the fleet has reached it."""
+        cap = self.settings.max_pages
+        if cap is not None and not self.pages_out:
+            got = await self.leases.reserve_pages(cap, _PAGE_BLOCK, fresh=self.fresh)
+            self.pages_left += got
+            self.pages_out = got == 0
+        return self.page_granted()
+
+    def took_page(self) -> None:
+        """A request counted by the page cap starts."""
+        if self.settings.max_pages is not None:
+            self.pages_left -= 1
+
     def cap(self) -> int:
         # Enough hosts to keep every connection busy while most wait out their delay
         # (one request a second to a host answering in 0.1 s keeps a connection busy a
@@ -207,6 +238,9 @@ class HostLeasing:
         self.addresses.clear()  # given back by finish
         if states:
             await self.leases.release(states)
+        if self.pages_left > 0:
+            unused, self.pages_left = self.pages_left, 0
+            await self.leases.return_pages(unused)
         share = await self.leases.finish(self.stats.pages)
         if share is not None:
             self.stats.fleet_pages = share.all_pages

@@ -45,6 +45,10 @@ class FleetLeases:
     # What leasing an address answers (None: another worker holds it); default 0.0.
     addresses: dict[str, float | None] = field(default_factory=dict)
     kept_addresses: list[set[str]] = field(default_factory=list)
+    # What the fleet's page cap still grants (None: whatever is asked), and what we took.
+    grantable: int | None = None
+    reserved: list[int] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)
 
     async def start(self) -> int | None:
         return self.worker
@@ -75,6 +79,16 @@ class FleetLeases:
         self.kept_addresses.append(set(addresses))
         return set(addresses)
 
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        n = want if self.grantable is None else min(want, self.grantable)
+        if self.grantable is not None:
+            self.grantable -= n
+        self.reserved.append(n)
+        return n
+
+    async def return_pages(self, unused: int) -> None:
+        self.returned.append(unused)
+
     async def drained(self) -> bool:
         return bool(self.released)
 
@@ -89,15 +103,18 @@ class FleetLeases:
 
 
 async def crawl(
-    leases: FleetLeases, pages: dict[str, object], writer: MemoryWriter | None = None
+    leases: FleetLeases,
+    pages: dict[str, object],
+    writer: MemoryWriter | None = None,
+    **settings: object,
 ) -> tuple[FakeFetcher, object]:
     clock = FakeClock()
     leases.clock = clock
     fetcher = leases.fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
     writer = leases.writer = writer or memory_writer()
-    settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)
+    settings = CrawlSettings(seeds=(f"{A}/",), **{**FAKE_DEFAULTS, **settings})  # type: ignore[arg-type]
     engine = Engine(
-        settings,
+        settings,  # type: ignore[arg-type]
         writer,
         fetcher,
         resolver=fetcher,
@@ -398,3 +415,21 @@ async def test_an_address_is_renewed_while_a_host_on_it_is_held_and_given_back_a
     assert leases.released["a.test"].address == A_IP
     assert {A_IP} in leases.kept_addresses
     assert leases.kept_addresses[-1] == set()
+
+
+THREE = {f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(f"{A}/b", f"{A}/c")}
+
+
+async def test_a_worker_stops_at_the_fleets_page_cap_not_its_own() -> None:
+    # --max-pages 5, and the other workers have made all but two of the fleet's requests.
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), grantable=2)
+    fetcher, _ = await crawl(leases, {**THREE, f"{A}/b": html(), f"{A}/c": html()}, max_pages=5)
+    assert fetcher.urls("a.test", robots=False) == [f"{A}/", f"{A}/b"]
+
+
+async def test_a_worker_gives_back_the_pages_it_reserved_and_did_not_use() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    fetcher, _ = await crawl(leases, {**THREE, f"{A}/b": html(), f"{A}/c": html()}, max_pages=50)
+    made = len(fetcher.urls("a.test", robots=False))
+    assert made == 3
+    assert sum(leases.reserved) - sum(leases.returned) == made

@@ -103,15 +103,18 @@ def links(db: str | Path) -> list[tuple]:
 
 
 @contextlib.contextmanager
-def workers(n: int, web: DemoWeb, db: str, folder: Path) -> Iterator[list[subprocess.Popen[str]]]:
-    """``n`` crawl workers on ``db``, run from a folder outside the checkout, always reaped."""
+def workers(
+    n: int, web: DemoWeb, db: str, folder: Path, *options: str
+) -> Iterator[list[subprocess.Popen[str]]]:
+    """``n`` crawl workers on ``db`` (with ``options``), run from a folder outside the
+    checkout, always reaped."""
     seeds = folder / "seeds.txt"
     seeds.write_text("\n".join(web.seeds) + "\n")
     hosts = web.write_hosts_file(folder / "hosts")
     argv = [
         sys.executable, "-P", "-m", "linkgraph", "crawl", "--db", db,
         "--seeds", str(seeds), "--hosts-file", str(hosts), "--pinned-only",
-        "--delay", str(DELAY), "--concurrency", "8",
+        "--delay", str(DELAY), "--concurrency", "8", *options,
     ]  # fmt: skip
     processes = [
         subprocess.Popen(
@@ -206,6 +209,22 @@ def test_three_workers_crawl_politely_what_one_process_crawls(
         re.findall(r"the store holds ([\d,]+) current links; queue left: (\d+)", e) for e in errs
     ]
     assert summaries == [[(stored, "0")]] * 3
+
+
+def test_three_workers_fetch_the_fleets_page_caps_exactly(
+    web: DemoWeb, pg_url: str, tmp_path: Path
+) -> None:
+    # Each worker counting its own requests would fetch up to 3 x 100; a host handed from
+    # one worker to another keeps its count.
+    web.reset()
+    caps = ("--max-pages", "100", "--max-pages-per-host", "2")
+    with workers(3, web, pg_url, tmp_path, *caps) as processes:
+        for process in processes:
+            finish(process)
+    fetched = Counter(web.url(h.site, h.path) for h in page_hits(web))
+    assert (len(fetched), sum(fetched.values())) == (100, 100)
+    assert max(Counter(h.site for h in page_hits(web)).values()) == 2
+    assert sum(1 for status, _ in pages(pg_url).values() if status is not None) == 100
 
 
 def slow(site: DemoSite, seconds: float) -> DemoSite:
@@ -417,6 +436,39 @@ async def test_an_address_goes_to_one_worker_and_claims_pass_its_hosts_by(pg_url
 
     with psycopg.connect(pg_url) as conn:  # a worker leaving gives its addresses back
         assert conn.execute("SELECT count(*) FROM address_leases").fetchone() == (0,)
+
+
+async def test_the_page_cap_is_granted_across_workers_and_a_new_pass_counts_afresh(
+    pg_url: str,
+) -> None:
+    from linkgraph.storage.pg.fleet import PgLeases
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Page
+
+    async with await PgWriter.open(pg_url) as writer:  # 3 requests made by an earlier pass
+        for path in ("a", "b", "c"):
+            writer.add_page(Page(f"http://a.test/{path}", 0, 0.0, status=200))
+        writer.add_page(Page("http://a.test/d", 0, 0.0, error="robots"))  # none made
+    first = await PgLeases.open(pg_url, seconds=60)
+    second = await PgLeases.open(pg_url, seconds=60)
+    try:
+        await first.start()
+        await second.start()
+        assert await first.reserve_pages(15, 8, fresh=False) == 8
+        assert await second.reserve_pages(15, 8, fresh=False) == 4  # 15 - 3 - 8
+        assert await first.reserve_pages(15, 8, fresh=False) == 0
+        await second.return_pages(3)  # leaving with 3 unused
+        assert await first.reserve_pages(15, 8, fresh=False) == 3
+        assert await first.reserve_pages(12, 8, fresh=True) == 0  # a refresh: 15 of 12
+    finally:
+        await first.finish(0)
+        await second.finish(0)
+    later = await PgLeases.open(pg_url, seconds=60)
+    try:
+        await later.start()  # a new pass: only what the store holds counts
+        assert await later.reserve_pages(15, 20, fresh=False) == 12
+    finally:
+        await later.finish(0)
 
 
 def test_a_later_crawl_starts_a_new_pass_as_on_sqlite(pg_url: str, tmp_path: Path) -> None:

@@ -19,6 +19,10 @@ The PostgreSQL side of ``crawler/fleet.py``'s seam (tables from migration
   its scheduler is the fleet's. ``host_leases.address`` records a host's address: a
   claim passes by the hosts whose address another live worker holds, and takes those on
   addresses it holds first.
+- ``page_quota``: ``--max-pages`` for the whole fleet. The first worker of a pass
+  records the requests the store holds; workers reserve the rest of the cap in small
+  blocks and give back what they did not use when they leave (a worker killed loses
+  its unused block: the crawl may stop up to that many requests short of the cap).
 
 A lease is free when no worker holds it, when it ran out (``expires``, the server's
 clock), or when its worker's session is gone. Leases are measured in the server's time
@@ -136,6 +140,26 @@ SELECT NOT EXISTS (
 """
 
 
+# The requests a store holds, as the caps count them (a new SQLite crawl counts so too).
+_REQUESTS = """SELECT count(*) FROM pages p
+    WHERE p.checked_only = 0 AND (p.error IS NULL OR NOT p.error = ANY(%(skips)s))"""
+
+# A new pass counts its requests from what the store holds; a worker joining a pass
+# keeps its count (a store from before the fleet's caps gets one).
+_NEW_QUOTA = f"""INSERT INTO page_quota(id, base, granted) SELECT 1, ({_REQUESTS}), 0
+    ON CONFLICT (id) DO UPDATE SET base = excluded.base, granted = 0"""
+_JOIN_QUOTA = f"""INSERT INTO page_quota(id, base, granted)
+    SELECT 1, ({_REQUESTS}), 0 WHERE NOT EXISTS (SELECT 1 FROM page_quota)"""
+
+# Grant up to %(want)s requests of what the cap leaves (a refresh or link check counts
+# only its own requests, as on SQLite).
+_RESERVE = """
+WITH q AS (SELECT base, granted FROM page_quota WHERE id = 1 FOR UPDATE),
+g AS (SELECT least(%(want)s, greatest(
+    %(cap)s - CASE WHEN %(fresh)s THEN 0 ELSE q.base END - q.granted, 0)) AS n FROM q)
+UPDATE page_quota p SET granted = p.granted + g.n FROM g WHERE p.id = 1 RETURNING g.n
+"""
+
 # A new pass (the first worker to join when none runs): what the last pass left on a host
 # is its own, as a new SQLite crawl starts afresh. Its caps count again (a host given up
 # or retired may be crawled), its failure counts start at zero, and a delay it had is not
@@ -220,9 +244,11 @@ class PgLeases:
                 f"WITH {_LIVE} SELECT NOT EXISTS (SELECT 1 FROM live WHERE id NOT IN (0, %s))",
                 (worker,),
             )
+            skips = sorted(SKIP_REASONS)
             if alone:
                 fresh = json.dumps(_kept(HostState(next_in=0.0, delay=0.0)))
-                await self._run(_NEW_PASS, {"fresh": fresh, "skips": sorted(SKIP_REASONS)})
+                await self._run(_NEW_PASS, {"fresh": fresh, "skips": skips})
+            await self._run(_NEW_QUOTA if alone else _JOIN_QUOTA, {"skips": skips})
         self.worker = worker
         return worker
 
@@ -286,6 +312,15 @@ class PgLeases:
             _KEEP_ADDRESSES, {"me": self.worker, "keep": keep, "seconds": self.seconds}
         )
         return {address for (address,) in rows}
+
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        rows = await self._run(_RESERVE, {"cap": cap, "want": want, "fresh": fresh})
+        return int(rows[0][0]) if rows else 0
+
+    async def return_pages(self, unused: int) -> None:
+        await self._run(
+            "UPDATE page_quota SET granted = greatest(granted - %s, 0) WHERE id = 1", (unused,)
+        )
 
     async def drained(self) -> bool:
         ((done,),) = await self._run(_DRAINED, {"me": self.worker})

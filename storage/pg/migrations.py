@@ -206,7 +206,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0006_address_leases",
+        "0006_fleet_caps",
         """
         -- The per-IP connection cap across the fleet (storage/pg/fleet.py): an address
         -- is leased to one worker at a time, which alone requests the hosts on it, and a
@@ -218,6 +218,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX address_leases_worker ON address_leases(worker_id);
         ALTER TABLE host_leases ADD COLUMN address TEXT;
+        -- --max-pages across the fleet: the requests of this pass, granted to workers in
+        -- small blocks (one row; the first worker of a pass resets it).
+        CREATE TABLE page_quota (
+            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            base    BIGINT NOT NULL,  -- requests the store held when the pass began
+            granted BIGINT NOT NULL   -- requests granted to workers since
+        );
         """,
     ),
 ]
