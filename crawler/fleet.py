@@ -14,9 +14,22 @@ politeness state, when it is done with them. What makes politeness hold across t
   from the stored robots.txt and has its own setting. A new pass (the first worker of a
   crawl, or a refresh or link check queued) starts the counts afresh, as a new process
   does on SQLite; only when the next request may start is kept.
-- A worker never starts a request later than its lease's end minus the host's delay
-  (the engine checks), so a worker killed with SIGKILL, whose state was saved at its last
-  renewal, cannot leave a shorter gap than the delay for the next holder.
+- A request to a leased host ends by the lease's end (:class:`LeaseBound` cuts it there,
+  not the host's fault: the URL stays queued), and none starts with less than a quarter
+  of a lease left (renewals have failed). The worker's lease end is read on its clock
+  before the renewal that set it, so it is never later than the store's.
+- The next holder of a host its last holder did not give back (killed, its lease run
+  out, or its session gone) starts no request before that lease's end (the claim says
+  how far off it is: a session may end while its worker still runs) plus a whole delay,
+  the site's Crawl-delay included. So the last request of one holder has ended, and
+  started a delay earlier, before the first of the next: one connection, and the gap.
+- An IP address is leased to one worker at a time (:meth:`Leases.hold_address`) before
+  any request to a host on it, so the per-IP cap of that worker's scheduler is the
+  fleet's; a host whose address another worker holds is given back, its address
+  recorded for the claims to pass it by. Addresses are renewed with the hosts and bound
+  their requests the same way.
+- ``--max-pages`` counts the fleet's requests: workers reserve the cap in blocks
+  (:meth:`Leases.reserve_pages`) and give back what they did not use.
 - robots.txt is stored per origin for the fleet (:meth:`Leases.robots`): the next holder
   of a host reads it instead of fetching it again.
 

@@ -65,8 +65,11 @@ class HostLeasing:
         self.fetcher = fetcher
         self.capped = capped  # the crawl's page cap is reached: claim nothing more
         self.held: dict[str, Host] = {}
-        # Addresses held -> when requests to them may start (monotonic).
+        # Addresses held -> when requests to them may start (monotonic). Leased, renewed
+        # and given back one operation at a time: a renewal giving back the addresses
+        # not in use must not give back one a worker is leasing for a host meanwhile.
         self.addresses: dict[str, float] = {}
+        self.address_lock = asyncio.Lock()
         # Hosts on an address another worker holds, to give back at the next turn.
         self.handback: dict[str, Host] = {}
         # --max-pages across the fleet: requests reserved and not made yet, and whether
@@ -156,18 +159,19 @@ class HostLeasing:
 
     async def keep_addresses(self) -> None:
         """Renew the addresses of the hosts held, give back the others."""
-        if not self.addresses:
-            return
-        used = {h.ip for h in self.held.values()}
-        keep = {a for a in self.addresses if a in used}
-        for address in set(self.addresses) - keep:
-            del self.addresses[address]
-        kept = await self.leases.keep_addresses(keep)
-        for address in keep - kept:  # it ran out and another worker took it
-            log.warning("lost the lease of address %s to another worker", address)
-            self.addresses.pop(address, None)
-            for host in [h for h in self.held.values() if h.ip == address]:
-                self.lose(host)
+        async with self.address_lock:
+            if not self.addresses:
+                return
+            used = {h.ip for h in self.held.values()}
+            keep = {a for a in self.addresses if a in used}
+            for address in set(self.addresses) - keep:
+                del self.addresses[address]
+            kept = await self.leases.keep_addresses(keep)
+            for address in keep - kept:  # it ran out and another worker took it
+                log.warning("lost the lease of address %s to another worker", address)
+                self.addresses.pop(address, None)
+                for host in [h for h in self.held.values() if h.ip == address]:
+                    self.lose(host)
 
     async def address_ready(self, host: Host) -> bool:
         """Before a request to ``host`` (resolved): True when this worker holds its
@@ -178,15 +182,18 @@ class HostLeasing:
         assert address is not None
         free_at = self.addresses.get(address)
         if free_at is None:
-            wait = await self.leases.hold_address(address)
-            if wait is None:
-                if self.held.pop(host.name, None) is not None:
-                    self.handback[host.name] = host
-                    self.frontier.drop(host)
-                    self.wanted.set()
-                return False
-            free_at = self.clock.monotonic() + wait  # later than the store's "now": never early
-            free_at = self.addresses[address] = max(free_at, self.addresses.get(address, 0.0))
+            async with self.address_lock:
+                free_at = self.addresses.get(address)
+                if free_at is None:
+                    wait = await self.leases.hold_address(address)
+                    if wait is None:
+                        if self.held.pop(host.name, None) is not None:
+                            self.handback[host.name] = host
+                            self.frontier.drop(host)
+                            self.wanted.set()
+                        return False
+                    # Read after the store's "now": never early.
+                    free_at = self.addresses[address] = self.clock.monotonic() + wait
         if free_at > self.clock.monotonic():
             host.next_time = max(host.next_time, free_at)
             return False

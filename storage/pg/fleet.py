@@ -146,18 +146,18 @@ _REQUESTS = """SELECT count(*) FROM pages p
 
 # A new pass counts its requests from what the store holds; a worker joining a pass
 # keeps its count (a store from before the fleet's caps gets one).
-_NEW_QUOTA = f"""INSERT INTO page_quota(id, base, granted) SELECT 1, ({_REQUESTS}), 0
-    ON CONFLICT (id) DO UPDATE SET base = excluded.base, granted = 0"""
-_JOIN_QUOTA = f"""INSERT INTO page_quota(id, base, granted)
+_NEW_QUOTA = f"""INSERT INTO page_quota(slot, base, granted) SELECT 1, ({_REQUESTS}), 0
+    ON CONFLICT (slot) DO UPDATE SET base = excluded.base, granted = 0"""
+_JOIN_QUOTA = f"""INSERT INTO page_quota(slot, base, granted)
     SELECT 1, ({_REQUESTS}), 0 WHERE NOT EXISTS (SELECT 1 FROM page_quota)"""
 
 # Grant up to %(want)s requests of what the cap leaves (a refresh or link check counts
 # only its own requests, as on SQLite).
 _RESERVE = """
-WITH q AS (SELECT base, granted FROM page_quota WHERE id = 1 FOR UPDATE),
+WITH q AS (SELECT base, granted FROM page_quota WHERE slot = 1 FOR UPDATE),
 g AS (SELECT least(%(want)s, greatest(
     %(cap)s - CASE WHEN %(fresh)s THEN 0 ELSE q.base END - q.granted, 0)) AS n FROM q)
-UPDATE page_quota p SET granted = p.granted + g.n FROM g WHERE p.id = 1 RETURNING g.n
+UPDATE page_quota p SET granted = p.granted + g.n FROM g WHERE p.slot = 1 RETURNING g.n
 """
 
 # A new pass (the first worker to join when none runs): what the last pass left on a host
@@ -319,7 +319,7 @@ class PgLeases:
 
     async def return_pages(self, unused: int) -> None:
         await self._run(
-            "UPDATE page_quota SET granted = greatest(granted - %s, 0) WHERE id = 1", (unused,)
+            "UPDATE page_quota SET granted = greatest(granted - %s, 0) WHERE slot = 1", (unused,)
         )
 
     async def drained(self) -> bool:

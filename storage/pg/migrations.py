@@ -221,7 +221,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         -- --max-pages across the fleet: the requests of this pass, granted to workers in
         -- small blocks (one row; the first worker of a pass resets it).
         CREATE TABLE page_quota (
-            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            slot    INTEGER PRIMARY KEY CHECK (slot = 1),
             base    BIGINT NOT NULL,  -- requests the store held when the pass began
             granted BIGINT NOT NULL   -- requests granted to workers since
         );
