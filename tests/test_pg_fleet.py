@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import re
 import signal
 import socket
@@ -20,42 +19,29 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from crawl_support import (
-    by_site,
-    child_env,
-    page_hits,
-    served_on_uvloop,
-    settings_for,
+from crawl_support import child_env, page_hits, served_on_uvloop, settings_for
+from fleet_support import (
+    DELAY,
+    TOLERANCE,
+    committed,
+    finish,
+    links,
+    pages,
+    politeness_breaches,
+    workers,
 )
 
 import linkgraph
 from linkgraph import api
 from linkgraph.demo import DemoWeb, generate
-from linkgraph.demo.model import DemoSite
 
 pytestmark = pytest.mark.timeout(300)
 
-DELAY = 0.2
 SITES = 200
-# The demo web notes a request when its handler runs, and with three crawlers, the
-# database and other jobs on two cores its thread runs late: one process crawling this web
-# alone (robots.txt, then "/" on the same connection) showed gaps of 137 ms for a delay of
-# 200 ms at load 10, and 154 ms between two pages of one connection at load 14. So a gap
-# may look up to half the delay short; two workers ignoring each other's gap would show
-# gaps near zero.
-TOLERANCE = DELAY / 2
-_TIMES = {"first_seen", "last_seen", "lost_at", "fetched_at", "seen"}
-# Short leases and small batches: hand-overs and commits happen many times in a test.
-FLEET_ENV = {
-    "LINKGRAPH_LEASE_SECONDS": "2",
-    "LINKGRAPH_FLUSH_SECONDS": "0.2",
-    "LINKGRAPH_BATCH_PAGES": "20",
-}
 
 
 @pytest.fixture(scope="module")
@@ -73,107 +59,6 @@ def reference(web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     settings = settings_for(web, hosts, delay=DELAY, pinned_only=True, concurrency=24)
     asyncio.run(api.crawl_async(db, settings))
     return {"pages": pages(db), "links": links(db)}
-
-
-def pages(db: str | Path) -> dict[str, tuple[int | None, str | None]]:
-    """Every URL a store is done with: its status and error."""
-    if isinstance(db, Path):
-        import sqlite3
-
-        with contextlib.closing(sqlite3.connect(db)) as conn:
-            rows = conn.execute(
-                "SELECT u.url, p.status, p.error FROM pages p JOIN urls u ON u.id = p.url_id"
-            ).fetchall()
-    else:
-        import psycopg
-
-        with psycopg.connect(db) as conn:
-            rows = conn.execute(
-                "SELECT u.url, p.status, p.error FROM pages p JOIN urls u ON u.id = p.url_id"
-            ).fetchall()
-    return {url: (status, error) for url, status, error in rows}
-
-
-def links(db: str | Path) -> list[tuple]:
-    with linkgraph.open_store(db) as store:
-        records = list(store.iter_links(include_lost=True))
-    return sorted(
-        tuple(sorted((k, str(v)) for k, v in r.items() if k not in _TIMES)) for r in records
-    )
-
-
-@contextlib.contextmanager
-def workers(
-    n: int, web: DemoWeb, db: str, folder: Path, *options: str
-) -> Iterator[list[subprocess.Popen[str]]]:
-    """``n`` crawl workers on ``db`` (with ``options``), run from a folder outside the
-    checkout, always reaped."""
-    seeds = folder / "seeds.txt"
-    seeds.write_text("\n".join(web.seeds) + "\n")
-    hosts = web.write_hosts_file(folder / "hosts")
-    argv = [
-        sys.executable, "-P", "-m", "linkgraph", "crawl", "--db", db,
-        "--seeds", str(seeds), "--hosts-file", str(hosts), "--pinned-only",
-        "--delay", str(DELAY), "--concurrency", "8", *options,
-    ]  # fmt: skip
-    processes = [
-        subprocess.Popen(
-            argv,
-            cwd=folder,
-            env=child_env(**FLEET_ENV),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(n)
-    ]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=30)
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 180) -> str:
-    _, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, err
-    return err
-
-
-def committed(db: str) -> int:
-    import psycopg
-
-    with psycopg.connect(db) as conn:
-        try:
-            return conn.execute("SELECT count(*) FROM pages").fetchone()[0]
-        except psycopg.errors.UndefinedTable:
-            return 0  # no worker has made the schema yet
-
-
-def politeness_breaches(web: DemoWeb) -> dict[str, list[Any]]:
-    """What the request log shows against the rules, by rule (every list empty: none)."""
-    hits = web.requests
-    breaches: dict[str, list[Any]] = {
-        "disallowed": [h.path for h in hits if h.path.startswith(("/private/", "/tmp/"))],
-        "robots.txt fetched again": [
-            site
-            for site, n in Counter(h.site for h in hits if h.path == "/robots.txt").items()
-            if n > 1
-        ],
-        "gaps": [],
-        "two at once": [],
-    }
-    for site, site_hits in by_site(hits).items():
-        ordered = sorted(site_hits, key=lambda h: h.time)
-        for a, b in itertools.pairwise(ordered):
-            if b.time - a.time < DELAY - TOLERANCE:
-                breaches["gaps"].append((site, a.path, b.path, round(b.time - a.time, 3)))
-        if web.max_inflight(site) > 1 or web.max_connections(site) > 1:
-            breaches["two at once"].append(site)
-    return breaches
 
 
 def test_three_workers_crawl_politely_what_one_process_crawls(
@@ -209,55 +94,6 @@ def test_three_workers_crawl_politely_what_one_process_crawls(
         re.findall(r"the store holds ([\d,]+) current links; queue left: (\d+)", e) for e in errs
     ]
     assert summaries == [[(stored, "0")]] * 3
-
-
-def test_three_workers_fetch_the_fleets_page_caps_exactly(
-    web: DemoWeb, pg_url: str, tmp_path: Path
-) -> None:
-    # Each worker counting its own requests would fetch up to 3 x 100; a host handed from
-    # one worker to another keeps its count.
-    web.reset()
-    caps = ("--max-pages", "100", "--max-pages-per-host", "2")
-    with workers(3, web, pg_url, tmp_path, *caps) as processes:
-        for process in processes:
-            finish(process)
-    fetched = Counter(web.url(h.site, h.path) for h in page_hits(web))
-    assert (len(fetched), sum(fetched.values())) == (100, 100)
-    assert max(Counter(h.site for h in page_hits(web)).values()) == 2
-    assert sum(1 for status, _ in pages(pg_url).values() if status is not None) == 100
-
-
-def slow(site: DemoSite, seconds: float) -> DemoSite:
-    """``site`` answering every request after ``seconds``: requests overlap on the wire."""
-    pages = {
-        path: replace(page, responses=[replace(r, delay=seconds) for r in page.responses])
-        for path, page in site.pages.items()
-    }
-    return replace(site, pages=pages)
-
-
-def test_three_workers_keep_the_per_ip_cap_across_the_fleet(pg_url: str, tmp_path: Path) -> None:
-    # Thirty hosts, ten on each of three addresses (shared hosting), answering in 50 ms:
-    # three workers each holding hosts of one address would open up to 3 x 2 connections.
-    sites = [
-        slow(replace(site, address=f"127.78.0.{2 + i // 10}"), 0.05)
-        for i, site in enumerate(generate(30, 6, seed=5, traps=False))
-    ]
-    with served_on_uvloop(DemoWeb(sites)) as shared:
-        hosts = shared.write_hosts_file(tmp_path / "hosts")
-        lite = tmp_path / "links.db"
-        settings = settings_for(shared, hosts, delay=DELAY, pinned_only=True, concurrency=24)
-        asyncio.run(api.crawl_async(lite, settings))
-        addresses = sorted(set(shared.hosts.values()))
-        assert [shared.max_inflight_at(a) for a in addresses] == [2, 2, 2]  # the cap, alone
-        shared.reset()
-        with workers(3, shared, pg_url, tmp_path) as processes:
-            for process in processes:
-                finish(process)
-        assert max(shared.max_inflight_at(a) for a in addresses) <= 2
-        breaches = politeness_breaches(shared)
-    assert (breaches["disallowed"], breaches["gaps"], breaches["two at once"]) == ([], [], [])
-    assert pages(pg_url) == pages(lite)
 
 
 def test_a_worker_killed_mid_crawl_leaves_its_hosts_to_the_others(
@@ -381,94 +217,6 @@ async def test_leases_go_to_one_worker_and_come_back_with_their_state(pg_url: st
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT id, pages FROM workers ORDER BY id").fetchall()
     assert rows == [(1, 7), (2, 0)]
-
-
-async def test_an_address_goes_to_one_worker_and_claims_pass_its_hosts_by(pg_url: str) -> None:
-    from linkgraph.storage.leases import HostState
-    from linkgraph.storage.pg.fleet import PgLeases
-    from linkgraph.storage.pg.writer import PgWriter
-    from linkgraph.storage.records import QueueItem
-
-    async with await PgWriter.open(pg_url) as writer:
-        writer.add_queued([QueueItem(f"http://{h}.test/", 0) for h in "abc"])
-    first = await PgLeases.open(pg_url, seconds=60)
-    second = await PgLeases.open(pg_url, seconds=60)
-    shared = "127.0.0.5"
-    try:
-        await first.start()
-        await second.start()
-        assert await first.hold_address(shared) == 0.0
-        assert await second.hold_address(shared) is None  # the first holds it
-        assert await first.hold_address(shared) == 0.0  # renewed: still the first's
-        assert sorted(c.host for c in await first.claim(10)) == ["a.test", "b.test", "c.test"]
-        # a.test and b.test are on the first worker's address, c.test on none yet; b.test
-        # and c.test may start before a.test.
-        await first.release({
-            "a.test": HostState(next_in=30.0, delay=1.0, address=shared),
-            "b.test": HostState(next_in=0.0, delay=1.0, address=shared),
-            "c.test": HostState(next_in=0.0, delay=1.0),
-        })  # fmt: skip
-        assert [c.host for c in await second.claim(10)] == ["c.test"]
-        # Its own address's hosts come first for the first worker, soonest first.
-        assert [c.host for c in await first.claim(1)] == ["b.test"]
-        assert [c.host for c in await first.claim(1)] == ["a.test"]
-        await first.release({
-            "a.test": HostState(next_in=0.0, delay=1.0, address=shared),
-            "b.test": HostState(next_in=0.0, delay=1.0, address=shared),
-        })  # fmt: skip
-        assert await first.keep_addresses(set()) == set()  # no host on it held: given back
-        assert sorted(c.host for c in await second.claim(10)) == ["a.test", "b.test"]
-        assert await second.hold_address(shared) == 0.0
-        # The holder's session ends: the address is free, but its worker may still be
-        # running requests until its lease's end (60 s on): the next waits that long.
-        began = time.monotonic()
-        await second.close()
-        deadline = time.monotonic() + 20
-        while (wait := await first.hold_address(shared)) is None:
-            assert time.monotonic() < deadline, "the vanished worker's address was not freed"
-            await asyncio.sleep(0.05)
-        assert 60.0 - (time.monotonic() - began) - 1.0 <= wait <= 60.0
-        assert await first.keep_addresses({shared}) == {shared}
-    finally:
-        await first.finish(0)
-        await second.close()
-    import psycopg
-
-    with psycopg.connect(pg_url) as conn:  # a worker leaving gives its addresses back
-        assert conn.execute("SELECT count(*) FROM address_leases").fetchone() == (0,)
-
-
-async def test_the_page_cap_is_granted_across_workers_and_a_new_pass_counts_afresh(
-    pg_url: str,
-) -> None:
-    from linkgraph.storage.pg.fleet import PgLeases
-    from linkgraph.storage.pg.writer import PgWriter
-    from linkgraph.storage.records import Page
-
-    async with await PgWriter.open(pg_url) as writer:  # 3 requests made by an earlier pass
-        for path in ("a", "b", "c"):
-            writer.add_page(Page(f"http://a.test/{path}", 0, 0.0, status=200))
-        writer.add_page(Page("http://a.test/d", 0, 0.0, error="robots"))  # none made
-    first = await PgLeases.open(pg_url, seconds=60)
-    second = await PgLeases.open(pg_url, seconds=60)
-    try:
-        await first.start()
-        await second.start()
-        assert await first.reserve_pages(15, 8, fresh=False) == 8
-        assert await second.reserve_pages(15, 8, fresh=False) == 4  # 15 - 3 - 8
-        assert await first.reserve_pages(15, 8, fresh=False) == 0
-        await second.return_pages(3)  # leaving with 3 unused
-        assert await first.reserve_pages(15, 8, fresh=False) == 3
-        assert await first.reserve_pages(12, 8, fresh=True) == 0  # a refresh: 15 of 12
-    finally:
-        await first.finish(0)
-        await second.finish(0)
-    later = await PgLeases.open(pg_url, seconds=60)
-    try:
-        await later.start()  # a new pass: only what the store holds counts
-        assert await later.reserve_pages(15, 20, fresh=False) == 12
-    finally:
-        await later.finish(0)
 
 
 def test_a_later_crawl_starts_a_new_pass_as_on_sqlite(pg_url: str, tmp_path: Path) -> None:
