@@ -54,20 +54,29 @@ _LIVE = f"""live AS MATERIALIZED (
       AND k.objsubid = 2
       AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
 
-_CLAIM = f"""
+
+def _claim(ours: bool) -> str:
+    """The claim of hosts on the addresses this worker holds (``ours``), or of any host
+    whose address no other live worker holds. Two statements, not one ordered by "ours
+    first": that order cannot follow an index, and on 50,000 queued hosts one claim took
+    147 ms instead of 3 ms."""
+    if ours:
+        address = "JOIN address_leases a ON a.address = l.address AND a.worker_id = %(me)s"
+    else:
+        address = """LEFT JOIN address_leases a ON a.address = l.address
+    AND a.worker_id <> %(me)s AND a.expires >= extract(epoch FROM now())
+    AND a.worker_id IN (SELECT id FROM live)"""
+    return f"""
 WITH {_LIVE},
 picked AS (
     SELECT l.host_id, l.worker_id AS was, l.expires AS was_until FROM host_leases l
-    LEFT JOIN address_leases a ON a.address = l.address
-    WHERE NOT l.retired
+    {address}
+    WHERE NOT l.retired {"" if ours else "AND a.address IS NULL"}
       AND (l.worker_id IS NULL OR (l.worker_id <> %(me)s
            AND (l.expires < extract(epoch FROM now())
                 OR l.worker_id NOT IN (SELECT id FROM live))))
-      AND (a.worker_id IS NULL OR a.worker_id = %(me)s
-           OR a.expires < extract(epoch FROM now()) OR a.worker_id NOT IN (SELECT id FROM live))
       AND EXISTS (SELECT 1 FROM frontier f WHERE f.host_id = l.host_id)
-    ORDER BY a.worker_id IS NOT DISTINCT FROM %(me)s DESC, l.next_at, l.host_id
-    LIMIT %(limit)s
+    ORDER BY l.next_at, l.host_id LIMIT %(limit)s
     FOR UPDATE OF l SKIP LOCKED
 )
 UPDATE host_leases l SET worker_id = %(me)s,
@@ -78,6 +87,9 @@ RETURNING l.host_id, (SELECT name FROM hosts WHERE id = l.host_id),
     l.next_at - extract(epoch FROM now()), l.state, p.was IS NOT NULL,
     greatest(p.was_until - extract(epoch FROM now()), 0)
 """
+
+
+_CLAIM_OURS, _CLAIM = _claim(True), _claim(False)
 
 # Saving states: by host name, as the engine knows its hosts.
 _STATES = """
@@ -194,6 +206,7 @@ class PgLeases:
         # robots.txt fetched and not stored yet: stored with the next renewal or release,
         # before the host can change hands, so the fetching host's turn never waits on it.
         self._robots: dict[str, tuple[int | None, bytes]] = {}
+        self._addresses: set[str] = set()  # held at the last lease or renewal
 
     @classmethod
     async def open(cls, url: str, *, seconds: float) -> PgLeases:
@@ -253,7 +266,11 @@ class PgLeases:
         return worker
 
     async def claim(self, limit: int) -> list[Claim]:
-        rows = await self._run(_CLAIM, {"me": self.worker, "limit": limit, "seconds": self.seconds})
+        params = {"me": self.worker, "limit": limit, "seconds": self.seconds}
+        # The hosts on our addresses first: nobody else may crawl them.
+        rows = await self._run(_CLAIM_OURS, params) if self._addresses else []
+        if len(rows) < limit:
+            rows += await self._run(_CLAIM, {**params, "limit": limit - len(rows)})
         if not rows:
             return []
         seen = await self._run(
@@ -304,14 +321,18 @@ class PgLeases:
         rows = await self._run(
             _HOLD_ADDRESS, {"me": self.worker, "address": address, "seconds": self.seconds}
         )
-        return float(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        self._addresses.add(address)
+        return float(rows[0][0])
 
     async def keep_addresses(self, addresses: set[str]) -> set[str]:
         keep = sorted(addresses)  # one order for every worker: no deadlock between two
         rows = await self._run(
             _KEEP_ADDRESSES, {"me": self.worker, "keep": keep, "seconds": self.seconds}
         )
-        return {address for (address,) in rows}
+        self._addresses = {address for (address,) in rows}
+        return set(self._addresses)
 
     async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
         rows = await self._run(_RESERVE, {"cap": cap, "want": want, "fresh": fresh})

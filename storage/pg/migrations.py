@@ -218,6 +218,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX address_leases_worker ON address_leases(worker_id);
         ALTER TABLE host_leases ADD COLUMN address TEXT;
+        CREATE INDEX host_leases_address ON host_leases(address);
         -- --max-pages across the fleet: the requests of this pass, granted to workers in
         -- small blocks (one row; the first worker of a pass resets it).
         CREATE TABLE page_quota (
