@@ -175,6 +175,7 @@ class Engine:
             self.leasing = HostLeasing(
                 self.leases, self.settings, self.frontier, self.scheduler,
                 self.writer, self.clock, self.stats, self.fetcher, self._capped,
+                fresh=self.check or self.settings.refresh,
             )  # fmt: skip
         if self._capped():
             self.scheduler.stop()
@@ -285,10 +286,14 @@ class Engine:
         if host.skip_reason is not None:
             await self._drain(host)
             return
+        if self.leasing is not None and not await self.leasing.address_ready(host):
+            return  # its address is another worker's, or not free yet
         now = self.clock.monotonic()
-        if now >= host.lease_until:
-            # Our lease may be someone else's by now: no request until it is renewed
-            # (a renewal moves lease_until on; a lost lease drops the host).
+        if host.lease_until - now < self.leases.seconds / 4:
+            # Renewed every quarter lease at most, a lease with less left has missed its
+            # renewals (the store is slow or gone): no request until one comes through (it
+            # moves lease_until on; a lost lease drops the host). A request running then
+            # is cut at the lease's end (fleet.LeaseBound).
             host.next_time = max(host.next_time, now + min(1.0, self.leases.seconds / 8))
             return
         if not host.queue:
@@ -304,6 +309,12 @@ class Engine:
             if s.max_pages_per_host is not None and host.requests >= s.max_pages_per_host:
                 host.retired = True
                 return
+            if self.leasing is not None and not self.leasing.page_granted():
+                # The fleet's cap: reserved in blocks. The request starts at the host's
+                # next turn (the host may have changed hands while we waited).
+                if not await self.leasing.reserve_pages():
+                    self.scheduler.stop()
+                return
             if self._capped():
                 self.scheduler.stop()
                 return
@@ -316,6 +327,8 @@ class Engine:
         if not retry:
             host.requests += 1
             self.stats.requests += 1
+            if self.leasing is not None:
+                self.leasing.took_page()
         await self._fetch(host, item)
 
     async def _refill(self, host: Host, limit: int) -> None:
@@ -329,6 +342,8 @@ class Engine:
             self.frontier.refilled(host, items)
 
     def _capped(self) -> bool:
+        if self.leasing is not None:  # the fleet's requests, not ours (leasing.py)
+            return self.leasing.pages_out and not self.leasing.page_granted()
         cap = self.settings.max_pages
         return cap is not None and self.stats.requests >= cap
 

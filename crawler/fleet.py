@@ -14,9 +14,22 @@ politeness state, when it is done with them. What makes politeness hold across t
   from the stored robots.txt and has its own setting. A new pass (the first worker of a
   crawl, or a refresh or link check queued) starts the counts afresh, as a new process
   does on SQLite; only when the next request may start is kept.
-- A worker never starts a request later than its lease's end minus the host's delay
-  (the engine checks), so a worker killed with SIGKILL, whose state was saved at its last
-  renewal, cannot leave a shorter gap than the delay for the next holder.
+- A request to a leased host ends by the lease's end (:class:`LeaseBound` cuts it there,
+  not the host's fault: the URL stays queued), and none starts with less than a quarter
+  of a lease left (renewals have failed). The worker's lease end is read on its clock
+  before the renewal that set it, so it is never later than the store's.
+- The next holder of a host its last holder did not give back (killed, its lease run
+  out, or its session gone) starts no request before that lease's end (the claim says
+  how far off it is: a session may end while its worker still runs) plus a whole delay,
+  the site's Crawl-delay included. So the last request of one holder has ended, and
+  started a delay earlier, before the first of the next: one connection, and the gap.
+- An IP address is leased to one worker at a time (:meth:`Leases.hold_address`) before
+  any request to a host on it, so the per-IP cap of that worker's scheduler is the
+  fleet's; a host whose address another worker holds is given back, its address
+  recorded for the claims to pass it by. Addresses are renewed with the hosts and bound
+  their requests the same way.
+- ``--max-pages`` counts the fleet's requests: workers reserve the cap in blocks
+  (:meth:`Leases.reserve_pages`) and give back what they did not use.
 - robots.txt is stored per origin for the fleet (:meth:`Leases.robots`): the next holder
   of a host reads it instead of fetching it again.
 
@@ -26,13 +39,32 @@ differ, and the store measures leases on its own clock.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Protocol
 
 from linkgraph.storage.leases import Claim, HostState, Share
 
+from .fetch import FetchError, Request, Response
 from .politeness import Host
+from .seams import Clock, HttpFetcher, SystemClock
 
-__all__ = ["Claim", "HostState", "Leases", "LocalLeases", "Share", "apply_state", "state_of"]
+__all__ = [
+    "LEASE_ENDED",
+    "Claim",
+    "HostState",
+    "LeaseBound",
+    "Leases",
+    "LocalLeases",
+    "Share",
+    "apply_state",
+    "bound",
+    "state_of",
+]
+
+# The reason of a request cut at its host's lease's end: not the host's fault, never
+# stored (the URL stays queued for the next holder).
+LEASE_ENDED = "lease-ended"
 
 
 def state_of(host: Host, now: float) -> HostState:
@@ -48,6 +80,7 @@ def state_of(host: Host, now: float) -> HostState:
         waited=host.waited,
         skip_reason=host.skip_reason,
         retired=host.retired,
+        address=host.ip,
     )
 
 
@@ -65,6 +98,54 @@ def apply_state(state: HostState, host: Host, now: float) -> None:
     host.waited = state.waited
     host.skip_reason = host.skip_reason or state.skip_reason
     host.retired = host.retired or state.retired
+
+
+class LeaseBound:
+    """A fetcher whose requests to one leased host end by the end of the host's lease.
+
+    The lease's end is read while the request runs: a renewal moves it on, so only a
+    request that outlives every renewal is cut. Cut, it raises :class:`FetchError` with
+    reason :data:`LEASE_ENDED`.
+    """
+
+    def __init__(self, fetcher: HttpFetcher, host: Host, clock: Clock) -> None:
+        self.fetcher = fetcher
+        self.host = host
+        self.clock = clock
+
+    async def send(self, request: Request) -> Response:
+        host, clock = self.host, self.clock
+        began = clock.monotonic()
+        task = asyncio.ensure_future(self.fetcher.send(request))
+        try:
+            while not task.done() and (left := host.lease_until - clock.monotonic()) > 0:
+                if isinstance(clock, SystemClock):
+                    await asyncio.wait((task,), timeout=left)
+                    continue
+                sleeper = asyncio.ensure_future(clock.sleep(left))
+                try:
+                    await asyncio.wait((task, sleeper), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    sleeper.cancel()
+            if task.done():
+                return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        raise FetchError(
+            LEASE_ENDED,
+            f"{request.url}: the lease of {host.name} ran out",
+            sent_ago=clock.monotonic() - began,
+        )
+
+
+def bound(fetcher: HttpFetcher, host: Host, clock: Clock) -> HttpFetcher:
+    """``fetcher`` for requests to ``host``: bounded by its lease when it has one."""
+    if host.lease_until == float("inf"):
+        return fetcher  # one process alone: nothing to outlive
+    return LeaseBound(fetcher, host, clock)
 
 
 class Leases(Protocol):
@@ -86,6 +167,23 @@ class Leases(Protocol):
 
     async def release(self, states: dict[str, HostState]) -> None:
         """Give these hosts back, with their states (their pages are committed)."""
+
+    async def hold_address(self, address: str) -> float | None:
+        """Lease ``address`` (or renew it): None when another live worker holds it, else
+        the seconds to wait before a request to it (a holder whose session ended before
+        its lease did may have requests running until then)."""
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        """Renew the leases of these addresses and give back every other this worker
+        holds; returns those still held."""
+
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        """Up to ``want`` more requests of the crawl's page cap ``cap`` for this worker
+        (0: the fleet has reached it). ``fresh``: this pass counts only its own requests
+        (a refresh, a link check), not those the store held when it began."""
+
+    async def return_pages(self, unused: int) -> None:
+        """Give back requests reserved and not made (when leaving)."""
 
     async def drained(self) -> bool:
         """True when nothing is left for anyone: no claimable host has queued work and
@@ -119,6 +217,18 @@ class LocalLeases:
         return set(states)
 
     async def release(self, states: dict[str, HostState]) -> None:
+        return None
+
+    async def hold_address(self, address: str) -> float | None:
+        return 0.0
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        return set(addresses)
+
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        return want
+
+    async def return_pages(self, unused: int) -> None:
         return None
 
     async def drained(self) -> bool:

@@ -5,6 +5,11 @@ local and runs :meth:`HostLeasing.run` beside its workers. A turn gives back the
 run dry (committing their pages first), renews the others, saving their politeness
 state, and claims more; the engine's workers crawl only the hosts held here
 (``Host.held``) and never start a request on one whose lease may have run out.
+
+Addresses are leased too (the per-IP cap across the fleet): before the first request to
+a host, :meth:`HostLeasing.address_ready` leases the host's address, or hands the host
+back with its address recorded when another worker holds it. A turn renews the
+addresses of the hosts held and gives back the others.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ __all__ = ["HostLeasing"]
 
 log = logging.getLogger("linkgraph.crawl")
 
+# Requests reserved at a time from the fleet's --max-pages: few round trips to the store,
+# and little left unused (a worker killed loses what it had not used).
+_PAGE_BLOCK = 8
+
 
 class HostLeasing:
     """The hosts this worker holds, and the turns that keep, give back and claim them."""
@@ -41,7 +50,11 @@ class HostLeasing:
         stats: CrawlStats,
         fetcher: HttpFetcher,
         capped: Callable[[], bool],
+        *,
+        fresh: bool = False,
     ) -> None:
+        """``fresh``: a pass whose page cap counts only its own requests (a refresh, a
+        link check), not those the store held."""
         self.leases = leases
         self.settings = settings
         self.frontier = frontier
@@ -52,6 +65,18 @@ class HostLeasing:
         self.fetcher = fetcher
         self.capped = capped  # the crawl's page cap is reached: claim nothing more
         self.held: dict[str, Host] = {}
+        # Addresses held -> when requests to them may start (monotonic). Leased, renewed
+        # and given back one operation at a time: a renewal giving back the addresses
+        # not in use must not give back one a worker is leasing for a host meanwhile.
+        self.addresses: dict[str, float] = {}
+        self.address_lock = asyncio.Lock()
+        # Hosts on an address another worker holds, to give back at the next turn.
+        self.handback: dict[str, Host] = {}
+        # --max-pages across the fleet: requests reserved and not made yet, and whether
+        # the fleet has reached the cap.
+        self.fresh = fresh
+        self.pages_left = 0
+        self.pages_out = False
         self.wanted = asyncio.Event()  # a host ran dry, or new hosts may be claimable
 
     async def run(self) -> None:
@@ -71,12 +96,15 @@ class HostLeasing:
         # commits their last pages, so nothing of theirs is fetched after that commit and
         # the next holder never sees an entry whose page is still in our buffer.
         dry = [h for h in self.held.values() if not h.busy and not h.has_work]
+        back = [h for h in self.handback.values() if not h.busy]
         now = self.clock.monotonic()
-        states = {h.name: state_of(h, now) for h in dry}
+        states = {h.name: state_of(h, now) for h in dry + back}
         for host in dry:
             frontier.drop(host)
             del self.held[host.name]
             self.forget(host)
+        for host in back:
+            del self.handback[host.name]
         room = self.cap() - len(self.held)
         if dry or not self.held or (room > 0 and self.writer.pending_pages):
             # Commit first: what we found may be the hosts we (or others) claim next.
@@ -94,9 +122,8 @@ class HostLeasing:
                 host.lease_until = now + leases.seconds
             else:  # another worker took it over: what it has in flight is lost
                 log.warning("lost the lease of %s to another worker", name)
-                frontier.drop(host)
-                del self.held[name]
-                self.forget(host)
+                self.lose(host)
+        await self.keep_addresses()
         room = self.cap() - len(self.held)
         if room <= 0 or self.scheduler.stopping or self.capped():
             return
@@ -116,12 +143,79 @@ class HostLeasing:
                 apply_state(claim.state, host, got)
                 host.handed_over = True
             if claim.holder_vanished:
-                host.taken_over_at = got
-                host.started(got)
+                # Its last request may have started just before its lease's end, and
+                # lasted until then: the next starts a whole delay after that end.
+                host.taken_over_at = got + max(claim.lapses_in, 0.0)
+                host.started(host.taken_over_at)
             self.held[claim.host] = host
             self.scheduler.wake(host)
         if not claims and not self.held and await leases.drained():
             self.scheduler.stop()
+
+    def lose(self, host: Host) -> None:
+        self.frontier.drop(host)
+        del self.held[host.name]
+        self.forget(host)
+
+    async def keep_addresses(self) -> None:
+        """Renew the addresses of the hosts held, give back the others."""
+        async with self.address_lock:
+            if not self.addresses:
+                return
+            used = {h.ip for h in self.held.values()}
+            keep = {a for a in self.addresses if a in used}
+            for address in set(self.addresses) - keep:
+                del self.addresses[address]
+            kept = await self.leases.keep_addresses(keep)
+            for address in keep - kept:  # it ran out and another worker took it
+                log.warning("lost the lease of address %s to another worker", address)
+                self.addresses.pop(address, None)
+                for host in [h for h in self.held.values() if h.ip == address]:
+                    self.lose(host)
+
+    async def address_ready(self, host: Host) -> bool:
+        """Before a request to ``host`` (resolved): True when this worker holds its
+        address and may send to it now. Else the host waits (the last holder's requests
+        may run until its lease's end) or, its address held by another worker, is handed
+        back at the next turn with the address recorded, for that worker to take."""
+        address = host.ip
+        assert address is not None
+        free_at = self.addresses.get(address)
+        if free_at is None:
+            async with self.address_lock:
+                free_at = self.addresses.get(address)
+                if free_at is None:
+                    wait = await self.leases.hold_address(address)
+                    if wait is None:
+                        if self.held.pop(host.name, None) is not None:
+                            self.handback[host.name] = host
+                            self.frontier.drop(host)
+                            self.wanted.set()
+                        return False
+                    # Read after the store's "now": never early.
+                    free_at = self.addresses[address] = self.clock.monotonic() + wait
+        if free_at > self.clock.monotonic():
+            host.next_time = max(host.next_time, free_at)
+            return False
+        return True
+
+    def page_granted(self) -> bool:
+        """A request may start now as far as the crawl's page cap goes."""
+        return self.settings.max_pages is None or self.pages_left > 0
+
+    async def reserve_pages(self) -> bool:
+        """Reserve more of the fleet's page cap; False once the fleet has reached it."""
+        cap = self.settings.max_pages
+        if cap is not None and not self.pages_out:
+            got = await self.leases.reserve_pages(cap, _PAGE_BLOCK, fresh=self.fresh)
+            self.pages_left += got
+            self.pages_out = got == 0
+        return self.page_granted()
+
+    def took_page(self) -> None:
+        """A request counted by the page cap starts."""
+        if self.settings.max_pages is not None:
+            self.pages_left -= 1
 
     def cap(self) -> int:
         # Enough hosts to keep every connection busy while most wait out their delay
@@ -144,9 +238,16 @@ class HostLeasing:
         for host in self.held.values():
             self.frontier.drop(host)
             self.forget(host)
+        for host in self.handback.values():
+            states[host.name] = state_of(host, now)
         self.held.clear()
+        self.handback.clear()
+        self.addresses.clear()  # given back by finish
         if states:
             await self.leases.release(states)
+        if self.pages_left > 0:
+            unused, self.pages_left = self.pages_left, 0
+            await self.leases.return_pages(unused)
         share = await self.leases.finish(self.stats.pages)
         if share is not None:
             self.stats.fleet_pages = share.all_pages

@@ -10,6 +10,7 @@ from __future__ import annotations
 from linkgraph.storage.records import Page, QueueItem
 
 from .fetch import FetchError, Request
+from .fleet import bound
 from .pagefetch import THROTTLES, FetchStep
 from .politeness import Host, retry_after_seconds
 from .urls import resolve
@@ -25,7 +26,7 @@ class LinkCheck(FetchStep):
         s = self.settings
         method = "GET" if item.url in host.head_refused else "HEAD"
         try:
-            resp = await self.fetcher.send(
+            resp = await bound(self.fetcher, host, self.clock).send(
                 Request(item.url, s.max_page_bytes, want_body=lambda *_: False, method=method)
             )
         except FetchError as exc:

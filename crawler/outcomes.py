@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from linkgraph.storage.interface import CrawlWriter
 from linkgraph.storage.records import Page, QueueItem
 
+from .fleet import LEASE_ENDED
 from .frontier import Frontier
 from .politeness import Host, HostScheduler
 from .seams import Clock
@@ -180,6 +181,16 @@ class Outcomes:
         """A request (of a page, or a link check's) that got no answer: an address the
         crawl may not reach is a skip; any other failure counts against the host and is
         retried while it has retries left, else recorded with its reason."""
+        if exc.reason == LEASE_ENDED:
+            # Cut at the end of the host's lease: not the host's fault, and not an answer.
+            # The URL stays queued (in the store for the next holder; at the head of the
+            # window should our lease be renewed yet), counted once as requested.
+            assert self.frontier is not None
+            host.started(self.clock.monotonic() - (exc.sent_ago or 0.0))
+            host.retries.setdefault(item.url, 0)
+            self.frontier.push_back(host, item)
+            log.warning("%s", exc)
+            return
         self.came_back(host, now, exc.sent_ago)
         page = Page(item.url, item.depth, fetched_at, error=exc.reason, checked_only=checked_only)
         if exc.reason == "blocked-address":

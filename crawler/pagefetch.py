@@ -17,6 +17,7 @@ from linkgraph.storage.records import Link, Page, QueueItem
 from .encoding import is_html
 from .extract import robots_directives
 from .fetch import REDIRECTS, FetchError, Request, Response, header_values
+from .fleet import bound
 from .outcomes import Outcomes
 from .parsing import PageParser
 from .politeness import Host, retry_after_seconds
@@ -66,7 +67,7 @@ class PageFetch(FetchStep):
             if item.last_modified:
                 conditional["If-Modified-Since"] = item.last_modified
         try:
-            resp = await self.fetcher.send(
+            resp = await bound(self.fetcher, host, self.clock).send(
                 Request(
                     item.url,
                     s.max_page_bytes,

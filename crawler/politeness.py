@@ -41,6 +41,11 @@ from .seams import Clock, SystemClock, wait_event
 
 __all__ = ["Host", "HostScheduler", "RobotsEntry", "retry_after_seconds"]
 
+# ``Host.heap_seq`` of a host waiting for a slot on its address: scheduled, so that
+# ``wake`` (new links found for it) does not put it in the heap a second time, whence it
+# would be handed out while the waiting list hands it out too.
+_ON_IP = -2
+
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """Parse ``Retry-After``: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
@@ -96,7 +101,7 @@ class Host:
     parks: int = 0
     skip_reason: str | None = None  # set: every remaining URL is recorded as skipped
     retired: bool = False  # cap reached: leave the rest in the frontier
-    heap_seq: int = -1
+    heap_seq: int = -1  # its entry in the heap; -1: none; _ON_IP: waiting for its address
     slot_ip: str | None = None  # the address whose connection slot this host holds
     # Several workers on one store (crawler/fleet.py): a host is crawled only while this
     # worker holds its lease, and no request starts after the lease's end minus the delay.
@@ -228,7 +233,7 @@ class HostScheduler:
 
     def wake(self, host: Host) -> None:
         """(Re)schedule a host that has work and is not already scheduled or busy."""
-        if host.busy or host.heap_seq >= 0 or not host.has_work:
+        if host.busy or host.heap_seq != -1 or not host.has_work:
             return
         seq = next(self._seq)
         host.heap_seq = seq
@@ -245,6 +250,7 @@ class HostScheduler:
             waiting = self._ip_waiting.get(ip)
             if waiting:
                 nxt = waiting.popleft()
+                nxt.heap_seq = -1
                 self.waiting_ip -= 1
                 self._ip_active[ip] += 1
                 nxt.slot_ip = ip
@@ -282,6 +288,7 @@ class HostScheduler:
         if ip is not None:
             active = self._ip_active.get(ip, 0)
             if active >= self.per_ip:
+                host.heap_seq = _ON_IP
                 self._ip_waiting.setdefault(ip, deque()).append(host)
                 self.waiting_ip += 1
                 return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from .fleet import Leases, LocalLeases
+from .fleet import LEASE_ENDED, Leases, LocalLeases, bound
 from .outcomes import Outcomes
 from .politeness import Host, RobotsEntry
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
@@ -96,12 +96,19 @@ class RobotsCache:
             self.out.stats.robots_fetches += 1
         began = self.clock.monotonic()
         result = await fetch_robots_hop(
-            self.fetcher,
+            bound(self.fetcher, host, self.clock),
             url,
             hop,
             max_bytes=s.robots_max_bytes,
             max_redirects=s.robots_max_redirects,
         )
+        if result.error is not None and result.error.reason == LEASE_ENDED:
+            # Cut at the lease's end: not the site's answer. Asked again under a renewed
+            # lease, or by the host's next holder.
+            if hop:
+                host.robots_redirects[origin] = (url, hop)
+            host.started(self.clock.monotonic() - (result.sent_ago or 0.0))
+            return
         self.out.waited(host, began)
         status, body = result.status, result.body
         error = result.error.reason if result.error else None

@@ -28,6 +28,9 @@ class HostState:
     waited: float = 0.0
     skip_reason: str | None = None
     retired: bool = False
+    # The address its connections are counted against (per-IP caps), once resolved: a
+    # claim passes a host by while another worker holds its address.
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,10 @@ class Claim:
     # The last holder did not give it back (killed, or its lease ran out): its last
     # request may have started just before, so the next waits a whole delay from now.
     holder_vanished: bool = False
+    # Seconds until the last holder's lease would have run out, when its session ended
+    # before that (0: it had run out). The worker may still be running without its
+    # session: its requests end by its lease's end, so ours start no sooner.
+    lapses_in: float = 0.0
     # Hashes of its URLs fetched or queued so far, by any worker: our seen set was read
     # when we started, and while we hold the host nobody else fetches from it, so with
     # these it is complete for the host and what we find on it can queue in memory.

@@ -134,7 +134,8 @@ class FakeFetcher:
     request, the last repeated). Unscripted URLs get a 404, so a robots.txt nobody scripted
     allows everything, unless ``fallback(url)`` answers (a trap: endless generated
     pages). ``ips`` maps a host to its addresses (default: one of its own).
-    Every request is logged with its virtual start and end in :attr:`log`."""
+    Every request is logged with its virtual start and end in :attr:`log`; one cancelled
+    while it ran, in :attr:`cut`."""
 
     def __init__(
         self,
@@ -149,6 +150,7 @@ class FakeFetcher:
         self.script = {u: [a] if isinstance(a, Answer) else list(a) for u, a in script.items()}
         self.ips = dict(ips or {})
         self.log: list[Seen] = []
+        self.cut: list[Seen] = []
         self.lookups: list[str] = []
         self._served: dict[str, int] = {}
         self._hosts: dict[str, int] = {}
@@ -176,7 +178,12 @@ class FakeFetcher:
         answer = self._answer(url)
         start = self.clock.monotonic()
         if answer.takes:
-            await self.clock.sleep(answer.takes)
+            try:
+                await self.clock.sleep(answer.takes)
+            except asyncio.CancelledError:
+                now = self.clock.monotonic()
+                self.cut.append(Seen(url, request.method, dict(request.headers or {}), start, now))
+                raise
         end = self.clock.monotonic()
         self.log.append(Seen(url, request.method, dict(request.headers or {}), start, end))
         if answer.error is not None:

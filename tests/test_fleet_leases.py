@@ -38,9 +38,17 @@ class FleetLeases:
     saved_robots: list[str] = field(default_factory=list)
     clock: FakeClock | None = None
     writer: MemoryWriter | None = None
+    fetcher: FakeFetcher | None = None
     # Entries another worker queues for the host after we started, before our claim.
     queued_meanwhile: list[QueueItem] = field(default_factory=list)
     lost: bool = False  # another worker took the host over: renewals keep nothing
+    # What leasing an address answers (None: another worker holds it); default 0.0.
+    addresses: dict[str, float | None] = field(default_factory=dict)
+    kept_addresses: list[set[str]] = field(default_factory=list)
+    # What the fleet's page cap still grants (None: whatever is asked), and what we took.
+    grantable: int | None = None
+    reserved: list[int] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)
 
     async def start(self) -> int | None:
         return self.worker
@@ -64,6 +72,23 @@ class FleetLeases:
     async def release(self, states: dict[str, HostState]) -> None:
         self.released.update(states)
 
+    async def hold_address(self, address: str) -> float | None:
+        return self.addresses.get(address, 0.0)
+
+    async def keep_addresses(self, addresses: set[str]) -> set[str]:
+        self.kept_addresses.append(set(addresses))
+        return set(addresses)
+
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        n = want if self.grantable is None else min(want, self.grantable)
+        if self.grantable is not None:
+            self.grantable -= n
+        self.reserved.append(n)
+        return n
+
+    async def return_pages(self, unused: int) -> None:
+        self.returned.append(unused)
+
     async def drained(self) -> bool:
         return bool(self.released)
 
@@ -78,15 +103,18 @@ class FleetLeases:
 
 
 async def crawl(
-    leases: FleetLeases, pages: dict[str, object], writer: MemoryWriter | None = None
+    leases: FleetLeases,
+    pages: dict[str, object],
+    writer: MemoryWriter | None = None,
+    **settings: object,
 ) -> tuple[FakeFetcher, object]:
     clock = FakeClock()
     leases.clock = clock
-    fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
+    fetcher = leases.fetcher = FakeFetcher(clock, pages)  # type: ignore[arg-type]
     writer = leases.writer = writer or memory_writer()
-    settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)
+    settings = CrawlSettings(seeds=(f"{A}/",), **{**FAKE_DEFAULTS, **settings})  # type: ignore[arg-type]
     engine = Engine(
-        settings,
+        settings,  # type: ignore[arg-type]
         writer,
         fetcher,
         resolver=fetcher,
@@ -299,3 +327,109 @@ async def test_a_window_read_for_a_lease_since_lost_is_not_fetched(again: float)
         clock.close()
     # Only what was queued after the other worker's turn: x1 and x2 are done.
     assert fetcher.urls("a.test", robots=False) == [f"{A}/x3"]
+
+
+async def crawl_until_store_fails(
+    leases: FleetLeases, pages: dict[str, object], writer: MemoryWriter | None = None
+) -> FakeFetcher:
+    """:func:`crawl`, for a store that fails under the crawl: the requests it saw."""
+    with pytest.raises(StoreError, match="timed out"):
+        await crawl(leases, pages, writer)
+    assert leases.fetcher is not None
+    return leases.fetcher
+
+
+@dataclass
+class StalledStore(FleetLeases):
+    """The store stops answering renewals after the first turn, and after a minute the
+    worker gives up on it (its connection times out)."""
+
+    renewals: int = 0
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        self.renewals += 1
+        if self.renewals > 1:
+            assert self.clock is not None
+            await self.clock.sleep(60.0)
+            raise StoreError("cannot share the crawl of postgresql://db.test/links: timed out")
+        return set(states)
+
+
+async def test_a_request_running_at_its_lease_end_is_cut_there_and_stays_queued() -> None:
+    # Claimed at 0 for 10 s; renewals stall from 0.5 s. "/" leaves at 1 s and would take
+    # 100 s: the next holder may take the host once the lease has run out.
+    leases = StalledStore(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    writer = memory_writer()
+    pages = {f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(takes=100.0)}
+    fetcher = await crawl_until_store_fails(leases, pages, writer)
+    (cut,) = fetcher.cut
+    assert (cut.url, cut.start, cut.end) == (f"{A}/", 1.0, 10.0)
+    assert f"{A}/" not in writer.pages  # not failed: queued for the next holder
+
+
+async def test_no_request_starts_on_a_lease_with_under_a_quarter_left() -> None:
+    # "/" runs from 1 s to 8.5 s; /next would start then, 1.5 s before the lease's end,
+    # with its renewals missed since 0.5 s.
+    leases = StalledStore(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    site = {f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(f"{A}/next", takes=7.5)}
+    fetcher = await crawl_until_store_fails(leases, {**site, f"{A}/next": html()})
+    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]
+
+
+async def test_a_host_whose_holder_lost_its_session_waits_out_its_lease_first() -> None:
+    # Its session ended 6 s before its lease would have: the worker may still be
+    # running, its last request ending as late as then. Ours starts one delay after.
+    state = HostState(next_in=0.0, delay=1.0)
+    leases = FleetLeases(
+        Claim("a.test", 1, state, holder_vanished=True, lapses_in=6.0),
+        robots_txt=(200, b"User-agent: *\n", 60.0),
+    )
+    fetcher, _ = await crawl(leases, SITE)
+    (claimed,) = leases.claimed_at
+    assert fetcher.starts("a.test") == [claimed + 7.0, claimed + 8.0]
+
+
+# The fake fetcher gives the first host it resolves this documentation address.
+A_IP = "198.51.100.1"
+
+
+async def test_a_host_on_an_address_another_worker_holds_is_given_back_unrequested() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    leases.addresses[A_IP] = None
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.urls("a.test") == []
+    # Recorded with its lease: claims pass it by while the other worker holds the address.
+    assert leases.released["a.test"].address == A_IP
+
+
+async def test_a_host_on_an_address_whose_holder_lost_its_session_waits_out_its_lease() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    leases.addresses[A_IP] = 6.0
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert fetcher.starts("a.test") == [6.0, 7.0, 8.0]
+
+
+async def test_an_address_is_renewed_while_a_host_on_it_is_held_and_given_back_after() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    assert leases.released["a.test"].address == A_IP
+    assert {A_IP} in leases.kept_addresses
+    assert leases.kept_addresses[-1] == set()
+
+
+THREE = {f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(f"{A}/b", f"{A}/c")}
+
+
+async def test_a_worker_stops_at_the_fleets_page_cap_not_its_own() -> None:
+    # --max-pages 5, and the other workers have made all but two of the fleet's requests.
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)), grantable=2)
+    fetcher, _ = await crawl(leases, {**THREE, f"{A}/b": html(), f"{A}/c": html()}, max_pages=5)
+    assert fetcher.urls("a.test", robots=False) == [f"{A}/", f"{A}/b"]
+
+
+async def test_a_worker_gives_back_the_pages_it_reserved_and_did_not_use() -> None:
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    fetcher, _ = await crawl(leases, {**THREE, f"{A}/b": html(), f"{A}/c": html()}, max_pages=50)
+    made = len(fetcher.urls("a.test", robots=False))
+    assert made == 3
+    assert sum(leases.reserved) - sum(leases.returned) == made

@@ -295,11 +295,12 @@ def make_older(url: str) -> None:
     """Set a store of ours back one migration: its row and its tables gone."""
     with psycopg.connect(url) as conn:
         conn.execute(f"DELETE FROM {META_TABLE} WHERE version = %s", (len(MIGRATIONS),))
-        conn.execute("DROP TABLE workers, host_leases, robots_files")
+        conn.execute("DROP TABLE address_leases, page_quota")
+        conn.execute("ALTER TABLE host_leases DROP COLUMN address")
 
 
 def test_init_db_brings_an_older_store_of_ours_up_to_date(pg_url: str, capsys) -> None:
-    assert MIGRATIONS[-1][0] == "0005_crawl_fleet"  # what make_older undoes
+    assert MIGRATIONS[-1][0] == "0006_fleet_caps"  # what make_older undoes
     run(capsys, "init-db", pg_url)
     make_older(pg_url)
     code, _, err = run(capsys, "backlinks", "a.test", "--db", pg_url)
@@ -307,7 +308,7 @@ def test_init_db_brings_an_older_store_of_ours_up_to_date(pg_url: str, capsys) -
     code, out, _ = run(capsys, "init-db", pg_url)
     n = len(MIGRATIONS)
     assert (code, out) == (0, f"upgraded {pg_url} from store schema v{n - 1} to v{n}\n")
-    assert {"workers", "host_leases", "robots_files"} <= set(tables(pg_url))
+    assert {"address_leases", "page_quota"} <= set(tables(pg_url))
 
 
 def test_copy_into_an_older_store_with_rows_refuses_before_upgrading_it(

@@ -9,6 +9,7 @@ rule applied in the wrong place gives a different number.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -271,3 +272,28 @@ async def test_robots_txt_that_comes_back_opens_the_host() -> None:
     assert crawl.fetcher.starts() == [0.0, 7.0, 8.0]
     assert crawl.page(urls[0]).status == 200
     assert crawl.page(urls[1]).error == "robots"
+
+
+async def test_a_host_waiting_for_its_address_and_woken_by_new_links_is_handed_out_once() -> None:
+    """Hosts waiting for a slot on their address are woken again and again by links found
+    on the others' pages: each is still handed to one worker at a time, its gap kept."""
+    names = ["p", "q", "r", "s", "t", "u"]
+    hosts = [f"http://{n}.test/" for n in names]
+    script: dict[str, Answer] = {}
+    for i, host in enumerate(hosts):
+        others = [f"{h}page{i}" for h in hosts if h != host]
+        script[f"{host}robots.txt"] = text("User-agent: *\n", takes=0.3)
+        script[host] = html(*others, takes=0.7)
+        for j in range(len(hosts)):
+            script[f"{host}page{j}"] = html(*others, takes=0.2 + 0.1 * j)
+    ips = {f"{n}.test": ["198.51.100.7"] for n in names}
+    crawl = await run_crawl(script, seeds=hosts, ips=ips, connections_per_ip=2, delay=0.5)
+    log = crawl.fetcher.log
+    assert len(log) == 6 * 7  # robots.txt, "/" and a page linked from each other host
+    for name in names:
+        mine = sorted((r for r in log if r.host == f"{name}.test"), key=lambda r: r.start)
+        assert all(b.start - a.start >= 0.5 for a, b in itertools.pairwise(mine))
+        assert all(b.start >= a.end for a, b in itertools.pairwise(mine))
+    edges = sorted([(r.start, 1) for r in log] + [(r.end, -1) for r in log])
+    running = [sum(step for _, step in edges[: i + 1]) for i in range(len(edges))]
+    assert max(running) == 2

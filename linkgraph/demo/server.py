@@ -183,10 +183,22 @@ class SiteState:
         return route
 
 
-class SiteServer(web.Server):
-    """aiohttp's low-level server for one site, counting that site's TCP connections."""
+class Load:
+    """The requests in progress at once on one address, which several sites may share."""
 
-    def __init__(self, handler: Any, state: SiteState, conns: Connections, **kwargs: Any) -> None:
+    __slots__ = ("inflight", "max_inflight")
+
+    def __init__(self) -> None:
+        self.inflight = self.max_inflight = 0
+
+
+class SiteServer(web.Server):
+    """aiohttp's low-level server for one address, counting its site's TCP connections
+    (``state`` None: several sites share the address, a connection is no one site's)."""
+
+    def __init__(
+        self, handler: Any, state: SiteState | None, conns: Connections, **kwargs: Any
+    ) -> None:
         super().__init__(handler, **kwargs)
         self._state = state
         self._conns = conns
@@ -197,13 +209,14 @@ class SiteServer(web.Server):
         conns.made += 1
         peer = transport.get_extra_info("peername") or ("", 0)
         conns.open[handler] = (conns.made, (peer[0], peer[1]))
-        state.opened += 1
-        state.open += 1
-        state.max_open = max(state.max_open, state.open)
+        if state is not None:
+            state.opened += 1
+            state.open += 1
+            state.max_open = max(state.max_open, state.open)
 
     def connection_lost(self, handler: Any, exc: BaseException | None = None) -> None:
         super().connection_lost(handler, exc)
-        if self._conns.open.pop(handler, None) is not None:
+        if self._conns.open.pop(handler, None) is not None and self._state is not None:
             self._state.open -= 1
 
 
@@ -219,9 +232,10 @@ class Connections:
 
 
 def handler(
-    state: SiteState, conns: Connections, log: list[Hit] | None
+    state: SiteState, conns: Connections, log: list[Hit] | None, load: Load | None = None
 ) -> Callable[[web.BaseRequest], Any]:
-    """The request handler of one site; each request is appended to ``log`` unless ``None``."""
+    """The request handler of one site; each request is appended to ``log`` unless ``None``
+    and counted in its address's ``load``."""
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         arrived = time.monotonic()
@@ -252,6 +266,9 @@ def handler(
             log.append(hit)
         state.inflight += 1
         state.max_inflight = max(state.max_inflight, state.inflight)
+        if load is not None:
+            load.inflight += 1
+            load.max_inflight = max(load.max_inflight, load.inflight)
         try:
             if answer.delay:
                 await asyncio.sleep(answer.delay)
@@ -261,6 +278,21 @@ def handler(
             return kind(status=answer.status, body=answer.body, headers=answer.headers)
         finally:
             state.inflight -= 1
+            if load is not None:
+                load.inflight -= 1
+
+    return handle
+
+
+def by_host(
+    handlers: dict[str, Callable[[web.BaseRequest], Any]],
+) -> Callable[[web.BaseRequest], Any]:
+    """The handler of an address several sites share: the site the ``Host`` header names
+    (its first site for a name it does not serve)."""
+    first = next(iter(handlers.values()))
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        return await handlers.get((request.url.host or "").lower(), first)(request)
 
     return handle
 

@@ -5,6 +5,8 @@ Every site listens on its own address in ``127.77.0.0/16`` (Linux routes all of
 port. Host names end in ``.test`` (RFC 2606); a crawler reaches them through the hosts
 file :meth:`DemoWeb.write_hosts_file` writes. Because a site is found by the local address a
 request arrived on, a wrong ``Host`` header still reaches the site that owns the address.
+Sites given one ``address`` share it (shared hosting): there the ``Host`` header tells
+them apart, and :meth:`DemoWeb.max_inflight_at` counts the requests to the address.
 
 Three users, three ways to run it:
 
@@ -56,7 +58,17 @@ from typing import Any
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from .model import DemoSite, ExpectedLink, expected_edges, fill_port
-from .server import Connections, DemoWebError, Hit, SiteServer, SiteState, bind, handler
+from .server import (
+    Connections,
+    DemoWebError,
+    Hit,
+    Load,
+    SiteServer,
+    SiteState,
+    bind,
+    by_host,
+    handler,
+)
 
 __all__ = ["DemoResolver", "DemoWeb"]
 
@@ -121,6 +133,7 @@ class DemoWeb:
         self._attempts, self._shutdown_timeout = bind_attempts, shutdown_timeout
         self._log: list[Hit] = []
         self._states: dict[str, SiteState] = {}
+        self._loads: dict[str, Load] = {}
         self._conns = Connections()
         self._servers: list[SiteServer] = []
         self._listeners: list[asyncio.AbstractServer] = []
@@ -146,25 +159,30 @@ class DemoWeb:
         if self._listeners:
             raise DemoWebError("the demo web is already running")
         loop = asyncio.get_running_loop()
-        listening = [s for s in self._given if s.listening]
+        listen = list(dict.fromkeys(self.hosts[s.name] for s in self._given if s.listening))
+        reserve = [
+            a
+            for a in dict.fromkeys(self.hosts[s.name] for s in self._given if not s.listening)
+            if a not in listen
+        ]
         self.port, socks, self._reserved = bind(
-            [self.hosts[s.name] for s in listening],
-            [self.hosts[s.name] for s in self._given if not s.listening],
-            port=self._want_port,
-            backlog=self._backlog,
-            attempts=self._attempts,
+            listen, reserve, port=self._want_port, backlog=self._backlog, attempts=self._attempts
         )
         port = str(self.port)
         self.sites = [self._filled(s, port) for s in self._given]
+        log = self._log if self._record else None
         try:
-            for site in self.sites:
-                if not site.listening:
-                    continue
-                state = self._states[site.name] = SiteState(site, port)
-                log = self._log if self._record else None
-                server = SiteServer(
-                    handler(state, self._conns, log), state, self._conns, access_log=None
-                )
+            for address in listen:
+                here = [s for s in self.sites if s.listening and s.address == address]
+                load = self._loads[address] = Load()
+                handlers = {}
+                for site in here:
+                    state = self._states[site.name] = SiteState(site, port)
+                    handlers[site.name] = handler(state, self._conns, log, load)
+                if len(here) == 1:
+                    server = SiteServer(handlers[here[0].name], state, self._conns, access_log=None)
+                else:
+                    server = SiteServer(by_host(handlers), None, self._conns, access_log=None)
                 self._servers.append(server)
                 sock = socks.pop(0)
                 try:
@@ -328,6 +346,8 @@ class DemoWeb:
         for state in self._states.values():
             state.max_inflight = state.inflight
             state.max_open = state.open
+        for load in self._loads.values():
+            load.max_inflight = load.inflight
 
     def reset(self) -> None:
         """:meth:`clear_log`, and rewind every page to its first response."""
@@ -340,6 +360,11 @@ class DemoWeb:
         """The most requests to ``site`` in progress at once since start or clear_log."""
         state = self._states.get(site)
         return state.max_inflight if state else 0
+
+    def max_inflight_at(self, address: str) -> int:
+        """The most requests to the sites on ``address`` in progress at once."""
+        load = self._loads.get(address)
+        return load.max_inflight if load else 0
 
     def max_connections(self, site: str) -> int:
         """The most TCP connections to ``site`` open at once since start or clear_log."""

@@ -205,4 +205,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_fleet_caps",
+        """
+        -- The per-IP connection cap across the fleet (storage/pg/fleet.py): an address
+        -- is leased to one worker at a time, which alone requests the hosts on it, and a
+        -- host's address is recorded with its lease, so that claims can pass it by.
+        CREATE TABLE address_leases (
+            address   TEXT PRIMARY KEY,
+            worker_id BIGINT NOT NULL,
+            expires   DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX address_leases_worker ON address_leases(worker_id);
+        ALTER TABLE host_leases ADD COLUMN address TEXT;
+        CREATE INDEX host_leases_address ON host_leases(address);
+        -- --max-pages across the fleet: the requests of this pass, granted to workers in
+        -- small blocks (one row; the first worker of a pass resets it).
+        CREATE TABLE page_quota (
+            slot    INTEGER PRIMARY KEY CHECK (slot = 1),
+            base    BIGINT NOT NULL,  -- requests the store held when the pass began
+            granted BIGINT NOT NULL   -- requests granted to workers since
+        );
+        """,
+    ),
 ]
