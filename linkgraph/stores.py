@@ -14,14 +14,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import AuditReader, LinkReader
 from linkgraph.storage.pg import is_pg_url, redact
 from linkgraph.storage.sqlite import SqliteStore
 
-__all__ = ["AuditStore", "copy", "init_db", "open_reader", "reading", "refuse_postgres", "shown"]
+if TYPE_CHECKING:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.writer import StoreWriter
+
+__all__ = [
+    "AuditStore",
+    "copy",
+    "init_db",
+    "open_reader",
+    "open_writer",
+    "reading",
+    "refuse_postgres",
+    "shown",
+]
 
 # What the audits and the graph export read: a store's path, or a store the caller opened.
 AuditStore = str | os.PathLike[str] | AuditReader
@@ -63,6 +76,20 @@ def open_reader(db: str | os.PathLike[str], *, check: bool = False) -> AuditRead
         return PgStore.open(os.fspath(db), check=check)
     _refuse_other_urls(db)
     return SqliteStore.open(db, check=check)
+
+
+async def open_writer(db: str | os.PathLike[str], *, bulk: bool = False) -> StoreWriter | PgWriter:
+    """The batched writer of the store ``db`` names (created if missing), for the imports:
+    PostgreSQL's for a ``postgresql://`` URL, else SQLite's (``bulk``: its import mode,
+    :meth:`StoreWriter.open`). Use it as ``async with await open_writer(db) as writer``."""
+    if is_pg_url(db):
+        from linkgraph.storage.pg.writer import PgWriter
+
+        return await PgWriter.open(os.fspath(db))
+    _refuse_other_urls(db)
+    from linkgraph.storage.writer import StoreWriter
+
+    return await StoreWriter.open(db, bulk=bulk)
 
 
 def _refuse_other_urls(db: object) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 from ..output import say
+from ..stores import shown
 from .common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, arg, call, command
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _summary(r: ArchiveReport, db: str) -> None:
     skipped = ", ".join(f"{n:,} {why}" for why, n in sorted(r.skipped.items()))
     say(
         f"imported {r.pages:,} pages ({r.recaptures:,} recaptures, {r.redirects:,} redirects)"
-        f" with {r.links:,} links from {r.records:,} records of {r.files:,} files into {db}"
+        f" with {r.links:,} links from {r.records:,} records of {r.files:,} files into {shown(db)}"
         f"; {r.older:,} older captures and {r.damaged:,} damaged records skipped"
         + (f"; skipped: {skipped}" if skipped else "")
     )
@@ -141,5 +142,5 @@ def cmd_import_parquet(args: argparse.Namespace) -> int:
     from ..parquet import import_parquet
 
     links, pages = call(import_parquet, args)
-    print(f"imported {links:,} links and {pages:,} pages into {args.db}")
+    print(f"imported {links:,} links and {pages:,} pages into {shown(args.db)}")
     return EXIT_OK

@@ -87,9 +87,12 @@ async def _ids(conn: Any, table: str, column: str, names: list[str]) -> dict:
     return dict(await cur.fetchall())
 
 
-async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
+async def write_batch(
+    conn: Any, batch: Batch, *, keep_frontier: bool = False
+) -> tuple[int, dict[int, int]]:
     """Write one batch inside the caller's transaction: returns the change in current
-    links and, per host id, in answered pages."""
+    links and, per host id, in answered pages. ``keep_frontier``: the pages were not
+    fetched by a crawl (an archive import), so a crawl's queued entries for them stay."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     rels: dict[tuple[str, ...], None] = {(): None}
@@ -339,7 +342,7 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
             " ON CONFLICT DO NOTHING",
             (sorted({host_ids[hosts[entries[i].url]] for i in order}),),
         )
-    if done:
+    if done and not keep_frontier:
         await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%s)", (sorted(done),))
     for host, (ip, note) in sorted(batch.hosts.items()):
         await conn.execute(
