@@ -198,3 +198,22 @@ def test_bad_input_is_the_same_one_line_error_on_each_backend(
         assert on_sqlite[0] == 1 and len(on_sqlite[1]) == 1, bad
         assert on_pg == on_sqlite, bad
     assert counts(pg_url)["pages"] == 0
+
+
+def test_the_imports_name_the_store_without_its_password(
+    samples: Path, tmp_path: Path, pg_server, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "hunter-two-staple"
+    name = pg_url.split("@/", 1)[1].split("?")[0]
+    url = pg_server.url(name, user=f"postgres:{secret}")  # trusted: the password is unused
+    edges = tmp_path / "edges.csv"
+    edges.write_text("source,target\nhttp://a.example/,http://t.example/\n")
+    for argv in (
+        ["import-warc", "--quiet", "--db", url, str(samples / "pywb" / "example.warc.gz")],
+        ["import", "--db", url, str(edges)],
+    ):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert " into postgresql://postgres:***@/" in out
+        assert secret not in out + err

@@ -200,6 +200,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     read_as = "" if result.encoding == "utf-8" else f", read as {result.encoding_note}"
     print(
         f"imported {result.links:,} links from {result.rows:,} rows ({result.skipped:,} skipped)"
-        f" into {args.db}{read_as}"
+        f" into {shown_store(args.db)}{read_as}"
     )
     return EXIT_OK if result.links or not result.rows else EXIT_ERROR
