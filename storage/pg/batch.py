@@ -88,11 +88,13 @@ async def _ids(conn: Any, table: str, column: str, names: list[str]) -> dict:
 
 
 async def write_batch(
-    conn: Any, batch: Batch, *, keep_frontier: bool = False
+    conn: Any, batch: Batch, *, keep_frontier: bool = False, nested: bool = False
 ) -> tuple[int, dict[int, int]]:
     """Write one batch inside the caller's transaction: returns the change in current
     links and, per host id, in answered pages. ``keep_frontier``: the pages were not
-    fetched by a crawl (an archive import), so a crawl's queued entries for them stay."""
+    fetched by a crawl (an archive import), so a crawl's queued entries for them stay.
+    ``nested``: the transaction is a savepoint of a longer one (``PgWriter.atomic``), so
+    the temporary tables, emptied only at a commit, may hold an earlier batch's rows."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     rels: dict[tuple[str, ...], None] = {(): None}
@@ -243,6 +245,8 @@ async def write_batch(
             " kind INT, anchor_id BIGINT, placement INT, rel_id BIGINT, flags INT,"
             " first_seen BIGINT) ON COMMIT DELETE ROWS"
         )
+        if nested:
+            await conn.execute("TRUNCATE new_links")
         async with conn.cursor().copy("COPY new_links FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_LINK_TYPES)
             for key in sorted(link_rows):
@@ -260,6 +264,8 @@ async def write_batch(
             " kind INT, anchor_id BIGINT, placement INT, rel_id BIGINT, flags INT)"
             " ON COMMIT DELETE ROWS"
         )
+        if nested:
+            await conn.execute("TRUNCATE kept")
         if kept:
             await conn.execute(
                 "INSERT INTO kept SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[],"

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from ..edgerows import EdgeColumns
@@ -63,6 +64,7 @@ class PgWriter(BufferedWriter):
         # An archive import records pages without being a crawl: a crawl's queued entry for
         # such a page stays queued (write_batch's keep_frontier), as on SQLite.
         self.keep_frontier = False
+        self._atomic = False  # inside atomic(): batches are savepoints of its transaction
         # take_frontier's own connection: reading a host's window never waits behind a
         # batch commit that holds nothing of that host.
         self._reader: Any = None
@@ -172,7 +174,10 @@ class PgWriter(BufferedWriter):
                 try:
                     async with self._conn.transaction():
                         links, answered = await write_batch(
-                            self._conn, batch, keep_frontier=self.keep_frontier
+                            self._conn,
+                            batch,
+                            keep_frontier=self.keep_frontier,
+                            nested=self._atomic,
                         )
                     break
                 except (pg.errors.DeadlockDetected, pg.errors.SerializationFailure):
@@ -201,6 +206,30 @@ class PgWriter(BufferedWriter):
             else:
                 self._answered.pop(host, None)
             self.hosts_crawled += (now > 0) - (before > 0)
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[Any]:
+        """One transaction around every batch flushed in the block, committed when the
+        block ends and rolled back whole when it fails or is interrupted: an import that
+        fills a new store (``import-parquet``) leaves nothing of itself behind, as the
+        SQLite store's rename into place does. Yields the connection, for the block's own
+        statements in the same transaction."""
+        await self.flush()
+        pg = driver()
+        self._atomic = True
+        try:
+            async with self._conn.transaction():
+                yield self._conn
+                await self.flush()
+        except BaseException as exc:
+            self._batch = Batch()  # rolled back with the rest: never committed alone
+            if isinstance(exc, pg.Error):
+                raise StoreError(
+                    f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
+                ) from None
+            raise
+        finally:
+            self._atomic = False
 
     # -- crawl state -------------------------------------------------------------------
 
