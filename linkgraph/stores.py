@@ -32,6 +32,7 @@ __all__ = [
     "open_reader",
     "open_writer",
     "reading",
+    "refuse_other_urls",
     "refuse_postgres",
     "shown",
 ]
@@ -74,7 +75,7 @@ def open_reader(db: str | os.PathLike[str], *, check: bool = False) -> AuditRead
         from linkgraph.storage.pg.store import PgStore
 
         return PgStore.open(os.fspath(db), check=check)
-    _refuse_other_urls(db)
+    refuse_other_urls(db)
     return SqliteStore.open(db, check=check)
 
 
@@ -86,13 +87,13 @@ async def open_writer(db: str | os.PathLike[str], *, bulk: bool = False) -> Stor
         from linkgraph.storage.pg.writer import PgWriter
 
         return await PgWriter.open(os.fspath(db))
-    _refuse_other_urls(db)
+    refuse_other_urls(db)
     from linkgraph.storage.writer import StoreWriter
 
     return await StoreWriter.open(db, bulk=bulk)
 
 
-def _refuse_other_urls(db: object) -> None:
+def refuse_other_urls(db: object) -> None:
     """A ``--db`` that looks like a URL of another scheme (``postgresq://``, ``mysql://``)
     is a mistake, not a file name: say so, without the password it may carry, instead of
     creating folders named after it or printing it in a "not found"."""
@@ -115,7 +116,7 @@ def refuse_postgres(db: object, command: str, *, reads: bool = False) -> None:
     """Raise a one-line :class:`StoreError` when ``db`` is a PostgreSQL URL: ``command``
     writes a store (or, with ``reads``, reads it in a way only SQLite does yet), which is
     not built for PostgreSQL yet. (A URL of another scheme is refused too.)"""
-    _refuse_other_urls(db)
+    refuse_other_urls(db)
     if is_pg_url(db):
         what, hint = (
             ("read", "copy it to a SQLite store with `linkgraph copy URL PATH` first")

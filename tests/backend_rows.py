@@ -56,8 +56,10 @@ def busiest_targets(db: str | Path, n: int = 5) -> list[str]:
 
 def answers(db: str | Path, targets: list[str]) -> dict[str, Any]:
     """The backlinks, anchors and changes of each target host, internal and lost links
-    included, with ``stats``."""
-    found: dict[str, Any] = {"stats": linkgraph.stats(db)}
+    included, with ``stats`` (less the crawl workers a PostgreSQL store lists)."""
+    stats = linkgraph.stats(db)
+    stats.pop("workers", None)  # PostgreSQL's alone: the processes that crawled it
+    found: dict[str, Any] = {"stats": stats}
     for host in targets:
         every = {"mode": "host", "include_internal": True, "include_lost": True}
         found[host] = {
