@@ -78,3 +78,18 @@ def test_a_demo_never_replaces_a_postgresql_database_holding_a_store(
     assert err.startswith("linkgraph: error: postgresql://postgres@/")
     assert "holds a store already" in err
     assert stored(pg_url) == before
+
+
+def test_a_second_demo_on_a_postgresql_database_is_refused_while_one_runs(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    from linkgraph.demo import run
+
+    with psycopg.connect(pg_url, autocommit=True) as running:  # a demo's session
+        running.execute("SELECT pg_advisory_lock(%s)", (run._PG_DEMO_LOCK,))
+        assert main(["demo", "--db", pg_url, "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"linkgraph: error: another linkgraph demo is writing {pg_url}\n"
+    assert main(["stats", "--db", pg_url]) == 1  # nothing was created
