@@ -41,7 +41,6 @@ from linkgraph.storage.commit import Edge
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.intern import located_edges
-from linkgraph.storage.pg.connection import is_pg_url
 
 from .csvencoding import FALLBACK_ENCODING, detect_encoding
 from .loop import run
@@ -396,10 +395,9 @@ def import_links(
     ``encoding`` is a Python codec name; without it the encoding is detected (byte-order
     mark, else UTF-8, else :data:`FALLBACK_ENCODING`) and reported in the result.
     """
-    from .stores import refuse_postgres
+    from .stores import refuse_other_urls
 
-    if not is_pg_url(db):
-        refuse_postgres(db, "import")  # a URL of another scheme
+    refuse_other_urls(db)
     path = str(file)
     try:
         # Standard input is read whole: detecting the encoding needs a second pass.

@@ -49,7 +49,7 @@ from linkgraph.storage.vocab import (
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
-from .stores import is_pg_url, refuse_postgres, shown
+from .stores import is_pg_url, refuse_other_urls, shown
 
 if TYPE_CHECKING:
     from linkgraph.storage.pg.writer import PgWriter
@@ -249,7 +249,7 @@ def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -
     if is_pg_url(db):
         from linkgraph.storage.pg.tables import table_rows
     else:
-        refuse_postgres(db, "export --format parquet", reads=True)  # another scheme of URL
+        refuse_other_urls(db)
         from linkgraph.storage.tables import table_rows
     pa = _arrow()
     import pyarrow.compute  # noqa: F401  (pa.compute, for the partitions)
@@ -438,7 +438,7 @@ def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -
 
         full = pg_has_urls(db)
     else:
-        refuse_postgres(db, "import-parquet")  # a URL of another scheme
+        refuse_other_urls(db)
         full = has_urls(db)
     if full:
         raise SettingsError(

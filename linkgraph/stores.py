@@ -5,8 +5,8 @@ The query functions (:mod:`linkgraph.api`), the audits (:mod:`linkgraph.audit`) 
 graph export (:mod:`linkgraph.graphs`) all go through :func:`reading`, so the backend a
 ``--db`` value opens is chosen here, in one place: a value starting ``postgresql://`` or
 ``postgres://`` is a PostgreSQL store (:mod:`linkgraph.storage.pg`), anything else a
-SQLite file. The commands that write a store (crawl, import, rank) ask
-:func:`refuse_postgres` first: their PostgreSQL writer is not built yet.
+SQLite file. The imports open their writer here too (:func:`open_writer`); every command
+refuses a URL of another scheme (:func:`refuse_other_urls`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ __all__ = [
     "open_writer",
     "reading",
     "refuse_other_urls",
-    "refuse_postgres",
     "shown",
 ]
 
@@ -110,25 +109,6 @@ def shown(db: object) -> str:
     """``db`` as a message may show it: a PostgreSQL URL without its password."""
     text = os.fspath(db) if isinstance(db, str | os.PathLike) else repr(db)
     return redact(text) if is_pg_url(text) else text
-
-
-def refuse_postgres(db: object, command: str, *, reads: bool = False) -> None:
-    """Raise a one-line :class:`StoreError` when ``db`` is a PostgreSQL URL: ``command``
-    writes a store (or, with ``reads``, reads it in a way only SQLite does yet), which is
-    not built for PostgreSQL yet. (A URL of another scheme is refused too.)"""
-    refuse_other_urls(db)
-    if is_pg_url(db):
-        what, hint = (
-            ("read", "copy it to a SQLite store with `linkgraph copy URL PATH` first")
-            if reads
-            else (
-                "write to",
-                "run it on a SQLite store and move that with `linkgraph copy PATH URL`",
-            )
-        )
-        raise StoreError(
-            f"`linkgraph {command}` cannot {what} a PostgreSQL store yet ({shown(db)}): {hint}"
-        )
 
 
 def init_db(db: str | os.PathLike[str]) -> dict[str, int]:

@@ -287,12 +287,34 @@ def test_an_open_postgresql_store_answers_like_its_url(pg_url: str, capsys) -> N
     assert "closed" in repr(store)
 
 
-@pytest.mark.parametrize("command", ["stats", "rank"])
-def test_a_url_of_another_scheme_is_refused_without_its_password(command: str, capsys) -> None:
-    code, out, err = run(capsys, command, "--db", "postgresq://u:pw5678@db.test/links")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats"],
+        ["rank"],
+        ["crawl", "http://a.test/"],
+        ["import", "{file}"],
+        ["import-warc", "{file}"],
+        ["import-parquet", "{folder}"],
+        ["broken", "--check-external"],
+        ["demo", "--quiet"],
+    ],
+    ids=lambda argv: "-".join(argv[:2]).strip("-{}"),
+)
+def test_a_url_of_another_scheme_is_refused_without_its_password(
+    argv: list[str], capsys, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "a.csv").write_text("source,target\nhttp://a.test/,http://b.test/\n")
+    monkeypatch.chdir(tmp_path)  # where a store named after the URL would appear
+    where = {"file": inputs / "a.csv", "folder": inputs}
+    argv = [a.format(**where) for a in argv]
+    code, out, err = run(capsys, *argv, "--db", "postgresq://u:pw5678@db.test/links")
     assert (code, out) == (1, "")
     assert "postgresq:// is not a store linkgraph knows" in err
     assert "pw5678" not in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["inputs"]
 
 
 def make_older(url: str) -> None:

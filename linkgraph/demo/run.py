@@ -30,7 +30,7 @@ from linkgraph.storage.errors import NotAStore, StoreError
 from linkgraph.storage.safetext import terminal_safe
 
 from .. import api, audit
-from ..stores import is_pg_url, shown
+from ..stores import is_pg_url, refuse_other_urls, shown
 from .sites import describe, generate
 from .truth import BRAND, KEYWORDS, TARGET
 from .web import DemoWeb
@@ -214,6 +214,7 @@ def run_demo(
     if is_pg_url(db):
         with _empty_database(db):
             return _run(db, db, n_sites, n_pages, quiet, recrawl, check_external)
+    refuse_other_urls(db)  # a mistyped URL, not a file to lock and replace
     with _demo_lock(Path(db)):  # one demo per store at a time
         path = Path(db)
         _clear_old_demo(path)
