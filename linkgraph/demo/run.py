@@ -150,13 +150,10 @@ def _empty_database(url: str) -> Iterator[None]:
     second demo on it is refused while this one runs (a session advisory lock, dropped
     with the connection however the demo ends).
     """
-    from linkgraph.storage.pg.connection import connect, pg_errors, redact
+    from linkgraph.storage.pg.connection import redact, session_lock
     from linkgraph.storage.pg.tables import has_urls
 
-    conn = connect(url, autocommit=True)
-    try:
-        with pg_errors(url):
-            (locked,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (_PG_DEMO_LOCK,)).fetchone()
+    with session_lock(url, _PG_DEMO_LOCK) as locked:
         if not locked:
             raise StoreError(f"another linkgraph demo is writing {redact(url)}")
         if has_urls(url):
@@ -165,8 +162,6 @@ def _empty_database(url: str) -> Iterator[None]:
                 " and never empties one: give another database"
             )
         yield
-    finally:
-        conn.close()
 
 
 def _clear_old_demo(db: Path) -> None:
