@@ -293,5 +293,6 @@ def import_warc(
     progress: Callable[[ArchiveReport], None] | None = None,
     report: ArchiveReport | None = None,
 ) -> ArchiveReport:
-    """Import WARC / WARC.gz files into ``db`` (created if missing); see the module doc."""
+    """Import WARC / WARC.gz files into ``db``, a SQLite path or a PostgreSQL URL (created
+    if missing); see the module doc."""
     return import_archives(db, paths, fmt="warc", convert=page_of, progress=progress, report=report)
