@@ -5,8 +5,9 @@ The tables are Parquet, one folder per level (``page``, ``host``, ``domain``) wi
 node's name (``url``, ``host``, ``domain``), ``pagerank``, ``backlinks`` and
 ``referring_domains``. Names are matched to the store's ids; authority (0-100) is
 computed from PageRank here, by the same function ``linkgraph rank`` uses. All levels
-are replaced in one transaction through ``storage.scores`` (as ``linkgraph rank`` writes
-them), and the hubs whose linking hosts are counted ahead are chosen again.
+are replaced in one transaction through ``storage.scores``, or ``storage.pg.ranking`` for
+a PostgreSQL store (as ``linkgraph rank`` writes them), and on SQLite the hubs whose
+linking hosts are counted ahead are chosen again.
 
 A store node the tables do not name gets PageRank 0 and no backlinks (it was not in the
 ranked data); a name the store does not hold is counted and skipped.
@@ -23,8 +24,12 @@ import numpy as np
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.authority import authority_scores
-from linkgraph.storage import inlinks as store_inlinks
 from linkgraph.storage import scores as store_scores
+from linkgraph.storage.nodeids import NodeIds
+from linkgraph.storage.pg import is_pg_url
+from linkgraph.storage.vocab import LEVEL_NAMES
+
+from .stores import refuse_other_urls
 
 __all__ = ["ScoreImport", "import_scores"]
 
@@ -62,19 +67,29 @@ def _read_level(folder: Path, level: str) -> Any:
 def import_scores(
     db: str | os.PathLike[str], folder: str | os.PathLike[str], *, alpha: float = 0.85
 ) -> ScoreImport:
-    """Write the score tables under ``folder`` into the store ``db`` (see the module
-    docstring); ``alpha`` is the damping they were ranked with (it sets authority's floor)."""
+    """Write the score tables under ``folder`` into the store ``db``, SQLite or
+    PostgreSQL (see the module docstring); ``alpha`` is the damping they were ranked with
+    (it sets authority's floor)."""
     root = Path(folder)
     if not root.is_dir():
         raise SettingsError(f"{root} is not a folder of score tables")
     tables = {level: _read_level(root, level) for level in _KEYS}
+    if is_pg_url(db):
+        from linkgraph.storage.pg import ranking as backend
+    else:
+        refuse_other_urls(db)
+        backend = store_scores
     report = ScoreImport()
-    with store_scores.writer(db) as conn:
+    with backend.writer(db) as conn:
+        # The store's nodes numbered densely in id order, as ranking numbers them: a
+        # PostgreSQL store's ids have gaps (storage/nodeids.py), which get no score row.
+        stored = {level: _stored_nodes(conn, level) for level in _KEYS}
         results: dict[str, dict[str, np.ndarray]] = {}
         for level, table in tables.items():
-            n, ids = store_scores.node_ids(conn, level)
+            ids, number = stored[level]
+            n = len(ids)
             keys = table.column(_KEYS[level]).to_pylist()
-            at = np.array([ids.get(k, -1) for k in keys], dtype=np.int64)
+            at = np.array([number.get(k, -1) for k in keys], dtype=np.int64)
             known = at >= 0
             report.unknown[level] = int((~known).sum())
             pagerank = np.zeros(n)
@@ -96,8 +111,20 @@ def import_scores(
                     "backlinks": backlinks,
                     "referring_domains": referring,
                 }
-        with store_scores.replacing_scores(conn, beside=False) as writes:
-            writes.run(store_inlinks.refresh, "hubs")
+        gaps = any(len(ids) and ids[-1] != len(ids) - 1 for ids, _ in stored.values())
+        node_ids = NodeIds(*(stored[level][0] for level in ("page", "host", "domain")))
+        with backend.replacing_scores(conn, beside=False, ids=node_ids if gaps else None) as w:
+            if backend.refresh_hubs is not None:  # SQLite's hub tables (PostgreSQL has none)
+                w.run(backend.refresh_hubs, "hubs")
             for level, columns in results.items():
-                writes.level(level, columns)
+                w.level(level, columns)
     return report
+
+
+def _stored_nodes(conn: Any, level: str) -> tuple[np.ndarray, dict[str, int]]:
+    """The 0-based store ids of a level's rows in id order, and each name's node number
+    (its place in that order)."""
+    table, column = LEVEL_NAMES[level]
+    rows = conn.execute(f"SELECT id - 1, {column} FROM {table} ORDER BY id").fetchall()
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    return ids, {row[1]: i for i, row in enumerate(rows)}

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import inlinks
-from .backlinks import _PAIR, _filters
+from .backlinks import _PAIR, link_filters
 from .interface import LinkFilter
 from .linksources import JOIN_LINK_SOURCE
 from .queries import iso, lost_reason
@@ -69,7 +69,7 @@ def anchor_groups(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
     ``anchor``, backlinks ``n``, follow backlinks ``nf``, referring domains ``nd``,
     ``image``, ``all_lost`` (every link lost), ``lost_at`` (the latest loss) and
     ``reason`` (its reason); and its parameters."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where)
     # max() makes SQLite take the bare l.lost_reason from the row holding the latest loss.
     sql = (
         f"SELECT a.text AS anchor, count(DISTINCT {_PAIR}) AS n,"

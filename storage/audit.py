@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from .backlinks import Target, _filters
+from .backlinks import Target, link_filters
+from .dialect import SQLITE, Dialect
 from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
@@ -84,7 +85,7 @@ def backlink_details(
 ) -> list[BacklinkDetail]:
     """Every current link into the target that ``where`` keeps (``include_lost``: and
     every lost one), with source page facts."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where)
     return [backlink_detail(row) for row in conn.execute(f"{DETAIL_SQL} WHERE {condition}", params)]
 
 
@@ -114,7 +115,7 @@ def page_texts(conn: sqlite3.Connection, url_ids: set[int]) -> dict[int, str]:
 
 
 def target_domain_links_to(
-    conn: sqlite3.Connection, target: Target, domain_ids: set[int]
+    conn: Any, target: Target, domain_ids: set[int], sql: Dialect = SQLITE
 ) -> set[int]:
     """Of these domains, the ones the target's own registrable domain links to now."""
     if not domain_ids:
@@ -123,7 +124,8 @@ def target_domain_links_to(
         "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
         " JOIN urls s ON s.host_id = sh.id"
         f" JOIN links l ON l.source_id = s.id AND l.kind = 0 AND {CURRENT}"
-        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = ?",
+        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id"
+        f" WHERE d.name = {sql.mark}",
         (target.domain,),
     )
     return {did for (did,) in rows} & domain_ids
@@ -143,30 +145,35 @@ def since_timestamp(since: str | None) -> int:
 
 
 def changes(
-    conn: sqlite3.Connection,
+    conn: Any,
     target: Target,
     *,
     since: str | None = None,
     include_internal: bool = False,
     by: str = "day",
+    sql: Dialect = SQLITE,
+    order: str = "",
 ) -> dict[str, list[dict[str, Any]]]:
     """New and lost backlinks and referring domains since a date, and link velocity.
 
     A backlink is new on its ``first_seen``; lost on the recrawl that found it gone
     (``lost_at``, with the reason). A referring domain is new when its first link to the
     target is; lost when all its links to the target are lost.
+
+    The PostgreSQL store asks the same in its :class:`~.dialect.Dialect`, with an ``order``
+    of the rows (SQLite reads them in the links' primary key order).
     """
     if by not in ("day", "week"):
         raise ValueError(f"unknown period {by!r}: use day or week")
     start = since_timestamp(since)
-    condition, params = _filters(
-        target, LinkFilter(include_internal=include_internal, include_lost=True)
+    condition, params = link_filters(
+        target, LinkFilter(include_internal=include_internal, include_lost=True), sql
     )
     rows = conn.execute(
         "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
         " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
         " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
-        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}",
+        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}{order}",
         params,
     ).fetchall()
     return changes_from_rows(rows, start=start, by=by)
@@ -315,9 +322,17 @@ def mentions(
         " FROM page_text pt JOIN urls u ON u.id = pt.rowid LEFT JOIN pages p ON p.url_id = pt.rowid"
         " WHERE page_text MATCH ? ORDER BY rank"
     )
+    return mention_records(conn.execute(sql, params), exclude_linking is not None, limit)
+
+
+def mention_records(
+    rows: Iterable[tuple[str, str | None, str, Any]], excluding: bool, limit: int | None
+) -> list[dict[str, Any]]:
+    """The records of ``mentions`` from rows of (URL, title, snippet, links to the target);
+    ``excluding``: pages that link to it are left out (both backends)."""
     records = []
-    for url, title, snippet, links in conn.execute(sql, params):
-        if exclude_linking is not None and links:
+    for url, title, snippet, links in rows:
+        if excluding and links:
             continue
         records.append(
             {"url": url, "title": title, "snippet": snippet, "links_to_target": bool(links)}

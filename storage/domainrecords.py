@@ -5,10 +5,11 @@ rows counted ahead), the domains' names and scores, and the /24 subnets."""
 from __future__ import annotations
 
 import functools
+import heapq
 import ipaddress
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,25 @@ def domain_info(
             (json.dumps(domain_ids),),
         )
     }
+
+
+def domain_order(
+    keys: list[tuple[bool, float, int, int]],
+    limit: int | None,
+    info_of: Callable[[list[int]], Mapping[int, tuple[Any, ...]]],
+) -> tuple[list[int], Mapping[int, tuple[Any, ...]]]:
+    """The first ``limit`` domains of ``referring_domains``, in order, and their
+    ``info_of`` (name first): ``keys`` are (no PageRank, -PageRank, -backlinks, domain id),
+    and ties on those go by name, so names are read only for the domains that can make
+    the cut."""
+    if limit is not None and len(keys) > limit:
+        cut = heapq.nsmallest(limit, keys)[-1][:3]
+        keys = [k for k in keys if k[:3] <= cut]
+    if not keys:
+        return [], {}
+    info = info_of([k[3] for k in keys])
+    order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
+    return (order[:limit] if limit is not None else order), info
 
 
 def domain_records(

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import inlinks
 from .anchortexts import ANCHOR_ORDER, anchor_groups, anchor_records, hub_anchor_groups
-from .backlinks import _filters, backlinks, linking_domains
+from .backlinks import backlinks, link_filters, linking_domains
 from .domainindex import DomainIndex
 from .domainrecords import domain_info, domain_records, subnet_24
 from .errors import StoreError
@@ -183,7 +183,7 @@ def backlinks_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """``limit`` records of :func:`.backlinks.backlinks` from ``offset`` on, by the column
     ``order`` (``""``: in ``sort``'s order), and how many links the list has."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where)
     total = conn.execute(f"SELECT count(*) FROM links l WHERE {condition}", params).fetchone()[0]
     if offset >= total:
         return [], total

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .backlinks import _filters, linking_domains
+from .backlinks import link_filters, linking_domains
 from .domainindex import DomainIndex
 from .domainrecords import domain_info, domain_records, subnet_24
 from .identity import normalize, url_hash
@@ -93,7 +93,7 @@ def link_summary(
       seen of the first of its links read, and lost once, on the loss of the first of its
       lost links read; the links are read in the same order, without their text.
     """
-    condition, params = _filters(
+    condition, params = link_filters(
         target, LinkFilter(include_internal=include_internal, include_lost=True)
     )
     # Four integers a link (fewer values to read): the backlink, first seen, lost at

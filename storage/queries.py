@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import schema
+from .dialect import SQLITE, Dialect
 from .errors import sqlite_errors
 from .identity import url_hash
 from .records import KINDS, LOST_REASONS, PLACEMENTS
@@ -95,8 +96,10 @@ def reader(path: str | os.PathLike[str], *, check: bool = False) -> Iterator[sql
         yield conn
 
 
-def stats(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Counts of a store: pages by outcome and status, links by kind, hosts, domains, frontier."""
+def stats(conn: Any, sql: Dialect = SQLITE) -> dict[str, Any]:
+    """Counts of a store: pages by outcome and status, links by kind, hosts, domains, frontier.
+
+    ``conn`` may be a PostgreSQL connection too, with its :data:`~.dialect.POSTGRES`."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     by_status: dict[str, int] = {}
     by_error: dict[str, int] = {}
@@ -104,8 +107,9 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     incomplete: dict[str, int] = {}  # fetched, but not all of it recorded: why
     fetched = failed = skipped = 0
     for status, error, checked_only, n in conn.execute(
-        "SELECT status, error, checked_only, count(*) FROM pages"
-        " GROUP BY status, error, checked_only ORDER BY status, error"
+        "SELECT status, error, checked_only, count(*) FROM pages GROUP BY status, error,"
+        f" checked_only ORDER BY status{sql.nulls_first}, error {sql.bytewise}{sql.nulls_first},"
+        " checked_only"
     ):
         if checked_only:  # link checks (broken --check-external), not crawled pages
             key = str(status) if status is not None else (error or "unknown")
@@ -124,16 +128,17 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     # Current links only, every kind: the numbers every other command counts from.
     links = {kind: 0 for kind in KINDS}
     for kind, n in conn.execute(
-        f"SELECT kind, count(*) FROM links l WHERE {CURRENT} GROUP BY kind"
+        f"SELECT kind, count(*) FROM links l WHERE {CURRENT} GROUP BY kind ORDER BY kind"
     ):
         links[KINDS[kind]] = n
     nofollow = one(
-        f"SELECT count(*) FROM links l WHERE kind = 0 AND flags & {NOT_FOLLOW_FLAGS} AND {CURRENT}"
+        f"SELECT count(*) FROM links l WHERE kind = 0 AND (flags & {NOT_FOLLOW_FLAGS}) <> 0"
+        f" AND {CURRENT}"
     )
     notes = [
         {"host": host, "note": note}
         for host, note in conn.execute(
-            "SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name"
+            f"SELECT name, note FROM hosts WHERE note IS NOT NULL ORDER BY name {sql.bytewise}"
         )
     ]
     return {
@@ -168,7 +173,7 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-def hosts_crawled(conn: sqlite3.Connection) -> int:
+def hosts_crawled(conn: Any) -> int:
     """Hosts with at least one crawled page that answered (any status; a link check's
     HEAD request is not a crawl)."""
     return conn.execute(
@@ -239,7 +244,7 @@ def iter_links(conn: sqlite3.Connection, *, include_lost: bool = False) -> Itera
             yield link_record(*row)
 
 
-def crawl_record(conn: sqlite3.Connection) -> dict[str, Any] | None:
+def crawl_record(conn: Any) -> dict[str, Any] | None:
     """The settings the store's crawl last ran with (``CrawlSettings`` fields and all its
     seeds), or ``None`` when the store holds no crawl."""
     row = conn.execute("SELECT value FROM crawl WHERE key = 'settings'").fetchone()

@@ -28,7 +28,6 @@ __all__ = [
     "GraphLoader",
     "ScoreWrites",
     "domain_authority",
-    "node_ids",
     "node_names",
     "node_scores",
     "refresh_hubs",
@@ -286,15 +285,6 @@ def node_names(conn: sqlite3.Connection, level: str, ids: Iterable[int]) -> dict
         ):
             names[rid - 1] = name
     return names
-
-
-def node_ids(conn: sqlite3.Connection, level: str) -> tuple[int, dict[str, int]]:
-    """The number of ids of a level (the length of its score columns) and every node's
-    0-based id by its text (URL, host or domain name): scores computed elsewhere
-    (``linkgraph import-scores``) are matched to the store through it."""
-    table, column = LEVEL_NAMES[level]
-    n = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-    return n, dict(conn.execute(f"SELECT {column}, id - 1 FROM {table}"))
 
 
 def node_scores(conn: sqlite3.Connection, level: str) -> dict[int, dict[str, Any]]:

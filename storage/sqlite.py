@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import anchortexts as _anchortexts
@@ -28,9 +27,10 @@ from . import audit as _audit
 from . import backlinks as _backlinks
 from . import inlinks as _inlinks
 from . import queries, schema
-from .errors import StoreError, sqlite_errors
-from .interface import Gap, LinkFilter, PageSpec
-from .records import BacklinkDetail, Target
+from .errors import sqlite_errors
+from .interface import LinkFilter, PageSpec
+from .reading import BackendReader
+from .records import Target
 
 if TYPE_CHECKING:
     from .domainindex import DomainIndex
@@ -39,9 +39,14 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore:
+class SqliteStore(BackendReader):
     """A validated store file opened for reading (a ``LinkReader`` and ``AuditReader``);
     close it, or use ``with``."""
+
+    _queries = queries
+    _backlinks = _backlinks
+    _anchors = _anchortexts
+    _audit = _audit
 
     def __init__(self, conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
         self._conn: sqlite3.Connection | None = conn
@@ -55,32 +60,8 @@ class SqliteStore:
         ``NotAStore``, ``NewerSchema``, ``CorruptStore``..."""
         return cls(schema.connect(path, readonly=True, check=check), path)
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The read connection every method reads on (the store's query modules take it)."""
-        if self._conn is None:
-            raise StoreError(f"{self.path} is closed")
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
-        return f"<SqliteStore {os.fspath(self.path)!r} {state}>"
+    def _name(self) -> str:
+        return os.fspath(self.path)
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -89,7 +70,7 @@ class SqliteStore:
 
     @contextmanager
     def _about(self, target: str, mode: str | None) -> Iterator[tuple[sqlite3.Connection, Target]]:
-        """The read connection and ``target`` resolved on it, for the backlink queries."""
+        """The read connection and ``target`` resolved on it, for the list pages."""
         with self._reading() as conn:
             yield conn, _backlinks.resolve_target(conn, target, mode)
 
@@ -100,40 +81,6 @@ class SqliteStore:
     def stats(self) -> dict[str, Any]:
         with self._reading() as conn:
             return queries.stats(conn)
-
-    def crawl_record(self) -> dict[str, Any] | None:
-        with self._reading() as conn:
-            return queries.crawl_record(conn)
-
-    def url_outcomes(self, urls: list[str]) -> dict[str, tuple[int | None, str | None]]:
-        with self._reading() as conn:
-            return queries.url_outcomes(conn, urls)
-
-    def iter_links(self, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
-        with self._reading() as conn:
-            yield from queries.iter_links(conn, include_lost=include_lost)
-
-    def backlinks(
-        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None, sort: str
-    ) -> list[dict[str, Any]]:
-        with self._about(target, mode) as (conn, t):
-            return _backlinks.backlinks(conn, t, where, limit=limit, sort=sort)
-
-    def referring_domains(
-        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._about(target, mode) as (conn, t):
-            return _backlinks.referring_domains(conn, t, where, limit=limit)
-
-    def anchors(
-        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._about(target, mode) as (conn, t):
-            return _anchortexts.anchors(conn, t, where, limit=limit)
-
-    def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _backlinks.top(conn, level=level, limit=limit)
 
     # The pages of `linkgraph serve` (interface.PageReader): a page of a list and its size.
 
@@ -190,42 +137,8 @@ class SqliteStore:
         with self._reading() as conn:
             return _overview.authority_of(conn, level, name)
 
-    def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _backlinks.intersect(
-                conn,
-                [_backlinks.resolve_target(conn, c, gap.mode) for c in gap.competitors],
-                exclude=_backlinks.resolve_target(conn, gap.exclude, gap.mode)
-                if gap.exclude
-                else None,
-                min_count=gap.min_count,
-                limit=limit,
-                include_lost=gap.include_lost,
-            )
-
-    # -- AuditReader: what the audits and the graph export read ------------------------
-    # graphload and scores load numpy: the methods that need them import them, so that a
-    # query command (backlinks, top...) starts without it.
-
-    def resolve_target(self, target: str, mode: str | None = None) -> Target:
-        with self._reading() as conn:
-            return _backlinks.resolve_target(conn, target, mode)
-
-    def backlink_details(self, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
-        with self._reading() as conn:
-            return _audit.backlink_details(conn, target, where)
-
-    def domain_sizes(self, domain_ids: set[int]) -> dict[int, int]:
-        with self._reading() as conn:
-            return _audit.domain_sizes(conn, domain_ids)
-
-    def page_texts(self, url_ids: set[int]) -> dict[int, str]:
-        with self._reading() as conn:
-            return _audit.page_texts(conn, url_ids)
-
-    def target_domain_links_to(self, target: Target, domain_ids: set[int]) -> set[int]:
-        with self._reading() as conn:
-            return _audit.target_domain_links_to(conn, target, domain_ids)
+    # -- AuditReader: graphload and scores load numpy: the methods that need them import
+    # them, so that a query command (backlinks, top...) starts without it.
 
     def domain_authority(self) -> dict[int, float | None]:
         from . import scores
@@ -250,23 +163,3 @@ class SqliteStore:
 
         with self._reading() as conn:
             return scores.node_scores(conn, level)
-
-    def changes(
-        self, target: Target, *, since: str | None, by: str, include_internal: bool
-    ) -> dict[str, list[dict[str, Any]]]:
-        with self._reading() as conn:
-            return _audit.changes(
-                conn, target, since=since, by=by, include_internal=include_internal
-            )
-
-    def broken_links(
-        self, target: Target | None, *, outbound: bool, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _audit.broken_links(conn, target, outbound=outbound, limit=limit)
-
-    def mentions(
-        self, phrase: str, *, exclude_linking: Target | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _audit.mentions(conn, phrase, exclude_linking=exclude_linking, limit=limit)

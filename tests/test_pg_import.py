@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,24 @@ def test_an_import_into_postgresql_stores_the_links_an_import_into_sqlite_stores
     assert again.links == n
     assert links(pg_url) == links(sqlite)
     assert linkgraph.stats(pg_url)["links"] == linkgraph.stats(sqlite)["links"]
+
+
+def test_an_import_into_postgresql_never_prints_the_password_of_the_store(
+    pg_server: Any, pg_url: str, tmp_path: Path, capsys: Any
+) -> None:
+    from pg_support import PASSWORD, PASSWORD_USER
+    from psycopg import connect
+
+    from linkgraph.cli import main
+
+    assert main(["init-db", pg_url]) == 0
+    with connect(pg_url) as conn:
+        conn.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{PASSWORD_USER}"')
+        conn.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{PASSWORD_USER}"')
+    name = pg_url.split("@/", 1)[1].split("?")[0]
+    url = pg_server.url(name, user=f"{PASSWORD_USER}:{PASSWORD}")
+    capsys.readouterr()
+    assert main(["import", str(write_edges(tmp_path / "edges.csv", 50)), "--db", url]) == 0
+    out = capsys.readouterr()
+    assert f"into postgresql://{PASSWORD_USER}:***@" in out.out
+    assert PASSWORD not in out.out + out.err

@@ -177,3 +177,84 @@ def test_url_ids_past_the_packed_links_range_are_refused_in_one_line(
         "linkgraph: error: URL ids reach 1,073,741,824: the link graph is read with ids below"
         " 1,073,741,824\n"
     )
+
+
+def write_score_tables(folder: Path, names: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """Score tables as `linkgraph spark rank` writes them, with made-up values: the n-th
+    name of a level (sorted) gets PageRank 1/(n+2); the last name of each level is left
+    out (a store node the tables do not name) and one name the store lacks is added."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    given: dict[str, dict[str, float]] = {}
+    for level, key in (("page", "url"), ("host", "host"), ("domain", "domain")):
+        named = [*sorted(names[level])[:-1], f"not-in-the-store-{level}"]
+        ranks = [1.0 / (n + 2) for n in range(len(named))]
+        given[level] = dict(zip(named, ranks, strict=True))
+        (folder / level).mkdir(parents=True)
+        table = pa.table(
+            {
+                key: named,
+                "pagerank": ranks,
+                "backlinks": list(range(len(named))),
+                "referring_domains": [n % 3 for n in range(len(named))],
+            }
+        )
+        pq.write_table(table, folder / level / "part-0.parquet")
+    return given
+
+
+def test_import_scores_into_a_postgresql_crawl_with_id_gaps_stores_them_by_name(
+    pg_url: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyarrow", reason="import-scores reads Parquet (pip install pyarrow)")
+    with DemoWeb(generate(12, 6, seed=3)) as web:
+        _, sqlite = crawl_blocking(web, tmp_path)
+        crawl_blocking(web, tmp_path, db=pg_url)
+    assert gaps(pg_url, "urls") > 0  # else this test would not test the numbering
+    names = {level: list(pg_scores_names(pg_url, level)) for level in ("page", "host", "domain")}
+    given = write_score_tables(tmp_path / "scores", names)
+    reports = [linkgraph.import_scores(db, tmp_path / "scores") for db in (sqlite, pg_url)]
+    assert reports[0] == reports[1]
+    assert reports[1].unknown == {"page": 1, "host": 1, "domain": 1}
+    assert reports[1].unscored == {"page": 1, "host": 1, "domain": 1}
+    for level in ("page", "host", "domain"):
+        stored = pg_scores(pg_url, level)
+        assert stored.keys() == set(names[level])  # a row per store node, none per gap
+        left_out = sorted(names[level])[-1]
+        assert stored[left_out][0] == 0.0 and stored[left_out][3] == 0
+        for name, pagerank in given[level].items():
+            if name in stored:
+                assert stored[name][0] == pytest.approx(pagerank, rel=1e-12), name
+        assert_same_scores(sqlite_scores(sqlite, level), stored)
+
+
+def pg_scores_names(url: str, level: str) -> list[str]:
+    table, column = {
+        "page": ("urls", "url"),
+        "host": ("hosts", "name"),
+        "domain": ("domains", "name"),
+    }[level]
+    with connect(url) as conn:
+        return [name for (name,) in conn.execute(f"SELECT {column} FROM {table}")]
+
+
+def test_import_scores_never_prints_the_password_of_the_store(
+    pg_server: Any, pg_url: str, tmp_path: Path, capsys: Any
+) -> None:
+    pytest.importorskip("pyarrow", reason="import-scores reads Parquet (pip install pyarrow)")
+    from pg_support import PASSWORD, PASSWORD_USER
+
+    from linkgraph.cli import main
+
+    assert main(["init-db", pg_url]) == 0
+    with connect(pg_url) as conn:
+        conn.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{PASSWORD_USER}"')
+    name = pg_url.split("@/", 1)[1].split("?")[0]
+    url = pg_server.url(name, user=f"{PASSWORD_USER}:{PASSWORD}")
+    write_score_tables(tmp_path / "scores", {"page": ["a"], "host": ["b"], "domain": ["c"]})
+    capsys.readouterr()
+    assert main(["import-scores", str(tmp_path / "scores"), "--db", url]) == 0
+    out = capsys.readouterr()
+    assert f"wrote the scores into postgresql://{PASSWORD_USER}:***@" in out.out
+    assert PASSWORD not in out.out + out.err

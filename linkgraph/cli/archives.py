@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 from ..output import say
-from ..stores import shown
+from ..stores import shown as shown_store
 from .common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, arg, call, command
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _summary(r: ArchiveReport, db: str) -> None:
     skipped = ", ".join(f"{n:,} {why}" for why, n in sorted(r.skipped.items()))
     say(
         f"imported {r.pages:,} pages ({r.recaptures:,} recaptures, {r.redirects:,} redirects)"
-        f" with {r.links:,} links from {r.records:,} records of {r.files:,} files into {shown(db)}"
+        f" with {r.links:,} links from {r.records:,} records of {r.files:,} files into {shown_store(db)}"
         f"; {r.older:,} older captures and {r.damaged:,} damaged records skipped"
         + (f"; skipped: {skipped}" if skipped else "")
     )
@@ -142,5 +142,5 @@ def cmd_import_parquet(args: argparse.Namespace) -> int:
     from ..parquet import import_parquet
 
     links, pages = call(import_parquet, args)
-    print(f"imported {links:,} links and {pages:,} pages into {shown(args.db)}")
+    print(f"imported {links:,} links and {pages:,} pages into {shown_store(args.db)}")
     return EXIT_OK

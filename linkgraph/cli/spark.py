@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from ..output import say
+from ..stores import shown as shown_store
 from .common import EXIT_OK, arg, call, command, shown, switch
 
 
@@ -98,6 +99,7 @@ def cmd_import_scores(args: argparse.Namespace) -> int:
     Example:
       linkgraph spark rank --input tables/ --output scores/
       linkgraph import-scores scores/ --db links.db && linkgraph top --db links.db
+      linkgraph import-scores scores/ --db postgresql://crawler@db.example.org/links
     """
     from ..scoreimport import import_scores
 
@@ -109,5 +111,5 @@ def cmd_import_scores(args: argparse.Namespace) -> int:
         if report.unknown[level]:
             line += f", {report.unknown[level]:,} not in the store (skipped)"
         print(line)
-    print(f"wrote the scores into {args.db}")
+    print(f"wrote the scores into {shown_store(args.db)}")
     return EXIT_OK

@@ -2,7 +2,8 @@
 
 The rows of :mod:`storage.audit`, :mod:`storage.scores` and :mod:`storage.graphload`
 from PostgreSQL, turned into records by the same functions (``backlink_detail``,
-``changes_from_rows``, ``broken_record``) so that both backends answer alike. Rows are
+``broken_record``; ``changes`` is SQLite's own, in PostgreSQL's dialect) so
+that both backends answer alike. Rows are
 read in the links' primary-key order, the order SQLite meets them in, where the records
 keep the order of the rows. ``mentions`` is PostgreSQL full-text search: the same pages
 as SQLite's FTS5 finds, ranked by ``ts_rank`` and quoted by ``ts_headline`` (the order
@@ -14,19 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..audit import (
-    DETAIL_SQL,
-    UNREACHABLE,
-    backlink_detail,
-    broken_record,
-    changes_from_rows,
-    since_timestamp,
-)
+from .. import audit as _sqlite_audit
+from ..audit import DETAIL_SQL, UNREACHABLE, backlink_detail, broken_record, mention_records
+from ..backlinks import link_filters
+from ..dialect import POSTGRES
 from ..interface import LinkFilter
 from ..queries import CURRENT
 from ..records import BacklinkDetail, Target
 from ..vocab import LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
-from .backlinks import _LINK_KEY, _filters
+from .backlinks import _LINK_KEY
 from .queries import BYTEWISE
 
 if TYPE_CHECKING:
@@ -51,7 +48,7 @@ _KEY_ORDER = " ORDER BY " + ", ".join(f"l.{c}" for c in _LINK_KEY)
 
 
 def backlink_details(conn: Any, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, POSTGRES)
     rows = conn.execute(f"{DETAIL_SQL} WHERE {condition}{_KEY_ORDER}", params)
     return [backlink_detail(row) for row in rows]
 
@@ -76,35 +73,21 @@ def page_texts(conn: Any, url_ids: set[int]) -> dict[int, str]:
 
 
 def target_domain_links_to(conn: Any, target: Target, domain_ids: set[int]) -> set[int]:
-    if not domain_ids:
-        return set()
-    rows = conn.execute(
-        "SELECT DISTINCT th.domain_id FROM domains d JOIN hosts sh ON sh.domain_id = d.id"
-        " JOIN urls s ON s.host_id = sh.id"
-        f" JOIN links l ON l.source_id = s.id AND l.kind = 0 AND {CURRENT}"
-        " JOIN urls t ON t.id = l.target_id JOIN hosts th ON th.id = t.host_id WHERE d.name = %s",
-        (target.domain,),
-    )
-    return {did for (did,) in rows} & domain_ids
+    return _sqlite_audit.target_domain_links_to(conn, target, domain_ids, POSTGRES)
 
 
 def changes(
     conn: Any, target: Target, *, since: str | None, by: str, include_internal: bool
 ) -> dict[str, list[dict[str, Any]]]:
-    if by not in ("day", "week"):
-        raise ValueError(f"unknown period {by!r}: use day or week")
-    start = since_timestamp(since)
-    condition, params = _filters(
-        target, LinkFilter(include_internal=include_internal, include_lost=True)
+    return _sqlite_audit.changes(
+        conn,
+        target,
+        since=since,
+        by=by,
+        include_internal=include_internal,
+        sql=POSTGRES,
+        order=_KEY_ORDER,
     )
-    rows = conn.execute(
-        "SELECT s.url, t.url, a.text, l.first_seen, l.lost_at, l.lost_reason, sh.domain_id, d.name"
-        " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"
-        " JOIN domains d ON d.id = sh.domain_id JOIN urls t ON t.id = l.target_id"
-        f" JOIN anchors a ON a.id = l.anchor_id WHERE {condition}{_KEY_ORDER}",
-        params,
-    ).fetchall()
-    return changes_from_rows(rows, start=start, by=by)
 
 
 def broken_links(
@@ -155,16 +138,7 @@ def mentions(
         " JOIN urls u ON u.id = pt.url_id LEFT JOIN pages p ON p.url_id = pt.url_id"
         f" ORDER BY ts_rank(pt.words, q) DESC, u.url {BYTEWISE}"
     )
-    records = []
-    for url, title, snippet, links in conn.execute(sql, params):
-        if exclude_linking is not None and links:
-            continue
-        records.append(
-            {"url": url, "title": title, "snippet": snippet, "links_to_target": bool(links)}
-        )
-        if limit is not None and len(records) >= limit:
-            break
-    return records
+    return mention_records(conn.execute(sql, params), exclude_linking is not None, limit)
 
 
 def domain_authority(conn: Any) -> dict[int, float | None]:

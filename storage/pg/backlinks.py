@@ -10,19 +10,21 @@ query leaves an order to its plan, this one names a tie-break (the links' primar
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
+from functools import partial
 from typing import Any
 
+from .. import backlinks as _sqlite
 from ..anchortexts import anchor_records
-from ..backlinks import TargetError, subnet_24
+from ..backlinks import TargetError, link_filters, subnet_24
 from ..backlinks import resolve_target as read_target
-from ..errors import StoreError
+from ..dialect import POSTGRES
+from ..domainrecords import domain_order
 from ..inlinks import Spans
 from ..interface import LinkFilter
-from ..queries import LOST_COLUMNS, current, iso, link_record, lost_reason
-from ..records import PLACEMENTS, Target
-from ..vocab import FLAG_INTERNAL, LEVEL_NAMES, LEVEL_SCORES, NOT_FOLLOW_FLAGS
+from ..queries import LOST_COLUMNS, iso, link_record, lost_reason
+from ..records import Target
+from ..vocab import NOT_FOLLOW_FLAGS
 from .queries import BYTEWISE
 
 __all__ = [
@@ -66,25 +68,6 @@ def resolve_target(conn: Any, target: str, mode: str | None = None) -> Target:
     return pg_target(read_target(conn, target, mode))
 
 
-def _filters(target: Target, where: LinkFilter) -> tuple[str, list[Any]]:
-    clauses = [f"l.target_id IN ({target.url_ids_sql})", "l.kind = 0"]
-    params: list[Any] = list(target.params)
-    if not where.include_lost:
-        clauses.append(current())
-    if not where.include_internal:
-        clauses.append(f"(l.flags & {FLAG_INTERNAL}) = 0")
-    if where.follow_only:
-        clauses.append(f"(l.flags & {NOT_FOLLOW_FLAGS}) = 0")
-    if where.placement is not None:
-        if where.placement not in PLACEMENTS:
-            raise TargetError(
-                f"unknown placement {where.placement!r}: use one of {', '.join(PLACEMENTS)}"
-            )
-        clauses.append("l.placement = %s")
-        params.append(PLACEMENTS.index(where.placement))
-    return " AND ".join(clauses), params
-
-
 def backlinks(
     conn: Any,
     target: Target,
@@ -94,7 +77,7 @@ def backlinks(
     sort: str = "authority",
 ) -> list[dict[str, Any]]:
     """The links into a target, as :func:`storage.backlinks.backlinks` gives them."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, POSTGRES)
     order = {
         "authority": "ps.pagerank IS NULL, ps.pagerank DESC, l.first_seen DESC",
         "first_seen": "l.first_seen DESC, ps.pagerank IS NULL, ps.pagerank DESC",
@@ -158,15 +141,7 @@ def referring_domains(
         )
     )
     keys = [(rank.get(d) is None, -(rank.get(d) or 0.0), -n, d) for d, n in count.items()]
-    if limit is not None and len(keys) > limit:
-        cut = heapq.nsmallest(limit, keys)[-1][:3]
-        keys = [k for k in keys if k[:3] <= cut]
-    if not keys:
-        return []
-    info = _domain_info(conn, [k[3] for k in keys])
-    order = [k[3] for k in sorted(keys, key=lambda k: (k[:3], info[k[3]][0]))]
-    if limit is not None:
-        order = order[:limit]
+    order, info = domain_order(keys, limit, lambda ids: _domain_info(conn, ids))
     records = [
         {
             "domain": info[d][0],
@@ -196,7 +171,7 @@ def _domains_from_links(
     lost: dict[int, tuple[int, int]],
     still_current: set[int],
 ) -> tuple[Counter[int], Counter[int], Spans]:
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, POSTGRES)
     rows = conn.execute(
         f"SELECT {_PAIR}, sh.domain_id, sh.ip, (l.flags & {NOT_FOLLOW_FLAGS}) = 0, l.first_seen,"
         " coalesce(l.last_seen, l.first_seen)"
@@ -229,7 +204,7 @@ def anchors(
 ) -> list[dict[str, Any]]:
     """Anchor texts of the links into a target, as :func:`storage.backlinks.anchors`
     gives them."""
-    condition, params = _filters(target, where)
+    condition, params = link_filters(target, where, POSTGRES)
     # The reason of the latest loss. SQLite takes the bare column from the first row of
     # the group, in its scan order (the links' primary key), that holds max(lost_at).
     first_latest = ", ".join(f"l.{c}" for c in _LINK_KEY)
@@ -247,82 +222,6 @@ def anchors(
     return anchor_records(conn.execute(sql, params), include_lost=where.include_lost)
 
 
-_LABELS = {"page": "url", "host": "host", "domain": "domain"}
-
-
-def top(conn: Any, *, level: str = "domain", limit: int | None = 20) -> list[dict[str, Any]]:
-    """The highest-authority pages, hosts or domains, as :func:`storage.backlinks.top`."""
-    if level not in LEVEL_SCORES:
-        raise TargetError(f"unknown level {level!r}: use page, host or domain")
-    (table, key), (names, column), label = LEVEL_SCORES[level], LEVEL_NAMES[level], _LABELS[level]
-    if conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
-        raise StoreError("no authority scores yet: run `linkgraph rank --db PATH` first")
-    sql = (
-        f"SELECT n.{column}, sc.authority, sc.pagerank, sc.referring_domains, sc.backlinks,"
-        f" sc.trust FROM {table} sc JOIN {names} n ON n.id = sc.{key}"
-        f" ORDER BY sc.pagerank DESC, n.{column} {BYTEWISE} LIMIT %s"
-    )
-    records = []
-    for name, authority, pagerank, rd, bl, trust in conn.execute(sql, (limit,)):
-        record = {
-            label: name,
-            "authority": authority,
-            "pagerank": pagerank,
-            "referring_domains": rd,
-            "backlinks": bl,
-        }
-        if trust is not None:
-            record["trust"] = trust
-        records.append(record)
-    return records
-
-
-def _linking_domains(conn: Any, target: Target, *, include_lost: bool = False) -> set[int]:
-    condition, params = _filters(target, LinkFilter(include_lost=include_lost))
-    sql = (
-        "SELECT DISTINCT sh.domain_id FROM links l JOIN urls s ON s.id = l.source_id"
-        f" {_SOURCE_HOST} WHERE {condition}"
-    )
-    return {d for (d,) in conn.execute(sql, params)}
-
-
-def intersect(
-    conn: Any,
-    competitors: list[Target],
-    *,
-    exclude: Target | None = None,
-    min_count: int = 2,
-    limit: int | None = 100,
-    include_lost: bool = False,
-) -> list[dict[str, Any]]:
-    """The competitor backlink gap, as :func:`storage.backlinks.intersect` gives it."""
-    if not competitors:
-        raise TargetError("name at least one competitor")
-    linked: dict[int, list[str]] = {}
-    lost_only: dict[int, list[str]] = {}
-    for competitor in competitors:
-        now = _linking_domains(conn, competitor)
-        ever = _linking_domains(conn, competitor, include_lost=True) if include_lost else now
-        for domain_id in sorted(ever):
-            linked.setdefault(domain_id, []).append(competitor.text)
-            if domain_id not in now:
-                lost_only.setdefault(domain_id, []).append(competitor.text)
-    excluded = _linking_domains(conn, exclude) if exclude is not None else set()
-    own = {c.domain for c in competitors} | ({exclude.domain} if exclude else set())
-    wanted = [d for d, names in linked.items() if len(names) >= min_count and d not in excluded]
-    if not wanted:
-        return []
-    info = _domain_info(conn, wanted)
-    records = [
-        {
-            "domain": info[d][0],
-            "competitors": linked[d],
-            "count": len(linked[d]),
-            "authority": info[d][1],
-        }
-        | ({"lost_competitors": lost_only.get(d, [])} if include_lost else {})
-        for d in wanted
-        if info[d][0] not in own
-    ]
-    records.sort(key=lambda r: (-r["count"], -(r["authority"] or 0.0), r["domain"]))
-    return records[:limit] if limit is not None else records
+# The SQLite store's own, in PostgreSQL's dialect.
+top = partial(_sqlite.top, sql=POSTGRES)
+intersect = partial(_sqlite.intersect, sql=POSTGRES)

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CorruptStore, StoreError
-from ..interface import Gap, LinkFilter
-from ..records import BacklinkDetail, Target
+from ..errors import CorruptStore
+from ..reading import BackendReader
 from . import audit as _audit
 from . import backlinks as _backlinks
 from . import queries
@@ -35,9 +33,14 @@ __all__ = ["PgStore"]
 _REQUIRED = ("domains", "hosts", "urls", "anchors", "rels", "links", "pages", "frontier")
 
 
-class PgStore:
+class PgStore(BackendReader):
     """A PostgreSQL link store opened for reading (a ``LinkReader`` and ``AuditReader``);
     close it, or use ``with``."""
+
+    _queries = queries
+    _backlinks = _backlinks
+    _anchors = _backlinks
+    _audit = _audit
 
     def __init__(self, conn: Any, url: str) -> None:
         self._conn: Any | None = conn
@@ -56,31 +59,8 @@ class PgStore:
                 raise
         return store
 
-    @property
-    def conn(self) -> Any:
-        if self._conn is None:
-            raise StoreError(f"{redact(self.url)} is closed")
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> PgStore:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
-        return f"<PgStore {redact(self.url)!r} {state}>"
+    def _name(self) -> str:
+        return redact(self.url)
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
@@ -112,76 +92,7 @@ class PgStore:
                 result["workers"] = joined
             return result
 
-    def crawl_record(self) -> dict[str, Any] | None:
-        with self._reading() as conn:
-            return queries.crawl_record(conn)
-
-    def url_outcomes(self, urls: list[str]) -> dict[str, tuple[int | None, str | None]]:
-        with self._reading() as conn:
-            return queries.url_outcomes(conn, urls)
-
-    def iter_links(self, *, include_lost: bool = False) -> Iterator[dict[str, Any]]:
-        with self._reading() as conn:
-            yield from queries.iter_links(conn, include_lost=include_lost)
-
-    def resolve_target(self, target: str, mode: str | None = None) -> Target:
-        with self._reading() as conn:
-            return _backlinks.resolve_target(conn, target, mode)
-
-    def backlinks(
-        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None, sort: str
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.backlinks(conn, t, where, limit=limit, sort=sort)
-
-    def referring_domains(
-        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.referring_domains(conn, t, where, limit=limit)
-
-    def anchors(
-        self, target: str, where: LinkFilter, *, mode: str | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            t = _backlinks.resolve_target(conn, target, mode)
-            return _backlinks.anchors(conn, t, where, limit=limit)
-
-    def top(self, *, level: str, limit: int | None) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _backlinks.top(conn, level=level, limit=limit)
-
-    def intersect(self, gap: Gap, *, limit: int | None) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            read = _backlinks.resolve_target
-            return _backlinks.intersect(
-                conn,
-                [read(conn, c, gap.mode) for c in gap.competitors],
-                exclude=read(conn, gap.exclude, gap.mode) if gap.exclude else None,
-                min_count=gap.min_count,
-                limit=limit,
-                include_lost=gap.include_lost,
-            )
-
-    # -- AuditReader: what the audits and the graph export read ------------------------
-
-    def backlink_details(self, target: Target, where: LinkFilter) -> list[BacklinkDetail]:
-        with self._reading() as conn:
-            return _audit.backlink_details(conn, target, where)
-
-    def domain_sizes(self, domain_ids: set[int]) -> dict[int, int]:
-        with self._reading() as conn:
-            return _audit.domain_sizes(conn, domain_ids)
-
-    def page_texts(self, url_ids: set[int]) -> dict[int, str]:
-        with self._reading() as conn:
-            return _audit.page_texts(conn, url_ids)
-
-    def target_domain_links_to(self, target: Target, domain_ids: set[int]) -> set[int]:
-        with self._reading() as conn:
-            return _audit.target_domain_links_to(conn, target, domain_ids)
+    # -- AuditReader: the graph and its scores ---------------------------------------
 
     def domain_authority(self) -> dict[int, float | None]:
         with self._reading() as conn:
@@ -198,23 +109,3 @@ class PgStore:
     def node_scores(self, level: str) -> dict[int, dict[str, Any]]:
         with self._reading() as conn:
             return _audit.node_scores(conn, level)
-
-    def changes(
-        self, target: Target, *, since: str | None, by: str, include_internal: bool
-    ) -> dict[str, list[dict[str, Any]]]:
-        with self._reading() as conn:
-            return _audit.changes(
-                conn, target, since=since, by=by, include_internal=include_internal
-            )
-
-    def broken_links(
-        self, target: Target | None, *, outbound: bool, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _audit.broken_links(conn, target, outbound=outbound, limit=limit)
-
-    def mentions(
-        self, phrase: str, *, exclude_linking: Target | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        with self._reading() as conn:
-            return _audit.mentions(conn, phrase, exclude_linking=exclude_linking, limit=limit)
