@@ -42,7 +42,7 @@ from linkgraph.storage.records import BacklinkDetail, Target
 from . import api
 from .disavow import DisavowEntry, format_disavow
 from .inputs import read_list_file
-from .stores import AuditStore, reading, refuse_postgres
+from .stores import AuditStore, reading, shown
 
 __all__ = [
     "AuditProfile",
@@ -312,7 +312,8 @@ def broken(
 
     ``check_external`` first checks every link target the crawl did not fetch (HEAD, GET
     where HEAD is refused) under the crawl's own politeness settings; since that writes to
-    the store, ``db`` must then be its path.
+    the store, ``db`` must then be its path or PostgreSQL URL (there, the check leases
+    hosts as a crawl worker does).
     """
     if check_external:
         if not isinstance(db, str | os.PathLike):
@@ -320,10 +321,9 @@ def broken(
             raise SettingsError(
                 "check_external writes to the store: give its path, not an open store"
             )
-        refuse_postgres(db, "broken --check-external")
         settings = api.stored_settings(db)
         if settings is None:
-            raise SettingsError(f"{db} holds no crawl whose settings the check could reuse")
+            raise SettingsError(f"{shown(db)} holds no crawl whose settings the check could reuse")
         if settings.hosts_file and not os.path.exists(settings.hosts_file):
             hint = (
                 "the demo web is gone once `linkgraph demo` ends: run"
@@ -332,7 +332,8 @@ def broken(
                 else "put it back, then run the check again"
             )
             raise SettingsError(
-                f"the hosts file of {db}'s crawl, {settings.hosts_file}, no longer exists; {hint}"
+                f"the hosts file of {shown(db)}'s crawl, {settings.hosts_file}, no longer exists;"
+                f" {hint}"
             )
         api.run(api.crawl_async(db, settings, progress=progress, check=True))
     return _ask(

@@ -41,8 +41,6 @@ from linkgraph.storage.commit import Edge
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.intern import located_edges
-from linkgraph.storage.pg.connection import is_pg_url
-from linkgraph.storage.writer import StoreWriter
 
 from .csvencoding import FALLBACK_ENCODING, detect_encoding
 from .loop import run
@@ -216,13 +214,9 @@ def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterat
 async def _load(
     db: str | os.PathLike[str], chunks: AsyncIterable[EdgeColumns] | Iterator[EdgeColumns]
 ) -> None:
-    if is_pg_url(db):
-        from linkgraph.storage.pg.writer import PgWriter
+    from .stores import open_writer
 
-        opening: Any = PgWriter.open(os.fspath(db))
-    else:
-        opening = StoreWriter.open(db, bulk=True)
-    async with await opening as writer:
+    async with await open_writer(db, bulk=True) as writer:
         # A batch commits (its SQL in the writer's thread, mostly outside the GIL) while
         # the next one is read: in another process (_Reader), else between statements.
         committing: asyncio.Future[None] | None = None
@@ -401,10 +395,9 @@ def import_links(
     ``encoding`` is a Python codec name; without it the encoding is detected (byte-order
     mark, else UTF-8, else :data:`FALLBACK_ENCODING`) and reported in the result.
     """
-    from .stores import refuse_postgres
+    from .stores import refuse_other_urls
 
-    if not is_pg_url(db):
-        refuse_postgres(db, "import")  # a URL of another scheme
+    refuse_other_urls(db)
     path = str(file)
     try:
         # Standard input is read whole: detecting the encoding needs a second pass.

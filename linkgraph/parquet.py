@@ -13,8 +13,10 @@ visible ``text``.
 ``import-parquet`` fills a new store from such a folder through the batched writer,
 then gives links their dates and lost state back, so the round trip loses nothing a
 query reads. It streams the export's record batches into a scratch SQLite file beside
-the store, which sorts the links by source page on disk, so memory stays bounded; the
-store is built beside ``db`` and renamed into place when complete. Hosts' addresses
+the store (in the temporary folder for a PostgreSQL store), which sorts the links by
+source page on disk, so memory stays bounded; a SQLite store is built beside ``db`` and
+renamed into place when complete, a PostgreSQL one (an empty database, or one whose
+store holds no URL) is filled in one transaction. Hosts' addresses
 and notes, scores and a crawl's settings and queue are not part of the export.
 """
 
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.storage.identity import host_of, registrable_domain
@@ -46,7 +49,10 @@ from linkgraph.storage.vocab import (
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
-from .stores import is_pg_url, refuse_postgres
+from .stores import is_pg_url, refuse_other_urls, shown
+
+if TYPE_CHECKING:
+    from linkgraph.storage.pg.writer import PgWriter
 
 __all__ = ["export_parquet", "import_parquet"]
 
@@ -243,7 +249,7 @@ def export_parquet(db: str | os.PathLike[str], output: str | os.PathLike[str]) -
     if is_pg_url(db):
         from linkgraph.storage.pg.tables import table_rows
     else:
-        refuse_postgres(db, "export --format parquet", reads=True)  # another scheme of URL
+        refuse_other_urls(db)
         from linkgraph.storage.tables import table_rows
     pa = _arrow()
     import pyarrow.compute  # noqa: F401  (pa.compute, for the partitions)
@@ -333,43 +339,61 @@ def _spool(folder: Path, path: Path) -> Spool:
     return spool
 
 
-async def _fill(db: str | os.PathLike[str], spool: Spool) -> None:
-    async with await StoreWriter.open(db, bulk=True) as writer:
-        current: str | None = None
-        group: list[Link] = []
-        first: int | None = None
-        written = 0
+async def _fill(writer: StoreWriter | PgWriter, spool: Spool) -> None:
+    """Write the spooled pages, each with its links, and the links of pages not exported,
+    through ``writer``'s batches."""
+    current: str | None = None
+    group: list[Link] = []
+    first: int | None = None
+    written = 0
 
-        async def put(source: str, row: dict[str, Any] | None) -> None:
-            nonlocal written
-            if row is None:
-                writer.add_links(source, group, first or 0)
-            else:
-                writer.add_page(_page(row, group))
-            written += len(group) + 1
-            if written >= 50_000:
-                await writer.flush()
-                written = 0
+    async def put(source: str, row: dict[str, Any] | None) -> None:
+        nonlocal written
+        if row is None:
+            writer.add_links(source, group, first or 0)
+        else:
+            writer.add_page(_page(row, group))
+        written += len(group) + 1
+        if written >= 50_000:
+            await writer.flush()
+            written = 0
 
-        rows = spool.links(
-            ("source", "target", "anchor", "rel", "placement", "image", "kind", "first_seen"),
-            by_source=True,
+    rows = spool.links(
+        ("source", "target", "anchor", "rel", "placement", "image", "kind", "first_seen"),
+        by_source=True,
+    )
+    for source, target, anchor, rel, placement, image, kind, seen in rows:
+        if source != current:
+            if current is not None:
+                await put(current, spool.take_page(current))
+            current, group, first = source, [], None
+        group.append(Link(target, anchor or "", tuple(rel.split()), placement, bool(image), kind))
+        first = seen if first is None or (seen is not None and seen < first) else first
+    if current is not None:
+        await put(current, spool.take_page(current))
+    group = []
+    for row in spool.untaken_pages():
+        await put(row["url"], row)
+        await asyncio.sleep(0)
+
+
+async def _fill_sqlite(path: Path, spool: Spool) -> None:
+    async with await StoreWriter.open(path, bulk=True) as writer:
+        await _fill(writer, spool)
+
+
+async def _fill_postgres(url: str, spool: Spool) -> None:
+    """Fill the PostgreSQL store at ``url`` and give its links their history, all in one
+    transaction: interrupted, it leaves the store as it was (SQLite: the rename)."""
+    from linkgraph.storage.pg.tables import restore_history as restore_pg
+    from linkgraph.storage.pg.writer import PgWriter
+
+    async with await PgWriter.open(url) as writer, writer.atomic() as conn:
+        await _fill(writer, spool)
+        await writer.flush()
+        await restore_pg(
+            conn, spool.links(_SPOOL_LINKS[:-1]), spool.pages(("url", "outlinks", "elapsed_ms"))
         )
-        for source, target, anchor, rel, placement, image, kind, seen in rows:
-            if source != current:
-                if current is not None:
-                    await put(current, spool.take_page(current))
-                current, group, first = source, [], None
-            group.append(
-                Link(target, anchor or "", tuple(rel.split()), placement, bool(image), kind)
-            )
-            first = seen if first is None or (seen is not None and seen < first) else first
-        if current is not None:
-            await put(current, spool.take_page(current))
-        group = []
-        for row in spool.untaken_pages():
-            await put(row["url"], row)
-            await asyncio.sleep(0)
 
 
 def _page(row: dict[str, Any], links: list[Link]) -> Page:
@@ -401,18 +425,35 @@ def _remove(path: Path) -> None:
 
 
 def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -> tuple[int, int]:
-    """Fill the new store ``db`` from a Parquet export in ``folder``; returns (links, pages).
+    """Fill the new store ``db`` (a SQLite path or an empty PostgreSQL database) from a
+    Parquet export in ``folder``; returns (links, pages).
 
-    The store is built in a file beside ``db`` and renamed into place only when complete,
-    so an interrupted import leaves no half-filled store behind and can simply be rerun."""
-    refuse_postgres(db, "import-parquet")
+    A SQLite store is built in a file beside ``db`` and renamed into place only when
+    complete; a PostgreSQL one is filled in one transaction. Either way an interrupted
+    import leaves no half-filled store behind and can simply be rerun."""
     _arrow()
     where = Path(folder)
-    if has_urls(db):
+    if is_pg_url(db):
+        from linkgraph.storage.pg.tables import has_urls as pg_has_urls
+
+        full = pg_has_urls(db)
+    else:
+        refuse_other_urls(db)
+        full = has_urls(db)
+    if full:
         raise SettingsError(
-            f"{db} holds links already: import-parquet fills a new store"
+            f"{shown(db)} holds links already: import-parquet fills a new store"
             " (give a new --db path, or remove this one first)"
         )
+    if is_pg_url(db):
+        # The scratch file sorts the export on this machine, not beside a database.
+        with tempfile.TemporaryDirectory(prefix="linkgraph-parquet-") as scratch:
+            spool = _spool(where, Path(scratch) / "spool")
+            try:
+                run(_fill_postgres(os.fspath(db), spool))
+                return spool.counts()
+            finally:
+                spool.close()
     dest = Path(db)
     building = dest.with_name(f"{dest.name}.importing")
     scratch = dest.with_name(f"{dest.name}.spool")
@@ -421,7 +462,7 @@ def import_parquet(db: str | os.PathLike[str], folder: str | os.PathLike[str]) -
     try:
         spool = _spool(where, scratch)
         try:
-            run(_fill(building, spool))
+            run(_fill_sqlite(building, spool))
             links, pages = spool.counts()
             restore_history(
                 building,

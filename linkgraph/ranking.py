@@ -25,7 +25,7 @@ from linkgraph.storage import scores as store_scores
 from linkgraph.storage.graphload import GraphArrays
 
 from .inputs import read_list_file
-from .stores import is_pg_url, refuse_postgres
+from .stores import is_pg_url, refuse_other_urls
 
 __all__ = ["RankSummary", "rank", "read_trusted"]
 
@@ -149,7 +149,7 @@ def rank(
     if is_pg_url(db):
         from linkgraph.storage.pg import ranking as backend
     else:
-        refuse_postgres(db, "rank")  # another scheme of URL
+        refuse_other_urls(db)
         backend = store_scores
     say = progress or (lambda _msg: None)
     summary = RankSummary()

@@ -25,11 +25,10 @@ import numpy as np
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.graph.authority import authority_scores
 from linkgraph.storage import scores as store_scores
-from linkgraph.storage.nodeids import NodeIds
+from linkgraph.storage.nodeids import NodeIds, stored_nodes
 from linkgraph.storage.pg import is_pg_url
-from linkgraph.storage.vocab import LEVEL_NAMES
 
-from .stores import refuse_postgres
+from .stores import refuse_other_urls
 
 __all__ = ["ScoreImport", "import_scores"]
 
@@ -77,13 +76,13 @@ def import_scores(
     if is_pg_url(db):
         from linkgraph.storage.pg import ranking as backend
     else:
-        refuse_postgres(db, "import-scores")  # a URL of another scheme
+        refuse_other_urls(db)
         backend = store_scores
     report = ScoreImport()
     with backend.writer(db) as conn:
         # The store's nodes numbered densely in id order, as ranking numbers them: a
         # PostgreSQL store's ids have gaps (storage/nodeids.py), which get no score row.
-        stored = {level: _stored_nodes(conn, level) for level in _KEYS}
+        stored = {level: stored_nodes(conn, level) for level in _KEYS}
         results: dict[str, dict[str, np.ndarray]] = {}
         for level, table in tables.items():
             ids, number = stored[level]
@@ -119,12 +118,3 @@ def import_scores(
             for level, columns in results.items():
                 w.level(level, columns)
     return report
-
-
-def _stored_nodes(conn: Any, level: str) -> tuple[np.ndarray, dict[str, int]]:
-    """The 0-based store ids of a level's rows in id order, and each name's node number
-    (its place in that order)."""
-    table, column = LEVEL_NAMES[level]
-    rows = conn.execute(f"SELECT id - 1, {column} FROM {table} ORDER BY id").fetchall()
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    return ids, {row[1]: i for i, row in enumerate(rows)}

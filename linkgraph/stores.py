@@ -5,8 +5,8 @@ The query functions (:mod:`linkgraph.api`), the audits (:mod:`linkgraph.audit`) 
 graph export (:mod:`linkgraph.graphs`) all go through :func:`reading`, so the backend a
 ``--db`` value opens is chosen here, in one place: a value starting ``postgresql://`` or
 ``postgres://`` is a PostgreSQL store (:mod:`linkgraph.storage.pg`), anything else a
-SQLite file. The commands that write a store (crawl, import, rank) ask
-:func:`refuse_postgres` first: their PostgreSQL writer is not built yet.
+SQLite file. The imports open their writer here too (:func:`open_writer`); every command
+refuses a URL of another scheme (:func:`refuse_other_urls`).
 """
 
 from __future__ import annotations
@@ -14,14 +14,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.interface import AuditReader, LinkReader
 from linkgraph.storage.pg import is_pg_url, redact
 from linkgraph.storage.sqlite import SqliteStore
 
-__all__ = ["AuditStore", "copy", "init_db", "open_reader", "reading", "refuse_postgres", "shown"]
+if TYPE_CHECKING:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.writer import StoreWriter
+
+__all__ = [
+    "AuditStore",
+    "copy",
+    "init_db",
+    "open_reader",
+    "open_writer",
+    "reading",
+    "refuse_other_urls",
+    "shown",
+]
 
 # What the audits and the graph export read: a store's path, or a store the caller opened.
 AuditStore = str | os.PathLike[str] | AuditReader
@@ -61,11 +74,25 @@ def open_reader(db: str | os.PathLike[str], *, check: bool = False) -> AuditRead
         from linkgraph.storage.pg.store import PgStore
 
         return PgStore.open(os.fspath(db), check=check)
-    _refuse_other_urls(db)
+    refuse_other_urls(db)
     return SqliteStore.open(db, check=check)
 
 
-def _refuse_other_urls(db: object) -> None:
+async def open_writer(db: str | os.PathLike[str], *, bulk: bool = False) -> StoreWriter | PgWriter:
+    """The batched writer of the store ``db`` names (created if missing), for the imports:
+    PostgreSQL's for a ``postgresql://`` URL, else SQLite's (``bulk``: its import mode,
+    :meth:`StoreWriter.open`). Use it as ``async with await open_writer(db) as writer``."""
+    if is_pg_url(db):
+        from linkgraph.storage.pg.writer import PgWriter
+
+        return await PgWriter.open(os.fspath(db))
+    refuse_other_urls(db)
+    from linkgraph.storage.writer import StoreWriter
+
+    return await StoreWriter.open(db, bulk=bulk)
+
+
+def refuse_other_urls(db: object) -> None:
     """A ``--db`` that looks like a URL of another scheme (``postgresq://``, ``mysql://``)
     is a mistake, not a file name: say so, without the password it may carry, instead of
     creating folders named after it or printing it in a "not found"."""
@@ -82,25 +109,6 @@ def shown(db: object) -> str:
     """``db`` as a message may show it: a PostgreSQL URL without its password."""
     text = os.fspath(db) if isinstance(db, str | os.PathLike) else repr(db)
     return redact(text) if is_pg_url(text) else text
-
-
-def refuse_postgres(db: object, command: str, *, reads: bool = False) -> None:
-    """Raise a one-line :class:`StoreError` when ``db`` is a PostgreSQL URL: ``command``
-    writes a store (or, with ``reads``, reads it in a way only SQLite does yet), which is
-    not built for PostgreSQL yet. (A URL of another scheme is refused too.)"""
-    _refuse_other_urls(db)
-    if is_pg_url(db):
-        what, hint = (
-            ("read", "copy it to a SQLite store with `linkgraph copy URL PATH` first")
-            if reads
-            else (
-                "write to",
-                "run it on a SQLite store and move that with `linkgraph copy PATH URL`",
-            )
-        )
-        raise StoreError(
-            f"`linkgraph {command}` cannot {what} a PostgreSQL store yet ({shown(db)}): {hint}"
-        )
 
 
 def init_db(db: str | os.PathLike[str]) -> dict[str, int]:

@@ -13,7 +13,10 @@ links are those of a capture we never saw. Import files in date order for a full
 Not a crawl: the crawl's settings are not read or written, and a crawl's queued entry for
 an imported page stays queued (``StoreWriter.keep_frontier``).
 
-Resuming: per file, the store's ``crawl`` key/value table keeps ``import-archive:<fmt>:<id>``
+``db`` is a SQLite path or a PostgreSQL URL: the pages go through that store's batched
+writer (:func:`.stores.open_writer`), with the same rules on both.
+
+Resuming: per file, the store's ``crawl`` key/value table (on both backends) keeps ``import-archive:<fmt>:<id>``
 (``fmt`` is warc or wat; the id a hash of the file's size and first MiB) with the offset and WARC-Record-ID of
 the last record whose page is committed. A second run seeks there and goes on; a file
 already read to its end is skipped, so importing a file twice adds nothing.
@@ -29,17 +32,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.crawler.urls import host_of
 from linkgraph.storage.records import Page
-from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
-from .stores import refuse_postgres
+from .stores import open_writer
 from .warcpages import Bad, Skip, page_of
 from .warcread import Capture, Damage, NotAnArchive, ReaderMissing, read_archive, require_reader
+
+if TYPE_CHECKING:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.writer import StoreWriter
 
 __all__ = ["ArchiveReport", "file_identity", "import_archives", "import_pages", "import_warc"]
 
@@ -94,7 +100,7 @@ class _Importer:
 
     def __init__(
         self,
-        writer: StoreWriter,
+        writer: StoreWriter | PgWriter,
         report: ArchiveReport,
         convert: Convert,
         progress: Callable[[ArchiveReport], None] | None,
@@ -240,7 +246,7 @@ async def _run(
     report: ArchiveReport,
     progress: Callable[[ArchiveReport], None] | None,
 ) -> None:
-    async with await StoreWriter.open(db, bulk=True) as writer:
+    async with await open_writer(db, bulk=True) as writer:
         writer.keep_frontier = True
         importer = _Importer(writer, report, convert, progress)
         try:
@@ -257,7 +263,7 @@ async def _run(
 async def _replay(
     db: str | os.PathLike[str], pages: Iterable[tuple[Page, str | None]], report: ArchiveReport
 ) -> None:
-    async with await StoreWriter.open(db, bulk=True) as writer:
+    async with await open_writer(db, bulk=True) as writer:
         writer.keep_frontier = True
         importer = _Importer(writer, report, page_of, None)  # its convert is not called
         for number, (page, ip) in enumerate(pages, 1):
@@ -297,7 +303,6 @@ def import_archives(
     """Import archive files of format ``fmt`` (``warc`` or ``wat``) into ``db``, each
     record made a page by ``convert``. ``report`` (made if not given) is filled as the
     import goes, so a caller interrupted by Ctrl-C can still say what was done."""
-    refuse_postgres(db, f"import-{fmt}")
     files = [os.fspath(p) for p in paths]
     for path in files:
         if not os.path.isfile(path):
@@ -319,5 +324,6 @@ def import_warc(
     progress: Callable[[ArchiveReport], None] | None = None,
     report: ArchiveReport | None = None,
 ) -> ArchiveReport:
-    """Import WARC / WARC.gz files into ``db`` (created if missing); see the module doc."""
+    """Import WARC / WARC.gz files into ``db``, a SQLite path or a PostgreSQL URL (created
+    if missing); see the module doc."""
     return import_archives(db, paths, fmt="warc", convert=page_of, progress=progress, report=report)

@@ -222,8 +222,9 @@ def import_wat(
     progress: Callable[[ArchiveReport], None] | None = None,
     report: ArchiveReport | None = None,
 ) -> ArchiveReport:
-    """Import WAT / WAT.gz files into ``db`` (created if missing): the hyperlinks Common
-    Crawl extracted, per page, dated by capture (see the module docstring)."""
+    """Import WAT / WAT.gz files into ``db``, a SQLite path or a PostgreSQL URL (created
+    if missing): the hyperlinks Common Crawl extracted, per page, dated by capture (see
+    the module docstring)."""
     return import_archives(
         db, paths, fmt="wat", convert=page_of_wat, progress=progress, report=report
     )

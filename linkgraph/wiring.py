@@ -23,7 +23,7 @@ from linkgraph.storage.schema import inspect_file
 from linkgraph.storage.writer import StoreWriter
 
 from .loop import run
-from .stores import refuse_postgres
+from .stores import refuse_other_urls
 
 __all__ = ["crawl_async", "fetch_robots_txt", "run"]
 
@@ -56,8 +56,8 @@ async def crawl_async(
     ``check=True`` instead checks the status of every link target not fetched yet
     (``linkgraph broken --check-external``)."""
     pg = is_pg_url(db)
-    if check or not pg:  # a crawl writes to PostgreSQL; the link check does not yet
-        refuse_postgres(db, "broken --check-external" if check else "crawl")
+    if not pg:
+        refuse_other_urls(db)
     if not check and not any(normalize(s) for s in settings.seeds) and not _has_store(db):
         # The engine says the same, but only once the store is open, and opening creates
         # it: a crawl with nothing to do must not leave a new empty store behind.

@@ -183,7 +183,12 @@ def changes_from_rows(
     rows: list[tuple[Any, ...]], *, start: int, by: str
 ) -> dict[str, list[dict[str, Any]]]:
     """:func:`changes` from its rows: (source, target, anchor, first_seen, lost_at,
-    lost_reason, source domain id, source domain) of every link into the target."""
+    lost_reason, source domain id, source domain) of every link into the target, in any
+    order: a source that links to a target with several anchors is one change, named by
+    its first seen anchor (ties: the first by text), whatever ids the store gave them."""
+    # By names and dates, not ids: two stores filled alike (SQLite, PostgreSQL) number
+    # anchors and URLs each its own way, and the same question gets the same answer.
+    rows = sorted(rows, key=lambda r: (r[0], r[1], r[3], r[2], r[4] is None, r[4] or 0))
     link_changes: list[dict[str, Any]] = []
     seen_pairs: set[tuple[str, str, str]] = set()
     per_domain: dict[str, list[tuple[int, int | None]]] = defaultdict(list)

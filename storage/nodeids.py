@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from linkgraph.graph.ranking import LinkArrays
 
-__all__ = ["COUNT_SQL", "NodeIds", "compact", "present_ids"]
+from .vocab import LEVEL_NAMES
+
+__all__ = ["COUNT_SQL", "NodeIds", "compact", "present_ids", "stored_nodes"]
 
 # The 0-based ids (store id - 1) of one table's rows, in order: ``integers(sql)`` runs a
 # query of one integer column and returns it as an int64 array.
@@ -94,3 +96,13 @@ def compact(g: LinkArrays, ids: NodeIds) -> LinkArrays:
         url_host=renumber(g.url_host[ids.page], "host"),
         host_domain=renumber(g.host_domain[ids.host], "domain"),
     )
+
+
+def stored_nodes(conn: Any, level: str) -> tuple[np.ndarray, dict[str, int]]:
+    """The 0-based store ids of a level's rows in id order, and each name's node number
+    (its place in that order): scores computed elsewhere (``linkgraph import-scores``)
+    are matched to the store through it, on either backend's connection."""
+    table, column = LEVEL_NAMES[level]
+    rows = conn.execute(f"SELECT id - 1, {column} FROM {table} ORDER BY id").fetchall()
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    return ids, {row[1]: i for i, row in enumerate(rows)}

@@ -233,3 +233,21 @@ def test_every_command_counts_the_current_backlinks_of_generation_2(
     assert gone == {"fitness-forum.test": "page-noindex", "city-news.test": "page-410"}
     old = linkgraph.backlinks(db, DOMAIN, limit=None, include_lost=True)
     assert {(r["source"], r["target"]) for r in old} == ever
+
+
+def test_a_link_with_two_anchors_is_one_change_named_by_its_first_anchor_in_any_row_order() -> None:
+    from linkgraph.storage.audit import changes_from_rows
+
+    s, t = "http://a.example/", "http://t.example/"
+    rows = [
+        (s, t, "later words", 200, None, None, 1, "a.example"),
+        (s, t, "first words", 100, 300, 0, 1, "a.example"),
+        ("http://b.example/", t, "b", 100, None, None, 2, "b.example"),
+    ]
+    for order in (rows, rows[::-1], rows[1:] + rows[:1]):
+        found = changes_from_rows(order, start=0, by="day")["links"]
+        assert [(r["source"], r["anchor"], r["change"], r["date"]) for r in found] == [
+            (s, "first words", "lost", "1970-01-01T00:05:00Z"),
+            ("http://b.example/", "b", "new", "1970-01-01T00:01:40Z"),
+            (s, "first words", "new", "1970-01-01T00:01:40Z"),
+        ]

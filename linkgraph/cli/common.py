@@ -144,8 +144,7 @@ OPTIONS: dict[str, Arg | tuple[Arg, ...]] = {
         required=True,
         metavar="PATH",
         help="the link store: a SQLite file written by `linkgraph crawl` (or import, demo), or"
-        " a postgresql:// URL (crawl, import, rank, queries and audits; see"
-        " `linkgraph init-db` and `linkgraph copy`)",
+        " a postgresql:// URL (every command; see `linkgraph init-db` and `linkgraph copy`)",
     ),
     "target": arg("target", metavar="TARGET", help="a URL (with scheme), or a domain / host name"),
     "mode": arg(

@@ -10,7 +10,7 @@ from linkgraph.crawler.settings import CrawlSettings, load_settings
 
 from ..inputs import read_seeds_file
 from ..output import emit_json, say
-from ..stores import refuse_postgres, shown
+from ..stores import shown
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -245,7 +245,12 @@ def cmd_robots(args: argparse.Namespace) -> int:
 
 @command(
     arg(
-        "--db", default="demo.db", metavar="PATH", help="store to write (default demo.db; replaced)"
+        "--db",
+        default="demo.db",
+        metavar="PATH",
+        help="store to write (default demo.db; a file holding an earlier demo is replaced),"
+        " or a postgresql:// URL of an empty database (never emptied: a database holding"
+        " URLs is refused)",
     ),
     arg(
         "--sites",
@@ -281,9 +286,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
       linkgraph demo --db /tmp/demo.db --sites 100 --pages 20
       linkgraph demo --recrawl          # crawl, age the web, crawl again: see `changes`
       linkgraph demo --recrawl --check-external   # and check external links: see `broken`
+      linkgraph demo --db postgresql://crawler@db.example.org/demo   # into an empty database
     """
     from ..demo import run_demo
 
-    # The demo replaces its store: it takes a file, and never a PostgreSQL database.
-    refuse_postgres(args.db, "demo")
     return call(run_demo, args)

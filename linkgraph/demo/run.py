@@ -30,6 +30,7 @@ from linkgraph.storage.errors import NotAStore, StoreError
 from linkgraph.storage.safetext import terminal_safe
 
 from .. import api, audit
+from ..stores import is_pg_url, refuse_other_urls, shown
 from .sites import describe, generate
 from .truth import BRAND, KEYWORDS, TARGET
 from .web import DemoWeb
@@ -136,6 +137,33 @@ def _refuse_if_written(db: Path) -> None:
     os.close(fd)  # closing releases the probe's lock
 
 
+# The advisory lock a demo holds on a PostgreSQL database while it runs ("LKDM").
+_PG_DEMO_LOCK = 0x4C4B444D
+
+
+@contextmanager
+def _empty_database(url: str) -> Iterator[None]:
+    """Hold the PostgreSQL database at ``url`` for a demo, or raise :class:`StoreError`.
+
+    A demo file holding an earlier demo is replaced; a database may hold anything, so a
+    demo only crawls into one without a store, or whose store holds no URL yet, and a
+    second demo on it is refused while this one runs (a session advisory lock, dropped
+    with the connection however the demo ends).
+    """
+    from linkgraph.storage.pg.connection import redact, session_lock
+    from linkgraph.storage.pg.tables import has_urls
+
+    with session_lock(url, _PG_DEMO_LOCK) as locked:
+        if not locked:
+            raise StoreError(f"another linkgraph demo is writing {redact(url)}")
+        if has_urls(url):
+            raise StoreError(
+                f"{redact(url)} holds a store already; the demo crawls into an empty database"
+                " and never empties one: give another database"
+            )
+        yield
+
+
 def _clear_old_demo(db: Path) -> None:
     """Replace a previous demo store, and nothing else."""
     try:
@@ -173,74 +201,91 @@ def run_demo(
     ``--refresh``, so that ``linkgraph changes`` has history to show.
     ``check_external``: then check the link targets the crawl did not fetch, as
     ``linkgraph broken --check-external`` does, while the demo web is still up.
+
+    ``db`` is a file, replaced when it holds an earlier demo, or a PostgreSQL URL, whose
+    database must hold no store yet (or one without URLs): the demo never empties one.
     """
+    n_sites, n_pages = demo_size(sites, pages), pages
+    if is_pg_url(db):
+        with _empty_database(db):
+            return _run(db, db, n_sites, n_pages, quiet, recrawl, check_external)
+    refuse_other_urls(db)  # a mistyped URL, not a file to lock and replace
     with _demo_lock(Path(db)):  # one demo per store at a time
-        n_sites, n_pages = demo_size(sites, pages), pages
         path = Path(db)
         _clear_old_demo(path)
-        web = DemoWeb(generate(n_sites, n_pages))
-        with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
-            hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
-            settings = demo_settings(web.seeds, hosts_file, quiet=quiet)
-            facts = describe(web.sites)
+        return _run(db, path, n_sites, n_pages, quiet, recrawl, check_external)
+
+
+def _run(
+    db: str,
+    path: str | Path,
+    n_sites: int,
+    n_pages: int,
+    quiet: bool,
+    recrawl: bool,
+    check_external: bool,
+) -> int:
+    """The demo itself, into the store at ``path`` (``db`` as the user gave it)."""
+    db = shown(db)  # what messages show: a PostgreSQL URL without its password
+    web = DemoWeb(generate(n_sites, n_pages))
+    with tempfile.TemporaryDirectory(prefix="linkgraph-demo-") as tmp, web:
+        hosts_file = str(web.write_hosts_file(Path(tmp) / "hosts"))
+        settings = demo_settings(web.seeds, hosts_file, quiet=quiet)
+        facts = describe(web.sites)
+        if not quiet:
+            print(
+                f"demo web: {facts['sites']} sites on {facts['domains']} domains at 127.77.x.y:{web.port},"
+                f" {facts['pages']} pages; crawling into {db} ...",
+                file=sys.stderr,
+            )
+        with Progress(quiet=quiet) as progress:
+            result = api.run(api.crawl_async(path, settings, progress=progress))
+        if result.interrupted:
+            print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
+            return 130
+        if recrawl:
+            time.sleep(1.0)  # link times are whole seconds: keep the two crawls apart
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            web.replace_sites(generate(n_sites, n_pages, generation=2))
             if not quiet:
                 print(
-                    f"demo web: {facts['sites']} sites on {facts['domains']} domains at 127.77.x.y:{web.port},"
-                    f" {facts['pages']} pages; crawling into {db} ...",
+                    "the demo web is three months older now; recrawling with --refresh ...",
                     file=sys.stderr,
                 )
             with Progress(quiet=quiet) as progress:
-                result = api.run(api.crawl_async(path, settings, progress=progress))
-            if result.interrupted:
+                again = api.run(
+                    api.crawl_async(path, replace(settings, refresh=True), progress=progress)
+                )
+            if again.interrupted:
                 print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
                 return 130
-            if recrawl:
-                time.sleep(1.0)  # link times are whole seconds: keep the two crawls apart
-                since = datetime.now(UTC).isoformat(timespec="seconds")
-                web.replace_sites(generate(n_sites, n_pages, generation=2))
-                if not quiet:
-                    print(
-                        "the demo web is three months older now; recrawling with --refresh ...",
-                        file=sys.stderr,
-                    )
-                with Progress(quiet=quiet) as progress:
-                    again = api.run(
-                        api.crawl_async(path, replace(settings, refresh=True), progress=progress)
-                    )
-                if again.interrupted:
-                    print(f"interrupted; what was fetched is in {db}", file=sys.stderr)
-                    return 130
-            if check_external:
-                if not quiet:
-                    print("checking the link targets the crawl did not fetch ...", file=sys.stderr)
-                with Progress(quiet=quiet) as progress:
-                    checked = api.run(
-                        api.crawl_async(path, settings, progress=progress, check=True)
-                    )
-                if checked.interrupted:
-                    print(f"interrupted; what was checked is in {db}", file=sys.stderr)
-                    return 130
-        _summary(db, path, result.elapsed)
-        if recrawl:
-            report = audit.changes(path, registrable_domain(TARGET), since=since)
-            lost = Counter(r["reason"] for r in report["links"] if r["change"] == "lost")
-            new = sum(r["change"] == "new" for r in report["links"])
-            reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items()))
-            print(
-                f"recrawl: {TARGET} gained {new} backlinks and lost {sum(lost.values())} ({reasons})"
-            )
-            print(f"  linkgraph changes {registrable_domain(TARGET)} --db {db} --since {since}")
         if check_external:
-            print(f"broken links: {len(audit.broken(path))} (see `linkgraph broken --db {db}`)")
-        print(
-            f"next: linkgraph rank --db {db} && linkgraph top --db {db}"
-            f"   |   linkgraph anchors {registrable_domain(TARGET)} --db {db} --classify --brand '{BRAND}'"
-            f" --keyword '{KEYWORDS[0]}'"
-        )
-        return 0
+            if not quiet:
+                print("checking the link targets the crawl did not fetch ...", file=sys.stderr)
+            with Progress(quiet=quiet) as progress:
+                checked = api.run(api.crawl_async(path, settings, progress=progress, check=True))
+            if checked.interrupted:
+                print(f"interrupted; what was checked is in {db}", file=sys.stderr)
+                return 130
+    _summary(db, path, result.elapsed)
+    if recrawl:
+        report = audit.changes(path, registrable_domain(TARGET), since=since)
+        lost = Counter(r["reason"] for r in report["links"] if r["change"] == "lost")
+        new = sum(r["change"] == "new" for r in report["links"])
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items()))
+        print(f"recrawl: {TARGET} gained {new} backlinks and lost {sum(lost.values())} ({reasons})")
+        print(f"  linkgraph changes {registrable_domain(TARGET)} --db {db} --since {since}")
+    if check_external:
+        print(f"broken links: {len(audit.broken(path))} (see `linkgraph broken --db {db}`)")
+    print(
+        f"next: linkgraph rank --db {db} && linkgraph top --db {db}"
+        f"   |   linkgraph anchors {registrable_domain(TARGET)} --db {db} --classify --brand '{BRAND}'"
+        f" --keyword '{KEYWORDS[0]}'"
+    )
+    return 0
 
 
-def _summary(db: str, path: Path, elapsed: float) -> None:
+def _summary(db: str, path: str | Path, elapsed: float) -> None:
     """The store's numbers, all from ``stats`` (the live display counts the same way)."""
     counts = api.stats(path)
     links = counts["links"]

@@ -113,9 +113,14 @@ async def _ids(conn: Any, table: str, column: str, names: list[str]) -> dict:
     return await _intern(conn, table, {column: "text"}, [names], column)
 
 
-async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
+async def write_batch(
+    conn: Any, batch: Batch, *, keep_frontier: bool = False, nested: bool = False
+) -> tuple[int, dict[int, int]]:
     """Write one batch inside the caller's transaction: returns the change in current
-    links and, per host id, in answered pages."""
+    links and, per host id, in answered pages. ``keep_frontier``: the pages were not
+    fetched by a crawl (an archive import), so a crawl's queued entries for them stay.
+    ``nested``: the transaction is a savepoint of a longer one (``PgWriter.atomic``), so
+    the temporary tables, emptied only at a commit, may hold an earlier batch's rows."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     rels: dict[tuple[str, ...], None] = {(): None}
@@ -262,6 +267,8 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
             " kind INT, anchor_id BIGINT, placement INT, rel_id BIGINT, flags INT,"
             " first_seen BIGINT) ON COMMIT DELETE ROWS"
         )
+        if nested:
+            await conn.execute("TRUNCATE new_links")
         async with conn.cursor().copy("COPY new_links FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_LINK_TYPES)
             for key in sorted(link_rows):
@@ -279,6 +286,8 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
             " kind INT, anchor_id BIGINT, placement INT, rel_id BIGINT, flags INT)"
             " ON COMMIT DELETE ROWS"
         )
+        if nested:
+            await conn.execute("TRUNCATE kept")
         if kept:
             await conn.execute(
                 "INSERT INTO kept SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::int[],"
@@ -361,7 +370,7 @@ async def write_batch(conn: Any, batch: Batch) -> tuple[int, dict[int, int]]:
             " ON CONFLICT DO NOTHING",
             (sorted({host_ids[hosts[entries[i].url]] for i in order}),),
         )
-    if done:
+    if done and not keep_frontier:
         await conn.execute("DELETE FROM frontier WHERE url_id = ANY(%b::bigint[])", (sorted(done),))
     if batch.hosts:
         # One statement for the batch's hosts: a worker on many small hosts resolves one

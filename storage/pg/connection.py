@@ -33,6 +33,7 @@ __all__ = [
     "is_pg_url",
     "pg_errors",
     "redact",
+    "session_lock",
 ]
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -146,3 +147,17 @@ def pg_errors(url: str) -> Iterator[None]:
         yield
     except pg.Error as exc:
         raise StoreError(f"{redact(url)}: PostgreSQL error: {one_line(url, exc)}") from None
+
+
+@contextmanager
+def session_lock(url: str, key: int) -> Iterator[bool]:
+    """Try to take the session advisory lock ``key`` in the database at ``url``: yields
+    whether it was taken, and holds it until the block ends (the server drops it with
+    the connection, however the process ends)."""
+    conn = connect(url, autocommit=True)
+    try:
+        with pg_errors(url):
+            (taken,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        yield bool(taken)
+    finally:
+        conn.close()

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from ..edgerows import EdgeColumns
 from ..errors import StoreError
-from ..identity import host_of
+from ..identity import host_of, url_hash
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
 from ..vocab import QUEUE_KIND_ID, SKIP_REASONS
@@ -61,6 +62,10 @@ class PgWriter(BufferedWriter):
         self._batch = Batch()
         self._flush_lock = asyncio.Lock()
         self._committing: set[str] = set()  # hosts of the batch being committed
+        # An archive import records pages without being a crawl: a crawl's queued entry for
+        # such a page stays queued (write_batch's keep_frontier), as on SQLite.
+        self.keep_frontier = False
+        self._atomic = False  # inside atomic(): batches are savepoints of its transaction
         # take_frontier's own connection: reading a host's window never waits behind a
         # batch commit that holds nothing of that host (reads go together: .frontier).
         self._windows: WindowReader | None = None
@@ -169,7 +174,12 @@ class PgWriter(BufferedWriter):
             for attempt in range(_TRIES):
                 try:
                     async with self._conn.transaction():
-                        links, answered = await write_batch(self._conn, batch)
+                        links, answered = await write_batch(
+                            self._conn,
+                            batch,
+                            keep_frontier=self.keep_frontier,
+                            nested=self._atomic,
+                        )
                     break
                 except (pg.errors.DeadlockDetected, pg.errors.SerializationFailure):
                     # Another worker wrote the same new rows in another order: nothing of
@@ -198,6 +208,30 @@ class PgWriter(BufferedWriter):
                 self._answered.pop(host, None)
             self.hosts_crawled += (now > 0) - (before > 0)
 
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[Any]:
+        """One transaction around every batch flushed in the block, committed when the
+        block ends and rolled back whole when it fails or is interrupted: an import that
+        fills a new store (``import-parquet``) leaves nothing of itself behind, as the
+        SQLite store's rename into place does. Yields the connection, for the block's own
+        statements in the same transaction."""
+        await self.flush()
+        pg = driver()
+        self._atomic = True
+        try:
+            async with self._conn.transaction():
+                yield self._conn
+                await self.flush()
+        except BaseException as exc:
+            self._batch = Batch()  # rolled back with the rest: never committed alone
+            if isinstance(exc, pg.Error):
+                raise StoreError(
+                    f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
+                ) from None
+            raise
+        finally:
+            self._atomic = False
+
     # -- crawl state -------------------------------------------------------------------
 
     async def load_crawl(self) -> dict[str, Any] | None:
@@ -211,6 +245,31 @@ class PgWriter(BufferedWriter):
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (json.dumps(settings, sort_keys=True),),
         )
+
+    async def load_state(self, key: str) -> Any:
+        """The JSON value an import keeps under ``key`` in the crawl table (``None``: none)."""
+        cur = await self._conn.execute("SELECT value FROM crawl WHERE key = %s", (key,))
+        row = await cur.fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def save_state(self, key: str, value: Any) -> None:
+        """Keep an import's JSON ``value`` under ``key`` (never ``settings``, the crawl's)."""
+        assert key != "settings"
+        await self._conn.execute(
+            "INSERT INTO crawl(key, value) VALUES (%s, %s)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
+    async def fetch_times(self, urls: Sequence[str]) -> dict[str, float]:
+        """The stored ``fetched_at`` of those of ``urls`` that have a committed page."""
+        wanted = sorted(set(urls))
+        cur = await self._conn.execute(
+            "SELECT u.url, p.fetched_at FROM unnest(%s::bigint[], %s::text[]) AS w(hash, url)"
+            " JOIN urls u ON u.hash = w.hash AND u.url = w.url JOIN pages p ON p.url_id = u.id",
+            ([url_hash(u) for u in wanted], wanted),
+        )
+        return {url: fetched for url, fetched in await cur.fetchall() if fetched is not None}
 
     @staticmethod
     def _kinds(kinds: tuple[str, ...] | None) -> str:
