@@ -124,8 +124,14 @@ class HostLeasing:
                 log.warning("lost the lease of %s to another worker", name)
                 self.lose(host)
         await self.keep_addresses()
+        if self.capped():
+            # The fleet's page cap is reached and spent here. A host with work ends the
+            # crawl at its next step (engine._step); with none, no step comes: we do.
+            if not any(h.has_work for h in self.held.values()):
+                self.scheduler.stop()
+            return
         room = self.cap() - len(self.held)
-        if room <= 0 or self.scheduler.stopping or self.capped():
+        if room <= 0 or self.scheduler.stopping:
             return
         asked = self.clock.monotonic()
         # A turn's claim is bounded too, so that workers joining together share the hosts.

@@ -427,6 +427,43 @@ async def test_a_worker_stops_at_the_fleets_page_cap_not_its_own() -> None:
     assert fetcher.urls("a.test", robots=False) == [f"{A}/", f"{A}/b"]
 
 
+B = "http://b.test"
+
+
+@dataclass
+class TwoHostsReservingTogether(FleetLeases):
+    """Claims a.test and b.test at once; a page reservation takes a store round trip, so
+    both hosts ask for pages together and one of the answers is 0."""
+
+    async def claim(self, limit: int) -> list[Claim]:
+        if self.claimed_at:
+            return []
+        assert self.clock is not None and self.writer is not None
+        self.claimed_at.append(self.clock.monotonic())
+        self.writer.add_queued([QueueItem(f"{B}/", 0)])
+        await self.writer.flush()
+        state = HostState(next_in=0.0, delay=1.0)
+        return [Claim("a.test", 1, state), Claim("b.test", 1, state)]
+
+    async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
+        assert self.clock is not None
+        await self.clock.sleep(0.1)
+        return await super().reserve_pages(cap, want, fresh=fresh)
+
+
+async def test_a_worker_whose_hosts_run_dry_as_the_fleets_page_cap_is_spent_ends() -> None:
+    # Two of the fleet's five pages are left: one host gets both, the other's reservation
+    # says the cap is reached; both pages are used and both hosts run dry.
+    leases = TwoHostsReservingTogether(Claim("a.test", 1, None), grantable=2)
+    pages = {
+        f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(),
+        f"{B}/robots.txt": text("User-agent: *\n"), f"{B}/": html(),
+    }  # fmt: skip
+    fetcher, _ = await crawl(leases, pages, max_pages=5)  # TimeoutError: it never ended
+    assert sorted(fetcher.urls(robots=False)) == [f"{A}/", f"{B}/"]
+    assert sorted(leases.reserved) == [0, 2]
+
+
 async def test_a_worker_gives_back_the_pages_it_reserved_and_did_not_use() -> None:
     leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
     fetcher, _ = await crawl(leases, {**THREE, f"{A}/b": html(), f"{A}/c": html()}, max_pages=50)
