@@ -83,6 +83,94 @@ async def test_a_read_cancelled_midway_leaves_the_others_answered(pg_url: str) -
     assert [item.url for item in again] == [f"http://{HOSTS[1]}/p{i}" for i in range(3)]
 
 
+async def test_a_read_returns_once_answered_while_other_reads_keep_arriving(
+    pg_url: str,
+) -> None:
+    # The read that starts the statements must not keep running them for others (the
+    # crawl holds its host and an address slot meanwhile).
+    writer = await filled(pg_url)
+    try:
+        windows = writer._windows
+        first = asyncio.create_task(writer.take_frontier(HOSTS[1], 2))
+        others = []
+        arrived = 0
+        # Another host's read arrives while each statement runs (a busy crawl), 40 at most.
+        while not first.done() and arrived < 40:
+            before = windows.statements
+            host = HOSTS[2 + arrived % 3]
+            others.append((host, asyncio.create_task(writer.take_frontier(host, 2))))
+            arrived += 1
+            for _ in range(100_000):  # until the next statement starts, or the read ends
+                if windows.statements != before or first.done():
+                    break
+                await asyncio.sleep(0)
+        mine = await asyncio.wait_for(first, 30)
+        theirs = await asyncio.wait_for(asyncio.gather(*(t for _, t in others)), 30)
+    finally:
+        await writer.close()
+    # One read arrives before the first statement runs, one while it runs; then it is done.
+    assert arrived <= 2
+    assert [item.url for item in mine] == [f"http://{HOSTS[1]}/p0", f"http://{HOSTS[1]}/p1"]
+    assert [[item.url for item in w] for w in theirs] == [
+        [f"http://{h}/p0", f"http://{h}/p1"] for h, _ in others
+    ]
+
+
+class HeldStatements:
+    """A connection whose statements end when the test says: each host's window is its
+    page p0."""
+
+    def __init__(self) -> None:
+        self.go: list[asyncio.Event] = []
+
+    async def execute(self, query: str, params: dict[str, Any]) -> Any:
+        go = asyncio.Event()
+        self.go.append(go)
+        await go.wait()
+        rows = [
+            (n, f"http://{h}/p0", 1, 0, 0, None, None) for n, h in enumerate(params["names"], 1)
+        ]
+
+        class Cursor:
+            async def fetchall(self) -> list[tuple]:
+                return rows
+
+        return Cursor()
+
+
+async def test_reads_handed_to_a_caller_cancelled_then_are_run_by_the_next() -> None:
+    pytest.importorskip("psycopg")
+    from linkgraph.storage.pg.frontier import WindowReader
+
+    conn = HeldStatements()
+    reader = WindowReader(conn)
+    first = asyncio.create_task(reader.read("a.test", 1, None))
+    await asyncio.sleep(0)
+    handed = asyncio.create_task(reader.read("b.test", 1, None))
+    last = asyncio.create_task(reader.read("c.test", 1, None))
+    await asyncio.sleep(0)
+    hand_on = reader._hand_on
+
+    def hand_on_then_cancel() -> None:  # cancelled just after the reads are handed to it
+        hand_on()
+        if not handed.cancelled():
+            handed.cancel()
+
+    reader._hand_on = hand_on_then_cancel  # type: ignore[method-assign]
+    conn.go[0].set()
+    assert [i.url for i in await asyncio.wait_for(first, 5)] == ["http://a.test/p0"]
+    reader._hand_on = hand_on  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await handed
+    for _ in range(100):  # c's read runs a statement of its own
+        if len(conn.go) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(conn.go) == 2
+    conn.go[1].set()
+    assert [i.url for i in await asyncio.wait_for(last, 5)] == ["http://c.test/p0"]
+
+
 async def test_a_batch_stores_its_hosts_notes_in_one_statement(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

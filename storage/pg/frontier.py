@@ -6,8 +6,11 @@ for every few pages, and the reads queue up on the one connection they share: me
 on the demo web of 1,000 hosts of 6 pages (docs/benchmarks.md, "Fewer round trips per
 host"), two statements a host, one after another, kept hosts waiting on their windows
 longer than the crawl spent fetching them. So the reads that arrive while one is under
-way wait for it and then go together, as one statement for all their hosts; the first
-to arrive runs the statements for the others until none is left waiting.
+way wait for it and then go together, as one statement for all their hosts. The read
+that runs a statement answers everyone in it, its own window among them, and then hands
+the reads that arrived meanwhile to the first of them: a caller never keeps serving
+others once answered (it holds a host and an address slot in the crawl, and under steady
+reads the others would never run out).
 """
 
 from __future__ import annotations
@@ -73,17 +76,23 @@ class WindowReader:
             done: asyncio.Future = asyncio.get_running_loop().create_future()
             self._waiting.append((host, limit, kinds, done))
             if not self._reading:
-                await self._serve()
-            items = await done
+                await self._serve(done)
+            try:
+                items = await done
+            except asyncio.CancelledError:
+                if done.done() and not done.cancelled() and not self._reading:
+                    self._hand_on()  # handed the reads as we were cancelled: pass them on
+                raise
             if items is not None:
                 return items
-            # The read that was to answer us was interrupted (its caller cancelled): ask again.
+            # The reads are handed to us (the last to run them was answered, or its caller
+            # cancelled): ask again, and run the statement for all those waiting.
 
-    async def _serve(self) -> None:
+    async def _serve(self, own: asyncio.Future) -> None:
         self._reading = True
         current: list = []
         try:
-            while self._waiting:
+            while self._waiting and not own.done():
                 current, self._waiting = self._waiting, []
                 groups: dict[tuple[str, ...] | None, list] = {}
                 for request in current:
@@ -96,13 +105,22 @@ class WindowReader:
                 if not done.done():
                     done.set_exception(exc)
         finally:
-            # Cancelled or failed midway: whoever is left unanswered asks again (and the
-            # first of them runs the reads from then on).
+            # Answered, cancelled or failed midway: the reads left unanswered wait on, and
+            # the first of them runs them from then on. Ours, unanswered only when our
+            # caller is cancelled, waits for nothing.
+            if not own.done():
+                own.cancel()
             self._reading = False
-            left, self._waiting = current + self._waiting, []
-            for *_, done in left:
-                if not done.done():
-                    done.set_result(None)
+            self._waiting = [r for r in current + self._waiting if not r[3].done()]
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Wake the first read waiting (not cancelled) to run the statements."""
+        while self._waiting:
+            *_, done = self._waiting.pop(0)
+            if not done.done():
+                done.set_result(None)
+                return
 
     async def _read_group(self, kinds: tuple[str, ...] | None, requests: list) -> None:
         pg = driver()
