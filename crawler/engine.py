@@ -177,6 +177,7 @@ class Engine:
                 self.writer, self.clock, self.stats, self.fetcher, self._capped,
                 fresh=self.check or self.settings.refresh,
             )  # fmt: skip
+            self.robots.holds = self.leasing.holds
         if self._capped():
             self.scheduler.stop()
         # A crawl allocates millions of short-lived containers (links, tuples, responses)

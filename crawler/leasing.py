@@ -205,6 +205,17 @@ class HostLeasing:
             return False
         return True
 
+    def holds(self, name: str) -> bool:
+        """This worker holds host ``name`` and its address, and may send to it now (a
+        robots.txt redirect from another host held, robotscache.py)."""
+        host = self.held.get(name)
+        if host is None or host.ip is None:
+            return False
+        now = self.clock.monotonic()
+        free_at = self.addresses.get(host.ip)
+        renewed = host.lease_until - now >= self.leases.seconds / 4  # as engine._step
+        return free_at is not None and free_at <= now and renewed
+
     def page_granted(self) -> bool:
         """A request may start now as far as the crawl's page cap goes."""
         return self.settings.max_pages is None or self.pages_left > 0

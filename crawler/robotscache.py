@@ -5,11 +5,18 @@ host's other state. Several workers on one store share what they fetched through
 leases (:mod:`.fleet`): a host's next holder reads its robots.txt from the store. Each robots.txt request, redirect hops included, is a turn of the
 host like any other request: it waits for the host's delay and counts toward its time
 budget. A Crawl-delay above ``max_crawl_delay`` gives the host up rather than stall.
+
+A fleet worker sends requests only to hosts (and addresses) it holds: a robots.txt
+redirect to another host is followed only when this worker holds that host and its
+address too. Otherwise the hop is not followed, and the answer is the target's robots.txt
+as another worker stored it (when the redirect names it and it is fresh), else the 3xx
+itself, read as when the redirects run out: unavailable (RFC 9309 §2.3.1.2), allow all.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from .fleet import LEASE_ENDED, Leases, LocalLeases, bound
 from .outcomes import Outcomes
@@ -18,7 +25,7 @@ from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
 from .robotsfetch import fetch_robots_hop
 from .seams import Clock, HttpFetcher
 from .settings import CrawlSettings
-from .urls import origin_of
+from .urls import host_of, origin_of
 
 __all__ = ["RobotsCache"]
 
@@ -50,6 +57,9 @@ class RobotsCache:
         self.token = settings.product_token
         self.unreachable_skip_error = unreachable_skip_error
         self.leases: Leases = leases if leases is not None else LocalLeases()
+        # A fleet worker's test: does it hold this host and its address, so that it may
+        # send a request there now (leasing.HostLeasing.holds)? None: it holds no other.
+        self.holds: Callable[[str], bool] | None = None
 
     async def rules_for(self, host: Host, url: str) -> RobotsRules | None:
         """The rules that apply to ``url``, or None when this turn of the host went to
@@ -119,9 +129,11 @@ class RobotsCache:
         # One hop per turn, so each hop is a request like any other and waits for the
         # host's delay.
         if result.redirect is not None:
-            host.robots_redirects[origin] = (result.redirect, hop + 1)
-            host.started(sent)
-            return
+            if self._may_follow(host, result.redirect):
+                host.robots_redirects[origin] = (result.redirect, hop + 1)
+                host.started(sent)
+                return
+            status, body = await self._unfollowed(result.redirect, status, body)
         host.started(sent)
         rules, outcome = rules_for_response(status, body, max_bytes=s.robots_max_bytes)
         now = self.clock.monotonic()
@@ -144,6 +156,25 @@ class RobotsCache:
             if not self.leases.local:
                 await self.leases.save_robots(origin, status, body or b"")
         host.robots[origin] = entry
+
+    def _may_follow(self, host: Host, target: str) -> bool:
+        if self.leases.local:
+            return True
+        name = host_of(target)
+        return name == host.name or (self.holds is not None and self.holds(name))
+
+    async def _unfollowed(
+        self, target: str, status: int | None, body: bytes | None
+    ) -> tuple[int | None, bytes | None]:
+        """The answer to a robots.txt redirect to a host another worker may hold: the
+        robots.txt stored for the target when the redirect names it, else the 3xx."""
+        origin = origin_of(target)
+        if target == robots_url(origin):
+            stored = await self.leases.robots(origin)
+            if stored is not None and stored[2] < self.settings.robots_cache_seconds:
+                return stored[0], stored[1]
+        log.debug("robots.txt redirect to %s not followed: another worker's host", target)
+        return status, body
 
     async def _shared(self, host: Host, origin: str, now: float) -> RobotsEntry | None:
         """The rules another worker fetched for ``origin`` and stored, while fresh (§2.4)."""
