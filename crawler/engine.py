@@ -29,7 +29,7 @@ from linkgraph.storage.records import Page, QueueItem
 from linkgraph.storage.vocab import SKIP_REASONS
 
 from .fetch import FetchError
-from .fleet import Leases, LocalLeases
+from .fleet import Leases, LocalLeases, lease_too_short
 from .frontier import Frontier, Guards
 from .leasing import HostLeasing
 from .linkcheck import LinkCheck
@@ -289,13 +289,7 @@ class Engine:
             return
         if self.leasing is not None and not await self.leasing.address_ready(host):
             return  # its address is another worker's, or not free yet
-        now = self.clock.monotonic()
-        if host.lease_until - now < self.leases.seconds / 4:
-            # Renewed every quarter lease at most, a lease with less left has missed its
-            # renewals (the store is slow or gone): no request until one comes through (it
-            # moves lease_until on; a lost lease drops the host). A request running then
-            # is cut at the lease's end (fleet.LeaseBound).
-            host.next_time = max(host.next_time, now + min(1.0, self.leases.seconds / 8))
+        if lease_too_short(host, self.leases.seconds, self.clock.monotonic()):
             return
         if not host.queue:
             if host.spilled:

@@ -59,6 +59,7 @@ __all__ = [
     "Share",
     "apply_state",
     "bound",
+    "lease_too_short",
     "state_of",
 ]
 
@@ -139,6 +140,18 @@ class LeaseBound:
             f"{request.url}: the lease of {host.name} ran out",
             sent_ago=clock.monotonic() - began,
         )
+
+
+def lease_too_short(host: Host, seconds: float, now: float) -> bool:
+    """True, pushing the host's next turn back, when ``host``'s lease (of ``seconds``) has
+    under a quarter left: renewed every quarter lease at most, such a lease has missed its
+    renewals (the store is slow or gone), and no request starts on it until one comes
+    through (it moves ``lease_until`` on; a lost lease drops the host). A request running
+    then is cut at the lease's end (:class:`LeaseBound`)."""
+    if host.lease_until - now >= seconds / 4:
+        return False
+    host.next_time = max(host.next_time, now + min(1.0, seconds / 8))
+    return True
 
 
 def bound(fetcher: HttpFetcher, host: Host, clock: Clock) -> HttpFetcher:

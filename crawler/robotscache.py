@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .fleet import LEASE_ENDED, Leases, LocalLeases, bound
+from .fleet import LEASE_ENDED, Leases, LocalLeases, bound, lease_too_short
 from .outcomes import Outcomes
 from .politeness import Host, RobotsEntry
 from .robots import RobotsOutcome, RobotsRules, robots_url, rules_for_response
@@ -72,6 +72,11 @@ class RobotsCache:
         if entry is None and host.handed_over:
             if await self._shared(host, origin, now) is not None:
                 return None  # this turn ends: a Crawl-delay read there may push the next back
+            # The store read may have taken long: the lease checked before it (engine._step)
+            # is checked again before a request, and the host may be another's by now.
+            now = self.clock.monotonic()
+            if not host.held or lease_too_short(host, self.leases.seconds, now):
+                return None
         # Rules are fetched again when their cache time is up (§2.4); ``attempts`` bounds
         # only the retries of a robots.txt that could not be read.
         unreadable = entry is not None and entry.outcome == RobotsOutcome.DISALLOW_UNAVAILABLE

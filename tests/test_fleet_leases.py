@@ -420,6 +420,34 @@ async def test_no_request_starts_on_a_lease_with_under_a_quarter_left() -> None:
     assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]
 
 
+@dataclass
+class SlowStore(FleetLeases):
+    """A store that answers the robots.txt read after 8 s and the next renewal after 100 s
+    (leases last 10 s): the read ends with under a quarter of the lease left."""
+
+    renewals: int = 0
+
+    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
+        assert self.clock is not None
+        await self.clock.sleep(8.0)
+        return None  # nothing stored: the worker fetches robots.txt itself
+
+    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
+        assert self.clock is not None
+        self.renewals += 1
+        if self.renewals == 2:  # the first renewal of a.test
+            await self.clock.sleep(100.0)
+        return await super().renew(states, pages)
+
+
+async def test_no_robots_request_starts_on_a_lease_a_slow_robots_read_left_short() -> None:
+    leases = SlowStore(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
+    # Claimed at 0 until 10; the read ends at 8: nothing until the renewal at ~100.5.
+    assert fetcher.starts("a.test")[0] > 100.0
+    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/", f"{A}/next"]
+
+
 async def test_a_host_whose_holder_lost_its_session_waits_out_its_lease_first() -> None:
     # Its session ended 6 s before its lease would have: the worker may still be
     # running, its last request ending as late as then. Ours starts one delay after.
