@@ -169,7 +169,9 @@ class Engine:
     async def run(self, *, progress: Callable[[CrawlStats], object] | None = None) -> CrawlStats:
         """Crawl until the frontier is empty, a cap is reached, or the user interrupts."""
         if not self.leases.local:
-            self.stats.worker = await self.leases.start()
+            self.stats.worker = await self.leases.start(
+                max_pages=self.settings.max_pages, fresh=self.check or self.settings.refresh
+            )
         self.frontier = await self._prepare()
         if not self.leases.local:
             self.leasing = HostLeasing(

@@ -168,8 +168,11 @@ class Leases(Protocol):
     seconds: float  # how long a lease lasts unless renewed
     worker: int | None  # this worker's id in the store (None: alone)
 
-    async def start(self) -> int | None:
-        """Join the crawl; returns this worker's id."""
+    async def start(self, *, max_pages: int | None = None, fresh: bool = False) -> int | None:
+        """Join the crawl; returns this worker's id. The first worker of a pass sets the
+        pass's page cap (``max_pages``) and whether it counts only its own requests
+        (``fresh``: a refresh, a link check); every worker of the pass reserves from
+        those (:meth:`reserve_pages`)."""
 
     async def claim(self, limit: int) -> list[Claim]:
         """Lease up to ``limit`` more hosts with queued work that nobody holds."""
@@ -191,9 +194,11 @@ class Leases(Protocol):
         holds; returns those still held."""
 
     async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
-        """Up to ``want`` more requests of the crawl's page cap ``cap`` for this worker
-        (0: the fleet has reached it). ``fresh``: this pass counts only its own requests
-        (a refresh, a link check), not those the store held when it began."""
+        """Up to ``want`` more requests of the crawl's page cap for this worker (0: the
+        fleet has reached it). The cap and ``fresh`` (this pass counts only its own
+        requests, not those the store held when it began) are the pass's, as its first
+        worker started it; ``cap`` and ``fresh`` stand in for a pass started without a
+        cap."""
 
     async def return_pages(self, unused: int) -> None:
         """Give back requests reserved and not made (when leaving)."""
@@ -220,7 +225,7 @@ class LocalLeases:
     seconds = float("inf")
     worker = None
 
-    async def start(self) -> int | None:
+    async def start(self, *, max_pages: int | None = None, fresh: bool = False) -> int | None:
         return None
 
     async def claim(self, limit: int) -> list[Claim]:

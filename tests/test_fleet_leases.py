@@ -50,7 +50,7 @@ class FleetLeases:
     reserved: list[int] = field(default_factory=list)
     returned: list[int] = field(default_factory=list)
 
-    async def start(self) -> int | None:
+    async def start(self, *, max_pages: int | None = None, fresh: bool = False) -> int | None:
         return self.worker
 
     async def claim(self, limit: int) -> list[Claim]:

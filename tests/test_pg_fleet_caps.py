@@ -113,6 +113,30 @@ async def test_the_page_cap_is_granted_across_workers_and_a_new_pass_counts_afre
         await later.finish(0)
 
 
+async def test_workers_started_with_other_flags_reserve_from_the_passs_cap(
+    pg_url: str,
+) -> None:
+    from linkgraph.storage.pg.fleet import PgLeases
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Page
+
+    async with await PgWriter.open(pg_url) as writer:  # 3 requests made by an earlier pass
+        for path in ("a", "b", "c"):
+            writer.add_page(Page(f"http://a.test/{path}", 0, 0.0, status=200))
+    refresh = await PgLeases.open(pg_url, seconds=60)
+    plain = await PgLeases.open(pg_url, seconds=60)
+    try:
+        # The pass begins with `--refresh --max-pages 10`: 10 requests of its own.
+        await refresh.start(max_pages=10, fresh=True)
+        await plain.start(max_pages=50, fresh=False)  # joins it: the pass's cap holds
+        assert await plain.reserve_pages(50, 8, fresh=False) == 8
+        assert await refresh.reserve_pages(10, 8, fresh=True) == 2
+        assert await plain.reserve_pages(50, 8, fresh=False) == 0
+    finally:
+        await refresh.finish(0)
+        await plain.finish(0)
+
+
 def test_three_workers_fetch_the_fleets_page_caps_exactly(pg_url: str, tmp_path: Path) -> None:
     # Each worker counting its own requests would fetch up to 3 x 100; a host handed from
     # one worker to another keeps its count. (60 hosts: 120 pages within the host cap.)

@@ -156,19 +156,24 @@ SELECT NOT EXISTS (
 _REQUESTS = """SELECT count(*) FROM pages p
     WHERE p.checked_only = 0 AND (p.error IS NULL OR NOT p.error = ANY(%(skips)s))"""
 
-# A new pass counts its requests from what the store holds; a worker joining a pass
-# keeps its count (a store from before the fleet's caps gets one).
-_NEW_QUOTA = f"""INSERT INTO page_quota(slot, base, granted) SELECT 1, ({_REQUESTS}), 0
-    ON CONFLICT (slot) DO UPDATE SET base = excluded.base, granted = 0"""
-_JOIN_QUOTA = f"""INSERT INTO page_quota(slot, base, granted)
-    SELECT 1, ({_REQUESTS}), 0 WHERE NOT EXISTS (SELECT 1 FROM page_quota)"""
+# A new pass counts its requests from what the store holds, up to its first worker's
+# cap; a worker joining a pass keeps its count and cap (a store from before the fleet's
+# caps gets one).
+_NEW_QUOTA = f"""INSERT INTO page_quota(slot, base, granted, cap, fresh)
+    SELECT 1, ({_REQUESTS}), 0, %(cap)s, %(fresh)s
+    ON CONFLICT (slot) DO UPDATE SET base = excluded.base, granted = 0,
+        cap = excluded.cap, fresh = excluded.fresh"""
+_JOIN_QUOTA = f"""INSERT INTO page_quota(slot, base, granted, cap, fresh)
+    SELECT 1, ({_REQUESTS}), 0, %(cap)s, %(fresh)s WHERE NOT EXISTS (SELECT 1 FROM page_quota)"""
 
-# Grant up to %(want)s requests of what the cap leaves (a refresh or link check counts
-# only its own requests, as on SQLite).
+# Grant up to %(want)s requests of what the pass's cap leaves (a refresh or link check
+# counts only its own requests, as on SQLite). The cap and that flag are the pass's, not
+# the asking worker's: a --refresh worker and plain ones share one cap. A pass started
+# without a cap takes the asking worker's; %(fresh)s is not read (kept for the protocol).
 _RESERVE = """
-WITH q AS (SELECT base, granted FROM page_quota WHERE slot = 1 FOR UPDATE),
-g AS (SELECT least(%(want)s, greatest(
-    %(cap)s - CASE WHEN %(fresh)s THEN 0 ELSE q.base END - q.granted, 0)) AS n FROM q)
+WITH q AS (SELECT base, granted, cap, fresh FROM page_quota WHERE slot = 1 FOR UPDATE),
+g AS (SELECT least(%(want)s, greatest(coalesce(q.cap, %(cap)s)
+    - CASE WHEN q.fresh THEN 0 ELSE q.base END - q.granted, 0)) AS n FROM q)
 UPDATE page_quota p SET granted = p.granted + g.n FROM g WHERE p.slot = 1 RETURNING g.n
 """
 
@@ -234,7 +239,7 @@ class PgLeases:
                 f"cannot share the crawl of {redact(self.url)}: {one_line(self.url, exc)}"
             ) from None
 
-    async def start(self) -> int | None:
+    async def start(self, *, max_pages: int | None = None, fresh: bool = False) -> int | None:
         name = f"{socket.gethostname()}:{os.getpid()}"
         # Workers join one at a time, so two starting together cannot both miss (or both
         # see) the other: the first of a pass resets what the last pass left.
@@ -259,9 +264,10 @@ class PgLeases:
             )
             skips = sorted(SKIP_REASONS)
             if alone:
-                fresh = json.dumps(_kept(HostState(next_in=0.0, delay=0.0)))
-                await self._run(_NEW_PASS, {"fresh": fresh, "skips": skips})
-            await self._run(_NEW_QUOTA if alone else _JOIN_QUOTA, {"skips": skips})
+                kept = json.dumps(_kept(HostState(next_in=0.0, delay=0.0)))
+                await self._run(_NEW_PASS, {"fresh": kept, "skips": skips})
+            quota = {"skips": skips, "cap": max_pages, "fresh": fresh}
+            await self._run(_NEW_QUOTA if alone else _JOIN_QUOTA, quota)
         self.worker = worker
         return worker
 

@@ -220,11 +220,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE host_leases ADD COLUMN address TEXT;
         CREATE INDEX host_leases_address ON host_leases(address);
         -- --max-pages across the fleet: the requests of this pass, granted to workers in
-        -- small blocks (one row; the first worker of a pass resets it).
+        -- small blocks (one row; the first worker of a pass resets it). The cap and
+        -- whether the pass counts only its own requests are the first worker's, so that
+        -- workers started with other flags reserve from the same cap.
         CREATE TABLE page_quota (
             slot    INTEGER PRIMARY KEY CHECK (slot = 1),
             base    BIGINT NOT NULL,  -- requests the store held when the pass began
-            granted BIGINT NOT NULL   -- requests granted to workers since
+            granted BIGINT NOT NULL,  -- requests granted to workers since
+            cap     BIGINT,           -- the pass's --max-pages (NULL: none given)
+            fresh   BOOLEAN NOT NULL DEFAULT false  -- a refresh or link check: base not counted
         );
         """,
     ),
