@@ -162,50 +162,6 @@ async def test_robots_txt_another_worker_stored_is_read_not_fetched_and_its_dela
     assert leases.released["a.test"].delay == 3.0
 
 
-B = "http://b.test"
-TO_B = {f"{A}/robots.txt": text("", 301, Location=f"{B}/robots.txt"), **SITE}
-
-
-async def test_a_robots_redirect_to_a_host_not_held_is_not_followed_and_means_unavailable() -> None:
-    # b.test may be another worker's: no request goes there. Unavailable: allow all.
-    leases = FleetLeases(Claim("a.test", 1, None))
-    pages = {**TO_B, f"{B}/robots.txt": text("User-agent: *\nDisallow: /\n")}
-    fetcher, _ = await crawl(leases, pages)
-    assert fetcher.urls("b.test") == []
-    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/", f"{A}/next"]
-    assert leases.saved_robots == [A]
-
-
-async def test_a_robots_redirect_to_a_host_not_held_reads_its_stored_robots_txt() -> None:
-    stored = (200, b"User-agent: *\nDisallow: /next\n", 60.0)
-    leases = FleetLeases(Claim("a.test", 1, None), robots_txt=stored)
-    fetcher, _ = await crawl(leases, {**TO_B, f"{B}/robots.txt": text("User-agent: *\n")})
-    assert fetcher.urls("b.test") == []
-    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]  # /next disallowed
-
-
-@dataclass
-class AlsoHoldsB(FleetLeases):
-    """Claims a.test and b.test (b.test with one page queued) at once."""
-
-    async def claim(self, limit: int) -> list[Claim]:
-        if self.claimed_at:
-            return []
-        assert self.clock is not None and self.writer is not None
-        self.claimed_at.append(self.clock.monotonic())
-        self.writer.add_queued([QueueItem(f"{B}/", 0)])
-        await self.writer.flush()
-        return [Claim("a.test", 1, None), Claim("b.test", 1, None)]
-
-
-async def test_a_robots_redirect_to_a_host_held_with_its_address_is_followed() -> None:
-    leases = AlsoHoldsB(Claim("a.test", 1, None))
-    pages = {**TO_B, f"{B}/robots.txt": text("User-agent: *\nDisallow: /next\n"), f"{B}/": html()}
-    fetcher, _ = await crawl(leases, pages)
-    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]  # b.test's rules: no /next
-    assert fetcher.urls("b.test").count(f"{B}/robots.txt") == 2  # b.test's own, and a's hop
-
-
 async def test_a_host_taken_over_from_a_vanished_worker_waits_a_whole_delay_first() -> None:
     # The last holder saved "now" as the next start, then may have sent one more request
     # before it died: the takeover waits the site's Crawl-delay, not only ours.
@@ -418,34 +374,6 @@ async def test_no_request_starts_on_a_lease_with_under_a_quarter_left() -> None:
     site = {f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(f"{A}/next", takes=7.5)}
     fetcher = await crawl_until_store_fails(leases, {**site, f"{A}/next": html()})
     assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]
-
-
-@dataclass
-class SlowStore(FleetLeases):
-    """A store that answers the robots.txt read after 8 s and the next renewal after 100 s
-    (leases last 10 s): the read ends with under a quarter of the lease left."""
-
-    renewals: int = 0
-
-    async def robots(self, origin: str) -> tuple[int | None, bytes, float] | None:
-        assert self.clock is not None
-        await self.clock.sleep(8.0)
-        return None  # nothing stored: the worker fetches robots.txt itself
-
-    async def renew(self, states: dict[str, HostState], pages: int) -> set[str]:
-        assert self.clock is not None
-        self.renewals += 1
-        if self.renewals == 2:  # the first renewal of a.test
-            await self.clock.sleep(100.0)
-        return await super().renew(states, pages)
-
-
-async def test_no_robots_request_starts_on_a_lease_a_slow_robots_read_left_short() -> None:
-    leases = SlowStore(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
-    fetcher, _ = await crawl(leases, {f"{A}/robots.txt": text("User-agent: *\n"), **SITE})
-    # Claimed at 0 until 10; the read ends at 8: nothing until the renewal at ~100.5.
-    assert fetcher.starts("a.test")[0] > 100.0
-    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/", f"{A}/next"]
 
 
 async def test_a_host_whose_holder_lost_its_session_waits_out_its_lease_first() -> None:
