@@ -225,4 +225,39 @@ MIGRATIONS: list[tuple[str, str]] = [
             GROUP BY l.target_id, l.anchor_id * 2 + ((l.flags & 8) > 0), src.domain_id;
         """,
     ),
+    (
+        "0008_kind_and_placement_in_flags",
+        """
+        -- A link's placement and kind move into flags (vocab.PLACEMENT_SHIFT, KIND_SHIFT):
+        -- flags = bits + (placement << 5) + (kind << 8). As columns of the primary key each
+        -- cost a record header byte in the table and again in links_source (which repeats
+        -- the key); generated VIRTUAL columns of the same names take no bytes, so every
+        -- query reading l.kind and l.placement reads them as before. The key keeps its
+        -- uniqueness: kind and placement are inside flags. Rewritten in key order, in this
+        -- migration's one transaction.
+        CREATE TABLE links_v8 (
+            target_id   INTEGER NOT NULL,
+            source_id   INTEGER NOT NULL,
+            kind        INTEGER GENERATED ALWAYS AS ((flags >> 8) & 3) VIRTUAL,
+            anchor_id   INTEGER NOT NULL,
+            placement   INTEGER GENERATED ALWAYS AS ((flags >> 5) & 7) VIRTUAL,
+            rel_id      INTEGER NOT NULL,
+            flags       INTEGER NOT NULL,
+            first_seen  INTEGER NOT NULL,
+            last_seen   INTEGER,
+            lost_at     INTEGER,
+            lost_reason INTEGER,
+            PRIMARY KEY (target_id, source_id, anchor_id, rel_id, flags)
+        ) WITHOUT ROWID;
+        INSERT INTO links_v8(target_id, source_id, anchor_id, rel_id, flags, first_seen,
+                last_seen, lost_at, lost_reason)
+            SELECT target_id, source_id, anchor_id, rel_id, flags | (placement << 5) | (kind << 8),
+                first_seen, last_seen, lost_at, lost_reason
+            FROM links ORDER BY target_id, source_id, anchor_id, rel_id, flags | (placement << 5) | (kind << 8);
+        DROP TABLE links;
+        ALTER TABLE links_v8 RENAME TO links;
+        CREATE INDEX links_source ON links(source_id);
+        CREATE INDEX links_lost ON links(lost_at) WHERE lost_at IS NOT NULL;
+        """,
+    ),
 ]
