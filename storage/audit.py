@@ -43,7 +43,7 @@ UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
 
 # The columns and joins of :func:`backlink_detail`'s rows; the caller adds ``WHERE``.
 # Plain SQL that the PostgreSQL store (storage/pg/audit.py) runs as it is. Flags without
-# the kind and placement bits a SQLite store keeps in them (vocab.LINK_FLAGS).
+# the kind, placement and rel bits a SQLite store keeps in them (vocab.LINK_FLAGS).
 DETAIL_SQL = (
     "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens,"
     f" l.flags & {LINK_FLAGS}, l.placement,"

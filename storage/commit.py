@@ -403,16 +403,16 @@ async def _write(
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
-            "INSERT INTO temp.sk(target_id, source_id, anchor_id, rel_id, flags)"
-            f" SELECT {_col(0)}, {_col(1)}, {_col(3)}, {_col(5)},"
-            f" {packed_flags_sql(_col(6), _col(2), _col(4))} FROM json_each(?)",
+            "INSERT INTO temp.sk(target_id, source_id, anchor_id, flags)"
+            f" SELECT {_col(0)}, {_col(1)}, {_col(3)},"
+            f" {packed_flags_sql(_col(6), _col(2), _col(4), _col(5))} FROM json_each(?)",
             (_json([key for _, _, keys in diffed.values() for key in keys]),),
         )
         await conn.executemany(
             "UPDATE links SET lost_at = ?, lost_reason = ? WHERE source_id = ? AND lost_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM temp.sk k WHERE k.source_id = links.source_id"
             " AND k.target_id = links.target_id AND k.anchor_id = links.anchor_id"
-            " AND k.rel_id = links.rel_id AND k.flags = links.flags)",
+            " AND k.flags = links.flags)",
             [(seen, reason, source) for source, (seen, reason, _) in diffed.items()],
         )
     if unchanged:

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 import aiosqlite
 import numpy as np
 
-from .vocab import KIND_SHIFT, PLACEMENT_SHIFT
+from .vocab import KIND_SHIFT, PLACEMENT_SHIFT, REL_SHIFT
 
 __all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current", "stored_rows"]
 
 Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
 _EMPTY = np.empty(0, dtype=np.int64)
-# The links table's primary key, in order: a stored row's first five values (stored_rows).
-_KEY = ("target_id", "source_id", "anchor_id", "rel_id", "flags")
-# Link rows per multi-row INSERT: six values each, under SQLite's limit on bound values
+# The links table's primary key, in order: a stored row's first four values (stored_rows).
+_KEY = ("target_id", "source_id", "anchor_id", "flags")
+# Link rows per multi-row INSERT: five values each, under SQLite's limit on bound values
 # (32,766 since 3.32, 999 before).
-_LINK_ROWS = 5_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 166
+_LINK_ROWS = 6_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 199
 
 
 @dataclass(slots=True)
@@ -150,12 +150,14 @@ class EdgeColumns:
 def stored_rows(rows: np.ndarray | list[tuple]) -> np.ndarray:
     """Link rows (an ``(n, 8)`` array or a list of 8-tuples: target, source, kind, anchor,
     placement, rel, flags, first seen) as the links table stores them: ``(target, source,
-    anchor, rel, flags, first seen)``, kind and placement packed into flags
-    (:func:`.vocab.packed_flags_sql`: the table's kind and placement are generated from
-    those bits)."""
+    anchor, flags, first seen)``, kind, placement and rel packed into flags
+    (:func:`.vocab.packed_flags_sql`: the table's kind, placement and rel_id are generated
+    from those bits)."""
     rows = np.asarray(rows, dtype=np.int64).reshape(-1, 8)
-    stored = rows[:, [0, 1, 3, 5, 6, 7]]
-    stored[:, 4] |= (rows[:, 4] << PLACEMENT_SHIFT) | (rows[:, 2] << KIND_SHIFT)
+    stored = rows[:, [0, 1, 3, 6, 7]]
+    stored[:, 3] |= (
+        (rows[:, 4] << PLACEMENT_SHIFT) | (rows[:, 2] << KIND_SHIFT) | (rows[:, 5] << REL_SHIFT)
+    )
     return stored
 
 
@@ -169,8 +171,8 @@ async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray | list[tuple]
     for start in range(0, len(stored), _LINK_ROWS):
         part = stored[start : start + _LINK_ROWS]
         await conn.execute(
-            "INSERT INTO links(target_id, source_id, anchor_id, rel_id, flags, first_seen) VALUES "
-            + ",".join(["(?,?,?,?,?,?)"] * len(part))
+            "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
+            + ",".join(["(?,?,?,?,?)"] * len(part))
             + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
             " lost_reason = NULL",
             part.ravel().tolist(),
@@ -184,7 +186,7 @@ async def stored_current(conn: aiosqlite.Connection, rows: np.ndarray, first_new
     stored yet."""
     from .intern import col, to_json  # intern builds EdgeColumns: imported when called
 
-    old = stored_rows(rows[(rows[:, 0] < first_new) & (rows[:, 1] < first_new)])[:, :5]
+    old = stored_rows(rows[(rows[:, 0] < first_new) & (rows[:, 1] < first_new)])[:, :4]
     if not len(old):
         return 0
     found = await conn.execute_fetchall(

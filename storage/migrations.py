@@ -226,34 +226,36 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0008_kind_and_placement_in_flags",
+        "0008_kind_placement_and_rel_in_flags",
         """
-        -- A link's placement and kind move into flags (vocab.PLACEMENT_SHIFT, KIND_SHIFT):
-        -- flags = bits + (placement << 5) + (kind << 8). As columns of the primary key each
-        -- cost a record header byte in the table and again in links_source (which repeats
-        -- the key); generated VIRTUAL columns of the same names take no bytes, so every
-        -- query reading l.kind and l.placement reads them as before. The key keeps its
-        -- uniqueness: kind and placement are inside flags. Rewritten in key order, in this
-        -- migration's one transaction.
+        -- A link's placement, kind and rel id move into flags (vocab.PLACEMENT_SHIFT...):
+        -- flags = bits + (placement << 5) + (kind << 8) + (rel_id << 10). As columns of the
+        -- primary key each cost a record header byte in the table and again in links_source
+        -- (which repeats the key); generated VIRTUAL columns of the same names take no
+        -- bytes, so every query reading l.kind, l.placement and l.rel_id reads them as
+        -- before. The key keeps its uniqueness: the three are inside flags. Rewritten in key
+        -- order, in this migration's one transaction. Run again on this layout (a store
+        -- whose user_version was set back) it changes nothing: the bits are already set.
         CREATE TABLE links_v8 (
             target_id   INTEGER NOT NULL,
             source_id   INTEGER NOT NULL,
             kind        INTEGER GENERATED ALWAYS AS ((flags >> 8) & 3) VIRTUAL,
             anchor_id   INTEGER NOT NULL,
             placement   INTEGER GENERATED ALWAYS AS ((flags >> 5) & 7) VIRTUAL,
-            rel_id      INTEGER NOT NULL,
+            rel_id      INTEGER GENERATED ALWAYS AS (flags >> 10) VIRTUAL,
             flags       INTEGER NOT NULL,
             first_seen  INTEGER NOT NULL,
             last_seen   INTEGER,
             lost_at     INTEGER,
             lost_reason INTEGER,
-            PRIMARY KEY (target_id, source_id, anchor_id, rel_id, flags)
+            PRIMARY KEY (target_id, source_id, anchor_id, flags)
         ) WITHOUT ROWID;
-        INSERT INTO links_v8(target_id, source_id, anchor_id, rel_id, flags, first_seen,
-                last_seen, lost_at, lost_reason)
-            SELECT target_id, source_id, anchor_id, rel_id, flags | (placement << 5) | (kind << 8),
+        INSERT INTO links_v8(target_id, source_id, anchor_id, flags, first_seen, last_seen,
+                lost_at, lost_reason)
+            SELECT target_id, source_id, anchor_id,
+                flags | (placement << 5) | (kind << 8) | (rel_id << 10) AS packed,
                 first_seen, last_seen, lost_at, lost_reason
-            FROM links ORDER BY target_id, source_id, anchor_id, rel_id, flags | (placement << 5) | (kind << 8);
+            FROM links ORDER BY target_id, source_id, anchor_id, packed;
         DROP TABLE links;
         ALTER TABLE links_v8 RENAME TO links;
         CREATE INDEX links_source ON links(source_id);

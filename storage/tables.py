@@ -97,8 +97,8 @@ def page_rows_sql(text_key: str) -> str:
 
 
 # Every link row, current and lost, in LINK_COLUMNS order, with ids for kind, placement
-# and lost reason (named by :func:`named_link_rows`); flags without the kind and placement
-# bits the store keeps in them (vocab.LINK_FLAGS).
+# and lost reason (named by :func:`named_link_rows`); flags without the kind, placement
+# and rel bits the store keeps in them (vocab.LINK_FLAGS).
 LINK_ROWS_SQL = (
     "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens,"
     f" l.flags & {LINK_FLAGS}, l.first_seen,"
@@ -210,8 +210,8 @@ def _restore(
             " JOIN urls t ON t.hash = h.th AND t.url = h.t"
             " JOIN anchors a ON a.text = h.anchor JOIN rels r ON r.tokens = h.rel"
             " WHERE links.source_id = s.id AND links.target_id = t.id"
-            " AND links.anchor_id = a.id AND links.rel_id = r.id"
-            f" AND links.flags = {packed_flags_sql('h.flags', 'h.kind', 'h.placement')}"
+            " AND links.anchor_id = a.id"
+            f" AND links.flags = {packed_flags_sql('h.flags', 'h.kind', 'h.placement', 'r.id')}"
         ).rowcount
         conn.executemany(
             "UPDATE pages SET outlinks = ?, elapsed_ms = ?"

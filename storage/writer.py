@@ -136,7 +136,7 @@ class StoreWriter(BufferedWriter):
             await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
             await conn.execute(
                 "CREATE TEMP TABLE sk (target_id INTEGER, source_id INTEGER, anchor_id INTEGER,"
-                " rel_id INTEGER, flags INTEGER)"
+                " flags INTEGER)"
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}

@@ -38,9 +38,8 @@ def store(tmp_path: Path, n_urls: int, links: list[tuple[int, ...]]) -> sqlite3.
         "INSERT INTO anchors(id, text) VALUES (?, ?)", [(a, f"anchor {a}") for a in (1, 2, 3)]
     )
     conn.executemany(
-        "INSERT INTO links(source_id, target_id, anchor_id, rel_id, flags, first_seen,"
-        f" last_seen, lost_at) VALUES (?1, ?2, ?4, 0, {packed_flags_sql('?5', '?3', '0')},"
-        " ?6, ?7, ?8)",
+        "INSERT INTO links(source_id, target_id, anchor_id, flags, first_seen, last_seen,"
+        f" lost_at) VALUES (?1, ?2, ?4, {packed_flags_sql('?5', '?3', '0', '0')}, ?6, ?7, ?8)",
         links,
     )
     return conn

@@ -1,5 +1,6 @@
-"""A link's kind and placement, kept in the bits of links.flags (migration 0008): written
-by the writer, read back column by column, and carried over from a store of schema v7."""
+"""A link's kind, placement and rel, kept in the bits of links.flags (migration 0008):
+written by the writer, read back column by column, and carried over from a store of
+schema v7."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ COLUMNS = (
 
 
 def every_link() -> list[Link]:
-    """A link of every kind and placement, each plain and with every flag (rel bits,
-    image; internal: a target on the source's own domain)."""
+    """A link of every kind and placement, each plain (some with a rel that sets no
+    flag) and with every flag (rel bits, image; internal: a target on the source's own
+    domain)."""
     links = []
     for n, (kind, placement, full) in enumerate(
         itertools.product(KINDS, PLACEMENTS, (False, True))
@@ -38,7 +40,7 @@ def every_link() -> list[Link]:
             Link(
                 f"http://{host}/{n}",
                 f"anchor {n}",
-                ALL_RELS if full else (),
+                ALL_RELS if full else ("noopener",) * (n % 4 == 0),
                 placement,
                 image=full,
                 kind=kind,
@@ -136,18 +138,19 @@ async def test_loose_links_and_imported_edges_keep_their_kind_placement_and_flag
         None,
         None,
     ) in rows
-    assert {(r[1], r[2], r[4], r[6]) for r in rows if r[0] == SOURCE} == {
+    assert {(r[1], r[2], r[4], r[5], r[6]) for r in rows if r[0] == SOURCE} == {
         (
             link.target,
             KINDS.index(link.kind),
             PLACEMENTS.index(link.placement),
+            " ".join(link.rel),
             31 if link.image else 0,
         )
         for link in links
     }
 
 
-def test_kind_and_placement_take_no_bytes_of_their_own(tmp_path: Path) -> None:
+def test_kind_placement_and_rel_take_no_bytes_of_their_own(tmp_path: Path) -> None:
     # Generated from flags (hidden 2: a VIRTUAL generated column, stored nowhere), and
     # out of the primary key, which links_source repeats.
     conn = schema.connect(tmp_path / "s.db", create=True)
@@ -157,8 +160,8 @@ def test_kind_and_placement_take_no_bytes_of_their_own(tmp_path: Path) -> None:
         key = [name for name, (_, pk) in sorted(columns.items(), key=lambda c: c[1][1]) if pk]
     finally:
         conn.close()
-    assert columns["kind"] == (2, 0) and columns["placement"] == (2, 0)
-    assert key == ["target_id", "source_id", "anchor_id", "rel_id", "flags"]
+    assert columns["kind"] == columns["placement"] == columns["rel_id"] == (2, 0)
+    assert key == ["target_id", "source_id", "anchor_id", "flags"]
 
 
 def v7_store(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,10 +186,11 @@ def test_upgrading_a_v7_store_keeps_every_link_of_every_kind_and_placement(
         [(i, i, f"http://www.a.test/{i}") for i in range(1, 4)],
     )
     conn.execute("INSERT INTO anchors(id, text) VALUES (1, 'a')")
-    conn.execute("INSERT INTO rels(id, tokens) VALUES (1, 'nofollow')")
+    conn.executemany("INSERT INTO rels(id, tokens) VALUES (?, ?)", [(1, "nofollow"), (2, "me")])
     # (target, source, kind, anchor, placement, rel, flags, first, last, lost at, reason):
-    # every kind and placement, with each flag bit; seen again, lost, or neither. Some
-    # share target, source, anchor, rel and flags, and differ in kind or placement alone.
+    # every kind and placement, with each flag bit; seen again, lost, or neither. The
+    # even ones share target, source, anchor, rel and flags: kind and placement alone
+    # tell them apart.
     rows = [
         (
             2 + n % 2,
@@ -194,8 +198,8 @@ def test_upgrading_a_v7_store_keeps_every_link_of_every_kind_and_placement(
             kind,
             n % 2,
             placement,
-            n % 2,
-            (1 << (n % 5)) | (n % 2),
+            n % 2 * 2,
+            (1 << (n % 5)) | 1 if n % 2 else 0,
             T1 + n,
             T2 if n % 3 == 1 else None,
             T2 + n if n % 3 == 2 else None,
