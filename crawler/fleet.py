@@ -23,7 +23,7 @@ politeness state, when it is done with them. What makes politeness hold across t
   how far off it is: a session may end while its worker still runs) plus a whole delay,
   the site's Crawl-delay included. So the last request of one holder has ended, and
   started a delay earlier, before the first of the next: one connection, and the gap.
-- An IP address is leased to one worker at a time (:meth:`Leases.hold_address`) before
+- An IP address is leased to one worker at a time (:meth:`Leases.hold_addresses`) before
   any request to a host on it, so the per-IP cap of that worker's scheduler is the
   fleet's; a host whose address another worker holds is given back, its address
   recorded for the claims to pass it by. Addresses are renewed with the hosts and bound
@@ -184,10 +184,11 @@ class Leases(Protocol):
     async def release(self, states: dict[str, HostState]) -> None:
         """Give these hosts back, with their states (their pages are committed)."""
 
-    async def hold_address(self, address: str) -> float | None:
-        """Lease ``address`` (or renew it): None when another live worker holds it, else
-        the seconds to wait before a request to it (a holder whose session ended before
-        its lease did may have requests running until then)."""
+    async def hold_addresses(self, addresses: list[str]) -> dict[str, float | None]:
+        """Lease these addresses (or renew them), in one go: per address None when
+        another live worker holds it, else the seconds to wait before a request to it (a
+        holder whose session ended before its lease did may have requests running until
+        then)."""
 
     async def keep_addresses(self, addresses: set[str]) -> set[str]:
         """Renew the leases of these addresses and give back every other this worker
@@ -237,8 +238,8 @@ class LocalLeases:
     async def release(self, states: dict[str, HostState]) -> None:
         return None
 
-    async def hold_address(self, address: str) -> float | None:
-        return 0.0
+    async def hold_addresses(self, addresses: list[str]) -> dict[str, float | None]:
+        return dict.fromkeys(addresses, 0.0)
 
     async def keep_addresses(self, addresses: set[str]) -> set[str]:
         return set(addresses)

@@ -70,6 +70,11 @@ class HostLeasing:
         # not in use must not give back one a worker is leasing for a host meanwhile.
         self.addresses: dict[str, float] = {}
         self.address_lock = asyncio.Lock()
+        # Addresses asked for and not leased yet: the hosts resolved meanwhile wait for
+        # one statement that leases them all (a statement each was a round trip each, one
+        # after another under the lock: the crawl's start on many hosts waited on them).
+        self.asked: dict[str, asyncio.Future[float | None]] = {}
+        self.holding: asyncio.Task[None] | None = None
         # Hosts on an address another worker holds, to give back at the next turn.
         self.handback: dict[str, Host] = {}
         # --max-pages across the fleet: requests reserved and not made yet, and whether
@@ -188,18 +193,15 @@ class HostLeasing:
         assert address is not None
         free_at = self.addresses.get(address)
         if free_at is None:
-            async with self.address_lock:
-                free_at = self.addresses.get(address)
-                if free_at is None:
-                    wait = await self.leases.hold_address(address)
-                    if wait is None:
-                        if self.held.pop(host.name, None) is not None:
-                            self.handback[host.name] = host
-                            self.frontier.drop(host)
-                            self.wanted.set()
-                        return False
-                    # Read after the store's "now": never early.
-                    free_at = self.addresses[address] = self.clock.monotonic() + wait
+            if await self.hold(address) is None:
+                if self.held.pop(host.name, None) is not None:
+                    self.handback[host.name] = host
+                    self.frontier.drop(host)
+                    self.wanted.set()
+                return False
+            free_at = self.addresses.get(address)
+            if free_at is None:  # taken again since: lost to another worker at a renewal
+                return False
         if free_at > self.clock.monotonic():
             host.next_time = max(host.next_time, free_at)
             return False
@@ -215,6 +217,43 @@ class HostLeasing:
         free_at = self.addresses.get(host.ip)
         renewed = host.lease_until - now >= self.leases.seconds / 4  # as engine._step
         return free_at is not None and free_at <= now and renewed
+
+    async def hold(self, address: str) -> float | None:
+        """Lease ``address`` together with every other asked for meanwhile: None when
+        another worker holds it, else the seconds to wait before a request to it."""
+        future = self.asked.get(address)
+        if future is None:
+            future = self.asked[address] = asyncio.get_running_loop().create_future()
+            if self.holding is None or self.holding.done():
+                self.holding = asyncio.create_task(self._hold_asked())
+        # Shielded: a caller cancelled while it waits does not cancel the others' answer.
+        return await asyncio.shield(future)
+
+    async def _hold_asked(self) -> None:
+        """Lease the addresses asked for, a statement for all asked since the last one,
+        until none is left; each answer (or the store's error) goes to those waiting."""
+        while self.asked:
+            asked, self.asked = self.asked, {}
+            try:
+                async with self.address_lock:  # never beside a renewal (keep_addresses)
+                    waits = await self.leases.hold_addresses(list(asked))
+                    now = self.clock.monotonic()  # read after the store's "now": never early
+                    for address, wait in waits.items():
+                        if wait is not None:
+                            self.addresses[address] = now + wait
+            except asyncio.CancelledError:
+                for future in asked.values():
+                    future.cancel()
+                raise
+            except Exception as exc:  # the store's error, handed to every caller waiting
+                for future in asked.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                        future.exception()  # a caller cancelled meanwhile never reads it
+                continue
+            for address, future in asked.items():
+                if not future.done():
+                    future.set_result(waits.get(address))
 
     def page_granted(self) -> bool:
         """A request may start now as far as the crawl's page cap goes."""
@@ -257,6 +296,9 @@ class HostLeasing:
             self.forget(host)
         for host in self.handback.values():
             states[host.name] = state_of(host, now)
+        if self.holding is not None and not self.holding.done():
+            self.holding.cancel()
+            await asyncio.gather(self.holding, return_exceptions=True)
         self.held.clear()
         self.handback.clear()
         self.addresses.clear()  # given back by finish

@@ -18,7 +18,7 @@ from .dialect import SQLITE, Dialect
 from .interface import LinkFilter, LinkFilters
 from .queries import CURRENT, iso, lost_reason
 from .records import LOST_REASONS, PLACEMENTS, BacklinkDetail
-from .vocab import NOT_FOLLOW_FLAGS
+from .vocab import LINK_FLAGS, NOT_FOLLOW_FLAGS
 
 __all__ = [
     "DETAIL_SQL",
@@ -42,9 +42,11 @@ _CHUNK = 900
 UNREACHABLE = ("dns", "connect", "timeout", "blocked-address", "protocol")
 
 # The columns and joins of :func:`backlink_detail`'s rows; the caller adds ``WHERE``.
-# Plain SQL that the PostgreSQL store (storage/pg/audit.py) runs as it is.
+# Plain SQL that the PostgreSQL store (storage/pg/audit.py) runs as it is. Flags without
+# the kind, placement and rel bits a SQLite store keeps in them (vocab.LINK_FLAGS).
 DETAIL_SQL = (
-    "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens, l.flags, l.placement,"
+    "SELECT l.source_id, l.target_id, s.url, t.url, a.text, r.tokens,"
+    f" l.flags & {LINK_FLAGS}, l.placement,"
     " l.first_seen, coalesce(l.last_seen, l.first_seen), sh.domain_id, d.name, p.outlinks, ps.authority,"
     " ds.authority, l.lost_at, l.lost_reason"
     " FROM links l JOIN urls s ON s.id = l.source_id JOIN hosts sh ON sh.id = s.host_id"

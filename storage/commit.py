@@ -36,13 +36,14 @@ import numpy as np
 from .edgerows import Edge, EdgeColumns, insert_rows, stored_current
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
+from .intern import col as _col
 from .intern import cols as _cols
 from .intern import intern as _intern
 from .intern import to_json as _json
 from .linksources import add_sources, new_sources
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
-from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
+from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS, packed_flags_sql
 
 __all__ = [
     "Batch",
@@ -402,16 +403,16 @@ async def _write(
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
-            "INSERT INTO temp.sk(target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
-            f" SELECT {_cols(7)} FROM json_each(?)",
+            "INSERT INTO temp.sk(target_id, source_id, anchor_id, flags)"
+            f" SELECT {_col(0)}, {_col(1)}, {_col(3)},"
+            f" {packed_flags_sql(_col(6), _col(2), _col(4), _col(5))} FROM json_each(?)",
             (_json([key for _, _, keys in diffed.values() for key in keys]),),
         )
         await conn.executemany(
             "UPDATE links SET lost_at = ?, lost_reason = ? WHERE source_id = ? AND lost_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM temp.sk k WHERE k.source_id = links.source_id"
-            " AND k.target_id = links.target_id AND k.kind = links.kind"
-            " AND k.anchor_id = links.anchor_id AND k.placement = links.placement"
-            " AND k.rel_id = links.rel_id AND k.flags = links.flags)",
+            " AND k.target_id = links.target_id AND k.anchor_id = links.anchor_id"
+            " AND k.flags = links.flags)",
             [(seen, reason, source) for source, (seen, reason, _) in diffed.items()],
         )
     if unchanged:

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 import aiosqlite
 import numpy as np
 
-__all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current"]
+from .vocab import KIND_SHIFT, PLACEMENT_SHIFT, REL_SHIFT
+
+__all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current", "stored_rows"]
 
 Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel tokens
 _EMPTY = np.empty(0, dtype=np.int64)
-# The links table's primary key, in order: a link row's first seven values.
-_KEY = ("target_id", "source_id", "kind", "anchor_id", "placement", "rel_id", "flags")
-# Link rows per multi-row INSERT: eight values each, under SQLite's limit on bound values
+# The links table's primary key, in order: a stored row's first four values (stored_rows).
+_KEY = ("target_id", "source_id", "anchor_id", "flags")
+# Link rows per multi-row INSERT: five values each, under SQLite's limit on bound values
 # (32,766 since 3.32, 999 before).
-_LINK_ROWS = 4_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 124
+_LINK_ROWS = 6_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 199
 
 
 @dataclass(slots=True)
@@ -145,24 +147,35 @@ class EdgeColumns:
         return rows[first]
 
 
+def stored_rows(rows: np.ndarray | list[tuple]) -> np.ndarray:
+    """Link rows (an ``(n, 8)`` array or a list of 8-tuples: target, source, kind, anchor,
+    placement, rel, flags, first seen) as the links table stores them: ``(target, source,
+    anchor, flags, first seen)``, kind, placement and rel packed into flags
+    (:func:`.vocab.packed_flags_sql`: the table's kind, placement and rel_id are generated
+    from those bits)."""
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, 8)
+    stored = rows[:, [0, 1, 3, 6, 7]]
+    stored[:, 3] |= (
+        (rows[:, 4] << PLACEMENT_SHIFT) | (rows[:, 2] << KIND_SHIFT) | (rows[:, 5] << REL_SHIFT)
+    )
+    return stored
+
+
 async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray | list[tuple]) -> None:
     """Insert or see again link rows (an ``(n, 8)`` array, or a list of 8-tuples), as bound
     values: encoding them as JSON on the event loop's thread and parsing it again in SQLite
     cost more (a crawl's pages spent a tenth of the event loop's time in ``json.dumps``)."""
-    for start in range(0, len(rows), _LINK_ROWS):
-        part = rows[start : start + _LINK_ROWS]
-        values = (
-            part.ravel().tolist()
-            if isinstance(part, np.ndarray)
-            else list(itertools.chain.from_iterable(part))
-        )
+    if not len(rows):
+        return
+    stored = stored_rows(rows)
+    for start in range(0, len(stored), _LINK_ROWS):
+        part = stored[start : start + _LINK_ROWS]
         await conn.execute(
-            "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id, flags,"
-            " first_seen) VALUES "
-            + ",".join(["(?,?,?,?,?,?,?,?)"] * len(part))
+            "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
+            + ",".join(["(?,?,?,?,?)"] * len(part))
             + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
             " lost_reason = NULL",
-            values,
+            part.ravel().tolist(),
         )
 
 
@@ -173,7 +186,7 @@ async def stored_current(conn: aiosqlite.Connection, rows: np.ndarray, first_new
     stored yet."""
     from .intern import col, to_json  # intern builds EdgeColumns: imported when called
 
-    old = rows[(rows[:, 0] < first_new) & (rows[:, 1] < first_new), :7]
+    old = stored_rows(rows[(rows[:, 0] < first_new) & (rows[:, 1] < first_new)])[:, :4]
     if not len(old):
         return 0
     found = await conn.execute_fetchall(

@@ -225,4 +225,41 @@ MIGRATIONS: list[tuple[str, str]] = [
             GROUP BY l.target_id, l.anchor_id * 2 + ((l.flags & 8) > 0), src.domain_id;
         """,
     ),
+    (
+        "0008_kind_placement_and_rel_in_flags",
+        """
+        -- A link's placement, kind and rel id move into flags (vocab.PLACEMENT_SHIFT...):
+        -- flags = bits + (placement << 5) + (kind << 8) + (rel_id << 10). As columns of the
+        -- primary key each cost a record header byte in the table and again in links_source
+        -- (which repeats the key); generated VIRTUAL columns of the same names take no
+        -- bytes, so every query reading l.kind, l.placement and l.rel_id reads them as
+        -- before. The key keeps its uniqueness: the three are inside flags. Rewritten in key
+        -- order, in this migration's one transaction. Run again on this layout (a store
+        -- whose user_version was set back) it changes nothing: the bits are already set.
+        CREATE TABLE links_v8 (
+            target_id   INTEGER NOT NULL,
+            source_id   INTEGER NOT NULL,
+            kind        INTEGER GENERATED ALWAYS AS ((flags >> 8) & 3) VIRTUAL,
+            anchor_id   INTEGER NOT NULL,
+            placement   INTEGER GENERATED ALWAYS AS ((flags >> 5) & 7) VIRTUAL,
+            rel_id      INTEGER GENERATED ALWAYS AS (flags >> 10) VIRTUAL,
+            flags       INTEGER NOT NULL,
+            first_seen  INTEGER NOT NULL,
+            last_seen   INTEGER,
+            lost_at     INTEGER,
+            lost_reason INTEGER,
+            PRIMARY KEY (target_id, source_id, anchor_id, flags)
+        ) WITHOUT ROWID;
+        INSERT INTO links_v8(target_id, source_id, anchor_id, flags, first_seen, last_seen,
+                lost_at, lost_reason)
+            SELECT target_id, source_id, anchor_id,
+                flags | (placement << 5) | (kind << 8) | (rel_id << 10) AS packed,
+                first_seen, last_seen, lost_at, lost_reason
+            FROM links ORDER BY target_id, source_id, anchor_id, packed;
+        DROP TABLE links;
+        ALTER TABLE links_v8 RENAME TO links;
+        CREATE INDEX links_source ON links(source_id);
+        CREATE INDEX links_lost ON links(lost_at) WHERE lost_at IS NOT NULL;
+        """,
+    ),
 ]

@@ -21,6 +21,7 @@ from . import schema
 from .identity import url_hash
 from .intern import cols, to_json
 from .records import KINDS, LOST_REASONS, PLACEMENTS
+from .vocab import LINK_FLAGS, packed_flags_sql
 
 __all__ = [
     "LINK_COLUMNS",
@@ -96,9 +97,11 @@ def page_rows_sql(text_key: str) -> str:
 
 
 # Every link row, current and lost, in LINK_COLUMNS order, with ids for kind, placement
-# and lost reason (named by :func:`named_link_rows`).
+# and lost reason (named by :func:`named_link_rows`); flags without the kind, placement
+# and rel bits the store keeps in them (vocab.LINK_FLAGS).
 LINK_ROWS_SQL = (
-    "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens, l.flags, l.first_seen,"
+    "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens,"
+    f" l.flags & {LINK_FLAGS}, l.first_seen,"
     " l.last_seen, l.lost_at, l.lost_reason FROM links l"
     " JOIN urls s ON s.id = l.source_id JOIN urls t ON t.id = l.target_id"
     " JOIN anchors a ON a.id = l.anchor_id JOIN rels r ON r.id = l.rel_id"
@@ -206,9 +209,9 @@ def _restore(
             " FROM temp.history h JOIN urls s ON s.hash = h.sh AND s.url = h.s"
             " JOIN urls t ON t.hash = h.th AND t.url = h.t"
             " JOIN anchors a ON a.text = h.anchor JOIN rels r ON r.tokens = h.rel"
-            " WHERE links.source_id = s.id AND links.target_id = t.id AND links.kind = h.kind"
-            " AND links.anchor_id = a.id AND links.placement = h.placement"
-            " AND links.rel_id = r.id AND links.flags = h.flags"
+            " WHERE links.source_id = s.id AND links.target_id = t.id"
+            " AND links.anchor_id = a.id"
+            f" AND links.flags = {packed_flags_sql('h.flags', 'h.kind', 'h.placement', 'r.id')}"
         ).rowcount
         conn.executemany(
             "UPDATE pages SET outlinks = ?, elapsed_ms = ?"

@@ -16,18 +16,23 @@ __all__ = [
     "FLAG_SPONSORED",
     "FLAG_UGC",
     "GUARDS",
+    "KIND_SHIFT",
     "LEVELS",
     "LEVEL_NAMES",
     "LEVEL_SCORES",
+    "LINK_FLAGS",
     "NOT_FOLLOW_FLAGS",
     "NOT_FOLLOW_RELS",
+    "PLACEMENT_SHIFT",
     "QUEUE_KIND",
     "QUEUE_KIND_ID",
     "RECORD_FORMATS",
     "REL_FLAGS",
+    "REL_SHIFT",
     "ROBOTS_NOFOLLOW",
     "ROBOTS_NOINDEX",
     "SKIP_REASONS",
+    "packed_flags_sql",
 ]
 
 # links.flags bits
@@ -38,6 +43,25 @@ FLAG_INTERNAL = 16  # source and target share a registrable domain
 REL_FLAGS = {"nofollow": FLAG_NOFOLLOW, "sponsored": FLAG_SPONSORED, "ugc": FLAG_UGC}
 NOT_FOLLOW_RELS = frozenset(REL_FLAGS)
 NOT_FOLLOW_FLAGS = sum(REL_FLAGS.values())  # distinct bits: the sum is their OR
+LINK_FLAGS = 31  # every bit above: a link's flags as the queries, exports and PostgreSQL know them
+# Since schema v8 a SQLite store keeps a link's placement (records.PLACEMENTS index), kind
+# (records.KINDS index) and rel id in links.flags too, above those bits, and reads them
+# back through generated columns of the same names (storage/migrations.py, 0008): a column
+# of its own cost a record header byte in the table and again in links_source. Placement
+# comes first: its first four values with no other flag keep flags under 128, one byte;
+# the rel id last, as it has no bound (0, no rel, for most links, adds nothing).
+PLACEMENT_SHIFT, KIND_SHIFT, REL_SHIFT = 5, 8, 10
+
+
+def packed_flags_sql(flags: str, kind: str, placement: str, rel: str) -> str:
+    """SQL for the links.flags value a SQLite store keeps for a link of these ``flags``
+    (:data:`LINK_FLAGS` bits), ``kind``, ``placement`` and ``rel`` id (each an SQL
+    expression)."""
+    return (
+        f"({flags} | ({placement} << {PLACEMENT_SHIFT}) | ({kind} << {KIND_SHIFT})"
+        f" | ({rel} << {REL_SHIFT}))"
+    )
+
 
 # pages.robots bits: what the page's meta robots / X-Robots-Tag said
 ROBOTS_NOINDEX, ROBOTS_NOFOLLOW = 1, 2

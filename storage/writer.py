@@ -135,8 +135,8 @@ class StoreWriter(BufferedWriter):
                 await conn.execute(pragma)
             await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
             await conn.execute(
-                "CREATE TEMP TABLE sk (target_id INTEGER, source_id INTEGER, kind INTEGER,"
-                " anchor_id INTEGER, placement INTEGER, rel_id INTEGER, flags INTEGER)"
+                "CREATE TEMP TABLE sk (target_id INTEGER, source_id INTEGER, anchor_id INTEGER,"
+                " flags INTEGER)"
             )
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}

@@ -45,6 +45,7 @@ class FleetLeases:
     # What leasing an address answers (None: another worker holds it); default 0.0.
     addresses: dict[str, float | None] = field(default_factory=dict)
     kept_addresses: list[set[str]] = field(default_factory=list)
+    holds: list[list[str]] = field(default_factory=list)  # the addresses of each hold asked
     # What the fleet's page cap still grants (None: whatever is asked), and what we took.
     grantable: int | None = None
     reserved: list[int] = field(default_factory=list)
@@ -72,8 +73,9 @@ class FleetLeases:
     async def release(self, states: dict[str, HostState]) -> None:
         self.released.update(states)
 
-    async def hold_address(self, address: str) -> float | None:
-        return self.addresses.get(address, 0.0)
+    async def hold_addresses(self, addresses: list[str]) -> dict[str, float | None]:
+        self.holds.append(list(addresses))
+        return {address: self.addresses.get(address, 0.0) for address in addresses}
 
     async def keep_addresses(self, addresses: set[str]) -> set[str]:
         self.kept_addresses.append(set(addresses))
@@ -470,3 +472,27 @@ async def test_a_worker_gives_back_the_pages_it_reserved_and_did_not_use() -> No
     made = len(fetcher.urls("a.test", robots=False))
     assert made == 3
     assert sum(leases.reserved) - sum(leases.returned) == made
+
+
+async def test_addresses_asked_for_together_are_leased_in_one_go() -> None:
+    from linkgraph.crawler.leasing import HostLeasing
+
+    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
+    leases.addresses["198.51.100.3"] = None  # another worker holds this one
+    leases.addresses["198.51.100.4"] = 2.5  # its last holder's lease runs 2.5 s more
+    clock = FakeClock()
+    settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)  # type: ignore[arg-type]
+    # Only the leases, the clock and the held addresses take part in holding one.
+    leasing = HostLeasing(leases, settings, None, None, None, clock, None, None, lambda: False)  # type: ignore[arg-type]
+    asked = [f"198.51.100.{n}" for n in (1, 2, 3, 4, 1)]
+    try:
+        waits = await asyncio.gather(*(leasing.hold(address) for address in asked))
+    finally:
+        clock.close()
+    assert waits == [0.0, 0.0, None, 2.5, 0.0]
+    assert leases.holds == [sorted(set(asked))]  # one statement for all five
+    assert leasing.addresses == {
+        "198.51.100.1": 0.0,
+        "198.51.100.2": 0.0,
+        "198.51.100.4": 2.5,
+    }

@@ -15,7 +15,7 @@ from linkgraph.storage import graphload, schema
 from linkgraph.storage.errors import StoreError
 from linkgraph.storage.graphload import REDIRECTS_SQL, load_graph
 from linkgraph.storage.scores import replace_scores, replacing_scores
-from linkgraph.storage.vocab import REL_FLAGS
+from linkgraph.storage.vocab import REL_FLAGS, packed_flags_sql
 
 NOFOLLOW = REL_FLAGS["nofollow"]
 
@@ -38,8 +38,8 @@ def store(tmp_path: Path, n_urls: int, links: list[tuple[int, ...]]) -> sqlite3.
         "INSERT INTO anchors(id, text) VALUES (?, ?)", [(a, f"anchor {a}") for a in (1, 2, 3)]
     )
     conn.executemany(
-        "INSERT INTO links(source_id, target_id, kind, anchor_id, placement, rel_id, flags,"
-        " first_seen, last_seen, lost_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
+        "INSERT INTO links(source_id, target_id, anchor_id, flags, first_seen, last_seen,"
+        f" lost_at) VALUES (?1, ?2, ?4, {packed_flags_sql('?5', '?3', '0', '0')}, ?6, ?7, ?8)",
         links,
     )
     return conn

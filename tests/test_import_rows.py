@@ -28,7 +28,7 @@ def stored_rows(db: Path) -> tuple[list[tuple], list[tuple], set[int]]:
     conn = sqlite3.connect(db)
     try:
         links = conn.execute(
-            "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens, l.flags, l.last_seen,"
+            "SELECT s.url, t.url, l.kind, a.text, l.placement, r.tokens, l.flags & 31, l.last_seen,"
             " l.lost_at, l.lost_reason FROM links l JOIN urls s ON s.id = l.source_id"
             " JOIN urls t ON t.id = l.target_id JOIN anchors a ON a.id = l.anchor_id"
             " JOIN rels r ON r.id = l.rel_id ORDER BY s.url, t.url"

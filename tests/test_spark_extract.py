@@ -313,3 +313,28 @@ def test_the_two_stages_run_by_hand_write_the_rows_import_warc_and_export_write(
     assert rows("page") == sorted(table_rows(exported / "pages").elements())
     assert len(rows("link")) > 100
     assert sorted(entry[2] for t, entry in tagged if t == "file") == sorted(paths)
+
+
+def test_two_empty_files_count_as_import_warc_counts_them_not_as_a_copy(tmp_path: Path) -> None:
+    """Empty files share one file identity, but the import marks a file done only when it
+    held records: the second empty file is read (and reported) again, not skipped."""
+    from linkgraph.spark.captures import positions_of, read_task
+    from linkgraph.spark.extract import _summary
+    from linkgraph.warcimport import ArchiveReport, import_archives
+    from linkgraph.warcpages import page_of
+
+    files = [tmp_path / "e1.warc", tmp_path / "e2.warc"]
+    for f in files:
+        f.write_bytes(b"")
+    imported = import_archives(
+        tmp_path / "s.db", files, fmt="warc", convert=page_of, report=ArchiveReport()
+    )
+    paths = [str(f) for f in files]
+    contents = [(f"file:{f}", f.read_bytes()) for f in files]
+    entries = [
+        ("file", (key[1], *value))
+        for key, value in read_task(contents, paths, positions_of(paths), ["warc", "warc"])
+    ]
+    summary = _summary(entries)
+    assert (summary.files, summary.already) == (imported.files, []) == (2, [])
+    assert len(summary.problems) == len(imported.errors) == 2

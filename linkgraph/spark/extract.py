@@ -185,7 +185,8 @@ def _summary(counts: list[tuple[str, Any]]) -> ExtractSummary:
         if identity in identities:
             summary.already.append(path)
             continue
-        identities.add(identity)
+        if found["records"]:  # the import marks a file done only when it held records
+            identities.add(identity)
         summary.files += 1
         summary.records += found["records"]
         summary.damaged += found["damaged"]

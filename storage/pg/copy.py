@@ -24,6 +24,7 @@ from typing import Any
 from .. import hubanchors, inlinks, linksources
 from .. import schema as sqlite_schema
 from ..errors import StoreError, sqlite_errors
+from ..vocab import LINK_FLAGS, packed_flags_sql
 from .connection import connect, is_pg_url, pg_errors, redact
 from .schema import init_db, inspect, open_reader
 
@@ -42,11 +43,19 @@ class Table:
     def sqlite_select(self) -> str:
         if self.name == "page_text":  # FTS5: the url id is the rowid
             return "SELECT rowid, text FROM page_text ORDER BY rowid"
+        if self.name == "links":  # kind, placement, rel_id: bits of flags (vocab.KIND_SHIFT)
+            columns = [f"flags & {LINK_FLAGS}" if c == "flags" else c for c in self.columns]
+            return f"SELECT {', '.join(columns)} FROM links ORDER BY {_SQLITE_LINK_KEY}"
         return f"SELECT {', '.join(self.columns)} FROM {self.name} ORDER BY {self.key}"
 
     def sqlite_insert(self) -> str:
         columns = ("rowid", "text") if self.name == "page_text" else self.columns
         marks = ", ".join("?" * len(columns))
+        if self.name == "links":  # kind, placement and rel_id go into flags, generated from it
+            value = {c: f"?{i}" for i, c in enumerate(columns, start=1)}
+            value["flags"] = packed_flags_sql(*(value[c] for c in _PACKED))
+            columns = tuple(c for c in columns if c not in _PACKED[1:])
+            marks = ", ".join(value[c] for c in columns)
         return f"INSERT INTO {self.name}({', '.join(columns)}) VALUES ({marks})"
 
 
@@ -56,6 +65,8 @@ def _t(name: str, columns: str, key: str | None = None, *, identity: bool = Fals
 
 
 _LINK_KEY = "target_id, source_id, kind, anchor_id, placement, rel_id, flags"
+_SQLITE_LINK_KEY = "target_id, source_id, anchor_id, flags"  # its primary key
+_PACKED = ("flags", "kind", "placement", "rel_id")  # packed_flags_sql's arguments
 _SCORES = "pagerank authority trust harmonic backlinks referring_domains"
 # Every table of the store (storage/migrations.py, storage/pg/migrations.py) but the
 # migrations record, which each backend keeps its own way.

@@ -116,20 +116,25 @@ UPDATE host_leases l SET worker_id = NULL, expires = 0,
 # Take an address unless another live worker holds it (its lease running): the row comes
 # back only when it is ours, with how long a holder whose session ended before its lease
 # may still have requests running (its requests end by its lease's end).
-_HOLD_ADDRESS = f"""
+# Lease addresses (sorted: one order for every worker, no deadlock between two); for each
+# taken, the seconds its last holder's lease still ran (0 when it was ours or free).
+_HOLD_ADDRESSES = f"""
 WITH {_LIVE},
-was AS (SELECT worker_id, expires FROM address_leases WHERE address = %(address)s),
+was AS (SELECT address, worker_id, expires FROM address_leases
+        WHERE address = ANY(%(addresses)s::text[])),
 took AS (
     INSERT INTO address_leases AS a (address, worker_id, expires)
-    VALUES (%(address)s, %(me)s, extract(epoch FROM now()) + %(seconds)s)
+    SELECT address, %(me)s, extract(epoch FROM now()) + %(seconds)s
+    FROM unnest(%(addresses)s::text[]) AS asked(address) ORDER BY address
     ON CONFLICT (address) DO UPDATE SET worker_id = excluded.worker_id,
         expires = excluded.expires
     WHERE a.worker_id = excluded.worker_id OR a.expires < extract(epoch FROM now())
         OR a.worker_id NOT IN (SELECT id FROM live)
     RETURNING a.address
 )
-SELECT greatest(coalesce((SELECT expires FROM was WHERE worker_id <> %(me)s), 0)
-    - extract(epoch FROM now()), 0) FROM took
+SELECT t.address, greatest(coalesce((SELECT w.expires FROM was w
+    WHERE w.address = t.address AND w.worker_id <> %(me)s), 0) - extract(epoch FROM now()), 0)
+FROM took t
 """
 
 # Renew the addresses still in use and give back the others, in one statement.
@@ -323,14 +328,18 @@ class PgLeases:
         await self._store_robots()
         await self._run(_RELEASE, self._params(states))
 
-    async def hold_address(self, address: str) -> float | None:
+    async def hold_addresses(self, addresses: list[str]) -> dict[str, float | None]:
+        asked = sorted(set(addresses))
         rows = await self._run(
-            _HOLD_ADDRESS, {"me": self.worker, "address": address, "seconds": self.seconds}
+            _HOLD_ADDRESSES, {"me": self.worker, "addresses": asked, "seconds": self.seconds}
         )
-        if not rows:
-            return None
-        self._addresses.add(address)
-        return float(rows[0][0])
+        taken = {address: float(wait) for address, wait in rows}
+        self._addresses.update(taken)
+        return {address: taken.get(address) for address in asked}
+
+    async def hold_address(self, address: str) -> float | None:
+        """:meth:`hold_addresses` of one address."""
+        return (await self.hold_addresses([address]))[address]
 
     async def keep_addresses(self, addresses: set[str]) -> set[str]:
         keep = sorted(addresses)  # one order for every worker: no deadlock between two
