@@ -81,3 +81,15 @@ async def test_no_robots_request_starts_on_a_lease_a_slow_robots_read_left_short
     # Claimed at 0 until 10; the read ends at 8: nothing until the renewal at ~100.5.
     assert fetcher.starts("a.test")[0] > 100.0
     assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/", f"{A}/next"]
+
+
+async def test_a_robots_redirect_to_a_host_held_on_another_workers_address_is_not_followed() -> (
+    None
+):
+    leases = AlsoHoldsB(Claim("a.test", 1, None))
+    leases.addresses["198.51.100.2"] = None  # b.test's (resolved second): another worker's
+    pages = {**TO_B, f"{B}/robots.txt": text("User-agent: *\nDisallow: /next\n"), f"{B}/": html()}
+    fetcher, _ = await crawl(leases, pages)
+    assert fetcher._hosts == {"a.test": 1, "b.test": 2}  # type: ignore[attr-defined]
+    assert fetcher.urls("b.test") == []
+    assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/", f"{A}/next"]
