@@ -68,9 +68,7 @@ def test_store_closed_by_the_crawl_writer_opens_without_quick_check(
     assert checks == [str(db)]
 
 
-def test_an_outside_sqlite_write_forces_the_check_again(
-    tmp_path: Path, checks: list[str]
-) -> None:
+def test_an_outside_sqlite_write_forces_the_check_again(tmp_path: Path, checks: list[str]) -> None:
     db = build_store(tmp_path)
     assert sealing.is_sealed(db)
     outside_write(db)
