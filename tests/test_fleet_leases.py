@@ -433,9 +433,10 @@ B = "http://b.test"
 
 
 @dataclass
-class TwoHostsReservingTogether(FleetLeases):
-    """Claims a.test and b.test at once; a page reservation takes a store round trip, so
-    both hosts ask for pages together and one of the answers is 0."""
+class TwoHosts(FleetLeases):
+    """Claims a.test and b.test (b.test with one page queued) at once, in ``state``."""
+
+    state: HostState | None = None
 
     async def claim(self, limit: int) -> list[Claim]:
         if self.claimed_at:
@@ -444,8 +445,13 @@ class TwoHostsReservingTogether(FleetLeases):
         self.claimed_at.append(self.clock.monotonic())
         self.writer.add_queued([QueueItem(f"{B}/", 0)])
         await self.writer.flush()
-        state = HostState(next_in=0.0, delay=1.0)
-        return [Claim("a.test", 1, state), Claim("b.test", 1, state)]
+        return [Claim("a.test", 1, self.state), Claim("b.test", 1, self.state)]
+
+
+@dataclass
+class TwoHostsReservingTogether(TwoHosts):
+    """A page reservation takes a store round trip, so both hosts ask for pages together
+    and one of the answers is 0."""
 
     async def reserve_pages(self, cap: int, want: int, *, fresh: bool) -> int:
         assert self.clock is not None
@@ -456,7 +462,8 @@ class TwoHostsReservingTogether(FleetLeases):
 async def test_a_worker_whose_hosts_run_dry_as_the_fleets_page_cap_is_spent_ends() -> None:
     # Two of the fleet's five pages are left: one host gets both, the other's reservation
     # says the cap is reached; both pages are used and both hosts run dry.
-    leases = TwoHostsReservingTogether(Claim("a.test", 1, None), grantable=2)
+    state = HostState(next_in=0.0, delay=1.0)
+    leases = TwoHostsReservingTogether(Claim("a.test", 1, None), grantable=2, state=state)
     pages = {
         f"{A}/robots.txt": text("User-agent: *\n"), f"{A}/": html(),
         f"{B}/robots.txt": text("User-agent: *\n"), f"{B}/": html(),
@@ -472,27 +479,3 @@ async def test_a_worker_gives_back_the_pages_it_reserved_and_did_not_use() -> No
     made = len(fetcher.urls("a.test", robots=False))
     assert made == 3
     assert sum(leases.reserved) - sum(leases.returned) == made
-
-
-async def test_addresses_asked_for_together_are_leased_in_one_go() -> None:
-    from linkgraph.crawler.leasing import HostLeasing
-
-    leases = FleetLeases(Claim("a.test", 1, HostState(next_in=0.0, delay=1.0)))
-    leases.addresses["198.51.100.3"] = None  # another worker holds this one
-    leases.addresses["198.51.100.4"] = 2.5  # its last holder's lease runs 2.5 s more
-    clock = FakeClock()
-    settings = CrawlSettings(seeds=(f"{A}/",), **FAKE_DEFAULTS)  # type: ignore[arg-type]
-    # Only the leases, the clock and the held addresses take part in holding one.
-    leasing = HostLeasing(leases, settings, None, None, None, clock, None, None, lambda: False)  # type: ignore[arg-type]
-    asked = [f"198.51.100.{n}" for n in (1, 2, 3, 4, 1)]
-    try:
-        waits = await asyncio.gather(*(leasing.hold(address) for address in asked))
-    finally:
-        clock.close()
-    assert waits == [0.0, 0.0, None, 2.5, 0.0]
-    assert leases.holds == [sorted(set(asked))]  # one statement for all five
-    assert leasing.addresses == {
-        "198.51.100.1": 0.0,
-        "198.51.100.2": 0.0,
-        "198.51.100.4": 2.5,
-    }

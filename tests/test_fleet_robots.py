@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from fakes import html, text
 from linkgraph.crawler.fleet import Claim, HostState
-from linkgraph.storage.records import QueueItem
-from test_fleet_leases import SITE, A, FleetLeases, crawl
+from test_fleet_leases import SITE, A, FleetLeases, TwoHosts, crawl
 
 B = "http://b.test"
 TO_B = {f"{A}/robots.txt": text("", 301, Location=f"{B}/robots.txt"), **SITE}
@@ -33,22 +32,8 @@ async def test_a_robots_redirect_to_a_host_not_held_reads_its_stored_robots_txt(
     assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]  # /next disallowed
 
 
-@dataclass
-class AlsoHoldsB(FleetLeases):
-    """Claims a.test and b.test (b.test with one page queued) at once."""
-
-    async def claim(self, limit: int) -> list[Claim]:
-        if self.claimed_at:
-            return []
-        assert self.clock is not None and self.writer is not None
-        self.claimed_at.append(self.clock.monotonic())
-        self.writer.add_queued([QueueItem(f"{B}/", 0)])
-        await self.writer.flush()
-        return [Claim("a.test", 1, None), Claim("b.test", 1, None)]
-
-
 async def test_a_robots_redirect_to_a_host_held_with_its_address_is_followed() -> None:
-    leases = AlsoHoldsB(Claim("a.test", 1, None))
+    leases = TwoHosts(Claim("a.test", 1, None))
     pages = {**TO_B, f"{B}/robots.txt": text("User-agent: *\nDisallow: /next\n"), f"{B}/": html()}
     fetcher, _ = await crawl(leases, pages)
     assert fetcher.urls("a.test") == [f"{A}/robots.txt", f"{A}/"]  # b.test's rules: no /next
@@ -86,7 +71,7 @@ async def test_no_robots_request_starts_on_a_lease_a_slow_robots_read_left_short
 async def test_a_robots_redirect_to_a_host_held_on_another_workers_address_is_not_followed() -> (
     None
 ):
-    leases = AlsoHoldsB(Claim("a.test", 1, None))
+    leases = TwoHosts(Claim("a.test", 1, None))
     leases.addresses["198.51.100.2"] = None  # b.test's (resolved second): another worker's
     pages = {**TO_B, f"{B}/robots.txt": text("User-agent: *\nDisallow: /next\n"), f"{B}/": html()}
     fetcher, _ = await crawl(leases, pages)

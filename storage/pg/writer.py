@@ -191,9 +191,7 @@ class PgWriter(BufferedWriter):
             batch.absorb(self._batch)
             self._batch = batch
             if isinstance(exc, pg.Error):
-                raise StoreError(
-                    f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
-                ) from None
+                raise self._write_error(exc) from None
             raise
         finally:
             self._committing = set()
@@ -207,6 +205,9 @@ class PgWriter(BufferedWriter):
             else:
                 self._answered.pop(host, None)
             self.hosts_crawled += (now > 0) - (before > 0)
+
+    def _write_error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}")
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[Any]:
@@ -225,9 +226,7 @@ class PgWriter(BufferedWriter):
         except BaseException as exc:
             self._batch = Batch()  # rolled back with the rest: never committed alone
             if isinstance(exc, pg.Error):
-                raise StoreError(
-                    f"cannot write to {redact(self.url)}: {one_line(self.url, exc)}"
-                ) from None
+                raise self._write_error(exc) from None
             raise
         finally:
             self._atomic = False
