@@ -183,3 +183,36 @@ def test_three_workers_keep_the_per_ip_cap_across_the_fleet(pg_url: str, tmp_pat
         breaches = politeness_breaches(shared)
     assert (breaches["disallowed"], breaches["gaps"], breaches["two at once"]) == ([], [], [])
     assert pages(pg_url) == pages(lite)
+
+
+async def test_a_worker_refuses_to_join_workers_started_before_the_stores_upgrade(
+    pg_url: str,
+) -> None:
+    import psycopg
+    from linkgraph.storage.errors import StoreError
+    from linkgraph.storage.pg.fleet import PgLeases
+    from linkgraph.storage.pg.writer import PgWriter
+
+    async with await PgWriter.open(pg_url):
+        pass  # the schema
+    old = await PgLeases.open(pg_url, seconds=60)
+    new = await PgLeases.open(pg_url, seconds=60)
+    try:
+        await old.start()
+        # The store is upgraded after the first worker joined: it runs an older linkgraph.
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE linkgraph_migrations SET applied_at = now() + interval '1 second'"
+                " WHERE version = (SELECT max(version) FROM linkgraph_migrations)"
+            )
+            await asyncio.sleep(1.2)
+            with pytest.raises(StoreError, match=r"1 crawl worker\(s\) of an older linkgraph"):
+                await new.start()
+            # Nothing of the refused worker stays: its row went with the transaction.
+            ((joined,),) = conn.execute("SELECT count(*) FROM workers").fetchall()
+        assert joined == 1
+        await old.finish(0)
+        assert await new.start() is not None  # the older worker is gone: it may join
+    finally:
+        await old.close()
+        await new.close()

@@ -146,6 +146,14 @@ UPDATE address_leases SET expires = extract(epoch FROM now()) + %(seconds)s
 WHERE worker_id = %(me)s AND address = ANY(%(keep)s::text[]) RETURNING address
 """
 
+# Live workers that joined before the store's newest migration: an older linkgraph's.
+_OLDER_WORKERS = f"""
+WITH {_LIVE}
+SELECT count(*) FROM workers w JOIN live ON live.id = w.id
+WHERE w.id <> %(me)s AND w.started_at < (
+    SELECT extract(epoch FROM max(applied_at)) FROM linkgraph_migrations)
+"""
+
 _DRAINED = f"""
 WITH {_LIVE}
 SELECT NOT EXISTS (
@@ -256,6 +264,19 @@ class PgLeases:
                 " RETURNING id",
                 (name,),
             )
+            # A worker of an older linkgraph still running on a store this one upgraded
+            # keeps to the rules of its version (no address leases, no page quota): the
+            # two would not share the crawl's politeness. Its session started before the
+            # newest migration was applied, which a worker of ours never does (the writer
+            # upgrades the store before the worker joins).
+            ((older,),) = await self._run(_OLDER_WORKERS, {"me": worker})
+            if older:
+                raise StoreError(
+                    f"{older} crawl worker(s) of an older linkgraph, started before this"
+                    f" store's last upgrade, are still crawling {redact(self.url)}: stop"
+                    " them before starting workers of this version (two versions do not"
+                    " share a crawl)"
+                )
             await self._run("SELECT pg_advisory_lock(%s, %s)", (FLEET_LOCK, worker))
             # A store copied in (linkgraph copy) or queued before migration 0005 may have
             # queued hosts without a lease row: give them one, or no worker would take them.
