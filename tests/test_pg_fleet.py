@@ -249,8 +249,10 @@ async def test_a_new_pass_resets_what_the_last_pass_left_on_its_hosts(pg_url: st
         "a.test": HostState(next_in=0.0, delay=1.0, requests=2, retired=True),
         "b.test": HostState(next_in=30.0, delay=1.0, requests=5, parks=2, skip_reason="parked"),
     }
-    await last.release(left)
+    # Read before the release: the server dates the parking's wait from its statement,
+    # which begins after this and may end well before the answer reaches us.
     released = time.monotonic()
+    await last.release(left)
     # A worker joining while another runs is in the same pass: the states hold.
     joining = await PgLeases.open(pg_url, seconds=60)
     await joining.start()
