@@ -153,3 +153,37 @@ async def test_text_postgresql_cannot_hold_is_stored_as_the_replacement_characte
     with psycopg.connect(pg_url) as conn:
         (title,) = conn.execute("SELECT title FROM pages").fetchone()
     assert title == "bad\ufffdtitle\ufffd"
+
+
+async def test_a_link_row_stored_by_another_writer_meanwhile_is_merged_not_an_error(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The links of a source with no link rows are inserted without ON CONFLICT. Should
+    # another writer store that source's rows between the look and the insert, the
+    # batch runs again merging them, as if it had seen them.
+    from linkgraph.storage.pg import batch as pg_batch
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Link, Page
+
+    def page(at: float) -> Page:
+        return Page("http://a.test/", 0, at, status=200, links=[Link("http://b.test/", "b")])
+
+    async with await PgWriter.open(pg_url) as first:
+        first.add_page(page(1000.0))
+    real = pg_batch._current
+    looks: list[int] = []
+
+    async def looked_too_early(conn: Any, sources: list[int]) -> tuple[int, set[int]]:
+        looks.append(len(sources))
+        count, linked = await real(conn, sources)
+        return (0, set()) if len(looks) == 1 else (count, linked)
+
+    monkeypatch.setattr(pg_batch, "_current", looked_too_early)
+    async with await PgWriter.open(pg_url) as second:
+        second.add_page(page(2000.0))
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT first_seen, last_seen, lost_at FROM links").fetchall()
+    assert rows == [(1000, 2000, None)]
+    assert len(looks) >= 3  # the first try, and the second one's two looks

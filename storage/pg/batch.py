@@ -114,13 +114,20 @@ async def _ids(conn: Any, table: str, column: str, names: list[str]) -> dict:
 
 
 async def write_batch(
-    conn: Any, batch: Batch, *, keep_frontier: bool = False, nested: bool = False
+    conn: Any,
+    batch: Batch,
+    *,
+    keep_frontier: bool = False,
+    nested: bool = False,
+    careful: bool = False,
 ) -> tuple[int, dict[int, int]]:
     """Write one batch inside the caller's transaction: returns the change in current
     links and, per host id, in answered pages. ``keep_frontier``: the pages were not
     fetched by a crawl (an archive import), so a crawl's queued entries for them stay.
     ``nested``: the transaction is a savepoint of a longer one (``PgWriter.atomic``), so
-    the temporary tables, emptied only at a commit, may hold an earlier batch's rows."""
+    the temporary tables, emptied only at a commit, may hold an earlier batch's rows.
+    ``careful``: merge every link row with ``ON CONFLICT``, even one of a source that had
+    no links when the batch began (a run again after another writer stored such a row)."""
     urls: dict[str, None] = {}
     anchors: dict[str, None] = {}
     rels: dict[tuple[str, ...], None] = {(): None}
@@ -204,7 +211,7 @@ async def write_batch(
     )
     previous = {row[0]: tuple(row[1:]) for row in await cur.fetchall()}
     sources = sorted(set(page_ids) | {url_ids[s] for s, _, _ in batch.loose})
-    links_before = await _current(conn, sources)
+    links_before, linked = await _current(conn, sources)
     answered: dict[int, int] = {}
     page_rows: list[tuple[Any, ...]] = []
     texts: dict[int, str] = {}
@@ -273,12 +280,26 @@ async def write_batch(
             copy.set_types(_LINK_TYPES)
             for key in sorted(link_rows):
                 await copy.write_row((*key, link_rows[key]))
-        await conn.execute(
+        # The rows of a source with no link rows yet are new: inserted plainly, at about
+        # two thirds of the server's time of ON CONFLICT's speculative insertion. A source
+        # is one page, fetched by one worker at a time; should another writer store its
+        # rows meanwhile, the unique key refuses them and the batch runs again, careful.
+        insert = (
             "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id,"
             " flags, first_seen) SELECT * FROM new_links"
+        )
+        merge = (
             " ON CONFLICT (target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
             " DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL, lost_reason = NULL"
         )
+        old = sorted(linked) if not careful else None
+        if old is None:
+            await conn.execute(insert + merge)
+        elif not old:
+            await conn.execute(insert)
+        else:
+            await conn.execute(insert + " WHERE source_id <> ALL(%b::bigint[])", (old,))
+            await conn.execute(insert + " WHERE source_id = ANY(%b::bigint[])" + merge, (old,))
     if diffed:
         kept = [key for _, _, keys in diffed.values() for key in keys]
         await conn.execute(
@@ -386,14 +407,18 @@ async def write_batch(
                 [clean(batch.hosts[n][1]) for n in names],
             ),
         )
-    return await _current(conn, sources) - links_before, answered
+    return (await _current(conn, sources))[0] - links_before, answered
 
 
-async def _current(conn: Any, sources: list[int]) -> int:
+async def _current(conn: Any, sources: list[int]) -> tuple[int, set[int]]:
+    """The current links of ``sources``, and which of them have link rows at all (lost
+    ones too): only those rows can meet a row of the batch in the key."""
     if not sources:
-        return 0
+        return 0, set()
     cur = await conn.execute(
-        "SELECT count(*) FROM links WHERE source_id = ANY(%b::bigint[]) AND lost_at IS NULL",
+        "SELECT source_id, count(*) FILTER (WHERE lost_at IS NULL) FROM links"
+        " WHERE source_id = ANY(%b::bigint[]) GROUP BY source_id",
         (sources,),
     )
-    return (await cur.fetchone())[0]
+    rows = await cur.fetchall()
+    return sum(n for _, n in rows), {source for source, _ in rows}

@@ -170,6 +170,7 @@ class PgWriter(BufferedWriter):
         batch, self._batch = self._batch, Batch()
         self._committing = batch.touched
         pg = driver()
+        careful = False
         try:
             for attempt in range(_TRIES):
                 try:
@@ -179,8 +180,15 @@ class PgWriter(BufferedWriter):
                             batch,
                             keep_frontier=self.keep_frontier,
                             nested=self._atomic,
+                            careful=careful,
                         )
                     break
+                except pg.errors.UniqueViolation:
+                    # A link row stored by another writer since the batch looked: run it
+                    # again merging every row (write_batch's ``careful``).
+                    if careful or attempt == _TRIES - 1:
+                        raise
+                    careful = True
                 except (pg.errors.DeadlockDetected, pg.errors.SerializationFailure):
                     # Another worker wrote the same new rows in another order: nothing of
                     # this transaction stayed, so it is simply run again.
@@ -264,7 +272,7 @@ class PgWriter(BufferedWriter):
         """The stored ``fetched_at`` of those of ``urls`` that have a committed page."""
         wanted = sorted(set(urls))
         cur = await self._conn.execute(
-            "SELECT u.url, p.fetched_at FROM unnest(%s::bigint[], %s::text[]) AS w(hash, url)"
+            "SELECT u.url, p.fetched_at FROM unnest(%b::bigint[], %b::text[]) AS w(hash, url)"
             " JOIN urls u ON u.hash = w.hash AND u.url = w.url JOIN pages p ON p.url_id = u.id",
             ([url_hash(u) for u in wanted], wanted),
         )
