@@ -93,8 +93,8 @@ _CLAIM_OURS, _CLAIM = _claim(True), _claim(False)
 
 # Saving states: by host name, as the engine knows its hosts.
 _STATES = """
-FROM unnest(%(names)s::text[], %(next_in)s::float8[], %(retired)s::bool[], %(state)s::text[],
-    %(address)s::text[]) AS d(name, next_in, retired, state, address)
+FROM unnest(%(names)b::text[], %(next_in)b::float8[], %(retired)b::bool[], %(state)b::text[],
+    %(address)b::text[]) AS d(name, next_in, retired, state, address)
 JOIN hosts h ON h.name = d.name
 WHERE l.host_id = h.id AND l.worker_id = %(me)s
 """
@@ -121,11 +121,11 @@ UPDATE host_leases l SET worker_id = NULL, expires = 0,
 _HOLD_ADDRESSES = f"""
 WITH {_LIVE},
 was AS (SELECT address, worker_id, expires FROM address_leases
-        WHERE address = ANY(%(addresses)s::text[])),
+        WHERE address = ANY(%(addresses)b::text[])),
 took AS (
     INSERT INTO address_leases AS a (address, worker_id, expires)
     SELECT address, %(me)s, extract(epoch FROM now()) + %(seconds)s
-    FROM unnest(%(addresses)s::text[]) AS asked(address) ORDER BY address
+    FROM unnest(%(addresses)b::text[]) AS asked(address) ORDER BY address
     ON CONFLICT (address) DO UPDATE SET worker_id = excluded.worker_id,
         expires = excluded.expires
     WHERE a.worker_id = excluded.worker_id OR a.expires < extract(epoch FROM now())
@@ -140,10 +140,10 @@ FROM took t
 # Renew the addresses still in use and give back the others, in one statement.
 _KEEP_ADDRESSES = """
 WITH gone AS (
-    DELETE FROM address_leases WHERE worker_id = %(me)s AND NOT address = ANY(%(keep)s::text[])
+    DELETE FROM address_leases WHERE worker_id = %(me)s AND NOT address = ANY(%(keep)b::text[])
 )
 UPDATE address_leases SET expires = extract(epoch FROM now()) + %(seconds)s
-WHERE worker_id = %(me)s AND address = ANY(%(keep)s::text[]) RETURNING address
+WHERE worker_id = %(me)s AND address = ANY(%(keep)b::text[]) RETURNING address
 """
 
 # Live workers that joined before the store's newest migration: an older linkgraph's.
@@ -405,7 +405,7 @@ class PgLeases:
         await self._run(
             "INSERT INTO robots_files(origin, status, body, fetched_at)"
             " SELECT o, s, b, extract(epoch FROM now())"
-            " FROM unnest(%s::text[], %s::int[], %s::bytea[]) AS r(o, s, b)"
+            " FROM unnest(%b::text[], %b::int[], %b::bytea[]) AS r(o, s, b)"
             " ON CONFLICT (origin) DO UPDATE"
             " SET status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at",
             (origins, [pending[o][0] for o in origins], [pending[o][1] for o in origins]),

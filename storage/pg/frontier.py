@@ -36,7 +36,7 @@ _REFRESH = QUEUE_KIND_ID["refresh"]
 _READ = f"""
 WITH wanted AS (
     SELECT h.id AS host_id, w.n, w.lim
-    FROM unnest(%(names)s::text[], %(limits)s::int[]) WITH ORDINALITY AS w(name, lim, n)
+    FROM unnest(%(names)b::text[], %(limits)b::int[]) WITH ORDINALITY AS w(name, lim, n)
     JOIN hosts h ON h.name = w.name
 ), gone AS (
     DELETE FROM frontier f WHERE f.url_id IN (
