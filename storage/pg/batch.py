@@ -267,39 +267,7 @@ async def write_batch(
         )
         page_rows.append(row)
     if link_rows:
-        # Sent with binary COPY into a temporary table, then merged: measured at about
-        # half the cost per row of one INSERT over unnest() arrays (docs/benchmarks.md).
-        await conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS new_links (target_id BIGINT, source_id BIGINT,"
-            " kind INT, anchor_id BIGINT, placement INT, rel_id BIGINT, flags INT,"
-            " first_seen BIGINT) ON COMMIT DELETE ROWS"
-        )
-        if nested:
-            await conn.execute("TRUNCATE new_links")
-        async with conn.cursor().copy("COPY new_links FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_LINK_TYPES)
-            for key in sorted(link_rows):
-                await copy.write_row((*key, link_rows[key]))
-        # The rows of a source with no link rows yet are new: inserted plainly, at about
-        # two thirds of the server's time of ON CONFLICT's speculative insertion. A source
-        # is one page, fetched by one worker at a time; should another writer store its
-        # rows meanwhile, the unique key refuses them and the batch runs again, careful.
-        insert = (
-            "INSERT INTO links(target_id, source_id, kind, anchor_id, placement, rel_id,"
-            " flags, first_seen) SELECT * FROM new_links"
-        )
-        merge = (
-            " ON CONFLICT (target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
-            " DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL, lost_reason = NULL"
-        )
-        old = sorted(linked) if not careful else None
-        if old is None:
-            await conn.execute(insert + merge)
-        elif not old:
-            await conn.execute(insert)
-        else:
-            await conn.execute(insert + " WHERE source_id <> ALL(%b::bigint[])", (old,))
-            await conn.execute(insert + " WHERE source_id = ANY(%b::bigint[])" + merge, (old,))
+        await _write_links(conn, link_rows, None if careful else sorted(linked), nested)
     if diffed:
         kept = [key for _, _, keys in diffed.values() for key in keys]
         await conn.execute(
@@ -408,6 +376,50 @@ async def write_batch(
             ),
         )
     return (await _current(conn, sources))[0] - links_before, answered
+
+
+async def _write_links(
+    conn: Any, link_rows: dict[tuple[int, ...], int], old: list[int] | None, nested: bool
+) -> None:
+    """Store the batch's link rows. ``old``: the sources that had link rows before the
+    batch (None: treat every source so).
+
+    Rows of a source with no link rows yet are new. A source is one page, fetched by one
+    worker at a time; should another writer store its rows meanwhile, the unique key
+    refuses them and the batch runs again with ``old`` None. New rows go by binary COPY
+    straight into ``links``; the others by COPY into a temporary table, merged with
+    ON CONFLICT. Measured on the server (79,265 links of the 1,000-host demo web): COPY
+    straight in 0.24 s, through the temporary table and a plain INSERT 0.30 to 0.38 s, with
+    ON CONFLICT's speculative insertion 0.67 s; an INSERT over unnest() arrays costs the
+    server as much as the temporary table and the worker three times the COPY."""
+    columns = "target_id, source_id, kind, anchor_id, placement, rel_id, flags, first_seen"
+    if old is not None and not old:
+        async with conn.cursor().copy(f"COPY links ({columns}) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(_LINK_TYPES)
+            for key in sorted(link_rows):
+                await cp.write_row((*key, link_rows[key]))
+        return
+    await conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS new_links (target_id BIGINT, source_id BIGINT,"
+        " kind INT, anchor_id BIGINT, placement INT, rel_id BIGINT, flags INT,"
+        " first_seen BIGINT) ON COMMIT DELETE ROWS"
+    )
+    if nested:
+        await conn.execute("TRUNCATE new_links")
+    async with conn.cursor().copy("COPY new_links FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_LINK_TYPES)
+        for key in sorted(link_rows):
+            await copy.write_row((*key, link_rows[key]))
+    insert = f"INSERT INTO links({columns}) SELECT * FROM new_links"
+    merge = (
+        " ON CONFLICT (target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
+        " DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL, lost_reason = NULL"
+    )
+    if old is None:
+        await conn.execute(insert + merge)
+    else:
+        await conn.execute(insert + " WHERE source_id <> ALL(%b::bigint[])", (old,))
+        await conn.execute(insert + " WHERE source_id = ANY(%b::bigint[])" + merge, (old,))
 
 
 async def _current(conn: Any, sources: list[int]) -> tuple[int, set[int]]:
