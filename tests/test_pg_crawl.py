@@ -187,3 +187,89 @@ async def test_a_link_row_stored_by_another_writer_meanwhile_is_merged_not_an_er
         rows = conn.execute("SELECT first_seen, last_seen, lost_at FROM links").fetchall()
     assert rows == [(1000, 2000, None)]
     assert len(looks) >= 3  # the first try, and the second one's two looks
+
+
+async def test_ids_of_a_batch_that_rolled_back_are_not_reused(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer remembers the ids of committed batches and does not send those values
+    # again. A batch that failed after interning rolled its new ids back: the next batch
+    # must intern them anew, or its links would point at URL ids no row has.
+    from linkgraph.storage.pg import batch as pg_batch
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Link, Page
+
+    real = pg_batch._write_links
+    calls: list[int] = []
+
+    async def fails_once(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the connection broke")
+        await real(*args)
+
+    monkeypatch.setattr(pg_batch, "_write_links", fails_once)
+    async with await PgWriter.open(pg_url) as writer:
+        writer.add_page(
+            Page("http://a.test/", 0, 1000.0, status=200, links=[Link("http://z.test/")])
+        )
+        with pytest.raises(RuntimeError):
+            await writer.flush()
+        writer.add_page(
+            Page("http://b.test/", 0, 1000.0, status=200, links=[Link("http://z.test/")])
+        )
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT s.url, t.url FROM links l JOIN urls s ON s.id = l.source_id"
+            " JOIN urls t ON t.id = l.target_id ORDER BY 1"
+        ).fetchall()
+    assert rows == [("http://a.test/", "http://z.test/"), ("http://b.test/", "http://z.test/")]
+
+
+async def test_ids_remembered_from_earlier_batches_give_the_same_links(pg_url: str) -> None:
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Link, Page
+
+    async with await PgWriter.open(pg_url, batch_pages=1) as writer:
+        for n, source in enumerate(["http://a.test/", "http://b.test/", "http://c.test/"]):
+            links = [Link("http://t.test/", "same"), Link(f"http://t.test/{n}", "own")]
+            writer.add_page(Page(source, 0, 1000.0, status=200, links=links))
+            await writer.flush()
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT s.url, t.url, a.text FROM links l JOIN urls s ON s.id = l.source_id"
+            " JOIN urls t ON t.id = l.target_id JOIN anchors a ON a.id = l.anchor_id"
+            " ORDER BY 1, 2"
+        ).fetchall()
+        (urls,) = conn.execute("SELECT count(*) FROM urls").fetchone()
+    assert rows == [
+        ("http://a.test/", "http://t.test/", "same"),
+        ("http://a.test/", "http://t.test/0", "own"),
+        ("http://b.test/", "http://t.test/", "same"),
+        ("http://b.test/", "http://t.test/1", "own"),
+        ("http://c.test/", "http://t.test/", "same"),
+        ("http://c.test/", "http://t.test/2", "own"),
+    ]
+    assert urls == 7
+
+
+def test_remembered_ids_are_bounded_and_keep_those_in_use() -> None:
+    from linkgraph.storage.pg.batch import Interned
+
+    interned = Interned(limit=2)
+
+    def commit(url: str, n: int) -> None:
+        interned.begin()
+        interned.learn("urls", {url: n})
+        interned.commit()
+
+    for n, url in enumerate(["a", "b", "c"], 1):
+        commit(url, n)
+    assert interned.split("urls", ["a"]) == ({"a": 1}, [])  # in use again: kept
+    commit("d", 4)
+    commit("e", 5)  # the newer generation passes 2: b and c, not used since, go
+    assert interned.split("urls", ["a", "b", "c", "d", "e"]) == ({"a": 1, "d": 4, "e": 5}, [1, 2])

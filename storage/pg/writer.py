@@ -32,7 +32,7 @@ from ..identity import host_of, url_hash
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
 from ..vocab import QUEUE_KIND_ID, SKIP_REASONS
-from .batch import Batch, write_batch
+from .batch import Batch, Interned, write_batch
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 from .frontier import WindowReader
 from .schema import SCHEMA_VERSION
@@ -69,6 +69,9 @@ class PgWriter(BufferedWriter):
         # take_frontier's own connection: reading a host's window never waits behind a
         # batch commit that holds nothing of that host (reads go together: .frontier).
         self._windows: WindowReader | None = None
+        # Ids of committed batches, not sent again (not inside atomic(): its batches
+        # commit only when the block does).
+        self._interned = Interned()
 
     @classmethod
     async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
@@ -173,7 +176,10 @@ class PgWriter(BufferedWriter):
         careful = False
         try:
             for attempt in range(_TRIES):
+                interned = None if self._atomic else self._interned
                 try:
+                    if interned is not None:
+                        interned.begin()
                     async with self._conn.transaction():
                         links, answered = await write_batch(
                             self._conn,
@@ -181,7 +187,10 @@ class PgWriter(BufferedWriter):
                             keep_frontier=self.keep_frontier,
                             nested=self._atomic,
                             careful=careful,
+                            interned=interned,
                         )
+                    if interned is not None:
+                        interned.commit()
                     break
                 except pg.errors.UniqueViolation:
                     # A link row stored by another writer since the batch looked: run it
