@@ -14,6 +14,11 @@ run gets a database of its own made (and dropped) on that server, which needs th
 CREATEDB privilege. The database CPU is measured only on the throwaway server (its
 processes' /proc times, the ended backends' included).
 
+With ``--repeat N`` every contender runs N times, the order rotated each round, and the
+summary gives per worker count the median over rounds of PostgreSQL's pages/s over the
+same round's SQLite run ("of SQLite"), and the same for CPU seconds (the SQLite process's
+over the workers' plus the server's).
+
 Usage::
 
     python scripts/bench_distributed.py --sites 1000 --pages 6
@@ -143,6 +148,56 @@ def fresh_database(server: Any, pg_url: str | None, n: int) -> tuple[str, Any]:
     return url, drop
 
 
+def sqlite_run(web: Any, tmp: Path, round_: int) -> dict[str, Any]:
+    run = crawl(web, str(tmp / f"links-{round_}.db"), 1, tmp)
+    return {"backend": "sqlite", **run, "database_cpu_s": None}
+
+
+def postgres_run(
+    web: Any, server: Any, pg_url: str | None, workers: int, tmp: Path, round_: int
+) -> dict[str, Any]:
+    url, drop = fresh_database(server, pg_url, round_ * 100 + workers)
+    try:
+        before = server_cpu(server)
+        run = crawl(web, url, workers, tmp)
+        time.sleep(0.5)  # the backends end after their clients: count them too
+        after = server_cpu(server)
+    finally:
+        drop()
+    db_cpu = None if before is None or after is None else round(after - before, 2)
+    share = None
+    if db_cpu is not None and db_cpu + run["crawler_cpu_s"] > 0:
+        share = round(db_cpu / (db_cpu + run["crawler_cpu_s"]), 3)
+    return {"backend": "postgresql", **run, "database_cpu_s": db_cpu, "database_share": share}
+
+
+def summary(runs: list[dict[str, Any]], counts: list[int]) -> dict[str, Any]:
+    """Per worker count, the median over rounds of the round's PostgreSQL pages/s over its
+    SQLite pages/s ("of SQLite"), and of CPU seconds (SQLite's process over the workers'
+    and the server's)."""
+    from statistics import median
+
+    rounds = sorted({r["round"] for r in runs})
+    out: dict[str, Any] = {}
+    for n in counts:
+        speed, cpu = [], []
+        for k in rounds:
+            lite = next(r for r in runs if r["round"] == k and r["backend"] == "sqlite")
+            pg = next(
+                r for r in runs if r["round"] == k and r["backend"] == "postgresql"
+                and r["workers"] == n
+            )  # fmt: skip
+            speed.append(pg["pages_per_s"] / lite["pages_per_s"])
+            if pg["database_cpu_s"] is not None:
+                cpu.append(lite["crawler_cpu_s"] / (pg["crawler_cpu_s"] + pg["database_cpu_s"]))
+        out[f"{n} workers"] = {
+            "of_sqlite": [round(x, 2) for x in speed],
+            "median_of_sqlite": round(median(speed), 2),
+            "median_cpu_of_sqlite": round(median(cpu), 2) if cpu else None,
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__ or "", json=True)
     add_number(parser, "--sites", 1000, "demo hosts to crawl")
@@ -151,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", default="1,2,4", help="worker counts to run on PostgreSQL (default 1,2,4)"
     )
     add_pg_url(parser)
+    add_number(parser, "--repeat", 1, "rounds; each runs every contender once, the order rotated")
     args = parse_args(parser, argv)
     counts = [int(n) for n in args.workers.split(",")]
     sys.path.insert(0, str(REPO / "tests"))
@@ -161,25 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"cpu": cpu_model(), "cores": os.cpu_count(), "runs": []}
     tmp = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
     web_sites = generate(int(args.sites), int(args.pages), seed=3, traps=False)
+    contenders: list[int | None] = [None, *counts]  # None: the SQLite process
     with throwaway_pg(args.pg_url) as server, served_on_uvloop(DemoWeb(web_sites)) as web:
-        run = crawl(web, str(tmp / "links.db"), 1, tmp)
-        result["runs"].append({"backend": "sqlite", **run, "database_cpu_s": None})
-        for i, n in enumerate(counts):
-            url, drop = fresh_database(server, args.pg_url, i)
-            try:
-                before = server_cpu(server)
-                run = crawl(web, url, n, tmp)
-                time.sleep(0.5)  # the backends end after their clients: count them too
-                after = server_cpu(server)
-            finally:
-                drop()
-            db_cpu = None if before is None or after is None else round(after - before, 2)
-            share = None
-            if db_cpu is not None and db_cpu + run["crawler_cpu_s"] > 0:
-                share = round(db_cpu / (db_cpu + run["crawler_cpu_s"]), 3)
-            result["runs"].append(
-                {"backend": "postgresql", **run, "database_cpu_s": db_cpu, "database_share": share}
-            )
+        for round_ in range(int(args.repeat)):
+            shift = round_ % len(contenders)
+            for n in contenders[shift:] + contenders[:shift]:
+                run = (
+                    sqlite_run(web, tmp, round_)
+                    if n is None
+                    else postgres_run(web, server, args.pg_url, n, tmp, round_)
+                )
+                result["runs"].append({"round": round_ + 1, **run})
+    result["summary"] = summary(result["runs"], counts)
     first = result["runs"][0]
     differ = [
         r for r in result["runs"] if (r["pages"], r["links"]) != (first["pages"], first["links"])

@@ -1,4 +1,5 @@
-"""scripts/bench_distributed.py still runs against today's code, and every run agrees."""
+"""scripts/bench_distributed.py still runs against today's code, every run agrees, and its
+rounds rotate the order and compare each PostgreSQL run with its own round's SQLite run."""
 
 from __future__ import annotations
 
@@ -20,16 +21,28 @@ def test_distributed_bench_stores_the_same_crawl_with_every_worker_count(
     out = tmp_path / "runs.json"
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench_distributed.py"), "--sites", "12",
-         "--pages", "6", "--workers", "1,2", "--pg-url", pg_url, "--json", str(out)],
+         "--pages", "6", "--workers", "1,2", "--pg-url", pg_url, "--json", str(out),
+         "--repeat", "2"],
         cwd=tmp_path, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    runs = json.loads(out.read_text())["runs"]
-    assert [(r["backend"], r["workers"]) for r in runs] == [
-        ("sqlite", 1),
-        ("postgresql", 1),
-        ("postgresql", 2),
+    result = json.loads(out.read_text())
+    runs = result["runs"]
+    assert [(r["round"], r["backend"], r["workers"]) for r in runs] == [
+        (1, "sqlite", 1),
+        (1, "postgresql", 1),
+        (1, "postgresql", 2),
+        (2, "postgresql", 1),  # the order rotated
+        (2, "postgresql", 2),
+        (2, "sqlite", 1),
     ]
+    for n in (1, 2):
+        of_sqlite = result["summary"][f"{n} workers"]["of_sqlite"]
+        pg = [r for r in runs if r["backend"] == "postgresql" and r["workers"] == n]
+        lite = [r for r in runs if r["backend"] == "sqlite"]
+        assert of_sqlite == [
+            round(p["pages_per_s"] / s["pages_per_s"], 2) for p, s in zip(pg, lite, strict=True)
+        ]
     assert len({(r["pages"], r["links"]) for r in runs}) == 1 and runs[0]["pages"] > 0
     for r in runs:
         counters = ("fetched_twice", "robots_fetched_twice", "hosts_two_at_once")
