@@ -2,9 +2,9 @@
 
 The SQLite store's rules (``storage/commit.py``, whose ``page_loss`` decides when a
 refetched page's links all stop counting) in PostgreSQL's SQL: ids interned with
-``INSERT ... ON CONFLICT DO NOTHING`` and read back by their unique text, links sent by
-binary ``COPY`` into a temporary table and merged, the other rows as typed arrays through
-``unnest``.
+``INSERT ... ON CONFLICT DO NOTHING`` and read back by their unique text (those of the
+writer's committed batches remembered, :class:`Interned`), links sent by binary ``COPY``
+(:func:`_write_links`), the other rows as typed arrays through ``unnest``.
 
 PostgreSQL text cannot hold NUL characters or lone surrogates, which crawled text may:
 :func:`clean` stores them as U+FFFD.
