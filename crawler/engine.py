@@ -180,6 +180,9 @@ class Engine:
                 fresh=self.check or self.settings.refresh,
             )  # fmt: skip
             self.robots.holds = self.leasing.holds
+            if self.leases.max_pages != self.settings.max_pages:
+                # Held to the pass's cap, not its own (none, or another): the start line says so.
+                self.stats.pass_cap = self.leases.max_pages
         if self._capped():
             self.scheduler.stop()
         # A crawl allocates millions of short-lived containers (links, tuples, responses)

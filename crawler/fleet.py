@@ -29,7 +29,9 @@ politeness state, when it is done with them. What makes politeness hold across t
   recorded for the claims to pass it by. Addresses are renewed with the hosts and bound
   their requests the same way.
 - ``--max-pages`` counts the fleet's requests: workers reserve the cap in blocks
-  (:meth:`Leases.reserve_pages`) and give back what they did not use.
+  (:meth:`Leases.reserve_pages`) and give back what they did not use. The cap is the
+  pass's: a worker joining a capped pass without ``--max-pages`` is held to it too
+  (:attr:`Leases.max_pages`).
 - robots.txt is stored per origin for the fleet (:meth:`Leases.robots`): the next holder
   of a host reads it instead of fetching it again.
 
@@ -209,6 +211,9 @@ class Leases(Protocol):
     local: bool
     seconds: float  # how long a lease lasts unless renewed
     worker: int | None  # this worker's id in the store (None: alone)
+    # The pass's page cap once started, as its first worker set it (None: uncapped, or
+    # alone): a worker joining a capped pass is held to it, --max-pages given or not.
+    max_pages: int | None
 
     async def start(self, *, max_pages: int | None = None, fresh: bool = False) -> int | None:
         """Join the crawl; returns this worker's id. The first worker of a pass sets the
@@ -267,6 +272,7 @@ class LocalLeases:
     local = True
     seconds = float("inf")
     worker = None
+    max_pages = None
 
     async def start(self, *, max_pages: int | None = None, fresh: bool = False) -> int | None:
         return None

@@ -80,6 +80,10 @@ class HostLeasing:
         # --max-pages across the fleet: requests reserved and not made yet, and whether
         # the fleet has reached the cap.
         self.fresh = fresh
+        # The pass's cap when it has one (a worker joining a capped pass without
+        # --max-pages is held to it, as one given it), else this worker's own.
+        own = settings.max_pages
+        self.max_pages = own if leases.max_pages is None else leases.max_pages
         self.pages_left = 0
         self.pages_out = False
         self.wanted = asyncio.Event()  # a host ran dry, or new hosts may be claimable
@@ -257,11 +261,11 @@ class HostLeasing:
 
     def page_granted(self) -> bool:
         """A request may start now as far as the crawl's page cap goes."""
-        return self.settings.max_pages is None or self.pages_left > 0
+        return self.max_pages is None or self.pages_left > 0
 
     async def reserve_pages(self) -> bool:
         """Reserve more of the fleet's page cap; False once the fleet has reached it."""
-        cap = self.settings.max_pages
+        cap = self.max_pages
         if cap is not None and not self.pages_out:
             got = await self.leases.reserve_pages(cap, _PAGE_BLOCK, fresh=self.fresh)
             self.pages_left += got
@@ -270,7 +274,7 @@ class HostLeasing:
 
     def took_page(self) -> None:
         """A request counted by the page cap starts."""
-        if self.settings.max_pages is not None:
+        if self.max_pages is not None:
             self.pages_left -= 1
 
     def cap(self) -> int:

@@ -53,6 +53,8 @@ class CrawlStats:
     hosts_crawled: int = 0  # hosts with a page that answered, as `linkgraph stats` counts them
     interrupted: bool = False
     worker: int | None = None  # this worker's id when several crawl one store
+    # The page cap of the pass this worker joined, when not its own --max-pages.
+    pass_cap: int | None = None
     fleet_pages: int = 0  # pages recorded by every worker of the crawl (at our end)
     host_notes: dict[str, str] = field(default_factory=dict)
 

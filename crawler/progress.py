@@ -63,6 +63,8 @@ class Progress:
             # One of several workers on a store: its id is what `linkgraph stats` lists.
             self._announced = True
             line = f"linkgraph: this is worker {stats.worker} of the crawl"
+            if stats.pass_cap is not None:
+                line += f", joining a pass capped at {stats.pass_cap:,} pages"
             if self._live is not None:
                 self._live.console.print(line, markup=False, highlight=False)
             else:

@@ -37,6 +37,7 @@ class FleetLeases:
     seconds: float = 10.0
     local: bool = False
     worker: int | None = 7
+    max_pages: int | None = None  # the pass's page cap
     claimed_at: list[float] = field(default_factory=list)
     released: dict[str, HostState] = field(default_factory=dict)
     saved_robots: list[str] = field(default_factory=list)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from crawl_support import page_hits, served_on_uvloop, settings_for
-from fleet_support import DELAY, finish, pages, politeness_breaches, workers
+from fleet_support import DELAY, committed, finish, pages, politeness_breaches, workers
 
 from linkgraph import api
 from linkgraph.demo import DemoWeb, generate
@@ -150,6 +150,34 @@ def test_three_workers_fetch_the_fleets_page_caps_exactly(pg_url: str, tmp_path:
     assert (len(fetched), sum(fetched.values())) == (100, 100)
     assert max(Counter(h.site for h in hits).values()) == 2
     assert sum(1 for status, _ in pages(pg_url).values() if status is not None) == 100
+
+
+def test_a_worker_joining_a_capped_pass_without_max_pages_is_held_to_its_cap(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # The first worker caps the pass at 30 pages and crawls slowly (pages answering in
+    # 0.3 s, two connections); the second joins while it runs, its --max-pages lifted
+    # (without the flag it would take the cap stored with the crawl). Not held to the
+    # pass's cap, the second would crawl the rest of the web's 360 pages.
+    sites = [slow(site, 0.3) for site in generate(60, 6, seed=13, traps=False)]
+    with served_on_uvloop(DemoWeb(sites)) as web:
+        with workers(1, web, pg_url, tmp_path, "--max-pages", "30", "--concurrency", "2") as (
+            first,
+        ):
+            deadline = time.monotonic() + 60
+            while committed(pg_url) == 0:  # it has begun the pass
+                assert first.poll() is None, first.communicate()[1]
+                assert time.monotonic() < deadline, "the first worker never committed a page"
+                time.sleep(0.05)
+            lifted = ("--max-pages", "none", "--concurrency", "2")
+            with workers(1, web, pg_url, tmp_path, *lifted) as (second,):
+                said = finish(second)
+            finish(first)
+        hits = page_hits(web)
+    assert "joining a pass capped at 30 pages" in said  # it joined while the first ran
+    fetched = Counter((h.site, h.path) for h in hits)
+    assert (len(fetched), sum(fetched.values())) == (30, 30)
+    assert sum(1 for status, _ in pages(pg_url).values() if status is not None) == 30
 
 
 def slow(site: DemoSite, seconds: float) -> DemoSite:

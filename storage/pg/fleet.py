@@ -221,6 +221,7 @@ class PgLeases:
         self.url = url
         self.seconds = seconds
         self.worker: int | None = None
+        self.max_pages: int | None = None  # the pass's page cap, read when joining
         # robots.txt fetched and not stored yet: stored with the next renewal or release,
         # before the host can change hands, so the fetching host's turn never waits on it.
         self._robots: dict[str, tuple[int | None, bytes]] = {}
@@ -294,7 +295,9 @@ class PgLeases:
                 await self._run(_NEW_PASS, {"fresh": kept, "skips": skips})
             quota = {"skips": skips, "cap": max_pages, "fresh": fresh}
             await self._run(_NEW_QUOTA if alone else _JOIN_QUOTA, quota)
+            ((cap,),) = await self._run("SELECT cap FROM page_quota WHERE slot = 1")
         self.worker = worker
+        self.max_pages = None if cap is None else int(cap)
         return worker
 
     async def claim(self, limit: int) -> list[Claim]:
