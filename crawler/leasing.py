@@ -152,7 +152,9 @@ class HostLeasing:
             host.held = True
             host.leases += 1
             host.spilled = claim.queued
-            host.accepted += claim.queued
+            # The store's queue for it holds what we queued for it ourselves, counted
+            # already: added again, one worker would refuse URLs one process queues.
+            host.accepted = max(host.accepted, claim.queued)
             host.lease_until = asked + leases.seconds
             if claim.state is not None:
                 apply_state(claim.state, host, got)
