@@ -258,7 +258,7 @@ async def test_ids_remembered_from_earlier_batches_give_the_same_links(pg_url: s
 
 
 def test_remembered_ids_are_bounded_and_keep_those_in_use() -> None:
-    from linkgraph.storage.pg.batch import Interned
+    from linkgraph.storage.pg.interning import Interned
 
     interned = Interned(limit=2)
 

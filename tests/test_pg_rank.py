@@ -59,7 +59,7 @@ def crawl_leaving_gaps(web: DemoWeb, tmp_path: Path, pg_url: str, monkeypatch: A
     """Crawl into ``pg_url`` as a fleet does: each batch sends every value it names to be
     interned (another worker's ids are not remembered), and ON CONFLICT takes an id of the
     sequence for every value that was there, so ids have gaps."""
-    from linkgraph.storage.pg.batch import Interned
+    from linkgraph.storage.pg.interning import Interned
 
     def remembers_nothing(self: Any, table: str, values: list[Any]) -> tuple[dict, list[int]]:
         return {}, list(range(len(values)))

@@ -32,9 +32,10 @@ from ..identity import host_of, url_hash
 from ..interface import BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
 from ..vocab import QUEUE_KIND_ID, SKIP_REASONS
-from .batch import Batch, Interned, write_batch
+from .batch import Batch, write_batch
 from .connection import CONNECT_TIMEOUT, driver, one_line, redact
 from .frontier import WindowReader
+from .interning import Interned
 from .schema import SCHEMA_VERSION
 
 __all__ = ["PgWriter"]
