@@ -218,7 +218,7 @@ async def test_a_batch_interns_its_urls_hosts_and_anchors_in_one_statement_each(
 
 async def test_a_url_another_writer_inserts_meanwhile_gets_its_id(pg_url: str) -> None:
     import psycopg
-    from linkgraph.storage.pg.batch import _intern
+    from linkgraph.storage.pg.interning import intern_rows
     from linkgraph.storage.pg.writer import PgWriter
 
     async with await PgWriter.open(pg_url):
@@ -232,7 +232,7 @@ async def test_a_url_another_writer_inserts_meanwhile_gets_its_id(pg_url: str) -
         # Our statement waits on the other's row (unique), which is committed after our
         # statement began: neither its INSERT nor its SELECT returns it.
         interning = asyncio.create_task(
-            _intern(
+            intern_rows(
                 conn,
                 "urls",
                 {"url": "text", "hash": "bigint", "host_id": "bigint"},
