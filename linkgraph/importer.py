@@ -37,7 +37,6 @@ from typing import Any, BinaryIO, TypeVar
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.errors import LinkgraphError
-from linkgraph.storage.commit import Edge
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.intern import located_edges
@@ -164,7 +163,11 @@ def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterat
     anchors: dict[str, str] = {}
     miss = _MISSING
     batch = _BATCH
-    edges: list[Edge] = []  # rows read since the last batch
+    # The rows read since the last batch, a list per field: what located_edges takes
+    # apart anyway, without a tuple per row.
+    edges = EdgeColumns()
+    add_source, add_target = edges.sources.append, edges.targets.append
+    add_anchor, add_rel = edges.anchors.append, edges.rels.append
     for line_no, row in enumerate(rows, 1):
         if not row or (not row[0].strip() and all(not cell.strip() for cell in row)):
             continue
@@ -202,12 +205,17 @@ def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterat
             anchor = anchors.get(cell, miss)  # type: ignore[arg-type]
             if anchor is miss:
                 anchor = _remember(anchors, cell, _anchor_text)
-        edges.append((source, target, anchor, rel))
+        add_source(source)
+        add_target(target)
+        add_anchor(anchor)
+        add_rel(rel)
         result.links += 1
         if len(edges) == batch:
             yield located_edges(edges, now)
-            edges = []
-    if edges:
+            edges = EdgeColumns()
+            add_source, add_target = edges.sources.append, edges.targets.append
+            add_anchor, add_rel = edges.anchors.append, edges.rels.append
+    if len(edges):
         yield located_edges(edges, now)
 
 

@@ -313,13 +313,18 @@ async def intern(
     )
 
 
-def located_edges(edges: list[Edge], seen_at: int) -> EdgeColumns:
+def located_edges(edges: list[Edge] | EdgeColumns, seen_at: int) -> EdgeColumns:
     """``edges`` as columns with their URLs found, keyed and hosted, as :func:`intern`
     would for a batch of these edges alone (the same order, keys, hosts and domains):
     the per-URL half of its work, done where the edges are read (an import's reading
     process), so that the writer's process does only the rest
-    (:meth:`.writer.StoreWriter.add_columns`)."""
-    columns = EdgeColumns.of([(edges, seen_at)])
+    (:meth:`.writer.StoreWriter.add_columns`). ``edges`` as rows, or as columns not
+    located yet (their ``sources``, ``targets``, ``anchors`` and ``rels``: taken over)."""
+    if isinstance(edges, EdgeColumns):
+        columns = edges
+        columns.seen = np.full(len(columns), seen_at, dtype=np.int64)
+    else:
+        columns = EdgeColumns.of([(edges, seen_at)])
     cells = columns.urls()
     url_list = list(cells)
     index = np.zeros(2 * len(columns), dtype=np.int64)

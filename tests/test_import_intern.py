@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import url_hash
 from linkgraph.storage.intern import located_edges
 from linkgraph.storage.records import Link, Page
@@ -143,7 +144,8 @@ async def test_edges_and_located_columns_store_what_add_links_stores_for_the_sam
     dumps = []
     # columns: located by the import's reading process (bulk, as an import opens it);
     # twice in one batch (a failed commit took the next one in): as plain rows again.
-    for name in ("links", "edges", "columns", "columns twice"):
+    # columns as read: the reading process's lists per field, located in place.
+    for name in ("links", "edges", "columns", "columns twice", "columns as read"):
         db = tmp_path / f"{name}.db"
         async with await StoreWriter.open(db, bulk=name.startswith("columns")) as writer:
             if name == "links":
@@ -154,6 +156,10 @@ async def test_edges_and_located_columns_store_what_add_links_stores_for_the_sam
                 writer.add_edges(rows[2:], 5.5)
             elif name == "columns":
                 writer.add_columns(located_edges(rows, 5))
+            elif name == "columns as read":
+                sources, targets, anchors, rels = (list(field) for field in zip(*rows, strict=True))
+                read = EdgeColumns(sources=sources, targets=targets, anchors=anchors, rels=rels)
+                writer.add_columns(located_edges(read, 5))
             else:
                 writer.add_columns(located_edges(rows[:2], 5))
                 writer.add_columns(located_edges(rows[2:], 5))
@@ -168,7 +174,7 @@ async def test_edges_and_located_columns_store_what_add_links_stores_for_the_sam
             )
         finally:
             conn.close()
-    assert dumps[0] == dumps[1] == dumps[2] == dumps[3]
+    assert dumps[0] == dumps[1] == dumps[2] == dumps[3] == dumps[4]
     links = dumps[1][-1]
     # (target, source, kind, anchor, placement, rel, flags, first_seen, last_seen, lost...)
     assert [row[:8] for row in links] == [
