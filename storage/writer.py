@@ -53,6 +53,12 @@ __all__ = ["StoreWriter"]
 # misses are read back from the OS's file cache.
 _CACHE_KIB = 8_192
 
+# The page cache while the deferred indexes are built, in KiB: also the size of the
+# sorted runs CREATE INDEX's sorter spills (temp_store=FILE). Runs of 1 MiB, sorted in
+# the CPU's cache (4 MiB of L2 here), took 10-15% less CPU than runs of 8 MiB for the
+# three indexes of a million-link import (docs/benchmarks.md, "Fifth pass").
+_SORT_KIB = 1_024
+
 # Host ids remembered across batches (about 100 bytes each); past this, forgotten and
 # looked up again.
 _HOST_IDS = 500_000
@@ -211,10 +217,12 @@ class StoreWriter(BufferedWriter):
             # records allocated one by one, twice the CPU (docs/benchmarks.md, "Fifth
             # pass"). Changing temp_store drops the temporary tables: made again after.
             await self._conn.execute("PRAGMA temp_store=FILE")
+            await self._conn.execute(f"PRAGMA cache_size=-{_SORT_KIB}")
             try:
                 for name in build:
                     await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
             finally:
+                await self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
                 await self._conn.execute("PRAGMA temp_store=MEMORY")
                 await _make_temp_tables(self._conn)
         self._deferred = [name for name in self._deferred if name in keep]

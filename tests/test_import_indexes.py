@@ -102,6 +102,8 @@ async def test_the_index_builds_sort_with_temporary_storage_on_disk(tmp_path: Pa
         await writer.flush()
         async with writer._conn.execute("PRAGMA temp_store") as cur:
             assert await cur.fetchone() == (2,)  # back to memory for the scratch tables
+        async with writer._conn.execute("PRAGMA cache_size") as cur:
+            assert await cur.fetchone() == (-8192,)  # and to the writer's page cache
         writer.add_edges([("https://d.example/", "https://a.example/1", "more text", ())], 3.0)
     pragmas = [s for s in statements if s.startswith("PRAGMA temp_store") or "CREATE INDEX" in s]
     builds = [i for i, s in enumerate(pragmas) if "CREATE INDEX" in s]
