@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import random
 import re
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import url_hash
@@ -297,3 +299,23 @@ async def test_an_edge_and_a_page_link_with_one_key_in_a_batch_keep_the_edge_row
     finally:
         conn.close()
     assert rows == [(1, None)]  # one row, as the edge (buffered first) wrote it
+
+
+@pytest.mark.parametrize(
+    "anchors",
+    [["a", "", "b c"], ["", ""], [], ["line\nbreak", "x"]],  # a break: pickled as a list
+)
+def test_located_columns_come_out_of_a_pickle_as_they_went_in(anchors: list[str]) -> None:
+    rows = [
+        (f"https://s{i}.example/", f"https://t.example/{i}", anchor, ("nofollow",))
+        for i, anchor in enumerate(anchors)
+    ]
+    columns = located_edges(rows, 5)
+    copy = pickle.loads(pickle.dumps(columns))
+    assert copy.anchors == anchors
+    for name in ("sources", "targets", "rels", "seen", "source_at", "target_at"):
+        assert np.array_equal(getattr(copy, name), getattr(columns, name)), name
+    assert columns.located is not None and copy.located is not None
+    for name in ("urls", "keys", "hosts", "host_at", "domains", "domain_at"):
+        assert np.array_equal(getattr(copy.located, name), getattr(columns.located, name)), name
+    assert copy.located.urls == [url for row in rows for url in row[:2]]
