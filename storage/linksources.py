@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank", "fill", "new_sources"]
 
@@ -54,6 +55,8 @@ def new_sources(
     (``target, source, ...``) among ``urls`` (the batch's URLs, ``(id, host)`` each), and
     the sources of an import's edges (two arrays, a value an edge), less the pages in
     ``known``."""
+    import numpy as np  # here: the queries import this module, and no numpy at start-up
+
     had = set(known)
     linking = {key[1] for key in link_keys}
     found = [url for url in urls if url[0] in linking and url[0] not in had]
