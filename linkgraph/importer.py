@@ -37,7 +37,6 @@ from typing import Any, BinaryIO, TypeVar
 
 from linkgraph.crawler.settings import SettingsError
 from linkgraph.errors import LinkgraphError
-from linkgraph.storage.commit import Edge
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import normalize
 from linkgraph.storage.intern import located_edges
@@ -66,6 +65,12 @@ _T = TypeVar("_T")
 # Links per transaction: each commit pays fixed costs (statements, the WAL write of every
 # B-tree page it touched), shared by more links in a bigger batch.
 _BATCH = 102_400
+# A file read in a process of its own starts with a batch of this many links, each next
+# one twice the last up to _BATCH, and ends with batches halving again (by the bytes
+# left): the importing process has nothing to commit until the first batch arrives,
+# and what is read last commits after the reading is done, each on one core of two
+# (docs/benchmarks.md, "Fifth pass").
+_FIRST_BATCH = 12_800
 
 
 @dataclass(slots=True)
@@ -153,18 +158,30 @@ def _anchor_text(cell: str) -> str:
     return " ".join(cell.split())
 
 
-def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterator[EdgeColumns]:
+def _chunks(
+    rows: Iterator[list[str]],
+    now: int,
+    result: ImportResult,
+    left: Callable[[], tuple[int, int]] | None = None,
+) -> Iterator[EdgeColumns]:
     """The links of ``rows``, :data:`_BATCH` at a time, as the writer takes them
     (:func:`.storage.intern.located_edges`: URLs found, keyed and hosted); the rows read,
-    links and skipped rows are counted into ``result`` as they go."""
+    links and skipped rows are counted into ``result`` as they go. With ``left`` (bytes
+    read and bytes left of the file), batches grow from :data:`_FIRST_BATCH` at the start
+    and shrink again towards the end."""
     columns: dict[str, int] | None = None
     # Per distinct cell: its URL as stored (None: not http(s)), rel tokens, anchor text.
     urls: dict[str, str | None] = {}
     rels: dict[str, tuple[str, ...]] = {}
     anchors: dict[str, str] = {}
     miss = _MISSING
-    batch = _BATCH
-    edges: list[Edge] = []  # rows read since the last batch
+    smallest = min(_FIRST_BATCH, _BATCH)
+    batch = _BATCH if left is None else smallest
+    # The rows read since the last batch, a list per field: what located_edges takes
+    # apart anyway, without a tuple per row.
+    edges = EdgeColumns()
+    add_source, add_target = edges.sources.append, edges.targets.append
+    add_anchor, add_rel = edges.anchors.append, edges.rels.append
     for line_no, row in enumerate(rows, 1):
         if not row or (not row[0].strip() and all(not cell.strip() for cell in row)):
             continue
@@ -202,13 +219,30 @@ def _chunks(rows: Iterator[list[str]], now: int, result: ImportResult) -> Iterat
             anchor = anchors.get(cell, miss)  # type: ignore[arg-type]
             if anchor is miss:
                 anchor = _remember(anchors, cell, _anchor_text)
-        edges.append((source, target, anchor, rel))
+        add_source(source)
+        add_target(target)
+        add_anchor(anchor)
+        add_rel(rel)
         result.links += 1
         if len(edges) == batch:
             yield located_edges(edges, now)
-            edges = []
-    if edges:
+            if left is not None:
+                batch = _next_batch(batch, smallest, result.links, *left())
+            edges = EdgeColumns()
+            add_source, add_target = edges.sources.append, edges.targets.append
+            add_anchor, add_rel = edges.anchors.append, edges.rels.append
+    if len(edges):
         yield located_edges(edges, now)
+
+
+def _next_batch(batch: int, smallest: int, links: int, read: int, unread: int) -> int:
+    """The size of the batch after one of ``batch`` links: twice that, up to
+    :data:`_BATCH`, or once the file's ``unread`` bytes hold fewer than two such batches
+    (at the bytes a link so far: ``links`` in ``read``), half of what they hold."""
+    ahead = unread * links // max(read, 1)
+    if ahead < 2 * batch:
+        return max(smallest, ahead // 2)
+    return min(2 * batch, _BATCH)
 
 
 async def _load(
@@ -293,8 +327,14 @@ def _read_in_child(
     rows = None
     try:
         with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as raw:
+            size = os.fstat(raw.fileno()).st_size if isinstance(source, str) else len(source)
+
+            def left() -> tuple[int, int]:
+                # The text stream reads ahead of the rows by a chunk: close enough.
+                return raw.tell(), size - raw.tell()
+
             rows, stream = _open_rows(raw, path, codec, delimiter)
-            for columns in _chunks(rows, now, result):
+            for columns in _chunks(rows, now, result, left):
                 conn.send(("batch", columns, result))
             stream.close()
         conn.send(("done", None, result))

@@ -396,7 +396,7 @@ async def _write(
     await insert_rows(conn, sorted(link_rows.values()))
     await insert_rows(conn, edge_rows)
     # The pages that had no links before get their row (storage.linksources).
-    # Each source once (an import's repeat), in id order: add_sources sorts them.
+    # Each source once (an import's repeat), in id order (new_sources).
     edge_sources = np.unique(got.url_ids[edges.source_at], return_index=True)
     edge_sources = (edge_sources[0], got.url_hosts[edges.source_at][edge_sources[1]])
     await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))

@@ -20,7 +20,7 @@ import aiosqlite
 import numpy as np
 
 from .edgerows import Edge, EdgeColumns, UrlColumns
-from .identity import host_of, registrable_domain, url_hash
+from .identity import host_of, hosts_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ async def intern(
             # No page brought its URLs' keys along (an import): map / zip passes, no loop in
             # Python. Hosts repeat across a batch's URLs: each one's domain is looked up once,
             # in order of first appearance (the order hosts get their ids).
-            hosts = list(map(host_of, url_list))
+            hosts = hosts_of(url_list)
             host_domains = {host: _domain_of(host) for host in dict.fromkeys(hosts)}
             keys = list(map(url_hash, url_list))
             domains = {}
@@ -313,19 +313,24 @@ async def intern(
     )
 
 
-def located_edges(edges: list[Edge], seen_at: int) -> EdgeColumns:
+def located_edges(edges: list[Edge] | EdgeColumns, seen_at: int) -> EdgeColumns:
     """``edges`` as columns with their URLs found, keyed and hosted, as :func:`intern`
     would for a batch of these edges alone (the same order, keys, hosts and domains):
     the per-URL half of its work, done where the edges are read (an import's reading
     process), so that the writer's process does only the rest
-    (:meth:`.writer.StoreWriter.add_columns`)."""
-    columns = EdgeColumns.of([(edges, seen_at)])
+    (:meth:`.writer.StoreWriter.add_columns`). ``edges`` as rows, or as columns not
+    located yet (their ``sources``, ``targets``, ``anchors`` and ``rels``: taken over)."""
+    if isinstance(edges, EdgeColumns):
+        columns = edges
+        columns.seen = np.full(len(columns), seen_at, dtype=np.int64)
+    else:
+        columns = EdgeColumns.of([(edges, seen_at)])
     cells = columns.urls()
     url_list = list(cells)
     index = np.zeros(2 * len(columns), dtype=np.int64)
     index[np.fromiter(cells.values(), np.int64, len(cells))] = np.arange(len(cells))
     columns.locate(cells, index)
-    hosts = list(map(host_of, url_list))
+    hosts = hosts_of(url_list)
     at = {host: i for i, host in enumerate(dict.fromkeys(hosts))}
     domains = list(map(_domain_of, at))
     code: dict[str, int] = {}

@@ -53,6 +53,12 @@ __all__ = ["StoreWriter"]
 # misses are read back from the OS's file cache.
 _CACHE_KIB = 8_192
 
+# The page cache while the deferred indexes are built, in KiB: also the size of the
+# sorted runs CREATE INDEX's sorter spills (temp_store=FILE). Runs of 1 MiB, sorted in
+# the CPU's cache (4 MiB of L2 here), took 10-15% less CPU than runs of 8 MiB for the
+# three indexes of a million-link import (docs/benchmarks.md, "Fifth pass").
+_SORT_KIB = 1_024
+
 # Host ids remembered across batches (about 100 bytes each); past this, forgotten and
 # looked up again.
 _HOST_IDS = 500_000
@@ -72,6 +78,15 @@ async def _count_committed(conn: aiosqlite.Connection) -> tuple[int, dict[int, i
     ) as cur:
         answered = {host: n async for host, n in cur}
     return links - lost, answered
+
+
+async def _make_temp_tables(conn: aiosqlite.Connection) -> None:
+    """The scratch tables :func:`.commit.commit_batch` fills (in memory: temp_store)."""
+    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS sa (text TEXT NOT NULL)")
+    await conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS sk (target_id INTEGER, source_id INTEGER, anchor_id INTEGER,"
+        " flags INTEGER)"
+    )
 
 
 class StoreWriter(BufferedWriter):
@@ -133,11 +148,7 @@ class StoreWriter(BufferedWriter):
                 "PRAGMA busy_timeout=10000",
             ):
                 await conn.execute(pragma)
-            await conn.execute("CREATE TEMP TABLE sa (text TEXT NOT NULL)")
-            await conn.execute(
-                "CREATE TEMP TABLE sk (target_id INTEGER, source_id INTEGER, anchor_id INTEGER,"
-                " flags INTEGER)"
-            )
+            await _make_temp_tables(conn)
             async with conn.execute("SELECT tokens, id FROM rels") as cur:
                 rel_ids = {tokens: rid async for tokens, rid in cur}
             # A store without URLs: every URL it will hold goes through this writer (we
@@ -198,9 +209,22 @@ class StoreWriter(BufferedWriter):
         # Another opening for writing (rank, say) may have built one meanwhile.
         async with self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'") as cur:
             have = {name async for (name,) in cur}
-        for name in build:
-            if name not in have:
-                await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+        build = [name for name in build if name not in have]
+        if build:
+            # SQLite's sorter spills sorted runs of cache_size to temporary files, sorted
+            # in one block of memory each, only while temporary storage is on disk; under
+            # temp_store=MEMORY it sorts every key of CREATE INDEX in one linked list of
+            # records allocated one by one, twice the CPU (docs/benchmarks.md, "Fifth
+            # pass"). Changing temp_store drops the temporary tables: made again after.
+            await self._conn.execute("PRAGMA temp_store=FILE")
+            await self._conn.execute(f"PRAGMA cache_size=-{_SORT_KIB}")
+            try:
+                for name in build:
+                    await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
+            finally:
+                await self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+                await self._conn.execute("PRAGMA temp_store=MEMORY")
+                await _make_temp_tables(self._conn)
         self._deferred = [name for name in self._deferred if name in keep]
 
     # -- buffering ---------------------------------------------------------------------

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import random
 import re
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
+from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import url_hash
 from linkgraph.storage.intern import located_edges
 from linkgraph.storage.records import Link, Page
@@ -143,7 +146,8 @@ async def test_edges_and_located_columns_store_what_add_links_stores_for_the_sam
     dumps = []
     # columns: located by the import's reading process (bulk, as an import opens it);
     # twice in one batch (a failed commit took the next one in): as plain rows again.
-    for name in ("links", "edges", "columns", "columns twice"):
+    # columns as read: the reading process's lists per field, located in place.
+    for name in ("links", "edges", "columns", "columns twice", "columns as read"):
         db = tmp_path / f"{name}.db"
         async with await StoreWriter.open(db, bulk=name.startswith("columns")) as writer:
             if name == "links":
@@ -154,6 +158,10 @@ async def test_edges_and_located_columns_store_what_add_links_stores_for_the_sam
                 writer.add_edges(rows[2:], 5.5)
             elif name == "columns":
                 writer.add_columns(located_edges(rows, 5))
+            elif name == "columns as read":
+                sources, targets, anchors, rels = (list(field) for field in zip(*rows, strict=True))
+                read = EdgeColumns(sources=sources, targets=targets, anchors=anchors, rels=rels)
+                writer.add_columns(located_edges(read, 5))
             else:
                 writer.add_columns(located_edges(rows[:2], 5))
                 writer.add_columns(located_edges(rows[2:], 5))
@@ -168,7 +176,7 @@ async def test_edges_and_located_columns_store_what_add_links_stores_for_the_sam
             )
         finally:
             conn.close()
-    assert dumps[0] == dumps[1] == dumps[2] == dumps[3]
+    assert dumps[0] == dumps[1] == dumps[2] == dumps[3] == dumps[4]
     links = dumps[1][-1]
     # (target, source, kind, anchor, placement, rel, flags, first_seen, last_seen, lost...)
     assert [row[:8] for row in links] == [
@@ -291,3 +299,23 @@ async def test_an_edge_and_a_page_link_with_one_key_in_a_batch_keep_the_edge_row
     finally:
         conn.close()
     assert rows == [(1, None)]  # one row, as the edge (buffered first) wrote it
+
+
+@pytest.mark.parametrize(
+    "anchors",
+    [["a", "", "b c"], ["", ""], [], ["line\nbreak", "x"]],  # a break: pickled as a list
+)
+def test_located_columns_come_out_of_a_pickle_as_they_went_in(anchors: list[str]) -> None:
+    rows = [
+        (f"https://s{i}.example/", f"https://t.example/{i}", anchor, ("nofollow",))
+        for i, anchor in enumerate(anchors)
+    ]
+    columns = located_edges(rows, 5)
+    copy = pickle.loads(pickle.dumps(columns))
+    assert copy.anchors == anchors
+    for name in ("sources", "targets", "rels", "seen", "source_at", "target_at"):
+        assert np.array_equal(getattr(copy, name), getattr(columns, name)), name
+    assert columns.located is not None and copy.located is not None
+    for name in ("urls", "keys", "hosts", "host_at", "domains", "domain_at"):
+        assert np.array_equal(getattr(copy.located, name), getattr(columns.located, name)), name
+    assert copy.located.urls == [url for row in rows for url in row[:2]]

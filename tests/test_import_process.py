@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from linkgraph.storage import intern
+from linkgraph.storage.edgerows import EdgeColumns
+from linkgraph.storage.writer import StoreWriter
 from test_import_rows import EXPORT, stored_rows
 
 import linkgraph
@@ -236,3 +238,53 @@ def test_a_reading_process_ends_when_the_importing_one_is_killed(tmp_path: Path)
     while not _ended(reader) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _ended(reader)
+
+
+def test_a_file_read_in_another_process_is_committed_in_batches_growing_then_shrinking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3,000 rows of about 60 bytes: far more than the text stream reads ahead (8 KiB).
+    lines = "".join(
+        f"https://s{i % 97}.example/p{i % 89},https://t{i % 13}.example/{i},a{i % 5},\n"
+        for i in range(3000)
+    )
+    edges = tmp_path / "e.csv"
+    edges.write_text(lines)
+    here = tmp_path / "here.db"
+    linkgraph.import_links(here, edges)  # in this process, in one batch
+    sizes: list[int] = []
+    real = StoreWriter.add_columns
+
+    def noting(self: StoreWriter, columns: EdgeColumns) -> None:
+        sizes.append(len(columns))
+        real(self, columns)
+
+    monkeypatch.setattr(StoreWriter, "add_columns", noting)
+    monkeypatch.setattr(importer, "_FIRST_BATCH", 50)
+    monkeypatch.setattr(importer, "_BATCH", 400)
+    monkeypatch.setattr(importer, "_PROCESS_BYTES", 0)
+    there = tmp_path / "there.db"
+    assert linkgraph.import_links(there, edges).links == 3000
+    assert sum(sizes) == 3000
+    assert sizes[:4] == [50, 100, 200, 400]
+    top = sizes.index(400)
+    assert sizes[top:].count(400) >= 2  # full batches in the middle
+    tail = sizes[len(sizes) - 1 - sizes[::-1].index(400) :]
+    assert len(tail) >= 3 and tail == sorted(tail, reverse=True)  # then shrinking
+    assert tail[-2] <= 100
+    # Where batches end changes no id.
+    for sql in (
+        "SELECT id, hash, host_id, url FROM urls ORDER BY id",
+        "SELECT id, name, domain_id FROM hosts ORDER BY id",
+        "SELECT target_id, source_id, anchor_id, rel_id, flags FROM links ORDER BY 1, 2, 3",
+        "SELECT url_id, domain_id FROM link_sources ORDER BY 1",
+    ):
+        assert rows_of(there, sql) == rows_of(here, sql)
+
+
+def rows_of(db: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()

@@ -12,6 +12,7 @@ import pytest
 from linkgraph.crawler.urls import Scope, origin_of, resolve
 from linkgraph.storage.identity import (
     host_of,
+    hosts_of,
     is_ip_literal,
     normalize,
     registrable_domain,
@@ -193,6 +194,29 @@ def test_host_and_origin(url: str, host: str, origin: str) -> None:
     url = normalize(url) or ""
     assert host_of(url) == host
     assert origin_of(url) == origin
+
+
+# Serialized URLs with and without a port, brackets, credentials, path or query.
+HOST_CASES = [
+    "https://www.example.com/x?y",
+    "http://example.com/",
+    "http://192.0.2.1:8080/",
+    "http://[2001:db8::1]:81/p",
+    "http://[2001:db8::1]/",
+    "https://a.b.example.org/?q",
+    "https://xn--bcher-kva.example/a//b",
+    "http://example.com.:8080/a:b@c",
+    "https://user@u.example/p",
+    "https://v.example",
+    "https://w.example?q=a/b",
+]
+
+
+def test_hosts_of_is_host_of_per_url() -> None:
+    plain = [url for url in HOST_CASES if ":" not in url.split("/")[2] and "@" not in url]
+    assert len(plain) < len(HOST_CASES)
+    for urls in (HOST_CASES, plain, HOST_CASES[::-1], []):
+        assert hosts_of(urls) == [host_of(url) for url in urls]
 
 
 def test_is_ip_literal() -> None:
