@@ -294,11 +294,11 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def child(args: list[str], **env: str) -> Iterator[subprocess.Popen[str]]:
+def child(args: list[str], *, cwd: Path = REPO, **env: str) -> Iterator[subprocess.Popen[str]]:
     """A ``linkgraph`` child process that is always reaped, killed if still running."""
     process = subprocess.Popen(
         cli_command(*args),
-        cwd=REPO,
+        cwd=cwd,
         env=child_env(**env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

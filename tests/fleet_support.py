@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from crawl_support import by_site, child_env
+from crawl_support import by_site, child
 
 import linkgraph
 from linkgraph.demo import DemoWeb
@@ -78,30 +76,12 @@ def workers(
     seeds = folder / "seeds.txt"
     seeds.write_text("\n".join(web.seeds) + "\n")
     hosts = web.write_hosts_file(folder / "hosts")
-    argv = [
-        sys.executable, "-P", "-m", "linkgraph", "crawl", "--db", db,
-        "--seeds", str(seeds), "--hosts-file", str(hosts), "--pinned-only",
-        "--delay", str(DELAY), "--concurrency", "8", *options,
+    args = [
+        "crawl", "--db", db, "--seeds", str(seeds), "--hosts-file", str(hosts),
+        "--pinned-only", "--delay", str(DELAY), "--concurrency", "8", *options,
     ]  # fmt: skip
-    processes = [
-        subprocess.Popen(
-            argv,
-            cwd=folder,
-            env=child_env(**FLEET_ENV),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(n)
-    ]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=30)
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(child(args, cwd=folder, **FLEET_ENV)) for _ in range(n)]
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 180) -> str:
