@@ -80,17 +80,25 @@ async def test_an_address_goes_to_one_worker_and_claims_pass_its_hosts_by(pg_url
         assert conn.execute("SELECT count(*) FROM address_leases").fetchone() == (0,)
 
 
+async def earlier_pass(pg_url: str, *, also_skipped: bool = False) -> None:
+    """A store holding 3 requests made by an earlier pass (and, ``also_skipped``, a page
+    skipped for robots.txt: no request made)."""
+    from linkgraph.storage.pg.writer import PgWriter
+    from linkgraph.storage.records import Page
+
+    async with await PgWriter.open(pg_url) as writer:
+        for path in ("a", "b", "c"):
+            writer.add_page(Page(f"http://a.test/{path}", 0, 0.0, status=200))
+        if also_skipped:
+            writer.add_page(Page("http://a.test/d", 0, 0.0, error="robots"))
+
+
 async def test_the_page_cap_is_granted_across_workers_and_a_new_pass_counts_afresh(
     pg_url: str,
 ) -> None:
     from linkgraph.storage.pg.fleet import PgLeases
-    from linkgraph.storage.pg.writer import PgWriter
-    from linkgraph.storage.records import Page
 
-    async with await PgWriter.open(pg_url) as writer:  # 3 requests made by an earlier pass
-        for path in ("a", "b", "c"):
-            writer.add_page(Page(f"http://a.test/{path}", 0, 0.0, status=200))
-        writer.add_page(Page("http://a.test/d", 0, 0.0, error="robots"))  # none made
+    await earlier_pass(pg_url, also_skipped=True)
     first = await PgLeases.open(pg_url, seconds=60)
     second = await PgLeases.open(pg_url, seconds=60)
     try:
@@ -117,12 +125,8 @@ async def test_workers_started_with_other_flags_reserve_from_the_passs_cap(
     pg_url: str,
 ) -> None:
     from linkgraph.storage.pg.fleet import PgLeases
-    from linkgraph.storage.pg.writer import PgWriter
-    from linkgraph.storage.records import Page
 
-    async with await PgWriter.open(pg_url) as writer:  # 3 requests made by an earlier pass
-        for path in ("a", "b", "c"):
-            writer.add_page(Page(f"http://a.test/{path}", 0, 0.0, status=200))
+    await earlier_pass(pg_url)
     refresh = await PgLeases.open(pg_url, seconds=60)
     plain = await PgLeases.open(pg_url, seconds=60)
     try:
