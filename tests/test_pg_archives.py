@@ -50,24 +50,10 @@ def wats(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The corpus's WAT (Common Crawl's, describing a request only) and one describing
     the HTML captures of ``iana.warc.gz``, built as Common Crawl's extractor would."""
     pytest.importorskip("lxml.html")
-    from test_wat_import import wat_from_html
+    from test_wat_import import wat_of_html_captures
     from warc_support import write_warc
-    from warcio.archiveiterator import ArchiveIterator
 
-    records = []
-    with (samples / "pywb" / "iana.warc.gz").open("rb") as f:
-        for record in ArchiveIterator(f):
-            if record.rec_type != "response" or record.http_headers.get_statuscode() != "200":
-                continue
-            if "html" in (record.http_headers.get_header("Content-Type") or ""):
-                records.append(
-                    wat_from_html(
-                        record.rec_headers.get_header("WARC-Target-URI"),
-                        record.content_stream().read(),
-                        record.rec_headers.get_header("WARC-Date"),
-                        200,
-                    )
-                )
+    records = wat_of_html_captures(samples / "pywb" / "iana.warc.gz")
     built = write_warc(tmp_path_factory.mktemp("wat") / "iana.warc.wat.gz", records)
     return [samples / "commoncrawl-whirlwind" / "whirlwind.warc.wat.gz", built]
 

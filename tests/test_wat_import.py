@@ -161,28 +161,33 @@ def wat_from_html(url: str, body: bytes, date: str, status: int) -> Rec:
     return wat(url, status, links=links, head=head, date=date)
 
 
-def test_wat_built_from_iana_pages_gives_the_warc_imports_link_targets(
-    corpus: Path, tmp_path: Path
-) -> None:
+def wat_of_html_captures(archive: Path) -> list[Rec]:
+    """A WAT record (:func:`wat_from_html`) for each HTML capture answered 200 in
+    ``archive``."""
     from warcio.archiveiterator import ArchiveIterator
 
-    archive = corpus / "warc-samples" / "pywb" / "iana.warc.gz"
     records = []
     with archive.open("rb") as f:
         for record in ArchiveIterator(f):
-            if record.rec_type != "response":
+            if record.rec_type != "response" or record.http_headers.get_statuscode() != "200":
                 continue
-            ctype = record.http_headers.get_header("Content-Type") or ""
-            if "html" not in ctype or record.http_headers.get_statuscode() != "200":
-                continue
-            records.append(
-                wat_from_html(
-                    record.rec_headers.get_header("WARC-Target-URI"),
-                    record.content_stream().read(),
-                    record.rec_headers.get_header("WARC-Date"),
-                    200,
+            if "html" in (record.http_headers.get_header("Content-Type") or ""):
+                records.append(
+                    wat_from_html(
+                        record.rec_headers.get_header("WARC-Target-URI"),
+                        record.content_stream().read(),
+                        record.rec_headers.get_header("WARC-Date"),
+                        200,
+                    )
                 )
-            )
+    return records
+
+
+def test_wat_built_from_iana_pages_gives_the_warc_imports_link_targets(
+    corpus: Path, tmp_path: Path
+) -> None:
+    archive = corpus / "warc-samples" / "pywb" / "iana.warc.gz"
+    records = wat_of_html_captures(archive)
     from_wat, from_warc = tmp_path / "wat.db", tmp_path / "warc.db"
     report = linkgraph.import_wat(from_wat, [write_warc(tmp_path / "iana.wat.gz", records)])
     linkgraph.import_warc(from_warc, [archive])
