@@ -91,7 +91,7 @@ async def write_batch(
     ``interned``: ids remembered from committed batches (the caller calls its ``begin``
     before and ``commit`` after the transaction)."""
     urls: dict[str, None] = {}
-    anchors: dict[str, None] = {}
+    anchors: dict[str, str] = {}  # as found -> as stored
     rels: dict[tuple[str, ...], None] = {(): None}
     for source, links in [(p.url, p.links) for p in batch.pages] + [
         (s, ls) for s, ls, _ in batch.loose
@@ -99,7 +99,8 @@ async def write_batch(
         urls[source] = None
         for link in links:
             urls[link.target] = None
-            anchors[clean(link.anchor[:MAX_ANCHOR]) or ""] = None
+            if link.anchor not in anchors:
+                anchors[link.anchor] = clean(link.anchor[:MAX_ANCHOR]) or ""
             rels[link.rel] = None
     for item in batch.queued:
         urls[item.url] = None
@@ -113,26 +114,28 @@ async def write_batch(
             conn,
             "hosts",
             {"name": "text", "domain_id": "bigint"},
-            [names, [domain_ids[domain_of[h]] for h in names]],
+            names,
             "name",
             interned,
+            lambda sent: [[domain_ids[domain_of[h]] for h in sent]],
         )
     # In order of first appearance, as the SQLite store numbers them: the frontier hands
     # out a host's entries by id, oldest first. (Two writers inserting the same new URLs
     # in different orders can deadlock: the loser's batch is retried, see PgWriter._commit_batch.)
     url_list = list(urls)
-    hashes = [url_hash(u) for u in url_list]
     url_ids: dict[str, int] = {}
     if url_list:
         url_ids = await intern_rows(
             conn,
             "urls",
             {"url": "text", "hash": "bigint", "host_id": "bigint"},
-            [url_list, hashes, [host_ids[hosts[u]] for u in url_list]],
+            url_list,
             "hash, url",
             interned,
+            lambda sent: [[url_hash(u) for u in sent], [host_ids[hosts[u]] for u in sent]],
         )
-    anchor_ids = await intern_names(conn, "anchors", "text", [a for a in anchors if a], interned)
+    stored = [a for a in anchors.values() if a]
+    anchor_ids = await intern_names(conn, "anchors", "text", stored, interned)
     anchor_ids[""] = 0
     rel_ids = await intern_names(conn, "rels", "tokens", [" ".join(r) for r in rels if r], interned)
     rel_ids[""] = 0
@@ -155,7 +158,7 @@ async def write_batch(
                 url_ids[link.target],
                 source,
                 _KIND_ID[link.kind],
-                anchor_ids[clean(link.anchor[:MAX_ANCHOR]) or ""],
+                anchor_ids[anchors[link.anchor]],
                 _PLACEMENT_ID[link.placement],
                 rel_ids[" ".join(link.rel)],
                 flags,

@@ -5,6 +5,7 @@ remembers the ids of its committed batches so that later batches send only new v
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Interned", "intern_names", "intern_rows"]
@@ -67,13 +68,15 @@ async def intern_rows(
     conn: Any,
     table: str,
     columns: dict[str, str],
-    rows: list[list[Any]],
+    values: list[Any],
     match: str,
     interned: Interned | None = None,
+    more: Callable[[list[Any]], list[list[Any]]] | None = None,
 ) -> dict:
-    """Intern ``rows`` (one list per column of ``columns``, name -> type) into ``table``,
-    unique on the ``match`` columns; returns the first column's value -> id for every row.
-    With ``interned``, the values it remembers are not sent, and the others' ids are
+    """Intern ``values`` (the first of ``columns``, name -> type) into ``table``, unique on
+    the ``match`` columns; returns value -> id for every one. ``more`` gives the other
+    columns of the values sent, one list per column. With ``interned``, the values it
+    remembers are not sent (nor their other columns made), and the others' ids are
     learned.
 
     One statement inserts the missing rows, in the order given, and reads every id: the
@@ -83,11 +86,12 @@ async def intern_rows(
     for it, then did nothing; the SELECT began before it was there): read after."""
     found: dict[Any, int] = {}
     if interned is not None:
-        found, rest = interned.split(table, rows[0])
+        found, rest = interned.split(table, values)
         if not rest:
             return found
-        if len(rest) < len(rows[0]):
-            rows = [[column[i] for i in rest] for column in rows]
+        if len(rest) < len(values):
+            values = [values[i] for i in rest]
+    rows = [values, *(more(values) if more is not None else [])]
     names = ", ".join(columns)
     arrays = ", ".join(f"%b::{kind}[]" for kind in columns.values())
     key = next(iter(columns))
@@ -121,4 +125,4 @@ async def intern_names(
     names = sorted(set(names))
     if not names:
         return {}
-    return await intern_rows(conn, table, {column: "text"}, [names], column, interned)
+    return await intern_rows(conn, table, {column: "text"}, names, column, interned)
