@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Protocol
 
 from linkgraph.storage.leases import Claim, HostState, Share
@@ -144,8 +143,8 @@ class LeaseBound:
         cancels the task at the lease's end (looking again then: a renewal moves the end
         on). A task and an ``asyncio.wait`` per request cost a worker's event loop 45 µs a
         request, as much as its HTTP client's own work on the response."""
-        host = self.host
-        began = time.monotonic()
+        host, clock = self.host, self.clock
+        began = clock.monotonic()
         if host.lease_until <= began:
             raise self._ended(request, 0.0)
         loop = asyncio.get_running_loop()
@@ -155,7 +154,7 @@ class LeaseBound:
 
         def at_lease_end() -> None:
             nonlocal timer, cut
-            left = host.lease_until - time.monotonic()
+            left = host.lease_until - clock.monotonic()
             if left > 0:
                 timer = loop.call_later(left, at_lease_end)
             else:
@@ -176,7 +175,7 @@ class LeaseBound:
             return response
         finally:
             timer.cancel()
-        raise self._ended(request, time.monotonic() - began)
+        raise self._ended(request, clock.monotonic() - began)
 
     def _ended(self, request: Request, sent_ago: float) -> FetchError:
         return FetchError(
