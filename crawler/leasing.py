@@ -109,9 +109,7 @@ class HostLeasing:
         now = self.clock.monotonic()
         states = {h.name: state_of(h, now) for h in dry + back}
         for host in dry:
-            frontier.drop(host)
-            del self.held[host.name]
-            self.forget(host)
+            self.lose(host)
         for host in back:
             del self.handback[host.name]
         room = self.cap() - len(self.held)
