@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from linkgraph.storage.interface import BATCH_PAGES
 from linkgraph.storage.vocab import GUARDS
 
 from linkgraph.errors import LinkgraphError
@@ -101,7 +102,7 @@ class CrawlSettings:
     max_url_length: int = 2048
     parse_cpu_seconds: float = 10.0
     # Storage and display
-    batch_pages: int = 200
+    batch_pages: int = BATCH_PAGES
     flush_seconds: float = 1.0
     # Several workers on one PostgreSQL store: how long a host stays leased unrenewed
     lease_seconds: float = 30.0

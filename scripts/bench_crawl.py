@@ -46,12 +46,14 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -99,6 +101,25 @@ def machine() -> dict[str, Any]:
 # -- children: one crawl each, run as `bench_crawl.py --child KIND --spec FILE --out FILE` ----
 
 
+def count_thread_cpu() -> dict[str, float]:
+    """From now on, every thread that ends adds its CPU seconds to the returned dict, by
+    the start of its name (``Thread-1 (_connection_worker_thread)``: aiosqlite's SQLite
+    thread). The process clock sums all threads; this says which one spent it."""
+    spent: dict[str, float] = {}
+    run = threading.Thread.run
+
+    def counted(self: threading.Thread) -> None:
+        try:
+            run(self)
+        finally:
+            usage = resource.getrusage(resource.RUSAGE_THREAD)
+            name = self.name.partition(" (")[2].rstrip(")") or self.name
+            spent[name] = spent.get(name, 0.0) + usage.ru_utime + usage.ru_stime
+
+    threading.Thread.run = counted  # type: ignore[method-assign]
+    return spent
+
+
 def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
     from linkgraph.crawler.settings import CrawlSettings
 
@@ -122,6 +143,7 @@ def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    threads = count_thread_cpu()
     start, cpu, workers = time.perf_counter(), time.process_time(), children_cpu()
     stats = api.run(api.crawl_async(spec["db"], settings))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -142,6 +164,7 @@ def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
         "elapsed": elapsed,
         "cpu": cpu,
         "worker_cpu": workers,
+        "sqlite_cpu": threads.get("_connection_worker_thread", 0.0),
         "pages": stats.pages,
         "errors": stats.errors,
         "skipped": stats.skipped,
@@ -311,16 +334,20 @@ def print_report(info: dict[str, Any], runs: list[dict[str, Any]], summary: dict
     print(f"platform: {info['platform']}")
     print("libraries: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     header = ("round", "crawler", "pages", "links", "secs", "pages/s", "cpu ms/page")
-    header += ("workers ms/page", "server cpu")
-    print("\n{:>5}  {:<24} {:>6} {:>7} {:>7} {:>8} {:>11} {:>15} {:>10}".format(*header), end="")
+    header += ("of it SQLite", "workers ms/page", "server cpu")
+    print(
+        "\n{:>5}  {:<24} {:>6} {:>7} {:>7} {:>8} {:>11} {:>12} {:>15} {:>10}".format(*header),
+        end="",
+    )
     print("  demo web saw: requests, connections, max in flight per site")
     for r in runs:
         s = r["server"]
         cells = (r["round"], r["label"], r["pages"], r.get("links", 0), r["elapsed"])
         cells += (r["pages_per_s"], 1000 * r["cpu"] / max(r["pages"], 1))
+        cells += (1000 * r.get("sqlite_cpu", 0.0) / max(r["pages"], 1),)
         cells += (1000 * r.get("worker_cpu", 0.0) / max(r["pages"], 1),)
         cells += (r["server_cpu"] / r["elapsed"],)
-        row = "{:>5}  {:<24} {:>6} {:>7} {:>7.2f} {:>8.0f} {:>11.2f} {:>15.2f} {:>10.0%}"
+        row = "{:>5}  {:<24} {:>6} {:>7} {:>7.2f} {:>8.0f} {:>11.2f} {:>12.2f} {:>15.2f} {:>10.0%}"
         print(row.format(*cells), end="")
         print(f"  {s['requests']}, {s['connections']}, {s['max_inflight_per_site']}")
         if "failed" in r:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .identity import host_of, url_hash
-from .interface import BufferedWriter, ResumeState
+from .interface import BATCH_PAGES, BufferedWriter, ResumeState
 from .records import Link, Page, QueueItem
 from .vocab import SKIP_REASONS
 
@@ -35,7 +35,7 @@ class _Batch:
 class MemoryWriter(BufferedWriter):
     """A crawl's store in memory: pass it to the engine where a StoreWriter would go."""
 
-    def __init__(self, *, batch_pages: int = 200) -> None:
+    def __init__(self, *, batch_pages: int = BATCH_PAGES) -> None:
         self.url_hash = url_hash
         self.host_of = host_of
         self.batch_pages = batch_pages

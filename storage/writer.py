@@ -29,7 +29,7 @@ from .commit import Batch, Edge, begin, commit_batch
 from .edgerows import EdgeColumns
 from .errors import StoreError, from_sqlite
 from .identity import url_hash
-from .interface import BufferedWriter, ResumeState
+from .interface import BATCH_PAGES, BufferedWriter, ResumeState
 from .queries import ANSWERED
 from .records import Link, Page, QueueItem
 from .urlhashes import UrlHashes
@@ -122,7 +122,7 @@ class StoreWriter(BufferedWriter):
         path: str | os.PathLike[str],
         *,
         create: bool = True,
-        batch_pages: int = 200,
+        batch_pages: int = BATCH_PAGES,
         bulk: bool = False,
     ) -> StoreWriter:
         """Open ``path`` for writing (created when ``create``). ``bulk`` (an import) on a

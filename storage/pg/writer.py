@@ -29,7 +29,7 @@ from typing import Any
 from ..edgerows import EdgeColumns
 from ..errors import StoreError
 from ..identity import host_of, url_hash
-from ..interface import BufferedWriter, ResumeState
+from ..interface import BATCH_PAGES, BufferedWriter, ResumeState
 from ..records import Link, Page, QueueItem
 from ..vocab import QUEUE_KIND_ID, SKIP_REASONS
 from .batch import Batch, write_batch
@@ -75,7 +75,7 @@ class PgWriter(BufferedWriter):
         self._interned = Interned()
 
     @classmethod
-    async def open(cls, url: str, *, batch_pages: int = 200) -> PgWriter:
+    async def open(cls, url: str, *, batch_pages: int = BATCH_PAGES) -> PgWriter:
         """Connect to the store at ``url`` (made with ``linkgraph init-db``; an empty
         database gets the schema here, as a new SQLite file does)."""
         from .connection import connect
