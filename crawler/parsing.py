@@ -45,7 +45,7 @@ from linkgraph.storage.records import Link
 from .encoding import decode_html
 from .extract import Budget, Extracted, extract
 from .settings import SettingsError
-from .urls import MAX_URL_LENGTH, host_of, registrable_domain, url_hash
+from .urls import MAX_URL_LENGTH, target_info
 
 __all__ = ["PageParser", "ParseLimits", "auto_workers", "parse_page"]
 
@@ -95,11 +95,6 @@ _Parsed = tuple[
     list[str],
 ]
 
-# Each target host's (host, domain), computed once per host: pages link the same few hosts,
-# and one string object per host is pickled once per page (pickle's memo).
-_HOST_INFO: dict[str, tuple[str, str]] = {}
-_HOST_INFO_MAX = 100_000
-
 
 def parse_page(
     body: bytes,
@@ -131,17 +126,11 @@ def parse_page(
     follow = list(dict.fromkeys(link.target for link in found.links if link.follow))
     # The frontier and the store need each target's hash, host and domain: computing them
     # here takes that work off the event loop too.
-    info = {}
-    for url in dict.fromkeys(link.target for link in found.links) | (
-        {found.canonical: None} if found.canonical else {}
-    ):
-        host = host_of(url)
-        known = _HOST_INFO.get(host)
-        if known is None:
-            if len(_HOST_INFO) >= _HOST_INFO_MAX:
-                _HOST_INFO.clear()
-            known = _HOST_INFO[host] = (host, registrable_domain(host))
-        info[url] = (url_hash(url), *known)
+    info = {
+        target: target_info(target)
+        for target in dict.fromkeys(link.target for link in found.links)
+        | ({found.canonical: None} if found.canonical else {})
+    }
     return (
         links,
         found.title,

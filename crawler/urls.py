@@ -27,6 +27,7 @@ __all__ = [
     "origin_of",
     "registrable_domain",
     "resolve",
+    "target_info",
     "url_hash",
 ]
 
@@ -118,3 +119,30 @@ class Scope:
         merged.hosts = self.hosts | extra.hosts
         merged.domains = self.domains | extra.domains
         return merged
+
+
+# Each link target's (hash, host, domain), kept while it is linked again: a site's pages
+# share their menus, so most targets of a page were targets of the pages before. Each
+# host's (host, domain) pair is kept apart, so that a page's links share one string per
+# host (pickled once per page: pickle's memo).
+_URL_INFO: dict[str, tuple[int, str, str]] = {}
+_URL_INFO_MAX = 50_000  # about 10 MB at most
+_HOST_INFO: dict[str, tuple[str, str]] = {}
+_HOST_INFO_MAX = 100_000
+
+
+def target_info(url: str) -> tuple[int, str, str]:
+    """``(url_hash(url), host, registrable domain)`` of a serialized URL, remembered (a
+    full memory is emptied)."""
+    about = _URL_INFO.get(url)
+    if about is None:
+        host = host_of(url)
+        known = _HOST_INFO.get(host)
+        if known is None:
+            if len(_HOST_INFO) >= _HOST_INFO_MAX:
+                _HOST_INFO.clear()
+            known = _HOST_INFO[host] = (host, registrable_domain(host))
+        if len(_URL_INFO) >= _URL_INFO_MAX:
+            _URL_INFO.clear()
+        about = _URL_INFO[url] = (url_hash(url), *known)
+    return about

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from linkgraph.crawler import parsing
+from linkgraph.crawler import parsing, urls
 from linkgraph.crawler.extract import extract
 from linkgraph.crawler.parsing import PageParser, ParseLimits, parse_page
 from linkgraph.storage.identity import host_of, registrable_domain, url_hash
@@ -183,6 +183,28 @@ async def test_pages_are_never_parsed_on_the_event_loop(monkeypatch: pytest.Monk
         await parser.close()
     assert ticks == 5 and len(result.links) == 3
     assert seen and loop_thread not in seen
+
+
+def test_url_info_stays_right_and_bounded_when_its_memory_fills(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each target's (hash, host, domain) is remembered across pages, at most _URL_INFO_MAX
+    # of them; a full memory is emptied, and what comes back is computed again.
+    monkeypatch.setattr(urls, "_URL_INFO", {})
+    monkeypatch.setattr(urls, "_URL_INFO_MAX", 3)
+    hrefs = ["/a", "http://b.example.co.uk/x", "/c", "http://d.test/", "/a", "/e"]
+    for page in range(6):
+        body = "".join(f'<a href="{h}">{i}</a>' for i, h in enumerate(hrefs[page:] + hrefs[:page]))
+        info = parse_page(body.encode(), "text/html", "http://site.test/", "linkgraph", False)[7]
+        assert sorted((url, host, domain) for url, (_, host, domain) in info.items()) == [
+            ("http://b.example.co.uk/x", "b.example.co.uk", "example.co.uk"),
+            ("http://d.test/", "d.test", "d.test"),
+            ("http://site.test/a", "site.test", "site.test"),
+            ("http://site.test/c", "site.test", "site.test"),
+            ("http://site.test/e", "site.test", "site.test"),
+        ]
+        assert info["http://site.test/a"][0] == 7_320_618_277_606_377_174
+        assert len(urls._URL_INFO) <= 3
 
 
 @pytest.mark.parametrize("workers", [0, 1])
