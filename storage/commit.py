@@ -38,6 +38,7 @@ from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import col as _col
 from .intern import cols as _cols
+from .intern import insert_values as _insert_values
 from .intern import intern as _intern
 from .intern import to_json as _json
 from .linksources import add_sources, new_sources
@@ -425,11 +426,14 @@ async def _write(
             [(seen, source) for _, seen, source in unchanged],
         )
     if page_rows:
-        await conn.execute(
+        # Bound, not JSON: 15,000 page rows in batches of 1,000 took a third of the CPU.
+        await _insert_values(
+            conn,
             "INSERT INTO pages(url_id, status, error, final_id, content_type, fetched_at,"
             " depth, title, lang, canonical_id, robots, size, elapsed_ms, etag,"
-            f" last_modified, outlinks, checked_only) SELECT {_cols(17)} FROM json_each(?) WHERE true"
-            " ON CONFLICT(url_id) DO UPDATE SET status = excluded.status,"
+            " last_modified, outlinks, checked_only)",
+            page_rows,
+            "ON CONFLICT(url_id) DO UPDATE SET status = excluded.status,"
             " error = excluded.error, final_id = excluded.final_id,"
             " content_type = excluded.content_type, fetched_at = excluded.fetched_at,"
             " title = excluded.title, lang = excluded.lang,"
@@ -437,17 +441,13 @@ async def _write(
             " size = excluded.size, elapsed_ms = excluded.elapsed_ms,"
             " etag = excluded.etag, last_modified = excluded.last_modified,"
             " outlinks = excluded.outlinks, checked_only = excluded.checked_only",
-            (_json(page_rows),),
         )
     if texts:
         await conn.execute(
             "DELETE FROM page_text WHERE rowid IN (SELECT value FROM json_each(?))",
             (_json([s for s, _ in texts]),),
         )
-        await conn.execute(
-            f"INSERT INTO page_text(rowid, text) SELECT {_cols(2)} FROM json_each(?)",
-            (_json(texts),),
-        )
+        await _insert_values(conn, "INSERT INTO page_text(rowid, text)", texts)
     if batch.queued:
         await conn.execute(
             f"INSERT OR IGNORE INTO frontier(url_id, host_id, depth, hops, kind) SELECT {_cols(5)} FROM json_each(?)",

@@ -58,6 +58,31 @@ def to_json(rows: Any) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
+# Bound values per statement of insert_values: under SQLite's limit (see _URL_ROWS).
+_BOUND = 32_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
+
+async def insert_values(
+    conn: aiosqlite.Connection, head: str, rows: list[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """``head VALUES (?, ...), ... tail`` for ``rows`` (tuples of one width), as few
+    statements as SQLite's limit on bound values allows. Rows whose text fields are long
+    (a page's title or text) cost less bound than as JSON, escaped on the event loop and
+    parsed again in SQLite; one statement, not ``executemany``, keeps the GIL hand-offs
+    to one per statement (see the note on JSON above)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, _BOUND // width)
+    row = "(" + ",".join("?" * width) + ")"
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        await conn.execute(
+            f"{head} VALUES {','.join([row] * len(part))} {tail}",
+            list(itertools.chain.from_iterable(part)),
+        )
+
+
 @dataclass(slots=True)
 class Interned:
     """What :func:`intern` gives a batch: ``ids`` (URL -> (id, host id)) and ``domains``
