@@ -174,7 +174,8 @@ def rank(
         # with the crawl; storage.inlinks), then each level's scores, in one transaction.
         with backend.replacing_scores(conn, ids=loader.ids) as writes:
             if backend.refresh_hubs is not None:  # SQLite's hub tables (PostgreSQL has none)
-                writes.run(backend.refresh_hubs, "hubs")
+                hubs = loader.hubs  # counted as the links were read
+                writes.run(lambda conn: backend.refresh_hubs(conn, wanted=hubs), "hubs")
             ranking = rank_levels(
                 g,
                 alpha=alpha,
