@@ -333,16 +333,15 @@ def rank_levels(
             adjacency.sum_duplicates()  # every edge counts once, as for an edge array
         else:
             group = g.url_host if level == "host" else g.host_domain[g.url_host]
-            adjacency = group_graph(g.src, g.dst, group, follow=g.follow, n_groups=n)
+            # As CSC: PageRank, TrustRank and harmonic centrality read the in-links, which
+            # a CSC matrix is as it stands (a CSR one is transposed by each).
+            adjacency = group_graph(g.src, g.dst, group, follow=g.follow, n_groups=n, format="csc")
             if len(g.redirect_src):
                 # Redirects join the host and domain graphs as links: a site that moved
                 # passes on. The sum counts the links of a pair as one graph of both would.
                 adjacency = adjacency + group_graph(
-                    g.redirect_src, g.redirect_dst, group, n_groups=n
+                    g.redirect_src, g.redirect_dst, group, n_groups=n, format="csc"
                 )
-            # CSC once: PageRank, TrustRank and harmonic centrality read the in-links,
-            # which a CSC matrix is as it stands (a CSR one is transposed by each).
-            adjacency = adjacency.tocsc()
         clock.lap(f"{level} graph")
         results[level] = score_level(
             adjacency,
