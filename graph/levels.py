@@ -114,38 +114,45 @@ def group_graph(
         if follow_mask.size != src_ids.size:
             raise GraphInputError("follow must have one entry per link")
         keep &= follow_mask
-    rows = groups[src_ids[keep]].astype(np.int32, copy=False)
-    cols = groups[dst_ids[keep]].astype(np.int32, copy=False)
+    # Group ids of the kept links, source and target, handed over (the list is emptied
+    # as they are used, so they are freed as soon as they are sorted).
+    ends = [groups[ids[keep]].astype(np.int32, copy=False) for ids in (src_ids, dst_ids)]
     del keep
-    graph = _pair_counts(rows, cols, n_groups, format)
+    graph = _pair_counts(ends, n_groups, format)
     graph.data = graph.data.astype(np.int64)
     return graph
 
 
-def _pair_counts(
-    rows: np.ndarray, cols: np.ndarray, n: int, format: str
-) -> sp.csr_array | sp.csc_array:
-    """The canonical ``n x n`` matrix whose entry ``(r, c)`` counts the pairs ``(r, c)``,
-    in int32 (at most one per link: no overflow below 2**31 links).
+def _pair_counts(ends: list[np.ndarray], n: int, format: str) -> sp.csr_array | sp.csc_array:
+    """The canonical ``n x n`` matrix whose entry ``(r, c)`` counts the pairs ``(r, c)``
+    of ``ends = [rows, cols]`` (emptied), in int32 (at most one per link: no overflow
+    below 2**31 links).
 
     Two stable counting sorts, by the minor key and then by the major one, leave each
     row (column) sorted: scipy's own COO conversion sorts every row with a comparison
-    sort instead, which on the 10M-link store's host graph took twice as long.
+    sort instead, which on the 10M-link store's host graph took twice as long. Every
+    value is 1 until the duplicates are summed, so one array of ones serves as the
+    values of the input and of both sorts (a sort moves a 1 onto a 1).
     """
+    cols = ends.pop()
+    rows = ends.pop()
     ones = np.ones(rows.size, dtype=np.int32)
     if _coo_tocsr is None or ones.size > MAX_NODES:  # pragma: no cover - see the import
         graph = sp.csr_array((ones, (rows, cols)), shape=(n, n))
+        del rows, cols
         graph.sum_duplicates()
         return graph if format == "csr" else graph.tocsc()
     # First by the minor key (a CSR of it), then by the major key (the CSC of that CSR).
     minor, major = (cols, rows) if format == "csr" else (rows, cols)
-    by_minor = np.empty(n + 1, dtype=np.int32), np.empty_like(ones), np.empty_like(ones)
-    _coo_tocsr(n, n, ones.size, minor, major, ones, *by_minor)
-    indptr, indices, data = np.empty(n + 1, dtype=np.int32), np.empty_like(ones), ones
-    _csr_tocsc(n, n, *by_minor, indptr, indices, data)  # into the ones: no longer read
-    del by_minor
+    del rows, cols
+    minor_ptr, majors = np.empty(n + 1, dtype=np.int32), np.empty_like(ones)
+    _coo_tocsr(n, n, ones.size, minor, major, ones, minor_ptr, majors, ones)
+    del minor, major
+    indptr, indices = np.empty(n + 1, dtype=np.int32), np.empty_like(ones)
+    _csr_tocsc(n, n, minor_ptr, majors, ones, indptr, indices, ones)
+    del minor_ptr, majors
     kind = sp.csr_array if format == "csr" else sp.csc_array
-    graph = kind((data, indices, indptr), shape=(n, n))
+    graph = kind((ones, indices, indptr), shape=(n, n))
     graph.has_sorted_indices = True  # the second pass leaves every row (column) sorted
     graph.sum_duplicates()  # one entry per ordered pair, valued by its count
     return graph
