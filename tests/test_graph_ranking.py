@@ -209,3 +209,10 @@ def test_rank_levels_leave_an_empty_level_empty() -> None:
     ranking = rank_levels(g)
     assert ranking.levels == {"page": {}, "host": {}, "domain": {}}
     assert ranking.follow_edges == 0
+
+
+@pytest.mark.parametrize("top", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 31])
+def test_stable_order_is_numpys_stable_argsort(top: int) -> None:
+    keys = np.random.default_rng(top).integers(0, top, size=5000)
+    keys[:50] = top - 1  # ties at the top key, kept in their order
+    assert ranking.stable_order(keys, top).tolist() == np.argsort(keys, kind="stable").tolist()
