@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from linkgraph.storage import graphload, inlinks, schema
 from linkgraph.storage.graphload import load_graph
@@ -109,3 +110,28 @@ def test_load_takes_the_latest_of_two_current_redirects_of_a_page(store: Path) -
     with reader(store) as conn:
         g = load_graph(conn)
     assert (g.redirect_src.tolist(), g.redirect_dst.tolist()) == ([source - 1], [ids[NEAR] - 1])
+
+
+def test_score_rows_are_numbered_from_one_over_a_table_that_held_more(store: Path) -> None:
+    # The rows go in without their key: SQLite numbers them 1..n after the delete, even
+    # where the table held higher ids before.
+    conn = schema.connect(store)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO domain_scores(domain_id, pagerank, authority) VALUES (50, 0.5, 1.0)"
+        )
+        columns = {
+            "pagerank": np.array([0.25, 0.5, 0.25]),
+            "authority": np.array([10.0, 100.0, 10.0]),
+            "backlinks": np.array([1, 2, 3]),
+            "referring_domains": np.array([1, 1, 2]),
+        }
+        graphload.write_scores(conn, "domain", **columns)
+        rows = conn.execute(
+            "SELECT domain_id, pagerank, backlinks FROM domain_scores ORDER BY domain_id"
+        ).fetchall()
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    assert rows == [(1, 0.25, 1), (2, 0.5, 2), (3, 0.25, 3)]
