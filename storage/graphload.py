@@ -5,8 +5,9 @@ store's own ids minus one (ids are dense: rows are never deleted), so arrays ind
 directly and results go back without a mapping table.
 
 Reading speed matters on a store of ten million links. A row per Python object costs
-0.3-1.5 µs, so each query packs what it needs into one integer per row
-(``target << 33 | source << 1 | follow``) and SQLite's ``group_concat`` joins a range
+0.3-1.5 µs, so each query packs what it needs into one integer per row (a link:
+``target << 33 | internal << 32 | redirect << 31 | source << 1 | follow``; the one scan
+of the links also gives the redirects and the hubs) and SQLite's ``group_concat`` joins a range
 of them into one string, which numpy parses in C (:func:`_scan`, on two read connections in two threads where
 there are two cores): the scan itself is then most of the cost. The ``links`` table is clustered by ``(target_id, source_id)``,
 so its rows arrive grouped by pair and are made distinct without a sort. Ids are
