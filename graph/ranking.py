@@ -156,7 +156,7 @@ def level_backlink_counts(
     del external
     # Counts are int32 (at most one per link, and ids are int32): the page-level ones stay
     # alive through every level, 17 MB less than int64 on 2.2M pages.
-    backlinks_page = np.bincount(target, minlength=n_urls).astype(np.int32)
+    backlinks_page = _occurrences(target, n_urls)
     # bincount of integer weights is exact in float64 below 2**53.
     backlinks_host = np.bincount(url_host, weights=backlinks_page, minlength=n_hosts)
     backlinks_domain = np.bincount(host_domain, weights=backlinks_host, minlength=n_domains)
@@ -195,6 +195,21 @@ def level_backlink_counts(
         "host": (backlinks_host.astype(np.int32), referring["host"]),
         "domain": (backlinks_domain.astype(np.int32), referring["domain"]),
     }
+
+
+def _occurrences(ids: np.ndarray, n: int) -> np.ndarray:
+    """How many times each of ``0..n-1`` occurs in ``ids``, as int32.
+
+    Backlinks come sorted by target (:class:`LinkArrays`): their counts are then the
+    lengths of the runs of equal ids, one pass over them, where ``np.bincount`` first
+    copies int32 ids to int64 (0.04 s instead of 0.12-0.2 s for 8.3M backlinks).
+    """
+    if ids.size < 2 or np.any(ids[1:] < ids[:-1]):
+        return np.bincount(ids, minlength=n).astype(np.int32)
+    starts = np.flatnonzero(_run_starts(ids))
+    counts = np.zeros(n, dtype=np.int32)
+    counts[ids[starts]] = np.diff(np.append(starts, ids.size))
+    return counts
 
 
 def stable_order(keys: np.ndarray, top: int) -> np.ndarray:
