@@ -39,6 +39,7 @@ __all__ = [
     "rank_levels",
     "score_level",
     "seed_vector",
+    "stable_order",
     "trusted_seeds",
 ]
 
@@ -155,7 +156,7 @@ def level_backlink_counts(
     del external
     # Counts are int32 (at most one per link, and ids are int32): the page-level ones stay
     # alive through every level, 17 MB less than int64 on 2.2M pages.
-    backlinks_page = np.bincount(target, minlength=n_urls).astype(np.int32)
+    backlinks_page = _occurrences(target, n_urls)
     # bincount of integer weights is exact in float64 below 2**53.
     backlinks_host = np.bincount(url_host, weights=backlinks_page, minlength=n_hosts)
     backlinks_domain = np.bincount(host_domain, weights=backlinks_host, minlength=n_domains)
@@ -166,8 +167,8 @@ def level_backlink_counts(
     }
     if target.size:
         host_rank = np.empty(n_hosts, dtype=np.int64)
-        host_rank[np.argsort(host_domain, kind="stable")] = np.arange(n_hosts)
-        page_at = np.argsort(host_rank[url_host], kind="stable")  # page at each position
+        host_rank[stable_order(host_domain, n_domains)] = np.arange(n_hosts)
+        page_at = stable_order(host_rank[url_host], n_hosts)  # page at each position
         position = np.empty(n_urls, dtype=np.int32)
         position[page_at] = np.arange(n_urls, dtype=np.int32)
         # Built in place: each int64 temporary here is 8 bytes per backlink.
@@ -194,6 +195,43 @@ def level_backlink_counts(
         "host": (backlinks_host.astype(np.int32), referring["host"]),
         "domain": (backlinks_domain.astype(np.int32), referring["domain"]),
     }
+
+
+def _occurrences(ids: np.ndarray, n: int) -> np.ndarray:
+    """How many times each of ``0..n-1`` occurs in ``ids``, as int32.
+
+    Backlinks come sorted by target (:class:`LinkArrays`): their counts are then the
+    lengths of the runs of equal ids, one pass over them, where ``np.bincount`` first
+    copies int32 ids to int64 (0.04 s instead of 0.12-0.2 s for 8.3M backlinks).
+    """
+    if ids.size < 2 or np.any(ids[1:] < ids[:-1]):
+        return np.bincount(ids, minlength=n).astype(np.int32)
+    starts = np.flatnonzero(_run_starts(ids))
+    counts = np.zeros(n, dtype=np.int32)
+    counts[ids[starts]] = np.diff(np.append(starts, ids.size))
+    return counts
+
+
+def stable_order(keys: np.ndarray, top: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integer keys in ``[0, top)``, by radix sorts.
+
+    numpy sorts keys of 16 bits or less with a linear radix sort and wider ones with a
+    comparison sort: on the 2.2M pages of the 10M-link store, 0.03 s instead of 0.25 s.
+    Keys below ``2**32`` take two 16-bit passes, the low half first (each is stable).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stable_order(np.array([3, 1, 3, 0, 1]), 4).tolist()
+    [3, 1, 4, 0, 2]
+    """
+    if top <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if top > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    keys = np.asarray(keys, dtype=np.int64)
+    by_low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return by_low[np.argsort((keys[by_low] >> 16).astype(np.uint16), kind="stable")]
 
 
 def seed_vector(ids: np.ndarray, n: int) -> np.ndarray | None:
@@ -333,16 +371,15 @@ def rank_levels(
             adjacency.sum_duplicates()  # every edge counts once, as for an edge array
         else:
             group = g.url_host if level == "host" else g.host_domain[g.url_host]
-            adjacency = group_graph(g.src, g.dst, group, follow=g.follow, n_groups=n)
+            # As CSC: PageRank, TrustRank and harmonic centrality read the in-links, which
+            # a CSC matrix is as it stands (a CSR one is transposed by each).
+            adjacency = group_graph(g.src, g.dst, group, follow=g.follow, n_groups=n, format="csc")
             if len(g.redirect_src):
                 # Redirects join the host and domain graphs as links: a site that moved
                 # passes on. The sum counts the links of a pair as one graph of both would.
                 adjacency = adjacency + group_graph(
-                    g.redirect_src, g.redirect_dst, group, n_groups=n
+                    g.redirect_src, g.redirect_dst, group, n_groups=n, format="csc"
                 )
-            # CSC once: PageRank, TrustRank and harmonic centrality read the in-links,
-            # which a CSC matrix is as it stands (a CSR one is transposed by each).
-            adjacency = adjacency.tocsc()
         clock.lap(f"{level} graph")
         results[level] = score_level(
             adjacency,

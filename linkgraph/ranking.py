@@ -140,8 +140,9 @@ def rank(
     names the steps inside them: ``open`` (the store's integrity check and migrations),
     ``load``, ``counts`` (backlinks and referring domains of all levels), per level its
     ``graph`` and ``scores`` (PageRank, TrustRank, harmonic centrality), ``write``,
-    ``hubs`` (choosing the hub URLs whose linking hosts are counted ahead; it runs in the
-    writing thread beside the ranking, so it is not part of the total).
+    ``hubs`` (making hubs of the URLs whose linking hosts are counted ahead, as the load
+    counted them; it runs in the writing thread beside the ranking, so it is not part of
+    the total).
 
     On glibc it fixes the process's mmap threshold at 4 MiB (see :func:`_map_large_arrays`),
     which stays so after it returns.
@@ -174,7 +175,8 @@ def rank(
         # with the crawl; storage.inlinks), then each level's scores, in one transaction.
         with backend.replacing_scores(conn, ids=loader.ids) as writes:
             if backend.refresh_hubs is not None:  # SQLite's hub tables (PostgreSQL has none)
-                writes.run(backend.refresh_hubs, "hubs")
+                hubs = loader.hubs  # counted as the links were read
+                writes.run(lambda conn: backend.refresh_hubs(conn, wanted=hubs), "hubs")
             ranking = rank_levels(
                 g,
                 alpha=alpha,

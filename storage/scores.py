@@ -71,6 +71,8 @@ class GraphLoader:
         self._future: Future[tuple[GraphArrays, float]] | None = None
         # The store ids of the graph's nodes, when they have gaps (else node = id - 1).
         self.ids: NodeIds | None = None
+        # The hubs' URL ids (storage.inlinks), counted from the links read.
+        self.hubs: list[int] = []
 
     def __enter__(self) -> GraphLoader:
         if schema.inspect_file(self._db) == schema.SCHEMA_VERSION:
@@ -88,7 +90,8 @@ class GraphLoader:
                     two = len(os.sched_getaffinity(0)) > 1
                 except AttributeError:  # not on Linux
                     two = (os.cpu_count() or 1) > 1
-                g = self._dense(conn, load_graph(conn, helper=self._reader if two else None))
+                helper = self._reader if two else None
+                g = self._dense(conn, load_graph(conn, helper=helper, hubs=self.hubs))
                 return g, time.perf_counter() - clock
             finally:
                 self._conns.clear()
@@ -105,7 +108,7 @@ class GraphLoader:
         if self._future is not None:
             return self._future.result()
         clock = time.perf_counter()
-        return self._dense(conn, load_graph(conn)), time.perf_counter() - clock
+        return self._dense(conn, load_graph(conn, hubs=self.hubs)), time.perf_counter() - clock
 
     def _dense(self, conn: sqlite3.Connection, g: GraphArrays) -> GraphArrays:
         """``g`` renumbered past gaps in the store's ids, if it has any (a copy of a

@@ -127,3 +127,23 @@ def test_links_searched_in_small_ranges_give_the_same_centrality(
     graph.add_edges_from(edges.tolist())
     theirs = nx.harmonic_centrality(graph)
     assert np.allclose(whole, [theirs[i] for i in range(300)], rtol=0, atol=1e-9)
+
+
+def test_a_search_skips_the_links_into_nodes_every_source_has_reached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from linkgraph.graph import harmonic
+
+    # Three nodes all linked both ways: from every node at once, level 1 reaches all
+    # of them from every source; a second level over the same links would add nothing.
+    links = np.array([[a, b] for a in range(3) for b in range(3) if a != b])
+    searched: list[int] = []
+    real = harmonic._popcount
+
+    def popcount(words: np.ndarray) -> np.ndarray:
+        searched.append(len(words))
+        return real(words)
+
+    monkeypatch.setattr(harmonic, "_popcount", popcount)
+    assert harmonic_centrality(links, exact=True).tolist() == [2.0, 2.0, 2.0]
+    assert searched == [3]  # the three targets of level 1, and no second level

@@ -164,3 +164,25 @@ def test_group_graph_compares_groups_in_slices_with_the_same_result(
         if f and group[s] != group[d]:
             expected[group[s], group[d]] += 1
     assert sliced.toarray().tolist() == whole.toarray().tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_group_graph_is_canonical_in_either_format(fmt: str) -> None:
+    # Unsorted, repeated pairs: each row (column) must come out sorted, each pair once.
+    rng = np.random.default_rng(7)
+    src, dst = rng.integers(0, 300, size=(2, 5000))
+    group = rng.integers(0, 40, size=300)
+    graph = group_graph(src, dst, group, n_groups=40, format=fmt)
+    assert graph.format == fmt
+    major = graph.indptr
+    for i in range(40):  # strictly increasing indices within each row (column)
+        assert np.all(np.diff(graph.indices[major[i] : major[i + 1]]) > 0)
+    expected = np.zeros((40, 40), dtype=np.int64)
+    np.add.at(expected, (group[src], group[dst]), group[src] != group[dst])
+    assert graph.toarray().tolist() == expected.tolist()
+    assert graph.data.dtype == np.int64 and graph.indices.dtype == np.int32
+
+
+def test_group_graph_refuses_an_unknown_format() -> None:
+    with pytest.raises(GraphInputError, match="format"):
+        group_graph([0], [1], [0, 1], format="coo")

@@ -209,3 +209,28 @@ def test_rank_levels_leave_an_empty_level_empty() -> None:
     ranking = rank_levels(g)
     assert ranking.levels == {"page": {}, "host": {}, "domain": {}}
     assert ranking.follow_edges == 0
+
+
+@pytest.mark.parametrize("top", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 31])
+def test_stable_order_is_numpys_stable_argsort(top: int) -> None:
+    keys = np.random.default_rng(top).integers(0, top, size=5000)
+    keys[:50] = top - 1  # ties at the top key, kept in their order
+    assert ranking.stable_order(keys, top).tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+def test_backlinks_sorted_by_target_count_as_unsorted_ones_do() -> None:
+    rng = np.random.default_rng(11)
+    host_domain = rng.integers(0, 30, size=60).astype(np.int32)
+    url_host = rng.integers(0, 60, size=2000).astype(np.int32)
+    src = rng.integers(0, 2000, size=10_000).astype(np.int32)
+    dst = rng.integers(0, 2000, size=10_000).astype(np.int32)
+    order = np.lexsort((src, dst))  # as the store gives them: by target, then source
+    by_target = level_backlink_counts(src[order], dst[order], url_host, host_domain, 30)
+    unsorted = level_backlink_counts(src, dst, url_host, host_domain, 30)
+    url_domain = host_domain[url_host]
+    external = url_domain[src] != url_domain[dst]
+    expected = np.bincount(dst[external], minlength=2000)
+    for level in ("page", "host", "domain"):
+        for mine, theirs in zip(by_target[level], unsorted[level], strict=True):
+            assert mine.tolist() == theirs.tolist() and mine.dtype == theirs.dtype
+    assert by_target["page"][0].tolist() == expected.tolist()
