@@ -130,6 +130,7 @@ def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
         hosts_file=spec["hosts_file"],
         delay=0.0,
         concurrency=spec["concurrency"],
+        store_text=spec.get("store_text", True),
         quiet=True,
     )
     profile, profiler = spec.get("profile"), None
@@ -260,6 +261,7 @@ def one_crawl(
         stale.unlink(missing_ok=True)
     prefix: list[str] = []
     spec: dict[str, Any] = {"concurrency": args.concurrency, "scrapy_loop": args.scrapy_loop}
+    spec["store_text"] = args.store_text
     spec |= {"db": str(db), "feed": str(feed)}
     if profile == "py-spy":
         spy = _py_spy()
@@ -391,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-verify", dest="verify", action="store_false", help="skip the link checks"
     )
     parser.add_argument("--workdir", metavar="DIR", help="keep stores, feeds and profiles here")
+    parser.add_argument(
+        "--no-text",
+        dest="store_text",
+        action="store_false",
+        help="crawl with linkgraph's store_text off (no page texts, no full-text index)",
+    )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
