@@ -60,12 +60,20 @@ def test_level_backlink_counts_by_hand(monkeypatch: pytest.MonkeyPatch, slice_si
     }
 
 
+def random_site_graph(
+    seed: int, domains: int, hosts: int, urls: int, links: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(host_domain, url_host, src, dst)`` of a random graph, int32 as the store gives."""
+    rng = np.random.default_rng(seed)
+    host_domain = rng.integers(0, domains, size=hosts).astype(np.int32)
+    url_host = rng.integers(0, hosts, size=urls).astype(np.int32)
+    src = rng.integers(0, urls, size=links).astype(np.int32)
+    dst = rng.integers(0, urls, size=links).astype(np.int32)
+    return host_domain, url_host, src, dst
+
+
 def test_level_backlink_counts_agree_with_pair_counts_per_level() -> None:
-    rng = np.random.default_rng(5)
-    host_domain = rng.integers(0, 40, size=90).astype(np.int32)
-    url_host = rng.integers(0, 90, size=3000).astype(np.int32)
-    src = rng.integers(0, 3000, size=20_000).astype(np.int32)
-    dst = rng.integers(0, 3000, size=20_000).astype(np.int32)
+    host_domain, url_host, src, dst = random_site_graph(5, 40, 90, 3000, 20_000)
     counts = level_backlink_counts(src, dst, url_host, host_domain, 41)
     url_domain = host_domain[url_host]
     external = url_domain[src] != url_domain[dst]
@@ -219,11 +227,7 @@ def test_stable_order_is_numpys_stable_argsort(top: int) -> None:
 
 
 def test_backlinks_sorted_by_target_count_as_unsorted_ones_do() -> None:
-    rng = np.random.default_rng(11)
-    host_domain = rng.integers(0, 30, size=60).astype(np.int32)
-    url_host = rng.integers(0, 60, size=2000).astype(np.int32)
-    src = rng.integers(0, 2000, size=10_000).astype(np.int32)
-    dst = rng.integers(0, 2000, size=10_000).astype(np.int32)
+    host_domain, url_host, src, dst = random_site_graph(11, 30, 60, 2000, 10_000)
     order = np.lexsort((src, dst))  # as the store gives them: by target, then source
     by_target = level_backlink_counts(src[order], dst[order], url_host, host_domain, 30)
     unsorted = level_backlink_counts(src, dst, url_host, host_domain, 30)
