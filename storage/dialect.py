@@ -8,9 +8,14 @@ that a PostgreSQL store returns its rows in the order a SQLite store does.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
-__all__ = ["POSTGRES", "SQLITE", "Dialect"]
+__all__ = ["POSTGRES", "SQLITE", "SQLITE_BOUND_VALUES", "Dialect"]
+
+# Values one SQLite statement may bind, a little under its limit (32,766 since 3.32, 999
+# before): multi-row INSERTs take as many rows as fit.
+SQLITE_BOUND_VALUES = 32_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 @dataclass(frozen=True, slots=True)

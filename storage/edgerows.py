@@ -12,7 +12,6 @@ links among them already stored are counted by primary key (:func:`stored_curren
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
+from .dialect import SQLITE_BOUND_VALUES
 from .vocab import KIND_SHIFT, PLACEMENT_SHIFT, REL_SHIFT
 
 __all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current", "stored_rows"]
@@ -28,9 +28,8 @@ Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel toke
 _EMPTY = np.empty(0, dtype=np.int64)
 # The links table's primary key, in order: a stored row's first four values (stored_rows).
 _KEY = ("target_id", "source_id", "anchor_id", "flags")
-# Link rows per multi-row INSERT: five values each, under SQLite's limit on bound values
-# (32,766 since 3.32, 999 before).
-_LINK_ROWS = 6_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 199
+# Link rows per multi-row INSERT: five values each.
+_LINK_ROWS = SQLITE_BOUND_VALUES // 5
 
 
 def _packed(texts: list[str]) -> tuple[int, str] | list[str]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 import numpy as np
 
+from .dialect import SQLITE_BOUND_VALUES
 from .edgerows import Edge, EdgeColumns, UrlColumns
 from .identity import host_of, hosts_of, registrable_domain, url_hash
 from .urlhashes import UrlHashes
@@ -35,9 +36,8 @@ MAX_ANCHOR = 500  # characters of anchor text kept
 # every row; against the crawl's busy event loop each re-take waits, and a batch that
 # takes 1.4 s alone took 83 s in a test with one CPU-bound thread beside it (5 s as JSON).
 _ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # ->> is faster than json_extract
-# URL rows per multi-row INSERT: four values each, under SQLite's limit on bound values
-# (32,766 since 3.32, 999 before).
-_URL_ROWS = 8_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 249
+# URL rows per multi-row INSERT: four values each.
+_URL_ROWS = SQLITE_BOUND_VALUES // 4
 # Hosts whose registrable domain is remembered (a process's writers share them: the
 # answer depends on the host alone); emptied when full.
 _DOMAINS: dict[str, str] = {}
@@ -58,10 +58,6 @@ def to_json(rows: Any) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
-# Bound values per statement of insert_values: under SQLite's limit (see _URL_ROWS).
-_BOUND = 32_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
-
-
 async def insert_values(
     conn: aiosqlite.Connection, head: str, rows: list[tuple[Any, ...]], tail: str = ""
 ) -> None:
@@ -73,7 +69,7 @@ async def insert_values(
     if not rows:
         return
     width = len(rows[0])
-    per = max(1, _BOUND // width)
+    per = max(1, SQLITE_BOUND_VALUES // width)
     row = "(" + ",".join("?" * width) + ")"
     for start in range(0, len(rows), per):
         part = rows[start : start + per]

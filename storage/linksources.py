@@ -26,9 +26,10 @@ link has its row.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from .dialect import SQLITE_BOUND_VALUES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,9 +39,8 @@ __all__ = ["JOIN_LINK_SOURCE", "add_sources", "copy_pagerank", "fill", "new_sour
 # The linking page's row as ``src``, for queries over ``links l``. LEFT: a page without
 # its row (which the writes never leave) would lose its domain or score, not its links.
 JOIN_LINK_SOURCE = "LEFT JOIN link_sources src ON src.url_id = l.source_id"
-# Rows per multi-row INSERT: two values each, under SQLite's limit on bound values
-# (32,766 since 3.32, 999 before).
-_SOURCE_ROWS = 16_000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 499
+# Rows per multi-row INSERT: two values each.
+_SOURCE_ROWS = SQLITE_BOUND_VALUES // 2
 
 
 def new_sources(
