@@ -361,10 +361,7 @@ async def _write_links(
     server as much as the temporary table and the worker three times the COPY."""
     columns = "target_id, source_id, kind, anchor_id, placement, rel_id, flags, first_seen"
     if old is not None and not old:
-        async with conn.cursor().copy(f"COPY links ({columns}) FROM STDIN (FORMAT BINARY)") as cp:
-            cp.set_types(_LINK_TYPES)
-            for key in sorted(link_rows):
-                await cp.write_row((*key, link_rows[key]))
+        await _copy_links(conn, f"links ({columns})", link_rows)
         return
     await conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS new_links (target_id BIGINT, source_id BIGINT,"
@@ -373,10 +370,7 @@ async def _write_links(
     )
     if nested:
         await conn.execute("TRUNCATE new_links")
-    async with conn.cursor().copy("COPY new_links FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(_LINK_TYPES)
-        for key in sorted(link_rows):
-            await copy.write_row((*key, link_rows[key]))
+    await _copy_links(conn, "new_links", link_rows)
     insert = f"INSERT INTO links({columns}) SELECT * FROM new_links"
     merge = (
         " ON CONFLICT (target_id, source_id, kind, anchor_id, placement, rel_id, flags)"
@@ -387,6 +381,15 @@ async def _write_links(
     else:
         await conn.execute(insert + " WHERE source_id <> ALL(%b::bigint[])", (old,))
         await conn.execute(insert + " WHERE source_id = ANY(%b::bigint[])" + merge, (old,))
+
+
+async def _copy_links(conn: Any, into: str, link_rows: dict[tuple[int, ...], int]) -> None:
+    """Send the link rows, ``key -> first seen``, in key order by binary ``COPY`` into
+    ``into`` (a table, with its columns when it has more)."""
+    async with conn.cursor().copy(f"COPY {into} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_LINK_TYPES)
+        for key in sorted(link_rows):
+            await copy.write_row((*key, link_rows[key]))
 
 
 async def _current(conn: Any, sources: list[int]) -> tuple[int, set[int]]:
