@@ -104,18 +104,14 @@ def refresh(conn: Any, *, min_links: int = HUB_LINKS, wanted: Iterable[int] | No
 
 
 def _choose(conn: Any, min_links: int, counted: Iterable[int] | None = None) -> int:
-    wanted = (
-        [int(t) for t in counted]
-        if counted is not None
-        else [
-            t
-            for (t,) in conn.execute(
-                f"SELECT l.target_id FROM links l WHERE {COUNTED}"
-                " GROUP BY l.target_id HAVING count(*) >= ?",
-                (min_links,),
-            ).fetchall()
-        ]
-    )
+    if counted is None:
+        rows = conn.execute(
+            f"SELECT l.target_id FROM links l WHERE {COUNTED}"
+            " GROUP BY l.target_id HAVING count(*) >= ?",
+            (min_links,),
+        ).fetchall()
+        counted = [t for (t,) in rows]
+    wanted = [int(t) for t in counted]
     have = {t for (t,) in conn.execute("SELECT target_id FROM hub_targets").fetchall()}
     gone = json.dumps(sorted(have - set(wanted)))
     new = json.dumps(sorted(set(wanted) - have))
