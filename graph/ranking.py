@@ -178,18 +178,28 @@ def level_backlink_counts(
         keys += position[target]
         del target, position
         keys.sort()
-        node_at = {"page": page_at, "host": url_host[page_at], "domain": url_domain[page_at]}
-        sizes = {"page": n_urls, "host": n_hosts, "domain": n_domains}
-        last: dict[str, int | None] = dict.fromkeys(node_at)
-        # In slices, so the per-level keys never cost more than a slice of memory.
+        # Per position, the host and the domain of the page there. Positions go by domain,
+        # then host, so a host's (domain's) pages are neighbours: within one source domain,
+        # a level's distinct pairs start where its node changes.
+        node_at = {"host": url_host[page_at], "domain": url_domain[page_at]}
+        sizes = {"host": n_hosts, "domain": n_domains}
+        # Pages are counted by position (a key's remainder), and put in page order last.
+        by_position = np.zeros(n_urls, dtype=np.int32)
+        last: dict[str, int | None] = dict.fromkeys(("key", "source", "host", "domain"))
+        # In slices, so the per-level arrays never cost more than a slice of memory.
         for start in range(0, keys.size, _COUNT_SLICE):
-            domain_of_source, at = np.divmod(keys[start : start + _COUNT_SLICE], n_urls)
+            chunk = keys[start : start + _COUNT_SLICE]
+            domain_of_source, at = np.divmod(chunk, n_urls)
+            by_position += np.bincount(at[_run_starts(chunk, last["key"])], minlength=n_urls)
+            new_source = _run_starts(domain_of_source, last["source"])
             for level, nodes in node_at.items():
                 node = nodes[at]
-                level_keys = domain_of_source * sizes[level] + node
-                first = _run_starts(level_keys, last[level])
+                first = _run_starts(node, last[level])
+                first |= new_source
                 referring[level] += np.bincount(node[first], minlength=sizes[level])
-                last[level] = int(level_keys[-1])
+                last[level] = int(node[-1])
+            last["key"], last["source"] = int(chunk[-1]), int(domain_of_source[-1])
+        referring["page"][page_at] = by_position
     return {
         "page": (backlinks_page, referring["page"]),
         "host": (backlinks_host.astype(np.int32), referring["host"]),

@@ -60,6 +60,22 @@ def test_level_backlink_counts_by_hand(monkeypatch: pytest.MonkeyPatch, slice_si
     }
 
 
+def test_level_backlink_counts_count_two_source_domains_of_one_host() -> None:
+    # Pages 0 and 1 on host 0 (domain 0); page 2 on host 1 (domain 1), page 3 on host 2
+    # (domain 2). Domain 1 links to page 0, domain 2 to page 1: host 0 and domain 0 have
+    # two referring domains, though the two pairs' keys follow each other.
+    counts = level_backlink_counts(
+        np.array([2, 3], dtype=np.int32),
+        np.array([0, 1], dtype=np.int32),
+        np.array([0, 0, 1, 2], dtype=np.int32),
+        np.array([0, 1, 2], dtype=np.int32),
+        3,
+    )
+    assert counts["host"][1].tolist() == [2, 0, 0]
+    assert counts["domain"][1].tolist() == [2, 0, 0]
+    assert counts["page"][1].tolist() == [1, 1, 0, 0]
+
+
 def random_site_graph(
     seed: int, domains: int, hosts: int, urls: int, links: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -72,7 +88,11 @@ def random_site_graph(
     return host_domain, url_host, src, dst
 
 
-def test_level_backlink_counts_agree_with_pair_counts_per_level() -> None:
+@pytest.mark.parametrize("slice_size", [1 << 20, 7])
+def test_level_backlink_counts_agree_with_pair_counts_per_level(
+    monkeypatch: pytest.MonkeyPatch, slice_size: int
+) -> None:
+    monkeypatch.setattr(ranking, "_COUNT_SLICE", slice_size)  # runs cut across slices
     host_domain, url_host, src, dst = random_site_graph(5, 40, 90, 3000, 20_000)
     counts = level_backlink_counts(src, dst, url_host, host_domain, 41)
     url_domain = host_domain[url_host]
