@@ -36,6 +36,7 @@ __all__ = [
     "REDIRECTS_SQL",
     "GraphArrays",
     "check_packable",
+    "clear_scores",
     "distinct_pairs",
     "graph_arrays",
     "load_graph",
@@ -315,6 +316,21 @@ def load_graph(
     )
 
 
+def clear_scores(conn: sqlite3.Connection, level: str) -> list[str]:
+    """Empty ``level``'s score table and drop its indexes, in the caller's transaction;
+    the indexes' definitions, for :func:`write_scores` to build them again."""
+    table, _ = LEVEL_SCORES[level]
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+        " AND sql IS NOT NULL",
+        (table,),
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    conn.execute(f"DELETE FROM {table}")
+    return [sql for _, sql in indexes]
+
+
 def write_scores(
     conn: sqlite3.Connection,
     level: str,
@@ -326,14 +342,16 @@ def write_scores(
     trust: np.ndarray | None = None,
     harmonic: np.ndarray | None = None,
     ids: np.ndarray | None = None,
+    cleared: list[str] | None = None,
 ) -> None:
     """Replace one level's score table (indexes are 0-based ids; rows get id + 1; or,
     for a graph renumbered past gaps in the ids, :mod:`storage.nodeids`, ``ids[i] + 1``).
 
     Runs inside the caller's transaction, so all levels change together or not at all.
-    The table's indexes are dropped before the insert and built again after it, from
-    their own stored definitions: updating the ``pagerank`` index row by row, in random
-    order, cost 10 s for 2.2M pages, building it once from sorted keys 1-2 s.
+    The table is emptied first and its indexes dropped (:func:`clear_scores`; ``cleared``:
+    the index definitions it gave, when the caller has emptied the table already), and
+    the indexes are built again after the insert: updating the ``pagerank`` index row by
+    row, in random order, cost 10 s for 2.2M pages, building it once from sorted keys 1-2 s.
     """
     table, key = LEVEL_SCORES[level]
     n = len(pagerank)
@@ -347,14 +365,7 @@ def write_scores(
         names.append("harmonic")
     if any(len(column) != n for column in columns):
         raise ValueError(f"{level} score columns differ in length")
-    indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
-        " AND sql IS NOT NULL",
-        (table,),
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    conn.execute(f"DELETE FROM {table}")
+    indexes = clear_scores(conn, level) if cleared is None else cleared
     if ids is None:
         # Node i is row i + 1: the rows go in in that order with no key bound, and SQLite
         # numbers them 1, 2, ... (an emptied table's next rowid is 1, then the largest + 1),
@@ -367,7 +378,7 @@ def write_scores(
             raise StoreError(f"{table} was not numbered 1 to {n}")
     else:
         _insert(conn, f"INSERT INTO {table}({', '.join(names)}) VALUES ", columns, n, ids)
-    for _, sql in indexes:
+    for sql in indexes:
         conn.execute(sql)
     if level == "page":  # its copy beside the links' sources, in the same transaction
         copy_pagerank(conn)

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import queries, schema, sealing
 from .errors import StoreError, sqlite_errors
-from .graphload import GraphArrays, load_graph, write_scores
+from .graphload import GraphArrays, clear_scores, load_graph, write_scores
 from .inlinks import refresh as refresh_hubs
 from .nodeids import COUNT_SQL, NodeIds, compact, present_ids
 from .vocab import LEVEL_NAMES, LEVEL_SCORES
@@ -174,17 +174,32 @@ class ScoreWrites:
         self._ids = ids
         self._pool = ThreadPoolExecutor(max_workers=1) if beside else None
         self._pending: list[Future[None]] = []
+        self._cleared: dict[str, list[str]] = {}  # emptied levels: their indexes' SQL
         self.began = False
         self._failed = False
         self.seconds: dict[str, float] = {}  # what each run() took, where it ran
+
+    def clear(self, level: str) -> None:
+        """Empty ``level``'s score table now, ahead of its scores: on a big store that
+        takes a few tenths of a second, done while the second core has nothing else to
+        do. The write lock is held from here on. The level must then be written in this
+        block (:meth:`level`), or the block fails and rolls back."""
+
+        def empty(conn: sqlite3.Connection) -> None:
+            self._cleared[level] = clear_scores(conn, level)
+
+        self._submit(empty, None, scores=True)
 
     def level(self, level: str, columns: Mapping[str, Any]) -> None:
         """Replace ``level``'s score table (an empty ``columns`` keeps it as it was)."""
         if columns:
             ids = None if self._ids is None else self._ids.of(level)
-            self._submit(
-                lambda conn: write_scores(conn, level, **columns, ids=ids), None, scores=True
-            )
+
+            def write(conn: sqlite3.Connection) -> None:
+                cleared = self._cleared.pop(level, None)
+                write_scores(conn, level, **columns, ids=ids, cleared=cleared)
+
+            self._submit(write, None, scores=True)
 
     def run(self, work: Callable[[sqlite3.Connection], object], name: str | None = None) -> None:
         """Run ``work(conn)`` after what was handed over before it (timed under ``name``),
@@ -249,6 +264,8 @@ def replacing_scores(
         yield writes
         for done in writes._pending:
             done.result()
+        if writes._cleared:  # emptied, never written: keep the scores that were there
+            raise StoreError(f"the {', '.join(writes._cleared)} scores were emptied, not written")
     except BaseException:
         writes._finish(ok=False)
         raise

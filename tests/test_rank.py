@@ -248,6 +248,53 @@ def test_rank_failing_at_the_domain_level_keeps_every_previous_score(
     assert scores() != before  # the new links do change the scores once ranked
 
 
+def _scores_and_indexes(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return [
+            row
+            for table in ("page_scores", "host_scores", "domain_scores")
+            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")
+        ] + conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name LIKE '%_scores' ORDER BY name"
+        ).fetchall()
+
+
+def test_rank_failing_at_the_page_level_keeps_the_page_scores_it_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page table is emptied (and its index dropped) before the page level is ranked.
+    from linkgraph.graph import ranking
+    from linkgraph.graph.errors import ConvergenceError
+
+    db = one_link_store(tmp_path)
+    linkgraph.rank(db)
+    before = _scores_and_indexes(db)
+    assert any(row[0] == "page_scores_rank" for row in before)
+
+    def fails(*args: object, **kwargs: object) -> object:
+        raise ConvergenceError(100, 0.5, 1e-10)
+
+    monkeypatch.setattr(ranking, "score_level", fails)
+    with pytest.raises(ConvergenceError):
+        linkgraph.rank(db)
+    assert _scores_and_indexes(db) == before
+
+
+def test_a_level_emptied_and_never_written_fails_and_keeps_its_scores(tmp_path: Path) -> None:
+    from linkgraph.storage import scores as store_scores
+    from linkgraph.storage.errors import StoreError
+
+    db = one_link_store(tmp_path)
+    linkgraph.rank(db)
+    before = _scores_and_indexes(db)
+    with store_scores.writer(db) as conn:
+        with pytest.raises(StoreError, match="page scores were emptied, not written"):
+            with store_scores.replacing_scores(conn) as writes:
+                writes.clear("page")
+    assert _scores_and_indexes(db) == before
+
+
 def test_rank_verbose_names_every_phase_in_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -138,6 +138,10 @@ class ScoreWrites:
         self._ids = ids
         self.seconds: dict[str, float] = {}
 
+    def clear(self, level: str) -> None:
+        """Accepted for the SQLite side's signature: :meth:`level` empties the table in
+        the server, as part of its write."""
+
     def level(self, level: str, columns: Mapping[str, Any]) -> None:
         """Replace ``level``'s score table (an empty ``columns`` keeps it as it was)."""
         if not columns:
