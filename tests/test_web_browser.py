@@ -64,7 +64,11 @@ def need(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module, not session: Playwright's sync API keeps an event loop marked running in this
+# thread while it is open, and every later test of the same worker that runs a loop
+# (linkgraph.import_links, say) would then fail with "Runner.run() cannot be called
+# from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         need("Chromium not found: install the Debian package chromium")
