@@ -201,6 +201,19 @@ def test_rank_that_does_not_converge_is_a_one_line_error(
     assert err.count("\n") == 1
 
 
+def _scores_and_indexes(db: Path) -> list[tuple[object, ...]]:
+    """Every row of the three score tables, then their indexes' names and SQL."""
+    with sqlite3.connect(db) as conn:
+        return [
+            row
+            for table in ("page_scores", "host_scores", "domain_scores")
+            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")
+        ] + conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name LIKE '%_scores' ORDER BY name"
+        ).fetchall()
+
+
 def test_rank_failing_at_the_domain_level_keeps_every_previous_score(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -215,15 +228,7 @@ def test_rank_failing_at_the_domain_level_keeps_every_previous_score(
     linkgraph.import_links(db, first)
     linkgraph.rank(db)
 
-    def scores() -> list[tuple[object, ...]]:
-        with sqlite3.connect(db) as conn:
-            return [
-                row
-                for table in ("page_scores", "host_scores", "domain_scores")
-                for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")
-            ]
-
-    before = scores()
+    before = _scores_and_indexes(db)
     more = tmp_path / "more.csv"
     more.write_text(
         "https://www.b.test/,https://www.a.test/\nhttps://www.c.test/,https://www.b.test/\n"
@@ -242,22 +247,10 @@ def test_rank_failing_at_the_domain_level_keeps_every_previous_score(
     with pytest.raises(ConvergenceError):
         linkgraph.rank(db)
     assert len(levels) == 3
-    assert scores() == before
+    assert _scores_and_indexes(db) == before
     monkeypatch.undo()
     linkgraph.rank(db)
-    assert scores() != before  # the new links do change the scores once ranked
-
-
-def _scores_and_indexes(db: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
-        return [
-            row
-            for table in ("page_scores", "host_scores", "domain_scores")
-            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1")
-        ] + conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-            " AND tbl_name LIKE '%_scores' ORDER BY name"
-        ).fetchall()
+    assert _scores_and_indexes(db) != before  # the new links do change the scores once ranked
 
 
 def test_rank_failing_at_the_page_level_keeps_the_page_scores_it_emptied(
