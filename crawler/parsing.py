@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import pickle
 import queue
 import signal
@@ -41,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from linkgraph.storage.records import Link
+
+from linkgraph.cores import usable_cores
 
 from .encoding import decode_html
 from .extract import Budget, Extracted, extract
@@ -178,11 +179,7 @@ def auto_workers() -> int:
     """One worker per core this process may use beyond the event loop's, at most four:
     its CPU affinity, not the machine's cores (a cpuset or taskset of two on a big machine
     would otherwise get a worker per machine core)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(0, min(4, cores - 1))
+    return max(0, min(4, usable_cores() - 1))
 
 
 class _WorkerDied(Exception):

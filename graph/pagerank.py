@@ -32,7 +32,6 @@ never does (38 iterations instead of 21), so it did not earn its complexity.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from linkgraph.cores import usable_cores
 
 from ._sparse import RowBlock, in_links, row_blocks
 from .errors import ConvergenceError, GraphInputError
@@ -351,8 +352,4 @@ def _distribution(spec: Any, n: int, name: str) -> np.ndarray | None:
 def _default_threads(links: int) -> int:
     if links < _THREADING_MIN_LINKS:
         return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, _MAX_THREADS))
+    return max(1, min(usable_cores(), _MAX_THREADS))

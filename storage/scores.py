@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from linkgraph.cores import usable_cores
+
 from . import queries, schema, sealing
 from .errors import StoreError, sqlite_errors
 from .graphload import GraphArrays, clear_scores, load_graph, write_scores
@@ -86,11 +88,7 @@ class GraphLoader:
             self._conns.append(conn)
             try:
                 # A second reader where a second core can run it (see graphload._scan).
-                try:
-                    two = len(os.sched_getaffinity(0)) > 1
-                except AttributeError:  # not on Linux
-                    two = (os.cpu_count() or 1) > 1
-                helper = self._reader if two else None
+                helper = self._reader if usable_cores() > 1 else None
                 g = self._dense(conn, load_graph(conn, helper=helper, hubs=self.hubs))
                 return g, time.perf_counter() - clock
             finally:

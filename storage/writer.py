@@ -24,6 +24,8 @@ from typing import Any
 
 import aiosqlite
 
+from linkgraph.cores import usable_cores
+
 from . import schema, sealing
 from .commit import Batch, Edge, begin, commit_batch
 from .edgerows import EdgeColumns
@@ -72,11 +74,7 @@ _HOST_IDS = 500_000
 
 def _sort_threads() -> int:
     """:data:`_SORT_THREADS`, none where this process may use one core only."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return _SORT_THREADS if cores > 1 else 0
+    return _SORT_THREADS if usable_cores() > 1 else 0
 
 
 async def _count_committed(conn: aiosqlite.Connection) -> tuple[int, dict[int, int]]:

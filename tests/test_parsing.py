@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import os
 import signal
 import subprocess
 import sys
@@ -267,6 +268,6 @@ async def test_garbage_gives_no_links_no_error_and_its_visible_text(workers: int
 def test_workers_are_counted_from_the_cores_the_crawl_may_use(
     monkeypatch: pytest.MonkeyPatch, allowed: int, workers: int
 ) -> None:
-    monkeypatch.setattr(parsing.os, "cpu_count", lambda: 64)
-    monkeypatch.setattr(parsing.os, "sched_getaffinity", lambda pid: set(range(allowed)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(allowed)))
     assert parsing.auto_workers() == workers
