@@ -37,6 +37,7 @@ __all__ = [
     "level_backlink_counts",
     "pair_counts",
     "rank_levels",
+    "run_starts",
     "score_level",
     "seed_vector",
     "stable_order",
@@ -110,11 +111,11 @@ def pair_counts(
     # 8.3M keys.
     pairs = (np.asarray(source_domain, dtype=np.int64) << 32) | target
     pairs.sort()
-    referring = np.bincount((pairs[_run_starts(pairs)] & 0xFFFFFFFF), minlength=n)
+    referring = np.bincount((pairs[run_starts(pairs)] & 0xFFFFFFFF), minlength=n)
     return backlinks, referring
 
 
-def _run_starts(keys: np.ndarray, previous: int | None = None) -> np.ndarray:
+def run_starts(keys: np.ndarray, previous: int | None = None) -> np.ndarray:
     """Mask of the entries of sorted ``keys`` that differ from the one before (the first
     differs from ``previous``, or always counts when it is ``None``)."""
     first = np.empty(keys.size, dtype=bool)
@@ -190,11 +191,11 @@ def level_backlink_counts(
         for start in range(0, keys.size, _COUNT_SLICE):
             chunk = keys[start : start + _COUNT_SLICE]
             domain_of_source, at = np.divmod(chunk, n_urls)
-            by_position += np.bincount(at[_run_starts(chunk, last["key"])], minlength=n_urls)
-            new_source = _run_starts(domain_of_source, last["source"])
+            by_position += np.bincount(at[run_starts(chunk, last["key"])], minlength=n_urls)
+            new_source = run_starts(domain_of_source, last["source"])
             for level, nodes in node_at.items():
                 node = nodes[at]
-                first = _run_starts(node, last[level])
+                first = run_starts(node, last[level])
                 first |= new_source
                 referring[level] += np.bincount(node[first], minlength=sizes[level])
                 last[level] = int(node[-1])
@@ -216,7 +217,7 @@ def _occurrences(ids: np.ndarray, n: int) -> np.ndarray:
     """
     if ids.size < 2 or np.any(ids[1:] < ids[:-1]):
         return np.bincount(ids, minlength=n).astype(np.int32)
-    starts = np.flatnonzero(_run_starts(ids))
+    starts = np.flatnonzero(run_starts(ids))
     counts = np.zeros(n, dtype=np.int32)
     counts[ids[starts]] = np.diff(np.append(starts, ids.size))
     return counts

@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from typing import TypeVar
 
 import numpy as np
-from linkgraph.graph.ranking import LinkArrays
+from linkgraph.graph.ranking import LinkArrays, run_starts
 
 from .errors import StoreError
 from .inlinks import HUB_LINKS
@@ -261,7 +261,7 @@ def _hubs(packed: np.ndarray, hub_links: int) -> np.ndarray:
     target = packed[(packed & _INTERNAL_BIT) == 0] >> 33
     if target.size > 1 and np.any(target[1:] < target[:-1]):
         target.sort()
-    starts = np.flatnonzero(np.concatenate(([True], target[1:] != target[:-1])))
+    starts = np.flatnonzero(run_starts(target))
     runs = np.diff(np.append(starts, target.size))
     return target[starts[runs >= hub_links]]
 
