@@ -72,11 +72,6 @@ _SORT_THREADS = 2
 _HOST_IDS = 500_000
 
 
-def _sort_threads() -> int:
-    """:data:`_SORT_THREADS`, none where this process may use one core only."""
-    return _SORT_THREADS if usable_cores() > 1 else 0
-
-
 async def _count_committed(conn: aiosqlite.Connection) -> tuple[int, dict[int, int]]:
     """Current links (all kinds, not lost) and answered pages per host id, counted."""
     # count(*) reads the smallest index, lost links their own.
@@ -231,7 +226,9 @@ class StoreWriter(BufferedWriter):
             # pass"). Changing temp_store drops the temporary tables: made again after.
             await self._conn.execute("PRAGMA temp_store=FILE")
             await self._conn.execute(f"PRAGMA cache_size=-{_SORT_KIB}")
-            await self._conn.execute(f"PRAGMA threads={_sort_threads()}")
+            # None where this process may use one core only.
+            threads = _SORT_THREADS if usable_cores() > 1 else 0
+            await self._conn.execute(f"PRAGMA threads={threads}")
             try:
                 for name in build:
                     await self._conn.execute(schema.DEFERRABLE_INDEXES[name])
