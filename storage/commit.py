@@ -41,18 +41,12 @@ from .intern import cols as _cols
 from .intern import insert_values as _insert_values
 from .intern import intern as _intern
 from .intern import to_json as _json
-from .linksources import add_sources, new_sources
+from .linksources import KnownSources, add_sources, new_sources
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS, packed_flags_sql
 
-__all__ = [
-    "Batch",
-    "Committed",
-    "Edge",
-    "begin",
-    "commit_batch",
-]
+__all__ = ["Batch", "Committed", "Edge", "begin", "commit_batch"]
 
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
@@ -99,6 +93,8 @@ class Committed:
     # the first: they have the ids from it on, in this order.
     url_hashes: list[int] = field(default_factory=list)
     first_url_id: int = 0
+    # Pages that have their link_sources row once this batch commits, in id order.
+    sources: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 def page_loss(
@@ -193,17 +189,20 @@ async def commit_batch(
     url_hashes: UrlHashes | None = None,
     *,
     keep_frontier: bool = False,
+    sources: KnownSources | None = None,
 ) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does).
 
     ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``);
-    ``url_hashes`` the store's URL hashes, when the caller keeps them (it adds the
-    batch's ``url_hashes`` once committed). ``keep_frontier``: the pages were not fetched
-    by a crawl (an archive import), so a crawl's queued entries for them stay.
+    ``url_hashes`` the store's URL hashes, ``sources`` the pages known to have their
+    ``link_sources`` row, when the caller keeps them (it adds the batch's ``url_hashes``
+    and ``sources`` once committed). ``keep_frontier``: the pages were not fetched by a
+    crawl (an archive import), so a crawl's queued entries for them stay.
     """
     await begin(conn)
     try:
-        committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes, keep_frontier)
+        args = (host_ids or {}, url_hashes, keep_frontier, sources)
+        committed = await _write(conn, batch, rel_id, *args)
         await conn.execute("COMMIT")
     except BaseException:
         await conn.execute("ROLLBACK")
@@ -218,6 +217,7 @@ async def _write(
     host_ids: Mapping[str, int],
     url_hashes: UrlHashes | None,
     keep_frontier: bool = False,
+    sources_known: KnownSources | None = None,
 ) -> Committed:
     got = await _intern(conn, batch, host_ids, url_hashes)
     ids, anchor_ids, domains, first_new = got.ids, got.anchor_ids, got.domains, got.first_new
@@ -396,11 +396,12 @@ async def _write(
     # right, each page filled once, instead of at random places.
     await insert_rows(conn, sorted(link_rows.values()))
     await insert_rows(conn, edge_rows)
-    # The pages that had no links before get their row (storage.linksources).
-    # Each source once (an import's repeat), in id order (new_sources).
+    # The pages that had no links before get their row (storage.linksources), each
+    # once (an import's repeat), in id order, less those known to have one already.
     edge_sources = np.unique(got.url_ids[edges.source_at], return_index=True)
     edge_sources = (edge_sources[0], got.url_hosts[edges.source_at][edge_sources[1]])
-    await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
+    rows = new_sources(link_rows, ids.values(), known, *edge_sources)
+    committed.sources = await add_sources(conn, rows, sources_known)
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
