@@ -42,6 +42,7 @@ from .intern import insert_values as _insert_values
 from .intern import intern as _intern
 from .intern import to_json as _json
 from .linksources import KnownSources, add_sources, new_sources
+from .queued import QueuedStatements, in_transaction
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS, packed_flags_sql
@@ -200,14 +201,8 @@ async def commit_batch(
     crawl (an archive import), so a crawl's queued entries for them stay.
     """
     await begin(conn)
-    try:
-        args = (host_ids or {}, url_hashes, keep_frontier, sources)
-        committed = await _write(conn, batch, rel_id, *args)
-        await conn.execute("COMMIT")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    return committed
+    args = (host_ids or {}, url_hashes, keep_frontier, sources)
+    return await in_transaction(conn, lambda queue: _write(conn, batch, rel_id, *args, queue))
 
 
 async def _write(
@@ -218,8 +213,12 @@ async def _write(
     url_hashes: UrlHashes | None,
     keep_frontier: bool = False,
     sources_known: KnownSources | None = None,
+    queue: QueuedStatements | None = None,
 ) -> Committed:
-    got = await _intern(conn, batch, host_ids, url_hashes)
+    # An import's batch without pages: its inserts are read by nothing after them in the
+    # batch, so they run while the rest is prepared (.queued). None: each one awaited.
+    later = queue if not batch.pages and url_hashes is not None and url_hashes.complete else None
+    got = await _intern(conn, batch, host_ids, url_hashes, later)
     ids, anchor_ids, domains, first_new = got.ids, got.anchor_ids, got.domains, got.first_new
     edges = got.edges
     committed = Committed(hosts=got.hosts, url_hashes=got.new_hashes, first_url_id=first_new)
@@ -240,7 +239,7 @@ async def _write(
     # leaves links_source out until its end, and a probe by source would read the whole
     # table. Without pages a batch loses no link, so the links it adds are counted from
     # its own rows instead (below): those not stored and current already.
-    by_keys = not batch.pages and url_hashes is not None and url_hashes.complete
+    by_keys = later is not None
     known = [] if by_keys else await _sources_with_links(conn, sources())
     links_before = await _current_links_of(conn, known)
     hubs = await HubTracker.before(conn, known)
@@ -394,14 +393,14 @@ async def _write(
         stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
     # In key order the rows go into the links B-tree (clustered by target) from left to
     # right, each page filled once, instead of at random places.
-    await insert_rows(conn, sorted(link_rows.values()))
-    await insert_rows(conn, edge_rows)
+    await insert_rows(conn, sorted(link_rows.values()), later)
+    await insert_rows(conn, edge_rows, later)
     # The pages that had no links before get their row (storage.linksources), each
     # once (an import's repeat), in id order, less those known to have one already.
     edge_sources = np.unique(got.url_ids[edges.source_at], return_index=True)
     edge_sources = (edge_sources[0], got.url_hosts[edges.source_at][edge_sources[1]])
     rows = new_sources(link_rows, ids.values(), known, *edge_sources)
-    committed.sources = await add_sources(conn, rows, sources_known)
+    committed.sources = await add_sources(conn, rows, sources_known, later)
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
@@ -472,6 +471,7 @@ async def _write(
         )
     old = set(known)
     if hubs.hubs:  # a store never ranked has none: nothing to keep, nothing to build
+        await (later or QueuedStatements(conn)).drain()  # the hub rows read the links
         urls = itertools.chain((p.url for p in batch.pages), (s for s, _, _ in batch.loose))
         source_hosts = {ids[u][0]: ids[u][1] for u in urls}
         source_hosts.update(

@@ -34,6 +34,8 @@ from .dialect import SQLITE_BOUND_VALUES
 if TYPE_CHECKING:
     import numpy as np
 
+    from .queued import QueuedStatements
+
 __all__ = [
     "JOIN_LINK_SOURCE",
     "KnownSources",
@@ -124,10 +126,16 @@ class KnownSources:
         self._ids = np.insert(self._ids, self._ids.searchsorted(ids), ids)
 
 
-async def add_sources(conn: Any, rows: np.ndarray, known: KnownSources | None = None) -> np.ndarray:
+async def add_sources(
+    conn: Any,
+    rows: np.ndarray,
+    known: KnownSources | None = None,
+    queue: QueuedStatements | None = None,
+) -> np.ndarray:
     """Give these pages, ``(URL id, host id)`` rows (:func:`new_sources`), their rows if
     they have none yet (an aiosqlite connection inside the batch's transaction), less
-    those ``known`` to have one; returns the URL ids of the pages given a row. The batch
+    those ``known`` to have one; returns the URL ids of the pages given a row. With
+    ``queue``, the statements are queued there (:mod:`.queued`), not awaited. The batch
     knows each page's host: no lookup of ``urls``, which an import into an empty store
     never makes. As bound values: a JSON array of an import's hundred thousand pages a
     batch, encoded on the event loop's thread and parsed again in SQLite, took twice the
@@ -136,14 +144,19 @@ async def add_sources(conn: Any, rows: np.ndarray, known: KnownSources | None = 
         rows = known.unknown(rows)
     for start in range(0, len(rows), _SOURCE_ROWS):
         part = rows[start : start + _SOURCE_ROWS]
-        await conn.execute(
+        sql = (
             "INSERT OR IGNORE INTO link_sources(url_id, domain_id, pagerank)"
             " SELECT v.column1, h.domain_id, ps.pagerank FROM (VALUES "
             + ",".join(["(?,?)"] * len(part))
             + ") v JOIN hosts h ON h.id = v.column2"
-            " LEFT JOIN page_scores ps ON ps.url_id = v.column1",
-            part.ravel().tolist(),
+            " LEFT JOIN page_scores ps ON ps.url_id = v.column1"
         )
+        if queue is None:
+            await conn.execute(sql, part.ravel().tolist())
+        else:
+            queue.execute(sql, part.ravel().tolist())
+    if queue is not None:
+        await queue.start()
     return rows[:, 0]
 
 
