@@ -390,10 +390,24 @@ def _domain_of(host: str) -> str:
 async def _confirm(conn: aiosqlite.Connection, ids: np.ndarray, urls: list[str]) -> np.ndarray:
     """``ids`` where the URL stored under each is the one given, 0 where it is another
     URL (with the same hash). ``ids`` ascending: the table is read from left to right."""
+    ids_json = to_json(ids.tolist())
+    # Nearly always every one is: then the stored URLs, one line each, are the given
+    # ones, compared as one string, without JSON made by SQLite and parsed here (half
+    # the statement's time). Exact while no given URL holds a line break: equal strings
+    # with as many breaks split into equal lines.
+    joined = "\n".join(urls)
+    if joined.count("\n") == len(urls) - 1:
+        rows = await conn.execute_fetchall(
+            "SELECT group_concat(url, char(10)) FROM (SELECT u.url AS url FROM json_each(?) j"
+            " JOIN urls u ON u.id = j.value ORDER BY j.key)",
+            (ids_json,),
+        )
+        if rows[0][0] == joined:
+            return ids
     rows = await conn.execute_fetchall(
         "SELECT json_group_array(url) FROM (SELECT u.url AS url FROM json_each(?) j"
         " JOIN urls u ON u.id = j.value ORDER BY j.key)",
-        (to_json(ids.tolist()),),
+        (ids_json,),
     )
     stored = json.loads(rows[0][0])
     if len(stored) != len(urls):  # every id kept is of a committed URL
