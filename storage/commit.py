@@ -42,12 +42,13 @@ from .intern import insert_values as _insert_values
 from .intern import intern as _intern
 from .intern import to_json as _json
 from .linksources import KnownSources, add_sources, new_sources
+from .pageloss import page_loss
 from .queued import QueuedStatements, in_transaction
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS, packed_flags_sql
 
-__all__ = ["Batch", "Committed", "Edge", "begin", "commit_batch"]
+__all__ = ["Batch", "Committed", "Edge", "begin", "commit_batch", "page_loss"]
 
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
@@ -96,34 +97,6 @@ class Committed:
     first_url_id: int = 0
     # Pages that have their link_sources row once this batch commits, in id order.
     sources: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-
-
-def page_loss(
-    page: Page,
-    previous: tuple[int | None, int, int | None, int],
-    url_id: int,
-    canonical_id: int | None,
-) -> str | None:
-    """Why all of a refetched page's links stop counting, or ``None`` if the page is fine."""
-    status = page.status
-    prev_robots, prev_canonical = previous[1], previous[2]
-    if status is None or status >= 500:
-        return "fetch-error"
-    if status == 404:
-        return "page-404"
-    if status == 410:
-        return "page-410"
-    if 300 <= status < 400:
-        return "page-redirects"
-    if status >= 400:
-        return "fetch-error"
-    if page.noindex and not prev_robots & ROBOTS_NOINDEX:
-        return "page-noindex"
-    moved = canonical_id is not None and canonical_id != url_id
-    was_moved = prev_canonical is not None and prev_canonical != url_id
-    if moved and not was_moved:
-        return "canonical-moved"
-    return None
 
 
 async def _previous_pages(
@@ -216,8 +189,10 @@ async def _write(
     queue: QueuedStatements | None = None,
 ) -> Committed:
     # An import's batch without pages: its inserts are read by nothing after them in the
-    # batch, so they run while the rest is prepared (.queued). None: each one awaited.
+    # batch, so they run while the rest is prepared (.queued), and the hubs (no source to
+    # probe: below) are read first, not behind them. None: each statement awaited.
     later = queue if not batch.pages and url_hashes is not None and url_hashes.complete else None
+    hubs = await HubTracker.before(conn, []) if later is not None else None
     got = await _intern(conn, batch, host_ids, url_hashes, later)
     ids, anchor_ids, domains, first_new = got.ids, got.anchor_ids, got.domains, got.first_new
     edges = got.edges
@@ -242,7 +217,7 @@ async def _write(
     by_keys = later is not None
     known = [] if by_keys else await _sources_with_links(conn, sources())
     links_before = await _current_links_of(conn, known)
-    hubs = await HubTracker.before(conn, known)
+    hubs = hubs if hubs is not None else await HubTracker.before(conn, known)
     if by_keys and hubs.hubs:  # ranked meanwhile: the hubs' counts need the sources read
         known = await _sources_with_links(conn, sources())
         hubs = await HubTracker.before(conn, known)
