@@ -41,18 +41,14 @@ from .intern import cols as _cols
 from .intern import insert_values as _insert_values
 from .intern import intern as _intern
 from .intern import to_json as _json
-from .linksources import add_sources, new_sources
+from .linksources import KnownSources, add_sources, new_sources
+from .pageloss import page_loss
+from .queued import QueuedStatements, in_transaction
 from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS, packed_flags_sql
 
-__all__ = [
-    "Batch",
-    "Committed",
-    "Edge",
-    "begin",
-    "commit_batch",
-]
+__all__ = ["Batch", "Committed", "Edge", "begin", "commit_batch", "page_loss"]
 
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
@@ -99,34 +95,8 @@ class Committed:
     # the first: they have the ids from it on, in this order.
     url_hashes: list[int] = field(default_factory=list)
     first_url_id: int = 0
-
-
-def page_loss(
-    page: Page,
-    previous: tuple[int | None, int, int | None, int],
-    url_id: int,
-    canonical_id: int | None,
-) -> str | None:
-    """Why all of a refetched page's links stop counting, or ``None`` if the page is fine."""
-    status = page.status
-    prev_robots, prev_canonical = previous[1], previous[2]
-    if status is None or status >= 500:
-        return "fetch-error"
-    if status == 404:
-        return "page-404"
-    if status == 410:
-        return "page-410"
-    if 300 <= status < 400:
-        return "page-redirects"
-    if status >= 400:
-        return "fetch-error"
-    if page.noindex and not prev_robots & ROBOTS_NOINDEX:
-        return "page-noindex"
-    moved = canonical_id is not None and canonical_id != url_id
-    was_moved = prev_canonical is not None and prev_canonical != url_id
-    if moved and not was_moved:
-        return "canonical-moved"
-    return None
+    # Pages that have their link_sources row once this batch commits, in id order.
+    sources: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 async def _previous_pages(
@@ -193,22 +163,19 @@ async def commit_batch(
     url_hashes: UrlHashes | None = None,
     *,
     keep_frontier: bool = False,
+    sources: KnownSources | None = None,
 ) -> Committed:
     """Write one batch in one transaction (the caller rolls back nothing: this does).
 
     ``host_ids`` are ids of hosts committed before (from earlier batches' ``hosts``);
-    ``url_hashes`` the store's URL hashes, when the caller keeps them (it adds the
-    batch's ``url_hashes`` once committed). ``keep_frontier``: the pages were not fetched
-    by a crawl (an archive import), so a crawl's queued entries for them stay.
+    ``url_hashes`` the store's URL hashes, ``sources`` the pages known to have their
+    ``link_sources`` row, when the caller keeps them (it adds the batch's ``url_hashes``
+    and ``sources`` once committed). ``keep_frontier``: the pages were not fetched by a
+    crawl (an archive import), so a crawl's queued entries for them stay.
     """
     await begin(conn)
-    try:
-        committed = await _write(conn, batch, rel_id, host_ids or {}, url_hashes, keep_frontier)
-        await conn.execute("COMMIT")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    return committed
+    args = (host_ids or {}, url_hashes, keep_frontier, sources)
+    return await in_transaction(conn, lambda queue: _write(conn, batch, rel_id, *args, queue))
 
 
 async def _write(
@@ -218,8 +185,15 @@ async def _write(
     host_ids: Mapping[str, int],
     url_hashes: UrlHashes | None,
     keep_frontier: bool = False,
+    sources_known: KnownSources | None = None,
+    queue: QueuedStatements | None = None,
 ) -> Committed:
-    got = await _intern(conn, batch, host_ids, url_hashes)
+    # An import's batch without pages: its inserts are read by nothing after them in the
+    # batch, so they run while the rest is prepared (.queued), and the hubs (no source to
+    # probe: below) are read first, not behind them. None: each statement awaited.
+    later = queue if not batch.pages and url_hashes is not None and url_hashes.complete else None
+    hubs = await HubTracker.before(conn, []) if later is not None else None
+    got = await _intern(conn, batch, host_ids, url_hashes, later)
     ids, anchor_ids, domains, first_new = got.ids, got.anchor_ids, got.domains, got.first_new
     edges = got.edges
     committed = Committed(hosts=got.hosts, url_hashes=got.new_hashes, first_url_id=first_new)
@@ -240,10 +214,10 @@ async def _write(
     # leaves links_source out until its end, and a probe by source would read the whole
     # table. Without pages a batch loses no link, so the links it adds are counted from
     # its own rows instead (below): those not stored and current already.
-    by_keys = not batch.pages and url_hashes is not None and url_hashes.complete
+    by_keys = later is not None
     known = [] if by_keys else await _sources_with_links(conn, sources())
     links_before = await _current_links_of(conn, known)
-    hubs = await HubTracker.before(conn, known)
+    hubs = hubs if hubs is not None else await HubTracker.before(conn, known)
     if by_keys and hubs.hubs:  # ranked meanwhile: the hubs' counts need the sources read
         known = await _sources_with_links(conn, sources())
         hubs = await HubTracker.before(conn, known)
@@ -394,13 +368,14 @@ async def _write(
         stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
     # In key order the rows go into the links B-tree (clustered by target) from left to
     # right, each page filled once, instead of at random places.
-    await insert_rows(conn, sorted(link_rows.values()))
-    await insert_rows(conn, edge_rows)
-    # The pages that had no links before get their row (storage.linksources).
-    # Each source once (an import's repeat), in id order (new_sources).
+    await insert_rows(conn, sorted(link_rows.values()), later)
+    await insert_rows(conn, edge_rows, later)
+    # The pages that had no links before get their row (storage.linksources), each
+    # once (an import's repeat), in id order, less those known to have one already.
     edge_sources = np.unique(got.url_ids[edges.source_at], return_index=True)
     edge_sources = (edge_sources[0], got.url_hosts[edges.source_at][edge_sources[1]])
-    await add_sources(conn, new_sources(link_rows, ids.values(), known, *edge_sources))
+    rows = new_sources(link_rows, ids.values(), known, *edge_sources)
+    committed.sources = await add_sources(conn, rows, sources_known, later)
     if diffed:
         await conn.execute("DELETE FROM temp.sk")
         await conn.execute(
@@ -471,6 +446,7 @@ async def _write(
         )
     old = set(known)
     if hubs.hubs:  # a store never ranked has none: nothing to keep, nothing to build
+        await (later or QueuedStatements(conn)).drain()  # the hub rows read the links
         urls = itertools.chain((p.url for p in batch.pages), (s for s, _, _ in batch.loose))
         source_hosts = {ids[u][0]: ids[u][1] for u in urls}
         source_hosts.update(

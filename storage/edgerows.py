@@ -20,6 +20,7 @@ import aiosqlite
 import numpy as np
 
 from .dialect import SQLITE_BOUND_VALUES
+from .queued import QueuedStatements
 from .vocab import KIND_SHIFT, PLACEMENT_SHIFT, REL_SHIFT
 
 __all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current", "stored_rows"]
@@ -204,22 +205,32 @@ def stored_rows(rows: np.ndarray | list[tuple]) -> np.ndarray:
     return stored
 
 
-async def insert_rows(conn: aiosqlite.Connection, rows: np.ndarray | list[tuple]) -> None:
+async def insert_rows(
+    conn: aiosqlite.Connection,
+    rows: np.ndarray | list[tuple],
+    queue: QueuedStatements | None = None,
+) -> None:
     """Insert or see again link rows (an ``(n, 8)`` array, or a list of 8-tuples), as bound
     values: encoding them as JSON on the event loop's thread and parsing it again in SQLite
-    cost more (a crawl's pages spent a tenth of the event loop's time in ``json.dumps``)."""
+    cost more (a crawl's pages spent a tenth of the event loop's time in ``json.dumps``).
+    With ``queue``, queued there (see :mod:`.queued`) instead of awaited."""
     if not len(rows):
         return
     stored = stored_rows(rows)
     for start in range(0, len(stored), _LINK_ROWS):
         part = stored[start : start + _LINK_ROWS]
-        await conn.execute(
+        sql = (
             "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
             + ",".join(["(?,?,?,?,?)"] * len(part))
             + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
-            " lost_reason = NULL",
-            part.ravel().tolist(),
+            " lost_reason = NULL"
         )
+        if queue is None:
+            await conn.execute(sql, part.ravel().tolist())
+        else:
+            queue.execute(sql, part.ravel().tolist())
+    if queue is not None:
+        await queue.start()
 
 
 async def stored_current(conn: aiosqlite.Connection, rows: np.ndarray, first_new: int) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 from .dialect import SQLITE_BOUND_VALUES
 from .edgerows import Edge, EdgeColumns, UrlColumns
 from .identity import host_of, hosts_of, registrable_domain, url_hash
+from .queued import QueuedStatements
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
@@ -107,13 +108,15 @@ async def intern(
     batch: Batch,
     host_ids: Mapping[str, int],
     hashes: UrlHashes | None = None,
+    queue: QueuedStatements | None = None,
 ) -> Interned:
     """Ids for every URL and anchor of the batch, inserting the new ones, each URL's
     registrable domain, the ids of the hosts not in ``host_ids`` (committed hosts the
     caller knows already), the hashes of the URLs inserted and the first id they got
     (every id from it on is new): see :class:`Interned`. ``hashes``, when given, are
     the store's URL hashes (see :mod:`.urlhashes`): URLs not among them are not looked
-    up."""
+    up. With ``queue``, the new URLs' inserts are queued there (:mod:`.queued`), to run
+    while the caller goes on."""
     # An import's batch: edges only, whose URLs its reading process found and keyed
     # (located_edges), in the order this function would have.
     columns = batch.columns[0] if len(batch.columns) == 1 else None
@@ -278,13 +281,30 @@ async def intern(
     # New URLs go in as bound values, not JSON: most of an import's URLs are new, and
     # encoding them as JSON (on the event loop's thread) and parsing it again in SQLite
     # cost more than binding them.
+    anchor_ids = {"": 0}
+    if anchors:
+        await conn.execute("DELETE FROM temp.sa")
+        await conn.execute(
+            "INSERT INTO temp.sa(text) SELECT value FROM json_each(?)", (to_json(list(anchors)),)
+        )
+        await conn.execute("INSERT OR IGNORE INTO anchors(text) SELECT text FROM temp.sa")
+        rows = await conn.execute_fetchall(
+            "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
+        )
+        anchor_ids.update(json.loads(rows[0][0]))
+    # The anchors first (their ids are awaited), then the new URLs: with a queue, those
+    # run while the caller builds the link rows.
     for start in range(0, count, _URL_ROWS):
         part = values[4 * start : 4 * (start + _URL_ROWS)]
-        await conn.execute(
-            "INSERT INTO urls(id, hash, host_id, url) VALUES "
-            + ",".join(["(?,?,?,?)"] * (len(part) // 4)),
-            part,
+        sql = "INSERT INTO urls(id, hash, host_id, url) VALUES " + ",".join(
+            ["(?,?,?,?)"] * (len(part) // 4)
         )
+        if queue is None:
+            await conn.execute(sql, part)
+        else:
+            queue.execute(sql, part)
+    if queue is not None:
+        await queue.start()
     ids = {}
     if batch.pages or batch.loose or batch.queued:
         url_ids: list[int] = id_column.tolist()
@@ -309,17 +329,6 @@ async def intern(
             position = dict(zip(url_list, range(len(url_list)), strict=True))
             index[places] = np.fromiter(map(position.__getitem__, cells), np.int64, len(cells))
         edges.locate(cells, index)
-    anchor_ids = {"": 0}
-    if anchors:
-        await conn.execute("DELETE FROM temp.sa")
-        await conn.execute(
-            "INSERT INTO temp.sa(text) SELECT value FROM json_each(?)", (to_json(list(anchors)),)
-        )
-        await conn.execute("INSERT OR IGNORE INTO anchors(text) SELECT text FROM temp.sa")
-        rows = await conn.execute_fetchall(
-            "SELECT json_group_object(a.text, a.id) FROM temp.sa s JOIN anchors a ON a.text = s.text"
-        )
-        anchor_ids.update(json.loads(rows[0][0]))
     return Interned(
         ids,
         anchor_ids,
@@ -381,10 +390,24 @@ def _domain_of(host: str) -> str:
 async def _confirm(conn: aiosqlite.Connection, ids: np.ndarray, urls: list[str]) -> np.ndarray:
     """``ids`` where the URL stored under each is the one given, 0 where it is another
     URL (with the same hash). ``ids`` ascending: the table is read from left to right."""
+    ids_json = to_json(ids.tolist())
+    # Nearly always every one is: then the stored URLs, one line each, are the given
+    # ones, compared as one string, without JSON made by SQLite and parsed here (half
+    # the statement's time). Exact while no given URL holds a line break: equal strings
+    # with as many breaks split into equal lines.
+    joined = "\n".join(urls)
+    if joined.count("\n") == len(urls) - 1:
+        rows = await conn.execute_fetchall(
+            "SELECT group_concat(url, char(10)) FROM (SELECT u.url AS url FROM json_each(?) j"
+            " JOIN urls u ON u.id = j.value ORDER BY j.key)",
+            (ids_json,),
+        )
+        if rows[0][0] == joined:
+            return ids
     rows = await conn.execute_fetchall(
         "SELECT json_group_array(url) FROM (SELECT u.url AS url FROM json_each(?) j"
         " JOIN urls u ON u.id = j.value ORDER BY j.key)",
-        (to_json(ids.tolist()),),
+        (ids_json,),
     )
     stored = json.loads(rows[0][0])
     if len(stored) != len(urls):  # every id kept is of a committed URL

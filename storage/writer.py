@@ -32,6 +32,7 @@ from .edgerows import EdgeColumns
 from .errors import StoreError, from_sqlite
 from .identity import url_hash
 from .interface import BATCH_PAGES, BufferedWriter, ResumeState
+from .linksources import KnownSources
 from .queries import ANSWERED
 from .records import Link, Page, QueueItem
 from .urlhashes import UrlHashes
@@ -112,6 +113,8 @@ class StoreWriter(BufferedWriter):
         self._rel_ids: dict[str, int] = {}
         self._host_ids: dict[str, int] = {}  # host name -> id, of committed batches
         self._url_hashes = UrlHashes(complete=False)  # complete when opened on no URLs
+        # Pages whose link_sources row is committed: kept by an import's writer (bulk).
+        self._sources: KnownSources | None = None
         self._deferred: list[str] = []  # indexes left out until close (bulk)
         self.committed_pages = 0
         # An archive import records pages without being a crawl: a crawl's queued entry for
@@ -187,6 +190,9 @@ class StoreWriter(BufferedWriter):
         # Imports only: a crawl's frontier keeps its own seen set, and a second copy here
         # would cost the crawl 8 bytes per URL for lookups that are few at crawl speed.
         writer._url_hashes = UrlHashes(complete=bulk and no_urls)
+        # Likewise imports only: most of a crawl's sources are new pages, given their row
+        # once, and an import's are repeated across its batches.
+        writer._sources = KnownSources() if bulk else None
         writer._deferred = deferred
         writer.links = links
         writer._answered = answered
@@ -280,6 +286,7 @@ class StoreWriter(BufferedWriter):
                 self._host_ids,
                 self._url_hashes,
                 keep_frontier=self.keep_frontier,
+                sources=self._sources,
             )
         except BaseException as exc:
             # Keep the records so a later flush (or the caller's error path) can retry.
@@ -295,6 +302,8 @@ class StoreWriter(BufferedWriter):
         self._host_ids.update(committed.hosts)
         first = committed.first_url_id
         self._url_hashes.add(committed.url_hashes, range(first, first + len(committed.url_hashes)))
+        if self._sources is not None:
+            self._sources.add(committed.sources)
         self.links += committed.links
         for host, change in committed.answered.items():
             before = self._answered.get(host, 0)

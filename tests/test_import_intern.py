@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from linkgraph.storage import intern
 from linkgraph.storage.edgerows import EdgeColumns
 from linkgraph.storage.identity import url_hash
 from linkgraph.storage.intern import located_edges
@@ -319,3 +320,29 @@ def test_located_columns_come_out_of_a_pickle_as_they_went_in(anchors: list[str]
     for name in ("urls", "keys", "hosts", "host_at", "domains", "domain_at"):
         assert np.array_equal(getattr(copy.located, name), getattr(columns.located, name)), name
     assert copy.located.urls == [url for row in rows for url in row[:2]]
+
+
+@pytest.mark.parametrize(
+    ("given", "confirmed"),
+    [
+        (["https://a.example/1\nhttps://b.example/2", "https://c.example/3"], [1, 2]),
+        (["https://a.example/1\nhttps://b.example/2", "https://x.example/"], [1, 0]),
+        # Joined by line breaks, the same text as the stored pair: still not the same URLs.
+        (["https://a.example/1", "https://b.example/2\nhttps://c.example/3"], [0, 0]),
+    ],
+)
+async def test_confirmed_ids_are_those_whose_stored_url_is_the_one_given(
+    tmp_path: Path, given: list[str], confirmed: list[int]
+) -> None:
+    async with await StoreWriter.open(tmp_path / "s.db", bulk=True) as writer:
+        conn = writer._conn
+        host = await conn.execute_insert("INSERT INTO hosts(name, domain_id) VALUES ('h', 0)")
+        await conn.executemany(
+            "INSERT INTO urls(id, hash, host_id, url) VALUES (?, ?, ?, ?)",
+            [
+                (1, 11, host[0], "https://a.example/1\nhttps://b.example/2"),
+                (2, 22, host[0], "https://c.example/3"),
+            ],
+        )
+        found = await intern._confirm(conn, np.array([1, 2], dtype=np.int64), given)
+        assert found.tolist() == confirmed
