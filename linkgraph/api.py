@@ -214,11 +214,26 @@ def export(
             stream = sys.stdout.buffer if binary else sys.stdout
         return write(stream)
     target = Path(output)
+
+    def opened(path: Path) -> IO[Any]:
+        return path.open("wb") if binary else path.open("w", encoding="utf-8", newline="")
+
+    if target.is_dir():
+        raise SettingsError(f"{target} is a folder: give --output a file name")
+    if target.exists() and not target.is_file():
+        # A pipe or a device (/dev/stdout, /dev/null, a FIFO): a file renamed over it
+        # would replace it, so the records go straight in.
+        with opened(target) as fh:
+            return write(fh)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline="") as fh:
+        with opened(tmp) as fh:
             count = write(fh)
         tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        # The message names the file asked for, not the temporary one beside it.
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -8,11 +8,15 @@ user did not ask to replace, or left a wrong exit status.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
 from cli_support import run
 from linkgraph.storage import schema
+
+from linkgraph.importer import import_links
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,3 +63,59 @@ def test_a_port_past_65535_is_a_usage_error(
     code, out, err = run(capsys, "serve", "--db", store, "--port", port)
     assert code == 2 and out == ""
     assert "--port" in err.splitlines()[-1] and "Traceback" not in err
+
+
+@pytest.fixture
+def two_links(tmp_path: Path) -> Path:
+    edges = tmp_path / "edges.csv"
+    edges.write_text(
+        "source,target\nhttps://a.example/,https://b.example/\n"
+        "https://a.example/,https://c.example/\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "two.db"
+    import_links(db, edges)
+    return db
+
+
+@pytest.mark.parametrize("format", ["jsonl", "csv", "edgelist", "graphml"])
+def test_export_into_a_fifo_writes_through_it_and_leaves_it_a_fifo(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, two_links: Path, format: str
+) -> None:
+    # A pipe, /dev/stdout, /dev/null: a temporary file renamed over it would replace it.
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # two links fit the pipe's buffer
+    try:
+        code, _, err = run(
+            capsys, "export", "--db", str(two_links), "--format", format, "--output", str(fifo)
+        )
+        received = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert code == 0, err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert "https://c.example/" in received
+    assert not (tmp_path / ".out.partial").exists()
+
+
+def test_export_into_a_folder_is_refused_before_writing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, two_links: Path
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    code, out, err = run(capsys, "export", "--db", str(two_links), "--output", str(folder))
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert line.startswith("linkgraph: error:") and str(folder) in line and ".partial" not in line
+    assert list(folder.iterdir()) == [] and not (tmp_path / ".folder.partial").exists()
+
+
+def test_export_into_a_missing_folder_names_the_file_asked_for(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, two_links: Path
+) -> None:
+    wanted = tmp_path / "missing" / "links.jsonl"
+    code, out, err = run(capsys, "export", "--db", str(two_links), "--output", str(wanted))
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert line.endswith(f": {wanted}") and ".partial" not in line
