@@ -119,3 +119,72 @@ def test_export_into_a_missing_folder_names_the_file_asked_for(
     assert code == 1 and out == ""
     line = one_line_error(err)
     assert line.endswith(f": {wanted}") and ".partial" not in line
+
+
+UTF16_TOML = "[crawl]\ndelay = 2\n".encode("utf-16")
+
+
+def test_a_config_in_utf16_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "linkgraph.toml"
+    config.write_bytes(UTF16_TOML)
+    db = tmp_path / "links.db"
+    code, out, err = run(
+        capsys, "crawl", "http://a.example/", "--db", str(db), "--config", str(config)
+    )
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert str(config) in line and "UTF-8" in line
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("toml", "says"),
+    [
+        (UTF16_TOML.decode("latin-1"), "UTF-8"),
+        ("profile = 3\n", "table"),
+        ('[profile]\nbrands = "Acme"\n', "brands"),
+        ("[profile]\nbrands = [1, 2]\n", "brands"),
+        ('[profile]\nkeywords = [["blue widgets"]]\n', "keywords"),
+        ("[profile]\nmax_exact_share = nan\n", "max_exact_share"),
+        ("[profile]\nmax_money_share = 1.5\n", "max_money_share"),
+        ("[profile]\nsitewide_share = true\n", "sitewide_share"),
+        ("[profile]\ngeneric_file = 5\n", "generic_file"),
+    ],
+)
+@pytest.mark.parametrize("command", [["anchors", "--classify"], ["toxic"]])
+def test_a_profile_of_the_wrong_shape_is_one_line_naming_the_setting(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    store: str,
+    toml: str,
+    says: str,
+    command: list[str],
+) -> None:
+    profile = tmp_path / "profile.toml"
+    profile.write_bytes(toml.encode("latin-1"))
+    code, out, err = run(
+        capsys, command[0], "example.com", *command[1:], "--db", store, "--profile", str(profile)
+    )
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert line.startswith(f"linkgraph: error: profile {profile}") and says in line
+
+
+def test_a_bad_generic_file_without_a_profile_is_not_blamed_on_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: str
+) -> None:
+    generic = tmp_path / "generic.txt"
+    generic.write_bytes("click here\n".encode("utf-16"))
+    code, _, err = run(
+        capsys,
+        "anchors",
+        "example.com",
+        "--classify",
+        "--db",
+        store,
+        "--generic-file",
+        str(generic),
+    )
+    assert code == 1
+    line = one_line_error(err)
+    assert line.startswith(f"linkgraph: error: generic anchors file {generic}")
