@@ -17,6 +17,7 @@ from cli_support import run
 from linkgraph.storage import schema
 
 from linkgraph.importer import import_links
+from linkgraph.inputs import read_seeds_file
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -188,3 +189,10 @@ def test_a_bad_generic_file_without_a_profile_is_not_blamed_on_one(
     assert code == 1
     line = one_line_error(err)
     assert line.startswith(f"linkgraph: error: generic anchors file {generic}")
+
+
+def test_a_seeds_file_saved_with_a_byte_order_mark_reads_its_first_url(tmp_path: Path) -> None:
+    # Windows Notepad starts a UTF-8 file with U+FEFF; the first URL must not carry it.
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_bytes("\ufeffhttp://a.example/\r\nhttp://b.example/\r\n".encode())
+    assert read_seeds_file(seeds) == ["http://a.example/", "http://b.example/"]
