@@ -8,8 +8,10 @@ user did not ask to replace, or left a wrong exit status.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,32 @@ def test_a_seeds_file_saved_with_a_byte_order_mark_reads_its_first_url(tmp_path:
     seeds = tmp_path / "seeds.txt"
     seeds.write_bytes("\ufeffhttp://a.example/\r\nhttp://b.example/\r\n".encode())
     assert read_seeds_file(seeds) == ["http://a.example/", "http://b.example/"]
+
+
+@contextlib.contextmanager
+def closed_pipe(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Standard output is a pipe whose reader has gone (`linkgraph ... | head -1`). Set in
+    the test's body: pytest puts its own capture back between a fixture and the test."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = open(write_end, "w", encoding="utf-8")  # closed below
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr("sys.stdout", stream)
+            yield
+    finally:
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+@pytest.mark.parametrize("argv", [["stats"], ["backlinks", "b.example"], ["changes", "b.example"]])
+def test_a_table_into_a_closed_pipe_exits_0_quietly(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    two_links: Path,
+    argv: list[str],
+) -> None:
+    # rich answers a broken pipe with SystemExit(1); every other output of ours exits 0.
+    with closed_pipe(monkeypatch):
+        code, _, err = run(capsys, *argv, "--db", str(two_links))
+    assert (code, err) == (0, "")
