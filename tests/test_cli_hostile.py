@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import run
@@ -227,3 +228,43 @@ def test_a_table_into_a_closed_pipe_exits_0_quietly(
     with closed_pipe(monkeypatch):
         code, _, err = run(capsys, *argv, "--db", str(two_links))
     assert (code, err) == (0, "")
+
+
+def _damage_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(64, len(data) - 600, 7):  # the footer (schema, row groups) stays
+        data[i] = 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(b"not parquet at all\n"),
+        lambda p: p.write_bytes(p.read_bytes()[:200]),
+        _damage_middle,
+    ],
+    ids=["garbage", "truncated", "damaged-inside"],
+)
+@pytest.mark.parametrize("table", ["links", "pages"])
+def test_import_parquet_of_a_damaged_file_is_one_line_and_builds_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, two_links: Path, damage: Any, table: str
+) -> None:
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "export"
+    assert (
+        run(
+            capsys, "export", "--db", str(two_links), "--format", "parquet", "--output", str(folder)
+        )[0]
+        == 0
+    )
+    (part,) = [
+        p for p in (folder / table).rglob("*.parquet") if "kind=link" in str(p) or table == "pages"
+    ]
+    damage(part)
+    db = tmp_path / "new.db"
+    code, out, err = run(capsys, "import-parquet", str(folder), "--db", str(db))
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert line.startswith("linkgraph: error:") and "Parquet" in line
+    assert not db.exists()
