@@ -268,3 +268,26 @@ def test_import_parquet_of_a_damaged_file_is_one_line_and_builds_nothing(
     line = one_line_error(err)
     assert line.startswith("linkgraph: error:") and "Parquet" in line
     assert not db.exists()
+
+
+def test_an_error_line_shows_control_characters_of_a_path_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "x\x1b[2Jy\x07\u202e.db"
+    code, _, err = run(capsys, "stats", "--db", str(db))
+    assert code == 1
+    line = one_line_error(err)
+    assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
+    assert line.endswith("x\\x1b[2Jy\\x07\\u202e.db")
+
+
+def test_an_error_quoting_a_huge_line_is_cut_short(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("a" * 1_000_000 + "\n")
+    code, _, err = run(capsys, "crawl", "--seeds", str(seeds), "--db", str(tmp_path / "x.db"))
+    assert code == 1
+    line = one_line_error(err)
+    assert line.startswith("linkgraph: error: not an http(s) URL: 'aaaa")
+    assert len(line) < 3000 and line.endswith("more characters)")
