@@ -204,8 +204,11 @@ def export(
 
     def write(stream: IO[Any]) -> int:
         if format in ("jsonl", "csv"):
-            records = iter_links(db, include_lost=include_lost)
-            return write_links(records, stream, format=format, include_lost=include_lost)
+            # Opened before the CSV header is written: `export > links.csv` of a missing
+            # store must not leave a file that looks like the export of an empty one.
+            with _reading(db) as store:
+                records = store.iter_links(include_lost=include_lost)
+                return write_links(records, stream, format=format, include_lost=include_lost)
         return export_graph(db, stream, format=format, level=level)
 
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):

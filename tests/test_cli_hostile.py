@@ -291,3 +291,14 @@ def test_an_error_quoting_a_huge_line_is_cut_short(
     line = one_line_error(err)
     assert line.startswith("linkgraph: error: not an http(s) URL: 'aaaa")
     assert len(line) < 3000 and line.endswith("more characters)")
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl", "edgelist"])
+def test_export_of_a_missing_store_prints_nothing_to_standard_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, format: str
+) -> None:
+    # `linkgraph export --format csv > links.csv` must not leave a header that looks like
+    # an export of an empty store.
+    code, out, err = run(capsys, "export", "--db", str(tmp_path / "none.db"), "--format", format)
+    assert code == 1 and out == ""
+    assert one_line_error(err).startswith("linkgraph: error: no linkgraph store")
