@@ -302,3 +302,32 @@ def test_export_of_a_missing_store_prints_nothing_to_standard_output(
     code, out, err = run(capsys, "export", "--db", str(tmp_path / "none.db"), "--format", format)
     assert code == 1 and out == ""
     assert one_line_error(err).startswith("linkgraph: error: no linkgraph store")
+
+
+@pytest.mark.parametrize(
+    ("sites", "pages", "says"),
+    [
+        (str(10**18), "12", "at most 64,768 sites"),
+        ("56", str(10**18), "at most 1,000 pages"),
+        ("64769", "12", "at most 64,768 sites"),
+        ("56", "1001", "at most 1,000 pages"),
+    ],
+)
+def test_demo_refuses_a_web_larger_than_it_can_build_before_building(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sites: str, pages: str, says: str
+) -> None:
+    # Before, --pages 10**23 built pages until memory ran out: a stall, not an error.
+    code, out, err = run(
+        capsys,
+        "demo",
+        "--db",
+        str(tmp_path / "demo.db"),
+        "--quiet",
+        "--sites",
+        sites,
+        "--pages",
+        pages,
+    )
+    assert code == 1 and out == ""
+    assert says in one_line_error(err)
+    assert list(tmp_path.iterdir()) == []
