@@ -92,15 +92,16 @@ async def open_writer(db: str | os.PathLike[str], *, bulk: bool = False) -> Stor
     return await StoreWriter.open(db, bulk=bulk)
 
 
-def refuse_other_urls(db: object) -> None:
-    """A ``--db`` that looks like a URL of another scheme (``postgresq://``, ``mysql://``)
-    is a mistake, not a file name: say so, without the password it may carry, instead of
-    creating folders named after it or printing it in a "not found"."""
+def refuse_other_urls(db: object, what: str = "--db") -> None:
+    """A ``--db`` (or the store argument ``what``) that looks like a URL of another scheme
+    (``postgresq://``, ``mysql://``) is a mistake, not a file name: say so, without the
+    password it may carry, instead of creating folders named after it or printing it in a
+    "not found"."""
     text = os.fspath(db) if isinstance(db, str | os.PathLike) else ""
     if isinstance(text, str) and "://" in text and not is_pg_url(text):
         scheme = text.split("://", 1)[0]
         raise StoreError(
-            f"--db {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
+            f"{what} {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
             " path (SQLite) or a postgresql:// URL"
         )
 
@@ -128,6 +129,7 @@ def init_db(db: str | os.PathLike[str]) -> dict[str, int]:
         return {"before": before, "after": after}
     from linkgraph.storage import schema
 
+    refuse_other_urls(db, "URL")
     before = schema.inspect_file(db) or 0
     schema.connect(db, create=True).close()
     return {"before": before, "after": schema.SCHEMA_VERSION}
@@ -144,4 +146,6 @@ def copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> dict[str, 
     """
     from linkgraph.storage.pg.copy import copy_store
 
+    refuse_other_urls(src, "SRC")
+    refuse_other_urls(dst, "DST")
     return copy_store(src, dst)

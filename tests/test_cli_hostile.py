@@ -331,3 +331,23 @@ def test_demo_refuses_a_web_larger_than_it_can_build_before_building(
     assert code == 1 and out == ""
     assert says in one_line_error(err)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["init-db", "mysql://u:secret@db.example/links"],
+        ["copy", "{store}", "mysql://u:secret@db.example/links"],
+        ["copy", "mysql://u:secret@db.example/links", "{new}"],
+    ],
+)
+def test_copy_and_init_db_refuse_a_url_of_another_database_as_the_query_commands_do(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: str, argv: list[str]
+) -> None:
+    new = tmp_path / "new.db"
+    argv = [a.format(store=store, new=new) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert "mysql:// is not a store linkgraph knows" in line and "secret" not in line
+    assert not new.exists()
