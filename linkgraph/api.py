@@ -25,6 +25,7 @@ from linkgraph.storage.vocab import EXPORT_FORMATS
 
 from .stores import open_reader as _open_reader
 from .stores import reading as _reading
+from .stores import refuse_overwriting_store
 
 if TYPE_CHECKING:
     from linkgraph.crawler.engine import CrawlStats
@@ -223,6 +224,7 @@ def export(
 
     if target.is_dir():
         raise SettingsError(f"{target} is a folder: give --output a file name")
+    refuse_overwriting_store(target)
     if target.exists() and not target.is_file():
         # A pipe or a device (/dev/stdout, /dev/null, a FIFO): a file renamed over it
         # would replace it, so the records go straight in.

@@ -42,7 +42,7 @@ from linkgraph.storage.records import BacklinkDetail, Target
 from . import api
 from .disavow import DisavowEntry, format_disavow
 from .inputs import read_list_file
-from .stores import AuditStore, reading, shown
+from .stores import AuditStore, reading, refuse_overwriting_store, shown
 
 __all__ = [
     "AuditProfile",
@@ -456,6 +456,7 @@ def disavow(
         if hasattr(output, "write"):
             output.write(text)  # type: ignore[union-attr]
         else:
+            refuse_overwriting_store(output)
             Path(output).write_text(text, encoding="utf-8")  # type: ignore[arg-type]
     return text
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, overload
 
 from linkgraph.storage.errors import StoreError
@@ -104,6 +105,20 @@ def refuse_other_urls(db: object, what: str = "--db") -> None:
             f"{what} {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
             " path (SQLite) or a postgresql:// URL"
         )
+
+
+def refuse_overwriting_store(output: object) -> None:
+    """An ``--output`` file that is a SQLite database is refused: ``export --db links.db
+    --output links.db`` (for ``links.csv``) would replace the store, or another one, by
+    an export of it. Only regular files are looked at (opening a FIFO would block)."""
+    if not isinstance(output, str | os.PathLike) or not Path(output).is_file():
+        return
+    with suppress(OSError), open(output, "rb") as fh:
+        if fh.read(16) == b"SQLite format 3\x00":
+            raise StoreError(
+                f"{os.fspath(output)} is a SQLite database (a store?): --output will not"
+                " write over it; give another file name"
+            )
 
 
 def shown(db: object) -> str:

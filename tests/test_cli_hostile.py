@@ -351,3 +351,32 @@ def test_copy_and_init_db_refuse_a_url_of_another_database_as_the_query_commands
     line = one_line_error(err)
     assert "mysql:// is not a store linkgraph knows" in line and "secret" not in line
     assert not new.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "--output", "{out}"],
+        ["export", "--format", "graphml", "--output", "{out}"],
+        ["disavow", "b.example", "--min-score", "0", "--output", "{out}"],
+    ],
+)
+@pytest.mark.parametrize("which", ["itself", "another store"])
+def test_an_output_that_is_a_store_is_refused_and_the_store_kept(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    two_links: Path,
+    store: str,
+    argv: list[str],
+    which: str,
+) -> None:
+    # `--output links.db` for `--output links.csv`: the export replaced the store.
+    out = two_links if which == "itself" else Path(store)
+    before = out.read_bytes()
+    code, stdout, err = run(
+        capsys, argv[0], "--db", str(two_links), *(a.format(out=out) for a in argv[1:])
+    )
+    assert code == 1 and stdout == ""
+    line = one_line_error(err)
+    assert line.startswith(f"linkgraph: error: {out} is a SQLite database")
+    assert out.read_bytes() == before
