@@ -185,7 +185,9 @@ def export(
     links) and the page table as Parquet under the folder ``output``
     (:mod:`linkgraph.parquet`). ``output`` is a path, an open file, or ``None``
     for standard output. A path is written to a temporary name and renamed at the end,
-    so an interrupted export never leaves a half file under the name asked for.
+    so an interrupted export never leaves a half file under the name asked for; a pipe or
+    a device (``/dev/stdout``, a FIFO) is written in place, and a path holding a SQLite
+    database (the store itself, given by mistake) is refused.
     """
     from .graphs import LEVELS, export_graph
 
