@@ -280,6 +280,8 @@ def load_settings(
                 data = tomllib.load(fh)
         except OSError as exc:
             raise SettingsError(f"cannot read config {config_file}: {exc.strerror}") from None
+        except UnicodeDecodeError:  # tomllib decodes the whole file first
+            raise SettingsError(f"config {config_file} is not UTF-8 text, as TOML is") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config {config_file} is not valid TOML: {exc}") from None
         table = data.get("crawl", data)

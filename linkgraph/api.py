@@ -25,6 +25,7 @@ from linkgraph.storage.vocab import EXPORT_FORMATS
 
 from .stores import open_reader as _open_reader
 from .stores import reading as _reading
+from .stores import refuse_overwriting_store
 
 if TYPE_CHECKING:
     from linkgraph.crawler.engine import CrawlStats
@@ -184,7 +185,9 @@ def export(
     links) and the page table as Parquet under the folder ``output``
     (:mod:`linkgraph.parquet`). ``output`` is a path, an open file, or ``None``
     for standard output. A path is written to a temporary name and renamed at the end,
-    so an interrupted export never leaves a half file under the name asked for.
+    so an interrupted export never leaves a half file under the name asked for; a pipe or
+    a device (``/dev/stdout``, a FIFO) is written in place, and a path holding a SQLite
+    database (the store itself, given by mistake) is refused.
     """
     from .graphs import LEVELS, export_graph
 
@@ -204,8 +207,11 @@ def export(
 
     def write(stream: IO[Any]) -> int:
         if format in ("jsonl", "csv"):
-            records = iter_links(db, include_lost=include_lost)
-            return write_links(records, stream, format=format, include_lost=include_lost)
+            # Opened before the CSV header is written: `export > links.csv` of a missing
+            # store must not leave a file that looks like the export of an empty one.
+            with _reading(db) as store:
+                records = store.iter_links(include_lost=include_lost)
+                return write_links(records, stream, format=format, include_lost=include_lost)
         return export_graph(db, stream, format=format, level=level)
 
     if output is None or isinstance(output, io.IOBase) or hasattr(output, "write"):
@@ -214,11 +220,27 @@ def export(
             stream = sys.stdout.buffer if binary else sys.stdout
         return write(stream)
     target = Path(output)
+
+    def opened(path: Path) -> IO[Any]:
+        return path.open("wb") if binary else path.open("w", encoding="utf-8", newline="")
+
+    if target.is_dir():
+        raise SettingsError(f"{target} is a folder: give --output a file name")
+    refuse_overwriting_store(target)
+    if target.exists() and not target.is_file():
+        # A pipe or a device (/dev/stdout, /dev/null, a FIFO): a file renamed over it
+        # would replace it, so the records go straight in.
+        with opened(target) as fh:
+            return write(fh)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline="") as fh:
+        with opened(tmp) as fh:
             count = write(fh)
         tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        # The message names the file asked for, not the temporary one beside it.
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -42,7 +42,7 @@ from linkgraph.storage.records import BacklinkDetail, Target
 from . import api
 from .disavow import DisavowEntry, format_disavow
 from .inputs import read_list_file
-from .stores import AuditStore, reading, shown
+from .stores import AuditStore, reading, refuse_overwriting_store, shown
 
 __all__ = [
     "AuditProfile",
@@ -85,39 +85,49 @@ def load_profile(
     generic_file: str | os.PathLike[str] | None = None,
 ) -> AuditProfile:
     """A profile from a TOML file (``[profile]`` table), extended by ``brand`` / ``keyword``."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                table = tomllib.load(fh).get("profile", {})
-        except OSError as exc:
-            raise SettingsError(f"cannot read profile {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"profile {path} is not valid TOML: {exc}") from None
-        known = {
-            "brands",
-            "keywords",
-            "generic_file",
-            "max_exact_share",
-            "max_money_share",
-            "sitewide_share",
-        }
-        unknown = set(table) - known
-        if unknown:
-            raise SettingsError(f"profile {path}: unknown setting {sorted(unknown)[0]!r}")
-        values = dict(table)
+    values = _read_profile(path) if path is not None else {}
     generic_path = generic_file or values.pop("generic_file", None)
+    return AuditProfile(
+        brands=tuple(values.get("brands", ())) + tuple(brand),
+        keywords=tuple(values.get("keywords", ())) + tuple(keyword),
+        generic=read_generic(generic_path) if generic_path else DEFAULT_GENERIC,
+        max_exact_share=float(values.get("max_exact_share", 0.10)),
+        max_money_share=float(values.get("max_money_share", 0.30)),
+        sitewide_share=float(values.get("sitewide_share", 0.5)),
+    )
+
+
+_SHARES = ("max_exact_share", "max_money_share", "sitewide_share")
+
+
+def _read_profile(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``[profile]`` table of a TOML file, each value checked: a profile is hand-written,
+    and a string where a list belongs would otherwise become one brand per letter."""
     try:
-        return AuditProfile(
-            brands=tuple(values.get("brands", ())) + tuple(brand),
-            keywords=tuple(values.get("keywords", ())) + tuple(keyword),
-            generic=read_generic(generic_path) if generic_path else DEFAULT_GENERIC,
-            max_exact_share=float(values.get("max_exact_share", 0.10)),
-            max_money_share=float(values.get("max_money_share", 0.30)),
-            sitewide_share=float(values.get("sitewide_share", 0.5)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"profile {path}: {exc}") from None
+        with open(path, "rb") as fh:
+            table = tomllib.load(fh).get("profile", {})
+    except OSError as exc:
+        raise SettingsError(f"cannot read profile {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:  # tomllib decodes the whole file first
+        raise SettingsError(f"profile {path} is not UTF-8 text, as TOML is") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"profile {path} is not valid TOML: {exc}") from None
+    if not isinstance(table, dict):
+        raise SettingsError(f"profile {path}: profile must be a table ([profile]), not {table!r}")
+    for key, value in table.items():
+        if key in ("brands", "keywords"):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            want = "a list of strings"
+        elif key == "generic_file":
+            ok, want = isinstance(value, str), "a file name"
+        elif key in _SHARES:  # nan fails the range test too
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            ok, want = number and 0 <= value <= 1, "a number from 0 to 1"
+        else:
+            raise SettingsError(f"profile {path}: unknown setting {key!r}")
+        if not ok:
+            raise SettingsError(f"profile {path}: {key} must be {want}, not {value!r}")
+    return dict(table)
 
 
 # -- anchors -------------------------------------------------------------------------------
@@ -446,6 +456,7 @@ def disavow(
         if hasattr(output, "write"):
             output.write(text)  # type: ignore[union-attr]
         else:
+            refuse_overwriting_store(output)
             Path(output).write_text(text, encoding="utf-8")  # type: ignore[arg-type]
     return text
 

@@ -18,7 +18,8 @@ def read_list_file(path: str | os.PathLike[str], what: str) -> list[tuple[int, s
     """The entries of a one-per-line file, with their line numbers; blank lines and ``#``
     comments (whole lines or line ends) left out. ``what`` names the file in errors."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a byte-order mark (Windows Notepad writes one) is not part of line 1.
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise SettingsError(f"cannot read {what} {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

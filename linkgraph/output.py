@@ -10,8 +10,10 @@ boolean and list form); JSON escapes what would act on a terminal.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import IO, Any
@@ -22,9 +24,23 @@ from rich.text import Text
 
 from linkgraph.storage.safetext import LIST_SEPARATOR, csv_cell, json_safe, terminal_safe
 
-__all__ = ["FORMATS", "SafeFormatter", "emit", "emit_json", "safe_text", "say"]
+__all__ = ["FORMATS", "SafeFormatter", "console", "emit", "emit_json", "safe_text", "say"]
 
 FORMATS = ("table", "json", "csv")
+
+
+class _Console(Console):
+    """rich's console, but a broken pipe is the caller's: rich exits 1 on one, where
+    ``linkgraph ... | head`` is a success (the CLI answers BrokenPipeError with 0)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+def console(stream: IO[str] | None = None, *, width: int | None = None) -> Console:
+    """The console every table is printed with (standard output by default)."""
+    return _Console(file=stream, width=width)
 
 
 def safe_text(value: Any) -> Text:
@@ -90,7 +106,7 @@ def emit(
         table.add_column(safe_text(name), overflow="fold")
     for record in records:
         table.add_row(*(safe_text(_cell(record.get(name))) for name in names))
-    Console(file=stream, width=None if stream.isatty() else 160).print(table)
+    console(stream, width=None if stream.isatty() else 160).print(table)
     if not records:
         print("(nothing found)", file=stream)
 

@@ -276,7 +276,12 @@ def _read(folder: Path, name: str) -> Any:
     where = folder / name
     if not where.is_dir():
         raise SettingsError(f"{folder} has no {name}/ folder: not a linkgraph Parquet export")
-    dataset = ds.dataset(where, format="parquet", partitioning="hive" if name == "links" else None)
+    try:
+        dataset = ds.dataset(
+            where, format="parquet", partitioning="hive" if name == "links" else None
+        )
+    except (OSError, _arrow().ArrowException) as exc:
+        raise _damaged(where, exc) from None
     # Checked up front: a foreign folder otherwise fails deep inside pyarrow or our loop.
     wanted = _schemas(_arrow())[0 if name == "links" else 1].names
     missing = [column for column in wanted if column not in dataset.schema.names]
@@ -333,10 +338,20 @@ def _spool(folder: Path, path: Path) -> Spool:
             )
         for batch in pages.to_batches(columns=list(_PAGE_FIELDS), batch_size=_ROWS):
             spool.add_pages(tuple(row[c] for c in _PAGE_FIELDS) for row in batch.to_pylist())
+    except _arrow().ArrowException as exc:  # a file damaged past its footer
+        spool.close()
+        raise _damaged(folder, exc) from None
     except BaseException:
         spool.close()
         raise
     return spool
+
+
+def _damaged(where: Path, exc: BaseException) -> SettingsError:
+    # pyarrow's messages run over several lines; the CLI's error is one.
+    return SettingsError(
+        f"{where} holds a damaged or foreign Parquet file: {' '.join(str(exc).split())}"
+    )
 
 
 async def _fill(writer: StoreWriter | PgWriter, spool: Spool) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, overload
 
 from linkgraph.storage.errors import StoreError
@@ -92,17 +93,32 @@ async def open_writer(db: str | os.PathLike[str], *, bulk: bool = False) -> Stor
     return await StoreWriter.open(db, bulk=bulk)
 
 
-def refuse_other_urls(db: object) -> None:
-    """A ``--db`` that looks like a URL of another scheme (``postgresq://``, ``mysql://``)
-    is a mistake, not a file name: say so, without the password it may carry, instead of
-    creating folders named after it or printing it in a "not found"."""
+def refuse_other_urls(db: object, what: str = "--db") -> None:
+    """A ``--db`` (or the store argument ``what``) that looks like a URL of another scheme
+    (``postgresq://``, ``mysql://``) is a mistake, not a file name: say so, without the
+    password it may carry, instead of creating folders named after it or printing it in a
+    "not found"."""
     text = os.fspath(db) if isinstance(db, str | os.PathLike) else ""
     if isinstance(text, str) and "://" in text and not is_pg_url(text):
         scheme = text.split("://", 1)[0]
         raise StoreError(
-            f"--db {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
+            f"{what} {redact(text)}: {scheme}:// is not a store linkgraph knows: give a file"
             " path (SQLite) or a postgresql:// URL"
         )
+
+
+def refuse_overwriting_store(output: object) -> None:
+    """An ``--output`` file that is a SQLite database is refused: ``export --db links.db
+    --output links.db`` (for ``links.csv``) would replace the store, or another one, by
+    an export of it. Only regular files are looked at (opening a FIFO would block)."""
+    if not isinstance(output, str | os.PathLike) or not Path(output).is_file():
+        return
+    with suppress(OSError), open(output, "rb") as fh:
+        if fh.read(16) == b"SQLite format 3\x00":
+            raise StoreError(
+                f"{os.fspath(output)} is a SQLite database (a store?): --output will not"
+                " write over it; give another file name"
+            )
 
 
 def shown(db: object) -> str:
@@ -128,6 +144,7 @@ def init_db(db: str | os.PathLike[str]) -> dict[str, int]:
         return {"before": before, "after": after}
     from linkgraph.storage import schema
 
+    refuse_other_urls(db, "URL")
     before = schema.inspect_file(db) or 0
     schema.connect(db, create=True).close()
     return {"before": before, "after": schema.SCHEMA_VERSION}
@@ -144,4 +161,6 @@ def copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> dict[str, 
     """
     from linkgraph.storage.pg.copy import copy_store
 
+    refuse_other_urls(src, "SRC")
+    refuse_other_urls(dst, "DST")
     return copy_store(src, dst)

@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from linkgraph.storage.safetext import terminal_safe
+
 from ..errors import LinkgraphError
 from ..output import SafeFormatter
 from .common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
@@ -46,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except LinkgraphError as exc:  # ours on purpose: a store, a setting, a fetch, a ranking
-        print(f"linkgraph: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("linkgraph: interrupted", file=sys.stderr)
@@ -54,10 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK  # `linkgraph export | head` is fine
     except OSError as exc:
-        print(
-            f"linkgraph: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(
-                ": "
-            ),
-            file=sys.stderr,
-        )
+        _error(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
         return EXIT_ERROR
+
+
+# An error quoting a whole input line (a 10 MB line of a seeds file) is cut here.
+_LONGEST_ERROR = 1000
+
+
+def _error(message: str) -> None:
+    """The one error line on stderr. A path, URL or file line in the message may hold
+    control characters: they are shown escaped, as crawled text is."""
+    text = terminal_safe(message)
+    if len(text) > _LONGEST_ERROR:
+        text = f"{text[:_LONGEST_ERROR]}... ({len(text) - _LONGEST_ERROR:,} more characters)"
+    print(f"linkgraph: error: {text}", file=sys.stderr)

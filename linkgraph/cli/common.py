@@ -49,6 +49,11 @@ def describe(run: Run) -> tuple[str, str, str]:
     return name, " ".join(summary.split()), "Example:\n" + example
 
 
+# SQLite's integers are 64-bit: a larger count (``--limit 10**23``) cannot even be bound
+# to a query, and no store holds that many rows.
+LARGEST_COUNT = 2**63 - 1
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -56,6 +61,15 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    if value > LARGEST_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {LARGEST_COUNT}: {text}")
+    return value
+
+
+def port(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535: {text}")
     return value
 
 

@@ -258,14 +258,14 @@ def cmd_robots(args: argparse.Namespace) -> int:
         default=56,
         metavar="N",
         help="sites in the demo web, its 16 fixed trap and audit sites included"
-        " (default 56, at least 28)",
+        " (default 56, at least 28, at most 64,768)",
     ),
     arg(
         "--pages",
         type=positive_int,
         default=12,
         metavar="N",
-        help="pages of each generated site (default 12, at least 6)",
+        help="pages of each generated site (default 12, 6 to 1,000)",
     ),
     option("quiet", param="quiet"),  # run_demo prints its own progress
     switch(

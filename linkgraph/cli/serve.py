@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import EXIT_OK, arg, command, positive_int, switch
+from .common import EXIT_OK, arg, command, port, switch
 
 
 @command(
@@ -16,7 +16,7 @@ from .common import EXIT_OK, arg, command, positive_int, switch
         help="address to listen on (default 127.0.0.1, this machine only); any other address"
         " requires a token on every request",
     ),
-    arg("--port", type=positive_int, default=8787, help="port (default 8787; 0: any free port)"),
+    arg("--port", type=port, default=8787, help="port (default 8787; 0: any free port)"),
     switch("--open", help="open the URL in a browser"),
     arg(
         "--token",

@@ -10,7 +10,7 @@ from typing import Any
 from linkgraph.storage.safetext import terminal_safe
 from linkgraph.storage.vocab import EXPORT_FORMATS, LEVELS
 
-from ..output import emit_json, safe_text, say
+from ..output import console, emit_json, safe_text, say
 from ..stores import shown as shown_store
 from .common import EXIT_ERROR, EXIT_OK, INCLUDE_LOST_HELP, arg, call, command, shown, switch
 
@@ -28,7 +28,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json(result)
         return EXIT_OK
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=safe_text(f"linkgraph store {shown_store(args.db)}"), show_header=False)
@@ -53,7 +52,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     table.add_row("hosts (crawled)", f"{result['hosts']:,} ({result['hosts_crawled']:,})")
     table.add_row("domains", f"{result['domains']:,}")
     table.add_row("frontier (still queued)", f"{result['frontier']:,}")
-    Console().print(table)
+    console().print(table)
     if result.get("workers"):
         _print_workers(result["workers"])
     for note in result["host_notes"]:
@@ -69,7 +68,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def _print_workers(workers: list[dict[str, Any]]) -> None:
     """The crawl workers of a PostgreSQL store, newest first."""
-    from rich.console import Console
     from rich.table import Table
 
     now = time.time()
@@ -86,7 +84,7 @@ def _print_workers(workers: list[dict[str, Any]]) -> None:
             f"{w['rate']:.1f}",
             f"{max(0.0, now - w['last_seen']):.0f}s ago",
         )
-    Console().print(table)
+    console().print(table)
 
 
 @command(

@@ -39,6 +39,10 @@ __all__ = ["DEFAULT_SITES", "DEMO_SETTINGS", "demo_settings", "demo_size", "run_
 
 # The generator's floors: the traps need 12 generated hosts, a regular site 6 pages.
 MIN_GENERATED, MIN_PAGES = 12, 6
+# And its ceilings. Each site listens on its own address of 127.77.0.0/16, 2-254 in each
+# last octet: no more exist. The generator's time grows with the square of the pages of a
+# site (1,000 take seconds, 10,000 minutes), so --pages 10**9 would build for ever.
+MAX_SITES, MAX_PAGES = 256 * 253, 1000
 # 40 generated sites plus the fixed ones (old.alpha.test and the audit sites): the web
 # the README describes, 56 sites on 35 domains.
 DEFAULT_SITES = 56
@@ -72,7 +76,8 @@ def demo_size(sites: int, pages: int) -> int:
 
     The demo web always holds some fixed sites besides the generated ones (an unreachable
     host and the backlink-audit sites); ``sites`` counts them too, so that the number
-    asked for is the number the summary shows. Too small a web is refused, not enlarged.
+    asked for is the number the summary shows. Too small a web is refused, not enlarged,
+    and so is one past :data:`MAX_SITES` or :data:`MAX_PAGES`.
     """
     fixed = len(generate(MIN_GENERATED, 1)) - MIN_GENERATED
     if sites < MIN_GENERATED + fixed:
@@ -80,8 +85,14 @@ def demo_size(sites: int, pages: int) -> int:
             f"the demo web needs at least {MIN_GENERATED + fixed} sites ({fixed} fixed trap and"
             f" audit sites and {MIN_GENERATED} generated ones), not {sites}"
         )
+    if sites > MAX_SITES:
+        raise SettingsError(
+            f"the demo web has at most {MAX_SITES:,} sites (one loopback address each), not {sites}"
+        )
     if pages < MIN_PAGES:
         raise SettingsError(f"demo sites need at least {MIN_PAGES} pages each, not {pages}")
+    if pages > MAX_PAGES:
+        raise SettingsError(f"demo sites have at most {MAX_PAGES:,} pages each, not {pages}")
     return sites - fixed
 
 
