@@ -109,6 +109,8 @@ _CANONICAL = re.compile(
 )
 _MISSING: Any = object()
 _NO_HEADER = {"source": 0, "target": 1, "anchor": 2, "rel": 3}
+# Characters of a bad cell quoted in a problem line.
+_SHOWN = 200
 _MEMO = 200_000  # distinct cells remembered at once (about 40 MB at most)
 # Inputs of this many bytes or more are read in a process of their own (the second core),
 # while this one commits; a smaller one is read here (a process costs tens of ms to start),
@@ -147,6 +149,11 @@ def _remember(memo: dict[str, _T], cell: str, compute: Callable[[str], _T]) -> _
 
 
 def _url_of(cell: str) -> str | None:
+    # A URL field holding a line break is rows run together: a quote opened and never
+    # closed swallows the lines after it up to the next quote. Parsing it as a URL would
+    # drop the breaks (WHATWG does) and store one made-up target in place of those rows.
+    if "\n" in cell or "\r" in cell:
+        return None
     return _normalize_cell(cell.strip())
 
 
@@ -207,7 +214,14 @@ def _chunks(
             if len(result.problems) < 5:
                 at = source_at if source is None else target_at
                 bad = row[at].strip() if at < n else ""
-                result.problems.append(f"line {line_no}: not an http(s) URL: {bad!r}")
+                if len(bad) > _SHOWN:  # a run-on field can hold the rest of the file
+                    bad = bad[:_SHOWN] + "..."
+                what = (
+                    "a line break inside a URL (a quote never closed?)"
+                    if "\n" in bad or "\r" in bad
+                    else "not an http(s) URL"
+                )
+                result.problems.append(f"line {line_no}: {what}: {bad!r}")
             continue
         rel: tuple[str, ...] = ()
         if 0 <= rel_at < n and (cell := row[rel_at]):
@@ -439,11 +453,14 @@ def import_links(
 
     refuse_other_urls(db)
     path = str(file)
+    piped = path == "-"
     try:
-        # Standard input is read whole: detecting the encoding needs a second pass.
-        raw: BinaryIO = (
-            io.BytesIO(sys.stdin.buffer.read()) if path == "-" else Path(path).open("rb")
-        )
+        # Standard input, a pipe (`<(zcat links.csv.gz)`) or a FIFO is read whole:
+        # detecting the encoding needs a second pass.
+        raw: BinaryIO = io.BytesIO(sys.stdin.buffer.read()) if piped else Path(path).open("rb")
+        if not raw.seekable():
+            with raw:
+                raw, piped = io.BytesIO(raw.read()), True
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
     result = ImportResult()
@@ -451,7 +468,7 @@ def import_links(
         codec, note = detect_encoding(raw, path, encoding)
         result.encoding, result.encoding_note = codec, note
         now = int(time.time())
-        size = os.fstat(raw.fileno()).st_size if path != "-" else len(raw.getvalue())  # type: ignore[attr-defined]
+        size = len(raw.getvalue()) if piped else os.fstat(raw.fileno()).st_size  # type: ignore[attr-defined]
         # The reading process is forked and waited for with the event loop's add_reader:
         # POSIX only (Windows has neither).
         if size < _PROCESS_BYTES or os.name != "posix":
@@ -463,7 +480,7 @@ def import_links(
             finally:
                 stream.close()
             return result
-        source: str | bytes = raw.getvalue() if path == "-" else path  # type: ignore[attr-defined]
+        source: str | bytes = raw.getvalue() if piped else path  # type: ignore[attr-defined]
         reader = _Reader(source, codec, delimiter, now, path, result)
         try:
             run(_load(db, reader))

@@ -3,7 +3,9 @@ URLs: the expected rows are written out by hand, so a faster import cannot drift
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import linkgraph
@@ -93,3 +95,62 @@ def test_importing_the_same_export_again_stores_no_new_row(tmp_path: Path) -> No
     # Every link was seen again: last_seen is set (the same second or later), nothing else moves.
     assert [row[:7] for row in after] == [row[:7] for row in before]
     assert all(row[7] is not None and row[7] >= min(first_seen) for row in after)
+
+
+def test_a_quote_never_closed_is_a_skipped_row_not_a_made_up_url(tmp_path: Path) -> None:
+    # The quote opened on line 2 runs to the end: the csv module returns the rest of the
+    # file as one target field, which a URL parser would turn into one long URL.
+    edges = tmp_path / "broken.csv"
+    edges.write_text(
+        "source,target\n"
+        'http://a1.test/,"http://b1.test/\n'
+        "http://a2.test/,http://b2.test/\n"
+        "http://c.test/,http://d.test/\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "i.db"
+
+    result = linkgraph.import_links(db, edges)
+
+    assert (result.rows, result.links, result.skipped) == (1, 0, 1)
+    assert result.problems == [
+        "line 2: a line break inside a URL (a quote never closed?): "
+        "'http://b1.test/\\nhttp://a2.test/,http://b2.test/\\nhttp://c.test/,http://d.test/'"
+    ]
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT url FROM urls").fetchall() == []
+    finally:
+        conn.close()
+
+
+def test_a_bad_cell_is_quoted_in_its_problem_line_cut_short(tmp_path: Path) -> None:
+    edges = tmp_path / "long.csv"
+    edges.write_text("http://a.test/,ftp://" + "x" * 5000 + "\n", encoding="utf-8")
+
+    result = linkgraph.import_links(tmp_path / "i.db", edges)
+
+    assert result.problems == [f"line 1: not an http(s) URL: {'ftp://' + 'x' * 194 + '...'!r}"]
+
+
+def test_an_edge_list_read_from_a_fifo_is_imported(tmp_path: Path) -> None:
+    # A FIFO (or a shell's `<(zcat links.csv.gz)`) cannot be read twice: it is read whole.
+    fifo = tmp_path / "links.fifo"
+    os.mkfifo(fifo)
+    written = threading.Thread(
+        target=fifo.write_text,
+        args=("http://a.test/,http://b.test/x,caf\u00e9\nhttp://a.test/,http://c.test/,\n",),
+        kwargs={"encoding": "utf-8"},
+        daemon=True,
+    )
+    written.start()
+
+    result = linkgraph.import_links(tmp_path / "i.db", fifo)
+
+    written.join(timeout=10)
+    assert (result.rows, result.links, result.skipped) == (2, 2, 0)
+    links, _, _ = stored_rows(tmp_path / "i.db")
+    assert [(s, t, a) for s, t, _, a, *_ in links] == [
+        ("http://a.test/", "http://b.test/x", "caf\u00e9"),
+        ("http://a.test/", "http://c.test/", ""),
+    ]

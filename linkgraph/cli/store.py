@@ -171,7 +171,11 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 @command(
-    arg("file", metavar="FILE", help="CSV or TSV; '-' reads standard input"),
+    arg(
+        "file",
+        metavar="FILE",
+        help="CSV or TSV; '-' reads standard input; a pipe works too: <(zcat links.csv.gz)",
+    ),
     "db",
     arg(
         "--encoding",
