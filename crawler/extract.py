@@ -101,6 +101,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .nesting import cap_nesting
 from .pagemeta import PageHead, robots_directives
+from .treequery import select
 from .urls import MAX_URL_LENGTH, resolve
 
 __all__ = [
@@ -263,7 +264,7 @@ def _innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator
 def _placements(tree: LexborHTMLParser, links: list[LexborNode]) -> list[str]:
     """The placement of each link: that of its innermost container, ``content`` if none."""
     containers: dict[int, str] = {}
-    for node in tree.css(_CONTAINERS):
+    for node in select(tree.root, _CONTAINERS):
         placement = _placement_of(node)
         if placement is not None:
             containers[node.mem_id] = placement
@@ -279,7 +280,7 @@ def _link_contents(
     alts: dict[int, list[str]] = {}
     scripted: set[int] = set()
     keys = {link.mem_id: link.mem_id for link in links if link.tag == "a"}
-    nodes = tree.css("img, script, style")
+    nodes = select(tree.root, "img, script, style")
     for node, key in zip(nodes, _innermost(nodes, keys), strict=True):
         if key is None:
             continue
@@ -323,7 +324,7 @@ class _Found:
 def _links(
     tree: LexborHTMLParser, base: str, budget: Budget, max_links: int | None, max_url: int
 ) -> _Found:
-    elements = tree.css(_LINKS)
+    elements = select(tree.root, _LINKS)
     found = _Found([])
     targets: dict[str, str | None] = {}
     start = 0

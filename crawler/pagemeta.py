@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .treequery import select
+
 __all__ = ["PageHead", "robots_directives"]
 
 # svg and math: the roots of the foreign content whose <title> elements are not the page's.
@@ -84,7 +86,7 @@ class PageHead:
         self.robots: list[str] = []
         self.titles: list[LexborNode] = []
         self.foreign: dict[int, bool] = {}
-        for node in tree.css(_HEAD_ITEMS):
+        for node in select(tree.root, _HEAD_ITEMS):
             tag = node.tag
             attrs = node.attributes
             if tag == "meta":
