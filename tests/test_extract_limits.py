@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from linkgraph.crawler import extract as extract_module
-from linkgraph.crawler import nesting
+from linkgraph.crawler import nesting, placement
 from linkgraph.crawler.encoding import decode_html
 from linkgraph.crawler.extract import Budget, extract
 from linkgraph.crawler.nesting import MAX_CLONE_BYTES, MAX_DEPTH, MAX_FORMATTING, cap_nesting
@@ -277,7 +277,7 @@ def _walk_steps(html: str) -> int:
     _CountingMarks.asked = 0
     marks = _CountingMarks({n.mem_id: "nav" for n in tree.css("nav")})
     links = tree.css("a[href]")
-    assert all(p == "nav" for p in extract_module._innermost(links, marks))
+    assert all(p == "nav" for p in placement.innermost(links, marks))
     return _CountingMarks.asked
 
 
