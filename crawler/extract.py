@@ -236,6 +236,7 @@ def _link_window(
     if len(nodes) > 256 and tree.css_first("svg") is not None:
         nesting = link_nesting(nodes)
     links = found.links
+    new_link = tuple.__new__  # a Link built in C, as parsing.py builds them
     for i, node in enumerate(nodes):
         if i & 63 == 63 and budget.spent():
             return
@@ -254,23 +255,25 @@ def _link_window(
         if max_links is not None and len(links) >= max_links:
             found.truncated = True
             return
-        key = node.mem_id
         if node.tag == "area":
-            anchor = _collapse(attrs.get("alt") or "")
+            anchor = " ".join((attrs.get("alt") or "").split())
             image = True
         else:
+            key = node.mem_id
             text = _text_without_scripts(node) if key in scripted else node.text()
-            anchor = _collapse(text)
+            anchor = " ".join(text.split())
             image = key in alts
             if image and not anchor:
                 anchor = " ".join(alts[key])
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
-        links.append(Link(target, anchor, rels, placed[i], image))
+        links.append(new_link(Link, (target, anchor, rels, placed[i], image, "link")))
 
 
 def _title(head: PageHead) -> str | None:
     """The first ``<title>`` outside SVG and MathML (icons have their own), collapsed."""
+    if not head.foreign:  # no SVG or MathML on the page: no walk up the tree
+        return _collapse(head.titles[0].text()) or None if head.titles else None
     for node, foreign in zip(head.titles, innermost(head.titles, head.foreign), strict=True):
         if foreign is None:
             return _collapse(node.text()) or None

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from linkgraph.storage.records import Link
+from linkgraph.storage.records import NOT_FOLLOW_RELS, Link
 
 from linkgraph.cores import usable_cores
 
@@ -123,15 +123,19 @@ def parse_page(
     )
     links = [tuple(link) for link in found.links]
     # The targets to follow, each once, in order: what the engine offers the frontier
-    # (links marked nofollow, sponsored or ugc are recorded, not followed).
-    follow = list(dict.fromkeys(link.target for link in found.links if link.follow))
+    # (links marked nofollow, sponsored or ugc are recorded, not followed: Link.follow,
+    # asked only of the few links with a rel).
+    follow = list(
+        dict.fromkeys(
+            [link[0] for link in links if not link[2] or NOT_FOLLOW_RELS.isdisjoint(link[2])]
+        )
+    )
     # The frontier and the store need each target's hash, host and domain: computing them
     # here takes that work off the event loop too.
-    info = {
-        target: target_info(target)
-        for target in dict.fromkeys(link.target for link in found.links)
-        | ({found.canonical: None} if found.canonical else {})
-    }
+    targets = dict.fromkeys([link[0] for link in links])
+    if found.canonical:
+        targets[found.canonical] = None
+    info = {target: target_info(target) for target in targets}
     return (
         links,
         found.title,
