@@ -103,6 +103,7 @@ from .pagemeta import PageHead, robots_directives
 from .placement import (
     COMMENT_TOKENS,
     SIDEBAR_TOKENS,
+    containers,
     innermost,
     link_contents,
     link_nesting,
@@ -127,7 +128,6 @@ MAX_LINK_NESTING = 16
 
 _LINKS = "a[href], area[href]"
 _TEXT_FREE = frozenset({"script", "style"})
-_NOT_VISIBLE = ["script", "style", "noscript", "template", "iframe", "title"]
 
 
 @dataclass(slots=True)
@@ -197,10 +197,18 @@ class _Found:
 
 
 def _links(
-    tree: LexborHTMLParser, base: str, budget: Budget, max_links: int | None, max_url: int
+    tree: LexborHTMLParser,
+    contents: list[LexborNode],
+    base: str,
+    budget: Budget,
+    max_links: int | None,
+    max_url: int,
 ) -> _Found:
     elements = select(tree.root, _LINKS)
     found = _Found([])
+    if not elements:
+        return found
+    marks = containers(tree.root)
     targets: dict[str, str | None] = {}
     start = 0
     # In windows, so that a page of 200,000 links costs the placements of the first
@@ -212,13 +220,17 @@ def _links(
             size += size // 4 + 16
         window = elements[start : start + size]
         start += len(window)
-        _link_window(tree, window, base, budget, max_links, max_url, targets, found)
+        _link_window(
+            tree, window, marks, contents, base, budget, max_links, max_url, targets, found
+        )
     return found
 
 
 def _link_window(
     tree: LexborHTMLParser,
     nodes: list[LexborNode],
+    marks: dict[int, str],
+    contents: list[LexborNode],
     base: str,
     budget: Budget,
     max_links: int | None,
@@ -226,10 +238,10 @@ def _link_window(
     targets: dict[str, str | None],
     found: _Found,
 ) -> None:
-    placed = placements(tree.root, nodes)
+    placed = placements(nodes, marks)
     if budget.spent():
         return
-    alts, scripted = link_contents(tree.root, nodes)
+    alts, scripted = link_contents(contents, nodes)
     # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
     # cost little however nested: look (a walk of the whole tree) only past that.
     nesting = None
@@ -311,7 +323,7 @@ def extract(
         base = resolve(head.base_href, url) or url
     found = _Found([])
     if not budget.spent():
-        found = _links(tree, base, budget, max_links, max_url_length)
+        found = _links(tree, head.contents, base, budget, max_links, max_url_length)
 
     root = tree.root
     lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""
@@ -324,7 +336,11 @@ def extract(
     text = None
     if want_text and not budget.spent():
         body = tree.body
-        tree.strip_tags(_NOT_VISIBLE)
+        # The elements whose text is not visible, out of the tree: tree.strip_tags() of
+        # their tags, without a walk of the tree for each tag. Each is unlinked, not freed,
+        # so one inside another already unlinked is unlinked from that, harmlessly.
+        for node in head.hidden:
+            node.decompose(False)
         text = _collapse(body.text(separator=" ")) if body is not None else ""
 
     return Extracted(

@@ -20,6 +20,7 @@ from .treequery import select
 __all__ = [
     "COMMENT_TOKENS",
     "SIDEBAR_TOKENS",
+    "containers",
     "innermost",
     "link_contents",
     "link_nesting",
@@ -119,27 +120,37 @@ def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator[
         yield value
 
 
-def placements(root: LexborNode | None, links: list[LexborNode]) -> list[str]:
-    """The placement of each link: that of its innermost container, ``content`` if none."""
-    containers: dict[int, str] = {}
+def containers(root: LexborNode | None) -> dict[int, str]:
+    """The placement containers of the tree, ``{mem_id: placement}``, for :func:`placements`."""
+    found: dict[int, str] = {}
     for node in select(root, _CONTAINERS):
         placement = placement_of(node)
         if placement is not None:
-            containers[node.mem_id] = placement
-    if not containers:
+            found[node.mem_id] = placement
+    return found
+
+
+def placements(links: list[LexborNode], marks: dict[int, str]) -> list[str]:
+    """The placement of each link: that of its innermost container in ``marks`` (from
+    :func:`containers`), ``content`` if none."""
+    if not marks:
         return ["content"] * len(links)
-    return [p or "content" for p in innermost(links, containers)]
+    return [p or "content" for p in innermost(links, marks)]
 
 
 def link_contents(
-    root: LexborNode | None, links: list[LexborNode]
+    contents: list[LexborNode], links: list[LexborNode]
 ) -> tuple[dict[int, list[str]], set[int]]:
-    """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts."""
+    """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts.
+
+    ``contents`` are the page's ``<img>``, ``<script>`` and ``<style>`` elements.
+    """
     alts: dict[int, list[str]] = {}
     scripted: set[int] = set()
+    if not contents:
+        return alts, scripted
     keys = {link.mem_id: link.mem_id for link in links if link.tag == "a"}
-    nodes = select(root, "img, script, style")
-    for node, key in zip(nodes, innermost(nodes, keys), strict=True):
+    for node, key in zip(contents, innermost(contents, keys), strict=True):
         if key is None:
             continue
         if node.tag != "img":
