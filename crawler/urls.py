@@ -135,7 +135,7 @@ class Scope:
 # Each link target's (hash, host, domain), kept while it is linked again: a site's pages
 # share their menus, so most targets of a page were targets of the pages before. Each
 # host's (host, domain) pair is kept apart, so that a page's links share one string per
-# host (pickled once per page: pickle's memo).
+# host (written once in a worker's answer, which refers back to objects written before).
 _URL_INFO: dict[str, tuple[int, str, str]] = {}
 _URL_INFO_MAX = 50_000  # about 10 MB at most
 _HOST_INFO: dict[str, tuple[str, str]] = {}
