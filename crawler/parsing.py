@@ -17,11 +17,9 @@ it, so a parse stuck inside the C parser ends with the worker. Such a page is re
 ``parse-timeout`` (``parse-failed`` when the worker crashed), the pages queued behind it
 go to another worker, and a new worker is started in its place.
 
-Protocol: length-prefixed messages: first what every page is parsed with (agent token,
-``want_text``, limits), then one request and one answer per page, answered in order. The
-requests are pickles; an answer is a byte saying which, then either the page's fields in
-:mod:`marshal`'s format (plain tuples, strings and numbers: it writes them in half the
-time pickle takes and reads them in two thirds) or a pickled exception.
+Protocol: length-prefixed pickles, first what every page is parsed with (agent token,
+``want_text``, limits), then one request per page; each page's answer, in order, is its
+fields in :mod:`marshal`'s faster format (a leading byte says so) or a pickled exception.
 Small crawls never start a worker (one costs half a second to start).
 """
 
@@ -129,13 +127,9 @@ def parse_page(
     )
     links = [tuple(link) for link in found.links]
     # The targets to follow, each once, in order: what the engine offers the frontier
-    # (links marked nofollow, sponsored or ugc are recorded, not followed: Link.follow,
-    # asked only of the few links with a rel).
-    follow = list(
-        dict.fromkeys(
-            [link[0] for link in links if not link[2] or NOT_FOLLOW_RELS.isdisjoint(link[2])]
-        )
-    )
+    # (links marked nofollow, sponsored or ugc are recorded, not followed: Link.follow).
+    free = NOT_FOLLOW_RELS.isdisjoint
+    follow = list(dict.fromkeys([ln[0] for ln in links if not ln[2] or free(ln[2])]))
     # The frontier and the store need each target's hash, host and domain: computing them
     # here takes that work off the event loop too.
     targets = dict.fromkeys([link[0] for link in links])
@@ -225,12 +219,9 @@ class _Worker:
                     if end - start - _HEADER.size < size:
                         break
                     start += _HEADER.size
-                    data = memoryview(buffer)[start + 1 : start + size]
-                    if buffer[start : start + 1] == _PARSED:
-                        answer = marshal.loads(data)
-                    else:
-                        answer = pickle.loads(data)
-                    data.release()  # the buffer is trimmed below: no view may remain
+                    view = memoryview(buffer)[start + 1 : start + size]
+                    answer = (marshal if buffer[start] == _PARSED[0] else pickle).loads(view)
+                    view.release()  # the buffer is trimmed below: no view may stay
                     start += size
                     future = self.waiting.popleft()
                     if not future.done():
