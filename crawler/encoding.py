@@ -23,6 +23,7 @@ become U+FFFD.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 __all__ = ["decode_html", "encoding_from_label", "is_html"]
@@ -133,6 +134,7 @@ def encoding_from_label(label: str) -> tuple[str, str] | None:
 _CHARSET_PARAM = re.compile(r';\s*charset\s*=\s*("([^"]*)"?|[^;\s]*)', re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=256)  # a crawl sees a few Content-Type values, on every page
 def _header_charset(content_type: str | None) -> tuple[str, str] | None:
     if not content_type:
         return None

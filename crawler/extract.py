@@ -92,15 +92,24 @@ encoding is percent-encoded from UTF-8, where a browser would use the page's enc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from linkgraph.storage.records import Link
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .nesting import cap_nesting
 from .pagemeta import PageHead, robots_directives
+from .placement import (
+    COMMENT_TOKENS,
+    SIDEBAR_TOKENS,
+    containers,
+    innermost,
+    link_contents,
+    link_nesting,
+    placements,
+)
+from .treequery import select
 from .urls import MAX_URL_LENGTH, resolve
 
 __all__ = [
@@ -112,49 +121,13 @@ __all__ = [
     "robots_directives",
 ]
 
-COMMENT_TOKENS = frozenset(
-    {
-        "comments",
-        "comment-list",
-        "commentlist",
-        "comments-list",
-        "comment-section",
-        "comments-section",
-        "comments-area",
-        "comment-respond",
-        "respond",
-        "disqus_thread",
-        "fb-comments",
-    }
-)
-SIDEBAR_TOKENS = frozenset({"sidebar", "widget-area"})
-
-_TAG_PLACEMENT = {"nav": "nav", "header": "header", "footer": "footer", "aside": "sidebar"}
-_ROLE_PLACEMENT = {
-    "navigation": "nav",
-    "banner": "header",
-    "contentinfo": "footer",
-    "complementary": "sidebar",
-}
-_BLOCKS = frozenset({"div", "section", "article", "aside", "ol", "ul", "dl", "footer"})
 # A link's anchor is all the text inside it, links inside it included: n SVG links each
 # inside the last would cost (and store) n * n characters. Deeper ones are not recorded.
 MAX_LINK_NESTING = 16
 
 
-# Each token above contains one of these, so a substring match (cheap in lexbor, unlike
-# thirty "[class~=token i]" tests on every element) finds every candidate; _placement_of()
-# then applies the exact rule. Selecting the candidates this way takes less than half the
-# time on our corpus.
-# (tests/test_extract.py checks that every token contains one of the substrings.)
-_PREFILTER = ("comment", "respond", "disqus", "sidebar", "widget-area")
-# One selector list, so lexbor walks the tree once and returns candidates in document order.
-_CONTAINERS = ", ".join(
-    [*_TAG_PLACEMENT, "[role]"] + [f"[{a}*={s} i]" for s in _PREFILTER for a in ("id", "class")]
-)
 _LINKS = "a[href], area[href]"
 _TEXT_FREE = frozenset({"script", "style"})
-_NOT_VISIBLE = ["script", "style", "noscript", "template", "iframe", "title"]
 
 
 @dataclass(slots=True)
@@ -187,27 +160,6 @@ def _collapse(text: str) -> str:
 # -- the page -------------------------------------------------------------------------------
 
 
-def _placement_of(node: LexborNode) -> str | None:
-    tag = node.tag
-    if tag == "a" or tag == "area":
-        return None  # a link is not its own ancestor
-    attrs = node.attributes
-    block = tag in _BLOCKS
-    if block:
-        ident = (attrs.get("id") or "").strip().lower()
-        classes = (attrs.get("class") or "").lower().split()
-        if ident in COMMENT_TOKENS or not COMMENT_TOKENS.isdisjoint(classes):
-            return "comments"
-    for role in (attrs.get("role") or "").lower().split():
-        if role in _ROLE_PLACEMENT:
-            return _ROLE_PLACEMENT[role]
-    if tag in _TAG_PLACEMENT:
-        return _TAG_PLACEMENT[tag]
-    if block and (ident in SIDEBAR_TOKENS or not SIDEBAR_TOKENS.isdisjoint(classes)):
-        return "sidebar"
-    return None
-
-
 class Budget:
     """The CPU time one page may take; :func:`extract` stops where it runs out.
 
@@ -229,82 +181,6 @@ class Budget:
         return self.exceeded
 
 
-_T = TypeVar("_T")
-
-
-def _innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator[_T | None]:
-    """For each node, the value in ``marks`` of its innermost marked ancestor (by ``mem_id``).
-
-    Each walk up the tree stops at the first ancestor already walked through, and every
-    ancestor is walked through once, so the whole is linear in the size of the tree
-    however deep it is (a selector such as ``nav a`` walks all ancestors of every
-    candidate: quadratic on a deep tree).
-    """
-    memo: dict[int, _T | None] = {}
-    for node in nodes:
-        path = []
-        parent = node.parent
-        value: _T | None = None
-        while parent is not None:
-            key = parent.mem_id
-            if key in marks:
-                value = marks[key]
-                break
-            if key in memo:
-                value = memo[key]
-                break
-            path.append(key)
-            parent = parent.parent
-        for key in path:
-            memo[key] = value
-        yield value
-
-
-def _placements(tree: LexborHTMLParser, links: list[LexborNode]) -> list[str]:
-    """The placement of each link: that of its innermost container, ``content`` if none."""
-    containers: dict[int, str] = {}
-    for node in tree.css(_CONTAINERS):
-        placement = _placement_of(node)
-        if placement is not None:
-            containers[node.mem_id] = placement
-    if not containers:
-        return ["content"] * len(links)
-    return [p or "content" for p in _innermost(links, containers)]
-
-
-def _link_contents(
-    tree: LexborHTMLParser, links: list[LexborNode]
-) -> tuple[dict[int, list[str]], set[int]]:
-    """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts."""
-    alts: dict[int, list[str]] = {}
-    scripted: set[int] = set()
-    keys = {link.mem_id: link.mem_id for link in links if link.tag == "a"}
-    nodes = tree.css("img, script, style")
-    for node, key in zip(nodes, _innermost(nodes, keys), strict=True):
-        if key is None:
-            continue
-        if node.tag != "img":
-            scripted.add(key)
-            continue
-        alt = _collapse(node.attributes.get("alt") or "")
-        known = alts.setdefault(key, [])
-        if alt and alt not in known:
-            known.append(alt)
-    return alts, scripted
-
-
-def _link_nesting(links: list[LexborNode]) -> list[int]:
-    """How many of the other links each link is inside (0 for nearly every link)."""
-    keys = {link.mem_id: link.mem_id for link in links}
-    levels: dict[int, int] = {}
-    out = []
-    for link, outer in zip(links, _innermost(links, keys), strict=True):
-        level = 0 if outer is None else levels.get(outer, 0) + 1
-        levels[link.mem_id] = level
-        out.append(level)
-    return out
-
-
 def _text_without_scripts(node: LexborNode) -> str:
     parts = []
     for child in node.traverse(include_text=True):
@@ -321,10 +197,18 @@ class _Found:
 
 
 def _links(
-    tree: LexborHTMLParser, base: str, budget: Budget, max_links: int | None, max_url: int
+    tree: LexborHTMLParser,
+    contents: list[LexborNode],
+    base: str,
+    budget: Budget,
+    max_links: int | None,
+    max_url: int,
 ) -> _Found:
-    elements = tree.css(_LINKS)
+    elements = select(tree.root, _LINKS)
     found = _Found([])
+    if not elements:
+        return found
+    marks = containers(tree.root)
     targets: dict[str, str | None] = {}
     start = 0
     # In windows, so that a page of 200,000 links costs the placements of the first
@@ -336,13 +220,17 @@ def _links(
             size += size // 4 + 16
         window = elements[start : start + size]
         start += len(window)
-        _link_window(tree, window, base, budget, max_links, max_url, targets, found)
+        _link_window(
+            tree, window, marks, contents, base, budget, max_links, max_url, targets, found
+        )
     return found
 
 
 def _link_window(
     tree: LexborHTMLParser,
     nodes: list[LexborNode],
+    marks: dict[int, str],
+    contents: list[LexborNode],
     base: str,
     budget: Budget,
     max_links: int | None,
@@ -350,16 +238,17 @@ def _link_window(
     targets: dict[str, str | None],
     found: _Found,
 ) -> None:
-    placements = _placements(tree, nodes)
+    placed = placements(nodes, marks)
     if budget.spent():
         return
-    alts, scripted = _link_contents(tree, nodes)
+    alts, scripted = link_contents(contents, nodes)
     # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
     # cost little however nested: look (a walk of the whole tree) only past that.
     nesting = None
     if len(nodes) > 256 and tree.css_first("svg") is not None:
-        nesting = _link_nesting(nodes)
+        nesting = link_nesting(nodes)
     links = found.links
+    new_link = tuple.__new__  # a Link built in C, as parsing.py builds them
     for i, node in enumerate(nodes):
         if i & 63 == 63 and budget.spent():
             return
@@ -378,24 +267,26 @@ def _link_window(
         if max_links is not None and len(links) >= max_links:
             found.truncated = True
             return
-        key = node.mem_id
         if node.tag == "area":
-            anchor = _collapse(attrs.get("alt") or "")
+            anchor = " ".join((attrs.get("alt") or "").split())
             image = True
         else:
+            key = node.mem_id
             text = _text_without_scripts(node) if key in scripted else node.text()
-            anchor = _collapse(text)
+            anchor = " ".join(text.split())
             image = key in alts
             if image and not anchor:
                 anchor = " ".join(alts[key])
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
-        links.append(Link(target, anchor, rels, placements[i], image))
+        links.append(new_link(Link, (target, anchor, rels, placed[i], image, "link")))
 
 
 def _title(head: PageHead) -> str | None:
     """The first ``<title>`` outside SVG and MathML (icons have their own), collapsed."""
-    for node, foreign in zip(head.titles, _innermost(head.titles, head.foreign), strict=True):
+    if not head.foreign:  # no SVG or MathML on the page: no walk up the tree
+        return _collapse(head.titles[0].text()) or None if head.titles else None
+    for node, foreign in zip(head.titles, innermost(head.titles, head.foreign), strict=True):
         if foreign is None:
             return _collapse(node.text()) or None
     return None
@@ -432,7 +323,7 @@ def extract(
         base = resolve(head.base_href, url) or url
     found = _Found([])
     if not budget.spent():
-        found = _links(tree, base, budget, max_links, max_url_length)
+        found = _links(tree, head.contents, base, budget, max_links, max_url_length)
 
     root = tree.root
     lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""
@@ -445,7 +336,11 @@ def extract(
     text = None
     if want_text and not budget.spent():
         body = tree.body
-        tree.strip_tags(_NOT_VISIBLE)
+        # The elements whose text is not visible, out of the tree: tree.strip_tags() of
+        # their tags, without a walk of the tree for each tag. Each is unlinked, not freed,
+        # so one inside another already unlinked is unlinked from that, harmlessly.
+        for node in head.hidden:
+            node.decompose(False)
         text = _collapse(body.text(separator=" ")) if body is not None else ""
 
     return Extracted(

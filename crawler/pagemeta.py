@@ -13,10 +13,21 @@ from collections.abc import Iterable
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .treequery import select
+
 __all__ = ["PageHead", "robots_directives"]
 
 # svg and math: the roots of the foreign content whose <title> elements are not the page's.
-_HEAD_ITEMS = "base[href], title, meta[content], link[rel~=canonical i][href], svg, math"
+# img, script and style: what a link may hold that changes its anchor, gathered in the same
+# pass for extract (a selector pass has a cost of its own, about a parse of a small page's).
+# noscript, template and iframe (with script, style and title): the elements whose text is
+# not visible, which extract takes out of the tree before reading the text.
+_HEAD_ITEMS = (
+    "base[href], title, meta[content], link[rel~=canonical i][href], svg, math,"
+    " img, script, style, noscript, template, iframe"
+)
+_CONTENTS = frozenset({"img", "script", "style"})
+_HIDDEN = frozenset({"script", "style", "noscript", "template", "iframe", "title"})
 
 
 # Directives that take a value after a colon, so "max-snippet: 20" is not a user agent.
@@ -72,10 +83,22 @@ class PageHead:
 
     ``titles`` are every ``<title>`` element, SVG and MathML ones too, and ``foreign``
     marks (by ``mem_id``) every ``<svg>`` and ``<math>`` element, so that the caller can
-    tell the page's title from an icon's with one walk up the tree.
+    tell the page's title from an icon's with one walk up the tree. ``contents`` are the
+    page's ``<img>``, ``<script>`` and ``<style>`` elements, and ``hidden`` its
+    ``<script>``, ``<style>``, ``<noscript>``, ``<template>``, ``<iframe>`` and ``<title>``
+    elements (SVG and MathML ones too), in document order.
     """
 
-    __slots__ = ("base_href", "canonical_href", "foreign", "meta_lang", "robots", "titles")
+    __slots__ = (
+        "base_href",
+        "canonical_href",
+        "contents",
+        "foreign",
+        "hidden",
+        "meta_lang",
+        "robots",
+        "titles",
+    )
 
     def __init__(self, tree: LexborHTMLParser, agent: str) -> None:
         self.base_href: str | None = None
@@ -84,20 +107,27 @@ class PageHead:
         self.robots: list[str] = []
         self.titles: list[LexborNode] = []
         self.foreign: dict[int, bool] = {}
-        for node in tree.css(_HEAD_ITEMS):
+        self.contents: list[LexborNode] = []
+        self.hidden: list[LexborNode] = []
+        for node in select(tree.root, _HEAD_ITEMS):
             tag = node.tag
-            attrs = node.attributes
-            if tag == "meta":
-                self._meta(attrs, agent)
+            if tag in _HIDDEN:
+                self.hidden.append(node)
+                if tag != "title" and tag not in _CONTENTS:
+                    continue  # noscript, template, iframe
+            if tag in _CONTENTS:
+                self.contents.append(node)
+            elif tag == "meta":
+                self._meta(node.attributes, agent)
             elif tag == "title":
                 self.titles.append(node)
             elif tag == "svg" or tag == "math":
                 self.foreign[node.mem_id] = True
             elif tag == "base":
                 if self.base_href is None:
-                    self.base_href = attrs.get("href") or ""
+                    self.base_href = node.attributes.get("href") or ""
             elif self.canonical_href is None:
-                self.canonical_href = attrs.get("href") or ""
+                self.canonical_href = node.attributes.get("href") or ""
 
     def _meta(self, attrs: dict[str, str | None], agent: str) -> None:
         content = attrs.get("content")

@@ -17,8 +17,9 @@ it, so a parse stuck inside the C parser ends with the worker. Such a page is re
 ``parse-timeout`` (``parse-failed`` when the worker crashed), the pages queued behind it
 go to another worker, and a new worker is started in its place.
 
-Protocol: length-prefixed pickles: first what every page is parsed with (agent token,
-``want_text``, limits), then one request and one answer per page, answered in order.
+Protocol: length-prefixed pickles, first what every page is parsed with (agent token,
+``want_text``, limits), then one request per page; each page's answer, in order, is its
+fields in :mod:`marshal`'s faster format (a leading byte says so) or a pickled exception.
 Small crawls never start a worker (one costs half a second to start).
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import marshal
 import math
 import pickle
 import queue
@@ -39,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from linkgraph.storage.records import Link
+from linkgraph.storage.records import NOT_FOLLOW_RELS, Link
 
 from linkgraph.cores import usable_cores
 
@@ -53,6 +55,8 @@ __all__ = ["PageParser", "ParseLimits", "auto_workers", "parse_page"]
 log = logging.getLogger("linkgraph.crawl")
 
 _HEADER = struct.Struct("!I")
+# The first byte of an answer: marshal data of a parsed page, or a pickled exception.
+_PARSED, _FAILED = b"m", b"p"
 # A worker that keeps dying (a parser bug on a common page) is not restarted for ever.
 _MAX_RESTARTS = 20
 
@@ -123,15 +127,15 @@ def parse_page(
     )
     links = [tuple(link) for link in found.links]
     # The targets to follow, each once, in order: what the engine offers the frontier
-    # (links marked nofollow, sponsored or ugc are recorded, not followed).
-    follow = list(dict.fromkeys(link.target for link in found.links if link.follow))
+    # (links marked nofollow, sponsored or ugc are recorded, not followed: Link.follow).
+    free = NOT_FOLLOW_RELS.isdisjoint
+    follow = list(dict.fromkeys([ln[0] for ln in links if not ln[2] or free(ln[2])]))
     # The frontier and the store need each target's hash, host and domain: computing them
     # here takes that work off the event loop too.
-    info = {
-        target: target_info(target)
-        for target in dict.fromkeys(link.target for link in found.links)
-        | ({found.canonical: None} if found.canonical else {})
-    }
+    targets = dict.fromkeys([link[0] for link in links])
+    if found.canonical:
+        targets[found.canonical] = None
+    info = {target: target_info(target) for target in targets}
     return (
         links,
         found.title,
@@ -215,7 +219,9 @@ class _Worker:
                     if end - start - _HEADER.size < size:
                         break
                     start += _HEADER.size
-                    answer = pickle.loads(memoryview(buffer)[start : start + size])
+                    view = memoryview(buffer)[start + 1 : start + size]
+                    answer = (marshal if buffer[start] == _PARSED[0] else pickle).loads(view)
+                    view.release()  # the buffer is trimmed below: no view may stay
                     start += size
                     future = self.waiting.popleft()
                     if not future.done():
@@ -224,7 +230,7 @@ class _Worker:
                         else:
                             future.set_result(answer)
                 del buffer[:start]
-        except (ConnectionError, pickle.UnpicklingError, IndexError):
+        except (ConnectionError, pickle.UnpicklingError, IndexError, EOFError, ValueError):
             pass
         code = await self.process.wait()
         # Killed at its CPU limit (SIGXCPU) or by us (SIGKILL): the page took too long.
@@ -472,10 +478,10 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
         try:
             with contextlib.suppress(ImportError, ValueError, OSError):
                 _limit_cpu(config[2])
-            answer: object = parse_page(*message, *config)
+            data = _PARSED + marshal.dumps(parse_page(*message, *config))
         except Exception as exc:  # a parser bug on one page: the caller records it
-            answer = RuntimeError(f"parsing failed: {type(exc).__name__}: {exc}")
-        data = pickle.dumps(answer, protocol=5)
+            error = RuntimeError(f"parsing failed: {type(exc).__name__}: {exc}")
+            data = _FAILED + pickle.dumps(error, protocol=5)
         stdout.write(_HEADER.pack(len(data)) + data)
         stdout.flush()
 

@@ -56,18 +56,27 @@ def resolve(href: str, base: str) -> str | None:
     # base's path: cache those (a site's menu repeats on every page). The key keeps what
     # the result does depend on: nothing for an absolute URL, the base's scheme and
     # authority for a path-absolute one.
+    known = _cache.get(href)  # only absolute hrefs are keys on their own
+    if known is not None:
+        return known
     head = href[:8].lower()
     if head.startswith(("http://", "https://")):
         key: tuple[str, str] | str = href
     elif href[:1] == "/" and href[1:2] not in ("/", "\\"):
-        end = base.find("/", base.find("//") + 2)
-        key = (base if end < 0 else base[:end], href)
+        global _last_origin
+        last = _last_origin  # one read: another thread may replace it meanwhile
+        if last[0] is base:  # the same page's base as the call before
+            origin = last[1]
+        else:
+            end = base.find("/", base.find("//") + 2)
+            origin = base if end < 0 else base[:end]
+            _last_origin = (base, origin)
+        key = (origin, href)
     else:
         return normalize(href, base)
-    try:
-        return _cache[key]
-    except KeyError:
-        pass
+    known = _cache.get(key, _MISSING)
+    if known is not _MISSING:
+        return known
     if len(_cache) >= _CACHE_SIZE:
         _cache.clear()
     result = _cache[key] = normalize(href, base)
@@ -76,6 +85,8 @@ def resolve(href: str, base: str) -> str | None:
 
 _CACHE_SIZE = 65_536
 _cache: dict[tuple[str, str] | str, str | None] = {}
+_last_origin = ("", "")  # (base, its scheme and authority) of the last path-absolute href
+_MISSING = ""  # never a cached answer: those are None or an absolute URL
 
 
 def origin_of(url: str) -> str:
@@ -124,7 +135,7 @@ class Scope:
 # Each link target's (hash, host, domain), kept while it is linked again: a site's pages
 # share their menus, so most targets of a page were targets of the pages before. Each
 # host's (host, domain) pair is kept apart, so that a page's links share one string per
-# host (pickled once per page: pickle's memo).
+# host (written once in a worker's answer, which refers back to objects written before).
 _URL_INFO: dict[str, tuple[int, str, str]] = {}
 _URL_INFO_MAX = 50_000  # about 10 MB at most
 _HOST_INFO: dict[str, tuple[str, str]] = {}

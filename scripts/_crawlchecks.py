@@ -123,7 +123,7 @@ SPY_RULES = [
     ("aiohttp/", "aiohttp client (Python)"),
     ("crawler/client.py", "HTTP client (crawler/client.py)"),
     ("crawler/urls.py:", "URL resolution, hashing, scope (urls.py)"),
-    ("_placements", "extract: placements"),
+    ("crawler/placement.py", "extract: placements"),
     ("_Head", "extract: head (title, canonical, meta)"),
     ("extract (crawler/extract.py", "extract: parse, links, anchors, text"),
     ("decode_html", "charset decoding"),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from linkgraph.crawler import extract as extract_module
+from linkgraph.crawler import placement
 from linkgraph.crawler.extract import extract
 from linkgraph.storage.records import PLACEMENTS, Link
 
@@ -399,8 +399,8 @@ def test_placements_are_all_known_to_the_store() -> None:
 def test_prefilter_covers_every_token() -> None:
     # The container selector finds candidates by substring; every exact token must contain
     # one of the substrings or its elements would never be looked at.
-    tokens = extract_module.COMMENT_TOKENS | extract_module.SIDEBAR_TOKENS
-    assert all(any(s in token for s in extract_module._PREFILTER) for token in tokens)
+    tokens = placement.COMMENT_TOKENS | placement.SIDEBAR_TOKENS
+    assert all(any(s in token for s in placement._PREFILTER) for token in tokens)
 
 
 # -- robustness ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import ada_url
 import lxml.html
 import pytest
 from linkgraph.crawler import extract as extract_module
+from linkgraph.crawler import placement
 from linkgraph.crawler.encoding import decode_html
 from linkgraph.crawler.extract import extract
 from linkgraph.storage.records import PLACEMENTS
@@ -202,7 +203,7 @@ def test_extraction_walks_up_each_tree_in_linear_work(
     per node it starts from. A per-link walk to the root would ask links x depth times.
     Per-page times are recorded as properties, for reading, never asserted on."""
     calls: list[tuple[int, int]] = []  # (marks lookups, nodes walked from) per walk
-    innermost = extract_module._innermost
+    innermost = placement.innermost
 
     class Counting(dict[int, Any]):
         asked = 0
@@ -216,7 +217,8 @@ def test_extraction_walks_up_each_tree_in_linear_work(
         yield from innermost(nodes, counting)
         calls.append((counting.asked, len(nodes)))
 
-    monkeypatch.setattr(extract_module, "_innermost", counted)
+    monkeypatch.setattr(placement, "innermost", counted)
+    monkeypatch.setattr(extract_module, "innermost", counted)
     times = []
     for file, url, html in pages:
         elements = sum(1 for _ in LexborHTMLParser(html).root.traverse())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from linkgraph.crawler import extract as extract_module
+from linkgraph.crawler import nesting, placement
 from linkgraph.crawler.encoding import decode_html
 from linkgraph.crawler.extract import Budget, extract
 from linkgraph.crawler.nesting import MAX_CLONE_BYTES, MAX_DEPTH, MAX_FORMATTING, cap_nesting
@@ -227,6 +228,40 @@ def test_formatting_elements_left_open_by_misnesting_are_counted(unit: str) -> N
     assert _nodes(cap_nesting(html)[0])[0] <= before // 8
 
 
+def _small_pages() -> list[str]:
+    """Pages near the scan's thresholds: formatting and links left open or closed, long
+    attributes, end tags taken in by the count, tags that are not tags."""
+    units = [
+        "<b id={i}>",
+        "<B id={i}>x</b>",
+        "<i>x</I>",
+        "<a href=/{i} title='{pad}'>x",
+        "<a href=/{i}>x</a>",
+        "<font color=red{pad}>",
+        "<p>x<br>",
+        "<!-- <b> -->",
+        "< b>",
+        "<u>x</u ><s>",
+        '<strong title="a>b">',
+    ]
+    pages = []
+    for unit, pad, count in itertools.product(units, ("", "x" * 300), (1, 7, 60, 400)):
+        pages.append("".join(unit.format(i=i, pad=pad) for i in range(count)))
+    pages.append("".join(u.format(i=1, pad="y" * 40) for u in units) * 30)
+    return pages
+
+
+def test_counting_tags_alone_never_skips_a_page_the_full_count_would_scan() -> None:
+    limits = [(64, 1_000, 4_000), (512, 1 << 12, 1 << 16), (8_192, 1 << 18, 1 << 24)]
+    limits += [(8_192, 1 << 18, 1 << n) for n in range(10, 24, 2)]  # the bytes decide
+    skipped = 0
+    for html, (tags, clones, clone_bytes) in itertools.product(_small_pages(), limits):
+        if not nesting._may_need_scanning(html, tags, clones, clone_bytes):
+            skipped += 1
+            assert not nesting._counted(html, tags, clones, clone_bytes), html[:80]
+    assert skipped > 50  # the cheap bound does decide for most small pages
+
+
 class _CountingMarks(dict[int, str]):
     """Marks that count how often a walk up the tree asks them about a node."""
 
@@ -242,7 +277,7 @@ def _walk_steps(html: str) -> int:
     _CountingMarks.asked = 0
     marks = _CountingMarks({n.mem_id: "nav" for n in tree.css("nav")})
     links = tree.css("a[href]")
-    assert all(p == "nav" for p in extract_module._innermost(links, marks))
+    assert all(p == "nav" for p in placement.innermost(links, marks))
     return _CountingMarks.asked
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from linkgraph.crawler.extract import Extracted, extract, robots_directives
 from linkgraph.storage.records import Link
+from selectolax.lexbor import LexborHTMLParser
 
 PAGE = "https://example.com/dir/page.html"
 
@@ -156,6 +157,32 @@ def test_visible_text_keeps_links_intact() -> None:
     page = extract('<p>See <a href="/x">this</a>.</p>', PAGE, want_text=True)
     assert [link.anchor for link in page.links] == ["this"]
     assert page.text is not None and "this" in page.text
+
+
+# Hidden elements inside one another, in SVG and MathML, around links, in templates, in
+# <head> and after </body>, in capitals: where taking them out one by one could go wrong.
+NESTED_HIDDEN = [
+    "<noscript><p>a<script>b</script><style>c</style>d</p></noscript>e",
+    "<p>a<noscript><noscript>b</noscript>c</noscript>d<iframe><p>x</p></iframe>f</p>",
+    "<svg><title>t<script>s</script></title><style>st</style><text>shown</text></svg>after",
+    "<svg><script><a href=/x>svg script link</a></script><title><a href=/y>y</a></title></svg>z",
+    "<math><mtext><noscript>n</noscript>m</mtext><title>mt</title></math>tail",
+    "<a href=/l>link<noscript>no<script>s</script></noscript><style>x</style> text</a>",
+    "<template><p>t<noscript>n</noscript></p></template>kept<TITLE>late title</TITLE>",
+    "<head><title>a</title><noscript><style>s</style></noscript></head><body>b</body>",
+    "<body>b</body><script>after body</script><iframe>fr</iframe><noscript>ns</noscript>",
+    "<table><tr><td>c<noscript>n</noscript></td><style>s</style></tr></table>t",
+]
+
+
+@pytest.mark.parametrize("html", NESTED_HIDDEN)
+def test_visible_text_is_what_stripping_the_hidden_tags_leaves(html: str) -> None:
+    # The reference: selectolax's strip_tags of the same tags, a walk of the tree per tag.
+    tree = LexborHTMLParser(html)
+    body = tree.body
+    tree.strip_tags(["script", "style", "noscript", "template", "iframe", "title"])
+    expected = " ".join(body.text(separator=" ").split()) if body is not None else ""
+    assert extract(html, PAGE, want_text=True).text == expected
 
 
 def test_visible_text_of_empty_document() -> None:

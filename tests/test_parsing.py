@@ -143,6 +143,23 @@ async def test_the_page_a_worker_dies_on_is_parse_timeout_and_the_next_ones_pars
     assert all(r.error is None and len(r.links) == 3 for r in rest)
 
 
+async def test_a_page_the_worker_cannot_parse_is_parse_failed_and_the_next_ones_parse() -> None:
+    parser = PageParser(workers=1, agent_token="linkgraph", want_text=False, inline_pages=0)
+    try:
+        first = await parser.parse(PAGE, "text/html", "http://site.test/")
+        assert await parser.wait_started()
+        worker = parser._pool[0]
+        # A body that is not bytes makes parse_page raise in the worker, which answers
+        # with the exception instead of the page's fields.
+        failed = await parser.parse("not bytes", "text/html", "http://site.test/bad")  # type: ignore[arg-type]
+        after = await parser.parse(PAGE, "text/html", "http://site.test/")
+        assert parser._pool == [worker] and parser.restarts == 0  # it lived on
+    finally:
+        await parser.close()
+    assert (failed.error, failed.links) == ("parse-failed", [])
+    assert after.links == first.links and after.error is None
+
+
 def test_the_worker_cpu_limit_ends_a_runaway_parse() -> None:
     script = (
         "from linkgraph.crawler.parsing import ParseLimits, _limit_cpu\n"

@@ -326,3 +326,10 @@ def test_resolution_cache_never_changes_an_answer() -> None:
         for base in bases:
             for href in hrefs:
                 assert urls.resolve(href, base) == urls.normalize(href, base), (href, base)
+    # The base changing at every call (resolve remembers the last base's origin), and bases
+    # that are equal strings but not the same object.
+    urls._cache.clear()
+    for _ in range(2):
+        for href in hrefs:
+            for base in bases + [b[:1] + b[1:] for b in reversed(bases)]:
+                assert urls.resolve(href, base) == urls.normalize(href, base), (href, base)
