@@ -363,6 +363,10 @@ class PageParser:
                 "linkgraph.crawler.parsing",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
+                # Out of the terminal's process group: Ctrl-C is the crawl's to handle (it
+                # closes the pool; a worker ends at the end of its input), not a traceback
+                # from each worker.
+                start_new_session=True,
             ),
             config,
         )

@@ -143,6 +143,20 @@ async def test_the_page_a_worker_dies_on_is_parse_timeout_and_the_next_ones_pars
     assert all(r.error is None and len(r.links) == 3 for r in rest)
 
 
+async def test_a_worker_is_outside_the_process_group_a_terminal_interrupts() -> None:
+    # Ctrl-C at a terminal signals its foreground process group: a worker there died
+    # with a KeyboardInterrupt traceback of its own while the crawl shut down.
+    parser = PageParser(workers=1, agent_token="linkgraph", want_text=False, inline_pages=0)
+    try:
+        await parser.parse(PAGE, "text/html", "http://site.test/")
+        assert await parser.wait_started()
+        worker = parser._pool[0].process
+        assert os.getpgid(worker.pid) != os.getpgrp()
+        assert (await parser.parse(PAGE, "text/html", "http://site.test/")).error is None
+    finally:
+        await parser.close()
+
+
 async def test_a_page_the_worker_cannot_parse_is_parse_failed_and_the_next_ones_parse() -> None:
     parser = PageParser(workers=1, agent_token="linkgraph", want_text=False, inline_pages=0)
     try:
