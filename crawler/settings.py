@@ -28,6 +28,7 @@ __all__ = [
     "SettingsError",
     "check",
     "load_settings",
+    "read_toml",
 ]
 
 DEFAULT_USER_AGENT = "linkgraph/0.1 (+https://github.com/linkgraph/linkgraph)"
@@ -250,6 +251,20 @@ def _option(name: str) -> str:
     return f"option {name}"
 
 
+def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """A TOML file's tables; a file that cannot be read, is not UTF-8 (tomllib decodes
+    the whole file first) or is not TOML is a one-line error naming ``what`` it is."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{what} {path} is not UTF-8 text, as TOML is") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
 def load_settings(
     *,
     config_file: str | os.PathLike[str] | None = None,
@@ -275,15 +290,7 @@ def load_settings(
             raise SettingsError(f"{where}: {exc}") from None
 
     if config_file is not None:
-        try:
-            with open(config_file, "rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as exc:
-            raise SettingsError(f"cannot read config {config_file}: {exc.strerror}") from None
-        except UnicodeDecodeError:  # tomllib decodes the whole file first
-            raise SettingsError(f"config {config_file} is not UTF-8 text, as TOML is") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"config {config_file} is not valid TOML: {exc}") from None
+        data = read_toml(config_file, "config")
         table = data.get("crawl", data)
         if not isinstance(table, dict):
             raise SettingsError(

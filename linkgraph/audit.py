@@ -10,7 +10,6 @@ this module joins the two. Every function takes a store's path or a store opened
 from __future__ import annotations
 
 import os
-import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Unpack
 
-from linkgraph.crawler.settings import SettingsError
+from linkgraph.crawler.settings import SettingsError, read_toml
 from linkgraph.graph.anchors import (
     DEFAULT_GENERIC,
     AnchorProfile,
@@ -103,15 +102,7 @@ _SHARES = ("max_exact_share", "max_money_share", "sitewide_share")
 def _read_profile(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``[profile]`` table of a TOML file, each value checked: a profile is hand-written,
     and a string where a list belongs would otherwise become one brand per letter."""
-    try:
-        with open(path, "rb") as fh:
-            table = tomllib.load(fh).get("profile", {})
-    except OSError as exc:
-        raise SettingsError(f"cannot read profile {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:  # tomllib decodes the whole file first
-        raise SettingsError(f"profile {path} is not UTF-8 text, as TOML is") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"profile {path} is not valid TOML: {exc}") from None
+    table = read_toml(path, "profile").get("profile", {})
     if not isinstance(table, dict):
         raise SettingsError(f"profile {path}: profile must be a table ([profile]), not {table!r}")
     for key, value in table.items():

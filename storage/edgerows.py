@@ -20,7 +20,7 @@ import aiosqlite
 import numpy as np
 
 from .dialect import SQLITE_BOUND_VALUES
-from .queued import QueuedStatements
+from .queued import QueuedStatements, execute_all
 from .vocab import KIND_SHIFT, PLACEMENT_SHIFT, REL_SHIFT
 
 __all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current", "stored_rows"]
@@ -217,20 +217,21 @@ async def insert_rows(
     if not len(rows):
         return
     stored = stored_rows(rows)
-    for start in range(0, len(stored), _LINK_ROWS):
-        part = stored[start : start + _LINK_ROWS]
-        sql = (
-            "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
-            + ",".join(["(?,?,?,?,?)"] * len(part))
-            + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
-            " lost_reason = NULL"
-        )
-        if queue is None:
-            await conn.execute(sql, part.ravel().tolist())
-        else:
-            queue.execute(sql, part.ravel().tolist())
-    if queue is not None:
-        await queue.start()
+    parts = (stored[start : start + _LINK_ROWS] for start in range(0, len(stored), _LINK_ROWS))
+    await execute_all(
+        conn,
+        (
+            (
+                "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
+                + ",".join(["(?,?,?,?,?)"] * len(part))
+                + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
+                " lost_reason = NULL",
+                part.ravel().tolist(),
+            )
+            for part in parts
+        ),
+        queue,
+    )
 
 
 async def stored_current(conn: aiosqlite.Connection, rows: np.ndarray, first_new: int) -> int:

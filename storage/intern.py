@@ -22,7 +22,7 @@ import numpy as np
 from .dialect import SQLITE_BOUND_VALUES
 from .edgerows import Edge, EdgeColumns, UrlColumns
 from .identity import host_of, hosts_of, registrable_domain, url_hash
-from .queued import QueuedStatements
+from .queued import QueuedStatements, execute_all
 from .urlhashes import UrlHashes
 
 if TYPE_CHECKING:
@@ -294,17 +294,19 @@ async def intern(
         anchor_ids.update(json.loads(rows[0][0]))
     # The anchors first (their ids are awaited), then the new URLs: with a queue, those
     # run while the caller builds the link rows.
-    for start in range(0, count, _URL_ROWS):
-        part = values[4 * start : 4 * (start + _URL_ROWS)]
-        sql = "INSERT INTO urls(id, hash, host_id, url) VALUES " + ",".join(
-            ["(?,?,?,?)"] * (len(part) // 4)
-        )
-        if queue is None:
-            await conn.execute(sql, part)
-        else:
-            queue.execute(sql, part)
-    if queue is not None:
-        await queue.start()
+    parts = (values[4 * start : 4 * (start + _URL_ROWS)] for start in range(0, count, _URL_ROWS))
+    await execute_all(
+        conn,
+        (
+            (
+                "INSERT INTO urls(id, hash, host_id, url) VALUES "
+                + ",".join(["(?,?,?,?)"] * (len(part) // 4)),
+                part,
+            )
+            for part in parts
+        ),
+        queue,
+    )
     ids = {}
     if batch.pages or batch.loose or batch.queued:
         url_ids: list[int] = id_column.tolist()

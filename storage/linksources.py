@@ -142,21 +142,24 @@ async def add_sources(
     CPU."""
     if known is not None:
         rows = known.unknown(rows)
-    for start in range(0, len(rows), _SOURCE_ROWS):
-        part = rows[start : start + _SOURCE_ROWS]
-        sql = (
-            "INSERT OR IGNORE INTO link_sources(url_id, domain_id, pagerank)"
-            " SELECT v.column1, h.domain_id, ps.pagerank FROM (VALUES "
-            + ",".join(["(?,?)"] * len(part))
-            + ") v JOIN hosts h ON h.id = v.column2"
-            " LEFT JOIN page_scores ps ON ps.url_id = v.column1"
-        )
-        if queue is None:
-            await conn.execute(sql, part.ravel().tolist())
-        else:
-            queue.execute(sql, part.ravel().tolist())
-    if queue is not None:
-        await queue.start()
+    from .queued import execute_all  # aiosqlite's: not for the readers of this module
+
+    parts = (rows[start : start + _SOURCE_ROWS] for start in range(0, len(rows), _SOURCE_ROWS))
+    await execute_all(
+        conn,
+        (
+            (
+                "INSERT OR IGNORE INTO link_sources(url_id, domain_id, pagerank)"
+                " SELECT v.column1, h.domain_id, ps.pagerank FROM (VALUES "
+                + ",".join(["(?,?)"] * len(part))
+                + ") v JOIN hosts h ON h.id = v.column2"
+                " LEFT JOIN page_scores ps ON ps.url_id = v.column1",
+                part.ravel().tolist(),
+            )
+            for part in parts
+        ),
+        queue,
+    )
     return rows[:, 0]
 
 

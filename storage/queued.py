@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import aiosqlite
 
-__all__ = ["QueuedStatements", "in_transaction"]
+__all__ = ["QueuedStatements", "execute_all", "in_transaction"]
 
 _T = TypeVar("_T")
 
@@ -64,6 +64,22 @@ class QueuedStatements:
         for error in errors:
             if error is not None:
                 raise error
+
+
+async def execute_all(
+    conn: aiosqlite.Connection,
+    statements: Iterable[tuple[str, Sequence[Any]]],
+    queue: QueuedStatements | None = None,
+) -> None:
+    """Run ``(sql, parameters)`` statements in order: each awaited, or with ``queue``
+    queued there and handed to SQLite's thread before this returns."""
+    for sql, parameters in statements:
+        if queue is None:
+            await conn.execute(sql, parameters)
+        else:
+            queue.execute(sql, parameters)
+    if queue is not None:
+        await queue.start()
 
 
 async def in_transaction(
