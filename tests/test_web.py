@@ -127,6 +127,15 @@ async def test_a_bad_filter_value_is_a_400_saying_what_is_wrong(client: TestClie
     assert "not a whole number: &#39;many&#39;" in await response.text()
 
 
+@pytest.mark.parametrize("score", ["101", "-1", "abc"])
+async def test_a_disavow_min_score_outside_0_to_100_is_a_400(
+    client: TestClient, score: str
+) -> None:
+    response = await client.get(f"/disavow.txt?target=acme.test&min_score={score}")
+    assert response.status == 400
+    assert "Min score: a whole number 0-100" in await response.text()
+
+
 async def test_an_unknown_target_says_nothing_was_found_and_what_to_try(client: TestClient) -> None:
     html = await (await client.get("/overview?target=nowhere.test")).text()
     assert "No backlinks found for nowhere.test" in html

@@ -264,7 +264,9 @@ async def disavow_file(request: web.Request) -> web.Response:
     try:
         min_score = int(query.get("min_score", "") or DISAVOW_MIN)
     except ValueError:
-        raise BadRequest("Min score: a whole number 0-100") from None
+        min_score = -1
+    if not 0 <= min_score <= 100:  # as `linkgraph disavow --min-score` refuses it
+        raise BadRequest("Min score: a whole number 0-100")
     profile = load_profile(
         brand=[b.strip() for b in query.get("brand", "").split(",") if b.strip()],
         keyword=[k.strip() for k in query.get("keyword", "").split(",") if k.strip()],
