@@ -166,9 +166,13 @@ def check(name: str, value: Any) -> Any:
     if kind == "seeds":
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
             raise SettingsError(f"must be a list of URLs, not {value!r}")
+        from .urls import normalize  # here: the URL machinery loads with a crawl only
+
         for seed in value:
             if not isinstance(seed, str) or _control(seed):
                 raise SettingsError(f"not a URL: {seed!r}")
+            if normalize(seed) is None:  # as a seed on the command line is refused
+                raise SettingsError(f"not an http(s) URL: {seed!r}")
         return tuple(value)
     if kind == "str":
         if not isinstance(value, str):

@@ -159,6 +159,18 @@ def test_a_wrong_type_in_the_config_file_is_a_one_line_error(
     assert_one_line_error(code, err, str(config), key)
 
 
+def test_a_seed_in_the_config_file_that_is_no_http_url_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Dropped before, as a seed no crawl can fetch: the crawl then said "no seed URLs".
+    config = tmp_path / "seeds.toml"
+    config.write_text('[crawl]\nseeds = ["http://ok.test/", "javascript:alert(1)"]\n')
+    code, err = run_crawl(capsys, tmp_path, "--config", str(config))
+    assert_one_line_error(
+        code, err, str(config), "seeds", "not an http(s) URL: 'javascript:alert(1)'"
+    )
+
+
 def test_a_nan_or_infinite_delay_is_refused_however_the_settings_are_built() -> None:
     for value in (math.nan, math.inf):
         with pytest.raises(SettingsError, match="delay: must be a finite number"):
