@@ -195,7 +195,7 @@ def export(
         raise SettingsError(f"unknown export format {format!r}: use {', '.join(EXPORT_FORMATS)}")
     if level not in LEVELS:
         raise SettingsError(f"unknown level {level!r}: use page, host or domain")
-    if include_lost and format not in ("jsonl", "csv"):
+    if include_lost and format not in ("jsonl", "csv", "parquet"):  # parquet holds them always
         raise SettingsError("--include-lost is for jsonl and csv: a graph holds current links only")
     if format == "parquet":  # a folder of tables, current and lost links both
         if output is None or not isinstance(output, (str, os.PathLike)):

@@ -138,6 +138,21 @@ def test_export_is_hive_partitioned_by_kind_for_other_engines(store: Path, tmp_p
     ]
 
 
+def test_include_lost_is_taken_by_parquet_which_holds_lost_links_anyway(
+    store: Path, tmp_path: Path
+) -> None:
+    linkgraph.export(store, format="parquet", output=tmp_path / "plain")
+    linkgraph.export(store, format="parquet", output=tmp_path / "lost", include_lost=True)
+    tables = [
+        pa_dataset.dataset(tmp_path / name / "links", format="parquet", partitioning="hive")
+        .to_table()
+        .to_pylist()
+        for name in ("plain", "lost")
+    ]
+    assert any(row["lost_at"] is not None for row in tables[0])
+    assert sorted(map(repr, tables[1])) == sorted(map(repr, tables[0]))
+
+
 def test_bad_folders_and_stores_are_one_line_errors(
     store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

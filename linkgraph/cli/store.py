@@ -105,7 +105,7 @@ def _print_workers(workers: list[dict[str, Any]]) -> None:
         help="graph formats only: nodes are pages (default), hosts or domains",
     ),
     "output",
-    switch("--include-lost", help=INCLUDE_LOST_HELP + " (jsonl, csv)"),
+    switch("--include-lost", help=INCLUDE_LOST_HELP + " (jsonl, csv; parquet holds them always)"),
 )
 def cmd_export(args: argparse.Namespace) -> int:
     """Write every link (jsonl, csv) or the graph at a level (graphml, gexf, edgelist).
