@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from rich.console import Console
 from rich.table import Table
 
-from .output import safe_text
+from .output import console, safe_text
 
 __all__ = ["print_robots_table"]
 
@@ -46,4 +45,4 @@ def print_robots_table(report: dict[str, Any], stream: IO[str]) -> None:
             "" if row["line"] is None else str(row["line"]),
             safe_text(row["user_agent"] or ""),
         )
-    Console(file=stream, width=None if stream.isatty() else 160).print(table)
+    console(stream, width=None if stream.isatty() else 160).print(table)

@@ -230,6 +230,16 @@ def test_a_table_into_a_closed_pipe_exits_0_quietly(
     assert (code, err) == (0, "")
 
 
+def test_the_robots_table_into_a_closed_pipe_exits_0_quietly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    robots = tmp_path / "robots.txt"
+    robots.write_text("User-agent: *\nDisallow: /x\n")
+    with closed_pipe(monkeypatch):
+        code, _, err = run(capsys, "robots", str(robots), "/a", "/x")
+    assert (code, err) == (0, "")
+
+
 def _damage_middle(path: Path) -> None:
     data = bytearray(path.read_bytes())
     for i in range(64, len(data) - 600, 7):  # the footer (schema, row groups) stays
