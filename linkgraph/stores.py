@@ -113,8 +113,10 @@ def refuse_overwriting_store(output: object) -> None:
     an export of it. Only regular files are looked at (opening a FIFO would block)."""
     if not isinstance(output, str | os.PathLike) or not Path(output).is_file():
         return
+    from linkgraph.storage.schema import SQLITE_MAGIC
+
     with suppress(OSError), open(output, "rb") as fh:
-        if fh.read(16) == b"SQLite format 3\x00":
+        if fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
             raise StoreError(
                 f"{os.fspath(output)} is a SQLite database (a store?): --output will not"
                 " write over it; give another file name"

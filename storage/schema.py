@@ -36,6 +36,7 @@ __all__ = [
     "DEFERRABLE_INDEXES",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SQLITE_MAGIC",
     "connect",
     "inspect_file",
     "missing_indexes",
@@ -44,7 +45,8 @@ __all__ = [
 ]
 
 APPLICATION_ID = 0x4C4B4752  # "LKGR"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+# The first 16 bytes of every SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # The schema version is the number of named migrations (storage.migrations) applied.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -86,7 +88,7 @@ def inspect_file(path: str | os.PathLike[str]) -> int | None:
         raise StoreError(f"cannot read {p}: {exc.strerror}") from None
     if not header:
         return None
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         raise NotAStore(f"{p} is not a SQLite database (and so not a linkgraph store)")
     user_version = int.from_bytes(header[60:64], "big")
     application_id = int.from_bytes(header[68:72], "big")
