@@ -268,12 +268,12 @@ def _link_window(
             found.truncated = True
             return
         if node.tag == "area":
-            anchor = " ".join((attrs.get("alt") or "").split())
+            anchor = _collapse(attrs.get("alt") or "")
             image = True
         else:
             key = node.mem_id
             text = _text_without_scripts(node) if key in scripted else node.text()
-            anchor = " ".join(text.split())
+            anchor = _collapse(text)
             image = key in alts
             if image and not anchor:
                 anchor = " ".join(alts[key])
