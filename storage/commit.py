@@ -48,7 +48,7 @@ from .records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, lin
 from .urlhashes import UrlHashes
 from .vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS, packed_flags_sql
 
-__all__ = ["Batch", "Committed", "Edge", "begin", "commit_batch", "page_loss"]
+__all__ = ["Batch", "Committed", "Edge", "begin", "commit_batch"]
 
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..commit import page_loss
 from ..identity import host_of, registrable_domain, url_hash
 from ..intern import MAX_ANCHOR
+from ..pageloss import page_loss
 from ..records import KINDS, LOST_REASONS, PLACEMENTS, Link, Page, QueueItem, link_flags
 from ..vocab import QUEUE_KIND_ID, ROBOTS_NOFOLLOW, ROBOTS_NOINDEX, SKIP_REASONS
 from .interning import Interned, intern_names, intern_rows
