@@ -47,6 +47,12 @@ __all__ = ["CrawlStats", "Engine"]
 log = logging.getLogger("linkgraph.crawl")
 
 _DRAIN_CHUNK = 500
+# Tracked objects allocated (net of those freed) between two collections of the young
+# generation while crawling. A batch of pages waiting for its commit holds a few hundred
+# thousand of them (links, keys, rows); at 50,000 the young generation was collected
+# every 140 pages or so, each time walking objects that the commit would free anyway:
+# 0.22 s of the event loop's 5 s on the crawl benchmark, against 0.02 s at 500,000.
+YOUNG_COLLECTION = 500_000
 
 
 class Engine:
@@ -191,7 +197,7 @@ class Engine:
         # what exists now and collect the young generation less often while crawling.
         thresholds = gc.get_threshold()
         gc.freeze()
-        gc.set_threshold(50_000, 50, 1000)
+        gc.set_threshold(YOUNG_COLLECTION, 50, 1000)
         loop = asyncio.get_running_loop()
         handlers = []
         for sig in (signal.SIGINT, signal.SIGTERM):
