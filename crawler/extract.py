@@ -100,6 +100,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .nesting import cap_nesting
 from .pagemeta import PageHead, robots_directives
+from .pagenodes import PageNodes, page_nodes
 from .placement import (
     COMMENT_TOKENS,
     SIDEBAR_TOKENS,
@@ -109,7 +110,6 @@ from .placement import (
     link_nesting,
     placements,
 )
-from .treequery import select
 from .urls import MAX_URL_LENGTH, resolve
 
 __all__ = [
@@ -117,7 +117,9 @@ __all__ = [
     "SIDEBAR_TOKENS",
     "Budget",
     "Extracted",
+    "LinkFields",
     "extract",
+    "extract_fields",
     "robots_directives",
 ]
 
@@ -126,7 +128,6 @@ __all__ = [
 MAX_LINK_NESTING = 16
 
 
-_LINKS = "a[href], area[href]"
 _TEXT_FREE = frozenset({"script", "style"})
 
 
@@ -165,18 +166,39 @@ class Budget:
 
     ``clock`` is the calling thread's CPU time by default, so a busy machine or a page
     parsed beside others is not charged for their work; tests pass a fake clock.
+
+    Reading a thread's CPU time is a system call, and its cost (with what it evicts) was a
+    few percent of a small page's parse. So a check first reads ``wall``, a clock that runs
+    at least as fast as ``clock`` (the monotonic wall clock, for the default CPU clock: a
+    thread cannot use more CPU time than passes): while less than the budget has passed on
+    it, the budget cannot have run out, and ``clock`` is read only at the start.
     """
 
-    __slots__ = ("_clock", "_end", "exceeded")
+    __slots__ = ("_clock", "_end", "_wall", "_wall_end", "exceeded")
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.thread_time):
+    def __init__(
+        self,
+        seconds: float | None,
+        clock: Callable[[], float] = time.thread_time,
+        wall: Callable[[], float] | None = None,
+    ) -> None:
+        if wall is None and clock is time.thread_time:
+            wall = time.perf_counter
         self._clock = clock
         self._end = None if seconds is None else clock() + seconds
+        self._wall = None if seconds is None else wall
+        self._wall_end = 0.0
+        if seconds is not None and wall is not None:
+            self._wall_end = wall() + seconds
         self.exceeded = False
 
     def spent(self) -> bool:
         """True once the budget is used up (and from then on)."""
-        if not self.exceeded and self._end is not None and self._clock() >= self._end:
+        if self.exceeded or self._end is None:
+            return self.exceeded
+        if self._wall is not None and self._wall() < self._wall_end:
+            return False
+        if self._clock() >= self._end:
             self.exceeded = True
         return self.exceeded
 
@@ -189,26 +211,26 @@ def _text_without_scripts(node: LexborNode) -> str:
     return "".join(parts)
 
 
+# The fields of a Link, in its order: a plain tuple is what a worker sends (marshal takes
+# no named tuple), so links are built as these and made Links only for extract's callers.
+LinkFields = tuple[str, str, tuple[str, ...], str, bool, str]
+
+
 @dataclass(slots=True)
 class _Found:
-    links: list[Link]
+    links: list[LinkFields]
     truncated: bool = False  # more links than max_links
     long_urls: int = 0  # targets longer than max_url_length, left out
 
 
 def _links(
-    tree: LexborHTMLParser,
-    contents: list[LexborNode],
-    base: str,
-    budget: Budget,
-    max_links: int | None,
-    max_url: int,
+    page: PageNodes, head: PageHead, base: str, budget: Budget, max_links: int | None, max_url: int
 ) -> _Found:
-    elements = select(tree.root, _LINKS)
     found = _Found([])
+    elements = page.links
     if not elements:
         return found
-    marks = containers(tree.root)
+    marks = containers(page.candidates)
     targets: dict[str, str | None] = {}
     start = 0
     # In windows, so that a page of 200,000 links costs the placements of the first
@@ -218,19 +240,17 @@ def _links(
         if max_links is not None:
             size = max_links - len(found.links)
             size += size // 4 + 16
-        window = elements[start : start + size]
-        start += len(window)
-        _link_window(
-            tree, window, marks, contents, base, budget, max_links, max_url, targets, found
-        )
+        window = slice(start, start + size)
+        start += size
+        _link_window(page, window, marks, head, base, budget, max_links, max_url, targets, found)
     return found
 
 
 def _link_window(
-    tree: LexborHTMLParser,
-    nodes: list[LexborNode],
+    page: PageNodes,
+    window: slice,
     marks: dict[int, str],
-    contents: list[LexborNode],
+    head: PageHead,
     base: str,
     budget: Budget,
     max_links: int | None,
@@ -238,23 +258,25 @@ def _link_window(
     targets: dict[str, str | None],
     found: _Found,
 ) -> None:
+    nodes = page.links[window]
+    keys, tags = page.keys[window], page.tags[window]
     placed = placements(nodes, marks)
     if budget.spent():
         return
-    alts, scripted = link_contents(contents, nodes)
+    anchors = [key for key, tag in zip(keys, tags, strict=True) if tag == "a"]
+    alts, scripted = link_contents(head.contents, anchors)
     # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
     # cost little however nested: look (a walk of the whole tree) only past that.
     nesting = None
-    if len(nodes) > 256 and tree.css_first("svg") is not None:
+    if len(nodes) > 256 and head.svg:
         nesting = link_nesting(nodes)
     links = found.links
-    new_link = tuple.__new__  # a Link built in C, as parsing.py builds them
-    for i, node in enumerate(nodes):
+    every = zip(nodes, keys, tags, page.attrs[window], strict=True)
+    for i, (node, key, tag, attrs) in enumerate(every):
         if i & 63 == 63 and budget.spent():
             return
         if nesting is not None and nesting[i] > MAX_LINK_NESTING:
             continue
-        attrs = node.attributes
         href = attrs.get("href", attrs.get("xlink:href")) or ""
         target = targets.get(href, "")
         if target == "":
@@ -267,11 +289,10 @@ def _link_window(
         if max_links is not None and len(links) >= max_links:
             found.truncated = True
             return
-        if node.tag == "area":
+        if tag == "area":
             anchor = _collapse(attrs.get("alt") or "")
             image = True
         else:
-            key = node.mem_id
             text = _text_without_scripts(node) if key in scripted else node.text()
             anchor = _collapse(text)
             image = key in alts
@@ -279,7 +300,7 @@ def _link_window(
                 anchor = " ".join(alts[key])
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
-        links.append(new_link(Link, (target, anchor, rels, placed[i], image, "link")))
+        links.append((target, anchor, rels, placed[i], image, "link"))
 
 
 def _title(head: PageHead) -> str | None:
@@ -315,15 +336,42 @@ def extract(
     >>> link.target, link.anchor, link.rel, link.placement
     ('https://example.com/d/p', 'A b', ('nofollow',), 'nav')
     """
+    fields, found = extract_fields(
+        html,
+        url,
+        agent_token=agent_token,
+        want_text=want_text,
+        max_links=max_links,
+        max_url_length=max_url_length,
+        budget=budget,
+    )
+    new_link = tuple.__new__  # a Link built in C from its fields
+    found.links = [new_link(Link, link) for link in fields]
+    return found
+
+
+def extract_fields(
+    html: str,
+    url: str,
+    *,
+    agent_token: str = "linkgraph",
+    want_text: bool = False,
+    max_links: int | None = None,
+    max_url_length: int = MAX_URL_LENGTH,
+    budget: Budget | None = None,
+) -> tuple[list[LinkFields], Extracted]:
+    """:func:`extract`, with the links apart, each as the plain tuple of its fields (what
+    a parsing worker sends back), and ``links`` left empty."""
     budget = budget or Budget(None)
     tree = LexborHTMLParser(cap_nesting(html)[0])
-    head = PageHead(tree, agent_token.strip().lower())
+    page = page_nodes(tree.root)
+    head = PageHead(page.head, agent_token.strip().lower())
     base = url
     if head.base_href is not None:
         base = resolve(head.base_href, url) or url
     found = _Found([])
     if not budget.spent():
-        found = _links(tree, head.contents, base, budget, max_links, max_url_length)
+        found = _links(page, head, base, budget, max_links, max_url_length)
 
     root = tree.root
     lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""
@@ -343,8 +391,8 @@ def extract(
             node.decompose(False)
         text = _collapse(body.text(separator=" ")) if body is not None else ""
 
-    return Extracted(
-        links=found.links,
+    return found.links, Extracted(
+        links=[],
         title=_title(head),
         lang=lang or head.meta_lang,
         canonical=canonical,

@@ -1,8 +1,9 @@
 """A page's own facts, as :func:`~linkgraph.crawler.extract.extract` reads them: the head.
 
-:class:`PageHead` gathers, in one selector pass over the document, the first ``<base
-href>``, the first canonical ``<link>``, the ``<meta>`` robots directives for us, the
-``content-language`` pragma and the ``<title>`` elements; :func:`robots_directives` parses
+:class:`PageHead` gathers, from the elements :data:`HEAD_ITEMS` selects (in the one
+selector pass of :mod:`crawler.pagenodes`), the first ``<base href>``, the first canonical
+``<link>``, the ``<meta>`` robots directives for us, the ``content-language`` pragma and
+the ``<title>`` elements; :func:`robots_directives` parses
 the robots directives of meta tags and of ``X-Robots-Tag`` headers alike. The rules are in
 the docstring of :mod:`linkgraph.crawler.extract`, with the rest of what a page yields.
 """
@@ -11,18 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
-from .treequery import select
-
-__all__ = ["PageHead", "robots_directives"]
+__all__ = ["HEAD_ITEMS", "PageHead", "robots_directives"]
 
 # svg and math: the roots of the foreign content whose <title> elements are not the page's.
 # img, script and style: what a link may hold that changes its anchor, gathered in the same
 # pass for extract (a selector pass has a cost of its own, about a parse of a small page's).
 # noscript, template and iframe (with script, style and title): the elements whose text is
 # not visible, which extract takes out of the tree before reading the text.
-_HEAD_ITEMS = (
+HEAD_ITEMS = (
     "base[href], title, meta[content], link[rel~=canonical i][href], svg, math,"
     " img, script, style, noscript, template, iframe"
 )
@@ -79,14 +78,16 @@ def robots_directives(values: Iterable[str], agent_token: str) -> frozenset[str]
 
 
 class PageHead:
-    """The page-level facts, gathered in one selector pass over the document.
+    """The page-level facts, from the elements :data:`HEAD_ITEMS` selects, in document order
+    (with their tags).
 
     ``titles`` are every ``<title>`` element, SVG and MathML ones too, and ``foreign``
     marks (by ``mem_id``) every ``<svg>`` and ``<math>`` element, so that the caller can
     tell the page's title from an icon's with one walk up the tree. ``contents`` are the
     page's ``<img>``, ``<script>`` and ``<style>`` elements, and ``hidden`` its
     ``<script>``, ``<style>``, ``<noscript>``, ``<template>``, ``<iframe>`` and ``<title>``
-    elements (SVG and MathML ones too), in document order.
+    elements (SVG and MathML ones too), in document order; ``svg`` says whether there is
+    an ``<svg>`` element.
     """
 
     __slots__ = (
@@ -97,10 +98,11 @@ class PageHead:
         "hidden",
         "meta_lang",
         "robots",
+        "svg",
         "titles",
     )
 
-    def __init__(self, tree: LexborHTMLParser, agent: str) -> None:
+    def __init__(self, items: list[tuple[str, LexborNode]], agent: str) -> None:
         self.base_href: str | None = None
         self.canonical_href: str | None = None
         self.meta_lang: str | None = None
@@ -109,8 +111,8 @@ class PageHead:
         self.foreign: dict[int, bool] = {}
         self.contents: list[LexborNode] = []
         self.hidden: list[LexborNode] = []
-        for node in select(tree.root, _HEAD_ITEMS):
-            tag = node.tag
+        self.svg = False
+        for tag, node in items:
             if tag in _HIDDEN:
                 self.hidden.append(node)
                 if tag != "title" and tag not in _CONTENTS:
@@ -123,6 +125,7 @@ class PageHead:
                 self.titles.append(node)
             elif tag == "svg" or tag == "math":
                 self.foreign[node.mem_id] = True
+                self.svg = self.svg or tag == "svg"
             elif tag == "base":
                 if self.base_href is None:
                     self.base_href = node.attributes.get("href") or ""

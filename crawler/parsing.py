@@ -46,9 +46,9 @@ from linkgraph.storage.records import NOT_FOLLOW_RELS, Link
 from linkgraph.cores import usable_cores
 
 from .encoding import decode_html
-from .extract import Budget, Extracted, extract
+from .extract import Budget, Extracted, extract_fields
 from .settings import SettingsError
-from .urls import MAX_URL_LENGTH, target_info
+from .urls import MAX_URL_LENGTH, targets_info
 
 __all__ = ["PageParser", "ParseLimits", "auto_workers", "parse_page"]
 
@@ -116,7 +116,7 @@ def parse_page(
     """
     budget = Budget(limits.cpu_seconds, *(() if clock is None else (clock,)))
     text, _ = decode_html(body, content_type)
-    found = extract(
+    links, found = extract_fields(
         text,
         url,
         agent_token=agent_token,
@@ -125,7 +125,6 @@ def parse_page(
         max_url_length=limits.max_url_length,
         budget=budget,
     )
-    links = [tuple(link) for link in found.links]
     # The targets to follow, each once, in order: what the engine offers the frontier
     # (links marked nofollow, sponsored or ugc are recorded, not followed: Link.follow).
     free = NOT_FOLLOW_RELS.isdisjoint
@@ -135,7 +134,7 @@ def parse_page(
     targets = dict.fromkeys([link[0] for link in links])
     if found.canonical:
         targets[found.canonical] = None
-    info = {target: target_info(target) for target in targets}
+    info = targets_info(targets)
     return (
         links,
         found.title,

@@ -8,6 +8,8 @@ URL that reaches the store went through :func:`resolve` or :func:`normalize`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from linkgraph.storage.identity import (
     authority_of,
     host_of,
@@ -28,6 +30,7 @@ __all__ = [
     "registrable_domain",
     "resolve",
     "target_info",
+    "targets_info",
     "url_hash",
 ]
 
@@ -157,3 +160,10 @@ def target_info(url: str) -> tuple[int, str, str]:
             _URL_INFO.clear()
         about = _URL_INFO[url] = (url_hash(url), *known)
     return about
+
+
+def targets_info(urls: Iterable[str]) -> dict[str, tuple[int, str, str]]:
+    """:func:`target_info` of each of ``urls`` (a page's targets, most of them remembered:
+    those are looked up here, without a call each)."""
+    known = _URL_INFO.get
+    return {url: known(url) or target_info(url) for url in urls}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from linkgraph.crawler import placement
-from linkgraph.crawler.extract import extract
+from linkgraph.crawler.extract import extract, extract_fields
 from linkgraph.storage.records import PLACEMENTS, Link
 
 PAGE = "https://example.com/dir/page.html"
@@ -413,3 +413,14 @@ def test_misnested_links_follow_the_html_parser() -> None:
         ("https://example.com/outer", "one"),
         ("https://example.com/inner", "two"),
     ]
+
+
+def test_extract_fields_gives_each_link_as_the_plain_tuple_of_its_fields() -> None:
+    html = '<nav><a href="/x" rel="NoFollow">X</a></nav><a href="/y"><img alt="Y"></a>'
+    links, found = extract_fields(html, "https://example.com/")
+    assert links == [
+        ("https://example.com/x", "X", ("nofollow",), "nav", False, "link"),
+        ("https://example.com/y", "Y", (), "content", True, "link"),
+    ]
+    assert {type(link) for link in links} == {tuple}  # what marshal takes, unlike a Link
+    assert found.links == []

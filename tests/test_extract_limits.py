@@ -325,6 +325,32 @@ def test_a_page_within_its_budget_is_whole() -> None:
     assert len(found.links) == 1_000
 
 
+def test_a_budget_reads_its_cpu_clock_only_once_the_wall_clock_has_passed_its_end() -> None:
+    cpu_reads = []
+    wall_now = [100.0]
+
+    def cpu() -> float:
+        cpu_reads.append(1)
+        return 0.5
+
+    budget = Budget(2, clock=cpu, wall=lambda: wall_now[0])
+    for _ in range(50):
+        assert not budget.spent()
+    assert len(cpu_reads) == 1  # at the start only
+    wall_now[0] = 102.0  # two seconds passed, and the thread used a little CPU time of them
+    assert not budget.spent()
+    assert len(cpu_reads) == 2
+
+
+def test_a_budget_runs_out_on_its_cpu_clock_not_on_the_wall_clock() -> None:
+    cpu_now = [0.0]
+    budget = Budget(2, clock=lambda: cpu_now[0], wall=lambda: 1_000.0 + cpu_now[0] * 3)
+    cpu_now[0] = 1.0  # three seconds passed on the wall, one of CPU
+    assert not budget.spent()
+    cpu_now[0] = 2.0
+    assert budget.spent()
+
+
 # -- links per page and URL length ----------------------------------------------------------
 
 

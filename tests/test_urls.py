@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from linkgraph.crawler.urls import Scope, origin_of, resolve
+from linkgraph.crawler.urls import Scope, origin_of, resolve, targets_info
 from linkgraph.storage.identity import (
     host_of,
     hosts_of,
@@ -333,3 +333,19 @@ def test_resolution_cache_never_changes_an_answer() -> None:
         for href in hrefs:
             for base in bases + [b[:1] + b[1:] for b in reversed(bases)]:
                 assert urls.resolve(href, base) == urls.normalize(href, base), (href, base)
+
+
+def test_targets_info_gives_each_targets_hash_host_and_registrable_domain() -> None:
+    urls = ["https://www.example.co.uk/a", "http://b.example.org/", "https://www.example.co.uk/a"]
+    assert targets_info(urls) == {
+        "https://www.example.co.uk/a": (
+            url_hash("https://www.example.co.uk/a"),
+            "www.example.co.uk",
+            "example.co.uk",
+        ),
+        "http://b.example.org/": (
+            url_hash("http://b.example.org/"),
+            "b.example.org",
+            "example.org",
+        ),
+    }
