@@ -246,6 +246,11 @@ def _links(
     return found
 
 
+def _anchors(keys: list[int], tags: list[str]) -> list[int]:
+    """The keys of the ``<a>`` links (an ``<area>`` holds nothing)."""
+    return [key for key, tag in zip(keys, tags, strict=True) if tag == "a"]
+
+
 def _link_window(
     page: PageNodes,
     window: slice,
@@ -263,8 +268,7 @@ def _link_window(
     placed = placements(nodes, marks)
     if budget.spent():
         return
-    anchors = [key for key, tag in zip(keys, tags, strict=True) if tag == "a"]
-    alts, scripted = link_contents(head.contents, anchors)
+    alts, scripted = link_contents(head.contents, _anchors(keys, tags) if head.contents else [])
     # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
     # cost little however nested: look (a walk of the whole tree) only past that.
     nesting = None
@@ -294,7 +298,7 @@ def _link_window(
             image = True
         else:
             text = _text_without_scripts(node) if key in scripted else node.text()
-            anchor = _collapse(text)
+            anchor = " ".join(text.split())  # _collapse, without a call for each link
             image = key in alts
             if image and not anchor:
                 anchor = " ".join(alts[key])

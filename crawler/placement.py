@@ -10,7 +10,7 @@ tree however deep it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from selectolax.lexbor import LexborNode
@@ -96,7 +96,7 @@ def placement_of(node: LexborNode) -> str | None:
 _T = TypeVar("_T")
 
 
-def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator[_T | None]:
+def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> list[_T | None]:
     """For each node, the value in ``marks`` of its innermost marked ancestor (by ``mem_id``).
 
     Each walk up the tree stops at the first ancestor already walked through, and every
@@ -105,6 +105,7 @@ def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator[
     candidate: quadratic on a deep tree).
     """
     memo: dict[int, _T | None] = {}
+    found: list[_T | None] = []
     for node in nodes:
         path = []
         parent = node.parent
@@ -121,7 +122,8 @@ def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> Iterator[
             parent = parent.parent
         for key in path:
             memo[key] = value
-        yield value
+        found.append(value)
+    return found
 
 
 def containers(candidates: Iterable[LexborNode]) -> dict[int, str]:

@@ -59,13 +59,8 @@ def resolve(href: str, base: str) -> str | None:
     # base's path: cache those (a site's menu repeats on every page). The key keeps what
     # the result does depend on: nothing for an absolute URL, the base's scheme and
     # authority for a path-absolute one.
-    known = _cache.get(href)  # only absolute hrefs are keys on their own
-    if known is not None:
-        return known
-    head = href[:8].lower()
-    if head.startswith(("http://", "https://")):
-        key: tuple[str, str] | str = href
-    elif href[:1] == "/" and href[1:2] not in ("/", "\\"):
+    key: tuple[str, str] | str
+    if href[:1] == "/" and href[1:2] not in ("/", "\\"):  # the most common, tested first
         global _last_origin
         last = _last_origin  # one read: another thread may replace it meanwhile
         if last[0] is base:  # the same page's base as the call before
@@ -76,7 +71,12 @@ def resolve(href: str, base: str) -> str | None:
             _last_origin = (base, origin)
         key = (origin, href)
     else:
-        return normalize(href, base)
+        known = _cache.get(href)  # only absolute hrefs are keys on their own
+        if known is not None:
+            return known
+        if not href[:8].lower().startswith(("http://", "https://")):
+            return normalize(href, base)
+        key = href
     known = _cache.get(key, _MISSING)
     if known is not _MISSING:
         return known
