@@ -212,24 +212,30 @@ def _text_without_scripts(node: LexborNode) -> str:
 
 
 # The fields of a Link, in its order: a plain tuple is what a worker sends (marshal takes
-# no named tuple), so links are built as these and made Links only for extract's callers.
+# no named tuple), built as such for parse_page, and as Links for extract's callers.
 LinkFields = tuple[str, str, tuple[str, ...], str, bool, str]
 
 
 @dataclass(slots=True)
 class _Found:
-    links: list[LinkFields]
+    links: list[LinkFields]  # Links themselves when named
     truncated: bool = False  # more links than max_links
     long_urls: int = 0  # targets longer than max_url_length, left out
+    named: bool = False  # the links as Links, not plain tuples
 
 
 def _links(
-    page: PageNodes, head: PageHead, base: str, budget: Budget, max_links: int | None, max_url: int
-) -> _Found:
-    found = _Found([])
+    found: _Found,
+    page: PageNodes,
+    head: PageHead,
+    base: str,
+    budget: Budget,
+    max_links: int | None,
+    max_url: int,
+) -> None:
     elements = page.links
     if not elements:
-        return found
+        return
     marks = containers(page.candidates)
     targets: dict[str, str | None] = {}
     start = 0
@@ -243,7 +249,6 @@ def _links(
         window = slice(start, start + size)
         start += size
         _link_window(page, window, marks, head, base, budget, max_links, max_url, targets, found)
-    return found
 
 
 def _anchors(keys: list[int], tags: list[str]) -> list[int]:
@@ -274,7 +279,8 @@ def _link_window(
     nesting = None
     if len(nodes) > 256 and head.svg:
         nesting = link_nesting(nodes)
-    links = found.links
+    links, named = found.links, found.named
+    new_link = tuple.__new__  # a Link built in C from its fields
     every = zip(nodes, keys, tags, page.attrs[window], strict=True)
     for i, (node, key, tag, attrs) in enumerate(every):
         if i & 63 == 63 and budget.spent():
@@ -304,7 +310,8 @@ def _link_window(
                 anchor = " ".join(alts[key])
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
-        links.append((target, anchor, rels, placed[i], image, "link"))
+        fields = (target, anchor, rels, placed[i], image, "link")
+        links.append(new_link(Link, fields) if named else fields)
 
 
 def _title(head: PageHead) -> str | None:
@@ -340,17 +347,10 @@ def extract(
     >>> link.target, link.anchor, link.rel, link.placement
     ('https://example.com/d/p', 'A b', ('nofollow',), 'nav')
     """
-    fields, found = extract_fields(
-        html,
-        url,
-        agent_token=agent_token,
-        want_text=want_text,
-        max_links=max_links,
-        max_url_length=max_url_length,
-        budget=budget,
+    links, found = _extract(
+        html, url, agent_token, want_text, max_links, max_url_length, budget, named=True
     )
-    new_link = tuple.__new__  # a Link built in C from its fields
-    found.links = [new_link(Link, link) for link in fields]
+    found.links = links  # Links, as named=True builds them
     return found
 
 
@@ -366,6 +366,22 @@ def extract_fields(
 ) -> tuple[list[LinkFields], Extracted]:
     """:func:`extract`, with the links apart, each as the plain tuple of its fields (what
     a parsing worker sends back), and ``links`` left empty."""
+    return _extract(
+        html, url, agent_token, want_text, max_links, max_url_length, budget, named=False
+    )
+
+
+def _extract(
+    html: str,
+    url: str,
+    agent_token: str,
+    want_text: bool,
+    max_links: int | None,
+    max_url_length: int,
+    budget: Budget | None,
+    *,
+    named: bool,
+) -> tuple[list[LinkFields], Extracted]:
     budget = budget or Budget(None)
     tree = LexborHTMLParser(cap_nesting(html)[0])
     page = page_nodes(tree.root)
@@ -373,9 +389,9 @@ def extract_fields(
     base = url
     if head.base_href is not None:
         base = resolve(head.base_href, url) or url
-    found = _Found([])
+    found = _Found([], named=named)
     if not budget.spent():
-        found = _links(page, head, base, budget, max_links, max_url_length)
+        _links(found, page, head, base, budget, max_links, max_url_length)
 
     root = tree.root
     lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""

@@ -138,3 +138,35 @@ def test_cli_bench_runs_every_command_against_its_store(tmp_path: Path) -> None:
         ]
     )
     assert all(len(command["runs"]) == 1 for command in timed.values())
+
+
+def test_parse_bench_measures_each_variant_in_every_round(tmp_path: Path) -> None:
+    # A variant is a folder put first on PYTHONPATH; an empty one falls back to the
+    # installed package, which is enough to see each variant measured in each round.
+    (tmp_path / "same").mkdir()
+    out = tmp_path / "parse.json"
+    done = run_script(
+        "bench_parse.py",
+        *(
+            "--sites",
+            "2",
+            "--pages",
+            "3",
+            "--repeat",
+            "2",
+            "--variant",
+            f"same={tmp_path / 'same'}",
+        ),
+        *("--json", str(out)),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted((run["round"], run["label"]) for run in runs) == [
+        (1, "installed"),
+        (1, "same"),
+        (2, "installed"),
+        (2, "same"),
+    ]
+    assert all(run["pages"] > 0 and run["parse_page_ms"] > 0 for run in runs)
+    assert "installed parse_page:" in done.stdout
