@@ -409,7 +409,8 @@ def _extract(
         # so one inside another already unlinked is unlinked from that, harmlessly.
         for node in head.hidden:
             node.decompose(False)
-        text = _collapse(body.text(separator=" ")) if body is not None else ""
+        # Text nodes of ASCII whitespace alone add no word: skipped before the join.
+        text = _collapse(body.text(separator=" ", skip_empty=True)) if body is not None else ""
 
     return found.links, Extracted(
         links=[],
