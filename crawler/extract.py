@@ -100,7 +100,6 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .nesting import cap_nesting
 from .pagemeta import PageHead, robots_directives
-from .pagenodes import PageNodes, page_nodes
 from .placement import (
     COMMENT_TOKENS,
     SIDEBAR_TOKENS,
@@ -110,6 +109,7 @@ from .placement import (
     link_nesting,
     placements,
 )
+from .treequery import select
 from .urls import MAX_URL_LENGTH, resolve
 
 __all__ = [
@@ -127,6 +127,8 @@ __all__ = [
 # inside the last would cost (and store) n * n characters. Deeper ones are not recorded.
 MAX_LINK_NESTING = 16
 
+
+_LINKS = "a[href], area[href]"
 
 _TEXT_FREE = frozenset({"script", "style"})
 
@@ -226,17 +228,17 @@ class _Found:
 
 def _links(
     found: _Found,
-    page: PageNodes,
+    tree: LexborHTMLParser,
     head: PageHead,
     base: str,
     budget: Budget,
     max_links: int | None,
     max_url: int,
 ) -> None:
-    elements = page.links
+    elements = select(tree.root, _LINKS)
     if not elements:
         return
-    marks = containers(page.candidates)
+    marks = containers(tree.root)
     targets: dict[str, str | None] = {}
     start = 0
     # In windows, so that a page of 200,000 links costs the placements of the first
@@ -246,19 +248,13 @@ def _links(
         if max_links is not None:
             size = max_links - len(found.links)
             size += size // 4 + 16
-        window = slice(start, start + size)
-        start += size
-        _link_window(page, window, marks, head, base, budget, max_links, max_url, targets, found)
-
-
-def _anchors(keys: list[int], tags: list[str]) -> list[int]:
-    """The keys of the ``<a>`` links (an ``<area>`` holds nothing)."""
-    return [key for key, tag in zip(keys, tags, strict=True) if tag == "a"]
+        window = elements[start : start + size]
+        start += len(window)
+        _link_window(window, marks, head, base, budget, max_links, max_url, targets, found)
 
 
 def _link_window(
-    page: PageNodes,
-    window: slice,
+    nodes: list[LexborNode],
     marks: dict[int, str],
     head: PageHead,
     base: str,
@@ -268,25 +264,24 @@ def _link_window(
     targets: dict[str, str | None],
     found: _Found,
 ) -> None:
-    nodes = page.links[window]
-    keys, tags = page.keys[window], page.tags[window]
     placed = placements(nodes, marks)
     if budget.spent():
         return
-    alts, scripted = link_contents(head.contents, _anchors(keys, tags) if head.contents else [])
+    alts, scripted = link_contents(head.contents, nodes)
     # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
-    # cost little however nested: look (a walk of the whole tree) only past that.
+    # cost little however nested: look (a walk of the whole tree) only past that. The head
+    # knows whether there is an <svg> (tree.css_first() built a CSS engine for the page).
     nesting = None
     if len(nodes) > 256 and head.svg:
         nesting = link_nesting(nodes)
     links, named = found.links, found.named
     new_link = tuple.__new__  # a Link built in C from its fields
-    every = zip(nodes, keys, tags, page.attrs[window], strict=True)
-    for i, (node, key, tag, attrs) in enumerate(every):
+    for i, node in enumerate(nodes):
         if i & 63 == 63 and budget.spent():
             return
         if nesting is not None and nesting[i] > MAX_LINK_NESTING:
             continue
+        attrs = node.attributes
         href = attrs.get("href", attrs.get("xlink:href")) or ""
         target = targets.get(href, "")
         if target == "":
@@ -299,10 +294,11 @@ def _link_window(
         if max_links is not None and len(links) >= max_links:
             found.truncated = True
             return
-        if tag == "area":
+        if node.tag == "area":
             anchor = _collapse(attrs.get("alt") or "")
             image = True
         else:
+            key = node.mem_id
             text = _text_without_scripts(node) if key in scripted else node.text()
             anchor = " ".join(text.split())  # _collapse, without a call for each link
             image = key in alts
@@ -384,14 +380,13 @@ def _extract(
 ) -> tuple[list[LinkFields], Extracted]:
     budget = budget or Budget(None)
     tree = LexborHTMLParser(cap_nesting(html)[0])
-    page = page_nodes(tree.root)
-    head = PageHead(page.head, agent_token.strip().lower())
+    head = PageHead(tree, agent_token.strip().lower())
     base = url
     if head.base_href is not None:
         base = resolve(head.base_href, url) or url
     found = _Found([], named=named)
     if not budget.spent():
-        _links(found, page, head, base, budget, max_links, max_url_length)
+        _links(found, tree, head, base, budget, max_links, max_url_length)
 
     root = tree.root
     lang = (root.attributes.get("lang") or "").strip().lower() if root is not None else ""

@@ -1,9 +1,8 @@
 """A page's own facts, as :func:`~linkgraph.crawler.extract.extract` reads them: the head.
 
-:class:`PageHead` gathers, from the elements :data:`HEAD_ITEMS` selects (in the one
-selector pass of :mod:`crawler.pagenodes`), the first ``<base href>``, the first canonical
-``<link>``, the ``<meta>`` robots directives for us, the ``content-language`` pragma and
-the ``<title>`` elements; :func:`robots_directives` parses
+:class:`PageHead` gathers, in one selector pass over the document, the first ``<base
+href>``, the first canonical ``<link>``, the ``<meta>`` robots directives for us, the
+``content-language`` pragma and the ``<title>`` elements; :func:`robots_directives` parses
 the robots directives of meta tags and of ``X-Robots-Tag`` headers alike. The rules are in
 the docstring of :mod:`linkgraph.crawler.extract`, with the rest of what a page yields.
 """
@@ -12,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from selectolax.lexbor import LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["HEAD_ITEMS", "PageHead", "robots_directives"]
+from .treequery import select
+
+__all__ = ["PageHead", "robots_directives"]
 
 # svg and math: the roots of the foreign content whose <title> elements are not the page's.
 # img, script and style: what a link may hold that changes its anchor, gathered in the same
 # pass for extract (a selector pass has a cost of its own, about a parse of a small page's).
 # noscript, template and iframe (with script, style and title): the elements whose text is
 # not visible, which extract takes out of the tree before reading the text.
-HEAD_ITEMS = (
+_HEAD_ITEMS = (
     "base[href], title, meta[content], link[rel~=canonical i][href], svg, math,"
     " img, script, style, noscript, template, iframe"
 )
@@ -78,8 +79,7 @@ def robots_directives(values: Iterable[str], agent_token: str) -> frozenset[str]
 
 
 class PageHead:
-    """The page-level facts, from the elements :data:`HEAD_ITEMS` selects, in document order
-    (with their tags).
+    """The page-level facts, gathered in one selector pass over the document.
 
     ``titles`` are every ``<title>`` element, SVG and MathML ones too, and ``foreign``
     marks (by ``mem_id``) every ``<svg>`` and ``<math>`` element, so that the caller can
@@ -102,7 +102,7 @@ class PageHead:
         "titles",
     )
 
-    def __init__(self, items: list[tuple[str, LexborNode]], agent: str) -> None:
+    def __init__(self, tree: LexborHTMLParser, agent: str) -> None:
         self.base_href: str | None = None
         self.canonical_href: str | None = None
         self.meta_lang: str | None = None
@@ -112,7 +112,8 @@ class PageHead:
         self.contents: list[LexborNode] = []
         self.hidden: list[LexborNode] = []
         self.svg = False
-        for tag, node in items:
+        for node in select(tree.root, _HEAD_ITEMS):
+            tag = node.tag
             if tag in _HIDDEN:
                 self.hidden.append(node)
                 if tag != "title" and tag not in _CONTENTS:

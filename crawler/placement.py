@@ -15,9 +15,10 @@ from typing import TypeVar
 
 from selectolax.lexbor import LexborNode
 
+from .treequery import select
+
 __all__ = [
     "COMMENT_TOKENS",
-    "CONTAINERS",
     "SIDEBAR_TOKENS",
     "containers",
     "innermost",
@@ -60,19 +61,14 @@ _BLOCKS = frozenset({"div", "section", "article", "aside", "ol", "ul", "dl", "fo
 # time on our corpus.
 # (tests/test_extract.py checks that every token contains one of the substrings.)
 _PREFILTER = ("comment", "respond", "disqus", "sidebar", "widget-area")
-# One selector list, so lexbor walks the tree once and returns candidates in document order
-# (crawler.pagenodes joins it to extract's other lists, for one walk in all).
-CONTAINERS = ", ".join(
+# One selector list, so lexbor walks the tree once and returns candidates in document order.
+_CONTAINERS = ", ".join(
     [*_TAG_PLACEMENT, "[role]"] + [f"[{a}*={s} i]" for s in _PREFILTER for a in ("id", "class")]
 )
 
 
 def placement_of(node: LexborNode) -> str | None:
-    """The placement ``node`` gives the links inside it, ``None`` when it is no container.
-
-    Any element may be asked: one that :data:`CONTAINERS` does not select is no container
-    (each token holds a prefilter substring, and a role or tag that counts is selected).
-    """
+    """The placement ``node`` gives the links inside it, ``None`` when it is no container."""
     tag = node.tag
     if tag == "a" or tag == "area":
         return None  # a link is not its own ancestor
@@ -105,7 +101,7 @@ def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> list[_T |
     candidate: quadratic on a deep tree).
     """
     memo: dict[int, _T | None] = {}
-    found: list[_T | None] = []
+    found: list[_T | None] = []  # a list, not yielded: every caller takes all of it
     for node in nodes:
         path = []
         parent = node.parent
@@ -126,11 +122,10 @@ def innermost(nodes: Iterable[LexborNode], marks: Mapping[int, _T]) -> list[_T |
     return found
 
 
-def containers(candidates: Iterable[LexborNode]) -> dict[int, str]:
-    """The placement containers among ``candidates`` (the elements :data:`CONTAINERS`
-    selects, or more), ``{mem_id: placement}``, for :func:`placements`."""
+def containers(root: LexborNode | None) -> dict[int, str]:
+    """The placement containers of the tree, ``{mem_id: placement}``, for :func:`placements`."""
     found: dict[int, str] = {}
-    for node in candidates:
+    for node in select(root, _CONTAINERS):
         placement = placement_of(node)
         if placement is not None:
             found[node.mem_id] = placement
@@ -146,18 +141,17 @@ def placements(links: list[LexborNode], marks: dict[int, str]) -> list[str]:
 
 
 def link_contents(
-    contents: list[LexborNode], anchors: list[int]
+    contents: list[LexborNode], links: list[LexborNode]
 ) -> tuple[dict[int, list[str]], set[int]]:
     """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts.
 
-    ``contents`` are the page's ``<img>``, ``<script>`` and ``<style>`` elements, ``anchors``
-    the ``mem_id`` of each ``<a>`` link (an ``<area>`` holds nothing).
+    ``contents`` are the page's ``<img>``, ``<script>`` and ``<style>`` elements.
     """
     alts: dict[int, list[str]] = {}
     scripted: set[int] = set()
     if not contents:
         return alts, scripted
-    keys = {key: key for key in anchors}
+    keys = {link.mem_id: link.mem_id for link in links if link.tag == "a"}
     for node, key in zip(contents, innermost(contents, keys), strict=True):
         if key is None:
             continue
