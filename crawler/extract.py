@@ -267,7 +267,11 @@ def _link_window(
     placed = placements(nodes, marks)
     if budget.spent():
         return
-    alts, scripted = link_contents(head.contents, nodes)
+    # Each link's tag and key, read once: link_contents needs those of the <a> links too.
+    tags = [node.tag for node in nodes]
+    keys = [node.mem_id for node in nodes]
+    anchors = [key for key, tag in zip(keys, tags, strict=True) if tag == "a"]
+    alts, scripted = link_contents(head.contents, anchors)
     # Only SVG links can hold links (an HTML <a> closes the open one), and a few hundred
     # cost little however nested: look (a walk of the whole tree) only past that. The head
     # knows whether there is an <svg> (tree.css_first() built a CSS engine for the page).
@@ -294,11 +298,11 @@ def _link_window(
         if max_links is not None and len(links) >= max_links:
             found.truncated = True
             return
-        if node.tag == "area":
+        if tags[i] == "area":
             anchor = _collapse(attrs.get("alt") or "")
             image = True
         else:
-            key = node.mem_id
+            key = keys[i]
             text = _text_without_scripts(node) if key in scripted else node.text()
             anchor = " ".join(text.split())  # _collapse, without a call for each link
             image = key in alts

@@ -141,17 +141,18 @@ def placements(links: list[LexborNode], marks: dict[int, str]) -> list[str]:
 
 
 def link_contents(
-    contents: list[LexborNode], links: list[LexborNode]
+    contents: list[LexborNode], anchors: list[int]
 ) -> tuple[dict[int, list[str]], set[int]]:
     """Which links (by ``mem_id``) hold images, with their alt texts, and which hold scripts.
 
-    ``contents`` are the page's ``<img>``, ``<script>`` and ``<style>`` elements.
+    ``contents`` are the page's ``<img>``, ``<script>`` and ``<style>`` elements, ``anchors``
+    the ``mem_id`` of each ``<a>`` link (an ``<area>`` holds nothing).
     """
     alts: dict[int, list[str]] = {}
     scripted: set[int] = set()
     if not contents:
         return alts, scripted
-    keys = {link.mem_id: link.mem_id for link in links if link.tag == "a"}
+    keys = {key: key for key in anchors}
     for node, key in zip(contents, innermost(contents, keys), strict=True):
         if key is None:
             continue
