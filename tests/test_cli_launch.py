@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
+from cli_support import python_outside_checkout
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,12 +34,6 @@ def test_the_console_script_starts_at_the_launcher() -> None:
     assert script.value == "linkgraph.launch:main"
 
 
-def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", _INTERRUPTED_IMPORT],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path: Path) -> None:
+    done = python_outside_checkout(_INTERRUPTED_IMPORT, tmp_path)
     assert (done.returncode, done.stderr, done.stdout) == (130, "linkgraph: interrupted\n", "")
