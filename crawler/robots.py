@@ -117,6 +117,27 @@ class RobotsDecision:
     """``"rule"``, ``"no matching rule"``, ``"no group"`` or ``"/robots.txt"``."""
 
 
+# The decisions no rule gives, made once: a decision is frozen, so every call can share one.
+_ROBOTS_TXT = RobotsDecision(True, None, "/robots.txt")
+_NO_GROUP = RobotsDecision(True, None, "no group")
+_NO_MATCH = RobotsDecision(True, None, "no matching rule")
+
+
+class _Matcher:
+    """The rules that apply to one product token, ready to match."""
+
+    __slots__ = ("prefixes", "rules")
+
+    def __init__(self, rules: list[tuple[Pattern, RobotsDecision]]) -> None:
+        # Sorted longest first, Allow before Disallow at equal length: the first rule
+        # that matches is §2.2.2's most specific match, and Allow wins a tie.
+        self.rules = rules
+        # Every pattern matches only paths that start with its first piece (the text
+        # before its first "*"), so a path that starts with none of them matches no rule:
+        # one C call decides most paths of a site (few rules, or none, match a page).
+        self.prefixes = tuple({pattern.pieces[0] for pattern, _ in rules})
+
+
 class RobotsRules:
     """The parsed rules of one robots.txt, queried per product token.
 
@@ -144,9 +165,9 @@ class RobotsRules:
     ) -> None:
         self._groups = groups
         self._sitemaps = sitemaps
-        # token -> the rules of the groups that apply to it, in the order they are tried
+        # token (as asked, and lower-cased) -> the rules of the groups that apply to it
         # (None when no group applies). A crawl asks with one token, so this stays tiny.
-        self._compiled: dict[str, list[tuple[Pattern, RobotsRule]] | None] = {}
+        self._compiled: dict[str, _Matcher | None] = {}
         self.directive_count = directive_count
         """Lines read as a user-agent, allow, disallow, sitemap or crawl-delay record."""
         self.unknown_count = unknown_count
@@ -267,21 +288,25 @@ class RobotsRules:
         >>> decision.allowed, decision.rule.pattern, decision.rule.line
         (True, '/a/b', 3)
         """
+        # The engine asks before every fetch: this allocates nothing but the path.
         raw = path_params_query(url)
         # §2.2.2: "The /robots.txt URI is implicitly allowed", with any query. A
         # deliberate difference from Google's library, which matches it like any path.
-        if raw.partition("?")[0] == "/robots.txt":
-            return RobotsDecision(True, None, "/robots.txt")
-        compiled = self._rules_for(agent_token)
-        if compiled is None:
-            return RobotsDecision(True, None, "no group")
+        if raw == "/robots.txt" or raw.startswith("/robots.txt?"):
+            return _ROBOTS_TXT
+        try:
+            matcher = self._compiled[agent_token]
+        except KeyError:  # the first question with this spelling of the token
+            matcher = self._compiled[agent_token] = self._matcher(agent_token)
+        if matcher is None:
+            return _NO_GROUP
         path = normalize_path(raw)
-        # Sorted longest first, Allow before Disallow at equal length: the first rule
-        # that matches is §2.2.2's most specific match, and Allow wins a tie.
-        for pattern, rule in compiled:
+        if not path.startswith(matcher.prefixes):
+            return _NO_MATCH
+        for pattern, decision in matcher.rules:
             if pattern.matches(path):
-                return RobotsDecision(rule.allow, rule, "rule")
-        return RobotsDecision(True, None, "no matching rule")
+                return decision
+        return _NO_MATCH
 
     def crawl_delay(self, agent_token: str) -> float | None:
         """Crawl-delay (seconds) of the groups that apply to ``agent_token``, or None.
@@ -311,26 +336,28 @@ class RobotsRules:
         specific = [g for g in self._groups if token in g.agents]
         return specific or [g for g in self._groups if "*" in g.agents]
 
-    def _rules_for(self, agent_token: str) -> list[tuple[Pattern, RobotsRule]] | None:
+    def _matcher(self, agent_token: str) -> _Matcher | None:
         key = agent_token.lower()
         if key not in self._compiled:
             groups = self._applicable(key)
             compiled = None
             if groups:
                 which = key if key in groups[0].agents else "*"
-                compiled = []
+                rules: list[tuple[Pattern, RobotsDecision]] = []
                 for group in groups:
                     for allow, pattern, line in group.rules:
                         rule = RobotsRule(allow, _text(pattern), line or None, group.agents[which])
-                        compiled.append((Pattern.compile(pattern), rule))
+                        decision = RobotsDecision(allow, rule, "rule")
+                        rules.append((Pattern.compile(pattern), decision))
                         # Google's parser reads "Allow: /dir/index.htm(l)" as also allowing
                         # "/dir/" itself (a directory is served as its index page). Not in
                         # the RFC; kept because sites write it expecting that.
                         slash = pattern.rfind("/")
                         if allow and pattern.startswith("/index.htm", max(slash, 0)):
                             directory = Pattern.compile(pattern[: slash + 1] + "$")
-                            compiled.append((directory, rule))
-                compiled.sort(key=lambda item: (-item[0].length, not item[1].allow))
+                            rules.append((directory, decision))
+                rules.sort(key=lambda item: (-item[0].length, not item[1].allowed))
+                compiled = _Matcher(rules)
             self._compiled[key] = compiled
         return self._compiled[key]
 

@@ -122,6 +122,16 @@ class Pattern:
         return path.find(last, pos) >= 0
 
 
+# The URLs a crawl asks about are WHATWG serializations, ``scheme://authority/path...``.
+# For those (no "/", "?", ";", "#" or ":" before the first "://", none of "/?;#" in the
+# authority) the general reading below finds the scheme at that "://", the path at the
+# "/" after the authority and the fragment at the first "#" after it: this one match is
+# that answer, about an eighth of the general code's CPU. tests/test_robots_matching.py
+# holds the two to the same answers.
+_ABSOLUTE = re.compile(r"[^/?;#:]+://[^/?;#]*(/[^#]*)")
+_PATH_START = re.compile(r"[/?;]")
+
+
 def path_params_query(url: str) -> str:
     """The part of a URL rules are matched against: path, params and query (§2.2.2).
 
@@ -131,14 +141,20 @@ def path_params_query(url: str) -> str:
     >>> path_params_query("https://example.com/a;b?c=d#e")
     '/a;b?c=d'
     """
+    match = _ABSOLUTE.match(url)
+    return match[1] if match else _path_params_query(url)
+
+
+def _path_params_query(url: str) -> str:
+    """:func:`path_params_query` for any text: what Google's ``GetPathParamsQuery`` does."""
     start = 2 if url.startswith("//") else 0
-    early_path = _find_any(url, "/?;", start)
+    early_path = _find_path(url, start)
     scheme_end = url.find("://", start)
     if scheme_end < 0 or (early_path >= 0 and early_path < scheme_end):
         scheme_end = start  # a "://" inside the path is not a scheme separator
     else:
         scheme_end += 3
-    path_start = _find_any(url, "/?;", scheme_end)
+    path_start = _find_path(url, scheme_end)
     if path_start < 0:
         return "/"
     hash_pos = url.find("#", start)
@@ -148,6 +164,7 @@ def path_params_query(url: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
-def _find_any(text: str, chars: str, start: int) -> int:
-    positions = [p for p in (text.find(c, start) for c in chars) if p >= 0]
-    return min(positions) if positions else -1
+def _find_path(text: str, start: int) -> int:
+    """Where the first "/", "?" or ";" at or after ``start`` is, or -1."""
+    match = _PATH_START.search(text, start)
+    return match.start() if match else -1
