@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .robotsmatch import Pattern, normalize_path, path_params_query
+from .robotsmatch import Pattern, PatternSet, normalize_path, path_params_query
 from .urls import normalize, origin_of
 
 __all__ = [
@@ -123,21 +123,6 @@ _NO_GROUP = RobotsDecision(True, None, "no group")
 _NO_MATCH = RobotsDecision(True, None, "no matching rule")
 
 
-class _Matcher:
-    """The rules that apply to one product token, ready to match."""
-
-    __slots__ = ("prefixes", "rules")
-
-    def __init__(self, rules: list[tuple[Pattern, RobotsDecision]]) -> None:
-        # Sorted longest first, Allow before Disallow at equal length: the first rule
-        # that matches is §2.2.2's most specific match, and Allow wins a tie.
-        self.rules = rules
-        # Every pattern matches only paths that start with its first piece (the text
-        # before its first "*"), so a path that starts with none of them matches no rule:
-        # one C call decides most paths of a site (few rules, or none, match a page).
-        self.prefixes = tuple({pattern.pieces[0] for pattern, _ in rules})
-
-
 class RobotsRules:
     """The parsed rules of one robots.txt, queried per product token.
 
@@ -167,7 +152,7 @@ class RobotsRules:
         self._sitemaps = sitemaps
         # token (as asked, and lower-cased) -> the rules of the groups that apply to it
         # (None when no group applies). A crawl asks with one token, so this stays tiny.
-        self._compiled: dict[str, _Matcher | None] = {}
+        self._compiled: dict[str, PatternSet[RobotsDecision] | None] = {}
         self.directive_count = directive_count
         """Lines read as a user-agent, allow, disallow, sitemap or crawl-delay record."""
         self.unknown_count = unknown_count
@@ -300,13 +285,8 @@ class RobotsRules:
             matcher = self._compiled[agent_token] = self._matcher(agent_token)
         if matcher is None:
             return _NO_GROUP
-        path = normalize_path(raw)
-        if not path.startswith(matcher.prefixes):
-            return _NO_MATCH
-        for pattern, decision in matcher.rules:
-            if pattern.matches(path):
-                return decision
-        return _NO_MATCH
+        decision = matcher.first(normalize_path(raw))
+        return _NO_MATCH if decision is None else decision
 
     def crawl_delay(self, agent_token: str) -> float | None:
         """Crawl-delay (seconds) of the groups that apply to ``agent_token``, or None.
@@ -336,7 +316,7 @@ class RobotsRules:
         specific = [g for g in self._groups if token in g.agents]
         return specific or [g for g in self._groups if "*" in g.agents]
 
-    def _matcher(self, agent_token: str) -> _Matcher | None:
+    def _matcher(self, agent_token: str) -> PatternSet[RobotsDecision] | None:
         key = agent_token.lower()
         if key not in self._compiled:
             groups = self._applicable(key)
@@ -356,8 +336,10 @@ class RobotsRules:
                         if allow and pattern.startswith("/index.htm", max(slash, 0)):
                             directory = Pattern.compile(pattern[: slash + 1] + "$")
                             rules.append((directory, decision))
+                # Longest first, Allow before Disallow at equal length: the first rule
+                # that matches is §2.2.2's most specific match, and Allow wins a tie.
                 rules.sort(key=lambda item: (-item[0].length, not item[1].allowed))
-                compiled = _Matcher(rules)
+                compiled = PatternSet(rules)
             self._compiled[key] = compiled
         return self._compiled[key]
 

@@ -105,14 +105,10 @@ class Variant:
         cache = importlib.import_module(f"{package}.robotscache")
         politeness = importlib.import_module(f"{package}.politeness")
         settings = importlib.import_module(f"{package}.settings")
+        seams = importlib.import_module(f"{package}.seams")
         self.parse: Callable[[bytes], Any] = robots.RobotsRules.parse
-        self.cache = cache.RobotsCache(settings.CrawlSettings(), None, _Clock(), None)
+        self.cache = cache.RobotsCache(settings.CrawlSettings(), None, seams.SystemClock(), None)
         self.host_of_entry = lambda name, rules, origins: _host(politeness, name, rules, origins)
-
-
-class _Clock:
-    def monotonic(self) -> float:
-        return 0.0
 
 
 def _host(politeness: ModuleType, name: str, rules: Any, origins: list[str]) -> Any:
