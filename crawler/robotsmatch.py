@@ -3,7 +3,7 @@
 A rule's pattern and a URL's path are brought to one spelling (:func:`normalize_path`),
 then compared by a wildcard matcher that never backtracks (:class:`Pattern`). Among the
 rules that match, the one with the most octets as written wins and Allow wins a tie
-(§2.2.2).
+(§2.2.2); :class:`PatternSet` finds it without trying the rules that cannot match.
 
 Deliberate differences from Google's reference parser (google/robotstxt), each allowed
 or asked for by the RFC:
