@@ -141,7 +141,8 @@ class PatternSet(Generic[T]):
     the patterns whose prefix has at least ``_KEY`` characters are filed under those
     characters: a path is tried against those filed under its own first ``_KEY``
     characters and those with shorter prefixes, and the first match of the two walks in
-    the order given is the first match of all.
+    the order given is the first match of all. Values must not be None (None is "no
+    match").
 
     >>> rules = PatternSet([(Pattern.compile(p), p) for p in ("/abc/def", "/*x", "/ab")])
     >>> rules.first("/abc/dex"), rules.first("/abq"), rules.first("/zzz")
@@ -185,7 +186,7 @@ class PatternSet(Generic[T]):
 # For those (no "/", "?", ";", "#" or ":" before the first "://", none of "/?;#" in the
 # authority) the general reading below finds the scheme at that "://", the path at the
 # "/" after the authority and the fragment at the first "#" after it: this one match is
-# that answer, about an eighth of the general code's CPU. tests/test_robots_matching.py
+# that answer, about an eighth of the general code's CPU. tests/test_robots_fastpaths.py
 # holds the two to the same answers.
 _ABSOLUTE = re.compile(r"[^/?;#:]+://[^/?;#]*(/[^#]*)")
 _PATH_START = re.compile(r"[/?;]")
