@@ -429,7 +429,10 @@ async def _write(
             "DELETE FROM page_text WHERE rowid IN (SELECT value FROM json_each(?))",
             (_json([s for s, _ in texts]),),
         )
-        await _insert_values(conn, "INSERT INTO page_text(rowid, text)", texts)
+        # In rowid order: FTS5 writes out the terms it holds (a new segment, merged later)
+        # whenever a row comes with a rowid below the last one, and a crawl's pages come in
+        # fetch order. Unsorted, a batch's texts cost the index three times the CPU.
+        await _insert_values(conn, "INSERT INTO page_text(rowid, text)", sorted(texts))
     if batch.queued:
         await conn.execute(
             f"INSERT OR IGNORE INTO frontier(url_id, host_id, depth, hops, kind) SELECT {_cols(5)} FROM json_each(?)",
