@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .robotsmatch import Pattern, normalize_path, path_params_query
+from .robotsmatch import Pattern, PatternSet, normalize_path, path_params_query
 from .urls import normalize, origin_of
 
 __all__ = [
@@ -117,6 +117,12 @@ class RobotsDecision:
     """``"rule"``, ``"no matching rule"``, ``"no group"`` or ``"/robots.txt"``."""
 
 
+# The decisions no rule gives, made once: a decision is frozen, so every call can share one.
+_ROBOTS_TXT = RobotsDecision(True, None, "/robots.txt")
+_NO_GROUP = RobotsDecision(True, None, "no group")
+_NO_MATCH = RobotsDecision(True, None, "no matching rule")
+
+
 class RobotsRules:
     """The parsed rules of one robots.txt, queried per product token.
 
@@ -144,9 +150,9 @@ class RobotsRules:
     ) -> None:
         self._groups = groups
         self._sitemaps = sitemaps
-        # token -> the rules of the groups that apply to it, in the order they are tried
+        # token (as asked, and lower-cased) -> the rules of the groups that apply to it
         # (None when no group applies). A crawl asks with one token, so this stays tiny.
-        self._compiled: dict[str, list[tuple[Pattern, RobotsRule]] | None] = {}
+        self._compiled: dict[str, PatternSet[RobotsDecision] | None] = {}
         self.directive_count = directive_count
         """Lines read as a user-agent, allow, disallow, sitemap or crawl-delay record."""
         self.unknown_count = unknown_count
@@ -267,21 +273,20 @@ class RobotsRules:
         >>> decision.allowed, decision.rule.pattern, decision.rule.line
         (True, '/a/b', 3)
         """
+        # The engine asks before every fetch: this allocates nothing but the path.
         raw = path_params_query(url)
         # §2.2.2: "The /robots.txt URI is implicitly allowed", with any query. A
         # deliberate difference from Google's library, which matches it like any path.
-        if raw.partition("?")[0] == "/robots.txt":
-            return RobotsDecision(True, None, "/robots.txt")
-        compiled = self._rules_for(agent_token)
-        if compiled is None:
-            return RobotsDecision(True, None, "no group")
-        path = normalize_path(raw)
-        # Sorted longest first, Allow before Disallow at equal length: the first rule
-        # that matches is §2.2.2's most specific match, and Allow wins a tie.
-        for pattern, rule in compiled:
-            if pattern.matches(path):
-                return RobotsDecision(rule.allow, rule, "rule")
-        return RobotsDecision(True, None, "no matching rule")
+        if raw == "/robots.txt" or raw.startswith("/robots.txt?"):
+            return _ROBOTS_TXT
+        try:
+            matcher = self._compiled[agent_token]
+        except KeyError:  # the first question with this spelling of the token
+            matcher = self._compiled[agent_token] = self._matcher(agent_token)
+        if matcher is None:
+            return _NO_GROUP
+        decision = matcher.first(normalize_path(raw))
+        return _NO_MATCH if decision is None else decision
 
     def crawl_delay(self, agent_token: str) -> float | None:
         """Crawl-delay (seconds) of the groups that apply to ``agent_token``, or None.
@@ -311,26 +316,30 @@ class RobotsRules:
         specific = [g for g in self._groups if token in g.agents]
         return specific or [g for g in self._groups if "*" in g.agents]
 
-    def _rules_for(self, agent_token: str) -> list[tuple[Pattern, RobotsRule]] | None:
+    def _matcher(self, agent_token: str) -> PatternSet[RobotsDecision] | None:
         key = agent_token.lower()
         if key not in self._compiled:
             groups = self._applicable(key)
             compiled = None
             if groups:
                 which = key if key in groups[0].agents else "*"
-                compiled = []
+                rules: list[tuple[Pattern, RobotsDecision]] = []
                 for group in groups:
                     for allow, pattern, line in group.rules:
                         rule = RobotsRule(allow, _text(pattern), line or None, group.agents[which])
-                        compiled.append((Pattern.compile(pattern), rule))
+                        decision = RobotsDecision(allow, rule, "rule")
+                        rules.append((Pattern.compile(pattern), decision))
                         # Google's parser reads "Allow: /dir/index.htm(l)" as also allowing
                         # "/dir/" itself (a directory is served as its index page). Not in
                         # the RFC; kept because sites write it expecting that.
                         slash = pattern.rfind("/")
                         if allow and pattern.startswith("/index.htm", max(slash, 0)):
                             directory = Pattern.compile(pattern[: slash + 1] + "$")
-                            compiled.append((directory, rule))
-                compiled.sort(key=lambda item: (-item[0].length, not item[1].allow))
+                            rules.append((directory, decision))
+                # Longest first, Allow before Disallow at equal length: the first rule
+                # that matches is §2.2.2's most specific match, and Allow wins a tie.
+                rules.sort(key=lambda item: (-item[0].length, not item[1].allowed))
+                compiled = PatternSet(rules)
             self._compiled[key] = compiled
         return self._compiled[key]
 

@@ -31,6 +31,8 @@ __all__ = ["RobotsCache"]
 
 log = logging.getLogger("linkgraph.crawl")
 
+_UNREADABLE = RobotsOutcome.DISALLOW_UNAVAILABLE
+
 
 class RobotsCache:
     """The rules for each URL a host is about to fetch, fetching them first when needed.
@@ -64,10 +66,14 @@ class RobotsCache:
     async def rules_for(self, host: Host, url: str) -> RobotsRules | None:
         """The rules that apply to ``url``, or None when this turn of the host went to
         robots.txt instead (a request, giving the host up, or waiting for a retry)."""
-        s = self.settings
         now = self.clock.monotonic()
         origin = origin_of(url)
         entry = host.robots.get(origin)
+        # The engine asks before every fetch, and almost always the rules are cached,
+        # readable and fresh: answered here, before anything the other cases need.
+        if entry is not None and entry.expires > now and entry.outcome != _UNREADABLE:
+            return entry.rules
+        s = self.settings
         # Only a host another worker held may have its robots.txt stored.
         if entry is None and host.handed_over:
             if await self._shared(host, origin, now) is not None:

