@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,21 @@ def test_crawl_bench_memory_store_crawls_the_same_pages_unchecked(tmp_path: Path
     assert runs["linkgraph"]["pages"] == runs["linkgraph[memory store]"]["pages"] == 20
     assert runs["linkgraph"]["check"]["missing"] == 0
     assert "check" not in runs["linkgraph[memory store]"]  # nothing stored to check
+
+
+def test_store_writes_bench_writes_every_page_and_times_each_statement(tmp_path: Path) -> None:
+    done = run_script(
+        "bench_store_writes.py", "--sites", "4", "--pages", "5", "--repeat", "1", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    counted = re.search(r"round 1: (\d+) pages, ([\d,]+) links", done.stdout)
+    assert counted is not None, done.stdout
+    pages, links = int(counted[1]), int(counted[2].replace(",", ""))
+    assert 20 <= pages < 40  # the 4 x 5 pages, and each site's extra pages (robots-blocked)
+    assert links > 5 * pages  # every page's menu, at least
+    statements = done.stdout.split("by statement")[1]
+    for sql in ("INSERT INTO links", "INSERT INTO pages", "INSERT INTO page_text", "COMMIT"):
+        assert sql in statements
 
 
 def test_spark_extract_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
