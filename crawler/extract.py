@@ -304,7 +304,7 @@ def _link_window(
         else:
             key = keys[i]
             text = _text_without_scripts(node) if key in scripted else node.text()
-            anchor = " ".join(text.split())  # _collapse, without a call for each link
+            anchor = _collapse(text)
             image = key in alts
             if image and not anchor:
                 anchor = " ".join(alts[key])
