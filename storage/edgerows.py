@@ -19,8 +19,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from .dialect import SQLITE_BOUND_VALUES
-from .queued import QueuedStatements, execute_all
+from .queued import QueuedStatements, execute_rows
 from .vocab import KIND_SHIFT, PLACEMENT_SHIFT, REL_SHIFT
 
 __all__ = ["Edge", "EdgeColumns", "UrlColumns", "insert_rows", "stored_current", "stored_rows"]
@@ -29,8 +28,6 @@ Edge = tuple[str, str, str, tuple[str, ...]]  # source, target, anchor, rel toke
 _EMPTY = np.empty(0, dtype=np.int64)
 # The links table's primary key, in order: a stored row's first four values (stored_rows).
 _KEY = ("target_id", "source_id", "anchor_id", "flags")
-# Link rows per multi-row INSERT: five values each.
-_LINK_ROWS = SQLITE_BOUND_VALUES // 5
 
 
 def _packed(texts: list[str]) -> tuple[int, str] | list[str]:
@@ -216,20 +213,13 @@ async def insert_rows(
     With ``queue``, queued there (see :mod:`.queued`) instead of awaited."""
     if not len(rows):
         return
-    stored = stored_rows(rows)
-    parts = (stored[start : start + _LINK_ROWS] for start in range(0, len(stored), _LINK_ROWS))
-    await execute_all(
+    await execute_rows(
         conn,
-        (
-            (
-                "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
-                + ",".join(["(?,?,?,?,?)"] * len(part))
-                + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
-                " lost_reason = NULL",
-                part.ravel().tolist(),
-            )
-            for part in parts
-        ),
+        lambda n: "INSERT INTO links(target_id, source_id, anchor_id, flags, first_seen) VALUES "
+        + ",".join(["(?,?,?,?,?)"] * n)
+        + " ON CONFLICT DO UPDATE SET last_seen = excluded.first_seen, lost_at = NULL,"
+        " lost_reason = NULL",
+        stored_rows(rows),
         queue,
     )
 

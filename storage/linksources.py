@@ -29,8 +29,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .dialect import SQLITE_BOUND_VALUES
-
 if TYPE_CHECKING:
     import numpy as np
 
@@ -50,8 +48,6 @@ __all__ = [
 JOIN_LINK_SOURCE = "LEFT JOIN link_sources src ON src.url_id = l.source_id"
 # Pages an import's writer remembers as having their row (KnownSources): 80 MB.
 MAX_SOURCES = 10_000_000
-# Rows per multi-row INSERT: two values each.
-_SOURCE_ROWS = SQLITE_BOUND_VALUES // 2
 
 
 def new_sources(
@@ -142,22 +138,16 @@ async def add_sources(
     CPU."""
     if known is not None:
         rows = known.unknown(rows)
-    from .queued import execute_all  # aiosqlite's: not for the readers of this module
+    from .queued import execute_rows  # aiosqlite's: not for the readers of this module
 
-    parts = (rows[start : start + _SOURCE_ROWS] for start in range(0, len(rows), _SOURCE_ROWS))
-    await execute_all(
+    await execute_rows(
         conn,
-        (
-            (
-                "INSERT OR IGNORE INTO link_sources(url_id, domain_id, pagerank)"
-                " SELECT v.column1, h.domain_id, ps.pagerank FROM (VALUES "
-                + ",".join(["(?,?)"] * len(part))
-                + ") v JOIN hosts h ON h.id = v.column2"
-                " LEFT JOIN page_scores ps ON ps.url_id = v.column1",
-                part.ravel().tolist(),
-            )
-            for part in parts
-        ),
+        lambda n: "INSERT OR IGNORE INTO link_sources(url_id, domain_id, pagerank)"
+        " SELECT v.column1, h.domain_id, ps.pagerank FROM (VALUES "
+        + ",".join(["(?,?)"] * n)
+        + ") v JOIN hosts h ON h.id = v.column2"
+        " LEFT JOIN page_scores ps ON ps.url_id = v.column1",
+        rows,
         queue,
     )
     return rows[:, 0]

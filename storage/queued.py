@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from .dialect import SQLITE_BOUND_VALUES
+
 __all__ = ["QueuedStatements", "execute_all", "in_transaction"]
 
 _T = TypeVar("_T")
@@ -80,6 +82,20 @@ async def execute_all(
             queue.execute(sql, parameters)
     if queue is not None:
         await queue.start()
+
+
+async def execute_rows(
+    conn: aiosqlite.Connection,
+    sql_for: Callable[[int], str],
+    rows: Any,
+    queue: QueuedStatements | None = None,
+) -> None:
+    """``rows`` (a 2-D numpy array) as bound values, in as few statements as SQLite's
+    limit on bound values allows: ``sql_for(n)`` is the statement for ``n`` rows. As
+    :func:`execute_all` runs them."""
+    per = max(1, SQLITE_BOUND_VALUES // max(1, rows.shape[1]))
+    parts = (rows[start : start + per] for start in range(0, len(rows), per))
+    await execute_all(conn, ((sql_for(len(part)), part.ravel().tolist()) for part in parts), queue)
 
 
 async def in_transaction(
