@@ -220,10 +220,9 @@ LinkFields = tuple[str, str, tuple[str, ...], str, bool, str]
 
 @dataclass(slots=True)
 class _Found:
-    links: list[LinkFields]  # Links themselves when named
+    links: list[LinkFields]
     truncated: bool = False  # more links than max_links
     long_urls: int = 0  # targets longer than max_url_length, left out
-    named: bool = False  # the links as Links, not plain tuples
 
 
 def _links(
@@ -278,8 +277,7 @@ def _link_window(
     nesting = None
     if len(nodes) > 256 and head.svg:
         nesting = link_nesting(nodes)
-    links, named = found.links, found.named
-    new_link = tuple.__new__  # a Link built in C from its fields
+    links = found.links
     for i, node in enumerate(nodes):
         if i & 63 == 63 and budget.spent():
             return
@@ -310,8 +308,7 @@ def _link_window(
                 anchor = " ".join(alts[key])
         rel = attrs.get("rel")
         rels = tuple(dict.fromkeys(rel.lower().split())) if rel else ()
-        fields = (target, anchor, rels, placed[i], image, "link")
-        links.append(new_link(Link, fields) if named else fields)
+        links.append((target, anchor, rels, placed[i], image, "link"))
 
 
 def _title(head: PageHead) -> str | None:
@@ -347,10 +344,17 @@ def extract(
     >>> link.target, link.anchor, link.rel, link.placement
     ('https://example.com/d/p', 'A b', ('nofollow',), 'nav')
     """
-    links, found = _extract(
-        html, url, agent_token, want_text, max_links, max_url_length, budget, named=True
+    links, found = extract_fields(
+        html,
+        url,
+        agent_token=agent_token,
+        want_text=want_text,
+        max_links=max_links,
+        max_url_length=max_url_length,
+        budget=budget,
     )
-    found.links = links  # Links, as named=True builds them
+    new_link = tuple.__new__  # a Link built in C from its fields
+    found.links = [new_link(Link, fields) for fields in links]
     return found
 
 
@@ -366,29 +370,13 @@ def extract_fields(
 ) -> tuple[list[LinkFields], Extracted]:
     """:func:`extract`, with the links apart, each as the plain tuple of its fields (what
     a parsing worker sends back), and ``links`` left empty."""
-    return _extract(
-        html, url, agent_token, want_text, max_links, max_url_length, budget, named=False
-    )
-
-
-def _extract(
-    html: str,
-    url: str,
-    agent_token: str,
-    want_text: bool,
-    max_links: int | None,
-    max_url_length: int,
-    budget: Budget | None,
-    *,
-    named: bool,
-) -> tuple[list[LinkFields], Extracted]:
     budget = budget or Budget(None)
     tree = LexborHTMLParser(cap_nesting(html)[0])
     head = PageHead(tree, agent_token.strip().lower())
     base = url
     if head.base_href is not None:
         base = resolve(head.base_href, url) or url
-    found = _Found([], named=named)
+    found = _Found([])
     if not budget.spent():
         _links(found, tree, head, base, budget, max_links, max_url_length)
 
