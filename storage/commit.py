@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import operator
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from .edgerows import Edge, EdgeColumns, insert_rows, stored_current
+from .edgerows import Edge, EdgeColumns, insert_rows, rows_of_keys, stored_current
 from .inlinks import HubTracker
 from .intern import MAX_ANCHOR as _MAX_ANCHOR
 from .intern import YIELD_EVERY
@@ -57,6 +58,7 @@ _PLACEMENT_ID = {p: i for i, p in enumerate(PLACEMENTS)}
 _LOST_ID = {r: i for i, r in enumerate(LOST_REASONS)}
 _INTERNAL = link_flags(Link(""), internal=True)  # the flag bit link_flags sets for internal
 _NO_ROWS = np.empty((0, 8), dtype=np.int64)
+_KIND_OF = operator.itemgetter(Link._fields.index("kind"))
 
 
 @dataclass(slots=True)
@@ -223,7 +225,8 @@ async def _write(
     if by_keys and hubs.hubs:  # ranked meanwhile: the hubs' counts need the sources read
         known = await _sources_with_links(conn, sources())
         hubs = await HubTracker.before(conn, known)
-    link_rows: dict[tuple[int, ...], tuple[Any, ...]] = {}
+    # A link's key (target, source, kind, anchor, placement, rel, flags) -> first seen.
+    link_rows: dict[tuple[int, ...], int] = {}
     rel_ids: dict[tuple[str, ...], int] = {(): 0}
     lists = itertools.chain((p.links for p in batch.pages), (ls for _, ls, _ in batch.loose))
     for n, links in enumerate(lists):
@@ -238,35 +241,42 @@ async def _write(
         if rel not in rel_ids:
             rel_ids[rel] = await rel_id(rel)
 
-    # A crawled page's links: tens per page, so per link only lookups. A link's flags
-    # but the internal bit depend on its rel tokens and image alone, computed once each.
-    page_flags: dict[tuple[tuple[str, ...], bool], int] = {}
+    # A crawled page's links: tens per page, so per link only lookups. A link's kind,
+    # placement and rel ids and its flags but the internal bit depend on its last four
+    # fields alone (rel, placement, image, kind): worked out once per such class.
+    classes: dict[tuple[Any, ...], tuple[int, int, int, int]] = {}
 
     def add_links(
-        source_url: str, links: list[Link], seen: int, *, kinds: frozenset[str] | None = None
-    ) -> list[tuple]:
+        source_url: str,
+        links: list[Link],
+        seen: int,
+        keys: list[tuple] | None = None,
+        *,
+        kinds: frozenset[str] | None = None,
+    ) -> None:
+        """Add the links' rows, first seen ``seen``; their keys to ``keys`` if given."""
         source, own = ids[source_url][0], domains[source_url]
-        keys = []
+        add_row = link_rows.setdefault
         for link in links:
-            target, anchor, rel, placement, image, kind = link
+            target, anchor, rel, placement, _, kind = link
             if kinds is not None and kind not in kinds:
                 continue
-            flags = page_flags.get((rel, image))
-            if flags is None:
-                flags = page_flags[rel, image] = link_flags(link)
+            of = classes.get(link[2:])
+            if of is None:
+                of = (_KIND_ID[kind], _PLACEMENT_ID[placement], rel_ids[rel], link_flags(link))
+                classes[link[2:]] = of
             key = (
                 ids[target][0],
                 source,
-                _KIND_ID[kind],
+                of[0],
                 anchor_ids[anchor[:_MAX_ANCHOR]],
-                _PLACEMENT_ID[placement],
-                rel_ids[rel],
-                flags | _INTERNAL if domains[target] == own else flags,
+                of[1],
+                of[2],
+                of[3] | _INTERNAL if domains[target] == own else of[3],
             )
-            keys.append(key)
-            if key not in link_rows:
-                link_rows[key] = (*key, seen)
-        return keys
+            add_row(key, seen)
+            if keys is not None:
+                keys.append(key)
 
     # add_links() inlined for the loose links of an import: one source with one link
     # each, a function call per link was a sixth of the import's Python time.
@@ -288,7 +298,7 @@ async def _write(
                 flags_of[link.rel, link.image] | (_INTERNAL if domains[target] == own else 0),
             )
             if key not in link_rows:
-                link_rows[key] = (*key, int(seen_at))
+                link_rows[key] = int(seen_at)
     # The edges' rows, a column at a time (.edgerows), in key order, one per key.
     edge_rows = _NO_ROWS
     if edges:
@@ -306,7 +316,7 @@ async def _write(
             # Mixed with other links (no caller mixes them): one row per key over all of
             # them, as before, the loose links' first, then the edges', then the pages'.
             for row in edge_rows.tolist():
-                link_rows.setdefault(tuple(row[:7]), tuple(row))
+                link_rows.setdefault(tuple(row[:7]), row[7])
             edge_rows = _NO_ROWS
 
     previous = await _previous_pages(conn, [ids[p.url][0] for p in batch.pages])
@@ -339,12 +349,15 @@ async def _write(
         canonical_id = ids[page.canonical][0] if page.canonical in ids else None
         loss = page_loss(page, before, source, canonical_id) if refetch else None  # type: ignore[arg-type]
         if loss is not None:
-            keys = add_links(page.url, page.links, seen, kinds=frozenset({"redirect", "canonical"}))
+            keys: list[tuple] = []
+            add_links(page.url, page.links, seen, keys, kinds=frozenset({"redirect", "canonical"}))
             diffed[source] = (seen, _LOST_ID[loss], keys)
+        elif refetch:
+            keys = []
+            add_links(page.url, page.links, seen, keys)
+            diffed[source] = (seen, 0, keys)
         else:
-            keys = add_links(page.url, page.links, seen)
-            if refetch:
-                diffed[source] = (seen, 0, keys)
+            add_links(page.url, page.links, seen)
         if page.text:
             texts.append((source, page.text))
         page_rows.append(
@@ -364,18 +377,19 @@ async def _write(
                 int(page.elapsed * 1000),
                 page.etag,
                 page.last_modified,
-                sum(1 for link in page.links if link.kind == "link"),
+                list(map(_KIND_OF, page.links)).count("link"),
                 int(page.checked_only),
             )
         )
 
+    # By target and source, the rows go into the links B-tree (clustered by target) from
+    # left to right, each page filled once, instead of at random places.
+    key_rows = rows_of_keys(link_rows)
     stored_before = 0
     if by_keys:
-        rows = edge_rows if len(edge_rows) else np.array(list(link_rows.values()), np.int64)
-        stored_before = await stored_current(conn, rows.reshape(-1, 8), first_new)
-    # In key order the rows go into the links B-tree (clustered by target) from left to
-    # right, each page filled once, instead of at random places.
-    await insert_rows(conn, sorted(link_rows.values()), later)
+        rows = edge_rows if len(edge_rows) else key_rows
+        stored_before = await stored_current(conn, rows, first_new)
+    await insert_rows(conn, key_rows, later)
     await insert_rows(conn, edge_rows, later)
     # The pages that had no links before get their row (storage.linksources), each
     # once (an import's repeat), in id order, less those known to have one already.
@@ -469,7 +483,7 @@ async def _write(
         # A source the batch diffed may have lost rows the batch itself wrote (the same
         # page twice, or a page and loose links from it): read those from the links too.
         await hubs.after(
-            itertools.chain(link_rows.values(), map(tuple, edge_rows.tolist())),
+            itertools.chain(map(tuple, key_rows.tolist()), map(tuple, edge_rows.tolist())),
             old | diffed.keys(),
             source_hosts,
         )
@@ -479,7 +493,7 @@ async def _write(
         committed.links = (
             await _current_links_of(conn, known)
             - links_before
-            + sum(1 for key in link_rows if key[1] not in old)
+            + (sum(1 for key in link_rows if key[1] not in old) if old else len(link_rows))
             + int(np.isin(edge_rows[:, 1], np.array(sorted(old), np.int64), invert=True).sum())
         )
     return committed

@@ -1,6 +1,6 @@
 """How a crawl's batch is written: without holding the event loop for the whole batch (the
-loop takes turns every few dozen pages), and its page texts in the order the full-text
-index takes cheaply."""
+loop takes turns every few dozen pages), its page texts in the order the full-text index
+takes cheaply, and its link rows in the links table's order."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from linkgraph.storage.edgerows import rows_of_keys
 from linkgraph.storage.intern import YIELD_EVERY
 from linkgraph.storage.records import Link, Page
 from linkgraph.storage.writer import StoreWriter
@@ -74,3 +75,18 @@ async def test_a_batch_of_page_texts_goes_into_the_full_text_index_in_rowid_orde
     (insert,) = [s for s in statements if s.startswith("INSERT INTO page_text")]
     rowids = [int(n) for n in re.findall(r"\((\d+),'text of", insert)]
     assert rowids == [1, 2, 3]  # a, c, b
+
+
+def test_link_keys_become_rows_in_order_of_target_then_source() -> None:
+    # key (target, source, kind, anchor, placement, rel, flags) -> first seen
+    first_seen = {
+        (9, 2, 0, 5, 1, 0, 16): 100,
+        (3, 7, 1, 0, 0, 2, 0): 200,
+        (3, 1, 0, 4, 0, 0, 1): 300,
+    }
+    assert rows_of_keys(first_seen).tolist() == [
+        [3, 1, 0, 4, 0, 0, 1, 300],
+        [3, 7, 1, 0, 0, 2, 0, 200],
+        [9, 2, 0, 5, 1, 0, 16, 100],
+    ]
+    assert rows_of_keys({}).shape == (0, 8)
