@@ -278,27 +278,9 @@ async def _write(
             if keys is not None:
                 keys.append(key)
 
-    # add_links() inlined for the loose links of an import: one source with one link
-    # each, a function call per link was a sixth of the import's Python time.
-    kind_id, placement_id = _KIND_ID, _PLACEMENT_ID
-    flags_of = {
-        (link.rel, link.image): link_flags(link) for _, links, _ in batch.loose for link in links
-    }
+    # The loose links of an import (parquet.py: a source's links in one group).
     for source_url, links, seen_at in batch.loose:
-        source, own = ids[source_url][0], domains[source_url]
-        for link in links:
-            target = link.target
-            key = (
-                ids[target][0],
-                source,
-                kind_id[link.kind],
-                anchor_ids[link.anchor[:_MAX_ANCHOR]],
-                placement_id[link.placement],
-                rel_ids[link.rel],
-                flags_of[link.rel, link.image] | (_INTERNAL if domains[target] == own else 0),
-            )
-            if key not in link_rows:
-                link_rows[key] = int(seen_at)
+        add_links(source_url, links, int(seen_at))
     # The edges' rows, a column at a time (.edgerows), in key order, one per key.
     edge_rows = _NO_ROWS
     if edges:
@@ -308,8 +290,8 @@ async def _write(
             {a: anchor_ids[a[:_MAX_ANCHOR]] for a in dict.fromkeys(edges.anchors)},
             rel_ids,
             edge_flags,
-            kind=kind_id["link"],
-            placement=placement_id["content"],
+            kind=_KIND_ID["link"],
+            placement=_PLACEMENT_ID["content"],
             internal=_INTERNAL,
         )
         if batch.pages or batch.loose:
