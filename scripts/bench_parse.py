@@ -7,11 +7,17 @@ Each measurement runs in a process of its own, with the code installed or with a
 ``bench_crawl.py``'s variants do), in turns that rotate every round, so that a busy
 machine favours no one. It counts CPU time (``time.process_time()``), after a warm-up of
 1,000 pages: ``parse_page(body, content type, url, "linkgraph", want_text=True)`` over
-every page, then ``extract`` over their decoded text.
+every page, then ``extract`` over their decoded text. With ``--batches``, also the parse
+worker as a crawl runs it (``python -m linkgraph.crawler.parsing``, its own process, the
+pages and answers framed as the crawl frames them), fed the pages in batches of each size
+given, the next batch sent once every answer of the last one is back: the worker's own
+CPU a page (from ``/proc``, Linux only), after the same warm-up. A crawl at concurrency
+100 sends the worker about eight pages a write.
 
 Examples::
 
     python scripts/bench_parse.py --variant old=/tmp/old --repeat 4
+    python scripts/bench_parse.py --batches 1,8,2000
 """
 
 from __future__ import annotations
@@ -50,7 +56,63 @@ def pages(sites: int, per_site: int) -> list[tuple[bytes, str | None, str]]:
     return found
 
 
-def child(sites: int, per_site: int) -> dict[str, float]:
+def _proc_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) process ``pid`` has used (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_cpu(bench: list[tuple[bytes, str | None, str]], batch: int) -> float:
+    """ms of CPU a page of the parse worker, fed ``bench`` ``batch`` pages at a time."""
+    import pickle
+    import threading
+
+    from linkgraph.crawler.parsing import _HEADER, ParseLimits
+
+    def frame(message: object) -> bytes:
+        data = pickle.dumps(message, protocol=5)
+        return _HEADER.pack(len(data)) + data
+
+    requests = [frame(page) for page in bench]
+    worker = subprocess.Popen(
+        [sys.executable, "-P", "-m", "linkgraph.crawler.parsing"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    answered = threading.Semaphore(0)
+
+    def read_answers() -> None:
+        stdout = worker.stdout
+        assert stdout is not None
+        while len(header := stdout.read(_HEADER.size)) == _HEADER.size:
+            stdout.read(_HEADER.unpack(header)[0])
+            answered.release()
+
+    reader = threading.Thread(target=read_answers, daemon=True)
+    reader.start()
+    worker.stdin.write(frame(("linkgraph", True, ParseLimits())))
+
+    def feed(start: int, stop: int) -> None:
+        assert worker.stdin is not None
+        for at in range(start, stop, batch):
+            worker.stdin.write(b"".join(requests[at : min(at + batch, stop)]))
+            worker.stdin.flush()
+            for _ in range(min(at + batch, stop) - at):
+                answered.acquire()
+
+    warm = min(1000, len(requests) // 2)
+    feed(0, warm)
+    before = _proc_cpu(worker.pid)
+    feed(warm, len(requests))
+    used = _proc_cpu(worker.pid) - before
+    worker.stdin.close()
+    worker.wait()
+    reader.join()
+    return used * 1000 / (len(requests) - warm)
+
+
+def child(sites: int, per_site: int, batches: list[int]) -> dict[str, float]:
     """One measurement, in this process: ms of CPU a page."""
     from linkgraph.crawler.encoding import decode_html
     from linkgraph.crawler.extract import extract
@@ -68,15 +130,18 @@ def child(sites: int, per_site: int) -> dict[str, float]:
     for html, url in texts:
         extract(html, url, want_text=True, max_links=10_000)
     extract_ms = (time.process_time() - start) * 1000 / len(bench)
-    return {"pages": len(bench), "parse_page_ms": parse_ms, "extract_ms": extract_ms}
+    result = {"pages": len(bench), "parse_page_ms": parse_ms, "extract_ms": extract_ms}
+    for batch in batches:
+        result[f"worker_{batch}_ms"] = worker_cpu(bench, batch)
+    return result
 
 
-def measure(path: str | None, sites: int, per_site: int) -> dict[str, Any]:
+def measure(path: str | None, sites: int, per_site: int, batches: str) -> dict[str, Any]:
     env = dict(os.environ)
     if path:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
     command = [sys.executable, "-P", __file__, "--child", "--sites", str(sites)]
-    command += ["--pages", str(per_site)]
+    command += ["--pages", str(per_site)] + (["--batches", batches] if batches else [])
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -94,10 +159,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=PATH",
         help="also measure the linkgraph package found in PATH (repeatable)",
     )
+    parser.add_argument(
+        "--batches",
+        default="",
+        metavar="N,N",
+        help="also time the parse worker in its own process, fed N pages a write "
+        "(e.g. --batches 1,8,2000; Linux)",
+    )
     parser.add_argument("--child", action="store_true", help="(internal) one measurement")
     args = parse_args(parser, argv)
     if args.child:
-        print(json.dumps(child(args.sites, args.pages)))
+        batches = [int(n) for n in args.batches.split(",") if n]
+        print(json.dumps(child(args.sites, args.pages, batches)))
         return 0
     entries: list[tuple[str, str | None]] = [("installed", None)]
     entries += [
@@ -108,16 +181,23 @@ def main(argv: list[str] | None = None) -> int:
     for round_no in range(1, args.repeat + 1):
         shift = (round_no - 1) % len(entries)
         for name, path in entries[shift:] + entries[:shift]:
-            result = {"label": name, "round": round_no, **measure(path, args.sites, args.pages)}
+            measured = measure(path, args.sites, args.pages, args.batches)
+            result = {"label": name, "round": round_no, **measured}
             runs.append(result)
+            workers = "".join(
+                f", worker fed {key[7:-3]} a write {value:.3f}"
+                for key, value in measured.items()
+                if key.startswith("worker_")
+            )
             print(
                 f"round {round_no} {name}: parse_page {result['parse_page_ms']:.3f} ms/page,"
-                f" extract {result['extract_ms']:.3f} ({result['pages']:,} pages)",
+                f" extract {result['extract_ms']:.3f}{workers} ({result['pages']:,} pages)",
                 flush=True,
             )
     for name, _ in entries:
         mine = [run for run in runs if run["label"] == name]
-        for field in ("parse_page_ms", "extract_ms"):
+        fields = [key for key in mine[0] if key.endswith("_ms")]
+        for field in fields:
             values = sorted(run[field] for run in mine)
             print(
                 f"{name} {field[:-3]}: {values[0]:.3f} to {values[-1]:.3f} ms/page"

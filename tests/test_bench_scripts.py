@@ -202,3 +202,19 @@ def test_parse_bench_measures_each_variant_in_every_round(tmp_path: Path) -> Non
     ]
     assert all(run["pages"] > 0 and run["parse_page_ms"] > 0 for run in runs)
     assert "installed parse_page:" in done.stdout
+
+
+def test_parse_bench_feeds_the_parse_worker_every_page_in_each_batch_size(tmp_path: Path) -> None:
+    out = tmp_path / "parse.json"
+    done = run_script(
+        "bench_parse.py",
+        *("--sites", "2", "--pages", "3", "--repeat", "1", "--batches", "1,4"),
+        *("--json", str(out)),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    (run,) = json.loads(out.read_text())["runs"]
+    # Every answer came back (else the feeding waits for it and the script times out),
+    # and each batch size has its figure.
+    assert run["worker_1_ms"] >= 0 and run["worker_4_ms"] >= 0
+    assert "worker fed 4 a write" in done.stdout
