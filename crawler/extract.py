@@ -118,6 +118,7 @@ __all__ = [
     "Budget",
     "Extracted",
     "LinkFields",
+    "as_links",
     "extract",
     "extract_fields",
     "robots_directives",
@@ -353,9 +354,16 @@ def extract(
         max_url_length=max_url_length,
         budget=budget,
     )
-    new_link = tuple.__new__  # a Link built in C from its fields
-    found.links = [new_link(Link, fields) for fields in links]
+    found.links = as_links(links)
     return found
+
+
+_new_link = tuple.__new__
+
+
+def as_links(fields: list[LinkFields]) -> list[Link]:
+    """Each link's fields as a :class:`Link` (a named tuple), built in C."""
+    return [_new_link(Link, link) for link in fields]
 
 
 def extract_fields(

@@ -41,12 +41,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from linkgraph.storage.records import NOT_FOLLOW_RELS, Link
+from linkgraph.storage.records import NOT_FOLLOW_RELS
 
 from linkgraph.cores import usable_cores
 
 from .encoding import decode_html
-from .extract import Budget, Extracted, extract_fields
+from .extract import Budget, Extracted, as_links, extract_fields
 from .settings import SettingsError
 from .urls import MAX_URL_LENGTH, targets_info
 
@@ -151,14 +151,11 @@ def parse_page(
     )
 
 
-_new_link = tuple.__new__
-
-
 def _unpack(parsed: _Parsed) -> Extracted:
     (links, title, lang, canonical, robots, base, text, info, error, truncated, long_urls,
      follow) = parsed  # fmt: skip
     return Extracted(
-        links=[_new_link(Link, fields) for fields in links],
+        links=as_links(links),
         title=title,
         lang=lang,
         canonical=canonical,

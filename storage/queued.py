@@ -25,7 +25,7 @@ import aiosqlite
 
 from .dialect import SQLITE_BOUND_VALUES
 
-__all__ = ["QueuedStatements", "execute_all", "in_transaction"]
+__all__ = ["QueuedStatements", "execute_all", "execute_rows", "in_transaction"]
 
 _T = TypeVar("_T")
 
