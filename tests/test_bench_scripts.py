@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,6 +26,17 @@ def run_script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[
         text=True,
         timeout=120,
     )
+
+
+def run_script_json(
+    name: str, *args: str, cwd: Path
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """:func:`run_script` with ``--json FILE`` in ``cwd``, which must succeed: the run and
+    what it wrote to FILE."""
+    out = cwd / f"{Path(name).stem}.json"
+    done = run_script(name, *args, "--json", str(out), cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done, json.loads(out.read_text())
 
 
 def test_frontier_memory_bench_writes_its_json_and_loses_no_url(tmp_path: Path) -> None:
@@ -56,15 +68,12 @@ def test_crawl_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -> None:
 
 
 def test_crawl_bench_memory_store_crawls_the_same_pages_unchecked(tmp_path: Path) -> None:
-    out = tmp_path / "crawl.json"
-    done = run_script(
+    _, written = run_script_json(
         "bench_crawl.py",
         *("--only", "linkgraph", "--memory-store", "--sites", "4", "--pages", "5"),
-        *("--json", str(out)),
         cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
-    runs = {r["label"]: r for r in json.loads(out.read_text())["runs"]}
+    runs = {r["label"]: r for r in written["runs"]}
     assert sorted(runs) == ["linkgraph", "linkgraph[memory store]"]
     assert runs["linkgraph"]["pages"] == runs["linkgraph[memory store]"]["pages"] == 20
     assert runs["linkgraph"]["check"]["missing"] == 0
@@ -94,15 +103,12 @@ def test_spark_extract_bench_starts_with_its_helpers_beside_it(tmp_path: Path) -
 
 
 def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) -> None:
-    out = tmp_path / "import.json"
-    done = run_script(
+    _, run = run_script_json(
         "bench_import.py",
         *("--links", "3000", "--domains", "50", "--pages", "5"),
-        *("--dir", str(tmp_path), "--json", str(out)),
+        *("--dir", str(tmp_path)),
         cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
-    run = json.loads(out.read_text())
     assert run["import"]["links"] == run["peer"]["links"] == 3000
     # 250 sources, 10,000 targets, 1,000 anchors: with this seed no two rows are one link,
     # so every row is a stored link (a lost batch would show here).
@@ -110,13 +116,10 @@ def test_import_bench_stores_every_generated_link_in_both_loads(tmp_path: Path) 
 
 
 def test_import_bench_warc_mode_reads_every_record_three_ways(tmp_path: Path, corpus: Path) -> None:
-    out = tmp_path / "warc.json"
     sample = corpus / "warc-samples" / "pywb" / "example.warc.gz"
-    done = run_script(
-        "bench_import.py", "--warc", str(sample), "--repeat", "3", "--json", str(out), cwd=tmp_path
+    _, run = run_script_json(
+        "bench_import.py", "--warc", str(sample), "--repeat", "3", cwd=tmp_path
     )
-    assert done.returncode == 0, done.stderr
-    run = json.loads(out.read_text())
     # example.warc.gz holds 6 records (warcinfo, 2 requests, 2 responses, a revisit).
     assert run["import-warc"]["records"] == run["fastwarc loop"]["records"] == 18
     assert run["warcio loop"]["records"] == 18
@@ -150,12 +153,8 @@ def test_store_bench_times_the_three_queries_and_checks_the_peer_agrees(tmp_path
 def test_cli_bench_runs_every_command_against_its_store(tmp_path: Path) -> None:
     # The script stops at the first command that exits non-zero, so a renamed command or
     # option, or a store the queries cannot read, fails here.
-    out = tmp_path / "cli.json"
-    done = run_script(
-        "bench_cli.py", "--repeat", "1", "--links", "200", "--json", str(out), cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
-    timed = json.loads(out.read_text())["commands"]
+    _, written = run_script_json("bench_cli.py", "--repeat", "1", "--links", "200", cwd=tmp_path)
+    timed = written["commands"]
     assert sorted(timed) == sorted(
         [
             "python -c pass",
@@ -176,8 +175,7 @@ def test_parse_bench_measures_each_variant_in_every_round(tmp_path: Path) -> Non
     # A variant is a folder put first on PYTHONPATH; an empty one falls back to the
     # installed package, which is enough to see each variant measured in each round.
     (tmp_path / "same").mkdir()
-    out = tmp_path / "parse.json"
-    done = run_script(
+    done, written = run_script_json(
         "bench_parse.py",
         *(
             "--sites",
@@ -189,11 +187,9 @@ def test_parse_bench_measures_each_variant_in_every_round(tmp_path: Path) -> Non
             "--variant",
             f"same={tmp_path / 'same'}",
         ),
-        *("--json", str(out)),
         cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
-    runs = json.loads(out.read_text())["runs"]
+    runs = written["runs"]
     assert sorted((run["round"], run["label"]) for run in runs) == [
         (1, "installed"),
         (1, "same"),
@@ -205,15 +201,12 @@ def test_parse_bench_measures_each_variant_in_every_round(tmp_path: Path) -> Non
 
 
 def test_parse_bench_feeds_the_parse_worker_every_page_in_each_batch_size(tmp_path: Path) -> None:
-    out = tmp_path / "parse.json"
-    done = run_script(
+    done, written = run_script_json(
         "bench_parse.py",
         *("--sites", "2", "--pages", "3", "--repeat", "1", "--batches", "1,4"),
-        *("--json", str(out)),
         cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
-    (run,) = json.loads(out.read_text())["runs"]
+    (run,) = written["runs"]
     # Every answer came back (else the feeding waits for it and the script times out),
     # and each batch size has its figure.
     assert run["worker_1_ms"] >= 0 and run["worker_4_ms"] >= 0
